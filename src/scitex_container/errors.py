@@ -1,0 +1,121 @@
+"""The package's exception types and the exit code each one maps to.
+
+Library code raises these; only ``scitex_container.cli`` turns them into a
+message and an exit code.  Every message is one line that names the thing
+that is wrong (a file and line, a field, a tool) and, where it helps, says
+what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Exit codes, shared by the CLI and documented in the README.
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1  # a check found drift or a failure (verify, lock diff, repro)
+EXIT_BAD_INPUT = 2  # bad input or usage
+EXIT_TOOL_MISSING = 3  # a required external tool is missing
+
+
+class ScitexError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code: int = EXIT_CHECK_FAILED
+
+
+class BadInputError(ScitexError, ValueError):
+    """The caller gave input we refuse: a bad file, field, name or value.
+
+    ``where`` is the location in the form ``file:line`` or a field name.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        self.where = where
+        self.detail = message
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class DefFileError(BadInputError):
+    """An Apptainer definition file is malformed (``file:line: message``)."""
+
+    def __init__(self, message: str, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(message, where)
+
+
+class NotFoundError(BadInputError, FileNotFoundError):
+    """A file, version or object the caller named does not exist."""
+
+
+class ToolMissingError(ScitexError, FileNotFoundError):
+    """A required external command is not installed."""
+
+    exit_code = EXIT_TOOL_MISSING
+
+    def __init__(self, tool: str, hint: str = "") -> None:
+        self.tool = tool
+        self.hint = hint
+        message = f"`{tool}` was not found on PATH"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message)
+
+
+class CheckFailedError(ScitexError):
+    """A check (verify, lock comparison, round trip) found drift or failure."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class StoreError(ScitexError, RuntimeError):
+    """The image store cannot do what was asked (no previous version, ...)."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class ProcessError(ScitexError, RuntimeError):
+    """An external command exited non-zero (or timed out).
+
+    Carries the argv, the exit code and the tail of stderr so callers can
+    report or classify the failure.
+    """
+
+    exit_code = EXIT_CHECK_FAILED
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: int | None,
+        stdout: str = "",
+        stderr: str = "",
+        *,
+        timed_out: bool = False,
+        log_path: str | None = None,
+    ) -> None:
+        import shlex
+
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timed_out = timed_out
+        self.log_path = log_path
+        self.stderr_tail = _tail(stderr)
+        cmd = shlex.join(self.argv)
+        if timed_out:
+            head = f"`{cmd}` timed out"
+        else:
+            head = f"`{cmd}` exited with code {returncode}"
+        last = self.stderr_tail.strip().splitlines()[-1:] or [""]
+        message = head + (f": {last[0].strip()}" if last[0].strip() else "")
+        if log_path:
+            message += f" (log: {log_path})"
+        super().__init__(message)
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.splitlines()[-lines:])
