@@ -1,0 +1,12 @@
+"""Names of every environment variable the package reads, in one place."""
+
+#: Container command to use instead of `apptainer` / `singularity` (a name or path).
+CONTAINER_CMD = "SCITEX_CONTAINER_CMD"
+#: Compose command to use, e.g. "podman-compose" or "docker compose".
+COMPOSE_CMD = "SCITEX_CONTAINER_COMPOSE"
+#: Any non-empty value: the CLI prints tracebacks for errors.
+DEBUG = "SCITEX_CONTAINER_DEBUG"
+#: Directory searched first for .def files (before ./containers).
+CONTAINERS_DIR = "SCITEX_CONTAINER_DIR"
+#: Prompt inside sandbox sessions (read by the snippet sandbox_configure_ps1 writes).
+APPTAINER_PS1 = "SCITEX_CLOUD_APPTAINER_PS1"

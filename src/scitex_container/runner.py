@@ -1,0 +1,288 @@
+"""The one process runner: the only module in the package that starts processes.
+
+* argv lists only, never a shell;
+* the quoted command is logged at DEBUG;
+* timeouts kill the whole process group;
+* ``stream()`` sends each output line to a log file and a progress callback
+  (long builds);
+* failures raise :class:`~scitex_container.errors.ProcessError` carrying argv,
+  exit code, stdout and the tail of stderr;
+* in dry-run mode (see :func:`dry_run`) commands that change something are
+  recorded instead of run.  Read-only queries (``readonly=True``: version
+  probes, listings) still run, so a dry run can plan from real facts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ProcessError, ToolMissingError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Completed",
+    "DryRunRecorder",
+    "dry_run",
+    "is_dry_run",
+    "recorded_commands",
+    "run",
+    "stream",
+    "with_sudo",
+]
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The outcome of one command."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    duration: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def to_dict(self) -> dict:
+        return {
+            "argv": list(self.argv),
+            "returncode": self.returncode,
+            "duration": round(self.duration, 6),
+            "dry_run": self.dry_run,
+        }
+
+
+@dataclass
+class DryRunRecorder:
+    """Collects the commands a dry run would have executed."""
+
+    commands: list[tuple[str, ...]] = field(default_factory=list)
+
+    def record(self, argv: Sequence[str]) -> None:
+        self.commands.append(tuple(argv))
+
+    def as_shell(self) -> list[str]:
+        return [shlex.join(c) for c in self.commands]
+
+
+_recorder: contextvars.ContextVar[DryRunRecorder | None] = contextvars.ContextVar(
+    "scitex_container_dry_run", default=None
+)
+
+
+@contextlib.contextmanager
+def dry_run(recorder: DryRunRecorder | None = None) -> Iterator[DryRunRecorder]:
+    """Within this block, mutating commands are recorded, not run."""
+    recorder = recorder or DryRunRecorder()
+    token = _recorder.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _recorder.reset(token)
+
+
+def is_dry_run() -> bool:
+    """True inside :func:`dry_run`; library code also skips its own writes then."""
+    return _recorder.get() is not None
+
+
+def recorded_commands() -> list[tuple[str, ...]]:
+    rec = _recorder.get()
+    return list(rec.commands) if rec else []
+
+
+def with_sudo(argv: Sequence[str], use_sudo: bool) -> list[str]:
+    """Prefix ``sudo -n`` when asked and not already root (never otherwise)."""
+    argv = [str(a) for a in argv]
+    if use_sudo and os.geteuid() != 0:
+        return ["sudo", "-n", "--", *argv]
+    return argv
+
+
+def _environ(env: Mapping[str, str] | None, env_remove: Sequence[str]) -> dict[str, str] | None:
+    if env is None and not env_remove:
+        return None
+    merged = dict(os.environ)
+    for key in env_remove:
+        merged.pop(key, None)
+    if env:
+        merged.update(env)
+    return merged
+
+
+def _normalize(argv: Sequence[str | os.PathLike]) -> tuple[str, ...]:
+    if isinstance(argv, (str, bytes)):
+        raise TypeError("argv must be a sequence of arguments, not a string")
+    out = tuple(os.fspath(a) for a in argv)
+    if not out:
+        raise ValueError("argv is empty")
+    return out
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.kill()
+
+
+def _spawn(argv: tuple[str, ...], **kwargs) -> subprocess.Popen:
+    try:
+        return subprocess.Popen(argv, start_new_session=True, **kwargs)  # noqa: S603
+    except FileNotFoundError as exc:
+        if exc.filename in (argv[0], None):
+            raise ToolMissingError(argv[0]) from exc
+        raise
+
+
+def run(
+    argv: Sequence[str | os.PathLike],
+    *,
+    check: bool = True,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    env_remove: Sequence[str] = (),
+    cwd: str | os.PathLike | None = None,
+    input: str | None = None,  # noqa: A002 - mirrors subprocess
+    readonly: bool = False,
+    capture: bool = True,
+) -> Completed:
+    """Run ``argv`` to completion and return its output.
+
+    ``readonly=True`` marks a query that is safe to run during a dry run.
+    ``capture=False`` lets the child write straight to our stdout/stderr
+    (interactive use).
+    """
+    args = _normalize(argv)
+    log.debug("run: %s", shlex.join(args))
+    if is_dry_run() and not readonly:
+        _recorder.get().record(args)  # type: ignore[union-attr]
+        return Completed(args, 0, dry_run=True)
+    pipe = subprocess.PIPE if capture else None
+    start = time.monotonic()
+    proc = _spawn(
+        args,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=pipe,
+        stderr=pipe,
+        cwd=cwd,
+        env=_environ(env, env_remove),
+        text=True,
+        errors="replace",
+    )
+    try:
+        out, err = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        raise ProcessError(args, None, out or "", err or "", timed_out=True) from None
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    done = Completed(args, proc.returncode, out or "", err or "", time.monotonic() - start)
+    log.debug("exit %s after %.3fs: %s", done.returncode, done.duration, args[0])
+    if check and done.returncode != 0:
+        raise ProcessError(args, done.returncode, done.stdout, done.stderr)
+    return done
+
+
+def stream(
+    argv: Sequence[str | os.PathLike],
+    *,
+    log_path: str | os.PathLike | None = None,
+    on_line: Callable[[str], None] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    env_remove: Sequence[str] = (),
+    cwd: str | os.PathLike | None = None,
+) -> Completed:
+    """Run a long command, merging stderr into stdout, line by line.
+
+    Each line goes to ``log_path`` (appended, flushed) and ``on_line``.  The
+    returned ``stderr`` holds the last lines of the merged output, which is
+    also what a raised :class:`ProcessError` carries.
+    """
+    args = _normalize(argv)
+    log.debug("stream: %s", shlex.join(args))
+    if is_dry_run():
+        _recorder.get().record(args)  # type: ignore[union-attr]
+        return Completed(args, 0, dry_run=True)
+    start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
+    tail: list[str] = []
+    logf = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+    proc = _spawn(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=_environ(env, env_remove),
+        text=True,
+        errors="replace",
+        bufsize=1,
+    )
+    timed_out = False
+    try:
+        if logf:
+            logf.write(f"$ {shlex.join(args)}\n")
+            logf.flush()
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if logf:
+                logf.write(line)
+                logf.flush()
+            tail.append(line.rstrip("\n"))
+            del tail[:-200]
+            if on_line:
+                on_line(line.rstrip("\n"))
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out = True
+                _kill_group(proc)
+                break
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            proc.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            proc.wait()
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        if logf:
+            logf.close()
+    text = "\n".join(tail)
+    done = Completed(args, proc.returncode, "", text, time.monotonic() - start)
+    logp = os.fspath(log_path) if log_path else None
+    if timed_out:
+        raise ProcessError(args, None, "", text, timed_out=True, log_path=logp)
+    if check and done.returncode != 0:
+        raise ProcessError(args, done.returncode, "", text, log_path=logp)
+    return done
+
+
+def which(name: str) -> str | None:
+    """``shutil.which`` in one place, so tool lookup is uniform."""
+    import shutil
+
+    return shutil.which(name)
+

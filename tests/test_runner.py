@@ -1,0 +1,127 @@
+"""The process runner: errors carry argv/exit code/stderr, dry-run runs nothing."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scitex_container import runner
+from scitex_container.errors import ProcessError, ToolMissingError
+
+PY = sys.executable
+
+
+def test_run_captures_output_and_exit_code() -> None:
+    done = runner.run([PY, "-c", "import sys; print('out'); print('err', file=sys.stderr)"])
+    assert done.ok and done.returncode == 0
+    assert done.stdout == "out\n"
+    assert done.stderr == "err\n"
+    assert done.argv[0] == PY
+
+
+def test_error_carries_argv_exit_code_and_stderr_tail() -> None:
+    script = "import sys\nfor i in range(50): print(f'line {i}', file=sys.stderr)\nsys.exit(7)"
+    with pytest.raises(ProcessError) as info:
+        runner.run([PY, "-c", script])
+    err = info.value
+    assert err.argv == [PY, "-c", script]
+    assert err.returncode == 7
+    assert "line 49" in err.stderr_tail and "line 0\n" not in err.stderr_tail
+    assert len(err.stderr_tail.splitlines()) == 20
+    assert "exited with code 7" in str(err) and "line 49" in str(err)
+
+
+def test_check_false_returns_failure_instead_of_raising() -> None:
+    done = runner.run([PY, "-c", "raise SystemExit(3)"], check=False)
+    assert done.returncode == 3 and not done.ok
+
+
+def test_no_shell_interpretation(tmp_path: Path) -> None:
+    marker = tmp_path / "injected"
+    done = runner.run(["echo", f"a; touch {marker}", "$(id)"])
+    assert done.stdout == f"a; touch {marker} $(id)\n"
+    assert not marker.exists()
+
+
+def test_string_argv_is_refused() -> None:
+    with pytest.raises(TypeError):
+        runner.run("echo hi")  # type: ignore[arg-type]
+
+
+def test_timeout_kills_the_process_group(tmp_path: Path) -> None:
+    child_pid = tmp_path / "pid"
+    script = (
+        "import subprocess, sys, time\n"
+        f"p = subprocess.Popen(['sleep', '30'])\nopen({str(child_pid)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(30)"
+    )
+    start = time.monotonic()
+    with pytest.raises(ProcessError) as info:
+        runner.run([PY, "-c", script], timeout=1.5)
+    assert info.value.timed_out and info.value.returncode is None
+    assert time.monotonic() - start < 10
+    pid = int(child_pid.read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_missing_tool_is_tool_missing_error() -> None:
+    with pytest.raises(ToolMissingError) as info:
+        runner.run(["scitex-no-such-tool-xyz", "--version"])
+    assert info.value.tool == "scitex-no-such-tool-xyz"
+
+
+def test_stream_sends_lines_to_log_and_callback(tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    seen: list[str] = []
+    script = "import sys\nprint('one', flush=True)\nprint('two', file=sys.stderr, flush=True)"
+    done = runner.stream([PY, "-c", script], log_path=log, on_line=seen.append)
+    assert done.ok
+    assert sorted(seen) == ["one", "two"]
+    text = log.read_text()
+    assert text.startswith("$ ") and "one\n" in text and "two\n" in text
+
+
+def test_stream_failure_names_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "b.log"
+    with pytest.raises(ProcessError) as info:
+        runner.stream([PY, "-c", "print('boom'); raise SystemExit(4)"], log_path=log)
+    assert info.value.returncode == 4
+    assert "boom" in info.value.stderr_tail
+    assert str(log) in str(info.value)
+
+
+def test_dry_run_records_and_runs_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "created"
+    with runner.dry_run() as rec:
+        assert runner.is_dry_run()
+        done = runner.run(["touch", str(target)])
+        streamed = runner.stream(["touch", str(target) + "2"])
+        query = runner.run(["echo", "hello"], readonly=True)
+    assert not runner.is_dry_run()
+    assert done.dry_run and streamed.dry_run
+    assert not target.exists() and not Path(str(target) + "2").exists()
+    assert query.stdout == "hello\n"  # read-only queries still run
+    assert rec.commands == [("touch", str(target)), ("touch", str(target) + "2")]
+    assert rec.as_shell()[0] == f"touch {target}"
+
+
+def test_with_sudo_only_when_asked_and_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    assert runner.with_sudo(["ln", "-s", "a", "b"], False) == ["ln", "-s", "a", "b"]
+    assert runner.with_sudo(["ln", "-s", "a", "b"], True) == ["sudo", "-n", "--", "ln", "-s", "a", "b"]
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 0)
+    assert runner.with_sudo(["ln"], True) == ["ln"]
+
+
+def test_env_overrides_and_removal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCITEX_T_KEEP", "1")
+    monkeypatch.setenv("SCITEX_T_DROP", "1")
+    done = runner.run(
+        [PY, "-c", "import os; print(os.environ.get('SCITEX_T_KEEP'), os.environ.get('SCITEX_T_DROP'), os.environ.get('SCITEX_T_NEW'))"],
+        env={"SCITEX_T_NEW": "x"}, env_remove=["SCITEX_T_DROP"],
+    )
+    assert done.stdout.split() == ["1", "None", "x"]
