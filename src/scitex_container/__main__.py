@@ -1,0 +1,3 @@
+from scitex_container.cli.main import main
+
+main()

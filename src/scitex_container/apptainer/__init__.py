@@ -1,0 +1,11 @@
+"""Apptainer container management: build, sandbox, versioning, command building."""
+
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "build": "scitex_container.apptainer.build:build",
+    "detect_container_cmd": "scitex_container.apptainer.tool:detect_container_cmd",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -1,0 +1,157 @@
+"""The ``scitex-container`` command: a thin click layer over the library.
+
+Subcommands live one per module and are imported only when used, so
+``scitex-container --help`` stays fast.  This module is the one place that
+turns the package's errors into a one-line message and an exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .. import envvars
+from .._version import __version__
+from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
+from .context import Options, dry_run_option, get_options, json_option
+
+T = TypeVar("T")
+
+#: command name -> "module:attribute".  Modules that are not there yet are
+#: left out of the command list (each issue adds its own module).
+COMMANDS: dict[str, str] = {
+    "info": "scitex_container.cli.info:info",
+    "build": "scitex_container.cli.build:build",
+    "status": "scitex_container.cli.store:status",
+    "versions": "scitex_container.cli.store:versions",
+    "switch": "scitex_container.cli.store:switch",
+    "rollback": "scitex_container.cli.store:rollback",
+    "cleanup": "scitex_container.cli.store:cleanup",
+    "deploy": "scitex_container.cli.store:deploy",
+    "sandbox": "scitex_container.cli.sandbox:sandbox",
+    "lock": "scitex_container.cli.lock:lock",
+    "repro": "scitex_container.cli.repro:repro",
+    "verify": "scitex_container.cli.verify:verify",
+    "sbom": "scitex_container.cli.sbom:sbom",
+    "session": "scitex_container.cli.session:session",
+    "docker": "scitex_container.cli.docker:docker",
+    "host": "scitex_container.cli.host:host",
+    "snapshot": "scitex_container.cli.snapshot:snapshot",
+}
+
+
+def _load(spec: str) -> click.Command | None:
+    module_name, attr = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    return getattr(module, attr)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        names.update(n for n, spec in COMMANDS.items() if _available(spec))
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is None and cmd_name in COMMANDS:
+            cmd = _load(COMMANDS[cmd_name])
+        return cmd
+
+
+def _available(spec: str) -> bool:
+    import importlib.util
+
+    module_name = spec.split(":")[0]
+    return importlib.util.find_spec(module_name) is not None
+
+
+def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
+    opts.verbosity = -1 if quiet else verbose
+    level = logging.DEBUG if verbose > 0 else logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@json_option
+@dry_run_option
+@click.option("-v", "--verbose", count=True, help="More output (-v logs every command run).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.version_option(__version__, prog_name="scitex-container")
+def cli(verbose: int, quiet: bool) -> None:
+    """Build, version, verify and run Apptainer images and Compose stacks."""
+    _set_verbosity(get_options(), verbose, quiet)
+
+
+def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:
+    """Run a library call, inside a dry run when ``--dry-run`` was given.
+
+    Returns the result and, for a dry run, the commands that would have run.
+    """
+    opts = get_options()
+    if not opts.dry_run:
+        return action(), None
+    from .. import runner
+
+    with runner.dry_run() as recorder:
+        result = action()
+    return result, recorder.as_shell()
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    debug = bool(os.environ.get(envvars.DEBUG))
+    try:
+        rv: Any = cli.main(args=argv, prog_name="scitex-container", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_BAD_INPUT)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except ScitexError as exc:
+        if debug:
+            raise
+        _fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        if debug:
+            raise
+        _fail(str(exc), EXIT_CHECK_FAILED)
+    except Exception as exc:  # a bug: say so in one line unless debugging
+        if debug:
+            raise
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} "
+            f"(set {envvars.DEBUG}=1 for a traceback)",
+            EXIT_CHECK_FAILED,
+        )
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,113 @@
+"""Printing results: data to stdout (a table, text or JSON), messages to stderr.
+
+Rich is imported only when output goes to a terminal, so piped use and
+``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ..result import jsonable
+from .context import Options
+
+
+def _is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(jsonable(data), indent=2, sort_keys=True, default=str)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _rows_table(rows: list[dict], columns: list[str] | None, title: str | None) -> None:
+    columns = columns or list(dict.fromkeys(k for r in rows for k in r))
+    if _is_tty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*(_cell(row.get(c)) for c in columns))
+        Console().print(table)
+        return
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join(_cell(row.get(c)) for c in columns))
+
+
+def _mapping(data: dict, title: str | None) -> None:
+    if _is_tty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_header=False)
+        table.add_column("key", style="bold")
+        table.add_column("value")
+        for key, value in data.items():
+            table.add_row(str(key), _cell(value))
+        Console().print(table)
+        return
+    for key, value in data.items():
+        click.echo(f"{key}\t{_cell(value)}")
+
+
+def emit(
+    result: Any,
+    opts: Options,
+    *,
+    columns: list[str] | None = None,
+    title: str | None = None,
+    text: str | None = None,
+    dry_run_commands: list[str] | None = None,
+) -> None:
+    """Print ``result``: JSON with ``--json``, else ``text`` or a table."""
+    data = jsonable(result)
+    if opts.json:
+        if dry_run_commands is not None:
+            data = {"result": data, "dry_run_commands": dry_run_commands}
+        click.echo(dumps(data))
+        return
+    if dry_run_commands is not None:
+        click.echo("# dry run: these commands would run")
+        for cmd in dry_run_commands:
+            click.echo(cmd)
+    if text is not None:
+        click.echo(text)
+    elif isinstance(data, list):
+        if data and all(isinstance(r, dict) for r in data):
+            _rows_table(data, columns, title)
+        elif data:
+            for item in data:
+                click.echo(_cell(item))
+    elif isinstance(data, dict):
+        _mapping(data, title)
+    elif data is not None:
+        click.echo(_cell(data))
+
+
+def info(message: str, opts: Options | None = None) -> None:
+    """A progress or status message (stderr), silenced by ``-q``."""
+    if opts is not None and opts.verbosity < 0:
+        return
+    click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)

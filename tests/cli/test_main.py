@@ -1,0 +1,92 @@
+"""The CLI layer: exit codes, --json, lazy loading, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scitex_container.cli.main import COMMANDS, cli
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *args],
+        capture_output=True, text=True, env=full_env, timeout=120,
+    )
+
+
+def test_version_and_help() -> None:
+    from scitex_container import __version__
+
+    out = run_cli("--version")
+    assert out.returncode == 0 and __version__ in out.stdout
+    helped = run_cli("--help")
+    assert helped.returncode == 0 and "build" in helped.stdout and "info" in helped.stdout
+
+
+def test_unknown_command_is_usage_error_exit_2() -> None:
+    out = run_cli("no-such-command")
+    assert out.returncode == 2
+    assert "No such command" in out.stderr
+
+
+def test_missing_tool_exits_3_with_one_line(tmp_path: Path) -> None:
+    out = run_cli("info", env={"SCITEX_CONTAINER_CMD": "scitex-not-installed"})
+    assert out.returncode == 3
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: `scitex-not-installed`")
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_def_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.def"
+    bad.write_text("Bootstrap: scratch\n\n%nosuchsection\n    true\n")
+    out = run_cli("build", str(bad), "-o", str(tmp_path / "out"))
+    assert out.returncode == 2, out.stderr
+    assert f"{bad}:3" in out.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.sif"))
+
+
+def test_debug_variable_shows_traceback() -> None:
+    out = run_cli("info", env={"SCITEX_CONTAINER_CMD": "scitex-not-installed", "SCITEX_CONTAINER_DEBUG": "1"})
+    assert out.returncode != 0 and "Traceback" in out.stderr
+
+
+@pytest.mark.apptainer
+def test_json_flag_before_or_after_command() -> None:
+    for args in (("--json", "info"), ("info", "--json")):
+        out = run_cli(*args)
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        assert data["command"] in ("apptainer", "singularity")
+        assert data["version"][0].isdigit()
+
+
+def test_every_registered_command_module_exists_or_is_absent_cleanly() -> None:
+    from click.testing import CliRunner
+
+    names = cli.list_commands(None)  # type: ignore[arg-type]
+    assert set(names) <= set(COMMANDS)
+    for name in names:
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+
+
+def test_help_does_not_import_rich_or_library_modules() -> None:
+    code = (
+        "import sys\n"
+        "from scitex_container.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('rich', 'yaml', 'jsonschema', 'cyclonedx')"
+        " or m.startswith('scitex_container.apptainer.')]\n"
+        "print('HEAVY=' + ','.join(sorted(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="
