@@ -1,0 +1,87 @@
+"""Shared fixtures: real-tool requirements and cached base images.
+
+A test marked ``apptainer``, ``slurm`` or ``compose`` needs that real tool.
+Locally a missing tool skips the test; in CI (``CI=true``) it fails the run,
+so a broken test bed can never pass as green.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO = Path(__file__).resolve().parents[1]
+
+_TOOLS = {
+    "apptainer": ["apptainer"],
+    "slurm": ["sbatch", "srun", "squeue", "scancel", "sinfo"],
+    "compose": ["podman", "podman-compose"],
+}
+
+
+def _missing(marker: str) -> str | None:
+    for tool in _TOOLS[marker]:
+        if shutil.which(tool) is None:
+            return tool
+    if marker == "slurm":
+        probe = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            return f"a responding slurmctld (sinfo: {probe.stderr.strip()})"
+    return None
+
+
+_cache: dict[str, str | None] = {}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in _TOOLS:
+        if item.get_closest_marker(marker) is None:
+            continue
+        if marker not in _cache:
+            _cache[marker] = _missing(marker)
+        missing = _cache[marker]
+        if missing:
+            message = f"{missing} is required (run scripts/setup-host.sh as root)"
+            if IN_CI:
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the package's own override variables from the caller."""
+    for key in list(os.environ):
+        if key.startswith("SCITEX_CONTAINER_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def image_cache() -> Path:
+    """Directory where built test base images are kept between runs."""
+    from images import cache_dir
+
+    return cache_dir()
+
+
+@pytest.fixture(scope="session")
+def busybox_sif(image_cache: Path) -> Path:
+    """A tiny ``Bootstrap: scratch`` image with busybox (builds in well under a second)."""
+    from images import busybox_sif as make
+
+    return make()
+
+
+@pytest.fixture(scope="session")
+def debian_sif(image_cache: Path) -> Path:
+    """A Debian bookworm base with python3-pip (debootstrap; about 70 s once, then cached)."""
+    from images import debian_sif as make
+
+    return make()

@@ -1,0 +1,87 @@
+"""Base images for tests, built once with the raw ``apptainer build`` and cached.
+
+The cache key is the sha256 of the def text (and any files it copies), so a
+changed recipe is rebuilt and an unchanged one costs nothing.  Builds use the
+raw tool, not our code, so fixtures do not depend on what they help test.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+BUSYBOX_DEF = textwrap.dedent(
+    """\
+    Bootstrap: scratch
+
+    %setup
+        mkdir -p "${APPTAINER_ROOTFS}/bin" "${APPTAINER_ROOTFS}/tmp" "${APPTAINER_ROOTFS}/etc"
+        cp /bin/busybox "${APPTAINER_ROOTFS}/bin/busybox"
+        for applet in sh true false echo cat ls sleep env id printf mkdir; do
+            ln -s busybox "${APPTAINER_ROOTFS}/bin/${applet}"
+        done
+
+    %environment
+        export PATH=/bin
+
+    %runscript
+        echo busybox-ok
+    """
+)
+
+DEBIAN_DEF = textwrap.dedent(
+    """\
+    Bootstrap: debootstrap
+    OSVersion: bookworm
+    MirrorURL: http://deb.debian.org/debian
+    Include: python3-pip
+
+    %post
+        apt-get clean
+        rm -rf /var/lib/apt/lists/*
+    """
+)
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("SCITEX_TEST_IMAGE_CACHE", "/var/tmp/scitex-container-test-images"))
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o755)
+    return path
+
+
+def cached_build(name: str, def_text: str, *, extra_key: str = "", timeout: int = 900) -> Path:
+    """Build ``def_text`` once per content; later calls return the cached SIF."""
+    key = hashlib.sha256((def_text + extra_key).encode()).hexdigest()[:16]
+    root = cache_dir()
+    out = root / f"{name}-{key}.sif"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if out.exists():
+            return out
+        work = root / f".{name}-{key}.work"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        (work / f"{name}.def").write_text(def_text)
+        tmp = work / f"{name}.sif"
+        subprocess.run(
+            ["apptainer", "build", "--fakeroot", str(tmp), str(work / f"{name}.def")],
+            check=True, cwd=work, timeout=timeout, capture_output=True,
+        )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+        shutil.rmtree(work, ignore_errors=True)
+        return out
+
+
+def busybox_sif() -> Path:
+    return cached_build("busybox", BUSYBOX_DEF)
+
+
+def debian_sif() -> Path:
+    return cached_build("debian-pip", DEBIAN_DEF)
