@@ -1,3 +1,3 @@
-from scitex_container.cli.main import main
+from scitex_container.cli.entry import main
 
 main()

@@ -8,14 +8,10 @@ start-up) cheap.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any
 
 
-def lazy_exports(
-    package: str, exports: dict[str, str]
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    def __getattr__(name: str) -> Any:  # noqa: N807
+def lazy_exports(package: str, exports: dict[str, str]):  # -> (__getattr__, __dir__)
+    def __getattr__(name: str):  # noqa: N807
         spec = exports.get(name)
         if spec is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")

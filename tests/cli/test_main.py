@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scitex_container.cli.main import COMMANDS, cli
+from scitex_container.cli.main import cli
+from scitex_container.cli.registry import COMMANDS
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -90,3 +91,30 @@ def test_help_does_not_import_rich_or_library_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+@pytest.mark.parametrize("columns", ["50", "80", "132"])
+def test_fast_help_equals_click_help(columns: str) -> None:
+    env = {**os.environ, "COLUMNS": columns}
+    fast = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.argv=['x','--help']; from scitex_container.cli.entry import main; main()"],
+        capture_output=True, text=True, env=env,
+    )
+    full = subprocess.run(
+        [sys.executable, "-c", "from scitex_container.cli.main import main; main(['--help'])"],
+        capture_output=True, text=True, env=env,
+    )
+    assert fast.returncode == full.returncode == 0
+    assert fast.stdout == full.stdout
+
+
+def test_fast_version_equals_click_version() -> None:
+    fast = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.argv=['x','--version']; from scitex_container.cli.entry import main; main()"],
+        capture_output=True, text=True,
+    )
+    full = subprocess.run(
+        [sys.executable, "-c", "from scitex_container.cli.main import main; main(['--version'])"],
+        capture_output=True, text=True,
+    )
+    assert fast.stdout == full.stdout and fast.stdout.strip()

@@ -8,7 +8,6 @@ turns the package's errors into a one-line message and an exit code.
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -20,31 +19,9 @@ from .. import envvars
 from .._version import __version__
 from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 from .context import Options, dry_run_option, get_options, json_option
+from .registry import COMMANDS, ROOT_HELP, available
 
 T = TypeVar("T")
-
-#: command name -> "module:attribute".  Modules that are not there yet are
-#: left out of the command list (each issue adds its own module).
-COMMANDS: dict[str, str] = {
-    "info": "scitex_container.cli.info:info",
-    "build": "scitex_container.cli.build:build",
-    "status": "scitex_container.cli.store:status",
-    "versions": "scitex_container.cli.store:versions",
-    "switch": "scitex_container.cli.store:switch",
-    "rollback": "scitex_container.cli.store:rollback",
-    "cleanup": "scitex_container.cli.store:cleanup",
-    "deploy": "scitex_container.cli.store:deploy",
-    "sandbox": "scitex_container.cli.sandbox:sandbox",
-    "lock": "scitex_container.cli.lock:lock",
-    "repro": "scitex_container.cli.repro:repro",
-    "verify": "scitex_container.cli.verify:verify",
-    "sbom": "scitex_container.cli.sbom:sbom",
-    "session": "scitex_container.cli.session:session",
-    "docker": "scitex_container.cli.docker:docker",
-    "host": "scitex_container.cli.host:host",
-    "snapshot": "scitex_container.cli.snapshot:snapshot",
-}
-
 
 def _load(spec: str) -> click.Command | None:
     module_name, attr = spec.split(":")
@@ -62,24 +39,26 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(super().list_commands(ctx))
-        names.update(n for n, spec in COMMANDS.items() if _available(spec))
+        names.update(n for n, (spec, _) in COMMANDS.items() if available(spec))
         return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None and cmd_name in COMMANDS:
-            cmd = _load(COMMANDS[cmd_name])
+            cmd = _load(COMMANDS[cmd_name][0])
         return cmd
 
-
-def _available(spec: str) -> bool:
-    import importlib.util
-
-    module_name = spec.split(":")[0]
-    return importlib.util.find_spec(module_name) is not None
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands from the registry's short help, importing none of them."""
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx) if name in COMMANDS]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
+    import logging
+
     opts.verbosity = -1 if quiet else verbose
     level = logging.DEBUG if verbose > 0 else logging.WARNING
     if quiet:
@@ -87,15 +66,15 @@ def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @json_option
 @dry_run_option
 @click.option("-v", "--verbose", count=True, help="More output (-v logs every command run).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.version_option(__version__, prog_name="scitex-container")
 def cli(verbose: int, quiet: bool) -> None:
-    """Build, version, verify and run Apptainer images and Compose stacks."""
     _set_verbosity(get_options(), verbose, quiet)
+
 
 
 def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:

@@ -1,0 +1,74 @@
+"""Console-script entry point with a fast path for the top-level help and version.
+
+Importing click alone costs several times a bare Python start-up here, so
+``scitex-container --help`` and ``--version`` are answered from the command
+registry without it.  The text equals click's own rendering (a test compares
+them at several terminal widths); everything else goes to :mod:`.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+USAGE_PREFIX = "Usage: scitex-container "
+USAGE_ARGS = "[OPTIONS] COMMAND [ARGS]..."
+
+
+def _width() -> int:
+    import shutil
+
+    return max(min(shutil.get_terminal_size().columns, 80) - 2, 50)
+
+
+def _dl(rows: list[tuple[str, str]], width: int, indent: int = 2) -> list[str]:
+    """click's HelpFormatter.write_dl, for single-paragraph help strings."""
+    import textwrap
+
+    first_col = min(max(len(t) for t, _ in rows), 30) + 2
+    text_width = max(width - first_col - 2, 10)
+    out: list[str] = []
+    for term, text in rows:
+        lines = textwrap.wrap(text, text_width, replace_whitespace=False) or [""]
+        if len(term) <= first_col - 2:
+            out.append(" " * indent + term + " " * (first_col - len(term)) + lines[0])
+        else:
+            out.append(" " * indent + term)
+            out.append(" " * (first_col + indent) + lines[0])
+        out += [" " * (first_col + indent) + line for line in lines[1:]]
+    return out
+
+
+def fast_help() -> str:
+    import textwrap
+
+    from .registry import COMMANDS, ROOT_HELP, ROOT_OPTIONS, available
+
+    width = _width()
+    if width >= len(USAGE_PREFIX) + 20:
+        indent = " " * len(USAGE_PREFIX)
+        lines = textwrap.wrap(USAGE_ARGS, width, initial_indent=USAGE_PREFIX, subsequent_indent=indent)
+    else:
+        lines = [USAGE_PREFIX.rstrip()]
+        lines += textwrap.wrap(USAGE_ARGS, width, initial_indent="    ", subsequent_indent="    ")
+    lines.append("")
+    lines += textwrap.wrap(ROOT_HELP, width, initial_indent="  ", subsequent_indent="  ")
+    lines += ["", "Options:", *_dl(list(ROOT_OPTIONS), width)]
+    cmds = [(n, h) for n, (spec, h) in sorted(COMMANDS.items()) if available(spec)]
+    if cmds:
+        lines += ["", "Commands:", *_dl(cmds, width)]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args in (["--help"], ["-h"]):
+        sys.stdout.write(fast_help())
+        sys.exit(0)
+    if args == ["--version"]:
+        from .._version import __version__
+
+        sys.stdout.write(f"scitex-container, version {__version__}\n")
+        sys.exit(0)
+    from .main import main as full_main
+
+    full_main()
