@@ -5,6 +5,13 @@ from ._version import __version__
 
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
+    "cleanup": "scitex_container.apptainer.versions:cleanup",
+    "deploy": "scitex_container.apptainer.deploy:deploy",
+    "list_versions": "scitex_container.apptainer.versions:list_versions",
+    "rollback": "scitex_container.apptainer.versions:rollback",
+    "sandbox_create": "scitex_container.apptainer.sandbox:sandbox_create",
+    "status": "scitex_container.apptainer.status:status",
+    "switch": "scitex_container.apptainer.versions:switch",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

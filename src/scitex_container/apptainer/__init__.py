@@ -4,6 +4,26 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
+    "cleanup": "scitex_container.apptainer.versions:cleanup",
+    "cleanup_sandboxes": "scitex_container.apptainer.sandbox:cleanup_sandboxes",
+    "cleanup_sifs": "scitex_container.apptainer.versions:cleanup_sifs",
+    "deploy": "scitex_container.apptainer.deploy:deploy",
+    "find_containers_dir": "scitex_container.apptainer.paths:find_containers_dir",
+    "get_active_sandbox": "scitex_container.apptainer.sandbox:get_active_sandbox",
+    "get_active_version": "scitex_container.apptainer.versions:get_active_version",
+    "is_sandbox": "scitex_container.apptainer.versions:is_sandbox",
+    "list_sandboxes": "scitex_container.apptainer.sandbox:list_sandboxes",
+    "list_versions": "scitex_container.apptainer.versions:list_versions",
+    "rollback": "scitex_container.apptainer.versions:rollback",
+    "rollback_sandbox": "scitex_container.apptainer.sandbox:rollback_sandbox",
+    "sandbox_configure_ps1": "scitex_container.apptainer.sandbox_ops:sandbox_configure_ps1",
+    "sandbox_create": "scitex_container.apptainer.sandbox:sandbox_create",
+    "sandbox_maintain": "scitex_container.apptainer.sandbox_ops:sandbox_maintain",
+    "sandbox_to_sif": "scitex_container.apptainer.sandbox_ops:sandbox_to_sif",
+    "sandbox_update": "scitex_container.apptainer.sandbox_ops:sandbox_update",
+    "status": "scitex_container.apptainer.status:status",
+    "switch_sandbox": "scitex_container.apptainer.sandbox:switch_sandbox",
+    "switch_version": "scitex_container.apptainer.versions:switch_version",
     "detect_container_cmd": "scitex_container.apptainer.tool:detect_container_cmd",
 }
 
