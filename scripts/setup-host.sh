@@ -31,6 +31,9 @@ readonly SLURM_PARTITION=compute
 readonly PODMAN_CONF=/etc/containers/containers.conf.d/50-scitex.conf
 readonly PODMAN_BASE_IMAGE=localhost/busybox:test
 readonly DAEMON_LOG_DIR=/var/log/scitex-setup-host
+readonly APPTAINER_PRELOAD_DIR=/usr/lib/x86_64-linux-gnu/apptainer/lib
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly SCRIPT_DIR
 
 # Packages from the host distribution (bookworm). Recommends are not installed
 # (podman's would pull dbus-user-session/systemd and slurm's dozens of plugins);
@@ -45,7 +48,7 @@ readonly HOST_PACKAGES=(
     # podman
     podman podman-compose runc conmon fuse-overlayfs slirp4netns catatonit
     # project tests / this script
-    git python3-venv jq procps
+    git python3 python3-venv jq procps
 )
 
 MODE=apply
@@ -66,10 +69,9 @@ on_err() {
         "$STEP" "$cmd" "$rc" "$line" >&2
 }
 cleanup() {
-    local rc=$?
-    [[ -n $TMP_DIR && -d $TMP_DIR ]] && rm -rf -- "$TMP_DIR"
+    trap - ERR
+    if [[ -n $TMP_DIR && -d $TMP_DIR ]]; then rm -rf -- "$TMP_DIR"; fi
     if [[ -n $POLICY_RC_CREATED ]]; then rm -f /usr/sbin/policy-rc.d; fi
-    return "$rc"
 }
 trap on_err ERR
 trap cleanup EXIT
@@ -385,6 +387,32 @@ else
     need "$APPTAINER_CONF exists" false || true
 fi
 
+# Apptainer LD_PRELOADs offsetpreload.so into the host's fuse2fs (an unprivileged
+# user mounting an ext3 overlay embedded in a SIF). That runs on the host glibc,
+# so the library must not need sid's GLIBC_2.38 (it only wants __isoc23_strtol).
+preload_ok() { # every preload library of apptainer loads with the host glibc
+    local so
+    for so in "$APPTAINER_PRELOAD_DIR"/*.so; do
+        [[ -f $so ]] || continue
+        [[ -z $(LD_PRELOAD=$so /bin/true 2>&1) ]] || return 1
+    done
+}
+step "apptainer preload libraries on the host glibc"
+if [[ -d $APPTAINER_PRELOAD_DIR ]]; then
+    if ! need "$APPTAINER_PRELOAD_DIR/*.so load with the host glibc" preload_ok && apply; then
+        fixer=$SCRIPT_DIR/setup-host.d/downgrade-isoc23.py
+        [[ -f $fixer ]] || die "$fixer missing (run the script from its checkout)"
+        for so in "$APPTAINER_PRELOAD_DIR"/*.so; do
+            [[ -z $(LD_PRELOAD=$so /bin/true 2>&1) ]] && continue
+            if [[ -d $LIBC_PREFIX && ! -e $LIBC_PREFIX/$(basename "$so").orig ]]; then
+                cp -p "$so" "$LIBC_PREFIX/$(basename "$so").orig"
+            fi
+            /usr/bin/python3 "$fixer" "$so"
+        done
+        preload_ok || die "still not loadable: $(LD_PRELOAD=$(compgen -G "$APPTAINER_PRELOAD_DIR/*.so" | head -n1) /bin/true 2>&1)"
+    fi
+fi
+
 # ---------------------------------------------------------------- 4. fakeroot ids, test user, /dev/fuse
 subid_max_end() { # highest end of any range in a subid file
     awk -F: 'NF == 3 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { e = $2 + $3; if (e > m) m = e } END { print m + 0 }' "$1"
@@ -493,6 +521,7 @@ ensure_dir() { # ensure_dir <path> <owner> <mode>
 
 munge_key_ok() { [[ -s /etc/munge/munge.key && $(stat -c '%U %a' /etc/munge/munge.key) == "munge 400" ]]; }
 munge_ok() { pgrep -x munged >/dev/null && munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
+munge_ok_or_gone() { munge_ok || ! pgrep -x munged >/dev/null; }
 slurmctld_ok() { pgrep -x slurmctld >/dev/null && scontrol ping 2>/dev/null | grep -q 'is UP'; }
 slurmd_ok() { pgrep -x slurmd >/dev/null; }
 node_state() { sinfo -h -N -n "$NODE" -o %T 2>/dev/null | head -n1; }
@@ -502,7 +531,8 @@ start_daemon() { # start_daemon <name> <command...>: daemonizing command, output
     local name=$1 out=$DAEMON_LOG_DIR/$1.out; shift
     mkdir -p "$DAEMON_LOG_DIR"
     log "starting $name: $*"
-    if ! "$@" </dev/null >>"$out" 2>&1; then
+    # 9>&-: the daemon must not inherit (and keep holding) this script's lock.
+    if ! "$@" </dev/null >>"$out" 2>&1 9>&-; then
         tail -n 20 "$out" >&2 || true
         die "$name did not start (output in $out)"
     fi
@@ -547,8 +577,12 @@ setup_slurm() {
         chmod 0400 /etc/munge/munge.key
     fi
     if ! need "munged running and answering" munge_ok && apply; then
-        if pgrep -x munged >/dev/null; then die "munged runs but munge -n | unmunge fails"; fi
-        start_daemon munged runuser -u munge -- /usr/sbin/munged
+        if pgrep -x munged >/dev/null; then # starting up or shutting down: give it a moment
+            wait_for 10 "running munged to answer (or exit)" munge_ok_or_gone
+        fi
+        if ! munge_ok; then
+            start_daemon munged runuser -u munge -- /usr/sbin/munged
+        fi
         wait_for 15 "munged to answer" munge_ok
     fi
 
@@ -705,10 +739,18 @@ DEF
         log "apptainer exec as $TEST_USER failed: $(tail -n 3 <<<"$out")"
         return 1
     fi
+    # An ext3 overlay embedded in the SIF, as the user: fuse2fs + offsetpreload.so.
+    install -d -o "$TEST_USER" -m 755 "$d/user"
+    install -o "$TEST_USER" -m 644 "$sif" "$d/user/overlay.sif"
+    if ! out=$(cd "$d/user" && timeout 30 runuser -u "$TEST_USER" -- sh -c \
+        "'$APPTAINER_BIN' -s overlay create --size 64 overlay.sif && '$APPTAINER_BIN' -s exec --writable overlay.sif /bin/sh -c 'echo ok > /probe'" 2>&1); then
+        log "apptainer exec --writable (embedded overlay) as $TEST_USER failed: $(tail -n 3 <<<"$out")"
+        return 1
+    fi
     rm -rf "$d"
 }
 if apptainer_ok && getent passwd "$TEST_USER" >/dev/null; then
-    if ! need "apptainer build --fakeroot (scratch) + exec as root and as $TEST_USER" apptainer_smoke && apply; then
+    if ! need "apptainer build --fakeroot (scratch); exec as root and as $TEST_USER; embedded overlay as $TEST_USER" apptainer_smoke && apply; then
         die "apptainer smoke test failed (see above)"
     fi
 fi
@@ -719,7 +761,7 @@ ver() { "$@" 2>/dev/null | head -n1 || true; }
 log "apptainer:      $(ver "$APPTAINER_BIN" --version) ($APPTAINER_BIN)"
 log "slurm:          $(ver sinfo -V) (config $SLURM_CONF, node $NODE: $(node_state || true), partition $SLURM_PARTITION)"
 log "podman:         $(ver podman --version) (config $PODMAN_CONF, base image $PODMAN_BASE_IMAGE)"
-log "podman-compose: $(podman-compose --version 2>/dev/null | grep -m1 -i 'podman-compose version' || true)"
+log "podman-compose: $(podman-compose --version 2>/dev/null | grep -m1 -iE 'podman-compose(r)? version' || true)"
 log "test user:      $TEST_USER ($TEST_HOME)"
 if [[ $MODE == check ]]; then
     if ((${#MISSING[@]})); then
