@@ -160,8 +160,8 @@ apptainer_ok() {
     version_ge "$v" "$APPTAINER_MIN"
 }
 
-make_tmp() {
-    [[ -n $TMP_DIR ]] || TMP_DIR=$(mktemp -d /tmp/scitex-setup-host.XXXXXX)
+make_tmp() { # TMP_DIR is created once, in the main shell (subshells would leak theirs)
+    [[ -n $TMP_DIR && -d $TMP_DIR ]] || die "internal: TMP_DIR not set up"
 }
 
 # Write content (stdin) to a file only if it differs; returns 0 if changed, 1 if not.
@@ -191,6 +191,7 @@ if [[ $MODE == apply ]]; then
     exec 9>/run/lock/scitex-setup-host.lock
     flock -n 9 || die "another setup-host.sh run holds /run/lock/scitex-setup-host.lock"
 fi
+TMP_DIR=$(mktemp -d /tmp/scitex-setup-host.XXXXXX)
 NODE=$(hostname -s)
 log "mode=${MODE} host=${NODE} distro=${PRETTY_NAME:-?} cpus=$(nproc)"
 
@@ -524,7 +525,7 @@ munge_ok() { pgrep -x munged >/dev/null && munge -n </dev/null 2>/dev/null | unm
 munge_ok_or_gone() { munge_ok || ! pgrep -x munged >/dev/null; }
 slurmctld_ok() { pgrep -x slurmctld >/dev/null && scontrol ping 2>/dev/null | grep -q 'is UP'; }
 slurmd_ok() { pgrep -x slurmd >/dev/null; }
-node_state() { sinfo -h -N -n "$NODE" -o %T 2>/dev/null | head -n1; }
+node_state() { sinfo -h -N -n "$NODE" -o %T 2>/dev/null | head -n1 || true; }
 node_usable() { [[ $(node_state) =~ ^(idle|mixed|allocated|completing)$ ]]; }
 
 start_daemon() { # start_daemon <name> <command...>: daemonizing command, output kept in $DAEMON_LOG_DIR
@@ -545,16 +546,20 @@ wait_for() { # wait_for <seconds> <description> <command...>
     done
     die "timed out after ${secs}s waiting for: $what"
 }
+slurm_pids() { # pids of slurmctld and slurmd; fails if there are none
+    # (pgrep -x rejects patterns longer than 15 characters: one call per name)
+    { pgrep -x slurmctld; pgrep -x slurmd; } | grep .
+}
 stop_slurm() {
     log "stopping slurm daemons (configuration changed)"
     scontrol shutdown >/dev/null 2>&1 || true
     local i
     for ((i = 0; i < 40; i++)); do
-        pgrep -x 'slurmctld|slurmd' >/dev/null || return 0
+        slurm_pids >/dev/null || return 0
         sleep 0.5
     done
     local pid
-    for pid in $(pgrep -x 'slurmctld|slurmd'); do kill "$pid" 2>/dev/null || true; done
+    for pid in $(slurm_pids || true); do kill "$pid" 2>/dev/null || true; done
     sleep 1
 }
 
@@ -605,7 +610,7 @@ setup_slurm() {
     fi
 
     step "slurm: daemons"
-    if apply && [[ -n $SLURM_CONF_CHANGED ]] && pgrep -x 'slurmctld|slurmd' >/dev/null; then
+    if apply && [[ -n $SLURM_CONF_CHANGED ]] && slurm_pids >/dev/null; then
         stop_slurm
     fi
     if ! need "slurmctld running and answering" slurmctld_ok && apply; then
