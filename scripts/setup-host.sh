@@ -8,7 +8,17 @@
 #
 # Every step checks first and only acts when something is missing or differs.
 # No systemd is assumed: munged, slurmctld and slurmd are started directly.
-# See /work/shared/TESTBED.md (or the commit log) for why each step is done this way.
+#
+# What other code can rely on afterwards:
+#   apptainer        /usr/bin/apptainer (sid's 1.4.5 on bookworm; private glibc in
+#                    /opt/scitex-apptainer-libc, see README.scitex there); config /etc/apptainer/
+#   slurm            /etc/slurm/slurm.conf, cluster "scitex", partition "compute" (default),
+#                    one node named $(hostname -s); logs /var/log/slurm/
+#   daemons          munged (as user munge), slurmctld (drops to user slurm), slurmd (root),
+#                    started directly, start output in /var/log/scitex-setup-host/
+#   podman           runc + cgroupfs via /etc/containers/containers.conf.d/50-scitex.conf;
+#                    base image localhost/busybox:test (no registry is reachable)
+#   test user        scitex-test (home /home/scitex-test, sub-ids for --fakeroot)
 
 set -Eeuo pipefail
 
@@ -77,7 +87,7 @@ trap on_err ERR
 trap cleanup EXIT
 
 usage() {
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
 }
 
 for arg in "$@"; do
@@ -222,7 +232,11 @@ host_apptainer_candidate() { # the host distro's own apptainer, if it has a usab
 }
 
 sid_apt() { # apt-get with a private sid configuration; never touches the host's lists or caches
+    # Check-Valid-Until=false: by these machines' clocks the sid InRelease the mirror
+    # serves can be past its Valid-Until ("expired ... since 15d" was seen without it);
+    # the hosts' own apt.conf.d/99artifact-registry sets the same for their sources.
     apt-get -q \
+        -o Acquire::Check-Valid-Until=false \
         -o Dir::Etc::SourceList="$SID_WORK/sources.list" \
         -o Dir::Etc::SourceParts=/dev/null \
         -o Dir::State::Lists="$SID_WORK/lists" \
@@ -380,7 +394,7 @@ if [[ -f $APPTAINER_CONF ]]; then
         if ! need "apptainer capabilities of root = bounding set minus CAP_SYS_RESOURCE" root_caps_ok && apply; then
             caps=$(missing_root_caps | paste -sd, -)
             log "granting root: $caps"
-            "$APPTAINER_BIN" capability add --user root "$caps" >&2
+            "$APPTAINER_BIN" -s capability add --user root "$caps" >&2  # -s: no warning per capability
             root_caps_ok || die "root still lacks: $(missing_root_caps | paste -sd, -)"
         fi
     fi
