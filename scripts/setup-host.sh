@@ -263,6 +263,7 @@ install_apptainer_from_sid() {
     local debs=$SID_WORK/debs stage=$SID_WORK/stage app_deb libc_deb ld_rel libdir_rel f n=0
     local -a deps
     rm -rf "$SID_WORK"
+    rmdir --ignore-fail-on-non-empty "$(dirname "$SID_WORK")"
     mkdir -p "$SID_WORK/lists/partial" "$SID_WORK/archives/partial" "$debs" "$stage"
     printf 'deb [signed-by=%s] %s sid main\n' "$SID_KEYRING" "$SID_MIRROR" >"$SID_WORK/sources.list"
     log "apt-get update (sid, private lists in $SID_WORK/lists)"
@@ -331,6 +332,7 @@ install_apptainer_from_sid() {
         update-alternatives --install /usr/bin/singularity singularity /usr/bin/singularity.apptainer 50 >&2
     fi
     rm -rf "$SID_WORK"
+    rmdir --ignore-fail-on-non-empty "$(dirname "$SID_WORK")"
 }
 
 step "apptainer"
