@@ -263,7 +263,6 @@ install_apptainer_from_sid() {
     local debs=$SID_WORK/debs stage=$SID_WORK/stage app_deb libc_deb ld_rel libdir_rel f n=0
     local -a deps
     rm -rf "$SID_WORK"
-    rmdir --ignore-fail-on-non-empty "$(dirname "$SID_WORK")"
     mkdir -p "$SID_WORK/lists/partial" "$SID_WORK/archives/partial" "$debs" "$stage"
     printf 'deb [signed-by=%s] %s sid main\n' "$SID_KEYRING" "$SID_MIRROR" >"$SID_WORK/sources.list"
     log "apt-get update (sid, private lists in $SID_WORK/lists)"
