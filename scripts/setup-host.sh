@@ -164,10 +164,14 @@ apptainer_version() { # prints e.g. 1.4.5-2, fails if apptainer does not run
 }
 
 apptainer_ok() {
-    local v
+    local v interp
     [[ -x $APPTAINER_BIN ]] || return 1
     v=$(apptainer_version) || return 1
-    version_ge "$v" "$APPTAINER_MIN"
+    version_ge "$v" "$APPTAINER_MIN" || return 1
+    # The starter is only run by apptainer itself: check its interpreter is there too.
+    if [[ -f $APPTAINER_STARTER ]] && interp=$(patchelf --print-interpreter "$APPTAINER_STARTER" 2>/dev/null); then
+        [[ -x $interp ]] || return 1
+    fi
 }
 
 make_tmp() { # TMP_DIR is created once, in the main shell (subshells would leak theirs)
