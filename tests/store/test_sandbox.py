@@ -23,7 +23,7 @@ from scitex_container.apptainer import (
     sandbox_update,
     switch_sandbox,
 )
-from scitex_container.errors import NotFoundError
+from scitex_container.errors import NotFoundError, ProcessError
 
 pytestmark = pytest.mark.apptainer
 
@@ -60,7 +60,7 @@ def test_create_from_def_and_explicit_output(tmp_path: Path) -> None:
 
 def test_failed_sandbox_build_leaves_nothing(tmp_path: Path) -> None:
     (tmp_path / "bad.def").write_text(BUSYBOX_DEF + "\n%post\n    exit 1\n")
-    with pytest.raises(Exception):
+    with pytest.raises(ProcessError):
         sandbox_create(tmp_path / "bad.def", tmp_path / "store")
     leftovers = [n for n in os.listdir(tmp_path / "store") if not n.startswith(".") or n.endswith(".building")]
     assert all(n.endswith(".build.log") for n in leftovers), leftovers

@@ -10,6 +10,7 @@ from images import BUSYBOX_DEF
 from scitex_container import runner
 from scitex_container.apptainer import status
 from scitex_container.apptainer.build_store import build_version
+from scitex_container.errors import ScitexError
 
 REFERENCE_KEYS = {
     "name", "def_path", "sif_path", "sif_size", "sif_date", "hash_current", "hash_stored", "needs_rebuild",
@@ -33,7 +34,7 @@ def would_build(containers: Path, name: str) -> bool:
     with runner.dry_run() as rec:
         try:
             build_version(def_path=containers / f"{name}.def")
-        except Exception:
+        except ScitexError:
             return True  # a def that cannot build needs attention
     return bool(rec.commands)
 

@@ -193,3 +193,16 @@ def test_new_version_is_unique_within_a_second(tmp_path: Path) -> None:
 def test_is_sandbox() -> None:
     assert v.is_sandbox("a/b-sandbox") and v.is_sandbox("sandbox-1/")
     assert not v.is_sandbox("x.sif")
+
+
+def test_cleanup_drops_sidecars_of_versions_that_never_landed(tmp_path: Path) -> None:
+    flat(tmp_path, ["1"], active="1")
+    (tmp_path / "scitex-v1.sif.meta.json").write_text("{}")
+    (tmp_path / "scitex-v2.sif.build.log").write_text("failed build\n")
+    (tmp_path / "scitex-v3.sif.build.log").write_text("building now\n")
+    (tmp_path / f".scitex-v3.sif.{os.getpid()}.1.building").write_bytes(b"")
+    (tmp_path / "scitex-base-v1.sif.meta.json").write_text("{}")
+    v.cleanup(tmp_path, keep=5)
+    names = set(os.listdir(tmp_path))
+    assert "scitex-v2.sif.build.log" not in names
+    assert {"scitex-v1.sif.meta.json", "scitex-v3.sif.build.log", "scitex-base-v1.sif.meta.json"} <= names

@@ -195,7 +195,7 @@ def default_image_name(def_name: str, def_path: Path | None, resolved: Path) -> 
     if def_path is not None:
         return resolved.stem
     name = os.path.basename(def_name)
-    return name[: -len(".def")] if name.endswith(".def") else name
+    return name.removesuffix(".def")
 
 
 def build(

@@ -55,7 +55,7 @@ def _sandbox(path: str | os.PathLike) -> Path:
     return sandbox
 
 
-def _exec_prefix(sandbox: Path, fakeroot: bool | None) -> list[str]:
+def _exec_prefix(fakeroot: bool | None) -> list[str]:
     argv = [tool.detect_container_cmd(), "exec", "--writable"]
     if tool.choose_fakeroot(fakeroot):
         argv.append("--fakeroot")
@@ -76,7 +76,7 @@ def sandbox_maintain(
     sandbox = _sandbox(sandbox_dir)
     if not command:
         raise BadInputError("no command given", "command")
-    argv = [*_exec_prefix(sandbox, fakeroot), str(sandbox), *command]
+    argv = [*_exec_prefix(fakeroot), str(sandbox), *command]
     return runner.run(argv, check=False, capture=False).returncode
 
 
@@ -124,7 +124,7 @@ def sandbox_update(
         inside = Path("/") / _STAGING / repo.name
         staged = sandbox / _STAGING / repo.name
         argv = [
-            *_exec_prefix(sandbox, fakeroot), "--env", "PIP_BREAK_SYSTEM_PACKAGES=1",
+            *_exec_prefix(fakeroot), "--env", "PIP_BREAK_SYSTEM_PACKAGES=1",
             "--env", "PIP_DISABLE_PIP_VERSION_CHECK=1", str(sandbox),
             "python3", "-m", "pip", "install", "--no-input", *flags, str(inside),
         ]

@@ -33,18 +33,12 @@ from .. import runner
 from ..errors import BadInputError, NotFoundError, StoreError
 from ..fsutil import atomic_symlink, fsync_dir, remove_path, temp_path
 from ..result import Result
+from . import store_gc
 from .layout import KEEP_SUFFIX, SIDECAR_SUFFIXES, sidecar
 from .naming import SANDBOX, Scheme, format_date, human_size, sort_versions, timestamp, version_key
 
 LOCK_NAME = ".scitex-store.lock"
 LOCK_TIMEOUT = 900.0
-#: Hidden temporaries that writers holding the lock leave only when killed.
-_LOCKED_TEMPS = (".link", ".removing")
-#: Temporaries written without the store lock (atomic metadata writes): stale when old.
-_UNLOCKED_TEMPS = (".tmp",)
-_STALE_AGE = 120.0
-#: Temporaries tagged with the pid of their writer: stale when that process is gone.
-_PID_TEMPS = (".building", ".copying")
 
 _locks: dict[str, FileLock] = {}
 
@@ -79,25 +73,6 @@ def _lock_for(path: Path, timeout: float) -> FileLock:
     if lock is None:
         lock = _locks[key] = FileLock(key, timeout=timeout)
     return lock
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def building_pid(name: str) -> int | None:
-    """The writer pid encoded in ``.<name>.<pid>.<ns>.building`` (or ``.copying``)."""
-    stem = name.rsplit(".", 1)[0]
-    parts = stem.rsplit(".", 2)
-    if len(parts) == 3 and parts[1].isdigit():
-        return int(parts[1])
-    return None
 
 
 class Store:
@@ -340,6 +315,7 @@ class Store:
         removed: list[Path] = []
         with self.lock():
             self.remove_stale()
+            self.remove_orphan_sidecars()
             kept = 0
             doomed: list[Version] = []
             for row in self.versions():
@@ -359,28 +335,10 @@ class Store:
                 self.remove(row.path)
         return removed
 
+    def remove_orphan_sidecars(self) -> list[Path]:
+        """Remove sidecars whose version does not exist (caller holds the lock)."""
+        return store_gc.remove_orphan_sidecars(self)
+
     def remove_stale(self) -> list[Path]:
         """Remove temporaries left by killed commands (caller holds the lock)."""
-        if runner.is_dry_run() or not self.dir.is_dir():
-            return []
-        removed = []
-        now = time.time()
-        prefixes = (f".{self.scheme.prefix}", f".{self.scheme.active}.")
-        for entry in os.scandir(self.dir):
-            name = entry.name
-            if not name.startswith(prefixes):
-                continue
-            stale = False
-            if name.endswith(_LOCKED_TEMPS):
-                stale = True
-            elif name.endswith(_PID_TEMPS):
-                pid = building_pid(name)
-                stale = pid is not None and not _pid_alive(pid)
-            elif name.endswith(_UNLOCKED_TEMPS):
-                with contextlib.suppress(OSError):
-                    stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AGE
-            if stale:
-                with contextlib.suppress(FileNotFoundError):
-                    remove_path(Path(entry.path))
-                removed.append(Path(entry.path))
-        return removed
+        return store_gc.remove_stale(self)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import runner
 from ..fsutil import remove_path
-from .naming import FLAT_SANDBOX, FLAT_SIF, SANDBOX, Scheme, image_scheme
+from .naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
 from .store import Store
 
 
@@ -44,7 +44,7 @@ def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
                 return Store(path.parent, scheme)
         if name.endswith("-sandbox"):
             return Store(path.parent, image_scheme(name[: -len("-sandbox")], True))
-        return Store(path.parent, image_scheme(name[: -len(".sif")] if name.endswith(".sif") else name))
+        return Store(path.parent, image_scheme(name.removesuffix(".sif")))
     return Store(path, detect_scheme(path, sandbox))
 
 
@@ -128,7 +128,3 @@ def is_sandbox(path: str | os.PathLike) -> bool:
     else (a bare directory name, ``...-sandbox``) is a sandbox.
     """
     return not os.fspath(path).rstrip("/").endswith(".sif")
-
-
-def kind_of(store: Store) -> str:
-    return "sandbox" if store.scheme.kind == SANDBOX else "sif"
