@@ -131,3 +131,12 @@ def test_sandbox_build_uses_its_own_store(project: Path) -> None:
     real = Path(os.path.realpath(result.path))
     assert real.is_dir() and real.name.endswith("-sandbox") and (real / "payload").read_text() == "v1\n"
     assert not build(project, sandbox=True).built
+
+
+def test_def_name_is_looked_up_in_the_containers_dir(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCITEX_CONTAINER_DIR", str(project))
+    path = reference_build("bb")
+    assert path == project / "bb" / "bb.sif" and os.path.exists(path)
+    named = reference_build("bb.def", output_dir=project / "o", image_name="renamed")
+    assert named == project / "o" / "renamed" / "renamed.sif"
+    assert os.path.realpath(named).endswith(".sif") and "renamed-v" in os.path.realpath(named)

@@ -88,4 +88,4 @@ def test_sixteen_concurrent_commands(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sixteen_concurrent_commands_longer(tmp_path: Path) -> None:
-    _run(tmp_path, seconds=40)
+    _run(tmp_path, seconds=25)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.apptainer
 
 DRIVER = REPO / "tests" / "helpers" / "store_drivers.py"
 TRIALS = 30
-SLOW_TRIALS = 100
+SLOW_TRIALS = 60
 EXEC_EVERY = 5
 
 
@@ -146,7 +146,7 @@ def test_killed_switches_never_lose_the_link(flat_store) -> None:
 
 @pytest.mark.slow
 def test_killed_switches_many_trials(flat_store) -> None:
-    _switch_crash(flat_store, SLOW_TRIALS * 3)
+    _switch_crash(flat_store, SLOW_TRIALS * 2)
 
 
 # -- deploy ------------------------------------------------------------------
