@@ -206,3 +206,16 @@ def test_cleanup_drops_sidecars_of_versions_that_never_landed(tmp_path: Path) ->
     names = set(os.listdir(tmp_path))
     assert "scitex-v2.sif.build.log" not in names
     assert {"scitex-v1.sif.meta.json", "scitex-v3.sif.build.log", "scitex-base-v1.sif.meta.json"} <= names
+
+
+def test_a_link_into_another_directory_is_not_an_active_version(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    make_sif(other / "scitex-v1.sif")
+    (tmp_path / "s").mkdir()
+    store_dir = flat(tmp_path / "s", ["1"])
+    os.symlink(other / "scitex-v1.sif", store_dir / "current.sif")
+    assert v.get_active_version(store_dir) is None
+    v.switch_version("1", store_dir)
+    assert os.readlink(store_dir / "current.sif") == "scitex-v1.sif"
+    assert v.get_active_version(store_dir) == "1"

@@ -131,7 +131,11 @@ class Store:
             target = os.readlink(self.link)
         except OSError:
             return None
-        version = self.scheme.version_of(os.path.basename(target.rstrip("/")))
+        target = target.rstrip("/")
+        parent = os.path.dirname(target)
+        if parent and os.path.realpath(os.path.join(self.dir, parent)) != os.path.realpath(self.dir):
+            return None  # points into another directory: not one of our versions
+        version = self.scheme.version_of(os.path.basename(target))
         if version is None or not os.path.exists(self.link):
             return None
         return version
@@ -231,7 +235,8 @@ class Store:
         """Point the active link at ``version`` atomically."""
         with self.lock():
             row = self.get(version)
-            self.set_link(self.scheme.name_of(version), use_sudo)
+            if not row.active:  # already active: nothing to write
+                self.set_link(self.scheme.name_of(version), use_sudo)
         return Version(row.version, row.path, row.size_bytes, row.mtime, True, row.protected)
 
     def set_link(self, target: str, use_sudo: bool = False) -> None:
