@@ -25,3 +25,9 @@ def host_packages() -> dict:
         if result[group]["status"] not in ("present", "installed"):
             pytest.fail(f"installing {group} failed: {result[group]}", pytrace=False)
     return result
+
+
+@pytest.fixture(autouse=True)
+def _launchers_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Program launchers go to a test directory, not the machine's cache."""
+    monkeypatch.setenv("SCITEX_CONTAINER_HOST_WRAPPERS", str(tmp_path_factory.getbasetemp() / "launchers"))

@@ -16,7 +16,7 @@ from scitex_container.host.snapshot import snapshot_schema
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
+        check=False, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
     )
 
 

@@ -20,14 +20,14 @@ Hello from the host's \TeX{} inside a container.
 
 def _exec(sif: Path, config: dict | None, script: str, *binds: str) -> subprocess.CompletedProcess:
     argv = ["apptainer", "exec", "--containall", "--no-home"]
-    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     if config is not None:
         argv += config["bind_args"]
-        path = ":".join([*config["path_additions"], path])
+        for key, value in config["env"].items():
+            argv += ["--env", f"{key}={value}"]
     for bind in binds:
         argv += ["--bind", bind]
-    argv += ["--env", f"PATH={path}", str(sif), "sh", "-c", script]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    argv += [str(sif), "sh", "-c", script]
+    return subprocess.run(argv, check=False, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,13 @@ def test_pdflatex_from_the_host_compiles_a_document_from_a_host_mount(
     pdf = work / "hello.pdf"
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     assert "TeX Live" in (work / "hello.log").read_text()
+
+
+def test_kpathsea_sees_the_programs_host_location(debian_sif: Path, config: dict) -> None:
+    # kpathsea derives SELFAUTOLOC from argv[0]; the launcher keeps the host path.
+    out = _exec(debian_sif, config, "kpsewhich -var-value SELFAUTOLOC; kpsewhich -var-value TEXMFDIST")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["/usr/bin", "/usr/share/texlive/texmf-dist"]
 
 
 def test_imagemagick_convert_runs_inside_through_the_binds(

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def dpkg_installed(package: str) -> bool:
     out = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", package],
-                         capture_output=True, text=True)
+                         check=False, capture_output=True, text=True)
     return out.returncode == 0 and out.stdout == "installed"
 
 
@@ -89,7 +89,7 @@ def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
     out = subprocess.run(
         ["runuser", "-u", "nobody", "--", "env", *[f"{k}={v}" for k, v in env.items()],
          python, "-c", code],
-        capture_output=True, text=True, timeout=120,
+        check=False, capture_output=True, text=True, timeout=120,
     )
     if out.returncode != 0 and "Permission denied" in out.stderr:
         pytest.skip("the test venv is not readable by nobody")
@@ -108,9 +108,9 @@ def test_script_is_strict_quoted_and_rejects_unknown_options() -> None:
     script = Path(os.fspath(script_resource()))
     text = script.read_text()
     assert "set -euo pipefail" in text
-    out = subprocess.run(["bash", str(script), "--bogus"], capture_output=True, text=True)
+    out = subprocess.run(["bash", str(script), "--bogus"], check=False, capture_output=True, text=True)
     assert out.returncode == 2 and "unknown option: --bogus" in out.stderr
-    none = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    none = subprocess.run(["bash", str(script)], check=False, capture_output=True, text=True)
     assert none.returncode == 2 and none.stdout == ""
 
 
@@ -118,7 +118,7 @@ def test_wheel_ships_the_installer_and_schema_and_it_runs_from_there(tmp_path: P
     wheel_dir = tmp_path / "wheel"
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
-        capture_output=True, text=True, timeout=300,
+        check=False, capture_output=True, text=True, timeout=300,
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = wheel_dir.glob("scitex_container-*.whl")
@@ -137,7 +137,7 @@ def test_wheel_ships_the_installer_and_schema_and_it_runs_from_there(tmp_path: P
         "print(json.dumps(install_packages(imagemagick=True, check_only=True)))"
     )
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
-                         capture_output=True, text=True, timeout=120)
+                         check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     import json
 

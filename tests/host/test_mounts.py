@@ -84,6 +84,7 @@ def test_mount_config_keys_launchers_and_path_order(host_packages: dict, tmp_pat
     paths = config["path_additions"]
     assert paths.index(f"{PRIVATE_ROOT}/texlive/bin") < paths.index("/usr/bin")
     assert paths.index(f"{PRIVATE_ROOT}/imagemagick/bin") < paths.index("/usr/bin")
+    assert config["env"] == {"PREPEND_PATH": ":".join(paths)}
     assert config["wrappers"]["pdflatex"] == f"{PRIVATE_ROOT}/texlive/bin/pdflatex"
     assert config["wrappers"]["convert"] == f"{PRIVATE_ROOT}/imagemagick/bin/convert"
     launcher_dir = next(m["host"] for m in config["mounts"] if m["container"] == f"{PRIVATE_ROOT}/texlive/bin")
@@ -144,3 +145,9 @@ def test_programs_that_cannot_run_are_reported_with_the_reason(host_packages: di
     assert set(plan.wrappers) == {"pdftex"}
     containers = {b.container for b in plan.binds}
     assert str(good) in containers and str(missing_lib) not in containers
+
+
+def test_a_prefix_without_the_tools_binds_nothing(tmp_path: Path) -> None:
+    assert get_texlive_binds(str(tmp_path)) == []
+    config = get_mount_config(str(tmp_path), "", imagemagick_prefix=str(tmp_path))
+    assert config["bind_args"] == [] and config["path_additions"] == [] and config["env"] == {}

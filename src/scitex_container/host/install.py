@@ -88,7 +88,7 @@ def _run_script(
 def install_packages(
     texlive: bool = False,
     imagemagick: bool = False,
-    all: bool = False,  # noqa: A002 - the reference's name
+    all: bool = False,
     check_only: bool = False,
     *,
     use_sudo: bool = False,

@@ -261,11 +261,13 @@ def get_mount_config(
     Returns:
         ``{"bind_args": ["--bind", "/usr/share/texlive:/usr/share/texlive:ro", ...],
         "path_additions": ["/opt/scitex-host/texlive/bin", "/usr/bin"],
+        "env": {"PREPEND_PATH": "/opt/scitex-host/texlive/bin:/usr/bin"},
         "mounts": [{"host", "container", "mode"}, ...],
         "wrappers": {"pdflatex": "/opt/scitex-host/texlive/bin/pdflatex", ...},
         "unrunnable": [{"binary", "group", "reason"}, ...],
         "needs_interpreter": [{"binary", "group", "interpreter"}, ...],
-        "errors": [...]}``.  Prepend ``path_additions`` to the container's PATH.
+        "errors": [...]}``.  Prepend ``path_additions`` to the container's
+        PATH, e.g. by passing ``env`` as ``--env KEY=VALUE`` to apptainer.
 
     Raises:
         BadInputError: an entry of ``host_mounts_raw`` is malformed (the
@@ -288,14 +290,17 @@ def get_mount_config(
         first = seen.setdefault(bind.container, bind)
         if first.host != bind.host and os.path.realpath(first.host) != os.path.realpath(bind.host):
             errors.append(f"{bind.container} is bound twice: from {first.host} and {bind.host}")
+    # Every launcher directory before any program directory, so a launcher
+    # always wins over the raw host program it wraps.
+    path_additions = _dedupe(
+        [p for plan in plans for p in plan.path_additions if p.startswith(PRIVATE_ROOT)]
+        + [p for plan in plans for p in plan.path_additions]
+    )
     return {
         "bind_args": bind_args(binds),
-        # Every launcher directory before any program directory, so a
-        # launcher always wins over the raw host program it wraps.
-        "path_additions": _dedupe(
-            [p for plan in plans for p in plan.path_additions if p.startswith(PRIVATE_ROOT)]
-            + [p for plan in plans for p in plan.path_additions]
-        ),
+        "path_additions": path_additions,
+        # Apptainer prepends PREPEND_PATH to the container's own PATH (--env).
+        "env": {"PREPEND_PATH": ":".join(path_additions)} if path_additions else {},
         "mounts": [b.to_dict() for b in dict.fromkeys(binds)],
         "wrappers": {k: v for plan in plans for k, v in plan.wrappers.items()},
         "unrunnable": [u for plan in plans for u in plan.unrunnable],
