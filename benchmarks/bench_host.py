@@ -55,8 +55,9 @@ def cases(runs: int = 5):
             ["sh", "-c", f"{pdftex} --version >/dev/null; {convert} -version >/dev/null"],
             runs=runs, max_ratio=1.5, target="<= 1.5x",
         )
+        root = tempfile.mkdtemp(prefix="bench-host-launchers-")
         code = ("from scitex_container.host import get_mount_config; "
-                "get_mount_config('', '', imagemagick_prefix='', wrapper_root='/tmp/bench-host-wrappers')")
+                f"get_mount_config('', '', imagemagick_prefix='', wrapper_root={root!r})")
         yield absolute(
             "get_mount_config texlive+imagemagick (fresh process)",
             [sys.executable, "-c", code], runs=runs, max_seconds=1.5, target="<= 1.5 s",

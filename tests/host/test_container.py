@@ -53,7 +53,7 @@ def test_pdflatex_from_the_host_compiles_a_document_from_a_host_mount(
         f"{work}:{work}:rw",
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert out.stdout.splitlines()[0] == config["wrappers"]["pdflatex"]
+    assert out.stdout.splitlines()[0] == config["launchers"]["pdflatex"] == "/usr/bin/pdflatex"
     pdf = work / "hello.pdf"
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     assert "TeX Live" in (work / "hello.log").read_text()
@@ -96,7 +96,51 @@ def test_the_containers_own_programs_keep_their_own_libraries(debian_sif: Path, 
     assert lines[1].startswith(("/usr/lib/", "/lib/")) and "scitex-host" not in lines[1]
 
 
+def test_host_scripts_reach_the_launchers_by_path_and_by_name(debian_sif: Path, config: dict) -> None:
+    # TeX Live's shell scripts put their own directory first on PATH and call
+    # kpsewhich by name; absolute calls must work too.
+    out = _exec(
+        debian_sif, config,
+        "mktexlsr --version; mktextfm --help >/dev/null; /usr/bin/kpsewhich article.cls",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "error while loading shared libraries" not in out.stderr, out.stderr
+    assert "Cannot find mktex.opt" not in out.stderr, out.stderr
+    assert out.stdout.splitlines()[-1] == "/usr/share/texlive/texmf-dist/tex/latex/base/article.cls"
+
+
+def test_latex_then_dvipdfmx_chain(debian_sif: Path, config: dict, tmp_path: Path) -> None:
+    (tmp_path / "d.tex").write_text(DOC)
+    out = _exec(
+        debian_sif, config,
+        f"cd {tmp_path} && latex -interaction=nonstopmode -halt-on-error d.tex >/dev/null && dvipdfmx -q d.dvi",
+        f"{tmp_path}:{tmp_path}:rw",
+    )
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "d.pdf").read_bytes().startswith(b"%PDF")
+
+
 def test_the_raw_host_binary_alone_does_not_run(debian_sif: Path, config: dict) -> None:
     # Why the launchers exist: without the host loader and libraries it fails.
-    out = _exec(debian_sif, config, "/usr/bin/pdflatex --version")
+    out = _exec(debian_sif, config, "/opt/scitex-host/texlive/bin/pdflatex --version")
     assert out.returncode != 0 and "error while loading shared libraries" in out.stderr
+
+
+def test_without_argv0_support_the_launchers_still_compile(
+    host_packages: dict, debian_sif: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A host loader older than glibc 2.33 has no --argv0: the program then sees
+    # its private path as argv[0]; Debian's TeX Live still finds its files.
+    from scitex_container.host import plan
+
+    monkeypatch.setattr(plan, "loader_supports_argv0", lambda loader: False)
+    config = get_mount_config("/usr", "", wrapper_root=tmp_path / "w")
+    launcher = next(m["host"] for m in config["mounts"] if m["container"] == "/usr/bin/pdflatex")
+    assert "--argv0" not in Path(launcher).read_text()
+    work = tmp_path / "doc"
+    work.mkdir()
+    (work / "hello.tex").write_text(DOC)
+    out = _exec(debian_sif, config, f"cd {work} && pdflatex -interaction=nonstopmode -halt-on-error hello.tex",
+                f"{work}:{work}:rw")
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert (work / "hello.pdf").read_bytes().startswith(b"%PDF")

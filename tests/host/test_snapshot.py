@@ -145,3 +145,20 @@ def test_host_packages_are_in_the_snapshot(host_packages: dict, tmp_path: Path) 
     assert snap["host"]["packages"]["texlive"]["installed"] is True
     assert snap["host"]["packages"]["imagemagick"]["installed"] is True
     assert snap["host"]["os_id"] == "debian"
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "version"),
+    [
+        ("scitex-v2.3.0.sif", "scitex", "2.3.0"),
+        ("my-viewer-v20260101_120000.sif", "my-viewer", "20260101_120000"),
+        ("demo-v1.0-rc1.sif", "demo", "1.0-rc1"),
+        ("box-v3", "box", "3"),
+    ],
+)
+def test_version_names(tmp_path: Path, target: str, name: str, version: str) -> None:
+    path = tmp_path / target
+    path.mkdir() if not target.endswith(".sif") else path.write_bytes(b"x")
+    os.symlink(target, tmp_path / "current.sif")
+    (image,) = active_images(tmp_path)
+    assert (image["name"], image["version"], image["path"]) == (name, version, str(path))

@@ -138,3 +138,17 @@ def loader_listing(path: str, loader: str) -> Listing:
     with _cache_lock:
         _cache[key] = listing
     return listing
+
+
+_argv0: dict[str, bool] = {}
+
+
+def loader_supports_argv0(loader: str) -> bool:
+    """Whether ``loader`` takes ``--argv0`` (glibc >= 2.33, musl); asked once per loader."""
+    if loader not in _argv0:
+        try:
+            done = runner.run([loader, "--help"], readonly=True, check=False, timeout=LISTING_TIMEOUT)
+            _argv0[loader] = "--argv0" in done.stdout + done.stderr
+        except (ProcessError, OSError):
+            _argv0[loader] = False
+    return _argv0[loader]

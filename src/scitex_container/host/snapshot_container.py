@@ -25,7 +25,8 @@ from ..apptainer import layout
 from ..apptainer.metadata import cached_sha256, load_metadata
 from ..fsutil import sha256_file
 
-_VERSIONED = re.compile(r"^(?P<name>.+?)-v(?P<version>[^/]+?)(?:\.sif)?$")
+#: ``<name>-v<version>[.sif]``; the last ``-v`` splits (names may contain ``-v``).
+_VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>(?:(?!-v).)+?)(?:\.sif)?$")
 
 
 def _links(containers_dir: Path) -> list[Path]:
