@@ -102,6 +102,22 @@ def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
     assert result["texlive"]["status"] == "failed"
     assert result["texlive"]["returncode"] == 1
     assert "needs root" in result["texlive"]["detail"]
+    # Asked for sudo, a non-root caller's install goes through `sudo -n`.
+    code = (
+        "import json; from scitex_container import runner; "
+        "from scitex_container.host import install_packages\n"
+        "with runner.dry_run() as rec:\n"
+        "    install_packages(texlive=True, texlive_recommended=True, use_sudo=True)\n"
+        "print(json.dumps(rec.commands))"
+    )
+    out = subprocess.run(
+        ["runuser", "-u", "nobody", "--", "env", *[f"{k}={v}" for k, v in env.items()],
+         python, "-c", code],
+        check=False, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    (argv,) = json.loads(out.stdout)
+    assert argv[:3] == ["sudo", "-n", "--"] and argv[3:5] == ["bash", result["script"]]
 
 
 def test_script_is_strict_quoted_and_rejects_unknown_options() -> None:
