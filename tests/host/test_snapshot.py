@@ -68,6 +68,7 @@ def test_missing_containers_dir_degrades_with_an_error(tmp_path: Path) -> None:
     assert snap["host"]["kernel"] == os.uname().release
 
 
+@pytest.mark.apptainer
 def test_flat_layout_current_sif(tmp_path: Path, busybox_sif: Path) -> None:
     image = tmp_path / "scitex-v2.3.0.sif"
     shutil.copy2(busybox_sif, image)
@@ -95,6 +96,7 @@ def test_flat_layout_current_sif(tmp_path: Path, busybox_sif: Path) -> None:
         assert entry["sha256"] == sha256_file(entry["path"])
 
 
+@pytest.mark.apptainer
 def test_per_image_directories_and_a_sandbox(tmp_path: Path, busybox_sif: Path) -> None:
     demo = tmp_path / "demo"
     demo.mkdir()
@@ -154,11 +156,14 @@ def test_host_packages_are_in_the_snapshot(host_packages: dict, tmp_path: Path) 
         ("my-viewer-v20260101_120000.sif", "my-viewer", "20260101_120000"),
         ("demo-v1.0-rc1.sif", "demo", "1.0-rc1"),
         ("box-v3", "box", "3"),
+        ("demo-v20260225_173700-sandbox", "demo", "20260225_173700"),
+        ("sandbox-20260225_173700", "sandbox", "20260225_173700"),
     ],
 )
 def test_version_names(tmp_path: Path, target: str, name: str, version: str) -> None:
     path = tmp_path / target
     path.mkdir() if not target.endswith(".sif") else path.write_bytes(b"x")
-    os.symlink(target, tmp_path / "current.sif")
+    link = "current.sif" if target.endswith(".sif") else "current-sandbox"
+    os.symlink(target, tmp_path / link)
     (image,) = active_images(tmp_path)
     assert (image["name"], image["version"], image["path"]) == (name, version, str(path))

@@ -1,15 +1,17 @@
 """The container part of the environment snapshot: active images and lock files.
 
-Until the image store's own API is on ``main``, the active images of a
-containers directory are found here from the two layouts in use:
+Until the image store's own API is on ``main``, the active versions of a
+containers directory are found here from the layouts the store writes
+(branch ``store``, ``apptainer/naming.py``):
 
-* flat (the reference's): ``current.sif -> scitex-v<version>.sif``;
-* per image: ``<name>/<name>.sif -> <name>-v<version>.sif`` (a SIF file or a
-  sandbox directory).
+* flat SIFs (the reference's): ``current.sif -> scitex-v<version>.sif``;
+* flat sandboxes: ``current-sandbox -> sandbox-<timestamp>/``;
+* one image per directory: ``<name>/<name>.sif -> <name>-v<version>.sif``
+  and ``<name>/<name>-sandbox -> <name>-v<version>-sandbox/``.
 
-Any ``*.sif`` symlink directly in the containers directory or one level
-below, pointing at a ``<name>-v<version>[.sif]`` version, is taken as the
-active version of ``<name>``.  Versions and their sidecars
+An active link is a symlink named ``*.sif`` or ``*-sandbox`` directly in the
+containers directory or one level below; its target's name gives the image
+name and version.  Versions and their sidecars
 (:mod:`scitex_container.apptainer.layout`) are read, never written (except
 the sha256 cache kept in the version's metadata, outside a dry run).
 """
@@ -25,24 +27,30 @@ from ..apptainer import layout
 from ..apptainer.metadata import cached_sha256, load_metadata
 from ..fsutil import sha256_file
 
-#: ``<name>-v<version>[.sif]``; the last ``-v`` splits (names may contain ``-v``).
-_VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>(?:(?!-v).)+?)(?:\.sif)?$")
+#: ``<name>-v<version>[.sif|-sandbox]``; the last ``-v`` splits (names may contain ``-v``).
+_VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>(?:(?!-v).)+?)(?:\.sif|-sandbox)?$")
+#: The reference's flat sandboxes: ``sandbox-<timestamp>``.
+_FLAT_SANDBOX = re.compile(r"^(?P<name>sandbox)-(?P<version>.+)$")
+
+
+def _is_link_name(name: str) -> bool:
+    return name.endswith((".sif", "-sandbox")) and not name.startswith(".")
 
 
 def _links(containers_dir: Path) -> list[Path]:
+    dirs = [containers_dir, *sorted(p for p in containers_dir.iterdir() if p.is_dir() and not p.is_symlink())]
     out: list[Path] = []
-    for parent in [containers_dir, *sorted(p for p in containers_dir.iterdir() if p.is_dir() and not p.is_symlink())]:
-        out += sorted(p for p in parent.glob("*.sif") if p.is_symlink())
+    for parent in dirs:
+        out += sorted(p for p in parent.iterdir() if _is_link_name(p.name) and p.is_symlink())
     return out
 
 
 def active_images(containers_dir: str | os.PathLike) -> list[dict]:
     """``[{"name", "version", "link", "path"}]`` for every active link, sorted by link."""
-    root = Path(containers_dir)
     images: list[dict] = []
-    for link in _links(root):
+    for link in _links(Path(containers_dir)):
         target = Path(os.path.realpath(link))
-        match = _VERSIONED.match(target.name)
+        match = _VERSIONED.match(target.name) or _FLAT_SANDBOX.match(target.name)
         if not match or not target.exists():
             continue
         images.append({
