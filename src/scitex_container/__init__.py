@@ -5,6 +5,9 @@ from ._version import __version__
 
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
+    "env_snapshot": "scitex_container.host.snapshot:env_snapshot",
+    "host_check": "scitex_container.host.check:check_packages",
+    "host_install": "scitex_container.host.install:install_packages",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
