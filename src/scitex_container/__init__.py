@@ -5,6 +5,8 @@ from ._version import __version__
 
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
+    "docker_rebuild": "scitex_container.docker.ops:rebuild",
+    "docker_restart": "scitex_container.docker.ops:restart",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
