@@ -26,5 +26,3 @@ def compose_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     project = write_project(tmp_path / name, name)
     yield project
     remove_project(name, [project.image, f"localhost/{name}-bad:dev"])
-
-

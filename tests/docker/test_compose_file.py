@@ -63,7 +63,9 @@ def test_unknown_env_lists_the_files_found(home: Path) -> None:
     assert "docker-compose.dev.yml, docker-compose.prod.yml" in message
 
 
-def test_generic_fallback_warns_when_other_envs_exist(home: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_generic_fallback_warns_when_other_envs_exist(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     proj = home / "proj"
     touch(proj / "docker-compose.yml")
     touch(proj / "docker-compose.prod.yml")
@@ -162,7 +164,9 @@ def test_project_name_from_a_directory_with_no_usable_letters(home: Path) -> Non
 
 
 def test_yaml_problem_has_line(tmp_path: Path) -> None:
-    f = touch(tmp_path / "docker-compose.yml", "services:\n  web:\n    image: [unclosed\n    command: x\n")
+    f = touch(
+        tmp_path / "docker-compose.yml", "services:\n  web:\n    image: [unclosed\n    command: x\n"
+    )
     data, problem = cf.load_compose(f)
     assert data is None and problem is not None
     assert problem.line == 4 and "expected ',' or ']'" in problem.message

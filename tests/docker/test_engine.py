@@ -29,18 +29,23 @@ def only_path(monkeypatch: pytest.MonkeyPatch, bin_dir: Path) -> None:
 
 def test_skips_a_docker_client_without_the_compose_plugin(tmp_path: Path, monkeypatch) -> None:
     bins = tmp_path / "bin"
-    stub(bins, "docker", 'echo "docker: \'compose\' is not a docker command." >&2; exit 1\n')
+    stub(bins, "docker", "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1\n")
     stub(bins, "docker-compose", 'echo "Docker Compose version v2.99.0"\n')
     only_path(monkeypatch, bins)
     found = engine.detect_engine()
     assert (found.argv, found.flavor, found.version, found.source) == (
-        ("docker-compose",), engine.DOCKER_V2, "2.99.0", "auto",
+        ("docker-compose",),
+        engine.DOCKER_V2,
+        "2.99.0",
+        "auto",
     )
 
 
 def test_docker_compose_plugin_comes_first(tmp_path: Path, monkeypatch) -> None:
     bins = tmp_path / "bin"
-    stub(bins, "docker", '[ "$1 $2" = "compose version" ] && echo "Docker Compose version v2.5.0"\n')
+    stub(
+        bins, "docker", '[ "$1 $2" = "compose version" ] && echo "Docker Compose version v2.5.0"\n'
+    )
     stub(bins, "docker-compose", 'echo "Docker Compose version v2.99.0"\n')
     only_path(monkeypatch, bins)
     assert engine.detect_engine().argv == ("docker", "compose")
@@ -54,7 +59,12 @@ def test_no_engine_names_every_candidate_and_what_to_install(tmp_path: Path, mon
         engine.detect_engine()
     err = info.value
     assert err.exit_code == EXIT_TOOL_MISSING
-    assert [t for t, _ in err.tried] == ["docker compose", "docker-compose", "podman compose", "podman-compose"]
+    assert [t for t, _ in err.tried] == [
+        "docker compose",
+        "docker-compose",
+        "podman compose",
+        "podman-compose",
+    ]
     assert "unrecognized command" in str(err) and "not on PATH" in str(err)
     assert "apt-get install podman-compose" in str(err)
 
@@ -81,7 +91,9 @@ def test_env_override_selects_podman_compose(monkeypatch) -> None:
     monkeypatch.setenv("SCITEX_CONTAINER_COMPOSE", "podman-compose")
     found = engine.detect_engine()
     assert (found.argv, found.flavor, found.source) == (
-        ("podman-compose",), engine.PODMAN_COMPOSE, "SCITEX_CONTAINER_COMPOSE",
+        ("podman-compose",),
+        engine.PODMAN_COMPOSE,
+        "SCITEX_CONTAINER_COMPOSE",
     )
     assert found.version[0].isdigit()
 

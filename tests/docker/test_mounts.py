@@ -37,7 +37,9 @@ def test_host_paths(host, expected: str) -> None:
 
 
 def test_extra_keys_are_ignored_and_mode_none_is_ro() -> None:
-    assert get_dev_mounts([{"host": "/a", "container": "/b", "mode": None, "name": "x"}]) == ["/a:/b:ro"]
+    assert get_dev_mounts([{"host": "/a", "container": "/b", "mode": None, "name": "x"}]) == [
+        "/a:/b:ro"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,11 @@ def test_dry_run_records_commands_and_runs_nothing(tmp_path: Path, fake_compose)
         assert ops.restart(project_dir=project.dir, compose_cmd=[str(script)]) == 0
     assert not log.exists()
     base = [str(script), "-f", str(project.file), "-p", "proj"]
-    assert rec.commands == [tuple(base + ["build", "--no-cache"]), tuple(base + ["down"]), tuple(base + ["up", "-d"])]
+    assert rec.commands == [
+        tuple(base + ["build", "--no-cache"]),
+        tuple(base + ["down"]),
+        tuple(base + ["up", "-d"]),
+    ]
 
 
 def test_status_uses_compose_ps_json_for_docker_flavor(tmp_path: Path) -> None:
@@ -68,5 +72,8 @@ echo '{"Name":"proj-db-1","State":"exited","Image":"postgres:16","Service":"db"}
     project = write_project(tmp_path / "proj", "proj")
     got = ops.status(project_dir=project.dir, compose_cmd=str(script))
     assert got["compose_file"] == str(project.file) and got["returncode"] == 0
-    assert [(c["name"], c["state"]) for c in got["containers"]] == [("proj-db-1", "exited"), ("proj-web-1", "running")]
+    assert [(c["name"], c["state"]) for c in got["containers"]] == [
+        ("proj-db-1", "exited"),
+        ("proj-web-1", "running"),
+    ]
     assert set(got) == {"compose_file", "containers", "returncode"}

@@ -67,7 +67,7 @@ def test_failing_build_returns_its_code(compose_project) -> None:
     seen: list[str] = []
     code = ops.rebuild("bad", p.dir, compose_cmd="podman-compose", on_line=seen.append)
     assert code != 0  # podman-compose itself exits 0 here
-    assert any('RUN false' in line for line in seen)
+    assert any("RUN false" in line for line in seen)
     assert not p.image_exists(f"localhost/{p.name}-bad:dev")
 
 
@@ -121,7 +121,9 @@ def test_cli_dry_run_shows_commands_and_changes_nothing(compose_project) -> None
     assert out.returncode == 0, out.stderr
     assert f"podman-compose -f {p.file} -p {p.name} down" in out.stdout
     assert f"podman-compose -f {p.file} -p {p.name} up -d" in out.stdout
-    rebuilt = run_cli("docker", "rebuild", "--dry-run", "--json", "--project-dir", str(p.dir), env=env)
+    rebuilt = run_cli(
+        "docker", "rebuild", "--dry-run", "--json", "--project-dir", str(p.dir), env=env
+    )
     data = json.loads(rebuilt.stdout)
     assert data["dry_run_commands"] == [f"podman-compose -f {p.file} -p {p.name} build --no-cache"]
     assert p.containers() == [] and not p.image_exists()
@@ -131,4 +133,6 @@ def test_unknown_env_via_cli_exits_2_listing_files(compose_project) -> None:
     p = compose_project
     out = run_cli("docker", "up", "--env", "staging", "--project-dir", str(p.dir))
     assert out.returncode == 2
-    assert "no compose file for env `staging`" in out.stderr and "docker-compose.dev.yml" in out.stderr
+    assert (
+        "no compose file for env `staging`" in out.stderr and "docker-compose.dev.yml" in out.stderr
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scitex_container.docker import engine, podman_compose, ps
-from scitex_container.docker.ops import _engine_message
+from scitex_container.docker.stack import engine_message
 
 DATA = Path(__file__).parent / "data"
 
@@ -33,7 +33,8 @@ def test_podman_ps_running_capture() -> None:
 def test_podman_ps_exited_state_capture() -> None:
     got = ps.parse_podman_ps((DATA / "podman-4.3.1-ps-one-exited.json").read_text())
     assert {c["name"]: c["state"] for c in got} == {
-        "sctxcapture_cache_1": "exited", "sctxcapture_web_1": "running",
+        "sctxcapture_cache_1": "exited",
+        "sctxcapture_web_1": "running",
     }
 
 
@@ -45,10 +46,26 @@ def test_podman_ps_empty_and_garbage() -> None:
 
 
 COMPOSE_V2_OBJECTS = [
-    {"ID": "b1", "Name": "demo-web-1", "Image": "demo-web", "Service": "web", "State": "running",
-     "Status": "Up 2 seconds", "Project": "demo", "Publishers": []},
-    {"ID": "a2", "Name": "demo-db-1", "Image": "postgres:16", "Service": "db", "State": "exited",
-     "Status": "Exited (0) 1 second ago", "Project": "demo", "Publishers": None},
+    {
+        "ID": "b1",
+        "Name": "demo-web-1",
+        "Image": "demo-web",
+        "Service": "web",
+        "State": "running",
+        "Status": "Up 2 seconds",
+        "Project": "demo",
+        "Publishers": [],
+    },
+    {
+        "ID": "a2",
+        "Name": "demo-db-1",
+        "Image": "postgres:16",
+        "Service": "db",
+        "State": "exited",
+        "Status": "Exited (0) 1 second ago",
+        "Project": "demo",
+        "Publishers": None,
+    },
 ]
 
 
@@ -57,7 +74,8 @@ def test_compose_v2_array_and_ndjson_give_the_same() -> None:
     as_lines = ps.parse_compose_ps("\n".join(json.dumps(o) for o in COMPOSE_V2_OBJECTS) + "\n")
     assert as_array == as_lines
     assert [(c["name"], c["state"], c["image"]) for c in as_array] == [
-        ("demo-db-1", "exited", "postgres:16"), ("demo-web-1", "running", "demo-web"),
+        ("demo-db-1", "exited", "postgres:16"),
+        ("demo-web-1", "running", "demo-web"),
     ]
     assert as_array[0]["raw"] == COMPOSE_V2_OBJECTS[1]
 
@@ -84,6 +102,15 @@ def test_flavor_from_real_podman_compose_version() -> None:
         ("Docker Compose version 2.20.2+ds1-0ubuntu1", (engine.DOCKER_V2, "2.20.2+ds1-0ubuntu1")),
         ("docker-compose version 1.29.2, build 5becea4c", (engine.DOCKER_V1, "1.29.2")),
         ("podman-compose version 1.2.0\npodman version 5.0.0", (engine.PODMAN_COMPOSE, "1.2.0")),
+        (
+            "podman-compose version: 1.0.6\n['podman', '--version', '']",
+            (engine.PODMAN_COMPOSE, "1.0.6"),
+        ),
+        (
+            '>>>> Executing external compose provider "/usr/bin/podman-compose". <<<<\n'
+            "podman-compose version 1.1.0",
+            (engine.PODMAN_COMPOSE, "1.1.0"),
+        ),
     ],
 )
 def test_flavor_from_version_lines(text: str, expected: tuple[str, str]) -> None:
@@ -111,7 +138,10 @@ def test_podman_compose_benign_failures_are_not_failures() -> None:
 
 def test_podman_compose_real_failures_in_benign_looking_steps() -> None:
     up_again = lines("podman-compose-1.0.3-up-again.txt")
-    broken = [ln.replace("exit code: 0", "exit code: 125") if ln == "exit code: 0" else ln for ln in up_again]
+    broken = [
+        ln.replace("exit code: 0", "exit code: 125") if ln == "exit code: 0" else ln
+        for ln in up_again
+    ]
     assert podman_compose.effective_returncode(broken, 0) == 125  # run failed and start failed
     stop_refused = ["podman stop -t 10 x", "Error: permission denied", "exit code: 125"]
     assert podman_compose.effective_returncode(stop_refused, 0) == 125
@@ -135,7 +165,7 @@ def test_log_filter_keeps_an_exit_code_line_from_a_container() -> None:
 
 
 def test_engine_message_from_real_yaml_traceback() -> None:
-    said = _engine_message((DATA / "podman-compose-1.0.3-yaml-error.txt").read_text())
+    said = engine_message((DATA / "podman-compose-1.0.3-yaml-error.txt").read_text())
     assert said.startswith("yaml.parser.ParserError: while parsing a flow sequence")
     assert "/tmp/sctx-capture/docker-compose.broken.yml" in said and "line 3" in said
     assert "\n" not in said

@@ -31,11 +31,25 @@ class ComposeProject:
         return self.dir / "docker-compose.dev.yml"
 
     def containers(self) -> list[str]:
-        out = podman("ps", "-a", "--format", "{{.Names}}", "--filter", f"label=io.podman.compose.project={self.name}")
+        out = podman(
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}",
+            "--filter",
+            f"label=io.podman.compose.project={self.name}",
+        )
         return sorted(out.split())
 
     def networks(self) -> list[str]:
-        out = podman("network", "ls", "--format", "{{.Name}}", "--filter", f"label=io.podman.compose.project={self.name}")
+        out = podman(
+            "network",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            f"label=io.podman.compose.project={self.name}",
+        )
         return sorted(out.split())
 
     def image_exists(self, image: str | None = None) -> bool:
@@ -49,20 +63,24 @@ def podman(*args: str) -> str:
 def write_project(root: Path, name: str) -> ComposeProject:
     image = f"localhost/{name}-web:dev"
     (root / "web").mkdir(parents=True)
-    (root / "web" / "Dockerfile").write_text(textwrap.dedent(f"""\
+    (root / "web" / "Dockerfile").write_text(
+        textwrap.dedent(f"""\
         FROM {BASE_IMAGE}
         RUN echo built-{name} > /built.txt
-        CMD ["sh", "-c", "{SERVE.format(name='web', extra='cat /built.txt; ')}"]
-        """))
-    (root / "docker-compose.dev.yml").write_text(textwrap.dedent(f"""\
+        CMD ["sh", "-c", "{SERVE.format(name="web", extra="cat /built.txt; ")}"]
+        """)
+    )
+    (root / "docker-compose.dev.yml").write_text(
+        textwrap.dedent(f"""\
         services:
           web:
             build: ./web
             image: {image}
           cache:
             image: {BASE_IMAGE}
-            command: ["sh", "-c", "{SERVE.format(name='cache', extra='')}"]
-        """))
+            command: ["sh", "-c", "{SERVE.format(name="cache", extra="")}"]
+        """)
+    )
     return ComposeProject(root, name, image)
 
 
@@ -77,9 +95,15 @@ def remove_project(name: str, images: list[str]) -> None:
         podman("rmi", "-f", image)
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     full = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True, text=True, env=full, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=cwd,
+        timeout=300,
     )

@@ -22,17 +22,30 @@ from .progress import progress_line
 def stack_options(func):
     """The options that choose the stack, shared by every subcommand."""
 
-    @click.option("-e", "--env", default="dev", show_default=True,
-                  help="Environment: uses docker-compose.<env>.yml (else docker-compose.yml).")
-    @click.option("--project-dir", type=click.Path(exists=True),
-                  help="Directory of the compose file (or the file). Default: search upward from here.")
-    @click.option("-p", "--project-name", help="Compose project name (default: the directory's name).")
-    @click.option("--compose-cmd", metavar="CMD",
-                  help="Compose command to use, e.g. 'podman-compose' (also SCITEX_CONTAINER_COMPOSE).")
+    @click.option(
+        "-e",
+        "--env",
+        default="dev",
+        show_default=True,
+        help="Environment: uses docker-compose.<env>.yml (else docker-compose.yml).",
+    )
+    @click.option(
+        "--project-dir",
+        type=click.Path(exists=True),
+        help="Directory of the compose file (or the file). Default: search upward from here.",
+    )
+    @click.option(
+        "-p", "--project-name", help="Compose project name (default: the directory's name)."
+    )
+    @click.option(
+        "--compose-cmd",
+        metavar="CMD",
+        help="Compose command to use, e.g. 'podman-compose' (also SCITEX_CONTAINER_COMPOSE).",
+    )
     @common_options
     @functools.wraps(func)
     def wrapper(env, project_dir, project_name, compose_cmd, **kwargs):
-        from ..docker.ops import resolve
+        from ..docker.stack import resolve
 
         def get_stack():
             return resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
@@ -47,8 +60,8 @@ def _run_action(label: str, action) -> int:
     opts = get_options()
     with progress_line(opts, label) as progress:
         run, commands = execute(lambda: action(progress))
-    if run.returncode != 0 and run.output_tail and not opts.json:
-        info(run.output_tail, opts)
+    if run.returncode != 0 and run.output_tail and not opts.json and opts.verbosity <= 0:
+        info(run.output_tail, opts)  # with -v every line was shown already
     outcome = "ok" if run.returncode == 0 else f"failed (exit {run.returncode})"
     if commands is not None:
         outcome = "dry run, nothing changed"
@@ -69,7 +82,9 @@ def rebuild(get_stack, services) -> int:
     """Rebuild the images without the cache (build --no-cache)."""
     from ..docker.ops import rebuild_stack
 
-    return _run_action("rebuilding", lambda p: rebuild_stack(get_stack(), services=services, on_line=p))
+    return _run_action(
+        "rebuilding", lambda p: rebuild_stack(get_stack(), services=services, on_line=p)
+    )
 
 
 @docker.command()
@@ -89,7 +104,9 @@ def up(get_stack, services, build) -> int:
     """Start the stack in the background (up -d)."""
     from ..docker.ops import up_stack
 
-    return _run_action("starting", lambda p: up_stack(get_stack(), services=services, build=build, on_line=p))
+    return _run_action(
+        "starting", lambda p: up_stack(get_stack(), services=services, build=build, on_line=p)
+    )
 
 
 @docker.command()
@@ -118,13 +135,20 @@ def status(get_stack) -> int:
         emit(None, opts, text=f"no containers in project {result.project} ({result.compose_file})")
     else:
         rows = [{k: c[k] for k in ("name", "state", "image")} for c in result.containers]
-        emit(rows, opts, columns=["name", "state", "image"], title=f"{result.project} ({result.compose_file})")
+        emit(
+            rows,
+            opts,
+            columns=["name", "state", "image"],
+            title=f"{result.project} ({result.compose_file})",
+        )
     return 0 if result.returncode == 0 else 1
 
 
 @docker.command()
 @click.argument("services", nargs=-1)
-@click.option("-n", "--tail", type=click.IntRange(min=0), help="Only the last N lines of each container.")
+@click.option(
+    "-n", "--tail", type=click.IntRange(min=0), help="Only the last N lines of each container."
+)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C to stop).")
 @stack_options
 def logs(get_stack, services, tail, follow) -> int:
@@ -142,8 +166,12 @@ def logs(get_stack, services, tail, follow) -> int:
     if run.returncode != 0 and not opts.json:
         info(run.output_tail, opts)
     if opts.json:
-        data = {"compose_file": str(run.compose_file), "project": run.project,
-                "lines": lines, "returncode": run.returncode}
+        data = {
+            "compose_file": str(run.compose_file),
+            "project": run.project,
+            "lines": lines,
+            "returncode": run.returncode,
+        }
         emit(data, opts, dry_run_commands=commands)
     elif commands is not None:
         emit(None, opts, dry_run_commands=commands)

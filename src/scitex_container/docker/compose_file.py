@@ -66,7 +66,10 @@ def _pick(directory: Path, env: str, found: list[str]) -> Path:
                 if others:
                     log.warning(
                         "no docker-compose.%s.yml in %s; using %s (also there: %s)",
-                        env, directory, name, ", ".join(others),
+                        env,
+                        directory,
+                        name,
+                        ", ".join(others),
                     )
             return directory / name
     raise BadInputError(
@@ -179,6 +182,7 @@ def project_name(compose_file: Path, explicit: str | None = None, data: dict | N
     if not derived:
         raise BadInputError(
             f"cannot derive a project name from directory {compose_file.parent.name!r}; "
-            "pass a project name", "project_name",
+            "pass a project name",
+            "project_name",
         )
     return derived

@@ -70,7 +70,7 @@ class NoComposeEngineError(ToolMissingError):
 def flavor_of(argv: Sequence[str], version_text: str) -> tuple[str, str]:
     """(flavor, version) from the engine's ``version`` output."""
     text = version_text.strip()
-    m = re.search(r"podman-composer? version\s+v?(\S+)", text, re.IGNORECASE)
+    m = re.search(r"podman-composer? version:?\s+v?(\S+)", text, re.IGNORECASE)
     if m:
         return PODMAN_COMPOSE, m.group(1)
     m = re.search(r"docker-compose version\s+v?(1\.[\w.+-]+)", text, re.IGNORECASE)

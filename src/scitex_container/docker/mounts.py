@@ -54,7 +54,9 @@ def get_dev_mounts(repos: Sequence[Mapping]) -> list[str]:
         host = _path(entry, "host", where)
         container = _path(entry, "container", where)
         if not container.startswith("/"):
-            raise BadInputError(f"must be an absolute path, got {container!r}", f"{where}.container")
+            raise BadInputError(
+                f"must be an absolute path, got {container!r}", f"{where}.container"
+            )
         mode = entry.get("mode", "ro")
         mode = "ro" if mode is None else mode
         if mode not in MODES:

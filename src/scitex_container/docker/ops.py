@@ -1,7 +1,7 @@
 """Compose operations: rebuild, restart, status, up, down, logs.
 
-Each public function finds the compose file (:mod:`.compose_file`), picks the
-engine (:mod:`.engine`) and runs ``<engine> -f <file> -p <project> <verb>``
+Each public function resolves its target (:func:`.stack.resolve`: compose
+file, project name, engine) and runs ``<engine> -f <file> -p <project> <verb>``
 through the runner from the compose file's directory.  Like the reference
 they return the engine's exit code (``status`` a dict) rather than raising
 when the engine fails; bad input (no compose file, unknown env, broken YAML)
@@ -16,52 +16,28 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import runner
 from ..errors import BadInputError, CheckFailedError
 from ..result import Result
-from . import compose_file as cf
 from . import podman_compose, ps
-from .engine import DOCKER_V1, PODMAN_COMPOSE, ComposeEngine, NoComposeEngineError, detect_engine
-from .engine import podman_binary
+from .engine import DOCKER_V1, PODMAN_COMPOSE, podman_binary
+from .stack import (
+    ENGINE_ENV,
+    QUERY_TIMEOUT,
+    ComposeRun,
+    LineSink,
+    Stack,
+    engine_message,
+    invoke,
+    make_result,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
-
-LineSink = Callable[[str], None]
-#: podman-compose is Python: unbuffered, its echoes stay in order with podman's output.
-_ENGINE_ENV = {"PYTHONUNBUFFERED": "1"}
-QUERY_TIMEOUT = 120.0
-TAIL_LINES = 20
-
-
-@dataclass(frozen=True)
-class Stack(Result):
-    """A resolved target: which file, which project, which engine."""
-
-    compose_file: Path
-    project: str
-    engine: ComposeEngine
-
-    def argv(self, *args: str) -> list[str]:
-        return [*self.engine.argv, "-f", str(self.compose_file), "-p", self.project, *args]
-
-
-@dataclass(frozen=True)
-class ComposeRun(Result):
-    """What one operation ran and how it ended."""
-
-    action: str
-    compose_file: Path
-    project: str
-    engine: str
-    returncode: int
-    commands: tuple[tuple[str, ...], ...]
-    output_tail: str = ""
-
 
 @dataclass(frozen=True)
 class StatusResult(Result):
@@ -82,96 +58,23 @@ class StatusResult(Result):
         }
 
 
-# -- resolving ---------------------------------------------------------------
-
-
-def _engine_message(text: str) -> str:
-    """The engine's own complaint: a Python exception line (podman-compose) or the last line."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for index in range(len(lines) - 1, -1, -1):
-        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception): ", lines[index]):
-            return " ".join(lines[index:])[:400]
-    return lines[-1][:400] if lines else ""
-
-
-def _yaml_error(path: Path, problem: cf.YamlProblem, compose_cmd) -> BadInputError | None:
-    """The error to raise for a YAML problem, with the engine's message when it has one."""
-    where = f"{path}:{problem.line}" if problem.line else str(path)
-    message = f"invalid YAML: {problem.message}"
-    try:
-        engine = detect_engine(compose_cmd)
-    except NoComposeEngineError:
-        return BadInputError(message, where)
-    verb = ["ps"] if engine.flavor == PODMAN_COMPOSE else ["config", "-q"]
-    done = runner.run(
-        [*engine.argv, "-f", str(path), *verb], check=False, readonly=True,
-        cwd=path.parent, timeout=QUERY_TIMEOUT, env=_ENGINE_ENV,
-    )
-    if done.returncode == 0:
-        log.warning("%s: pyyaml reports %s, but %s accepts the file", where, message, engine.name)
-        return None
-    said = _engine_message(done.stdout + "\n" + done.stderr)
-    return BadInputError(f"{message}; {engine.name} says: {said}" if said else message, where)
-
-
-def resolve(
-    env: str = "dev",
-    project_dir: str | os.PathLike | None = None,
-    *,
-    compose_cmd: str | Sequence[str] | None = None,
-    project_name: str | None = None,
-) -> Stack:
-    """Find the compose file, check its YAML, pick the engine and the project name."""
-    path = cf.find_compose_file(env, project_dir)
-    data, problem = cf.load_compose(path)
-    if problem is not None:
-        error = _yaml_error(path, problem, compose_cmd)
-        if error is not None:
-            raise error
-    engine = detect_engine(compose_cmd)
-    return Stack(path, cf.project_name(path, project_name, data), engine)
-
-
-# -- running -----------------------------------------------------------------
-
-
-def _invoke(stack: Stack, args: Sequence[str], on_line: LineSink | None) -> tuple[tuple[str, ...], int, list[str]]:
-    argv = stack.argv(*args)
-    lines: list[str] = []
-
-    def each(line: str) -> None:
-        lines.append(line)
-        if on_line is not None:
-            on_line(line)
-
-    done = runner.stream(argv, on_line=each, check=False, cwd=stack.compose_file.parent, env=_ENGINE_ENV)
-    code = done.returncode
-    if stack.engine.flavor == PODMAN_COMPOSE and not done.dry_run:
-        code = podman_compose.effective_returncode(lines, code)
-    if code != 0:
-        last = next((ln for ln in reversed(lines) if ln.strip()), "")
-        log.warning("`%s` failed with code %s: %s", " ".join(argv), code, last.strip())
-    return tuple(argv), code, lines
-
-
-def _result(stack: Stack, action: str, code: int, commands: list, lines: list[str]) -> ComposeRun:
-    return ComposeRun(
-        action, stack.compose_file, stack.project, stack.engine.name, code,
-        tuple(commands), "\n".join(lines[-TAIL_LINES:]),
-    )
-
-
-def rebuild_stack(stack: Stack, *, services: Sequence[str] = (), on_line: LineSink | None = None) -> ComposeRun:
-    argv, code, lines = _invoke(stack, ["build", "--no-cache", *services], on_line)
-    return _result(stack, "rebuild", code, [argv], lines)
+def rebuild_stack(
+    stack: Stack, *, services: Sequence[str] = (), on_line: LineSink | None = None
+) -> ComposeRun:
+    argv, code, lines = invoke(stack, ["build", "--no-cache", *services], on_line)
+    return make_result(stack, "rebuild", code, [argv], lines)
 
 
 def up_stack(
-    stack: Stack, *, services: Sequence[str] = (), build: bool = False, on_line: LineSink | None = None,
+    stack: Stack,
+    *,
+    services: Sequence[str] = (),
+    build: bool = False,
+    on_line: LineSink | None = None,
 ) -> ComposeRun:
     args = ["up", "-d", *(["--build"] if build else []), *services]
-    argv, code, lines = _invoke(stack, args, on_line)
-    return _result(stack, "up", code, [argv], lines)
+    argv, code, lines = invoke(stack, args, on_line)
+    return make_result(stack, "up", code, [argv], lines)
 
 
 def _remove_podman_networks(stack: Stack) -> list[tuple[str, ...]]:
@@ -180,7 +83,9 @@ def _remove_podman_networks(stack: Stack) -> list[tuple[str, ...]]:
     label = f"label=io.podman.compose.project={stack.project}"
     listing = runner.run(
         [podman, "network", "ls", "--format", "{{.Name}}", "--filter", label],
-        check=False, readonly=True, timeout=QUERY_TIMEOUT,
+        check=False,
+        readonly=True,
+        timeout=QUERY_TIMEOUT,
     )
     commands = []
     for name in sorted(set(listing.stdout.split())) if listing.returncode == 0 else []:
@@ -192,33 +97,50 @@ def _remove_podman_networks(stack: Stack) -> list[tuple[str, ...]]:
     return commands
 
 
-def down_stack(stack: Stack, *, volumes: bool = False, on_line: LineSink | None = None) -> ComposeRun:
-    argv, code, lines = _invoke(stack, ["down", *(["-v"] if volumes else [])], on_line)
+def down_stack(
+    stack: Stack, *, volumes: bool = False, on_line: LineSink | None = None
+) -> ComposeRun:
+    argv, code, lines = invoke(stack, ["down", *(["-v"] if volumes else [])], on_line)
     commands = [argv]
     if code == 0 and stack.engine.flavor == PODMAN_COMPOSE:
         commands += _remove_podman_networks(stack)
-    return _result(stack, "down", code, commands, lines)
+    return make_result(stack, "down", code, commands, lines)
 
 
 def restart_stack(stack: Stack, *, on_line: LineSink | None = None) -> ComposeRun:
     """``down`` then ``up -d``; a failing ``down`` ends it with its own code."""
     down = down_stack(stack, on_line=on_line)
     if down.returncode != 0:
-        return _result(stack, "restart", down.returncode, list(down.commands), down.output_tail.splitlines())
+        return make_result(
+            stack, "restart", down.returncode, list(down.commands), down.output_tail.splitlines()
+        )
     up = up_stack(stack, on_line=on_line)
-    return _result(
-        stack, "restart", up.returncode, [*down.commands, *up.commands], up.output_tail.splitlines(),
+    return make_result(
+        stack,
+        "restart",
+        up.returncode,
+        [*down.commands, *up.commands],
+        up.output_tail.splitlines(),
     )
 
 
 def logs_stack(
-    stack: Stack, *, services: Sequence[str] = (), tail: int | None = None, follow: bool = False,
+    stack: Stack,
+    *,
+    services: Sequence[str] = (),
+    tail: int | None = None,
+    follow: bool = False,
     on_line: LineSink | None = None,
 ) -> tuple[ComposeRun, list[str]]:
     """The services' log lines (without podman-compose's own chatter)."""
     if tail is not None and (not isinstance(tail, int) or tail < 0):
         raise BadInputError(f"must be a whole number >= 0, got {tail!r}", "tail")
-    args = ["logs", *(["--tail", str(tail)] if tail is not None else []), *(["-f"] if follow else []), *services]
+    args = [
+        "logs",
+        *(["--tail", str(tail)] if tail is not None else []),
+        *(["-f"] if follow else []),
+        *services,
+    ]
     shown: list[str] = []
     filt = podman_compose.LogFilter() if stack.engine.flavor == PODMAN_COMPOSE else None
 
@@ -228,90 +150,153 @@ def logs_stack(
             if on_line is not None:
                 on_line(ready)
 
-    argv, code, lines = _invoke(stack, args, each)
+    argv, code, lines = invoke(stack, args, each)
     if filt is not None:
         filt.close()
-    return _result(stack, "logs", code, [argv], lines), shown
+    return make_result(stack, "logs", code, [argv], lines), shown
 
 
 def status_stack(stack: Stack) -> StatusResult:
     """The project's containers, read with whichever query the engine supports."""
     label_key = "io.podman.compose.project"
     if stack.engine.flavor == PODMAN_COMPOSE:
-        argv = [podman_binary(stack.engine), "ps", "-a", "--format", "json",
-                "--filter", f"label={label_key}={stack.project}"]
+        argv = [
+            podman_binary(stack.engine),
+            "ps",
+            "-a",
+            "--format",
+            "json",
+            "--filter",
+            f"label={label_key}={stack.project}",
+        ]
         parse = ps.parse_podman_ps
     elif stack.engine.flavor == DOCKER_V1:
-        argv = ["docker", "ps", "-a", "--no-trunc", "--format", "{{json .}}",
-                "--filter", f"label=com.docker.compose.project={stack.project}"]
+        argv = [
+            "docker",
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--format",
+            "{{json .}}",
+            "--filter",
+            f"label=com.docker.compose.project={stack.project}",
+        ]
         parse = ps.parse_docker_ps
     else:
         argv = stack.argv("ps", "--all", "--format", "json")
         parse = ps.parse_compose_ps
-    done = runner.run(argv, check=False, readonly=True, cwd=stack.compose_file.parent,
-                      timeout=QUERY_TIMEOUT, env=_ENGINE_ENV)
+    done = runner.run(
+        argv,
+        check=False,
+        readonly=True,
+        cwd=stack.compose_file.parent,
+        timeout=QUERY_TIMEOUT,
+        env=ENGINE_ENV,
+    )
     containers: list[dict] = []
     error = ""
     if done.returncode == 0:
         try:
             containers = parse(done.stdout)
         except ValueError as exc:
-            raise CheckFailedError(f"`{' '.join(argv)}` printed output we cannot read: {exc}") from exc
+            raise CheckFailedError(
+                f"`{' '.join(argv)}` printed output we cannot read: {exc}"
+            ) from exc
     else:
-        error = _engine_message(done.stderr or done.stdout)
+        error = engine_message(done.stderr or done.stdout)
     return StatusResult(
-        stack.compose_file, stack.project, stack.engine.name, tuple(containers),
-        done.returncode, tuple(argv), error,
+        stack.compose_file,
+        stack.project,
+        stack.engine.name,
+        tuple(containers),
+        done.returncode,
+        tuple(argv),
+        error,
     )
 
 
 # -- the reference functions -------------------------------------------------
 
 
-def rebuild(env: str = "dev", project_dir: str | os.PathLike | None = None, *,
-            services: Sequence[str] = (), compose_cmd: str | Sequence[str] | None = None,
-            project_name: str | None = None, on_line: LineSink | None = None) -> int:
+def rebuild(
+    env: str = "dev",
+    project_dir: str | os.PathLike | None = None,
+    *,
+    services: Sequence[str] = (),
+    compose_cmd: str | Sequence[str] | None = None,
+    project_name: str | None = None,
+    on_line: LineSink | None = None,
+) -> int:
     """Rebuild the images without the cache (``build --no-cache``); the exit code."""
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return rebuild_stack(stack, services=services, on_line=on_line).returncode
 
 
-def restart(env: str = "dev", project_dir: str | os.PathLike | None = None, *,
-            compose_cmd: str | Sequence[str] | None = None, project_name: str | None = None,
-            on_line: LineSink | None = None) -> int:
+def restart(
+    env: str = "dev",
+    project_dir: str | os.PathLike | None = None,
+    *,
+    compose_cmd: str | Sequence[str] | None = None,
+    project_name: str | None = None,
+    on_line: LineSink | None = None,
+) -> int:
     """``down`` then ``up -d``: up's exit code, or down's if down failed."""
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return restart_stack(stack, on_line=on_line).returncode
 
 
-def status(env: str = "dev", project_dir: str | os.PathLike | None = None, *,
-           compose_cmd: str | Sequence[str] | None = None, project_name: str | None = None) -> dict:
+def status(
+    env: str = "dev",
+    project_dir: str | os.PathLike | None = None,
+    *,
+    compose_cmd: str | Sequence[str] | None = None,
+    project_name: str | None = None,
+) -> dict:
     """``{"compose_file", "containers": [{name, state, image, raw}], "returncode"}``."""
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return status_stack(stack).reference_dict()
 
 
-def up(env: str = "dev", project_dir: str | os.PathLike | None = None, *,
-       services: Sequence[str] = (), build: bool = False,
-       compose_cmd: str | Sequence[str] | None = None, project_name: str | None = None,
-       on_line: LineSink | None = None) -> int:
+def up(
+    env: str = "dev",
+    project_dir: str | os.PathLike | None = None,
+    *,
+    services: Sequence[str] = (),
+    build: bool = False,
+    compose_cmd: str | Sequence[str] | None = None,
+    project_name: str | None = None,
+    on_line: LineSink | None = None,
+) -> int:
     """Start the stack in the background (``up -d``); the exit code."""
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return up_stack(stack, services=services, build=build, on_line=on_line).returncode
 
 
-def down(env: str = "dev", project_dir: str | os.PathLike | None = None, *,
-         volumes: bool = False, compose_cmd: str | Sequence[str] | None = None,
-         project_name: str | None = None, on_line: LineSink | None = None) -> int:
+def down(
+    env: str = "dev",
+    project_dir: str | os.PathLike | None = None,
+    *,
+    volumes: bool = False,
+    compose_cmd: str | Sequence[str] | None = None,
+    project_name: str | None = None,
+    on_line: LineSink | None = None,
+) -> int:
     """Stop and remove the stack's containers (and its network); the exit code."""
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return down_stack(stack, volumes=volumes, on_line=on_line).returncode
 
 
-def logs(env: str = "dev", project_dir: str | os.PathLike | None = None, *,
-         services: Sequence[str] = (), tail: int | None = None, follow: bool = False,
-         compose_cmd: str | Sequence[str] | None = None, project_name: str | None = None,
-         on_line: LineSink | None = None) -> dict:
+def logs(
+    env: str = "dev",
+    project_dir: str | os.PathLike | None = None,
+    *,
+    services: Sequence[str] = (),
+    tail: int | None = None,
+    follow: bool = False,
+    compose_cmd: str | Sequence[str] | None = None,
+    project_name: str | None = None,
+    on_line: LineSink | None = None,
+) -> dict:
     """``{"compose_file", "lines", "returncode"}``: the services' log lines."""
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     run, shown = logs_stack(stack, services=services, tail=tail, follow=follow, on_line=on_line)

@@ -58,10 +58,12 @@ def _sorted(items: list[dict]) -> list[dict]:
 
 def parse_compose_ps(text: str) -> list[dict]:
     """``docker compose ps --format json`` (Compose v2)."""
-    return _sorted([
-        _container(o.get("Name"), o.get("State"), o.get("Image"), o)
-        for o in _objects(text, "docker compose ps")
-    ])
+    return _sorted(
+        [
+            _container(o.get("Name"), o.get("State"), o.get("Image"), o)
+            for o in _objects(text, "docker compose ps")
+        ]
+    )
 
 
 def parse_podman_ps(text: str) -> list[dict]:
