@@ -2,7 +2,7 @@
 
 One service is built from a Dockerfile ``FROM localhost/busybox:test``, the
 other runs that local image directly.  Names are unique per test run; the
-finalizer removes the project's containers, networks and built image with
+finalizer removes the project's containers, networks and built images with
 the raw ``podman`` (not our code), even when the test failed half-way.
 """
 
@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BASE_IMAGE = "localhost/busybox:test"
+#: Every layer built for a test project carries this label, so cleanup finds
+#: the images a --no-cache rebuild leaves untagged too.
+IMAGE_LABEL = "scitex.test.project"
 # PID 1 must answer SIGTERM, or every `down` waits podman's 10 s stop timeout.
 SERVE = "trap 'exit 0' TERM; echo {name}-started; {extra}sleep 300 & wait"
 
@@ -66,6 +69,7 @@ def write_project(root: Path, name: str) -> ComposeProject:
     (root / "web" / "Dockerfile").write_text(
         textwrap.dedent(f"""\
         FROM {BASE_IMAGE}
+        LABEL {IMAGE_LABEL}={name}
         RUN echo built-{name} > /built.txt
         CMD ["sh", "-c", "{SERVE.format(name="web", extra="cat /built.txt; ")}"]
         """)
@@ -91,7 +95,8 @@ def remove_project(name: str, images: list[str]) -> None:
         podman("rm", "-f", "-t", "0", *ids)
     for net in podman("network", "ls", "-q", "--filter", label).split():
         podman("network", "rm", "-f", net)
-    for image in images:
+    built = podman("images", "-a", "-q", "--filter", f"label={IMAGE_LABEL}={name}").split()
+    for image in [*images, *dict.fromkeys(built)]:
         podman("rmi", "-f", image)
 
 

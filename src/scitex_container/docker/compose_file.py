@@ -118,7 +118,8 @@ def find_compose_file(
         where = str(dirs[0])
     else:
         where = f"{dirs[0]} or its parents up to {dirs[-1]}"
-    raise NotFoundError(f"no compose file ({tried}) in {where}", "project_dir")
+    field = "project_dir" if project_dir is not None else None
+    raise NotFoundError(f"no compose file ({tried}) in {where}", field)
 
 
 @dataclass(frozen=True)
