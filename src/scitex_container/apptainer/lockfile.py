@@ -198,16 +198,22 @@ class Lock(Result):
 
     def version_set(self) -> dict[str, str]:
         """Flat ``{"pip:<name>"|"dpkg:<name>"|"node:<name>"|"apk:<name>": version}``."""
-        merged: dict[str, str] = {}
-        for prefix, values in (
-            ("pip", self.pip),
-            ("dpkg", self.dpkg),
-            ("node", self.node_versions),
-            ("apk", self.apk),
-        ):
-            for name, version in values.items():
-                merged[f"{prefix}:{name}"] = version
-        return merged
+        return dict(self.versions_view())
+
+    def versions_view(self) -> Mapping[str, str]:
+        """:meth:`version_set` computed once per lock; do not modify it."""
+        cached = self.__dict__.get("_version_set")
+        if cached is None:
+            cached = {}
+            for prefix, values in (
+                ("pip:", self.pip),
+                ("dpkg:", self.dpkg),
+                ("node:", self.node_versions),
+                ("apk:", self.apk),
+            ):
+                cached.update(zip(map(prefix.__add__, values), values.values()))
+            self.__dict__["_version_set"] = cached  # frozen: computed once
+        return cached
 
     def counts(self) -> dict[str, int]:
         return {
