@@ -28,9 +28,8 @@ from .._version import __version__
 from ..errors import BadInputError
 from ..fsutil import atomic_write_text
 from .lockfile import Lock, read_lock
+from .provenance import SBOM_OBJECT
 
-SBOM_OBJECT = "scitex-container.sbom.cdx.json"
-SBOM_DATATYPE = 9
 _NAMESPACE = uuid.UUID("6f1f2b0e-4c47-5d0a-9a53-5c1e7c0d2a11")
 _DIRECT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])? @ (.+)$")
 
@@ -144,13 +143,12 @@ def export_sbom(
         atomic_write_text(output, text)
     embedded = False
     if embed:
-        from .provenance import embed_object
+        from .provenance import KNOWN_OBJECTS, replace_objects
         from .sifinfo import is_sif
 
         if not is_sif(source):
             raise BadInputError("--embed needs a SIF image", str(source))
-        embed_object(source, SBOM_OBJECT, text.encode(), datatype=SBOM_DATATYPE,
-                     extra_args=("--sbomformat", "cyclonedx-json"))
+        replace_objects(source, {SBOM_OBJECT: (text.encode(), KNOWN_OBJECTS[SBOM_OBJECT])})
         embedded = not runner.is_dry_run()
     doc = json.loads(text)
     return {
