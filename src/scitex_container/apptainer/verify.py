@@ -36,7 +36,7 @@ from typing import Any
 
 from ..errors import BadInputError, ProcessError, ToolMissingError
 from . import metadata
-from .capture import capture_found, check_image, lock_from_found
+from .capture import capture_found, check_image, image_digest, lock_from_found
 from .capture_static import freeze_lines_to_map
 from .compare import compare_version_sets
 from .layout import FREEZE_FILES, LOCK_SUFFIX, sidecar
@@ -216,7 +216,7 @@ def verify_image(
         return result
     check_image(image)
     result["sif"]["exists"] = True
-    sha256 = metadata.cached_sha256(image) if image.is_file() else None
+    sha256 = image_digest(image) or None
     result["sif"]["sha256"] = sha256
     result["def_origin"] = check_def_origin(image, def_path)
 

@@ -48,7 +48,8 @@ def capture(image: str, output: str | None, method: str, no_date: bool) -> None:
         click.echo(render_lock(result), nl=False)
         return
     counts = ", ".join(f"{n} {k}" for k, n in result.counts().items() if n or k != "apk")
-    emit(result, opts, text=f"wrote {output} ({counts})", dry_run_commands=commands)
+    verb = "would write" if commands is not None else "wrote"
+    emit(result, opts, text=f"{verb} {output} ({counts})", dry_run_commands=commands)
 
 
 @lock.command("diff")
