@@ -12,6 +12,12 @@ the same version set:
 * dpkg: packages whose status is installed, foreign architectures qualified;
 * node: ``npm list -g --depth=0``; apk: the apk database.
 
+A pip name installed in several environments is recorded once, from the
+highest-priority site directory (``/usr/local`` before ``/usr``, as on
+``sys.path``); the flat ``[pip]`` section has no room for more.  The image's
+own ``%environment`` (e.g. a PYTHONPATH it sets) is not applied by the
+static reading.
+
 ``freeze`` writes the reference's separate files from the same capture.
 """
 
