@@ -10,6 +10,7 @@ _EXPORTS = {
     "env_snapshot": "scitex_container.host.snapshot:env_snapshot",
     "host_check": "scitex_container.host.check:check_packages",
     "host_install": "scitex_container.host.install:install_packages",
+    "verify": "scitex_container.apptainer.verify:verify",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
