@@ -25,6 +25,14 @@ _EXPORTS = {
     "switch_sandbox": "scitex_container.apptainer.sandbox:switch_sandbox",
     "switch_version": "scitex_container.apptainer.versions:switch_version",
     "detect_container_cmd": "scitex_container.apptainer.tool:detect_container_cmd",
+    "Lock": "scitex_container.apptainer.lockfile:Lock",
+    "LockDiff": "scitex_container.apptainer.compare:LockDiff",
+    "compare_locks": "scitex_container.apptainer.compare:compare_locks",
+    "capture_lock": "scitex_container.apptainer.capture:capture_lock",
+    "freeze": "scitex_container.apptainer.capture:freeze",
+    "read_lock": "scitex_container.apptainer.lockfile:read_lock",
+    "verify": "scitex_container.apptainer.verify:verify",
+    "write_lock": "scitex_container.apptainer.lockfile:write_lock",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
