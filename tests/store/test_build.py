@@ -140,3 +140,31 @@ def test_def_name_is_looked_up_in_the_containers_dir(project: Path, monkeypatch:
     named = reference_build("bb.def", output_dir=project / "o", image_name="renamed")
     assert named == project / "o" / "renamed" / "renamed.sif"
     assert os.path.realpath(named).endswith(".sif") and "renamed-v" in os.path.realpath(named)
+
+
+def test_a_new_sif_carries_its_lock_and_inputs_hash(project: Path) -> None:
+    from scitex_container.apptainer.layout import LOCK_SUFFIX
+    from scitex_container.apptainer.lockfile import read_lock
+    from scitex_container.apptainer.provenance import embedded_lock, embedded_provenance
+    from scitex_container.apptainer.verify import verify
+
+    result = build(project)
+    real = result.artifact
+    meta = load_metadata(real)
+    assert meta["lock_embedded"] is True
+    provenance = embedded_provenance(real)
+    assert provenance is not None and provenance["inputs_hash"] == result.inputs_hash
+    side = read_lock(sidecar(real, LOCK_SUFFIX))
+    assert side.image_sha256 == meta["sha256"] == sha256(real)  # digest taken after embedding
+    assert embedded_lock(real) is not None
+    assert embedded_lock(real).version_set() == side.version_set()
+    assert verify(real)["overall"] == "pass"
+
+
+def test_provenance_can_be_turned_off(project: Path) -> None:
+    from scitex_container.apptainer.layout import LOCK_SUFFIX
+    from scitex_container.apptainer.provenance import embedded_lock
+
+    real = build(project, provenance=False).artifact
+    assert not sidecar(real, LOCK_SUFFIX).exists()
+    assert embedded_lock(real) is None

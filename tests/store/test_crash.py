@@ -21,6 +21,7 @@ from images import BUSYBOX_DEF
 from storekit import REPO, kill_tree, looks_like_sif, make_sif, python_env, sha256
 
 from scitex_container.apptainer.build_store import build_version
+from scitex_container.apptainer.layout import SIDECAR_SUFFIXES
 from scitex_container.apptainer.metadata import load_metadata
 from scitex_container.apptainer.versions import open_store
 
@@ -59,7 +60,7 @@ def check_store(store_dir: Path, known: set[str] | None, exec_it: bool) -> None:
     for name in os.listdir(store_dir):
         if not name.startswith(".") and name != store.scheme.active:
             assert store.scheme.version_of(name) or any(
-                name.endswith(s) for s in (".meta.json", ".build.log", ".keep")
+                name.endswith(s) for s in SIDECAR_SUFFIXES
             ), f"unexpected visible entry {name}"
     if exec_it:
         out = subprocess.run(["apptainer", "exec", str(store.link), "true"], capture_output=True)

@@ -211,6 +211,7 @@ def build(
     build_args: Mapping[str, str] | None = None,
     progress: ProgressFn | None = None,
     finalize: FinalizeFn | None = None,
+    provenance: bool = True,
 ) -> Path:
     """Build Apptainer/Singularity SIF or sandbox from .def file.
 
@@ -221,7 +222,10 @@ def build(
     beside that.  ``output_dir`` defaults to the directory of the resolved
     .def; ``image_name`` to ``def_name`` (or the .def's stem when
     ``def_path`` is given).  When the inputs hash equals the active
-    version's and ``force`` is False, apptainer is not run at all.
+    version's and ``force`` is False, apptainer is not run at all.  A new
+    SIF carries its own lock and inputs hash as embedded data objects, and
+    the lock is also written beside the version (``provenance=False`` skips
+    both).
 
     Returns:
         Path to the built .sif file or sandbox directory (the active link).
@@ -231,7 +235,7 @@ def build(
     return build_version(
         def_name, output_dir, force, sandbox, def_path=def_path, image_name=image_name,
         use_sudo=use_sudo, fakeroot=fakeroot, build_args=build_args, progress=progress,
-        finalize=finalize,
+        finalize=finalize, provenance=provenance,
     ).path
 
 

@@ -59,6 +59,18 @@ def _reuse(store: Store, active: Path, inputs: BuildInputs, start: float) -> Sto
     )
 
 
+def _provenance_finalizer(inputs: BuildInputs, lock_text: list[str]) -> FinalizeFn:
+    """Embed the lock and inputs hash into the fresh SIF; keep the lock text for the sidecar."""
+    from .provenance import finalize_build
+
+    def finalize(tmp: Path) -> dict:
+        meta = finalize_build(tmp, inputs_hash=inputs.digest, def_sha256=inputs.def_sha256)
+        lock_text.append(meta.pop("lock_text"))
+        return meta
+
+    return finalize
+
+
 def build_version(
     def_name: str = "scitex-cloud-shared-v0.1.0",
     output_dir: str | os.PathLike | None = None,
@@ -74,8 +86,15 @@ def build_version(
     finalize: FinalizeFn | None = None,
     timeout: float | None = None,
     cache: ContentCache | None = None,
+    provenance: bool = True,
 ) -> StoreBuildResult:
-    """``build()`` with the whole outcome: version, whether apptainer ran, timings."""
+    """``build()`` with the whole outcome: version, whether apptainer ran, timings.
+
+    With ``provenance`` (the default) a new SIF gets its lock captured and
+    embedded, with the inputs hash, before it is published, and the lock is
+    written beside the version (``<version>.lock``).  An explicit
+    ``finalize`` replaces that step.
+    """
     start = time.monotonic()
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
@@ -100,12 +119,19 @@ def build_version(
         def publish(tmp: Path, out: Path) -> None:
             store.publish(tmp, out, use_sudo=use_sudo)
 
+        lock_text: list[str] = []
+        if finalize is None and provenance and not sandbox:
+            finalize = _provenance_finalizer(inputs, lock_text)
         result = build_image(
             resolved, final, sandbox=sandbox, fakeroot=fakeroot, use_sudo=use_sudo,
             build_args=build_args, progress=progress, timeout=timeout, finalize=finalize,
             metadata=meta, publish=publish,
         )
     built = result.built and not runner.is_dry_run()
+    if built and lock_text:
+        from .provenance import write_lock_sidecar
+
+        write_lock_sidecar(final, lock_text[0])
     return StoreBuildResult(
         store.link, final if built else None, version, built, inputs.digest,
         time.monotonic() - start, result.log_path, result.command,
