@@ -24,7 +24,7 @@ USERNAME_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 #: Project identifiers such as ``my-project``.
 SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: Apptainer instance names; no glob characters, so ``instance list NAME`` is exact.
-INSTANCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+INSTANCE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 #: Dev repository names, mounted at ``/opt/dev/<name>``.
 DEV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: Session ids (directory names in the state dir).
