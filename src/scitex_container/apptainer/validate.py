@@ -115,7 +115,7 @@ def time_limit_seconds(value: object, field: str = "slurm_time_limit") -> int:
             continue
         numbers = [int(g) for g in match.groups()]
         total = 0
-        for i, (unit, number) in enumerate(zip(units, numbers)):
+        for i, (unit, number) in enumerate(zip(units, numbers, strict=True)):
             if i > 0 and number > _UNIT_MAX[unit]:
                 raise BadInputError(f"{text!r}: {unit} field {number} is out of range", field)
             total += number * _UNIT_SECONDS[unit]
@@ -256,7 +256,7 @@ def host_mounts(value: object, field: str = "host_mounts") -> list[BindSpec]:
             raise BadInputError(f"must be a mapping, got {type(entry).__name__}", where)
         host = entry.get("host_path", entry.get("host"))
         container = entry.get("container_path", entry.get("container"))
-        mode = entry.get("mode", "ro")
+        mode = entry.get("mode") or "ro"
         if mode not in ("ro", "rw"):
             raise BadInputError(f"mode must be 'ro' or 'rw', got {mode!r}", f"{where}.mode")
         out.append(bind(host, container, mode, where))
