@@ -124,3 +124,35 @@ def test_invalid_input_names_the_field_and_writes_nothing(workspace, user_image:
         assert field in done.stderr, (extra, done.stderr)
     assert ws.records() == []
     assert not any(ws.state.iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.6, 1.0, 1.5])
+def test_cancel_during_start_leaves_nothing(workspace, user_image: Path, delay: float) -> None:
+    """scancel at varying moments of a start: the start fails (or was already ready) and
+    afterwards no job and no instance remain, whichever step the signal interrupted."""
+    import subprocess
+
+    ws = workspace
+    slug = f"race{int(delay * 10)}"
+    argv = ["runuser", "-u", "scitex-test", "--", "env",
+            *(f"{k}={v}" for k, v in ws.env.items()),
+            str(ws.python), "-m", "scitex_container", *START, str(user_image),
+            "-p", str(ws.project), "--slug", slug]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job = ""
+    deadline = time.monotonic() + 60
+    while not job and time.monotonic() < deadline and proc.poll() is None:
+        out = ws.as_user("squeue", "-h", "--me", "-o", "%i %j").stdout.split("\n")
+        job = next((ln.split()[0] for ln in out if ln.endswith(f"_{slug}")), "")
+        time.sleep(0.05)
+    assert job, "the job never appeared"
+    time.sleep(delay)
+    ws.as_user("scancel", job)
+    out, err = proc.communicate(timeout=180)
+    if proc.returncode != 0:
+        assert proc.returncode == 1, err
+        assert "did not start" in err or "before the instance was ready" in err, err
+    assert _wait(lambda: job not in ws.active_jobs())
+    name = f"sx-scitex-test-{slug}-{job}"
+    assert _wait(lambda: name not in ws.instances(), timeout=15), f"{name} was left running"
