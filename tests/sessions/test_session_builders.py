@@ -70,12 +70,16 @@ def test_host_mounts_and_texlive(dirs, tmp_path: Path) -> None:
     prefix = tmp_path / "tex"
     (prefix / "share" / "texlive").mkdir(parents=True)
     (prefix / "bin").mkdir()
-    (prefix / "bin" / "pdflatex").write_text("")
+    (prefix / "bin" / "pdflatex").write_text("#!/bin/sh\necho tex\n")
+    (prefix / "bin" / "pdflatex").chmod(0o755)
     argv = _exec(dirs, host_mounts=[{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
                  texlive_prefix=str(prefix))
     assert f"{dirs['data']}:/data:rw" in argv
     assert f"{prefix}/share/texlive:{prefix}/share/texlive:ro" in argv
     assert f"{prefix}/bin/pdflatex:{prefix}/bin/pdflatex:ro" in argv
+    # A prefix outside the default PATH puts its bin/ first on the container's PATH.
+    assert f"PREPEND_PATH={prefix}/bin" in argv
+    assert not any(a.startswith("PREPEND_PATH=") for a in _exec(dirs, texlive_prefix="/usr"))
 
 
 def test_container_command_comes_from_detection(dirs, monkeypatch, tmp_path: Path) -> None:

@@ -67,6 +67,19 @@ def session_env(username: str, project_slug: str, pythonpath: str) -> tuple[tupl
     return tuple(env)
 
 
+def _texlive_path(prefix: str) -> tuple[tuple[str, str], ...]:
+    """``PREPEND_PATH`` (apptainer puts it before the container's PATH) for a TeX
+    Live prefix whose ``bin/`` is not on the default PATH."""
+    if not prefix:
+        return ()
+    from ..host.mounts import STANDARD_PATH
+
+    bindir = os.path.join(os.path.normpath(prefix), "bin")
+    if bindir in STANDARD_PATH:
+        return ()
+    return (("PREPEND_PATH", v.env_value(bindir, "texlive_prefix")),)
+
+
 def env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
     out: list[str] = []
     for key, value in env:
@@ -107,7 +120,7 @@ def plan_session(
     container_home = f"/home/{user}"
     workdir = f"{container_home}/proj/{slug}"
     pythonpath = ":".join(f"/opt/dev/{name}/src" for name, _ in repos)
-    env = session_env(user, slug, pythonpath)
+    env = session_env(user, slug, pythonpath) + _texlive_path(prefix)
 
     # A SIF gets full containment (file systems, PID, IPC, environment); a
     # sandbox keeps the host PID/IPC namespaces but not its files or env.
