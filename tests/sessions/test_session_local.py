@@ -71,3 +71,18 @@ def test_local_failed_start_leaves_no_instance(workspace) -> None:
     (rec,) = ws.records()
     assert rec["state"] == "failed"
     assert rec["instance"] not in ws.instances()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/pdftex"), reason="needs texlive-latex-base on the host")
+def test_host_texlive_runs_inside_a_session(workspace, user_image: Path) -> None:
+    """``--texlive /usr`` binds the host's TeX Live: it runs in an image that has none."""
+    ws = workspace
+    done = ws.cli("--json", "session", "start", "--local", str(user_image), "-p", str(ws.project),
+                  "--texlive", "/usr")
+    assert done.returncode == 0, done.stderr
+    rec = json.loads(done.stdout)
+    done = ws.cli("session", "exec", rec["id"], "--", "sh", "-c",
+                  "/usr/bin/pdftex --version; PATH=/usr/bin:$PATH kpsewhich article.cls")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pdfTeX") and done.stdout.rstrip().endswith("/article.cls")
+    assert ws.cli("session", "stop", rec["id"]).returncode == 0
