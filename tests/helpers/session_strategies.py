@@ -9,8 +9,10 @@ a payload) or leaves as raw text, so both accepted and refused paths occur.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import string
 import tempfile
 from pathlib import Path
@@ -23,6 +25,7 @@ SLOW_EXAMPLES = 20000
 RUN_EXAMPLES = 200
 
 WORK = Path(tempfile.mkdtemp(prefix="scitex-session-props-"))
+atexit.register(shutil.rmtree, WORK, True)
 PWNED = WORK / "pwned"
 DIRS = WORK / "dirs"
 DIRS.mkdir()

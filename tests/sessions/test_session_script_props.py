@@ -10,7 +10,9 @@ may create a file.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -30,6 +32,7 @@ from scitex_container.apptainer.exec_args import plan_session
 from scitex_container.errors import BadInputError
 
 BIN = Path(tempfile.mkdtemp(prefix="scitex-stand-in-"))
+atexit.register(shutil.rmtree, BIN, True)
 install_stand_in(BIN)
 JOB = "4242"
 
