@@ -140,9 +140,9 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def _spawn(argv: tuple[str, ...], **kwargs) -> subprocess.Popen:
+def _spawn(argv: tuple[str, ...], new_session: bool = True, **kwargs) -> subprocess.Popen:
     try:
-        return subprocess.Popen(argv, start_new_session=True, **kwargs)  # noqa: S603
+        return subprocess.Popen(argv, start_new_session=new_session, **kwargs)  # noqa: S603
     except FileNotFoundError as exc:
         if exc.filename in (argv[0], None):
             raise ToolMissingError(argv[0]) from exc
@@ -160,29 +160,33 @@ def run(
     input: str | None = None,  # noqa: A002 - mirrors subprocess
     readonly: bool = False,
     capture: bool = True,
+    interactive: bool = False,
 ) -> Completed:
     """Run ``argv`` to completion and return its output.
 
     ``readonly=True`` marks a query that is safe to run during a dry run.
-    ``capture=False`` lets the child write straight to our stdout/stderr
-    (interactive use).
+    ``capture=False`` lets the child write straight to our stdout/stderr.
+    ``interactive=True`` also hands it our stdin and keeps it in our session
+    and process group, so a terminal (and job control) works (a shell).
     """
     args = _normalize(argv)
     log.debug("run: %s", shlex.join(args))
     if is_dry_run() and not readonly:
         _recorder.get().record(args)  # type: ignore[union-attr]
         return Completed(args, 0, dry_run=True)
-    pipe = subprocess.PIPE if capture else None
+    pipe = subprocess.PIPE if capture and not interactive else None
+    stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
     start = time.monotonic()
     proc = _spawn(
         args,
-        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdin=None if interactive and input is None else stdin,
         stdout=pipe,
         stderr=pipe,
         cwd=cwd,
         env=_environ(env, env_remove),
         text=True,
         errors="replace",
+        new_session=not interactive,
     )
     try:
         out, err = proc.communicate(input=input, timeout=timeout)

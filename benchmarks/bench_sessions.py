@@ -1,0 +1,113 @@
+"""Session start (submit to ready) on the real SLURM cluster, as the test user.
+
+ours: ``scitex-container session start --slurm`` (CLI start-up, validation,
+script and record written atomically, sbatch, waiting for the ready marker).
+raw: a hand-written sbatch script doing the same ``apptainer instance
+start`` (same flags), submitted with ``sbatch --parsable`` and waited for
+with a 50 ms ``grep`` loop.  Both run through ``runuser`` as ``scitex-test``.
+Target: ours at most 1 s slower (median).  Between runs (untimed) every
+job and instance of the benchmark is cancelled/stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import compare
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+USER = "scitex-test"
+
+RAW_JOB = """#!/bin/bash
+NAME=rawbench-$SLURM_JOB_ID
+trap 'apptainer instance stop "$NAME" >/dev/null 2>&1; exit 143' TERM INT
+apptainer instance start --containall --writable-tmpfs --home {home}:/home/{user} \\
+    --bind {proj}:/home/{user}/proj/bench:rw {image} "$NAME" || {{ echo INSTANCE_FAILED; exit 1; }}
+echo INSTANCE_READY
+while apptainer instance list --json "$NAME" | grep -q "\\"$NAME\\""; do sleep 10 & wait $!; done
+"""
+
+RAW_START = """#!/bin/bash
+rm -f {out}
+sbatch --parsable --cpus-per-task=1 --mem=1G --job-name=rawbench --output={out} {job} > {root}/raw.jobid
+until grep -q -x INSTANCE_READY {out} 2>/dev/null; do
+    grep -q INSTANCE_FAILED {out} 2>/dev/null && exit 1
+    sleep 0.05
+done
+"""
+
+
+def _as_user(*argv: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    head = ["runuser", "-u", USER, "--"]
+    if env:
+        head += ["env", *(f"{k}={v}" for k, v in env.items())]
+    return subprocess.run([*head, *argv], capture_output=True, text=True, check=check, timeout=300)
+
+
+def _cleanup(root: Path) -> None:
+    """Cancel the benchmark's jobs, wait until SLURM drops them, stop leftover instances."""
+    for name in ("rawbench", f"scitex_{USER}_bench"):
+        _as_user("scancel", "--name", name, check=False)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        out = _as_user("squeue", "-h", "--me", "-o", "%j", check=False).stdout.split()
+        if not any(n in ("rawbench", f"scitex_{USER}_bench") for n in out):
+            break
+        time.sleep(0.2)
+    listed = _as_user("apptainer", "instance", "list", check=False).stdout.split("\n")[1:]
+    for line in listed:
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(("rawbench-", f"sx-{USER}-bench-")):
+            _as_user("apptainer", "instance", "stop", name, check=False)
+    state = root / "state"
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir()
+    user = pwd.getpwnam(USER)
+    os.chown(state, user.pw_uid, user.pw_gid)
+
+
+def cases(runs: int = 5):
+    for tool in ("sbatch", "squeue", "apptainer", "runuser"):
+        if shutil.which(tool) is None:
+            raise FileNotFoundError(f"{tool} is required")
+    if os.geteuid() != 0:
+        raise FileNotFoundError("root (to run as the test user) is required")
+    user = pwd.getpwnam(USER)
+    from images import busybox_sif
+    from uservenv import user_python
+
+    image = busybox_sif()
+    python = user_python(REPO)
+    root = Path(tempfile.mkdtemp(prefix="scitex-bench-sessions-", dir="/var/tmp"))
+    try:
+        proj = root / "bench"
+        proj.mkdir()
+        fmt = dict(home=user.pw_dir, user=USER, proj=proj, image=image, root=root,
+                   out=root / "raw.out", job=root / "raw-job.sh")
+        (root / "raw-job.sh").write_text(RAW_JOB.format(**fmt))
+        (root / "raw-start.sh").write_text(RAW_START.format(**fmt))
+        subprocess.run(["chown", "-R", f"{USER}:", str(root)], check=True)
+        _cleanup(root)
+        env = {"SCITEX_CONTAINER_SESSIONS_DIR": str(root / "state"), "PATH": os.environ["PATH"]}
+        ours = ["runuser", "-u", USER, "--", "env", *(f"{k}={v}" for k, v in env.items()),
+                str(python), "-m", "scitex_container", "session", "start", "--slurm", str(image),
+                "-p", str(proj), "--cpus", "1", "--mem-gb", "1"]
+        raw = ["runuser", "-u", USER, "--", "bash", str(root / "raw-start.sh")]
+        result = compare("session start (submit to ready) vs raw sbatch", ours, raw, runs=runs,
+                         setup=lambda: _cleanup(root))
+        _cleanup(root)
+        extra = result.ours_median_s - result.raw_median_s
+        result.met = extra <= 1.0
+        result.target = f"ours - raw = {extra * 1000:+.0f} ms (target <= +1000 ms)"
+        yield result
+    finally:
+        _cleanup(root)
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,23 @@
+"""Container sessions: an Apptainer instance per session, on SLURM or on this host."""
+
+from .api import (
+    SessionInfo,
+    attach_session,
+    choose_backend,
+    exec_in_session,
+    list_sessions,
+    start_session,
+    stop_session,
+)
+from .records import SessionRecord
+
+__all__ = [
+    "SessionInfo",
+    "SessionRecord",
+    "attach_session",
+    "choose_backend",
+    "exec_in_session",
+    "list_sessions",
+    "start_session",
+    "stop_session",
+]

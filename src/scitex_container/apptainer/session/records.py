@@ -1,0 +1,163 @@
+"""Session records: one directory per session in a per-user state directory.
+
+``~/.scitex/sessions/<id>/`` (or ``$SCITEX_CONTAINER_SESSIONS_DIR/<id>/``,
+mode 0700) holds ``session.json`` (this record, written atomically), and for
+SLURM sessions the submitted script and the job's output.  Records are read
+back through the same validators as user input: a tampered or truncated
+record is refused, never interpolated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ... import envvars, runner
+from ...errors import BadInputError, NotFoundError
+from ...fsutil import atomic_write_text
+from ...result import Result
+from .. import validate as v
+
+RECORD_FILE = "session.json"
+SCRIPT_FILE = "start.sh"
+OUTPUT_FILE = "job.out"
+BACKENDS = ("slurm", "local")
+
+
+@dataclass(frozen=True)
+class SessionRecord(Result):
+    """What we know about one session (the live state comes from squeue/apptainer)."""
+
+    id: str
+    backend: str
+    image: str
+    username: str
+    project_slug: str
+    instance: str = ""
+    job_id: str = ""
+    container_cmd: str = "apptainer"
+    workdir: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    state: str = "starting"
+    created: float = field(default_factory=time.time)
+    node: str = ""
+
+    def with_(self, **changes) -> SessionRecord:
+        return replace(self, **changes)
+
+
+def sessions_dir() -> Path:
+    """The user's state directory of sessions."""
+    override = os.environ.get(envvars.SESSIONS_DIR, "").strip()
+    if override:
+        return Path(v.abs_path(override, envvars.SESSIONS_DIR, forbid=":,%\\"))
+    return Path.home() / ".scitex" / "sessions"
+
+
+def session_dir(session_id: str) -> Path:
+    return sessions_dir() / v.session_id(session_id)
+
+
+def new_session_id(project_slug: str) -> str:
+    return v.session_id(f"{v.project_slug(project_slug)[:64]}-{secrets.token_hex(3)}")
+
+
+def create_dir(session_id: str) -> Path:
+    """Make the session's directory (0700); refuse to reuse one."""
+    root = sessions_dir()
+    if not runner.is_dry_run():
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = session_dir(session_id)
+    if not runner.is_dry_run():
+        path.mkdir(mode=0o700)
+    return path
+
+
+def save(record: SessionRecord) -> SessionRecord:
+    if runner.is_dry_run():
+        return record
+    data = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
+    atomic_write_text(session_dir(record.id) / RECORD_FILE, data, mode=0o600)
+    return record
+
+
+def _from_dict(data: object, where: str) -> SessionRecord:
+    if not isinstance(data, dict):
+        raise BadInputError("is not a session record", where)
+    try:
+        env = tuple((str(k), str(val)) for k, val in data.get("env", []))
+        record = SessionRecord(
+            id=v.session_id(data["id"], f"{where}:id"),
+            backend=str(data["backend"]),
+            image=v.container_path(data["image"], f"{where}:image"),
+            username=v.username(data["username"], f"{where}:username"),
+            project_slug=v.project_slug(data["project_slug"], f"{where}:project_slug"),
+            instance=str(data.get("instance", "")),
+            job_id=str(data.get("job_id", "")),
+            container_cmd=v.container_cmd(data.get("container_cmd", "apptainer"), f"{where}:container_cmd"),
+            workdir=str(data.get("workdir", "")),
+            env=env,
+            state=str(data.get("state", "")),
+            created=float(data.get("created", 0.0)),
+            node=str(data.get("node", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, BadInputError):
+            raise
+        raise BadInputError(f"is not a valid session record ({exc})", where) from None
+    if record.backend not in BACKENDS:
+        raise BadInputError(f"unknown backend {record.backend!r}", f"{where}:backend")
+    if record.instance:
+        v.instance_name(record.instance, f"{where}:instance")
+    if record.job_id:
+        v.job_id(record.job_id, f"{where}:job_id")
+    if record.workdir:
+        v.abs_path(record.workdir, f"{where}:workdir")
+    for key, value in record.env:
+        if not v.ENV_KEY_RE.fullmatch(key):
+            raise BadInputError(f"bad variable name {key!r}", f"{where}:env")
+        v.env_value(value, f"{where}:env.{key}")
+    return record
+
+
+def load(session_id: str) -> SessionRecord:
+    path = session_dir(session_id) / RECORD_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(f"no session {session_id!r} (see `scitex-container session list`)", "session_id") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"is not valid JSON ({exc.msg})", str(path)) from None
+    record = _from_dict(data, str(path))
+    if record.id != session_id:
+        raise BadInputError(f"holds session {record.id!r}, not {session_id!r}", str(path))
+    return record
+
+
+def all_records() -> list[SessionRecord]:
+    """Every readable record, oldest first (unreadable ones are skipped)."""
+    root = sessions_dir()
+    if not root.is_dir():
+        return []
+    out: list[SessionRecord] = []
+    for entry in sorted(root.iterdir()):
+        if not v.SESSION_ID_RE.fullmatch(entry.name) or not (entry / RECORD_FILE).is_file():
+            continue
+        try:
+            out.append(load(entry.name))
+        except (BadInputError, OSError):
+            continue
+    return sorted(out, key=lambda r: (r.created, r.id))
+
+
+def remove(session_id: str) -> None:
+    if runner.is_dry_run():
+        return
+    shutil.rmtree(session_dir(session_id), ignore_errors=True)

@@ -1,0 +1,220 @@
+"""SLURM backend: a session is a batch job that runs an Apptainer instance.
+
+start: write the instance start script atomically into the session's
+directory, ``sbatch`` it, then wait (bounded) for the ready or failed marker
+in the job's output.  A failed or interrupted start cancels the job and
+waits until SLURM no longer lists it, so nothing is left behind.  exec and
+attach are ``srun --overlap --jobid`` steps into the job; stop stops the
+instance in a step, then ``scancel``s the job (whose trap would stop the
+instance anyway) and waits until the job is gone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ... import runner
+from ...errors import CheckFailedError, ProcessError
+from ...fsutil import atomic_write_text
+from .. import validate as v
+from ..exec_args import instance_exec_args, srun_in_job
+from ..sbatch import (
+    FAILED_MARKER,
+    NAME_PREFIX,
+    READY_MARKER,
+    build_instance_start_script,
+    build_sbatch_command,
+    job_instance_name,
+)
+from . import records
+from .records import SessionRecord
+
+#: squeue states in which the job still holds (or will hold) its allocation.
+ACTIVE_STATES = {
+    "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "RESIZING",
+    "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "STOPPED",
+}
+_SEP = "|"
+
+
+@dataclass(frozen=True)
+class JobState:
+    job_id: str
+    state: str
+    node: str
+
+
+def squeue() -> dict[str, JobState]:
+    """This user's jobs known to SLURM: ``job id -> JobState``.
+
+    ``squeue --json`` exists in 22.05 only with the openapi plugins; a fixed
+    format with a delimiter no id, state or node list can contain is portable.
+    """
+    out = runner.run(
+        ["squeue", "-h", "--me", "-o", f"%i{_SEP}%T{_SEP}%N"], readonly=True, timeout=60
+    ).stdout
+    jobs: dict[str, JobState] = {}
+    for line in out.splitlines():
+        parts = line.strip().split(_SEP)
+        if len(parts) == 3 and v.JOB_ID_RE.fullmatch(parts[0]):
+            jobs[parts[0]] = JobState(parts[0], parts[1].strip(), parts[2].strip())
+    return jobs
+
+
+def _read(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _outcome(lines: Sequence[str], expected: str) -> tuple[str, str] | None:
+    """("ready", "") or ("failed", why) once the output says so; else None."""
+    name = ""
+    for line in lines:
+        if line.startswith(NAME_PREFIX):
+            name = line[len(NAME_PREFIX):]
+        elif line.startswith(FAILED_MARKER):
+            return "failed", line[len(FAILED_MARKER):].lstrip(": ") or "failed"
+        elif line == READY_MARKER:
+            if name != expected:
+                return "failed", f"the job started instance {name!r}, expected {expected!r}"
+            return "ready", ""
+    return None
+
+
+def _tail(lines: Iterable[str], n: int = 3) -> str:
+    keep = [ln.strip() for ln in lines if ln.strip()][-n:]
+    return " | ".join(keep)
+
+
+def wait_gone(job_id: str, timeout: float = 60.0) -> bool:
+    """Wait until SLURM no longer lists ``job_id`` as active."""
+    if runner.is_dry_run():
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        job = squeue().get(job_id)
+        if job is None or job.state not in ACTIVE_STATES:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+def cancel(job_id: str, timeout: float = 60.0) -> bool:
+    runner.run(["scancel", v.job_id(job_id)], check=False, timeout=60)
+    return wait_gone(job_id, timeout)
+
+
+def start(
+    record: SessionRecord,
+    script_args: dict,
+    *,
+    base_name: str,
+    partition: str,
+    time_limit: str,
+    cpus: int,
+    memory_gb: int,
+    timeout: float,
+) -> SessionRecord:
+    """Submit the session's job and wait for its instance (see module doc)."""
+    directory = records.session_dir(record.id)
+    script_path = directory / records.SCRIPT_FILE
+    output_path = directory / records.OUTPUT_FILE
+    # Everything is validated (both builders) before anything is written.
+    script = build_instance_start_script(instance_name=base_name, **script_args)
+    argv = build_sbatch_command(
+        base_name, str(script_path), partition, time_limit, cpus, memory_gb,
+        record.username, record.project_slug, output_path=str(output_path),
+    )
+    records.create_dir(record.id)
+    if not runner.is_dry_run():
+        atomic_write_text(script_path, script, mode=0o700)
+    records.save(record)
+    try:
+        out = runner.run(argv, timeout=60).stdout
+    except ProcessError as exc:
+        records.save(record.with_(state="failed"))
+        raise CheckFailedError(f"session {record.id}: sbatch refused the job: {exc}") from None
+    if runner.is_dry_run():
+        return record.with_(state="planned")
+    job_id = v.job_id(out.strip().split(";")[0], "sbatch output")
+    record = records.save(record.with_(job_id=job_id, instance=job_instance_name(base_name, job_id)))
+    try:
+        node = _wait_ready(record, output_path, timeout)
+    except BaseException:
+        cancel(job_id)
+        records.save(record.with_(state="failed"))
+        raise
+    return records.save(record.with_(state="running", node=node))
+
+
+def _wait_ready(record: SessionRecord, output_path: Path, timeout: float) -> str:
+    """Poll the job's output for a marker; check SLURM about once a second."""
+    deadline = time.monotonic() + timeout
+    next_check = time.monotonic() + 1.0
+    while True:
+        outcome = _outcome(_read(output_path), record.instance)
+        if outcome and outcome[0] == "ready":
+            job = squeue().get(record.job_id)
+            return job.node if job else ""
+        if outcome:
+            raise CheckFailedError(
+                f"session {record.id}: the instance did not start ({outcome[1]}); "
+                f"job {record.job_id} output: {output_path}: {_tail(_read(output_path))}"
+            )
+        now = time.monotonic()
+        if now >= next_check:
+            next_check = now + 1.0
+            job = squeue().get(record.job_id)
+            if job is None or job.state not in ACTIVE_STATES:
+                if _outcome(_read(output_path), record.instance):
+                    continue  # the marker landed just now: decide on it
+                state = job.state if job else "gone"
+                raise CheckFailedError(
+                    f"session {record.id}: job {record.job_id} ended ({state}) before the "
+                    f"instance was ready; output: {output_path}: {_tail(_read(output_path))}"
+                )
+        if now > deadline:
+            raise CheckFailedError(
+                f"session {record.id}: job {record.job_id} not ready after {timeout:g}s "
+                f"(cancelled); output: {output_path}"
+            )
+        time.sleep(0.05)
+
+
+def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:
+    inner = instance_exec_args(record.container_cmd, record.instance, argv, record.env, record.workdir)
+    return srun_in_job(record.job_id, inner, pty=pty)
+
+
+def live_state(record: SessionRecord, jobs: dict[str, JobState]) -> tuple[str, str]:
+    """(state, node) of a record given squeue's view."""
+    job = jobs.get(record.job_id)
+    if job is not None and job.state in ACTIVE_STATES:
+        return job.state.lower(), job.node
+    if record.state in ("failed", "planned"):
+        return record.state, ""
+    return "ended", ""
+
+
+def require_running(record: SessionRecord) -> None:
+    state, _ = live_state(record, squeue())
+    if state != "running":
+        raise CheckFailedError(f"session {record.id} is not running (state: {state})")
+
+
+def stop(record: SessionRecord, timeout: float = 60.0) -> None:
+    """Stop the instance (in a job step), cancel the job and wait until it is gone."""
+    if not record.job_id:
+        return
+    job = squeue().get(record.job_id)
+    if job is not None and job.state == "RUNNING" and record.instance:
+        stop_argv = [record.container_cmd, "instance", "stop", "--timeout", "3", record.instance]
+        runner.run(srun_in_job(record.job_id, stop_argv), check=False, timeout=timeout)
+    if job is not None and not cancel(record.job_id, timeout):
+        raise CheckFailedError(f"session {record.id}: job {record.job_id} is still listed after scancel")

@@ -1,0 +1,111 @@
+"""`scitex-container session start|list|exec|attach|stop`: container sessions."""
+
+from __future__ import annotations
+
+import click
+
+from .context import common_options, get_options
+from .main import execute
+from .output import emit
+
+LIST_COLUMNS = ["id", "backend", "job_id", "instance", "state", "node", "project"]
+
+
+@click.group()
+def session() -> None:
+    """Start, list, attach to and stop container sessions (SLURM, or this host)."""
+
+
+def _dev_repo(value: str) -> dict:
+    name, sep, path = value.partition("=")
+    if not sep:
+        raise click.BadParameter(f"expected NAME=PATH, got {value!r}", param_hint="--dev")
+    return {"name": name, "host_path": path}
+
+
+@session.command("start")
+@click.argument("image")
+@click.option("-p", "--project", "project_dir", required=True, help="Host project directory (bound rw).")
+@click.option("--slug", "project_slug", help="Project identifier (default: from the directory name).")
+@click.option("--home", "home_dir", help="Host directory used as the home (default: yours).")
+@click.option("--dev", "dev", multiple=True, metavar="NAME=PATH", help="Dev repo bound ro at /opt/dev/NAME.")
+@click.option("--mount", "mounts", multiple=True, metavar="HOST[:CONTAINER[:MODE]]", help="Extra host bind mount.")
+@click.option("--texlive", "texlive_prefix", default="", help="Bind TeX Live from this host prefix (e.g. /usr).")
+@click.option("--overlay", help="Persistent overlay image instead of a per-session tmpfs.")
+@click.option("--name", "instance_name", help="Instance base name (default: sx-USER-SLUG).")
+@click.option("--local/--slurm", "local", default=None, help="Run on this host / on SLURM (default: SLURM when sbatch exists).")
+@click.option("--partition", default="", help="SLURM partition (default: the cluster's).")
+@click.option("--time", "time_limit", default="8:00:00", show_default=True, help="SLURM time limit.")
+@click.option("--cpus", default=1, show_default=True, type=int, help="CPUs for the session.")
+@click.option("--mem-gb", "memory_gb", default=2, show_default=True, type=int, help="Memory in GB.")
+@click.option("--timeout", default=120.0, show_default=True, type=float, help="Seconds to wait for the instance.")
+@common_options
+def start(image, project_dir, project_slug, home_dir, dev, mounts, texlive_prefix, overlay,
+          instance_name, local, partition, time_limit, cpus, memory_gb, timeout) -> None:
+    """Start a session running IMAGE (a .sif file or a sandbox directory)."""
+    from ..apptainer.binds import parse_bind_spec
+    from ..apptainer.session import start_session
+
+    host_mounts = [
+        {"host_path": b.host, "container_path": b.container, "mode": b.mode}
+        for b in (parse_bind_spec(m, field="--mount") for m in mounts)
+    ]
+    backend = "auto" if local is None else ("local" if local else "slurm")
+    record, commands = execute(lambda: start_session(
+        image, project_dir=project_dir, project_slug=project_slug, home_dir=home_dir,
+        dev_repos=[_dev_repo(d) for d in dev], host_mounts=host_mounts,
+        texlive_prefix=texlive_prefix, overlay=overlay, instance_name=instance_name,
+        backend=backend, partition=partition, time_limit=time_limit, cpus=cpus,
+        memory_gb=memory_gb, timeout=timeout,
+    ))
+    where = f"job {record.job_id} on {record.node or '?'}" if record.backend == "slurm" else "this host"
+    text = f"{record.id}\t{record.state}\t{where}\tinstance {record.instance or '-'}"
+    emit(record, get_options(), text=text, dry_run_commands=commands)
+
+
+@session.command("list")
+@common_options
+def list_() -> None:
+    """List your sessions with job id, instance, state and node."""
+    from ..apptainer.session import list_sessions
+
+    emit(list_sessions(), get_options(), columns=LIST_COLUMNS, title="sessions")
+
+
+@session.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("session_id")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@common_options
+def exec_(session_id, command) -> int:
+    """Run COMMAND inside the session (use `--` before options of COMMAND)."""
+    from ..apptainer.session import exec_in_session
+
+    done, commands = execute(lambda: exec_in_session(session_id, list(command)))
+    if commands is not None:
+        emit(None, get_options(), dry_run_commands=commands)
+    return done.returncode
+
+
+@session.command("attach")
+@click.argument("session_id")
+@click.option("--pty/--no-pty", default=None, help="Use a terminal (default: when stdin is one).")
+@common_options
+def attach(session_id, pty) -> int:
+    """Open a login shell in the session (reads commands from stdin when piped)."""
+    from ..apptainer.session import attach_session
+
+    code, commands = execute(lambda: attach_session(session_id, pty=pty))
+    if commands is not None:
+        emit(None, get_options(), dry_run_commands=commands)
+    return code
+
+
+@session.command("stop")
+@click.argument("session_id")
+@common_options
+def stop(session_id) -> None:
+    """Stop the session's instance and end its job."""
+    from ..apptainer.session import stop_session
+
+    record, commands = execute(lambda: stop_session(session_id))
+    emit(record, get_options(), text=f"stopped {record.id}", dry_run_commands=commands)

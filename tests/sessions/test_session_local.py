@@ -1,0 +1,88 @@
+"""Local sessions (an instance on this host, no scheduler), run as the test user."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.apptainer
+
+
+def test_local_start_exec_attach_stop(workspace, user_image: Path) -> None:
+    ws = workspace
+    dev = ws.root / "devpkg"
+    (dev / "src" / "hello").mkdir(parents=True)
+    (dev / "src" / "hello" / "__init__.py").write_text("")
+    subprocess.run(["chown", "-R", "scitex-test", str(dev)], check=True)
+    done = ws.cli("--json", "session", "start", "--local", str(user_image), "-p", str(ws.project),
+                  "--slug", "loc", "--dev", f"hello={dev}")
+    assert done.returncode == 0, done.stderr
+    rec = json.loads(done.stdout)
+    assert rec["backend"] == "local" and rec["state"] == "running" and not rec["job_id"]
+    assert rec["instance"] in ws.instances()
+
+    done = ws.cli("session", "exec", rec["id"], "--", "sh", "-c",
+                  'echo "$PYTHONPATH"; ls /opt/dev/hello/src; touch /opt/dev/hello/x 2>/dev/null || echo ro')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["/opt/dev/hello/src", "hello", "ro"]
+
+    done = ws.cli("session", "attach", rec["id"], input="echo in-$SCITEX_PROJECT\n")
+    assert done.returncode == 0 and "in-loc" in done.stdout, done.stderr
+
+    listed = json.loads(ws.cli("--json", "session", "list").stdout)
+    assert [(r["id"], r["state"], r["node"]) for r in listed] == [(rec["id"], "running", "localhost")]
+
+    done = ws.cli("session", "stop", rec["id"])
+    assert done.returncode == 0, done.stderr
+    assert rec["instance"] not in ws.instances()
+    assert ws.records() == []
+
+
+def test_auto_picks_local_without_sbatch(workspace, user_image: Path) -> None:
+    """With no ``sbatch`` on PATH the session runs on this host."""
+    ws = workspace
+    bindir = ws.root / "bin"
+    bindir.mkdir()
+    for tool in ("apptainer", "squashfuse", "fuse2fs", "fusermount", "fusermount3"):
+        for prefix in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+            if os.path.exists(f"{prefix}/{tool}"):
+                os.symlink(f"{prefix}/{tool}", bindir / tool)
+                break
+    env = {"PATH": str(bindir)}
+    done = ws.cli("--json", "session", "start", str(user_image), "-p", str(ws.project), env=env)
+    assert done.returncode == 0, done.stderr
+    rec = json.loads(done.stdout)
+    assert rec["backend"] == "local" and rec["instance"] in ws.instances()
+    assert ws.cli("session", "stop", rec["id"], env=env).returncode == 0
+    assert rec["instance"] not in ws.instances()
+
+
+def test_local_failed_start_leaves_no_instance(workspace) -> None:
+    ws = workspace
+    bad = ws.root / "broken.sif"
+    bad.write_text("not an image\n")
+    bad.chmod(0o644)
+    done = ws.cli("session", "start", "--local", str(bad), "-p", str(ws.project))
+    assert done.returncode == 1 and "did not start" in done.stderr
+    (rec,) = ws.records()
+    assert rec["state"] == "failed"
+    assert rec["instance"] not in ws.instances()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/pdftex"), reason="needs texlive-latex-base on the host")
+def test_host_texlive_runs_inside_a_session(workspace, user_image: Path) -> None:
+    """``--texlive /usr`` binds the host's TeX Live: it runs in an image that has none."""
+    ws = workspace
+    done = ws.cli("--json", "session", "start", "--local", str(user_image), "-p", str(ws.project),
+                  "--texlive", "/usr")
+    assert done.returncode == 0, done.stderr
+    rec = json.loads(done.stdout)
+    done = ws.cli("session", "exec", rec["id"], "--", "sh", "-c",
+                  "/usr/bin/pdftex --version; PATH=/usr/bin:$PATH kpsewhich article.cls")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pdfTeX") and done.stdout.rstrip().endswith("/article.cls")
+    assert ws.cli("session", "stop", rec["id"]).returncode == 0
