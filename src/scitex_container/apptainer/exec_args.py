@@ -20,17 +20,13 @@ from dataclasses import dataclass
 from ..errors import BadInputError
 from . import validate as v
 from .binds import build_host_mount_binds
+from .versions import is_sandbox
 
 #: Started by ``attach``: a login bash when the image has one, else sh.
 #: A constant: no value is ever interpolated into it.
 SHELL_SNIPPET = "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"
 SHELL_ARGV = ("/bin/sh", "-c", SHELL_SNIPPET)
 TERM_VALUE = "xterm-256color"
-
-
-def _is_sandbox(path: str | os.PathLike) -> bool:
-    """A path ending in ``.sif`` is a SIF image; anything else a sandbox directory."""
-    return not os.fspath(path).endswith(".sif")
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ def plan_session(
         container_cmd = detect_container_cmd()
     cmd = v.container_cmd(container_cmd)
 
-    sandbox = _is_sandbox(image)
+    sandbox = is_sandbox(image)
     container_home = f"/home/{user}"
     workdir = f"{container_home}/proj/{slug}"
     pythonpath = ":".join(f"/opt/dev/{name}/src" for name, _ in repos)
