@@ -103,8 +103,8 @@ def test_per_image_directories_and_a_sandbox(tmp_path: Path, busybox_sif: Path) 
     shutil.copy2(busybox_sif, demo / "demo-v20260101_120000.sif")
     os.symlink("demo-v20260101_120000.sif", demo / "demo.sif")
     box = tmp_path / "box"
-    (box / "box-v20260102_000000").mkdir(parents=True)
-    os.symlink("box-v20260102_000000", box / "box.sif")
+    (box / "box-v20260102_000000-sandbox").mkdir(parents=True)
+    os.symlink("box-v20260102_000000-sandbox", box / "box-sandbox")
     (tmp_path / "dangling").mkdir()
     os.symlink("dangling-v1.sif", tmp_path / "dangling" / "dangling.sif")
     found = {i["name"]: i for i in active_images(tmp_path)}
@@ -150,20 +150,21 @@ def test_host_packages_are_in_the_snapshot(host_packages: dict, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("target", "name", "version"),
+    ("subdir", "link", "target", "name", "version"),
     [
-        ("scitex-v2.3.0.sif", "scitex", "2.3.0"),
-        ("my-viewer-v20260101_120000.sif", "my-viewer", "20260101_120000"),
-        ("demo-v1.0-rc1.sif", "demo", "1.0-rc1"),
-        ("box-v3", "box", "3"),
-        ("demo-v20260225_173700-sandbox", "demo", "20260225_173700"),
-        ("sandbox-20260225_173700", "sandbox", "20260225_173700"),
+        ("", "current.sif", "scitex-v2.3.0.sif", "scitex", "2.3.0"),
+        ("my-viewer", "my-viewer.sif", "my-viewer-v20260101_120000.sif", "my-viewer", "20260101_120000"),
+        ("demo", "demo.sif", "demo-v1.0-rc1.sif", "demo", "1.0-rc1"),
+        ("box", "box-sandbox", "box-v3-sandbox", "box", "3"),
+        ("", "current-sandbox", "sandbox-20260225_173700", "sandbox", "20260225_173700"),
     ],
 )
-def test_version_names(tmp_path: Path, target: str, name: str, version: str) -> None:
-    path = tmp_path / target
-    path.mkdir() if not target.endswith(".sif") else path.write_bytes(b"x")
-    link = "current.sif" if target.endswith(".sif") else "current-sandbox"
-    os.symlink(target, tmp_path / link)
+def test_version_names(tmp_path: Path, subdir: str, link: str, target: str, name: str, version: str) -> None:
+    """Every layout the image store writes is read back through the store."""
+    where = tmp_path / subdir if subdir else tmp_path
+    where.mkdir(exist_ok=True)
+    path = where / target
+    path.write_bytes(b"x") if target.endswith(".sif") else path.mkdir()
+    os.symlink(target, where / link)
     (image,) = active_images(tmp_path)
     assert (image["name"], image["version"], image["path"]) == (name, version, str(path))

@@ -1,17 +1,12 @@
 """The container part of the environment snapshot: active images and lock files.
 
-Until the image store's own API is on ``main``, the active versions of a
-containers directory are found here from the layouts the store writes
-(branch ``store``, ``apptainer/naming.py``):
-
-* flat SIFs (the reference's): ``current.sif -> scitex-v<version>.sif``;
-* flat sandboxes: ``current-sandbox -> sandbox-<timestamp>/``;
-* one image per directory: ``<name>/<name>.sif -> <name>-v<version>.sif``
-  and ``<name>/<name>-sandbox -> <name>-v<version>-sandbox/``.
-
-An active link is a symlink named ``*.sif`` or ``*-sandbox`` directly in the
-containers directory or one level below; its target's name gives the image
-name and version.  Versions and their sidecars
+The active versions of a containers directory are read through the image
+store (:func:`scitex_container.apptainer.versions.open_store`), which knows
+every layout: flat SIFs (``current.sif -> scitex-v<version>.sif``), flat
+sandboxes (``current-sandbox -> sandbox-<timestamp>/``) and one image per
+directory (``<name>/<name>.sif -> <name>-v<version>.sif``, likewise
+``<name>-sandbox``).  An active link is a symlink named ``*.sif`` or
+``*-sandbox`` directly in the containers directory or one level below.  Versions and their sidecars
 (:mod:`scitex_container.apptainer.layout`) are read, never written (except
 the sha256 cache kept in the version's metadata, outside a dry run).
 """
@@ -19,19 +14,12 @@ the sha256 cache kept in the version's metadata, outside a dry run).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from .. import runner
 from ..apptainer import layout
 from ..apptainer.metadata import cached_sha256, load_metadata
 from ..fsutil import sha256_file
-
-#: ``<name>-v<version>[.sif|-sandbox]``; the last ``-v`` splits (names may contain ``-v``).
-_VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>(?:(?!-v).)+?)(?:\.sif|-sandbox)?$")
-#: The reference's flat sandboxes: ``sandbox-<timestamp>``.
-_FLAT_SANDBOX = re.compile(r"^(?P<name>sandbox)-(?P<version>.+)$")
-
 
 def _is_link_name(name: str) -> bool:
     return name.endswith((".sif", "-sandbox")) and not name.startswith(".")
@@ -47,17 +35,20 @@ def _links(containers_dir: Path) -> list[Path]:
 
 def active_images(containers_dir: str | os.PathLike) -> list[dict]:
     """``[{"name", "version", "link", "path"}]`` for every active link, sorted by link."""
+    from ..apptainer.versions import open_store
+
     images: list[dict] = []
     for link in _links(Path(containers_dir)):
-        target = Path(os.path.realpath(link))
-        match = _VERSIONED.match(target.name) or _FLAT_SANDBOX.match(target.name)
-        if not match or not target.exists():
+        store = open_store(link)
+        version = store.active_version()
+        target = store.active_path()
+        if version is None or target is None or not target.exists():
             continue
         images.append({
-            "name": match["name"],
-            "version": match["version"],
+            "name": store.scheme.prefix.removesuffix("-").removesuffix("-v"),
+            "version": version,
             "link": str(link),
-            "path": str(target),
+            "path": str(os.path.realpath(target)),
         })
     return images
 
