@@ -5,6 +5,9 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
     "detect_container_cmd": "scitex_container.apptainer.tool:detect_container_cmd",
+    "Lock": "scitex_container.apptainer.lockfile:Lock",
+    "read_lock": "scitex_container.apptainer.lockfile:read_lock",
+    "write_lock": "scitex_container.apptainer.lockfile:write_lock",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
