@@ -222,7 +222,8 @@ def test_snapshot_mirror_timestamp(rough, tmp_path):
     assert "http://snapshot.debian.org/archive/debian/20240115T083000Z" in gen
     assert "http://snapshot.debian.org/archive/debian-security/20240115T083000Z" in gen
     assert "http://snapshot.ubuntu.com/ubuntu/20240115T083000Z" in gen
-    assert 'echo "deb [check-valid-until=no] $_scx_base $_scx_codename $_scx_comp"' in gen
+    assert 'echo "deb [check-valid-until=no] $1 $2 $_scx_comp"' in gen
+    assert '_scx_add "$_scx_sec" "$_scx_codename-security"' in gen
     assert "rm -f /etc/apt/sources.list.d/scitex-container-snapshot.list" in gen
     sh_syntax_ok(gen)
     # the sources are only written when some pin differs (inside the todo branch)

@@ -97,13 +97,17 @@ def _snapshot_lines(snapshot: SnapshotMirror, indent: str) -> list[str]:
         ]
     out += [
         f'{i}[ -n "$_scx_codename" ] || _scx_codename=sid',
-        f"{i}{{",
-        f'{i}    echo "deb [check-valid-until=no] $_scx_base $_scx_codename $_scx_comp"',
-        f'{i}    if [ "$_scx_codename" != sid ]; then',
-        f'{i}        echo "deb [check-valid-until=no] $_scx_base $_scx_codename-updates $_scx_comp"',
-        f'{i}        [ -z "$_scx_sec" ] || echo "deb [check-valid-until=no] $_scx_sec $_scx_codename-security $_scx_comp"',
-        f"{i}    fi",
-        f"{i}}} > {src}",
+        f"{i}_scx_add() {{  # url suite: skip a source apt already has (a second copy conflicts)",
+        f'{i}    if grep -qsF "$1 $2 " /etc/apt/sources.list /etc/apt/sources.list.d/*.list; then return 0; fi',
+        f'{i}    if grep -qsF "$1" /etc/apt/sources.list.d/*.sources; then return 0; fi',
+        f'{i}    echo "deb [check-valid-until=no] $1 $2 $_scx_comp" >> {src}',
+        f"{i}}}",
+        f'{i}: > {src}',
+        f'{i}_scx_add "$_scx_base" "$_scx_codename"',
+        f'{i}if [ "$_scx_codename" != sid ]; then',
+        f'{i}    _scx_add "$_scx_base" "$_scx_codename-updates"',
+        f'{i}    if [ -n "$_scx_sec" ]; then _scx_add "$_scx_sec" "$_scx_codename-security"; fi',
+        f"{i}fi",
     ]
     return out
 
