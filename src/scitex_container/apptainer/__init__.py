@@ -6,6 +6,10 @@ _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
     "detect_container_cmd": "scitex_container.apptainer.tool:detect_container_cmd",
     "Lock": "scitex_container.apptainer.lockfile:Lock",
+    "LockDiff": "scitex_container.apptainer.compare:LockDiff",
+    "compare_locks": "scitex_container.apptainer.compare:compare_locks",
+    "capture_lock": "scitex_container.apptainer.capture:capture_lock",
+    "freeze": "scitex_container.apptainer.capture:freeze",
     "read_lock": "scitex_container.apptainer.lockfile:read_lock",
     "write_lock": "scitex_container.apptainer.lockfile:write_lock",
 }

@@ -5,6 +5,7 @@ A lock records the exact package versions installed in one image::
     # scitex-container lock
     # tool: scitex-container 0.1.0
     # image-sha256: 3f0c...
+    # image-id: 5b7e0c1e-...
     # captured: 2026-05-24T10:00:00Z
     # regenerate: scitex-container lock capture demo.sif -o demo.sif.lock
     [pip]
@@ -32,6 +33,11 @@ A lock records the exact package versions installed in one image::
 * ``[node]``: the JSON of ``npm list -g --depth=0 --json`` (keys sorted),
   whose ``dependencies`` flatten to ``node:<name>`` entries;
 * ``[apk]`` (Alpine images only): ``name=version``.
+
+The header's ``image-sha256`` is the digest of the SIF file the lock was
+captured from; ``image-id`` is the SIF's UUID, which stays the same when
+data objects are added to the file (an embedded lock or SBOM changes the
+digest, not the id), so a lock can be matched to its image either way.
 
 Files in the reference's format (header line and sections only, node JSON as
 npm printed it) read the same way.  Everything but the ``# captured:`` line
@@ -65,6 +71,7 @@ SECTIONS = ("pip", "dpkg", "node", "apk")
 META_KEYS = {
     "tool_version": "tool",
     "image_sha256": "image-sha256",
+    "image_id": "image-id",
     "captured_at": "captured",
     "command": "regenerate",
 }
@@ -175,6 +182,7 @@ class Lock(Result):
     apk: Mapping[str, str] = field(default_factory=dict)
     tool_version: str = ""
     image_sha256: str = ""
+    image_id: str = ""
     captured_at: str = ""
     command: str = ""
 
@@ -190,16 +198,22 @@ class Lock(Result):
 
     def version_set(self) -> dict[str, str]:
         """Flat ``{"pip:<name>"|"dpkg:<name>"|"node:<name>"|"apk:<name>": version}``."""
-        merged: dict[str, str] = {}
-        for prefix, values in (
-            ("pip", self.pip),
-            ("dpkg", self.dpkg),
-            ("node", self.node_versions),
-            ("apk", self.apk),
-        ):
-            for name, version in values.items():
-                merged[f"{prefix}:{name}"] = version
-        return merged
+        return dict(self.versions_view())
+
+    def versions_view(self) -> Mapping[str, str]:
+        """:meth:`version_set` computed once per lock; do not modify it."""
+        cached = self.__dict__.get("_version_set")
+        if cached is None:
+            cached = {}
+            for prefix, values in (
+                ("pip:", self.pip),
+                ("dpkg:", self.dpkg),
+                ("node:", self.node_versions),
+                ("apk:", self.apk),
+            ):
+                cached.update(zip(map(prefix.__add__, values), values.values()))
+            self.__dict__["_version_set"] = cached  # frozen: computed once
+        return cached
 
     def counts(self) -> dict[str, int]:
         return {

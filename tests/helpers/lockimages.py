@@ -1,0 +1,109 @@
+"""A real image with apt, pip (index, direct URL, editable) and npm globals, for lock tests.
+
+Built once FROM the cached Debian base with ``Bootstrap: localimage`` and
+cached by content.  Its inputs (wheels, npm tarballs, an editable project)
+are made deterministically under the image cache, so the def text, and so
+the cache key, is stable between runs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+import textwrap
+from pathlib import Path
+
+from images import cache_dir, cached_build, debian_sif
+from wheels import make_wheel
+
+#: What the image installs beyond the Debian base (used in assertions).
+APT_PACKAGES = ("hello", "python3-yaml", "libc6:i386", "nodejs", "npm")
+PIP_INDEX = {"scitex-lock-alpha": "1.0.0"}
+PIP_DIRECT = {"scitex-lock-beta": "2.0.0"}
+PIP_EDITABLE = {"scitex-lock-editable": "0.5.0"}
+NPM_GLOBALS = {"scitex-tiny-tool": "1.2.3", "@scitex/scoped-tool": "0.1.0"}
+
+
+def npm_tarball(directory: Path, name: str, version: str) -> Path:
+    """What ``npm pack`` makes of a one-file package: ``package/package.json`` in a tgz."""
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = json.dumps({"name": name, "version": version, "license": "MIT"}, indent=2).encode()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("package/package.json")
+        info.size, info.mtime, info.mode = len(manifest), 499162500, 0o644
+        tar.addfile(info, io.BytesIO(manifest))
+    out = directory / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    out.write_bytes(gzip.compress(raw.getvalue(), mtime=0))
+    return out
+
+
+def _inputs() -> Path:
+    root = cache_dir() / "lock-inputs-v1"
+    wheels = root / "wheels"
+    for name, version in {**PIP_INDEX, **PIP_DIRECT}.items():
+        make_wheel(wheels, name, version)
+    for name, version in NPM_GLOBALS.items():
+        npm_tarball(root / "npm", name, version)
+    proj = root / "editable"
+    proj.mkdir(parents=True, exist_ok=True)
+    (proj / "pyproject.toml").write_text(textwrap.dedent(
+        """\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "scitex-lock-editable"
+        version = "0.5.0"
+
+        [tool.setuptools]
+        py-modules = ["scitex_lock_editable"]
+        """
+    ))
+    (proj / "scitex_lock_editable.py").write_text("VALUE = 1\n")
+    return root
+
+
+def _digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def lock_def_text(base: Path, inputs: Path) -> str:
+    return textwrap.dedent(
+        f"""\
+        Bootstrap: localimage
+        From: {base}
+
+        %files
+            {inputs}/wheels /opt/wheels
+            {inputs}/npm /opt/npm
+            {inputs}/editable /opt/src/editable
+
+        %post
+            set -e
+            dpkg --add-architecture i386
+            apt-get update
+            apt-get install -y --no-install-recommends hello python3-yaml libc6:i386 nodejs npm
+            pip3 install --break-system-packages --no-index --find-links /opt/wheels scitex-lock-alpha
+            pip3 install --break-system-packages --no-index /opt/wheels/scitex_lock_beta-2.0.0-py3-none-any.whl
+            pip3 install --break-system-packages --no-index --no-build-isolation -e /opt/src/editable
+            npm install -g --offline --no-audit --no-fund \\
+                /opt/npm/scitex-tiny-tool-1.2.3.tgz /opt/npm/scitex-scoped-tool-0.1.0.tgz
+            apt-get clean
+            rm -rf /var/lib/apt/lists/*
+        """
+    )
+
+
+def lock_sif() -> Path:
+    """The cached lock test image (about a minute the first time)."""
+    base = debian_sif()
+    inputs = _inputs()
+    return cached_build("lock-mixed", lock_def_text(base, inputs), extra_key=_digest(inputs))
