@@ -84,13 +84,10 @@ def _base_lock_of(deffile: DefFile, base_dir: Path) -> Lock | None:
 
 
 def capture_to_memory(image: Path) -> Lock:
-    """The lock of ``image``, captured without leaving a lock file anywhere."""
-    import tempfile
-
+    """The lock of ``image``, captured without writing a lock file."""
     from .capture import capture_lock
 
-    with tempfile.TemporaryDirectory(prefix="scitex-pin-") as tmp:
-        return capture_lock(image, Path(tmp) / "base.lock")
+    return capture_lock(image, None, captured_at="", with_digest=False)
 
 
 def _apt_pins(
