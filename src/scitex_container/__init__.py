@@ -5,6 +5,7 @@ from ._version import __version__
 
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
+    "verify": "scitex_container.apptainer.verify:verify",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

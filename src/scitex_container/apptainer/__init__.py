@@ -11,6 +11,7 @@ _EXPORTS = {
     "capture_lock": "scitex_container.apptainer.capture:capture_lock",
     "freeze": "scitex_container.apptainer.capture:freeze",
     "read_lock": "scitex_container.apptainer.lockfile:read_lock",
+    "verify": "scitex_container.apptainer.verify:verify",
     "write_lock": "scitex_container.apptainer.lockfile:write_lock",
 }
 
