@@ -42,7 +42,7 @@ ROUGH = textwrap.dedent(
             jq nodejs npm
         pip3 install --break-system-packages --no-index --find-links /opt/wheels \\
             alpha beta
-        npm install -g /opt/npm/tool-1.0.0.tgz
+        npm install -g --offline --no-audit /opt/npm/tool-1.0.0.tgz
         rm -rf /var/lib/apt/lists/*
 
     %runscript
@@ -92,6 +92,7 @@ def test_detects_the_rough_defs_sources(rough):
     assert usage.pip.options == ("--no-index", "--find-links", "/opt/wheels")
     assert usage.apt_explicit == ("ca-certificates", "jq", "nodejs", "npm", "python3-pip")
     assert usage.npm_tarball_dirs == ("/opt/npm",)
+    assert usage.npm_options == ("--offline",)
 
 
 def test_pip_only_no_index_when_every_install_used_it(tmp_path):
@@ -123,7 +124,7 @@ def test_stanzas_pin_every_manager(rough, tmp_path):
     assert "not pinnable (editable or VCS install" in gen
     # npm: name@version, found in the def's tarball directory when there
     assert "\n@sc/x@2.0.0\ntool@1.0.0\n" in gen
-    assert "for _scx_d in /opt/npm; do" in gen and "npm install -g $_scx_args" in gen
+    assert "for _scx_d in /opt/npm; do" in gen and "npm install -g --no-audit --no-fund --offline $_scx_args" in gen
     # order: apt first (pip and npm may come from apt)
     assert gen.index("--- apt:") < gen.index("--- pip:") < gen.index("--- npm:")
     # the block ends the final %post; the rest of the def is unchanged

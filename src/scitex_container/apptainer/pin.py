@@ -31,7 +31,8 @@ appends one generated block (``# >>> scitex-container pins >>>`` ...
   index URLs) so pinned versions are found where the rough def found them.
   ``pip_options`` replaces the detected options.
 * **npm**: ``npm install -g name@version``, from a ``name-version.tgz`` in a
-  directory the rough def installed tarballs from when there is one.
+  directory the rough def installed tarballs from when there is one, with
+  the rough def's ``--offline``/``--registry`` options.
 
 Each stanza installs only the pins that differ from what the image already
 has, so a rebuild that matches needs no network; it prints why and does
@@ -269,7 +270,7 @@ def render_locked_def(
         body.append(f"# pip: not pinnable (editable or VCS install, kept as in the rough def): {line}")
     node = the_lock.node_versions
     if node:
-        body += npm_stanza(node, tarball_dirs=usage.npm_tarball_dirs)
+        body += npm_stanza(node, tarball_dirs=usage.npm_tarball_dirs, options=usage.npm_options)
     else:
         body += skipped("npm", "the lock holds no global npm packages (no npm globals in the image)")
     if the_lock.apk:

@@ -10,7 +10,8 @@ reports, without running anything:
   ``--extra-index-url``, ``--trusted-host``, ``--cert``);
 * the apt packages the def names explicitly (``Include:`` and
   ``apt-get install`` / ``apt install`` / ``aptitude install`` arguments);
-* the directories of local npm tarballs installed with ``npm install -g``.
+* the directories of local npm tarballs installed with ``npm install -g``
+  and the source options of those calls (``--offline``, ``--registry``).
 
 It is a reader of common idioms, not a shell interpreter: commands built at
 run time (``eval``, loops over variables) are not seen; callers can pass
@@ -45,6 +46,8 @@ _PIP_SOURCE_OPTS = {
     "--cert": True,
 }
 _PIP_ALIASES = {"-f": "--find-links", "-i": "--index-url"}
+_NPM_FLAGS = ("--offline", "--prefer-offline")
+_NPM_VALUE_OPTS = ("--registry", "--cache")
 _APT_VALUE_OPTS = {"-o", "--option", "-t", "--target-release", "-c", "--config-file"}
 
 
@@ -64,6 +67,7 @@ class DefUsage:
     pip: PipUsage
     apt_explicit: tuple[str, ...]  #: package names the def asks apt for, sorted
     npm_tarball_dirs: tuple[str, ...]  #: directories of ``npm install -g <dir>/<x>.tgz``
+    npm_options: tuple[str, ...] = ()  #: source options of those calls (``--offline``, ``--registry``)
 
 
 def _shell_words(text: str) -> list[str]:
@@ -230,8 +234,10 @@ def _apt_name(spec: str) -> str | None:
     return name if re.fullmatch(r"[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?", name) else None
 
 
-def _npm_tarball_dirs(text: str) -> list[str]:
+def _npm_usage(text: str) -> tuple[list[str], list[str]]:
+    """Tarball directories and source options of the ``npm install -g`` calls."""
     dirs: list[str] = []
+    options: list[str] = []
     for words in _commands(text):
         words = _strip_prefix(words)
         if len(words) < 3 or posixpath.basename(words[0]) != "npm":
@@ -240,12 +246,21 @@ def _npm_tarball_dirs(text: str) -> list[str]:
             continue
         if not ({"-g", "--global"} & set(words[2:]) or "--location=global" in words):
             continue
-        for arg in words[2:]:
-            if not arg.startswith("-") and arg.endswith((".tgz", ".tar.gz")) and "/" in arg:
+        args = words[2:]
+        for k, arg in enumerate(args):
+            name, eq, value = arg.partition("=")
+            if arg in _NPM_FLAGS and arg not in options:
+                options.append(arg)
+            elif name in _NPM_VALUE_OPTS:
+                value = value if eq else (args[k + 1] if k + 1 < len(args) else "")
+                option = f"{name}={shell_word(value)}"
+                if value and option not in options:
+                    options.append(option)
+            elif not arg.startswith("-") and arg.endswith((".tgz", ".tar.gz")) and "/" in arg:
                 directory = posixpath.dirname(arg) or "."
                 if directory not in dirs:
                     dirs.append(directory)
-    return dirs
+    return dirs, options
 
 
 def analyse_def(deffile: DefFile) -> DefUsage:
@@ -265,8 +280,10 @@ def analyse_def(deffile: DefFile) -> DefUsage:
     for name in _apt_packages(post):
         if name not in apt:
             apt.append(name)
+    npm_dirs, npm_options = _npm_usage(post)
     return DefUsage(
         pip=_pip_usage(post),
         apt_explicit=tuple(sorted(set(apt))),
-        npm_tarball_dirs=tuple(_npm_tarball_dirs(post)),
+        npm_tarball_dirs=tuple(npm_dirs),
+        npm_options=tuple(npm_options),
     )

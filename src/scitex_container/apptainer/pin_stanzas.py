@@ -206,12 +206,14 @@ def pip_stanza(
     ]
 
 
-def npm_stanza(pins: dict[str, str], *, tarball_dirs: Sequence[str] = ()) -> list[str]:
+def npm_stanza(
+    pins: dict[str, str], *, tarball_dirs: Sequence[str] = (), options: Sequence[str] = ()
+) -> list[str]:
     """Pin global npm packages with ``npm install -g name@version``.
 
     A pin that differs is installed from ``<dir>/<name>-<version>.tgz`` (the
     file ``npm pack`` makes) when one of ``tarball_dirs`` holds it, else
-    from the registry.
+    from the registry; ``options`` are the rough def's npm source options.
     """
     names = sorted(pins)
     dirs = " ".join(shlex.quote(d) for d in tarball_dirs)
@@ -242,7 +244,7 @@ def npm_stanza(pins: dict[str, str], *, tarball_dirs: Sequence[str] = ()) -> lis
         '    done < "$_scx_tmp/npm-pins"',
         '    if [ -n "$_scx_args" ]; then',
         '        echo "scitex-container: npm pins to install:$_scx_args" >&2',
-        "        npm install -g $_scx_args",
+        "        npm install -g --no-audit --no-fund" + "".join(f" {o}" for o in options) + " $_scx_args",
         "    fi",
         '    rm -rf "$_scx_tmp"',
         "else",
