@@ -6,6 +6,9 @@ from ._version import __version__
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
     "verify": "scitex_container.apptainer.verify:verify",
+    "build_reproducible": "scitex_container.apptainer.repro:build_reproducible",
+    "verify_roundtrip": "scitex_container.apptainer.repro:verify_roundtrip",
+    "check_verified": "scitex_container.apptainer.repro:check_verified",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -119,7 +119,7 @@ def test_stanzas_pin_every_manager(rough, tmp_path):
     # pip: exact pins through a requirements file, --no-deps, the def's own sources
     assert "alpha==1.0\nbeta==2.0\ngamma @ file:///opt/w/gamma-1.0-py3-none-any.whl\npip==23.0.1\n" in gen
     assert "install --no-deps --disable-pip-version-check $_scx_bsp --no-index --find-links /opt/wheels" in gen
-    assert "for _scx_c in pip3 pip 'python3 -m pip'; do" in gen
+    assert "for _scx_c in pip3 pip 'python3 -m pip' /opt/*/bin/pip; do" in gen
     assert "--break-system-packages" in gen and "EXTERNALLY-MANAGED" in gen
     assert "not pinnable (editable or VCS install" in gen
     # npm: name@version, found in the def's tarball directory when there

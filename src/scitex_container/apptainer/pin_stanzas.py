@@ -165,8 +165,11 @@ def pip_stanza(
     """Pin requirement lines (``name==version`` / ``name @ url``) with ``pip install --no-deps``.
 
     ``commands`` are tried first (the rough def's own pip), then ``pip3``,
-    ``pip`` and ``python3 -m pip``; ``options`` (shell words) are the source
-    options the rough def used (``--no-index --find-links DIR`` ...).
+    ``pip``, ``python3 -m pip`` and the pips of environments under
+    ``/opt``; the first that runs installs, and a pin counts as satisfied
+    when any of them lists it (the lock holds every Python's packages).
+    ``options`` (shell words) are the rough def's source options
+    (``--no-index --find-links DIR`` ...).
     """
     candidates: list[str] = []
     for cmd in [*commands, "pip3", "pip", "python3 -m pip"]:
@@ -178,17 +181,21 @@ def pip_stanza(
         install += f" {opts}"
     return [
         f"# --- pip: {len(pins)} package(s) pinned (--no-deps) ---",
+        '_scx_tmp="$(mktemp -d)"',
         '_scx_pip=""',
-        "for _scx_c in " + " ".join(shlex.quote(c) for c in candidates) + "; do",
-        '    if $_scx_c --version >/dev/null 2>&1; then _scx_pip="$_scx_c"; break; fi',
+        ': > "$_scx_tmp/pip-freeze"',
+        "for _scx_c in " + " ".join(shlex.quote(c) for c in candidates) + " /opt/*/bin/pip; do",
+        "    if $_scx_c --version >/dev/null 2>&1; then",
+        '        if [ -z "$_scx_pip" ]; then _scx_pip="$_scx_c"; fi',
+        '        $_scx_c freeze --all 2>/dev/null >> "$_scx_tmp/pip-freeze" || true',
+        "    fi",
         "done",
         'if [ -n "$_scx_pip" ]; then',
-        '    _scx_tmp="$(mktemp -d)"',
         *_heredoc('"$_scx_tmp/pip-pins"', "SCITEX_PIP_PINS", list(pins), "    "),
-        f'    $_scx_pip freeze --all 2>/dev/null | {_AWK_PIP} > "$_scx_tmp/pip-installed" || true',
+        f'    {_AWK_PIP} "$_scx_tmp/pip-freeze" > "$_scx_tmp/pip-installed"',
         '    grep -vxF -f "$_scx_tmp/pip-installed" "$_scx_tmp/pip-pins" > "$_scx_tmp/pip-todo" || true',
         '    if [ -s "$_scx_tmp/pip-todo" ]; then',
-        '        echo "scitex-container: pip pins to install: $(wc -l < "$_scx_tmp/pip-todo")" >&2',
+        '        echo "scitex-container: pip pins to install with $_scx_pip: $(wc -l < "$_scx_tmp/pip-todo")" >&2',
         '        _scx_bsp=""',
         "        # PEP 668: only where pip knows the flag and the Python is externally managed",
         "        if $_scx_pip install --help 2>/dev/null | grep -q -e --break-system-packages; then",
@@ -199,10 +206,10 @@ def pip_stanza(
         "        fi",
         f'        {install} -r "$_scx_tmp/pip-todo"',
         "    fi",
-        '    rm -rf "$_scx_tmp"',
         "else",
         '    echo "scitex-container: no pip in this image; pip pins skipped" >&2',
         "fi",
+        'rm -rf "$_scx_tmp"',
     ]
 
 

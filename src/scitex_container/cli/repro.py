@@ -65,7 +65,7 @@ def render(result) -> str:
 @click.option("--force", is_flag=True, help="Rebuild both images even if their inputs did not change.")
 @common_options
 def repro(definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, force) -> int:
-    """Build DEF, lock it, rebuild from the locked def, and compare the two version sets."""
+    """Build DEFINITION, lock it, rebuild from the locked def, compare the version sets."""
     from ..apptainer.repro import build_reproducible
     from .progress import progress_line
 
