@@ -31,6 +31,10 @@ def _missing(marker: str) -> str | None:
     for tool in _TOOLS[marker]:
         if shutil.which(tool) is None:
             return tool
+    if marker == "compose":
+        probe = subprocess.run(["podman", "image", "exists", "localhost/busybox:test"], capture_output=True)
+        if probe.returncode != 0:
+            return "the podman image localhost/busybox:test"
     if marker == "slurm":
         probe = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
         if probe.returncode != 0:

@@ -5,6 +5,11 @@ from ._version import __version__
 
 _EXPORTS = {
     "build": "scitex_container.apptainer.build:build",
+    "docker_rebuild": "scitex_container.docker.ops:rebuild",
+    "docker_restart": "scitex_container.docker.ops:restart",
+    "env_snapshot": "scitex_container.host.snapshot:env_snapshot",
+    "host_check": "scitex_container.host.check:check_packages",
+    "host_install": "scitex_container.host.install:install_packages",
     "verify": "scitex_container.apptainer.verify:verify",
     "build_reproducible": "scitex_container.apptainer.repro:build_reproducible",
     "verify_roundtrip": "scitex_container.apptainer.repro:verify_roundtrip",

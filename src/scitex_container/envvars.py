@@ -10,3 +10,5 @@ DEBUG = "SCITEX_CONTAINER_DEBUG"
 CONTAINERS_DIR = "SCITEX_CONTAINER_DIR"
 #: Prompt inside sandbox sessions (read by the snippet sandbox_configure_ps1 writes).
 APPTAINER_PS1 = "SCITEX_CLOUD_APPTAINER_PS1"
+#: Host directory for the launchers of bound host programs (default: a cache dir).
+HOST_WRAPPERS = "SCITEX_CONTAINER_HOST_WRAPPERS"

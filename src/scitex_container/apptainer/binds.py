@@ -95,7 +95,11 @@ def build_host_mount_binds(host_mounts: list[dict] | None = None, texlive_prefix
         host_mounts: ``{host_path, container_path, mode}`` dicts (validated).
         texlive_prefix: Host prefix of a TeX Live installation (e.g. ``/usr``);
             when set, its share directories and binaries are bound read-only at
-            the same paths inside the container.
+            the same paths inside the container, with the libraries and
+            launchers that let them run there
+            (:func:`scitex_container.host.get_texlive_binds`).  The launchers
+            are found only if ``/opt/scitex-host/texlive/bin`` comes first on
+            the container's PATH.
 
     Returns:
         Flat list of alternating ``"--bind"`` / ``"<spec>"`` strings.
@@ -104,9 +108,9 @@ def build_host_mount_binds(host_mounts: list[dict] | None = None, texlive_prefix
         bind_from_mapping(m, field=f"host_mounts[{i}]") for i, m in enumerate(host_mounts or [])
     ]
     if texlive_prefix:
-        from ..host.mounts import get_texlive_binds
+        from ..host.mounts import texlive_bind_specs
 
-        binds += [bind_from_mapping(e, field="texlive") for e in get_texlive_binds(texlive_prefix)]
+        binds += texlive_bind_specs(texlive_prefix)
     return bind_args(binds)
 
 

@@ -12,6 +12,12 @@ the same version set:
 * dpkg: packages whose status is installed, foreign architectures qualified;
 * node: ``npm list -g --depth=0``; apk: the apk database.
 
+A pip name installed in several environments is recorded once, from the
+highest-priority site directory (``/usr/local`` before ``/usr``, as on
+``sys.path``); the flat ``[pip]`` section has no room for more.  The image's
+own ``%environment`` (e.g. a PYTHONPATH it sets) is not applied by the
+static reading.
+
 ``freeze`` writes the reference's separate files from the same capture.
 """
 
@@ -92,8 +98,22 @@ def capture_date(value: str | None = None) -> str:
 
 
 def image_digest(image: Path) -> str:
-    """sha256 of a SIF (cached in its metadata); "" for a sandbox."""
-    return "" if image.is_dir() else metadata.cached_sha256(image)
+    """sha256 of a SIF (cached in its metadata); "" for a sandbox.
+
+    In a dry run the cache is read but never written.
+    """
+    if image.is_dir():
+        return ""
+    if not runner.is_dry_run():
+        return metadata.cached_sha256(image)
+    from ..fsutil import sha256_file
+
+    real = Path(os.path.realpath(image))
+    cached = metadata.load_metadata(real).get("sha256_cache")
+    st = real.stat()
+    if isinstance(cached, dict) and cached.get("stat") == [st.st_size, st.st_mtime_ns, st.st_ino]:
+        return str(cached.get("sha256"))
+    return sha256_file(real)
 
 
 def lock_from_found(

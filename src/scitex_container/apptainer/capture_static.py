@@ -236,8 +236,17 @@ def _python_dists(view: dict[str, Entry]) -> list[tuple[str, str, str | None]]:
 # --- the capture ----------------------------------------------------------------
 
 
+def _link_probes() -> list[str]:
+    """Directories where a symlink in the middle of a pattern is plausible."""
+    probes = list(PY_SITE_DIRS)
+    for prefix in NODE_PREFIXES:
+        probes += [f"{prefix}/lib/node_modules/*", f"{prefix}/lib/node_modules/@*/*"]
+    return probes
+
+
 def _expand(
-    tree, patterns: list[str], rounds: int = 4, nofollow: frozenset[str] = frozenset()
+    tree, patterns: list[str], rounds: int = 4, nofollow: frozenset[str] = frozenset(),
+    probes: list[str] = (),
 ) -> dict[str, Entry]:
     """Logical image path -> real entry, for everything matching ``patterns``.
 
@@ -254,6 +263,11 @@ def _expand(
             break
         seen.update(j[0] for j in jobs)
         listing = tree.list(j[0] for j in jobs)
+        if probes:  # a listing shows no symlink met half-way down a pattern: ask for those
+            depth = max(p.count("/") + 1 for p in probes)
+            links = tree.list(probes, max_depth=depth)
+            listing.update({k: e for k, e in links.items() if e.kind == "l" and k not in listing})
+            probes = ()
         nxt = []
         for real_pat, real_prefix, logical_prefix in jobs:
             parts = real_pat.split("/")
@@ -356,7 +370,7 @@ def static_capture(image: Path) -> Found:
     tree = open_tree(image)
     try:
         patterns = [DPKG_STATUS, *APK_DBS, *_python_patterns(), *_node_patterns()]
-        view = _expand(tree, patterns, nofollow=frozenset(NPM_BINS + NODE_BINS))
+        view = _expand(tree, patterns, nofollow=frozenset(NPM_BINS + NODE_BINS), probes=_link_probes())
         wanted = {logical: entry.path for logical, entry in view.items() if entry.kind == "f"}
         wanted = {k: v for k, v in wanted.items() if k not in NPM_BINS + NODE_BINS}
         raw = tree.read(set(wanted.values()))

@@ -311,6 +311,10 @@ class DefFile:
         otherwise the block goes after the last non-blank line of the stage's
         last ``section`` (created at the stage's end if there is none).
         Applying the same block twice gives the same text as applying it once.
+        Markers sit in column 0 and ``body`` is written as given, with the
+        file's own line ending. Raises ``ValueError`` for a body line that
+        would open a section or stage, and :class:`DefFileError` if the tag's
+        block is unterminated or appears twice in the stage.
         """
         index = self._stage_index(stage)
         new = set_block(self, index, section, app, tag, body)

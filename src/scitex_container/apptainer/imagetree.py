@@ -75,12 +75,12 @@ class DirTree:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def list(self, patterns: Iterable[str]) -> dict[str, Entry]:
+    def list(self, patterns: Iterable[str], max_depth: int | None = None) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
         for pattern in patterns:
             for path in self._walk(pattern.strip("/").split("/")):
                 found[path] = entry = self._entry(path)
-                if entry.kind == "d":  # like unsquashfs: a matched directory comes whole
+                if entry.kind == "d" and max_depth is None:  # like unsquashfs: a matched directory comes whole
                     for dirpath, dirnames, filenames in os.walk(self.root / path):
                         rel = os.path.relpath(dirpath, self.root)
                         for name in sorted(dirnames + filenames):
@@ -157,11 +157,14 @@ class SifTree:
     def _base(self) -> list[str]:
         return ["unsquashfs", "-o", str(self.offset)]
 
-    def list(self, patterns: Iterable[str]) -> dict[str, Entry]:
+    def list(self, patterns: Iterable[str], max_depth: int | None = None) -> dict[str, Entry]:
+        """Entries matching ``patterns`` (and below matched directories, down to
+        ``max_depth`` components from the root when given)."""
         pats = sorted({p.strip("/") for p in patterns})
         if not pats:
             return {}
-        done = runner.run([*self._base(), "-lls", "-n", os.fspath(self.sif), *pats],
+        depth = ["-max-depth", str(max_depth)] if max_depth is not None else []
+        done = runner.run([*self._base(), "-lls", "-n", *depth, os.fspath(self.sif), *pats],
                           readonly=True, check=False, timeout=120)
         if done.returncode != 0:
             raise TreeUnreadable(f"unsquashfs cannot list {self.sif}: {done.stderr.strip()[-200:]}")

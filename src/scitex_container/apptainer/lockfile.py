@@ -30,8 +30,9 @@ A lock records the exact package versions installed in one image::
   with no version (the key is the whole line, the version ``""``);
 * ``[dpkg]``: ``name=version``; packages of a foreign architecture are
   qualified (``libc6:i386``), native and ``all`` ones are not;
-* ``[node]``: the JSON of ``npm list -g --depth=0 --json`` (keys sorted),
-  whose ``dependencies`` flatten to ``node:<name>`` entries;
+* ``[node]``: the JSON of ``npm list -g --depth=0 --json``, reduced to
+  ``dependencies.<name>.version`` (the rest varies between npm versions and
+  capture methods) with keys sorted; it flattens to ``node:<name>`` entries;
 * ``[apk]`` (Alpine images only): ``name=version``.
 
 The header's ``image-sha256`` is the digest of the SIF file the lock was

@@ -37,11 +37,54 @@ from .sifinfo import GENERIC, is_sif, read_object, read_sif
 LOCK_OBJECT = "scitex-container.lock"
 PROVENANCE_OBJECT = "scitex-container.provenance.json"
 GENERIC_DATATYPE = GENERIC - 0x4000  # ``--datatype 7``
+SBOM_OBJECT = "scitex-container.sbom.cdx.json"
+SBOM_DATATYPE = 9
 
 
 def _require_sif(sif: Path) -> None:
     if not is_sif(sif):
         raise BadInputError("embedding needs a SIF file (a sandbox has no data objects)", str(sif))
+
+
+#: Our objects, with the ``sif add`` options each needs (re-added as they were).
+KNOWN_OBJECTS: dict[str, tuple[str, ...]] = {
+    LOCK_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", LOCK_OBJECT),
+    PROVENANCE_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", PROVENANCE_OBJECT),
+    SBOM_OBJECT: ("--datatype", str(SBOM_DATATYPE), "--filename", SBOM_OBJECT,
+                  "--sbomformat", "cyclonedx-json"),
+}
+
+
+def _add_args(name: str, datatype: int, extra_args: tuple[str, ...]) -> tuple[str, ...]:
+    return ("--datatype", str(datatype), "--filename", name, *extra_args)
+
+
+def replace_objects(sif: str | os.PathLike, new: dict[str, tuple[bytes, tuple[str, ...]]]) -> None:
+    """Put each ``name -> (data, sif add options)`` in ``sif``, replacing same-named ones.
+
+    SIF reuses space only at the end of the data, so the objects being
+    replaced and every one of our objects stored after them are deleted
+    (last first) and added back: repeated embedding never grows the file.
+    """
+    sif = Path(sif)
+    _require_sif(sif)
+    cmd = tool.detect_container_cmd()
+    info = read_sif(sif)
+    ours = [o for o in info.objects if o.name in new or o.name in KNOWN_OBJECTS]
+    replaced = [o for o in ours if o.name in new]
+    first = min((o.offset for o in replaced), default=None)
+    remove = [o for o in ours if o.name in new or (first is not None and o.offset > first)]
+    keep_again = {
+        o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name])
+        for o in sorted(remove, key=lambda o: o.offset) if o.name not in new
+    }
+    for obj in sorted(remove, key=lambda o: -o.offset):
+        runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
+    with tempfile.TemporaryDirectory(prefix="scitex-embed-") as tmp:
+        for name, (data, args) in [*keep_again.items(), *new.items()]:
+            payload = Path(tmp) / name
+            payload.write_bytes(data)
+            runner.run([cmd, "sif", "add", *args, os.fspath(sif), os.fspath(payload)], timeout=300)
 
 
 def embed_object(
@@ -53,20 +96,9 @@ def embed_object(
     extra_args: tuple[str, ...] = (),
 ) -> None:
     """Put ``data`` in ``sif`` as the object ``name``, replacing any of that name."""
-    sif = Path(sif)
-    _require_sif(sif)
-    cmd = tool.detect_container_cmd()
-    old = [obj for obj in read_sif(sif).objects if obj.name == name]
-    for obj in sorted(old, key=lambda o: -o.id):
-        runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
-    with tempfile.TemporaryDirectory(prefix="scitex-embed-") as tmp:
-        payload = Path(tmp) / name
-        payload.write_bytes(data)
-        runner.run(
-            [cmd, "sif", "add", "--datatype", str(datatype), "--filename", name, *extra_args,
-             os.fspath(sif), os.fspath(payload)],
-            timeout=300,
-        )
+    args = _add_args(name, datatype, extra_args)
+    KNOWN_OBJECTS.setdefault(name, args)
+    replace_objects(sif, {name: (data, args)})
 
 
 def read_named_object(sif: str | os.PathLike, name: str) -> bytes | None:
@@ -119,8 +151,11 @@ def embed_lock(
         record["inputs_hash"] = inputs_hash
     if def_sha256:
         record["def_sha256"] = def_sha256
-    embed_object(sif, LOCK_OBJECT, text.encode())
-    embed_object(sif, PROVENANCE_OBJECT, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    replace_objects(sif, {
+        LOCK_OBJECT: (text.encode(), KNOWN_OBJECTS[LOCK_OBJECT]),
+        PROVENANCE_OBJECT: ((json.dumps(record, indent=2, sort_keys=True) + "\n").encode(),
+                            KNOWN_OBJECTS[PROVENANCE_OBJECT]),
+    })
     return record
 
 

@@ -19,7 +19,8 @@ compared with, in order: the store's metadata (``inputs.def_sha256`` or
 ``def_sha256``, else the ``def_text`` snapshot), the provenance embedded in
 the SIF, the reference's ``.def-hash`` file beside it, and the def the SIF
 itself carries (its Def.FILE object).  The lock used is, in order: the files
-in ``lock_dir`` (a ``<image>.lock`` or the reference's separate files), the
+in ``lock_dir`` (``<image>.lock``, else its only ``*.lock``, else the
+reference's separate files), the
 ``<image>.lock`` sidecar, the separate files beside the image, the lock
 embedded in the SIF.  A lock whose header names another image (its
 ``image-id``, else its ``image-sha256``) fails ``lock_origin``.  The fresh
@@ -36,7 +37,7 @@ from typing import Any
 
 from ..errors import BadInputError, ProcessError, ToolMissingError
 from . import metadata
-from .capture import capture_found, check_image, lock_from_found
+from .capture import capture_found, check_image, image_digest, lock_from_found
 from .capture_static import freeze_lines_to_map
 from .compare import compare_version_sets
 from .layout import FREEZE_FILES, LOCK_SUFFIX, sidecar
@@ -135,6 +136,9 @@ def find_lock(image: Path, lock_dir: str | os.PathLike | None) -> tuple[Lock | N
     if lock_dir is not None:
         directory = Path(lock_dir)
         in_dir = directory / combined.name
+        if not in_dir.is_file():
+            others = sorted(directory.glob("*" + LOCK_SUFFIX))
+            in_dir = others[0] if len(others) == 1 else in_dir
         if in_dir.is_file():
             return read_lock(in_dir), {"kind": "lock_dir", "path": str(in_dir)}, list(SECTIONS)
         got = _freeze_files_lock(directory)
@@ -216,7 +220,7 @@ def verify_image(
         return result
     check_image(image)
     result["sif"]["exists"] = True
-    sha256 = metadata.cached_sha256(image) if image.is_file() else None
+    sha256 = image_digest(image) or None
     result["sif"]["sha256"] = sha256
     result["def_origin"] = check_def_origin(image, def_path)
 

@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sbom": ("scitex_container.cli.sbom:sbom", "Export a CycloneDX SBOM of an image or lock."),
     "session": ("scitex_container.cli.session:session", "Start, list, attach to and stop container sessions."),
     "docker": ("scitex_container.cli.docker:docker", "Drive a Docker Compose stack."),
-    "host": ("scitex_container.cli.host:host", "Check and install host packages."),
+    "host": ("scitex_container.cli.host:host", "Check, install and mount host packages (TeX Live, ImageMagick)."),
     "snapshot": ("scitex_container.cli.snapshot:snapshot", "Record a provenance snapshot of host, image and repos."),
 }
 

@@ -2,7 +2,17 @@
 
 from .._lazy import lazy_exports
 
-_EXPORTS: dict[str, str] = {}
+_EXPORTS: dict[str, str] = {
+    "rebuild": "scitex_container.docker.ops:rebuild",
+    "restart": "scitex_container.docker.ops:restart",
+    "status": "scitex_container.docker.ops:status",
+    "up": "scitex_container.docker.ops:up",
+    "down": "scitex_container.docker.ops:down",
+    "logs": "scitex_container.docker.ops:logs",
+    "get_dev_mounts": "scitex_container.docker.mounts:get_dev_mounts",
+    "detect_engine": "scitex_container.docker.engine:detect_engine",
+    "find_compose_file": "scitex_container.docker.compose_file:find_compose_file",
+}
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

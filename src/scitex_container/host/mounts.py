@@ -1,36 +1,138 @@
-"""Host tools bound into containers at the same absolute paths as on the host."""
+"""Host tools bound into containers at the same absolute paths as on the host, runnable.
+
+:func:`get_texlive_binds` and :func:`get_mount_config` are the public face
+of :mod:`.plan`: data directories and programs are callable at their host
+paths inside the container (programs through launchers that bring the
+host's loader and libraries, bound privately under ``/opt/scitex-host``);
+raw ``host:container[:mode]`` specs are validated with the one bind model.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
 
-#: TeX Live programs bound from the host when present.
-TEXLIVE_BINS = (
-    "pdflatex", "latex", "xelatex", "lualatex", "bibtex", "biber", "makeindex",
-    "kpsewhich", "tex", "pdftex", "latexmk", "dvipdfmx",
-)
-#: TeX Live data directories under the prefix.
-TEXLIVE_SHARE = ("share/texlive", "share/texmf", "share/texmf-dist")
+from ..apptainer.binds import BindSpec, bind_args, parse_bind_spec
+from ..errors import BadInputError
+from .groups import IMAGEMAGICK, TEXLIVE, Group
+from .plan import GroupMounts, plan_group
+
+#: Kept for callers of the first version of this module.
+TEXLIVE_BINS = TEXLIVE.binaries
+TEXLIVE_SHARE = TEXLIVE.share
+
+#: Directories on every default PATH: nothing to add for programs there.
+STANDARD_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def auto_prefix(group: Group) -> str:
+    """``/usr`` when the group's probe programs are in ``/usr/bin``, else ``""``."""
+    return "/usr" if any(os.path.exists(f"/usr/bin/{p}") for p in group.probe) else ""
+
+
+def texlive_bind_specs(prefix: str = "/usr") -> list[BindSpec]:
+    """The validated binds of :func:`get_texlive_binds`."""
+    return list(plan_group(TEXLIVE, prefix).binds)
 
 
 def get_texlive_binds(prefix: str = "/usr") -> list[dict]:
     """Generate bind mount entries for TeX Live under ``prefix``.
 
-    Each entry lands at the same absolute path inside the container as on the
-    host; only paths that exist are listed.
+    Data directories and programs land at the same absolute path inside the
+    container as on the host.  A dynamically linked program's path holds a
+    launcher that runs the host's program (bound under
+    ``/opt/scitex-host/texlive/bin``) with the host's loader and libraries
+    (bound under ``/opt/scitex-host/texlive/lib``), so it runs although the
+    container has none of its libraries.
 
     Returns:
-        ``[{"host": ..., "container": ..., "mode": "ro"}, ...]``
+        ``[{"host": "/usr/share/texlive", "container": "/usr/share/texlive", "mode": "ro"}, ...]``
+        (empty when there is no TeX Live under ``prefix``).
     """
-    root = Path(prefix)
-    out: list[dict] = []
-    for rel in TEXLIVE_SHARE:
-        path = root / rel
-        if path.is_dir():
-            out.append({"host": str(path), "container": str(path), "mode": "ro"})
-    for name in TEXLIVE_BINS:
-        path = root / "bin" / name
-        if os.path.lexists(path):
-            out.append({"host": str(path), "container": str(path), "mode": "ro"})
+    return [b.to_dict() for b in texlive_bind_specs(prefix)]
+
+
+def parse_host_mounts(raw: str) -> list[BindSpec]:
+    """Parse ``host:container[:mode]`` entries separated by commas or newlines."""
+    out: list[BindSpec] = []
+    entries = [e.strip() for e in re.split(r"[,\n]", raw or "")]
+    for index, entry in enumerate(e for e in entries if e):
+        try:
+            out.append(parse_bind_spec(entry, field=f"host_mounts_raw[{index}]"))
+        except BadInputError as exc:
+            raise BadInputError(f"{exc.detail} (entry {entry!r})", exc.where) from None
     return out
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def get_mount_config(
+    texlive_prefix: str = "",
+    host_mounts_raw: str = "",
+    *,
+    imagemagick_prefix: str | None = None,
+    wrapper_root: str | os.PathLike | None = None,
+) -> dict:
+    """Parse mount configuration and return structured bind mount info.
+
+    Args:
+        texlive_prefix: TeX Live's prefix (e.g. ``/usr``); empty: ``/usr`` if
+            TeX Live's programs are there, else no TeX Live mounts.
+        host_mounts_raw: ``host:container[:mode]`` entries separated by commas
+            or newlines, e.g. ``"/data:/data:ro,/scratch:/scratch"``; each is
+            validated (absolute paths, existing host path, mode ro/rw).
+        imagemagick_prefix: ImageMagick's prefix; None (default): no
+            ImageMagick mounts; empty: ``/usr`` if it is installed there.
+        wrapper_root: Host directory for the program launchers (default:
+            :func:`scitex_container.host.wrappers.default_root`).
+
+    Returns:
+        ``{"bind_args": ["--bind", "/usr/share/texlive:/usr/share/texlive:ro", ...],
+        "path_additions": ["/usr/bin"],
+        "env": {},  # {"PREPEND_PATH": ...} for a prefix outside the default PATH
+        "mounts": [{"host", "container", "mode"}, ...],
+        "launchers": {"pdflatex": "/usr/bin/pdflatex", ...},
+        "unrunnable": [{"binary", "group", "reason"}, ...],
+        "needs_interpreter": [{"binary", "group", "interpreter"}, ...],
+        "errors": [...]}``.  ``path_additions`` must be on the container's
+        PATH; pass ``env`` as ``--env KEY=VALUE`` to apptainer for that.
+
+    Raises:
+        BadInputError: an entry of ``host_mounts_raw`` is malformed (the
+            message names the entry).
+    """
+    binds = parse_host_mounts(host_mounts_raw)
+    plans: list[GroupMounts] = []
+    tl = texlive_prefix or auto_prefix(TEXLIVE)
+    if tl:
+        plans.append(plan_group(TEXLIVE, tl, wrapper_root=wrapper_root))
+    im = imagemagick_prefix if imagemagick_prefix is None else (imagemagick_prefix or auto_prefix(IMAGEMAGICK))
+    if im:
+        plans.append(plan_group(IMAGEMAGICK, im, wrapper_root=wrapper_root))
+    errors: list[str] = []
+    for plan in plans:
+        binds += plan.binds
+        errors += plan.errors
+    seen: dict[str, BindSpec] = {}
+    for bind in binds:
+        first = seen.setdefault(bind.container, bind)
+        if first.host != bind.host and os.path.realpath(first.host) != os.path.realpath(bind.host):
+            errors.append(f"{bind.container} is bound twice: from {first.host} and {bind.host}")
+    path_additions = _dedupe([p for plan in plans for p in plan.path_additions])
+    extra = [p for p in path_additions if p not in STANDARD_PATH]
+    return {
+        "bind_args": bind_args(binds),
+        "path_additions": path_additions,
+        # Apptainer prepends PREPEND_PATH to the container's own PATH (--env).
+        "env": {"PREPEND_PATH": ":".join(extra)} if extra else {},
+        "mounts": [b.to_dict() for b in dict.fromkeys(binds)],
+        "launchers": {k: v for plan in plans for k, v in plan.launchers.items()},
+        "unrunnable": [u for plan in plans for u in plan.unrunnable],
+        "needs_interpreter": [n for plan in plans for n in plan.needs_interpreter],
+        "errors": errors,
+    }
+
+
+__all__ = ["GroupMounts", "get_mount_config", "get_texlive_binds", "parse_host_mounts", "plan_group"]

@@ -1,0 +1,29 @@
+"""`scitex-container sbom`: CycloneDX JSON of an image or a lock file."""
+
+from __future__ import annotations
+
+import click
+
+from .context import common_options, get_options
+from .main import execute
+from .output import emit
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the SBOM here (default: print it).")
+@click.option("--embed", is_flag=True, help="Also put it in the SIF as its SBOM data object.")
+@common_options
+def sbom(source: str, output: str | None, embed: bool) -> None:
+    """Export a CycloneDX SBOM of SOURCE (a SIF, a sandbox or a lock file)."""
+    from ..apptainer.sbom import export_sbom
+
+    opts = get_options()
+    result, commands = execute(lambda: export_sbom(source, output, embed=embed))
+    if output is None and not embed and not opts.json:
+        click.echo(result["text"], nl=False)
+        return
+    summary = {k: v for k, v in result.items() if k != "text"}
+    where = [w for w in (output and f"wrote {output}", result["embedded"] and f"embedded in {source}") if w]
+    emit(summary, opts, text=f"{'; '.join(where) or 'sbom'} ({result['components']} components)",
+         dry_run_commands=commands)

@@ -1,0 +1,40 @@
+"""`scitex-container snapshot`: record host, image and dev repos as JSON."""
+
+from __future__ import annotations
+
+import click
+
+from .context import common_options, get_options
+from .output import dumps, info
+
+
+@click.command()
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+              help="Write the snapshot to FILE (atomically) instead of stdout.")
+@click.option("--containers-dir", type=click.Path(file_okay=False),
+              help="The containers directory (default: found as for build).")
+@click.option("--dev-repo", "dev_repos", multiple=True, type=click.Path(file_okay=False),
+              help="A git repository to record (repeatable).")
+@common_options
+def snapshot(output, containers_dir, dev_repos) -> int:
+    """Print (or write) a JSON provenance snapshot; it never fails, errors are inside."""
+    from .. import runner
+    from ..fsutil import atomic_write_text
+    from ..host.snapshot import env_snapshot
+
+    opts = get_options()
+    dry = opts.dry_run
+    if dry:
+        with runner.dry_run():
+            data = env_snapshot(containers_dir, list(dev_repos))
+    else:
+        data = env_snapshot(containers_dir, list(dev_repos))
+    text = dumps(data) + "\n"
+    if output and not dry:
+        atomic_write_text(output, text)
+        info(f"snapshot written to {output} ({len(data['errors'])} error(s) recorded)", opts)
+    else:
+        if output:
+            info(f"dry run: would write {output}", opts)
+        click.echo(text, nl=False)
+    return 0

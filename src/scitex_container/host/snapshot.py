@@ -1,0 +1,218 @@
+"""A provenance snapshot of the host, the active container image and dev repos.
+
+:func:`env_snapshot` never raises: a part that cannot be determined is left
+``None`` (or empty) and the reason is added to ``errors``.  The result is
+plain JSON and follows ``snapshot.schema.json``, shipped beside this module
+(:func:`snapshot_schema`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from .. import runner
+from .._version import __version__
+
+SCHEMA_VERSION = 1
+GIT_TIMEOUT = 30.0
+
+
+def snapshot_schema() -> dict:
+    """The JSON Schema of :func:`env_snapshot`'s result."""
+    text = resources.files("scitex_container.host").joinpath("snapshot.schema.json").read_text()
+    return json.loads(text)
+
+
+def _os_release() -> dict[str, str]:
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            continue
+        out = {}
+        for line in lines:
+            key, sep, value = line.partition("=")
+            if sep:
+                out[key.strip()] = value.strip().strip('"')
+        return out
+    return {}
+
+
+def _memory_bytes() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _empty_host() -> dict:
+    return {key: None for key in (
+        "os", "os_id", "os_version_id", "kernel", "machine", "hostname", "cpu_count",
+        "memory_bytes", "python")} | {"packages": {}}
+
+
+def _empty_container() -> dict:
+    return {key: None for key in (
+        "containers_dir", "command", "apptainer_version", "active_version", "image_path",
+        "image_sha256", "inputs_hash", "lock_hash")} | {"images": []}
+
+
+def _host(errors: list[str]) -> dict:
+    release = _os_release()
+    host: dict = {
+        "os": release.get("PRETTY_NAME") or platform.system(),
+        "os_id": release.get("ID"),
+        "os_version_id": release.get("VERSION_ID"),
+        "kernel": platform.release() or None,
+        "machine": platform.machine() or None,
+        "hostname": platform.node() or None,
+        "cpu_count": os.cpu_count(),
+        "memory_bytes": _memory_bytes(),
+        "python": platform.python_version(),
+        "packages": {},
+    }
+    try:
+        from .check import check_packages
+
+        host["packages"] = check_packages()
+    except Exception as exc:  # noqa: BLE001 - a snapshot never raises
+        errors.append(f"host.packages: {type(exc).__name__}: {exc}")
+    return host
+
+
+def _git(path: str, *args: str) -> str:
+    done = runner.run(["git", "-C", path, *args], readonly=True, timeout=GIT_TIMEOUT,
+                      env={"LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
+    return done.stdout.strip()
+
+
+def _no_repo(abspath: str) -> dict:
+    return {"path": abspath, "name": os.path.basename(abspath), "commit": None,
+            "branch": None, "dirty": None, "untracked": None}
+
+
+def _repo(path: str | os.PathLike) -> tuple[dict, str | None]:
+    try:
+        abspath = os.path.abspath(os.fspath(path))
+    except TypeError as exc:
+        return _no_repo(os.path.abspath(str(path))), f"dev_repos[{path!r}]: {exc}"
+    entry = _no_repo(abspath)
+    try:
+        entry["commit"] = _git(abspath, "rev-parse", "HEAD")
+        branch = _git(abspath, "rev-parse", "--abbrev-ref", "HEAD")
+        entry["branch"] = None if branch == "HEAD" else branch  # detached
+        status = _git(abspath, "status", "--porcelain").splitlines()
+        entry["dirty"] = any(not line.startswith("??") for line in status)
+        entry["untracked"] = any(line.startswith("??") for line in status)
+    except Exception as exc:  # noqa: BLE001 - a snapshot never raises
+        return entry, f"dev_repos[{abspath}]: {type(exc).__name__}: {exc}"
+    return entry, None
+
+
+def _dev_repos(paths: list, errors: list[str]) -> list[dict]:
+    if not paths:
+        return []
+    with ThreadPoolExecutor(max_workers=min(4, len(paths))) as pool:
+        results = list(pool.map(_repo, paths))
+    errors += [err for _, err in results if err]
+    return [entry for entry, _ in results]
+
+
+def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
+    from ..apptainer import tool
+    from . import snapshot_container as sc
+
+    section = _empty_container()
+    try:
+        section["command"] = tool.detect_container_cmd()
+        section["apptainer_version"] = tool.container_version(section["command"])
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"container.apptainer_version: {type(exc).__name__}: {exc}")
+    try:
+        if containers_dir is None:
+            from ..apptainer.paths import find_containers_dir
+
+            containers_dir = find_containers_dir()
+        root = Path(containers_dir).expanduser().resolve()
+        if not root.is_dir():
+            raise FileNotFoundError(f"not a directory: {root}")
+        section["containers_dir"] = str(root)
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"container.containers_dir: {type(exc).__name__}: {exc}")
+        return section, []
+    images: list[dict] = []
+    try:
+        for image in sc.active_images(root):
+            try:
+                images.append(sc.describe_image(image))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"container.images[{image['link']}]: {type(exc).__name__}: {exc}")
+                images.append({**image, "sandbox": None, "image_sha256": None,
+                               "inputs_hash": None, "lock_hash": None})
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"container.images: {type(exc).__name__}: {exc}")
+    section["images"] = images
+    if images:
+        # The reference's single active image: current.sif when present, else the first link.
+        primary = next((i for i in images if Path(i["link"]).name == "current.sif"), images[0])
+        section.update(active_version=primary["version"], image_path=primary["path"],
+                       image_sha256=primary["image_sha256"], inputs_hash=primary["inputs_hash"],
+                       lock_hash=primary["lock_hash"])
+    locks: list[dict] = []
+    try:
+        locks = sc.lock_files(root, images)
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"lock_files: {type(exc).__name__}: {exc}")
+    return section, locks
+
+
+def env_snapshot(containers_dir: str | os.PathLike | None = None, dev_repos: list | None = None) -> dict:
+    """Capture a lightweight JSON-serializable environment snapshot.
+
+    Gracefully degrades: never raises; fields that cannot be determined are
+    None and the reason is listed under ``errors``.
+
+    Args:
+        containers_dir: The containers directory; found with
+            ``find_containers_dir()`` when None.
+        dev_repos: Paths of git repositories to record (commit, branch, dirty).
+
+    Returns:
+        ``{"schema_version", "timestamp", "tool", "container", "host",
+        "dev_repos", "lock_files", "errors"}`` (see ``snapshot.schema.json``).
+    """
+    errors: list[str] = []
+    snapshot: dict = {
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "tool": {"name": "scitex-container", "version": __version__},
+        "container": _empty_container(),
+        "host": _empty_host(),
+        "dev_repos": [],
+        "lock_files": [],
+        "errors": errors,
+    }
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            host_future = pool.submit(_host, errors)
+            container, locks = _container(containers_dir, errors)
+            snapshot["dev_repos"] = _dev_repos(list(dev_repos or []), errors)
+            snapshot["host"] = host_future.result()
+        snapshot["container"], snapshot["lock_files"] = container, locks
+    except Exception as exc:  # noqa: BLE001 - last resort: still return a snapshot
+        errors.append(f"snapshot: {type(exc).__name__}: {exc}")
+    try:
+        json.dumps(snapshot)
+    except (TypeError, ValueError) as exc:
+        errors.append(f"snapshot: not JSON-serializable: {exc}")
+        snapshot = json.loads(json.dumps(snapshot, default=str))
+    return snapshot

@@ -1,0 +1,109 @@
+"""The container part of the environment snapshot: active images and lock files.
+
+Until the image store's own API is on ``main``, the active versions of a
+containers directory are found here from the layouts the store writes
+(branch ``store``, ``apptainer/naming.py``):
+
+* flat SIFs (the reference's): ``current.sif -> scitex-v<version>.sif``;
+* flat sandboxes: ``current-sandbox -> sandbox-<timestamp>/``;
+* one image per directory: ``<name>/<name>.sif -> <name>-v<version>.sif``
+  and ``<name>/<name>-sandbox -> <name>-v<version>-sandbox/``.
+
+An active link is a symlink named ``*.sif`` or ``*-sandbox`` directly in the
+containers directory or one level below; its target's name gives the image
+name and version.  Versions and their sidecars
+(:mod:`scitex_container.apptainer.layout`) are read, never written (except
+the sha256 cache kept in the version's metadata, outside a dry run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .. import runner
+from ..apptainer import layout
+from ..apptainer.metadata import cached_sha256, load_metadata
+from ..fsutil import sha256_file
+
+#: ``<name>-v<version>[.sif|-sandbox]``; the last ``-v`` splits (names may contain ``-v``).
+_VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>(?:(?!-v).)+?)(?:\.sif|-sandbox)?$")
+#: The reference's flat sandboxes: ``sandbox-<timestamp>``.
+_FLAT_SANDBOX = re.compile(r"^(?P<name>sandbox)-(?P<version>.+)$")
+
+
+def _is_link_name(name: str) -> bool:
+    return name.endswith((".sif", "-sandbox")) and not name.startswith(".")
+
+
+def _links(containers_dir: Path) -> list[Path]:
+    dirs = [containers_dir, *sorted(p for p in containers_dir.iterdir() if p.is_dir() and not p.is_symlink())]
+    out: list[Path] = []
+    for parent in dirs:
+        out += sorted(p for p in parent.iterdir() if _is_link_name(p.name) and p.is_symlink())
+    return out
+
+
+def active_images(containers_dir: str | os.PathLike) -> list[dict]:
+    """``[{"name", "version", "link", "path"}]`` for every active link, sorted by link."""
+    images: list[dict] = []
+    for link in _links(Path(containers_dir)):
+        target = Path(os.path.realpath(link))
+        match = _VERSIONED.match(target.name) or _FLAT_SANDBOX.match(target.name)
+        if not match or not target.exists():
+            continue
+        images.append({
+            "name": match["name"],
+            "version": match["version"],
+            "link": str(link),
+            "path": str(target),
+        })
+    return images
+
+
+def _sha256(path: Path) -> str | None:
+    if path.is_dir():
+        return None  # a sandbox has no single file digest
+    if runner.is_dry_run():
+        return sha256_file(path)
+    return cached_sha256(path)
+
+
+def _file_hash(path: Path) -> str | None:
+    return sha256_file(path) if path.is_file() else None
+
+
+def describe_image(image: dict) -> dict:
+    """Add the image digest, the inputs hash and the lock hash to an active image."""
+    path = Path(image["path"])
+    meta = load_metadata(path)
+    lock = layout.sidecar(path, layout.LOCK_SUFFIX)
+    return {
+        **image,
+        "sandbox": path.is_dir(),
+        "image_sha256": _sha256(path),
+        "inputs_hash": meta.get("inputs_hash"),
+        "lock_hash": _file_hash(lock),
+    }
+
+
+def lock_files(containers_dir: str | os.PathLike, images: list[dict]) -> list[dict]:
+    """The lock files this project writes, with their sha256.
+
+    ``freeze``'s files (:data:`layout.FREEZE_FILES`) in the containers
+    directory and in each active image's directory, and the ``.lock``
+    sidecar of each active image.
+    """
+    dirs = [Path(containers_dir)] + [Path(i["path"]).parent for i in images]
+    found: dict[str, dict] = {}
+    for directory in dict.fromkeys(dirs):
+        for kind, name in sorted(layout.FREEZE_FILES.items()):
+            path = directory / name
+            if path.is_file():
+                found[str(path)] = {"name": name, "kind": kind, "path": str(path), "sha256": sha256_file(path)}
+    for image in images:
+        path = layout.sidecar(Path(image["path"]), layout.LOCK_SUFFIX)
+        if path.is_file():
+            found[str(path)] = {"name": path.name, "kind": "lock", "path": str(path), "sha256": sha256_file(path)}
+    return [found[k] for k in sorted(found)]

@@ -1,0 +1,169 @@
+"""env_snapshot: validated against the shipped JSON Schema in every layout, and never raising."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import scitex_container
+from scitex_container.apptainer import layout
+from scitex_container.fsutil import sha256_file
+from scitex_container.host.snapshot import env_snapshot, snapshot_schema
+from scitex_container.host.snapshot_container import active_images
+
+
+def validate(snap: dict) -> dict:
+    jsonschema.validate(snap, snapshot_schema(), format_checker=jsonschema.FormatChecker())
+    assert json.loads(json.dumps(snap)) == snap
+    datetime.fromisoformat(snap["timestamp"])
+    return snap
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env=env).stdout.strip()
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "a.txt").write_text("a\n")
+    git(path, "add", "a.txt")
+    git(path, "commit", "-q", "-m", "first")
+    return path
+
+
+def test_schema_itself_is_valid() -> None:
+    jsonschema.Draft202012Validator.check_schema(snapshot_schema())
+
+
+def test_the_schema_rejects_what_it_should() -> None:
+    snap = env_snapshot("/nonexistent-containers-dir")
+    bad = json.loads(json.dumps(snap))
+    bad["container"]["image_sha256"] = "not-a-digest"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(bad)
+    del snap["host"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(snap)
+
+
+def test_missing_containers_dir_degrades_with_an_error(tmp_path: Path) -> None:
+    snap = validate(scitex_container.env_snapshot(tmp_path / "missing"))
+    assert snap["container"]["containers_dir"] is None
+    assert snap["container"]["active_version"] is None
+    assert any(e.startswith("container.containers_dir") for e in snap["errors"])
+    assert snap["host"]["cpu_count"] == os.cpu_count()
+    assert snap["host"]["kernel"] == os.uname().release
+
+
+@pytest.mark.apptainer
+def test_flat_layout_current_sif(tmp_path: Path, busybox_sif: Path) -> None:
+    image = tmp_path / "scitex-v2.3.0.sif"
+    shutil.copy2(busybox_sif, image)
+    os.symlink(image.name, tmp_path / "current.sif")
+    older = tmp_path / "scitex-v2.2.0.sif"
+    shutil.copy2(busybox_sif, older)
+    (tmp_path / "requirements-lock.txt").write_text("click==8.1.7\n")
+    (tmp_path / "dpkg-lock.txt").write_text("bash=5.2\n")
+    (tmp_path / "unrelated-lock.txt").write_text("x\n")
+    layout.sidecar(image, layout.META_SUFFIX).write_text(json.dumps({"inputs_hash": "f" * 64}))
+    layout.sidecar(image, layout.LOCK_SUFFIX).write_text("# scitex-container lock\n")
+    snap = validate(env_snapshot(tmp_path))
+    c = snap["container"]
+    assert c["active_version"] == "2.3.0"
+    assert c["image_path"] == str(image)
+    assert c["image_sha256"] == sha256_file(image)
+    assert c["inputs_hash"] == "f" * 64
+    assert c["lock_hash"] == sha256_file(layout.sidecar(image, layout.LOCK_SUFFIX))
+    assert c["apptainer_version"] and c["apptainer_version"][0].isdigit()
+    names = [(f["name"], f["kind"]) for f in snap["lock_files"]]
+    assert ("requirements-lock.txt", "pip") in names and ("dpkg-lock.txt", "dpkg") in names
+    assert ("scitex-v2.3.0.sif.lock", "lock") in names
+    assert "unrelated-lock.txt" not in [n for n, _ in names]
+    for entry in snap["lock_files"]:
+        assert entry["sha256"] == sha256_file(entry["path"])
+
+
+@pytest.mark.apptainer
+def test_per_image_directories_and_a_sandbox(tmp_path: Path, busybox_sif: Path) -> None:
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    shutil.copy2(busybox_sif, demo / "demo-v20260101_120000.sif")
+    os.symlink("demo-v20260101_120000.sif", demo / "demo.sif")
+    box = tmp_path / "box"
+    (box / "box-v20260102_000000").mkdir(parents=True)
+    os.symlink("box-v20260102_000000", box / "box.sif")
+    (tmp_path / "dangling").mkdir()
+    os.symlink("dangling-v1.sif", tmp_path / "dangling" / "dangling.sif")
+    found = {i["name"]: i for i in active_images(tmp_path)}
+    assert set(found) == {"demo", "box"}
+    snap = validate(env_snapshot(tmp_path))
+    images = {i["name"]: i for i in snap["container"]["images"]}
+    assert images["box"]["sandbox"] is True and images["box"]["image_sha256"] is None
+    assert images["demo"]["version"] == "20260101_120000"
+    assert images["demo"]["image_sha256"] == sha256_file(demo / "demo-v20260101_120000.sif")
+    assert snap["container"]["active_version"] in ("20260101_120000", "20260102_000000")
+
+
+def test_dev_repos_commit_branch_and_dirty(repo: Path, tmp_path: Path) -> None:
+    clean = validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]
+    assert clean["commit"] == git(repo, "rev-parse", "HEAD")
+    assert clean["branch"] == "main" and clean["dirty"] is False and clean["untracked"] is False
+    (repo / "a.txt").write_text("changed\n")
+    (repo / "new.txt").write_text("new\n")
+    dirty = validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]
+    assert dirty["dirty"] is True and dirty["untracked"] is True
+    git(repo, "checkout", "-q", "--detach")
+    assert validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]["branch"] is None
+
+
+def test_a_bad_repo_or_argument_never_raises(tmp_path: Path) -> None:
+    not_repo = tmp_path / "plain"
+    not_repo.mkdir()
+    snap = validate(env_snapshot(tmp_path, [not_repo]))
+    assert snap["dev_repos"][0]["commit"] is None
+    assert any("dev_repos" in e for e in snap["errors"])
+    weird = env_snapshot(containers_dir=12345, dev_repos=[object()])  # type: ignore[arg-type]
+    validate(weird)
+    assert any("containers_dir" in e for e in weird["errors"])
+    assert any("dev_repos" in e for e in weird["errors"])
+    assert weird["host"]["cpu_count"] == os.cpu_count()  # the rest is still recorded
+
+
+def test_host_packages_are_in_the_snapshot(host_packages: dict, tmp_path: Path) -> None:
+    snap = validate(env_snapshot(tmp_path))
+    assert snap["host"]["packages"]["texlive"]["installed"] is True
+    assert snap["host"]["packages"]["imagemagick"]["installed"] is True
+    assert snap["host"]["os_id"] == "debian"
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "version"),
+    [
+        ("scitex-v2.3.0.sif", "scitex", "2.3.0"),
+        ("my-viewer-v20260101_120000.sif", "my-viewer", "20260101_120000"),
+        ("demo-v1.0-rc1.sif", "demo", "1.0-rc1"),
+        ("box-v3", "box", "3"),
+        ("demo-v20260225_173700-sandbox", "demo", "20260225_173700"),
+        ("sandbox-20260225_173700", "sandbox", "20260225_173700"),
+    ],
+)
+def test_version_names(tmp_path: Path, target: str, name: str, version: str) -> None:
+    path = tmp_path / target
+    path.mkdir() if not target.endswith(".sif") else path.write_bytes(b"x")
+    link = "current.sif" if target.endswith(".sif") else "current-sandbox"
+    os.symlink(target, tmp_path / link)
+    (image,) = active_images(tmp_path)
+    assert (image["name"], image["version"], image["path"]) == (name, version, str(path))
