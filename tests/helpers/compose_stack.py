@@ -66,6 +66,7 @@ def podman(*args: str) -> str:
 def write_project(root: Path, name: str) -> ComposeProject:
     image = f"localhost/{name}-web:dev"
     (root / "web").mkdir(parents=True)
+    (root / ".git").mkdir()  # a repository root bounds the upward compose-file search
     (root / "web" / "Dockerfile").write_text(
         textwrap.dedent(f"""\
         FROM {BASE_IMAGE}
