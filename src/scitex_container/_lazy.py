@@ -8,6 +8,24 @@ start-up) cheap.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
+
+
+class _ExportingModule(types.ModuleType):
+    """A package whose exported names win over same-named submodules.
+
+    Importing ``pkg.build`` (the module) sets ``pkg.build`` as a side effect;
+    when ``build`` is also an exported function, that would shadow it for
+    every later ``pkg.build(...)`` call.  Such assignments are ignored.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        exports = self.__dict__.get("_lazy_exports", {})
+        if name in exports and isinstance(value, types.ModuleType):
+            if value.__name__ == f"{self.__name__}.{name}":
+                return
+        super().__setattr__(name, value)
 
 
 def lazy_exports(package: str, exports: dict[str, str]):  # -> (__getattr__, __dir__)
@@ -23,4 +41,8 @@ def lazy_exports(package: str, exports: dict[str, str]):  # -> (__getattr__, __d
     def __dir__() -> list[str]:  # noqa: N807
         return sorted(exports)
 
+    module = sys.modules.get(package)
+    if module is not None and type(module) is types.ModuleType:
+        module.__dict__["_lazy_exports"] = exports
+        module.__class__ = _ExportingModule
     return __getattr__, __dir__

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +91,22 @@ def iter_tree(root: Path) -> Iterator[Path]:
         base = Path(dirpath)
         for name in sorted(dirnames + filenames):
             yield base / name
+
+
+def remove_path(path: str | os.PathLike) -> None:
+    """Remove a file, link or directory tree, even one with read-only dirs."""
+    path = Path(path)
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+        return
+    if not path.exists():
+        return
+
+    def _onerror(func, p, _exc):  # make parents writable, then retry once
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(p), 0o700)
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.chmod(p, 0o700)
+        func(p)
+
+    shutil.rmtree(path, onerror=_onerror)

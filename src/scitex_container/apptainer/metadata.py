@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .. import runner
 from ..fsutil import atomic_write_text, sha256_file
 from .layout import META_SUFFIX, sidecar
 
@@ -48,8 +49,16 @@ def update_metadata(artifact: str | Path, updates: dict[str, Any]) -> dict[str, 
     return data
 
 
-def _stat_key(path: Path) -> list[int]:
-    st = path.stat()
+def write_metadata(artifact: str | Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Replace the metadata beside ``artifact`` (the path itself, no link resolved)."""
+    data = {**data, "schema": SCHEMA}
+    atomic_write_text(metadata_path(artifact), json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return data
+
+
+def stat_key(path: str | Path) -> list[int]:
+    """What ``sha256_cache`` is keyed by: size, mtime and inode."""
+    st = os.stat(path)
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
@@ -62,12 +71,12 @@ def cached_sha256(artifact: str | Path, *, refresh: bool = False) -> str:
     real = _real(artifact)
     if real.is_dir():
         raise IsADirectoryError(f"{real} is a sandbox directory; it has no file digest")
-    key = _stat_key(real)
+    key = stat_key(real)
     meta = load_metadata(real)
     cached = meta.get("sha256_cache")
     if not refresh and isinstance(cached, dict) and cached.get("stat") == key:
         return str(cached["sha256"])
     digest = sha256_file(real)
-    if os.access(real.parent, os.W_OK):
+    if os.access(real.parent, os.W_OK) and not runner.is_dry_run():
         update_metadata(real, {"sha256": digest, "sha256_cache": {"stat": key, "sha256": digest}})
     return digest

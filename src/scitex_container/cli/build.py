@@ -1,8 +1,6 @@
-"""`scitex-container build`: build a .def into a SIF image or sandbox."""
+"""`scitex-container build`: build a .def into a new version of its image (skips unchanged inputs)."""
 
 from __future__ import annotations
-
-import time
 
 import click
 
@@ -11,35 +9,57 @@ from .main import execute
 from .output import emit
 
 
+def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, eq, val = value.partition("=")
+        if not eq or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint="--build-arg")
+        out[key] = val
+    return out
+
+
 @click.command()
 @click.argument("definition")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Directory of the per-image subdirectory.")
 @click.option("-n", "--name", "image_name", help="Image name (default: the .def's stem).")
 @click.option("--sandbox", is_flag=True, help="Build a sandbox directory instead of a SIF.")
 @click.option("--force", is_flag=True, help="Rebuild even if the inputs did not change.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="A build argument (repeatable).")
 @click.option("--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice.")
 @click.option("--sudo", "use_sudo", is_flag=True, help="Run apptainer through sudo.")
 @common_options
-def build(definition, output_dir, image_name, sandbox, force, fakeroot, use_sudo) -> None:
-    """Build DEFINITION (a .def path, or a name in the containers directory)."""
+def build(definition, output_dir, image_name, sandbox, force, build_args, fakeroot, use_sudo) -> int:
+    """Build DEFINITION (a .def path, or a name in the containers directory).
+
+    The image lands at OUTPUT_DIR/NAME/NAME.sif, a link to the new version
+    NAME-v<timestamp>.sif.  When nothing the build reads has changed,
+    apptainer is not run and the active version is kept.
+    """
     from pathlib import Path
 
-    from ..apptainer.build import build as build_fn
+    from ..apptainer.build_store import build_version
     from .progress import progress_line
 
     opts = get_options()
     is_path = definition.endswith(".def") or "/" in definition
     kwargs = dict(
         output_dir=output_dir, force=force, sandbox=sandbox, image_name=image_name,
-        use_sudo=use_sudo, fakeroot=fakeroot,
+        use_sudo=use_sudo, fakeroot=fakeroot, build_args=parse_build_args(build_args),
     )
     if is_path:
         kwargs["def_path"] = Path(definition)
     else:
         kwargs["def_name"] = definition
-    start = time.monotonic()
     with progress_line(opts, f"building {definition}") as progress:
-        path, commands = execute(lambda: build_fn(progress=progress, **kwargs))
-    elapsed = time.monotonic() - start
-    result = {"path": str(path), "seconds": round(elapsed, 3)}
-    emit(result, opts, text=f"built {path} in {elapsed:.1f}s", dry_run_commands=commands)
+        result, commands = execute(lambda: build_version(progress=progress, **kwargs))
+    if commands is not None and not commands:
+        text = f"unchanged: {result.path} (version {result.version}); nothing to build"
+    elif commands is not None:
+        text = f"would build version {result.version} of {result.path}"
+    elif result.built:
+        text = f"built {result.path} -> version {result.version} in {result.duration:.1f}s"
+    else:
+        text = f"unchanged: {result.path} (version {result.version}); nothing to build"
+    emit(result, opts, text=text, dry_run_commands=commands)
+    return 0

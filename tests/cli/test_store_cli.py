@@ -1,0 +1,104 @@
+"""Store commands on the command line: --json and --dry-run everywhere, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from images import BUSYBOX_DEF
+from storekit import make_sif, python_env
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *args],
+        capture_output=True, text=True, env=python_env(), timeout=300, cwd=cwd,
+    )
+
+
+def ok_json(*args: str):
+    out = cli("--json", *args)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Path:
+    for i, ver in enumerate(["1.0", "2.0", "2.10"]):
+        make_sif(tmp_path / f"scitex-v{ver}.sif", seed=i)
+    os.symlink("scitex-v2.10.sif", tmp_path / "current.sif")
+    return tmp_path
+
+
+def test_versions_switch_rollback_cleanup(store: Path) -> None:
+    rows = ok_json("versions", str(store))
+    assert [r["version"] for r in rows] == ["2.10", "2.0", "1.0"] and rows[0]["active"]
+    assert ok_json("switch", "1.0", str(store))["version"] == "1.0"
+    out = cli("switch", "9", str(store))
+    assert out.returncode == 2 and "available: 2.10, 2.0, 1.0" in out.stderr
+    ok_json("switch", "2.10", str(store))
+    assert ok_json("rollback", str(store))["version"] == "2.0"
+    ok_json("versions", str(store), "--protect", "1.0")
+    assert ok_json("cleanup", str(store), "--keep", "0")["removed"] == [str(store / "scitex-v2.10.sif")]
+    rows = ok_json("versions", str(store))
+    assert [(r["version"], r["protected"]) for r in rows] == [("2.0", False), ("1.0", True)]
+    out = cli("rollback", str(store))  # 1.0 is older: fine; then nothing older
+    assert out.returncode == 0
+    out = cli("rollback", str(store))
+    assert out.returncode == 1 and out.stderr.startswith("error: no version older than 1.0")
+
+
+def test_dry_run_changes_nothing(store: Path) -> None:
+    before = sorted(os.listdir(store))
+    for args in (("switch", "1.0", str(store)), ("rollback", str(store)), ("cleanup", str(store), "-k", "0")):
+        out = cli("--json", "--dry-run", *args)
+        assert out.returncode == 0, out.stderr
+        assert "dry_run_commands" in json.loads(out.stdout)
+    assert sorted(os.listdir(store)) == before
+    assert os.readlink(store / "current.sif") == "scitex-v2.10.sif"
+    removed = json.loads(cli("--json", "--dry-run", "cleanup", str(store), "-k", "0").stdout)["result"]["removed"]
+    assert len(removed) == 2
+
+
+def test_deploy_and_its_dry_run(store: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    planned = json.loads(cli("--json", "--dry-run", "deploy", str(store), str(target)).stdout)
+    assert planned["result"]["copied"] == [str(target / "scitex-v2.10.sif")] and not target.exists()
+    done = ok_json("deploy", str(store), str(target))
+    assert done["version"] == "2.10" and done["bytes_copied"] > 0
+    again = ok_json("deploy", str(store), str(target))
+    assert again["copied"] == [] and again["skipped"] == [str(target / "scitex-v2.10.sif")]
+
+
+@pytest.mark.apptainer
+def test_build_status_and_sandbox_commands(tmp_path: Path, busybox_sif: Path) -> None:
+    (tmp_path / "bb.def").write_text(BUSYBOX_DEF + "\n%arguments\n    X=0\n\n%labels\n    x {{ X }}\n")
+    planned = json.loads(cli("--json", "--dry-run", "build", str(tmp_path / "bb.def")).stdout)
+    assert any("apptainer" in c and " build " in c for c in planned["dry_run_commands"])
+    assert not (tmp_path / "bb").exists()
+    built = ok_json("build", str(tmp_path / "bb.def"), "--build-arg", "X=1")
+    assert built["built"] and built["path"] == str(tmp_path / "bb" / "bb.sif")
+    again = ok_json("build", str(tmp_path / "bb.def"), "--build-arg", "X=1")
+    assert not again["built"] and again["version"] == built["version"]
+    status = ok_json("status", str(tmp_path))
+    assert status[0]["name"] == "bb" and status[0]["needs_rebuild"] is False
+    assert cli("status", str(tmp_path), "--check").returncode == 0
+    (tmp_path / "bb.def").write_text(BUSYBOX_DEF + "\n%arguments\n    X=0\n\n%labels\n    y {{ X }}\n")
+    assert cli("status", str(tmp_path), "--check").returncode == 1
+
+    boxes = tmp_path / "boxes"
+    created = ok_json("sandbox", "create", str(busybox_sif), "-d", str(boxes))
+    assert Path(created["path"]).parent == boxes
+    assert ok_json("sandbox", "list", str(boxes))[0]["active"]
+    assert cli("sandbox", "maintain", str(boxes / "current-sandbox"), "sh", "-c", "exit 4").returncode == 4
+    ok_json("sandbox", "ps1", str(boxes / "current-sandbox"))
+    sif = ok_json("sandbox", "to-sif", str(boxes / "current-sandbox"), str(tmp_path / "back.sif"))
+    assert Path(sif["path"]).is_file()
+    planned = json.loads(cli("--json", "--dry-run", "sandbox", "create", str(busybox_sif), "-d", str(boxes)).stdout)
+    assert any("--sandbox" in c for c in planned["dry_run_commands"])
+    assert len(ok_json("sandbox", "list", str(boxes))) == 1
+    assert ok_json("sandbox", "cleanup", str(boxes), "-k", "0")["removed"] == []
