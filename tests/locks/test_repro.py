@@ -171,7 +171,8 @@ def test_cli_repro_exit_0_when_reproduced(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("reproduced: the rebuild from the locked def matches the lock")
     assert "(verified)" in proc.stdout
-    locked = (tmp_path / "out" / "tiny" / "tiny.sif.locked.def").read_text()
+    image = Path(os.path.realpath(tmp_path / "out" / "tiny" / "tiny.sif"))
+    locked = sidecar(image, LOCKED_DEF_SUFFIX).read_text()
     assert "fake=1.0" in locked  # the stanza ran and skipped: busybox has no apt-get
 
 
