@@ -174,6 +174,11 @@ def test_cli_repro_exit_0_when_reproduced(tmp_path):
     image = Path(os.path.realpath(tmp_path / "out" / "tiny" / "tiny.sif"))
     locked = sidecar(image, LOCKED_DEF_SUFFIX).read_text()
     assert "fake=1.0" in locked  # the stanza ran and skipped: busybox has no apt-get
+    # given the image instead of the def: rebuild from its locked def, compare with its lock
+    again = run_cli("--json", "repro", str(tmp_path / "out" / "tiny" / "tiny.sif"))
+    assert again.returncode == 0, again.stderr
+    data = json.loads(again.stdout)
+    assert data["status"] == "verified" and data["rough_image"] == str(image)
 
 
 def test_cli_repro_exit_1_and_names_the_drift(tmp_path):

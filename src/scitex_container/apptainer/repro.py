@@ -240,7 +240,7 @@ def verify_roundtrip(
         verified=sidecar(final, VERIFIED_SUFFIX),
         durations=durations,
     )
-    command = command or f"scitex-container repro --verify {source}"
+    command = command or f"scitex-container repro {source}"
     marker = _marker(result, command)
     _write_marker(result.verified, marker)
     if source != final:

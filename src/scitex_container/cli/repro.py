@@ -56,7 +56,7 @@ def render(result) -> str:
 
 
 @click.command()
-@click.argument("definition", type=click.Path(dir_okay=False))
+@click.argument("definition", type=click.Path())
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Directory of the image stores (default: the def's).")
 @click.option("-n", "--name", "image_name", help="Image name (default: the def's stem; the rough image is NAME-rough).")
 @click.option("--snapshot", "snapshot_mirror", metavar="WHEN|URL", help="Dated apt archive for the pins (timestamp, `lock`, or URL).")
@@ -65,19 +65,33 @@ def render(result) -> str:
 @click.option("--force", is_flag=True, help="Rebuild both images even if their inputs did not change.")
 @common_options
 def repro(definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, force) -> int:
-    """Build DEFINITION, lock it, rebuild from the locked def, compare the version sets."""
-    from ..apptainer.repro import build_reproducible
+    """Build DEFINITION, lock it, rebuild from the locked def, compare the version sets.
+
+    Given an image (a SIF, sandbox or link) instead of a .def, rebuild it
+    from the locked def beside it and compare with the lock beside it.
+    """
+    from pathlib import Path
+
+    from ..apptainer.repro import build_reproducible, verify_roundtrip
+    from ..apptainer.sifinfo import is_sif
     from .progress import progress_line
 
     opts = get_options()
-    with progress_line(opts, f"round trip of {definition}") as progress:
-        result, commands = execute(
-            lambda: build_reproducible(
-                definition, output_dir, image_name, snapshot_mirror=snapshot_mirror,
-                force=force, progress=progress, apt_scope=apt_scope,
-                pip_options=list(pip_options) or None,
-            )
+    path = Path(definition)
+    again = path.is_dir() or (path.is_file() and is_sif(path))
+
+    def action():
+        if again:
+            return verify_roundtrip(path, output_dir, image_name, progress=progress,
+                                    command=f"scitex-container repro {definition}")
+        return build_reproducible(
+            definition, output_dir, image_name, snapshot_mirror=snapshot_mirror,
+            force=force, progress=progress, apt_scope=apt_scope,
+            pip_options=list(pip_options) or None,
         )
+
+    with progress_line(opts, f"round trip of {definition}") as progress:
+        result, commands = execute(action)
     if commands is not None:
         emit(result, opts, text="dry run: the round trip needs the rough image; stopped after it",
              dry_run_commands=commands)
