@@ -166,7 +166,8 @@ def pip_stanza(
 
     ``commands`` are tried first (the rough def's own pip), then ``pip3``,
     ``pip``, ``python3 -m pip`` and the pips of environments under
-    ``/opt``; the first that runs installs, and a pin counts as satisfied
+    ``/opt``, one per Python (found from the script's ``#!`` line); the
+    first whose ``freeze`` runs installs, and a pin counts as satisfied
     when any of them lists it (the lock holds every Python's packages).
     ``options`` (shell words) are the rough def's source options
     (``--no-index --find-links DIR`` ...).
@@ -186,12 +187,18 @@ def pip_stanza(
         ': > "$_scx_tmp/pip-freeze"',
         '_scx_seen="|"',
         "for _scx_c in " + " ".join(shlex.quote(c) for c in candidates) + " /opt/*/bin/pip; do",
-        '    if _scx_v="$($_scx_c --version 2>/dev/null)"; then',
+        '    _scx_exe="$(command -v "${_scx_c%% *}" 2>/dev/null)" || continue',
+        "    # one freeze per Python (pip3, pip and python3 -m pip are often the same one)",
+        '    case "$_scx_c" in',
+        '        *" -m pip") _scx_id="$_scx_exe" ;;',
+        "        *) _scx_id=\"$(sed -n '1s/^#![[:space:]]*//p' \"$_scx_exe\" 2>/dev/null)\" ;;",
+        "    esac",
+        '    case "$_scx_id" in */env\\ *) _scx_id="$(command -v "${_scx_id##* }" || echo "$_scx_id")" ;; esac',
+        '    _scx_id="$(readlink -f "${_scx_id%% *}" 2>/dev/null || echo "$_scx_id")"',
+        '    case "$_scx_seen" in *"|$_scx_id|"*) continue ;; esac',
+        '    if $_scx_c freeze --all >> "$_scx_tmp/pip-freeze" 2>/dev/null; then',
+        '        _scx_seen="$_scx_seen$_scx_id|"',
         '        if [ -z "$_scx_pip" ]; then _scx_pip="$_scx_c"; fi',
-        "        # one freeze per installation (pip3, pip and python3 -m pip are often the same)",
-        '        case "$_scx_seen" in *"|$_scx_v|"*) continue ;; esac',
-        '        _scx_seen="$_scx_seen$_scx_v|"',
-        '        $_scx_c freeze --all 2>/dev/null >> "$_scx_tmp/pip-freeze" || true',
         "    fi",
         "done",
         'if [ -n "$_scx_pip" ]; then',
