@@ -159,9 +159,10 @@ def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
         for head in stage.header:
             if head.name == "from" and head.value and not os.path.isabs(head.value):
                 raw = lines[head.line - 1]
+                absolute = str(src_dir / head.value)
                 new = re.sub(
                     r"^(\s*from\s*:\s*)(\S+)",
-                    lambda m: m.group(1) + str(src_dir / head.value),
+                    lambda m, value=absolute: m.group(1) + value,
                     raw,
                     count=1,
                     flags=re.IGNORECASE,

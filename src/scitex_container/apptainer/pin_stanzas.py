@@ -88,10 +88,10 @@ def _snapshot_lines(snapshot: SnapshotMirror, indent: str) -> list[str]:
     else:
         ts = snapshot.timestamp
         out += [
-            f'{i}    debian) _scx_base="http://snapshot.debian.org/archive/debian/{ts}"; '
-            f'_scx_sec="http://snapshot.debian.org/archive/debian-security/{ts}"; _scx_comp="main" ;;',
-            f'{i}    ubuntu) _scx_base="http://snapshot.ubuntu.com/ubuntu/{ts}"; '
-            f'_scx_sec="$_scx_base"; _scx_comp="main universe" ;;',
+            (f'{i}    debian) _scx_base="http://snapshot.debian.org/archive/debian/{ts}"; '
+            f'_scx_sec="http://snapshot.debian.org/archive/debian-security/{ts}"; _scx_comp="main" ;;'),
+            (f'{i}    ubuntu) _scx_base="http://snapshot.ubuntu.com/ubuntu/{ts}"; '
+            f'_scx_sec="$_scx_base"; _scx_comp="main universe" ;;'),
             f'{i}    *) echo "scitex-container: no snapshot archive known for ${{_scx_os%% *}}" >&2; exit 1 ;;',
             f"{i}esac",
         ]
@@ -123,8 +123,8 @@ def apt_stanza(
         "if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then",
         '    _scx_tmp="$(mktemp -d)"',
         *_heredoc('"$_scx_tmp/apt-pins"', "SCITEX_APT_PINS", [f"{n}={pins[n]}" for n in names], "    "),
-        "    dpkg-query -W -f='${Package}=${Version}\\n${Package}:${Architecture}=${Version}\\n' "
-        '> "$_scx_tmp/apt-installed"',
+        ("    dpkg-query -W -f='${Package}=${Version}\\n${Package}:${Architecture}=${Version}\\n' "
+        '> "$_scx_tmp/apt-installed"'),
         '    grep -vxF -f "$_scx_tmp/apt-installed" "$_scx_tmp/apt-pins" > "$_scx_tmp/apt-todo" || true',
         '    if [ -s "$_scx_tmp/apt-todo" ]; then',
         '        echo "scitex-container: apt pins to install: $(wc -l < "$_scx_tmp/apt-todo")" >&2',
@@ -135,8 +135,8 @@ def apt_stanza(
         out += _snapshot_lines(snapshot, "        ")
     out += [
         '        apt-get update || echo "scitex-container: apt-get update reported errors" >&2',
-        "        DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
-        '--no-install-recommends $(sed "s/:all=/=/" "$_scx_tmp/apt-todo")',
+        ("        DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
+        '--no-install-recommends $(sed "s/:all=/=/" "$_scx_tmp/apt-todo")'),
     ]
     if snapshot is not None:
         out.append(f"        rm -f {src}")
@@ -210,8 +210,8 @@ def pip_stanza(
         '        _scx_bsp=""',
         "        # PEP 668: only where pip knows the flag and the Python is externally managed",
         "        if $_scx_pip install --help 2>/dev/null | grep -q -e --break-system-packages; then",
-        "            for _scx_m in /usr/lib/python3*/EXTERNALLY-MANAGED "
-        "/usr/local/lib/python3*/EXTERNALLY-MANAGED; do",
+        ("            for _scx_m in /usr/lib/python3*/EXTERNALLY-MANAGED "
+        "/usr/local/lib/python3*/EXTERNALLY-MANAGED; do"),
         '                if [ -e "$_scx_m" ]; then _scx_bsp=--break-system-packages; fi',
         "            done",
         "        fi",
@@ -245,8 +245,8 @@ def npm_stanza(
         "    while read -r _scx_spec; do",
         '        _scx_name="${_scx_spec%@*}"',
         '        _scx_ver="${_scx_spec##*@}"',
-        "        _scx_have=\"$(node -p 'require(process.argv[1]).version' "
-        '"$_scx_root/$_scx_name/package.json" 2>/dev/null || true)"',
+        ("        _scx_have=\"$(node -p 'require(process.argv[1]).version' "
+        '"$_scx_root/$_scx_name/package.json" 2>/dev/null || true)"'),
         '        if [ "$_scx_have" = "$_scx_ver" ]; then continue; fi',
         '        _scx_arg="$_scx_spec"',
     ]
