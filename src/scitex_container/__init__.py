@@ -18,6 +18,9 @@ _EXPORTS = {
     "status": "scitex_container.apptainer.status:status",
     "switch": "scitex_container.apptainer.versions:switch",
     "verify": "scitex_container.apptainer.verify:verify",
+    "build_reproducible": "scitex_container.apptainer.repro:build_reproducible",
+    "verify_roundtrip": "scitex_container.apptainer.repro:verify_roundtrip",
+    "check_verified": "scitex_container.apptainer.repro:check_verified",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

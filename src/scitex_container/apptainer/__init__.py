@@ -40,6 +40,10 @@ _EXPORTS = {
     "read_lock": "scitex_container.apptainer.lockfile:read_lock",
     "verify": "scitex_container.apptainer.verify:verify",
     "write_lock": "scitex_container.apptainer.lockfile:write_lock",
+    "generate_locked_def": "scitex_container.apptainer.pin:generate_locked_def",
+    "build_reproducible": "scitex_container.apptainer.repro:build_reproducible",
+    "verify_roundtrip": "scitex_container.apptainer.repro:verify_roundtrip",
+    "check_verified": "scitex_container.apptainer.repro:check_verified",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

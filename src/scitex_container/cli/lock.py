@@ -91,3 +91,6 @@ def freeze_cmd(image: str, output_dir: str | None) -> None:
 
 
 # --- `lock pin DEF LOCK` (generate_locked_def) is added below by the round-trip work ---
+from .lock_pin import pin  # noqa: E402
+
+lock.add_command(pin)

@@ -1,0 +1,137 @@
+"""Slow round trips: apt + pip + npm on one def, and the bundled example.
+
+The apt/pip/npm def builds FROM the lock tests' mixed image (Debian with
+nodejs and npm installed by apt in its %post from the Debian mirror) and
+installs one more package with each manager: jq (apt), a wheel (pip) and a
+tarball made like ``npm pack`` does (npm).  After the round trip, newer
+versions appear (a newer wheel, a newer tarball, and the Debian security
+suite, whose jq is newer than bookworm's): a rebuild from the rough def
+drifts, a rebuild from the locked def reproduces the lock (apt downgrades
+jq, pip and npm reinstall the pinned versions).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from lockimages import npm_tarball
+from wheels import make_wheel
+
+from scitex_container.apptainer.build import build
+from scitex_container.apptainer.capture import capture_lock
+from scitex_container.apptainer.compare import compare_locks
+from scitex_container.apptainer.lockfile import read_lock
+from scitex_container.apptainer.repro import build_reproducible, check_verified, verify_roundtrip
+
+pytestmark = [pytest.mark.apptainer, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+TOOL = "scitex-full-tool"
+SECURITY = "deb [arch=amd64] http://deb.debian.org/debian-security bookworm-security main\n"
+
+
+def full_def(base: Path) -> str:
+    return textwrap.dedent(
+        f"""\
+        Bootstrap: localimage
+        From: {base}
+
+        %files
+            wheels /opt/full-wheels
+            npm /opt/full-npm
+            apt-sources /opt/apt-sources
+
+        %post
+            cp /opt/apt-sources/*.list /etc/apt/sources.list.d/ 2>/dev/null || true
+            apt-get update || echo "some apt lists failed; using the others"
+            apt-get install -y --no-install-recommends jq
+            pip3 install --break-system-packages --no-index --find-links /opt/full-wheels scitex-full-alpha
+            npm install -g --offline --no-audit --no-fund /opt/full-npm/{TOOL}-latest.tgz
+            apt-get clean
+            rm -rf /var/lib/apt/lists/*
+        """
+    )
+
+
+def publish_tool(npm_dir: Path, version: str) -> None:
+    """Add ``<tool>-<version>.tgz`` and make it the ``-latest`` tarball the rough def installs."""
+    made = npm_tarball(npm_dir, TOOL, version)
+    shutil.copyfile(made, npm_dir / f"{TOOL}-latest.tgz")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, lock_sif) -> Path:
+    root = tmp_path_factory.mktemp("repro-full")
+    make_wheel(root / "wheels", "scitex-full-alpha", "1.0.0")
+    publish_tool(root / "npm", "1.0.0")
+    (root / "apt-sources").mkdir()
+    (root / "apt-sources" / "README").write_text("extra apt sources (*.list) for the image\n")
+    (root / "full.def").write_text(full_def(lock_sif))
+    return root
+
+
+@pytest.fixture(scope="module")
+def roundtrip(project):
+    return build_reproducible(project / "full.def", project / "images")
+
+
+def test_apt_pip_npm_roundtrip_is_identical(roundtrip, lock_sif):
+    r = roundtrip
+    assert r.identical, r.summary
+    lock = read_lock(r.lock)
+    assert lock.dpkg["jq"] and lock.pip["scitex-full-alpha"] == "1.0.0"
+    assert lock.node_versions[TOOL] == "1.0.0"
+    text = r.locked_def.read_text()
+    # apt pins only what the def added to its base image (jq and its libraries)
+    pins = text.split("<<'SCITEX_APT_PINS'\n")[1].split("SCITEX_APT_PINS")[0].split()
+    base = capture_lock(lock_sif, with_digest=False, captured_at="")
+    assert pins == sorted(f"{n}={v}" for n, v in lock.dpkg.items() if base.dpkg.get(n) != v)
+    assert {p.split("=")[0] for p in pins} >= {"jq", "libjq1"}
+    assert "scitex-full-alpha==1.0.0" in text and f"{TOOL}@1.0.0" in text
+    assert check_verified(r.image, require_verified=True)
+
+
+@pytest.fixture(scope="module")
+def newer(roundtrip, project):
+    make_wheel(project / "wheels", "scitex-full-alpha", "1.1.0")
+    publish_tool(project / "npm", "1.1.0")
+    (project / "apt-sources" / "security.list").write_text(SECURITY)
+    rough = Path(os.path.realpath(build(
+        def_path=project / "full.def", output_dir=project / "later", image_name="full-again", force=True,
+    )))
+    drift = compare_locks(roundtrip.lock, capture_lock(rough), a_label="lock", b_label="rebuild")
+    again = verify_roundtrip(roundtrip.image)
+    return drift, again
+
+
+def test_rough_rebuild_drifts_on_every_manager(newer, roundtrip):
+    drift, _ = newer
+    assert drift.changed["pip:scitex-full-alpha"] == ("1.0.0", "1.1.0")
+    assert drift.changed[f"node:{TOOL}"] == ("1.0.0", "1.1.0")
+    old_jq = read_lock(roundtrip.lock).dpkg["jq"]
+    if "dpkg:jq" in drift.changed:  # the security suite had a newer jq than bookworm's
+        assert drift.changed["dpkg:jq"][0] == old_jq
+        assert "dpkg:jq" in drift.summary()
+    assert "pip:scitex-full-alpha" in drift.summary() and f"node:{TOOL}" in drift.summary()
+
+
+def test_locked_rebuild_reproduces_every_manager(newer, roundtrip):
+    _, again = newer
+    assert again.identical, again.summary
+    got = read_lock(again.lock)
+    want = read_lock(roundtrip.lock)
+    assert got.dpkg["jq"] == want.dpkg["jq"]
+    assert got.pip["scitex-full-alpha"] == "1.0.0" and got.node_versions[TOOL] == "1.0.0"
+
+
+def test_bundled_example_reproduces(tmp_path):
+    result = build_reproducible(REPO / "examples" / "demo" / "demo.def", tmp_path / "build")
+    assert result.identical, result.summary
+    lock = read_lock(result.lock)
+    assert lock.pip["scitex-demo-hello"] == "1.0.0" and lock.pip["scitex-demo-util"] == "0.3.1"
+    assert "--no-index --find-links /opt/demo-wheels" in result.locked_def.read_text()
+    assert check_verified(result.image).state == "verified"
