@@ -21,11 +21,14 @@ from harness import report  # noqa: E402
 def main() -> int:
     areas = sorted(p.stem[len("bench_"):] for p in HERE.glob("bench_*.py"))
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("areas", nargs="*", choices=areas + [[]], default=areas, metavar="AREA",
-                        help=f"one of: {', '.join(areas)}")
+    parser.add_argument("areas", nargs="*", metavar="AREA",
+                        help=f"any of: {', '.join(areas)} (default: all)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    unknown = sorted(set(args.areas) - set(areas))
+    if unknown:
+        parser.error(f"unknown area(s): {', '.join(unknown)}; choose from {', '.join(areas)}")
     results = []
     for area in args.areas or areas:
         module = importlib.import_module(f"bench_{area}")
