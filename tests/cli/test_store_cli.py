@@ -102,3 +102,20 @@ def test_build_status_and_sandbox_commands(tmp_path: Path, busybox_sif: Path) ->
     assert any("--sandbox" in c for c in planned["dry_run_commands"])
     assert len(ok_json("sandbox", "list", str(boxes))) == 1
     assert ok_json("sandbox", "cleanup", str(boxes), "-k", "0")["removed"] == []
+
+
+def test_sandbox_switch_rollback_cleanup_share_the_store_commands(tmp_path: Path) -> None:
+    for ts in ("20260101_000000", "20260102_000000"):
+        (tmp_path / f"sandbox-{ts}").mkdir()
+    os.symlink("sandbox-20260102_000000", tmp_path / "current-sandbox")
+    assert ok_json("sandbox", "rollback", str(tmp_path))["version"] == "20260101_000000"
+    assert os.readlink(tmp_path / "current-sandbox") == "sandbox-20260101_000000"
+    switched = ok_json("sandbox", "switch", "20260102_000000", str(tmp_path))
+    assert switched["link"] == str(tmp_path / "current-sandbox")
+    assert os.readlink(tmp_path / "current-sandbox") == "sandbox-20260102_000000"
+    planned = cli("--dry-run", "sandbox", "cleanup", str(tmp_path), "-k", "0")
+    assert planned.returncode == 0 and f"would remove {tmp_path / 'sandbox-20260101_000000'}" in planned.stdout
+    assert (tmp_path / "sandbox-20260101_000000").is_dir()
+    assert ok_json("sandbox", "cleanup", str(tmp_path), "-k", "0")["removed"] == [str(tmp_path / "sandbox-20260101_000000")]
+    assert not (tmp_path / "sandbox-20260101_000000").exists()
+    assert cli("sandbox", "switch", "19990101_000000", str(tmp_path)).returncode != 0

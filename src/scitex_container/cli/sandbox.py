@@ -129,11 +129,9 @@ def list_(directory) -> int:
 @common_options
 def switch(version, directory, use_sudo) -> int:
     """Make sandbox VERSION the current one (an atomic link switch)."""
-    st = _store(directory)
-    row, commands = execute(lambda: st.switch(version, use_sudo=use_sudo))
-    emit({"version": row.version, "path": str(row.path), "link": str(st.link)}, get_options(),
-         text=f"{st.link} -> {row.path.name}", dry_run_commands=commands)
-    return 0
+    from .store import report_switch
+
+    return report_switch(_store(directory), version, use_sudo)
 
 
 @sandbox.command()
@@ -142,11 +140,9 @@ def switch(version, directory, use_sudo) -> int:
 @common_options
 def rollback(directory, use_sudo) -> int:
     """Switch back to the sandbox before the current one."""
-    st = _store(directory)
-    version, commands = execute(lambda: st.rollback(use_sudo=use_sudo))
-    emit({"version": version, "link": str(st.link)}, get_options(),
-         text=f"rolled back to {version}", dry_run_commands=commands)
-    return 0
+    from .store import report_rollback
+
+    return report_rollback(_store(directory), use_sudo)
 
 
 @sandbox.command()
@@ -155,10 +151,6 @@ def rollback(directory, use_sudo) -> int:
 @common_options
 def cleanup(directory, keep) -> int:
     """Remove old sandboxes; never the current or protected ones."""
-    st = _store(directory)
-    removed, commands = execute(lambda: st.cleanup(keep))
-    verb = "would remove" if commands is not None else "removed"
-    emit({"removed": [str(p) for p in removed]}, get_options(),
-         text="\n".join(f"{verb} {p}" for p in removed) or "nothing to remove",
-         dry_run_commands=commands)
-    return 0
+    from .store import report_cleanup
+
+    return report_cleanup(_store(directory), keep)

@@ -17,6 +17,32 @@ _COLUMNS = ["version", "active", "protected", "size", "date", "path"]
 store_argument = click.argument("store", required=False, type=click.Path())
 
 
+def report_switch(st, version: str, use_sudo: bool) -> int:
+    """Switch store ``st`` to ``version`` and print where its link points (also `sandbox switch`)."""
+    row, commands = execute(lambda: st.switch(version, use_sudo=use_sudo))
+    data = {"version": row.version, "path": str(row.path), "link": str(st.link)}
+    emit(data, get_options(), text=f"{st.link} -> {row.path.name}", dry_run_commands=commands)
+    return 0
+
+
+def report_rollback(st, use_sudo: bool) -> int:
+    """Roll store ``st`` back one version and print it (also `sandbox rollback`)."""
+    version, commands = execute(lambda: st.rollback(use_sudo=use_sudo))
+    data = {"version": version, "link": str(st.link)}
+    emit(data, get_options(), text=f"rolled back to {version}", dry_run_commands=commands)
+    return 0
+
+
+def report_cleanup(st, keep: int) -> int:
+    """Clean store ``st`` up keeping ``keep`` versions; print what went (also `sandbox cleanup`)."""
+    removed, commands = execute(lambda: st.cleanup(keep))
+    opts = get_options()
+    verb = "would remove" if opts.dry_run else "removed"
+    text = "\n".join(f"{verb} {p}" for p in removed) or "nothing to remove"
+    emit({"removed": [str(p) for p in removed]}, opts, text=text, dry_run_commands=commands)
+    return 0
+
+
 def _open(store, sandbox: bool = False):
     from ..apptainer.paths import find_containers_dir
     from ..apptainer.versions import open_store
@@ -67,11 +93,7 @@ def versions(store, protect, unprotect) -> int:
 @common_options
 def switch(version, store, use_sudo) -> int:
     """Make VERSION the active one (an atomic link switch)."""
-    st = _open(store)
-    row, commands = execute(lambda: st.switch(version, use_sudo=use_sudo))
-    data = {"version": row.version, "path": str(row.path), "link": str(st.link)}
-    emit(data, get_options(), text=f"{st.link} -> {row.path.name}", dry_run_commands=commands)
-    return 0
+    return report_switch(_open(store), version, use_sudo)
 
 
 @click.command()
@@ -80,11 +102,7 @@ def switch(version, store, use_sudo) -> int:
 @common_options
 def rollback(store, use_sudo) -> int:
     """Switch back to the version before the active one (in version order)."""
-    st = _open(store)
-    version, commands = execute(lambda: st.rollback(use_sudo=use_sudo))
-    data = {"version": version, "link": str(st.link)}
-    emit(data, get_options(), text=f"rolled back to {version}", dry_run_commands=commands)
-    return 0
+    return report_rollback(_open(store), use_sudo)
 
 
 @click.command()
@@ -93,13 +111,7 @@ def rollback(store, use_sudo) -> int:
 @common_options
 def cleanup(store, keep) -> int:
     """Remove old versions; never the active, base or protected ones."""
-    st = _open(store)
-    removed, commands = execute(lambda: st.cleanup(keep))
-    opts = get_options()
-    verb = "would remove" if opts.dry_run else "removed"
-    text = "\n".join(f"{verb} {p}" for p in removed) or "nothing to remove"
-    emit({"removed": [str(p) for p in removed]}, opts, text=text, dry_run_commands=commands)
-    return 0
+    return report_cleanup(_open(store), keep)
 
 
 @click.command()
