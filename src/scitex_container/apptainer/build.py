@@ -20,8 +20,7 @@ from pathlib import Path
 
 from .. import runner
 from ..errors import BadInputError, NotFoundError
-from ..fsutil import remove_path as _remove_path
-from ..fsutil import sha256_file
+from ..fsutil import remove_path, sha256_file
 from ..result import Result
 from . import tool
 from .layout import LOG_SUFFIX, sidecar
@@ -34,7 +33,6 @@ FinalizeFn = Callable[[Path], dict]
 #: Moves the finished temporary artifact (first argument) to its final path.
 PublishFn = Callable[[Path, Path], object]
 
-remove_path = _remove_path  # kept importable from here
 
 _SIF_MAGIC = b"SIF_MAGIC"
 

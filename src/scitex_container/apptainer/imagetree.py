@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .. import runner
 from ..errors import BadInputError
-from .build import remove_path
+from ..fsutil import remove_path
 from .sifinfo import read_sif
 
 
