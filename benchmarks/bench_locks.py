@@ -47,7 +47,7 @@ def _reference_capture(image: Path) -> str:
 
 
 def _big_locks(n: int = 20_000):
-    from scitex_container.apptainer.lockfile import Lock
+    from scitex_container.apptainer.lock.lockfile import Lock
 
     half = n // 2
     pip_a = {f"package-{i:05d}": f"1.{i % 7}.{i % 13}" for i in range(half)}
@@ -67,11 +67,11 @@ def cases(runs: int = 5):
         raise FileNotFoundError("apptainer is not installed")
     from lockimages import lock_sif
 
-    from scitex_container.apptainer import metadata
-    from scitex_container.apptainer.capture import capture_lock
-    from scitex_container.apptainer.capture_exec import parse_exec_output
-    from scitex_container.apptainer.compare import compare_locks
-    from scitex_container.apptainer.verify import verify
+    from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.lock.capture_exec import parse_exec_output
+    from scitex_container.apptainer.lock.compare import compare_locks
+    from scitex_container.apptainer.lock.verify_image import verify
+    from scitex_container.apptainer.store import metadata
 
     work = Path(tempfile.mkdtemp(prefix="bench-locks-"))
     try:

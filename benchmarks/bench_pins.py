@@ -26,7 +26,7 @@ EXEC = ["apptainer", "exec", "--cleanenv", "--no-home", "--containall"]
 
 
 def _big_lock():
-    from scitex_container.apptainer.lockfile import Lock
+    from scitex_container.apptainer.lock.lockfile import Lock
 
     npm = {f"tool-{i:04d}": {"version": f"1.{i % 9}.0"} for i in range(500)}
     return Lock(
@@ -39,9 +39,9 @@ def _big_lock():
 def cases(runs: int):
     from images import debian_sif
 
-    from scitex_container.apptainer.capture import capture_lock
-    from scitex_container.apptainer.pin_stanzas import pip_stanza
-    from scitex_container.apptainer.repro import _image_sha256, check_verified
+    from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.repro.roundtrip import _image_sha256, check_verified
+    from scitex_container.apptainer.repro.stanzas import pip_stanza
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pins-"))
     rough = tmp / "rough.def"
@@ -52,7 +52,7 @@ def cases(runs: int):
     lock = _big_lock()
 
     def generate():
-        from scitex_container.apptainer.pin import generate_locked_def
+        from scitex_container.apptainer.repro.locked_def import generate_locked_def
 
         generate_locked_def(rough, lock, tmp / "rough.locked.def")
 

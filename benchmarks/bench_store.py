@@ -49,9 +49,9 @@ def _raw_build(def_path: Path, out: Path):
 
 def _status_tree(root: Path, busybox: Path, count: int = 200) -> Path:
     """``count`` defs, each with an image store as build() leaves it (written directly)."""
-    from scitex_container.apptainer.build_store import image_store
-    from scitex_container.apptainer.inputs import compute_inputs
-    from scitex_container.apptainer.metadata import write_metadata
+    from scitex_container.apptainer.building.inputs import compute_inputs
+    from scitex_container.apptainer.building.versioned import image_store
+    from scitex_container.apptainer.store.metadata import write_metadata
 
     cdir = root / "containers"
     (cdir / "files").mkdir(parents=True)
@@ -93,9 +93,9 @@ def cases(runs: int = 5):
         raise FileNotFoundError("apptainer is not installed")
     from images import busybox_sif
 
-    from scitex_container.apptainer.build_store import build_version
-    from scitex_container.apptainer.deploy import deploy_store
-    from scitex_container.apptainer.status import image_statuses
+    from scitex_container.apptainer.building.decision import image_statuses
+    from scitex_container.apptainer.building.versioned import build_version
+    from scitex_container.apptainer.store.publish import deploy_store
 
     busybox = busybox_sif()
     root = Path(tempfile.mkdtemp(prefix="bench-store-"))

@@ -24,9 +24,8 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .errors import ProcessError, ToolMissingError
+from scitex_container.errors import ProcessError, ToolMissingError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scitex_container import runner
-from scitex_container.apptainer.binds import build_host_mount_binds
+from scitex_container.binds import build_host_mount_binds
 from scitex_container.errors import BadInputError
 from scitex_container.host import get_mount_config, get_texlive_binds
 from scitex_container.host.elf import inspect, parse_listing

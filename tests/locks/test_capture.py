@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-
 from lockimages import NPM_GLOBALS, PIP_INDEX
-from scitex_container.apptainer.capture import capture_found, capture_lock, freeze
-from scitex_container.apptainer.capture_exec import exec_capture
-from scitex_container.apptainer.capture_static import static_capture
-from scitex_container.apptainer.lockfile import read_lock, render_lock
+
+from scitex_container.apptainer.lock.capture import capture_found, capture_lock, freeze
+from scitex_container.apptainer.lock.capture_exec import exec_capture
+from scitex_container.apptainer.lock.capture_static import static_capture
+from scitex_container.apptainer.lock.lockfile import read_lock, render_lock
 from scitex_container.errors import BadInputError, NotFoundError
 
 pytestmark = pytest.mark.apptainer
@@ -126,8 +125,8 @@ def test_not_an_image_is_refused(tmp_path):
 
 
 def test_falls_back_to_exec_when_static_cannot_answer(busybox_sif, monkeypatch):
-    from scitex_container.apptainer import capture as capture_mod
-    from scitex_container.apptainer.imagetree import TreeUnreadable
+    from scitex_container.apptainer.lock import capture as capture_mod
+    from scitex_container.apptainer.sif.tree import TreeUnreadable
 
     def unreadable(_image):
         raise TreeUnreadable("pretend the partition is encrypted")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scitex_container.apptainer.lockfile import Lock, read_lock, write_lock
+from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

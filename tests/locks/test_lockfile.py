@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from scitex_container.apptainer.lockfile import Lock, parse_lock, read_lock, render_lock, write_lock
+from scitex_container.apptainer.lock.lockfile import (
+    Lock,
+    parse_lock,
+    read_lock,
+    render_lock,
+    write_lock,
+)
 from scitex_container.errors import BadInputError, NotFoundError
 
 NPM_JSON = json.dumps(

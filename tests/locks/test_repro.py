@@ -21,22 +21,22 @@ import pytest
 from wheels import make_wheel
 
 from scitex_container import runner
-from scitex_container.apptainer.build import build
-from scitex_container.apptainer.capture import capture_lock
-from scitex_container.apptainer.compare import compare_locks
-from scitex_container.apptainer.layout import (
+from scitex_container.apptainer.building.image import build
+from scitex_container.apptainer.lock.capture import capture_lock
+from scitex_container.apptainer.lock.compare import compare_locks
+from scitex_container.apptainer.lock.lockfile import read_lock
+from scitex_container.apptainer.repro.roundtrip import (
+    UnverifiedImageWarning,
+    build_reproducible,
+    check_verified,
+    verify_roundtrip,
+)
+from scitex_container.apptainer.store.layout import (
     LOCK_SUFFIX,
     LOCKED_DEF_SUFFIX,
     ROUGH_DEF_SUFFIX,
     VERIFIED_SUFFIX,
     sidecar,
-)
-from scitex_container.apptainer.lockfile import read_lock
-from scitex_container.apptainer.repro import (
-    UnverifiedImageWarning,
-    build_reproducible,
-    check_verified,
-    verify_roundtrip,
 )
 from scitex_container.errors import CheckFailedError, NotFoundError
 

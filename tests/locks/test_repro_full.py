@@ -21,11 +21,15 @@ import pytest
 from lockimages import npm_tarball
 from wheels import make_wheel
 
-from scitex_container.apptainer.build import build
-from scitex_container.apptainer.capture import capture_lock
-from scitex_container.apptainer.compare import compare_locks
-from scitex_container.apptainer.lockfile import read_lock
-from scitex_container.apptainer.repro import build_reproducible, check_verified, verify_roundtrip
+from scitex_container.apptainer.building.image import build
+from scitex_container.apptainer.lock.capture import capture_lock
+from scitex_container.apptainer.lock.compare import compare_locks
+from scitex_container.apptainer.lock.lockfile import read_lock
+from scitex_container.apptainer.repro.roundtrip import (
+    build_reproducible,
+    check_verified,
+    verify_roundtrip,
+)
 
 pytestmark = [pytest.mark.apptainer, pytest.mark.slow]
 

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scitex_container.apptainer import metadata
-from scitex_container.apptainer.capture import capture_lock, freeze
-from scitex_container.apptainer.layout import LOCK_SUFFIX, sidecar
-from scitex_container.apptainer.lockfile import read_lock, render_lock, write_lock
-from scitex_container.apptainer.provenance import (
+from scitex_container.apptainer.lock.capture import capture_lock, freeze
+from scitex_container.apptainer.lock.lockfile import read_lock, write_lock
+from scitex_container.apptainer.lock.provenance import (
     LOCK_OBJECT,
     PROVENANCE_OBJECT,
     embedded_lock,
@@ -22,9 +20,11 @@ from scitex_container.apptainer.provenance import (
     finalize_build,
     write_lock_sidecar,
 )
-from scitex_container.apptainer.sbom import SBOM_OBJECT, export_sbom, render_sbom
-from scitex_container.apptainer.sifinfo import read_sif
-from scitex_container.apptainer.verify import verify
+from scitex_container.apptainer.lock.sbom import SBOM_OBJECT, export_sbom, render_sbom
+from scitex_container.apptainer.lock.verify_image import verify
+from scitex_container.apptainer.sif.header import read_sif
+from scitex_container.apptainer.store import metadata
+from scitex_container.apptainer.store.layout import LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError
 
 pytestmark = pytest.mark.apptainer
@@ -112,8 +112,8 @@ def test_def_origin_against_stored_hash(image, tmp_path):
 
 
 def test_def_origin_falls_back_to_the_def_inside_the_sif(lock_sif, image, tmp_path):
-    from lockimages import _inputs, lock_def_text
     from images import debian_sif
+    from lockimages import _inputs, lock_def_text
 
     real_def = tmp_path / "real.def"
     real_def.write_text(lock_def_text(debian_sif(), _inputs()))
@@ -158,7 +158,7 @@ def test_finalize_embeds_once_and_verify_uses_the_embedded_lock(image):
 
 
 def read_lock_text(text: str):
-    from scitex_container.apptainer.lockfile import parse_lock
+    from scitex_container.apptainer.lock.lockfile import parse_lock
 
     return parse_lock(text)
 

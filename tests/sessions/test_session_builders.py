@@ -7,10 +7,14 @@ from pathlib import Path
 import pytest
 
 from scitex_container.apptainer import (
-    build_dev_pythonpath, build_exec_args, build_instance_start_script, build_sbatch_command,
-    build_shell_in_allocation_command, build_srun_command,
+    build_dev_pythonpath,
+    build_exec_args,
+    build_instance_start_script,
+    build_sbatch_command,
+    build_shell_in_allocation_command,
+    build_srun_command,
 )
-from scitex_container.apptainer import validate as v
+from scitex_container.apptainer.session import validate as v
 from scitex_container.errors import BadInputError
 
 

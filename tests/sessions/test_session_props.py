@@ -10,15 +10,42 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 from session_strategies import (
-    DEV_NAME, DEV_OK, DEV_REPOS, HOST_MOUNTS, IMAGE, INSTANCE, INSTANCE_OK, INTS, JOB_ID,
-    NORMAL_EXAMPLES, PARTITION, PATH_SPEC, SLOW_EXAMPLES, SLUG, SLUG_OK, TEXLIVE, TIME, USER_OK,
-    USERNAME, CONTROL, oracle_int, oracle_partition, oracle_time_seconds, profile, realize,
-    realize_mounts, realize_repos, arguments,
+    CONTROL,
+    DEV_NAME,
+    DEV_OK,
+    DEV_REPOS,
+    HOST_MOUNTS,
+    IMAGE,
+    INSTANCE,
+    INSTANCE_OK,
+    INTS,
+    JOB_ID,
+    NORMAL_EXAMPLES,
+    PARTITION,
+    PATH_SPEC,
+    SLOW_EXAMPLES,
+    SLUG,
+    SLUG_OK,
+    TEXLIVE,
+    TIME,
+    USER_OK,
+    USERNAME,
+    arguments,
+    oracle_int,
+    oracle_partition,
+    oracle_time_seconds,
+    profile,
+    realize,
+    realize_mounts,
+    realize_repos,
 )
 
 from scitex_container.apptainer import (
-    build_dev_pythonpath, build_exec_args, build_sbatch_command,
-    build_shell_in_allocation_command, build_srun_command,
+    build_dev_pythonpath,
+    build_exec_args,
+    build_sbatch_command,
+    build_shell_in_allocation_command,
+    build_srun_command,
 )
 from scitex_container.errors import BadInputError
 

@@ -22,13 +22,30 @@ import pytest
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from session_strategies import (
-    DEV_REPOS, HOST_MOUNTS, IMAGE, INSTANCE, NORMAL_EXAMPLES, PATH_SPEC, PWNED, RUN_EXAMPLES,
-    SLOW_EXAMPLES, SLUG, TEXLIVE, USERNAME, arguments, install_stand_in, payload, profile,
-    read_calls, realize, realize_mounts, realize_repos,
+    DEV_REPOS,
+    HOST_MOUNTS,
+    IMAGE,
+    INSTANCE,
+    NORMAL_EXAMPLES,
+    PATH_SPEC,
+    PWNED,
+    RUN_EXAMPLES,
+    SLOW_EXAMPLES,
+    SLUG,
+    TEXLIVE,
+    USERNAME,
+    arguments,
+    install_stand_in,
+    payload,
+    profile,
+    read_calls,
+    realize,
+    realize_mounts,
+    realize_repos,
 )
 
 from scitex_container.apptainer import build_instance_start_script
-from scitex_container.apptainer.exec_args import plan_session
+from scitex_container.apptainer.session.argv import plan_session
 from scitex_container.errors import BadInputError
 
 BIN = Path(tempfile.mkdtemp(prefix="scitex-stand-in-"))

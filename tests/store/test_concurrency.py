@@ -19,9 +19,9 @@ import pytest
 from images import BUSYBOX_DEF
 from storekit import REPO, python_env, sha256
 
-from scitex_container.apptainer.build_store import build_version
-from scitex_container.apptainer.metadata import load_metadata
-from scitex_container.apptainer.versions import open_store
+from scitex_container.apptainer.building.versioned import build_version
+from scitex_container.apptainer.store.metadata import load_metadata
+from scitex_container.apptainer.store.versions import open_store
 
 pytestmark = pytest.mark.apptainer
 

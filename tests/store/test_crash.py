@@ -20,10 +20,10 @@ import pytest
 from images import BUSYBOX_DEF
 from storekit import REPO, kill_tree, looks_like_sif, make_sif, python_env, sha256
 
-from scitex_container.apptainer.build_store import build_version
-from scitex_container.apptainer.layout import SIDECAR_SUFFIXES
-from scitex_container.apptainer.metadata import load_metadata
-from scitex_container.apptainer.versions import open_store
+from scitex_container.apptainer.building.versioned import build_version
+from scitex_container.apptainer.store.layout import SIDECAR_SUFFIXES
+from scitex_container.apptainer.store.metadata import load_metadata
+from scitex_container.apptainer.store.versions import open_store
 
 pytestmark = pytest.mark.apptainer
 

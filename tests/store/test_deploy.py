@@ -13,7 +13,7 @@ from storekit import make_sif, sha256
 
 from scitex_container import runner
 from scitex_container.apptainer import deploy, get_active_version
-from scitex_container.apptainer.deploy import deploy_store
+from scitex_container.apptainer.store.publish import deploy_store
 from scitex_container.errors import StoreError
 
 TEST_USER = "scitex-test"

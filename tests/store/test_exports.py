@@ -17,8 +17,8 @@ APPTAINER = [
 TOP = ["build", "cleanup", "deploy", "list_versions", "rollback", "sandbox_create", "status", "switch"]
 
 
-@pytest.mark.parametrize("first", ["", "import scitex_container.apptainer.build_store, "
-                                   "scitex_container.apptainer.status, scitex_container.apptainer.deploy"])
+@pytest.mark.parametrize("first", ["", "import scitex_container.apptainer.building.versioned, "
+                                   "scitex_container.apptainer.building.decision, scitex_container.apptainer.store.publish"])
 def test_reference_names_are_functions(first: str) -> None:
     code = (
         f"{first}\n" if first else ""

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from storekit import make_sif
 
-from scitex_container.apptainer import inputs as inputs_mod
-from scitex_container.apptainer.inputs import ContentCache, compute_inputs
+from scitex_container.apptainer.building import inputs as inputs_mod
+from scitex_container.apptainer.building.inputs import ContentCache, compute_inputs
 from scitex_container.errors import DefFileError
 
 DEF = """\

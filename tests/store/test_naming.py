@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scitex_container.apptainer.naming import (
+from scitex_container.apptainer.store.naming import (
     FLAT_SANDBOX,
     FLAT_SIF,
     check_version,

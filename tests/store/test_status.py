@@ -9,7 +9,7 @@ from images import BUSYBOX_DEF
 
 from scitex_container import runner
 from scitex_container.apptainer import status
-from scitex_container.apptainer.build_store import build_version
+from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.errors import ScitexError
 
 REFERENCE_KEYS = {

@@ -12,10 +12,10 @@ import pytest
 from storekit import make_sif
 
 from scitex_container import runner
-from scitex_container.apptainer import versions as v
-from scitex_container.apptainer.layout import KEEP_SUFFIX, META_SUFFIX, sidecar
-from scitex_container.apptainer.naming import FLAT_SANDBOX, FLAT_SIF, image_scheme
-from scitex_container.apptainer.store import Store
+from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store import versions as v
+from scitex_container.apptainer.store.layout import KEEP_SUFFIX, META_SUFFIX, sidecar
+from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, image_scheme
 from scitex_container.errors import NotFoundError, StoreError
 
 

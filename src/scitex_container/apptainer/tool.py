@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import envvars, runner
-from ..errors import ToolMissingError
-from ..result import Result
+from scitex_container import envvars, runner
+from scitex_container.errors import ToolMissingError
+from scitex_container.result import Result
 
 INSTALL_HINT = (
     "install Apptainer >= 1.3 (https://apptainer.org/docs/admin/main/installation.html; "

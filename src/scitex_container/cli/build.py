@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 
 def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
@@ -38,8 +38,8 @@ def build(definition, output_dir, image_name, sandbox, force, build_args, fakero
     """
     from pathlib import Path
 
-    from ..apptainer.build_store import build_version
-    from .progress import progress_line
+    from scitex_container.apptainer.building.versioned import build_version
+    from scitex_container.cli.progress import progress_line
 
     opts = get_options()
     is_path = definition.endswith(".def") or "/" in definition

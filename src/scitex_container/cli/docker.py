@@ -13,10 +13,10 @@ import functools
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit, info
-from .progress import progress_line
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit, info
+from scitex_container.cli.progress import progress_line
 
 
 def stack_options(func):
@@ -45,7 +45,7 @@ def stack_options(func):
     @common_options
     @functools.wraps(func)
     def wrapper(env, project_dir, project_name, compose_cmd, **kwargs):
-        from ..docker.stack import resolve
+        from scitex_container.docker.stack import resolve
 
         def get_stack():
             return resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
@@ -80,7 +80,7 @@ def docker() -> None:
 @stack_options
 def rebuild(get_stack, services) -> int:
     """Rebuild the images without the cache (build --no-cache)."""
-    from ..docker.ops import rebuild_stack
+    from scitex_container.docker.ops import rebuild_stack
 
     return _run_action(
         "rebuilding", lambda p: rebuild_stack(get_stack(), services=services, on_line=p)
@@ -91,7 +91,7 @@ def rebuild(get_stack, services) -> int:
 @stack_options
 def restart(get_stack) -> int:
     """Take the stack down, then up -d."""
-    from ..docker.ops import restart_stack
+    from scitex_container.docker.ops import restart_stack
 
     return _run_action("restarting", lambda p: restart_stack(get_stack(), on_line=p))
 
@@ -102,7 +102,7 @@ def restart(get_stack) -> int:
 @stack_options
 def up(get_stack, services, build) -> int:
     """Start the stack in the background (up -d)."""
-    from ..docker.ops import up_stack
+    from scitex_container.docker.ops import up_stack
 
     return _run_action(
         "starting", lambda p: up_stack(get_stack(), services=services, build=build, on_line=p)
@@ -114,7 +114,7 @@ def up(get_stack, services, build) -> int:
 @stack_options
 def down(get_stack, volumes) -> int:
     """Stop and remove the stack's containers and network."""
-    from ..docker.ops import down_stack
+    from scitex_container.docker.ops import down_stack
 
     return _run_action("stopping", lambda p: down_stack(get_stack(), volumes=volumes, on_line=p))
 
@@ -123,7 +123,7 @@ def down(get_stack, volumes) -> int:
 @stack_options
 def status(get_stack) -> int:
     """List the stack's containers: name, state, image."""
-    from ..docker.ops import status_stack
+    from scitex_container.docker.ops import status_stack
 
     opts = get_options()
     result, _ = execute(lambda: status_stack(get_stack()))
@@ -153,8 +153,8 @@ def status(get_stack) -> int:
 @stack_options
 def logs(get_stack, services, tail, follow) -> int:
     """Print the services' logs."""
-    from ..docker.ops import logs_stack
-    from ..errors import BadInputError
+    from scitex_container.docker.ops import logs_stack
+    from scitex_container.errors import BadInputError
 
     opts = get_options()
     if follow and opts.json:

@@ -41,7 +41,7 @@ def _dl(rows: list[tuple[str, str]], width: int, indent: int = 2) -> list[str]:
 def fast_help() -> str:
     import textwrap
 
-    from .registry import COMMANDS, ROOT_HELP, ROOT_OPTIONS, available
+    from scitex_container.cli.registry import COMMANDS, ROOT_HELP, ROOT_OPTIONS, available
 
     width = _width()
     if width >= len(USAGE_PREFIX) + 20:
@@ -65,10 +65,10 @@ def main() -> None:
         sys.stdout.write(fast_help())
         sys.exit(0)
     if args == ["--version"]:
-        from .._version import __version__
+        from scitex_container._version import __version__
 
         sys.stdout.write(f"scitex-container, version {__version__}\n")
         sys.exit(0)
-    from .main import main as full_main
+    from scitex_container.cli.main import main as full_main
 
     full_main()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,7 +18,7 @@ def host() -> None:
 @common_options
 def check() -> int:
     """Show which host package groups are installed (exit 1 if one is not)."""
-    from ..host.check import check_packages
+    from scitex_container.host.check import check_packages
 
     result = check_packages()
     rows = [
@@ -42,8 +42,8 @@ def check() -> int:
 @common_options
 def install(texlive, texlive_recommended, imagemagick, all_, check_only, use_sudo) -> int:
     """Install host package groups with apt (exit 1 if one is missing or failed)."""
-    from ..errors import BadInputError
-    from ..host.install import install_packages
+    from scitex_container.errors import BadInputError
+    from scitex_container.host.install import install_packages
 
     if not (texlive or texlive_recommended or imagemagick or all_):
         raise BadInputError("choose --texlive, --imagemagick or --all", "host install")
@@ -69,7 +69,7 @@ def install(texlive, texlive_recommended, imagemagick, all_, check_only, use_sud
 @common_options
 def mounts(texlive_prefix, imagemagick_prefix, host_mounts_raw) -> int:
     """Show the binds, PATH additions and launchers that make host tools run in a container."""
-    from ..host.mounts import get_mount_config
+    from scitex_container.host.mounts import get_mount_config
 
     result, commands = execute(lambda: get_mount_config(
         texlive_prefix, host_mounts_raw, imagemagick_prefix=imagemagick_prefix))

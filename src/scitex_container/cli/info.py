@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.output import emit
 
 
 @click.command()
 @common_options
 def info() -> None:
     """Show the container command, its version and this host's capabilities."""
-    from ..apptainer import tool
+    from scitex_container.apptainer import tool
 
     cmd = tool.detect_container_cmd()
     caps = tool.probe_host()

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit, info
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit, info
 
 
 def _lock_or_image(value: str):
     """A lock file is read; a SIF or sandbox is captured on the fly."""
     from pathlib import Path
 
-    from ..apptainer.capture import capture_lock
-    from ..apptainer.lockfile import read_lock
-    from ..apptainer.sifinfo import is_sif
+    from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.lock.lockfile import read_lock
+    from scitex_container.apptainer.sif.header import is_sif
 
     path = Path(value)
     if path.is_file() and not is_sif(path):
@@ -37,8 +37,8 @@ def lock() -> None:
 @common_options
 def capture(image: str, output: str | None, method: str, no_date: bool) -> None:
     """Capture the exact pip, dpkg, npm (and apk) versions installed in IMAGE."""
-    from ..apptainer.capture import capture_lock
-    from ..apptainer.lockfile import render_lock
+    from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.lock.lockfile import render_lock
 
     opts = get_options()
     result, commands = execute(
@@ -58,7 +58,7 @@ def capture(image: str, output: str | None, method: str, no_date: bool) -> None:
 @common_options
 def diff(a: str, b: str) -> int:
     """Compare two locks (lock files or images); exit 1 when they differ."""
-    from ..apptainer.compare import compare_locks
+    from scitex_container.apptainer.lock.compare import compare_locks
 
     opts = get_options()
     result = compare_locks(_lock_or_image(a), _lock_or_image(b), a_label=a, b_label=b)
@@ -81,7 +81,7 @@ def diff(a: str, b: str) -> int:
 @common_options
 def freeze_cmd(image: str, output_dir: str | None) -> None:
     """Write requirements-lock.txt, dpkg-lock.txt and node-lock.txt for IMAGE."""
-    from ..apptainer.capture import freeze
+    from scitex_container.apptainer.lock.capture import freeze
 
     opts = get_options()
     paths, commands = execute(lambda: freeze(image, output_dir))
@@ -91,6 +91,6 @@ def freeze_cmd(image: str, output_dir: str | None) -> None:
 
 
 # --- `lock pin DEF LOCK` (generate_locked_def) is added below by the round-trip work ---
-from .lock_pin import pin  # noqa: E402
+from scitex_container.cli.lock_pin import pin  # noqa: E402
 
 lock.add_command(pin)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 _SCOPES = ("added", "explicit", "all", "none")
 
@@ -42,7 +42,7 @@ def pin(definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, p
     """Write DEF plus pin stanzas for the versions in LOCK (apt, pip, npm)."""
     from pathlib import Path
 
-    from ..apptainer.pin import generate_locked_def
+    from scitex_container.apptainer.repro.locked_def import generate_locked_def
 
     opts = get_options()
     if out_def is None:

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import envvars
-from .._version import __version__
-from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
-from .context import Options, dry_run_option, get_options, json_option
-from .registry import COMMANDS, ROOT_HELP, available
+from scitex_container import envvars
+from scitex_container._version import __version__
+from scitex_container.cli.context import Options, dry_run_option, get_options, json_option
+from scitex_container.cli.registry import COMMANDS, ROOT_HELP, available
+from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:
     opts = get_options()
     if not opts.dry_run:
         return action(), None
-    from .. import runner
+    from scitex_container import runner
 
     with runner.dry_run() as recorder:
         result = action()

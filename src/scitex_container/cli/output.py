@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from ..result import jsonable
-from .context import Options
+from scitex_container.cli.context import Options
+from scitex_container.result import jsonable
 
 
 def _is_tty() -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import click
 
-from .context import Options
+from scitex_container.cli.context import Options
 
 
 @contextlib.contextmanager

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 _SCOPES = ("added", "explicit", "all", "none")
 
@@ -35,7 +35,7 @@ def _drift_lines(diff: dict) -> list[str]:
 
 
 def render(result) -> str:
-    """The human summary of a :class:`~scitex_container.apptainer.repro.ReproResult`."""
+    """The human summary of a :class:`~scitex_container.apptainer.repro.roundtrip.ReproResult`."""
     if result.identical:
         head = f"reproduced: the rebuild from the locked def matches the lock ({result.image.name})"
     else:
@@ -72,9 +72,9 @@ def repro(definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_op
     """
     from pathlib import Path
 
-    from ..apptainer.repro import build_reproducible, verify_roundtrip
-    from ..apptainer.sifinfo import is_sif
-    from .progress import progress_line
+    from scitex_container.apptainer.repro.roundtrip import build_reproducible, verify_roundtrip
+    from scitex_container.apptainer.sif.header import is_sif
+    from scitex_container.cli.progress import progress_line
 
     opts = get_options()
     path = Path(definition)

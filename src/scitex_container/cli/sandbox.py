@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 dir_argument = click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 
 
 def _store(directory):
-    from ..apptainer.versions import open_store
+    from scitex_container.apptainer.store.versions import open_store
 
     return open_store(directory, sandbox=True)
 
@@ -35,7 +35,7 @@ def sandbox() -> None:
 @common_options
 def create(source, containers_dir, output_dir, fakeroot) -> int:
     """Build a sandbox from SOURCE (a .def, a .sif or a sandbox) and make it current."""
-    from ..apptainer.sandbox import sandbox_create
+    from scitex_container.apptainer.sandbox.versions import sandbox_create
 
     path, commands = execute(
         lambda: sandbox_create(source, containers_dir, output_dir=output_dir, fakeroot=fakeroot)
@@ -51,7 +51,7 @@ def create(source, containers_dir, output_dir, fakeroot) -> int:
 @common_options
 def maintain(sandbox_dir, command, fakeroot) -> int:
     """Run COMMAND inside SANDBOX_DIR with --writable (and --fakeroot)."""
-    from ..apptainer.sandbox_ops import sandbox_maintain
+    from scitex_container.apptainer.sandbox.ops import sandbox_maintain
 
     code, commands = execute(lambda: sandbox_maintain(sandbox_dir, list(command), fakeroot=fakeroot))
     if commands is not None or get_options().json:
@@ -68,7 +68,7 @@ def maintain(sandbox_dir, command, fakeroot) -> int:
 @common_options
 def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> int:
     """pip-install local repositories into SANDBOX_DIR; exit 1 if any failed."""
-    from ..apptainer.sandbox_ops import sandbox_update
+    from scitex_container.apptainer.sandbox.ops import sandbox_update
 
     results, commands = execute(
         lambda: sandbox_update(
@@ -87,7 +87,7 @@ def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> i
 @common_options
 def to_sif(sandbox_dir, output_sif) -> int:
     """Convert SANDBOX_DIR into the SIF image OUTPUT_SIF (atomically)."""
-    from ..apptainer.sandbox_ops import sandbox_to_sif
+    from scitex_container.apptainer.sandbox.ops import sandbox_to_sif
 
     path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif))
     emit({"path": str(path)}, get_options(), text=f"wrote {path}", dry_run_commands=commands)
@@ -100,7 +100,7 @@ def to_sif(sandbox_dir, output_sif) -> int:
 @common_options
 def ps1(sandbox_dir, default_ps1) -> int:
     """Install the prompt snippet (honours $SCITEX_CLOUD_APPTAINER_PS1)."""
-    from ..apptainer.sandbox_ops import sandbox_configure_ps1
+    from scitex_container.apptainer.sandbox.ops import sandbox_configure_ps1
 
     _, commands = execute(lambda: sandbox_configure_ps1(sandbox_dir, default_ps1))
     emit({"sandbox": sandbox_dir, "default_ps1": default_ps1}, get_options(),
@@ -129,7 +129,7 @@ def list_(directory) -> int:
 @common_options
 def switch(version, directory, use_sudo) -> int:
     """Make sandbox VERSION the current one (an atomic link switch)."""
-    from .store import report_switch
+    from scitex_container.cli.store import report_switch
 
     return report_switch(_store(directory), version, use_sudo)
 
@@ -140,7 +140,7 @@ def switch(version, directory, use_sudo) -> int:
 @common_options
 def rollback(directory, use_sudo) -> int:
     """Switch back to the sandbox before the current one."""
-    from .store import report_rollback
+    from scitex_container.cli.store import report_rollback
 
     return report_rollback(_store(directory), use_sudo)
 
@@ -151,6 +151,6 @@ def rollback(directory, use_sudo) -> int:
 @common_options
 def cleanup(directory, keep) -> int:
     """Remove old sandboxes; never the current or protected ones."""
-    from .store import report_cleanup
+    from scitex_container.cli.store import report_cleanup
 
     return report_cleanup(_store(directory), keep)

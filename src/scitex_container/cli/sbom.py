@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 
 @click.command()
@@ -16,7 +16,7 @@ from .output import emit
 @common_options
 def sbom(source: str, output: str | None, embed: bool) -> None:
     """Export a CycloneDX SBOM of SOURCE (a SIF, a sandbox or a lock file)."""
-    from ..apptainer.sbom import export_sbom
+    from scitex_container.apptainer.lock.sbom import export_sbom
 
     opts = get_options()
     result, commands = execute(lambda: export_sbom(source, output, embed=embed))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 LIST_COLUMNS = ["id", "backend", "job_id", "instance", "state", "node", "project"]
 
@@ -43,8 +43,8 @@ def _dev_repo(value: str) -> dict:
 def start(image, project_dir, project_slug, home_dir, dev, mounts, texlive_prefix, overlay,
           instance_name, local, partition, time_limit, cpus, memory_gb, timeout) -> None:
     """Start a session running IMAGE (a .sif file or a sandbox directory)."""
-    from ..apptainer.binds import parse_bind_spec
-    from ..apptainer.session import start_session
+    from scitex_container.apptainer.session import start_session
+    from scitex_container.binds import parse_bind_spec
 
     host_mounts = [
         {"host_path": b.host, "container_path": b.container, "mode": b.mode}
@@ -67,7 +67,7 @@ def start(image, project_dir, project_slug, home_dir, dev, mounts, texlive_prefi
 @common_options
 def list_() -> None:
     """List your sessions with job id, instance, state and node."""
-    from ..apptainer.session import list_sessions
+    from scitex_container.apptainer.session import list_sessions
 
     emit(list_sessions(), get_options(), columns=LIST_COLUMNS, title="sessions")
 
@@ -78,7 +78,7 @@ def list_() -> None:
 @common_options
 def exec_(session_id, command) -> int:
     """Run COMMAND inside the session (use `--` before options of COMMAND)."""
-    from ..apptainer.session import exec_in_session
+    from scitex_container.apptainer.session import exec_in_session
 
     done, commands = execute(lambda: exec_in_session(session_id, list(command)))
     if commands is not None:
@@ -92,7 +92,7 @@ def exec_(session_id, command) -> int:
 @common_options
 def attach(session_id, pty) -> int:
     """Open a login shell in the session (reads commands from stdin when piped)."""
-    from ..apptainer.session import attach_session
+    from scitex_container.apptainer.session import attach_session
 
     code, commands = execute(lambda: attach_session(session_id, pty=pty))
     if commands is not None:
@@ -105,7 +105,7 @@ def attach(session_id, pty) -> int:
 @common_options
 def stop(session_id) -> None:
     """Stop the session's instance and end its job."""
-    from ..apptainer.session import stop_session
+    from scitex_container.apptainer.session import stop_session
 
     record, commands = execute(lambda: stop_session(session_id))
     emit(record, get_options(), text=f"stopped {record.id}", dry_run_commands=commands)

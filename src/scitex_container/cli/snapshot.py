@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .output import dumps, info
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.output import dumps, info
 
 
 @click.command()
@@ -18,9 +18,9 @@ from .output import dumps, info
 @common_options
 def snapshot(output, containers_dir, dev_repos) -> int:
     """Print (or write) a JSON provenance snapshot; it never fails, errors are inside."""
-    from .. import runner
-    from ..fsutil import atomic_write_text
-    from ..host.snapshot import env_snapshot
+    from scitex_container import runner
+    from scitex_container.fsutil import atomic_write_text
+    from scitex_container.host.snapshot import env_snapshot
 
     opts = get_options()
     dry = opts.dry_run

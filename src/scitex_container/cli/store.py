@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 _COLUMNS = ["version", "active", "protected", "size", "date", "path"]
 store_argument = click.argument("store", required=False, type=click.Path())
@@ -44,8 +44,8 @@ def report_cleanup(st, keep: int) -> int:
 
 
 def _open(store, sandbox: bool = False):
-    from ..apptainer.paths import find_containers_dir
-    from ..apptainer.versions import open_store
+    from scitex_container.apptainer.deffile.lookup import find_containers_dir
+    from scitex_container.apptainer.store.versions import open_store
 
     return open_store(store if store is not None else find_containers_dir(), sandbox=sandbox)
 
@@ -57,7 +57,7 @@ def _open(store, sandbox: bool = False):
 @common_options
 def status(containers_dir, output_dir, check) -> int:
     """Show each .def, its active image and whether `build` would rebuild it."""
-    from ..apptainer.status import image_statuses
+    from scitex_container.apptainer.building.decision import image_statuses
 
     rows, commands = execute(lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)])
     columns = ["name", "needs_rebuild", "version", "sif_size", "sif_date", "sif_path", "error"]
@@ -126,7 +126,7 @@ def deploy(source, target, use_sudo, durable) -> int:
     TARGET defaults to /opt/scitex/singularity.  Files TARGET already holds
     with the same sha256 are not copied again.
     """
-    from ..apptainer.deploy import DEFAULT_TARGET, deploy_store
+    from scitex_container.apptainer.store.publish import DEFAULT_TARGET, deploy_store
 
     result, commands = execute(
         lambda: deploy_store(source, target or DEFAULT_TARGET, use_sudo=use_sudo, durable=durable)

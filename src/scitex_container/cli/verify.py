@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .context import common_options, get_options
-from .main import execute
-from .output import emit
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
 
 
 @click.command()
@@ -17,7 +17,7 @@ from .output import emit
 @common_options
 def verify(image: str, def_path: str | None, lock_dir: str | None) -> int:
     """Verify IMAGE: sha256, def origin and installed versions against its lock."""
-    from ..apptainer.verify import verify as verify_fn
+    from scitex_container.apptainer.lock.verify_image import verify as verify_fn
 
     opts = get_options()
     result, commands = execute(lambda: verify_fn(image, def_path, lock_dir))

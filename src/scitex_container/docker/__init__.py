@@ -1,6 +1,6 @@
 """Docker container management — rebuild, restart, status, and mount helpers."""
 
-from .._lazy import lazy_exports
+from scitex_container._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "rebuild": "scitex_container.docker.ops:rebuild",

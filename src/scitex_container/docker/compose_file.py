@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError, NotFoundError
 
 log = logging.getLogger(__name__)
 

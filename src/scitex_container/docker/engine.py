@@ -22,9 +22,9 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import envvars, runner
-from ..errors import BadInputError, ProcessError, ToolMissingError
-from ..result import Result
+from scitex_container import envvars, runner
+from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
+from scitex_container.result import Result
 
 DOCKER_V2 = "docker-compose-v2"
 DOCKER_V1 = "docker-compose-v1"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from ..errors import BadInputError
+from scitex_container.errors import BadInputError
 
 MODES = ("ro", "rw")
 _FORBIDDEN = (":", ",", "\n", "\r", "\0")

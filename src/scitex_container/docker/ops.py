@@ -20,12 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import runner
-from ..errors import BadInputError, CheckFailedError
-from ..result import Result
-from . import podman_compose, ps
-from .engine import DOCKER_V1, PODMAN_COMPOSE, podman_binary
-from .stack import (
+from scitex_container import runner
+from scitex_container.docker import podman_compose, ps
+from scitex_container.docker.engine import DOCKER_V1, PODMAN_COMPOSE, podman_binary
+from scitex_container.docker.stack import (
     ENGINE_ENV,
     QUERY_TIMEOUT,
     ComposeRun,
@@ -36,6 +34,8 @@ from .stack import (
     make_result,
     resolve,
 )
+from scitex_container.errors import BadInputError, CheckFailedError
+from scitex_container.result import Result
 
 log = logging.getLogger(__name__)
 

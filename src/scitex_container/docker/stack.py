@@ -17,12 +17,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import runner
-from ..errors import BadInputError
-from ..result import Result
-from . import compose_file as cf
-from . import podman_compose
-from .engine import PODMAN_COMPOSE, ComposeEngine, NoComposeEngineError, detect_engine
+from scitex_container import runner
+from scitex_container.docker import compose_file as cf
+from scitex_container.docker import podman_compose
+from scitex_container.docker.engine import (
+    PODMAN_COMPOSE,
+    ComposeEngine,
+    NoComposeEngineError,
+    detect_engine,
+)
+from scitex_container.errors import BadInputError
+from scitex_container.result import Result
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Host package management — install, verify, and mount host-level tools."""
 
-from .._lazy import lazy_exports
+from scitex_container._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "check_packages": "scitex_container.host.check:check_packages",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import runner
-from ..errors import ProcessError
-from .groups import GROUPS, Group
+from scitex_container import runner
+from scitex_container.errors import ProcessError
+from scitex_container.host.groups import GROUPS, Group
 
 PROBE_TIMEOUT = 20.0
 

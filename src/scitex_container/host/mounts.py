@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 
-from ..apptainer.binds import BindSpec, bind_args, parse_bind_spec
-from ..errors import BadInputError
-from .groups import IMAGEMAGICK, TEXLIVE, Group
-from .plan import GroupMounts, plan_group
+from scitex_container.binds import BindSpec, bind_args, parse_bind_spec
+from scitex_container.errors import BadInputError
+from scitex_container.host.groups import IMAGEMAGICK, TEXLIVE, Group
+from scitex_container.host.plan import GroupMounts, plan_group
 
 #: Kept for callers of the first version of this module.
 TEXLIVE_BINS = TEXLIVE.binaries

@@ -28,13 +28,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import runner
-from ..apptainer.binds import BindSpec, make_bind
-from ..errors import BadInputError
-from ..result import Result
-from .elf import Listing, host_machine, inspect, loader_listing, loader_supports_argv0
-from .groups import Group
-from .wrappers import private_dir, wrapper_dir, wrapper_text
+from scitex_container import runner
+from scitex_container.binds import BindSpec, make_bind
+from scitex_container.errors import BadInputError
+from scitex_container.host.elf import (
+    Listing,
+    host_machine,
+    inspect,
+    loader_listing,
+    loader_supports_argv0,
+)
+from scitex_container.host.groups import Group
+from scitex_container.host.wrappers import private_dir, wrapper_dir, wrapper_text
+from scitex_container.result import Result
 
 
 @dataclass(frozen=True)

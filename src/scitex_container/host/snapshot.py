@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from .. import runner
-from .._version import __version__
+from scitex_container import runner
+from scitex_container._version import __version__
 
 SCHEMA_VERSION = 1
 GIT_TIMEOUT = 30.0
@@ -81,7 +81,7 @@ def _host(errors: list[str]) -> dict:
         "packages": {},
     }
     try:
-        from .check import check_packages
+        from scitex_container.host.check import check_packages
 
         host["packages"] = check_packages()
     except Exception as exc:  # noqa: BLE001 - a snapshot never raises
@@ -128,8 +128,8 @@ def _dev_repos(paths: list, errors: list[str]) -> list[dict]:
 
 
 def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
-    from ..apptainer import tool
-    from . import snapshot_container as sc
+    from scitex_container.apptainer import tool
+    from scitex_container.host import snapshot_container as sc
 
     section = _empty_container()
     try:
@@ -139,7 +139,7 @@ def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
         errors.append(f"container.apptainer_version: {type(exc).__name__}: {exc}")
     try:
         if containers_dir is None:
-            from ..apptainer.paths import find_containers_dir
+            from scitex_container.apptainer.deffile.lookup import find_containers_dir
 
             containers_dir = find_containers_dir()
         root = Path(containers_dir).expanduser().resolve()

@@ -1,13 +1,13 @@
 """The container part of the environment snapshot: active images and lock files.
 
 The active versions of a containers directory are read through the image
-store (:func:`scitex_container.apptainer.versions.open_store`), which knows
+store (:func:`scitex_container.apptainer.store.versions.open_store`), which knows
 every layout: flat SIFs (``current.sif -> scitex-v<version>.sif``), flat
 sandboxes (``current-sandbox -> sandbox-<timestamp>/``) and one image per
 directory (``<name>/<name>.sif -> <name>-v<version>.sif``, likewise
 ``<name>-sandbox``).  An active link is a symlink named ``*.sif`` or
 ``*-sandbox`` directly in the containers directory or one level below.  Versions and their sidecars
-(:mod:`scitex_container.apptainer.layout`) are read, never written (except
+(:mod:`scitex_container.apptainer.store.layout`) are read, never written (except
 the sha256 cache kept in the version's metadata, outside a dry run).
 """
 
@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import runner
-from ..apptainer import layout
-from ..apptainer.metadata import cached_sha256, load_metadata
-from ..fsutil import sha256_file
+from scitex_container import runner
+from scitex_container.apptainer.store import layout
+from scitex_container.apptainer.store.metadata import cached_sha256, load_metadata
+from scitex_container.fsutil import sha256_file
+
 
 def _is_link_name(name: str) -> bool:
     return name.endswith((".sif", "-sandbox")) and not name.startswith(".")
@@ -35,7 +36,7 @@ def _links(containers_dir: Path) -> list[Path]:
 
 def active_images(containers_dir: str | os.PathLike) -> list[dict]:
     """``[{"name", "version", "link", "path"}]`` for every active link, sorted by link."""
-    from ..apptainer.versions import open_store
+    from scitex_container.apptainer.store.versions import open_store
 
     images: list[dict] = []
     for link in _links(Path(containers_dir)):

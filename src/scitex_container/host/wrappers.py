@@ -30,10 +30,10 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from .. import envvars, runner
-from .._version import __version__
-from ..errors import StoreError
-from ..fsutil import fsync_dir
+from scitex_container import envvars, runner
+from scitex_container._version import __version__
+from scitex_container.errors import StoreError
+from scitex_container.fsutil import fsync_dir
 
 PRIVATE_ROOT = "/opt/scitex-host"
 

@@ -1,6 +1,6 @@
 """Container sessions: an Apptainer instance per session, on SLURM or on this host."""
 
-from .api import (
+from scitex_container.apptainer.session.api import (
     SessionInfo,
     attach_session,
     choose_backend,
@@ -9,7 +9,7 @@ from .api import (
     start_session,
     stop_session,
 )
-from .records import SessionRecord
+from scitex_container.apptainer.session.records import SessionRecord
 
 __all__ = [
     "SessionInfo",

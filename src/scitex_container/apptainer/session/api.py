@@ -14,14 +14,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ... import runner
-from ...errors import BadInputError, NotFoundError
-from ...result import Result
-from .. import validate as v
-from ..exec_args import SHELL_ARGV, plan_session
-from ..sbatch import MAX_BASE_NAME
-from . import local, records, slurm
-from .records import SessionRecord
+from scitex_container import runner
+from scitex_container.apptainer.session import local, records, slurm
+from scitex_container.apptainer.session import validate as v
+from scitex_container.apptainer.session.argv import SHELL_ARGV, plan_session
+from scitex_container.apptainer.session.records import SessionRecord
+from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
+from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.result import Result
 
 BACKEND_CHOICES = ("auto", "slurm", "local")
 DEFAULT_TIMEOUT = 120.0

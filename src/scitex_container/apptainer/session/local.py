@@ -12,12 +12,12 @@ import json
 import secrets
 from collections.abc import Sequence
 
-from ... import runner
-from ...errors import CheckFailedError, ProcessError
-from .. import validate as v
-from ..exec_args import instance_exec_args, plan_session
-from . import records
-from .records import SessionRecord
+from scitex_container import runner
+from scitex_container.apptainer.session import records
+from scitex_container.apptainer.session import validate as v
+from scitex_container.apptainer.session.argv import instance_exec_args, plan_session
+from scitex_container.apptainer.session.records import SessionRecord
+from scitex_container.errors import CheckFailedError, ProcessError
 
 START_TIMEOUT = 300.0
 

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ... import envvars, runner
-from ...errors import BadInputError, NotFoundError
-from ...fsutil import atomic_write_text
-from ...result import Result
-from .. import validate as v
+from scitex_container import envvars, runner
+from scitex_container.apptainer.session import validate as v
+from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.fsutil import atomic_write_text
+from scitex_container.result import Result
 
 RECORD_FILE = "session.json"
 SCRIPT_FILE = "start.sh"

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ... import runner
-from ...errors import CheckFailedError, ProcessError
-from ...fsutil import atomic_write_text
-from .. import validate as v
-from ..exec_args import instance_exec_args, srun_in_job
-from ..sbatch import (
+from scitex_container import runner
+from scitex_container.apptainer.session import records
+from scitex_container.apptainer.session import validate as v
+from scitex_container.apptainer.session.argv import instance_exec_args, srun_in_job
+from scitex_container.apptainer.session.records import SessionRecord
+from scitex_container.apptainer.session.sbatch_script import (
     FAILED_MARKER,
     NAME_PREFIX,
     READY_MARKER,
@@ -29,8 +29,8 @@ from ..sbatch import (
     build_sbatch_command,
     job_instance_name,
 )
-from . import records
-from .records import SessionRecord
+from scitex_container.errors import CheckFailedError, ProcessError
+from scitex_container.fsutil import atomic_write_text
 
 #: squeue states in which the job still holds (or will hold) its allocation.
 ACTIVE_STATES = {

@@ -1,0 +1,244 @@
+"""Building SIF images and sandboxes with the real ``apptainer build``.
+
+:func:`build_image` is the atomic low-level build: the artifact is built
+under a hidden temporary name in its final directory, its metadata written,
+and only then is it renamed into place (or handed to a store to publish),
+so a failed or killed build never leaves something that looks like an
+image.  :func:`build` is the reference function: it builds into the image's
+store (:mod:`.store`) as a new version and skips apptainer entirely when
+the inputs hash (:mod:`.inputs`) matches the active version's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from scitex_container import runner
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.deffile.lookup import resolve_def
+from scitex_container.apptainer.store.layout import LOG_SUFFIX, sidecar
+from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.fsutil import remove_path, sha256_file
+from scitex_container.result import Result
+
+ProgressFn = Callable[[str], None]
+#: Called on the finished temporary artifact before it is published; returns
+#: extra metadata to record (e.g. embedded provenance).
+FinalizeFn = Callable[[Path], dict]
+#: Moves the finished temporary artifact (first argument) to its final path.
+PublishFn = Callable[[Path, Path], object]
+
+
+_SIF_MAGIC = b"SIF_MAGIC"
+
+
+@dataclass(frozen=True)
+class BuildResult(Result):
+    """What a build produced (or, when ``built`` is False, reused)."""
+
+    path: Path
+    def_path: Path
+    image_name: str
+    sandbox: bool
+    built: bool
+    duration: float
+    log_path: Path | None
+    command: tuple[str, ...]
+
+
+def build_command(
+    def_path: Path,
+    out_path: Path,
+    *,
+    sandbox: bool = False,
+    fakeroot: bool | None = None,
+    use_sudo: bool = False,
+    build_args: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The argv of one ``apptainer build``."""
+    cmd = tool.detect_container_cmd()
+    argv = [cmd, "build"]
+    if tool.choose_fakeroot(fakeroot):
+        argv.append("--fakeroot")
+    if sandbox:
+        argv.append("--sandbox")
+    for key, value in sorted((build_args or {}).items()):
+        argv += ["--build-arg", f"{key}={value}"]
+    argv += list(extra_args)
+    argv += [os.fspath(out_path), os.fspath(def_path)]
+    return runner.with_sudo(argv, use_sudo)
+
+
+def is_image_source(path: Path) -> bool:
+    """A SIF file or a sandbox directory (not a def file) to build from."""
+    if path.is_dir() or path.suffix == ".sif":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return _SIF_MAGIC in fh.read(128)
+    except OSError:
+        return False
+
+
+def _check_source(source: Path, build_args: Mapping[str, str] | None) -> None:
+    if not source.exists():
+        raise NotFoundError(f"build source not found: {source}", str(source))
+    if not is_image_source(source):
+        from scitex_container.apptainer.deffile import parse_def, validate_files
+
+        validate_files(parse_def(source), build_args=build_args)
+
+
+def _record(meta: dict | None, argv: list[str], start: float, duration: float) -> dict:
+    return {
+        **(meta or {}),
+        "apptainer_version": tool.container_version(),
+        "build_command": argv,
+        "build_start": datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds"),
+        "build_duration": round(duration, 3),
+    }
+
+
+def build_image(
+    def_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    sandbox: bool = False,
+    fakeroot: bool | None = None,
+    use_sudo: bool = False,
+    build_args: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+    log_path: str | os.PathLike | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+    finalize: FinalizeFn | None = None,
+    metadata: dict | None = None,
+    publish: PublishFn | None = None,
+) -> BuildResult:
+    """Build ``def_path`` (a .def, a SIF or a sandbox) into ``out_path`` atomically.
+
+    A def file is parsed and its %files sources checked before apptainer
+    runs (a :class:`~scitex_container.errors.DefFileError` naming
+    file:line).  After apptainer succeeds, ``finalize(tmp)`` may add to the
+    metadata; the metadata (``metadata`` plus apptainer version, command,
+    start, duration and the SIF's sha256) is written beside ``out_path``;
+    then ``publish(tmp, out_path)`` moves the artifact into place (default:
+    a rename over ``out_path``).  On failure nothing is left at
+    ``out_path`` and a previous artifact there is untouched.
+    """
+    from scitex_container.apptainer.store.metadata import stat_key, write_metadata
+
+    source = Path(def_path).resolve()
+    out_path = Path(out_path).absolute()
+    _check_source(source, build_args)
+    if not runner.is_dry_run():
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    writable = os.access(out_path.parent, os.W_OK)
+    if out_path.parent.exists() and not writable and not use_sudo:
+        raise BadInputError("output directory is not writable", str(out_path.parent))
+    log_path = Path(log_path) if log_path else sidecar(out_path, LOG_SUFFIX)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.time_ns()}.building")
+    argv = build_command(
+        source, tmp, sandbox=sandbox, fakeroot=fakeroot, use_sudo=use_sudo,
+        build_args=build_args, extra_args=extra_args,
+    )
+    name = out_path.stem if not sandbox else out_path.name
+    if runner.is_dry_run():
+        runner.stream(argv)
+        return BuildResult(out_path, source, name, sandbox, False, 0.0, None, tuple(argv))
+    log_path.unlink(missing_ok=True)
+    wall_start, start = time.time(), time.monotonic()
+    cwd = source.parent if source.is_file() else None
+    try:
+        runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd)
+        duration = time.monotonic() - start
+        meta = _record(metadata, argv, wall_start, duration)
+        if finalize is not None:
+            meta.update(finalize(tmp) or {})
+        if tmp.is_file():
+            digest = sha256_file(tmp)
+            meta["sha256"] = digest
+            meta["sha256_cache"] = {"stat": stat_key(tmp), "sha256": digest}
+        if writable:
+            write_metadata(out_path, meta)
+        if publish is not None:
+            publish(tmp, out_path)
+        elif sandbox and out_path.is_dir() and not out_path.is_symlink():
+            # A directory cannot be replaced atomically by rename; move the
+            # old one aside first, then drop it once the new one is in place.
+            old = out_path.with_name(f".{out_path.name}.{time.time_ns()}.removing")
+            os.rename(out_path, old)
+            os.rename(tmp, out_path)
+            remove_path(old)
+        else:
+            os.replace(tmp, out_path)
+    finally:
+        remove_path(tmp)
+    return BuildResult(out_path, source, name, sandbox, True, duration, log_path, tuple(argv))
+
+
+def artifact_path(output_dir: Path, image_name: str, sandbox: bool) -> Path:
+    """``<output_dir>/<image_name>/<image_name>.sif`` (or ``-sandbox``): the active link."""
+    leaf = f"{image_name}-sandbox" if sandbox else f"{image_name}.sif"
+    return output_dir / image_name / leaf
+
+
+def default_image_name(def_name: str, def_path: Path | None, resolved: Path) -> str:
+    if def_path is not None:
+        return resolved.stem
+    name = os.path.basename(def_name)
+    return name.removesuffix(".def")
+
+
+def build(
+    def_name: str = "scitex-cloud-shared-v0.1.0",
+    output_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    sandbox: bool = False,
+    *,
+    def_path: str | os.PathLike | None = None,
+    image_name: str | None = None,
+    use_sudo: bool = False,
+    fakeroot: bool | None = None,
+    build_args: Mapping[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    finalize: FinalizeFn | None = None,
+    provenance: bool = True,
+) -> Path:
+    """Build Apptainer/Singularity SIF or sandbox from .def file.
+
+    The artifact lands at ``<output_dir>/<image_name>/<image_name>.sif``
+    (``<image_name>-sandbox`` for a sandbox): a link to the new version
+    ``<image_name>-v<YYYYMMDD_HHMMSS>.sif`` in the same directory, so
+    ``os.path.realpath(build(...))`` is the version and its sidecars live
+    beside that.  ``output_dir`` defaults to the directory of the resolved
+    .def; ``image_name`` to ``def_name`` (or the .def's stem when
+    ``def_path`` is given).  When the inputs hash equals the active
+    version's and ``force`` is False, apptainer is not run at all.  A new
+    SIF carries its own lock and inputs hash as embedded data objects, and
+    the lock is also written beside the version (``provenance=False`` skips
+    both).
+
+    Returns:
+        Path to the built .sif file or sandbox directory (the active link).
+    """
+    from scitex_container.apptainer.building.versioned import build_version
+
+    return build_version(
+        def_name, output_dir, force, sandbox, def_path=def_path, image_name=image_name,
+        use_sudo=use_sudo, fakeroot=fakeroot, build_args=build_args, progress=progress,
+        finalize=finalize, provenance=provenance,
+    ).path
+
+
+def _resolve(def_name: str, def_path, output_dir, image_name) -> tuple[Path, str, Path]:
+    resolved = resolve_def(def_name, def_path)
+    name = image_name or default_image_name(def_name, def_path, resolved)
+    out_dir = Path(output_dir) if output_dir is not None else resolved.parent
+    return resolved, name, out_dir

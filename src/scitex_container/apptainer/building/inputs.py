@@ -1,0 +1,242 @@
+"""The inputs hash: one digest of everything a build reads.
+
+It covers the def text, every host ``%files``/``%appfiles`` source by
+content (files and whole directory trees, with file modes and symlink
+targets; apptainer copies with ``cp -L``, so what a link points to counts
+too), the image a ``Bootstrap: localimage`` stage starts from (its sha256,
+cached in its metadata), the build arguments and the sandbox flag.  Same
+digest, same build: ``build()`` skips apptainer and ``status()`` reports no
+rebuild needed.
+
+Content hashes of larger files are cached by (size, mtime, inode, device)
+in one JSON file under the user's cache directory, so asking again costs a
+``stat`` per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from scitex_container import runner
+from scitex_container.errors import DefFileError
+from scitex_container.fsutil import atomic_write_text, sha256_file
+from scitex_container.result import Result
+
+SCHEMA = "scitex-inputs-1"
+#: Files smaller than this are hashed directly; larger ones go through the cache.
+CACHE_MIN_SIZE = 64 * 1024
+#: A file modified this recently may change again within the same mtime tick.
+_RACY_SECONDS = 2.0
+_CACHE_MAX = 50_000
+_TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _cache_file() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "scitex-container" / "content-hashes.json"
+
+
+class ContentCache:
+    """sha256 of files keyed by path and (size, mtime_ns, inode, device)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or _cache_file()
+        self._data: dict[str, list] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, list]:
+        if self._data is None:
+            try:
+                data = json.loads(self.path.read_text())
+                self._data = data if isinstance(data, dict) else {}
+            except (OSError, ValueError):
+                self._data = {}
+        return self._data
+
+    def file_sha256(self, path: str, st: os.stat_result) -> str:
+        if st.st_size < CACHE_MIN_SIZE:
+            return sha256_file(path)
+        key = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+        data = self._load()
+        hit = data.get(path)
+        if isinstance(hit, list) and hit[:4] == key:
+            return str(hit[4])
+        digest = sha256_file(path)
+        if time.time() - st.st_mtime > _RACY_SECONDS:
+            data[path] = [*key, digest]
+            self._dirty = True
+        return digest
+
+    def save(self) -> None:
+        if not self._dirty or self._data is None or runner.is_dry_run():
+            return
+        data = self._data
+        if len(data) > _CACHE_MAX:
+            data = dict(list(data.items())[-_CACHE_MAX:])
+        try:
+            atomic_write_text(self.path, json.dumps(data, sort_keys=True))
+        except OSError:
+            return  # a cache we cannot write only costs speed
+        self._dirty = False
+
+
+def tree_digest(path: str | os.PathLike, cache: ContentCache | None = None) -> str:
+    """Digest of a file or directory tree as ``cp -L`` would copy it."""
+    cache = cache or ContentCache()
+    h = hashlib.sha256()
+    _feed(h, os.fspath(path), ".", cache, set())
+    return h.hexdigest()
+
+
+def _feed(h, path: str, rel: str, cache: ContentCache, seen: set[tuple[int, int]]) -> None:
+    record = [rel]
+    try:
+        lst = os.lstat(path)
+    except FileNotFoundError:
+        h.update(json.dumps([rel, "missing"]).encode() + b"\n")
+        return
+    if stat.S_ISLNK(lst.st_mode):
+        record += ["L", os.readlink(path)]
+    try:
+        st = os.stat(path)
+    except OSError:
+        h.update(json.dumps([*record, "broken"]).encode() + b"\n")
+        return
+    mode = stat.S_IMODE(st.st_mode)
+    if stat.S_ISREG(st.st_mode):
+        h.update(json.dumps([*record, "F", mode, cache.file_sha256(path, st)]).encode() + b"\n")
+    elif stat.S_ISDIR(st.st_mode):
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen:
+            h.update(json.dumps([*record, "cycle"]).encode() + b"\n")
+            return
+        h.update(json.dumps([*record, "D", mode]).encode() + b"\n")
+        seen.add(ident)
+        try:
+            for name in sorted(os.listdir(path)):
+                _feed(h, os.path.join(path, name), f"{rel}/{name}", cache, seen)
+        finally:
+            seen.discard(ident)
+    else:
+        h.update(json.dumps([*record, "O", stat.S_IFMT(st.st_mode), mode]).encode() + b"\n")
+
+
+@dataclass(frozen=True)
+class BuildInputs(Result):
+    """What a build reads, and the one digest of it all."""
+
+    digest: str
+    def_path: Path
+    def_sha256: str
+    def_text: str  #: the def as hashed (snapshot kept in the metadata)
+    files: tuple[tuple[str, str], ...]  #: (source as resolved, digest)
+    images: tuple[tuple[str, str], ...]  #: (localimage path, digest)
+    build_args: tuple[tuple[str, str], ...]
+    sandbox: bool
+
+    def record(self) -> dict:
+        """The part kept in a version's metadata."""
+        return {
+            "inputs_hash": self.digest,
+            "inputs": {
+                "def_sha256": self.def_sha256,
+                "files": [list(f) for f in self.files],
+                "images": [list(i) for i in self.images],
+            },
+            "build_args": dict(self.build_args),
+            "sandbox": self.sandbox,
+        }
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return os.fspath(path.relative_to(base))
+    except ValueError:
+        return os.fspath(path)
+
+
+def _render(text: str, values: Mapping[str, str]) -> str:
+    return _TEMPLATE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def _image_digest(deffile, base: Path, args: Mapping[str, str], cache: ContentCache):
+    from scitex_container.apptainer.store.metadata import cached_sha256
+
+    out = []
+    for stage in deffile.stages:
+        if stage.bootstrap.strip().lower() != "localimage":
+            continue
+        entries = [e for e in stage.header if e.name == "from"]
+        entry = entries[-1] if entries else None  # the last one wins, as in apptainer
+        if entry is None or not entry.value:
+            raise DefFileError("`Bootstrap: localimage` needs `From: <image>`", deffile.path, stage.line)
+        source = _render(entry.value, {**stage.arguments, **args})
+        path = Path(source) if os.path.isabs(source) else base / source
+        if not path.exists():
+            raise DefFileError(
+                f"localimage `{source}` does not exist (looked for {path})", deffile.path, entry.line
+            )
+        digest = tree_digest(path, cache) if path.is_dir() else "sha256:" + cached_sha256(path)
+        out.append((_display(path, base), digest))
+    return out
+
+
+def compute_inputs(
+    def_path: str | os.PathLike,
+    *,
+    build_args: Mapping[str, str] | None = None,
+    sandbox: bool = False,
+    cache: ContentCache | None = None,
+) -> BuildInputs:
+    """Hash every input of building ``def_path``.
+
+    Raises DefFileError (``file:line``) for a def that does not parse, a
+    missing ``%files`` source or a missing localimage.
+    """
+    from scitex_container.apptainer.deffile import parse_def_text, validate_files
+
+    def_path = Path(def_path).absolute()
+    try:
+        data = def_path.read_bytes()
+    except OSError as exc:
+        raise DefFileError(f"cannot read the def file: {exc.strerror}", os.fspath(def_path)) from exc
+    args = {str(k): str(v) for k, v in (build_args or {}).items()}
+    deffile = parse_def_text(data.decode("utf-8", "surrogateescape"), os.fspath(def_path))
+    base = def_path.parent
+    own_cache = cache is None
+    cache = cache or ContentCache()
+    files = [
+        (_display(src, base), tree_digest(src, cache))
+        for src in validate_files(deffile, build_args=args)
+    ]
+    images = _image_digest(deffile, base, args, cache)
+    if own_cache:
+        cache.save()
+    def_sha = hashlib.sha256(data).hexdigest()
+    payload = {
+        "schema": SCHEMA,
+        "def": def_sha,
+        "files": files,
+        "images": images,
+        "build_args": sorted(args.items()),
+        "sandbox": bool(sandbox),
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return BuildInputs(
+        digest=digest,
+        def_path=def_path,
+        def_sha256=def_sha,
+        def_text=data.decode("utf-8", "replace"),
+        files=tuple(files),
+        images=tuple(images),
+        build_args=tuple(sorted(args.items())),
+        sandbox=bool(sandbox),
+    )

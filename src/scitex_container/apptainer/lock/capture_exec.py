@@ -1,0 +1,155 @@
+"""Capture installed versions by asking the tools inside the container, once.
+
+The fallback for images that cannot be read statically.  ONE
+``apptainer exec --cleanenv --no-home --containall IMAGE sh -c SCRIPT`` runs
+``dpkg-query``, ``pip freeze --all`` for every Python interpreter (isolated:
+``python -I``, ``pip --isolated``), ``npm list -g --depth=0 --json`` and reads
+the apk database; each block of output follows a ``@@scitex:<section>`` marker
+line.  The host environment cannot leak in: ``--cleanenv`` drops the host's
+variables, ``--no-home --containall`` keep the host home (user site-packages,
+``~/.npmrc``, ``~/.config/pip``) out, and the variables apptainer would
+forward on its own (``APPTAINERENV_*``, bind lists) are removed from the
+command's environment.  The output goes through the same rules as the
+static capture (:mod:`.capture_static`), so both give the same version set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from scitex_container import runner
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.lock.capture_static import (
+    Found,
+    apk_versions,
+    dpkg_versions,
+    freeze_lines_to_map,
+)
+from scitex_container.apptainer.lock.lockfile import node_versions
+
+MARK = "@@scitex:"
+
+#: Interpreters asked, matching the site directories the static capture reads.
+SCRIPT = r"""
+export LC_ALL=C
+echo '@@scitex:dpkg'
+if command -v dpkg-query >/dev/null 2>&1; then
+    dpkg-query -W -f='${Package}\t${Architecture}\t${Version}\t${Status}\n' 2>/dev/null
+    echo '@@scitex:dpkg-arch'
+    dpkg --print-architecture 2>/dev/null
+fi
+for py in /usr/local/bin/python3.* /usr/bin/python3.* /opt/*/bin/python3; do
+    case "$py" in
+        */python3.[0-9]|*/python3.[0-9][0-9]|/opt/*/bin/python3) ;;
+        *) continue ;;
+    esac
+    [ -x "$py" ] || continue
+    echo "@@scitex:pip $py"
+    "$py" -I -m pip --isolated --disable-pip-version-check --no-color freeze --all 2>/dev/null
+done
+if command -v npm >/dev/null 2>&1; then
+    echo '@@scitex:npm'
+    npm list -g --depth=0 --json 2>/dev/null
+fi
+for db in /lib/apk/db/installed /usr/lib/apk/db/installed; do
+    if [ -f "$db" ]; then
+        echo '@@scitex:apk'
+        cat "$db"
+        break
+    fi
+done
+echo '@@scitex:end'
+"""
+
+#: Host variables apptainer forwards into the container even with --cleanenv.
+_FORWARDED_PREFIXES = ("APPTAINERENV_", "SINGULARITYENV_")
+_FORWARDED = (
+    "APPTAINER_BIND", "APPTAINER_BINDPATH", "SINGULARITY_BIND", "SINGULARITY_BINDPATH",
+    "APPTAINER_HOME", "SINGULARITY_HOME", "APPTAINER_PWD", "SINGULARITY_PWD",
+    "APPTAINER_OVERLAY", "SINGULARITY_OVERLAY", "APPTAINER_WORKDIR", "SINGULARITY_WORKDIR",
+    "APPTAINER_ENV_FILE", "SINGULARITY_ENV_FILE", "APPTAINER_WRITABLE_TMPFS",
+)
+
+
+def host_env_to_remove(environ: dict[str, str] | None = None) -> list[str]:
+    """Names of host variables that must not reach the capture."""
+    environ = dict(os.environ) if environ is None else environ
+    return sorted(
+        k for k in environ if k.startswith(_FORWARDED_PREFIXES) or k in _FORWARDED
+    )
+
+
+def exec_argv(image: Path, cmd: str | None = None) -> list[str]:
+    """The one isolated ``apptainer exec`` that prints every package list."""
+    cmd = cmd or tool.detect_container_cmd()
+    return [cmd, "exec", "--cleanenv", "--no-home", "--containall", os.fspath(image),
+            "sh", "-c", SCRIPT]
+
+
+def split_sections(stdout: str) -> list[tuple[str, str, list[str]]]:
+    """``(section, argument, lines)`` for each marker block, in order."""
+    out: list[tuple[str, str, list[str]]] = []
+    for line in stdout.splitlines():
+        if line.startswith(MARK):
+            head = line[len(MARK):].split(" ", 1)
+            out.append((head[0], head[1] if len(head) > 1 else "", []))
+        elif out:
+            out[-1][2].append(line)
+    return out
+
+
+def parse_exec_output(stdout: str) -> Found:
+    """The version maps from the script's output (same rules as static)."""
+    records: list[dict[str, str]] = []
+    native = None
+    pip: dict[str, str] = {}
+    node: dict[str, str] = {}
+    apk: dict[str, str] = {}
+    for section, _arg, lines in split_sections(stdout):
+        if section == "dpkg":
+            for line in lines:
+                fields = line.split("\t")
+                if len(fields) == 4:
+                    records.append(dict(zip(("Package", "Architecture", "Version", "Status"), fields)))
+        elif section == "dpkg-arch":
+            native = next((ln.strip() for ln in lines if ln.strip()), None)
+        elif section == "pip":
+            freeze_lines_to_map(lines, pip)
+        elif section == "npm":
+            text = "\n".join(lines).strip()
+            try:
+                node = node_versions(text) if text else {}
+            except (ValueError, AttributeError):
+                node = {}
+        elif section == "apk":
+            apk = apk_versions("\n".join(lines))
+    return Found(
+        pip=dict(sorted(pip.items())),
+        dpkg=dpkg_versions(records, native),
+        node=node,
+        apk=apk,
+        method="exec",
+    )
+
+
+def exec_capture(image: Path, *, timeout: float = 600) -> Found:
+    """Run the capture script once inside ``image`` (isolated from the host)."""
+    done = runner.run(
+        exec_argv(image),
+        readonly=True,
+        timeout=timeout,
+        env_remove=host_env_to_remove(),
+    )
+    if MARK + "end" not in done.stdout:
+        from scitex_container.errors import ProcessError
+
+        raise ProcessError(done.argv, done.returncode, done.stdout, done.stderr)
+    return parse_exec_output(done.stdout)
+
+
+def node_json(found: Found) -> str:
+    """npm-shaped JSON of the node versions (for the raw ``node-lock.txt``)."""
+    deps = {name: {"version": v} for name, v in sorted(found.node.items())}
+    return json.dumps({"dependencies": deps}, indent=2, sort_keys=True) + "\n" if deps else ""

@@ -1,0 +1,398 @@
+"""Capture installed versions by reading an image's package databases directly.
+
+No container is started.  From the image (a SIF's squashfs partition or a
+sandbox directory, see :mod:`.imagetree`) it reads:
+
+* ``var/lib/dpkg/status``: packages whose status is installed;
+* every ``*.dist-info/METADATA`` (+ ``direct_url.json``) and ``*.egg-info``
+  of every site directory in :data:`PY_SITE_DIRS`, turned into the lines
+  ``pip freeze --all`` prints (``name==version``, ``name @ url`` for URL and
+  VCS installs, ``-e location`` for editable installs);
+* the ``package.json`` of each global npm package (``<prefix>/lib/node_modules``,
+  ``@scope/name`` included), the prefix found the way npm finds it;
+* ``lib/apk/db/installed`` on Alpine.
+
+Where this cannot give what the tools would print (an editable install in
+a VCS checkout, a legacy ``.egg-link`` develop install, a non-squashfs or
+encrypted partition) it raises :class:`~.imagetree.TreeUnreadable` and the
+caller falls back to the exec capture, which applies the same rules
+(:mod:`.capture_exec`).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from scitex_container.apptainer.lock.lockfile import normalize_pip_version, pip_entry
+from scitex_container.apptainer.sif.tree import (
+    Entry,
+    TreeUnreadable,
+    open_tree,
+    path_matches,
+    resolve_link,
+)
+
+#: Site directories read, highest priority first (first wins for a name).
+PY_SITE_DIRS = (
+    "usr/local/lib/python3*/dist-packages",
+    "usr/local/lib/python3*/site-packages",
+    "usr/local/lib64/python3*/site-packages",
+    "usr/lib/python3*/dist-packages",
+    "usr/lib/python3*/site-packages",
+    "usr/lib64/python3*/site-packages",
+    "opt/*/lib/python3*/site-packages",
+)
+DPKG_STATUS = "var/lib/dpkg/status"
+APK_DBS = ("lib/apk/db/installed", "usr/lib/apk/db/installed")
+#: Where npm and node may be, and npm config files that may set ``prefix``.
+NPM_BINS = ("usr/local/bin/npm", "usr/bin/npm")
+NODE_BINS = ("usr/local/bin/node", "usr/bin/node", "usr/bin/nodejs")
+NPMRC_FILES = (
+    "etc/npmrc",
+    "usr/etc/npmrc",
+    "usr/local/etc/npmrc",
+    "usr/share/nodejs/npm/npmrc",
+    "usr/lib/node_modules/npm/npmrc",
+    "usr/local/lib/node_modules/npm/npmrc",
+)
+NODE_PREFIXES = ("usr/local", "usr")
+#: dpkg status words (third field of Status) that count as installed.
+DPKG_INSTALLED = frozenset({"installed", "triggers-awaited", "triggers-pending"})
+VCS_DIRS = (".git", ".hg", ".svn", ".bzr")
+
+
+@dataclass(frozen=True)
+class Found:
+    """Versions found in one image, per package manager."""
+
+    pip: dict[str, str] = field(default_factory=dict)
+    dpkg: dict[str, str] = field(default_factory=dict)
+    node: dict[str, str] = field(default_factory=dict)
+    apk: dict[str, str] = field(default_factory=dict)
+    image_id: str = ""
+    method: str = "static"
+
+
+# --- rules shared with the exec capture -------------------------------------
+
+
+def parse_control(text: str) -> list[dict[str, str]]:
+    """Stanzas of a Debian control-style file (dpkg status)."""
+    records: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                records.append(current)
+            current, key = {}, None
+        elif line[0] in " \t":
+            if key:
+                current[key] += "\n" + line.strip()
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            current[key] = value.strip()
+    if current:
+        records.append(current)
+    return records
+
+
+def dpkg_versions(records: Iterable[dict[str, str]], native: str | None = None) -> dict[str, str]:
+    """``{name: version}`` of installed packages; foreign architectures qualified."""
+    records = list(records)
+    if native is None:
+        native = next((r.get("Architecture", "") for r in records if r.get("Package") == "dpkg"), "")
+    out: dict[str, str] = {}
+    for rec in records:
+        status = rec.get("Status", "").split()
+        if len(status) != 3 or status[2] not in DPKG_INSTALLED or not rec.get("Version"):
+            continue
+        name, arch = rec.get("Package", ""), rec.get("Architecture", "")
+        if not name:
+            continue
+        if arch and arch != "all" and native and arch != native:
+            name = f"{name}:{arch}"
+        out[name] = rec["Version"]
+    return dict(sorted(out.items()))
+
+
+def apk_versions(text: str) -> dict[str, str]:
+    """``{name: version}`` from an apk ``installed`` database."""
+    out: dict[str, str] = {}
+    name = None
+    for line in text.splitlines() + [""]:
+        if line.startswith("P:"):
+            name = line[2:].strip()
+        elif line.startswith("V:") and name:
+            out[name] = line[2:].strip()
+        elif not line.strip():
+            name = None
+    return dict(sorted(out.items()))
+
+
+def freeze_lines_to_map(lines: Iterable[str], into: dict[str, str] | None = None) -> dict[str, str]:
+    """Add ``pip freeze`` lines to a map (first occurrence of a name wins)."""
+    out = {} if into is None else into
+    names = {_pip_key_name(k) for k in out}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            key, version = pip_entry(line)
+        except ValueError:
+            continue
+        name = _pip_key_name(key)
+        if name in names:
+            continue
+        names.add(name)
+        out[key] = version
+    return out
+
+
+def _pip_key_name(key: str) -> str:
+    return key.split(" @ ")[0].split("[")[0] if " @ " in key else key
+
+
+# --- Python metadata ----------------------------------------------------------
+
+
+def _headers(data: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        if line[0] not in " \t" and ":" in line:
+            key, _, value = line.partition(":")
+            out.setdefault(key.strip().lower(), value.strip())
+    return out
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None or parts.password.startswith("${"):
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:****@{host}"))
+
+
+def freeze_line(name: str, version: str, direct_url: dict | None) -> str:
+    """The line ``pip freeze`` prints for a distribution (pip 23 rules)."""
+    if not direct_url:
+        return f"{name}=={normalize_pip_version(version)}"
+    url = _redacted(str(direct_url.get("url", "")))
+    dir_info = direct_url.get("dir_info")
+    if isinstance(dir_info, dict) and dir_info.get("editable"):
+        return "-e " + unquote(urlsplit(url).path) if url.startswith("file:") else "-e " + url
+    fragments = []
+    vcs = direct_url.get("vcs_info")
+    if isinstance(vcs, dict):
+        req = f"{name} @ {vcs.get('vcs')}+{url}@{vcs.get('commit_id')}"
+    else:
+        req = f"{name} @ {url}"
+        archive = direct_url.get("archive_info")
+        if isinstance(archive, dict) and archive.get("hash"):
+            fragments.append(str(archive["hash"]))
+    if direct_url.get("subdirectory"):
+        fragments.append(f"subdirectory={direct_url['subdirectory']}")
+    return req + ("#" + "&".join(fragments) if fragments else "")
+
+
+def _python_patterns() -> list[str]:
+    pats = []
+    for site in PY_SITE_DIRS:
+        pats += [f"{site}/*.dist-info/METADATA", f"{site}/*.dist-info/direct_url.json",
+                 f"{site}/*.egg-info", f"{site}/*.egg-link"]
+    return pats
+
+
+def _python_dists(view: dict[str, Entry]) -> list[tuple[str, str, str | None]]:
+    """(site dir, metadata path, direct_url path) per distribution, in priority order."""
+    dists = []
+    for site in PY_SITE_DIRS:
+        depth = site.count("/") + 1
+        sites = sorted({"/".join(p.split("/")[:depth]) for p in view
+                        if path_matches(site, "/".join(p.split("/")[:depth]))})
+        for site_dir in sites:
+            children = sorted({p.split("/")[depth] for p in view
+                               if p.startswith(site_dir + "/") and p.count("/") >= depth})
+            for child in children:
+                base = f"{site_dir}/{child}"
+                if child.endswith(".egg-link"):
+                    raise TreeUnreadable(f"legacy develop install `/{base}`")
+                if child.endswith(".dist-info") and f"{base}/METADATA" in view:
+                    direct = f"{base}/direct_url.json"
+                    dists.append((site_dir, f"{base}/METADATA", direct if direct in view else None))
+                elif child.endswith(".egg-info"):
+                    if view.get(base, Entry(base, "d")).kind == "f":
+                        dists.append((site_dir, base, None))
+                    elif f"{base}/PKG-INFO" in view:
+                        dists.append((site_dir, f"{base}/PKG-INFO", None))
+    return dists
+
+
+# --- the capture ----------------------------------------------------------------
+
+
+def _link_probes() -> list[str]:
+    """Directories where a symlink in the middle of a pattern is plausible."""
+    probes = list(PY_SITE_DIRS)
+    for prefix in NODE_PREFIXES:
+        probes += [f"{prefix}/lib/node_modules/*", f"{prefix}/lib/node_modules/@*/*"]
+    return probes
+
+
+def _expand(
+    tree, patterns: list[str], rounds: int = 4, nofollow: frozenset[str] = frozenset(),
+    probes: list[str] = (),
+) -> dict[str, Entry]:
+    """Logical image path -> real entry, for everything matching ``patterns``.
+
+    A symlink met on the way is resolved inside the image (never on the host)
+    and its target listed in the next round; what is found there is keyed by
+    its path through the link, as a program in the image would see it.
+    """
+    view: dict[str, Entry] = {}
+    jobs = [(p, "", "") for p in patterns]  # (real pattern, real prefix, logical prefix)
+    seen: set[str] = set()
+    for _ in range(rounds):
+        jobs = [j for j in jobs if j[0] not in seen]
+        if not jobs:
+            break
+        seen.update(j[0] for j in jobs)
+        listing = tree.list(j[0] for j in jobs)
+        if probes:  # a listing shows no symlink met half-way down a pattern: ask for those
+            depth = max(p.count("/") + 1 for p in probes)
+            links = tree.list(probes, max_depth=depth)
+            listing.update({k: e for k, e in links.items() if e.kind == "l" and k not in listing})
+            probes = ()
+        nxt = []
+        for real_pat, real_prefix, logical_prefix in jobs:
+            parts = real_pat.split("/")
+            for path, entry in listing.items():
+                comps = path.split("/")
+                k = min(len(comps), len(parts))
+                if not path_matches("/".join(parts[:k]), "/".join(comps[:k])):
+                    continue
+                logical = logical_prefix + path[len(real_prefix):] if real_prefix else path
+                if entry.kind == "l" and len(comps) <= len(parts) and path not in nofollow:
+                    target = resolve_link(path, entry.target or "")
+                    rest = "/".join(parts[len(comps):])
+                    nxt.append((f"{target}/{rest}" if rest else target, target, logical))
+                elif len(comps) >= len(parts):
+                    view[logical] = entry
+        jobs = nxt
+    return view
+
+
+def _node_patterns() -> list[str]:
+    pats = [*NPM_BINS, *NODE_BINS, *NPMRC_FILES]
+    for prefix in NODE_PREFIXES:
+        pats += [f"{prefix}/lib/node_modules/*/package.json",
+                 f"{prefix}/lib/node_modules/@*/*/package.json"]
+    return pats
+
+
+def _npm_prefix(view: dict[str, Entry], files: dict[str, bytes]) -> str | None:
+    """The global prefix npm would use (image path), or None without npm."""
+    if not any(b in view for b in NPM_BINS):
+        return None
+    for rc in NPMRC_FILES:
+        for line in files.get(rc, b"").decode("utf-8", "replace").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == "prefix" and value.strip():
+                return value.strip().strip("\"'").strip("/")
+    for node in NODE_BINS:
+        if node in view:
+            return posixpath.dirname(posixpath.dirname(node))
+    return None
+
+
+def _node_versions(view: dict[str, Entry], files: dict[str, bytes]) -> dict[str, str]:
+    prefix = _npm_prefix(view, files)
+    if prefix is None:
+        return {}
+    base = f"{prefix}/lib/node_modules/" if prefix else "lib/node_modules/"
+    out: dict[str, str] = {}
+    for path, data in files.items():
+        if not (path.startswith(base) and path.endswith("/package.json")):
+            continue
+        name = path[len(base):-len("/package.json")]
+        if name.count("/") != (1 if name.startswith("@") else 0):
+            continue
+        try:
+            manifest = json.loads(data.decode("utf-8", "replace"))
+        except ValueError:
+            continue
+        if isinstance(manifest, dict) and manifest.get("version") is not None:
+            out[name] = str(manifest["version"])
+    return dict(sorted(out.items()))
+
+
+def _pip_versions(tree, view: dict[str, Entry], files: dict[str, bytes]) -> dict[str, str]:
+    lines = []
+    editables = []
+    for _site, meta_path, direct_path in _python_dists(view):
+        headers = _headers(files.get(meta_path, b""))
+        name, version = headers.get("name"), headers.get("version")
+        if not name or version is None:
+            continue
+        direct = None
+        if direct_path and direct_path in files:
+            try:
+                direct = json.loads(files[direct_path].decode("utf-8", "replace"))
+            except ValueError:
+                direct = None
+        line = freeze_line(name, version, direct if isinstance(direct, dict) else None)
+        if line.startswith("-e "):
+            editables.append(line[3:])
+        lines.append(line)
+    _refuse_vcs_editables(tree, editables)
+    return dict(sorted(freeze_lines_to_map(lines).items()))
+
+
+def _refuse_vcs_editables(tree, locations: list[str]) -> None:
+    """pip prints a VCS URL for an editable checkout: only exec can ask git."""
+    pats = []
+    for loc in locations:
+        path = loc.strip("/")
+        while path:
+            pats += [f"{path}/{d}" for d in VCS_DIRS]
+            path = posixpath.dirname(path)
+    if pats and tree.list(pats):
+        raise TreeUnreadable("an editable install lives in a VCS checkout")
+
+
+def static_capture(image: Path) -> Found:
+    """Versions in ``image`` read from its files (TreeUnreadable if it cannot)."""
+    tree = open_tree(image)
+    try:
+        patterns = [DPKG_STATUS, *APK_DBS, *_python_patterns(), *_node_patterns()]
+        view = _expand(tree, patterns, nofollow=frozenset(NPM_BINS + NODE_BINS), probes=_link_probes())
+        wanted = {logical: entry.path for logical, entry in view.items() if entry.kind == "f"}
+        wanted = {k: v for k, v in wanted.items() if k not in NPM_BINS + NODE_BINS}
+        raw = tree.read(set(wanted.values()))
+        files = {logical: raw[real] for logical, real in wanted.items() if real in raw}
+        dpkg = dpkg_versions(parse_control(files.get(DPKG_STATUS, b"").decode("utf-8", "replace")))
+        apk: dict[str, str] = {}
+        for db in APK_DBS:
+            if db in files:
+                apk = apk_versions(files[db].decode("utf-8", "replace"))
+                break
+        return Found(
+            pip=_pip_versions(tree, view, files),
+            dpkg=dpkg,
+            node=_node_versions(view, files),
+            apk=apk,
+            image_id=getattr(tree, "image_id", ""),
+        )
+    finally:
+        tree.close()

@@ -1,0 +1,224 @@
+"""Provenance carried inside a SIF: its lock and its inputs hash as data objects.
+
+After a build, :func:`finalize_build` captures the fresh image's lock
+statically and embeds it with ``apptainer sif add --datatype 7`` (Generic)
+under the name :data:`LOCK_OBJECT`, plus a small JSON object
+:data:`PROVENANCE_OBJECT` (tool version, inputs hash, def sha256, lock
+sha256).  Generic (7), not JSON.Generic (6): apptainer keeps its own
+``inspect-metadata.json`` as the one JSON.Generic object and looks it up by
+type.  Embedding replaces an object of the same name (``sif del`` first), it
+never stacks copies.  Objects are read back straight from the descriptor
+table (:mod:`.sifinfo`), which is what ``apptainer sif dump`` prints.
+
+Embedding changes the file, so the image's sha256 must be taken afterwards;
+the embedded lock therefore records the SIF's UUID (``image-id``, unchanged
+by ``sif add``) rather than a digest.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scitex_container import runner
+from scitex_container._version import __version__
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.lock.capture import capture_date, capture_found, lock_from_found
+from scitex_container.apptainer.lock.lockfile import Lock, parse_lock, render_lock, write_lock
+from scitex_container.apptainer.sif.header import GENERIC, is_sif, read_object, read_sif
+from scitex_container.apptainer.store.layout import LOCK_SUFFIX, sidecar
+from scitex_container.errors import BadInputError
+
+LOCK_OBJECT = "scitex-container.lock"
+PROVENANCE_OBJECT = "scitex-container.provenance.json"
+GENERIC_DATATYPE = GENERIC - 0x4000  # ``--datatype 7``
+SBOM_OBJECT = "scitex-container.sbom.cdx.json"
+SBOM_DATATYPE = 9
+
+
+def _require_sif(sif: Path) -> None:
+    if not is_sif(sif):
+        raise BadInputError("embedding needs a SIF file (a sandbox has no data objects)", str(sif))
+
+
+#: Our objects, with the ``sif add`` options each needs (re-added as they were).
+KNOWN_OBJECTS: dict[str, tuple[str, ...]] = {
+    LOCK_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", LOCK_OBJECT),
+    PROVENANCE_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", PROVENANCE_OBJECT),
+    SBOM_OBJECT: ("--datatype", str(SBOM_DATATYPE), "--filename", SBOM_OBJECT,
+                  "--sbomformat", "cyclonedx-json"),
+}
+
+
+def _add_args(name: str, datatype: int, extra_args: tuple[str, ...]) -> tuple[str, ...]:
+    return ("--datatype", str(datatype), "--filename", name, *extra_args)
+
+
+def replace_objects(sif: str | os.PathLike, new: dict[str, tuple[bytes, tuple[str, ...]]]) -> None:
+    """Put each ``name -> (data, sif add options)`` in ``sif``, replacing same-named ones.
+
+    SIF reuses space only at the end of the data, so the objects being
+    replaced and every one of our objects stored after them are deleted
+    (last first) and added back: repeated embedding never grows the file.
+    """
+    sif = Path(sif)
+    _require_sif(sif)
+    cmd = tool.detect_container_cmd()
+    info = read_sif(sif)
+    ours = [o for o in info.objects if o.name in new or o.name in KNOWN_OBJECTS]
+    replaced = [o for o in ours if o.name in new]
+    first = min((o.offset for o in replaced), default=None)
+    remove = [o for o in ours if o.name in new or (first is not None and o.offset > first)]
+    keep_again = {
+        o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name])
+        for o in sorted(remove, key=lambda o: o.offset) if o.name not in new
+    }
+    for obj in sorted(remove, key=lambda o: -o.offset):
+        runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
+    with tempfile.TemporaryDirectory(prefix="scitex-embed-") as tmp:
+        for name, (data, args) in [*keep_again.items(), *new.items()]:
+            payload = Path(tmp) / name
+            payload.write_bytes(data)
+            runner.run([cmd, "sif", "add", *args, os.fspath(sif), os.fspath(payload)], timeout=300)
+
+
+def embed_object(
+    sif: str | os.PathLike,
+    name: str,
+    data: bytes,
+    *,
+    datatype: int = GENERIC_DATATYPE,
+    extra_args: tuple[str, ...] = (),
+) -> None:
+    """Put ``data`` in ``sif`` as the object ``name``, replacing any of that name."""
+    args = _add_args(name, datatype, extra_args)
+    KNOWN_OBJECTS.setdefault(name, args)
+    replace_objects(sif, {name: (data, args)})
+
+
+def read_named_object(sif: str | os.PathLike, name: str) -> bytes | None:
+    """The bytes of the object ``name`` in ``sif`` (the newest if several), or None."""
+    sif = Path(sif)
+    if not is_sif(sif):
+        return None
+    found = read_sif(sif).named(name)
+    if not found:
+        return None
+    return read_object(sif, max(found, key=lambda o: o.id))
+
+
+def embedded_lock(sif: str | os.PathLike) -> Lock | None:
+    """The lock embedded in ``sif``, or None (BadInputError if it is malformed)."""
+    data = read_named_object(sif, LOCK_OBJECT)
+    if data is None:
+        return None
+    return parse_lock(data.decode("utf-8", "replace"), f"{sif}#{LOCK_OBJECT}")
+
+
+def embedded_provenance(sif: str | os.PathLike) -> dict[str, Any] | None:
+    """The embedded provenance JSON of ``sif``, or None."""
+    data = read_named_object(sif, PROVENANCE_OBJECT)
+    if data is None:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise BadInputError("embedded provenance is not JSON", f"{sif}#{PROVENANCE_OBJECT}") from None
+    return value if isinstance(value, dict) else None
+
+
+def embed_lock(
+    sif: str | os.PathLike,
+    lock: Lock,
+    *,
+    inputs_hash: str | None = None,
+    def_sha256: str | None = None,
+) -> dict[str, Any]:
+    """Embed ``lock`` and a provenance record into ``sif``; returns the record."""
+    text = render_lock(lock)
+    record = {
+        "schema": 1,
+        "tool": f"scitex-container {__version__}",
+        "lock_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "lock_object": LOCK_OBJECT,
+    }
+    if inputs_hash:
+        record["inputs_hash"] = inputs_hash
+    if def_sha256:
+        record["def_sha256"] = def_sha256
+    replace_objects(sif, {
+        LOCK_OBJECT: (text.encode(), KNOWN_OBJECTS[LOCK_OBJECT]),
+        PROVENANCE_OBJECT: ((json.dumps(record, indent=2, sort_keys=True) + "\n").encode(),
+                            KNOWN_OBJECTS[PROVENANCE_OBJECT]),
+    })
+    return record
+
+
+def finalize_build(
+    tmp_artifact: str | os.PathLike,
+    *,
+    inputs_hash: str | None = None,
+    def_sha256: str | None = None,
+    embed: bool = True,
+    captured_at: str | None = None,
+) -> dict[str, Any]:
+    """Capture and embed the lock of a freshly built image, before it is published.
+
+    Meant as the ``finalize`` hook of ``build_image`` (use :func:`make_finalizer`
+    to pass the inputs hash).  The lock is captured statically (exec as a
+    fallback).  A SIF gets the lock and provenance embedded; a sandbox gets
+    nothing written into it.  Returns metadata to merge into the version's
+    ``.meta.json``: ``lock_sha256``, ``lock_embedded``, ``lock_counts``,
+    ``lock_text`` (so the ``.lock`` sidecar can be written once the final
+    name is known, see :func:`write_lock_sidecar`).  The image's sha256 must
+    be computed after this returns: embedding changed the file.
+    """
+    path = Path(tmp_artifact)
+    found = capture_found(path)
+    lock = lock_from_found(found, captured_at=capture_date(captured_at),
+                           command=f"scitex-container lock capture {path.name}")
+    text = render_lock(lock)
+    meta: dict[str, Any] = {
+        "lock_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "lock_embedded": False,
+        "lock_counts": lock.counts(),
+        "lock_capture": found.method,
+        "lock_text": text,
+    }
+    if embed and path.is_file() and not runner.is_dry_run():
+        embed_lock(path, lock, inputs_hash=inputs_hash, def_sha256=def_sha256)
+        meta["lock_embedded"] = True
+    return meta
+
+
+def make_finalizer(**options: Any):
+    """``finalize_build`` with fixed options, e.g. ``make_finalizer(inputs_hash=h)``."""
+    return functools.partial(finalize_build, **options)
+
+
+def write_lock_sidecar(artifact: str | os.PathLike, lock: Lock | str | None = None) -> Path:
+    """Write ``<artifact>.lock``: from ``lock`` (a Lock or its text), else from the
+    embedded lock, else from a fresh capture.  The header gets the artifact's
+    current sha256."""
+    from scitex_container.apptainer.store import metadata
+
+    artifact = Path(artifact)
+    if isinstance(lock, str):
+        lock = parse_lock(lock, f"{artifact} lock text")
+    if lock is None:
+        lock = embedded_lock(artifact) if artifact.is_file() else None
+    if lock is None:
+        from scitex_container.apptainer.lock.capture import capture_lock
+
+        path = sidecar(artifact, LOCK_SUFFIX)
+        capture_lock(artifact, path)
+        return path
+    digest = metadata.cached_sha256(artifact) if artifact.is_file() else ""
+    fields = {f: getattr(lock, f) for f in ("pip", "dpkg", "node", "apk", "tool_version",
+                                             "image_id", "captured_at", "command")}
+    return write_lock(Lock(**fields, image_sha256=digest), sidecar(artifact, LOCK_SUFFIX))

@@ -1,0 +1,160 @@
+"""CycloneDX SBOM of a lock or an image, built with ``cyclonedx-python-lib``.
+
+Components carry package URLs: ``pkg:pypi/<name>@<version>``,
+``pkg:deb/debian/<name>@<version>`` (``?arch=`` for a foreign
+architecture), ``pkg:npm/<scope>/<name>@<version>``, ``pkg:apk/alpine/...``.
+Editable, VCS and URL pip installs have no version; their ``pip freeze``
+line is kept as the property ``scitex:pip-requirement``.  The output is
+deterministic: components sorted by bom-ref, the serial number a UUID
+derived from the content, the timestamp the lock's capture date (left out
+when the lock has none).  An SBOM can be embedded in a SIF as its SBOM data
+object (``apptainer sif add --datatype 9 --sbomformat cyclonedx-json``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+from scitex_container import runner
+from scitex_container._version import __version__
+from scitex_container.apptainer.lock.lockfile import Lock, read_lock
+from scitex_container.apptainer.lock.provenance import SBOM_OBJECT
+from scitex_container.errors import BadInputError
+from scitex_container.fsutil import atomic_write_text
+
+_NAMESPACE = uuid.UUID("6f1f2b0e-4c47-5d0a-9a53-5c1e7c0d2a11")
+_DIRECT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])? @ (.+)$")
+
+
+def _components(lock: Lock) -> list[Any]:
+    from cyclonedx.model import Property
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    out = []
+
+    def add(purl: PackageURL, name: str, version: str | None, group: str | None = None,
+            props: tuple[tuple[str, str], ...] = ()) -> None:
+        ref = purl.to_string()
+        out.append(Component(
+            type=ComponentType.LIBRARY, name=name, version=version or None, group=group,
+            purl=purl, bom_ref=ref,
+            properties=[Property(name=k, value=v) for k, v in props],
+        ))
+
+    for key, version in lock.pip.items():
+        if version:
+            add(PackageURL("pypi", name=key, version=version), key, version)
+            continue
+        m = _DIRECT.match(key)
+        name = m.group(1) if m else key.removeprefix("-e ").strip().rstrip("/").rsplit("/", 1)[-1]
+        add(PackageURL("pypi", name=name.lower(), qualifiers={"scitex_line": key} if not m else
+                       {"download_url": m.group(3).split("#")[0]}),
+            name, None, props=(("scitex:pip-requirement", key),))
+    for key, version in lock.dpkg.items():
+        name, _, arch = key.partition(":")
+        quals = {"arch": arch} if arch else {}
+        add(PackageURL("deb", "debian", name, version, quals or None), name, version)
+    for key, version in lock.node_versions.items():
+        scope, _, name = key.rpartition("/")
+        add(PackageURL("npm", scope or None, name, version), name, version, group=scope or None)
+    for key, version in lock.apk.items():
+        add(PackageURL("apk", "alpine", key, version), key, version)
+    return sorted(out, key=lambda c: str(c.bom_ref.value))
+
+
+def sbom_document(lock: Lock, *, subject: str = "image") -> dict[str, Any]:
+    """The CycloneDX (1.6) JSON document of ``lock`` as a dict."""
+    from cyclonedx.model import HashAlgorithm, HashType
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.output.json import JsonV1Dot6
+
+    components = _components(lock)
+    content = "\n".join(str(c.bom_ref.value) for c in components)
+    content += f"\n{subject}\n{lock.image_sha256}\n{lock.image_id}"
+    serial = uuid.uuid5(_NAMESPACE, hashlib.sha256(content.encode()).hexdigest())
+    image = Component(type=ComponentType.CONTAINER, name=subject, bom_ref="image",
+                      version=lock.image_id or None)
+    if lock.image_sha256:
+        image.hashes.add(HashType(alg=HashAlgorithm.SHA_256, content=lock.image_sha256))
+    stamp = _timestamp(lock.captured_at)
+    meta = BomMetaData(component=image, timestamp=stamp or _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc))
+    bom = Bom(components=components, serial_number=serial, metadata=meta)
+    with warnings.catch_warnings():  # a flat package list has no dependency graph
+        warnings.simplefilter("ignore", UserWarning)
+        data = json.loads(JsonV1Dot6(bom).output_as_string())
+    md = data.setdefault("metadata", {})
+    if stamp is None:
+        md.pop("timestamp", None)
+    # The library names itself as a tool; add ours so the SBOM says what made it.
+    tools = md.setdefault("tools", {}).setdefault("components", [])
+    tools.append({"type": "application", "name": "scitex-container", "version": __version__})
+    tools.sort(key=lambda t: (t.get("name", ""), t.get("version", "")))
+    return data
+
+
+def _timestamp(value: str) -> _dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return _dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+def render_sbom(lock: Lock, *, subject: str = "image") -> str:
+    return json.dumps(sbom_document(lock, subject=subject), indent=2, sort_keys=True) + "\n"
+
+
+def lock_of(source: str | os.PathLike) -> tuple[Lock, str]:
+    """The lock behind ``source`` (a lock file, a SIF or a sandbox) and a subject name."""
+    from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.sif.header import is_sif
+
+    path = Path(source)
+    if path.is_file() and not is_sif(path):
+        return read_lock(path), path.name.removesuffix(".lock")
+    return capture_lock(path, captured_at=""), path.name
+
+
+def export_sbom(
+    source: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    embed: bool = False,
+) -> dict[str, Any]:
+    """Write (and/or embed) the SBOM of a lock file or an image.
+
+    Returns ``{"path": output or None, "embedded": bool, "components": n,
+    "serial_number": ..., "text": the JSON}``.
+    """
+    lock, subject = lock_of(source)
+    text = render_sbom(lock, subject=subject)
+    if output is not None and not runner.is_dry_run():
+        atomic_write_text(output, text)
+    embedded = False
+    if embed:
+        from scitex_container.apptainer.lock.provenance import KNOWN_OBJECTS, replace_objects
+        from scitex_container.apptainer.sif.header import is_sif
+
+        if not is_sif(source):
+            raise BadInputError("--embed needs a SIF image", str(source))
+        replace_objects(source, {SBOM_OBJECT: (text.encode(), KNOWN_OBJECTS[SBOM_OBJECT])})
+        embedded = not runner.is_dry_run()
+    doc = json.loads(text)
+    return {
+        "path": str(output) if output is not None else None,
+        "embedded": embedded,
+        "components": len(doc.get("components", [])),
+        "serial_number": doc.get("serialNumber"),
+        "text": text,
+    }

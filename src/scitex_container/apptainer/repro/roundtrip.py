@@ -1,0 +1,387 @@
+"""The reproducible round trip: rough build, capture, pin, rebuild, capture, compare.
+
+:func:`build_reproducible` turns a rough def into a verified image:
+
+1. build the rough def as image ``<name>-rough`` (a separate image, so the
+   store's change detection reuses it when the rough inputs are unchanged);
+2. capture its lock and snapshot the rough def beside that version;
+3. generate the locked def (the rough def plus pins, :mod:`.pin`) beside it;
+4. build the locked def as image ``<name>`` (:func:`verify_roundtrip`);
+5. capture that version's lock and compare the two version sets.
+
+Beside the final version (and the rough one) it writes the lock
+(``.lock``), the locked def (``.locked.def``), the rough def snapshot
+(``.rough.def``) and the marker (``.verified.json``) whose ``status`` is
+``verified`` when the version sets are identical and ``unverified`` (with
+the drift) otherwise.  Drift is a result, not an error: the images stay
+usable, and :func:`check_verified` warns (or raises, in strict mode) when
+an image without a ``verified`` marker is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scitex_container import runner
+from scitex_container._version import __version__
+from scitex_container.apptainer.store.layout import (
+    LOCK_SUFFIX,
+    LOCKED_DEF_SUFFIX,
+    ROUGH_DEF_SUFFIX,
+    VERIFIED_SUFFIX,
+    sidecar,
+)
+from scitex_container.errors import CheckFailedError, NotFoundError
+from scitex_container.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
+from scitex_container.result import Result
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str], None]
+#: Image name suffix of the intermediate image built from the rough def.
+ROUGH_IMAGE_SUFFIX = "-rough"
+MARKER_SCHEMA = 1
+
+
+class UnverifiedImageWarning(UserWarning):
+    """An image is used whose round trip did not verify (or never ran)."""
+
+
+@dataclass(frozen=True)
+class ReproResult(Result):
+    """The outcome of a round trip."""
+
+    identical: bool  #: the rebuild's version set equals the lock's
+    summary: str  #: the drift summary ("identical" when none)
+    diff: dict[str, Any]  #: the lock comparison, JSON form
+    image: Path  #: the version built from the locked def
+    rough_image: Path  #: the version whose lock was pinned (built from the rough def)
+    lock: Path  #: lock of ``image``
+    rough_lock: Path  #: lock of ``rough_image`` (the pins' source)
+    locked_def: Path
+    rough_def: Path  #: snapshot of the rough def
+    verified: Path  #: the marker beside ``image``
+    durations: dict[str, float] = field(default_factory=dict)  #: seconds per step
+
+    @property
+    def status(self) -> str:
+        return "verified" if self.identical else "unverified"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["status"] = self.status
+        return data
+
+
+@dataclass(frozen=True)
+class VerifyStatus(Result):
+    """What :func:`check_verified` found beside an image."""
+
+    state: str  #: ``verified``, ``unverified`` or ``unknown`` (no marker)
+    image: Path
+    detail: str
+    marker: Path
+
+    @property
+    def is_verified(self) -> bool:
+        return self.state == "verified"
+
+    def __bool__(self) -> bool:
+        return self.is_verified
+
+
+def _real(path: str | os.PathLike) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _timed(durations: dict[str, float], key: str, start: float) -> None:
+    durations[key] = round(time.monotonic() - start, 3)
+
+
+def _say(progress: ProgressFn | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+    else:
+        log.info("%s", message)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    if src != dst and src.exists():
+        atomic_write_bytes(dst, src.read_bytes())
+
+
+def _capture(image: Path, lock_path: Path):
+    from scitex_container.apptainer.lock.capture import capture_lock
+
+    return capture_lock(image, lock_path)
+
+
+def _compare(a, b):
+    from scitex_container.apptainer.lock.compare import compare_locks
+
+    return compare_locks(a, b, a_label="lock", b_label="rebuild")
+
+
+def _image_sha256(image: Path) -> str:
+    if image.is_dir():
+        return ""
+    from scitex_container.apptainer.store.metadata import cached_sha256
+
+    try:
+        return cached_sha256(image)
+    except OSError:
+        return sha256_file(image)
+
+
+def _marker(result: ReproResult, command: str) -> dict[str, Any]:
+    return {
+        "schema": MARKER_SCHEMA,
+        "status": result.status,
+        "identical": result.identical,
+        "summary": result.summary,
+        "diff": result.diff,
+        "image": result.image.name,
+        "image_sha256": _image_sha256(result.image),
+        "rough_image": str(result.rough_image),
+        "lock": result.lock.name,
+        "lock_sha256": sha256_file(result.lock) if result.lock.exists() else "",
+        "rough_lock": str(result.rough_lock),
+        "locked_def": result.locked_def.name,
+        "rough_def": result.rough_def.name,
+        "tool_version": __version__,
+        "command": command,
+    }
+
+
+def _write_marker(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _build(def_path: Path, output_dir: Path, image_name: str, force: bool, progress) -> Path:
+    from scitex_container.apptainer.building.image import build
+
+    return Path(
+        build(
+            def_path=def_path, output_dir=output_dir, image_name=image_name,
+            force=force, progress=progress,
+        )
+    )
+
+
+def verify_roundtrip(
+    image: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    image_name: str | None = None,
+    *,
+    force: bool = True,
+    progress: ProgressFn | None = None,
+    command: str | None = None,
+    _durations: dict[str, float] | None = None,
+) -> ReproResult:
+    """Rebuild ``image`` from its locked def and check the rebuild matches its lock.
+
+    ``image`` is an image version (or a link to one) with a ``.lock`` and a
+    ``.locked.def`` beside it.  The rebuild is a version of ``image_name``
+    under ``output_dir`` (default: the image's own name without ``-rough``,
+    in the directory above the image's); ``force`` (default on) rebuilds
+    even when the store holds a version of the same locked def.  Writes the
+    rebuild's lock, the locked def, the rough def snapshot and the
+    ``.verified.json`` marker beside the rebuild, and the marker beside
+    ``image`` too.  Returns the comparison; drift is not an error.
+    """
+    from scitex_container.apptainer.lock.lockfile import read_lock
+
+    source = _real(image)
+    lock_path = sidecar(source, LOCK_SUFFIX)
+    locked_def = sidecar(source, LOCKED_DEF_SUFFIX)
+    for needed in (lock_path, locked_def):
+        if not needed.exists():
+            raise NotFoundError(
+                f"`{needed.name}` is missing beside the image; run `scitex-container repro` first",
+                str(needed),
+            )
+    out_dir = Path(output_dir) if output_dir is not None else source.parent.parent
+    name = image_name or source.parent.name.removesuffix(ROUGH_IMAGE_SUFFIX)
+    durations = dict(_durations or {})
+    expected = read_lock(lock_path)
+
+    _say(progress, f"[repro] building the locked def as `{name}`")
+    start = time.monotonic()
+    built = _build(locked_def, out_dir, name, force, progress)
+    _timed(durations, "locked_build", start)
+    final = _real(built)
+    if runner.is_dry_run():
+        return _dry_result(final, source, durations)
+
+    _say(progress, "[repro] capturing the rebuild's lock")
+    start = time.monotonic()
+    final_lock = sidecar(final, LOCK_SUFFIX)
+    got = _capture(final, final_lock)
+    _timed(durations, "locked_capture", start)
+
+    start = time.monotonic()
+    diff = _compare(expected, got)
+    _timed(durations, "compare", start)
+    _copy(locked_def, sidecar(final, LOCKED_DEF_SUFFIX))
+    _copy(sidecar(source, ROUGH_DEF_SUFFIX), sidecar(final, ROUGH_DEF_SUFFIX))
+    durations["total"] = round(sum(v for k, v in durations.items() if k != "total"), 3)
+    result = ReproResult(
+        identical=bool(diff.identical),
+        summary=diff.summary(),
+        diff=diff.to_dict(),
+        image=final,
+        rough_image=source,
+        lock=final_lock,
+        rough_lock=lock_path,
+        locked_def=sidecar(final, LOCKED_DEF_SUFFIX),
+        rough_def=sidecar(final, ROUGH_DEF_SUFFIX),
+        verified=sidecar(final, VERIFIED_SUFFIX),
+        durations=durations,
+    )
+    command = command or f"scitex-container repro {source}"
+    marker = _marker(result, command)
+    _write_marker(result.verified, marker)
+    if source != final:
+        own = {"image": source.name, "image_sha256": _image_sha256(source), "lock": lock_path.name}
+        own["lock_sha256"] = sha256_file(lock_path)
+        _write_marker(sidecar(source, VERIFIED_SUFFIX), {**marker, **own, "rebuild": str(final)})
+    if result.identical:
+        log.info("round trip verified: %s", final)
+    else:
+        log.info("round trip drift for %s: %s", final, result.summary)
+    return result
+
+
+def _dry_result(final: Path, source: Path, durations: dict[str, float]) -> ReproResult:
+    return ReproResult(
+        identical=False, summary="dry run: nothing was built", diff={}, image=final,
+        rough_image=source, lock=sidecar(final, LOCK_SUFFIX),
+        rough_lock=sidecar(source, LOCK_SUFFIX), locked_def=sidecar(final, LOCKED_DEF_SUFFIX),
+        rough_def=sidecar(final, ROUGH_DEF_SUFFIX), verified=sidecar(final, VERIFIED_SUFFIX),
+        durations=durations,
+    )
+
+
+def build_reproducible(
+    def_path: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    image_name: str | None = None,
+    *,
+    snapshot_mirror: str | None = None,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+    apt_scope: str = "added",
+    pip_options: Sequence[str] | None = None,
+) -> ReproResult:
+    """Run the whole round trip on the rough def ``def_path``.
+
+    The rough def builds as image ``<image_name>-rough`` and the locked def
+    as ``<image_name>`` (default: the def's stem), both under
+    ``output_dir`` (default: the def's directory).  ``snapshot_mirror``,
+    ``apt_scope`` and ``pip_options`` go to
+    :func:`~.pin.generate_locked_def`.  ``force`` rebuilds both images even
+    when their inputs are unchanged.  Returns a :class:`ReproResult`;
+    ``identical`` is the gate.
+    """
+    from scitex_container.apptainer.deffile.lookup import resolve_def
+    from scitex_container.apptainer.repro.locked_def import generate_locked_def
+
+    rough_def = resolve_def("", def_path)
+    name = image_name or rough_def.stem
+    out_dir = Path(output_dir) if output_dir is not None else rough_def.parent
+    durations: dict[str, float] = {}
+    def_bytes = rough_def.read_bytes()
+
+    _say(progress, f"[repro] building the rough def as `{name}{ROUGH_IMAGE_SUFFIX}`")
+    start = time.monotonic()
+    rough = _real(_build(rough_def, out_dir, name + ROUGH_IMAGE_SUFFIX, force, progress))
+    _timed(durations, "rough_build", start)
+    if runner.is_dry_run():  # the later steps need the built image
+        return _dry_result(out_dir / name / f"{name}.sif", rough, durations)
+    atomic_write_bytes(sidecar(rough, ROUGH_DEF_SUFFIX), def_bytes)
+
+    _say(progress, "[repro] capturing the rough image's lock")
+    start = time.monotonic()
+    lock_path = sidecar(rough, LOCK_SUFFIX)
+    _capture(rough, lock_path)
+    _timed(durations, "rough_capture", start)
+
+    _say(progress, "[repro] generating the locked def")
+    start = time.monotonic()
+    generate_locked_def(
+        rough_def, lock_path, sidecar(rough, LOCKED_DEF_SUFFIX),
+        snapshot_mirror=snapshot_mirror, apt_scope=apt_scope, pip_options=pip_options,
+    )
+    _timed(durations, "pin", start)
+
+    command = _repro_command(def_path, output_dir, image_name, snapshot_mirror, apt_scope, pip_options)
+    return verify_roundtrip(
+        rough, out_dir, name, force=force, progress=progress,
+        command=command, _durations=durations,
+    )
+
+
+def _repro_command(def_path, output_dir, image_name, snapshot, apt_scope, pip_options) -> str:
+    import shlex
+
+    argv = ["scitex-container", "repro", os.fspath(def_path)]
+    if output_dir is not None:
+        argv += ["--output-dir", os.fspath(output_dir)]
+    if image_name:
+        argv += ["--name", image_name]
+    if snapshot:
+        argv += ["--snapshot", snapshot]
+    if apt_scope != "added":
+        argv += ["--apt-scope", apt_scope]
+    for opt in pip_options or ():
+        argv += ["--pip-option", opt]
+    return shlex.join(argv)
+
+
+def read_marker(image: str | os.PathLike) -> dict[str, Any] | None:
+    """The round-trip marker beside ``image`` (``None`` when absent or unreadable)."""
+    path = sidecar(_real(image), VERIFIED_SUFFIX)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def check_verified(image: str | os.PathLike, require_verified: bool = False) -> VerifyStatus:
+    """The use-time gate: is ``image`` (or the version a link points to) verified?
+
+    ``verified`` needs a marker saying so whose recorded image digest still
+    matches the image.  Anything else warns (:class:`UnverifiedImageWarning`)
+    or, with ``require_verified``, raises
+    :class:`~scitex_container.errors.CheckFailedError`.
+    """
+    real = _real(image)
+    if not real.exists():
+        raise NotFoundError(f"image not found: {image}", os.fspath(image))
+    marker_path = sidecar(real, VERIFIED_SUFFIX)
+    data = read_marker(real)
+    if data is None:
+        state = "unknown"
+        detail = "no round-trip marker (run `scitex-container repro` on its def)"
+    elif data.get("status") != "verified" or not data.get("identical"):
+        state, detail = "unverified", str(data.get("summary") or "the round trip drifted")
+    elif data.get("image_sha256") and _image_sha256(real) != data["image_sha256"]:
+        state, detail = "unverified", "the image changed since its round trip was verified"
+    else:
+        state, detail = "verified", "round trip verified"
+    status = VerifyStatus(state, real, detail, marker_path)
+    if state != "verified":
+        message = f"{real.name}: reproducibility unverified: {detail}"
+        if require_verified:
+            raise CheckFailedError(message)
+        warnings.warn(message, UnverifiedImageWarning, stacklevel=2)
+    return status

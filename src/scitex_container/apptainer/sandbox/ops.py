@@ -1,0 +1,205 @@
+"""Working inside a sandbox: maintenance commands, package updates, prompt, back to SIF."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import shutil
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from scitex_container import envvars, runner
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.building.image import build_image
+from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.fsutil import atomic_write_text, remove_path
+
+log = logging.getLogger(__name__)
+
+ENV_SCRIPT = Path(".singularity.d") / "env" / "90-environment.sh"
+_BEGIN = "# >>> scitex-container ps1 >>>"
+_END = "# <<< scitex-container ps1 <<<"
+_BLOCK = re.compile(re.escape(_BEGIN) + r".*?" + re.escape(_END) + r"\n?", re.S)
+
+#: The reference's ecosystem packages, updated when ``packages`` is not given.
+DEFAULT_PACKAGES = (
+    "scitex",
+    "figrecipe",
+    "scitex-writer",
+    "scitex-dataset",
+    "crossref-local",
+    "openalex-local",
+    "socialia",
+    "scitex-linter",
+    "scitex-container",
+)
+#: Repository directory names that differ from the package name (tried in order).
+PACKAGE_DIRS = {"scitex": ("scitex-python", "scitex-code")}
+_PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".venv", "venv", "__pycache__", "*.pyc", ".tox", ".nox", "node_modules", "build", "dist",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache",
+)
+_STAGING = Path("opt") / ".scitex-update"
+#: Variable inside the container holding the default prompt.
+DEFAULT_PS1_VAR = "SCITEX_CLOUD_APPTAINER_PS1_DEFAULT"
+
+
+def _sandbox(path: str | os.PathLike) -> Path:
+    sandbox = Path(path)
+    if not sandbox.is_dir():
+        raise NotFoundError(f"sandbox directory not found: {sandbox}", str(sandbox))
+    return sandbox
+
+
+def _exec_prefix(fakeroot: bool | None) -> list[str]:
+    argv = [tool.detect_container_cmd(), "exec", "--writable"]
+    if tool.choose_fakeroot(fakeroot):
+        argv.append("--fakeroot")
+    return argv
+
+
+def sandbox_maintain(
+    sandbox_dir: str | os.PathLike, command: Sequence[str], *, fakeroot: bool | None = None
+) -> int:
+    """Run ``command`` inside the sandbox with ``--writable`` (and ``--fakeroot``).
+
+    For admin maintenance (installing packages...); user sessions should use
+    ``--writable-tmpfs`` instead.  Output goes straight to our stdout/stderr.
+
+    Returns:
+        The command's exit code.
+    """
+    sandbox = _sandbox(sandbox_dir)
+    if not command:
+        raise BadInputError("no command given", "command")
+    argv = [*_exec_prefix(fakeroot), str(sandbox), *command]
+    return runner.run(argv, check=False, capture=False).returncode
+
+
+def _package_dir(package: str, proj_root: Path) -> Path | None:
+    for name in PACKAGE_DIRS.get(package, ()) + (package,):
+        candidate = proj_root / name
+        if candidate.is_dir() and any((candidate / f).is_file() for f in _PROJECT_FILES):
+            return candidate
+    return None
+
+
+def sandbox_update(
+    sandbox_dir: str | os.PathLike,
+    *,
+    proj_root: str | os.PathLike | None = None,
+    packages: Sequence[str] | None = None,
+    install_deps: bool = False,
+    build_isolation: bool = False,
+    fakeroot: bool | None = None,
+) -> dict[str, str]:
+    """Install packages from local repositories into an existing sandbox.
+
+    Each package's repository (``<proj_root>/<name>``; ``scitex`` is
+    ``scitex-python`` or ``scitex-code``) is copied into the sandbox and
+    installed there with ``python3 -m pip install`` (``--no-deps`` unless
+    ``install_deps``; without build isolation unless asked, so it works
+    offline with the image's own build backend).
+
+    Returns:
+        Package name -> ``ok``, ``failed`` or ``skipped`` (no repository).
+    """
+    sandbox = _sandbox(sandbox_dir).resolve()
+    root = Path(proj_root).expanduser() if proj_root is not None else Path.home() / "proj"
+    names = tuple(packages) if packages is not None else DEFAULT_PACKAGES
+    flags = [] if install_deps else ["--no-deps"]
+    if not build_isolation:
+        flags.append("--no-build-isolation")
+    results: dict[str, str] = {}
+    for name in names:
+        repo = _package_dir(name, root)
+        if repo is None:
+            log.warning("no repository for %s in %s; skipped", name, root)
+            results[name] = "skipped"
+            continue
+        inside = Path("/") / _STAGING / repo.name
+        staged = sandbox / _STAGING / repo.name
+        argv = [
+            *_exec_prefix(fakeroot), "--env", "PIP_BREAK_SYSTEM_PACKAGES=1",
+            "--env", "PIP_DISABLE_PIP_VERSION_CHECK=1", str(sandbox),
+            "python3", "-m", "pip", "install", "--no-input", *flags, str(inside),
+        ]
+        if runner.is_dry_run():
+            runner.run(argv, check=False)
+            results[name] = "ok"
+            continue
+        try:
+            remove_path(staged)
+            shutil.copytree(repo, staged, symlinks=True, ignore=_COPY_IGNORE)
+            done = runner.run(argv, check=False)
+        finally:
+            remove_path(staged)
+        results[name] = "ok" if done.returncode == 0 else "failed"
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
+            log.warning("installing %s failed: %s", name, tail[0])
+    return results
+
+
+def ps1_snippet(default_ps1: str) -> str:
+    """The prompt block: ``$SCITEX_CLOUD_APPTAINER_PS1`` when set, else ``default_ps1``.
+
+    ``--env`` values are not visible while apptainer sources the env
+    scripts; apptainer replays the PS1 they set with ``PS1="<value>"`` at
+    the shell's first prompt, when they are.  So PS1 holds an expansion of
+    the variable, falling back to the default kept in its own variable
+    (which needs no quoting in that replay).
+    """
+    var = envvars.APPTAINER_PS1
+    value = "${" + var + ":-$" + DEFAULT_PS1_VAR + "}"
+    return (
+        f"{_BEGIN}\n"
+        f"# Prompt: ${var} when set (apptainer --env {var}=...), else the default.\n"
+        f"{DEFAULT_PS1_VAR}={shlex.quote(default_ps1)}\n"
+        f"PS1={shlex.quote(value)}\n"
+        f"export {DEFAULT_PS1_VAR} PS1\n"
+        f"{_END}\n"
+    )
+
+
+def sandbox_configure_ps1(sandbox_dir: str | os.PathLike, default_ps1: str = r"\W $ ") -> None:
+    r"""Set the prompt in a sandbox's ``/.singularity.d/env/90-environment.sh``.
+
+    The snippet reads ``SCITEX_CLOUD_APPTAINER_PS1`` at run time and falls
+    back to ``default_ps1``; users override it with
+    ``--env SCITEX_CLOUD_APPTAINER_PS1='(mylab) \W $ '``.  Apptainer's
+    ``99-base.sh`` sets ``PS1="Apptainer> "`` only when PS1 is unset, and
+    ``90-environment.sh`` runs first.  Running it again replaces the block.
+    """
+    sandbox = _sandbox(sandbox_dir)
+    script = sandbox / ENV_SCRIPT
+    if not script.parent.is_dir():
+        raise NotFoundError(f"not an apptainer sandbox (no {ENV_SCRIPT.parent})", str(sandbox))
+    try:
+        text = script.read_text()
+        mode = stat.S_IMODE(script.stat().st_mode)
+    except FileNotFoundError:
+        text, mode = "#!/bin/sh\n", 0o755
+    body = _BLOCK.sub("", text)
+    if body and not body.endswith("\n"):
+        body += "\n"
+    if not runner.is_dry_run():
+        atomic_write_text(script, body + ps1_snippet(default_ps1), mode=mode)
+
+
+def sandbox_to_sif(
+    sandbox_dir: str | os.PathLike, output_sif: str | os.PathLike, *, fakeroot: bool | None = None
+) -> Path:
+    """Convert a sandbox directory back to a SIF image (atomically; no sudo).
+
+    Returns:
+        Path to the created .sif file.
+    """
+    sandbox = _sandbox(sandbox_dir)
+    out = Path(output_sif)
+    build_image(sandbox, out, fakeroot=fakeroot, metadata={"source": str(sandbox.resolve())})
+    return out.absolute()

@@ -1,0 +1,106 @@
+"""Sandboxes as versions of one store: ``sandbox-<YYYYMMDD_HHMMSS>/`` and ``current-sandbox``.
+
+A sandbox is built (from a .def, a SIF or another sandbox) under a hidden
+temporary name, given its prompt snippet, and only then renamed to its
+timestamped name and made current, all through :class:`~.store.Store`, so
+list/switch/rollback/cleanup behave exactly as for SIF versions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from scitex_container.apptainer.building.image import build_image
+from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.naming import FLAT_SANDBOX
+from scitex_container.apptainer.store.versions import open_store
+from scitex_container.errors import NotFoundError
+
+
+def sandbox_store(containers_dir: str | os.PathLike) -> Store:
+    return Store(Path(containers_dir), FLAT_SANDBOX)
+
+
+def _finalize_ps1(tmp: Path) -> dict:
+    from scitex_container.apptainer.sandbox.ops import sandbox_configure_ps1
+
+    sandbox_configure_ps1(tmp)
+    return {"ps1_configured": True}
+
+
+def sandbox_create(
+    source: str | os.PathLike,
+    containers_dir: str | os.PathLike | None = None,
+    *,
+    output_dir: str | os.PathLike | None = None,
+    fakeroot: bool | None = None,
+) -> Path:
+    """Build a sandbox directory from a SIF image or .def file.
+
+    Creates ``<containers_dir>/sandbox-YYYYMMDD_HHMMSS/`` (``-2``... if one
+    already exists this second) and points ``current-sandbox`` at it.
+    With ``output_dir`` the sandbox is built at exactly that path instead
+    (atomically; no link changes).
+
+    Returns:
+        Path to the created sandbox directory.
+
+    Raises:
+        NotFoundError: the source does not exist.
+        ProcessError: apptainer failed (nothing is left behind).
+    """
+    source = Path(source)
+    if not source.exists():
+        raise NotFoundError(f"source not found: {source}", str(source))
+    meta = {"source": str(source.resolve())}
+    if output_dir is not None:
+        out = Path(output_dir)
+        build_image(source, out, sandbox=True, fakeroot=fakeroot, finalize=_finalize_ps1, metadata=meta)
+        return out.absolute()
+    store = sandbox_store(containers_dir if containers_dir is not None else source.parent)
+    with store.build_lock():
+        final = store.path_of(store.new_version())
+        build_image(
+            source, final, sandbox=True, fakeroot=fakeroot, finalize=_finalize_ps1,
+            metadata=meta, publish=lambda tmp, out: store.publish(tmp, out),
+        )
+    return final
+
+
+def list_sandboxes(containers_dir: str | os.PathLike) -> list[dict]:
+    """All versioned sandboxes: dicts with version, path, date, active (and protected).
+
+    Newest version first (timestamps sort as time).
+    """
+    rows = []
+    for row in open_store(containers_dir, sandbox=True).versions():
+        data = row.row()
+        for key in ("size", "size_bytes"):
+            data.pop(key)
+        rows.append(data)
+    return rows
+
+
+def get_active_sandbox(containers_dir: str | os.PathLike) -> str | None:
+    """Timestamp of the sandbox ``current-sandbox`` points at, or None."""
+    return open_store(containers_dir, sandbox=True).active_version()
+
+
+def switch_sandbox(version: str, containers_dir: str | os.PathLike, use_sudo: bool = False) -> None:
+    """Atomically point ``current-sandbox`` at ``sandbox-{version}/``.
+
+    Raises:
+        NotFoundError: unknown version (the message lists the available ones).
+    """
+    open_store(containers_dir, sandbox=True).switch(version, use_sudo=use_sudo)
+
+
+def rollback_sandbox(containers_dir: str | os.PathLike, use_sudo: bool = False) -> str:
+    """Switch to the sandbox before the current one (by timestamp); return its timestamp."""
+    return open_store(containers_dir, sandbox=True).rollback(use_sudo=use_sudo)
+
+
+def cleanup_sandboxes(containers_dir: str | os.PathLike, keep: int = 5) -> list[Path]:
+    """Remove old sandboxes, keeping the ``keep`` newest; never the active or protected ones."""
+    return open_store(containers_dir, sandbox=True).cleanup(keep)

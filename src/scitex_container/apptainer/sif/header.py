@@ -1,0 +1,139 @@
+"""Reading a SIF file's header and data object descriptors without a process.
+
+The SIF layout (github.com/apptainer/sif, little endian, packed): a 128-byte
+global header (launch script, magic ``SIF_MAGIC``, version, arch, UUID,
+times, descriptor table position), then a table of fixed-size descriptors
+(data type, used flag, id, group, link, offset, size, ..., a 128-byte name
+and 384 bytes of type-specific extra data).  ``apptainer sif list`` prints
+the same table but not the objects' names, which provenance needs; reading
+the 30 KB table here takes well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.result import Result
+
+MAGIC = b"SIF_MAGIC\x00"
+_HEADER = struct.Struct("<32s10s3s3s16s8q")
+_DESC = struct.Struct("<iBIIIqqqqqqq128s384s")
+
+#: SIF data types (``apptainer sif add --datatype N`` uses N = type - 0x4000).
+DATA_TYPES = {
+    0x4001: "Def.FILE",
+    0x4002: "Env.Vars",
+    0x4003: "JSON.Labels",
+    0x4004: "FS",
+    0x4005: "Signature",
+    0x4006: "JSON.Generic",
+    0x4007: "Generic/Raw",
+    0x4008: "Cryptographic Message",
+    0x4009: "SBOM",
+    0x400A: "OCI.RootIndex",
+    0x400B: "OCI.Blob",
+}
+PARTITION = 0x4004
+GENERIC = 0x4007
+GENERIC_JSON = 0x4006
+SBOM = 0x4009
+FS_SQUASH = 1
+PART_PRIMSYS = 2
+
+
+@dataclass(frozen=True)
+class SifObject(Result):
+    """One data object of a SIF."""
+
+    id: int
+    datatype: int
+    group: int
+    link: int
+    offset: int
+    size: int
+    name: str
+    fstype: int = 0
+    parttype: int = 0
+
+    @property
+    def kind(self) -> str:
+        return DATA_TYPES.get(self.datatype, hex(self.datatype))
+
+    @property
+    def is_squashfs_partition(self) -> bool:
+        return self.datatype == PARTITION and self.fstype == FS_SQUASH
+
+
+@dataclass(frozen=True)
+class SifInfo(Result):
+    """The global header and the used descriptors of a SIF file."""
+
+    path: Path
+    image_id: str
+    objects: tuple[SifObject, ...]
+
+    def primary_partition(self) -> SifObject | None:
+        """The primary system partition (else the first partition), or None."""
+        parts = [o for o in self.objects if o.datatype == PARTITION]
+        for part in parts:
+            if part.parttype == PART_PRIMSYS:
+                return part
+        return parts[0] if parts else None
+
+    def named(self, name: str) -> list[SifObject]:
+        return [o for o in self.objects if o.name == name]
+
+
+def is_sif(path: str | os.PathLike) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEADER.size)
+    except OSError:
+        return False
+    return len(head) == _HEADER.size and head[32:42] == MAGIC
+
+
+def read_sif(path: str | os.PathLike) -> SifInfo:
+    """Parse the header and descriptor table; BadInputError if not a SIF."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEADER.size)
+            if len(head) < _HEADER.size or head[32:42] != MAGIC:
+                raise BadInputError("not a SIF image (no SIF_MAGIC header)", str(path))
+            fields = _HEADER.unpack(head)
+            _created, _modified, _free, total, desc_off, desc_size, _data_off, _data_size = fields[5:]
+            if total < 0 or total * _DESC.size > desc_size or total > 100_000:
+                raise BadInputError("corrupt SIF descriptor table", str(path))
+            fh.seek(desc_off)
+            table = fh.read(total * _DESC.size)
+    except FileNotFoundError:
+        raise NotFoundError(f"image `{path}` does not exist", str(path)) from None
+    except IsADirectoryError:
+        raise BadInputError("a sandbox directory is not a SIF file", str(path)) from None
+    objects = []
+    for i in range(len(table) // _DESC.size):
+        raw = _DESC.unpack_from(table, i * _DESC.size)
+        dtype, used, oid, group, link, offset, size = raw[:7]
+        if not used:
+            continue
+        name = raw[12].split(b"\x00", 1)[0].decode("utf-8", "replace")
+        extra = raw[13]
+        fstype, parttype = struct.unpack_from("<ii", extra, 0) if dtype == PARTITION else (0, 0)
+        objects.append(
+            SifObject(oid, dtype, group & 0x0FFFFFFF, link & 0x0FFFFFFF, offset, size, name,
+                      fstype, parttype)
+        )
+    return SifInfo(path, str(uuid.UUID(bytes=fields[4])), tuple(objects))
+
+
+def read_object(path: str | os.PathLike, obj: SifObject) -> bytes:
+    """The bytes of one data object (what ``apptainer sif dump`` prints)."""
+    with open(path, "rb") as fh:
+        fh.seek(obj.offset)
+        return fh.read(obj.size)

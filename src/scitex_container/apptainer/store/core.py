@@ -1,0 +1,357 @@
+"""The one versioned-artifact store: every version of an image in one directory.
+
+A store is a directory plus a :class:`~.naming.Scheme`.  Versions are SIF
+files or sandbox directories named by the scheme; the active one is a
+relative symlink (``current.sif``, ``<name>.sif``, ``current-sandbox``).
+
+Invariants, kept across crashes and concurrent commands:
+
+* a version appears under its name only when complete (it is built or
+  copied under a hidden temporary name and renamed into place);
+* the active link is replaced by renaming a temporary link over it, so it
+  always points at some complete version, and a failed switch leaves it
+  as it was;
+* every change (publish, switch, rollback, cleanup, stale-temp removal)
+  holds the store's advisory lock, so concurrent commands serialize;
+* cleanup never removes the active version, base images, or versions with
+  a keep marker (``<artifact>.keep``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from scitex_container import runner
+from scitex_container.apptainer.store import gc as store_gc
+from scitex_container.apptainer.store.layout import KEEP_SUFFIX, SIDECAR_SUFFIXES, sidecar
+from scitex_container.apptainer.store.naming import (
+    SANDBOX,
+    Scheme,
+    format_date,
+    human_size,
+    sort_versions,
+    timestamp,
+    version_key,
+)
+from scitex_container.errors import BadInputError, NotFoundError, StoreError
+from scitex_container.fsutil import atomic_symlink, fsync_dir, remove_path, temp_path
+from scitex_container.result import Result
+
+LOCK_NAME = ".scitex-store.lock"
+LOCK_TIMEOUT = 900.0
+
+_locks: dict[str, FileLock] = {}
+
+
+@dataclass(frozen=True)
+class Version(Result):
+    """One version in a store."""
+
+    version: str
+    path: Path
+    size_bytes: int | None  #: ``None`` for sandbox directories
+    mtime: float
+    active: bool
+    protected: bool
+
+    def row(self) -> dict:
+        """The reference's dict (version, path, size, date, active) plus ours."""
+        return {
+            "version": self.version,
+            "path": str(self.path),
+            "size": human_size(self.size_bytes),
+            "size_bytes": self.size_bytes,
+            "date": format_date(self.mtime),
+            "active": self.active,
+            "protected": self.protected,
+        }
+
+
+def _lock_for(path: Path, timeout: float) -> FileLock:
+    key = os.fspath(path)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = FileLock(key, timeout=timeout)
+    return lock
+
+
+class Store:
+    """Versions of one artifact in ``directory``, named by ``scheme``."""
+
+    def __init__(self, directory: str | os.PathLike, scheme: Scheme) -> None:
+        self.dir = Path(directory).absolute()
+        self.scheme = scheme
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.dir)!r}, {self.scheme.prefix}*{self.scheme.suffix})"
+
+    # -- names ----------------------------------------------------------------
+    @property
+    def link(self) -> Path:
+        """The active link."""
+        return self.dir / self.scheme.active
+
+    def path_of(self, version: str) -> Path:
+        return self.dir / self.scheme.name_of(version)
+
+    def temp_name(self, final: Path, kind: str = "building") -> Path:
+        """A hidden temporary beside ``final`` that stale-cleanup can attribute to us."""
+        return final.with_name(f".{final.name}.{os.getpid()}.{time.time_ns()}.{kind}")
+
+    # -- reading (no lock: every name seen is complete) ---------------------------
+    def _is_kind(self, entry: os.DirEntry) -> bool:
+        try:
+            if self.scheme.kind == SANDBOX:
+                return entry.is_dir(follow_symlinks=False)
+            return entry.is_file(follow_symlinks=False)
+        except OSError:
+            return False
+
+    def _scan(self) -> list[tuple[str, Path, os.stat_result]]:
+        out = []
+        try:
+            it = os.scandir(self.dir)
+        except FileNotFoundError:
+            return []
+        with it:
+            for entry in it:
+                version = self.scheme.version_of(entry.name)
+                if version is None or not self._is_kind(entry):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed while we looked
+                out.append((version, Path(entry.path), st))
+        return out
+
+    def active_version(self) -> str | None:
+        """The version the active link points at, or None (no link, or dangling)."""
+        try:
+            target = os.readlink(self.link)
+        except OSError:
+            return None
+        target = target.rstrip("/")
+        parent = os.path.dirname(target)
+        if parent and os.path.realpath(os.path.join(self.dir, parent)) != os.path.realpath(self.dir):
+            return None  # points into another directory: not one of our versions
+        version = self.scheme.version_of(os.path.basename(target))
+        if version is None or not os.path.exists(self.link):
+            return None
+        return version
+
+    def active_path(self) -> Path | None:
+        """The real path of the active version."""
+        version = self.active_version()
+        return self.path_of(version) if version is not None else None
+
+    def versions(self) -> list[Version]:
+        """Every version, newest first (in version order, not by date)."""
+        active = self.active_version()
+        rows = [
+            Version(
+                version=v,
+                path=p,
+                size_bytes=None if self.scheme.kind == SANDBOX else st.st_size,
+                mtime=st.st_mtime,
+                active=v == active,
+                protected=os.path.lexists(sidecar(p, KEEP_SUFFIX)),
+            )
+            for v, p, st in self._scan()
+        ]
+        rows.sort(key=lambda r: version_key(r.version), reverse=True)
+        return rows
+
+    def version_names(self) -> list[str]:
+        """Version strings, oldest first."""
+        return sort_versions([v for v, _, _ in self._scan()])
+
+    def get(self, version: str) -> Version:
+        for row in self.versions():
+            if row.version == version:
+                return row
+        available = ", ".join(reversed(self.version_names())) or "none"
+        raise NotFoundError(
+            f"`{version}` not found in {self.dir} (available: {available})", "version"
+        )
+
+    def bases(self) -> list[Path]:
+        """Base images in the directory, oldest first."""
+        if not self.scheme.base_glob:
+            return []
+        prefix = self.scheme.base_glob.split("*")[0]
+        found = [p for p in self.dir.glob(self.scheme.base_glob) if p.is_file() and not p.is_symlink()]
+        return sorted(found, key=lambda p: version_key(p.name[len(prefix) :]))
+
+    # -- locking ----------------------------------------------------------------
+    def _lock_path(self, name: str) -> Path:
+        if os.access(self.dir, os.W_OK):
+            return self.dir / name
+        # A directory we cannot write to (a sudo-only target): lock beside us instead.
+        import hashlib
+
+        digest = hashlib.sha256(os.fsencode(os.path.realpath(self.dir)) + name.encode()).hexdigest()
+        home = Path(tempfile.gettempdir()) / f"scitex-container-locks-{os.geteuid()}"
+        home.mkdir(mode=0o700, exist_ok=True)
+        return home / f"{digest[:32]}.lock"
+
+    @contextlib.contextmanager
+    def _hold(self, name: str, what: str, timeout: float) -> Iterator[None]:
+        if runner.is_dry_run():
+            yield
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lock = _lock_for(self._lock_path(name), timeout)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise StoreError(
+                f"{what} of {self.dir} is held by another command (waited {timeout:.0f}s)"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def lock(self, timeout: float = LOCK_TIMEOUT):
+        """The store lock: held by every change to versions and the active link."""
+        return self._hold(LOCK_NAME, "the store lock", timeout)
+
+    def build_lock(self, timeout: float = 4 * 3600.0):
+        """Serializes builds of this artifact (not switches: those take :meth:`lock`)."""
+        return self._hold(f".{self.scheme.active}.build.lock", "the build lock", timeout)
+
+    # -- changing -------------------------------------------------------------
+    def new_version(self) -> str:
+        """A fresh timestamp version (``-2``, ``-3``... when one this second exists)."""
+        base = timestamp()
+        version, n = base, 1
+        while os.path.lexists(self.path_of(version)):
+            n += 1
+            version = f"{base}-{n}"
+        return version
+
+    def switch(self, version: str, *, use_sudo: bool = False) -> Version:
+        """Point the active link at ``version`` atomically."""
+        with self.lock():
+            row = self.get(version)
+            if not row.active:  # already active: nothing to write
+                self.set_link(self.scheme.name_of(version), use_sudo)
+        return Version(row.version, row.path, row.size_bytes, row.mtime, True, row.protected)
+
+    def set_link(self, target: str, use_sudo: bool = False) -> None:
+        """Point the active link at the entry ``target`` (caller holds the lock)."""
+        if runner.is_dry_run():
+            if use_sudo and os.geteuid() != 0:
+                runner.run(runner.with_sudo(["ln", "-sfn", "--", target, str(self.link)], True))
+            return
+        if use_sudo and os.geteuid() != 0 and not os.access(self.dir, os.W_OK):
+            tmp = temp_path(self.link, suffix=".link")
+            runner.run(runner.with_sudo(["ln", "-s", "--", target, str(tmp)], True))
+            runner.run(runner.with_sudo(["mv", "-Tf", "--", str(tmp), str(self.link)], True))
+            return
+        if self.link.is_dir() and not self.link.is_symlink():
+            raise StoreError(f"{self.link} is a directory, not a link; move it away first")
+        atomic_symlink(target, self.link)
+
+    def rollback(self, *, use_sudo: bool = False) -> str:
+        """Switch to the version just before the active one, in version order."""
+        with self.lock():
+            active = self.active_version()
+            if active is None:
+                raise StoreError(f"no active version in {self.dir} ({self.link} is missing)")
+            key = version_key(active)
+            older = [v for v in self.version_names() if version_key(v) < key]
+            if not older:
+                raise StoreError(f"no version older than {active} in {self.dir} to roll back to")
+            self.switch(older[-1], use_sudo=use_sudo)
+            return older[-1]
+
+    def publish(self, tmp: Path, final: Path, *, activate: bool = True, use_sudo: bool = False) -> Path:
+        """Rename the finished temporary ``tmp`` to the version ``final``; make it active."""
+        version = self.scheme.version_of(final.name)
+        if version is None or final.parent != self.dir:
+            raise StoreError(f"{final} is not a version name of {self!r}")
+        with self.lock():
+            if os.path.lexists(final):
+                raise StoreError(f"version {version} already exists in {self.dir}")
+            if use_sudo and os.geteuid() != 0 and not os.access(self.dir, os.W_OK):
+                runner.run(runner.with_sudo(["mv", "-T", "--", str(tmp), str(final)], True))
+            else:
+                os.rename(tmp, final)
+                fsync_dir(self.dir)
+            if activate:
+                self.set_link(final.name, use_sudo)
+        return final
+
+    def protect(self, version: str, keep: bool = True) -> Path:
+        """Add (or remove) the keep marker that shields a version from cleanup."""
+        with self.lock():
+            marker = sidecar(self.get(version).path, KEEP_SUFFIX)
+            if not runner.is_dry_run():
+                if keep:
+                    marker.touch()
+                else:
+                    marker.unlink(missing_ok=True)
+        return marker
+
+    def remove(self, path: Path) -> None:
+        """Remove one version and its sidecars (caller holds the lock).
+
+        The version is first renamed to a hidden name, so a half-removed
+        sandbox is never listed.
+        """
+        doomed = path.with_name(f".{path.name}.{time.time_ns()}.removing")
+        os.rename(path, doomed)
+        fsync_dir(self.dir)
+        for suffix in SIDECAR_SUFFIXES:
+            sidecar(path, suffix).unlink(missing_ok=True)
+        remove_path(doomed)
+
+    def cleanup(self, keep: int = 3, *, remove_active: bool = False) -> list[Path]:
+        """Remove all but the ``keep`` newest versions; return what was removed.
+
+        The active version (unless ``remove_active``, which also drops the
+        link), protected versions and base images are never removed and do
+        not count towards ``keep``.  In a dry run nothing is removed.
+        """
+        if keep < 0:
+            raise BadInputError("keep must be 0 or more", "keep")
+        removed: list[Path] = []
+        with self.lock():
+            self.remove_stale()
+            self.remove_orphan_sidecars()
+            kept = 0
+            doomed: list[Version] = []
+            for row in self.versions():
+                if row.protected or (row.active and not remove_active):
+                    continue
+                if kept < keep:
+                    kept += 1
+                    continue
+                doomed.append(row)
+            removed = [row.path for row in doomed]
+            if runner.is_dry_run():
+                return removed
+            if any(row.active for row in doomed):
+                self.link.unlink(missing_ok=True)  # never leave the link dangling
+                fsync_dir(self.dir)
+            for row in doomed:
+                self.remove(row.path)
+        return removed
+
+    def remove_orphan_sidecars(self) -> list[Path]:
+        """Remove sidecars whose version does not exist (caller holds the lock)."""
+        return store_gc.remove_orphan_sidecars(self)
+
+    def remove_stale(self) -> list[Path]:
+        """Remove temporaries left by killed commands (caller holds the lock)."""
+        return store_gc.remove_stale(self)

@@ -1,0 +1,100 @@
+"""Garbage left by killed commands: stale temporaries and orphan sidecars.
+
+Temporaries are hidden names (``.<name>...``) and never listed as
+versions; these functions remove the ones no live command owns.  Callers
+hold the store lock, so temporaries that only lock holders write are stale
+whenever they are seen; build and copy temporaries carry their writer's pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scitex_container import runner
+from scitex_container.apptainer.store.layout import SIDECAR_SUFFIXES
+from scitex_container.fsutil import remove_path
+
+if TYPE_CHECKING:
+    from scitex_container.apptainer.store.core import Store
+
+#: Hidden temporaries that writers holding the lock leave only when killed.
+_LOCKED_TEMPS = (".link", ".removing")
+#: Temporaries written without the store lock (atomic metadata writes): stale when old.
+_UNLOCKED_TEMPS = (".tmp",)
+_STALE_AGE = 120.0
+#: Temporaries tagged with the pid of their writer: stale when that process is gone.
+_PID_TEMPS = (".building", ".copying")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def building_pid(name: str) -> int | None:
+    """The writer pid encoded in ``.<name>.<pid>.<ns>.building`` (or ``.copying``)."""
+    stem = name.rsplit(".", 1)[0]
+    parts = stem.rsplit(".", 2)
+    if len(parts) == 3 and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def remove_orphan_sidecars(store: Store) -> list[Path]:
+    """Remove sidecars (logs of failed builds...) whose version does not exist.
+
+    A version being built right now (its hidden temporary exists) keeps
+    its sidecars.  Caller holds the lock.
+    """
+    if runner.is_dry_run() or not store.dir.is_dir():
+        return []
+    names = set(os.listdir(store.dir))
+    removed = []
+    for name in names:
+        suffix = next((s for s in SIDECAR_SUFFIXES if name.endswith(s)), None)
+        if suffix is None:
+            continue
+        artifact = name[: -len(suffix)]
+        if store.scheme.version_of(artifact) is None or artifact in names:
+            continue
+        if any(n.startswith(f".{artifact}.") and n.endswith(_PID_TEMPS) for n in names):
+            continue
+        (store.dir / name).unlink(missing_ok=True)
+        removed.append(store.dir / name)
+    return removed
+
+
+def remove_stale(store: Store) -> list[Path]:
+    """Remove temporaries left by killed commands (caller holds the lock)."""
+    if runner.is_dry_run() or not store.dir.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    prefixes = (f".{store.scheme.prefix}", f".{store.scheme.active}.")
+    for entry in os.scandir(store.dir):
+        name = entry.name
+        if not name.startswith(prefixes):
+            continue
+        stale = False
+        if name.endswith(_LOCKED_TEMPS):
+            stale = True
+        elif name.endswith(_PID_TEMPS):
+            pid = building_pid(name)
+            stale = pid is not None and not _pid_alive(pid)
+        elif name.endswith(_UNLOCKED_TEMPS):
+            with contextlib.suppress(OSError):
+                stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AGE
+        if stale:
+            with contextlib.suppress(FileNotFoundError):
+                remove_path(Path(entry.path))
+            removed.append(Path(entry.path))
+    return removed

@@ -1,0 +1,115 @@
+"""Validated bind mounts: one model for every ``--bind`` this package emits.
+
+A bind is ``host:container:mode``.  Both paths are absolute, contain no ``:``
+or ``,`` (apptainer's own separators) and no newline; mode is ``ro`` or
+``rw``.  A host path must exist unless the caller says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from scitex_container.errors import BadInputError
+from scitex_container.result import Result
+
+MODES = ("ro", "rw")
+_FORBIDDEN = (":", ",", "\n", "\r", "\0")
+
+
+def _check_path(value: object, field: str) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise BadInputError(f"must be a path, got {type(value).__name__}", field)
+    text = os.fspath(value)
+    if not text or not text.startswith("/"):
+        raise BadInputError(f"must be an absolute path, got {text!r}", field)
+    bad = [c for c in _FORBIDDEN if c in text]
+    if bad:
+        raise BadInputError(f"must not contain {bad[0]!r}: {text!r}", field)
+    return os.path.normpath(text) if text != "/" else text
+
+
+@dataclass(frozen=True)
+class BindSpec(Result):
+    host: str
+    container: str
+    mode: str = "ro"
+
+    def arg(self) -> str:
+        """The value of one ``--bind`` option."""
+        return f"{self.host}:{self.container}:{self.mode}"
+
+
+def make_bind(
+    host: object, container: object | None = None, mode: object = "ro", *,
+    field: str = "bind", must_exist: bool = True,
+) -> BindSpec:
+    """Validate one bind; ``container`` defaults to the host path."""
+    h = _check_path(host, f"{field}.host")
+    c = _check_path(container if container not in (None, "") else h, f"{field}.container")
+    m = mode if mode not in (None, "") else "ro"
+    if m not in MODES:
+        raise BadInputError(f"mode must be 'ro' or 'rw', got {m!r}", f"{field}.mode")
+    if must_exist and not os.path.lexists(h):
+        raise BadInputError(f"host path does not exist: {h}", f"{field}.host")
+    return BindSpec(h, c, str(m))
+
+
+def parse_bind_spec(spec: str, *, field: str = "bind", must_exist: bool = True) -> BindSpec:
+    """Parse ``host[:container[:mode]]``."""
+    parts = spec.strip().split(":")
+    if not parts[0] or len(parts) > 3:
+        raise BadInputError(f"expected host[:container[:mode]], got {spec!r}", field)
+    host = parts[0]
+    container = parts[1] if len(parts) > 1 else None
+    mode = parts[2] if len(parts) > 2 else "ro"
+    return make_bind(host, container, mode, field=field, must_exist=must_exist)
+
+
+def bind_from_mapping(entry: Mapping, *, field: str = "host_mounts", must_exist: bool = True) -> BindSpec:
+    """A ``{host_path, container_path, mode}`` (or ``{host, container, mode}``) dict."""
+    if not isinstance(entry, Mapping):
+        raise BadInputError(f"must be a mapping, got {type(entry).__name__}", field)
+    host = entry.get("host_path", entry.get("host"))
+    container = entry.get("container_path", entry.get("container"))
+    return make_bind(host, container, entry.get("mode", "ro"), field=field, must_exist=must_exist)
+
+
+def bind_args(binds: Iterable[BindSpec]) -> list[str]:
+    """Flat ``["--bind", spec, ...]``, de-duplicated, in order."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for bind in binds:
+        if bind.arg() not in seen:
+            seen.add(bind.arg())
+            out += ["--bind", bind.arg()]
+    return out
+
+
+def build_host_mount_binds(host_mounts: list[dict] | None = None, texlive_prefix: str = "") -> list[str]:
+    """Build ``--bind`` argument pairs for host package mounts.
+
+    Args:
+        host_mounts: ``{host_path, container_path, mode}`` dicts (validated).
+        texlive_prefix: Host prefix of a TeX Live installation (e.g. ``/usr``);
+            when set, its share directories and binaries are bound read-only at
+            the same paths inside the container, with the libraries and
+            launchers that let them run there
+            (:func:`scitex_container.host.get_texlive_binds`).  The launchers
+            are found only if ``/opt/scitex-host/texlive/bin`` comes first on
+            the container's PATH.
+
+    Returns:
+        Flat list of alternating ``"--bind"`` / ``"<spec>"`` strings.
+    """
+    binds = [
+        bind_from_mapping(m, field=f"host_mounts[{i}]") for i, m in enumerate(host_mounts or [])
+    ]
+    if texlive_prefix:
+        from scitex_container.host.mounts import texlive_bind_specs
+
+        binds += texlive_bind_specs(texlive_prefix)
+    return bind_args(binds)
+
+
