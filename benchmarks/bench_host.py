@@ -40,12 +40,18 @@ def cases(runs: int = 5):
 
     yield absolute(
         "check_packages, nothing installed (in-process)",
-        _without_tools(check_packages), runs=runs, max_seconds=0.3, target="<= 300 ms",
+        _without_tools(check_packages),
+        runs=runs,
+        max_seconds=0.3,
+        target="<= 300 ms",
     )
     empty = tempfile.mkdtemp(prefix="bench-host-")
     yield absolute(
         "host check CLI, nothing installed",
-        _cli_nothing(empty), runs=runs, max_seconds=0.3, target="<= 300 ms",
+        _cli_nothing(empty),
+        runs=runs,
+        max_seconds=0.3,
+        target="<= 300 ms",
     )
     pdftex, convert = shutil.which("pdftex"), shutil.which("convert")
     if pdftex and convert:
@@ -53,14 +59,21 @@ def cases(runs: int = 5):
             "check_packages, installed vs raw version probes",
             check_packages,
             ["sh", "-c", f"{pdftex} --version >/dev/null; {convert} -version >/dev/null"],
-            runs=runs, max_ratio=1.5, target="<= 1.5x",
+            runs=runs,
+            max_ratio=1.5,
+            target="<= 1.5x",
         )
         root = tempfile.mkdtemp(prefix="bench-host-launchers-")
-        code = ("from scitex_container.host import get_mount_config; "
-                f"get_mount_config('', '', imagemagick_prefix='', wrapper_root={root!r})")
+        code = (
+            "from scitex_container.host import get_mount_config; "
+            f"get_mount_config('', '', imagemagick_prefix='', wrapper_root={root!r})"
+        )
         yield absolute(
             "get_mount_config texlive+imagemagick (fresh process)",
-            [sys.executable, "-c", code], runs=runs, max_seconds=1.5, target="<= 1.5 s",
+            [sys.executable, "-c", code],
+            runs=runs,
+            max_seconds=1.5,
+            target="<= 1.5 s",
         )
 
 
@@ -72,7 +85,9 @@ def _cli_nothing(empty: str):
     env = {**os.environ, "PATH": empty}
 
     def run():
-        done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        done = subprocess.run(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        )
         if done.returncode not in (0, 1):
             raise RuntimeError(f"host check exited {done.returncode}")
 

@@ -40,8 +40,11 @@ def _reference_capture(image: Path) -> str:
         section = "pip" if name.startswith("pip") else name
         out.append(f"@@scitex:{section}\n{done.stdout}")
         if name == "dpkg":
-            arch = subprocess.run([*APPTAINER_EXEC, str(image), "dpkg", "--print-architecture"],
-                                  capture_output=True, text=True).stdout
+            arch = subprocess.run(
+                [*APPTAINER_EXEC, str(image), "dpkg", "--print-architecture"],
+                capture_output=True,
+                text=True,
+            ).stdout
             out.append(f"@@scitex:dpkg-arch\n{arch}")
     return "\n".join(out)
 
@@ -81,19 +84,27 @@ def cases(runs: int = 5):
         # --- capture: identical sets first, then timing
         ours = capture_lock(image, captured_at="")
         ref = parse_exec_output(_reference_capture(image))
-        theirs = {**{f"pip:{k}": v for k, v in ref.pip.items()},
-                  **{f"dpkg:{k}": v for k, v in ref.dpkg.items()},
-                  **{f"node:{k}": v for k, v in ref.node.items()}}
+        theirs = {
+            **{f"pip:{k}": v for k, v in ref.pip.items()},
+            **{f"dpkg:{k}": v for k, v in ref.dpkg.items()},
+            **{f"node:{k}": v for k, v in ref.node.items()},
+        }
         identical = ours.version_set() == theirs
-        print(f"capture: identical version sets = {identical} "
-              f"({len(theirs)} entries: {ours.counts()})", file=sys.stderr)
-        assert identical, compare_locks(ours, type(ours)(pip=ref.pip, dpkg=ref.dpkg,
-                                                         node=ours.node)).summary()
+        print(
+            f"capture: identical version sets = {identical} "
+            f"({len(theirs)} entries: {ours.counts()})",
+            file=sys.stderr,
+        )
+        assert identical, compare_locks(
+            ours, type(ours)(pip=ref.pip, dpkg=ref.dpkg, node=ours.node)
+        ).summary()
         yield compare(
             "capture_lock vs 4x apptainer exec (reference)",
             lambda: capture_lock(image, captured_at=""),
             lambda: _reference_capture(image),
-            runs=runs, max_ratio=0.1, target="<= 0.1x, identical sets",
+            runs=runs,
+            max_ratio=0.1,
+            target="<= 0.1x, identical sets",
         )
 
         # --- compare two 20,000-entry locks (version sets rebuilt every run)
@@ -105,15 +116,25 @@ def cases(runs: int = 5):
             return compare_locks(a, b)
 
         assert diff().diff_count == 100 + 20
-        yield absolute("compare_locks 2 x 20,000 entries", diff, runs=max(runs, 5),
-                       max_seconds=0.05, target="<= 50 ms")
+        yield absolute(
+            "compare_locks 2 x 20,000 entries",
+            diff,
+            runs=max(runs, 5),
+            max_seconds=0.05,
+            target="<= 50 ms",
+        )
 
         # --- verify: digest cached, then uncached against sha256sum
         plain = work / "plain.sif"  # no lock anywhere: verify is the digest + lookups
         shutil.copyfile(image, plain)
         metadata.cached_sha256(plain)
-        yield absolute("verify, cached digest (128 MB image)", lambda: verify(plain),
-                       runs=max(runs, 5), max_seconds=0.05, target="<= 50 ms")
+        yield absolute(
+            "verify, cached digest (128 MB image)",
+            lambda: verify(plain),
+            runs=max(runs, 5),
+            max_seconds=0.05,
+            target="<= 50 ms",
+        )
 
         def drop_cache():
             metadata.metadata_path(plain).unlink(missing_ok=True)
@@ -122,7 +143,10 @@ def cases(runs: int = 5):
             "verify, uncached digest vs sha256sum",
             lambda: verify(plain),
             ["sha256sum", str(plain)],
-            runs=runs, setup=drop_cache, max_ratio=1.11, target="<= 1.11 (>= 0.9x throughput)",
+            runs=runs,
+            setup=drop_cache,
+            max_ratio=1.11,
+            target="<= 1.11 (>= 0.9x throughput)",
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -56,11 +56,18 @@ def cases(runs: int):
 
         generate_locked_def(rough, lock, tmp / "rough.locked.def")
 
-    yield absolute("generate_locked_def, 20,500 entries", generate, runs=runs,
-                   max_seconds=0.5, target="<= 500 ms")
+    yield absolute(
+        "generate_locked_def, 20,500 entries",
+        generate,
+        runs=runs,
+        max_seconds=0.5,
+        target="<= 500 ms",
+    )
 
     image = debian_sif()
-    pins = [f"{k}=={v}" for k, v in capture_lock(image, captured_at="", with_digest=False).pip.items()]
+    pins = [
+        f"{k}=={v}" for k, v in capture_lock(image, captured_at="", with_digest=False).pip.items()
+    ]
     ours = "\n".join(pip_stanza(pins, commands=("pip3",))) + "\n"
     reqs = "\n".join(pins)
     naive = (
@@ -69,17 +76,36 @@ def cases(runs: int):
         "--no-index -r /tmp/req.txt\n"
     )
     # fail loudly if the ours stanza would install anything (then it is not the no-drift case)
-    probe = subprocess.run([*EXEC, str(image), "sh", "-ec", ours], capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        [*EXEC, str(image), "sh", "-ec", ours], capture_output=True, text=True, check=False
+    )
     assert "pins to install" not in probe.stderr, probe.stderr
-    yield compare("pip stanza on a matching image (1 exec)",
-                  [*EXEC, str(image), "sh", "-ec", ours], [*EXEC, str(image), "sh", "-ec", naive],
-                  runs=runs, max_ratio=1.0, target="ours/naive <= 1.0")
+    yield compare(
+        "pip stanza on a matching image (1 exec)",
+        [*EXEC, str(image), "sh", "-ec", ours],
+        [*EXEC, str(image), "sh", "-ec", naive],
+        runs=runs,
+        max_ratio=1.0,
+        target="ours/naive <= 1.0",
+    )
 
     copy = tmp / "img" / "img.sif"
     copy.parent.mkdir()
     copy.write_bytes(image.read_bytes())
-    (copy.parent / "img.sif.verified.json").write_text(json.dumps(
-        {"status": "verified", "identical": True, "image": copy.name, "image_sha256": _image_sha256(copy)}
-    ))
-    yield absolute("check_verified (cached digest)", lambda: check_verified(copy, require_verified=True),
-                   runs=runs, max_seconds=0.05, target="<= 50 ms")
+    (copy.parent / "img.sif.verified.json").write_text(
+        json.dumps(
+            {
+                "status": "verified",
+                "identical": True,
+                "image": copy.name,
+                "image_sha256": _image_sha256(copy),
+            }
+        )
+    )
+    yield absolute(
+        "check_verified (cached digest)",
+        lambda: check_verified(copy, require_verified=True),
+        runs=runs,
+        max_seconds=0.05,
+        target="<= 50 ms",
+    )

@@ -45,7 +45,9 @@ done
 """
 
 
-def _as_user(*argv: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def _as_user(
+    *argv: str, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     head = ["runuser", "-u", USER, "--"]
     if env:
         head += ["env", *(f"{k}={v}" for k, v in env.items())]
@@ -90,19 +92,49 @@ def cases(runs: int = 5):
     try:
         proj = root / "bench"
         proj.mkdir()
-        fmt = dict(home=user.pw_dir, user=USER, proj=proj, image=image, root=root,
-                   out=root / "raw.out", job=root / "raw-job.sh")
+        fmt = dict(
+            home=user.pw_dir,
+            user=USER,
+            proj=proj,
+            image=image,
+            root=root,
+            out=root / "raw.out",
+            job=root / "raw-job.sh",
+        )
         (root / "raw-job.sh").write_text(RAW_JOB.format(**fmt))
         (root / "raw-start.sh").write_text(RAW_START.format(**fmt))
         subprocess.run(["chown", "-R", f"{USER}:", str(root)], check=True)
         _cleanup(root)
         env = {"SCITEX_CONTAINER_SESSIONS_DIR": str(root / "state"), "PATH": os.environ["PATH"]}
-        ours = ["runuser", "-u", USER, "--", "env", *(f"{k}={v}" for k, v in env.items()),
-                str(python), "-m", "scitex_container", "session", "start", "--slurm", str(image),
-                "-p", str(proj), "--cpus", "1", "--mem-gb", "1"]
+        ours = [
+            "runuser",
+            "-u",
+            USER,
+            "--",
+            "env",
+            *(f"{k}={v}" for k, v in env.items()),
+            str(python),
+            "-m",
+            "scitex_container",
+            "session",
+            "start",
+            "--slurm",
+            str(image),
+            "-p",
+            str(proj),
+            "--cpus",
+            "1",
+            "--mem-gb",
+            "1",
+        ]
         raw = ["runuser", "-u", USER, "--", "bash", str(root / "raw-start.sh")]
-        result = compare("session start (submit to ready) vs raw sbatch", ours, raw, runs=runs,
-                         setup=lambda: _cleanup(root))
+        result = compare(
+            "session start (submit to ready) vs raw sbatch",
+            ours,
+            raw,
+            runs=runs,
+            setup=lambda: _cleanup(root),
+        )
         _cleanup(root)
         extra = result.ours_median_s - result.raw_median_s
         result.met = extra <= 1.0

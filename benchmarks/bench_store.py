@@ -41,8 +41,13 @@ def _raw_build(def_path: Path, out: Path):
     argv = ["apptainer", "build", "--fakeroot", "--force", str(out), str(def_path)]
 
     def run() -> None:  # from the def's directory, as %files paths are relative to it
-        subprocess.run(argv, check=True, cwd=def_path.parent, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            argv,
+            check=True,
+            cwd=def_path.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     return run
 
@@ -110,26 +115,51 @@ def cases(runs: int = 5):
         def noop() -> None:
             assert not build_version(def_path=def_path, output_dir=out).built
 
-        yield compare("store: no-op rebuild vs raw apptainer build", noop, raw, runs=runs,
-                      max_ratio=1 / 200, target="<= 1/200")
+        yield compare(
+            "store: no-op rebuild vs raw apptainer build",
+            noop,
+            raw,
+            runs=runs,
+            max_ratio=1 / 200,
+            target="<= 1/200",
+        )
 
         def forced() -> None:
             assert build_version(def_path=def_path, output_dir=out, force=True).built
 
-        yield compare("store: real build vs raw apptainer build", forced, raw, runs=runs,
-                      max_ratio=1.03, target="<= 1.03x")
+        yield compare(
+            "store: real build vs raw apptainer build",
+            forced,
+            raw,
+            runs=runs,
+            max_ratio=1.03,
+            target="<= 1.03x",
+        )
 
         def forced_bare() -> None:  # the same build without the lock capture + embedding
-            assert build_version(def_path=def_path, output_dir=out, force=True, provenance=False).built
+            assert build_version(
+                def_path=def_path, output_dir=out, force=True, provenance=False
+            ).built
 
-        yield compare("store: real build, provenance off, vs raw", forced_bare, raw, runs=runs,
-                      max_ratio=1.03, target="<= 1.03x")
+        yield compare(
+            "store: real build, provenance off, vs raw",
+            forced_bare,
+            raw,
+            runs=runs,
+            max_ratio=1.03,
+            target="<= 1.03x",
+        )
 
         cdir = _status_tree(root / "status", busybox)
         rows = image_statuses(cdir)
         assert len(rows) == 200 and not any(r.needs_rebuild for r in rows), rows[0]
-        yield absolute("store: status() over 200 images", lambda: image_statuses(cdir),
-                       runs=max(runs, 5), max_seconds=0.3, target="<= 300 ms")
+        yield absolute(
+            "store: status() over 200 images",
+            lambda: image_statuses(cdir),
+            runs=max(runs, 5),
+            max_seconds=0.3,
+            target="<= 300 ms",
+        )
 
         src = _deploy_source(root, busybox, 256 << 20)
         target = root / "deploy-target"
@@ -140,8 +170,14 @@ def cases(runs: int = 5):
             assert deploy_store(src, target).copied == ()
 
         cp = ["cp", str(src / "scitex-v1.0.sif"), str(cp_dest)]
-        yield compare("store: deploy unchanged (no copy) vs cp", unchanged, cp, runs=runs,
-                      max_ratio=0.5, target="no copy (< 0.5x cp)")
+        yield compare(
+            "store: deploy unchanged (no copy) vs cp",
+            unchanged,
+            cp,
+            runs=runs,
+            max_ratio=0.5,
+            target="no copy (< 0.5x cp)",
+        )
 
         def reset() -> None:
             for path in (target / "scitex-v1.0.sif", cp_dest):
@@ -150,7 +186,14 @@ def cases(runs: int = 5):
         def changed() -> None:
             assert deploy_store(src, target).copied
 
-        yield compare("store: deploy changed (256 MB) vs cp", changed, cp, runs=runs,
-                      max_ratio=1 / 0.9, target="throughput >= 0.9x cp", setup=reset)
+        yield compare(
+            "store: deploy changed (256 MB) vs cp",
+            changed,
+            cp,
+            runs=runs,
+            max_ratio=1 / 0.9,
+            target="throughput >= 0.9x cp",
+            setup=reset,
+        )
     finally:
         subprocess.run(["rm", "-rf", str(root)], check=False)

@@ -23,7 +23,9 @@ def _call(action: Action) -> float:
     if callable(action):
         action()
     else:
-        subprocess.run(list(action), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            list(action), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
     return time.perf_counter() - start
 
 
@@ -79,11 +81,15 @@ def compare(
     return CaseResult(name, om, rm, ratio, target, met, runs, ours_t, raw_t)
 
 
-def absolute(name: str, action: Action, *, runs: int = 5, max_seconds: float, target: str = "") -> CaseResult:
+def absolute(
+    name: str, action: Action, *, runs: int = 5, max_seconds: float, target: str = ""
+) -> CaseResult:
     """A case with an absolute target (e.g. 'status over 200 images <= 300 ms')."""
     samples = [_call(action) for _ in range(runs)]
     med = statistics.median(samples)
-    return CaseResult(name, med, max_seconds, med / max_seconds, target, med <= max_seconds, runs, samples, [])
+    return CaseResult(
+        name, med, max_seconds, med / max_seconds, target, med <= max_seconds, runs, samples, []
+    )
 
 
 def report(results: list[CaseResult], json_out: bool = False) -> None:

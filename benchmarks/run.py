@@ -19,10 +19,11 @@ from harness import report  # noqa: E402
 
 
 def main() -> int:
-    areas = sorted(p.stem[len("bench_"):] for p in HERE.glob("bench_*.py"))
+    areas = sorted(p.stem[len("bench_") :] for p in HERE.glob("bench_*.py"))
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("areas", nargs="*", metavar="AREA",
-                        help=f"any of: {', '.join(areas)} (default: all)")
+    parser.add_argument(
+        "areas", nargs="*", metavar="AREA", help=f"any of: {', '.join(areas)} (default: all)"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

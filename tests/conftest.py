@@ -32,7 +32,9 @@ def _missing(marker: str) -> str | None:
         if shutil.which(tool) is None:
             return tool
     if marker == "compose":
-        probe = subprocess.run(["podman", "image", "exists", "localhost/busybox:test"], capture_output=True)
+        probe = subprocess.run(
+            ["podman", "image", "exists", "localhost/busybox:test"], capture_output=True
+        )
         if probe.returncode != 0:
             return "the podman image localhost/busybox:test"
     if marker == "slurm":

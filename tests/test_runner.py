@@ -65,7 +65,9 @@ def test_timeout_kills_the_process_group(tmp_path: Path) -> None:
     assert time.monotonic() - start < 10
     pid = int(child_pid.read_text())
     time.sleep(0.2)
-    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert (
+        not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    )
 
 
 def test_missing_tool_is_tool_missing_error() -> None:
@@ -112,7 +114,15 @@ def test_dry_run_records_and_runs_nothing(tmp_path: Path) -> None:
 def test_with_sudo_only_when_asked_and_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
     assert runner.with_sudo(["ln", "-s", "a", "b"], False) == ["ln", "-s", "a", "b"]
-    assert runner.with_sudo(["ln", "-s", "a", "b"], True) == ["sudo", "-n", "--", "ln", "-s", "a", "b"]
+    assert runner.with_sudo(["ln", "-s", "a", "b"], True) == [
+        "sudo",
+        "-n",
+        "--",
+        "ln",
+        "-s",
+        "a",
+        "b",
+    ]
     monkeypatch.setattr(runner.os, "geteuid", lambda: 0)
     assert runner.with_sudo(["ln"], True) == ["ln"]
 
@@ -121,7 +131,12 @@ def test_env_overrides_and_removal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCITEX_T_KEEP", "1")
     monkeypatch.setenv("SCITEX_T_DROP", "1")
     done = runner.run(
-        [PY, "-c", "import os; print(os.environ.get('SCITEX_T_KEEP'), os.environ.get('SCITEX_T_DROP'), os.environ.get('SCITEX_T_NEW'))"],
-        env={"SCITEX_T_NEW": "x"}, env_remove=["SCITEX_T_DROP"],
+        [
+            PY,
+            "-c",
+            "import os; print(os.environ.get('SCITEX_T_KEEP'), os.environ.get('SCITEX_T_DROP'), os.environ.get('SCITEX_T_NEW'))",
+        ],
+        env={"SCITEX_T_NEW": "x"},
+        env_remove=["SCITEX_T_DROP"],
     )
     assert done.stdout.split() == ["1", "None", "x"]

@@ -17,7 +17,7 @@ def lazy_exports(
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``package`` exporting ``exports`` lazily."""
 
-    def __getattr__(name: str) -> object:  # noqa: N807
+    def __getattr__(name: str) -> object:
         spec = exports.get(name)
         if spec is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -26,7 +26,7 @@ def lazy_exports(
         vars(importlib.import_module(package))[name] = value
         return value
 
-    def __dir__() -> list[str]:  # noqa: N807
+    def __dir__() -> list[str]:
         return sorted(exports)
 
     return __getattr__, __dir__

@@ -42,8 +42,12 @@ class BindSpec(Result):
 
 
 def make_bind(
-    host: object, container: object | None = None, mode: object = "ro", *,
-    field: str = "bind", must_exist: bool = True,
+    host: object,
+    container: object | None = None,
+    mode: object = "ro",
+    *,
+    field: str = "bind",
+    must_exist: bool = True,
 ) -> BindSpec:
     """Validate one bind; ``container`` defaults to the host path."""
     h = _check_path(host, f"{field}.host")
@@ -67,7 +71,9 @@ def parse_bind_spec(spec: str, *, field: str = "bind", must_exist: bool = True) 
     return make_bind(host, container, mode, field=field, must_exist=must_exist)
 
 
-def bind_from_mapping(entry: Mapping, *, field: str = "host_mounts", must_exist: bool = True) -> BindSpec:
+def bind_from_mapping(
+    entry: Mapping, *, field: str = "host_mounts", must_exist: bool = True
+) -> BindSpec:
     """A ``{host_path, container_path, mode}`` (or ``{host, container, mode}``) dict."""
     if not isinstance(entry, Mapping):
         raise BadInputError(f"must be a mapping, got {type(entry).__name__}", field)
@@ -87,7 +93,9 @@ def bind_args(binds: Iterable[BindSpec]) -> list[str]:
     return out
 
 
-def build_host_mount_binds(host_mounts: list[dict] | None = None, texlive_prefix: str = "") -> list[str]:
+def build_host_mount_binds(
+    host_mounts: list[dict] | None = None, texlive_prefix: str = ""
+) -> list[str]:
     """Build ``--bind`` argument pairs for host package mounts.
 
     Args:
@@ -111,5 +119,3 @@ def build_host_mount_binds(host_mounts: list[dict] | None = None, texlive_prefix
 
         binds += texlive_bind_specs(texlive_prefix)
     return bind_args(binds)
-
-

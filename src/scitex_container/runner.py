@@ -141,7 +141,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def _spawn(argv: tuple[str, ...], new_session: bool = True, **kwargs) -> subprocess.Popen:
     try:
-        return subprocess.Popen(argv, start_new_session=new_session, **kwargs)  # noqa: S603
+        return subprocess.Popen(argv, start_new_session=new_session, **kwargs)
     except FileNotFoundError as exc:
         if exc.filename in (argv[0], None):
             raise ToolMissingError(argv[0]) from exc
@@ -156,7 +156,7 @@ def run(
     env: Mapping[str, str] | None = None,
     env_remove: Sequence[str] = (),
     cwd: str | os.PathLike | None = None,
-    input: str | None = None,  # noqa: A002 - mirrors subprocess
+    input: str | None = None,
     readonly: bool = False,
     capture: bool = True,
     interactive: bool = False,
@@ -288,4 +288,3 @@ def which(name: str) -> str | None:
     import shutil
 
     return shutil.which(name)
-

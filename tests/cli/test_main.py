@@ -18,7 +18,10 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True, text=True, env=full_env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
     )
 
 
@@ -55,7 +58,9 @@ def test_bad_def_exits_2_naming_file_and_line(tmp_path: Path) -> None:
 
 
 def test_debug_variable_shows_traceback() -> None:
-    out = run_cli("info", env={"SCITEX_CONTAINER_CMD": "scitex-not-installed", "SCITEX_CONTAINER_DEBUG": "1"})
+    out = run_cli(
+        "info", env={"SCITEX_CONTAINER_CMD": "scitex-not-installed", "SCITEX_CONTAINER_DEBUG": "1"}
+    )
     assert out.returncode != 0 and "Traceback" in out.stderr
 
 
@@ -97,12 +102,20 @@ def test_help_does_not_import_rich_or_library_modules() -> None:
 def test_fast_help_equals_click_help(columns: str) -> None:
     env = {**os.environ, "COLUMNS": columns}
     fast = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.argv=['x','--help']; from scitex_container.cli.entry import main; main()"],
-        capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv=['x','--help']; from scitex_container.cli.entry import main; main()",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     full = subprocess.run(
         [sys.executable, "-c", "from scitex_container.cli.main import main; main(['--help'])"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert fast.returncode == full.returncode == 0
     assert fast.stdout == full.stdout
@@ -110,11 +123,17 @@ def test_fast_help_equals_click_help(columns: str) -> None:
 
 def test_fast_version_equals_click_version() -> None:
     fast = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.argv=['x','--version']; from scitex_container.cli.entry import main; main()"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv=['x','--version']; from scitex_container.cli.entry import main; main()",
+        ],
+        capture_output=True,
+        text=True,
     )
     full = subprocess.run(
         [sys.executable, "-c", "from scitex_container.cli.main import main; main(['--version'])"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert fast.stdout == full.stdout and fast.stdout.strip()

@@ -16,7 +16,11 @@ from storekit import make_sif, python_env
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True, text=True, env=python_env(), timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=python_env(),
+        timeout=300,
+        cwd=cwd,
     )
 
 
@@ -43,7 +47,9 @@ def test_versions_switch_rollback_cleanup(store: Path) -> None:
     ok_json("switch", "2.10", str(store))
     assert ok_json("rollback", str(store))["version"] == "2.0"
     ok_json("versions", str(store), "--protect", "1.0")
-    assert ok_json("cleanup", str(store), "--keep", "0")["removed"] == [str(store / "scitex-v2.10.sif")]
+    assert ok_json("cleanup", str(store), "--keep", "0")["removed"] == [
+        str(store / "scitex-v2.10.sif")
+    ]
     rows = ok_json("versions", str(store))
     assert [(r["version"], r["protected"]) for r in rows] == [("2.0", False), ("1.0", True)]
     out = cli("rollback", str(store))  # 1.0 is older: fine; then nothing older
@@ -54,13 +60,19 @@ def test_versions_switch_rollback_cleanup(store: Path) -> None:
 
 def test_dry_run_changes_nothing(store: Path) -> None:
     before = sorted(os.listdir(store))
-    for args in (("switch", "1.0", str(store)), ("rollback", str(store)), ("cleanup", str(store), "-k", "0")):
+    for args in (
+        ("switch", "1.0", str(store)),
+        ("rollback", str(store)),
+        ("cleanup", str(store), "-k", "0"),
+    ):
         out = cli("--json", "--dry-run", *args)
         assert out.returncode == 0, out.stderr
         assert "dry_run_commands" in json.loads(out.stdout)
     assert sorted(os.listdir(store)) == before
     assert os.readlink(store / "current.sif") == "scitex-v2.10.sif"
-    removed = json.loads(cli("--json", "--dry-run", "cleanup", str(store), "-k", "0").stdout)["result"]["removed"]
+    removed = json.loads(cli("--json", "--dry-run", "cleanup", str(store), "-k", "0").stdout)[
+        "result"
+    ]["removed"]
     assert len(removed) == 2
 
 
@@ -76,7 +88,9 @@ def test_deploy_and_its_dry_run(store: Path, tmp_path: Path) -> None:
 
 @pytest.mark.apptainer
 def test_build_status_and_sandbox_commands(tmp_path: Path, busybox_sif: Path) -> None:
-    (tmp_path / "bb.def").write_text(BUSYBOX_DEF + "\n%arguments\n    X=0\n\n%labels\n    x {{ X }}\n")
+    (tmp_path / "bb.def").write_text(
+        BUSYBOX_DEF + "\n%arguments\n    X=0\n\n%labels\n    x {{ X }}\n"
+    )
     planned = json.loads(cli("--json", "--dry-run", "build", str(tmp_path / "bb.def")).stdout)
     assert any("apptainer" in c and " build " in c for c in planned["dry_run_commands"])
     assert not (tmp_path / "bb").exists()
@@ -87,18 +101,25 @@ def test_build_status_and_sandbox_commands(tmp_path: Path, busybox_sif: Path) ->
     status = ok_json("status", str(tmp_path))
     assert status[0]["name"] == "bb" and status[0]["needs_rebuild"] is False
     assert cli("status", str(tmp_path), "--check").returncode == 0
-    (tmp_path / "bb.def").write_text(BUSYBOX_DEF + "\n%arguments\n    X=0\n\n%labels\n    y {{ X }}\n")
+    (tmp_path / "bb.def").write_text(
+        BUSYBOX_DEF + "\n%arguments\n    X=0\n\n%labels\n    y {{ X }}\n"
+    )
     assert cli("status", str(tmp_path), "--check").returncode == 1
 
     boxes = tmp_path / "boxes"
     created = ok_json("sandbox", "create", str(busybox_sif), "-d", str(boxes))
     assert Path(created["path"]).parent == boxes
     assert ok_json("sandbox", "list", str(boxes))[0]["active"]
-    assert cli("sandbox", "maintain", str(boxes / "current-sandbox"), "sh", "-c", "exit 4").returncode == 4
+    assert (
+        cli("sandbox", "maintain", str(boxes / "current-sandbox"), "sh", "-c", "exit 4").returncode
+        == 4
+    )
     ok_json("sandbox", "ps1", str(boxes / "current-sandbox"))
     sif = ok_json("sandbox", "to-sif", str(boxes / "current-sandbox"), str(tmp_path / "back.sif"))
     assert Path(sif["path"]).is_file()
-    planned = json.loads(cli("--json", "--dry-run", "sandbox", "create", str(busybox_sif), "-d", str(boxes)).stdout)
+    planned = json.loads(
+        cli("--json", "--dry-run", "sandbox", "create", str(busybox_sif), "-d", str(boxes)).stdout
+    )
     assert any("--sandbox" in c for c in planned["dry_run_commands"])
     assert len(ok_json("sandbox", "list", str(boxes))) == 1
     assert ok_json("sandbox", "cleanup", str(boxes), "-k", "0")["removed"] == []
@@ -114,8 +135,13 @@ def test_sandbox_switch_rollback_cleanup_share_the_store_commands(tmp_path: Path
     assert switched["link"] == str(tmp_path / "current-sandbox")
     assert os.readlink(tmp_path / "current-sandbox") == "sandbox-20260102_000000"
     planned = cli("--dry-run", "sandbox", "cleanup", str(tmp_path), "-k", "0")
-    assert planned.returncode == 0 and f"would remove {tmp_path / 'sandbox-20260101_000000'}" in planned.stdout
+    assert (
+        planned.returncode == 0
+        and f"would remove {tmp_path / 'sandbox-20260101_000000'}" in planned.stdout
+    )
     assert (tmp_path / "sandbox-20260101_000000").is_dir()
-    assert ok_json("sandbox", "cleanup", str(tmp_path), "-k", "0")["removed"] == [str(tmp_path / "sandbox-20260101_000000")]
+    assert ok_json("sandbox", "cleanup", str(tmp_path), "-k", "0")["removed"] == [
+        str(tmp_path / "sandbox-20260101_000000")
+    ]
     assert not (tmp_path / "sandbox-20260101_000000").exists()
     assert cli("sandbox", "switch", "19990101_000000", str(tmp_path)).returncode != 0

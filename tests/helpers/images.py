@@ -71,7 +71,10 @@ def cached_build(name: str, def_text: str, *, extra_key: str = "", timeout: int 
         tmp = work / f"{name}.sif"
         subprocess.run(
             ["apptainer", "build", "--fakeroot", str(tmp), str(work / f"{name}.def")],
-            check=True, cwd=work, timeout=timeout, capture_output=True,
+            check=True,
+            cwd=work,
+            timeout=timeout,
+            capture_output=True,
         )
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)

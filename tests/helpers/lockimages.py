@@ -50,8 +50,9 @@ def _inputs() -> Path:
         npm_tarball(root / "npm", name, version)
     proj = root / "editable"
     proj.mkdir(parents=True, exist_ok=True)
-    (proj / "pyproject.toml").write_text(textwrap.dedent(
-        """\
+    (proj / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """\
         [build-system]
         requires = ["setuptools>=61"]
         build-backend = "setuptools.build_meta"
@@ -63,7 +64,8 @@ def _inputs() -> Path:
         [tool.setuptools]
         py-modules = ["scitex_lock_editable"]
         """
-    ))
+        )
+    )
     (proj / "scitex_lock_editable.py").write_text("VALUE = 1\n")
     return root
 

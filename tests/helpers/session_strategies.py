@@ -89,18 +89,43 @@ TIME = (
     st.one_of(
         st.integers(1, 9999).map(str),
         st.builds("{}:{:02d}".format, st.integers(0, 9999), st.integers(1, 59)),
-        st.builds("{}:{:02d}:{:02d}".format, st.integers(1, 999), st.integers(0, 59), st.integers(0, 59)),
+        st.builds(
+            "{}:{:02d}:{:02d}".format, st.integers(1, 999), st.integers(0, 59), st.integers(0, 59)
+        ),
         st.builds("{}-{}".format, st.integers(1, 99), st.integers(0, 23)),
-        st.builds("{}-{}:{:02d}".format, st.integers(0, 99), st.integers(1, 23), st.integers(0, 59)),
-        st.builds("{}-{}:{:02d}:{:02d}".format, st.integers(1, 364), st.integers(0, 23),
-                  st.integers(0, 59), st.integers(0, 59)),
+        st.builds(
+            "{}-{}:{:02d}".format, st.integers(0, 99), st.integers(1, 23), st.integers(0, 59)
+        ),
+        st.builds(
+            "{}-{}:{:02d}:{:02d}".format,
+            st.integers(1, 364),
+            st.integers(0, 23),
+            st.integers(0, 59),
+            st.integers(0, 59),
+        ),
     ),
     st.one_of(
         hostile_text,
         st.lists(_digits, min_size=1, max_size=4).map(":".join),
         st.builds("{}-{}".format, _digits, st.lists(_digits, min_size=1, max_size=4).map(":".join)),
-        st.sampled_from(["0", "00:00", "0-0", "366-00:00:00", "1:60", "1-24", "1:1:60", "\u0663",
-                         "1\n", " 1", "+1", "1-", "-1", "1:2:3:4"]),
+        st.sampled_from(
+            [
+                "0",
+                "00:00",
+                "0-0",
+                "366-00:00:00",
+                "1:60",
+                "1-24",
+                "1:1:60",
+                "\u0663",
+                "1\n",
+                " 1",
+                "+1",
+                "1-",
+                "-1",
+                "1:2:3:4",
+            ]
+        ),
     ),
 )
 INTS = (
@@ -111,8 +136,10 @@ INTS = (
     ),
 )
 JOB_ID = (
-    st.one_of(st.integers(min_value=0, max_value=10**12 - 1),
-              st.text(alphabet=string.digits, min_size=1, max_size=12)),
+    st.one_of(
+        st.integers(min_value=0, max_value=10**12 - 1),
+        st.text(alphabet=string.digits, min_size=1, max_size=12),
+    ),
     st.one_of(st.integers(min_value=-10, max_value=10**13), hostile_text),
 )
 MODE = (st.sampled_from(["ro", "rw", "", None]), st.text(max_size=4))
@@ -133,15 +160,22 @@ PATH_SPEC = (
 )
 IMAGE = (
     st.one_of(
-        st.tuples(st.just("raw"), st.builds("/{}{}".format, name(ALNUM, ALNUM + " ._-", 20),
-                                            st.sampled_from(["", ".sif"]))),
+        st.tuples(
+            st.just("raw"),
+            st.builds(
+                "/{}{}".format, name(ALNUM, ALNUM + " ._-", 20), st.sampled_from(["", ".sif"])
+            ),
+        ),
         st.tuples(st.just("raw"), payload.map(lambda p: "/img/" + p + ".sif")),
         st.tuples(st.just("raw"), payload.map(lambda p: "/img/" + p)),
         st.tuples(st.just("raw"), st.text(max_size=20).map(lambda t: "/img/" + t)),
     ),
     st.one_of(st.tuples(st.just("raw"), st.text(max_size=30)), st.tuples(st.just("raw"), payload)),
 )
-TEXLIVE = (st.sampled_from(["", "/usr", "/nonexistent-prefix"]), st.one_of(st.text(max_size=10), payload))
+TEXLIVE = (
+    st.sampled_from(["", "/usr", "/nonexistent-prefix"]),
+    st.one_of(st.text(max_size=10), payload),
+)
 
 
 @st.composite
@@ -168,7 +202,11 @@ def lists_of(entry: dict, max_size: int = 3) -> tuple:
     valid = st.lists(arguments(**entry), max_size=max_size)
     hostile = st.one_of(
         valid,
-        st.lists(st.fixed_dictionaries({k: st.one_of(*v) for k, v in entry.items()}), min_size=1, max_size=max_size),
+        st.lists(
+            st.fixed_dictionaries({k: st.one_of(*v) for k, v in entry.items()}),
+            min_size=1,
+            max_size=max_size,
+        ),
         st.sampled_from(["not-a-list", 3, [1], [{}]]),
     )
     return st.one_of(st.none(), valid), hostile
@@ -197,7 +235,10 @@ def _realize_entries(entries, keys):
     out = []
     for e in entries:
         if isinstance(e, dict):
-            e = {k: (realize(val) if k in keys and isinstance(val, tuple) else val) for k, val in e.items()}
+            e = {
+                k: (realize(val) if k in keys and isinstance(val, tuple) else val)
+                for k, val in e.items()
+            }
         out.append(e)
     return out
 
@@ -212,9 +253,15 @@ def realize_mounts(mounts):
 
 def profile(examples: int):
     return settings(
-        max_examples=examples, deadline=None, derandomize=False, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                               HealthCheck.data_too_large],
+        max_examples=examples,
+        deadline=None,
+        derandomize=False,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],
     )
 
 
@@ -267,12 +314,16 @@ def oracle_int(value: object, maximum: int) -> bool:
 
 def oracle_name(value: object, first: str, rest: str, max_len: int) -> bool:
     return (
-        isinstance(value, str) and 0 < len(value) <= max_len and value[0] in first
+        isinstance(value, str)
+        and 0 < len(value) <= max_len
+        and value[0] in first
         and all(c in rest for c in value)
     )
 
 
-USER_OK = lambda s: oracle_name(s, string.ascii_lowercase + "_", string.ascii_lowercase + string.digits + "_-", 32)  # noqa: E731
+USER_OK = lambda s: oracle_name(
+    s, string.ascii_lowercase + "_", string.ascii_lowercase + string.digits + "_-", 32
+)
 SLUG_OK = lambda s: oracle_name(s, ALNUM, ALNUM + "_-", 64)  # noqa: E731
 INSTANCE_OK = lambda s: oracle_name(s, ALNUM, ALNUM + "_-", 128)  # noqa: E731
 DEV_OK = lambda s: oracle_name(s, ALNUM, ALNUM + "_.-", 64)  # noqa: E731
@@ -289,9 +340,11 @@ def oracle_partition(value: object) -> bool:
 def clean_path(value: object) -> bool:
     """Absolute, no control character, no ':' or ','."""
     return (
-        isinstance(value, str) and value.startswith("/")
+        isinstance(value, str)
+        and value.startswith("/")
         and not any(ord(c) < 32 or ord(c) == 127 for c in value)
-        and "," not in value and ":" not in value
+        and "," not in value
+        and ":" not in value
     )
 
 

@@ -84,11 +84,13 @@ def worker(role: str, store_dir: str, def_path: str, payload: str, seconds: str)
                 build_version(def_path=def_path, output_dir=str(Path(store_dir).parent))
             counts["ok"] += 1
         except (NotFoundError, StoreError) as exc:
-            if role in ("switch", "rollback") and ("not found" in str(exc) or "no version older" in str(exc)):
+            if role in ("switch", "rollback") and (
+                "not found" in str(exc) or "no version older" in str(exc)
+            ):
                 counts["refused"] += 1
             else:
                 unexpected = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # noqa: BLE001 - reported to the test
+        except Exception as exc:
             unexpected = f"{type(exc).__name__}: {exc}"
     print(json.dumps({"role": role, **counts, "unexpected": unexpected}), flush=True)
 

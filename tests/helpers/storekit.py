@@ -104,7 +104,9 @@ def python_for(user: str) -> str:
     """An interpreter ``user`` may execute (ours may live in root's home)."""
     import subprocess
 
-    probe = subprocess.run(["runuser", "-u", user, "--", sys.executable, "-c", "pass"], capture_output=True)
+    probe = subprocess.run(
+        ["runuser", "-u", user, "--", sys.executable, "-c", "pass"], capture_output=True
+    )
     return sys.executable if probe.returncode == 0 else "/usr/bin/python3"
 
 

@@ -50,13 +50,17 @@ def user_python(repo: Path) -> Path:
             return python
         if not (venv / ".deps").exists():
             shutil.rmtree(venv, ignore_errors=True)
-            subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True, capture_output=True)
+            subprocess.run(
+                [SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True, capture_output=True
+            )
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / "pkg"
             copy.mkdir()
             for name in ("pyproject.toml", "README.md"):
                 shutil.copy2(repo / name, copy / name)
-            shutil.copytree(repo / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                repo / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__")
+            )
             args = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
             if not (venv / ".deps").exists():
                 subprocess.run([*args, str(copy)], check=True, capture_output=True, timeout=900)
@@ -64,7 +68,9 @@ def user_python(repo: Path) -> Path:
             else:
                 subprocess.run(
                     [*args, "--no-deps", "--force-reinstall", str(copy)],
-                    check=True, capture_output=True, timeout=900,
+                    check=True,
+                    capture_output=True,
+                    timeout=900,
                 )
         subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
         stamp.write_text(src_key)

@@ -28,6 +28,10 @@ def host_packages() -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _launchers_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _launchers_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Program launchers go to a test directory, not the machine's cache."""
-    monkeypatch.setenv("SCITEX_CONTAINER_HOST_WRAPPERS", str(tmp_path_factory.getbasetemp() / "launchers"))
+    monkeypatch.setenv(
+        "SCITEX_CONTAINER_HOST_WRAPPERS", str(tmp_path_factory.getbasetemp() / "launchers")
+    )

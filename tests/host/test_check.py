@@ -36,7 +36,9 @@ def test_top_level_name_is_the_same_function() -> None:
     assert scitex_container.host_install is host.install_packages
 
 
-def test_nothing_on_path_means_nothing_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_on_path_means_nothing_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     result = host.check_packages()
     assert result == {
@@ -57,7 +59,9 @@ def test_a_program_of_the_same_name_that_is_something_else_does_not_count(
     assert result["texlive"] == {"installed": False, "version": None, "binaries": ["pdftex"]}
 
 
-def test_version_line_of_a_working_program_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_version_line_of_a_working_program_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _exe(tmp_path / "magick", "#!/bin/sh\necho 'Version: ImageMagick 7.1.1-0 Q16'\necho more\n")
     monkeypatch.setenv("PATH", str(tmp_path))
     result = host.check_packages()

@@ -16,7 +16,11 @@ from scitex_container.host.snapshot import snapshot_schema
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "scitex_container", *args],
-        check=False, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
     )
 
 
@@ -48,7 +52,9 @@ def test_host_install_check_mode(host_packages: dict) -> None:
 
 
 def test_host_mounts_rejects_a_bad_entry_naming_it() -> None:
-    out = run_cli("host", "mounts", "--texlive-prefix", "/nonexistent", "--host-mounts", "/tmp:/x,/nope:/y")
+    out = run_cli(
+        "host", "mounts", "--texlive-prefix", "/nonexistent", "--host-mounts", "/tmp:/x,/nope:/y"
+    )
     assert out.returncode == 2
     assert "host_mounts_raw[1]" in out.stderr and "'/nope:/y'" in out.stderr
 
@@ -58,8 +64,15 @@ def test_snapshot_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     jsonschema.validate(json.loads(out.stdout), snapshot_schema())
     target = tmp_path / "snap.json"
-    written = run_cli("snapshot", "--containers-dir", str(tmp_path), "-o", str(target),
-                      "--dev-repo", str(tmp_path))
+    written = run_cli(
+        "snapshot",
+        "--containers-dir",
+        str(tmp_path),
+        "-o",
+        str(target),
+        "--dev-repo",
+        str(tmp_path),
+    )
     assert written.returncode == 0 and written.stdout == ""
     data = json.loads(target.read_text())
     jsonschema.validate(data, snapshot_schema())

@@ -48,7 +48,8 @@ def test_pdflatex_from_the_host_compiles_a_document_from_a_host_mount(
     work.mkdir()
     (work / "hello.tex").write_text(DOC)
     out = _exec(
-        debian_sif, config,
+        debian_sif,
+        config,
         f"cd {work} && command -v pdflatex && pdflatex -interaction=nonstopmode -halt-on-error hello.tex",
         f"{work}:{work}:rw",
     )
@@ -61,7 +62,9 @@ def test_pdflatex_from_the_host_compiles_a_document_from_a_host_mount(
 
 def test_kpathsea_sees_the_programs_host_location(debian_sif: Path, config: dict) -> None:
     # kpathsea derives SELFAUTOLOC from argv[0]; the launcher keeps the host path.
-    out = _exec(debian_sif, config, "kpsewhich -var-value SELFAUTOLOC; kpsewhich -var-value TEXMFDIST")
+    out = _exec(
+        debian_sif, config, "kpsewhich -var-value SELFAUTOLOC; kpsewhich -var-value TEXMFDIST"
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["/usr/bin", "/usr/share/texlive/texmf-dist"]
 
@@ -71,7 +74,8 @@ def test_imagemagick_convert_runs_inside_through_the_binds(
 ) -> None:
     assert not [u for u in config["unrunnable"] if u["group"] == "imagemagick"]
     out = _exec(
-        debian_sif, config,
+        debian_sif,
+        config,
         f"cd {tmp_path} && convert -size 40x20 xc:red red.png && convert red.png -resize 50% small.jpg"
         " && identify small.jpg",
         f"{tmp_path}:{tmp_path}:rw",
@@ -82,11 +86,14 @@ def test_imagemagick_convert_runs_inside_through_the_binds(
     assert "20x10" in out.stdout
 
 
-def test_the_containers_own_programs_keep_their_own_libraries(debian_sif: Path, config: dict) -> None:
+def test_the_containers_own_programs_keep_their_own_libraries(
+    debian_sif: Path, config: dict
+) -> None:
     # A container program (python3) started next to the bound tools sees no host
     # library path and loads its libc from the image, not from /opt/scitex-host.
     out = _exec(
-        debian_sif, config,
+        debian_sif,
+        config,
         "echo LD=${LD_LIBRARY_PATH:-unset}; "
         "python3 -c \"print([l.split()[-1] for l in open('/proc/self/maps') if 'libc.so' in l][0])\"",
     )
@@ -96,11 +103,14 @@ def test_the_containers_own_programs_keep_their_own_libraries(debian_sif: Path, 
     assert lines[1].startswith(("/usr/lib/", "/lib/")) and "scitex-host" not in lines[1]
 
 
-def test_host_scripts_reach_the_launchers_by_path_and_by_name(debian_sif: Path, config: dict) -> None:
+def test_host_scripts_reach_the_launchers_by_path_and_by_name(
+    debian_sif: Path, config: dict
+) -> None:
     # TeX Live's shell scripts put their own directory first on PATH and call
     # kpsewhich by name; absolute calls must work too.
     out = _exec(
-        debian_sif, config,
+        debian_sif,
+        config,
         "mktexlsr --version; mktextfm --help >/dev/null; /usr/bin/kpsewhich article.cls",
     )
     assert out.returncode == 0, out.stderr
@@ -112,7 +122,8 @@ def test_host_scripts_reach_the_launchers_by_path_and_by_name(debian_sif: Path, 
 def test_latex_then_dvipdfmx_chain(debian_sif: Path, config: dict, tmp_path: Path) -> None:
     (tmp_path / "d.tex").write_text(DOC)
     out = _exec(
-        debian_sif, config,
+        debian_sif,
+        config,
         f"cd {tmp_path} && latex -interaction=nonstopmode -halt-on-error d.tex >/dev/null && dvipdfmx -q d.dvi",
         f"{tmp_path}:{tmp_path}:rw",
     )
@@ -140,7 +151,11 @@ def test_without_argv0_support_the_launchers_still_compile(
     work = tmp_path / "doc"
     work.mkdir()
     (work / "hello.tex").write_text(DOC)
-    out = _exec(debian_sif, config, f"cd {work} && pdflatex -interaction=nonstopmode -halt-on-error hello.tex",
-                f"{work}:{work}:rw")
+    out = _exec(
+        debian_sif,
+        config,
+        f"cd {work} && pdflatex -interaction=nonstopmode -halt-on-error hello.tex",
+        f"{work}:{work}:rw",
+    )
     assert out.returncode == 0, out.stdout[-2000:]
     assert (work / "hello.pdf").read_bytes().startswith(b"%PDF")

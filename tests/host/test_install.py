@@ -20,8 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def dpkg_installed(package: str) -> bool:
-    out = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", package],
-                         check=False, capture_output=True, text=True)
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${db:Status-Status}", package],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     return out.returncode == 0 and out.stdout == "installed"
 
 
@@ -50,7 +54,9 @@ def test_check_only_really_asks_dpkg(host_packages: dict) -> None:
     # The recommended TeX Live set is not part of the test bed: --check must say so,
     # exactly when dpkg says so, and install nothing.
     extra = install_packages(texlive=True, texlive_recommended=True, check_only=True)
-    expected = dpkg_installed("texlive-latex-recommended") and dpkg_installed("texlive-fonts-recommended")
+    expected = dpkg_installed("texlive-latex-recommended") and dpkg_installed(
+        "texlive-fonts-recommended"
+    )
     assert extra["texlive"]["status"] == ("present" if expected else "missing")
     assert extra["texlive"]["returncode"] == (0 if expected else 1)
     if not expected:
@@ -87,9 +93,21 @@ def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": str(REPO / "src")}
     out = subprocess.run(
-        ["runuser", "-u", "nobody", "--", "env", *[f"{k}={v}" for k, v in env.items()],
-         python, "-c", code],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            "runuser",
+            "-u",
+            "nobody",
+            "--",
+            "env",
+            *[f"{k}={v}" for k, v in env.items()],
+            python,
+            "-c",
+            code,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if out.returncode != 0 and "Permission denied" in out.stderr:
         pytest.skip("the test venv is not readable by nobody")
@@ -111,9 +129,21 @@ def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
         "print(json.dumps(rec.commands))"
     )
     out = subprocess.run(
-        ["runuser", "-u", "nobody", "--", "env", *[f"{k}={v}" for k, v in env.items()],
-         python, "-c", code],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            "runuser",
+            "-u",
+            "nobody",
+            "--",
+            "env",
+            *[f"{k}={v}" for k, v in env.items()],
+            python,
+            "-c",
+            code,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     (argv,) = json.loads(out.stdout)
@@ -124,7 +154,9 @@ def test_script_is_strict_quoted_and_rejects_unknown_options() -> None:
     script = Path(os.fspath(script_resource()))
     text = script.read_text()
     assert "set -euo pipefail" in text
-    out = subprocess.run(["bash", str(script), "--bogus"], check=False, capture_output=True, text=True)
+    out = subprocess.run(
+        ["bash", str(script), "--bogus"], check=False, capture_output=True, text=True
+    )
     assert out.returncode == 2 and "unknown option: --bogus" in out.stderr
     none = subprocess.run(["bash", str(script)], check=False, capture_output=True, text=True)
     assert none.returncode == 2 and none.stdout == ""
@@ -134,7 +166,10 @@ def test_wheel_ships_the_installer_and_schema_and_it_runs_from_there(tmp_path: P
     wheel_dir = tmp_path / "wheel"
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
-        check=False, capture_output=True, text=True, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = wheel_dir.glob("scitex_container-*.whl")
@@ -146,14 +181,33 @@ def test_wheel_ships_the_installer_and_schema_and_it_runs_from_there(tmp_path: P
         mode = zf.getinfo(member).external_attr >> 16
         assert mode & stat.S_IXUSR, oct(mode)
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-                    str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     code = (
         "import json; from scitex_container.host import install_packages; "
         "print(json.dumps(install_packages(imagemagick=True, check_only=True)))"
     )
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
-                         check=False, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     import json
 

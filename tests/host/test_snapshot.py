@@ -27,10 +27,16 @@ def validate(snap: dict) -> dict:
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True, env=env).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 @pytest.fixture()
@@ -153,13 +159,21 @@ def test_host_packages_are_in_the_snapshot(host_packages: dict, tmp_path: Path) 
     ("subdir", "link", "target", "name", "version"),
     [
         ("", "current.sif", "scitex-v2.3.0.sif", "scitex", "2.3.0"),
-        ("my-viewer", "my-viewer.sif", "my-viewer-v20260101_120000.sif", "my-viewer", "20260101_120000"),
+        (
+            "my-viewer",
+            "my-viewer.sif",
+            "my-viewer-v20260101_120000.sif",
+            "my-viewer",
+            "20260101_120000",
+        ),
         ("demo", "demo.sif", "demo-v1.0-rc1.sif", "demo", "1.0-rc1"),
         ("box", "box-sandbox", "box-v3-sandbox", "box", "3"),
         ("", "current-sandbox", "sandbox-20260225_173700", "sandbox", "20260225_173700"),
     ],
 )
-def test_version_names(tmp_path: Path, subdir: str, link: str, target: str, name: str, version: str) -> None:
+def test_version_names(
+    tmp_path: Path, subdir: str, link: str, target: str, name: str, version: str
+) -> None:
     """Every layout the image store writes is read back through the store."""
     where = tmp_path / subdir if subdir else tmp_path
     where.mkdir(exist_ok=True)

@@ -27,7 +27,10 @@ def test_static_and_exec_agree_on_the_mixed_image(lock_sif):
     assert _maps(static) == _maps(execd)
     # and they found what the recipe installed, through every route
     assert static.pip["scitex-lock-alpha"] == PIP_INDEX["scitex-lock-alpha"]
-    assert "scitex-lock-beta @ file:///opt/wheels/scitex_lock_beta-2.0.0-py3-none-any.whl" in static.pip
+    assert (
+        "scitex-lock-beta @ file:///opt/wheels/scitex_lock_beta-2.0.0-py3-none-any.whl"
+        in static.pip
+    )
     assert "-e /opt/src/editable" in static.pip
     assert static.pip["pyyaml"] == "6.0"  # Debian egg-info, name canonicalized
     assert "pip" in static.pip and "setuptools" in static.pip  # freeze --all rule
@@ -62,8 +65,12 @@ def test_poisoned_host_environment_changes_nothing(lock_sif, tmp_path, monkeypat
     monkeypatch.setenv("SINGULARITYENV_NPM_CONFIG_PREFIX", "/nonexistent")
     monkeypatch.setenv("APPTAINER_BIND", f"{pypath.parent}:/usr/local/lib/python3.11/dist-packages")
     # The poison is real: a plain `apptainer exec` does see it.
-    naive = subprocess.run(["apptainer", "exec", str(lock_sif), "python3", "-m", "pip", "freeze"],
-                           capture_output=True, text=True, timeout=300)
+    naive = subprocess.run(
+        ["apptainer", "exec", str(lock_sif), "python3", "-m", "pip", "freeze"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "poison" in naive.stdout.lower()
     for method in ("static", "exec"):
         poisoned = capture_lock(lock_sif, captured_at="", method=method)
@@ -101,8 +108,12 @@ def test_freeze_writes_the_reference_files(lock_sif, tmp_path):
 
 def test_sandbox_reads_like_the_sif(debian_sif, tmp_path):
     sandbox = tmp_path / "sandbox"
-    subprocess.run(["apptainer", "build", "--sandbox", str(sandbox), str(debian_sif)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        ["apptainer", "build", "--sandbox", str(sandbox), str(debian_sif)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     try:
         from_dir = static_capture(sandbox)
         assert _maps(from_dir) == _maps(static_capture(debian_sif))

@@ -15,13 +15,22 @@ from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scitex_container", *map(str, args)],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
+    )
 
 
 def test_lock_diff_exit_codes_and_json(tmp_path):
-    a = write_lock(Lock(pip={"numpy": "2.1.0", "gone": "1"}, dpkg={"libc6": "2.36"}), tmp_path / "a.lock")
-    b = write_lock(Lock(pip={"numpy": "2.1.1", "new": "3"}, dpkg={"libc6": "2.36"}), tmp_path / "b.lock")
+    a = write_lock(
+        Lock(pip={"numpy": "2.1.0", "gone": "1"}, dpkg={"libc6": "2.36"}), tmp_path / "a.lock"
+    )
+    b = write_lock(
+        Lock(pip={"numpy": "2.1.1", "new": "3"}, dpkg={"libc6": "2.36"}), tmp_path / "b.lock"
+    )
     same = run_cli("lock", "diff", a, a)
     assert same.returncode == 0 and "identical" in same.stdout
     out = run_cli("lock", "diff", a, b)
@@ -56,7 +65,9 @@ def test_capture_verify_sbom_commands_on_a_real_image(lock_sif, tmp_path):
     ok = run_cli("verify", image)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "overall     pass" in ok.stdout
-    lock_path.write_text(lock_path.read_text().replace("scitex-lock-alpha==1.0.0", "scitex-lock-alpha==0.1"))
+    lock_path.write_text(
+        lock_path.read_text().replace("scitex-lock-alpha==1.0.0", "scitex-lock-alpha==0.1")
+    )
     bad = run_cli("--json", "verify", image)
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["pip_lock"]["diff_count"] == 1
@@ -67,7 +78,9 @@ def test_capture_verify_sbom_commands_on_a_real_image(lock_sif, tmp_path):
     sbom = run_cli("sbom", image, "-o", tmp_path / "x.cdx.json", "--embed")
     assert sbom.returncode == 0, sbom.stderr
     assert json.loads((tmp_path / "x.cdx.json").read_text())["bomFormat"] == "CycloneDX"
-    listing = subprocess.run(["apptainer", "sif", "list", str(image)], capture_output=True, text=True)
+    listing = subprocess.run(
+        ["apptainer", "sif", "list", str(image)], capture_output=True, text=True
+    )
     assert "SBOM" in listing.stdout
 
 

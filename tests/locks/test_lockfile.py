@@ -29,16 +29,28 @@ NPM_JSON = json.dumps(
 
 def sample(**header) -> Lock:
     return Lock(
-        pip={"NumPy": "2.1.0", "scitex_demo_hello": "1.0.0", "x @ file:///w/x-1.0-py3-none-any.whl": ""},
-        dpkg={"libc6": "2.36-9+deb12u4", "libc6:i386": "2.36-9+deb12u4", "zlib1g": "1:1.2.13.dfsg-1"},
+        pip={
+            "NumPy": "2.1.0",
+            "scitex_demo_hello": "1.0.0",
+            "x @ file:///w/x-1.0-py3-none-any.whl": "",
+        },
+        dpkg={
+            "libc6": "2.36-9+deb12u4",
+            "libc6:i386": "2.36-9+deb12u4",
+            "zlib1g": "1:1.2.13.dfsg-1",
+        },
         node=NPM_JSON,
         **header,
     )
 
 
 def test_round_trip_is_exact(tmp_path):
-    lock = sample(tool_version="scitex-container 0.1.0", image_sha256="a" * 64,
-                  captured_at="2026-01-01T00:00:00Z", command="scitex-container lock capture x.sif")
+    lock = sample(
+        tool_version="scitex-container 0.1.0",
+        image_sha256="a" * 64,
+        captured_at="2026-01-01T00:00:00Z",
+        command="scitex-container lock capture x.sif",
+    )
     path = write_lock(lock, tmp_path / "x.lock")
     again = read_lock(path)
     assert again == lock
@@ -47,13 +59,17 @@ def test_round_trip_is_exact(tmp_path):
 
 def test_names_are_canonical_and_sections_sorted(tmp_path):
     text = render_lock(sample())
-    assert text.startswith("# scitex-container lock\n[pip]\nnumpy==2.1.0\nscitex-demo-hello==1.0.0\n")
+    assert text.startswith(
+        "# scitex-container lock\n[pip]\nnumpy==2.1.0\nscitex-demo-hello==1.0.0\n"
+    )
     assert "libc6=2.36-9+deb12u4\nlibc6:i386=2.36-9+deb12u4\nzlib1g=" in text
     assert "# captured" not in text  # no date given: no varying line
 
 
 def test_version_set_flattens_every_manager():
-    vs = Lock(pip={"a": "1"}, dpkg={"b": "2"}, node=NPM_JSON, apk={"musl": "1.2.4-r2"}).version_set()
+    vs = Lock(
+        pip={"a": "1"}, dpkg={"b": "2"}, node=NPM_JSON, apk={"musl": "1.2.4-r2"}
+    ).version_set()
     assert vs == {
         "pip:a": "1",
         "dpkg:b": "2",
@@ -88,7 +104,7 @@ def test_same_content_same_bytes_whatever_the_input_order():
         ("[pip]\nhello world\n", 2, "not a pip pin"),
         ("[pip]\n[dpkg]\nlibc6\n", 3, "not a dpkg pin"),
         ("[dpkg]\nlibc6=1\nlibc6=2\n", 3, "duplicate dpkg package"),
-        ("[pip]\n[node]\n{\n  \"a\":\n}\n", 5, "not valid JSON"),
+        ('[pip]\n[node]\n{\n  "a":\n}\n', 5, "not valid JSON"),
         ("[pip]\n[pip]\n", 2, "appears twice"),
         ("[pip]\n[rpm]\n", 2, "unknown section"),
     ],

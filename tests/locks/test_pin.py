@@ -59,10 +59,21 @@ NPM = json.dumps({"dependencies": {"tool": {"version": "1.0.0"}, "@sc/x": {"vers
 
 def full_lock(**extra) -> Lock:
     return Lock(
-        pip={"alpha": "1.0", "beta": "2.0", "pip": "23.0.1", "gamma @ file:///opt/w/gamma-1.0-py3-none-any.whl": "",
-             "-e git+https://example.org/r.git@abc#egg=r": ""},
-        dpkg={"jq": "1.6-2.1", "libjq1": "1.6-2.1", "libc6": "2.36-9+deb12u9", "nodejs": "18.19.0+dfsg-6~deb12u2",
-              "npm": "9.2.0~ds1-1", "python3-pip": "23.0.1+dfsg-1"},
+        pip={
+            "alpha": "1.0",
+            "beta": "2.0",
+            "pip": "23.0.1",
+            "gamma @ file:///opt/w/gamma-1.0-py3-none-any.whl": "",
+            "-e git+https://example.org/r.git@abc#egg=r": "",
+        },
+        dpkg={
+            "jq": "1.6-2.1",
+            "libjq1": "1.6-2.1",
+            "libc6": "2.36-9+deb12u9",
+            "nodejs": "18.19.0+dfsg-6~deb12u2",
+            "npm": "9.2.0~ds1-1",
+            "python3-pip": "23.0.1+dfsg-1",
+        },
         node=NPM,
         image_sha256="f" * 64,
         captured_at="2026-05-24T10:00:00Z",
@@ -109,7 +120,12 @@ def test_pip_only_no_index_when_every_install_used_it(tmp_path):
     usage = analyse_def(parse_def(path))
     assert usage.pip.commands == ("pip3", "python3 -m pip")
     assert "--no-index" not in usage.pip.options
-    assert usage.pip.options == ("--find-links", "/w", "--extra-index-url", "https://idx.example/simple")
+    assert usage.pip.options == (
+        "--find-links",
+        "/w",
+        "--extra-index-url",
+        "https://idx.example/simple",
+    )
 
 
 def test_stanzas_pin_every_manager(rough, tmp_path):
@@ -121,14 +137,23 @@ def test_stanzas_pin_every_manager(rough, tmp_path):
     for pin in ("jq=1.6-2.1", "libc6=2.36-9+deb12u9", "python3-pip=23.0.1+dfsg-1"):
         assert f"\n{pin}\n" in gen
     # pip: exact pins through a requirements file, --no-deps, the def's own sources
-    assert "alpha==1.0\nbeta==2.0\ngamma @ file:///opt/w/gamma-1.0-py3-none-any.whl\npip==23.0.1\n" in gen
-    assert "install --no-deps --disable-pip-version-check $_scx_bsp --no-index --find-links /opt/wheels" in gen
+    assert (
+        "alpha==1.0\nbeta==2.0\ngamma @ file:///opt/w/gamma-1.0-py3-none-any.whl\npip==23.0.1\n"
+        in gen
+    )
+    assert (
+        "install --no-deps --disable-pip-version-check $_scx_bsp --no-index --find-links /opt/wheels"
+        in gen
+    )
     assert "for _scx_c in pip3 pip 'python3 -m pip' /opt/*/bin/pip; do" in gen
     assert "--break-system-packages" in gen and "EXTERNALLY-MANAGED" in gen
     assert "not pinnable (editable or VCS install" in gen
     # npm: name@version, found in the def's tarball directory when there
     assert "\n@sc/x@2.0.0\ntool@1.0.0\n" in gen
-    assert "for _scx_d in /opt/npm; do" in gen and "npm install -g --no-audit --no-fund --offline $_scx_args" in gen
+    assert (
+        "for _scx_d in /opt/npm; do" in gen
+        and "npm install -g --no-audit --no-fund --offline $_scx_args" in gen
+    )
     # order: apt first (pip and npm may come from apt)
     assert gen.index("--- apt:") < gen.index("--- pip:") < gen.index("--- npm:")
     # the block ends the final %post; the rest of the def is unchanged
@@ -144,7 +169,8 @@ def test_header_names_version_and_regenerating_command(rough, tmp_path):
     assert f"scitex-container {__version__}" in head[0]
     assert any(
         f"Regenerate: scitex-container lock pin {rough} {lock_path} -o {tmp_path / 'out.def'} --snapshot 2024-01-15"
-        in ln for ln in head
+        in ln
+        for ln in head
     )
     assert "f" * 64 in "\n".join(head)
 
@@ -201,19 +227,33 @@ def test_stanzas_skip_at_build_time_without_the_manager(rough, tmp_path):
 
 def test_apt_scope_added_subtracts_the_base_images_lock(tmp_path):
     path = tmp_path / "child.def"
-    path.write_text("Bootstrap: localimage\nFrom: /nonexistent/base.sif\n%post\n    apt-get install -y jq\n")
+    path.write_text(
+        "Bootstrap: localimage\nFrom: /nonexistent/base.sif\n%post\n    apt-get install -y jq\n"
+    )
     base = Lock(dpkg={"libc6": "2.36-9+deb12u9", "jq": "1.6-2", "python3-pip": "23.0.1+dfsg-1"})
     gen = block(render_locked_def(path, full_lock(), tmp_path / "c.def", base_lock=base))
     pins = gen.split("<<'SCITEX_APT_PINS'\n")[1].split("SCITEX_APT_PINS")[0].split()
     # same name and version as the base: not pinned; changed (jq) or new: pinned
-    assert pins == ["jq=1.6-2.1", "libjq1=1.6-2.1", "nodejs=18.19.0+dfsg-6~deb12u2", "npm=9.2.0~ds1-1"]
+    assert pins == [
+        "jq=1.6-2.1",
+        "libjq1=1.6-2.1",
+        "nodejs=18.19.0+dfsg-6~deb12u2",
+        "npm=9.2.0~ds1-1",
+    ]
     assert "scope added: beyond the base image" in gen
 
 
 def test_apt_scope_explicit_all_none(rough, tmp_path):
-    explicit = block(render_locked_def(rough, full_lock(), tmp_path / "x.def", apt_scope="explicit"))
+    explicit = block(
+        render_locked_def(rough, full_lock(), tmp_path / "x.def", apt_scope="explicit")
+    )
     pins = explicit.split("<<'SCITEX_APT_PINS'\n")[1].split("SCITEX_APT_PINS")[0].split()
-    assert pins == ["jq=1.6-2.1", "nodejs=18.19.0+dfsg-6~deb12u2", "npm=9.2.0~ds1-1", "python3-pip=23.0.1+dfsg-1"]
+    assert pins == [
+        "jq=1.6-2.1",
+        "nodejs=18.19.0+dfsg-6~deb12u2",
+        "npm=9.2.0~ds1-1",
+        "python3-pip=23.0.1+dfsg-1",
+    ]
     every = block(render_locked_def(rough, full_lock(), tmp_path / "x.def", apt_scope="all"))
     assert len(every.split("<<'SCITEX_APT_PINS'\n")[1].split("SCITEX_APT_PINS")[0].split()) == 6
     none = block(render_locked_def(rough, full_lock(), tmp_path / "x.def", apt_scope="none"))
@@ -223,7 +263,11 @@ def test_apt_scope_explicit_all_none(rough, tmp_path):
 
 
 def test_snapshot_mirror_timestamp(rough, tmp_path):
-    gen = block(render_locked_def(rough, full_lock(), tmp_path / "x.def", snapshot_mirror="20240115T083000Z"))
+    gen = block(
+        render_locked_def(
+            rough, full_lock(), tmp_path / "x.def", snapshot_mirror="20240115T083000Z"
+        )
+    )
     assert "http://snapshot.debian.org/archive/debian/20240115T083000Z" in gen
     assert "http://snapshot.debian.org/archive/debian-security/20240115T083000Z" in gen
     assert "http://snapshot.ubuntu.com/ubuntu/20240115T083000Z" in gen
@@ -236,10 +280,15 @@ def test_snapshot_mirror_timestamp(rough, tmp_path):
 
 
 def test_snapshot_mirror_from_lock_and_url(rough, tmp_path):
-    from_lock = block(render_locked_def(rough, full_lock(), tmp_path / "x.def", snapshot_mirror="lock"))
+    from_lock = block(
+        render_locked_def(rough, full_lock(), tmp_path / "x.def", snapshot_mirror="lock")
+    )
     assert "archive/debian/20260524T100000Z" in from_lock
-    url = block(render_locked_def(rough, full_lock(), tmp_path / "x.def",
-                                  snapshot_mirror="http://mirror.example/debian/"))
+    url = block(
+        render_locked_def(
+            rough, full_lock(), tmp_path / "x.def", snapshot_mirror="http://mirror.example/debian/"
+        )
+    )
     assert "_scx_base=http://mirror.example/debian" in url and "snapshot.debian.org" not in url
     with pytest.raises(BadInputError, match="snapshot"):
         render_locked_def(rough, full_lock(), tmp_path / "x.def", snapshot_mirror="yesterday")
@@ -253,7 +302,10 @@ def test_snapshot_mirror_from_lock_and_url(rough, tmp_path):
         ("2024-01-15", SnapshotMirror(timestamp="20240115T000000Z")),
         ("2024-01-15T08:30:00Z", SnapshotMirror(timestamp="20240115T083000Z")),
         ("2026-05-24T10:00:00+00:00", SnapshotMirror(timestamp="20260524T100000Z")),
-        ("https://snapshot.ubuntu.com/ubuntu/20240115T000000Z/", SnapshotMirror(url="https://snapshot.ubuntu.com/ubuntu/20240115T000000Z")),
+        (
+            "https://snapshot.ubuntu.com/ubuntu/20240115T000000Z/",
+            SnapshotMirror(url="https://snapshot.ubuntu.com/ubuntu/20240115T000000Z"),
+        ),
     ],
 )
 def test_snapshot_parse(value, expected):

@@ -80,8 +80,12 @@ def test_pip_roundtrip_is_identical(roundtrip, pip_project):
     assert r.status == "verified"
     assert r.image == Path(os.path.realpath(pip_project / "images" / "demo" / "demo.sif"))
     assert r.rough_image.parent.name == "demo-rough" and r.rough_image != r.image
-    for path, suffix in ((r.lock, LOCK_SUFFIX), (r.locked_def, LOCKED_DEF_SUFFIX),
-                         (r.rough_def, ROUGH_DEF_SUFFIX), (r.verified, VERIFIED_SUFFIX)):
+    for path, suffix in (
+        (r.lock, LOCK_SUFFIX),
+        (r.locked_def, LOCKED_DEF_SUFFIX),
+        (r.rough_def, ROUGH_DEF_SUFFIX),
+        (r.verified, VERIFIED_SUFFIX),
+    ):
         assert path == sidecar(r.image, suffix) and path.is_file()
         assert sidecar(r.rough_image, suffix).is_file()
     assert r.rough_def.read_text() == (pip_project / "rough.def").read_text()
@@ -91,7 +95,14 @@ def test_pip_roundtrip_is_identical(roundtrip, pip_project):
     marker = json.loads(r.verified.read_text())
     assert marker["status"] == "verified" and marker["identical"] is True
     assert marker["image"] == r.image.name and len(marker["image_sha256"]) == 64
-    assert set(r.durations) >= {"rough_build", "rough_capture", "pin", "locked_build", "locked_capture", "total"}
+    assert set(r.durations) >= {
+        "rough_build",
+        "rough_capture",
+        "pin",
+        "locked_build",
+        "locked_capture",
+        "total",
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a verified image warns about nothing
         assert check_verified(r.image).state == "verified"
@@ -103,11 +114,19 @@ def test_pip_roundtrip_is_identical(roundtrip, pip_project):
 def newer_wheel(roundtrip, pip_project):
     """A newer alpha appears in the wheel directory after the round trip."""
     make_wheel(pip_project / "wheels", "scitex-repro-alpha", "1.1.0")
-    rough_again = Path(os.path.realpath(build(
-        def_path=pip_project / "rough.def", output_dir=pip_project / "later", image_name="rough-again",
-        force=True,
-    )))
-    drift = compare_locks(roundtrip.lock, capture_lock(rough_again), a_label="lock", b_label="rebuild")
+    rough_again = Path(
+        os.path.realpath(
+            build(
+                def_path=pip_project / "rough.def",
+                output_dir=pip_project / "later",
+                image_name="rough-again",
+                force=True,
+            )
+        )
+    )
+    drift = compare_locks(
+        roundtrip.lock, capture_lock(rough_again), a_label="lock", b_label="rebuild"
+    )
     reverified = verify_roundtrip(roundtrip.image)
     return drift, reverified
 
@@ -211,7 +230,10 @@ def test_cli_lock_pin_writes_the_locked_def(tmp_path):
     assert res.output == f"wrote {out}\n"
     text = out.read_text()
     assert "alpha==1.0" in text and "snapshot.debian.org/archive/debian/20240115T000000Z" in text
-    assert f"Regenerate: scitex-container lock pin {definition} {lock} -o {out} --snapshot 2024-01-15" in text
+    assert (
+        f"Regenerate: scitex-container lock pin {definition} {lock} -o {out} --snapshot 2024-01-15"
+        in text
+    )
     # default output: beside DEF as <stem>.locked.def; a bad lock is exit 2 naming file:line
     assert CliRunner().invoke(pin, [str(definition), str(lock)]).exit_code == 0
     assert (tmp_path / "tiny.locked.def").is_file()
@@ -255,8 +277,9 @@ def test_check_verified_reports_the_drift(image):
 def test_check_verified_follows_links_and_checks_the_digest(image):
     from scitex_container.fsutil import sha256_file
 
-    write_marker(image, status="verified", identical=True, image=image.name,
-                 image_sha256=sha256_file(image))
+    write_marker(
+        image, status="verified", identical=True, image=image.name, image_sha256=sha256_file(image)
+    )
     link = image.parent / "current.sif"
     link.symlink_to(image.name)
     with warnings.catch_warnings():

@@ -104,9 +104,16 @@ def newer(roundtrip, project):
     make_wheel(project / "wheels", "scitex-full-alpha", "1.1.0")
     publish_tool(project / "npm", "1.1.0")
     (project / "apt-sources" / "security.list").write_text(SECURITY)
-    rough = Path(os.path.realpath(build(
-        def_path=project / "full.def", output_dir=project / "later", image_name="full-again", force=True,
-    )))
+    rough = Path(
+        os.path.realpath(
+            build(
+                def_path=project / "full.def",
+                output_dir=project / "later",
+                image_name="full-again",
+                force=True,
+            )
+        )
+    )
     drift = compare_locks(roundtrip.lock, capture_lock(rough), a_label="lock", b_label="rebuild")
     again = verify_roundtrip(roundtrip.image)
     return drift, again

@@ -53,7 +53,10 @@ Version: 2024a
 
 def test_dpkg_rules():
     assert dpkg_versions(parse_control(STATUS)) == {
-        "dpkg": "1.21.22", "libc6": "2.36-9", "libc6:i386": "2.36-9", "tzdata": "2024a",
+        "dpkg": "1.21.22",
+        "libc6": "2.36-9",
+        "libc6:i386": "2.36-9",
+        "tzdata": "2024a",
     }
 
 
@@ -67,14 +70,17 @@ def test_exec_output_goes_through_the_same_rules():
         "@@scitex:pip /usr/bin/python3.11\nPyYAML==6.0\n# Editable install with no version control (x==1)\n"
         "-e /opt/x\nfoo_bar @ file:///w/foo_bar-1.0-py3-none-any.whl\n"
         "@@scitex:pip /opt/venv/bin/python3\npyyaml==5.0\nextra==1.0\n"
-        "@@scitex:npm\n" + json.dumps({"name": "lib", "dependencies": {"a": {"version": "1.0.0"}}}) +
-        "\n@@scitex:end\n"
+        "@@scitex:npm\n"
+        + json.dumps({"name": "lib", "dependencies": {"a": {"version": "1.0.0"}}})
+        + "\n@@scitex:end\n"
     )
     found = parse_exec_output(out)
     assert found.dpkg == dpkg_versions(parse_control(STATUS))
     # first interpreter wins for a name, as pip itself does along sys.path
     assert found.pip == {
-        "-e /opt/x": "", "extra": "1.0", "foo-bar @ file:///w/foo_bar-1.0-py3-none-any.whl": "",
+        "-e /opt/x": "",
+        "extra": "1.0",
+        "foo-bar @ file:///w/foo_bar-1.0-py3-none-any.whl": "",
         "pyyaml": "6.0",
     }
     assert found.node == {"a": "1.0.0"}
@@ -85,10 +91,22 @@ def test_exec_output_goes_through_the_same_rules():
     [
         (None, "Foo==1.0.post1"),
         ({"url": "file:///w/foo-1.0.whl", "archive_info": {}}, "Foo @ file:///w/foo-1.0.whl"),
-        ({"url": "https://h/foo.tgz", "archive_info": {"hash": "sha256=ab"}}, "Foo @ https://h/foo.tgz#sha256=ab"),
-        ({"url": "https://u:secret@h/r.git", "vcs_info": {"vcs": "git", "commit_id": "c0ffee"},
-          "subdirectory": "py"}, "Foo @ git+https://u:****@h/r.git@c0ffee#subdirectory=py"),
-        ({"url": "file:///opt/src/foo%20bar", "dir_info": {"editable": True}}, "-e /opt/src/foo bar"),
+        (
+            {"url": "https://h/foo.tgz", "archive_info": {"hash": "sha256=ab"}},
+            "Foo @ https://h/foo.tgz#sha256=ab",
+        ),
+        (
+            {
+                "url": "https://u:secret@h/r.git",
+                "vcs_info": {"vcs": "git", "commit_id": "c0ffee"},
+                "subdirectory": "py",
+            },
+            "Foo @ git+https://u:****@h/r.git@c0ffee#subdirectory=py",
+        ),
+        (
+            {"url": "file:///opt/src/foo%20bar", "dir_info": {"editable": True}},
+            "-e /opt/src/foo bar",
+        ),
         ({"url": "file:///opt/src/foo", "dir_info": {}}, "Foo @ file:///opt/src/foo"),
     ],
 )
@@ -104,7 +122,9 @@ def test_apk_database():
 def _dist(site, name, version, direct=None):
     d = site / f"{name}-{version}.dist-info"
     d.mkdir(parents=True)
-    (d / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nbody\n")
+    (d / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nbody\n"
+    )
     if direct:
         (d / "direct_url.json").write_text(json.dumps(direct))
 
@@ -155,9 +175,15 @@ def test_a_sif_of_the_same_tree_reads_the_same(tmp_path):
 
     root = _linked_rootfs(tmp_path)
     sif = tmp_path / "tree.sif"
-    subprocess.run(["apptainer", "build", str(sif), str(root)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        ["apptainer", "build", str(sif), str(root)], check=True, capture_output=True, timeout=300
+    )
     found = static_capture(sif)
-    assert (found.pip, found.node, found.dpkg) == (EXPECTED_PIP, EXPECTED_NODE, static_capture(root).dpkg)
+    assert (found.pip, found.node, found.dpkg) == (
+        EXPECTED_PIP,
+        EXPECTED_NODE,
+        static_capture(root).dpkg,
+    )
 
 
 def test_editable_in_a_vcs_checkout_needs_exec(tmp_path):
@@ -176,9 +202,16 @@ def test_host_variables_forwarded_by_apptainer_are_removed():
 
 
 def test_compare_locks_names_every_difference(tmp_path):
-    a = Lock(pip={"same": "1", "old": "1", "gone": "2"}, node=json.dumps({"dependencies": {"n": {"version": "1"}}}))
-    b = Lock(pip={"same": "1", "old": "2", "new": "5"}, node=json.dumps({"dependencies": {"n": {"version": "2"}}}),
-             captured_at="2026-01-01T00:00:00Z", image_sha256="f" * 64)
+    a = Lock(
+        pip={"same": "1", "old": "1", "gone": "2"},
+        node=json.dumps({"dependencies": {"n": {"version": "1"}}}),
+    )
+    b = Lock(
+        pip={"same": "1", "old": "2", "new": "5"},
+        node=json.dumps({"dependencies": {"n": {"version": "2"}}}),
+        captured_at="2026-01-01T00:00:00Z",
+        image_sha256="f" * 64,
+    )
     diff = compare_locks(a, b, a_label="rough", b_label="rebuild")
     assert not diff.identical and diff.diff_count == 4
     assert diff.changed == {"pip:old": ("1", "2"), "node:n": ("1", "2")}

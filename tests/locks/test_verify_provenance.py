@@ -40,14 +40,19 @@ def image(lock_sif, tmp_path) -> Path:
 
 
 def _sif_objects(path: Path) -> list[str]:
-    out = subprocess.run(["apptainer", "sif", "list", str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["apptainer", "sif", "list", str(path)], capture_output=True, text=True, check=True
+    )
     return out.stdout.splitlines()
 
 
 def test_verify_without_lock_reports_digest_and_skips(image):
     result = verify(image)
-    assert result["sif"] == {"path": str(image), "sha256": hashlib.sha256(image.read_bytes()).hexdigest(),
-                             "exists": True}
+    assert result["sif"] == {
+        "path": str(image),
+        "sha256": hashlib.sha256(image.read_bytes()).hexdigest(),
+        "exists": True,
+    }
     assert result["pip_lock"]["status"] == "skip" and result["overall"] == "pass"
     assert set(result) >= {"sif", "def_origin", "pip_lock", "dpkg_lock", "overall"}
 
@@ -70,12 +75,18 @@ def test_verify_passes_then_fails_on_a_tampered_sidecar_lock(image):
     pip = dict(lock.pip, **{"scitex-lock-alpha": "0.9.0"})
     dpkg = {k: v for k, v in lock.dpkg.items() if k != "hello"}
     node = lock.node.replace('"1.2.3"', '"1.2.2"')
-    write_lock(type(lock)(pip=pip, dpkg=dpkg, node=node, image_id=lock.image_id,
-                          image_sha256=lock.image_sha256), sidecar(image, LOCK_SUFFIX))
+    write_lock(
+        type(lock)(
+            pip=pip, dpkg=dpkg, node=node, image_id=lock.image_id, image_sha256=lock.image_sha256
+        ),
+        sidecar(image, LOCK_SUFFIX),
+    )
     result = verify(image)
     assert result["overall"] == "fail"
     assert result["pip_lock"]["diff_count"] == 1
-    assert result["pip_lock"]["changed"] == {"scitex-lock-alpha": {"lock": "0.9.0", "image": "1.0.0"}}
+    assert result["pip_lock"]["changed"] == {
+        "scitex-lock-alpha": {"lock": "0.9.0", "image": "1.0.0"}
+    }
     assert result["dpkg_lock"]["diff_count"] == 1 and result["dpkg_lock"]["added"] == ["hello"]
     assert result["node_lock"]["diff_count"] == 1
 
@@ -103,7 +114,9 @@ def test_reference_freeze_files_in_lock_dir(image, tmp_path):
 def test_def_origin_against_stored_hash(image, tmp_path):
     good = tmp_path / "mixed.def"
     good.write_text("Bootstrap: localimage\nFrom: base.sif\n")
-    metadata.update_metadata(image, {"inputs": {"def_sha256": hashlib.sha256(good.read_bytes()).hexdigest()}})
+    metadata.update_metadata(
+        image, {"inputs": {"def_sha256": hashlib.sha256(good.read_bytes()).hexdigest()}}
+    )
     assert verify(image, def_path=good)["def_origin"]["status"] == "pass"
     good.write_text(good.read_text() + "%post\n    true\n")
     result = verify(image, def_path=good)
@@ -126,7 +139,9 @@ def test_finalize_embeds_once_and_verify_uses_the_embedded_lock(image):
     meta = finalize_build(image, inputs_hash="ab" * 32, def_sha256="cd" * 32, captured_at="")
     assert meta["lock_embedded"] is True and meta["lock_counts"]["node"] == 2
     size = image.stat().st_size
-    finalize_build(image, inputs_hash="ab" * 32, captured_at="")  # idempotent: replaced, not stacked
+    finalize_build(
+        image, inputs_hash="ab" * 32, captured_at=""
+    )  # idempotent: replaced, not stacked
     info = read_sif(image)
     assert len(info.named(LOCK_OBJECT)) == 1 and len(info.named(PROVENANCE_OBJECT)) == 1
     assert image.stat().st_size == size
@@ -142,8 +157,9 @@ def test_finalize_embeds_once_and_verify_uses_the_embedded_lock(image):
     assert sum("Generic/Raw" in line for line in listing) == 2
     assert sum("SBOM" in line for line in listing) == 1
     obj = info.named(LOCK_OBJECT)[0]
-    dumped = subprocess.run(["apptainer", "sif", "dump", str(obj.id), str(image)],
-                            capture_output=True, check=True).stdout
+    dumped = subprocess.run(
+        ["apptainer", "sif", "dump", str(obj.id), str(image)], capture_output=True, check=True
+    ).stdout
     assert dumped.decode() == meta["lock_text"]
     assert embedded_lock(image).version_set() == read_lock_text(meta["lock_text"]).version_set()
     assert embedded_provenance(image)["inputs_hash"] == "ab" * 32

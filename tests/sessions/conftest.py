@@ -64,22 +64,42 @@ class UserSession:
     project: Path
     env: dict[str, str]
 
-    def cli(self, *args: str, input: str | None = None, timeout: float = 300,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def cli(
+        self,
+        *args: str,
+        input: str | None = None,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         full_env = {**self.env, **(env or {})}
         argv = [
-            "runuser", "-u", TEST_USER, "--", "env",
+            "runuser",
+            "-u",
+            TEST_USER,
+            "--",
+            "env",
             *(f"{k}={v}" for k, v in full_env.items()),
-            str(self.python), "-m", "scitex_container", *args,
+            str(self.python),
+            "-m",
+            "scitex_container",
+            *args,
         ]
         return subprocess.run(
-            argv, input=input, capture_output=True, text=True, timeout=timeout, cwd=self.root,
+            argv,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.root,
         )
 
     def as_user(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run(
             ["runuser", "-u", TEST_USER, "--", *argv],
-            capture_output=True, text=True, timeout=timeout, cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.root,
         )
 
     def records(self) -> list[dict]:

@@ -31,8 +31,9 @@ def dirs(tmp_path: Path) -> dict[str, str]:
 
 
 def _exec(dirs, image="/images/app.sif", **kw) -> list[str]:
-    return build_exec_args(image, "alice", dirs["home"], dirs["proj"], "demo",
-                           container_cmd="apptainer", **kw)
+    return build_exec_args(
+        image, "alice", dirs["home"], dirs["proj"], "demo", container_cmd="apptainer", **kw
+    )
 
 
 def test_sif_gets_containall_and_a_tmpfs(dirs) -> None:
@@ -61,7 +62,10 @@ def test_overlay_image_replaces_the_tmpfs(dirs) -> None:
 
 
 def test_dev_repos_are_read_only_with_pythonpath(dirs) -> None:
-    repos = [{"name": "alpha", "host_path": dirs["dev"]}, {"name": "beta.x", "host_path": dirs["data"]}]
+    repos = [
+        {"name": "alpha", "host_path": dirs["dev"]},
+        {"name": "beta.x", "host_path": dirs["data"]},
+    ]
     argv = _exec(dirs, dev_repos=repos)
     assert f"{dirs['dev']}:/opt/dev/alpha:ro" in argv
     assert f"{dirs['data']}:/opt/dev/beta.x:ro" in argv
@@ -76,8 +80,11 @@ def test_host_mounts_and_texlive(dirs, tmp_path: Path) -> None:
     (prefix / "bin").mkdir()
     (prefix / "bin" / "pdflatex").write_text("#!/bin/sh\necho tex\n")
     (prefix / "bin" / "pdflatex").chmod(0o755)
-    argv = _exec(dirs, host_mounts=[{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
-                 texlive_prefix=str(prefix))
+    argv = _exec(
+        dirs,
+        host_mounts=[{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
+        texlive_prefix=str(prefix),
+    )
     assert f"{dirs['data']}:/data:rw" in argv
     assert f"{prefix}/share/texlive:{prefix}/share/texlive:ro" in argv
     assert f"{prefix}/bin/pdflatex:{prefix}/bin/pdflatex:ro" in argv
@@ -113,14 +120,26 @@ def test_container_command_comes_from_detection(dirs, monkeypatch, tmp_path: Pat
         ({"dev_repos": [{"name": "../x", "host_path": "/tmp"}]}, "dev_repos[0].name"),
         ({"dev_repos": [{"name": "x", "host_path": "/no/such"}]}, "dev_repos[0].host"),
         ({"dev_repos": "x"}, "dev_repos"),
-        ({"host_mounts": [{"host_path": "/tmp", "container_path": "/d", "mode": "rwx"}]}, "host_mounts[0].mode"),
-        ({"host_mounts": [{"host_path": "/tmp", "container_path": "d"}]}, "host_mounts[0].container"),
+        (
+            {"host_mounts": [{"host_path": "/tmp", "container_path": "/d", "mode": "rwx"}]},
+            "host_mounts[0].mode",
+        ),
+        (
+            {"host_mounts": [{"host_path": "/tmp", "container_path": "d"}]},
+            "host_mounts[0].container",
+        ),
         ({"texlive_prefix": "usr"}, "texlive_prefix"),
     ],
 )
 def test_invalid_input_is_refused_naming_the_field(dirs, kwargs, field) -> None:
-    args = dict(container_path="/i.sif", username="alice", host_user_dir=dirs["home"],
-                host_project_dir=dirs["proj"], project_slug="demo", container_cmd="apptainer")
+    args = dict(
+        container_path="/i.sif",
+        username="alice",
+        host_user_dir=dirs["home"],
+        host_project_dir=dirs["proj"],
+        project_slug="demo",
+        container_cmd="apptainer",
+    )
     args.update(kwargs)
     with pytest.raises(BadInputError) as err:
         build_exec_args(**args)
@@ -130,11 +149,28 @@ def test_invalid_input_is_refused_naming_the_field(dirs, kwargs, field) -> None:
 
 
 def test_srun_command(dirs) -> None:
-    argv = build_srun_command("/i.sif", "alice", dirs["home"], dirs["proj"], "demo",
-                              slurm_partition="", slurm_time_limit="2-12", slurm_cpus=2,
-                              slurm_memory_gb=3, container_cmd="apptainer")
-    assert argv[:8] == ["srun", "--pty", "--chdir=/tmp", "--time=2-12", "--cpus-per-task=2",
-                        "--mem=3G", "--ntasks=1", "--job-name=terminal_alice"]
+    argv = build_srun_command(
+        "/i.sif",
+        "alice",
+        dirs["home"],
+        dirs["proj"],
+        "demo",
+        slurm_partition="",
+        slurm_time_limit="2-12",
+        slurm_cpus=2,
+        slurm_memory_gb=3,
+        container_cmd="apptainer",
+    )
+    assert argv[:8] == [
+        "srun",
+        "--pty",
+        "--chdir=/tmp",
+        "--time=2-12",
+        "--cpus-per-task=2",
+        "--mem=3G",
+        "--ntasks=1",
+        "--job-name=terminal_alice",
+    ]
     assert argv[-3:-1] == ["/bin/sh", "-c"]
 
 
@@ -143,16 +179,36 @@ def test_time_limit_formats(good: str) -> None:
     assert v.time_limit(good) == good
 
 
-@pytest.mark.parametrize("bad", ["", "0", "0:00", "1:60", "1:60:00", "1-24", "1-0:60", "366-0",
-                                 "1:2:3:4", "1-2-3", " 30", "30\n", "\u0663\u0660", "UNLIMITED", "-5"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "0",
+        "0:00",
+        "1:60",
+        "1:60:00",
+        "1-24",
+        "1-0:60",
+        "366-0",
+        "1:2:3:4",
+        "1-2-3",
+        " 30",
+        "30\n",
+        "\u0663\u0660",
+        "UNLIMITED",
+        "-5",
+    ],
+)
 def test_bad_time_limits(bad: str) -> None:
     with pytest.raises(BadInputError) as err:
         v.time_limit(bad)
     assert err.value.where == "slurm_time_limit"
 
 
-@pytest.mark.parametrize(("value", "ok"), [(1, True), (4096, True), (0, False), (4097, False),
-                                           (True, False), ("4", False), (2.0, False)])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(1, True), (4096, True), (0, False), (4097, False), (True, False), ("4", False), (2.0, False)],
+)
 def test_cpus_bounds(value, ok) -> None:
     if ok:
         assert v.cpus(value) == value
@@ -165,13 +221,27 @@ def test_sbatch_command(tmp_path: Path) -> None:
     script = str(tmp_path / "start.sh")
     argv = build_sbatch_command("sx-a", script, "compute", "1:00:00", 1, 2, "alice", "demo")
     assert argv == [
-        "sbatch", "--parsable", "--partition=compute", "--time=1:00:00", "--cpus-per-task=1",
-        "--mem=2G", "--nodes=1", "--ntasks=1", "--job-name=scitex_alice_demo",
-        f"--output={tmp_path}/start.out", f"--chdir={tmp_path}", "--no-requeue", script,
+        "sbatch",
+        "--parsable",
+        "--partition=compute",
+        "--time=1:00:00",
+        "--cpus-per-task=1",
+        "--mem=2G",
+        "--nodes=1",
+        "--ntasks=1",
+        "--job-name=scitex_alice_demo",
+        f"--output={tmp_path}/start.out",
+        f"--chdir={tmp_path}",
+        "--no-requeue",
+        script,
     ]
     assert build_sbatch_command("sx-a", script)[8] == "--job-name=sx-a"
-    for bad, field in [({"output_path": "/x/%j.out"}, "output_path"), ({"slurm_partition": "a b"}, "slurm_partition"),
-                       ({"slurm_memory_gb": 0}, "slurm_memory_gb"), ({"username": "Bob"}, "username")]:
+    for bad, field in [
+        ({"output_path": "/x/%j.out"}, "output_path"),
+        ({"slurm_partition": "a b"}, "slurm_partition"),
+        ({"slurm_memory_gb": 0}, "slurm_memory_gb"),
+        ({"username": "Bob"}, "username"),
+    ]:
         with pytest.raises(BadInputError) as err:
             build_sbatch_command("sx-a", script, **bad)
         assert err.value.where == field
@@ -194,14 +264,23 @@ def test_shell_in_allocation_command() -> None:
 def test_script_quotes_values_and_keeps_them_out_of_comments(dirs, tmp_path: Path) -> None:
     odd = tmp_path / "it's $(x) `y`"
     odd.mkdir()
-    script = build_instance_start_script(f"/img/$(touch {tmp_path}/p).sif", "alice", str(odd), dirs["proj"],
-                                         "demo", "sx-demo", container_cmd="apptainer")
+    script = build_instance_start_script(
+        f"/img/$(touch {tmp_path}/p).sif",
+        "alice",
+        str(odd),
+        dirs["proj"],
+        "demo",
+        "sx-demo",
+        container_cmd="apptainer",
+    )
     assert "IMAGE='/img/$(touch" in script
     comment_lines = [ln for ln in script.splitlines() if ln.startswith("#")]
     assert not any("alice" in ln or "demo" in ln or "touch" in ln for ln in comment_lines)
     code = [ln.strip() for ln in script.splitlines() if not ln.lstrip().startswith("#")]
     assert not any(ln.startswith(("set -e", "set -o errexit", "set -o pipefail")) for ln in code)
-    assert 'trap on_signal TERM INT HUP' in script and "trap stop_instance EXIT" in script
+    assert "trap on_signal TERM INT HUP" in script and "trap stop_instance EXIT" in script
     with pytest.raises(BadInputError) as err:
-        build_instance_start_script("/i.sif", "alice", dirs["home"], dirs["proj"], "demo", "x" * 101)
+        build_instance_start_script(
+            "/i.sif", "alice", dirs["home"], dirs["proj"], "demo", "x" * 101
+        )
     assert err.value.where == "instance_name"

@@ -18,15 +18,33 @@ def test_local_start_exec_attach_stop(workspace, user_image: Path) -> None:
     (dev / "src" / "hello").mkdir(parents=True)
     (dev / "src" / "hello" / "__init__.py").write_text("")
     subprocess.run(["chown", "-R", "scitex-test", str(dev)], check=True)
-    done = ws.cli("--json", "session", "start", "--local", str(user_image), "-p", str(ws.project),
-                  "--slug", "loc", "--dev", f"hello={dev}")
+    done = ws.cli(
+        "--json",
+        "session",
+        "start",
+        "--local",
+        str(user_image),
+        "-p",
+        str(ws.project),
+        "--slug",
+        "loc",
+        "--dev",
+        f"hello={dev}",
+    )
     assert done.returncode == 0, done.stderr
     rec = json.loads(done.stdout)
     assert rec["backend"] == "local" and rec["state"] == "running" and not rec["job_id"]
     assert rec["instance"] in ws.instances()
 
-    done = ws.cli("session", "exec", rec["id"], "--", "sh", "-c",
-                  'echo "$PYTHONPATH"; ls /opt/dev/hello/src; touch /opt/dev/hello/x 2>/dev/null || echo ro')
+    done = ws.cli(
+        "session",
+        "exec",
+        rec["id"],
+        "--",
+        "sh",
+        "-c",
+        'echo "$PYTHONPATH"; ls /opt/dev/hello/src; touch /opt/dev/hello/x 2>/dev/null || echo ro',
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["/opt/dev/hello/src", "hello", "ro"]
 
@@ -34,7 +52,9 @@ def test_local_start_exec_attach_stop(workspace, user_image: Path) -> None:
     assert done.returncode == 0 and "in-loc" in done.stdout, done.stderr
 
     listed = json.loads(ws.cli("--json", "session", "list").stdout)
-    assert [(r["id"], r["state"], r["node"]) for r in listed] == [(rec["id"], "running", "localhost")]
+    assert [(r["id"], r["state"], r["node"]) for r in listed] == [
+        (rec["id"], "running", "localhost")
+    ]
 
     done = ws.cli("session", "stop", rec["id"])
     assert done.returncode == 0, done.stderr
@@ -73,16 +93,34 @@ def test_local_failed_start_leaves_no_instance(workspace) -> None:
     assert rec["instance"] not in ws.instances()
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/pdftex"), reason="needs texlive-latex-base on the host")
+@pytest.mark.skipif(
+    not os.path.exists("/usr/bin/pdftex"), reason="needs texlive-latex-base on the host"
+)
 def test_host_texlive_runs_inside_a_session(workspace, user_image: Path) -> None:
     """``--texlive /usr`` binds the host's TeX Live: it runs in an image that has none."""
     ws = workspace
-    done = ws.cli("--json", "session", "start", "--local", str(user_image), "-p", str(ws.project),
-                  "--texlive", "/usr")
+    done = ws.cli(
+        "--json",
+        "session",
+        "start",
+        "--local",
+        str(user_image),
+        "-p",
+        str(ws.project),
+        "--texlive",
+        "/usr",
+    )
     assert done.returncode == 0, done.stderr
     rec = json.loads(done.stdout)
-    done = ws.cli("session", "exec", rec["id"], "--", "sh", "-c",
-                  "/usr/bin/pdftex --version; PATH=/usr/bin:$PATH kpsewhich article.cls")
+    done = ws.cli(
+        "session",
+        "exec",
+        rec["id"],
+        "--",
+        "sh",
+        "-c",
+        "/usr/bin/pdftex --version; PATH=/usr/bin:$PATH kpsewhich article.cls",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("pdfTeX") and done.stdout.rstrip().endswith("/article.cls")
     assert ws.cli("session", "stop", rec["id"]).returncode == 0

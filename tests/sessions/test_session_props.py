@@ -50,10 +50,24 @@ from scitex_container.apptainer import (
 from scitex_container.errors import BadInputError
 
 FIELDS = (
-    "container_path", "username", "host_user_dir", "host_project_dir", "project_slug",
-    "dev_repos", "host_mounts", "texlive", "texlive_prefix", "overlay", "instance_name",
-    "script_path", "output_path", "slurm_partition", "slurm_time_limit", "slurm_cpus",
-    "slurm_memory_gb", "job_id",
+    "container_path",
+    "username",
+    "host_user_dir",
+    "host_project_dir",
+    "project_slug",
+    "dev_repos",
+    "host_mounts",
+    "texlive",
+    "texlive_prefix",
+    "overlay",
+    "instance_name",
+    "script_path",
+    "output_path",
+    "slurm_partition",
+    "slurm_time_limit",
+    "slurm_cpus",
+    "slurm_memory_gb",
+    "job_id",
 )
 VALUE_OPTS = {"--env", "--home", "--bind", "--overlay", "--pwd"}
 
@@ -102,8 +116,17 @@ def exec_args_property(image, user, home, project, slug, repos, mounts, texlive)
     image_s, home_s, project_s = realize(image), realize(home), realize(project)
     repos_r, mounts_r = realize_repos(repos), realize_mounts(mounts)
     try:
-        argv = build_exec_args(image_s, user, home_s, project_s, slug, repos_r, mounts_r, texlive,
-                               container_cmd="apptainer")
+        argv = build_exec_args(
+            image_s,
+            user,
+            home_s,
+            project_s,
+            slug,
+            repos_r,
+            mounts_r,
+            texlive,
+            container_cmd="apptainer",
+        )
     except BadInputError as exc:
         _refused(exc)
         return
@@ -112,8 +135,16 @@ def exec_args_property(image, user, home, project, slug, repos, mounts, texlive)
     check_exec_argv(argv, image_s, user, slug, repos_r, "apptainer")
 
 
-EXEC_GIVEN = dict(image=IMAGE, user=USERNAME, home=PATH_SPEC, project=PATH_SPEC, slug=SLUG,
-                  repos=DEV_REPOS, mounts=HOST_MOUNTS, texlive=TEXLIVE)
+EXEC_GIVEN = dict(
+    image=IMAGE,
+    user=USERNAME,
+    home=PATH_SPEC,
+    project=PATH_SPEC,
+    slug=SLUG,
+    repos=DEV_REPOS,
+    mounts=HOST_MOUNTS,
+    texlive=TEXLIVE,
+)
 
 
 @profile(NORMAL_EXAMPLES)
@@ -132,8 +163,21 @@ def test_exec_args_property_slow(kw) -> None:
 def srun_property(image, user, home, project, slug, partition, time_limit, cpus, mem) -> None:
     image_s, home_s, project_s = realize(image), realize(home), realize(project)
     try:
-        argv = build_srun_command(image_s, user, home_s, project_s, slug, None, None, "",
-                                  partition, time_limit, cpus, mem, container_cmd="apptainer")
+        argv = build_srun_command(
+            image_s,
+            user,
+            home_s,
+            project_s,
+            slug,
+            None,
+            None,
+            "",
+            partition,
+            time_limit,
+            cpus,
+            mem,
+            container_cmd="apptainer",
+        )
     except BadInputError as exc:
         _refused(exc)
         return
@@ -142,16 +186,30 @@ def srun_property(image, user, home, project, slug, partition, time_limit, cpus,
     head = argv[: argv.index("apptainer")]
     expected = ["srun", "--pty", "--chdir=/tmp"]
     expected += [f"--partition={partition}"] if partition else []
-    expected += [f"--time={time_limit}", f"--cpus-per-task={cpus}", f"--mem={mem}G",
-                 "--ntasks=1", f"--job-name=terminal_{user}"]
+    expected += [
+        f"--time={time_limit}",
+        f"--cpus-per-task={cpus}",
+        f"--mem={mem}G",
+        "--ntasks=1",
+        f"--job-name=terminal_{user}",
+    ]
     assert head == expected
-    tail = argv[len(head):]
+    tail = argv[len(head) :]
     assert tail[-3:-1] == ["/bin/sh", "-c"]
     check_exec_argv(tail[:-3], image_s, user, slug, None, "apptainer")
 
 
-SRUN_GIVEN = dict(image=IMAGE, user=USERNAME, home=PATH_SPEC, project=PATH_SPEC, slug=SLUG,
-                  partition=PARTITION, time_limit=TIME, cpus=INTS, mem=INTS)
+SRUN_GIVEN = dict(
+    image=IMAGE,
+    user=USERNAME,
+    home=PATH_SPEC,
+    project=PATH_SPEC,
+    slug=SLUG,
+    partition=PARTITION,
+    time_limit=TIME,
+    cpus=INTS,
+    mem=INTS,
+)
 
 
 @profile(NORMAL_EXAMPLES)
@@ -171,8 +229,9 @@ def sbatch_property(name, script, partition, time_limit, cpus, mem, user, slug, 
     script_s = realize(script)
     output_s = realize(output) if output else None
     try:
-        argv = build_sbatch_command(name, script_s, partition, time_limit, cpus, mem, user, slug,
-                                    output_path=output_s)
+        argv = build_sbatch_command(
+            name, script_s, partition, time_limit, cpus, mem, user, slug, output_path=output_s
+        )
     except BadInputError as exc:
         _refused(exc)
         return
@@ -190,7 +249,12 @@ def sbatch_property(name, script, partition, time_limit, cpus, mem, user, slug, 
 
 
 SBATCH_GIVEN = dict(
-    name=INSTANCE, script=PATH_SPEC, partition=PARTITION, time_limit=TIME, cpus=INTS, mem=INTS,
+    name=INSTANCE,
+    script=PATH_SPEC,
+    partition=PARTITION,
+    time_limit=TIME,
+    cpus=INTS,
+    mem=INTS,
     user=(st.one_of(st.just(""), USERNAME[0]), USERNAME[1]),
     slug=(st.one_of(st.just(""), SLUG[0]), SLUG[1]),
     output=(st.one_of(st.none(), PATH_SPEC[0]), PATH_SPEC[1]),
@@ -220,14 +284,25 @@ def shell_property(job, name, user) -> None:
     assert INSTANCE_OK(name)
     env = ["--env", f"USER={user}", "--env", f"LOGNAME={user}", "--env", "TERM=xterm-256color"]
     assert argv == [
-        "srun", "--overlap", f"--jobid={job}", "--pty", "apptainer", "exec", "--cleanenv",
-        *(env if user else []), f"instance://{name}", "/bin/sh", "-c",
+        "srun",
+        "--overlap",
+        f"--jobid={job}",
+        "--pty",
+        "apptainer",
+        "exec",
+        "--cleanenv",
+        *(env if user else []),
+        f"instance://{name}",
+        "/bin/sh",
+        "-c",
         "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l",
     ]
     assert str(job).isascii() and str(job).isdigit() and (not user or USER_OK(user))
 
 
-SHELL_GIVEN = dict(job=JOB_ID, name=INSTANCE, user=(st.one_of(st.just(""), USERNAME[0]), USERNAME[1]))
+SHELL_GIVEN = dict(
+    job=JOB_ID, name=INSTANCE, user=(st.one_of(st.just(""), USERNAME[0]), USERNAME[1])
+)
 
 
 @profile(NORMAL_EXAMPLES)
@@ -256,7 +331,12 @@ def pythonpath_property(names) -> None:
     assert out.split(":") == [f"/opt/dev/{n}/src" for n in names] if names else out == ""
 
 
-PYPATH_GIVEN = dict(names=(st.lists(DEV_NAME[0], max_size=4), st.lists(st.one_of(*DEV_NAME), min_size=1, max_size=4)))
+PYPATH_GIVEN = dict(
+    names=(
+        st.lists(DEV_NAME[0], max_size=4),
+        st.lists(st.one_of(*DEV_NAME), min_size=1, max_size=4),
+    )
+)
 
 
 @profile(NORMAL_EXAMPLES)

@@ -21,9 +21,17 @@ def state(tmp_path: Path, monkeypatch) -> Path:
 
 
 def _record(**kw) -> records.SessionRecord:
-    base = dict(id="demo-abc123", backend="slurm", image="/i.sif", username="alice",
-                project_slug="demo", instance="sx-alice-demo-7", job_id="7",
-                workdir="/home/alice/proj/demo", env=(("USER", "alice"),))
+    base = dict(
+        id="demo-abc123",
+        backend="slurm",
+        image="/i.sif",
+        username="alice",
+        project_slug="demo",
+        instance="sx-alice-demo-7",
+        job_id="7",
+        workdir="/home/alice/proj/demo",
+        env=(("USER", "alice"),),
+    )
     base.update(kw)
     return records.SessionRecord(**base)
 
@@ -44,8 +52,14 @@ def test_record_round_trip_is_private_and_atomic(state: Path) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"instance": "x; touch /tmp/p"}, {"job_id": "7 8"}, {"env": [["USER", "a,b"]]},
-     {"backend": "cloud"}, {"container_cmd": "-x"}, {"username": "Root"}],
+    [
+        {"instance": "x; touch /tmp/p"},
+        {"job_id": "7 8"},
+        {"env": [["USER", "a,b"]]},
+        {"backend": "cloud"},
+        {"container_cmd": "-x"},
+        {"username": "Root"},
+    ],
 )
 def test_tampered_records_are_refused(state: Path, change: dict) -> None:
     rec = _record()
@@ -83,8 +97,13 @@ def test_slug_from_directory_name() -> None:
 
 
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scitex_container", *args], capture_output=True,
-                          text=True, env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_cli_dry_run_start_writes_and_submits_nothing(tmp_path: Path) -> None:
@@ -96,17 +115,38 @@ def test_cli_dry_run_start_writes_and_submits_nothing(tmp_path: Path) -> None:
     for tool in ("sbatch", "apptainer"):
         (fakebin / tool).write_text(f"#!/bin/sh\ntouch {tmp_path}/ran-{tool}\n")
         (fakebin / tool).chmod(0o755)
-    env = {"SCITEX_CONTAINER_SESSIONS_DIR": str(tmp_path / "state"),
-           "PATH": f"{fakebin}:{os.environ['PATH']}"}
-    done = _cli("--dry-run", "session", "start", str(image), "-p", str(tmp_path / "proj"),
-                "--slurm", "--partition", "compute", env=env)
+    env = {
+        "SCITEX_CONTAINER_SESSIONS_DIR": str(tmp_path / "state"),
+        "PATH": f"{fakebin}:{os.environ['PATH']}",
+    }
+    done = _cli(
+        "--dry-run",
+        "session",
+        "start",
+        str(image),
+        "-p",
+        str(tmp_path / "proj"),
+        "--slurm",
+        "--partition",
+        "compute",
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "# dry run: these commands would run"
     assert lines[1].startswith("sbatch --parsable --partition=compute")
     assert not (tmp_path / "state").exists() and not list(tmp_path.glob("ran-*"))
-    bad = _cli("session", "start", str(image), "-p", str(tmp_path / "proj"), "--slurm",
-               "--time", "1:75:00", env=env)
+    bad = _cli(
+        "session",
+        "start",
+        str(image),
+        "-p",
+        str(tmp_path / "proj"),
+        "--slurm",
+        "--time",
+        "1:75:00",
+        env=env,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("error: slurm_time_limit:")
     assert not (tmp_path / "state").exists() and not list(tmp_path.glob("ran-*"))
 

@@ -17,8 +17,13 @@ print("rc", done.returncode, repr(done.stdout))
 
 
 def test_interactive_run_hands_over_stdin_and_stays_in_our_group() -> None:
-    done = subprocess.run([sys.executable, "-c", CHILD], input="piped words", capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        input="piped words",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     parent = lines[0].split()[1]

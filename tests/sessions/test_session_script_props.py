@@ -54,18 +54,30 @@ install_stand_in(BIN)
 JOB = "4242"
 
 FIELDS = dict(
-    image=IMAGE, user=USERNAME, home=PATH_SPEC, project=PATH_SPEC, slug=SLUG, name=INSTANCE,
-    repos=DEV_REPOS, mounts=HOST_MOUNTS, texlive=TEXLIVE,
+    image=IMAGE,
+    user=USERNAME,
+    home=PATH_SPEC,
+    project=PATH_SPEC,
+    slug=SLUG,
+    name=INSTANCE,
+    repos=DEV_REPOS,
+    mounts=HOST_MOUNTS,
+    texlive=TEXLIVE,
     cmd=(st.just("apptainer"), st.one_of(st.text(max_size=20), payload)),
 )
 
 
 def _build(kw: dict) -> tuple[str, dict] | None:
     args = dict(
-        container_path=realize(kw["image"]), username=kw["user"], host_user_dir=realize(kw["home"]),
-        host_project_dir=realize(kw["project"]), project_slug=kw["slug"],
-        dev_repos=realize_repos(kw["repos"]), host_mounts=realize_mounts(kw["mounts"]),
-        texlive_prefix=kw["texlive"], container_cmd=kw["cmd"],
+        container_path=realize(kw["image"]),
+        username=kw["user"],
+        host_user_dir=realize(kw["home"]),
+        host_project_dir=realize(kw["project"]),
+        project_slug=kw["slug"],
+        dev_repos=realize_repos(kw["repos"]),
+        host_mounts=realize_mounts(kw["mounts"]),
+        texlive_prefix=kw["texlive"],
+        container_cmd=kw["cmd"],
     )
     try:
         script = build_instance_start_script(instance_name=kw["name"], **args)
@@ -89,8 +101,13 @@ def _static_check(script: str) -> None:
     assert done.returncode == 0, done.stderr
     if not _REFERENCE_COMMENTS:
         home = tempfile.mkdtemp()
-        _REFERENCE_COMMENTS.extend(_comments(build_instance_start_script(
-            "/i.sif", "u", home, home, "p", "n", container_cmd="apptainer")))
+        _REFERENCE_COMMENTS.extend(
+            _comments(
+                build_instance_start_script(
+                    "/i.sif", "u", home, home, "p", "n", container_cmd="apptainer"
+                )
+            )
+        )
     # No user value in a comment: the comment lines are the template's, exactly.
     assert _comments(script) == _REFERENCE_COMMENTS
     assert not any(ln.startswith("#SBATCH") for ln in script.splitlines())
@@ -119,11 +136,20 @@ def run_script(script: str, workdir: Path, *, env: dict | None = None, timeout: 
     path = workdir / "start.sh"
     path.write_text(script)
     full_env = {
-        "PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(workdir), "SLURM_JOB_ID": JOB,
-        "FAKE_APPTAINER_LOG": str(workdir / "calls"), **(env or {}),
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "SLURM_JOB_ID": JOB,
+        "FAKE_APPTAINER_LOG": str(workdir / "calls"),
+        **(env or {}),
     }
-    return subprocess.run(["bash", str(path)], cwd=workdir, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", str(path)],
+        cwd=workdir,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def script_run_property(kw: dict) -> None:
@@ -140,7 +166,11 @@ def script_run_property(kw: dict) -> None:
         work = Path(tmp)
         done = run_script(script, work)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert done.stdout.splitlines() == [f"INSTANCE_NAME={name}", "INSTANCE_READY", "INSTANCE_STOPPED"]
+        assert done.stdout.splitlines() == [
+            f"INSTANCE_NAME={name}",
+            "INSTANCE_READY",
+            "INSTANCE_STOPPED",
+        ]
         assert read_calls(work / "calls") == [
             ["instance", "start", *plan.flags, plan.image, name],
             ["instance", "list", "--json", name],
@@ -171,12 +201,20 @@ def test_script_run_property_slow(kw) -> None:
 def script(tmp_path: Path) -> str:
     (tmp_path / "home").mkdir()
     return build_instance_start_script(
-        "/img/x.sif", "alice", str(tmp_path / "home"), str(tmp_path / "home"), "proj", "sx",
-        container_cmd="apptainer", poll_seconds=3600,
+        "/img/x.sif",
+        "alice",
+        str(tmp_path / "home"),
+        str(tmp_path / "home"),
+        "proj",
+        "sx",
+        container_cmd="apptainer",
+        poll_seconds=3600,
     )
 
 
-def test_failed_start_prints_failed_exits_nonzero_and_cleans_up(script: str, tmp_path: Path) -> None:
+def test_failed_start_prints_failed_exits_nonzero_and_cleans_up(
+    script: str, tmp_path: Path
+) -> None:
     done = run_script(script, tmp_path, env={"FAKE_START_RC": "3"})
     assert done.returncode == 1
     assert done.stdout.splitlines() == ["INSTANCE_FAILED: instance start failed"]
@@ -198,13 +236,21 @@ def test_non_numeric_job_id_fails_before_starting(script: str, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_signal_stops_the_instance_without_waiting_for_the_sleep(script: str, tmp_path: Path, sig) -> None:
+def test_signal_stops_the_instance_without_waiting_for_the_sleep(
+    script: str, tmp_path: Path, sig
+) -> None:
     """scancel sends SIGTERM to the batch script; the trap runs at once (sleep & wait)."""
     path = tmp_path / "start.sh"
     path.write_text(script)
-    env = {"PATH": f"{BIN}:/usr/bin:/bin", "SLURM_JOB_ID": JOB, "FAKE_LISTED": "1000000",
-           "FAKE_APPTAINER_LOG": str(tmp_path / "calls")}
-    proc = subprocess.Popen(["bash", str(path)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "SLURM_JOB_ID": JOB,
+        "FAKE_LISTED": "1000000",
+        "FAKE_APPTAINER_LOG": str(tmp_path / "calls"),
+    }
+    proc = subprocess.Popen(
+        ["bash", str(path)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     lines = [proc.stdout.readline().strip(), proc.stdout.readline().strip()]
     assert lines == [f"INSTANCE_NAME=sx-{JOB}", "INSTANCE_READY"]
@@ -227,10 +273,22 @@ def test_exact_name_detection_ignores_longer_names(tmp_path: Path) -> None:
     )
     (fake / "apptainer").chmod(0o755)
     (tmp_path / "h").mkdir()
-    script = build_instance_start_script("/i.sif", "u", str(tmp_path / "h"), str(tmp_path / "h"), "p", "sx",
-                                         container_cmd="apptainer")
+    script = build_instance_start_script(
+        "/i.sif",
+        "u",
+        str(tmp_path / "h"),
+        str(tmp_path / "h"),
+        "p",
+        "sx",
+        container_cmd="apptainer",
+    )
     path = tmp_path / "s.sh"
     path.write_text(script)
-    done = subprocess.run(["bash", str(path)], env={"PATH": f"{fake}:/usr/bin:/bin", "SLURM_JOB_ID": JOB},
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["bash", str(path)],
+        env={"PATH": f"{fake}:/usr/bin:/bin", "SLURM_JOB_ID": JOB},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 1 and "INSTANCE_FAILED" in done.stdout

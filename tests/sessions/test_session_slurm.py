@@ -44,8 +44,15 @@ def test_start_exec_attach_stop(workspace, user_image: Path) -> None:
     assert listed[0]["node"], "a running session names its node"
 
     # exec: runs in the project directory (rw) with the session's variables; exit code kept.
-    done = ws.cli("session", "exec", rec["id"], "--", "sh", "-c",
-                  'echo "$SCITEX_PROJECT:$(pwd)" > marker.txt; cat marker.txt; exit 7')
+    done = ws.cli(
+        "session",
+        "exec",
+        rec["id"],
+        "--",
+        "sh",
+        "-c",
+        'echo "$SCITEX_PROJECT:$(pwd)" > marker.txt; cat marker.txt; exit 7',
+    )
     assert done.returncode == 7, done.stderr
     assert done.stdout.strip() == "demo:/home/scitex-test/proj/demo"
     assert (ws.project / "marker.txt").read_text().strip() == "demo:/home/scitex-test/proj/demo"
@@ -69,7 +76,9 @@ def test_scancel_mid_session_stops_the_instance(workspace, user_image: Path) -> 
     done = ws.as_user("scancel", rec["job_id"])
     assert done.returncode == 0, done.stderr
     # The trap stops the instance; nothing else does (the record still names it).
-    assert _wait(lambda: rec["instance"] not in ws.instances()), "the trap did not stop the instance"
+    assert _wait(lambda: rec["instance"] not in ws.instances()), (
+        "the trap did not stop the instance"
+    )
     assert _wait(lambda: rec["job_id"] not in ws.active_jobs())
     out = (ws.state / rec["id"] / "job.out").read_text()
     assert "INSTANCE_STOPPED" in out
@@ -135,10 +144,23 @@ def test_cancel_during_start_leaves_nothing(workspace, user_image: Path, delay: 
 
     ws = workspace
     slug = f"race{int(delay * 10)}"
-    argv = ["runuser", "-u", "scitex-test", "--", "env",
-            *(f"{k}={v}" for k, v in ws.env.items()),
-            str(ws.python), "-m", "scitex_container", *START, str(user_image),
-            "-p", str(ws.project), "--slug", slug]
+    argv = [
+        "runuser",
+        "-u",
+        "scitex-test",
+        "--",
+        "env",
+        *(f"{k}={v}" for k, v in ws.env.items()),
+        str(ws.python),
+        "-m",
+        "scitex_container",
+        *START,
+        str(user_image),
+        "-p",
+        str(ws.project),
+        "--slug",
+        slug,
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     job = ""
     deadline = time.monotonic() + 60

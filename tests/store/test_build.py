@@ -52,7 +52,9 @@ def test_build_lands_at_the_reference_path_as_a_version(project: Path) -> None:
     assert meta["apptainer_version"][0].isdigit() and meta["build_duration"] >= 0
     assert len(meta["inputs_hash"]) == 64 and meta["build_start"]
     assert sidecar(real, META_SUFFIX).exists() and sidecar(real, LOG_SUFFIX).exists()
-    out = subprocess.run(["apptainer", "exec", str(path), "cat", "/payload"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["apptainer", "exec", str(path), "cat", "/payload"], capture_output=True, text=True
+    )
     assert out.stdout == "v1\n"
 
 
@@ -83,7 +85,11 @@ def test_changed_files_source_builds_a_new_version_keeping_the_old(project: Path
 def test_failing_post_leaves_no_artifact_and_the_active_untouched(project: Path) -> None:
     good = build(project)
     before = sorted(os.listdir(project / "out" / "bb"))
-    text = (project / "bb.def").read_text().replace("%environment", "%post\n    exit 3\n\n%environment")
+    text = (
+        (project / "bb.def")
+        .read_text()
+        .replace("%environment", "%post\n    exit 3\n\n%environment")
+    )
     (project / "bb.def").write_text(text)
     with pytest.raises(ProcessError) as err:
         build(project)
@@ -129,11 +135,17 @@ def test_sandbox_build_uses_its_own_store(project: Path) -> None:
     result = build(project, sandbox=True)
     assert result.path == project / "out" / "bb" / "bb-sandbox"
     real = Path(os.path.realpath(result.path))
-    assert real.is_dir() and real.name.endswith("-sandbox") and (real / "payload").read_text() == "v1\n"
+    assert (
+        real.is_dir()
+        and real.name.endswith("-sandbox")
+        and (real / "payload").read_text() == "v1\n"
+    )
     assert not build(project, sandbox=True).built
 
 
-def test_def_name_is_looked_up_in_the_containers_dir(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_def_name_is_looked_up_in_the_containers_dir(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SCITEX_CONTAINER_DIR", str(project))
     path = reference_build("bb")
     assert path == project / "bb" / "bb.sif" and os.path.exists(path)

@@ -38,12 +38,27 @@ def _run(tmp_path: Path, seconds: float) -> None:
     store = open_store(out / "bb")
     protected = store.versions()[-1]  # the oldest: cleanup would take it first
     store.protect(protected.version)
-    env = {**python_env(), "XDG_CACHE_HOME": str(tmp_path / "cache"), "APPTAINER_TMPDIR": str(tmp_path)}
+    env = {
+        **python_env(),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "APPTAINER_TMPDIR": str(tmp_path),
+    }
     procs = [
         subprocess.Popen(
-            [sys.executable, str(DRIVER), "worker", role, str(store.dir), str(tmp_path / "bb.def"),
-             str(tmp_path / f"payload-{i}" if role != "build" else tmp_path / "payload"), str(seconds)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                str(DRIVER),
+                "worker",
+                role,
+                str(store.dir),
+                str(tmp_path / "bb.def"),
+                str(tmp_path / f"payload-{i}" if role != "build" else tmp_path / "payload"),
+                str(seconds),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for i, role in enumerate(ROLES)
     ]

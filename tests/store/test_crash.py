@@ -36,8 +36,11 @@ EXEC_EVERY = 5
 def start(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
     env = {**python_env(), **(env_extra or {})}
     proc = subprocess.Popen(
-        [sys.executable, str(DRIVER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env,
+        [sys.executable, str(DRIVER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     line = proc.stdout.readline()
     assert line.strip() == "ready", proc.stderr.read()
@@ -95,7 +98,13 @@ def _build_crash(project: Path, trials: int) -> None:
     store_dir = project / "out" / "bb"
     run_trials(
         trials,
-        lambda: start("build", str(project / "bb.def"), str(project / "out"), str(project / "payload"), env_extra=env),
+        lambda: start(
+            "build",
+            str(project / "bb.def"),
+            str(project / "out"),
+            str(project / "payload"),
+            env_extra=env,
+        ),
         lambda exec_it: check_store(store_dir, None, exec_it),
         max_delay=2.0,
         seed=1,
@@ -171,9 +180,13 @@ def _deploy_crash(pair, trials: int) -> None:
         if os.path.lexists(target / "current.sif"):
             check_store(target, known, exec_it)
         for name in os.listdir(target) if target.exists() else []:
-            assert name.startswith(".") or name == "current.sif" or name.startswith("scitex-v"), name
+            assert name.startswith(".") or name == "current.sif" or name.startswith("scitex-v"), (
+                name
+            )
 
-    run_trials(trials, lambda: start("deploy", str(source), str(target)), check, max_delay=0.6, seed=3)
+    run_trials(
+        trials, lambda: start("deploy", str(source), str(target)), check, max_delay=0.6, seed=3
+    )
     assert os.path.lexists(target / "current.sif"), "no deploy completed in any trial"
 
 

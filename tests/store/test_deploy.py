@@ -37,12 +37,17 @@ def test_deploy_copies_active_and_newest_base_then_switches(source: Path, tmp_pa
     assert deploy(source, target) is None
     names = sorted(os.listdir(target))
     assert [n for n in names if not n.startswith(".")] == [
-        "current.sif", "scitex-base-v2.sif", "scitex-base-v2.sif.meta.json",
-        "scitex-v2.0.sif", "scitex-v2.0.sif.meta.json",
+        "current.sif",
+        "scitex-base-v2.sif",
+        "scitex-base-v2.sif.meta.json",
+        "scitex-v2.0.sif",
+        "scitex-v2.0.sif.meta.json",
     ]
     assert sha256(target / "scitex-v2.0.sif") == sha256(source / "scitex-v2.0.sif")
     assert os.readlink(target / "current.sif") == "scitex-v2.0.sif"
-    assert subprocess.run(["apptainer", "exec", str(target / "current.sif"), "true"]).returncode == 0
+    assert (
+        subprocess.run(["apptainer", "exec", str(target / "current.sif"), "true"]).returncode == 0
+    )
 
 
 def test_unchanged_deploy_copies_nothing(source: Path, tmp_path: Path) -> None:
@@ -106,8 +111,12 @@ def shared(busybox_sif: Path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("runuser") is None, reason="needs root to switch user")
-def test_unwritable_target_is_a_clear_error_and_nothing_is_copied(shared: Path, busybox_sif: Path) -> None:
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("runuser") is None, reason="needs root to switch user"
+)
+def test_unwritable_target_is_a_clear_error_and_nothing_is_copied(
+    shared: Path, busybox_sif: Path
+) -> None:
     import pwd
 
     try:
@@ -127,10 +136,26 @@ def test_unwritable_target_is_a_clear_error_and_nothing_is_copied(shared: Path, 
     code = "import sys; from scitex_container.cli.main import main; sys.argv[0]='x'; main(sys.argv[1:])"
     for dest in (target, target / "sub"):
         out = subprocess.run(
-            ["runuser", "-u", TEST_USER, "--", python_for(TEST_USER), "-c", code, "deploy", str(src), str(dest)],
-            capture_output=True, text=True, env=python_env(), timeout=60,
+            [
+                "runuser",
+                "-u",
+                TEST_USER,
+                "--",
+                python_for(TEST_USER),
+                "-c",
+                code,
+                "deploy",
+                str(src),
+                str(dest),
+            ],
+            capture_output=True,
+            text=True,
+            env=python_env(),
+            timeout=60,
         )
         assert out.returncode == 2, out.stderr
-        assert str(target) in out.stderr and ("not writable" in out.stderr or "cannot create" in out.stderr)
+        assert str(target) in out.stderr and (
+            "not writable" in out.stderr or "cannot create" in out.stderr
+        )
         assert len(out.stderr.strip().splitlines()) == 1
     assert os.listdir(target) == []

@@ -19,12 +19,19 @@ from scitex_container.errors import BadInputError
 
 def test_pep440_versions_sort_numerically() -> None:
     assert sort_versions(["2.10", "2.9", "2.19.5", "2.2", "10.0", "2.10.1rc1"]) == [
-        "2.2", "2.9", "2.10", "2.10.1rc1", "2.19.5", "10.0",
+        "2.2",
+        "2.9",
+        "2.10",
+        "2.10.1rc1",
+        "2.19.5",
+        "10.0",
     ]
 
 
 def test_timestamps_sort_as_time_with_same_second_suffix() -> None:
-    got = sort_versions(["20260225_173700-2", "20251231_235959", "20260225_173700", "20260225_173700-10"])
+    got = sort_versions(
+        ["20260225_173700-2", "20251231_235959", "20260225_173700", "20260225_173700-10"]
+    )
     assert got == ["20251231_235959", "20260225_173700", "20260225_173700-2", "20260225_173700-10"]
 
 
@@ -41,8 +48,12 @@ def test_version_key_is_a_total_order(versions: list[str]) -> None:
 def test_flat_scheme_ignores_sidecars_hidden_files_bases_and_the_link() -> None:
     assert FLAT_SIF.version_of("scitex-v2.19.5.sif") == "2.19.5"
     for name in (
-        "scitex-v2.19.5.sif.meta.json", ".scitex-v2.sif.123.456.building", "current.sif",
-        "scitex-base-v1.sif", "other.sif", "scitex-v.sif",
+        "scitex-v2.19.5.sif.meta.json",
+        ".scitex-v2.sif.123.456.building",
+        "current.sif",
+        "scitex-base-v1.sif",
+        "other.sif",
+        "scitex-v.sif",
     ):
         assert FLAT_SIF.version_of(name) is None, name
     assert FLAT_SANDBOX.version_of("sandbox-20260225_173700") == "20260225_173700"
@@ -51,7 +62,9 @@ def test_flat_scheme_ignores_sidecars_hidden_files_bases_and_the_link() -> None:
 
 def test_image_scheme_names() -> None:
     sif = image_scheme("demo")
-    assert sif.name_of("20260101_000000") == "demo-v20260101_000000.sif" and sif.active == "demo.sif"
+    assert (
+        sif.name_of("20260101_000000") == "demo-v20260101_000000.sif" and sif.active == "demo.sif"
+    )
     box = image_scheme("demo", sandbox=True)
     assert box.version_of("demo-v20260101_000000-sandbox") == "20260101_000000"
     assert box.version_of("demo-v20260101_000000.sif") is None

@@ -38,9 +38,9 @@ def test_create_from_sif_versions_and_links(tmp_path: Path, busybox_sif: Path) -
     assert [r["path"] for r in rows] == [str(second), str(first)]
     assert {"version", "path", "date", "active"} <= set(rows[0]) and rows[0]["active"]
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".building")]
-    assert rollback_sandbox(tmp_path) == first.name[len("sandbox-"):]
-    switch_sandbox(second.name[len("sandbox-"):], tmp_path)
-    assert get_active_sandbox(tmp_path) == second.name[len("sandbox-"):]
+    assert rollback_sandbox(tmp_path) == first.name[len("sandbox-") :]
+    switch_sandbox(second.name[len("sandbox-") :], tmp_path)
+    assert get_active_sandbox(tmp_path) == second.name[len("sandbox-") :]
     with pytest.raises(NotFoundError, match="available"):
         switch_sandbox("20000101_000000", tmp_path)
     assert cleanup_sandboxes(tmp_path, keep=0) == [first]
@@ -62,11 +62,17 @@ def test_failed_sandbox_build_leaves_nothing(tmp_path: Path) -> None:
     (tmp_path / "bad.def").write_text(BUSYBOX_DEF + "\n%post\n    exit 1\n")
     with pytest.raises(ProcessError):
         sandbox_create(tmp_path / "bad.def", tmp_path / "store")
-    leftovers = [n for n in os.listdir(tmp_path / "store") if not n.startswith(".") or n.endswith(".building")]
+    leftovers = [
+        n
+        for n in os.listdir(tmp_path / "store")
+        if not n.startswith(".") or n.endswith(".building")
+    ]
     assert all(n.endswith(".build.log") for n in leftovers), leftovers
 
 
-def test_maintain_writes_into_the_sandbox_and_returns_the_exit_code(tmp_path: Path, busybox_sif: Path) -> None:
+def test_maintain_writes_into_the_sandbox_and_returns_the_exit_code(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
     box = sandbox_create(busybox_sif, tmp_path)
     assert sandbox_maintain(box, ["sh", "-c", "echo made > /made-here"]) == 0
     assert (box / "made-here").read_text() == "made\n"
@@ -79,7 +85,9 @@ def test_to_sif_round_trip(tmp_path: Path, busybox_sif: Path) -> None:
     box = sandbox_create(busybox_sif, tmp_path)
     (box / "marker").write_text("kept\n")
     sif = sandbox_to_sif(box, tmp_path / "out" / "back.sif")
-    out = subprocess.run(["apptainer", "exec", str(sif), "cat", "/marker"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["apptainer", "exec", str(sif), "cat", "/marker"], capture_output=True, text=True
+    )
     assert out.stdout == "kept\n"
     assert not [n for n in os.listdir(tmp_path / "out") if n.endswith(".building")]
 
@@ -93,7 +101,11 @@ def _prompt(box: Path, value: str | None) -> str:
     env_arg = f" --env SCITEX_CLOUD_APPTAINER_PS1='{value}'" if value is not None else ""
     out = subprocess.run(
         ["script", "-qc", f"apptainer shell{env_arg} {box}", "/dev/null"],
-        input="exit\n", capture_output=True, text=True, timeout=60, cwd="/tmp",
+        input="exit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/tmp",
     )
     lines = [
         line.replace("\x1b[?2004h", "").replace("\x1b[?2004l", "").split("\r")[0]
@@ -121,7 +133,8 @@ def test_update_installs_local_repositories(debian_box: Path, tmp_path: Path) ->
     pkg = proj / "demo-pkg"
     (pkg / "demo_pkg").mkdir(parents=True)
     (pkg / "demo_pkg" / "__init__.py").write_text('__version__ = "0.4.2"\n')
-    (pkg / "pyproject.toml").write_text(textwrap.dedent("""\
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [build-system]
         requires = ["setuptools"]
         build-backend = "setuptools.build_meta"
@@ -130,15 +143,24 @@ def test_update_installs_local_repositories(debian_box: Path, tmp_path: Path) ->
         name = "demo-pkg"
         version = "0.4.2"
         dependencies = ["not-installable-anywhere>=99"]
-        """))
+        """)
+    )
     broken = proj / "broken"
     broken.mkdir()
     (broken / "pyproject.toml").write_text("[build-system\n")
     results = sandbox_update(debian_box, proj_root=proj, packages=("demo-pkg", "broken", "absent"))
     assert results == {"demo-pkg": "ok", "broken": "failed", "absent": "skipped"}
     out = subprocess.run(
-        ["apptainer", "exec", str(debian_box), "python3", "-c", "import demo_pkg; print(demo_pkg.__version__)"],
-        capture_output=True, text=True,
+        [
+            "apptainer",
+            "exec",
+            str(debian_box),
+            "python3",
+            "-c",
+            "import demo_pkg; print(demo_pkg.__version__)",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert out.stdout.strip() == "0.4.2"
     assert not (pkg / "build").exists() and not list(pkg.glob("*.egg-info"))  # the repo stays clean

@@ -12,8 +12,8 @@ import pytest
 from storekit import make_sif
 
 from scitex_container import runner
-from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store import versions as v
+from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.layout import KEEP_SUFFIX, META_SUFFIX, sidecar
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, image_scheme
 from scitex_container.errors import NotFoundError, StoreError
@@ -60,7 +60,9 @@ def test_unknown_version_lists_available_and_keeps_link(tmp_path: Path) -> None:
 
 def test_failed_switch_never_removes_current_link(tmp_path: Path) -> None:
     flat(tmp_path, ["1.0", "2.0"], active="1.0")
-    os.chmod(tmp_path, 0o555)  # the rename fails (for non-root); root: make it a directory clash instead
+    os.chmod(
+        tmp_path, 0o555
+    )  # the rename fails (for non-root); root: make it a directory clash instead
     try:
         if os.geteuid() == 0:
             os.chmod(tmp_path, 0o755)
@@ -103,8 +105,13 @@ def test_cleanup_keeps_newest_active_protected_and_base(tmp_path: Path) -> None:
     assert sorted(p.name for p in removed) == ["scitex-v3.sif", "scitex-v4.sif"]
     left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
     assert left == [
-        "current.sif", "scitex-base-v1.sif", "scitex-v1.sif", "scitex-v1.sif.keep",
-        "scitex-v2.sif", "scitex-v5.sif", "scitex-v6.sif",
+        "current.sif",
+        "scitex-base-v1.sif",
+        "scitex-v1.sif",
+        "scitex-v1.sif.keep",
+        "scitex-v2.sif",
+        "scitex-v5.sif",
+        "scitex-v6.sif",
     ]
     assert v.get_active_version(tmp_path) == "2"
 
@@ -132,7 +139,9 @@ def test_cleanup_sifs_keep_zero_is_a_reset_but_spares_base_and_protected(tmp_pat
 
 def test_stale_temporaries_of_dead_writers_are_removed(tmp_path: Path) -> None:
     flat(tmp_path, ["1"], active="1")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     dead_pid = int(dead.stdout)
     stale = tmp_path / f".scitex-v2.sif.{dead_pid}.1.building"
     live = tmp_path / f".scitex-v3.sif.{os.getpid()}.1.building"
@@ -205,7 +214,11 @@ def test_cleanup_drops_sidecars_of_versions_that_never_landed(tmp_path: Path) ->
     v.cleanup(tmp_path, keep=5)
     names = set(os.listdir(tmp_path))
     assert "scitex-v2.sif.build.log" not in names
-    assert {"scitex-v1.sif.meta.json", "scitex-v3.sif.build.log", "scitex-base-v1.sif.meta.json"} <= names
+    assert {
+        "scitex-v1.sif.meta.json",
+        "scitex-v3.sif.build.log",
+        "scitex-base-v1.sif.meta.json",
+    } <= names
 
 
 def test_a_link_into_another_directory_is_not_an_active_version(tmp_path: Path) -> None:

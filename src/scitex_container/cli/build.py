@@ -21,15 +21,30 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command()
 @click.argument("definition")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Directory of the per-image subdirectory.")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Directory of the per-image subdirectory.",
+)
 @click.option("-n", "--name", "image_name", help="Image name (default: the .def's stem).")
 @click.option("--sandbox", is_flag=True, help="Build a sandbox directory instead of a SIF.")
 @click.option("--force", is_flag=True, help="Rebuild even if the inputs did not change.")
-@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="A build argument (repeatable).")
-@click.option("--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice.")
+@click.option(
+    "--build-arg",
+    "build_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A build argument (repeatable).",
+)
+@click.option(
+    "--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice."
+)
 @click.option("--sudo", "use_sudo", is_flag=True, help="Run apptainer through sudo.")
 @common_options
-def build(definition, output_dir, image_name, sandbox, force, build_args, fakeroot, use_sudo) -> int:
+def build(
+    definition, output_dir, image_name, sandbox, force, build_args, fakeroot, use_sudo
+) -> int:
     """Build DEFINITION (a .def path, or a name in the containers directory).
 
     The image lands at OUTPUT_DIR/NAME/NAME.sif, a link to the new version
@@ -44,8 +59,13 @@ def build(definition, output_dir, image_name, sandbox, force, build_args, fakero
     opts = get_options()
     is_path = definition.endswith(".def") or "/" in definition
     kwargs = dict(
-        output_dir=output_dir, force=force, sandbox=sandbox, image_name=image_name,
-        use_sudo=use_sudo, fakeroot=fakeroot, build_args=parse_build_args(build_args),
+        output_dir=output_dir,
+        force=force,
+        sandbox=sandbox,
+        image_name=image_name,
+        use_sudo=use_sudo,
+        fakeroot=fakeroot,
+        build_args=parse_build_args(build_args),
     )
     if is_path:
         kwargs["def_path"] = Path(definition)

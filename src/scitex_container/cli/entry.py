@@ -46,7 +46,9 @@ def fast_help() -> str:
     width = _width()
     if width >= len(USAGE_PREFIX) + 20:
         indent = " " * len(USAGE_PREFIX)
-        lines = textwrap.wrap(USAGE_ARGS, width, initial_indent=USAGE_PREFIX, subsequent_indent=indent)
+        lines = textwrap.wrap(
+            USAGE_ARGS, width, initial_indent=USAGE_PREFIX, subsequent_indent=indent
+        )
     else:
         lines = [USAGE_PREFIX.rstrip()]
         lines += textwrap.wrap(USAGE_ARGS, width, initial_indent="    ", subsequent_indent="    ")

@@ -30,9 +30,19 @@ def lock() -> None:
 
 @lock.command("capture")
 @click.argument("image", type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the lock here (default: print it).")
-@click.option("--method", type=click.Choice(["auto", "static", "exec"]), default="auto", show_default=True,
-              help="static reads the image's files; exec runs the tools inside it once.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the lock here (default: print it).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "static", "exec"]),
+    default="auto",
+    show_default=True,
+    help="static reads the image's files; exec runs the tools inside it once.",
+)
 @click.option("--no-date", is_flag=True, help="Leave the capture date out (byte-stable output).")
 @common_options
 def capture(image: str, output: str | None, method: str, no_date: bool) -> None:
@@ -76,8 +86,12 @@ def diff(a: str, b: str) -> int:
 
 @lock.command("freeze")
 @click.argument("image", type=click.Path(exists=True))
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False),
-              help="Directory for the lock files (default: beside the image).")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Directory for the lock files (default: beside the image).",
+)
 @common_options
 def freeze_cmd(image: str, output_dir: str | None) -> None:
     """Write requirements-lock.txt, dpkg-lock.txt and node-lock.txt for IMAGE."""

@@ -18,23 +18,35 @@ _SCOPES = ("added", "explicit", "all", "none")
 @click.argument("definition", type=click.Path(dir_okay=False))
 @click.argument("lock_file", metavar="LOCK", type=click.Path(dir_okay=False))
 @click.option(
-    "-o", "--output", "out_def", type=click.Path(dir_okay=False),
+    "-o",
+    "--output",
+    "out_def",
+    type=click.Path(dir_okay=False),
     help="Where to write the locked def (default: DEF with .locked.def).",
 )
 @click.option(
-    "--apt-scope", type=click.Choice(_SCOPES), default="added", show_default=True,
+    "--apt-scope",
+    type=click.Choice(_SCOPES),
+    default="added",
+    show_default=True,
     help="dpkg packages to pin: beyond the bootstrap, only those the def names, all, or none.",
 )
 @click.option(
-    "--snapshot", "snapshot_mirror", metavar="WHEN|URL",
+    "--snapshot",
+    "snapshot_mirror",
+    metavar="WHEN|URL",
     help="Add a dated apt archive (20240115T000000Z, 2024-01-15, `lock` = capture time, or a URL).",
 )
 @click.option(
-    "--base-lock", type=click.Path(dir_okay=False),
+    "--base-lock",
+    type=click.Path(dir_okay=False),
     help="Lock of the base image (its packages are not pinned with --apt-scope added).",
 )
 @click.option(
-    "--pip-option", "pip_options", multiple=True, metavar="OPT",
+    "--pip-option",
+    "pip_options",
+    multiple=True,
+    metavar="OPT",
     help="A pip source option for the pins (repeat; replaces those read from DEF).",
 )
 @common_options
@@ -50,8 +62,13 @@ def pin(definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, p
         out_def = src.with_name(src.name.removesuffix(".def") + ".locked.def")
     path, commands = execute(
         lambda: generate_locked_def(
-            definition, lock_file, out_def, apt_scope=apt_scope, base_lock=base_lock,
-            snapshot_mirror=snapshot_mirror, pip_options=list(pip_options) or None,
+            definition,
+            lock_file,
+            out_def,
+            apt_scope=apt_scope,
+            base_lock=base_lock,
+            snapshot_mirror=snapshot_mirror,
+            pip_options=list(pip_options) or None,
         )
     )
     emit({"locked_def": str(path)}, opts, text=f"wrote {path}", dry_run_commands=commands)

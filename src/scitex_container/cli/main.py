@@ -23,6 +23,7 @@ from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexErr
 
 T = TypeVar("T")
 
+
 def _load(spec: str) -> click.Command | None:
     module_name, attr = spec.split(":")
     try:
@@ -63,10 +64,14 @@ def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
     level = logging.DEBUG if verbose > 0 else logging.WARNING
     if quiet:
         level = logging.ERROR
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
-@click.group(cls=LazyGroup, help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @json_option
 @dry_run_option
 @click.option("-v", "--verbose", count=True, help="More output (-v logs every command run).")
@@ -74,7 +79,6 @@ def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
 @click.version_option(__version__, prog_name="scitex-container")
 def cli(verbose: int, quiet: bool) -> None:
     _set_verbosity(get_options(), verbose, quiet)
-
 
 
 def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:
@@ -125,8 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(
-            f"internal error: {type(exc).__name__}: {exc} "
-            f"(set {envvars.DEBUG}=1 for a traceback)",
+            f"internal error: {type(exc).__name__}: {exc} (set {envvars.DEBUG}=1 for a traceback)",
             EXIT_CHECK_FAILED,
         )
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -14,23 +14,41 @@ ROOT_HELP = "Build, version, verify and run Apptainer images and Compose stacks.
 #: that listing commands imports none of them.  Modules that are not there yet
 #: are left out of the command list (each capability adds its own module).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "info": ("scitex_container.cli.info:info", "Show the container command, its version and host capabilities."),
+    "info": (
+        "scitex_container.cli.info:info",
+        "Show the container command, its version and host capabilities.",
+    ),
     "build": ("scitex_container.cli.build:build", "Build a .def into a SIF image or sandbox."),
-    "status": ("scitex_container.cli.store:status", "Show each .def, its image and whether it needs a rebuild."),
+    "status": (
+        "scitex_container.cli.store:status",
+        "Show each .def, its image and whether it needs a rebuild.",
+    ),
     "versions": ("scitex_container.cli.store:versions", "List the versions of an image."),
     "switch": ("scitex_container.cli.store:switch", "Make a version the active one (atomic)."),
     "rollback": ("scitex_container.cli.store:rollback", "Switch back to the previous version."),
     "cleanup": ("scitex_container.cli.store:cleanup", "Remove old versions, keeping the newest N."),
     "deploy": ("scitex_container.cli.store:deploy", "Copy the active image to a shared path."),
-    "sandbox": ("scitex_container.cli.sandbox:sandbox", "Create, update, switch and convert sandboxes."),
+    "sandbox": (
+        "scitex_container.cli.sandbox:sandbox",
+        "Create, update, switch and convert sandboxes.",
+    ),
     "lock": ("scitex_container.cli.lock:lock", "Capture, pin and compare package locks."),
     "repro": ("scitex_container.cli.repro:repro", "Run the reproducible round trip on a .def."),
     "verify": ("scitex_container.cli.verify:verify", "Verify an image against its def and lock."),
     "sbom": ("scitex_container.cli.sbom:sbom", "Export a CycloneDX SBOM of an image or lock."),
-    "session": ("scitex_container.cli.session:session", "Start, list, attach to and stop container sessions."),
+    "session": (
+        "scitex_container.cli.session:session",
+        "Start, list, attach to and stop container sessions.",
+    ),
     "docker": ("scitex_container.cli.docker:docker", "Drive a Docker Compose stack."),
-    "host": ("scitex_container.cli.host:host", "Check, install and mount host packages (TeX Live, ImageMagick)."),
-    "snapshot": ("scitex_container.cli.snapshot:snapshot", "Record a provenance snapshot of host, image and repos."),
+    "host": (
+        "scitex_container.cli.host:host",
+        "Check, install and mount host packages (TeX Live, ImageMagick).",
+    ),
+    "snapshot": (
+        "scitex_container.cli.snapshot:snapshot",
+        "Record a provenance snapshot of host, image and repos.",
+    ),
 }
 
 #: The root group's options as (term, help) rows, in click's order.  A test
@@ -51,6 +69,6 @@ def available(spec: str) -> bool:
     prefix = __package__ + "."
     if not module_name.startswith(prefix):
         return True
-    rel = module_name[len(prefix):].replace(".", os.sep)
+    rel = module_name[len(prefix) :].replace(".", os.sep)
     here = os.path.dirname(__file__)
     return os.path.exists(os.path.join(here, rel + ".py")) or os.path.isdir(os.path.join(here, rel))

@@ -13,8 +13,12 @@ _SCOPES = ("added", "explicit", "all", "none")
 
 def _seconds(durations: dict) -> str:
     names = {
-        "rough_build": "rough build", "rough_capture": "capture", "pin": "pin",
-        "locked_build": "locked build", "locked_capture": "capture", "compare": "compare",
+        "rough_build": "rough build",
+        "rough_capture": "capture",
+        "pin": "pin",
+        "locked_build": "locked build",
+        "locked_capture": "capture",
+        "compare": "compare",
     }
     parts = [f"{names[k]} {v:.1f}s" for k, v in durations.items() if k in names]
     total = durations.get("total")
@@ -57,14 +61,45 @@ def render(result) -> str:
 
 @click.command()
 @click.argument("definition", type=click.Path())
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Directory of the image stores (default: the def's).")
-@click.option("-n", "--name", "image_name", help="Image name (default: the def's stem; the rough image is NAME-rough).")
-@click.option("--snapshot", "snapshot_mirror", metavar="WHEN|URL", help="Dated apt archive for the pins (timestamp, `lock`, or URL).")
-@click.option("--apt-scope", type=click.Choice(_SCOPES), default="added", show_default=True, help="dpkg packages to pin.")
-@click.option("--pip-option", "pip_options", multiple=True, metavar="OPT", help="pip source option for the pins (repeat).")
-@click.option("--force", is_flag=True, help="Rebuild both images even if their inputs did not change.")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Directory of the image stores (default: the def's).",
+)
+@click.option(
+    "-n",
+    "--name",
+    "image_name",
+    help="Image name (default: the def's stem; the rough image is NAME-rough).",
+)
+@click.option(
+    "--snapshot",
+    "snapshot_mirror",
+    metavar="WHEN|URL",
+    help="Dated apt archive for the pins (timestamp, `lock`, or URL).",
+)
+@click.option(
+    "--apt-scope",
+    type=click.Choice(_SCOPES),
+    default="added",
+    show_default=True,
+    help="dpkg packages to pin.",
+)
+@click.option(
+    "--pip-option",
+    "pip_options",
+    multiple=True,
+    metavar="OPT",
+    help="pip source option for the pins (repeat).",
+)
+@click.option(
+    "--force", is_flag=True, help="Rebuild both images even if their inputs did not change."
+)
 @common_options
-def repro(definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, force) -> int:
+def repro(
+    definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, force
+) -> int:
     """Build DEFINITION, lock it, rebuild from the locked def, compare the version sets.
 
     Given an image (a SIF, sandbox or link) instead of a .def, rebuild it
@@ -82,19 +117,33 @@ def repro(definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_op
 
     def action():
         if again:
-            return verify_roundtrip(path, output_dir, image_name, progress=progress,
-                                    command=f"scitex-container repro {definition}")
+            return verify_roundtrip(
+                path,
+                output_dir,
+                image_name,
+                progress=progress,
+                command=f"scitex-container repro {definition}",
+            )
         return build_reproducible(
-            definition, output_dir, image_name, snapshot_mirror=snapshot_mirror,
-            force=force, progress=progress, apt_scope=apt_scope,
+            definition,
+            output_dir,
+            image_name,
+            snapshot_mirror=snapshot_mirror,
+            force=force,
+            progress=progress,
+            apt_scope=apt_scope,
             pip_options=list(pip_options) or None,
         )
 
     with progress_line(opts, f"round trip of {definition}") as progress:
         result, commands = execute(action)
     if commands is not None:
-        emit(result, opts, text="dry run: the round trip needs the rough image; stopped after it",
-             dry_run_commands=commands)
+        emit(
+            result,
+            opts,
+            text="dry run: the round trip needs the rough image; stopped after it",
+            dry_run_commands=commands,
+        )
         return 0
     emit(result, opts, text=render(result))
     return 0 if result.identical else 1

@@ -29,9 +29,23 @@ def sandbox() -> None:
 
 @sandbox.command()
 @click.argument("source", type=click.Path(exists=True))
-@click.option("-d", "--dir", "containers_dir", type=click.Path(file_okay=False), help="Store directory (default: SOURCE's directory).")
-@click.option("-o", "--output", "output_dir", type=click.Path(), help="Build exactly here instead (no versioning).")
-@click.option("--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice.")
+@click.option(
+    "-d",
+    "--dir",
+    "containers_dir",
+    type=click.Path(file_okay=False),
+    help="Store directory (default: SOURCE's directory).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    type=click.Path(),
+    help="Build exactly here instead (no versioning).",
+)
+@click.option(
+    "--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice."
+)
 @common_options
 def create(source, containers_dir, output_dir, fakeroot) -> int:
     """Build a sandbox from SOURCE (a .def, a .sif or a sandbox) and make it current."""
@@ -47,13 +61,17 @@ def create(source, containers_dir, output_dir, fakeroot) -> int:
 @sandbox.command(context_settings={"ignore_unknown_options": True})
 @click.argument("sandbox_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.option("--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice.")
+@click.option(
+    "--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice."
+)
 @common_options
 def maintain(sandbox_dir, command, fakeroot) -> int:
     """Run COMMAND inside SANDBOX_DIR with --writable (and --fakeroot)."""
     from scitex_container.apptainer.sandbox.ops import sandbox_maintain
 
-    code, commands = execute(lambda: sandbox_maintain(sandbox_dir, list(command), fakeroot=fakeroot))
+    code, commands = execute(
+        lambda: sandbox_maintain(sandbox_dir, list(command), fakeroot=fakeroot)
+    )
     if commands is not None or get_options().json:
         emit({"returncode": code}, get_options(), text="", dry_run_commands=commands)
     return code
@@ -61,10 +79,26 @@ def maintain(sandbox_dir, command, fakeroot) -> int:
 
 @sandbox.command()
 @click.argument("sandbox_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--proj-root", type=click.Path(file_okay=False), help="Directory holding the repositories (default: ~/proj).")
-@click.option("-p", "--package", "packages", multiple=True, help="Package to install (repeatable; default: the ecosystem list).")
-@click.option("--deps", "install_deps", is_flag=True, help="Install dependencies too (default: --no-deps).")
-@click.option("--build-isolation", is_flag=True, help="Let pip build in an isolated environment (needs the network).")
+@click.option(
+    "--proj-root",
+    type=click.Path(file_okay=False),
+    help="Directory holding the repositories (default: ~/proj).",
+)
+@click.option(
+    "-p",
+    "--package",
+    "packages",
+    multiple=True,
+    help="Package to install (repeatable; default: the ecosystem list).",
+)
+@click.option(
+    "--deps", "install_deps", is_flag=True, help="Install dependencies too (default: --no-deps)."
+)
+@click.option(
+    "--build-isolation",
+    is_flag=True,
+    help="Let pip build in an isolated environment (needs the network).",
+)
 @common_options
 def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> int:
     """pip-install local repositories into SANDBOX_DIR; exit 1 if any failed."""
@@ -72,8 +106,11 @@ def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> i
 
     results, commands = execute(
         lambda: sandbox_update(
-            sandbox_dir, proj_root=proj_root, packages=packages or None,
-            install_deps=install_deps, build_isolation=build_isolation,
+            sandbox_dir,
+            proj_root=proj_root,
+            packages=packages or None,
+            install_deps=install_deps,
+            build_isolation=build_isolation,
         )
     )
     rows = [{"package": k, "result": v} for k, v in results.items()]
@@ -96,15 +133,25 @@ def to_sif(sandbox_dir, output_sif) -> int:
 
 @sandbox.command()
 @click.argument("sandbox_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--default", "default_ps1", default=r"\W $ ", show_default=True, help="Prompt when $SCITEX_CLOUD_APPTAINER_PS1 is unset.")
+@click.option(
+    "--default",
+    "default_ps1",
+    default=r"\W $ ",
+    show_default=True,
+    help="Prompt when $SCITEX_CLOUD_APPTAINER_PS1 is unset.",
+)
 @common_options
 def ps1(sandbox_dir, default_ps1) -> int:
     """Install the prompt snippet (honours $SCITEX_CLOUD_APPTAINER_PS1)."""
     from scitex_container.apptainer.sandbox.ops import sandbox_configure_ps1
 
     _, commands = execute(lambda: sandbox_configure_ps1(sandbox_dir, default_ps1))
-    emit({"sandbox": sandbox_dir, "default_ps1": default_ps1}, get_options(),
-         text=f"prompt configured in {sandbox_dir}", dry_run_commands=commands)
+    emit(
+        {"sandbox": sandbox_dir, "default_ps1": default_ps1},
+        get_options(),
+        text=f"prompt configured in {sandbox_dir}",
+        dry_run_commands=commands,
+    )
     return 0
 
 
@@ -117,8 +164,12 @@ def list_(directory) -> int:
     rows, commands = execute(lambda: [r.row() for r in st.versions()])
     for row in rows:
         row.pop("size"), row.pop("size_bytes")
-    emit(rows, get_options(), columns=["version", "active", "protected", "date", "path"],
-         dry_run_commands=commands)
+    emit(
+        rows,
+        get_options(),
+        columns=["version", "active", "protected", "date", "path"],
+        dry_run_commands=commands,
+    )
     return 0
 
 
@@ -147,7 +198,14 @@ def rollback(directory, use_sudo) -> int:
 
 @sandbox.command()
 @dir_argument
-@click.option("-k", "--keep", type=click.IntRange(min=0), default=5, show_default=True, help="Sandboxes to keep besides the current and protected ones.")
+@click.option(
+    "-k",
+    "--keep",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Sandboxes to keep besides the current and protected ones.",
+)
 @common_options
 def cleanup(directory, keep) -> int:
     """Remove old sandboxes; never the current or protected ones."""

@@ -11,7 +11,12 @@ from scitex_container.cli.output import emit
 
 @click.command()
 @click.argument("source", type=click.Path(exists=True))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the SBOM here (default: print it).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the SBOM here (default: print it).",
+)
 @click.option("--embed", is_flag=True, help="Also put it in the SIF as its SBOM data object.")
 @common_options
 def sbom(source: str, output: str | None, embed: bool) -> None:
@@ -24,6 +29,14 @@ def sbom(source: str, output: str | None, embed: bool) -> None:
         click.echo(result["text"], nl=False)
         return
     summary = {k: v for k, v in result.items() if k != "text"}
-    where = [w for w in (output and f"wrote {output}", result["embedded"] and f"embedded in {source}") if w]
-    emit(summary, opts, text=f"{'; '.join(where) or 'sbom'} ({result['components']} components)",
-         dry_run_commands=commands)
+    where = [
+        w
+        for w in (output and f"wrote {output}", result["embedded"] and f"embedded in {source}")
+        if w
+    ]
+    emit(
+        summary,
+        opts,
+        text=f"{'; '.join(where) or 'sbom'} ({result['components']} components)",
+        dry_run_commands=commands,
+    )

@@ -25,23 +25,68 @@ def _dev_repo(value: str) -> dict:
 
 @session.command("start")
 @click.argument("image")
-@click.option("-p", "--project", "project_dir", required=True, help="Host project directory (bound rw).")
-@click.option("--slug", "project_slug", help="Project identifier (default: from the directory name).")
+@click.option(
+    "-p", "--project", "project_dir", required=True, help="Host project directory (bound rw)."
+)
+@click.option(
+    "--slug", "project_slug", help="Project identifier (default: from the directory name)."
+)
 @click.option("--home", "home_dir", help="Host directory used as the home (default: yours).")
-@click.option("--dev", "dev", multiple=True, metavar="NAME=PATH", help="Dev repo bound ro at /opt/dev/NAME.")
-@click.option("--mount", "mounts", multiple=True, metavar="HOST[:CONTAINER[:MODE]]", help="Extra host bind mount.")
-@click.option("--texlive", "texlive_prefix", default="", help="Bind TeX Live from this host prefix (e.g. /usr).")
+@click.option(
+    "--dev", "dev", multiple=True, metavar="NAME=PATH", help="Dev repo bound ro at /opt/dev/NAME."
+)
+@click.option(
+    "--mount",
+    "mounts",
+    multiple=True,
+    metavar="HOST[:CONTAINER[:MODE]]",
+    help="Extra host bind mount.",
+)
+@click.option(
+    "--texlive",
+    "texlive_prefix",
+    default="",
+    help="Bind TeX Live from this host prefix (e.g. /usr).",
+)
 @click.option("--overlay", help="Persistent overlay image instead of a per-session tmpfs.")
 @click.option("--name", "instance_name", help="Instance base name (default: sx-USER-SLUG).")
-@click.option("--local/--slurm", "local", default=None, help="Run on this host / on SLURM (default: SLURM when sbatch exists).")
+@click.option(
+    "--local/--slurm",
+    "local",
+    default=None,
+    help="Run on this host / on SLURM (default: SLURM when sbatch exists).",
+)
 @click.option("--partition", default="", help="SLURM partition (default: the cluster's).")
-@click.option("--time", "time_limit", default="8:00:00", show_default=True, help="SLURM time limit.")
+@click.option(
+    "--time", "time_limit", default="8:00:00", show_default=True, help="SLURM time limit."
+)
 @click.option("--cpus", default=1, show_default=True, type=int, help="CPUs for the session.")
 @click.option("--mem-gb", "memory_gb", default=2, show_default=True, type=int, help="Memory in GB.")
-@click.option("--timeout", default=120.0, show_default=True, type=float, help="Seconds to wait for the instance.")
+@click.option(
+    "--timeout",
+    default=120.0,
+    show_default=True,
+    type=float,
+    help="Seconds to wait for the instance.",
+)
 @common_options
-def start(image, project_dir, project_slug, home_dir, dev, mounts, texlive_prefix, overlay,
-          instance_name, local, partition, time_limit, cpus, memory_gb, timeout) -> None:
+def start(
+    image,
+    project_dir,
+    project_slug,
+    home_dir,
+    dev,
+    mounts,
+    texlive_prefix,
+    overlay,
+    instance_name,
+    local,
+    partition,
+    time_limit,
+    cpus,
+    memory_gb,
+    timeout,
+) -> None:
     """Start a session running IMAGE (a .sif file or a sandbox directory)."""
     from scitex_container.apptainer.session import start_session
     from scitex_container.binds import parse_bind_spec
@@ -51,14 +96,28 @@ def start(image, project_dir, project_slug, home_dir, dev, mounts, texlive_prefi
         for b in (parse_bind_spec(m, field="--mount") for m in mounts)
     ]
     backend = "auto" if local is None else ("local" if local else "slurm")
-    record, commands = execute(lambda: start_session(
-        image, project_dir=project_dir, project_slug=project_slug, home_dir=home_dir,
-        dev_repos=[_dev_repo(d) for d in dev], host_mounts=host_mounts,
-        texlive_prefix=texlive_prefix, overlay=overlay, instance_name=instance_name,
-        backend=backend, partition=partition, time_limit=time_limit, cpus=cpus,
-        memory_gb=memory_gb, timeout=timeout,
-    ))
-    where = f"job {record.job_id} on {record.node or '?'}" if record.backend == "slurm" else "this host"
+    record, commands = execute(
+        lambda: start_session(
+            image,
+            project_dir=project_dir,
+            project_slug=project_slug,
+            home_dir=home_dir,
+            dev_repos=[_dev_repo(d) for d in dev],
+            host_mounts=host_mounts,
+            texlive_prefix=texlive_prefix,
+            overlay=overlay,
+            instance_name=instance_name,
+            backend=backend,
+            partition=partition,
+            time_limit=time_limit,
+            cpus=cpus,
+            memory_gb=memory_gb,
+            timeout=timeout,
+        )
+    )
+    where = (
+        f"job {record.job_id} on {record.node or '?'}" if record.backend == "slurm" else "this host"
+    )
     text = f"{record.id}\t{record.state}\t{where}\tinstance {record.instance or '-'}"
     emit(record, get_options(), text=text, dry_run_commands=commands)
 

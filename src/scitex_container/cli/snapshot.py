@@ -9,12 +9,25 @@ from scitex_container.cli.output import dumps, info
 
 
 @click.command()
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
-              help="Write the snapshot to FILE (atomically) instead of stdout.")
-@click.option("--containers-dir", type=click.Path(file_okay=False),
-              help="The containers directory (default: found as for build).")
-@click.option("--dev-repo", "dev_repos", multiple=True, type=click.Path(file_okay=False),
-              help="A git repository to record (repeatable).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    help="Write the snapshot to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--containers-dir",
+    type=click.Path(file_okay=False),
+    help="The containers directory (default: found as for build).",
+)
+@click.option(
+    "--dev-repo",
+    "dev_repos",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A git repository to record (repeatable).",
+)
 @common_options
 def snapshot(output, containers_dir, dev_repos) -> int:
     """Print (or write) a JSON provenance snapshot; it never fails, errors are inside."""

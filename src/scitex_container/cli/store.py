@@ -52,14 +52,21 @@ def _open(store, sandbox: bool = False):
 
 @click.command()
 @click.argument("containers_dir", required=False, type=click.Path(file_okay=False))
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), help="Where `build` put the images (default: CONTAINERS_DIR).")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Where `build` put the images (default: CONTAINERS_DIR).",
+)
 @click.option("--check", is_flag=True, help="Exit 1 when any image needs a rebuild.")
 @common_options
 def status(containers_dir, output_dir, check) -> int:
     """Show each .def, its active image and whether `build` would rebuild it."""
     from scitex_container.apptainer.building.decision import image_statuses
 
-    rows, commands = execute(lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)])
+    rows, commands = execute(
+        lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
+    )
     columns = ["name", "needs_rebuild", "version", "sif_size", "sif_date", "sif_path", "error"]
     emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
     return 1 if check and any(r["needs_rebuild"] for r in rows) else 0
@@ -67,8 +74,15 @@ def status(containers_dir, output_dir, check) -> int:
 
 @click.command()
 @store_argument
-@click.option("--protect", "protect", metavar="VERSION", help="Add a keep marker to VERSION (cleanup never removes it).")
-@click.option("--unprotect", "unprotect", metavar="VERSION", help="Remove the keep marker of VERSION.")
+@click.option(
+    "--protect",
+    "protect",
+    metavar="VERSION",
+    help="Add a keep marker to VERSION (cleanup never removes it).",
+)
+@click.option(
+    "--unprotect", "unprotect", metavar="VERSION", help="Remove the keep marker of VERSION."
+)
 @common_options
 def versions(store, protect, unprotect) -> int:
     """List the versions of an image, newest first."""
@@ -107,7 +121,14 @@ def rollback(store, use_sudo) -> int:
 
 @click.command()
 @store_argument
-@click.option("-k", "--keep", type=click.IntRange(min=0), default=3, show_default=True, help="Versions to keep besides the active and protected ones.")
+@click.option(
+    "-k",
+    "--keep",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Versions to keep besides the active and protected ones.",
+)
 @common_options
 def cleanup(store, keep) -> int:
     """Remove old versions; never the active, base or protected ones."""

@@ -11,9 +11,17 @@ from scitex_container.cli.output import emit
 
 @click.command()
 @click.argument("image", type=click.Path())
-@click.option("--def", "def_path", type=click.Path(dir_okay=False), help="The .def that should have built IMAGE.")
-@click.option("--lock-dir", type=click.Path(file_okay=False),
-              help="Directory with the lock (default: the .lock sidecar, else the lock in the image).")
+@click.option(
+    "--def",
+    "def_path",
+    type=click.Path(dir_okay=False),
+    help="The .def that should have built IMAGE.",
+)
+@click.option(
+    "--lock-dir",
+    type=click.Path(file_okay=False),
+    help="Directory with the lock (default: the .lock sidecar, else the lock in the image).",
+)
 @common_options
 def verify(image: str, def_path: str | None, lock_dir: str | None) -> int:
     """Verify IMAGE: sha256, def origin and installed versions against its lock."""

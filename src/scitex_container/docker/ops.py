@@ -39,6 +39,7 @@ from scitex_container.result import Result
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class StatusResult(Result):
     compose_file: Path

@@ -20,8 +20,16 @@ PT_INTERP = 3
 LISTING_TIMEOUT = 30.0
 
 #: ``uname -m`` -> ELF e_machine, to spot programs built for another machine.
-_MACHINES = {"x86_64": 62, "aarch64": 183, "i686": 3, "i386": 3, "ppc64le": 21, "s390x": 22,
-             "riscv64": 243, "armv7l": 40}
+_MACHINES = {
+    "x86_64": 62,
+    "aarch64": 183,
+    "i686": 3,
+    "i386": 3,
+    "ppc64le": 21,
+    "s390x": 22,
+    "riscv64": 243,
+    "armv7l": 40,
+}
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,15 @@ def _elf(head: bytes, fh) -> FileKind:
         if len(ph) < phentsize or struct.unpack_from(endian + "I", ph, 0)[0] != PT_INTERP:
             continue
         if cls == 2:
-            offset, size = struct.unpack_from(endian + "Q", ph, 8)[0], struct.unpack_from(endian + "Q", ph, 32)[0]
+            offset, size = (
+                struct.unpack_from(endian + "Q", ph, 8)[0],
+                struct.unpack_from(endian + "Q", ph, 32)[0],
+            )
         else:
-            offset, size = struct.unpack_from(endian + "I", ph, 4)[0], struct.unpack_from(endian + "I", ph, 16)[0]
+            offset, size = (
+                struct.unpack_from(endian + "I", ph, 4)[0],
+                struct.unpack_from(endian + "I", ph, 16)[0],
+            )
         fh.seek(offset)
         interp = fh.read(min(size, 4096)).split(b"\0")[0].decode("utf-8", "replace") or None
         break
@@ -127,8 +141,13 @@ def loader_listing(path: str, loader: str) -> Listing:
         if key in _cache:
             return _cache[key]
     try:
-        done = runner.run([loader, "--list", path], readonly=True, check=False,
-                          timeout=LISTING_TIMEOUT, env={"LC_ALL": "C"})
+        done = runner.run(
+            [loader, "--list", path],
+            readonly=True,
+            check=False,
+            timeout=LISTING_TIMEOUT,
+            env={"LC_ALL": "C"},
+        )
     except (ProcessError, OSError) as exc:
         return Listing(error=f"`{loader} --list {path}` failed: {exc}")
     listing = parse_listing(done.stdout)
@@ -147,7 +166,9 @@ def loader_supports_argv0(loader: str) -> bool:
     """Whether ``loader`` takes ``--argv0`` (glibc >= 2.33, musl); asked once per loader."""
     if loader not in _argv0:
         try:
-            done = runner.run([loader, "--help"], readonly=True, check=False, timeout=LISTING_TIMEOUT)
+            done = runner.run(
+                [loader, "--help"], readonly=True, check=False, timeout=LISTING_TIMEOUT
+            )
             _argv0[loader] = "--argv0" in done.stdout + done.stderr
         except (ProcessError, OSError):
             _argv0[loader] = False

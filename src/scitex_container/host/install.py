@@ -39,7 +39,9 @@ def script_path() -> Iterator[Path]:
     """
     resource = script_resource()
     if not resource.is_file():
-        raise NotFoundError(f"the installer {SCRIPT_NAME} is missing from the package", str(resource))
+        raise NotFoundError(
+            f"the installer {SCRIPT_NAME} is missing from the package", str(resource)
+        )
     with resources.as_file(resource) as path:
         yield Path(path)
 

@@ -108,7 +108,11 @@ def get_mount_config(
     tl = texlive_prefix or auto_prefix(TEXLIVE)
     if tl:
         plans.append(plan_group(TEXLIVE, tl, wrapper_root=wrapper_root))
-    im = imagemagick_prefix if imagemagick_prefix is None else (imagemagick_prefix or auto_prefix(IMAGEMAGICK))
+    im = (
+        imagemagick_prefix
+        if imagemagick_prefix is None
+        else (imagemagick_prefix or auto_prefix(IMAGEMAGICK))
+    )
     if im:
         plans.append(plan_group(IMAGEMAGICK, im, wrapper_root=wrapper_root))
     errors: list[str] = []
@@ -135,4 +139,10 @@ def get_mount_config(
     }
 
 
-__all__ = ["GroupMounts", "get_mount_config", "get_texlive_binds", "parse_host_mounts", "plan_group"]
+__all__ = [
+    "GroupMounts",
+    "get_mount_config",
+    "get_texlive_binds",
+    "parse_host_mounts",
+    "plan_group",
+]

@@ -124,7 +124,9 @@ def _classify(draft: _Draft, group: Group, bindir: str) -> None:
         kind = inspect(path)
         if kind.kind == "script":
             draft.direct.append(path)
-            draft.needs.append({"binary": path, "group": draft.name, "interpreter": kind.interpreter})
+            draft.needs.append(
+                {"binary": path, "group": draft.name, "interpreter": kind.interpreter}
+            )
         elif kind.kind != "elf" or kind.shared_object:
             draft.cannot(path, "not an ELF program or a #! script")
         elif machine is not None and kind.machine != machine:
@@ -135,7 +137,9 @@ def _classify(draft: _Draft, group: Group, bindir: str) -> None:
             draft.dynamic.append((prog, path, kind.interpreter))
 
 
-def _resolve(draft: _Draft, group: Group, prefix: str) -> tuple[str, list[tuple[str, str]], dict[str, str]]:
+def _resolve(
+    draft: _Draft, group: Group, prefix: str
+) -> tuple[str, list[tuple[str, str]], dict[str, str]]:
     """The group's loader, its runnable dynamic programs and the libraries they need."""
     loader = Counter(ld for _, _, ld in draft.dynamic).most_common(1)[0][0]
     candidates: list[tuple[str, str]] = []
@@ -156,7 +160,9 @@ def _resolve(draft: _Draft, group: Group, prefix: str) -> tuple[str, list[tuple[
                 continue
             known = libs.setdefault(soname, lib)
             if os.path.realpath(known) != os.path.realpath(lib):
-                draft.errors.append(f"{owner}: {soname} resolves to {lib}, already bound from {known}")
+                draft.errors.append(
+                    f"{owner}: {soname} resolves to {lib}, already bound from {known}"
+                )
 
     ok: list[tuple[str, str]] = []
     for prog, path in candidates:
@@ -175,7 +181,9 @@ def _resolve(draft: _Draft, group: Group, prefix: str) -> tuple[str, list[tuple[
     return loader, ok, libs
 
 
-def plan_group(group: Group, prefix: str, *, wrapper_root: str | os.PathLike | None = None) -> GroupMounts:
+def plan_group(
+    group: Group, prefix: str, *, wrapper_root: str | os.PathLike | None = None
+) -> GroupMounts:
     """Plan the binds that make ``group`` under ``prefix`` usable in a container."""
     prefix = os.path.normpath(prefix)
     if not prefix.startswith("/"):
@@ -191,20 +199,36 @@ def plan_group(group: Group, prefix: str, *, wrapper_root: str | os.PathLike | N
         if ok:
             lib_dir, real_dir = private_dir(name, "lib"), private_dir(name, "bin")
             private_loader = f"{lib_dir}/{os.path.basename(loader)}"
-            binds += [make_bind(lib, f"{lib_dir}/{so}", "ro", field=f"{name}.lib")
-                      for so, lib in sorted(libs.items())]
+            binds += [
+                make_bind(lib, f"{lib_dir}/{so}", "ro", field=f"{name}.lib")
+                for so, lib in sorted(libs.items())
+            ]
             binds.append(make_bind(loader, private_loader, "ro", field=f"{name}.loader"))
-            binds += [make_bind(path, f"{real_dir}/{prog}", "ro", field=f"{name}.program")
-                      for prog, path in ok]
+            binds += [
+                make_bind(path, f"{real_dir}/{prog}", "ro", field=f"{name}.program")
+                for prog, path in ok
+            ]
             argv0 = loader_supports_argv0(loader)
-            texts = {prog: wrapper_text(path, f"{real_dir}/{prog}", private_loader, lib_dir, argv0=argv0)
-                     for prog, path in ok}
+            texts = {
+                prog: wrapper_text(path, f"{real_dir}/{prog}", private_loader, lib_dir, argv0=argv0)
+                for prog, path in ok
+            }
             host_dir = wrapper_dir(name, texts, wrapper_root)
             exists = not runner.is_dry_run()
-            binds += [make_bind(host_dir / prog, path, "ro", field=f"{name}.launcher", must_exist=exists)
-                      for prog, path in ok]
+            binds += [
+                make_bind(host_dir / prog, path, "ro", field=f"{name}.launcher", must_exist=exists)
+                for prog, path in ok
+            ]
             launchers = {prog: path for prog, path in ok}
     binds += [make_bind(path, path, "ro", field=f"{name}.program") for path in draft.direct]
     path_additions = (bindir,) if launchers or draft.direct else ()
-    return GroupMounts(name, prefix, tuple(binds), path_additions, launchers,
-                       tuple(draft.unrunnable), tuple(draft.needs), tuple(draft.errors))
+    return GroupMounts(
+        name,
+        prefix,
+        tuple(binds),
+        path_additions,
+        launchers,
+        tuple(draft.unrunnable),
+        tuple(draft.needs),
+        tuple(draft.errors),
+    )

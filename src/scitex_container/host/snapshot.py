@@ -55,15 +55,36 @@ def _memory_bytes() -> int | None:
 
 
 def _empty_host() -> dict:
-    return {key: None for key in (
-        "os", "os_id", "os_version_id", "kernel", "machine", "hostname", "cpu_count",
-        "memory_bytes", "python")} | {"packages": {}}
+    return {
+        key: None
+        for key in (
+            "os",
+            "os_id",
+            "os_version_id",
+            "kernel",
+            "machine",
+            "hostname",
+            "cpu_count",
+            "memory_bytes",
+            "python",
+        )
+    } | {"packages": {}}
 
 
 def _empty_container() -> dict:
-    return {key: None for key in (
-        "containers_dir", "command", "apptainer_version", "active_version", "image_path",
-        "image_sha256", "inputs_hash", "lock_hash")} | {"images": []}
+    return {
+        key: None
+        for key in (
+            "containers_dir",
+            "command",
+            "apptainer_version",
+            "active_version",
+            "image_path",
+            "image_sha256",
+            "inputs_hash",
+            "lock_hash",
+        )
+    } | {"images": []}
 
 
 def _host(errors: list[str]) -> dict:
@@ -84,20 +105,30 @@ def _host(errors: list[str]) -> dict:
         from scitex_container.host.check import check_packages
 
         host["packages"] = check_packages()
-    except Exception as exc:  # noqa: BLE001 - a snapshot never raises
+    except Exception as exc:
         errors.append(f"host.packages: {type(exc).__name__}: {exc}")
     return host
 
 
 def _git(path: str, *args: str) -> str:
-    done = runner.run(["git", "-C", path, *args], readonly=True, timeout=GIT_TIMEOUT,
-                      env={"LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
+    done = runner.run(
+        ["git", "-C", path, *args],
+        readonly=True,
+        timeout=GIT_TIMEOUT,
+        env={"LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"},
+    )
     return done.stdout.strip()
 
 
 def _no_repo(abspath: str) -> dict:
-    return {"path": abspath, "name": os.path.basename(abspath), "commit": None,
-            "branch": None, "dirty": None, "untracked": None}
+    return {
+        "path": abspath,
+        "name": os.path.basename(abspath),
+        "commit": None,
+        "branch": None,
+        "dirty": None,
+        "untracked": None,
+    }
 
 
 def _repo(path: str | os.PathLike) -> tuple[dict, str | None]:
@@ -113,7 +144,7 @@ def _repo(path: str | os.PathLike) -> tuple[dict, str | None]:
         status = _git(abspath, "status", "--porcelain").splitlines()
         entry["dirty"] = any(not line.startswith("??") for line in status)
         entry["untracked"] = any(line.startswith("??") for line in status)
-    except Exception as exc:  # noqa: BLE001 - a snapshot never raises
+    except Exception as exc:
         return entry, f"dev_repos[{abspath}]: {type(exc).__name__}: {exc}"
     return entry, None
 
@@ -135,7 +166,7 @@ def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
     try:
         section["command"] = tool.detect_container_cmd()
         section["apptainer_version"] = tool.container_version(section["command"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         errors.append(f"container.apptainer_version: {type(exc).__name__}: {exc}")
     try:
         if containers_dir is None:
@@ -146,7 +177,7 @@ def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
         if not root.is_dir():
             raise FileNotFoundError(f"not a directory: {root}")
         section["containers_dir"] = str(root)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         errors.append(f"container.containers_dir: {type(exc).__name__}: {exc}")
         return section, []
     images: list[dict] = []
@@ -154,28 +185,41 @@ def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
         for image in sc.active_images(root):
             try:
                 images.append(sc.describe_image(image))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(f"container.images[{image['link']}]: {type(exc).__name__}: {exc}")
-                images.append({**image, "sandbox": None, "image_sha256": None,
-                               "inputs_hash": None, "lock_hash": None})
-    except Exception as exc:  # noqa: BLE001
+                images.append(
+                    {
+                        **image,
+                        "sandbox": None,
+                        "image_sha256": None,
+                        "inputs_hash": None,
+                        "lock_hash": None,
+                    }
+                )
+    except Exception as exc:
         errors.append(f"container.images: {type(exc).__name__}: {exc}")
     section["images"] = images
     if images:
         # The reference's single active image: current.sif when present, else the first link.
         primary = next((i for i in images if Path(i["link"]).name == "current.sif"), images[0])
-        section.update(active_version=primary["version"], image_path=primary["path"],
-                       image_sha256=primary["image_sha256"], inputs_hash=primary["inputs_hash"],
-                       lock_hash=primary["lock_hash"])
+        section.update(
+            active_version=primary["version"],
+            image_path=primary["path"],
+            image_sha256=primary["image_sha256"],
+            inputs_hash=primary["inputs_hash"],
+            lock_hash=primary["lock_hash"],
+        )
     locks: list[dict] = []
     try:
         locks = sc.lock_files(root, images)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         errors.append(f"lock_files: {type(exc).__name__}: {exc}")
     return section, locks
 
 
-def env_snapshot(containers_dir: str | os.PathLike | None = None, dev_repos: list | None = None) -> dict:
+def env_snapshot(
+    containers_dir: str | os.PathLike | None = None, dev_repos: list | None = None
+) -> dict:
     """Capture a lightweight JSON-serializable environment snapshot.
 
     Gracefully degrades: never raises; fields that cannot be determined are
@@ -208,7 +252,7 @@ def env_snapshot(containers_dir: str | os.PathLike | None = None, dev_repos: lis
             snapshot["dev_repos"] = _dev_repos(list(dev_repos or []), errors)
             snapshot["host"] = host_future.result()
         snapshot["container"], snapshot["lock_files"] = container, locks
-    except Exception as exc:  # noqa: BLE001 - last resort: still return a snapshot
+    except Exception as exc:
         errors.append(f"snapshot: {type(exc).__name__}: {exc}")
     try:
         json.dumps(snapshot)

@@ -27,7 +27,10 @@ def _is_link_name(name: str) -> bool:
 
 
 def _links(containers_dir: Path) -> list[Path]:
-    dirs = [containers_dir, *sorted(p for p in containers_dir.iterdir() if p.is_dir() and not p.is_symlink())]
+    dirs = [
+        containers_dir,
+        *sorted(p for p in containers_dir.iterdir() if p.is_dir() and not p.is_symlink()),
+    ]
     out: list[Path] = []
     for parent in dirs:
         out += sorted(p for p in parent.iterdir() if _is_link_name(p.name) and p.is_symlink())
@@ -45,12 +48,14 @@ def active_images(containers_dir: str | os.PathLike) -> list[dict]:
         target = store.active_path()
         if version is None or target is None or not target.exists():
             continue
-        images.append({
-            "name": store.scheme.prefix.removesuffix("-").removesuffix("-v"),
-            "version": version,
-            "link": str(link),
-            "path": str(os.path.realpath(target)),
-        })
+        images.append(
+            {
+                "name": store.scheme.prefix.removesuffix("-").removesuffix("-v"),
+                "version": version,
+                "link": str(link),
+                "path": str(os.path.realpath(target)),
+            }
+        )
     return images
 
 
@@ -93,9 +98,19 @@ def lock_files(containers_dir: str | os.PathLike, images: list[dict]) -> list[di
         for kind, name in sorted(layout.FREEZE_FILES.items()):
             path = directory / name
             if path.is_file():
-                found[str(path)] = {"name": name, "kind": kind, "path": str(path), "sha256": sha256_file(path)}
+                found[str(path)] = {
+                    "name": name,
+                    "kind": kind,
+                    "path": str(path),
+                    "sha256": sha256_file(path),
+                }
     for image in images:
         path = layout.sidecar(Path(image["path"]), layout.LOCK_SUFFIX)
         if path.is_file():
-            found[str(path)] = {"name": path.name, "kind": "lock", "path": str(path), "sha256": sha256_file(path)}
+            found[str(path)] = {
+                "name": path.name,
+                "kind": "lock",
+                "path": str(path),
+                "sha256": sha256_file(path),
+            }
     return [found[k] for k in sorted(found)]

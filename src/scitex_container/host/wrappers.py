@@ -43,7 +43,9 @@ def private_dir(group: str, kind: str) -> str:
     return f"{PRIVATE_ROOT}/{group}/{kind}"
 
 
-def wrapper_text(host_path: str, program: str, loader: str, lib_dir: str, *, argv0: bool = True) -> str:
+def wrapper_text(
+    host_path: str, program: str, loader: str, lib_dir: str, *, argv0: bool = True
+) -> str:
     """The launcher of the host's ``host_path``, bound privately at ``program``."""
     q = shlex.quote
     name_opt = f"--argv0 {q(host_path)} " if argv0 else ""
@@ -72,7 +74,9 @@ def default_root() -> Path:
     return Path(cache) / "scitex-container" / "host-wrappers"
 
 
-def wrapper_dir(group: str, texts: Mapping[str, str], root: str | os.PathLike | None = None) -> Path:
+def wrapper_dir(
+    group: str, texts: Mapping[str, str], root: str | os.PathLike | None = None
+) -> Path:
     """The host directory holding ``texts`` (name -> script), written if missing.
 
     The directory name carries a digest of the content, so an unchanged set is

@@ -145,8 +145,13 @@ def build_image(
     log_path = Path(log_path) if log_path else sidecar(out_path, LOG_SUFFIX)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.time_ns()}.building")
     argv = build_command(
-        source, tmp, sandbox=sandbox, fakeroot=fakeroot, use_sudo=use_sudo,
-        build_args=build_args, extra_args=extra_args,
+        source,
+        tmp,
+        sandbox=sandbox,
+        fakeroot=fakeroot,
+        use_sudo=use_sudo,
+        build_args=build_args,
+        extra_args=extra_args,
     )
     name = out_path.stem if not sandbox else out_path.name
     if runner.is_dry_run():
@@ -231,9 +236,18 @@ def build(
     from scitex_container.apptainer.building.versioned import build_version
 
     return build_version(
-        def_name, output_dir, force, sandbox, def_path=def_path, image_name=image_name,
-        use_sudo=use_sudo, fakeroot=fakeroot, build_args=build_args, progress=progress,
-        finalize=finalize, provenance=provenance,
+        def_name,
+        output_dir,
+        force,
+        sandbox,
+        def_path=def_path,
+        image_name=image_name,
+        use_sudo=use_sudo,
+        fakeroot=fakeroot,
+        build_args=build_args,
+        progress=progress,
+        finalize=finalize,
+        provenance=provenance,
     ).path
 
 

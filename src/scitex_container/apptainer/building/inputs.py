@@ -177,12 +177,16 @@ def _image_digest(deffile, base: Path, args: Mapping[str, str], cache: ContentCa
         entries = [e for e in stage.header if e.name == "from"]
         entry = entries[-1] if entries else None  # the last one wins, as in apptainer
         if entry is None or not entry.value:
-            raise DefFileError("`Bootstrap: localimage` needs `From: <image>`", deffile.path, stage.line)
+            raise DefFileError(
+                "`Bootstrap: localimage` needs `From: <image>`", deffile.path, stage.line
+            )
         source = _render(entry.value, {**stage.arguments, **args})
         path = Path(source) if os.path.isabs(source) else base / source
         if not path.exists():
             raise DefFileError(
-                f"localimage `{source}` does not exist (looked for {path})", deffile.path, entry.line
+                f"localimage `{source}` does not exist (looked for {path})",
+                deffile.path,
+                entry.line,
             )
         digest = tree_digest(path, cache) if path.is_dir() else "sha256:" + cached_sha256(path)
         out.append((_display(path, base), digest))
@@ -207,7 +211,9 @@ def compute_inputs(
     try:
         data = def_path.read_bytes()
     except OSError as exc:
-        raise DefFileError(f"cannot read the def file: {exc.strerror}", os.fspath(def_path)) from exc
+        raise DefFileError(
+            f"cannot read the def file: {exc.strerror}", os.fspath(def_path)
+        ) from exc
     args = {str(k): str(v) for k, v in (build_args or {}).items()}
     deffile = parse_def_text(data.decode("utf-8", "surrogateescape"), os.fspath(def_path))
     base = def_path.parent

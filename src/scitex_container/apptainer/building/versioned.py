@@ -123,9 +123,17 @@ def build_version(
         if finalize is None and provenance and not sandbox:
             finalize = _provenance_finalizer(inputs, lock_text)
         result = build_image(
-            resolved, final, sandbox=sandbox, fakeroot=fakeroot, use_sudo=use_sudo,
-            build_args=build_args, progress=progress, timeout=timeout, finalize=finalize,
-            metadata=meta, publish=publish,
+            resolved,
+            final,
+            sandbox=sandbox,
+            fakeroot=fakeroot,
+            use_sudo=use_sudo,
+            build_args=build_args,
+            progress=progress,
+            timeout=timeout,
+            finalize=finalize,
+            metadata=meta,
+            publish=publish,
         )
     built = result.built and not runner.is_dry_run()
     if built and lock_text:
@@ -133,6 +141,12 @@ def build_version(
 
         write_lock_sidecar(final, lock_text[0])
     return StoreBuildResult(
-        store.link, final if built else None, version, built, inputs.digest,
-        time.monotonic() - start, result.log_path, result.command,
+        store.link,
+        final if built else None,
+        version,
+        built,
+        inputs.digest,
+        time.monotonic() - start,
+        result.log_path,
+        result.command,
     )

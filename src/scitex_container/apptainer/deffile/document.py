@@ -49,7 +49,6 @@ from scitex_container.apptainer.deffile.text import (
 _COMMENTED_RE = re.compile(r"#[^!]")  # apptainer skips a template after this on its line
 
 
-
 @dataclass(frozen=True)
 class DefFile:
     """A parsed definition file. Compare, copy and hash it like a value."""

@@ -162,5 +162,3 @@ def files_entries(path: str, index: int, section: Section) -> Iterator[FilesEntr
             )
         dest = fields[1] if len(fields) > 1 else None
         yield FilesEntry(fields[0], dest, section.line, line, from_stage, index, section.app)
-
-

@@ -35,7 +35,6 @@ def parse_def(
     return deffile
 
 
-
 def validate_files(
     deffile: DefFile,
     *,

@@ -135,7 +135,9 @@ def _section(path: str, lines: list[str], i: int, j: int) -> Section:
 def check_stages(path: str, stages: Sequence[Stage]) -> None:
     """Checks that need the whole file: %files lines and stages, %arguments, templates."""
     names = [s.name for s in stages]
-    sections = [(index, section) for index, stage in enumerate(stages) for section in stage.sections]
+    sections = [
+        (index, section) for index, stage in enumerate(stages) for section in stage.sections
+    ]
     for index, section in sections:
         if section.name in ("files", "appfiles"):
             from_stage = files_from(path, section)
@@ -160,4 +162,3 @@ def check_stages(path: str, stages: Sequence[Stage]) -> None:
         match = _BROKEN_TEMPLATE_RE.search(text)
         if match and not _COMMENTED_RE.search(text, 0, match.start()):
             raise DefFileError(f"unterminated template `{match.group(0).strip()}`", path, line)
-

@@ -66,26 +66,44 @@ echo '@@scitex:end'
 #: Host variables apptainer forwards into the container even with --cleanenv.
 _FORWARDED_PREFIXES = ("APPTAINERENV_", "SINGULARITYENV_")
 _FORWARDED = (
-    "APPTAINER_BIND", "APPTAINER_BINDPATH", "SINGULARITY_BIND", "SINGULARITY_BINDPATH",
-    "APPTAINER_HOME", "SINGULARITY_HOME", "APPTAINER_PWD", "SINGULARITY_PWD",
-    "APPTAINER_OVERLAY", "SINGULARITY_OVERLAY", "APPTAINER_WORKDIR", "SINGULARITY_WORKDIR",
-    "APPTAINER_ENV_FILE", "SINGULARITY_ENV_FILE", "APPTAINER_WRITABLE_TMPFS",
+    "APPTAINER_BIND",
+    "APPTAINER_BINDPATH",
+    "SINGULARITY_BIND",
+    "SINGULARITY_BINDPATH",
+    "APPTAINER_HOME",
+    "SINGULARITY_HOME",
+    "APPTAINER_PWD",
+    "SINGULARITY_PWD",
+    "APPTAINER_OVERLAY",
+    "SINGULARITY_OVERLAY",
+    "APPTAINER_WORKDIR",
+    "SINGULARITY_WORKDIR",
+    "APPTAINER_ENV_FILE",
+    "SINGULARITY_ENV_FILE",
+    "APPTAINER_WRITABLE_TMPFS",
 )
 
 
 def host_env_to_remove(environ: dict[str, str] | None = None) -> list[str]:
     """Names of host variables that must not reach the capture."""
     environ = dict(os.environ) if environ is None else environ
-    return sorted(
-        k for k in environ if k.startswith(_FORWARDED_PREFIXES) or k in _FORWARDED
-    )
+    return sorted(k for k in environ if k.startswith(_FORWARDED_PREFIXES) or k in _FORWARDED)
 
 
 def exec_argv(image: Path, cmd: str | None = None) -> list[str]:
     """The one isolated ``apptainer exec`` that prints every package list."""
     cmd = cmd or tool.detect_container_cmd()
-    return [cmd, "exec", "--cleanenv", "--no-home", "--containall", os.fspath(image),
-            "sh", "-c", SCRIPT]
+    return [
+        cmd,
+        "exec",
+        "--cleanenv",
+        "--no-home",
+        "--containall",
+        os.fspath(image),
+        "sh",
+        "-c",
+        SCRIPT,
+    ]
 
 
 def split_sections(stdout: str) -> list[tuple[str, str, list[str]]]:
@@ -93,7 +111,7 @@ def split_sections(stdout: str) -> list[tuple[str, str, list[str]]]:
     out: list[tuple[str, str, list[str]]] = []
     for line in stdout.splitlines():
         if line.startswith(MARK):
-            head = line[len(MARK):].split(" ", 1)
+            head = line[len(MARK) :].split(" ", 1)
             out.append((head[0], head[1] if len(head) > 1 else "", []))
         elif out:
             out[-1][2].append(line)
@@ -112,7 +130,9 @@ def parse_exec_output(stdout: str) -> Found:
             for line in lines:
                 fields = line.split("\t")
                 if len(fields) == 4:
-                    records.append(dict(zip(("Package", "Architecture", "Version", "Status"), fields)))
+                    records.append(
+                        dict(zip(("Package", "Architecture", "Version", "Status"), fields))
+                    )
         elif section == "dpkg-arch":
             native = next((ln.strip() for ln in lines if ln.strip()), None)
         elif section == "pip":

@@ -107,7 +107,9 @@ def dpkg_versions(records: Iterable[dict[str, str]], native: str | None = None) 
     """``{name: version}`` of installed packages; foreign architectures qualified."""
     records = list(records)
     if native is None:
-        native = next((r.get("Architecture", "") for r in records if r.get("Package") == "dpkg"), "")
+        native = next(
+            (r.get("Architecture", "") for r in records if r.get("Package") == "dpkg"), ""
+        )
     out: dict[str, str] = {}
     for rec in records:
         status = rec.get("Status", "").split()
@@ -209,8 +211,12 @@ def freeze_line(name: str, version: str, direct_url: dict | None) -> str:
 def _python_patterns() -> list[str]:
     pats = []
     for site in PY_SITE_DIRS:
-        pats += [f"{site}/*.dist-info/METADATA", f"{site}/*.dist-info/direct_url.json",
-                 f"{site}/*.egg-info", f"{site}/*.egg-link"]
+        pats += [
+            f"{site}/*.dist-info/METADATA",
+            f"{site}/*.dist-info/direct_url.json",
+            f"{site}/*.egg-info",
+            f"{site}/*.egg-link",
+        ]
     return pats
 
 
@@ -219,11 +225,21 @@ def _python_dists(view: dict[str, Entry]) -> list[tuple[str, str, str | None]]:
     dists = []
     for site in PY_SITE_DIRS:
         depth = site.count("/") + 1
-        sites = sorted({"/".join(p.split("/")[:depth]) for p in view
-                        if path_matches(site, "/".join(p.split("/")[:depth]))})
+        sites = sorted(
+            {
+                "/".join(p.split("/")[:depth])
+                for p in view
+                if path_matches(site, "/".join(p.split("/")[:depth]))
+            }
+        )
         for site_dir in sites:
-            children = sorted({p.split("/")[depth] for p in view
-                               if p.startswith(site_dir + "/") and p.count("/") >= depth})
+            children = sorted(
+                {
+                    p.split("/")[depth]
+                    for p in view
+                    if p.startswith(site_dir + "/") and p.count("/") >= depth
+                }
+            )
             for child in children:
                 base = f"{site_dir}/{child}"
                 if child.endswith(".egg-link"):
@@ -251,7 +267,10 @@ def _link_probes() -> list[str]:
 
 
 def _expand(
-    tree, patterns: list[str], rounds: int = 4, nofollow: frozenset[str] = frozenset(),
+    tree,
+    patterns: list[str],
+    rounds: int = 4,
+    nofollow: frozenset[str] = frozenset(),
     probes: list[str] = (),
 ) -> dict[str, Entry]:
     """Logical image path -> real entry, for everything matching ``patterns``.
@@ -282,10 +301,10 @@ def _expand(
                 k = min(len(comps), len(parts))
                 if not path_matches("/".join(parts[:k]), "/".join(comps[:k])):
                     continue
-                logical = logical_prefix + path[len(real_prefix):] if real_prefix else path
+                logical = logical_prefix + path[len(real_prefix) :] if real_prefix else path
                 if entry.kind == "l" and len(comps) <= len(parts) and path not in nofollow:
                     target = resolve_link(path, entry.target or "")
-                    rest = "/".join(parts[len(comps):])
+                    rest = "/".join(parts[len(comps) :])
                     nxt.append((f"{target}/{rest}" if rest else target, target, logical))
                 elif len(comps) >= len(parts):
                     view[logical] = entry
@@ -296,8 +315,10 @@ def _expand(
 def _node_patterns() -> list[str]:
     pats = [*NPM_BINS, *NODE_BINS, *NPMRC_FILES]
     for prefix in NODE_PREFIXES:
-        pats += [f"{prefix}/lib/node_modules/*/package.json",
-                 f"{prefix}/lib/node_modules/@*/*/package.json"]
+        pats += [
+            f"{prefix}/lib/node_modules/*/package.json",
+            f"{prefix}/lib/node_modules/@*/*/package.json",
+        ]
     return pats
 
 
@@ -325,7 +346,7 @@ def _node_versions(view: dict[str, Entry], files: dict[str, bytes]) -> dict[str,
     for path, data in files.items():
         if not (path.startswith(base) and path.endswith("/package.json")):
             continue
-        name = path[len(base):-len("/package.json")]
+        name = path[len(base) : -len("/package.json")]
         if name.count("/") != (1 if name.startswith("@") else 0):
             continue
         try:
@@ -376,7 +397,9 @@ def static_capture(image: Path) -> Found:
     tree = open_tree(image)
     try:
         patterns = [DPKG_STATUS, *APK_DBS, *_python_patterns(), *_node_patterns()]
-        view = _expand(tree, patterns, nofollow=frozenset(NPM_BINS + NODE_BINS), probes=_link_probes())
+        view = _expand(
+            tree, patterns, nofollow=frozenset(NPM_BINS + NODE_BINS), probes=_link_probes()
+        )
         wanted = {logical: entry.path for logical, entry in view.items() if entry.kind == "f"}
         wanted = {k: v for k, v in wanted.items() if k not in NPM_BINS + NODE_BINS}
         raw = tree.read(set(wanted.values()))

@@ -294,9 +294,14 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         if header and (section != "node" or header.group(1) in SECTIONS):
             name = header.group(1)
             if name not in SECTIONS:
-                raise fail(lineno, f"unknown section `[{name}]` (expected one of {', '.join(SECTIONS)})")
+                raise fail(
+                    lineno, f"unknown section `[{name}]` (expected one of {', '.join(SECTIONS)})"
+                )
             if name in sections_seen:
-                raise fail(lineno, f"section `[{name}]` appears twice (first at line {sections_seen[name]})")
+                raise fail(
+                    lineno,
+                    f"section `[{name}]` appears twice (first at line {sections_seen[name]})",
+                )
             sections_seen[name] = lineno
             section = name
             if name == "node":
@@ -353,7 +358,9 @@ def _parse_entry(section: str, line: str, fail) -> tuple[str, str]:
         try:
             return pip_entry(line)
         except ValueError:
-            raise fail(f"not a pip pin (`name==version`, `name @ url` or `-e ...`): {line[:80]!r}") from None
+            raise fail(
+                f"not a pip pin (`name==version`, `name @ url` or `-e ...`): {line[:80]!r}"
+            ) from None
     regex = _DPKG_RE if section == "dpkg" else _APK_RE
     m = regex.match(line)
     if not m:

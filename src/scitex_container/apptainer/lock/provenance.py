@@ -50,8 +50,14 @@ def _require_sif(sif: Path) -> None:
 KNOWN_OBJECTS: dict[str, tuple[str, ...]] = {
     LOCK_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", LOCK_OBJECT),
     PROVENANCE_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", PROVENANCE_OBJECT),
-    SBOM_OBJECT: ("--datatype", str(SBOM_DATATYPE), "--filename", SBOM_OBJECT,
-                  "--sbomformat", "cyclonedx-json"),
+    SBOM_OBJECT: (
+        "--datatype",
+        str(SBOM_DATATYPE),
+        "--filename",
+        SBOM_OBJECT,
+        "--sbomformat",
+        "cyclonedx-json",
+    ),
 }
 
 
@@ -76,7 +82,8 @@ def replace_objects(sif: str | os.PathLike, new: dict[str, tuple[bytes, tuple[st
     remove = [o for o in ours if o.name in new or (first is not None and o.offset > first)]
     keep_again = {
         o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name])
-        for o in sorted(remove, key=lambda o: o.offset) if o.name not in new
+        for o in sorted(remove, key=lambda o: o.offset)
+        if o.name not in new
     }
     for obj in sorted(remove, key=lambda o: -o.offset):
         runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
@@ -128,7 +135,9 @@ def embedded_provenance(sif: str | os.PathLike) -> dict[str, Any] | None:
     try:
         value = json.loads(data)
     except ValueError:
-        raise BadInputError("embedded provenance is not JSON", f"{sif}#{PROVENANCE_OBJECT}") from None
+        raise BadInputError(
+            "embedded provenance is not JSON", f"{sif}#{PROVENANCE_OBJECT}"
+        ) from None
     return value if isinstance(value, dict) else None
 
 
@@ -151,11 +160,16 @@ def embed_lock(
         record["inputs_hash"] = inputs_hash
     if def_sha256:
         record["def_sha256"] = def_sha256
-    replace_objects(sif, {
-        LOCK_OBJECT: (text.encode(), KNOWN_OBJECTS[LOCK_OBJECT]),
-        PROVENANCE_OBJECT: ((json.dumps(record, indent=2, sort_keys=True) + "\n").encode(),
-                            KNOWN_OBJECTS[PROVENANCE_OBJECT]),
-    })
+    replace_objects(
+        sif,
+        {
+            LOCK_OBJECT: (text.encode(), KNOWN_OBJECTS[LOCK_OBJECT]),
+            PROVENANCE_OBJECT: (
+                (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(),
+                KNOWN_OBJECTS[PROVENANCE_OBJECT],
+            ),
+        },
+    )
     return record
 
 
@@ -180,8 +194,11 @@ def finalize_build(
     """
     path = Path(tmp_artifact)
     found = capture_found(path)
-    lock = lock_from_found(found, captured_at=capture_date(captured_at),
-                           command=f"scitex-container lock capture {path.name}")
+    lock = lock_from_found(
+        found,
+        captured_at=capture_date(captured_at),
+        command=f"scitex-container lock capture {path.name}",
+    )
     text = render_lock(lock)
     meta: dict[str, Any] = {
         "lock_sha256": hashlib.sha256(text.encode()).hexdigest(),
@@ -219,6 +236,17 @@ def write_lock_sidecar(artifact: str | os.PathLike, lock: Lock | str | None = No
         capture_lock(artifact, path)
         return path
     digest = metadata.cached_sha256(artifact) if artifact.is_file() else ""
-    fields = {f: getattr(lock, f) for f in ("pip", "dpkg", "node", "apk", "tool_version",
-                                             "image_id", "captured_at", "command")}
+    fields = {
+        f: getattr(lock, f)
+        for f in (
+            "pip",
+            "dpkg",
+            "node",
+            "apk",
+            "tool_version",
+            "image_id",
+            "captured_at",
+            "command",
+        )
+    }
     return write_lock(Lock(**fields, image_sha256=digest), sidecar(artifact, LOCK_SUFFIX))

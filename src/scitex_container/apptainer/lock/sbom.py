@@ -41,14 +41,25 @@ def _components(lock: Lock) -> list[Any]:
 
     out = []
 
-    def add(purl: PackageURL, name: str, version: str | None, group: str | None = None,
-            props: tuple[tuple[str, str], ...] = ()) -> None:
+    def add(
+        purl: PackageURL,
+        name: str,
+        version: str | None,
+        group: str | None = None,
+        props: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         ref = purl.to_string()
-        out.append(Component(
-            type=ComponentType.LIBRARY, name=name, version=version or None, group=group,
-            purl=purl, bom_ref=ref,
-            properties=[Property(name=k, value=v) for k, v in props],
-        ))
+        out.append(
+            Component(
+                type=ComponentType.LIBRARY,
+                name=name,
+                version=version or None,
+                group=group,
+                purl=purl,
+                bom_ref=ref,
+                properties=[Property(name=k, value=v) for k, v in props],
+            )
+        )
 
     for key, version in lock.pip.items():
         if version:
@@ -56,9 +67,18 @@ def _components(lock: Lock) -> list[Any]:
             continue
         m = _DIRECT.match(key)
         name = m.group(1) if m else key.removeprefix("-e ").strip().rstrip("/").rsplit("/", 1)[-1]
-        add(PackageURL("pypi", name=name.lower(), qualifiers={"scitex_line": key} if not m else
-                       {"download_url": m.group(3).split("#")[0]}),
-            name, None, props=(("scitex:pip-requirement", key),))
+        add(
+            PackageURL(
+                "pypi",
+                name=name.lower(),
+                qualifiers={"scitex_line": key}
+                if not m
+                else {"download_url": m.group(3).split("#")[0]},
+            ),
+            name,
+            None,
+            props=(("scitex:pip-requirement", key),),
+        )
     for key, version in lock.dpkg.items():
         name, _, arch = key.partition(":")
         quals = {"arch": arch} if arch else {}
@@ -82,12 +102,15 @@ def sbom_document(lock: Lock, *, subject: str = "image") -> dict[str, Any]:
     content = "\n".join(str(c.bom_ref.value) for c in components)
     content += f"\n{subject}\n{lock.image_sha256}\n{lock.image_id}"
     serial = uuid.uuid5(_NAMESPACE, hashlib.sha256(content.encode()).hexdigest())
-    image = Component(type=ComponentType.CONTAINER, name=subject, bom_ref="image",
-                      version=lock.image_id or None)
+    image = Component(
+        type=ComponentType.CONTAINER, name=subject, bom_ref="image", version=lock.image_id or None
+    )
     if lock.image_sha256:
         image.hashes.add(HashType(alg=HashAlgorithm.SHA_256, content=lock.image_sha256))
     stamp = _timestamp(lock.captured_at)
-    meta = BomMetaData(component=image, timestamp=stamp or _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc))
+    meta = BomMetaData(
+        component=image, timestamp=stamp or _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    )
     bom = Bom(components=components, serial_number=serial, metadata=meta)
     with warnings.catch_warnings():  # a flat package list has no dependency graph
         warnings.simplefilter("ignore", UserWarning)

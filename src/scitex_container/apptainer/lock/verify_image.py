@@ -78,7 +78,9 @@ def _stored_def_hashes(image: Path) -> list[tuple[str, str]]:
             break
     else:
         if isinstance(meta.get("def_text"), str):
-            out.append(("metadata def snapshot", hashlib.sha256(meta["def_text"].encode()).hexdigest()))
+            out.append(
+                ("metadata def snapshot", hashlib.sha256(meta["def_text"].encode()).hexdigest())
+            )
     if image.is_file() and is_sif(image):
         from scitex_container.apptainer.lock.provenance import embedded_provenance
 
@@ -91,7 +93,9 @@ def _stored_def_hashes(image: Path) -> list[tuple[str, str]]:
     if image.is_file() and is_sif(image):
         for obj in read_sif(image).objects:
             if obj.datatype == 0x4001:
-                out.append(("the image's own def", hashlib.sha256(read_object(image, obj)).hexdigest()))
+                out.append(
+                    ("the image's own def", hashlib.sha256(read_object(image, obj)).hexdigest())
+                )
                 break
     return out
 
@@ -105,7 +109,10 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> dict[st
     current = hashlib.sha256(def_path.read_bytes()).hexdigest()
     stored = _stored_def_hashes(image)
     if not stored:
-        return {"status": "fail", "detail": "No stored def hash found (metadata, provenance, .def-hash)"}
+        return {
+            "status": "fail",
+            "detail": "No stored def hash found (metadata, provenance, .def-hash)",
+        }
     source, value = stored[0]
     if current == value:
         return {"status": "pass", "detail": f"def hash matches ({source}): {current[:16]}..."}
@@ -119,7 +126,9 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> dict[st
 
 
 def _freeze_files_lock(directory: Path) -> tuple[Lock, list[str]] | None:
-    files = {k: directory / name for k, name in FREEZE_FILES.items() if (directory / name).is_file()}
+    files = {
+        k: directory / name for k, name in FREEZE_FILES.items() if (directory / name).is_file()
+    }
     if not files:
         return None
     pip = dpkg = None
@@ -140,7 +149,9 @@ def _freeze_files_lock(directory: Path) -> tuple[Lock, list[str]] | None:
     return Lock(pip=pip or {}, dpkg=dpkg or {}, node=node), sorted(files)
 
 
-def find_lock(image: Path, lock_dir: str | os.PathLike | None) -> tuple[Lock | None, dict[str, Any], list[str]]:
+def find_lock(
+    image: Path, lock_dir: str | os.PathLike | None
+) -> tuple[Lock | None, dict[str, Any], list[str]]:
     """The lock to verify against, where it came from, and the sections it covers."""
     combined = sidecar(image, LOCK_SUFFIX)
     if lock_dir is not None:
@@ -175,14 +186,18 @@ def check_lock_origin(lock: Lock, image: Path, sha256: str | None) -> dict[str, 
     if lock.image_id and image_id:
         if lock.image_id == image_id:
             return {"status": "pass", "detail": f"lock is from this image (id {image_id})"}
-        return {"status": "fail",
-                "detail": f"lock is from a different image (id {lock.image_id}, this image {image_id})"}
+        return {
+            "status": "fail",
+            "detail": f"lock is from a different image (id {lock.image_id}, this image {image_id})",
+        }
     if lock.image_sha256 and sha256:
         if lock.image_sha256 == sha256:
             return {"status": "pass", "detail": "lock is from this image (sha256 matches)"}
-        return {"status": "fail",
-                "detail": f"lock is from a different image (sha256 {lock.image_sha256[:16]}..., "
-                          f"this image {sha256[:16]}...)"}
+        return {
+            "status": "fail",
+            "detail": f"lock is from a different image (sha256 {lock.image_sha256[:16]}..., "
+            f"this image {sha256[:16]}...)",
+        }
     return _skip("lock header names no image", diff=False)
 
 
@@ -191,7 +206,9 @@ def _section_result(name: str, diff, total: int) -> dict[str, Any]:
         return {"status": "pass", "detail": f"All {total} packages match", "diff_count": 0}
     parts = []
     if diff.changed:
-        sample = ", ".join(f"{k.split(':', 1)[1]} {a} -> {b}" for k, (a, b) in sorted(diff.changed.items())[:5])
+        sample = ", ".join(
+            f"{k.split(':', 1)[1]} {a} -> {b}" for k, (a, b) in sorted(diff.changed.items())[:5]
+        )
         parts.append(f"{len(diff.changed)} changed ({sample})")
     if diff.only_in_b:
         parts.append(f"+{len(diff.only_in_b)} new")
@@ -202,7 +219,9 @@ def _section_result(name: str, diff, total: int) -> dict[str, Any]:
         "status": "fail",
         "detail": f"Package mismatch: {', '.join(parts)}",
         "diff_count": diff.diff_count,
-        "changed": {k[strip:]: {"lock": a, "image": b} for k, (a, b) in sorted(diff.changed.items())},
+        "changed": {
+            k[strip:]: {"lock": a, "image": b} for k, (a, b) in sorted(diff.changed.items())
+        },
         "added": sorted(k[strip:] for k in diff.only_in_b),
         "removed": sorted(k[strip:] for k in diff.only_in_a),
     }
@@ -242,8 +261,11 @@ def verify_image(
             fresh = lock_from_found(capture_found(image))
         except (ProcessError, ToolMissingError) as exc:
             for name in sections:
-                result[f"{name}_lock"] = {"status": "fail", "detail": f"capture failed: {exc}",
-                                          "diff_count": -1}
+                result[f"{name}_lock"] = {
+                    "status": "fail",
+                    "detail": f"capture failed: {exc}",
+                    "diff_count": -1,
+                }
             result["overall"] = "fail"
             return result
         stored_set, fresh_set = lock.versions_view(), fresh.versions_view()

@@ -67,7 +67,9 @@ class DefUsage:
     pip: PipUsage
     apt_explicit: tuple[str, ...]  #: package names the def asks apt for, sorted
     npm_tarball_dirs: tuple[str, ...]  #: directories of ``npm install -g <dir>/<x>.tgz``
-    npm_options: tuple[str, ...] = ()  #: source options of those calls (``--offline``, ``--registry``)
+    npm_options: tuple[
+        str, ...
+    ] = ()  #: source options of those calls (``--offline``, ``--registry``)
 
 
 def _shell_words(text: str) -> list[str]:
@@ -148,7 +150,12 @@ def _pip_options(args: list[str]) -> tuple[bool, list[tuple[str, str | None]]]:
     while i < len(args):
         arg = args[i]
         name, eq, value = arg.partition("=")
-        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[:2] in _PIP_ALIASES:
+        if (
+            arg.startswith("-")
+            and not arg.startswith("--")
+            and len(arg) > 2
+            and arg[:2] in _PIP_ALIASES
+        ):
             name, value, eq = arg[:2], arg[2:], "="  # -f/dir
         name = _PIP_ALIASES.get(name, name)
         if name in _PIP_SOURCE_OPTS:

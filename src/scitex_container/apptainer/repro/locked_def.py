@@ -237,7 +237,9 @@ def render_locked_def(
 ) -> str:
     """The text :func:`generate_locked_def` writes (nothing is written)."""
     if apt_scope not in APT_SCOPES:
-        raise BadInputError(f"unknown apt scope `{apt_scope}` (one of {', '.join(APT_SCOPES)})", "apt_scope")
+        raise BadInputError(
+            f"unknown apt scope `{apt_scope}` (one of {', '.join(APT_SCOPES)})", "apt_scope"
+        )
     rough_path = Path(rough_def)
     the_lock = _as_lock(lock)
     deffile = parse_def(rough_path)
@@ -269,19 +271,27 @@ def render_locked_def(
             body += skipped("apt", f"nothing to pin ({scope_note})")
     pip_pins, unpinnable = _pip_pins(the_lock)
     if pip_pins:
-        options = [shell_word(o) for o in pip_options] if pip_options is not None else usage.pip.options
+        options = (
+            [shell_word(o) for o in pip_options] if pip_options is not None else usage.pip.options
+        )
         body += pip_stanza(pip_pins, commands=usage.pip.commands, options=options)
     else:
         body += skipped("pip", "the lock holds no pip packages (no Python packages in the image)")
     for line in unpinnable:
-        body.append(f"# pip: not pinnable (editable or VCS install, kept as in the rough def): {line}")
+        body.append(
+            f"# pip: not pinnable (editable or VCS install, kept as in the rough def): {line}"
+        )
     node = the_lock.node_versions
     if node:
         body += npm_stanza(node, tarball_dirs=usage.npm_tarball_dirs, options=usage.npm_options)
     else:
-        body += skipped("npm", "the lock holds no global npm packages (no npm globals in the image)")
+        body += skipped(
+            "npm", "the lock holds no global npm packages (no npm globals in the image)"
+        )
     if the_lock.apk:
-        body += skipped("apk", f"{len(the_lock.apk)} apk package(s) in the lock; apk pins are not generated")
+        body += skipped(
+            "apk", f"{len(the_lock.apk)} apk package(s) in the lock; apk pins are not generated"
+        )
 
     try:
         pinned = deffile.set_generated_block(PIN_BLOCK_TAG, "\n".join(body) + "\n")
@@ -290,8 +300,11 @@ def render_locked_def(
 
     if command is None:
         command = default_command(
-            rough_def, None if isinstance(lock, Lock) else lock, out_def or "OUT",
-            apt_scope=apt_scope, snapshot_mirror=_snapshot_arg(snapshot_mirror),
+            rough_def,
+            None if isinstance(lock, Lock) else lock,
+            out_def or "OUT",
+            apt_scope=apt_scope,
+            snapshot_mirror=_snapshot_arg(snapshot_mirror),
             pip_options=pip_options,
             base_lock=None if base_lock is None or isinstance(base_lock, Lock) else base_lock,
         )
@@ -329,8 +342,14 @@ def generate_locked_def(
     Skipped in a dry run.  Returns ``out_def``.
     """
     text = render_locked_def(
-        rough_def, lock, out_def, apt_scope=apt_scope, base_lock=base_lock,
-        snapshot_mirror=snapshot_mirror, pip_options=pip_options, command=command,
+        rough_def,
+        lock,
+        out_def,
+        apt_scope=apt_scope,
+        base_lock=base_lock,
+        snapshot_mirror=snapshot_mirror,
+        pip_options=pip_options,
+        command=command,
     )
     out = Path(out_def)
     if not runner.is_dry_run():

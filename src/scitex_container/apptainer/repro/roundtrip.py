@@ -170,8 +170,11 @@ def _build(def_path: Path, output_dir: Path, image_name: str, force: bool, progr
 
     return Path(
         build(
-            def_path=def_path, output_dir=output_dir, image_name=image_name,
-            force=force, progress=progress,
+            def_path=def_path,
+            output_dir=output_dir,
+            image_name=image_name,
+            force=force,
+            progress=progress,
         )
     )
 
@@ -262,10 +265,16 @@ def verify_roundtrip(
 
 def _dry_result(final: Path, source: Path, durations: dict[str, float]) -> ReproResult:
     return ReproResult(
-        identical=False, summary="dry run: nothing was built", diff={}, image=final,
-        rough_image=source, lock=sidecar(final, LOCK_SUFFIX),
-        rough_lock=sidecar(source, LOCK_SUFFIX), locked_def=sidecar(final, LOCKED_DEF_SUFFIX),
-        rough_def=sidecar(final, ROUGH_DEF_SUFFIX), verified=sidecar(final, VERIFIED_SUFFIX),
+        identical=False,
+        summary="dry run: nothing was built",
+        diff={},
+        image=final,
+        rough_image=source,
+        lock=sidecar(final, LOCK_SUFFIX),
+        rough_lock=sidecar(source, LOCK_SUFFIX),
+        locked_def=sidecar(final, LOCKED_DEF_SUFFIX),
+        rough_def=sidecar(final, ROUGH_DEF_SUFFIX),
+        verified=sidecar(final, VERIFIED_SUFFIX),
         durations=durations,
     )
 
@@ -317,15 +326,26 @@ def build_reproducible(
     _say(progress, "[repro] generating the locked def")
     start = time.monotonic()
     generate_locked_def(
-        rough_def, lock_path, sidecar(rough, LOCKED_DEF_SUFFIX),
-        snapshot_mirror=snapshot_mirror, apt_scope=apt_scope, pip_options=pip_options,
+        rough_def,
+        lock_path,
+        sidecar(rough, LOCKED_DEF_SUFFIX),
+        snapshot_mirror=snapshot_mirror,
+        apt_scope=apt_scope,
+        pip_options=pip_options,
     )
     _timed(durations, "pin", start)
 
-    command = _repro_command(def_path, output_dir, image_name, snapshot_mirror, apt_scope, pip_options)
+    command = _repro_command(
+        def_path, output_dir, image_name, snapshot_mirror, apt_scope, pip_options
+    )
     return verify_roundtrip(
-        rough, out_dir, name, force=force, progress=progress,
-        command=command, _durations=durations,
+        rough,
+        out_dir,
+        name,
+        force=force,
+        progress=progress,
+        command=command,
+        _durations=durations,
     )
 
 

@@ -82,16 +82,20 @@ def _snapshot_lines(snapshot: SnapshotMirror, indent: str) -> list[str]:
             f'{i}    ubuntu) _scx_comp="main universe" ;;',
             f'{i}    *) _scx_comp="main" ;;',
             f"{i}esac",
-            f'{i}_scx_base={shlex.quote(snapshot.url)}',
+            f"{i}_scx_base={shlex.quote(snapshot.url)}",
             f'{i}_scx_sec=""',
         ]
     else:
         ts = snapshot.timestamp
         out += [
-            (f'{i}    debian) _scx_base="http://snapshot.debian.org/archive/debian/{ts}"; '
-            f'_scx_sec="http://snapshot.debian.org/archive/debian-security/{ts}"; _scx_comp="main" ;;'),
-            (f'{i}    ubuntu) _scx_base="http://snapshot.ubuntu.com/ubuntu/{ts}"; '
-            f'_scx_sec="$_scx_base"; _scx_comp="main universe" ;;'),
+            (
+                f'{i}    debian) _scx_base="http://snapshot.debian.org/archive/debian/{ts}"; '
+                f'_scx_sec="http://snapshot.debian.org/archive/debian-security/{ts}"; _scx_comp="main" ;;'
+            ),
+            (
+                f'{i}    ubuntu) _scx_base="http://snapshot.ubuntu.com/ubuntu/{ts}"; '
+                f'_scx_sec="$_scx_base"; _scx_comp="main universe" ;;'
+            ),
             f'{i}    *) echo "scitex-container: no snapshot archive known for ${{_scx_os%% *}}" >&2; exit 1 ;;',
             f"{i}esac",
         ]
@@ -102,7 +106,7 @@ def _snapshot_lines(snapshot: SnapshotMirror, indent: str) -> list[str]:
         f'{i}    if grep -qsF "$1" /etc/apt/sources.list.d/*.sources; then return 0; fi',
         f'{i}    echo "deb [check-valid-until=no] $1 $2 $_scx_comp" >> {src}',
         f"{i}}}",
-        f'{i}: > {src}',
+        f"{i}: > {src}",
         f'{i}_scx_add "$_scx_base" "$_scx_codename"',
         f'{i}if [ "$_scx_codename" != sid ]; then',
         f'{i}    _scx_add "$_scx_base" "$_scx_codename-updates"',
@@ -122,9 +126,13 @@ def apt_stanza(
         f"# --- apt: {len(names)} package(s) pinned ({scope}) ---",
         "if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then",
         '    _scx_tmp="$(mktemp -d)"',
-        *_heredoc('"$_scx_tmp/apt-pins"', "SCITEX_APT_PINS", [f"{n}={pins[n]}" for n in names], "    "),
-        ("    dpkg-query -W -f='${Package}=${Version}\\n${Package}:${Architecture}=${Version}\\n' "
-        '> "$_scx_tmp/apt-installed"'),
+        *_heredoc(
+            '"$_scx_tmp/apt-pins"', "SCITEX_APT_PINS", [f"{n}={pins[n]}" for n in names], "    "
+        ),
+        (
+            "    dpkg-query -W -f='${Package}=${Version}\\n${Package}:${Architecture}=${Version}\\n' "
+            '> "$_scx_tmp/apt-installed"'
+        ),
         '    grep -vxF -f "$_scx_tmp/apt-installed" "$_scx_tmp/apt-pins" > "$_scx_tmp/apt-todo" || true',
         '    if [ -s "$_scx_tmp/apt-todo" ]; then',
         '        echo "scitex-container: apt pins to install: $(wc -l < "$_scx_tmp/apt-todo")" >&2',
@@ -135,8 +143,10 @@ def apt_stanza(
         out += _snapshot_lines(snapshot, "        ")
     out += [
         '        apt-get update || echo "scitex-container: apt-get update reported errors" >&2',
-        ("        DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
-        '--no-install-recommends $(sed "s/:all=/=/" "$_scx_tmp/apt-todo")'),
+        (
+            "        DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
+            '--no-install-recommends $(sed "s/:all=/=/" "$_scx_tmp/apt-todo")'
+        ),
     ]
     if snapshot is not None:
         out.append(f"        rm -f {src}")
@@ -152,9 +162,9 @@ def apt_stanza(
 
 
 _AWK_PIP = (
-    "awk '{ i = index($0, \"==\"); j = index($0, \" @ \"); "
-    'if (i) { n = substr($0, 1, i - 1); r = substr($0, i) } '
-    'else if (j) { n = substr($0, 1, j - 1); r = substr($0, j) } else next; '
+    'awk \'{ i = index($0, "=="); j = index($0, " @ "); '
+    "if (i) { n = substr($0, 1, i - 1); r = substr($0, i) } "
+    "else if (j) { n = substr($0, 1, j - 1); r = substr($0, j) } else next; "
     'n = tolower(n); gsub(/[-_.]+/, "-", n); print n r }\''
 )
 
@@ -191,7 +201,7 @@ def pip_stanza(
         "    # one freeze per Python (pip3, pip and python3 -m pip are often the same one)",
         '    case "$_scx_c" in',
         '        *" -m pip") _scx_id="$_scx_exe" ;;',
-        "        *) _scx_id=\"$(sed -n '1s/^#![[:space:]]*//p' \"$_scx_exe\" 2>/dev/null)\" ;;",
+        '        *) _scx_id="$(sed -n \'1s/^#![[:space:]]*//p\' "$_scx_exe" 2>/dev/null)" ;;',
         "    esac",
         '    case "$_scx_id" in */env\\ *) _scx_id="$(command -v "${_scx_id##* }" || echo "$_scx_id")" ;; esac',
         '    _scx_id="$(readlink -f "${_scx_id%% *}" 2>/dev/null || echo "$_scx_id")"',
@@ -210,8 +220,10 @@ def pip_stanza(
         '        _scx_bsp=""',
         "        # PEP 668: only where pip knows the flag and the Python is externally managed",
         "        if $_scx_pip install --help 2>/dev/null | grep -q -e --break-system-packages; then",
-        ("            for _scx_m in /usr/lib/python3*/EXTERNALLY-MANAGED "
-        "/usr/local/lib/python3*/EXTERNALLY-MANAGED; do"),
+        (
+            "            for _scx_m in /usr/lib/python3*/EXTERNALLY-MANAGED "
+            "/usr/local/lib/python3*/EXTERNALLY-MANAGED; do"
+        ),
         '                if [ -e "$_scx_m" ]; then _scx_bsp=--break-system-packages; fi',
         "            done",
         "        fi",
@@ -239,20 +251,24 @@ def npm_stanza(
         f"# --- npm: {len(names)} global package(s) pinned ---",
         "if command -v npm >/dev/null 2>&1; then",
         '    _scx_tmp="$(mktemp -d)"',
-        *_heredoc('"$_scx_tmp/npm-pins"', "SCITEX_NPM_PINS", [f"{n}@{pins[n]}" for n in names], "    "),
+        *_heredoc(
+            '"$_scx_tmp/npm-pins"', "SCITEX_NPM_PINS", [f"{n}@{pins[n]}" for n in names], "    "
+        ),
         '    _scx_root="$(npm root -g)"',
         '    _scx_args=""',
         "    while read -r _scx_spec; do",
         '        _scx_name="${_scx_spec%@*}"',
         '        _scx_ver="${_scx_spec##*@}"',
-        ("        _scx_have=\"$(node -p 'require(process.argv[1]).version' "
-        '"$_scx_root/$_scx_name/package.json" 2>/dev/null || true)"'),
+        (
+            "        _scx_have=\"$(node -p 'require(process.argv[1]).version' "
+            '"$_scx_root/$_scx_name/package.json" 2>/dev/null || true)"'
+        ),
         '        if [ "$_scx_have" = "$_scx_ver" ]; then continue; fi',
         '        _scx_arg="$_scx_spec"',
     ]
     if tarball_dirs:
         out += [
-            "        _scx_file=\"$(echo \"$_scx_name\" | sed 's#^@##; s#/#-#')-$_scx_ver.tgz\"",
+            '        _scx_file="$(echo "$_scx_name" | sed \'s#^@##; s#/#-#\')-$_scx_ver.tgz"',
             f"        for _scx_d in {dirs}; do",
             '            if [ -f "$_scx_d/$_scx_file" ]; then _scx_arg="$_scx_d/$_scx_file"; break; fi',
             "        done",
@@ -262,7 +278,9 @@ def npm_stanza(
         '    done < "$_scx_tmp/npm-pins"',
         '    if [ -n "$_scx_args" ]; then',
         '        echo "scitex-container: npm pins to install:$_scx_args" >&2',
-        "        npm install -g --no-audit --no-fund" + "".join(f" {o}" for o in options) + " $_scx_args",
+        "        npm install -g --no-audit --no-fund"
+        + "".join(f" {o}" for o in options)
+        + " $_scx_args",
         "    fi",
         '    rm -rf "$_scx_tmp"',
         "else",

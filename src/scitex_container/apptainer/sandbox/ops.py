@@ -40,8 +40,18 @@ DEFAULT_PACKAGES = (
 PACKAGE_DIRS = {"scitex": ("scitex-python", "scitex-code")}
 _PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 _COPY_IGNORE = shutil.ignore_patterns(
-    ".venv", "venv", "__pycache__", "*.pyc", ".tox", ".nox", "node_modules", "build", "dist",
-    ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "*.pyc",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "build",
+    "dist",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
 )
 _STAGING = Path("opt") / ".scitex-update"
 #: Variable inside the container holding the default prompt.
@@ -124,9 +134,19 @@ def sandbox_update(
         inside = Path("/") / _STAGING / repo.name
         staged = sandbox / _STAGING / repo.name
         argv = [
-            *_exec_prefix(fakeroot), "--env", "PIP_BREAK_SYSTEM_PACKAGES=1",
-            "--env", "PIP_DISABLE_PIP_VERSION_CHECK=1", str(sandbox),
-            "python3", "-m", "pip", "install", "--no-input", *flags, str(inside),
+            *_exec_prefix(fakeroot),
+            "--env",
+            "PIP_BREAK_SYSTEM_PACKAGES=1",
+            "--env",
+            "PIP_DISABLE_PIP_VERSION_CHECK=1",
+            str(sandbox),
+            "python3",
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            *flags,
+            str(inside),
         ]
         if runner.is_dry_run():
             runner.run(argv, check=False)

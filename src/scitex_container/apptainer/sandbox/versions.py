@@ -56,14 +56,21 @@ def sandbox_create(
     meta = {"source": str(source.resolve())}
     if output_dir is not None:
         out = Path(output_dir)
-        build_image(source, out, sandbox=True, fakeroot=fakeroot, finalize=_finalize_ps1, metadata=meta)
+        build_image(
+            source, out, sandbox=True, fakeroot=fakeroot, finalize=_finalize_ps1, metadata=meta
+        )
         return out.absolute()
     store = sandbox_store(containers_dir if containers_dir is not None else source.parent)
     with store.build_lock():
         final = store.path_of(store.new_version())
         build_image(
-            source, final, sandbox=True, fakeroot=fakeroot, finalize=_finalize_ps1,
-            metadata=meta, publish=lambda tmp, out: store.publish(tmp, out),
+            source,
+            final,
+            sandbox=True,
+            fakeroot=fakeroot,
+            finalize=_finalize_ps1,
+            metadata=meta,
+            publish=lambda tmp, out: store.publish(tmp, out),
         )
     return final
 

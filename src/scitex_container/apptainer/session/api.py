@@ -43,7 +43,9 @@ class SessionInfo(Result):
 
 def choose_backend(backend: str = "auto") -> str:
     if backend not in BACKEND_CHOICES:
-        raise BadInputError(f"must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}", "backend")
+        raise BadInputError(
+            f"must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}", "backend"
+        )
     if backend == "auto":
         return "slurm" if runner.which("sbatch") else "local"
     return backend
@@ -110,9 +112,16 @@ def start_session(
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
         raise BadInputError(f"must be between 0 and 86400 seconds, got {timeout!r}", "timeout")
     args = dict(
-        container_path=image, username=user, host_user_dir=home, host_project_dir=project,
-        project_slug=slug, dev_repos=dev_repos, host_mounts=host_mounts,
-        texlive_prefix=texlive_prefix, overlay=overlay, container_cmd=container_cmd,
+        container_path=image,
+        username=user,
+        host_user_dir=home,
+        host_project_dir=project,
+        project_slug=slug,
+        dev_repos=dev_repos,
+        host_mounts=host_mounts,
+        texlive_prefix=texlive_prefix,
+        overlay=overlay,
+        container_cmd=container_cmd,
     )
     plan = plan_session(**args)
     if chosen == "slurm":  # validate the job's options too before anything exists
@@ -124,14 +133,26 @@ def start_session(
         raise NotFoundError(f"image does not exist: {image}", "container_path")
     args["container_cmd"] = plan.container_cmd
     record = SessionRecord(
-        id=records.new_session_id(slug), backend=chosen, image=image, username=user,
-        project_slug=slug, container_cmd=plan.container_cmd, workdir=plan.workdir, env=plan.env,
+        id=records.new_session_id(slug),
+        backend=chosen,
+        image=image,
+        username=user,
+        project_slug=slug,
+        container_cmd=plan.container_cmd,
+        workdir=plan.workdir,
+        env=plan.env,
     )
     if chosen == "local":
         return local.start(record, args, base_name=base, timeout=timeout)
     return slurm.start(
-        record, args, base_name=base, partition=partition, time_limit=time_limit,
-        cpus=cpus, memory_gb=memory_gb, timeout=timeout,
+        record,
+        args,
+        base_name=base,
+        partition=partition,
+        time_limit=time_limit,
+        cpus=cpus,
+        memory_gb=memory_gb,
+        timeout=timeout,
     )
 
 
@@ -148,8 +169,18 @@ def list_sessions() -> list[SessionInfo]:
             if rec.container_cmd not in running:
                 running[rec.container_cmd] = local.running_instances(rec.container_cmd)
             state, node = local.live_state(rec, running[rec.container_cmd])
-        rows.append(SessionInfo(rec.id, rec.backend, rec.job_id, rec.instance, state, node,
-                                rec.project_slug, rec.image))
+        rows.append(
+            SessionInfo(
+                rec.id,
+                rec.backend,
+                rec.job_id,
+                rec.instance,
+                state,
+                node,
+                rec.project_slug,
+                rec.image,
+            )
+        )
     return rows
 
 
@@ -163,7 +194,9 @@ def _argv(argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
-def exec_in_session(session_id: str, argv: Sequence[str], *, capture: bool = False) -> runner.Completed:
+def exec_in_session(
+    session_id: str, argv: Sequence[str], *, capture: bool = False
+) -> runner.Completed:
     """Run ``argv`` inside the session's instance; returns its outcome (no raise on exit code)."""
     record = records.load(v.session_id(session_id))
     backend = _backend(record)

@@ -180,8 +180,16 @@ def build_exec_args(
         BadInputError: naming the field of any invalid input.
     """
     plan = plan_session(
-        container_path, username, host_user_dir, host_project_dir, project_slug,
-        dev_repos, host_mounts, texlive_prefix, overlay=overlay, container_cmd=container_cmd,
+        container_path,
+        username,
+        host_user_dir,
+        host_project_dir,
+        project_slug,
+        dev_repos,
+        host_mounts,
+        texlive_prefix,
+        overlay=overlay,
+        container_cmd=container_cmd,
     )
     return [plan.container_cmd, "exec", *plan.flags, "--pwd", plan.workdir, plan.image]
 
@@ -223,14 +231,27 @@ def build_srun_command(
     del screen_session
     resources = _slurm_resources(slurm_partition, slurm_time_limit, slurm_cpus, slurm_memory_gb)
     exec_args = build_exec_args(
-        container_path, username, host_user_dir, host_project_dir, project_slug,
-        dev_repos, host_mounts, texlive_prefix, overlay=overlay, container_cmd=container_cmd,
+        container_path,
+        username,
+        host_user_dir,
+        host_project_dir,
+        project_slug,
+        dev_repos,
+        host_mounts,
+        texlive_prefix,
+        overlay=overlay,
+        container_cmd=container_cmd,
     )
     user = v.username(username)
     head = ["srun", "--pty"] if pty else ["srun"]
     return [
-        *head, "--chdir=/tmp", *resources, "--ntasks=1", f"--job-name=terminal_{user}",
-        *exec_args, *SHELL_ARGV,
+        *head,
+        "--chdir=/tmp",
+        *resources,
+        "--ntasks=1",
+        f"--job-name=terminal_{user}",
+        *exec_args,
+        *SHELL_ARGV,
     ]
 
 

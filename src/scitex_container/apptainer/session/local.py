@@ -43,7 +43,9 @@ def _stop(container_cmd: str, name: str) -> None:
     runner.run([container_cmd, "instance", "stop", "--timeout", "3", name], check=False, timeout=60)
 
 
-def start(record: SessionRecord, script_args: dict, *, base_name: str, timeout: float) -> SessionRecord:
+def start(
+    record: SessionRecord, script_args: dict, *, base_name: str, timeout: float
+) -> SessionRecord:
     plan = plan_session(**script_args)
     name = local_instance_name(base_name)
     records.create_dir(record.id)
@@ -52,7 +54,9 @@ def start(record: SessionRecord, script_args: dict, *, base_name: str, timeout: 
     try:
         runner.run(argv, timeout=min(timeout, START_TIMEOUT))
         if not runner.is_dry_run() and name not in running_instances(plan.container_cmd):
-            raise CheckFailedError(f"session {record.id}: instance {name} is not running after its start")
+            raise CheckFailedError(
+                f"session {record.id}: instance {name} is not running after its start"
+            )
     except ProcessError as exc:
         _stop(plan.container_cmd, name)
         records.save(record.with_(state="failed"))
@@ -68,7 +72,9 @@ def start(record: SessionRecord, script_args: dict, *, base_name: str, timeout: 
 
 def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:
     del pty  # a local exec uses our own terminal directly
-    return instance_exec_args(record.container_cmd, record.instance, argv, record.env, record.workdir)
+    return instance_exec_args(
+        record.container_cmd, record.instance, argv, record.env, record.workdir
+    )
 
 
 def live_state(record: SessionRecord, running: set[str]) -> tuple[str, str]:
@@ -91,4 +97,6 @@ def stop(record: SessionRecord) -> None:
     if record.instance in running_instances(record.container_cmd):
         _stop(record.container_cmd, record.instance)
     if not runner.is_dry_run() and record.instance in running_instances(record.container_cmd):
-        raise CheckFailedError(f"session {record.id}: instance {record.instance} still runs after stop")
+        raise CheckFailedError(
+            f"session {record.id}: instance {record.instance} still runs after stop"
+        )

@@ -99,7 +99,9 @@ def _from_dict(data: object, where: str) -> SessionRecord:
             project_slug=v.project_slug(data["project_slug"], f"{where}:project_slug"),
             instance=str(data.get("instance", "")),
             job_id=str(data.get("job_id", "")),
-            container_cmd=v.container_cmd(data.get("container_cmd", "apptainer"), f"{where}:container_cmd"),
+            container_cmd=v.container_cmd(
+                data.get("container_cmd", "apptainer"), f"{where}:container_cmd"
+            ),
             workdir=str(data.get("workdir", "")),
             env=env,
             state=str(data.get("state", "")),
@@ -130,7 +132,9 @@ def load(session_id: str) -> SessionRecord:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise NotFoundError(f"no session {session_id!r} (see `scitex-container session list`)", "session_id") from None
+        raise NotFoundError(
+            f"no session {session_id!r} (see `scitex-container session list`)", "session_id"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

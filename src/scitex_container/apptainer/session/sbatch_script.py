@@ -168,8 +168,16 @@ def build_instance_start_script(
         raise BadInputError(f"is longer than {MAX_BASE_NAME} characters", "instance_name")
     poll = v.positive_int(poll_seconds, "poll_seconds", 3600)
     plan = plan_session(
-        container_path, username, host_user_dir, host_project_dir, project_slug,
-        dev_repos, host_mounts, texlive_prefix, overlay=overlay, container_cmd=container_cmd,
+        container_path,
+        username,
+        host_user_dir,
+        host_project_dir,
+        project_slug,
+        dev_repos,
+        host_mounts,
+        texlive_prefix,
+        overlay=overlay,
+        container_cmd=container_cmd,
     )
     q = shlex.quote
     return _SCRIPT.format(
@@ -233,7 +241,14 @@ def build_sbatch_command(
             v.project_slug(project_slug)
         name = base
     return [
-        "sbatch", "--parsable", *resources, "--nodes=1", "--ntasks=1",
-        f"--job-name={name}", f"--output={out}", f"--chdir={workdir}", "--no-requeue",
+        "sbatch",
+        "--parsable",
+        *resources,
+        "--nodes=1",
+        "--ntasks=1",
+        f"--job-name={name}",
+        f"--output={out}",
+        f"--chdir={workdir}",
+        "--no-requeue",
         script,
     ]

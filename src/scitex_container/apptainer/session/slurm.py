@@ -34,8 +34,18 @@ from scitex_container.fsutil import atomic_write_text
 
 #: squeue states in which the job still holds (or will hold) its allocation.
 ACTIVE_STATES = {
-    "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "RESIZING",
-    "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "STOPPED",
+    "PENDING",
+    "CONFIGURING",
+    "RUNNING",
+    "COMPLETING",
+    "SUSPENDED",
+    "RESIZING",
+    "REQUEUED",
+    "REQUEUE_HOLD",
+    "REQUEUE_FED",
+    "SIGNALING",
+    "STAGE_OUT",
+    "STOPPED",
 }
 _SEP = "|"
 
@@ -76,9 +86,9 @@ def _outcome(lines: Sequence[str], expected: str) -> tuple[str, str] | None:
     name = ""
     for line in lines:
         if line.startswith(NAME_PREFIX):
-            name = line[len(NAME_PREFIX):]
+            name = line[len(NAME_PREFIX) :]
         elif line.startswith(FAILED_MARKER):
-            return "failed", line[len(FAILED_MARKER):].lstrip(": ") or "failed"
+            return "failed", line[len(FAILED_MARKER) :].lstrip(": ") or "failed"
         elif line == READY_MARKER:
             if name != expected:
                 return "failed", f"the job started instance {name!r}, expected {expected!r}"
@@ -128,8 +138,15 @@ def start(
     # Everything is validated (both builders) before anything is written.
     script = build_instance_start_script(instance_name=base_name, **script_args)
     argv = build_sbatch_command(
-        base_name, str(script_path), partition, time_limit, cpus, memory_gb,
-        record.username, record.project_slug, output_path=str(output_path),
+        base_name,
+        str(script_path),
+        partition,
+        time_limit,
+        cpus,
+        memory_gb,
+        record.username,
+        record.project_slug,
+        output_path=str(output_path),
     )
     records.create_dir(record.id)
     if not runner.is_dry_run():
@@ -143,7 +160,9 @@ def start(
     if runner.is_dry_run():
         return record.with_(state="planned")
     job_id = v.job_id(out.strip().split(";")[0], "sbatch output")
-    record = records.save(record.with_(job_id=job_id, instance=job_instance_name(base_name, job_id)))
+    record = records.save(
+        record.with_(job_id=job_id, instance=job_instance_name(base_name, job_id))
+    )
     try:
         node = _wait_ready(record, output_path, timeout)
     except BaseException:
@@ -188,7 +207,9 @@ def _wait_ready(record: SessionRecord, output_path: Path, timeout: float) -> str
 
 
 def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:
-    inner = instance_exec_args(record.container_cmd, record.instance, argv, record.env, record.workdir)
+    inner = instance_exec_args(
+        record.container_cmd, record.instance, argv, record.env, record.workdir
+    )
     return srun_in_job(record.job_id, inner, pty=pty)
 
 
@@ -217,4 +238,6 @@ def stop(record: SessionRecord, timeout: float = 60.0) -> None:
         stop_argv = [record.container_cmd, "instance", "stop", "--timeout", "3", record.instance]
         runner.run(srun_in_job(record.job_id, stop_argv), check=False, timeout=timeout)
     if job is not None and not cancel(record.job_id, timeout):
-        raise CheckFailedError(f"session {record.id}: job {record.job_id} is still listed after scancel")
+        raise CheckFailedError(
+            f"session {record.id}: job {record.job_id} is still listed after scancel"
+        )

@@ -233,7 +233,9 @@ def dev_repos(value: object, field: str = "dev_repos") -> list[tuple[str, BindSp
     for i, repo in enumerate(value):
         where = f"{field}[{i}]"
         if not isinstance(repo, Mapping):
-            raise BadInputError(f"must be a mapping with name and host_path, got {type(repo).__name__}", where)
+            raise BadInputError(
+                f"must be a mapping with name and host_path, got {type(repo).__name__}", where
+            )
         name = dev_repo_name(repo.get("name"), f"{where}.name")
         if name in seen:
             raise BadInputError(f"dev repo {name!r} is listed twice", f"{where}.name")

@@ -107,7 +107,9 @@ def read_sif(path: str | os.PathLike) -> SifInfo:
             if len(head) < _HEADER.size or head[32:42] != MAGIC:
                 raise BadInputError("not a SIF image (no SIF_MAGIC header)", str(path))
             fields = _HEADER.unpack(head)
-            _created, _modified, _free, total, desc_off, desc_size, _data_off, _data_size = fields[5:]
+            _created, _modified, _free, total, desc_off, desc_size, _data_off, _data_size = fields[
+                5:
+            ]
             if total < 0 or total * _DESC.size > desc_size or total > 100_000:
                 raise BadInputError("corrupt SIF descriptor table", str(path))
             fh.seek(desc_off)
@@ -126,8 +128,17 @@ def read_sif(path: str | os.PathLike) -> SifInfo:
         extra = raw[13]
         fstype, parttype = struct.unpack_from("<ii", extra, 0) if dtype == PARTITION else (0, 0)
         objects.append(
-            SifObject(oid, dtype, group & 0x0FFFFFFF, link & 0x0FFFFFFF, offset, size, name,
-                      fstype, parttype)
+            SifObject(
+                oid,
+                dtype,
+                group & 0x0FFFFFFF,
+                link & 0x0FFFFFFF,
+                offset,
+                size,
+                name,
+                fstype,
+                parttype,
+            )
         )
     return SifInfo(path, str(uuid.UUID(bytes=fields[4])), tuple(objects))
 

@@ -80,7 +80,9 @@ class DirTree:
         for pattern in patterns:
             for path in self._walk(pattern.strip("/").split("/")):
                 found[path] = entry = self._entry(path)
-                if entry.kind == "d" and max_depth is None:  # like unsquashfs: a matched directory comes whole
+                if (
+                    entry.kind == "d" and max_depth is None
+                ):  # like unsquashfs: a matched directory comes whole
                     for dirpath, dirnames, filenames in os.walk(self.root / path):
                         rel = os.path.relpath(dirpath, self.root)
                         for name in sorted(dirnames + filenames):
@@ -164,8 +166,12 @@ class SifTree:
         if not pats:
             return {}
         depth = ["-max-depth", str(max_depth)] if max_depth is not None else []
-        done = runner.run([*self._base(), "-lls", "-n", *depth, os.fspath(self.sif), *pats],
-                          readonly=True, check=False, timeout=120)
+        done = runner.run(
+            [*self._base(), "-lls", "-n", *depth, os.fspath(self.sif), *pats],
+            readonly=True,
+            check=False,
+            timeout=120,
+        )
         if done.returncode != 0:
             raise TreeUnreadable(f"unsquashfs cannot list {self.sif}: {done.stderr.strip()[-200:]}")
         found: dict[str, Entry] = {}
@@ -193,12 +199,27 @@ class SifTree:
         listfile = self._tmp / f"{dest.name}.list"
         listfile.write_text("".join(p + "\n" for p in wanted))
         done = runner.run(
-            [*self._base(), "-n", "-q", "-no-xattrs", "-no-wildcards", "-ig", "-d", os.fspath(dest),
-             "-ef", os.fspath(listfile), os.fspath(self.sif)],
-            readonly=True, check=False, timeout=300,
+            [
+                *self._base(),
+                "-n",
+                "-q",
+                "-no-xattrs",
+                "-no-wildcards",
+                "-ig",
+                "-d",
+                os.fspath(dest),
+                "-ef",
+                os.fspath(listfile),
+                os.fspath(self.sif),
+            ],
+            readonly=True,
+            check=False,
+            timeout=300,
         )
         if done.returncode not in (0, 2) and not dest.exists():
-            raise TreeUnreadable(f"unsquashfs cannot extract from {self.sif}: {done.stderr.strip()[-200:]}")
+            raise TreeUnreadable(
+                f"unsquashfs cannot extract from {self.sif}: {done.stderr.strip()[-200:]}"
+            )
         out = {}
         for path in wanted:
             host = dest / path

@@ -141,7 +141,9 @@ class Store:
             return None
         target = target.rstrip("/")
         parent = os.path.dirname(target)
-        if parent and os.path.realpath(os.path.join(self.dir, parent)) != os.path.realpath(self.dir):
+        if parent and os.path.realpath(os.path.join(self.dir, parent)) != os.path.realpath(
+            self.dir
+        ):
             return None  # points into another directory: not one of our versions
         version = self.scheme.version_of(os.path.basename(target))
         if version is None or not os.path.exists(self.link):
@@ -188,7 +190,9 @@ class Store:
         if not self.scheme.base_glob:
             return []
         prefix = self.scheme.base_glob.split("*")[0]
-        found = [p for p in self.dir.glob(self.scheme.base_glob) if p.is_file() and not p.is_symlink()]
+        found = [
+            p for p in self.dir.glob(self.scheme.base_glob) if p.is_file() and not p.is_symlink()
+        ]
         return sorted(found, key=lambda p: version_key(p.name[len(prefix) :]))
 
     # -- locking ----------------------------------------------------------------
@@ -275,7 +279,9 @@ class Store:
             self.switch(older[-1], use_sudo=use_sudo)
             return older[-1]
 
-    def publish(self, tmp: Path, final: Path, *, activate: bool = True, use_sudo: bool = False) -> Path:
+    def publish(
+        self, tmp: Path, final: Path, *, activate: bool = True, use_sudo: bool = False
+    ) -> Path:
         """Rename the finished temporary ``tmp`` to the version ``final``; make it active."""
         version = self.scheme.version_of(final.name)
         if version is None or final.parent != self.dir:

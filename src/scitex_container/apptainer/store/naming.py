@@ -107,7 +107,9 @@ def version_key(version: str) -> tuple:
         return (1, Version(version), 0, version)
     except InvalidVersion:
         pass
-    parts = tuple((1, int(p), "") if p.isdigit() else (0, 0, p) for p in _DIGITS.split(version) if p)
+    parts = tuple(
+        (1, int(p), "") if p.isdigit() else (0, 0, p) for p in _DIGITS.split(version) if p
+    )
     return (0, parts, 0, version)
 
 

@@ -115,7 +115,9 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise BadInputError(f"cannot copy {src.name} here: {exc.strerror}", str(store.dir)) from None
+        raise BadInputError(
+            f"cannot copy {src.name} here: {exc.strerror}", str(store.dir)
+        ) from None
     return size
 
 
