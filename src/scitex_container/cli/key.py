@@ -32,6 +32,9 @@ def new(directory: str, kind: str, name: str) -> int:
 
     opts = get_options()
     result, commands = execute(lambda: new_keypair(directory, kind=kind, name=name))
-    text = f"wrote {result.private} (private, 0600) and {result.public}\nfingerprint {result.fingerprint}"
+    text = (
+        f"wrote {result.private} (private, 0600) and {result.public}\n"
+        f"fingerprint {result.fingerprint}"
+    )
     emit(result, opts, text=text, dry_run_commands=commands)
     return 0

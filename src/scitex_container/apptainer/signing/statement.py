@@ -24,7 +24,6 @@ from scitex_container._version import __version__
 from scitex_container.apptainer.sif.header import SifInfo, read_sif
 from scitex_container.errors import BadInputError
 
-STATEMENT_OBJECT = "scitex-container.intoto.json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 BUILD_TYPE = "https://pypi.org/project/scitex-container/#apptainer-build-v1"
