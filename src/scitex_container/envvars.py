@@ -14,3 +14,7 @@ APPTAINER_PS1 = "SCITEX_CLOUD_APPTAINER_PS1"
 SESSIONS_DIR = "SCITEX_CONTAINER_SESSIONS_DIR"
 #: Host directory for the launchers of bound host programs (default: a cache dir).
 HOST_WRAPPERS = "SCITEX_CONTAINER_HOST_WRAPPERS"
+#: Password of an encrypted PEM private key given to `sign --key` / `build --sign`.
+KEY_PASSWORD = "SCITEX_CONTAINER_KEY_PASSWORD"
+#: Site policy file (default /etc/scitex-container/policy.toml).
+POLICY = "SCITEX_CONTAINER_POLICY"

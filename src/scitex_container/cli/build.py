@@ -41,9 +41,15 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     "--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice."
 )
 @click.option("--sudo", "use_sudo", is_flag=True, help="Run apptainer through sudo.")
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(dir_okay=False),
+    help="PEM private key: sign the new image (and its build statement) before publishing.",
+)
 @common_options
 def build(
-    definition, output_dir, image_name, sandbox, force, build_args, fakeroot, use_sudo
+    definition, output_dir, image_name, sandbox, force, build_args, fakeroot, use_sudo, sign_key
 ) -> int:
     """Build DEFINITION (a .def path, or a name in the containers directory).
 
@@ -66,6 +72,7 @@ def build(
         use_sudo=use_sudo,
         fakeroot=fakeroot,
         build_args=parse_build_args(build_args),
+        sign_key=sign_key,
     )
     if is_path:
         kwargs["def_path"] = Path(definition)

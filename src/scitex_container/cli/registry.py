@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scitex_container.cli.host:host",
         "Check, install and mount host packages (TeX Live, ImageMagick).",
     ),
+    "key": ("scitex_container.cli.key:key", "Make a PEM signing key pair."),
+    "sign": ("scitex_container.cli.sign:sign", "Sign an image and its build statement."),
     "snapshot": (
         "scitex_container.cli.snapshot:snapshot",
         "Record a provenance snapshot of host, image and repos.",

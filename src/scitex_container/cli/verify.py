@@ -22,13 +22,30 @@ from scitex_container.cli.output import emit
     type=click.Path(file_okay=False),
     help="Directory with the lock (default: the .lock sidecar, else the lock in the image).",
 )
+@click.option(
+    "--key", type=click.Path(dir_okay=False), help="Also check IMAGE's signature with this PEM key."
+)
+@click.option(
+    "--keyring",
+    type=click.Path(file_okay=False),
+    help="Also check IMAGE's signature: any *.pub/*.pem key in this directory.",
+)
 @common_options
-def verify(image: str, def_path: str | None, lock_dir: str | None) -> int:
-    """Verify IMAGE: sha256, def origin and installed versions against its lock."""
+def verify(
+    image: str, def_path: str | None, lock_dir: str | None, key: str | None, keyring: str | None
+) -> int:
+    """Verify IMAGE: sha256, def origin and installed versions against its lock.
+
+    With --key/--keyring also apptainer's signature over every object and the
+    signed build statement (signer, builder, materials).
+    """
     from scitex_container.apptainer.lock.verify_image import verify as verify_fn
+    from scitex_container.apptainer.signing.verdict import with_signature
 
     opts = get_options()
-    result, commands = execute(lambda: verify_fn(image, def_path, lock_dir))
+    result, commands = execute(
+        lambda: with_signature(verify_fn(image, def_path, lock_dir), image, key, keyring)
+    )
     if opts.json:
         emit(result, opts, dry_run_commands=commands)
     else:
@@ -41,6 +58,15 @@ def verify(image: str, def_path: str | None, lock_dir: str | None) -> int:
             if key in result:
                 check = result[key]
                 lines.append(f"{key:<11} {check['status']:<5} {check['detail']}")
+        if "signature" in result:
+            sig = result["signature"]
+            status = "pass" if sig["ok"] else f"fail  {sig['failed_check']}:"
+            lines.append(f"signature   {status} {sig['detail']}")
+            if sig.get("builder"):
+                lines.append(f"builder     {sig['builder']}")
+            for item in sig.get("materials") or []:
+                digest = ", ".join(f"{k}:{v[:16]}" for k, v in (item.get("digest") or {}).items())
+                lines.append(f"material    {item.get('uri')} {digest}")
         lines.append(f"overall     {result['overall']}")
         click.echo("\n".join(lines))
     return 0 if result["overall"] == "pass" else 1

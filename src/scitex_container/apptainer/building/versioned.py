@@ -22,6 +22,7 @@ from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import load_metadata
 from scitex_container.apptainer.store.naming import image_scheme
+from scitex_container.errors import BadInputError
 from scitex_container.result import Result
 
 
@@ -59,13 +60,33 @@ def _reuse(store: Store, active: Path, inputs: BuildInputs, start: float) -> Sto
     )
 
 
-def _provenance_finalizer(inputs: BuildInputs, lock_text: list[str]) -> FinalizeFn:
-    """Embed the lock and inputs hash into the fresh SIF; keep the lock text for the sidecar."""
+def _provenance_finalizer(
+    inputs: BuildInputs,
+    lock_text: list[str],
+    sign_key: str | os.PathLike | None = None,
+    record: dict | None = None,
+    final: Path | None = None,
+) -> FinalizeFn:
+    """Embed the lock and inputs hash into the fresh SIF; keep the lock text for the sidecar.
+
+    With ``sign_key`` the in-toto statement is embedded too and the
+    temporary artifact is signed, before the version becomes visible.
+    """
     from scitex_container.apptainer.lock.provenance import finalize_build
 
     def finalize(tmp: Path) -> dict:
         meta = finalize_build(tmp, inputs_hash=inputs.digest, def_sha256=inputs.def_sha256)
         lock_text.append(meta.pop("lock_text"))
+        if sign_key is not None and not runner.is_dry_run():
+            from scitex_container.apptainer import tool
+            from scitex_container.apptainer.signing.record import signed_fields
+            from scitex_container.apptainer.signing.sign import embed_statement, sign_artifact
+
+            rec = {**(record or {}), **meta, "apptainer_version": tool.container_version()}
+            name = final.name if final is not None else tmp.name
+            embed_statement(tmp, name=name, record=rec, live_base=inputs.def_path.parent)
+            signer, digest, _ = sign_artifact(tmp, sign_key)
+            meta.update(signed_fields(signer, digest))
         return meta
 
     return finalize
@@ -87,14 +108,23 @@ def build_version(
     timeout: float | None = None,
     cache: ContentCache | None = None,
     provenance: bool = True,
+    sign_key: str | os.PathLike | None = None,
 ) -> StoreBuildResult:
     """``build()`` with the whole outcome: version, whether apptainer ran, timings.
 
     With ``provenance`` (the default) a new SIF gets its lock captured and
     embedded, with the inputs hash, before it is published, and the lock is
     written beside the version (``<version>.lock``).  An explicit
-    ``finalize`` replaces that step.
+    ``finalize`` replaces that step.  ``sign_key`` (a PEM private key)
+    also embeds the in-toto statement and signs the image before it is
+    published; a bad key fails before apptainer runs.
     """
+    if sign_key is not None:
+        from scitex_container.apptainer.signing.keys import load_private_key
+
+        if sandbox:
+            raise BadInputError("a sandbox cannot be signed; build a SIF", "--sign")
+        load_private_key(sign_key)
     start = time.monotonic()
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
@@ -121,7 +151,7 @@ def build_version(
 
         lock_text: list[str] = []
         if finalize is None and provenance and not sandbox:
-            finalize = _provenance_finalizer(inputs, lock_text)
+            finalize = _provenance_finalizer(inputs, lock_text, sign_key, meta, final)
         result = build_image(
             resolved,
             final,

@@ -39,6 +39,7 @@ PROVENANCE_OBJECT = "scitex-container.provenance.json"
 GENERIC_DATATYPE = GENERIC - 0x4000  # ``--datatype 7``
 SBOM_OBJECT = "scitex-container.sbom.cdx.json"
 SBOM_DATATYPE = 9
+STATEMENT_OBJECT = "scitex-container.intoto.json"  # see ..signing.statement
 
 
 def _require_sif(sif: Path) -> None:
@@ -47,10 +48,27 @@ def _require_sif(sif: Path) -> None:
 
 
 #: Our objects, with the ``sif add`` options each needs (re-added as they were).
+#: Every object of ours joins object group 1 (the image's), so ``apptainer sign``
+#: covers it and ``apptainer verify --all`` finds no unsigned object.
+GROUP_ARGS = ("--groupid", "1")
 KNOWN_OBJECTS: dict[str, tuple[str, ...]] = {
-    LOCK_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", LOCK_OBJECT),
-    PROVENANCE_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", PROVENANCE_OBJECT),
+    LOCK_OBJECT: ("--datatype", str(GENERIC_DATATYPE), "--filename", LOCK_OBJECT, *GROUP_ARGS),
+    PROVENANCE_OBJECT: (
+        "--datatype",
+        str(GENERIC_DATATYPE),
+        "--filename",
+        PROVENANCE_OBJECT,
+        *GROUP_ARGS,
+    ),
+    STATEMENT_OBJECT: (
+        "--datatype",
+        str(GENERIC_DATATYPE),
+        "--filename",
+        STATEMENT_OBJECT,
+        *GROUP_ARGS,
+    ),
     SBOM_OBJECT: (
+        *GROUP_ARGS,
         "--datatype",
         str(SBOM_DATATYPE),
         "--filename",
@@ -62,7 +80,7 @@ KNOWN_OBJECTS: dict[str, tuple[str, ...]] = {
 
 
 def _add_args(name: str, datatype: int, extra_args: tuple[str, ...]) -> tuple[str, ...]:
-    return ("--datatype", str(datatype), "--filename", name, *extra_args)
+    return ("--datatype", str(datatype), "--filename", name, *GROUP_ARGS, *extra_args)
 
 
 def replace_objects(sif: str | os.PathLike, new: dict[str, tuple[bytes, tuple[str, ...]]]) -> None:

@@ -1,0 +1,53 @@
+"""The one place signing touches a version's metadata.
+
+Signing appends signature objects, so a published version's bytes change.
+:func:`record_resign` makes that an explicit, recorded step: the new digest
+becomes the recorded one and the previous digest is kept in
+``digest_history`` with when and by whom it was replaced, so ``verify``
+never reports the tool's own signature as tampering.  :func:`signed_fields`
+is what a build that signs records from the start.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def signed_fields(signer: str, statement_sha256: str) -> dict[str, Any]:
+    """The ``signature`` metadata field of a signed version."""
+    return {"signature": {"signer": signer, "statement_sha256": statement_sha256, "at": _now()}}
+
+
+def record_resign(
+    artifact: str | os.PathLike,
+    *,
+    previous_sha256: str,
+    sha256: str,
+    signer: str,
+    statement_sha256: str,
+) -> dict[str, Any]:
+    """Re-record ``artifact``'s digest after signing; the caller holds the store lock."""
+    from scitex_container.apptainer.store.metadata import load_metadata, stat_key, update_metadata
+
+    real = Path(os.path.realpath(artifact))
+    history = load_metadata(real).get("digest_history")
+    history = list(history) if isinstance(history, list) else []
+    history.append(
+        {"sha256": previous_sha256, "replaced_at": _now(), "reason": f"signed by {signer}"}
+    )
+    return update_metadata(
+        real,
+        {
+            "sha256": sha256,
+            "sha256_cache": {"stat": stat_key(real), "sha256": sha256},
+            "digest_history": history,
+            **signed_fields(signer, statement_sha256),
+        },
+    )

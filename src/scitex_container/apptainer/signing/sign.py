@@ -1,0 +1,153 @@
+"""Signing a SIF with ``apptainer sign --key``: every object, the build statement included.
+
+:func:`sign_artifact` signs a file in place and knows nothing of stores:
+``build --sign`` calls it on the temporary artifact before the version is
+renamed into place.  :func:`sign_image` is the command: on a published
+store version it holds the store lock, signs, and re-records the version's
+digest (:func:`.record.record_resign`), keeping the previous one.
+
+Steps: the key is loaded first (bad keys fail before anything changes);
+existing signature objects are removed (a new signature replaces them: an
+image signed by two keys verifies with neither); the statement is embedded
+if the image has none; our objects are moved into object group 1; an
+object of someone else outside every group stops the signing (it would
+stay unsigned); then ``apptainer sign --key`` signs group 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scitex_container import runner
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.lock.provenance import (
+    KNOWN_OBJECTS,
+    STATEMENT_OBJECT,
+    read_named_object,
+    replace_objects,
+)
+from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
+from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
+from scitex_container.apptainer.signing.statement import make_statement, render
+from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.result import Result
+
+SIGNATURE = 0x4005
+GROUP = 1
+
+
+@dataclass(frozen=True)
+class SignResult(Result):
+    """What :func:`sign_image` did."""
+
+    path: Path
+    signer: str  #: fingerprint of the signing key
+    statement_sha256: str
+    replaced_signatures: int
+    previous_sha256: str | None
+    sha256: str | None
+    recorded: bool  #: a store version's digest was re-recorded
+
+
+def _require_sif(path: Path) -> None:
+    if path.is_dir():
+        raise BadInputError("a sandbox directory cannot be signed; sign a SIF", str(path))
+    if not path.exists():
+        raise NotFoundError(f"image `{path}` does not exist", str(path))
+    if not is_sif(path):
+        raise BadInputError("not a SIF image (no SIF_MAGIC header)", str(path))
+
+
+def embed_statement(
+    sif: str | os.PathLike, *, name: str, record: dict[str, Any], live_base: Path | None = None
+) -> str:
+    """Write the in-toto statement into ``sif``; returns its sha256."""
+    data = render(make_statement(sif, name=name, record=record, live_base=live_base))
+    replace_objects(sif, {STATEMENT_OBJECT: (data, KNOWN_OBJECTS[STATEMENT_OBJECT])})
+    return hashlib.sha256(data).hexdigest()
+
+
+def _regroup(sif: Path) -> None:
+    """Move our ungrouped objects into group 1; refuse foreign ungrouped ones."""
+    info = read_sif(sif)
+    loose = [o for o in info.objects if o.group != GROUP and o.datatype != SIGNATURE]
+    foreign = [o for o in loose if o.name not in KNOWN_OBJECTS]
+    if foreign:
+        obj = foreign[0]
+        raise BadInputError(
+            f"object {obj.id} ({obj.kind} {obj.name!r}) is in no object group; "
+            "it would stay unsigned (remove it with `apptainer sif del`)",
+            str(sif),
+        )
+    if loose:
+        replace_objects(sif, {o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name]) for o in loose})
+
+
+def sign_artifact(
+    sif: str | os.PathLike,
+    key: str | os.PathLike,
+    *,
+    name: str | None = None,
+    record: dict[str, Any] | None = None,
+    live_base: Path | None = None,
+) -> tuple[str, str, int]:
+    """Sign ``sif`` in place.
+
+    Returns (signer fingerprint, statement sha256, signatures replaced).
+    """
+    from scitex_container.apptainer.store.metadata import load_metadata
+
+    sif = Path(sif)
+    _require_sif(sif)
+    load_private_key(key)  # a bad key fails before the image changes
+    cmd = tool.detect_container_cmd()
+    old = [o for o in read_sif(sif).objects if o.datatype == SIGNATURE]
+    for obj in sorted(old, key=lambda o: -o.offset):
+        runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
+    statement = read_named_object(sif, STATEMENT_OBJECT)
+    if statement is None:
+        meta = record if record is not None else load_metadata(sif)
+        digest = embed_statement(sif, name=name or sif.name, record=meta, live_base=live_base)
+    else:
+        digest = hashlib.sha256(statement).hexdigest()
+    if not runner.is_dry_run():
+        _regroup(sif)
+    with apptainer_private_key(key) as (keyfile, fingerprint):
+        runner.run([cmd, "sign", "--key", os.fspath(keyfile), os.fspath(sif)], timeout=3600)
+    return fingerprint, digest, len(old)
+
+
+def sign_image(image: str | os.PathLike, key: str | os.PathLike) -> SignResult:
+    """Sign ``image`` (a SIF, or a store's active link / version) with ``key``.
+
+    A store version (a ``.meta.json`` beside it) is signed under its
+    store's lock and its digest re-recorded with the previous one kept in
+    its history, so ``verify`` sees the signature as a recorded step.
+    """
+    from scitex_container.apptainer.signing.record import record_resign
+    from scitex_container.apptainer.store.metadata import load_metadata, metadata_path
+    from scitex_container.apptainer.store.versions import open_store
+    from scitex_container.fsutil import sha256_file
+
+    path = Path(image)
+    _require_sif(path)
+    real = Path(os.path.realpath(path))
+    load_private_key(key)
+    if not metadata_path(real).is_file():
+        signer, digest, replaced = sign_artifact(real, key)
+        after = None if runner.is_dry_run() else sha256_file(real)
+        return SignResult(path, signer, digest, replaced, None, after, False)
+    with open_store(real.parent).lock():
+        previous = load_metadata(real).get("sha256") or sha256_file(real)
+        signer, digest, replaced = sign_artifact(real, key)
+        if runner.is_dry_run():
+            return SignResult(path, signer, digest, replaced, previous, None, False)
+        after = sha256_file(real)
+        record_resign(
+            real, previous_sha256=previous, sha256=after, signer=signer, statement_sha256=digest
+        )
+    return SignResult(path, signer, digest, replaced, previous, after, True)

@@ -1,0 +1,186 @@
+"""Checking a signed image: apptainer's signature, then the statement it covers.
+
+Checks, in order (the first failure is the verdict's ``failed_check``):
+
+- ``sif``: the path is a SIF file;
+- ``signature:missing``: it holds a signature object (none: never signed,
+  or stripped with ``apptainer sif del``);
+- ``signature``: ``apptainer verify --key K --all`` passes for one of the
+  given keys (the signer); its failure is named more exactly from
+  apptainer's message: ``signature:header``, ``signature:object N``,
+  ``signature:descriptor N``, ``signature:key`` (signed, but not by a
+  given key: e.g. re-signed with another key);
+- ``statement``: the in-toto statement object is there, parses, and lies in
+  the signed object group;
+- ``subject``: the statement's subject digest equals the primary
+  partition's digest in the verified signature's payload (a statement
+  copied from another image fails here).  Apptainer has just checked those
+  digests against the bytes, so nothing is hashed twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scitex_container import runner
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.lock.provenance import STATEMENT_OBJECT
+from scitex_container.apptainer.sif.header import SifInfo, is_sif, read_object, read_sif
+from scitex_container.apptainer.signing.keys import PublicKey
+from scitex_container.apptainer.signing.statement import parse_statement, subject_sha256, summary
+from scitex_container.errors import BadInputError
+from scitex_container.result import Result
+
+SIGNATURE = 0x4005
+GROUP = 1
+
+
+@dataclass(frozen=True)
+class SignatureVerdict(Result):
+    """The outcome of :func:`verify_signature`."""
+
+    image: str
+    ok: bool
+    failed_check: str | None
+    detail: str
+    signer: str | None = None  #: fingerprint of the key that verified
+    signer_key: str | None = None
+    statement_sha256: str | None = None
+    builder: str | None = None
+    materials: tuple[dict, ...] = ()
+    checks: tuple[dict, ...] = field(default=())
+
+
+def _classify(message: str) -> str:
+    if m := re.search(r"data object descriptor integrity compromised: (\d+)", message):
+        return f"signature:descriptor {m.group(1)}"
+    if m := re.search(r"data object integrity compromised: (\d+)", message):
+        return f"signature:object {m.group(1)}"
+    if "header integrity compromised" in message or "invalid SIF" in message:
+        return "signature:header"
+    if "threshold" in message or "key" in message.lower():
+        return "signature:key"
+    return "signature"
+
+
+def _apptainer_verify(image: Path, key: PublicKey) -> tuple[bool, str]:
+    cmd = tool.detect_container_cmd()
+    done = runner.run(
+        [cmd, "verify", "--key", os.fspath(key.path), "--all", os.fspath(image)],
+        check=False,
+        readonly=True,
+        timeout=3600,
+    )
+    text = (done.stderr or "") + (done.stdout or "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    fatal = [ln for ln in lines if ln.startswith("FATAL")] or lines[-1:] or [""]
+    message = re.sub(r"^FATAL:\s*(Failed to verify container:\s*)?", "", fatal[-1])
+    return done.returncode == 0, message
+
+
+def _signed_partition_digest(image: Path, info: SifInfo) -> str | None:
+    """The primary partition's sha256 as recorded in the (verified) signature payload."""
+    part = info.primary_partition()
+    group = sorted((o for o in info.objects if o.group == GROUP), key=lambda o: o.id)
+    if part is None or part not in group:
+        return None
+    rel = group.index(part)
+    for sig in (o for o in info.objects if o.datatype == SIGNATURE):
+        try:
+            envelope = json.loads(read_object(image, sig))
+            payload = json.loads(base64.b64decode(envelope["payload"]))
+            for obj in payload.get("objects", []):
+                if obj.get("relativeId") == rel:
+                    return str(obj.get("objectDigest", "")).removeprefix("sha256:")
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def verify_signature(image: str | os.PathLike, keys: list[PublicKey]) -> SignatureVerdict:
+    """Check ``image`` against ``keys`` (see the module docstring)."""
+    path = Path(image)
+    checks: list[dict[str, Any]] = []
+
+    def fail(name: str, detail: str, **extra: Any) -> SignatureVerdict:
+        checks.append({"name": name, "status": "fail", "detail": detail})
+        return SignatureVerdict(str(path), False, name, detail, checks=tuple(checks), **extra)
+
+    def ok(name: str, detail: str) -> None:
+        checks.append({"name": name, "status": "pass", "detail": detail})
+
+    if path.is_dir() or not is_sif(path):
+        what = "a sandbox directory has no signature" if path.is_dir() else "not a SIF image"
+        return fail("sif", what if path.exists() else "image does not exist")
+    ok("sif", "SIF image")
+    info = read_sif(path)
+    if not any(o.datatype == SIGNATURE for o in info.objects):
+        return fail("signature:missing", "the image holds no signature (unsigned or stripped)")
+    first = ""
+    signer: PublicKey | None = None
+    for key in keys:
+        passed, message = _apptainer_verify(path, key)
+        if passed:
+            signer = key
+            break
+        first = first or message
+    if signer is None:
+        names = ", ".join(k.fingerprint[:19] for k in keys)
+        return fail(_classify(first), f"{first} (keys tried: {names})")
+    ok("signature", f"signed by {signer.fingerprint} ({signer.path})")
+    who = {"signer": signer.fingerprint, "signer_key": str(signer.path)}
+    found = info.named(STATEMENT_OBJECT)
+    if not found:
+        return fail("statement", "no in-toto statement in the image", **who)
+    obj = max(found, key=lambda o: o.id)
+    data = read_object(path, obj)
+    digest = hashlib.sha256(data).hexdigest()
+    who["statement_sha256"] = digest
+    if obj.group != GROUP:
+        return fail(
+            "statement", f"the statement (object {obj.id}) is not in the signed group", **who
+        )
+    try:
+        statement = parse_statement(data, f"{path}#{STATEMENT_OBJECT}")
+    except BadInputError as exc:
+        return fail("statement", exc.detail, **who)
+    about = summary(statement)
+    who.update(builder=about["builder"], materials=tuple(about["materials"]))
+    ok("statement", f"in-toto statement {digest[:16]}... from {about['builder']}")
+    signed = _signed_partition_digest(path, info)
+    claimed = subject_sha256(statement)
+    if not signed or signed != claimed:
+        detail = (
+            f"statement subject sha256 {claimed[:16]}... is not this image's partition "
+            f"({(signed or 'not signed')[:16]}...): the statement is from another image"
+        )
+        return fail("subject", detail, **who)
+    ok("subject", f"statement subject matches the signed partition {signed[:16]}...")
+    return SignatureVerdict(
+        str(path), True, None, f"signed by {signer.fingerprint}", checks=tuple(checks), **who
+    )
+
+
+def with_signature(
+    result: dict[str, Any],
+    image: str | os.PathLike,
+    key: str | os.PathLike | None,
+    keyring: str | os.PathLike | None,
+) -> dict[str, Any]:
+    """``verify``'s dict plus ``signature`` (the verdict) when a key or keyring is given."""
+    if key is None and keyring is None:
+        return result
+    from scitex_container.apptainer.signing.keys import public_keys
+
+    verdict = verify_signature(image, public_keys(key, keyring))
+    result["signature"] = verdict.to_dict()
+    if not verdict.ok:
+        result["overall"] = "fail"
+    return result

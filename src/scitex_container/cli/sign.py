@@ -1,0 +1,28 @@
+"""`scitex-container sign`: sign an image (all objects, the build statement included)."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.output import emit
+
+
+@click.command()
+@click.argument("image", type=click.Path())
+@click.option(
+    "--key", "key", required=True, type=click.Path(dir_okay=False), help="PEM private key."
+)
+@common_options
+def sign(image: str, key: str) -> int:
+    """Sign IMAGE with KEY; a store version's digest is re-recorded (history kept)."""
+    from scitex_container.apptainer.signing.sign import sign_image
+
+    opts = get_options()
+    result, commands = execute(lambda: sign_image(image, key))
+    text = f"signed {result.path} by {result.signer} (statement {result.statement_sha256[:16]}...)"
+    if result.recorded:
+        text += f"; recorded sha256 {result.sha256} (was {result.previous_sha256})"
+    emit(result, opts, text=text, dry_run_commands=commands)
+    return 0
