@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from scitex_container.errors import DefFileError
+from scitex_container.errors import BadInputError, DefFileError
 
 if TYPE_CHECKING:
     from scitex_container.apptainer.deffile import DefFile, Section
@@ -65,7 +65,7 @@ def split_fields(text: str) -> list[str]:
             if text[i] in "\"'":
                 close = text.find(text[i], i + 1)
                 if close < 0:
-                    raise ValueError(f"unterminated {text[i]} quote")
+                    raise BadInputError(f"unterminated {text[i]} quote")
                 parts.append(text[i + 1 : close])
                 i = close + 1
             elif (match := TEMPLATE_RE.match(text, i)) is not None:
@@ -90,7 +90,7 @@ def _newline(deffile: DefFile) -> str:
 def markers(tag: str) -> tuple[str, str]:
     """The begin and end marker lines of a generated block."""
     if not tag.strip() or "\n" in tag or "\r" in tag:
-        raise ValueError(f"bad generated-block tag {tag!r}")
+        raise BadInputError(f"bad generated-block tag {tag!r}")
     return f"# >>> {tag} >>>", f"# <<< {tag} <<<"
 
 
@@ -102,23 +102,23 @@ def _body_lines(body: str, tag: str | None) -> list[str]:
     reserved = markers(tag) if tag is not None else ()
     for line in lines:
         if SECTION_RE.match(line):
-            raise ValueError(f"body line {line!r} would start a section (first word `%...`)")
+            raise BadInputError(f"body line {line!r} would start a section (first word `%...`)")
         if STAGE_RE.match(line):
-            raise ValueError(f"body line {line!r} would start a new stage")
+            raise BadInputError(f"body line {line!r} would start a new stage")
         if line.strip() in reserved:
-            raise ValueError(f"body line {line!r} is a marker of block {tag!r}")
+            raise BadInputError(f"body line {line!r} is a marker of block {tag!r}")
     return lines
 
 
 def _check_target(section: str, app: str | None) -> None:
     if section in APP_SECTIONS:
         if not app or app.split() != [app]:
-            raise ValueError(f"`%{section}` needs an app name (one word)")
+            raise BadInputError(f"`%{section}` needs an app name (one word)")
     elif section in SECTIONS:
         if app is not None:
-            raise ValueError(f"`%{section}` takes no app name")
+            raise BadInputError(f"`%{section}` takes no app name")
     else:
-        raise ValueError(f"unknown section `%{section}`")
+        raise BadInputError(f"unknown section `%{section}`")
 
 
 def _find(
@@ -214,7 +214,7 @@ def append_section(deffile: DefFile, stage: int, name: str, args: str, body: str
     name = name.lower().lstrip("%")
     args = args.strip()
     if "\n" in args or "\r" in args:
-        raise ValueError(f"section arguments {args!r} span lines")
+        raise BadInputError(f"section arguments {args!r} span lines")
     _check_target(name, args.split()[0] if name in APP_SECTIONS and args else None)
     header = f"%{name}" + (f" {args}" if args else "")
     return _append(deffile, stage, header, _body_lines(body, None), _newline(deffile))

@@ -26,12 +26,8 @@ from pathlib import Path
 
 from scitex_container import runner
 from scitex_container.apptainer.sif.header import read_sif
-from scitex_container.errors import BadInputError
+from scitex_container.errors import BadInputError, TreeUnreadable
 from scitex_container.fsutil import remove_path
-
-
-class TreeUnreadable(Exception):
-    """This image cannot be read statically (the caller falls back to exec)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +96,7 @@ class DirTree:
 
     def _walk(self, parts: list[str]) -> list[str]:
         current = [""]
-        for i, part in enumerate(parts):
+        for part in parts:
             nxt = []
             for base in current:
                 host = self.root / base if base else self.root
