@@ -8,6 +8,7 @@ line ending (that of its first line).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from scitex_container.errors import BadInputError, DefFileError
@@ -35,6 +36,27 @@ SECTION_RE = re.compile(rf"([{_WS}]*)%([^{_WS}]*)[{_WS}]*(.*?)[{_WS}]*\Z", re.DO
 STAGE_RE = re.compile(r"bootstrap:", re.IGNORECASE)
 #: A build-argument reference, ``{{ NAME }}``.
 TEMPLATE_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def render_template(
+    text: str,
+    values: Mapping[str, str],
+    missing: Callable[[str], str] | None = None,
+) -> str:
+    """Substitute ``{{ NAME }}`` with ``values`` as apptainer does.
+
+    A value's own ``{{ NAME }}`` references are substituted one level deep.
+    A name without a value stays as written, unless ``missing(name)`` is
+    given: then its return value is used (or the error it raises escapes).
+    """
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0) if missing is None else missing(name)
+        return TEMPLATE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), values[name])
+
+    return TEMPLATE_RE.sub(one, text)
 
 
 def split_lines(text: str) -> list[str]:
