@@ -30,7 +30,6 @@ capture never launches the container unless the image cannot be read.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -304,7 +303,3 @@ def verify(
         node_lock, lock_origin, lock_source), overall "pass" or "fail".
     """
     return verify_image(sif_path, def_path, lock_dir)
-
-
-def result_json(result: dict) -> str:
-    return json.dumps(result, indent=2, sort_keys=True)
