@@ -70,7 +70,7 @@ def _stored_def_hashes(image: Path) -> list[tuple[str, str]]:
     """(source, sha256) candidates for the def that built ``image``, best first."""
     out: list[tuple[str, str]] = []
     meta = metadata.load_metadata(image)
-    inputs = meta.get("inputs") if isinstance(meta.get("inputs"), dict) else {}
+    inputs = meta["inputs"] if isinstance(meta.get("inputs"), dict) else {}
     for value in (inputs.get("def_sha256"), meta.get("def_sha256")):
         if isinstance(value, str) and value:
             out.append(("metadata", value))

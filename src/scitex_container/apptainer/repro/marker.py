@@ -85,7 +85,7 @@ class VerifiedMarker:
         """Check and load a marker's JSON object (:class:`BadInputError` naming the field)."""
         if not isinstance(data, dict):
             raise BadInputError(f"expected a JSON object, got {type(data).__name__}", where)
-        known = {}
+        known: dict[str, Any] = {}
         for key, kind in _TYPES.items():
             if key not in data:
                 continue

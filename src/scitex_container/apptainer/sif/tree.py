@@ -15,6 +15,7 @@ the image, and the capture lists that target in a further round.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import os
 import posixpath
@@ -94,7 +95,7 @@ class DirTree:
             return Entry(path, "d")
         return Entry(path, "f" if host.is_file() else "o")
 
-    def _walk(self, parts: list[str]) -> list[str]:
+    def _walk(self, parts: builtins.list[str]) -> builtins.list[str]:
         current = [""]
         for part in parts:
             nxt = []
