@@ -91,31 +91,3 @@ def bind_args(binds: Iterable[BindSpec]) -> list[str]:
             seen.add(bind.arg())
             out += ["--bind", bind.arg()]
     return out
-
-
-def build_host_mount_binds(
-    host_mounts: list[dict] | None = None, texlive_prefix: str = ""
-) -> list[str]:
-    """Build ``--bind`` argument pairs for host package mounts.
-
-    Args:
-        host_mounts: ``{host_path, container_path, mode}`` dicts (validated).
-        texlive_prefix: Host prefix of a TeX Live installation (e.g. ``/usr``);
-            when set, its share directories and binaries are bound read-only at
-            the same paths inside the container, with the libraries and
-            launchers that let them run there
-            (:func:`scitex_container.host.get_texlive_binds`).  The launchers
-            are found only if ``/opt/scitex-host/texlive/bin`` comes first on
-            the container's PATH.
-
-    Returns:
-        Flat list of alternating ``"--bind"`` / ``"<spec>"`` strings.
-    """
-    binds = [
-        bind_from_mapping(m, field=f"host_mounts[{i}]") for i, m in enumerate(host_mounts or [])
-    ]
-    if texlive_prefix:
-        from scitex_container.host.mounts import texlive_bind_specs
-
-        binds += texlive_bind_specs(texlive_prefix)
-    return bind_args(binds)

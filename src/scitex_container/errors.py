@@ -51,6 +51,30 @@ class NotFoundError(BadInputError, FileNotFoundError):
     """A file, version or object the caller named does not exist."""
 
 
+class NoSuchStageError(BadInputError, IndexError, KeyError):
+    """A def file has no stage with that index or name.
+
+    Also an ``IndexError`` (a number out of range) and a ``KeyError`` (an
+    unknown stage name), so callers written against either keep working.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return Exception.__str__(self)
+
+
+class NotAFileError(BadInputError, IsADirectoryError):
+    """A file was expected but the path is a directory (a sandbox, say)."""
+
+
+class TreeUnreadable(ScitexError):
+    """An image cannot be read statically (encrypted, not squashfs, ...).
+
+    Callers that can fall back to running the image catch this one.
+    """
+
+    exit_code = EXIT_CHECK_FAILED
+
+
 class ToolMissingError(ScitexError, FileNotFoundError):
     """A required external command is not installed."""
 
@@ -63,6 +87,16 @@ class ToolMissingError(ScitexError, FileNotFoundError):
         if hint:
             message += f"; {hint}"
         super().__init__(message)
+
+
+class NoComposeEngineError(ToolMissingError):
+    """No compose engine works; says what was tried and what to install."""
+
+    def __init__(self, message: str, tried: Sequence[tuple[str, str]] = (), hint: str = "") -> None:
+        self.tool = "compose"
+        self.hint = hint
+        self.tried = list(tried)
+        Exception.__init__(self, message)
 
 
 class CheckFailedError(ScitexError):
@@ -81,10 +115,13 @@ class ProcessError(ScitexError, RuntimeError):
     """An external command exited non-zero (or timed out).
 
     Carries the argv, the exit code and the tail of stderr so callers can
-    report or classify the failure.
+    report or classify the failure (:mod:`scitex_container.failures` picks
+    one of the subclasses below).  ``reason`` is the line of the tool's own
+    output the one-line message quotes: by default the last non-empty one.
     """
 
     exit_code = EXIT_CHECK_FAILED
+    kind = "process_failed"
 
     def __init__(
         self,
@@ -95,6 +132,7 @@ class ProcessError(ScitexError, RuntimeError):
         *,
         timed_out: bool = False,
         log_path: str | None = None,
+        reason: str | None = None,
     ) -> None:
         import shlex
 
@@ -105,16 +143,41 @@ class ProcessError(ScitexError, RuntimeError):
         self.timed_out = timed_out
         self.log_path = log_path
         self.stderr_tail = _tail(stderr)
+        if reason is None:
+            last = self.stderr_tail.strip().splitlines()[-1:] or [""]
+            reason = last[0]
+        self.reason = reason.strip()
         cmd = shlex.join(self.argv)
-        if timed_out:
-            head = f"`{cmd}` timed out"
-        else:
-            head = f"`{cmd}` exited with code {returncode}"
-        last = self.stderr_tail.strip().splitlines()[-1:] or [""]
-        message = head + (f": {last[0].strip()}" if last[0].strip() else "")
+        head = f"`{cmd}` timed out" if timed_out else f"`{cmd}` exited with code {returncode}"
+        message = head + (f": {self.reason}" if self.reason else "")
         if log_path:
             message += f" (log: {log_path})"
         super().__init__(message)
+
+
+class ImageNotFoundError(ProcessError):
+    """The tool could not find or open the image it was given."""
+
+    exit_code = EXIT_BAD_INPUT
+    kind = "image_not_found"
+
+
+class VersionNotFoundError(ProcessError):
+    """A package manager (apt, pip) has no such package or version."""
+
+    kind = "version_not_found"
+
+
+class PermissionDeniedError(ProcessError):
+    """The tool was refused access (permissions, a read-only file system)."""
+
+    kind = "permission_denied"
+
+
+class NoSpaceError(ProcessError):
+    """The tool ran out of disk space (or quota)."""
+
+    kind = "no_space"
 
 
 def _tail(text: str, lines: int = 20) -> str:

@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 CHUNK = 4 * 1024 * 1024
@@ -82,15 +81,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
-
-
-def iter_tree(root: Path) -> Iterator[Path]:
-    """Every file, symlink and directory below ``root``, in a stable order."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        base = Path(dirpath)
-        for name in sorted(dirnames + filenames):
-            yield base / name
 
 
 def remove_path(path: str | os.PathLike) -> None:

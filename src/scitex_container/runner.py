@@ -6,7 +6,8 @@
 * ``stream()`` sends each output line to a log file and a progress callback
   (long builds);
 * failures raise :class:`~scitex_container.errors.ProcessError` carrying argv,
-  exit code, stdout and the tail of stderr;
+  exit code, stdout and the tail of stderr, or the more specific subclass
+  :mod:`~scitex_container.failures` picks from the tool's own output;
 * in dry-run mode (see :func:`dry_run`) commands that change something are
   recorded instead of run.  Read-only queries (``readonly=True``: version
   probes, listings) still run, so a dry run can plan from real facts.
@@ -25,7 +26,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scitex_container.errors import ProcessError, ToolMissingError
+from scitex_container.errors import ToolMissingError
+from scitex_container.failures import process_error
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +194,7 @@ def run(
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         out, err = proc.communicate()
-        raise ProcessError(args, None, out or "", err or "", timed_out=True) from None
+        raise process_error(args, None, out or "", err or "", timed_out=True) from None
     except BaseException:
         _kill_group(proc)
         proc.wait()
@@ -200,7 +202,7 @@ def run(
     done = Completed(args, proc.returncode, out or "", err or "", time.monotonic() - start)
     log.debug("exit %s after %.3fs: %s", done.returncode, done.duration, args[0])
     if check and done.returncode != 0:
-        raise ProcessError(args, done.returncode, done.stdout, done.stderr)
+        raise process_error(args, done.returncode, done.stdout, done.stderr)
     return done
 
 
@@ -277,9 +279,9 @@ def stream(
     done = Completed(args, proc.returncode, "", text, time.monotonic() - start)
     logp = os.fspath(log_path) if log_path else None
     if timed_out:
-        raise ProcessError(args, None, "", text, timed_out=True, log_path=logp)
+        raise process_error(args, None, "", text, timed_out=True, log_path=logp)
     if check and done.returncode != 0:
-        raise ProcessError(args, done.returncode, "", text, log_path=logp)
+        raise process_error(args, done.returncode, "", text, log_path=logp)
     return done
 
 

@@ -27,7 +27,7 @@ _EXPORTS = {
     "detect_container_cmd": "scitex_container.apptainer.tool:detect_container_cmd",
     "build_dev_pythonpath": "scitex_container.apptainer.session.argv:build_dev_pythonpath",
     "build_exec_args": "scitex_container.apptainer.session.argv:build_exec_args",
-    "build_host_mount_binds": "scitex_container.binds:build_host_mount_binds",
+    "build_host_mount_binds": "scitex_container.host.mounts:build_host_mount_binds",
     "build_instance_start_script": "scitex_container.apptainer.session.sbatch_script:build_instance_start_script",
     "build_sbatch_command": "scitex_container.apptainer.session.sbatch_script:build_sbatch_command",
     "build_shell_in_allocation_command": "scitex_container.apptainer.session.argv:build_shell_in_allocation_command",

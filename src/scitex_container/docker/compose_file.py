@@ -139,7 +139,7 @@ class YamlProblem:
 
 def load_compose(path: Path) -> tuple[dict | None, YamlProblem | None]:
     """Parse the compose file with pyyaml: (data, None) or (None, problem)."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -23,7 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scitex_container import envvars, runner
-from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
+from scitex_container.errors import (
+    BadInputError,
+    NoComposeEngineError,
+    ProcessError,
+    ToolMissingError,
+)
 from scitex_container.result import Result
 
 DOCKER_V2 = "docker-compose-v2"
@@ -55,16 +60,6 @@ class ComposeEngine(Result):
     @property
     def name(self) -> str:
         return shlex.join(self.argv)
-
-
-class NoComposeEngineError(ToolMissingError):
-    """No compose engine works; says what was tried and what to install."""
-
-    def __init__(self, message: str, tried: Sequence[tuple[str, str]] = ()) -> None:
-        self.tool = "compose"
-        self.hint = INSTALL_HINT
-        self.tried = list(tried)
-        Exception.__init__(self, message)
 
 
 def flavor_of(argv: Sequence[str], version_text: str) -> tuple[str, str]:
@@ -133,6 +128,7 @@ def _detect(forced: tuple[str, ...] | None, source: str, path: str) -> ComposeEn
         raise NoComposeEngineError(
             f"compose command `{shlex.join(forced)}` (from {source}) does not work: {found}",
             [(shlex.join(forced), found)],
+            INSTALL_HINT,
         )
     tried: list[tuple[str, str]] = []
     for argv in CANDIDATES:
@@ -141,7 +137,9 @@ def _detect(forced: tuple[str, ...] | None, source: str, path: str) -> ComposeEn
             return found
         tried.append((shlex.join(argv), found))
     listing = ", ".join(f"`{name}` ({why})" for name, why in tried)
-    raise NoComposeEngineError(f"no working compose engine: tried {listing}; {INSTALL_HINT}", tried)
+    raise NoComposeEngineError(
+        f"no working compose engine: tried {listing}; {INSTALL_HINT}", tried, INSTALL_HINT
+    )
 
 
 def detect_engine(compose_cmd: str | Sequence[str] | None = None) -> ComposeEngine:

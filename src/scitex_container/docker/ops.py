@@ -88,7 +88,7 @@ def _remove_podman_networks(stack: Stack) -> list[tuple[str, ...]]:
         readonly=True,
         timeout=QUERY_TIMEOUT,
     )
-    commands = []
+    commands: list[tuple[str, ...]] = []
     for name in sorted(set(listing.stdout.split())) if listing.returncode == 0 else []:
         argv = (podman, "network", "rm", name)
         commands.append(argv)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from scitex_container.binds import BindSpec, bind_args, parse_bind_spec
+from scitex_container.binds import BindSpec, bind_args, bind_from_mapping, parse_bind_spec
 from scitex_container.errors import BadInputError
 from scitex_container.host.groups import IMAGEMAGICK, TEXLIVE, Group
 from scitex_container.host.plan import GroupMounts, plan_group
@@ -139,8 +139,35 @@ def get_mount_config(
     }
 
 
+def build_host_mount_binds(
+    host_mounts: list[dict] | None = None, texlive_prefix: str = ""
+) -> list[str]:
+    """Build ``--bind`` argument pairs for host package mounts.
+
+    Args:
+        host_mounts: ``{host_path, container_path, mode}`` dicts (validated).
+        texlive_prefix: Host prefix of a TeX Live installation (e.g. ``/usr``);
+            when set, its share directories and binaries are bound read-only at
+            the same paths inside the container, with the libraries and
+            launchers that let them run there
+            (:func:`scitex_container.host.get_texlive_binds`).  The launchers
+            are found only if ``/opt/scitex-host/texlive/bin`` comes first on
+            the container's PATH.
+
+    Returns:
+        Flat list of alternating ``"--bind"`` / ``"<spec>"`` strings.
+    """
+    binds = [
+        bind_from_mapping(m, field=f"host_mounts[{i}]") for i, m in enumerate(host_mounts or [])
+    ]
+    if texlive_prefix:
+        binds += texlive_bind_specs(texlive_prefix)
+    return bind_args(binds)
+
+
 __all__ = [
     "GroupMounts",
+    "build_host_mount_binds",
     "get_mount_config",
     "get_texlive_binds",
     "parse_host_mounts",

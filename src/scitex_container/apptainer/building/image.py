@@ -188,12 +188,6 @@ def build_image(
     return BuildResult(out_path, source, name, sandbox, True, duration, log_path, tuple(argv))
 
 
-def artifact_path(output_dir: Path, image_name: str, sandbox: bool) -> Path:
-    """``<output_dir>/<image_name>/<image_name>.sif`` (or ``-sandbox``): the active link."""
-    leaf = f"{image_name}-sandbox" if sandbox else f"{image_name}.sif"
-    return output_dir / image_name / leaf
-
-
 def default_image_name(def_name: str, def_path: Path | None, resolved: Path) -> str:
     if def_path is not None:
         return resolved.stem

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import stat
 import time
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container import runner
+from scitex_container.apptainer.deffile.text import render_template
 from scitex_container.errors import DefFileError
 from scitex_container.fsutil import atomic_write_text, sha256_file
 from scitex_container.result import Result
@@ -36,7 +36,6 @@ CACHE_MIN_SIZE = 64 * 1024
 #: A file modified this recently may change again within the same mtime tick.
 _RACY_SECONDS = 2.0
 _CACHE_MAX = 50_000
-_TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 def _cache_file() -> Path:
@@ -164,7 +163,7 @@ def _display(path: Path, base: Path) -> str:
 
 
 def _render(text: str, values: Mapping[str, str]) -> str:
-    return _TEMPLATE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    return render_template(text, values)
 
 
 def _image_digest(deffile, base: Path, args: Mapping[str, str], cache: ContentCache):

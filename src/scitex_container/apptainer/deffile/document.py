@@ -45,6 +45,7 @@ from scitex_container.apptainer.deffile.text import (
     set_block,
     split_lines,
 )
+from scitex_container.errors import NoSuchStageError
 
 _COMMENTED_RE = re.compile(r"#[^!]")  # apptainer skips a template after this on its line
 
@@ -194,12 +195,12 @@ class DefFile:
     def _stage_index(self, which: int | str) -> int:
         if isinstance(which, int):
             if not -len(self.stages) <= which < len(self.stages):
-                raise IndexError(f"{self.path}: no stage {which} ({len(self.stages)} stages)")
+                raise NoSuchStageError(f"no stage {which} ({len(self.stages)} stages)", self.path)
             return which % len(self.stages)
         for index, stage in enumerate(self.stages):
             if stage.name == which:
                 return index
-        raise KeyError(f"{self.path}: no stage named {which!r}")
+        raise NoSuchStageError(f"no stage named {which!r}", self.path)
 
 
 # -- parsing -----------------------------------------------------------------

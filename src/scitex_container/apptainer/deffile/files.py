@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from scitex_container.apptainer.deffile.document import DefFile, parse_def_text
-from scitex_container.apptainer.deffile.text import TEMPLATE_RE
+from scitex_container.apptainer.deffile.text import render_template
 from scitex_container.errors import DefFileError
 
 _GLOB_CHARS = frozenset("*?[")
@@ -78,18 +77,12 @@ def validate_files(
 
 
 def _render(text: str, values: Mapping[str, str], path: str, line: int) -> str:
-    """Substitute ``{{ NAME }}`` as apptainer does (one level inside a value too)."""
+    def missing(name: str) -> str:
+        raise DefFileError(
+            f"build argument `{name}` has no value: give it a default in %arguments "
+            "or pass it as a build arg",
+            path,
+            line,
+        )
 
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise DefFileError(
-                f"build argument `{name}` has no value: give it a default in %arguments "
-                "or pass it as a build arg",
-                path,
-                line,
-            )
-        inner = TEMPLATE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), values[name])
-        return inner
-
-    return TEMPLATE_RE.sub(value, text)
+    return render_template(text, values, missing)

@@ -8,9 +8,10 @@ line ending (that of its first line).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from scitex_container.errors import DefFileError
+from scitex_container.errors import BadInputError, DefFileError
 
 if TYPE_CHECKING:
     from scitex_container.apptainer.deffile import DefFile, Section
@@ -35,6 +36,27 @@ SECTION_RE = re.compile(rf"([{_WS}]*)%([^{_WS}]*)[{_WS}]*(.*?)[{_WS}]*\Z", re.DO
 STAGE_RE = re.compile(r"bootstrap:", re.IGNORECASE)
 #: A build-argument reference, ``{{ NAME }}``.
 TEMPLATE_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def render_template(
+    text: str,
+    values: Mapping[str, str],
+    missing: Callable[[str], str] | None = None,
+) -> str:
+    """Substitute ``{{ NAME }}`` with ``values`` as apptainer does.
+
+    A value's own ``{{ NAME }}`` references are substituted one level deep.
+    A name without a value stays as written, unless ``missing(name)`` is
+    given: then its return value is used (or the error it raises escapes).
+    """
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0) if missing is None else missing(name)
+        return TEMPLATE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), values[name])
+
+    return TEMPLATE_RE.sub(one, text)
 
 
 def split_lines(text: str) -> list[str]:
@@ -65,7 +87,7 @@ def split_fields(text: str) -> list[str]:
             if text[i] in "\"'":
                 close = text.find(text[i], i + 1)
                 if close < 0:
-                    raise ValueError(f"unterminated {text[i]} quote")
+                    raise BadInputError(f"unterminated {text[i]} quote")
                 parts.append(text[i + 1 : close])
                 i = close + 1
             elif (match := TEMPLATE_RE.match(text, i)) is not None:
@@ -90,7 +112,7 @@ def _newline(deffile: DefFile) -> str:
 def markers(tag: str) -> tuple[str, str]:
     """The begin and end marker lines of a generated block."""
     if not tag.strip() or "\n" in tag or "\r" in tag:
-        raise ValueError(f"bad generated-block tag {tag!r}")
+        raise BadInputError(f"bad generated-block tag {tag!r}")
     return f"# >>> {tag} >>>", f"# <<< {tag} <<<"
 
 
@@ -102,23 +124,23 @@ def _body_lines(body: str, tag: str | None) -> list[str]:
     reserved = markers(tag) if tag is not None else ()
     for line in lines:
         if SECTION_RE.match(line):
-            raise ValueError(f"body line {line!r} would start a section (first word `%...`)")
+            raise BadInputError(f"body line {line!r} would start a section (first word `%...`)")
         if STAGE_RE.match(line):
-            raise ValueError(f"body line {line!r} would start a new stage")
+            raise BadInputError(f"body line {line!r} would start a new stage")
         if line.strip() in reserved:
-            raise ValueError(f"body line {line!r} is a marker of block {tag!r}")
+            raise BadInputError(f"body line {line!r} is a marker of block {tag!r}")
     return lines
 
 
 def _check_target(section: str, app: str | None) -> None:
     if section in APP_SECTIONS:
         if not app or app.split() != [app]:
-            raise ValueError(f"`%{section}` needs an app name (one word)")
+            raise BadInputError(f"`%{section}` needs an app name (one word)")
     elif section in SECTIONS:
         if app is not None:
-            raise ValueError(f"`%{section}` takes no app name")
+            raise BadInputError(f"`%{section}` takes no app name")
     else:
-        raise ValueError(f"unknown section `%{section}`")
+        raise BadInputError(f"unknown section `%{section}`")
 
 
 def _find(
@@ -214,7 +236,7 @@ def append_section(deffile: DefFile, stage: int, name: str, args: str, body: str
     name = name.lower().lstrip("%")
     args = args.strip()
     if "\n" in args or "\r" in args:
-        raise ValueError(f"section arguments {args!r} span lines")
+        raise BadInputError(f"section arguments {args!r} span lines")
     _check_target(name, args.split()[0] if name in APP_SECTIONS and args else None)
     header = f"%{name}" + (f" {args}" if args else "")
     return _append(deffile, stage, header, _body_lines(body, None), _newline(deffile))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -271,7 +271,7 @@ def _expand(
     patterns: list[str],
     rounds: int = 4,
     nofollow: frozenset[str] = frozenset(),
-    probes: list[str] = (),
+    probes: Sequence[str] = (),
 ) -> dict[str, Entry]:
     """Logical image path -> real entry, for everything matching ``patterns``.
 

@@ -224,10 +224,6 @@ class Lock(Result):
             "apk": len(self.apk),
         }
 
-    def without_header(self) -> Lock:
-        """The same versions with no header info (for comparing content)."""
-        return Lock(pip=self.pip, dpkg=self.dpkg, node=self.node, apk=self.apk)
-
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["node"] = self.node_versions

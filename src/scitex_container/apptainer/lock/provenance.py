@@ -17,7 +17,6 @@ by ``sif add``) rather than a digest.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -201,8 +200,8 @@ def finalize_build(
 ) -> dict[str, Any]:
     """Capture and embed the lock of a freshly built image, before it is published.
 
-    Meant as the ``finalize`` hook of ``build_image`` (use :func:`make_finalizer`
-    to pass the inputs hash).  The lock is captured statically (exec as a
+    Meant as the ``finalize`` hook of ``build_image`` (wrapped to pass the
+    inputs hash, as ``building.versioned`` does).  The lock is captured statically (exec as a
     fallback).  A SIF gets the lock and provenance embedded; a sandbox gets
     nothing written into it.  Returns metadata to merge into the version's
     ``.meta.json``: ``lock_sha256``, ``lock_embedded``, ``lock_counts``,
@@ -229,11 +228,6 @@ def finalize_build(
         embed_lock(path, lock, inputs_hash=inputs_hash, def_sha256=def_sha256)
         meta["lock_embedded"] = True
     return meta
-
-
-def make_finalizer(**options: Any):
-    """``finalize_build`` with fixed options, e.g. ``make_finalizer(inputs_hash=h)``."""
-    return functools.partial(finalize_build, **options)
 
 
 def write_lock_sidecar(artifact: str | os.PathLike, lock: Lock | str | None = None) -> Path:

@@ -30,7 +30,6 @@ capture never launches the container unless the image cannot be read.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ def _stored_def_hashes(image: Path) -> list[tuple[str, str]]:
     """(source, sha256) candidates for the def that built ``image``, best first."""
     out: list[tuple[str, str]] = []
     meta = metadata.load_metadata(image)
-    inputs = meta.get("inputs") if isinstance(meta.get("inputs"), dict) else {}
+    inputs = meta["inputs"] if isinstance(meta.get("inputs"), dict) else {}
     for value in (inputs.get("def_sha256"), meta.get("def_sha256")):
         if isinstance(value, str) and value:
             out.append(("metadata", value))
@@ -304,7 +303,3 @@ def verify(
         node_lock, lock_origin, lock_source), overall "pass" or "fail".
     """
     return verify_image(sif_path, def_path, lock_dir)
-
-
-def result_json(result: dict) -> str:
-    return json.dumps(result, indent=2, sort_keys=True)

@@ -126,7 +126,7 @@ def _pip_pins(lock: Lock) -> tuple[list[str], list[str]]:
 
 
 def _snapshot(value: str | SnapshotMirror | None, lock: Lock) -> SnapshotMirror | None:
-    if value is None or value == "" or isinstance(value, SnapshotMirror):
+    if isinstance(value, SnapshotMirror) or not value:
         return value or None
     if value == "lock":
         if not lock.captured_at:
@@ -168,7 +168,7 @@ def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
                 absolute = str(src_dir / head.value)
                 new = re.sub(
                     r"^(\s*from\s*:\s*)(\S+)",
-                    lambda m, value=absolute: m.group(1) + value,
+                    "\\g<1>" + absolute.replace("\\", "\\\\"),  # a literal path
                     raw,
                     count=1,
                     flags=re.IGNORECASE,

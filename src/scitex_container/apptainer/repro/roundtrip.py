@@ -20,18 +20,25 @@ an image without a ``verified`` marker is used.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from scitex_container import runner
 from scitex_container._version import __version__
+from scitex_container.apptainer.repro.marker import (  # the gate is re-exported here
+    UnverifiedImageWarning,
+    VerifiedMarker,
+    VerifyStatus,
+    _image_sha256,
+    _real,
+    check_verified,
+    read_marker,
+)
 from scitex_container.apptainer.store.layout import (
     LOCK_SUFFIX,
     LOCKED_DEF_SUFFIX,
@@ -39,20 +46,25 @@ from scitex_container.apptainer.store.layout import (
     VERIFIED_SUFFIX,
     sidecar,
 )
-from scitex_container.errors import CheckFailedError, NotFoundError
-from scitex_container.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
+from scitex_container.errors import NotFoundError
+from scitex_container.fsutil import atomic_write_bytes, sha256_file
 from scitex_container.result import Result
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "ReproResult",
+    "UnverifiedImageWarning",
+    "VerifyStatus",
+    "build_reproducible",
+    "check_verified",
+    "read_marker",
+    "verify_roundtrip",
+]
+
 ProgressFn = Callable[[str], None]
 #: Image name suffix of the intermediate image built from the rough def.
 ROUGH_IMAGE_SUFFIX = "-rough"
-MARKER_SCHEMA = 1
-
-
-class UnverifiedImageWarning(UserWarning):
-    """An image is used whose round trip did not verify (or never ran)."""
 
 
 @dataclass(frozen=True)
@@ -79,27 +91,6 @@ class ReproResult(Result):
         data = super().to_dict()
         data["status"] = self.status
         return data
-
-
-@dataclass(frozen=True)
-class VerifyStatus(Result):
-    """What :func:`check_verified` found beside an image."""
-
-    state: str  #: ``verified``, ``unverified`` or ``unknown`` (no marker)
-    image: Path
-    detail: str
-    marker: Path
-
-    @property
-    def is_verified(self) -> bool:
-        return self.state == "verified"
-
-    def __bool__(self) -> bool:
-        return self.is_verified
-
-
-def _real(path: str | os.PathLike) -> Path:
-    return Path(os.path.realpath(path))
 
 
 def _timed(durations: dict[str, float], key: str, start: float) -> None:
@@ -130,39 +121,23 @@ def _compare(a, b):
     return compare_locks(a, b, a_label="lock", b_label="rebuild")
 
 
-def _image_sha256(image: Path) -> str:
-    if image.is_dir():
-        return ""
-    from scitex_container.apptainer.store.metadata import cached_sha256
-
-    try:
-        return cached_sha256(image)
-    except OSError:
-        return sha256_file(image)
-
-
-def _marker(result: ReproResult, command: str) -> dict[str, Any]:
-    return {
-        "schema": MARKER_SCHEMA,
-        "status": result.status,
-        "identical": result.identical,
-        "summary": result.summary,
-        "diff": result.diff,
-        "image": result.image.name,
-        "image_sha256": _image_sha256(result.image),
-        "rough_image": str(result.rough_image),
-        "lock": result.lock.name,
-        "lock_sha256": sha256_file(result.lock) if result.lock.exists() else "",
-        "rough_lock": str(result.rough_lock),
-        "locked_def": result.locked_def.name,
-        "rough_def": result.rough_def.name,
-        "tool_version": __version__,
-        "command": command,
-    }
-
-
-def _write_marker(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+def _marker(result: ReproResult, command: str) -> VerifiedMarker:
+    return VerifiedMarker(
+        status=result.status,
+        identical=result.identical,
+        summary=result.summary,
+        diff=result.diff,
+        image=result.image.name,
+        image_sha256=_image_sha256(result.image),
+        rough_image=str(result.rough_image),
+        lock=result.lock.name,
+        lock_sha256=sha256_file(result.lock) if result.lock.exists() else "",
+        rough_lock=str(result.rough_lock),
+        locked_def=result.locked_def.name,
+        rough_def=result.rough_def.name,
+        tool_version=__version__,
+        command=command,
+    )
 
 
 def _build(def_path: Path, output_dir: Path, image_name: str, force: bool, progress) -> Path:
@@ -251,11 +226,16 @@ def verify_roundtrip(
     )
     command = command or f"scitex-container repro {source}"
     marker = _marker(result, command)
-    _write_marker(result.verified, marker)
+    marker.write(result.verified)
     if source != final:
-        own = {"image": source.name, "image_sha256": _image_sha256(source), "lock": lock_path.name}
-        own["lock_sha256"] = sha256_file(lock_path)
-        _write_marker(sidecar(source, VERIFIED_SUFFIX), {**marker, **own, "rebuild": str(final)})
+        replace(
+            marker,
+            image=source.name,
+            image_sha256=_image_sha256(source),
+            lock=lock_path.name,
+            lock_sha256=sha256_file(lock_path),
+            rebuild=str(final),
+        ).write(sidecar(source, VERIFIED_SUFFIX))
     if result.identical:
         log.info("round trip verified: %s", final)
     else:
@@ -364,44 +344,3 @@ def _repro_command(def_path, output_dir, image_name, snapshot, apt_scope, pip_op
     for opt in pip_options or ():
         argv += ["--pip-option", opt]
     return shlex.join(argv)
-
-
-def read_marker(image: str | os.PathLike) -> dict[str, Any] | None:
-    """The round-trip marker beside ``image`` (``None`` when absent or unreadable)."""
-    path = sidecar(_real(image), VERIFIED_SUFFIX)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def check_verified(image: str | os.PathLike, require_verified: bool = False) -> VerifyStatus:
-    """The use-time gate: is ``image`` (or the version a link points to) verified?
-
-    ``verified`` needs a marker saying so whose recorded image digest still
-    matches the image.  Anything else warns (:class:`UnverifiedImageWarning`)
-    or, with ``require_verified``, raises
-    :class:`~scitex_container.errors.CheckFailedError`.
-    """
-    real = _real(image)
-    if not real.exists():
-        raise NotFoundError(f"image not found: {image}", os.fspath(image))
-    marker_path = sidecar(real, VERIFIED_SUFFIX)
-    data = read_marker(real)
-    if data is None:
-        state = "unknown"
-        detail = "no round-trip marker (run `scitex-container repro` on its def)"
-    elif data.get("status") != "verified" or not data.get("identical"):
-        state, detail = "unverified", str(data.get("summary") or "the round trip drifted")
-    elif data.get("image_sha256") and _image_sha256(real) != data["image_sha256"]:
-        state, detail = "unverified", "the image changed since its round trip was verified"
-    else:
-        state, detail = "verified", "round trip verified"
-    status = VerifyStatus(state, real, detail, marker_path)
-    if state != "verified":
-        message = f"{real.name}: reproducibility unverified: {detail}"
-        if require_verified:
-            raise CheckFailedError(message)
-        warnings.warn(message, UnverifiedImageWarning, stacklevel=2)
-    return status

@@ -13,6 +13,7 @@ import pwd
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scitex_container import runner
 from scitex_container.apptainer.session import local, records, slurm
@@ -111,7 +112,7 @@ def start_session(
     base = v.instance_name(base.rstrip("-_") if instance_name is None else base)
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
         raise BadInputError(f"must be between 0 and 86400 seconds, got {timeout!r}", "timeout")
-    args = dict(
+    args: dict[str, Any] = dict(
         container_path=image,
         username=user,
         host_user_dir=home,

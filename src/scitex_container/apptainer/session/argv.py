@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.store.versions import is_sandbox
-from scitex_container.binds import build_host_mount_binds
 from scitex_container.errors import BadInputError
+from scitex_container.host.mounts import build_host_mount_binds
 
 #: Started by ``attach``: a login bash when the image has one, else sh.
 #: A constant: no value is ever interpolated into it.

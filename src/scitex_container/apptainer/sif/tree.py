@@ -15,6 +15,7 @@ the image, and the capture lists that target in a further round.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import os
 import posixpath
@@ -26,12 +27,8 @@ from pathlib import Path
 
 from scitex_container import runner
 from scitex_container.apptainer.sif.header import read_sif
-from scitex_container.errors import BadInputError
+from scitex_container.errors import BadInputError, TreeUnreadable
 from scitex_container.fsutil import remove_path
-
-
-class TreeUnreadable(Exception):
-    """This image cannot be read statically (the caller falls back to exec)."""
 
 
 @dataclass(frozen=True)
@@ -98,9 +95,9 @@ class DirTree:
             return Entry(path, "d")
         return Entry(path, "f" if host.is_file() else "o")
 
-    def _walk(self, parts: list[str]) -> list[str]:
+    def _walk(self, parts: builtins.list[str]) -> builtins.list[str]:
         current = [""]
-        for i, part in enumerate(parts):
+        for part in parts:
             nxt = []
             for base in current:
                 host = self.root / base if base else self.root

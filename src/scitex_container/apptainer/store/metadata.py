@@ -15,6 +15,7 @@ from typing import Any
 
 from scitex_container import runner
 from scitex_container.apptainer.store.layout import META_SUFFIX, sidecar
+from scitex_container.errors import NotAFileError
 from scitex_container.fsutil import atomic_write_text, sha256_file
 
 SCHEMA = 1
@@ -70,7 +71,7 @@ def cached_sha256(artifact: str | Path, *, refresh: bool = False) -> str:
     """
     real = _real(artifact)
     if real.is_dir():
-        raise IsADirectoryError(f"{real} is a sandbox directory; it has no file digest")
+        raise NotAFileError("a sandbox directory has no file digest", str(real))
     key = stat_key(real)
     meta = load_metadata(real)
     cached = meta.get("sha256_cache")

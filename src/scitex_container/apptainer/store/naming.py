@@ -69,7 +69,7 @@ class Scheme:
         return version
 
     def is_base(self, name: str) -> bool:
-        return bool(self.base_glob) and fnmatch.fnmatchcase(name, self.base_glob)
+        return self.base_glob is not None and fnmatch.fnmatchcase(name, self.base_glob)
 
 
 #: The reference's flat layout of versioned SIFs.
