@@ -61,12 +61,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(message)
 
 
+#: Test-bed knobs (for example SCITEX_TEST_IMAGE_CACHE) configure the suite, not the package.
+_KEEP_PREFIX = "SCITEX_TEST_"
+_REAL_HOME = Path.home()
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the package's own override variables from the caller."""
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test sees the caller's environment: SCITEX_* variables, caches or HOME.
+
+    Every ``SCITEX_*`` variable is removed (test-bed knobs ``SCITEX_TEST_*``
+    stay); ``HOME`` and ``XDG_CACHE_HOME`` point to fresh directories, so
+    ``~/.scitex/...`` and ``~/.cache/scitex-container`` start empty (pyenv's
+    root stays pinned to the real home so ``python3`` still resolves).
+    """
     for key in list(os.environ):
-        if key.startswith("SCITEX_CONTAINER_"):
+        if key.startswith("SCITEX_") and not key.startswith(_KEEP_PREFIX):
             monkeypatch.delenv(key)
+    root = tmp_path_factory.mktemp("env")
+    pyenv = _REAL_HOME / ".pyenv"  # pyenv's shims find their root through HOME
+    if "PYENV_ROOT" not in os.environ and pyenv.is_dir():
+        monkeypatch.setenv("PYENV_ROOT", str(pyenv))
+    (root / "home").mkdir()
+    (root / "cache").mkdir()
+    monkeypatch.setenv("HOME", str(root / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
 
 
 @pytest.fixture(scope="session")

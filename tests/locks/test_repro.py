@@ -218,7 +218,7 @@ def test_cli_repro_exit_1_and_names_the_drift(tmp_path):
 def test_cli_lock_pin_writes_the_locked_def(tmp_path):
     from click.testing import CliRunner
 
-    from scitex_container.cli.lock_pin import pin
+    from scitex_container.cli.lock.pin import pin
 
     definition = scratch_def(tmp_path, drifting=False)
     lock = tmp_path / "x.lock"

@@ -131,7 +131,7 @@ def test_cli_dry_run_start_writes_and_submits_nothing(tmp_path: Path) -> None:
         "compute",
         env=env,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # a dry run with a submission pending exits 1
     lines = done.stdout.splitlines()
     assert lines[0] == "# dry run: these commands would run"
     assert lines[1].startswith("sbatch --parsable --partition=compute")

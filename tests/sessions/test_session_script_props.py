@@ -43,6 +43,7 @@ from session_strategies import (
     realize_mounts,
     realize_repos,
 )
+from signals import default_signals
 
 from scitex_container.apptainer import build_instance_start_script
 from scitex_container.apptainer.session.argv import plan_session
@@ -249,7 +250,12 @@ def test_signal_stops_the_instance_without_waiting_for_the_sleep(
         "FAKE_APPTAINER_LOG": str(tmp_path / "calls"),
     }
     proc = subprocess.Popen(
-        ["bash", str(path)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+        ["bash", str(path)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,  # the suite may run under `nohup ... &`
     )
     assert proc.stdout is not None
     lines = [proc.stdout.readline().strip(), proc.stdout.readline().strip()]

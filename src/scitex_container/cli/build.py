@@ -1,11 +1,12 @@
-"""`scitex-container build`: build a .def into a new version of its image (skips unchanged inputs)."""
+"""`scitex-container build`: build a .def into a new version of its image (unchanged: skipped)."""
 
 from __future__ import annotations
 
 import click
 
-from scitex_container.cli.context import common_options, get_options
-from scitex_container.cli.main import execute
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING_FILE, common_options, fakeroot_option, sudo_option
 from scitex_container.cli.output import emit
 
 
@@ -37,14 +38,12 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     metavar="KEY=VALUE",
     help="A build argument (repeatable).",
 )
-@click.option(
-    "--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice."
-)
-@click.option("--sudo", "use_sudo", is_flag=True, help="Run apptainer through sudo.")
+@fakeroot_option
+@sudo_option("Run apptainer through sudo (never by default).")
 @click.option(
     "--sign",
     "sign_key",
-    type=click.Path(dir_okay=False),
+    type=EXISTING_FILE,
     help="PEM private key: sign the new image (and its build statement) before publishing.",
 )
 @common_options
@@ -55,7 +54,8 @@ def build(
 
     The image lands at OUTPUT_DIR/NAME/NAME.sif, a link to the new version
     NAME-v<timestamp>.sif.  When nothing the build reads has changed,
-    apptainer is not run and the active version is kept.
+    apptainer is not run and the active version is kept.  With --dry-run,
+    exit 1 when a build is pending, 0 when the image is up to date.
     """
     from pathlib import Path
 
@@ -75,6 +75,8 @@ def build(
         sign_key=sign_key,
     )
     if is_path:
+        if not Path(definition).exists():
+            raise click.BadParameter(f"`{definition}` does not exist.", param_hint="DEFINITION")
         kwargs["def_path"] = Path(definition)
     else:
         kwargs["def_name"] = definition
@@ -89,4 +91,4 @@ def build(
     else:
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     emit(result, opts, text=text, dry_run_commands=commands)
-    return 0
+    return pending_exit(bool(commands))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.context import get_options
+from scitex_container.cli.options import common_options
 from scitex_container.cli.output import emit
 
 

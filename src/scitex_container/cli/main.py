@@ -17,7 +17,8 @@ import click
 
 from scitex_container import envvars
 from scitex_container._version import __version__
-from scitex_container.cli.context import Options, dry_run_option, get_options, json_option
+from scitex_container.cli.context import Options, get_options
+from scitex_container.cli.options import dry_run_option, json_option
 from scitex_container.cli.registry import COMMANDS, ROOT_HELP, available
 from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 
@@ -96,41 +97,73 @@ def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:
     return result, recorder.as_shell()
 
 
-def _fail(message: str, code: int) -> None:
+def pending_exit(pending: bool) -> int:
+    """The exit code of a command that changes something (pip-tools' habit).
+
+    A dry run that finds something to change exits 1 so CI can gate on it;
+    with nothing pending, or when not a dry run, 0.
+    """
+    opts = get_options()
+    return 1 if opts.dry_run and pending else 0
+
+
+def _json_requested(argv: list[str] | None) -> bool:
+    """``--json`` among the arguments (before ``--``), known even when parsing failed."""
+    args = sys.argv[1:] if argv is None else argv
+    if "--" in args:
+        args = args[: args.index("--")]
+    return "--json" in args
+
+
+def _fail(message: str, code: int, as_json: bool = False) -> None:
+    if as_json:
+        from scitex_container.cli.output import dumps
+
+        one_line = " ".join(message.split()) or "failed"
+        click.echo(dumps({"error": one_line, "exit_code": code}))
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the one place errors become a message and an exit code.
+
+    With ``--json`` a failure also prints ``{"error": ..., "exit_code": N}``
+    on stdout (the exit code is the same either way).
+    """
     debug = bool(os.environ.get(envvars.DEBUG))
+    as_json = _json_requested(argv)
     try:
         rv: Any = cli.main(args=argv, prog_name="scitex-container", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
+        if as_json:
+            _fail(exc.format_message(), EXIT_BAD_INPUT, as_json)
         exc.show()
         sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as exc:
+        if as_json:
+            _fail(exc.format_message(), exc.exit_code, as_json)
         exc.show()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
-        click.echo("aborted", err=True)
-        sys.exit(130)
+        _fail("aborted", 130, as_json)
     except ScitexError as exc:
         if debug:
             raise
-        _fail(str(exc), exc.exit_code)
+        _fail(str(exc), exc.exit_code, as_json)
     except OSError as exc:
         if debug:
             raise
-        _fail(str(exc), EXIT_CHECK_FAILED)
+        _fail(str(exc), EXIT_CHECK_FAILED, as_json)
     except Exception as exc:  # a bug: say so in one line unless debugging
         if debug:
             raise
         _fail(
             f"internal error: {type(exc).__name__}: {exc} (set {envvars.DEBUG}=1 for a traceback)",
             EXIT_CHECK_FAILED,
+            as_json,
         )
     sys.exit(rv if isinstance(rv, int) else 0)
 

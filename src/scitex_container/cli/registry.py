@@ -20,14 +20,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "build": ("scitex_container.cli.build:build", "Build a .def into a SIF image or sandbox."),
     "status": (
-        "scitex_container.cli.store:status",
+        "scitex_container.cli.store.status:status",
         "Show each .def, its image and whether it needs a rebuild.",
     ),
-    "versions": ("scitex_container.cli.store:versions", "List the versions of an image."),
-    "switch": ("scitex_container.cli.store:switch", "Make a version the active one (atomic)."),
-    "rollback": ("scitex_container.cli.store:rollback", "Switch back to the previous version."),
-    "cleanup": ("scitex_container.cli.store:cleanup", "Remove old versions, keeping the newest N."),
-    "deploy": ("scitex_container.cli.store:deploy", "Copy the active image to a shared path."),
+    "versions": ("scitex_container.cli.store.versions:versions", "List the versions of an image."),
+    "switch": (
+        "scitex_container.cli.store.switch:switch",
+        "Make a version the active one (atomic).",
+    ),
+    "rollback": (
+        "scitex_container.cli.store.rollback:rollback",
+        "Switch back to the previous version.",
+    ),
+    "cleanup": (
+        "scitex_container.cli.store.cleanup:cleanup",
+        "Remove old versions, keeping the newest N.",
+    ),
+    "deploy": (
+        "scitex_container.cli.store.deploy:deploy",
+        "Copy the active image to a shared path.",
+    ),
     "sandbox": (
         "scitex_container.cli.sandbox:sandbox",
         "Create, update, switch and convert sandboxes.",
@@ -57,7 +69,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: checks that the fast help printed from these equals click's own output.
 ROOT_OPTIONS: tuple[tuple[str, str], ...] = (
     ("--json", "Print machine-readable JSON on stdout."),
-    ("--dry-run", "Show the commands that would run; change nothing."),
+    (
+        "--dry-run",
+        "Show the commands that would run; change nothing (exit 1 if something would change).",
+    ),
     ("-v, --verbose", "More output (-v logs every command run)."),
     ("-q, --quiet", "Only errors on stderr."),
     ("--version", "Show the version and exit."),

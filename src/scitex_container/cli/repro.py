@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import click
 
-from scitex_container.cli.context import common_options, get_options
-from scitex_container.cli.main import execute
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import (
+    EXISTING,
+    apt_scope_option,
+    common_options,
+    pip_options_option,
+    snapshot_mirror_option,
+)
 from scitex_container.cli.output import emit
-
-_SCOPES = ("added", "explicit", "all", "none")
 
 
 def _seconds(durations: dict) -> str:
@@ -60,7 +65,7 @@ def render(result) -> str:
 
 
 @click.command()
-@click.argument("definition", type=click.Path())
+@click.argument("definition", type=EXISTING)
 @click.option(
     "-o",
     "--output-dir",
@@ -73,26 +78,9 @@ def render(result) -> str:
     "image_name",
     help="Image name (default: the def's stem; the rough image is NAME-rough).",
 )
-@click.option(
-    "--snapshot",
-    "snapshot_mirror",
-    metavar="WHEN|URL",
-    help="Dated apt archive for the pins (timestamp, `lock`, or URL).",
-)
-@click.option(
-    "--apt-scope",
-    type=click.Choice(_SCOPES),
-    default="added",
-    show_default=True,
-    help="dpkg packages to pin.",
-)
-@click.option(
-    "--pip-option",
-    "pip_options",
-    multiple=True,
-    metavar="OPT",
-    help="pip source option for the pins (repeat).",
-)
+@snapshot_mirror_option
+@apt_scope_option
+@pip_options_option
 @click.option(
     "--force", is_flag=True, help="Rebuild both images even if their inputs did not change."
 )
@@ -144,6 +132,6 @@ def repro(
             text="dry run: the round trip needs the rough image; stopped after it",
             dry_run_commands=commands,
         )
-        return 0
+        return pending_exit(bool(commands) or not result.identical)
     emit(result, opts, text=render(result))
     return 0 if result.identical else 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from scitex_container.cli.context import common_options, get_options
-from scitex_container.cli.main import execute
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING, common_options
 from scitex_container.cli.output import emit
 
 
 @click.command()
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=EXISTING)
 @click.option(
     "-o",
     "--output",
@@ -19,7 +20,7 @@ from scitex_container.cli.output import emit
 )
 @click.option("--embed", is_flag=True, help="Also put it in the SIF as its SBOM data object.")
 @common_options
-def sbom(source: str, output: str | None, embed: bool) -> None:
+def sbom(source: str, output: str | None, embed: bool) -> int:
     """Export a CycloneDX SBOM of SOURCE (a SIF, a sandbox or a lock file)."""
     from scitex_container.apptainer.lock.sbom import export_sbom
 
@@ -27,7 +28,7 @@ def sbom(source: str, output: str | None, embed: bool) -> None:
     result, commands = execute(lambda: export_sbom(source, output, embed=embed))
     if output is None and not embed and not opts.json:
         click.echo(result["text"], nl=False)
-        return
+        return 0
     summary = {k: v for k, v in result.items() if k != "text"}
     where = [
         w
@@ -40,3 +41,4 @@ def sbom(source: str, output: str | None, embed: bool) -> None:
         text=f"{'; '.join(where) or 'sbom'} ({result['components']} components)",
         dry_run_commands=commands,
     )
+    return pending_exit(bool(output) or embed)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import pending_exit
+from scitex_container.cli.options import EXISTING_DIR, common_options
 from scitex_container.cli.output import dumps, info
 
 
@@ -18,14 +20,14 @@ from scitex_container.cli.output import dumps, info
 )
 @click.option(
     "--containers-dir",
-    type=click.Path(file_okay=False),
+    type=EXISTING_DIR,
     help="The containers directory (default: found as for build).",
 )
 @click.option(
     "--dev-repo",
     "dev_repos",
     multiple=True,
-    type=click.Path(file_okay=False),
+    type=EXISTING_DIR,
     help="A git repository to record (repeatable).",
 )
 @common_options
@@ -50,4 +52,4 @@ def snapshot(output, containers_dir, dev_repos) -> int:
         if output:
             info(f"dry run: would write {output}", opts)
         click.echo(text, nl=False)
-    return 0
+    return pending_exit(bool(output))

@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import click
 
-from scitex_container.cli.context import common_options, get_options
+from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute
+from scitex_container.cli.options import EXISTING, EXISTING_DIR, EXISTING_FILE, common_options
 from scitex_container.cli.output import emit
 
 
 @click.command()
-@click.argument("image", type=click.Path())
+@click.argument("image", type=EXISTING)
 @click.option(
     "--def",
     "def_path",
-    type=click.Path(dir_okay=False),
+    type=EXISTING_FILE,
     help="The .def that should have built IMAGE.",
 )
 @click.option(
     "--lock-dir",
-    type=click.Path(file_okay=False),
+    type=EXISTING_DIR,
     help="Directory with the lock (default: the .lock sidecar, else the lock in the image).",
 )
-@click.option(
-    "--key", type=click.Path(dir_okay=False), help="Also check IMAGE's signature with this PEM key."
-)
+@click.option("--key", type=EXISTING_FILE, help="Also check IMAGE's signature with this PEM key.")
 @click.option(
     "--keyring",
-    type=click.Path(file_okay=False),
+    type=EXISTING_DIR,
     help="Also check IMAGE's signature: any *.pub/*.pem key in this directory.",
 )
 @common_options
@@ -37,7 +36,8 @@ def verify(
     """Verify IMAGE: sha256, def origin and installed versions against its lock.
 
     With --key/--keyring also apptainer's signature over every object and the
-    signed build statement (signer, builder, materials).
+    signed build statement (signer, builder, materials).  Read-only: with
+    --dry-run no cache is written; the exit code is the check's.
     """
     from scitex_container.apptainer.lock.verify_image import verify as verify_fn
     from scitex_container.apptainer.signing.verdict import with_signature

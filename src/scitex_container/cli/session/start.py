@@ -1,19 +1,13 @@
-"""`scitex-container session start|list|exec|attach|stop`: container sessions."""
+"""`scitex-container session start IMAGE`: start a container session (SLURM, or this host)."""
 
 from __future__ import annotations
 
 import click
 
-from scitex_container.cli.context import common_options, get_options
-from scitex_container.cli.main import execute
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING, common_options
 from scitex_container.cli.output import emit
-
-LIST_COLUMNS = ["id", "backend", "job_id", "instance", "state", "node", "project"]
-
-
-@click.group()
-def session() -> None:
-    """Start, list, attach to and stop container sessions (SLURM, or this host)."""
 
 
 def _dev_repo(value: str) -> dict:
@@ -23,8 +17,8 @@ def _dev_repo(value: str) -> dict:
     return {"name": name, "host_path": path}
 
 
-@session.command("start")
-@click.argument("image")
+@click.command("start")
+@click.argument("image", type=EXISTING)
 @click.option(
     "-p", "--project", "project_dir", required=True, help="Host project directory (bound rw)."
 )
@@ -86,7 +80,7 @@ def start(
     cpus,
     memory_gb,
     timeout,
-) -> None:
+) -> int:
     """Start a session running IMAGE (a .sif file or a sandbox directory)."""
     from scitex_container.apptainer.session import start_session
     from scitex_container.binds import parse_bind_spec
@@ -120,51 +114,4 @@ def start(
     )
     text = f"{record.id}\t{record.state}\t{where}\tinstance {record.instance or '-'}"
     emit(record, get_options(), text=text, dry_run_commands=commands)
-
-
-@session.command("list")
-@common_options
-def list_() -> None:
-    """List your sessions with job id, instance, state and node."""
-    from scitex_container.apptainer.session import list_sessions
-
-    emit(list_sessions(), get_options(), columns=LIST_COLUMNS, title="sessions")
-
-
-@session.command("exec", context_settings={"ignore_unknown_options": True})
-@click.argument("session_id")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@common_options
-def exec_(session_id, command) -> int:
-    """Run COMMAND inside the session (use `--` before options of COMMAND)."""
-    from scitex_container.apptainer.session import exec_in_session
-
-    done, commands = execute(lambda: exec_in_session(session_id, list(command)))
-    if commands is not None:
-        emit(None, get_options(), dry_run_commands=commands)
-    return done.returncode
-
-
-@session.command("attach")
-@click.argument("session_id")
-@click.option("--pty/--no-pty", default=None, help="Use a terminal (default: when stdin is one).")
-@common_options
-def attach(session_id, pty) -> int:
-    """Open a login shell in the session (reads commands from stdin when piped)."""
-    from scitex_container.apptainer.session import attach_session
-
-    code, commands = execute(lambda: attach_session(session_id, pty=pty))
-    if commands is not None:
-        emit(None, get_options(), dry_run_commands=commands)
-    return code
-
-
-@session.command("stop")
-@click.argument("session_id")
-@common_options
-def stop(session_id) -> None:
-    """Stop the session's instance and end its job."""
-    from scitex_container.apptainer.session import stop_session
-
-    record, commands = execute(lambda: stop_session(session_id))
-    emit(record, get_options(), text=f"stopped {record.id}", dry_run_commands=commands)
+    return pending_exit(True)

@@ -1,0 +1,54 @@
+"""`scitex-container lock capture IMAGE`: the exact package versions installed in an image."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING, common_options
+from scitex_container.cli.output import emit
+
+
+@click.command("capture")
+@click.argument("image", type=EXISTING)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the lock here (default: print it).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "static", "exec"]),
+    default="auto",
+    show_default=True,
+    help="static reads the image's files; exec runs the tools inside it once.",
+)
+@click.option("--no-date", is_flag=True, help="Leave the capture date out (byte-stable output).")
+@common_options
+def capture(image: str, output: str | None, method: str, no_date: bool) -> int:
+    """Capture the exact pip, dpkg, npm (and apk) versions installed in IMAGE."""
+    from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.lock.lockfile import render_lock
+
+    opts = get_options()
+    result, commands = execute(
+        lambda: capture_lock(image, output, method=method, captured_at="" if no_date else None)
+    )
+    if output is None and not opts.json:
+        click.echo(render_lock(result), nl=False)
+        return 0
+    counts = ", ".join(f"{n} {k}" for k, n in result.counts().items() if n or k != "apk")
+    verb = "would write" if commands is not None else "wrote"
+    text = f"{verb} {output} ({counts})" if output else counts
+    emit(result, opts, text=text, dry_run_commands=commands)
+    return pending_exit(output is not None and not _same_text(output, render_lock(result)))
+
+
+def _same_text(path: str, text: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read() == text
+    except OSError:
+        return False

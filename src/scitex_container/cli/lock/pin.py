@@ -1,0 +1,70 @@
+"""`scitex-container lock pin DEF LOCK`: write the locked def (the rough def plus pins)."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import (
+    EXISTING_FILE,
+    apt_scope_option,
+    common_options,
+    pip_options_option,
+    snapshot_mirror_option,
+)
+from scitex_container.cli.output import emit
+
+
+@click.command()
+@click.argument("definition", type=EXISTING_FILE)
+@click.argument("lock_file", metavar="LOCK", type=EXISTING_FILE)
+@click.option(
+    "-o",
+    "--output",
+    "out_def",
+    type=click.Path(dir_okay=False),
+    help="Where to write the locked def (default: DEF with .locked.def).",
+)
+@apt_scope_option
+@snapshot_mirror_option
+@click.option(
+    "--base-lock",
+    type=EXISTING_FILE,
+    help="Lock of the base image (its packages are not pinned with --apt-scope added).",
+)
+@pip_options_option
+@common_options
+def pin(definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, pip_options) -> int:
+    """Write DEF plus pin stanzas for the versions in LOCK (apt, pip, npm).
+
+    With --dry-run nothing is written; exit 1 when the locked def would change.
+    """
+    from pathlib import Path
+
+    from scitex_container.apptainer.repro.locked_def import (
+        generate_locked_def,
+        render_locked_def,
+    )
+
+    opts = get_options()
+    if out_def is None:
+        src = Path(definition)
+        out_def = src.with_name(src.name.removesuffix(".def") + ".locked.def")
+    kwargs = dict(
+        apt_scope=apt_scope,
+        base_lock=base_lock,
+        snapshot_mirror=snapshot_mirror,
+        pip_options=list(pip_options) or None,
+    )
+    pending = True
+    if opts.dry_run:
+        text = render_locked_def(definition, lock_file, out_def, **kwargs)
+        try:
+            pending = Path(out_def).read_text(encoding="utf-8") != text
+        except (OSError, UnicodeDecodeError):
+            pending = True
+    path, commands = execute(lambda: generate_locked_def(definition, lock_file, out_def, **kwargs))
+    verb = "would write" if opts.dry_run else "wrote"
+    emit({"locked_def": str(path)}, opts, text=f"{verb} {path}", dry_run_commands=commands)
+    return pending_exit(pending)

@@ -1,0 +1,120 @@
+"""Options and arguments shared by several commands, defined once.
+
+``--json`` and ``--dry-run`` are accepted both before the command name
+(global) and after it (per command); either turns the mode on.  Path
+arguments that must exist use :data:`EXISTING`: a missing path is a usage
+error (exit 2) that names it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from scitex_container.cli.context import get_options
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        get_options(ctx).json = True
+    return value
+
+
+def _set_dry_run(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        get_options(ctx).dry_run = True
+    return value
+
+
+json_option = click.option(
+    "--json",
+    "json_",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_json,
+    help="Print machine-readable JSON on stdout.",
+)
+dry_run_option = click.option(
+    "--dry-run",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_dry_run,
+    help="Show the commands that would run; change nothing (exit 1 if something would change).",
+)
+
+
+def common_options(func):
+    """Add ``--json`` and ``--dry-run`` to a command."""
+    return json_option(dry_run_option(func))
+
+
+class ExistingPath(click.Path):
+    """A path that must exist (a dangling link counts: stores are reached through links)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not os.path.lexists(value):
+            self.fail(f"`{value}` does not exist.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+EXISTING = ExistingPath()
+EXISTING_DIR = ExistingPath(file_okay=False)
+EXISTING_FILE = ExistingPath(dir_okay=False)
+
+
+def sudo_option(
+    help: str = "Use sudo (sudo -n) where the target is not writable; never by default.",
+):
+    return click.option("--sudo", "use_sudo", is_flag=True, help=help)
+
+
+fakeroot_option = click.option(
+    "--fakeroot/--no-fakeroot", default=None, help="Override the automatic --fakeroot choice."
+)
+
+
+def keep_option(default: int, what: str = "Versions"):
+    return click.option(
+        "-k",
+        "--keep",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=True,
+        help=f"{what} to keep besides the active and protected ones.",
+    )
+
+
+#: STORE: a store directory or its active link; it defaults to the containers directory.
+store_argument = click.argument("store", required=False, type=EXISTING)
+#: DIR of a sandbox store.
+sandbox_dir_argument = click.argument("directory", metavar="DIR", type=EXISTING_DIR)
+
+APT_SCOPES = ("added", "explicit", "all", "none")
+
+apt_scope_option = click.option(
+    "--apt-scope",
+    type=click.Choice(APT_SCOPES),
+    default="added",
+    show_default=True,
+    help="dpkg packages to pin: beyond the bootstrap, only those the def names, all, or none.",
+)
+snapshot_mirror_option = click.option(
+    "--snapshot",
+    "snapshot_mirror",
+    metavar="WHEN|URL",
+    help="Add a dated apt archive (20240115T000000Z, 2024-01-15, `lock` = capture time, or a URL).",
+)
+pip_options_option = click.option(
+    "--pip-option",
+    "pip_options",
+    multiple=True,
+    metavar="OPT",
+    help="A pip source option for the pins (repeatable).",
+)

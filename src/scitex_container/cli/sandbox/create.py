@@ -1,0 +1,39 @@
+"""`scitex-container sandbox create SOURCE`: build a sandbox and make it current."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING, common_options, fakeroot_option
+from scitex_container.cli.output import emit
+
+
+@click.command()
+@click.argument("source", type=EXISTING)
+@click.option(
+    "-d",
+    "--dir",
+    "containers_dir",
+    type=click.Path(file_okay=False),
+    help="Store directory (default: SOURCE's directory).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    type=click.Path(),
+    help="Build exactly here instead (no versioning).",
+)
+@fakeroot_option
+@common_options
+def create(source, containers_dir, output_dir, fakeroot) -> int:
+    """Build a sandbox from SOURCE (a .def, a .sif or a sandbox) and make it current."""
+    from scitex_container.apptainer.sandbox.versions import sandbox_create
+
+    path, commands = execute(
+        lambda: sandbox_create(source, containers_dir, output_dir=output_dir, fakeroot=fakeroot)
+    )
+    emit({"path": str(path)}, get_options(), text=f"created {path}", dry_run_commands=commands)
+    return pending_exit(True)

@@ -1,0 +1,23 @@
+"""`scitex-container sandbox to-sif DIR OUT.sif`: convert a sandbox into a SIF (atomically)."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING_DIR, common_options
+from scitex_container.cli.output import emit
+
+
+@click.command("to-sif")
+@click.argument("sandbox_dir", type=EXISTING_DIR)
+@click.argument("output_sif", type=click.Path(dir_okay=False))
+@common_options
+def to_sif(sandbox_dir, output_sif) -> int:
+    """Convert SANDBOX_DIR into the SIF image OUTPUT_SIF (atomically)."""
+    from scitex_container.apptainer.sandbox.ops import sandbox_to_sif
+
+    path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif))
+    emit({"path": str(path)}, get_options(), text=f"wrote {path}", dry_run_commands=commands)
+    return pending_exit(True)

@@ -1,0 +1,27 @@
+"""`scitex-container session attach ID`: a login shell in a session."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import common_options
+from scitex_container.cli.output import emit
+
+
+@click.command("attach")
+@click.argument("session_id")
+@click.option("--pty/--no-pty", default=None, help="Use a terminal (default: when stdin is one).")
+@common_options
+def attach(session_id, pty) -> int:
+    """Open a login shell in the session (reads commands from stdin when piped)."""
+    from scitex_container.apptainer.session import attach_session
+
+    code, commands = execute(lambda: attach_session(session_id, pty=pty))
+    if commands is not None:
+        emit({"returncode": 0}, get_options(), text="", dry_run_commands=commands)
+        return pending_exit(True)
+    if get_options().json:
+        emit({"returncode": code}, get_options())
+    return code

@@ -1,0 +1,20 @@
+"""`scitex-container session list`: your sessions with job id, instance, state and node."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.options import common_options
+from scitex_container.cli.output import emit
+
+LIST_COLUMNS = ["id", "backend", "job_id", "instance", "state", "node", "project"]
+
+
+@click.command("list")
+@common_options
+def list_() -> None:
+    """List your sessions with job id, instance, state and node."""
+    from scitex_container.apptainer.session import list_sessions
+
+    emit(list_sessions(), get_options(), columns=LIST_COLUMNS, title="sessions")

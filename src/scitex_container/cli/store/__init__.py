@@ -1,0 +1,1 @@
+"""Image store commands, one module each: status, versions, switch, rollback, cleanup, deploy."""

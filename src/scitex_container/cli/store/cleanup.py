@@ -1,0 +1,17 @@
+"""`scitex-container cleanup`: remove old versions, keeping the newest N."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.options import common_options, keep_option, store_argument
+from scitex_container.cli.store.report import open_store, report_cleanup
+
+
+@click.command()
+@store_argument
+@keep_option(3)
+@common_options
+def cleanup(store, keep) -> int:
+    """Remove old versions; never the active, base or protected ones."""
+    return report_cleanup(open_store(store), keep)

@@ -1,0 +1,43 @@
+"""`scitex-container deploy`: copy the active image to a shared path and switch there."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING, common_options, sudo_option
+from scitex_container.cli.output import emit
+
+
+@click.command()
+@click.argument("source", type=EXISTING)
+@click.argument("target", required=False, type=click.Path())
+@sudo_option()
+@click.option("--durable", is_flag=True, help="fsync each copied file before it goes live.")
+@common_options
+def deploy(source, target, use_sudo, durable) -> int:
+    """Copy the active image of SOURCE (and its newest base) to TARGET; switch there.
+
+    TARGET defaults to /opt/scitex/singularity.  Files TARGET already holds
+    with the same sha256 are not copied again.
+    """
+    from scitex_container.apptainer.store.publish import DEFAULT_TARGET, deploy_store
+
+    result, commands = execute(
+        lambda: deploy_store(source, target or DEFAULT_TARGET, use_sudo=use_sudo, durable=durable)
+    )
+    verb = "would copy" if commands is not None else "copied"
+    lines = [f"{verb} {p}" for p in result.copied] + [f"unchanged {p}" for p in result.skipped]
+    lines.append(f"{result.link} -> version {result.version}")
+    emit(result, get_options(), text="\n".join(lines), dry_run_commands=commands)
+    return pending_exit(bool(result.copied) or bool(commands) or not _switched(result))
+
+
+def _switched(result) -> bool:
+    """Whether the target's active link already points at the deployed version."""
+    import os
+
+    from scitex_container.apptainer.store.versions import get_active_version
+
+    return os.path.isdir(result.target) and get_active_version(result.target) == result.version

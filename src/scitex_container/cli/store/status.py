@@ -1,0 +1,35 @@
+"""`scitex-container status`: each .def, its active image, whether it needs a rebuild."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.options import EXISTING_DIR, common_options
+from scitex_container.cli.output import emit
+
+
+@click.command()
+@click.argument("containers_dir", required=False, type=EXISTING_DIR)
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Where `build` put the images (default: CONTAINERS_DIR).",
+)
+@click.option("--check", is_flag=True, help="Exit 1 when any image needs a rebuild.")
+@common_options
+def status(containers_dir, output_dir, check) -> int:
+    """Show each .def, its active image and whether `build` would rebuild it.
+
+    Read-only: `--dry-run` changes nothing here.
+    """
+    from scitex_container.apptainer.building.decision import image_statuses
+
+    rows, commands = execute(
+        lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
+    )
+    columns = ["name", "needs_rebuild", "version", "sif_size", "sif_date", "sif_path", "error"]
+    emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
+    return 1 if check and any(r["needs_rebuild"] for r in rows) else 0

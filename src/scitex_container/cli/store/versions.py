@@ -1,0 +1,42 @@
+"""`scitex-container versions`: list an image's versions; add or remove keep markers."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import common_options, store_argument
+from scitex_container.cli.output import emit
+from scitex_container.cli.store.report import VERSION_COLUMNS, open_store
+
+
+@click.command()
+@store_argument
+@click.option(
+    "--protect",
+    "protect",
+    metavar="VERSION",
+    help="Add a keep marker to VERSION (cleanup never removes it).",
+)
+@click.option(
+    "--unprotect", "unprotect", metavar="VERSION", help="Remove the keep marker of VERSION."
+)
+@common_options
+def versions(store, protect, unprotect) -> int:
+    """List the versions of an image, newest first."""
+    st = open_store(store)
+    pending = (protect is not None and not st.get(protect).protected) or (
+        unprotect is not None and st.get(unprotect).protected
+    )
+
+    def action():
+        if protect:
+            st.protect(protect, True)
+        if unprotect:
+            st.protect(unprotect, False)
+        return [row.row() for row in st.versions()]
+
+    rows, commands = execute(action)
+    emit(rows, get_options(), columns=VERSION_COLUMNS, title=str(st.dir), dry_run_commands=commands)
+    return pending_exit(pending)

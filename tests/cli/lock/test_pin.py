@@ -1,0 +1,28 @@
+"""`lock pin --dry-run` exits 1 when the locked def would change; `lock diff` is read-only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LOCK = "# scitex-container lock\n[pip]\nalpha==1.0\n[dpkg]\nfake=1.0\n[node]\n"
+DEF = "Bootstrap: scratch\n\n%post\n    pip install alpha\n"
+
+
+def test_dry_run_pin_exit_code_follows_the_pending_write(sx, tmp_path: Path) -> None:
+    (tmp_path / "x.def").write_text(DEF)
+    (tmp_path / "x.lock").write_text(LOCK)
+    out = tmp_path / "x.locked.def"
+    args = ("lock", "pin", tmp_path / "x.def", tmp_path / "x.lock", "-o", out)
+    pending = sx("--dry-run", *args)
+    assert pending.code == 1, pending.err
+    assert "would write" in pending.out and not out.exists()
+    assert sx(*args).code == 0 and out.is_file()
+    assert sx("--dry-run", *args).code == 0  # the same bytes are there already
+
+
+def test_lock_diff_is_read_only_under_dry_run(sx, tmp_path: Path) -> None:
+    (tmp_path / "a.lock").write_text(LOCK)
+    (tmp_path / "b.lock").write_text(LOCK.replace("alpha==1.0", "alpha==2.0"))
+    assert sx("--dry-run", "lock", "diff", tmp_path / "a.lock", tmp_path / "a.lock").code == 0
+    ran = sx("--dry-run", "--json", "lock", "diff", tmp_path / "a.lock", tmp_path / "b.lock")
+    assert ran.code == 1 and "pip:alpha" in ran.json()["changed"]
