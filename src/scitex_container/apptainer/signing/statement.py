@@ -108,7 +108,8 @@ def make_statement(
     sources also get the sha256 of their content.
     """
     info = read_sif(sif)
-    inputs = record.get("inputs") if isinstance(record.get("inputs"), dict) else {}
+    raw_inputs = record.get("inputs")
+    inputs: dict[str, Any] = raw_inputs if isinstance(raw_inputs, dict) else {}
     def_path = str(record.get("def_path") or "")
     def_sha = inputs.get("def_sha256") or record.get("def_sha256") or ""
     deps: list[dict[str, Any]] = []
@@ -180,7 +181,8 @@ def subject_sha256(statement: dict[str, Any]) -> str:
 
 def summary(statement: dict[str, Any]) -> dict[str, Any]:
     """Builder and materials of a statement, for reports."""
-    pred = statement.get("predicate") if isinstance(statement.get("predicate"), dict) else {}
+    raw_pred = statement.get("predicate")
+    pred: dict[str, Any] = raw_pred if isinstance(raw_pred, dict) else {}
     build = pred.get("buildDefinition") or {}
     run = pred.get("runDetails") or {}
     materials = [

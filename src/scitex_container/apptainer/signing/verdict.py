@@ -135,7 +135,7 @@ def verify_signature(image: str | os.PathLike, keys: list[PublicKey]) -> Signatu
         names = ", ".join(k.fingerprint[:19] for k in keys)
         return fail(_classify(first), f"{first} (keys tried: {names})")
     ok("signature", f"signed by {signer.fingerprint} ({signer.path})")
-    who = {"signer": signer.fingerprint, "signer_key": str(signer.path)}
+    who: dict[str, Any] = {"signer": signer.fingerprint, "signer_key": str(signer.path)}
     found = info.named(STATEMENT_OBJECT)
     if not found:
         return fail("statement", "no in-toto statement in the image", **who)
