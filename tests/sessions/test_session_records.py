@@ -57,7 +57,6 @@ def test_record_round_trip_is_private_and_atomic(state: Path) -> None:
         {"job_id": "7 8"},
         {"env": [["USER", "a,b"]]},
         {"backend": "cloud"},
-        {"container_cmd": "-x"},
         {"username": "Root"},
     ],
 )

@@ -20,6 +20,7 @@ from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV, plan_session
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
+from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
 
@@ -138,7 +139,6 @@ def start_session(
         image=image,
         username=user,
         project_slug=slug,
-        container_cmd=plan.container_cmd,
         workdir=plan.workdir,
         env=plan.env,
     )
@@ -160,15 +160,15 @@ def list_sessions() -> list[SessionInfo]:
     """This user's sessions with their live state (one squeue / instance list call)."""
     recs = records.all_records()
     jobs = slurm.squeue() if any(r.backend == "slurm" for r in recs) else {}
-    running: dict[str, set[str]] = {}
+    running: set[str] | None = None
     rows: list[SessionInfo] = []
     for rec in recs:
         if rec.backend == "slurm":
             state, node = slurm.live_state(rec, jobs)
         else:
-            if rec.container_cmd not in running:
-                running[rec.container_cmd] = local.running_instances(rec.container_cmd)
-            state, node = local.live_state(rec, running[rec.container_cmd])
+            if running is None:
+                running = local.running_instances(detect_container_cmd())
+            state, node = local.live_state(rec, running)
         rows.append(
             SessionInfo(
                 rec.id,

@@ -17,6 +17,7 @@ from scitex_container.apptainer.session import records
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import instance_exec_args, plan_session
 from scitex_container.apptainer.session.records import SessionRecord
+from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import CheckFailedError, ProcessError
 
 START_TIMEOUT = 300.0
@@ -73,7 +74,7 @@ def start(
 def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:
     del pty  # a local exec uses our own terminal directly
     return instance_exec_args(
-        record.container_cmd, record.instance, argv, record.env, record.workdir
+        detect_container_cmd(), record.instance, argv, record.env, record.workdir
     )
 
 
@@ -86,7 +87,7 @@ def live_state(record: SessionRecord, running: set[str]) -> tuple[str, str]:
 
 
 def require_running(record: SessionRecord) -> None:
-    state, _ = live_state(record, running_instances(record.container_cmd))
+    state, _ = live_state(record, running_instances(detect_container_cmd()))
     if state != "running":
         raise CheckFailedError(f"session {record.id} is not running (state: {state})")
 
@@ -94,9 +95,9 @@ def require_running(record: SessionRecord) -> None:
 def stop(record: SessionRecord) -> None:
     if not record.instance:
         return
-    if record.instance in running_instances(record.container_cmd):
-        _stop(record.container_cmd, record.instance)
-    if not runner.is_dry_run() and record.instance in running_instances(record.container_cmd):
+    if record.instance in running_instances(detect_container_cmd()):
+        _stop(detect_container_cmd(), record.instance)
+    if not runner.is_dry_run() and record.instance in running_instances(detect_container_cmd()):
         raise CheckFailedError(
             f"session {record.id}: instance {record.instance} still runs after stop"
         )

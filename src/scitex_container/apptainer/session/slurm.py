@@ -29,8 +29,8 @@ from scitex_container.apptainer.session.sbatch_script import (
     build_sbatch_command,
     job_instance_name,
 )
+from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import CheckFailedError, ProcessError
-from scitex_container.fsutil import atomic_write_text
 
 #: squeue states in which the job still holds (or will hold) its allocation.
 ACTIVE_STATES = {
@@ -149,8 +149,7 @@ def start(
         output_path=str(output_path),
     )
     records.create_dir(record.id)
-    if not runner.is_dry_run():
-        atomic_write_text(script_path, script, mode=0o700)
+    records.write_private(record.id, records.SCRIPT_FILE, script, 0o700)
     records.save(record)
     try:
         out = runner.run(argv, timeout=60).stdout
@@ -208,7 +207,7 @@ def _wait_ready(record: SessionRecord, output_path: Path, timeout: float) -> str
 
 def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:
     inner = instance_exec_args(
-        record.container_cmd, record.instance, argv, record.env, record.workdir
+        detect_container_cmd(), record.instance, argv, record.env, record.workdir
     )
     return srun_in_job(record.job_id, inner, pty=pty)
 
@@ -235,7 +234,7 @@ def stop(record: SessionRecord, timeout: float = 60.0) -> None:
         return
     job = squeue().get(record.job_id)
     if job is not None and job.state == "RUNNING" and record.instance:
-        stop_argv = [record.container_cmd, "instance", "stop", "--timeout", "3", record.instance]
+        stop_argv = [detect_container_cmd(), "instance", "stop", "--timeout", "3", record.instance]
         runner.run(srun_in_job(record.job_id, stop_argv), check=False, timeout=timeout)
     if job is not None and not cancel(record.job_id, timeout):
         raise CheckFailedError(
