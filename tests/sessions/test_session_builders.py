@@ -13,6 +13,7 @@ from scitex_container.apptainer import (
     build_sbatch_command,
     build_shell_in_allocation_command,
     build_srun_command,
+    job_instance_name,
 )
 from scitex_container.apptainer.session import validate as v
 from scitex_container.errors import BadInputError
@@ -107,7 +108,9 @@ def test_container_command_comes_from_detection(dirs, monkeypatch, tmp_path: Pat
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"username": "Alice"}, "username"),
+        ({"username": "al:ice"}, "username"),
+        ({"username": "-alice"}, "username"),
+        ({"username": "al,ice"}, "username"),
         ({"username": "al\nice"}, "username"),
         ({"username": "alice\n"}, "username"),  # `$` in a regex would accept this
         ({"project_slug": "-demo"}, "project_slug"),
@@ -240,7 +243,7 @@ def test_sbatch_command(tmp_path: Path) -> None:
         ({"output_path": "/x/%j.out"}, "output_path"),
         ({"slurm_partition": "a b"}, "slurm_partition"),
         ({"slurm_memory_gb": 0}, "slurm_memory_gb"),
-        ({"username": "Bob"}, "username"),
+        ({"username": "B ob"}, "username"),
     ]:
         with pytest.raises(BadInputError) as err:
             build_sbatch_command("sx-a", script, **bad)
@@ -254,8 +257,14 @@ def test_shell_in_allocation_command() -> None:
     argv = build_shell_in_allocation_command(12, "sx-a-12", "alice", container_cmd="apptainer")
     assert argv[:6] == ["srun", "--overlap", "--jobid=12", "--pty", "apptainer", "exec"]
     assert "instance://sx-a-12" in argv and "USER=alice" in argv
+    assert argv[argv.index("--pwd") + 1] == "/home/alice", "a shell needs a working directory"
     piped = build_shell_in_allocation_command("12", "sx-a-12", pty=False, container_cmd="apptainer")
     assert "--pty" not in piped and not any(a.startswith("USER=") for a in piped)
+    assert piped[piped.index("--pwd") + 1] == "/"
+    # The name given to the start script reaches the job-unique instance it starts.
+    composed = build_shell_in_allocation_command("12", "sx-a", container_cmd="apptainer")
+    assert "instance://sx-a-12" in composed
+    assert job_instance_name("sx-a", 12) == "sx-a-12" == job_instance_name("sx-a-12", "12")
     for bad in [("12;x", "sx"), ("12", "sx*"), ("12", "-sx"), ("", "sx")]:
         with pytest.raises(BadInputError):
             build_shell_in_allocation_command(*bad, container_cmd="apptainer")

@@ -57,7 +57,7 @@ def test_record_round_trip_is_private_and_atomic(state: Path) -> None:
         {"job_id": "7 8"},
         {"env": [["USER", "a,b"]]},
         {"backend": "cloud"},
-        {"username": "Root"},
+        {"username": "ro:ot"},
     ],
 )
 def test_tampered_records_are_refused(state: Path, change: dict) -> None:

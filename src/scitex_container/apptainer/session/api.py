@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import pwd
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scitex_container import runner
 from scitex_container.apptainer.session import local, records, slurm
 from scitex_container.apptainer.session import validate as v
-from scitex_container.apptainer.session.argv import SHELL_ARGV, plan_session
+from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
+from scitex_container.apptainer.session.spec import SessionSpec, plan
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
@@ -91,11 +92,19 @@ def start_session(
     memory_gb: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
     container_cmd: str | None = None,
+    node: str = "",
+    wait: bool = True,
+    keep_failed: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> SessionRecord:
     """Start a session and return its record once the instance runs.
 
-    On SLURM the call waits at most ``timeout`` seconds for the job's ready
-    marker; a failed, timed-out or interrupted start cancels the job.
+    On SLURM the call waits (unless ``wait`` is false: it returns once the
+    job is submitted) for the job's ready marker, at most ``timeout`` seconds
+    after the job starts; ``progress`` gets the pending reason and the time
+    waited while it queues.  A failed, timed-out or interrupted (INT, TERM,
+    HUP) start cancels the job and removes its record unless ``keep_failed``.
+    ``node`` places a SLURM session on that node.
 
     Raises:
         BadInputError: an invalid input (named); NotFoundError: no image.
@@ -112,47 +121,46 @@ def start_session(
     base = v.instance_name(base.rstrip("-_") if instance_name is None else base)
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
         raise BadInputError(f"must be between 0 and 86400 seconds, got {timeout!r}", "timeout")
-    args = dict(
-        container_path=image,
-        username=user,
-        host_user_dir=home,
-        host_project_dir=project,
-        project_slug=slug,
-        dev_repos=dev_repos,
-        host_mounts=host_mounts,
-        texlive_prefix=texlive_prefix,
+    spec = SessionSpec.create(
+        image,
+        user,
+        home,
+        project,
+        slug,
+        dev_repos,
+        host_mounts,
+        texlive_prefix,
         overlay=overlay,
         container_cmd=container_cmd,
+        slurm_partition=partition,
+        slurm_time_limit=time_limit,
+        slurm_cpus=cpus,
+        slurm_memory_gb=memory_gb,
+        slurm_node=node,
     )
-    plan = plan_session(**args)
-    if chosen == "slurm":  # validate the job's options too before anything exists
-        v.partition(partition)
-        v.time_limit(time_limit)
-        v.cpus(cpus)
-        v.memory_gb(memory_gb)
+    if node and chosen != "slurm":
+        raise BadInputError("a node can be chosen only for a SLURM session", "node")
     if not os.path.exists(image):
         raise NotFoundError(f"image does not exist: {image}", "container_path")
-    args["container_cmd"] = plan.container_cmd
     record = SessionRecord(
         id=records.new_session_id(slug),
         backend=chosen,
         image=image,
         username=user,
         project_slug=slug,
-        workdir=plan.workdir,
-        env=plan.env,
+        workdir=plan(spec).workdir,
+        env=plan(spec).env,
     )
     if chosen == "local":
-        return local.start(record, args, base_name=base, timeout=timeout)
+        return local.start(record, spec, base_name=base, timeout=timeout)
     return slurm.start(
         record,
-        args,
+        spec,
         base_name=base,
-        partition=partition,
-        time_limit=time_limit,
-        cpus=cpus,
-        memory_gb=memory_gb,
         timeout=timeout,
+        wait=wait,
+        keep_failed=keep_failed,
+        progress=progress,
     )
 
 

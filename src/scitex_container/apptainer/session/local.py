@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from scitex_container import runner
 from scitex_container.apptainer.session import records
 from scitex_container.apptainer.session import validate as v
-from scitex_container.apptainer.session.argv import instance_exec_args, plan_session
+from scitex_container.apptainer.session.argv import instance_exec_args
 from scitex_container.apptainer.session.records import SessionRecord
+from scitex_container.apptainer.session.spec import SessionSpec, plan
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import CheckFailedError, ProcessError
 
@@ -45,25 +46,25 @@ def _stop(container_cmd: str, name: str) -> None:
 
 
 def start(
-    record: SessionRecord, script_args: dict, *, base_name: str, timeout: float
+    record: SessionRecord, spec: SessionSpec, *, base_name: str, timeout: float
 ) -> SessionRecord:
-    plan = plan_session(**script_args)
+    p = plan(spec)
     name = local_instance_name(base_name)
     records.create_dir(record.id)
     record = records.save(record.with_(instance=name))
-    argv = [plan.container_cmd, "instance", "start", *plan.flags, plan.image, name]
+    argv = [p.container_cmd, "instance", "start", *p.flags, p.image, name]
     try:
         runner.run(argv, timeout=min(timeout, START_TIMEOUT))
-        if not runner.is_dry_run() and name not in running_instances(plan.container_cmd):
+        if not runner.is_dry_run() and name not in running_instances(p.container_cmd):
             raise CheckFailedError(
                 f"session {record.id}: instance {name} is not running after its start"
             )
     except ProcessError as exc:
-        _stop(plan.container_cmd, name)
+        _stop(p.container_cmd, name)
         records.save(record.with_(state="failed"))
         raise CheckFailedError(f"session {record.id}: the instance did not start: {exc}") from None
     except BaseException:
-        _stop(plan.container_cmd, name)
+        _stop(p.container_cmd, name)
         records.save(record.with_(state="failed"))
         raise
     if runner.is_dry_run():
