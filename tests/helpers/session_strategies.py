@@ -322,7 +322,7 @@ def oracle_name(value: object, first: str, rest: str, max_len: int) -> bool:
     )
 
 
-def USER_OK(s: object) -> bool:  # noqa: N802
+def USER_OK(s: object) -> bool:
     """Login names as the system's user database accepts them (LDAP's ``John.Doe``),
     minus what would break a path, a bind spec or an ``--env`` value."""
     if not isinstance(s, str) or not 0 < len(s) <= 256 or s in (".", ".."):

@@ -73,6 +73,33 @@ def _absolute(value: object, field: str) -> str:
     return v.abs_path(value, field)
 
 
+SIF_MAGIC = b"SIF_MAGIC"
+SIF_MAGIC_OFFSET = 32
+
+
+def check_image(image: str) -> None:
+    """Refuse (exit 2) an image that does not exist, is neither a SIF file nor a
+    sandbox directory, or that this user cannot read, before anything is submitted."""
+    if not os.path.exists(image):
+        raise NotFoundError(f"image does not exist: {image}", "container_path")
+    if os.path.isdir(image):
+        if not os.access(image, os.R_OK | os.X_OK):
+            raise BadInputError(f"sandbox is not readable by you: {image}", "container_path")
+        if not os.path.isdir(os.path.join(image, ".singularity.d")):
+            raise BadInputError(
+                f"is neither a SIF file nor a sandbox (no .singularity.d): {image}",
+                "container_path",
+            )
+        return
+    try:
+        with open(image, "rb") as fh:
+            head = fh.read(SIF_MAGIC_OFFSET + len(SIF_MAGIC))
+    except PermissionError:
+        raise BadInputError(f"image is not readable by you: {image}", "container_path") from None
+    if head[SIF_MAGIC_OFFSET:] != SIF_MAGIC:
+        raise BadInputError(f"is not a SIF image (no SIF magic): {image}", "container_path")
+
+
 def start_session(
     container_path: str | os.PathLike,
     *,
@@ -140,8 +167,7 @@ def start_session(
     )
     if node and chosen != "slurm":
         raise BadInputError("a node can be chosen only for a SLURM session", "node")
-    if not os.path.exists(image):
-        raise NotFoundError(f"image does not exist: {image}", "container_path")
+    check_image(image)
     record = SessionRecord(
         id=records.new_session_id(slug),
         backend=chosen,
