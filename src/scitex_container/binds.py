@@ -65,6 +65,13 @@ def parse_bind_spec(spec: str, *, field: str = "bind", must_exist: bool = True) 
     parts = spec.strip().split(":")
     if not parts[0] or len(parts) > 3:
         raise BadInputError(f"expected host[:container[:mode]], got {spec!r}", field)
+    if len(parts) > 1 and parts[1] and not parts[1].startswith("/"):
+        # "/data/a:b" would read as host /data/a, container "b"; say what is wrong.
+        raise BadInputError(
+            f"{spec!r}: a path cannot contain ':' (it separates host:container:mode "
+            f"in apptainer's --bind); rename or link the directory",
+            field,
+        )
     host = parts[0]
     container = parts[1] if len(parts) > 1 else None
     mode = parts[2] if len(parts) > 2 else "ro"

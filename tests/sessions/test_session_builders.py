@@ -293,3 +293,23 @@ def test_script_quotes_values_and_keeps_them_out_of_comments(dirs, tmp_path: Pat
             "/i.sif", "alice", dirs["home"], dirs["proj"], "demo", "x" * 101
         )
     assert err.value.where == "instance_name"
+
+
+def test_mount_with_a_colon_in_the_host_path_says_so(tmp_path: Path) -> None:
+    from scitex_container.binds import parse_bind_spec
+
+    with pytest.raises(BadInputError) as err:
+        parse_bind_spec(f"{tmp_path}/a:b", field="--mount")
+    assert err.value.where == "--mount" and "cannot contain ':'" in str(err.value)
+    assert parse_bind_spec(f"{tmp_path}:/data:rw").container == "/data"
+
+
+def test_usernames_as_the_system_has_them() -> None:
+    for name in ("John.Doe", "jane.doe2", "A1", "u@example", "_x"):
+        assert v.username(name) == name
+    for name in ("a b", "a:b", "a/b", "-a", "..", "a,b", 'a"b', "a\tb", ""):
+        with pytest.raises(BadInputError):
+            v.username(name)
+    assert v.account("root") == "root"
+    with pytest.raises(BadInputError, match="no such user account"):
+        v.account("John.Doe-not-here")

@@ -139,7 +139,7 @@ def start_session(
     """
     chosen = choose_backend(backend)
     me, my_home = current_user()
-    user = v.username(username if username is not None else me)
+    user = v.account(username if username is not None else me)
     image = _absolute(container_path, "container_path")
     project = _absolute(project_dir, "project_dir")
     home = _absolute(home_dir if home_dir is not None else my_home, "home_dir")
