@@ -68,8 +68,9 @@ def parse_bind_spec(spec: str, *, field: str = "bind", must_exist: bool = True) 
     if len(parts) > 1 and parts[1] and not parts[1].startswith("/"):
         # "/data/a:b" would read as host /data/a, container "b"; say what is wrong.
         raise BadInputError(
-            f"{spec!r}: a path cannot contain ':' (it separates host:container:mode "
-            f"in apptainer's --bind); rename or link the directory",
+            f"{spec!r}: the container path {parts[1]!r} must be an absolute path; "
+            f"a host path that contains ':' cannot be bound (':' separates "
+            f"host:container:mode in apptainer's --bind): rename or link it",
             field,
         )
     host = parts[0]

@@ -300,7 +300,7 @@ def test_mount_with_a_colon_in_the_host_path_says_so(tmp_path: Path) -> None:
 
     with pytest.raises(BadInputError) as err:
         parse_bind_spec(f"{tmp_path}/a:b", field="--mount")
-    assert err.value.where == "--mount" and "cannot contain ':'" in str(err.value)
+    assert err.value.where == "--mount" and "contains ':' cannot be bound" in str(err.value)
     assert parse_bind_spec(f"{tmp_path}:/data:rw").container == "/data"
 
 
