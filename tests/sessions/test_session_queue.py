@@ -95,3 +95,79 @@ def test_no_wait_returns_at_submission_and_list_shows_the_job(workspace, user_im
     assert ws.cli("session", "stop", rec["id"]).returncode == 0
     assert rec["job_id"] not in ws.active_jobs()
     assert ws.records() == []
+
+
+def _reset_signals() -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_to_a_waiting_start_cancels_its_job(
+    workspace, user_image: Path, signame: str
+) -> None:
+    """A start waiting in the queue shows why, and TERM/HUP cancel its job like Ctrl-C."""
+    import os
+    import signal
+    import subprocess
+
+    ws = workspace
+    blocker = ws.as_user(
+        "sbatch",
+        "--parsable",
+        "--cpus-per-task=2",
+        "--mem=64M",
+        "--time=1",
+        "--job-name=sx-test-blocker",
+        "--output=/dev/null",
+        f"--chdir={ws.root}",
+        "--wrap",
+        "sleep 30",
+    ).stdout.strip()
+    assert blocker, "could not submit the blocking job"
+    slug = f"sig{signame[3:].lower()}"
+    argv = [
+        "runuser",
+        "-u",
+        "scitex-test",
+        "--",
+        "env",
+        *(f"{k}={v}" for k, v in ws.env.items()),
+        str(ws.python),
+        "-m",
+        "scitex_container",
+        *START,
+        str(user_image),
+        "-p",
+        str(ws.project),
+        "--slug",
+        slug,
+    ]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_reset_signals,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "pending (" in first and "waiting" in first, first
+        job = first.split()[1]
+        assert job in ws.active_jobs()
+        os.killpg(proc.pid, getattr(signal, signame))
+        proc.communicate(timeout=120)
+        assert proc.returncode != 0
+        deadline = time.monotonic() + 30
+        while job in ws.active_jobs() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert job not in ws.active_jobs(), f"{signame} left job {job} in the queue"
+        assert ws.records() == []
+    finally:
+        ws.as_user("scancel", blocker)
+        if proc.poll() is None:
+            proc.kill()

@@ -192,16 +192,25 @@ def start(
 
 
 def _fail(record: SessionRecord, keep: bool) -> None:
-    """Cancel the job of a failed start and drop (or keep) its record."""
-    if record.job_id and not runner.is_dry_run():
-        cancel(record.job_id)
-    try:
-        if keep:
-            records.save(record.with_(state="failed"))
-        else:
-            records.remove(record.id)
-    except records.SessionGone:
-        pass  # `stop` removed the session meanwhile: never bring it back
+    """Cancel the job of a failed start and drop (or keep) its record.
+
+    ``scancel`` first, then the record, then the wait until SLURM drops the
+    job: a process that is killed soon after its signal (``runuser``/``su``
+    send SIGKILL two seconds after forwarding SIGTERM) leaves neither.
+    """
+    live = bool(record.job_id) and not runner.is_dry_run()
+    with signals_ignored():  # a second signal (runuser forwards one) must not cut this short
+        if live:
+            runner.run(["scancel", v.job_id(record.job_id)], check=False, timeout=60)
+        try:
+            if keep:
+                records.save(record.with_(state="failed"))
+            else:
+                records.remove(record.id)
+        except records.SessionGone:
+            pass  # `stop` removed the session meanwhile: never bring it back
+        if live:
+            wait_gone(record.job_id)
 
 
 @contextlib.contextmanager
@@ -218,6 +227,23 @@ def signals_interrupt() -> Iterator[None]:
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     for sig in saved:
         signal.signal(sig, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {sig: signal.getsignal(sig) for sig in sigs}
+    for sig in sigs:
+        signal.signal(sig, signal.SIG_IGN)
     try:
         yield
     finally:
