@@ -12,21 +12,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from scitex_container.errors import BadInputError
+from scitex_container.paths import abs_path
 from scitex_container.result import Result
 
 MODES = ("ro", "rw")
-_FORBIDDEN = (":", ",", "\n", "\r", "\0")
 
 
 def _check_path(value: object, field: str) -> str:
-    if not isinstance(value, (str, os.PathLike)):
-        raise BadInputError(f"must be a path, got {type(value).__name__}", field)
-    text = os.fspath(value)
-    if not text or not text.startswith("/"):
-        raise BadInputError(f"must be an absolute path, got {text!r}", field)
-    bad = [c for c in _FORBIDDEN if c in text]
-    if bad:
-        raise BadInputError(f"must not contain {bad[0]!r}: {text!r}", field)
+    text = abs_path(value, field, forbid=":,")
     return os.path.normpath(text) if text != "/" else text
 
 

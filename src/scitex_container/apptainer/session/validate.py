@@ -11,13 +11,16 @@ leading ``-`` (it would read as an option).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from scitex_container.binds import BindSpec, make_bind
 from scitex_container.errors import BadInputError
+from scitex_container.paths import abs_path
+from scitex_container.paths import no_control as _no_control
+
+__all__ = ["abs_path"]  # the package's one path validator (scitex_container.paths)
 
 #: Characters a login name may not hold here: the system's user database
 #: accepts far more than POSIX's portable set (LDAP names such as ``John.Doe``),
@@ -184,32 +187,6 @@ def cpus(value: object, field: str = "slurm_cpus") -> int:
 
 def memory_gb(value: object, field: str = "slurm_memory_gb") -> int:
     return positive_int(value, field, MAX_MEMORY_GB)
-
-
-def _no_control(text: str, field: str) -> None:
-    for ch in text:
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
-            raise BadInputError(f"must not contain control character {ch!r}: {text!r}", field)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadInputError(f"is not valid UTF-8 text: {text!r}", field) from None
-
-
-def abs_path(value: object, field: str, *, must_exist: bool = False, forbid: str = ":,") -> str:
-    """An absolute path without control characters (nor ``forbid`` characters)."""
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    text = _text(value, field)
-    _no_control(text, field)
-    if not text.startswith("/"):
-        raise BadInputError(f"must be an absolute path, got {text!r}", field)
-    bad = [c for c in forbid if c in text]
-    if bad:
-        raise BadInputError(f"must not contain {bad[0]!r}: {text!r}", field)
-    if must_exist and not os.path.lexists(text):
-        raise BadInputError(f"does not exist: {text}", field)
-    return text
 
 
 def env_value(value: object, field: str) -> str:
