@@ -313,3 +313,44 @@ def test_usernames_as_the_system_has_them() -> None:
     assert v.account("root") == "root"
     with pytest.raises(BadInputError, match="no such user account"):
         v.account("John.Doe-not-here")
+
+
+def test_session_spec_round_trips_and_drives_every_builder(dirs) -> None:
+    from scitex_container.apptainer.session.argv import exec_argv, srun_argv
+    from scitex_container.apptainer.session.sbatch_script import sbatch_argv, start_script
+    from scitex_container.apptainer.session.spec import SessionSpec
+
+    spec = SessionSpec.create(
+        "/images/app.sif",
+        "John.Doe",
+        dirs["home"],
+        dirs["proj"],
+        "demo",
+        [{"name": "pkg", "host_path": dirs["dev"]}],
+        [{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
+        container_cmd="apptainer",
+        slurm_partition="",
+        slurm_cpus=2,
+        slurm_node="vm",
+    )
+    assert SessionSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(BadInputError):
+        SessionSpec.from_dict({**spec.to_dict(), "slurm_cpus": 0})
+    with pytest.raises(BadInputError):
+        SessionSpec.from_dict({**spec.to_dict(), "extra": 1})
+    args = [
+        "/images/app.sif",
+        "John.Doe",
+        dirs["home"],
+        dirs["proj"],
+        "demo",
+        [{"name": "pkg", "host_path": dirs["dev"]}],
+        [{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
+    ]
+    assert exec_argv(spec) == build_exec_args(*args, container_cmd="apptainer")
+    srun = srun_argv(spec)
+    assert "--nodelist=vm" in srun and "--cpus-per-task=2" in srun
+    assert start_script(spec, "sx") == build_instance_start_script(
+        *args[:5], "sx", *args[5:], container_cmd="apptainer"
+    )
+    assert "--nodelist=vm" in sbatch_argv(spec, "/tmp/s.sh")
