@@ -12,21 +12,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from scitex_container.errors import BadInputError
+from scitex_container.paths import abs_path
 from scitex_container.result import Result
 
 MODES = ("ro", "rw")
-_FORBIDDEN = (":", ",", "\n", "\r", "\0")
 
 
 def _check_path(value: object, field: str) -> str:
-    if not isinstance(value, (str, os.PathLike)):
-        raise BadInputError(f"must be a path, got {type(value).__name__}", field)
-    text = os.fspath(value)
-    if not text or not text.startswith("/"):
-        raise BadInputError(f"must be an absolute path, got {text!r}", field)
-    bad = [c for c in _FORBIDDEN if c in text]
-    if bad:
-        raise BadInputError(f"must not contain {bad[0]!r}: {text!r}", field)
+    text = abs_path(value, field, forbid=":,")
     return os.path.normpath(text) if text != "/" else text
 
 
@@ -65,6 +58,14 @@ def parse_bind_spec(spec: str, *, field: str = "bind", must_exist: bool = True) 
     parts = spec.strip().split(":")
     if not parts[0] or len(parts) > 3:
         raise BadInputError(f"expected host[:container[:mode]], got {spec!r}", field)
+    if len(parts) > 1 and parts[1] and not parts[1].startswith("/"):
+        # "/data/a:b" would read as host /data/a, container "b"; say what is wrong.
+        raise BadInputError(
+            f"{spec!r}: the container path {parts[1]!r} must be an absolute path; "
+            f"a host path that contains ':' cannot be bound (':' separates "
+            f"host:container:mode in apptainer's --bind): rename or link it",
+            field,
+        )
     host = parts[0]
     container = parts[1] if len(parts) > 1 else None
     mode = parts[2] if len(parts) > 2 else "ro"

@@ -182,3 +182,11 @@ class NoSpaceError(ProcessError):
 
 def _tail(text: str, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
+
+
+class UntrustedStateError(BadInputError):
+    """State (a session record or directory) that another user owns or could change."""
+
+
+class SessionGone(NotFoundError):
+    """The session's directory was removed (``stop``) while it was in use."""

@@ -34,9 +34,14 @@ def temp_path(final: str | os.PathLike, suffix: str = ".tmp") -> Path:
     return Path(name)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> Path:
+def atomic_write_bytes(
+    path: str | os.PathLike, data: bytes, mode: int = 0o644, *, parents: bool = True
+) -> Path:
+    """Write ``data`` to ``path`` atomically; ``parents=False`` never creates the
+    directory (a directory removed meanwhile makes the write fail)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -53,8 +58,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o644) 
     return path
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, mode: int = 0o644) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"), mode)
+def atomic_write_text(
+    path: str | os.PathLike, text: str, mode: int = 0o644, *, parents: bool = True
+) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), mode, parents=parents)
 
 
 def atomic_symlink(target: str | os.PathLike, link: str | os.PathLike) -> Path:

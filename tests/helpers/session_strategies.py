@@ -78,7 +78,8 @@ def field(valid: st.SearchStrategy[str]) -> tuple[st.SearchStrategy, st.SearchSt
     return valid, hostile
 
 
-USERNAME = field(name(LOWER + "_", LOWER + string.digits + "_-", 32))
+#: Dots, capitals and digits included (``John.Doe2``), as LDAP directories have them.
+USERNAME = field(name(ALNUM + "_", ALNUM + "_.-@", 32))
 SLUG = field(name(ALNUM, ALNUM + "_-", 64))
 INSTANCE = field(name(ALNUM, ALNUM + "_-", 128))
 DEV_NAME = field(name(ALNUM, ALNUM + "_.-", 64))
@@ -321,9 +322,22 @@ def oracle_name(value: object, first: str, rest: str, max_len: int) -> bool:
     )
 
 
-USER_OK = lambda s: oracle_name(
-    s, string.ascii_lowercase + "_", string.ascii_lowercase + string.digits + "_-", 32
-)
+def USER_OK(s: object) -> bool:
+    """Login names as the system's user database accepts them (LDAP's ``John.Doe``),
+    minus what would break a path, a bind spec or an ``--env`` value."""
+    if not isinstance(s, str) or not 0 < len(s) <= 256 or s in (".", ".."):
+        return False
+    if s.startswith("-") or any(c in ":/\\,\"'" or c.isspace() for c in s):
+        return False
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in s):
+        return False
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 SLUG_OK = lambda s: oracle_name(s, ALNUM, ALNUM + "_-", 64)  # noqa: E731
 INSTANCE_OK = lambda s: oracle_name(s, ALNUM, ALNUM + "_-", 128)  # noqa: E731
 DEV_OK = lambda s: oracle_name(s, ALNUM, ALNUM + "_.-", 64)  # noqa: E731

@@ -126,10 +126,17 @@ def make_workspace(python: Path) -> UserSession:
     root = Path(tempfile.mkdtemp(prefix="scitex-session-test-", dir="/var/tmp"))
     (root / "state").mkdir()
     (root / "proj").mkdir()
-    for path in (root, root / "state", root / "proj"):
+    (root / "cache").mkdir()
+    for path in (root, root / "state", root / "proj", root / "cache"):
         os.chown(path, user.pw_uid, user.pw_gid)
     os.chmod(root, 0o755)
-    env = {"SCITEX_CONTAINER_SESSIONS_DIR": str(root / "state"), "PATH": os.environ["PATH"]}
+    # runuser keeps the caller's XDG_CACHE_HOME (a root-only test directory):
+    # the user gets a cache of its own in the workspace.
+    env = {
+        "SCITEX_CONTAINER_SESSIONS_DIR": str(root / "state"),
+        "XDG_CACHE_HOME": str(root / "cache"),
+        "PATH": os.environ["PATH"],
+    }
     return UserSession(python, root, root / "state", root / "proj", env)
 
 

@@ -13,6 +13,7 @@ from scitex_container.apptainer import (
     build_sbatch_command,
     build_shell_in_allocation_command,
     build_srun_command,
+    job_instance_name,
 )
 from scitex_container.apptainer.session import validate as v
 from scitex_container.errors import BadInputError
@@ -107,7 +108,9 @@ def test_container_command_comes_from_detection(dirs, monkeypatch, tmp_path: Pat
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"username": "Alice"}, "username"),
+        ({"username": "al:ice"}, "username"),
+        ({"username": "-alice"}, "username"),
+        ({"username": "al,ice"}, "username"),
         ({"username": "al\nice"}, "username"),
         ({"username": "alice\n"}, "username"),  # `$` in a regex would accept this
         ({"project_slug": "-demo"}, "project_slug"),
@@ -240,7 +243,7 @@ def test_sbatch_command(tmp_path: Path) -> None:
         ({"output_path": "/x/%j.out"}, "output_path"),
         ({"slurm_partition": "a b"}, "slurm_partition"),
         ({"slurm_memory_gb": 0}, "slurm_memory_gb"),
-        ({"username": "Bob"}, "username"),
+        ({"username": "B ob"}, "username"),
     ]:
         with pytest.raises(BadInputError) as err:
             build_sbatch_command("sx-a", script, **bad)
@@ -254,8 +257,14 @@ def test_shell_in_allocation_command() -> None:
     argv = build_shell_in_allocation_command(12, "sx-a-12", "alice", container_cmd="apptainer")
     assert argv[:6] == ["srun", "--overlap", "--jobid=12", "--pty", "apptainer", "exec"]
     assert "instance://sx-a-12" in argv and "USER=alice" in argv
+    assert argv[argv.index("--pwd") + 1] == "/home/alice", "a shell needs a working directory"
     piped = build_shell_in_allocation_command("12", "sx-a-12", pty=False, container_cmd="apptainer")
     assert "--pty" not in piped and not any(a.startswith("USER=") for a in piped)
+    assert piped[piped.index("--pwd") + 1] == "/"
+    # The name given to the start script reaches the job-unique instance it starts.
+    composed = build_shell_in_allocation_command("12", "sx-a", container_cmd="apptainer")
+    assert "instance://sx-a-12" in composed
+    assert job_instance_name("sx-a", 12) == "sx-a-12" == job_instance_name("sx-a-12", "12")
     for bad in [("12;x", "sx"), ("12", "sx*"), ("12", "-sx"), ("", "sx")]:
         with pytest.raises(BadInputError):
             build_shell_in_allocation_command(*bad, container_cmd="apptainer")
@@ -284,3 +293,64 @@ def test_script_quotes_values_and_keeps_them_out_of_comments(dirs, tmp_path: Pat
             "/i.sif", "alice", dirs["home"], dirs["proj"], "demo", "x" * 101
         )
     assert err.value.where == "instance_name"
+
+
+def test_mount_with_a_colon_in_the_host_path_says_so(tmp_path: Path) -> None:
+    from scitex_container.binds import parse_bind_spec
+
+    with pytest.raises(BadInputError) as err:
+        parse_bind_spec(f"{tmp_path}/a:b", field="--mount")
+    assert err.value.where == "--mount" and "contains ':' cannot be bound" in str(err.value)
+    assert parse_bind_spec(f"{tmp_path}:/data:rw").container == "/data"
+
+
+def test_usernames_as_the_system_has_them() -> None:
+    for name in ("John.Doe", "jane.doe2", "A1", "u@example", "_x"):
+        assert v.username(name) == name
+    for name in ("a b", "a:b", "a/b", "-a", "..", "a,b", 'a"b', "a\tb", ""):
+        with pytest.raises(BadInputError):
+            v.username(name)
+    assert v.account("root") == "root"
+    with pytest.raises(BadInputError, match="no such user account"):
+        v.account("John.Doe-not-here")
+
+
+def test_session_spec_round_trips_and_drives_every_builder(dirs) -> None:
+    from scitex_container.apptainer.session.argv import exec_argv, srun_argv
+    from scitex_container.apptainer.session.sbatch_script import sbatch_argv, start_script
+    from scitex_container.apptainer.session.spec import SessionSpec
+
+    spec = SessionSpec.create(
+        "/images/app.sif",
+        "John.Doe",
+        dirs["home"],
+        dirs["proj"],
+        "demo",
+        [{"name": "pkg", "host_path": dirs["dev"]}],
+        [{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
+        container_cmd="apptainer",
+        slurm_partition="",
+        slurm_cpus=2,
+        slurm_node="vm",
+    )
+    assert SessionSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(BadInputError):
+        SessionSpec.from_dict({**spec.to_dict(), "slurm_cpus": 0})
+    with pytest.raises(BadInputError):
+        SessionSpec.from_dict({**spec.to_dict(), "extra": 1})
+    args = [
+        "/images/app.sif",
+        "John.Doe",
+        dirs["home"],
+        dirs["proj"],
+        "demo",
+        [{"name": "pkg", "host_path": dirs["dev"]}],
+        [{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
+    ]
+    assert exec_argv(spec) == build_exec_args(*args, container_cmd="apptainer")
+    srun = srun_argv(spec)
+    assert "--nodelist=vm" in srun and "--cpus-per-task=2" in srun
+    assert start_script(spec, "sx") == build_instance_start_script(
+        *args[:5], "sx", *args[5:], container_cmd="apptainer"
+    )
+    assert "--nodelist=vm" in sbatch_argv(spec, "/tmp/s.sh")

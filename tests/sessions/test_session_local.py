@@ -84,10 +84,11 @@ def test_auto_picks_local_without_sbatch(workspace, user_image: Path) -> None:
 def test_local_failed_start_leaves_no_instance(workspace) -> None:
     ws = workspace
     bad = ws.root / "broken.sif"
-    bad.write_text("not an image\n")
+    # A SIF header (passes the check before starting) over a body apptainer refuses.
+    bad.write_bytes(b"#!/usr/bin/env run-singularity\n".ljust(32, b"\0") + b"SIF_MAGIC" + b"x" * 64)
     bad.chmod(0o644)
     done = ws.cli("session", "start", "--local", str(bad), "-p", str(ws.project))
-    assert done.returncode == 1 and "did not start" in done.stderr
+    assert done.returncode == 1 and "did not start" in done.stderr, done.stderr
     (rec,) = ws.records()
     assert rec["state"] == "failed"
     assert rec["instance"] not in ws.instances()

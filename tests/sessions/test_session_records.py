@@ -57,8 +57,7 @@ def test_record_round_trip_is_private_and_atomic(state: Path) -> None:
         {"job_id": "7 8"},
         {"env": [["USER", "a,b"]]},
         {"backend": "cloud"},
-        {"container_cmd": "-x"},
-        {"username": "Root"},
+        {"username": "ro:ot"},
     ],
 )
 def test_tampered_records_are_refused(state: Path, change: dict) -> None:
@@ -108,7 +107,7 @@ def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 def test_cli_dry_run_start_writes_and_submits_nothing(tmp_path: Path) -> None:
     image = tmp_path / "x.sif"
-    image.write_bytes(b"")
+    image.write_bytes(b"#!/usr/bin/env run-singularity\n".ljust(32, b"\0") + b"SIF_MAGIC")
     (tmp_path / "proj").mkdir()
     fakebin = tmp_path / "bin"
     fakebin.mkdir()

@@ -101,20 +101,22 @@ def test_missing_image_submits_nothing(workspace) -> None:
     assert ws.records() == []
 
 
-def test_image_that_fails_reports_failure_and_leaves_no_job(workspace) -> None:
+def test_non_sif_or_unreadable_image_is_refused_before_submission(workspace) -> None:
     ws = workspace
+    before = ws.active_jobs()
     bad = ws.root / "broken.sif"
     bad.write_text("not an image\n")
     bad.chmod(0o644)
     done = ws.cli(*START, str(bad), "-p", str(ws.project))
-    assert done.returncode == 1
-    assert "did not start" in done.stderr and "INSTANCE_FAILED" in done.stderr
-    (rec,) = ws.records()
-    assert rec["state"] == "failed" and rec["job_id"]
-    assert _wait(lambda: rec["job_id"] not in ws.active_jobs())
-    assert rec["instance"] not in ws.instances()
-    out = (ws.state / rec["id"] / "job.out").read_text()
-    assert "INSTANCE_FAILED" in out and "INSTANCE_READY" not in out
+    assert done.returncode == 2, done.stderr
+    assert "not a SIF image" in done.stderr and str(bad) in done.stderr
+    private = ws.root / "private.sif"
+    private.write_bytes(b"#!/usr/bin/env run-singularity\n".ljust(32) + b"SIF_MAGIC")
+    private.chmod(0o600)  # root's: the test user cannot read it
+    done = ws.cli(*START, str(private), "-p", str(ws.project))
+    assert done.returncode == 2 and "not readable by you" in done.stderr, done.stderr
+    assert ws.active_jobs() <= before
+    assert ws.records() == []
 
 
 def test_invalid_input_names_the_field_and_writes_nothing(workspace, user_image: Path) -> None:

@@ -32,6 +32,7 @@ _EXPORTS = {
     "build_sbatch_command": "scitex_container.apptainer.session.sbatch_script:build_sbatch_command",
     "build_shell_in_allocation_command": "scitex_container.apptainer.session.argv:build_shell_in_allocation_command",
     "build_srun_command": "scitex_container.apptainer.session.argv:build_srun_command",
+    "job_instance_name": "scitex_container.apptainer.session.argv:job_instance_name",
     "Lock": "scitex_container.apptainer.lock.lockfile:Lock",
     "LockDiff": "scitex_container.apptainer.lock.compare:LockDiff",
     "compare_locks": "scitex_container.apptainer.lock.compare:compare_locks",

@@ -20,4 +20,3 @@ def get_options(ctx: click.Context | None = None) -> Options:
     if not isinstance(root.obj, Options):
         root.obj = Options()
     return root.obj
-

@@ -11,16 +11,17 @@ from __future__ import annotations
 import os
 import pwd
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from scitex_container import runner
 from scitex_container.apptainer.session import local, records, slurm
 from scitex_container.apptainer.session import validate as v
-from scitex_container.apptainer.session.argv import SHELL_ARGV, plan_session
+from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
+from scitex_container.apptainer.session.spec import SessionSpec, plan
+from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
 
@@ -72,6 +73,33 @@ def _absolute(value: object, field: str) -> str:
     return v.abs_path(value, field)
 
 
+SIF_MAGIC = b"SIF_MAGIC"
+SIF_MAGIC_OFFSET = 32
+
+
+def check_image(image: str) -> None:
+    """Refuse (exit 2) an image that does not exist, is neither a SIF file nor a
+    sandbox directory, or that this user cannot read, before anything is submitted."""
+    if not os.path.exists(image):
+        raise NotFoundError(f"image does not exist: {image}", "container_path")
+    if os.path.isdir(image):
+        if not os.access(image, os.R_OK | os.X_OK):
+            raise BadInputError(f"sandbox is not readable by you: {image}", "container_path")
+        if not os.path.isdir(os.path.join(image, ".singularity.d")):
+            raise BadInputError(
+                f"is neither a SIF file nor a sandbox (no .singularity.d): {image}",
+                "container_path",
+            )
+        return
+    try:
+        with open(image, "rb") as fh:
+            head = fh.read(SIF_MAGIC_OFFSET + len(SIF_MAGIC))
+    except PermissionError:
+        raise BadInputError(f"image is not readable by you: {image}", "container_path") from None
+    if head[SIF_MAGIC_OFFSET:] != SIF_MAGIC:
+        raise BadInputError(f"is not a SIF image (no SIF magic): {image}", "container_path")
+
+
 def start_session(
     container_path: str | os.PathLike,
     *,
@@ -91,11 +119,19 @@ def start_session(
     memory_gb: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
     container_cmd: str | None = None,
+    node: str = "",
+    wait: bool = True,
+    keep_failed: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> SessionRecord:
     """Start a session and return its record once the instance runs.
 
-    On SLURM the call waits at most ``timeout`` seconds for the job's ready
-    marker; a failed, timed-out or interrupted start cancels the job.
+    On SLURM the call waits (unless ``wait`` is false: it returns once the
+    job is submitted) for the job's ready marker, at most ``timeout`` seconds
+    after the job starts; ``progress`` gets the pending reason and the time
+    waited while it queues.  A failed, timed-out or interrupted (INT, TERM,
+    HUP) start cancels the job and removes its record unless ``keep_failed``.
+    ``node`` places a SLURM session on that node.
 
     Raises:
         BadInputError: an invalid input (named); NotFoundError: no image.
@@ -103,7 +139,7 @@ def start_session(
     """
     chosen = choose_backend(backend)
     me, my_home = current_user()
-    user = v.username(username if username is not None else me)
+    user = v.account(username if username is not None else me)
     image = _absolute(container_path, "container_path")
     project = _absolute(project_dir, "project_dir")
     home = _absolute(home_dir if home_dir is not None else my_home, "home_dir")
@@ -112,48 +148,45 @@ def start_session(
     base = v.instance_name(base.rstrip("-_") if instance_name is None else base)
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
         raise BadInputError(f"must be between 0 and 86400 seconds, got {timeout!r}", "timeout")
-    args: dict[str, Any] = dict(
-        container_path=image,
-        username=user,
-        host_user_dir=home,
-        host_project_dir=project,
-        project_slug=slug,
-        dev_repos=dev_repos,
-        host_mounts=host_mounts,
-        texlive_prefix=texlive_prefix,
+    spec = SessionSpec.create(
+        image,
+        user,
+        home,
+        project,
+        slug,
+        dev_repos,
+        host_mounts,
+        texlive_prefix,
         overlay=overlay,
         container_cmd=container_cmd,
+        slurm_partition=partition,
+        slurm_time_limit=time_limit,
+        slurm_cpus=cpus,
+        slurm_memory_gb=memory_gb,
+        slurm_node=node,
     )
-    plan = plan_session(**args)
-    if chosen == "slurm":  # validate the job's options too before anything exists
-        v.partition(partition)
-        v.time_limit(time_limit)
-        v.cpus(cpus)
-        v.memory_gb(memory_gb)
-    if not os.path.exists(image):
-        raise NotFoundError(f"image does not exist: {image}", "container_path")
-    args["container_cmd"] = plan.container_cmd
+    if node and chosen != "slurm":
+        raise BadInputError("a node can be chosen only for a SLURM session", "node")
+    check_image(image)
     record = SessionRecord(
         id=records.new_session_id(slug),
         backend=chosen,
         image=image,
         username=user,
         project_slug=slug,
-        container_cmd=plan.container_cmd,
-        workdir=plan.workdir,
-        env=plan.env,
+        workdir=plan(spec).workdir,
+        env=plan(spec).env,
     )
     if chosen == "local":
-        return local.start(record, args, base_name=base, timeout=timeout)
+        return local.start(record, spec, base_name=base, timeout=timeout)
     return slurm.start(
         record,
-        args,
+        spec,
         base_name=base,
-        partition=partition,
-        time_limit=time_limit,
-        cpus=cpus,
-        memory_gb=memory_gb,
         timeout=timeout,
+        wait=wait,
+        keep_failed=keep_failed,
+        progress=progress,
     )
 
 
@@ -161,15 +194,15 @@ def list_sessions() -> list[SessionInfo]:
     """This user's sessions with their live state (one squeue / instance list call)."""
     recs = records.all_records()
     jobs = slurm.squeue() if any(r.backend == "slurm" for r in recs) else {}
-    running: dict[str, set[str]] = {}
+    running: set[str] | None = None
     rows: list[SessionInfo] = []
     for rec in recs:
         if rec.backend == "slurm":
             state, node = slurm.live_state(rec, jobs)
         else:
-            if rec.container_cmd not in running:
-                running[rec.container_cmd] = local.running_instances(rec.container_cmd)
-            state, node = local.live_state(rec, running[rec.container_cmd])
+            if running is None:
+                running = local.running_instances(detect_container_cmd())
+            state, node = local.live_state(rec, running)
         rows.append(
             SessionInfo(
                 rec.id,

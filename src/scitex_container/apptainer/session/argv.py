@@ -13,74 +13,22 @@ the working directory), dev repos ``/opt/dev/<name>`` (ro, their ``src/`` on
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from scitex_container.apptainer.session import validate as v
-from scitex_container.apptainer.store.versions import is_sandbox
+from scitex_container.apptainer.session.spec import (
+    TERM_VALUE,
+    SessionPlan,
+    SessionSpec,
+    env_flags,
+    plan,
+)
 from scitex_container.errors import BadInputError
-from scitex_container.host.mounts import build_host_mount_binds
 
 #: Started by ``attach``: a login bash when the image has one, else sh.
 #: A constant: no value is ever interpolated into it.
 SHELL_SNIPPET = "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"
 SHELL_ARGV = ("/bin/sh", "-c", SHELL_SNIPPET)
-TERM_VALUE = "xterm-256color"
-
-
-@dataclass(frozen=True)
-class SessionPlan:
-    """Validated options of one session's container.
-
-    ``flags`` are the options shared by ``exec`` and ``instance start``;
-    ``env`` the variables every process in the session gets (``exec`` into
-    an instance does not inherit the instance's environment, so they are
-    passed again on each exec).
-    """
-
-    container_cmd: str
-    image: str
-    sandbox: bool
-    username: str
-    project_slug: str
-    workdir: str
-    env: tuple[tuple[str, str], ...]
-    flags: tuple[str, ...]
-
-
-def session_env(username: str, project_slug: str, pythonpath: str) -> tuple[tuple[str, str], ...]:
-    """The session's variables (values are validated names: no comma, quote or newline)."""
-    env = [
-        ("USER", username),
-        ("LOGNAME", username),
-        ("SCITEX_USER", username),
-        ("SCITEX_PROJECT", project_slug),
-        ("TERM", TERM_VALUE),
-    ]
-    if pythonpath:
-        env.append(("PYTHONPATH", pythonpath))
-    return tuple(env)
-
-
-def _texlive_path(prefix: str) -> tuple[tuple[str, str], ...]:
-    """``PREPEND_PATH`` (apptainer puts it before the container's PATH) for a TeX
-    Live prefix whose ``bin/`` is not on the default PATH."""
-    if not prefix:
-        return ()
-    from scitex_container.host.mounts import STANDARD_PATH
-
-    bindir = os.path.join(os.path.normpath(prefix), "bin")
-    if bindir in STANDARD_PATH:
-        return ()
-    return (("PREPEND_PATH", v.env_value(bindir, "texlive_prefix")),)
-
-
-def env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
-    out: list[str] = []
-    for key, value in env:
-        out += ["--env", f"{key}={value}"]
-    return out
 
 
 def plan_session(
@@ -97,38 +45,20 @@ def plan_session(
     container_cmd: str | None = None,
 ) -> SessionPlan:
     """Validate every input and work out the container options."""
-    image = v.container_path(container_path)
-    user = v.username(username)
-    slug = v.project_slug(project_slug)
-    home = v.existing_dir(host_user_dir, "host_user_dir")
-    project = v.existing_dir(host_project_dir, "host_project_dir")
-    repos = v.dev_repos(dev_repos)
-    v.host_mounts(host_mounts)
-    prefix = v.texlive_prefix(texlive_prefix)
-    overlay_img = v.overlay_path(overlay) if overlay not in (None, "") else ""
-    if container_cmd is None:
-        from scitex_container.apptainer.tool import detect_container_cmd
-
-        container_cmd = detect_container_cmd()
-    cmd = v.container_cmd(container_cmd)
-
-    sandbox = is_sandbox(image)
-    container_home = f"/home/{user}"
-    workdir = f"{container_home}/proj/{slug}"
-    pythonpath = ":".join(f"/opt/dev/{name}/src" for name, _ in repos)
-    env = session_env(user, slug, pythonpath) + _texlive_path(prefix)
-
-    # A SIF gets full containment (file systems, PID, IPC, environment); a
-    # sandbox keeps the host PID/IPC namespaces but not its files or env.
-    flags: list[str] = ["--containall"] if not sandbox else ["--contain", "--cleanenv"]
-    flags += ["--overlay", overlay_img] if overlay_img else ["--writable-tmpfs"]
-    flags += env_flags(env)
-    flags += ["--home", f"{home}:{container_home}"]
-    flags += ["--bind", f"{project}:{workdir}:rw"]
-    for _name, spec in repos:
-        flags += ["--bind", spec.arg()]
-    flags += build_host_mount_binds(host_mounts, prefix)
-    return SessionPlan(cmd, image, sandbox, user, slug, workdir, env, tuple(flags))
+    return plan(
+        SessionSpec.create(
+            container_path,
+            username,
+            host_user_dir,
+            host_project_dir,
+            project_slug,
+            dev_repos,
+            host_mounts,
+            texlive_prefix,
+            overlay=overlay,
+            container_cmd=container_cmd,
+        )
+    )
 
 
 def build_dev_pythonpath(dev_repos: list[dict]) -> str:
@@ -179,7 +109,7 @@ def build_exec_args(
     Raises:
         BadInputError: naming the field of any invalid input.
     """
-    plan = plan_session(
+    spec = SessionSpec.create(
         container_path,
         username,
         host_user_dir,
@@ -191,16 +121,26 @@ def build_exec_args(
         overlay=overlay,
         container_cmd=container_cmd,
     )
-    return [plan.container_cmd, "exec", *plan.flags, "--pwd", plan.workdir, plan.image]
+    return exec_argv(spec)
 
 
-def _slurm_resources(partition: str, time_limit: str, cpus: int, memory_gb: int) -> list[str]:
-    part = v.partition(partition)
-    out = [f"--partition={part}"] if part else []
-    return out + [
-        f"--time={v.time_limit(time_limit)}",
-        f"--cpus-per-task={v.cpus(cpus)}",
-        f"--mem={v.memory_gb(memory_gb)}G",
+def exec_argv(spec: SessionSpec) -> list[str]:
+    """``<cmd> exec <flags> --pwd <project> <image>`` of a spec."""
+    p = plan(spec)
+    return [p.container_cmd, "exec", *p.flags, "--pwd", p.workdir, p.image]
+
+
+def srun_argv(spec: SessionSpec, *, pty: bool = True) -> list[str]:
+    """``srun`` in a new allocation with the spec's resources, opening a login shell."""
+    head = ["srun", "--pty"] if pty else ["srun"]
+    return [
+        *head,
+        "--chdir=/tmp",
+        *spec.resources(),
+        "--ntasks=1",
+        f"--job-name=terminal_{spec.username}",
+        *exec_argv(spec),
+        *SHELL_ARGV,
     ]
 
 
@@ -229,8 +169,7 @@ def build_srun_command(
     leaves the partition to the cluster's default.
     """
     del screen_session
-    resources = _slurm_resources(slurm_partition, slurm_time_limit, slurm_cpus, slurm_memory_gb)
-    exec_args = build_exec_args(
+    spec = SessionSpec.create(
         container_path,
         username,
         host_user_dir,
@@ -241,18 +180,12 @@ def build_srun_command(
         texlive_prefix,
         overlay=overlay,
         container_cmd=container_cmd,
+        slurm_partition=slurm_partition,
+        slurm_time_limit=slurm_time_limit,
+        slurm_cpus=slurm_cpus,
+        slurm_memory_gb=slurm_memory_gb,
     )
-    user = v.username(username)
-    head = ["srun", "--pty"] if pty else ["srun"]
-    return [
-        *head,
-        "--chdir=/tmp",
-        *resources,
-        "--ntasks=1",
-        f"--job-name=terminal_{user}",
-        *exec_args,
-        *SHELL_ARGV,
-    ]
+    return srun_argv(spec, pty=pty)
 
 
 def instance_exec_args(
@@ -286,6 +219,21 @@ def srun_in_job(job_id: object, argv: Sequence[str], *, pty: bool = False) -> li
     return [*head, "--pty", *argv] if pty else [*head, *argv]
 
 
+def job_instance_name(instance_name: str, job_id: object) -> str:
+    """The real name of the instance that the start script runs in job ``job_id``.
+
+    :func:`~.sbatch_script.build_instance_start_script` names its instance
+    ``<instance_name>-$SLURM_JOB_ID`` (unique per job); this makes the same
+    name from the outside.  A name that already ends in ``-<job_id>`` is
+    returned unchanged, so passing the real name works too.
+    """
+    base = v.instance_name(instance_name)
+    job = v.job_id(job_id)
+    if base.endswith(f"-{job}"):
+        return base
+    return v.instance_name(f"{base}-{job}")
+
+
 def build_shell_in_allocation_command(
     job_id: str,
     instance_name: str,
@@ -293,19 +241,27 @@ def build_shell_in_allocation_command(
     *,
     pty: bool = True,
     container_cmd: str | None = None,
+    workdir: str = "",
 ) -> list[str]:
     """Build ``srun --overlap`` that opens a shell in an instance of a running job.
 
-    ``username`` (when given) sets ``USER``/``LOGNAME`` in the shell.  Pass
-    ``pty=False`` to feed the shell from a pipe.
+    ``instance_name`` is the name given to ``build_instance_start_script``:
+    the shell reaches that job's instance (:func:`job_instance_name`).
+    ``username`` (when given) sets ``USER``/``LOGNAME`` in the shell and its
+    working directory to the session's home ``/home/<username>``; without it
+    the shell starts in ``/`` (``workdir`` overrides both).  Pass ``pty=False``
+    to feed the shell from a pipe.
     """
     env: list[tuple[str, str]] = []
+    cwd = workdir or "/"
     if username:
         user = v.username(username)
         env = [("USER", user), ("LOGNAME", user), ("TERM", TERM_VALUE)]
+        cwd = workdir or f"/home/{user}"
     if container_cmd is None:
         from scitex_container.apptainer.tool import detect_container_cmd
 
         container_cmd = detect_container_cmd()
-    inner = instance_exec_args(container_cmd, instance_name, SHELL_ARGV, env)
+    name = job_instance_name(instance_name, job_id)
+    inner = instance_exec_args(container_cmd, name, SHELL_ARGV, env, cwd)
     return srun_in_job(job_id, inner, pty=pty)

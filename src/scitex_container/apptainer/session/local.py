@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from scitex_container import runner
 from scitex_container.apptainer.session import records
 from scitex_container.apptainer.session import validate as v
-from scitex_container.apptainer.session.argv import instance_exec_args, plan_session
+from scitex_container.apptainer.session.argv import instance_exec_args
 from scitex_container.apptainer.session.records import SessionRecord
+from scitex_container.apptainer.session.spec import SessionSpec, plan
+from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import CheckFailedError, ProcessError
 
 START_TIMEOUT = 300.0
@@ -44,25 +46,25 @@ def _stop(container_cmd: str, name: str) -> None:
 
 
 def start(
-    record: SessionRecord, script_args: dict, *, base_name: str, timeout: float
+    record: SessionRecord, spec: SessionSpec, *, base_name: str, timeout: float
 ) -> SessionRecord:
-    plan = plan_session(**script_args)
+    p = plan(spec)
     name = local_instance_name(base_name)
     records.create_dir(record.id)
     record = records.save(record.with_(instance=name))
-    argv = [plan.container_cmd, "instance", "start", *plan.flags, plan.image, name]
+    argv = [p.container_cmd, "instance", "start", *p.flags, p.image, name]
     try:
         runner.run(argv, timeout=min(timeout, START_TIMEOUT))
-        if not runner.is_dry_run() and name not in running_instances(plan.container_cmd):
+        if not runner.is_dry_run() and name not in running_instances(p.container_cmd):
             raise CheckFailedError(
                 f"session {record.id}: instance {name} is not running after its start"
             )
     except ProcessError as exc:
-        _stop(plan.container_cmd, name)
+        _stop(p.container_cmd, name)
         records.save(record.with_(state="failed"))
         raise CheckFailedError(f"session {record.id}: the instance did not start: {exc}") from None
     except BaseException:
-        _stop(plan.container_cmd, name)
+        _stop(p.container_cmd, name)
         records.save(record.with_(state="failed"))
         raise
     if runner.is_dry_run():
@@ -73,7 +75,7 @@ def start(
 def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:
     del pty  # a local exec uses our own terminal directly
     return instance_exec_args(
-        record.container_cmd, record.instance, argv, record.env, record.workdir
+        detect_container_cmd(), record.instance, argv, record.env, record.workdir
     )
 
 
@@ -86,7 +88,7 @@ def live_state(record: SessionRecord, running: set[str]) -> tuple[str, str]:
 
 
 def require_running(record: SessionRecord) -> None:
-    state, _ = live_state(record, running_instances(record.container_cmd))
+    state, _ = live_state(record, running_instances(detect_container_cmd()))
     if state != "running":
         raise CheckFailedError(f"session {record.id} is not running (state: {state})")
 
@@ -94,9 +96,9 @@ def require_running(record: SessionRecord) -> None:
 def stop(record: SessionRecord) -> None:
     if not record.instance:
         return
-    if record.instance in running_instances(record.container_cmd):
-        _stop(record.container_cmd, record.instance)
-    if not runner.is_dry_run() and record.instance in running_instances(record.container_cmd):
+    if record.instance in running_instances(detect_container_cmd()):
+        _stop(detect_container_cmd(), record.instance)
+    if not runner.is_dry_run() and record.instance in running_instances(detect_container_cmd()):
         raise CheckFailedError(
             f"session {record.id}: instance {record.instance} still runs after stop"
         )

@@ -1,10 +1,15 @@
 """Session records: one directory per session in a per-user state directory.
 
 ``~/.scitex/sessions/<id>/`` (or ``$SCITEX_CONTAINER_SESSIONS_DIR/<id>/``,
-mode 0700) holds ``session.json`` (this record, written atomically), and for
-SLURM sessions the submitted script and the job's output.  Records are read
-back through the same validators as user input: a tampered or truncated
-record is refused, never interpolated.
+mode 0700) holds ``session.json`` (this record, mode 0600, written
+atomically), and for SLURM sessions the submitted script and the job's
+output.  A record is data, never code: it names no program (the container
+command is resolved at use time, :func:`~scitex_container.apptainer.tool.detect_container_cmd`)
+and is read back through the same validators as user input, so a tampered
+or truncated record is refused, never interpolated.  The state directory,
+each session directory and each record must be the caller's own and not
+writable by others (:mod:`.ownership`).  A save never re-creates a session
+directory that ``stop`` removed meanwhile.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scitex_container import envvars, runner
+from scitex_container.apptainer.session import ownership
 from scitex_container.apptainer.session import validate as v
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError, NotFoundError, SessionGone, UntrustedStateError
 from scitex_container.fsutil import atomic_write_text
 from scitex_container.result import Result
 
@@ -40,7 +46,6 @@ class SessionRecord(Result):
     project_slug: str
     instance: str = ""
     job_id: str = ""
-    container_cmd: str = "apptainer"
     workdir: str = ""
     env: tuple[tuple[str, str], ...] = ()
     state: str = "starting"
@@ -67,23 +72,52 @@ def new_session_id(project_slug: str) -> str:
     return v.session_id(f"{v.project_slug(project_slug)[:64]}-{secrets.token_hex(3)}")
 
 
-def create_dir(session_id: str) -> Path:
-    """Make the session's directory (0700); refuse to reuse one."""
+def trusted_root() -> Path | None:
+    """The state directory after its ownership check; None when it does not exist."""
     root = sessions_dir()
-    if not runner.is_dry_run():
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        ownership.check(root, directory=True)
+    except FileNotFoundError:
+        return None
+    return root
+
+
+def create_dir(session_id: str) -> Path:
+    """Make the session's directory (0700) in a trusted state dir; never reuse one."""
     path = session_dir(session_id)
     if not runner.is_dry_run():
-        path.mkdir(mode=0o700)
+        ownership.ensure_dir(sessions_dir())
+        path.mkdir(mode=ownership.PRIVATE_DIR)
+        ownership.check(path, directory=True)
     return path
 
 
 def save(record: SessionRecord) -> SessionRecord:
+    """Write the record (0600) into its existing, trusted directory.
+
+    Raises:
+        SessionGone: the directory no longer exists (the session was stopped).
+    """
     if runner.is_dry_run():
         return record
-    data = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
-    atomic_write_text(session_dir(record.id) / RECORD_FILE, data, mode=0o600)
+    directory = session_dir(record.id)
+    try:
+        ownership.check(sessions_dir(), directory=True)
+        ownership.check(directory, directory=True)
+        data = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
+        atomic_write_text(directory / RECORD_FILE, data, mode=ownership.PRIVATE_FILE, parents=False)
+    except FileNotFoundError:
+        raise SessionGone(f"session {record.id} was stopped meanwhile", "session_id") from None
     return record
+
+
+def write_private(session_id: str, name: str, text: str, mode: int) -> Path:
+    """Write a file of the session (its script) atomically, never creating the directory."""
+    path = session_dir(session_id) / name
+    if not runner.is_dry_run():
+        ownership.check(session_dir(session_id), directory=True)
+        atomic_write_text(path, text, mode=mode, parents=False)
+    return path
 
 
 def _from_dict(data: object, where: str) -> SessionRecord:
@@ -99,9 +133,6 @@ def _from_dict(data: object, where: str) -> SessionRecord:
             project_slug=v.project_slug(data["project_slug"], f"{where}:project_slug"),
             instance=str(data.get("instance", "")),
             job_id=str(data.get("job_id", "")),
-            container_cmd=v.container_cmd(
-                data.get("container_cmd", "apptainer"), f"{where}:container_cmd"
-            ),
             workdir=str(data.get("workdir", "")),
             env=env,
             state=str(data.get("state", "")),
@@ -128,9 +159,18 @@ def _from_dict(data: object, where: str) -> SessionRecord:
 
 
 def load(session_id: str) -> SessionRecord:
-    path = session_dir(session_id) / RECORD_FILE
+    """The record of ``session_id``, after the ownership checks of its path.
+
+    Raises:
+        NotFoundError: no such session; UntrustedStateError: see :mod:`.ownership`;
+        BadInputError: a record that does not validate.
+    """
+    directory = session_dir(session_id)
+    path = directory / RECORD_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        ownership.check(sessions_dir(), directory=True)
+        ownership.check(directory, directory=True)
+        text = ownership.read_private(path)
     except FileNotFoundError:
         raise NotFoundError(
             f"no session {session_id!r} (see `scitex-container session list`)", "session_id"
@@ -146,22 +186,37 @@ def load(session_id: str) -> SessionRecord:
 
 
 def all_records() -> list[SessionRecord]:
-    """Every readable record, oldest first (unreadable ones are skipped)."""
-    root = sessions_dir()
-    if not root.is_dir():
+    """Every valid record, oldest first.
+
+    Records that do not validate are skipped; state owned by someone else
+    is refused (:class:`~.UntrustedStateError`), never skipped.
+    """
+    root = trusted_root()
+    if root is None:
         return []
     out: list[SessionRecord] = []
     for entry in sorted(root.iterdir()):
-        if not v.SESSION_ID_RE.fullmatch(entry.name) or not (entry / RECORD_FILE).is_file():
+        if not v.SESSION_ID_RE.fullmatch(entry.name):
+            continue
+        if not os.path.lexists(entry / RECORD_FILE) and not entry.is_symlink():
             continue
         try:
             out.append(load(entry.name))
+        except UntrustedStateError:
+            raise
         except (BadInputError, OSError):
             continue
     return sorted(out, key=lambda r: (r.created, r.id))
 
 
 def remove(session_id: str) -> None:
+    """Remove the session's directory (checked first: never someone else's)."""
     if runner.is_dry_run():
         return
-    shutil.rmtree(session_dir(session_id), ignore_errors=True)
+    path = session_dir(session_id)
+    try:
+        ownership.check(sessions_dir(), directory=True)
+        ownership.check(path, directory=True)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(path, ignore_errors=True)

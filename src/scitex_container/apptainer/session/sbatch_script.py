@@ -1,9 +1,10 @@
 """The batch job of a session: the ``sbatch`` command and the instance start script.
 
 The script starts one Apptainer instance named ``<instance_name>-<job id>``
-(unique per job), prints :data:`READY_MARKER` or a line starting with
-:data:`FAILED_MARKER` (then exits non-zero), keeps the job alive while the
-instance runs and stops the instance when the job ends or is cancelled.
+(unique per job; :func:`~.argv.job_instance_name` makes the same name),
+prints :data:`READY_MARKER` or a line starting with :data:`FAILED_MARKER`
+(then exits non-zero), keeps the job alive while the instance runs and
+stops the instance when the job ends or is cancelled.
 
 Safety rules the generated script follows (tested with arbitrary input):
 
@@ -26,7 +27,8 @@ import shlex
 
 from scitex_container._version import __version__
 from scitex_container.apptainer.session import validate as v
-from scitex_container.apptainer.session.argv import _slurm_resources, plan_session
+from scitex_container.apptainer.session.argv import job_instance_name
+from scitex_container.apptainer.session.spec import SessionSpec, plan, slurm_resources
 from scitex_container.errors import BadInputError
 
 READY_MARKER = "INSTANCE_READY"
@@ -38,9 +40,13 @@ MAX_BASE_NAME = 100
 POLL_SECONDS = 10
 
 
-def job_instance_name(base: str, job_id: object) -> str:
-    """The instance name the script uses for job ``job_id``."""
-    return f"{v.instance_name(base)}-{v.job_id(job_id)}"
+__all__ = [
+    "build_instance_start_script",
+    "build_sbatch_command",
+    "job_instance_name",
+    "sbatch_argv",
+    "start_script",
+]
 
 
 _SCRIPT = """\
@@ -67,7 +73,12 @@ case $JOB_TAG in
         exit 2
         ;;
 esac
-INSTANCE="$BASE_NAME-$JOB_TAG"
+# Same rule as scitex_container.apptainer.job_instance_name (a name already ending
+# in -<job id> is kept), so the shell/exec builders reach this instance by BASE_NAME.
+case $BASE_NAME in
+    *-"$JOB_TAG") INSTANCE=$BASE_NAME ;;
+    *) INSTANCE="$BASE_NAME-$JOB_TAG" ;;
+esac
 started=0
 sleeper=
 
@@ -163,11 +174,9 @@ def build_instance_start_script(
     Raises:
         BadInputError: naming the field of any invalid input (nothing is generated).
     """
-    base = v.instance_name(instance_name)
-    if len(base) > MAX_BASE_NAME:
-        raise BadInputError(f"is longer than {MAX_BASE_NAME} characters", "instance_name")
+    base = _base_name(instance_name)
     poll = v.positive_int(poll_seconds, "poll_seconds", 3600)
-    plan = plan_session(
+    spec = SessionSpec.create(
         container_path,
         username,
         host_user_dir,
@@ -179,14 +188,29 @@ def build_instance_start_script(
         overlay=overlay,
         container_cmd=container_cmd,
     )
+    return start_script(spec, base, poll_seconds=poll)
+
+
+def _base_name(instance_name: object) -> str:
+    base = v.instance_name(instance_name)
+    if len(base) > MAX_BASE_NAME:
+        raise BadInputError(f"is longer than {MAX_BASE_NAME} characters", "instance_name")
+    return base
+
+
+def start_script(spec: SessionSpec, instance_name: str, *, poll_seconds: int = POLL_SECONDS) -> str:
+    """The instance start script of ``spec`` (see :func:`build_instance_start_script`)."""
+    base = _base_name(instance_name)
+    poll = v.positive_int(poll_seconds, "poll_seconds", 3600)
+    p = plan(spec)
     q = shlex.quote
     return _SCRIPT.format(
         version=__version__,
-        cmd=q(plan.container_cmd),
-        image=q(plan.image),
+        cmd=q(p.container_cmd),
+        image=q(p.image),
         base=q(base),
         poll=poll,
-        flags="\n".join(f"    {' '.join(q(a) for a in pair)}" for pair in _pairs(plan.flags)),
+        flags="\n".join(f"    {' '.join(q(a) for a in pair)}" for pair in _pairs(p.flags)),
         ready=READY_MARKER,
         failed=FAILED_MARKER,
         stopped=STOPPED_MARKER,
@@ -224,14 +248,6 @@ def build_sbatch_command(
         BadInputError: naming the field of any invalid input.
     """
     base = v.instance_name(instance_name)
-    script = v.abs_path(script_path, "script_path", forbid="")
-    if script.endswith("/"):
-        raise BadInputError(f"must name a file: {script}", "script_path")
-    out = _out_path(output_path, "output_path") if output_path else None
-    if out is None:
-        out = _out_path(os.path.splitext(script)[0] + ".out", "script_path")
-    workdir = _out_path(os.path.dirname(script) or "/", "script_path")
-    resources = _slurm_resources(slurm_partition, slurm_time_limit, slurm_cpus, slurm_memory_gb)
     if username:
         name = f"scitex_{v.username(username)}"
         if project_slug:
@@ -240,6 +256,28 @@ def build_sbatch_command(
         if project_slug:
             v.project_slug(project_slug)
         name = base
+    resources = slurm_resources(slurm_partition, slurm_time_limit, slurm_cpus, slurm_memory_gb)
+    return _sbatch(name, resources, script_path, output_path)
+
+
+def sbatch_argv(
+    spec: SessionSpec, script_path: str, output_path: str | None = None, *, job_name: str = ""
+) -> list[str]:
+    """The ``sbatch`` command of ``spec`` (its resources and node) for a start script."""
+    name = job_name or f"scitex_{spec.username}_{spec.project_slug}"
+    return _sbatch(name, spec.resources(), script_path, output_path)
+
+
+def _sbatch(
+    name: str, resources: list[str], script_path: str, output_path: str | None
+) -> list[str]:
+    script = v.abs_path(script_path, "script_path", forbid="")
+    if script.endswith("/"):
+        raise BadInputError(f"must name a file: {script}", "script_path")
+    out = _out_path(output_path, "output_path") if output_path else None
+    if out is None:
+        out = _out_path(os.path.splitext(script)[0] + ".out", "script_path")
+    workdir = _out_path(os.path.dirname(script) or "/", "script_path")
     return [
         "sbatch",
         "--parsable",

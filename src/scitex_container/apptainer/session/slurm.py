@@ -11,8 +11,11 @@ instance anyway) and waits until the job is gone.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +28,13 @@ from scitex_container.apptainer.session.sbatch_script import (
     FAILED_MARKER,
     NAME_PREFIX,
     READY_MARKER,
-    build_instance_start_script,
-    build_sbatch_command,
     job_instance_name,
+    sbatch_argv,
+    start_script,
 )
-from scitex_container.errors import CheckFailedError, ProcessError
-from scitex_container.fsutil import atomic_write_text
+from scitex_container.apptainer.session.spec import SessionSpec
+from scitex_container.apptainer.tool import detect_container_cmd
+from scitex_container.errors import CheckFailedError, ProcessError, SessionGone
 
 #: squeue states in which the job still holds (or will hold) its allocation.
 ACTIVE_STATES = {
@@ -50,11 +54,27 @@ ACTIVE_STATES = {
 _SEP = "|"
 
 
+#: Pending reasons SLURM gives a job that can never run as requested.
+NEVER_REASONS = {
+    "PartitionConfig",
+    "PartitionNodeLimit",
+    "PartitionTimeLimit",
+    "BadConstraints",
+    "InvalidAccount",
+    "InvalidQOS",
+    "DependencyNeverSatisfied",
+    "QOSMaxCpuPerJobLimit",
+    "QOSMaxMemoryPerJob",
+    "AssocMaxCpuPerJobLimit",
+}
+
+
 @dataclass(frozen=True)
 class JobState:
     job_id: str
     state: str
     node: str
+    reason: str = ""
 
 
 def squeue() -> dict[str, JobState]:
@@ -64,13 +84,14 @@ def squeue() -> dict[str, JobState]:
     format with a delimiter no id, state or node list can contain is portable.
     """
     out = runner.run(
-        ["squeue", "-h", "--me", "-o", f"%i{_SEP}%T{_SEP}%N"], readonly=True, timeout=60
+        ["squeue", "-h", "--me", "-o", f"%i{_SEP}%T{_SEP}%N{_SEP}%r"], readonly=True, timeout=60
     ).stdout
     jobs: dict[str, JobState] = {}
     for line in out.splitlines():
         parts = line.strip().split(_SEP)
-        if len(parts) == 3 and v.JOB_ID_RE.fullmatch(parts[0]):
-            jobs[parts[0]] = JobState(parts[0], parts[1].strip(), parts[2].strip())
+        if len(parts) == 4 and v.JOB_ID_RE.fullmatch(parts[0]):
+            state, node, reason = (p.strip() for p in parts[1:])
+            jobs[parts[0]] = JobState(parts[0], state, node, "" if reason == "None" else reason)
     return jobs
 
 
@@ -122,60 +143,130 @@ def cancel(job_id: str, timeout: float = 60.0) -> bool:
 
 def start(
     record: SessionRecord,
-    script_args: dict,
+    spec: SessionSpec,
     *,
     base_name: str,
-    partition: str,
-    time_limit: str,
-    cpus: int,
-    memory_gb: int,
     timeout: float,
+    wait: bool = True,
+    keep_failed: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> SessionRecord:
-    """Submit the session's job and wait for its instance (see module doc)."""
+    """Submit the session's job and (unless ``wait`` is false) wait for its instance.
+
+    A start that fails, times out or ends by a signal (INT, TERM, HUP) cancels
+    its job and removes the session's record (``keep_failed`` keeps it, for
+    debugging).  A job SLURM can never run (:data:`NEVER_REASONS`) fails at once
+    with SLURM's reason.  ``progress`` gets a line with the pending reason and
+    the elapsed time while the job waits in the queue.
+    """
     directory = records.session_dir(record.id)
     script_path = directory / records.SCRIPT_FILE
     output_path = directory / records.OUTPUT_FILE
     # Everything is validated (both builders) before anything is written.
-    script = build_instance_start_script(instance_name=base_name, **script_args)
-    argv = build_sbatch_command(
-        base_name,
-        str(script_path),
-        partition,
-        time_limit,
-        cpus,
-        memory_gb,
-        record.username,
-        record.project_slug,
-        output_path=str(output_path),
-    )
+    script = start_script(spec, base_name)
+    argv = sbatch_argv(spec, str(script_path), str(output_path))
     records.create_dir(record.id)
-    if not runner.is_dry_run():
-        atomic_write_text(script_path, script, mode=0o700)
-    records.save(record)
-    try:
-        out = runner.run(argv, timeout=60).stdout
-    except ProcessError as exc:
-        records.save(record.with_(state="failed"))
-        raise CheckFailedError(f"session {record.id}: sbatch refused the job: {exc}") from None
-    if runner.is_dry_run():
-        return record.with_(state="planned")
-    job_id = v.job_id(out.strip().split(";")[0], "sbatch output")
-    record = records.save(
-        record.with_(job_id=job_id, instance=job_instance_name(base_name, job_id))
-    )
-    try:
-        node = _wait_ready(record, output_path, timeout)
-    except BaseException:
-        cancel(job_id)
-        records.save(record.with_(state="failed"))
-        raise
+    with signals_interrupt():
+        try:
+            records.write_private(record.id, records.SCRIPT_FILE, script, 0o700)
+            records.save(record)
+            try:
+                out = runner.run(argv, timeout=60).stdout
+            except ProcessError as exc:
+                raise CheckFailedError(
+                    f"session {record.id}: sbatch refused the job: {exc.stderr.strip() or exc}"
+                ) from None
+            if runner.is_dry_run():
+                return record.with_(state="planned")
+            job_id = v.job_id(out.strip().split(";")[0], "sbatch output")
+            record = records.save(
+                record.with_(job_id=job_id, instance=job_instance_name(base_name, job_id))
+            )
+            if not wait:
+                return record.with_(state="submitted")
+            node = _wait_ready(record, output_path, timeout, progress)
+        except BaseException:
+            _fail(record, keep_failed)
+            raise
     return records.save(record.with_(state="running", node=node))
 
 
-def _wait_ready(record: SessionRecord, output_path: Path, timeout: float) -> str:
-    """Poll the job's output for a marker; check SLURM about once a second."""
-    deadline = time.monotonic() + timeout
-    next_check = time.monotonic() + 1.0
+def _fail(record: SessionRecord, keep: bool) -> None:
+    """Cancel the job of a failed start and drop (or keep) its record.
+
+    ``scancel`` first, then the record, then the wait until SLURM drops the
+    job: a process that is killed soon after its signal (``runuser``/``su``
+    send SIGKILL two seconds after forwarding SIGTERM) leaves neither.
+    """
+    live = bool(record.job_id) and not runner.is_dry_run()
+    with signals_ignored():  # a second signal (runuser forwards one) must not cut this short
+        if live:
+            runner.run(["scancel", v.job_id(record.job_id)], check=False, timeout=60)
+        try:
+            if keep:
+                records.save(record.with_(state="failed"))
+            else:
+                records.remove(record.id)
+        except SessionGone:
+            pass  # `stop` removed the session meanwhile: never bring it back
+        if live:
+            wait_gone(record.job_id)
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt (as SIGINT is) while the
+    block runs, so every signal that ends a start runs its cleanup."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    for sig in saved:
+        signal.signal(sig, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {sig: signal.getsignal(sig) for sig in sigs}
+    for sig in sigs:
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _wait_ready(
+    record: SessionRecord,
+    output_path: Path,
+    timeout: float,
+    progress: Callable[[str], None] | None = None,
+) -> str:
+    """Poll the job's output for a marker; check SLURM about once a second.
+
+    The ``timeout`` counts from the moment the job runs: time in the queue is
+    reported (pending reason, elapsed) but not limited, unless SLURM says the
+    job can never run.
+    """
+    began = time.monotonic()
+    deadline = began + timeout
+    next_check = began
+    last_note = ""
     while True:
         outcome = _outcome(_read(output_path), record.instance)
         if outcome and outcome[0] == "ready":
@@ -198,24 +289,38 @@ def _wait_ready(record: SessionRecord, output_path: Path, timeout: float) -> str
                     f"session {record.id}: job {record.job_id} ended ({state}) before the "
                     f"instance was ready; output: {output_path}: {_tail(_read(output_path))}"
                 )
+            if job.state == "PENDING":
+                if job.reason in NEVER_REASONS:
+                    raise CheckFailedError(
+                        f"session {record.id}: SLURM can never run job {record.job_id} as "
+                        f"requested (reason: {job.reason}); it was cancelled"
+                    )
+                deadline = now + timeout  # the clock runs from the start of the job
+                note = f"job {record.job_id} pending ({job.reason or 'queued'})"
+                if progress and (note != last_note or int(now - began) % 10 == 0):
+                    progress(f"{note}, waiting {now - began:.0f}s")
+                last_note = note
         if now > deadline:
             raise CheckFailedError(
-                f"session {record.id}: job {record.job_id} not ready after {timeout:g}s "
-                f"(cancelled); output: {output_path}"
+                f"session {record.id}: job {record.job_id} not ready {timeout:g}s after it "
+                f"started (cancelled); output: {output_path}"
             )
         time.sleep(0.05)
 
 
 def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:
     inner = instance_exec_args(
-        record.container_cmd, record.instance, argv, record.env, record.workdir
+        detect_container_cmd(), record.instance, argv, record.env, record.workdir
     )
     return srun_in_job(record.job_id, inner, pty=pty)
 
 
 def live_state(record: SessionRecord, jobs: dict[str, JobState]) -> tuple[str, str]:
-    """(state, node) of a record given squeue's view."""
+    """(state, node) of a record given squeue's view; a pending job's state
+    carries SLURM's reason (``pending (Resources)``)."""
     job = jobs.get(record.job_id)
+    if job is not None and job.state == "PENDING":
+        return f"pending ({job.reason})" if job.reason else "pending", ""
     if job is not None and job.state in ACTIVE_STATES:
         return job.state.lower(), job.node
     if record.state in ("failed", "planned"):
@@ -235,7 +340,7 @@ def stop(record: SessionRecord, timeout: float = 60.0) -> None:
         return
     job = squeue().get(record.job_id)
     if job is not None and job.state == "RUNNING" and record.instance:
-        stop_argv = [record.container_cmd, "instance", "stop", "--timeout", "3", record.instance]
+        stop_argv = [detect_container_cmd(), "instance", "stop", "--timeout", "3", record.instance]
         runner.run(srun_in_job(record.job_id, stop_argv), check=False, timeout=timeout)
     if job is not None and not cancel(record.job_id, timeout):
         raise CheckFailedError(

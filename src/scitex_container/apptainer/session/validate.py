@@ -11,16 +11,23 @@ leading ``-`` (it would read as an option).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from scitex_container.binds import BindSpec, make_bind
 from scitex_container.errors import BadInputError
+from scitex_container.paths import abs_path
+from scitex_container.paths import no_control as _no_control
 
-#: POSIX-portable login names (what useradd accepts by default), at most 32.
-USERNAME_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+__all__ = ["abs_path"]  # the package's one path validator (scitex_container.paths)
+
+#: Characters a login name may not hold here: the system's user database
+#: accepts far more than POSIX's portable set (LDAP names such as ``John.Doe``),
+#: so only what would break a path, a ``--home``/``--bind`` spec or an
+#: ``--env`` value is refused; the account must exist (:func:`account`).
+USERNAME_FORBIDDEN = frozenset(":/\\,\"'")
+MAX_USERNAME = 256
 #: Project identifiers such as ``my-project``.
 SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: Apptainer instance names; no glob characters, so ``instance list NAME`` is exact.
@@ -31,6 +38,8 @@ DEV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 SESSION_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 #: SLURM partition names (one, or a comma-separated list for sbatch -p).
 PARTITION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: SLURM node names (``--nodelist``).
+NODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: SLURM job ids (plain jobs; arrays are not sessions).
 JOB_ID_RE = re.compile(r"[0-9]{1,12}")
 #: Environment variable names.
@@ -69,7 +78,37 @@ def _match(pattern: re.Pattern[str], value: object, field: str, what: str) -> st
 
 
 def username(value: object, field: str = "username") -> str:
-    return _match(USERNAME_RE, value, field, "username")
+    """A login name that is safe in paths, bind specs and ``--env`` values.
+
+    Dots, capitals, digits, ``@`` are fine; control characters, blanks,
+    ``: / \\ , " '``, a leading ``-`` and ``.``/``..`` are not.
+    """
+    text = _text(value, field)
+    _no_control(text, field)
+    if not text or len(text) > MAX_USERNAME:
+        raise BadInputError(f"must be 1 to {MAX_USERNAME} characters: {text!r}", field)
+    bad = sorted({c for c in text if c in USERNAME_FORBIDDEN or c.isspace()})
+    if bad:
+        raise BadInputError(f"{text!r} is not a valid username (contains {bad[0]!r})", field)
+    if text.startswith("-") or text in (".", ".."):
+        raise BadInputError(f"{text!r} is not a valid username", field)
+    return text
+
+
+def account(value: object, field: str = "username") -> str:
+    """A valid username of an account that exists on this system (pwd)."""
+    import pwd
+
+    text = username(value, field)
+    try:
+        pwd.getpwnam(text)
+    except KeyError:
+        raise BadInputError(f"no such user account on this system: {text!r}", field) from None
+    return text
+
+
+def node_name(value: object, field: str = "slurm_node") -> str:
+    return _match(NODE_RE, value, field, "SLURM node name")
 
 
 def project_slug(value: object, field: str = "project_slug") -> str:
@@ -148,32 +187,6 @@ def cpus(value: object, field: str = "slurm_cpus") -> int:
 
 def memory_gb(value: object, field: str = "slurm_memory_gb") -> int:
     return positive_int(value, field, MAX_MEMORY_GB)
-
-
-def _no_control(text: str, field: str) -> None:
-    for ch in text:
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
-            raise BadInputError(f"must not contain control character {ch!r}: {text!r}", field)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadInputError(f"is not valid UTF-8 text: {text!r}", field) from None
-
-
-def abs_path(value: object, field: str, *, must_exist: bool = False, forbid: str = ":,") -> str:
-    """An absolute path without control characters (nor ``forbid`` characters)."""
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    text = _text(value, field)
-    _no_control(text, field)
-    if not text.startswith("/"):
-        raise BadInputError(f"must be an absolute path, got {text!r}", field)
-    bad = [c for c in forbid if c in text]
-    if bad:
-        raise BadInputError(f"must not contain {bad[0]!r}: {text!r}", field)
-    if must_exist and not os.path.lexists(text):
-        raise BadInputError(f"does not exist: {text}", field)
-    return text
 
 
 def env_value(value: object, field: str) -> str:

@@ -61,7 +61,12 @@ def _dev_repo(value: str) -> dict:
     default=120.0,
     show_default=True,
     type=float,
-    help="Seconds to wait for the instance.",
+    help="Seconds to wait for the instance once the job runs (queue time is not counted).",
+)
+@click.option("--node", default="", help="Run on this SLURM node (sbatch --nodelist).")
+@click.option("--no-wait", "no_wait", is_flag=True, help="Return once the job is submitted.")
+@click.option(
+    "--keep-failed", is_flag=True, help="Keep the record of a failed start (for debugging)."
 )
 @common_options
 def start(
@@ -80,8 +85,14 @@ def start(
     cpus,
     memory_gb,
     timeout,
+    node,
+    no_wait,
+    keep_failed,
 ) -> int:
-    """Start a session running IMAGE (a .sif file or a sandbox directory)."""
+    """Start a session running IMAGE (a .sif file or a sandbox directory).
+
+    While the job waits in the queue, its pending reason and the time waited
+    are shown on stderr."""
     from scitex_container.apptainer.session import start_session
     from scitex_container.binds import parse_bind_spec
 
@@ -107,6 +118,10 @@ def start(
             cpus=cpus,
             memory_gb=memory_gb,
             timeout=timeout,
+            node=node,
+            wait=not no_wait,
+            keep_failed=keep_failed,
+            progress=lambda line: click.echo(line, err=True),
         )
     )
     where = (

@@ -1,0 +1,240 @@
+"""The session spec: every shared session parameter, validated once.
+
+One frozen :class:`SessionSpec` carries what every builder of a session
+needs (image, user, directories, dev repos, host mounts, TeX Live, overlay,
+container command, SLURM resources).  The reference builders keep their
+signatures and build a spec at their edge (:meth:`SessionSpec.create`); the
+lifecycle builds one per start and hands it to the backends.  From a spec,
+:func:`plan` derives the container options (:class:`SessionPlan`) shared by
+``apptainer exec`` and ``apptainer instance start``, so the two never drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scitex_container.apptainer.session import validate as v
+from scitex_container.binds import BindSpec
+from scitex_container.errors import BadInputError
+from scitex_container.host.mounts import build_host_mount_binds
+from scitex_container.result import Result
+
+TERM_VALUE = "xterm-256color"
+
+
+@dataclass(frozen=True)
+class SessionSpec(Result):
+    """Validated parameters of one session (build with :meth:`create`)."""
+
+    container_path: str
+    username: str
+    host_user_dir: str
+    host_project_dir: str
+    project_slug: str
+    dev_repos: tuple[tuple[str, BindSpec], ...] = ()
+    host_mounts: tuple[BindSpec, ...] = ()
+    texlive_prefix: str = ""
+    overlay: str = ""
+    container_cmd: str = "apptainer"
+    slurm_partition: str = "compute"
+    slurm_time_limit: str = "8:00:00"
+    slurm_cpus: int = 4
+    slurm_memory_gb: int = 16
+    slurm_node: str = ""
+
+    @classmethod
+    def create(
+        cls,
+        container_path: object,
+        username: object,
+        host_user_dir: object,
+        host_project_dir: object,
+        project_slug: object,
+        dev_repos: object = None,
+        host_mounts: object = None,
+        texlive_prefix: object = "",
+        *,
+        overlay: object = None,
+        container_cmd: str | None = None,
+        slurm_partition: object = "compute",
+        slurm_time_limit: object = "8:00:00",
+        slurm_cpus: object = 4,
+        slurm_memory_gb: object = 16,
+        slurm_node: object = "",
+    ) -> SessionSpec:
+        """Validate every input (naming the field of the first bad one)."""
+        image = v.container_path(container_path)
+        user = v.username(username)
+        slug = v.project_slug(project_slug)
+        home = v.existing_dir(host_user_dir, "host_user_dir")
+        project = v.existing_dir(host_project_dir, "host_project_dir")
+        repos = tuple(v.dev_repos(dev_repos))
+        mounts = tuple(v.host_mounts(host_mounts))
+        prefix = v.texlive_prefix(texlive_prefix)
+        overlay_img = v.overlay_path(overlay) if overlay not in (None, "") else ""
+        if container_cmd is None:
+            from scitex_container.apptainer.tool import detect_container_cmd
+
+            container_cmd = detect_container_cmd()
+        return cls(
+            container_path=image,
+            username=user,
+            host_user_dir=home,
+            host_project_dir=project,
+            project_slug=slug,
+            dev_repos=repos,
+            host_mounts=mounts,
+            texlive_prefix=prefix,
+            overlay=overlay_img,
+            container_cmd=v.container_cmd(container_cmd),
+            slurm_partition=v.partition(slurm_partition),
+            slurm_time_limit=v.time_limit(slurm_time_limit),
+            slurm_cpus=v.cpus(slurm_cpus),
+            slurm_memory_gb=v.memory_gb(slurm_memory_gb),
+            slurm_node=v.node_name(slurm_node) if slurm_node else "",
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionSpec:
+        """The inverse of ``to_dict`` (validated again: a dict is data)."""
+        if not isinstance(data, Mapping):
+            raise BadInputError("is not a session spec", "spec")
+        keys = set(cls.__dataclass_fields__)
+        unknown = set(data) - keys
+        if unknown:
+            raise BadInputError(f"unknown fields {sorted(unknown)}", "spec")
+        repos = [
+            {"name": r[0], "host_path": r[1]["host"]} if isinstance(r, (list, tuple)) else r
+            for r in data.get("dev_repos") or []
+        ]
+        mounts = [
+            {"host_path": m["host"], "container_path": m["container"], "mode": m["mode"]}
+            if isinstance(m, Mapping) and "host" in m
+            else m
+            for m in data.get("host_mounts") or []
+        ]
+        rest = {k: data[k] for k in keys - {"dev_repos", "host_mounts"} if k in data}
+        try:
+            return cls.create(dev_repos=repos, host_mounts=mounts, **rest)
+        except TypeError as exc:
+            raise BadInputError(f"is not a complete session spec ({exc})", "spec") from None
+
+    def resources(self) -> list[str]:
+        """``sbatch``/``srun`` resource options."""
+        return slurm_resources(
+            self.slurm_partition,
+            self.slurm_time_limit,
+            self.slurm_cpus,
+            self.slurm_memory_gb,
+            self.slurm_node,
+        )
+
+
+def slurm_resources(
+    partition: object, time_limit: object, cpus: object, memory_gb: object, node: object = ""
+) -> list[str]:
+    """``--partition`` (none for ``""``: the cluster's default), ``--nodelist``,
+    ``--time``, ``--cpus-per-task`` and ``--mem``, each validated."""
+    part = v.partition(partition)
+    out = [f"--partition={part}"] if part else []
+    if node:
+        out.append(f"--nodelist={v.node_name(node)}")
+    return [
+        *out,
+        f"--time={v.time_limit(time_limit)}",
+        f"--cpus-per-task={v.cpus(cpus)}",
+        f"--mem={v.memory_gb(memory_gb)}G",
+    ]
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """The container options of a spec.
+
+    ``flags`` are the options shared by ``exec`` and ``instance start``;
+    ``env`` the variables every process in the session gets (``exec`` into
+    an instance does not inherit the instance's environment, so they are
+    passed again on each exec).
+    """
+
+    container_cmd: str
+    image: str
+    sandbox: bool
+    username: str
+    project_slug: str
+    workdir: str
+    env: tuple[tuple[str, str], ...]
+    flags: tuple[str, ...]
+
+
+def session_env(username: str, project_slug: str, pythonpath: str) -> tuple[tuple[str, str], ...]:
+    """The session's variables (values are validated: no comma, quote or newline)."""
+    env = [
+        ("USER", username),
+        ("LOGNAME", username),
+        ("SCITEX_USER", username),
+        ("SCITEX_PROJECT", project_slug),
+        ("TERM", TERM_VALUE),
+    ]
+    if pythonpath:
+        env.append(("PYTHONPATH", pythonpath))
+    return tuple(env)
+
+
+def _texlive_path(prefix: str) -> tuple[tuple[str, str], ...]:
+    """``PREPEND_PATH`` (apptainer puts it before the container's PATH) for a TeX
+    Live prefix whose ``bin/`` is not on the default PATH."""
+    if not prefix:
+        return ()
+    from scitex_container.host.mounts import STANDARD_PATH
+
+    bindir = os.path.join(os.path.normpath(prefix), "bin")
+    if bindir in STANDARD_PATH:
+        return ()
+    return (("PREPEND_PATH", v.env_value(bindir, "texlive_prefix")),)
+
+
+def env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
+    out: list[str] = []
+    for key, value in env:
+        out += ["--env", f"{key}={value}"]
+    return out
+
+
+def plan(spec: SessionSpec) -> SessionPlan:
+    """The container options of ``spec`` (layout: see :mod:`.argv`)."""
+    from scitex_container.apptainer.store.versions import is_sandbox
+
+    sandbox = is_sandbox(spec.container_path)
+    container_home = f"/home/{spec.username}"
+    workdir = f"{container_home}/proj/{spec.project_slug}"
+    pythonpath = ":".join(f"/opt/dev/{name}/src" for name, _ in spec.dev_repos)
+    env = session_env(spec.username, spec.project_slug, pythonpath)
+    env += _texlive_path(spec.texlive_prefix)
+    # A SIF gets full containment (file systems, PID, IPC, environment); a
+    # sandbox keeps the host PID/IPC namespaces but not its files or env.
+    flags: list[str] = ["--containall"] if not sandbox else ["--contain", "--cleanenv"]
+    flags += ["--overlay", spec.overlay] if spec.overlay else ["--writable-tmpfs"]
+    flags += env_flags(env)
+    flags += ["--home", f"{spec.host_user_dir}:{container_home}"]
+    flags += ["--bind", f"{spec.host_project_dir}:{workdir}:rw"]
+    for _name, bind in spec.dev_repos:
+        flags += ["--bind", bind.arg()]
+    mounts = [
+        {"host_path": b.host, "container_path": b.container, "mode": b.mode}
+        for b in spec.host_mounts
+    ]
+    flags += build_host_mount_binds(mounts, spec.texlive_prefix)
+    return SessionPlan(
+        spec.container_cmd,
+        spec.container_path,
+        sandbox,
+        spec.username,
+        spec.project_slug,
+        workdir,
+        env,
+        tuple(flags),
+    )

@@ -1,0 +1,173 @@
+"""The reference builders composed on the real SLURM, and the queue's answers, as the test user."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slurm, pytest.mark.apptainer]
+
+START = ("session", "start", "--slurm", "--cpus", "1", "--mem-gb", "1", "--timeout", "120")
+
+COMPOSE = """
+import subprocess, sys, time
+from scitex_container.apptainer import (
+    build_instance_start_script, build_sbatch_command, build_shell_in_allocation_command)
+image, home, proj, script = sys.argv[1:5]
+open(script, "w").write(build_instance_start_script(
+    image, "scitex-test", home, proj, "demo", instance_name="myinst", poll_seconds=1))
+argv = build_sbatch_command("myinst", script, "", "0:05:00", 1, 1, "scitex-test", "demo")
+job = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+print("JOB", job, flush=True)
+out = script[:-3] + ".out"
+for _ in range(600):
+    text = open(out).read() if __import__("os").path.exists(out) else ""
+    if "INSTANCE_READY" in text or "INSTANCE_FAILED" in text:
+        break
+    time.sleep(0.1)
+shell = build_shell_in_allocation_command(job, "myinst", "scitex-test", pty=False)
+done = subprocess.run(shell, input="echo in-$USER; pwd\\n", capture_output=True, text=True)
+print("RC", done.returncode)
+print("OUT", done.stdout.replace("\\n", "|"))
+print("ERR", done.stderr.replace("\\n", "|"))
+subprocess.run(["scancel", job], check=False)
+"""
+
+
+def _jobs_named(ws, suffix: str) -> set[str]:
+    out = ws.as_user("squeue", "-h", "--me", "-o", "%i %j").stdout.splitlines()
+    return {ln.split()[0] for ln in out if ln.endswith(suffix)}
+
+
+def test_reference_builders_compose_on_slurm(workspace, user_image: Path) -> None:
+    ws = workspace
+    script = ws.root / "start.sh"
+    done = ws.as_user(
+        str(ws.python), "-c", COMPOSE, str(user_image), str(ws.root), str(ws.project), str(script)
+    )
+    assert done.returncode == 0, done.stderr
+    lines = dict(ln.split(" ", 1) for ln in done.stdout.splitlines() if " " in ln)
+    job = lines["JOB"]
+    assert "INSTANCE_NAME=myinst-" + job in (ws.root / "start.out").read_text()
+    assert lines["RC"] == "0", lines
+    assert lines["OUT"] == "in-scitex-test|/home/scitex-test|", lines
+    assert "cwd" not in lines["ERR"] and "no instance found" not in lines["ERR"], lines
+    deadline = time.monotonic() + 30
+    while job in ws.active_jobs() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert job not in ws.active_jobs()
+
+
+def test_request_slurm_can_never_satisfy_fails_at_once(workspace, user_image: Path) -> None:
+    ws = workspace
+    began = time.monotonic()
+    done = ws.cli(
+        "session",
+        "start",
+        "--slurm",
+        "--cpus",
+        "512",
+        "--slug",
+        "never",
+        str(user_image),
+        "-p",
+        str(ws.project),
+    )
+    assert done.returncode == 1, done.stderr
+    assert "PartitionConfig" in done.stderr and "never run" in done.stderr
+    assert time.monotonic() - began < 30
+    assert not _jobs_named(ws, "_never")
+    assert ws.records() == [], "a failed start leaves no record"
+
+
+def test_no_wait_returns_at_submission_and_list_shows_the_job(workspace, user_image: Path) -> None:
+    ws = workspace
+    done = ws.cli("--json", *START, "--no-wait", str(user_image), "-p", str(ws.project))
+    assert done.returncode == 0, done.stderr
+    rec = json.loads(done.stdout)
+    assert rec["state"] == "submitted" and rec["job_id"]
+    listed = json.loads(ws.cli("--json", "session", "list").stdout)
+    assert [r["job_id"] for r in listed] == [rec["job_id"]]
+    assert listed[0]["state"].split()[0] in ("pending", "running", "configuring")
+    assert ws.cli("session", "stop", rec["id"]).returncode == 0
+    assert rec["job_id"] not in ws.active_jobs()
+    assert ws.records() == []
+
+
+def _reset_signals() -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_to_a_waiting_start_cancels_its_job(
+    workspace, user_image: Path, signame: str
+) -> None:
+    """A start waiting in the queue shows why, and TERM/HUP cancel its job like Ctrl-C."""
+    import os
+    import signal
+    import subprocess
+
+    ws = workspace
+    blocker = ws.as_user(
+        "sbatch",
+        "--parsable",
+        "--cpus-per-task=2",
+        "--mem=64M",
+        "--time=1",
+        "--job-name=sx-test-blocker",
+        "--output=/dev/null",
+        f"--chdir={ws.root}",
+        "--wrap",
+        "sleep 30",
+    ).stdout.strip()
+    assert blocker, "could not submit the blocking job"
+    slug = f"sig{signame[3:].lower()}"
+    argv = [
+        "runuser",
+        "-u",
+        "scitex-test",
+        "--",
+        "env",
+        *(f"{k}={v}" for k, v in ws.env.items()),
+        str(ws.python),
+        "-m",
+        "scitex_container",
+        *START,
+        str(user_image),
+        "-p",
+        str(ws.project),
+        "--slug",
+        slug,
+    ]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_reset_signals,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "pending (" in first and "waiting" in first, first
+        job = first.split()[1]
+        assert job in ws.active_jobs()
+        os.killpg(proc.pid, getattr(signal, signame))
+        proc.communicate(timeout=120)
+        assert proc.returncode != 0
+        deadline = time.monotonic() + 30
+        while job in ws.active_jobs() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert job not in ws.active_jobs(), f"{signame} left job {job} in the queue"
+        assert ws.records() == []
+    finally:
+        ws.as_user("scancel", blocker)
+        if proc.poll() is None:
+            proc.kill()
