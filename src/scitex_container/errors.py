@@ -119,3 +119,15 @@ class ProcessError(ScitexError, RuntimeError):
 
 def _tail(text: str, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
+
+
+class PolicyRefusedError(CheckFailedError):
+    """The site policy refused an image (unsigned, or not signed by a policy key).
+
+    ``details`` (the policy, the step, the image and the signature verdict)
+    is added to the CLI's ``--json`` error output.
+    """
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        self.details = details or {}
+        super().__init__(message)

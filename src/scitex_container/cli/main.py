@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> None:
     except ScitexError as exc:
         if debug:
             raise
+        details = getattr(exc, "details", None)  # e.g. a policy refusal's verdict
+        if details and "--json" in (argv or sys.argv[1:]):
+            from scitex_container.cli.output import dumps
+
+            click.echo(dumps({"error": str(exc), "exit_code": exc.exit_code, **details}))
         _fail(str(exc), exc.exit_code)
     except OSError as exc:
         if debug:

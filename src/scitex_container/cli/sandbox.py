@@ -121,12 +121,13 @@ def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> i
 @sandbox.command("to-sif")
 @click.argument("sandbox_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("output_sif", type=click.Path(dir_okay=False))
+@click.option("--sign", "key", type=click.Path(dir_okay=False), help="Sign it with this PEM key.")
 @common_options
-def to_sif(sandbox_dir, output_sif) -> int:
+def to_sif(sandbox_dir, output_sif, key) -> int:
     """Convert SANDBOX_DIR into the SIF image OUTPUT_SIF (atomically)."""
     from scitex_container.apptainer.sandbox.ops import sandbox_to_sif
 
-    path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif))
+    path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif, sign_key=key))
     emit({"path": str(path)}, get_options(), text=f"wrote {path}", dry_run_commands=commands)
     return 0
 

@@ -20,6 +20,7 @@ from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV, plan_session
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
+from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
 
@@ -131,6 +132,7 @@ def start_session(
         v.memory_gb(memory_gb)
     if not os.path.exists(image):
         raise NotFoundError(f"image does not exist: {image}", "container_path")
+    require_signature("session_start", image)  # the site policy's gate, before any submission
     args["container_cmd"] = plan.container_cmd
     record = SessionRecord(
         id=records.new_session_id(slug),
