@@ -190,3 +190,15 @@ class UntrustedStateError(BadInputError):
 
 class SessionGone(NotFoundError):
     """The session's directory was removed (``stop``) while it was in use."""
+
+
+class PolicyRefusedError(CheckFailedError):
+    """The site policy refused an image (unsigned, or not signed by a policy key).
+
+    ``details`` (the policy, the step, the image and the signature verdict)
+    is added to the CLI's ``--json`` error output.
+    """
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        self.details = details or {}
+        super().__init__(message)

@@ -11,8 +11,8 @@ import pytest
 from images import busybox_sif
 
 from scitex_container.apptainer.building.versioned import build_version
+from scitex_container.apptainer.signing.image import sign_image
 from scitex_container.apptainer.signing.keys import load_public_key, new_keypair
-from scitex_container.apptainer.signing.sign import sign_image
 from scitex_container.apptainer.signing.verdict import verify_signature
 from scitex_container.apptainer.store.metadata import load_metadata
 from scitex_container.errors import BadInputError

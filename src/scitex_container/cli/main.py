@@ -115,12 +115,18 @@ def _json_requested(argv: list[str] | None) -> bool:
     return "--json" in args
 
 
-def _fail(message: str, code: int, as_json: bool = False) -> None:
+def _fail(
+    message: str, code: int, as_json: bool = False, details: dict[str, Any] | None = None
+) -> None:
+    """Report a failure and exit; with --json also as JSON on stdout.
+
+    ``details`` (e.g. a policy refusal's verdict) is added to the JSON object.
+    """
     if as_json:
         from scitex_container.cli.output import dumps
 
         one_line = " ".join(message.split()) or "failed"
-        click.echo(dumps({"error": one_line, "exit_code": code}))
+        click.echo(dumps({"error": one_line, "exit_code": code, **(details or {})}))
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -152,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     except ScitexError as exc:
         if debug:
             raise
-        _fail(str(exc), exc.exit_code, as_json)
+        _fail(str(exc), exc.exit_code, as_json, getattr(exc, "details", None))
     except OSError as exc:
         if debug:
             raise

@@ -83,6 +83,7 @@ def _empty_container() -> dict:
             "image_sha256",
             "inputs_hash",
             "lock_hash",
+            "image_signer",
         )
     } | {"images": []}
 
@@ -208,6 +209,7 @@ def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
             image_sha256=primary["image_sha256"],
             inputs_hash=primary["inputs_hash"],
             lock_hash=primary["lock_hash"],
+            image_signer=(primary.get("signature") or {}).get("signer"),
         )
     locks: list[dict] = []
     try:

@@ -72,7 +72,9 @@ def _file_hash(path: Path) -> str | None:
 
 
 def describe_image(image: dict) -> dict:
-    """Add the image digest, the inputs hash and the lock hash to an active image."""
+    """Add the image digest, inputs hash, lock hash and recorded signer to an active image."""
+    from scitex_container.apptainer.signing.claim import signature_claim
+
     path = Path(image["path"])
     meta = load_metadata(path)
     lock = layout.sidecar(path, layout.LOCK_SUFFIX)
@@ -82,6 +84,7 @@ def describe_image(image: dict) -> dict:
         "image_sha256": _sha256(path),
         "inputs_hash": meta.get("inputs_hash"),
         "lock_hash": _file_hash(lock),
+        "signature": signature_claim(path),
     }
 
 

@@ -91,8 +91,14 @@ def _components(lock: Lock) -> list[Any]:
     return sorted(out, key=lambda c: str(c.bom_ref.value))
 
 
-def sbom_document(lock: Lock, *, subject: str = "image") -> dict[str, Any]:
-    """The CycloneDX (1.6) JSON document of ``lock`` as a dict."""
+def sbom_document(
+    lock: Lock, *, subject: str = "image", signature: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The CycloneDX (1.6) JSON document of ``lock`` as a dict.
+
+    ``signature`` (:func:`~scitex_container.apptainer.signing.claim.signature_claim`)
+    adds the signer and statement digest as ``scitex-container:*`` metadata properties.
+    """
     from cyclonedx.model import HashAlgorithm, HashType
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
@@ -122,6 +128,10 @@ def sbom_document(lock: Lock, *, subject: str = "image") -> dict[str, Any]:
     tools = md.setdefault("tools", {}).setdefault("components", [])
     tools.append({"type": "application", "name": "scitex-container", "version": __version__})
     tools.sort(key=lambda t: (t.get("name", ""), t.get("version", "")))
+    if signature and signature.get("signed"):
+        props = md.setdefault("properties", [])
+        for key in ("signer", "statement_sha256"):
+            props.append({"name": f"scitex-container:{key}", "value": signature[key] or "unknown"})
     return data
 
 
@@ -134,8 +144,11 @@ def _timestamp(value: str) -> _dt.datetime | None:
         return None
 
 
-def render_sbom(lock: Lock, *, subject: str = "image") -> str:
-    return json.dumps(sbom_document(lock, subject=subject), indent=2, sort_keys=True) + "\n"
+def render_sbom(
+    lock: Lock, *, subject: str = "image", signature: dict[str, Any] | None = None
+) -> str:
+    doc = sbom_document(lock, subject=subject, signature=signature)
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def lock_of(source: str | os.PathLike) -> tuple[Lock, str]:
@@ -160,8 +173,10 @@ def export_sbom(
     Returns ``{"path": output or None, "embedded": bool, "components": n,
     "serial_number": ..., "text": the JSON}``.
     """
+    from scitex_container.apptainer.signing.claim import signature_claim
+
     lock, subject = lock_of(source)
-    text = render_sbom(lock, subject=subject)
+    text = render_sbom(lock, subject=subject, signature=signature_claim(source))
     if output is not None and not runner.is_dry_run():
         atomic_write_text(output, text)
     embedded = False

@@ -14,6 +14,7 @@ from pathlib import Path
 from scitex_container import envvars, runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.building.image import build_image
+from scitex_container.apptainer.signing.policy import output_gate
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import atomic_write_text, remove_path
 
@@ -212,14 +213,24 @@ def sandbox_configure_ps1(sandbox_dir: str | os.PathLike, default_ps1: str = r"\
 
 
 def sandbox_to_sif(
-    sandbox_dir: str | os.PathLike, output_sif: str | os.PathLike, *, fakeroot: bool | None = None
+    sandbox_dir: str | os.PathLike,
+    output_sif: str | os.PathLike,
+    *,
+    fakeroot: bool | None = None,
+    sign_key: str | os.PathLike | None = None,
 ) -> Path:
     """Convert a sandbox directory back to a SIF image (atomically; no sudo).
+
+    With ``sign_key`` the SIF is signed before it is renamed into place; a
+    site policy requiring signed ``sandbox_to_sif`` outputs refuses (and
+    removes) an output that does not verify, leaving ``output_sif`` as it was.
 
     Returns:
         Path to the created .sif file.
     """
     sandbox = _sandbox(sandbox_dir)
     out = Path(output_sif)
-    build_image(sandbox, out, fakeroot=fakeroot, metadata={"source": str(sandbox.resolve())})
+    gate = output_gate("sandbox_to_sif", out, sign_key)  # site policy (signing/policy.py)
+    meta = {"source": str(sandbox.resolve())}
+    build_image(sandbox, out, fakeroot=fakeroot, metadata=meta, finalize=gate)
     return out.absolute()

@@ -21,6 +21,7 @@ from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
 from scitex_container.apptainer.session.spec import SessionSpec, plan
+from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
@@ -168,6 +169,7 @@ def start_session(
     if node and chosen != "slurm":
         raise BadInputError("a node can be chosen only for a SLURM session", "node")
     check_image(image)
+    require_signature("session_start", image)  # the site policy's gate, before any submission
     record = SessionRecord(
         id=records.new_session_id(slug),
         backend=chosen,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,26 +33,13 @@ from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.result import Result
 
 SIGNATURE = 0x4005
 GROUP = 1
 
 
-@dataclass(frozen=True)
-class SignResult(Result):
-    """What :func:`sign_image` did."""
-
-    path: Path
-    signer: str  #: fingerprint of the signing key
-    statement_sha256: str
-    replaced_signatures: int
-    previous_sha256: str | None
-    sha256: str | None
-    recorded: bool  #: a store version's digest was re-recorded
-
-
-def _require_sif(path: Path) -> None:
+def require_sif(path: Path) -> None:
+    """Refuse anything but an existing SIF file (exit 2 naming it)."""
     if path.is_dir():
         raise BadInputError("a sandbox directory cannot be signed; sign a SIF", str(path))
     if not path.exists():
@@ -102,7 +88,7 @@ def sign_artifact(
     from scitex_container.apptainer.store.metadata import load_metadata
 
     sif = Path(sif)
-    _require_sif(sif)
+    require_sif(sif)
     load_private_key(key)  # a bad key fails before the image changes
     cmd = tool.detect_container_cmd()
     old = [o for o in read_sif(sif).objects if o.datatype == SIGNATURE]
@@ -119,35 +105,3 @@ def sign_artifact(
     with apptainer_private_key(key) as (keyfile, fingerprint):
         runner.run([cmd, "sign", "--key", os.fspath(keyfile), os.fspath(sif)], timeout=3600)
     return fingerprint, digest, len(old)
-
-
-def sign_image(image: str | os.PathLike, key: str | os.PathLike) -> SignResult:
-    """Sign ``image`` (a SIF, or a store's active link / version) with ``key``.
-
-    A store version (a ``.meta.json`` beside it) is signed under its
-    store's lock and its digest re-recorded with the previous one kept in
-    its history, so ``verify`` sees the signature as a recorded step.
-    """
-    from scitex_container.apptainer.signing.record import record_resign
-    from scitex_container.apptainer.store.metadata import load_metadata, metadata_path
-    from scitex_container.apptainer.store.versions import open_store
-    from scitex_container.fsutil import sha256_file
-
-    path = Path(image)
-    _require_sif(path)
-    real = Path(os.path.realpath(path))
-    load_private_key(key)
-    if not metadata_path(real).is_file():
-        signer, digest, replaced = sign_artifact(real, key)
-        after = None if runner.is_dry_run() else sha256_file(real)
-        return SignResult(path, signer, digest, replaced, None, after, False)
-    with open_store(real.parent).lock():
-        previous = load_metadata(real).get("sha256") or sha256_file(real)
-        signer, digest, replaced = sign_artifact(real, key)
-        if runner.is_dry_run():
-            return SignResult(path, signer, digest, replaced, previous, None, False)
-        after = sha256_file(real)
-        record_resign(
-            real, previous_sha256=previous, sha256=after, signer=signer, statement_sha256=digest
-        )
-    return SignResult(path, signer, digest, replaced, previous, after, True)

@@ -30,6 +30,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from scitex_container import runner
+from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store import gc as store_gc
 from scitex_container.apptainer.store.layout import KEEP_SUFFIX, SIDECAR_SUFFIXES, sidecar
 from scitex_container.apptainer.store.naming import (
@@ -247,6 +248,8 @@ class Store:
         """Point the active link at ``version`` atomically."""
         with self.lock():
             row = self.get(version)
+            if self.scheme.kind != SANDBOX:  # the site policy's gate (signing/policy.py)
+                require_signature("switch", row.path)
             if not row.active:  # already active: nothing to write
                 self.set_link(self.scheme.name_of(version), use_sudo)
         return Version(row.version, row.path, row.size_bytes, row.mtime, True, row.protected)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container import runner
+from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import (
     cached_sha256,
@@ -140,6 +141,7 @@ def deploy_store(
     if version is None:
         raise StoreError(f"no active version in {source.dir} ({source.link} is missing)")
     files = [source.path_of(version), *source.bases()[-1:]]
+    require_signature("deploy", files[0])  # the site policy's gate, before anything is copied
     target = Store(Path(target_dir), source.scheme)
     if target.dir.resolve() == source.dir.resolve():
         raise BadInputError("the deploy target is the source directory", str(target.dir))

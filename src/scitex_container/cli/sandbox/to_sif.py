@@ -6,18 +6,19 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING_DIR, common_options
+from scitex_container.cli.options import EXISTING_DIR, EXISTING_FILE, common_options
 from scitex_container.cli.output import emit
 
 
 @click.command("to-sif")
 @click.argument("sandbox_dir", type=EXISTING_DIR)
 @click.argument("output_sif", type=click.Path(dir_okay=False))
+@click.option("--sign", "key", type=EXISTING_FILE, help="Sign it with this PEM key.")
 @common_options
-def to_sif(sandbox_dir, output_sif) -> int:
+def to_sif(sandbox_dir, output_sif, key) -> int:
     """Convert SANDBOX_DIR into the SIF image OUTPUT_SIF (atomically)."""
     from scitex_container.apptainer.sandbox.ops import sandbox_to_sif
 
-    path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif))
+    path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif, sign_key=key))
     emit({"path": str(path)}, get_options(), text=f"wrote {path}", dry_run_commands=commands)
     return pending_exit(True)
