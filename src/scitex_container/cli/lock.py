@@ -108,3 +108,8 @@ def freeze_cmd(image: str, output_dir: str | None) -> None:
 from scitex_container.cli.lock_pin import pin  # noqa: E402
 
 lock.add_command(pin)
+
+# --- `lock archive IMAGE_OR_LOCK -o DIR` (artifact archive) ---
+from scitex_container.cli.lock_archive import archive  # noqa: E402
+
+lock.add_command(archive)

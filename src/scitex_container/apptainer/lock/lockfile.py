@@ -103,7 +103,7 @@ _SECTION_RE = re.compile(r"^\[([A-Za-z0-9_-]+)\]$")
 _META_RE = re.compile(r"^#\s*([a-z0-9-]+)\s*:\s*(.*?)\s*$")
 _DEB_NAME = r"[a-z0-9][a-z0-9+.-]*"
 _DPKG_RE = re.compile(rf"^({_DEB_NAME}(?::[a-z0-9-]+)?)=(\S*)$")
-_ARTIFACT_RE = re.compile(r"^((?:pip|dpkg|node|apk):\S+)\s+sha256:([0-9a-f]{64})$")
+_ARTIFACT_RE = re.compile(r"^((?:pip|dpkg|node|apk):\S.*?)\s+sha256:([0-9a-f]{64})$")
 _APK_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)=(\S+)$")
 
 
