@@ -49,8 +49,15 @@ _SCOPES = ("added", "explicit", "all", "none")
     metavar="OPT",
     help="A pip source option for the pins (repeat; replaces those read from DEF).",
 )
+@click.option(
+    "--archive",
+    type=click.Path(file_okay=False),
+    help="Install only from this artifact archive (`lock archive`): no network source.",
+)
 @common_options
-def pin(definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, pip_options) -> None:
+def pin(
+    definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, pip_options, archive
+) -> None:
     """Write DEF plus pin stanzas for the versions in LOCK (apt, pip, npm)."""
     from pathlib import Path
 
@@ -69,6 +76,7 @@ def pin(definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, p
             base_lock=base_lock,
             snapshot_mirror=snapshot_mirror,
             pip_options=list(pip_options) or None,
+            archive=archive,
         )
     )
     emit({"locked_def": str(path)}, opts, text=f"wrote {path}", dry_run_commands=commands)

@@ -74,10 +74,11 @@ def fetch_debs(wanted: Mapping[str, str], workdir: Path) -> Outcome:
     for spec, name in specs.items():
         base, _, arch = name.partition(":")
         version = spec.split("=", 1)[1]
-        file_version = version.split(":", 1)[1] if ":" in version else version
-        prefix = f"{base}_{file_version}_"
+        # apt names the file name_VERSION_arch.deb, the epoch's ':' quoted (1%3a2.38)
+        prefixes = (f"{base}_{version}_", f"{base}_{version.split(':', 1)[-1]}_")
         for filename, (url, digest) in by_file.items():
-            if filename.startswith(prefix) and (not arch or filename.endswith(f"_{arch}.deb")):
+            plain = unquote(filename)
+            if plain.startswith(prefixes) and (not arch or plain.endswith(f"_{arch}.deb")):
                 uris[spec] = (url, filename, digest)
                 break
         else:
