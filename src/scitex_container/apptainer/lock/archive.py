@@ -144,16 +144,20 @@ def archive_lock(
     lock_out: str | os.PathLike | None = None,
     python_version: str | None = None,
     platforms: tuple[str, ...] | None = None,
+    image: str | os.PathLike | None = None,
 ) -> ArchiveResult:
     """Archive every artifact the lock of ``source`` names into ``out_dir``.
 
-    ``source`` is an image (its lock is captured) or a lock file.  The lock
+    ``source`` is an image (its lock is captured) or a lock file (``image``,
+    when given, is the image it was captured from: its Python and platform
+    pick the wheels, and local wheels are copied out of it).  The lock
     with artifact hashes goes to ``lock_out`` (default: the lock file given,
     or ``out_dir/locks/<image>.lock`` for an image).  Raises
     CheckFailedError (exit 1) listing each artifact no source has, after
     storing the ones found; the lock is then not written.
     """
-    lock, image = load_source(source)
+    lock, found_image = load_source(source)
+    image = found_image if found_image is not None else (Path(image) if image else None)
     store = ArchiveStore(out_dir)
     wanted = _wanted(lock)
     hashes: dict[str, str] = {}
@@ -208,7 +212,7 @@ def archive_lock(
             f"({len(found)} fetched and stored in {store.root}): {listed}"
         )
     lock.artifacts = dict(sorted(hashes.items()))
-    lock_path = _lock_destination(source, image, store.root, lock_out)
+    lock_path = _lock_destination(source, found_image, store.root, lock_out)
     write_lock(lock, lock_path)
     return ArchiveResult(
         store.root, lock_path, len(found), len(wanted) - len(found), dict(lock.artifacts)
