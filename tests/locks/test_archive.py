@@ -1,0 +1,154 @@
+"""The artifact archive: real apt/pip fetches, a shared content-addressed store,
+and a locked def that rebuilds with the network cut off.
+
+Fetches are small: Debian's ``hello`` (53 kB) and wheels made by the test.
+The one Apptainer case builds a localimage rough image once (cached by
+content) and the locked def once, inside ``unshare --net``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from wheels import make_wheel
+
+from scitex_container import runner
+from scitex_container.apptainer.lock.archive import archive_lock
+from scitex_container.apptainer.lock.capture import capture_lock
+from scitex_container.apptainer.lock.compare import compare_locks
+from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
+from scitex_container.apptainer.repro.locked_def import generate_locked_def
+from scitex_container.errors import CheckFailedError, NotFoundError
+from scitex_container.fsutil import sha256_file
+
+HELLO = ("hello", "2.10-3")
+GONE = ("base-files", "12.4+deb12u14")  # a previous point release the mirror dropped
+
+
+def apt_index_sha256(name: str, version: str) -> str:
+    out = subprocess.run(
+        ["apt-get", "download", "--print-uris", f"{name}={version}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return out.split("SHA256:")[1].split()[0]
+
+
+def blobs(archive: Path) -> list[Path]:
+    return sorted(p for p in (archive / "sha256").rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def wheel(tmp_path) -> Path:
+    return make_wheel(tmp_path / "w", "scitex-arc-tiny", "1.0")
+
+
+def test_archive_stores_verified_artifacts_once_and_hashes_the_lock(tmp_path, wheel):
+    archive = tmp_path / "arc"
+    url = f"scitex-arc-tiny @ file://{wheel}"
+    first = write_lock(Lock(pip={url: ""}, dpkg=dict([HELLO])), tmp_path / "a.lock")
+    result = archive_lock(first, archive)
+
+    hello_sha = apt_index_sha256(*HELLO)
+    assert result.artifacts == {"dpkg:hello": hello_sha, f"pip:{url}": sha256_file(wheel)}
+    assert result.fetched == 2
+    assert sha256_file(archive / "sha256" / hello_sha[:2] / hello_sha) == hello_sha
+    index = json.loads((archive / "index.json").read_text())
+    assert index["artifacts"]["dpkg:hello=2.10-3"]["filename"] == "hello_2.10-3_amd64.deb"
+    assert read_lock(first).artifacts == result.artifacts  # recorded in the lock
+    index_bytes = (archive / "index.json").read_bytes()
+
+    # A second image's lock sharing `hello`: reused, stored once, index unchanged.
+    second = write_lock(Lock(dpkg=dict([HELLO])), tmp_path / "b.lock")
+    again = archive_lock(second, archive)
+    assert (again.fetched, again.reused) == (0, 1)
+    assert len(blobs(archive)) == 2
+    assert (archive / "index.json").read_bytes() == index_bytes
+
+
+def test_a_version_no_source_has_is_listed_and_the_lock_is_left_alone(tmp_path):
+    lock_path = write_lock(Lock(dpkg=dict([HELLO, GONE])), tmp_path / "old.lock")
+    before = lock_path.read_bytes()
+    with pytest.raises(CheckFailedError) as info:
+        archive_lock(lock_path, tmp_path / "arc")
+    message = str(info.value)
+    assert "dpkg:base-files=12.4+deb12u14" in message
+    assert "apt sources" in message
+    assert "dpkg:hello" not in message
+    assert lock_path.read_bytes() == before
+    assert info.value.exit_code == 1
+
+
+def test_pin_with_an_archive_lacking_an_artifact_fails_before_writing(tmp_path):
+    archive = tmp_path / "arc"
+    archive_lock(write_lock(Lock(dpkg=dict([HELLO])), tmp_path / "h.lock"), archive)
+    rough = tmp_path / "rough.def"
+    rough.write_text("Bootstrap: docker\nFrom: debian:bookworm\n\n%post\n    true\n")
+    lock = Lock(dpkg=dict([HELLO, GONE]))
+    out = tmp_path / "locked.def"
+    with pytest.raises(NotFoundError) as info:
+        generate_locked_def(rough, lock, out, archive=archive, apt_scope="all")
+    assert "dpkg:base-files=12.4+deb12u14" in str(info.value)
+    assert "index.json" in str(info.value)
+    assert info.value.exit_code == 2
+    assert not out.exists()
+
+
+ROUGH = """\
+Bootstrap: localimage
+From: {base}
+
+%files
+    {wheel} /opt/w/{wheel_name}
+
+%post
+    apt-get update
+    apt-get install -y --no-install-recommends hello
+    pip3 install --break-system-packages --no-index /opt/w/{wheel_name}
+    apt-get clean
+    rm -rf /var/lib/apt/lists/*
+"""
+
+
+@pytest.mark.apptainer
+@pytest.mark.skipif(os.geteuid() != 0, reason="unshare --net needs root")
+def test_locked_def_from_the_archive_rebuilds_offline_and_reproduces(tmp_path, debian_sif):
+    from images import cache_dir, cached_build
+
+    inputs = cache_dir() / "archive-inputs-v1"
+    wheel = make_wheel(inputs, "scitex-arc-offline", "1.0")
+    rough_text = ROUGH.format(base=debian_sif, wheel=wheel, wheel_name=wheel.name)
+    rough_sif = cached_build("archive-rough", rough_text, extra_key=sha256_file(wheel))
+    rough_def = tmp_path / "rough.def"
+    rough_def.write_text(rough_text)
+    lock_path = tmp_path / "rough.lock"
+    capture_lock(rough_sif, lock_path, captured_at="")
+
+    archive = tmp_path / "arc"
+    archive_lock(lock_path, archive, image=rough_sif)
+    locked = generate_locked_def(rough_def, lock_path, tmp_path / "locked.def", archive=archive)
+    text = locked.read_text()
+    assert "--no-index --require-hashes" in text
+    assert "deb [trusted=yes] file:/.scitex-archive/apt ./" in text
+    assert "http" not in text.replace(str(debian_sif), "")  # no network source
+
+    out = tmp_path / "locked.sif"
+    with runner.offline():
+        runner.run(["apptainer", "build", "--fakeroot", out, locked], timeout=900, cwd=tmp_path)
+    rebuilt = capture_lock(out, None, captured_at="")
+    diff = compare_locks(read_lock(lock_path), rebuilt)
+    assert diff.identical, diff.summary()
+    assert rebuilt.dpkg["hello"] == HELLO[1]
+
+
+def test_offline_commands_have_no_network(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("unshare --net needs root")
+    with runner.offline():
+        done = runner.run(["ip", "-o", "link"], readonly=True)
+    assert [line.split(":")[1].strip() for line in done.stdout.splitlines()] == ["lo"]
