@@ -152,3 +152,25 @@ def test_offline_commands_have_no_network(tmp_path):
     with runner.offline():
         done = runner.run(["ip", "-o", "link"], readonly=True)
     assert [line.split(":")[1].strip() for line in done.stdout.splitlines()] == ["lo"]
+
+
+def test_diff_and_sbom_work_with_and_without_artifact_hashes(tmp_path):
+    import subprocess as sp
+    import sys
+
+    digest = "cd" * 32
+    plain = Lock(pip={"six": "1.16.0"}, dpkg=dict([HELLO]))
+    hashed = Lock(pip={"six": "1.16.0"}, dpkg=dict([HELLO]), artifacts={"dpkg:hello": digest})
+    a = write_lock(plain, tmp_path / "plain.lock")
+    b = write_lock(hashed, tmp_path / "hashed.lock")
+    cli = [sys.executable, "-m", "scitex_container"]
+    diff = sp.run([*cli, "lock", "diff", a, b], capture_output=True, text=True, check=False)
+    assert diff.returncode == 0, diff.stderr
+    docs = {}
+    for path in (a, b):
+        out = tmp_path / f"{path.stem}.cdx.json"
+        done = sp.run([*cli, "sbom", path, "-o", out], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        docs[path.stem] = {c["name"]: c for c in json.loads(out.read_text())["components"]}
+    assert "hashes" not in docs["plain"]["hello"]
+    assert docs["hashed"]["hello"]["hashes"] == [{"alg": "SHA-256", "content": digest}]
