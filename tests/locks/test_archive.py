@@ -22,7 +22,7 @@ from scitex_container.apptainer.lock.capture import capture_lock
 from scitex_container.apptainer.lock.compare import compare_locks
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
 from scitex_container.apptainer.repro.locked_def import generate_locked_def
-from scitex_container.errors import CheckFailedError, NotFoundError
+from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
 from scitex_container.fsutil import sha256_file
 
 HELLO = ("hello", "2.10-3")
@@ -88,7 +88,7 @@ def test_pin_with_an_archive_lacking_an_artifact_fails_before_writing(tmp_path):
     archive = tmp_path / "arc"
     archive_lock(write_lock(Lock(dpkg=dict([HELLO])), tmp_path / "h.lock"), archive)
     rough = tmp_path / "rough.def"
-    rough.write_text("Bootstrap: docker\nFrom: debian:bookworm\n\n%post\n    true\n")
+    rough.write_text("Bootstrap: scratch\n\n%post\n    true\n")
     lock = Lock(dpkg=dict([HELLO, GONE]))
     out = tmp_path / "locked.def"
     with pytest.raises(NotFoundError) as info:
@@ -97,6 +97,16 @@ def test_pin_with_an_archive_lacking_an_artifact_fails_before_writing(tmp_path):
     assert "index.json" in str(info.value)
     assert info.value.exit_code == 2
     assert not out.exists()
+
+
+def test_pin_with_an_archive_refuses_a_network_bootstrap(tmp_path):
+    rough = tmp_path / "rough.def"
+    rough.write_text("Bootstrap: debootstrap\nOSVersion: bookworm\n\n%post\n    true\n")
+    (tmp_path / "arc").mkdir()
+    with pytest.raises(BadInputError) as info:
+        generate_locked_def(rough, Lock(), tmp_path / "locked.def", archive=tmp_path / "arc")
+    assert "debootstrap" in str(info.value)
+    assert info.value.where == str(rough)
 
 
 ROUGH = """\

@@ -33,12 +33,27 @@ from pathlib import Path
 
 from scitex_container import runner
 from scitex_container.apptainer.lock.archive_store import ArchiveStore, entry_key
-from scitex_container.errors import NotFoundError
+from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import remove_path
 
 ROOT = "/.scitex-archive"
 TAG = "scitex-container archive"
 _SAVE = "/.scitex-archive-saved"
+
+
+#: Bootstraps whose base is a local file: the only ones an archive build can use.
+LOCAL_BOOTSTRAPS = ("localimage", "scratch")
+
+
+def check_bootstrap(bootstrap: str, where: str) -> None:
+    """Refuse a base that comes from a network (debootstrap, docker, library...)."""
+    if bootstrap.lower() not in LOCAL_BOOTSTRAPS:
+        raise BadInputError(
+            f"`Bootstrap: {bootstrap}` fetches its base from a network; a locked def "
+            "from an archive needs a local base (`Bootstrap: localimage` of an "
+            "archived base image, or scratch); debootstrap from the archive is not supported yet",
+            where,
+        )
 
 
 def required(

@@ -282,6 +282,7 @@ def render_locked_def(
     pip_opts = pip_options
     npm_dirs, npm_opts = usage.npm_tarball_dirs, usage.npm_options
     if archive is not None:
+        archive_def.check_bootstrap(deffile.stage(-1).bootstrap, os.fspath(rough_def))
         records = archive_def.records_for(archive, archive_def.required(apt_pins, pip_pins, node))
         hashed = archive_def.hashed_pins(pip_pins, records)
         pip_opts: Sequence[str] | None = ["--no-index", "--require-hashes"]
