@@ -184,3 +184,24 @@ def test_diff_and_sbom_work_with_and_without_artifact_hashes(tmp_path):
         docs[path.stem] = {c["name"]: c for c in json.loads(out.read_text())["components"]}
     assert "hashes" not in docs["plain"]["hello"]
     assert docs["hashed"]["hello"]["hashes"] == [{"alg": "SHA-256", "content": digest}]
+
+
+@pytest.mark.slow
+@pytest.mark.apptainer
+@pytest.mark.skipif(os.geteuid() != 0, reason="unshare --net needs root")
+def test_repro_with_an_archive_rebuilds_offline_from_the_cli(tmp_path, debian_sif):
+    import subprocess as sp
+    import sys
+
+    wheel = make_wheel(tmp_path / "w", "scitex-arc-cli", "1.0")
+    rough = tmp_path / "rough.def"
+    rough.write_text(ROUGH.format(base=debian_sif, wheel=wheel, wheel_name=wheel.name))
+    archive = tmp_path / "arc"
+    argv = [sys.executable, "-m", "scitex_container", "repro", rough, "-o", tmp_path / "out"]
+    done = sp.run([*argv, "--archive", archive], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reproduced" in done.stdout
+    lock = read_lock(next((tmp_path / "out" / "rough-rough").rglob("*.lock")))
+    assert lock.artifacts["dpkg:hello"] == apt_index_sha256(*HELLO)
+    locked_def = next((tmp_path / "out" / "rough").rglob("*.locked.def")).read_text()
+    assert "--require-hashes" in locked_def
