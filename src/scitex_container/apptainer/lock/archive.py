@@ -86,7 +86,8 @@ def probe_image(image: Path, paths: list[str], workdir: Path) -> ImageFacts:
     argv = [tool.detect_container_cmd(), "exec", "--cleanenv", "--no-home", "--containall"]
     argv += ["--bind", f"{out}:{_OUT}", os.fspath(image), "sh", "-c", _PROBE, "sh", *paths]
     done = runner.run(argv, check=False, readonly=True, timeout=600)
-    python_version, platforms = "", ()
+    python_version = ""
+    platforms: tuple[str, ...] = ()
     for line in done.stdout.splitlines():
         words = line.split()
         if words[:1] == ["PY"] and len(words) == 2:

@@ -111,7 +111,7 @@ def _pip_argv(python_version: str, platforms: Sequence[str], dest: Path) -> list
 
 
 def _wheels_in(directory: Path) -> dict[tuple[str, str], Path]:
-    out = {}
+    out: dict[tuple[str, str], Path] = {}
     for path in directory.glob("*.whl"):
         name, version, _, _ = parse_wheel_filename(path.name)
         out[(canonicalize_name(name), str(version))] = path
@@ -159,11 +159,11 @@ def fetch_wheels(
             runner.run([*base, req], check=False, env=env)
     have = _wheels_in(dest)
     for key, version in pinned.items():
-        path = have.get((canonicalize_name(key), version))
-        if path is None:
+        wheel = have.get((canonicalize_name(key), version))
+        if wheel is None:
             missing[f"pip:{key}"] = f"{where}: {key}=={version} not found"
         else:
-            found[f"pip:{key}"] = Fetched(path, f"pip download {key}=={version}", "")
+            found[f"pip:{key}"] = Fetched(wheel, f"pip download {key}=={version}", "")
     return found, missing
 
 

@@ -134,13 +134,13 @@ class PipMap(dict):
     def setdefault(self, name: object, default: Any = "") -> Any:
         return super().setdefault(self.key(name), str(default))
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for values in (*args, kwargs):
             items = values.items() if isinstance(values, Mapping) else values
             for name, version in items:
                 self[name] = version
 
-    def __ior__(self, other: Any) -> PipMap:  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> PipMap:  # type: ignore[misc]
         self.update(other)
         return self
 
