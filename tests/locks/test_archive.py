@@ -205,3 +205,50 @@ def test_repro_with_an_archive_rebuilds_offline_from_the_cli(tmp_path, debian_si
     assert lock.artifacts["dpkg:hello"] == apt_index_sha256(*HELLO)
     locked_def = next((tmp_path / "out" / "rough").rglob("*.locked.def")).read_text()
     assert "--require-hashes" in locked_def
+
+
+def saved_deb(directory: Path, name: str, version: str) -> Path:
+    """A real, tiny ``Architecture: all`` package built with dpkg-deb (in no index)."""
+    root = directory / f"{name}-root"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "usr/share/doc" / name).mkdir(parents=True)
+    (root / "usr/share/doc" / name / "README").write_text("saved\n")
+    (root / "DEBIAN/control").write_text(
+        f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
+        "Maintainer: tests <t@example.org>\nDescription: vanished upstream\n"
+    )
+    out = directory / "saved" / f"{name}_{version}_all.deb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["dpkg-deb", "--build", "--root-owner-group", root, out], check=True, capture_output=True
+    )
+    return out
+
+
+def test_a_vanished_version_is_archived_from_a_saved_deb_and_pinned(tmp_path):
+    import sys
+
+    deb = saved_deb(tmp_path, "scitex-vanished", "1.0-1")
+    lock_path = write_lock(
+        Lock(dpkg={"scitex-vanished": "1.0-1", "hello": HELLO[1]}), tmp_path / "v.lock"
+    )
+    archive = tmp_path / "arc"
+    cli = [sys.executable, "-m", "scitex_container", "lock", "archive", lock_path, "-o", archive]
+    without = subprocess.run(cli, capture_output=True, text=True, check=False)
+    assert without.returncode == 1
+    assert "dpkg:scitex-vanished=1.0-1: looked in this host's apt sources" in without.stderr
+
+    result = archive_lock(lock_path, archive, saved_dirs=(deb.parent,))
+    assert result.artifacts["dpkg:scitex-vanished"] == sha256_file(deb)
+    index = json.loads((archive / "index.json").read_text())
+    assert "saved file" in index["artifacts"]["dpkg:scitex-vanished=1.0-1"]["source"]
+
+    rough = tmp_path / "rough.def"
+    rough.write_text("Bootstrap: scratch\n\n%post\n    true\n")
+    locked = generate_locked_def(
+        rough, lock_path, tmp_path / "locked.def", archive=archive, apt_scope="all"
+    )
+    assert "scitex-vanished=1.0-1" in locked.read_text()
+    packages = next((archive / "views").glob("*/apt/Packages")).read_text()
+    assert "Package: scitex-vanished\n" in packages
+    assert f"SHA256: {sha256_file(deb)}" in packages

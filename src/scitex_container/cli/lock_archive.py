@@ -36,8 +36,16 @@ from scitex_container.cli.output import emit
     metavar="TAG",
     help="pip platform tag of the wheels (repeat; default: the image's).",
 )
+@click.option(
+    "--from",
+    "saved_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A directory of saved .deb files and wheels, for versions no source has any more "
+    "(repeat).",
+)
 @common_options
-def archive(source, out_dir, lock_out, python_version, platforms) -> None:
+def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs) -> None:
     """Fetch, verify and store every .deb, wheel and npm tarball the lock names."""
     from scitex_container.apptainer.lock.archive import archive_lock
 
@@ -49,6 +57,7 @@ def archive(source, out_dir, lock_out, python_version, platforms) -> None:
             lock_out=lock_out,
             python_version=python_version,
             platforms=tuple(platforms) or None,
+            saved_dirs=tuple(saved_dirs),
         )
     )
     emit(

@@ -26,6 +26,7 @@ from scitex_container.apptainer.lock.archive_fetch import (
     Fetched,
     fetch_debs,
     fetch_npm,
+    fetch_saved,
     fetch_wheels,
 )
 from scitex_container.apptainer.lock.archive_store import ArchiveStore, Artifact, entry_key
@@ -146,12 +147,15 @@ def archive_lock(
     python_version: str | None = None,
     platforms: tuple[str, ...] | None = None,
     image: str | os.PathLike | None = None,
+    saved_dirs: tuple[str | os.PathLike, ...] = (),
 ) -> ArchiveResult:
     """Archive every artifact the lock of ``source`` names into ``out_dir``.
 
     ``source`` is an image (its lock is captured) or a lock file (``image``,
     when given, is the image it was captured from: its Python and platform
-    pick the wheels, and local wheels are copied out of it).  The lock
+    pick the wheels, and local wheels are copied out of it).  ``saved_dirs``
+    hold saved .deb files and wheels taken for entries no source has any
+    more (a version that vanished upstream).  The lock
     with artifact hashes goes to ``lock_out`` (default: the lock file given,
     or ``out_dir/locks/<image>.lock`` for an image).  Raises
     CheckFailedError (exit 1) listing each artifact no source has, after
@@ -195,6 +199,13 @@ def archive_lock(
         ):
             found.update(fetched)
             missing.update(lost)
+        if missing and saved_dirs:
+            saved, _ = fetch_saved({k: wanted[k] for k in missing}, saved_dirs)
+            found.update(saved)
+            where = ", ".join(os.fspath(d) for d in saved_dirs)
+            missing = {k: f"{w}, and the saved files in {where}" for k, w in missing.items()}
+            for key in saved:
+                missing.pop(key)
         records: dict[str, Artifact] = {}
         for key, got in sorted(found.items()):
             digest = store.add_file(got.path, got.sha256 or None)

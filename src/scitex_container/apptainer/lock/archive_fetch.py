@@ -190,3 +190,43 @@ def fetch_npm(wanted: Mapping[str, str], workdir: Path) -> Outcome:
         else:
             missing[f"node:{name}"] = f"the npm registry (npm pack {spec})"
     return found, missing
+
+
+def fetch_saved(wanted: Mapping[str, str], dirs: Sequence[str | os.PathLike]) -> Outcome:
+    """Take ``{lock key: version}`` from saved files when no source has them.
+
+    A ``.deb`` counts when its control fields (``dpkg-deb -f``: Package,
+    Version, Architecture) name the lock entry; a wheel when its file name
+    does.  No index vouches for these (the version vanished upstream), so
+    the source recorded says which file it was and what was checked.
+    """
+    found: dict[str, Fetched] = {}
+    debs: dict[tuple[str, str], list[tuple[Path, str]]] = {}
+    wheels: dict[tuple[str, str], Path] = {}
+    for directory in dirs:
+        for path in sorted(Path(directory).glob("*.deb")):
+            done = runner.run(
+                ["dpkg-deb", "-f", path, "Package", "Version", "Architecture"],
+                check=False,
+                readonly=True,
+            )
+            fields = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
+            if done.ok and fields.get("Package") and fields.get("Version"):
+                key = (fields["Package"], fields["Version"])
+                debs.setdefault(key, []).append((path, fields.get("Architecture", "")))
+        for key_, path in _wheels_in(Path(directory)).items():
+            wheels.setdefault(key_, path)
+    for key, version in sorted(wanted.items()):
+        manager, _, name = key.partition(":")
+        if manager == "dpkg":
+            base, _, arch = name.partition(":")
+            for path, deb_arch in debs.get((base, version), []):
+                if not arch or deb_arch == arch:
+                    source = f"saved file {path} (control fields match; in no index)"
+                    found[key] = Fetched(path, source, sha256_file(path))
+                    break
+        elif manager == "pip" and version:
+            path = wheels.get((canonicalize_name(name), version))
+            if path is not None:
+                found[key] = Fetched(path, f"saved file {path} (in no index)", sha256_file(path))
+    return found, {}
