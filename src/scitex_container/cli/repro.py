@@ -84,9 +84,14 @@ def render(result) -> str:
 @click.option(
     "--force", is_flag=True, help="Rebuild both images even if their inputs did not change."
 )
+@click.option(
+    "--archive",
+    type=click.Path(file_okay=False),
+    help="Archive the artifacts here, install only from them, rebuild with no network.",
+)
 @common_options
 def repro(
-    definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, force
+    definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, force, archive
 ) -> int:
     """Build DEFINITION, lock it, rebuild from the locked def, compare the version sets.
 
@@ -111,6 +116,7 @@ def repro(
                 image_name,
                 progress=progress,
                 command=f"scitex-container repro {definition}",
+                offline=archive is not None,
             )
         return build_reproducible(
             definition,
@@ -121,6 +127,7 @@ def repro(
             progress=progress,
             apt_scope=apt_scope,
             pip_options=list(pip_options) or None,
+            archive=archive,
         )
 
     with progress_line(opts, f"round trip of {definition}") as progress:

@@ -40,28 +40,49 @@ captured from; ``image-id`` is the SIF's UUID, which stays the same when
 data objects are added to the file (an embedded lock or SBOM changes the
 digest, not the id), so a lock can be matched to its image either way.
 
+Archived locks (``scitex-container lock archive``) carry one header comment
+per artifact, ``# artifact: dpkg:libc6 sha256:<hex>``: comments, so a reader
+that knows nothing of archives (the seed's) reads the same versions.
+
 Files in the reference's format (header line and sections only, node JSON as
-npm printed it) read the same way.  Everything but the ``# captured:`` line
-is a function of the installed packages, so two captures of the same image
-are byte-identical when the date is left out (``captured_at=""``) or fixed.
+npm printed it) read the same way, and so does everything the seed's
+``write_lock`` writes: ``name=`` (an empty dpkg version), a bare pip name or
+a local path line (``./localdir``), ``[node]`` text that is no JSON object
+(no node packages; text starting with ``{`` must be valid JSON).
+
+Everything but the ``# captured:`` line is a function of the installed
+packages, so two captures of the same image are byte-identical when the
+date is left out (``captured_at=""``) or fixed.
 A malformed file raises :class:`~scitex_container.errors.BadInputError`
 naming ``file:line``; a partial lock is never returned.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from scitex_container import runner
+from scitex_container.apptainer.lock.entries import (
+    PipMap,
+    node_text,
+    node_versions,
+    pip_entry,
+    sorted_map,
+)
+
+# Re-exported: the lock's entry syntax, imported from here by captures and tests.
+from scitex_container.apptainer.lock.entries import canonical_node_json as canonical_node_json
+from scitex_container.apptainer.lock.entries import (
+    node_json_from_versions as node_json_from_versions,
+)
+from scitex_container.apptainer.lock.entries import normalize_pip_version as normalize_pip_version
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import atomic_write_text
 from scitex_container.result import Result
@@ -80,104 +101,30 @@ _KEY_TO_FIELD = {v: k for k, v in META_KEYS.items()}
 
 _SECTION_RE = re.compile(r"^\[([A-Za-z0-9_-]+)\]$")
 _META_RE = re.compile(r"^#\s*([a-z0-9-]+)\s*:\s*(.*?)\s*$")
-_PIP_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_PIP_PINNED_RE = re.compile(rf"^({_PIP_NAME})\s*(===?)\s*(\S+)$")
-_PIP_DIRECT_RE = re.compile(rf"^({_PIP_NAME})\s*(\[[^\]]*\])?\s*@\s*(\S.*)$")
-_PIP_RAW_RE = re.compile(r"^(?:-e|--editable)\s+\S.*$|^(?:git|hg|svn|bzr)\+\S+$")
 _DEB_NAME = r"[a-z0-9][a-z0-9+.-]*"
-_DPKG_RE = re.compile(rf"^({_DEB_NAME}(?::[a-z0-9-]+)?)=(\S+)$")
+_DPKG_RE = re.compile(rf"^({_DEB_NAME}(?::[a-z0-9-]+)?)=(\S*)$")
+_ARTIFACT_RE = re.compile(r"^((?:pip|dpkg|node|apk):\S.*?)\s+sha256:([0-9a-f]{64})$")
 _APK_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)=(\S+)$")
 
 
-def normalize_pip_version(version: str) -> str:
-    """The version as ``pip freeze`` prints it (PEP 440 normal form when valid)."""
-    version = version.strip()
-    try:
-        return str(Version(version))
-    except InvalidVersion:
-        return version
-
-
-def pip_entry(line: str) -> tuple[str, str]:
-    """``(key, version)`` of one ``pip freeze`` line, or raise ValueError.
-
-    ``name==1.0`` gives ``("name", "1.0")``; an editable, VCS or URL line
-    gives ``(line with a canonical name, "")``.
-    """
-    line = line.strip()
-    if m := _PIP_PINNED_RE.match(line):
-        return canonicalize_name(m.group(1)), normalize_pip_version(m.group(3))
-    if m := _PIP_DIRECT_RE.match(line):
-        extras = m.group(2) or ""
-        return f"{canonicalize_name(m.group(1))}{extras} @ {m.group(3).strip()}", ""
-    if _PIP_RAW_RE.match(line):
-        return " ".join(line.split()), ""
-    raise ValueError(f"not a pip requirement line: {line!r}")
-
-
-def node_versions(node_json: str) -> dict[str, str]:
-    """``{name: version}`` of the ``dependencies`` of npm's JSON (``{}`` if none)."""
-    if not node_json.strip():
-        return {}
-    data = json.loads(node_json)
-    deps = data.get("dependencies", {}) if isinstance(data, dict) else {}
-    out: dict[str, str] = {}
-    if isinstance(deps, dict):
-        for name, info in deps.items():
-            if isinstance(info, dict) and info.get("version") is not None:
-                out[str(name)] = str(info["version"])
-    return dict(sorted(out.items()))
-
-
-def node_json_from_versions(versions: Mapping[str, str]) -> str:
-    """The canonical ``[node]`` JSON for a ``{name: version}`` map ("" if empty)."""
-    if not versions:
-        return ""
-    deps = {name: {"version": versions[name]} for name in sorted(versions)}
-    return canonical_node_json(json.dumps({"dependencies": deps}))
-
-
-def canonical_node_json(text: str) -> str:
-    """npm's JSON reduced to what identifies the versions, keys sorted.
-
-    Only ``dependencies.<name>.version`` is kept: the rest of npm's output
-    (``name``, ``problems``, ``overridden``...) varies between npm versions
-    and capture methods without changing what is installed.
-    """
-    versions = node_versions(text)
-    if not versions:
-        return ""
-    deps = {name: {"version": v} for name, v in versions.items()}
-    return json.dumps({"dependencies": deps}, indent=2, sort_keys=True)
-
-
-def _sorted_map(values: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
-    items = values.items() if isinstance(values, Mapping) else (values or ())
-    return {str(k): str(v) for k, v in sorted(items)}
-
-
-_PIP_NAME_RE = re.compile(_PIP_NAME)
-
-
-def _pip_map(values: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
-    """Plain names canonicalized (raw freeze lines kept), sorted."""
-    out = {}
-    for key, version in _sorted_map(values).items():
-        out[canonicalize_name(key) if _PIP_NAME_RE.fullmatch(key) else key] = version
-    return dict(sorted(out.items()))
-
-
-@dataclass(frozen=True)
+@dataclass
 class Lock(Result):
-    """Exact package versions of one image (maps are sorted copies).
+    """Exact package versions of one image.
 
     ``pip``: canonical name -> version (raw freeze line -> ``""`` for
-    editable/VCS/URL installs); ``dpkg``: name (``name:arch`` for a foreign
+    editable/VCS/URL/path installs), a :class:`PipMap`, so a lookup by the
+    raw name works too; ``dpkg``: name (``name:arch`` for a foreign
     architecture) -> version; ``node``: canonical npm JSON text (``""`` when
-    no global packages); ``apk``: name -> version.
+    no global packages); ``apk``: name -> version; ``artifacts``: version
+    key (``dpkg:libc6``) -> sha256 of the archived artifact (empty for a
+    lock that was never archived).
+
+    Mutable like the seed's ``Lock``: fields may be reassigned
+    (``lock.pip = {...}``) or changed in place; nothing is cached, every
+    comparison reads the current contents.  Assigned maps are copied.
     """
 
-    pip: Mapping[str, str] = field(default_factory=dict)
+    pip: Mapping[str, str] = field(default_factory=PipMap)
     dpkg: Mapping[str, str] = field(default_factory=dict)
     node: str = ""
     apk: Mapping[str, str] = field(default_factory=dict)
@@ -186,35 +133,39 @@ class Lock(Result):
     image_id: str = ""
     captured_at: str = ""
     command: str = ""
+    artifacts: Mapping[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pip", _pip_map(self.pip))
-        object.__setattr__(self, "dpkg", _sorted_map(self.dpkg))
-        object.__setattr__(self, "apk", _sorted_map(self.apk))
-        object.__setattr__(self, "node", canonical_node_json(self.node or ""))
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "pip":
+            value = PipMap(sorted_map(value))
+        elif name in ("dpkg", "apk", "artifacts"):
+            value = sorted_map(value)
+        elif name == "node":
+            value = node_text(value)
+        object.__setattr__(self, name, value)
 
     @property
     def node_versions(self) -> dict[str, str]:
         return node_versions(self.node)
 
     def version_set(self) -> dict[str, str]:
-        """Flat ``{"pip:<name>"|"dpkg:<name>"|"node:<name>"|"apk:<name>": version}``."""
-        return dict(self.versions_view())
+        """Flat ``{"pip:<name>"|"dpkg:<name>"|"node:<name>"|"apk:<name>": version}``.
+
+        Computed from the current contents on every call (pip names
+        normalized even when a raw name was stored through ``dict`` methods).
+        """
+        out = {f"pip:{PipMap.key(k)}": str(v) for k, v in self.pip.items()}
+        for prefix, values in (
+            ("dpkg:", self.dpkg),
+            ("node:", self.node_versions),
+            ("apk:", self.apk),
+        ):
+            out.update((prefix + k, str(v)) for k, v in values.items())
+        return out
 
     def versions_view(self) -> Mapping[str, str]:
-        """:meth:`version_set` computed once per lock; do not modify it."""
-        cached = self.__dict__.get("_version_set")
-        if cached is None:
-            cached = {}
-            for prefix, values in (
-                ("pip:", self.pip),
-                ("dpkg:", self.dpkg),
-                ("node:", self.node_versions),
-                ("apk:", self.apk),
-            ):
-                cached.update(zip(map(prefix.__add__, values), values.values()))
-            self.__dict__["_version_set"] = cached  # frozen: computed once
-        return cached
+        """Same as :meth:`version_set` (kept for callers; no longer cached)."""
+        return self.version_set()
 
     def counts(self) -> dict[str, int]:
         return {
@@ -226,8 +177,11 @@ class Lock(Result):
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
+        data["pip"] = dict(self.pip)
         data["node"] = self.node_versions
         data["counts"] = self.counts()
+        if not self.artifacts:
+            data.pop("artifacts", None)
         return data
 
 
@@ -238,16 +192,17 @@ def render_lock(lock: Lock) -> str:
         value = " ".join(str(getattr(lock, attr)).split())
         if value:
             lines.append(f"# {key}: {value}")
+    lines += [f"# artifact: {key} sha256:{digest}" for key, digest in lock.artifacts.items()]
     lines.append("[pip]")
-    lines += [f"{name}=={ver}" if ver else name for name, ver in lock.pip.items()]
+    lines += [f"{name}=={ver}" if ver else name for name, ver in sorted(lock.pip.items())]
     lines.append("[dpkg]")
-    lines += [f"{name}={ver}" for name, ver in lock.dpkg.items()]
+    lines += [f"{name}={ver}" for name, ver in sorted(lock.dpkg.items())]
     lines.append("[node]")
     if lock.node:
         lines.append(lock.node)
     if lock.apk:
         lines.append("[apk]")
-        lines += [f"{name}={ver}" for name, ver in lock.apk.items()]
+        lines += [f"{name}={ver}" for name, ver in sorted(lock.apk.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -274,6 +229,7 @@ def read_lock(lock_path: str | os.PathLike) -> Lock:
 def parse_lock(text: str, source: str = "<lock>") -> Lock:
     """Parse lock text (``source`` names it in errors)."""
     meta: dict[str, str] = {}
+    artifacts: dict[str, str] = {}
     maps: dict[str, dict[str, str]] = {"pip": {}, "dpkg": {}, "apk": {}}
     seen_at: dict[str, dict[str, int]] = {"pip": {}, "dpkg": {}, "apk": {}}
     node_lines: list[str] = []
@@ -304,17 +260,24 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
                 node_start = lineno
             continue
         if section == "node":
-            node_lines.append(raw)
+            if not stripped.startswith("#"):  # the seed skips comments everywhere
+                node_lines.append(raw)
             continue
         if not stripped:
             continue
         if stripped.startswith("#"):
-            if section is None and (m := _META_RE.match(stripped)) and m.group(1) in _KEY_TO_FIELD:
+            m = _META_RE.match(stripped) if section is None else None
+            if m and m.group(1) == "artifact":
+                a = _ARTIFACT_RE.match(m.group(2))
+                if not a:
+                    raise fail(lineno, f"not an artifact line (`KEY sha256:HEX`): {m.group(2)!r}")
+                artifacts[a.group(1)] = a.group(2)
+            elif m and m.group(1) in _KEY_TO_FIELD:
                 meta[_KEY_TO_FIELD[m.group(1)]] = m.group(2)
             continue
         if section is None:
             raise fail(lineno, f"line outside any section: {stripped[:60]!r}")
-        key, version = _parse_entry(section, stripped, lambda msg: fail(lineno, msg))
+        key, version = _parse_entry(section, stripped, functools.partial(fail, lineno))
         first = seen_at[section].get(_dup_key(section, key))
         if first is not None:
             raise fail(lineno, f"duplicate {section} package `{key}` (first at line {first})")
@@ -324,16 +287,22 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
     if not sections_seen:
         raise BadInputError("no [pip], [dpkg], [node] or [apk] section: not a lock file", source)
     node_text = "\n".join(node_lines).strip()
-    if node_text:
+    if node_text.startswith("{"):
         try:
-            data = json.loads(node_text)
+            node_text = json.dumps(json.loads(node_text))
         except ValueError as exc:
             line = node_start + _first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None
-        if not isinstance(data, dict):
-            raise fail(node_start + 1, "[node] must be a JSON object (npm list --json output)")
-        node_text = json.dumps(data)
-    return Lock(pip=maps["pip"], dpkg=maps["dpkg"], node=node_text, apk=maps["apk"], **meta)
+    # Anything else (``[]``, ``null``, npm's non-JSON chatter) is what the seed
+    # reads as "no node packages"; Lock turns it into "".
+    return Lock(
+        pip=maps["pip"],
+        dpkg=maps["dpkg"],
+        node=node_text,
+        apk=maps["apk"],
+        artifacts=artifacts,
+        **meta,
+    )
 
 
 def _first_content_line(lines: list[str]) -> int:

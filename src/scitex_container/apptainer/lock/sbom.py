@@ -35,7 +35,7 @@ _DIRECT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])? @ (.+)$")
 
 
 def _components(lock: Lock) -> list[Any]:
-    from cyclonedx.model import Property
+    from cyclonedx.model import HashAlgorithm, HashType, Property
     from cyclonedx.model.component import Component, ComponentType
     from packageurl import PackageURL
 
@@ -47,8 +47,11 @@ def _components(lock: Lock) -> list[Any]:
         version: str | None,
         group: str | None = None,
         props: tuple[tuple[str, str], ...] = (),
+        key: str = "",
     ) -> None:
         ref = purl.to_string()
+        digest = lock.artifacts.get(key)  # the archived artifact's sha256, if archived
+        hashes = [HashType(alg=HashAlgorithm.SHA_256, content=digest)] if digest else []
         out.append(
             Component(
                 type=ComponentType.LIBRARY,
@@ -57,13 +60,14 @@ def _components(lock: Lock) -> list[Any]:
                 group=group,
                 purl=purl,
                 bom_ref=ref,
+                hashes=hashes,
                 properties=[Property(name=k, value=v) for k, v in props],
             )
         )
 
     for key, version in lock.pip.items():
         if version:
-            add(PackageURL("pypi", name=key, version=version), key, version)
+            add(PackageURL("pypi", name=key, version=version), key, version, key=f"pip:{key}")
             continue
         m = _DIRECT.match(key)
         name = m.group(1) if m else key.removeprefix("-e ").strip().rstrip("/").rsplit("/", 1)[-1]
@@ -78,14 +82,17 @@ def _components(lock: Lock) -> list[Any]:
             name,
             None,
             props=(("scitex:pip-requirement", key),),
+            key=f"pip:{key}",
         )
     for key, version in lock.dpkg.items():
         name, _, arch = key.partition(":")
         quals = {"arch": arch} if arch else {}
-        add(PackageURL("deb", "debian", name, version, quals or None), name, version)
+        purl = PackageURL("deb", "debian", name, version, quals or None)
+        add(purl, name, version, key=f"dpkg:{key}")
     for key, version in lock.node_versions.items():
         scope, _, name = key.rpartition("/")
-        add(PackageURL("npm", scope or None, name, version), name, version, group=scope or None)
+        purl = PackageURL("npm", scope or None, name, version)
+        add(purl, name, version, group=scope or None, key=f"node:{key}")
     for key, version in lock.apk.items():
         add(PackageURL("apk", "alpine", key, version), key, version)
     return sorted(out, key=lambda c: str(c.bom_ref.value))

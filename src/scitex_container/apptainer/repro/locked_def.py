@@ -56,6 +56,7 @@ from scitex_container._version import __version__
 from scitex_container.apptainer.deffile import DefFile, parse_def, parse_def_text
 from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
+from scitex_container.apptainer.repro import archive_def
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, DefUsage, analyse_def, shell_word
 from scitex_container.apptainer.repro.stanzas import (
     SnapshotMirror,
@@ -209,6 +210,7 @@ def default_command(
     snapshot_mirror: str | None = None,
     pip_options: Sequence[str] | None = None,
     base_lock: str | os.PathLike | None = None,
+    archive: str | os.PathLike | None = None,
 ) -> str:
     """The ``scitex-container lock pin ...`` command line that regenerates a locked def."""
     argv = ["scitex-container", "lock", "pin", os.fspath(rough_def), os.fspath(lock or "LOCK")]
@@ -221,6 +223,8 @@ def default_command(
         argv += ["--base-lock", os.fspath(base_lock)]
     for opt in pip_options or ():
         argv += ["--pip-option", opt]
+    if archive is not None:
+        argv += ["--archive", os.fspath(archive)]
     return shlex.join(argv)
 
 
@@ -234,6 +238,7 @@ def render_locked_def(
     snapshot_mirror: str | SnapshotMirror | None = None,
     pip_options: Sequence[str] | None = None,
     command: str | None = None,
+    archive: str | os.PathLike | None = None,
 ) -> str:
     """The text :func:`generate_locked_def` writes (nothing is written)."""
     if apt_scope not in APT_SCOPES:
@@ -256,6 +261,7 @@ def render_locked_def(
         "# regenerate it (see the header of this file). Each stanza installs only the",
         "# pins that differ from what the image already has.",
     ]
+    apt_pins: dict[str, str] = {}
     if apt_scope == "none":
         body += skipped("apt", "apt pinning turned off (apt scope none)")
     elif not the_lock.dpkg:
@@ -265,29 +271,43 @@ def render_locked_def(
         if base is None and apt_scope == "added":
             base = _base_lock_of(deffile, src_dir)
         pins, scope_note = _apt_pins(the_lock, deffile, usage, apt_scope, base)
+        apt_pins = pins
         if pins:
             body += apt_stanza(pins, scope=scope_note, snapshot=snapshot)
         else:
             body += skipped("apt", f"nothing to pin ({scope_note})")
     pip_pins, unpinnable = _pip_pins(the_lock)
-    if pip_pins:
-        options = (
-            [shell_word(o) for o in pip_options] if pip_options is not None else usage.pip.options
+    node = the_lock.node_versions
+    hashed: list[str] = []
+    pip_opts: Sequence[str] | None = pip_options
+    npm_dirs, npm_opts = usage.npm_tarball_dirs, usage.npm_options
+    if archive is not None:
+        archive_def.check_bootstrap(deffile.stage(-1).bootstrap, os.fspath(rough_def))
+        records = archive_def.records_for(archive, archive_def.required(apt_pins, pip_pins, node))
+        hashed = archive_def.hashed_pins(pip_pins, records)
+        pip_opts = ["--no-index", "--require-hashes"]
+        npm_dirs, npm_opts = (archive_def.ROOT + "/npm",), ("--offline",)
+        view = archive_def.build_view(archive, records)
+        deffile = deffile.set_generated_block(
+            archive_def.TAG, archive_def.setup_block(view), section="setup"
         )
-        body += pip_stanza(pip_pins, commands=usage.pip.commands, options=options)
+    if pip_pins:
+        options = [shell_word(o) for o in pip_opts] if pip_opts is not None else usage.pip.options
+        body += pip_stanza(pip_pins, commands=usage.pip.commands, options=options, hashed=hashed)
     else:
         body += skipped("pip", "the lock holds no pip packages (no Python packages in the image)")
     for line in unpinnable:
         body.append(
             f"# pip: not pinnable (editable or VCS install, kept as in the rough def): {line}"
         )
-    node = the_lock.node_versions
     if node:
-        body += npm_stanza(node, tarball_dirs=usage.npm_tarball_dirs, options=usage.npm_options)
+        body += npm_stanza(node, tarball_dirs=npm_dirs, options=npm_opts)
     else:
         body += skipped(
             "npm", "the lock holds no global npm packages (no npm globals in the image)"
         )
+    if archive is not None:
+        body += archive_def.restore_lines()
     if the_lock.apk:
         body += skipped(
             "apk", f"{len(the_lock.apk)} apk package(s) in the lock; apk pins are not generated"
@@ -307,6 +327,7 @@ def render_locked_def(
             snapshot_mirror=_snapshot_arg(snapshot_mirror),
             pip_options=pip_options,
             base_lock=None if base_lock is None or isinstance(base_lock, Lock) else base_lock,
+            archive=archive,
         )
     source = f"image sha256 {the_lock.image_sha256}" if the_lock.image_sha256 else "the lock"
     counts = the_lock.counts()
@@ -331,6 +352,7 @@ def generate_locked_def(
     snapshot_mirror: str | SnapshotMirror | None = None,
     pip_options: Sequence[str] | None = None,
     command: str | None = None,
+    archive: str | os.PathLike | None = None,
 ) -> Path:
     """Write the locked def of ``rough_def`` pinned to ``lock`` at ``out_def``.
 
@@ -339,7 +361,10 @@ def generate_locked_def(
     and ``pip_options``.  Deterministic: the same inputs give the same
     bytes.  ``out_def`` may be ``rough_def`` itself or an earlier locked
     def: the generated header and block are replaced, never stacked.
-    Skipped in a dry run.  Returns ``out_def``.
+    Skipped in a dry run.  With ``archive`` (an artifact archive directory,
+    see :mod:`.archive_def`) the def installs only from the archive and every
+    artifact it needs is checked first (NotFoundError lists what is missing).
+    Returns ``out_def``.
     """
     text = render_locked_def(
         rough_def,
@@ -350,6 +375,7 @@ def generate_locked_def(
         snapshot_mirror=snapshot_mirror,
         pip_options=pip_options,
         command=command,
+        archive=archive,
     )
     out = Path(out_def)
     if not runner.is_dry_run():

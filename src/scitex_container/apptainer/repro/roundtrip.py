@@ -20,6 +20,7 @@ an image without a ``verified`` marker is used.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -162,6 +163,7 @@ def verify_roundtrip(
     force: bool = True,
     progress: ProgressFn | None = None,
     command: str | None = None,
+    offline: bool = False,
     _durations: dict[str, float] | None = None,
 ) -> ReproResult:
     """Rebuild ``image`` from its locked def and check the rebuild matches its lock.
@@ -173,7 +175,9 @@ def verify_roundtrip(
     even when the store holds a version of the same locked def.  Writes the
     rebuild's lock, the locked def, the rough def snapshot and the
     ``.verified.json`` marker beside the rebuild, and the marker beside
-    ``image`` too.  Returns the comparison; drift is not an error.
+    ``image`` too.  ``offline`` runs the rebuild with no network but
+    loopback (``unshare --net``, root).  Returns the comparison; drift is
+    not an error.
     """
     from scitex_container.apptainer.lock.lockfile import read_lock
 
@@ -193,7 +197,8 @@ def verify_roundtrip(
 
     _say(progress, f"[repro] building the locked def as `{name}`")
     start = time.monotonic()
-    built = _build(locked_def, out_dir, name, force, progress)
+    with runner.offline() if offline else contextlib.nullcontext():
+        built = _build(locked_def, out_dir, name, force, progress)
     _timed(durations, "locked_build", start)
     final = _real(built)
     if runner.is_dry_run():
@@ -269,6 +274,7 @@ def build_reproducible(
     progress: ProgressFn | None = None,
     apt_scope: str = "added",
     pip_options: Sequence[str] | None = None,
+    archive: str | os.PathLike | None = None,
 ) -> ReproResult:
     """Run the whole round trip on the rough def ``def_path``.
 
@@ -277,8 +283,10 @@ def build_reproducible(
     ``output_dir`` (default: the def's directory).  ``snapshot_mirror``,
     ``apt_scope`` and ``pip_options`` go to
     :func:`~.pin.generate_locked_def`.  ``force`` rebuilds both images even
-    when their inputs are unchanged.  Returns a :class:`ReproResult`;
-    ``identical`` is the gate.
+    when their inputs are unchanged.  With ``archive`` (an artifact
+    archive), the rough image's artifacts are archived, the locked def
+    installs only from the archive, and the rebuild runs with the network
+    cut off.  Returns a :class:`ReproResult`; ``identical`` is the gate.
     """
     from scitex_container.apptainer.deffile.lookup import resolve_def
     from scitex_container.apptainer.repro.locked_def import generate_locked_def
@@ -302,6 +310,13 @@ def build_reproducible(
     lock_path = sidecar(rough, LOCK_SUFFIX)
     _capture(rough, lock_path)
     _timed(durations, "rough_capture", start)
+    if archive is not None:
+        from scitex_container.apptainer.lock.archive import archive_lock
+
+        _say(progress, f"[repro] archiving the lock's artifacts in {archive}")
+        start = time.monotonic()
+        archive_lock(lock_path, archive, image=rough)
+        _timed(durations, "archive", start)
 
     _say(progress, "[repro] generating the locked def")
     start = time.monotonic()
@@ -312,11 +327,12 @@ def build_reproducible(
         snapshot_mirror=snapshot_mirror,
         apt_scope=apt_scope,
         pip_options=pip_options,
+        archive=archive,
     )
     _timed(durations, "pin", start)
 
     command = _repro_command(
-        def_path, output_dir, image_name, snapshot_mirror, apt_scope, pip_options
+        def_path, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, archive
     )
     return verify_roundtrip(
         rough,
@@ -325,11 +341,14 @@ def build_reproducible(
         force=force,
         progress=progress,
         command=command,
+        offline=archive is not None,
         _durations=durations,
     )
 
 
-def _repro_command(def_path, output_dir, image_name, snapshot, apt_scope, pip_options) -> str:
+def _repro_command(
+    def_path, output_dir, image_name, snapshot, apt_scope, pip_options, archive=None
+) -> str:
     import shlex
 
     argv = ["scitex-container", "repro", os.fspath(def_path)]
@@ -343,4 +362,6 @@ def _repro_command(def_path, output_dir, image_name, snapshot, apt_scope, pip_op
         argv += ["--apt-scope", apt_scope]
     for opt in pip_options or ():
         argv += ["--pip-option", opt]
+    if archive is not None:
+        argv += ["--archive", os.fspath(archive)]
     return shlex.join(argv)

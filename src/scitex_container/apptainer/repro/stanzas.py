@@ -170,7 +170,11 @@ _AWK_PIP = (
 
 
 def pip_stanza(
-    pins: Sequence[str], *, commands: Sequence[str] = (), options: Sequence[str] = ()
+    pins: Sequence[str],
+    *,
+    commands: Sequence[str] = (),
+    options: Sequence[str] = (),
+    hashed: Sequence[str] = (),
 ) -> list[str]:
     """Pin requirement lines (``name==version`` / ``name @ url``) with ``pip install --no-deps``.
 
@@ -180,7 +184,8 @@ def pip_stanza(
     first whose ``freeze`` runs installs, and a pin counts as satisfied
     when any of them lists it (the lock holds every Python's packages).
     ``options`` (shell words) are the rough def's source options
-    (``--no-index --find-links DIR`` ...).
+    (``--no-index --find-links DIR`` ...).  ``hashed`` (``pin --hash=...``
+    per pin, same order) installs the differing pins with ``--require-hashes``.
     """
     candidates: list[str] = []
     for cmd in [*commands, "pip3", "pip", "python3 -m pip"]:
@@ -215,6 +220,7 @@ def pip_stanza(
         *_heredoc('"$_scx_tmp/pip-pins"', "SCITEX_PIP_PINS", list(pins), "    "),
         f'    {_AWK_PIP} "$_scx_tmp/pip-freeze" > "$_scx_tmp/pip-installed"',
         '    grep -vxF -f "$_scx_tmp/pip-installed" "$_scx_tmp/pip-pins" > "$_scx_tmp/pip-todo" || true',
+        *_hashed_todo(hashed),
         '    if [ -s "$_scx_tmp/pip-todo" ]; then',
         '        echo "scitex-container: pip pins to install with $_scx_pip: $(wc -l < "$_scx_tmp/pip-todo")" >&2',
         '        _scx_bsp=""',
@@ -233,6 +239,21 @@ def pip_stanza(
         '    echo "scitex-container: no pip in this image; pip pins skipped" >&2',
         "fi",
         'rm -rf "$_scx_tmp"',
+    ]
+
+
+def _hashed_todo(hashed: Sequence[str]) -> list[str]:
+    """Replace each differing pin by its ``pin --hash=sha256:...`` line."""
+    if not hashed:
+        return []
+    return [
+        *_heredoc('"$_scx_tmp/pip-hashed"', "SCITEX_PIP_HASHED", list(hashed), "    "),
+        (
+            "    awk 'NR == FNR { todo[$0] = 1; next } "
+            '{ i = index($0, " --hash="); if (substr($0, 1, i - 1) in todo) print }\' '
+            '"$_scx_tmp/pip-todo" "$_scx_tmp/pip-hashed" > "$_scx_tmp/pip-todo-hashed"'
+        ),
+        '    mv "$_scx_tmp/pip-todo-hashed" "$_scx_tmp/pip-todo"',
     ]
 
 

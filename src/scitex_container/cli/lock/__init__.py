@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from scitex_container.cli.lock.archive import archive
 from scitex_container.cli.lock.capture import capture
 from scitex_container.cli.lock.diff import diff
 from scitex_container.cli.lock.freeze import freeze_cmd
@@ -15,5 +16,5 @@ def lock() -> None:
     """Capture, pin and compare package locks."""
 
 
-for _command in (capture, diff, freeze_cmd, pin):
+for _command in (capture, diff, freeze_cmd, pin, archive):
     lock.add_command(_command)

@@ -7,6 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import (
+    EXISTING_DIR,
     EXISTING_FILE,
     apt_scope_option,
     common_options,
@@ -34,8 +35,15 @@ from scitex_container.cli.output import emit
     help="Lock of the base image (its packages are not pinned with --apt-scope added).",
 )
 @pip_options_option
+@click.option(
+    "--archive",
+    type=EXISTING_DIR,
+    help="Install only from this artifact archive (`lock archive`): no network source.",
+)
 @common_options
-def pin(definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, pip_options) -> int:
+def pin(
+    definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, pip_options, archive
+) -> int:
     """Write DEF plus pin stanzas for the versions in LOCK (apt, pip, npm).
 
     With --dry-run nothing is written; exit 1 when the locked def would change.
@@ -56,6 +64,7 @@ def pin(definition, lock_file, out_def, apt_scope, snapshot_mirror, base_lock, p
         base_lock=base_lock,
         snapshot_mirror=snapshot_mirror,
         pip_options=list(pip_options) or None,
+        archive=archive,
     )
     pending = True
     if opts.dry_run:

@@ -1,0 +1,71 @@
+"""`scitex-container lock archive IMAGE_OR_LOCK -o DIR`: keep the lock's artifacts.
+
+Attached to the ``lock`` group by ``cli/lock.py`` (``lock.add_command(archive)``).
+"""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute, pending_exit
+from scitex_container.cli.options import EXISTING, common_options
+from scitex_container.cli.output import emit
+
+
+@click.command("archive")
+@click.argument("source", metavar="IMAGE_OR_LOCK", type=EXISTING)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The archive directory (created; shared by many images).",
+)
+@click.option(
+    "--lock-out",
+    type=click.Path(dir_okay=False),
+    help="Where to write the lock with artifact hashes "
+    "(default: the lock given, or DIR/locks/<image>.lock).",
+)
+@click.option("--python-version", help="Python of the wheels (default: the image's).")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="TAG",
+    help="pip platform tag of the wheels (repeat; default: the image's).",
+)
+@click.option(
+    "--from",
+    "saved_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A directory of saved .deb files and wheels, for versions no source has any more "
+    "(repeat).",
+)
+@common_options
+def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs) -> int:
+    """Fetch, verify and store every .deb, wheel and npm tarball the lock names."""
+    from scitex_container.apptainer.lock.archive import archive_lock
+
+    opts = get_options()
+    result, commands = execute(
+        lambda: archive_lock(
+            source,
+            out_dir,
+            lock_out=lock_out,
+            python_version=python_version,
+            platforms=tuple(platforms) or None,
+            saved_dirs=tuple(saved_dirs),
+        )
+    )
+    emit(
+        result,
+        opts,
+        text=f"archived {len(result.artifacts)} artifacts in {result.archive} "
+        f"({result.fetched} fetched, {result.reused} already there); lock: {result.lock_path}",
+        dry_run_commands=commands,
+    )
+    return pending_exit(True)
