@@ -22,6 +22,7 @@ from scitex_container import runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.layout import LOG_SUFFIX, sidecar
+from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import remove_path, sha256_file
 from scitex_container.result import Result
@@ -30,8 +31,9 @@ ProgressFn = Callable[[str], None]
 #: Called on the finished temporary artifact before it is published; returns
 #: extra metadata to record (e.g. embedded provenance).
 FinalizeFn = Callable[[Path], dict]
-#: Moves the finished temporary artifact (first argument) to its final path.
-PublishFn = Callable[[Path, Path], object]
+#: Moves the finished temporary artifact (first argument) to its final path,
+#: writing its metadata (third argument) under the store lock.
+PublishFn = Callable[[Path, Path, VersionMeta], object]
 
 
 _SIF_MAGIC = b"SIF_MAGIC"
@@ -95,14 +97,16 @@ def _check_source(source: Path, build_args: Mapping[str, str] | None) -> None:
         validate_files(parse_def(source), build_args=build_args)
 
 
-def _record(meta: dict | None, argv: list[str], start: float, duration: float) -> dict:
-    return {
-        **(meta or {}),
-        "apptainer_version": tool.container_version(),
-        "build_command": argv,
-        "build_start": datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds"),
-        "build_duration": round(duration, 3),
-    }
+def _record(
+    meta: VersionMeta | Mapping | None, argv: list[str], start: float, duration: float
+) -> VersionMeta:
+    base = meta if isinstance(meta, VersionMeta) else VersionMeta.from_dict(dict(meta or {}))
+    return base.with_(
+        apptainer_version=tool.container_version(),
+        build_command=tuple(argv),
+        build_start=datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds"),
+        build_duration=round(duration, 3),
+    )
 
 
 def build_image(
@@ -118,7 +122,7 @@ def build_image(
     progress: ProgressFn | None = None,
     timeout: float | None = None,
     finalize: FinalizeFn | None = None,
-    metadata: dict | None = None,
+    metadata: VersionMeta | Mapping | None = None,
     publish: PublishFn | None = None,
 ) -> BuildResult:
     """Build ``def_path`` (a .def, a SIF or a sandbox) into ``out_path`` atomically.
@@ -128,12 +132,11 @@ def build_image(
     file:line).  After apptainer succeeds, ``finalize(tmp)`` may add to the
     metadata; the metadata (``metadata`` plus apptainer version, command,
     start, duration and the SIF's sha256) is written beside ``out_path``;
-    then ``publish(tmp, out_path)`` moves the artifact into place (default:
-    a rename over ``out_path``).  On failure nothing is left at
+    then ``publish(tmp, out_path, meta)`` moves the artifact into place and
+    writes the metadata under the store's lock (default: the metadata
+    written, then a rename over ``out_path``).  On failure nothing is left at
     ``out_path`` and a previous artifact there is untouched.
     """
-    from scitex_container.apptainer.store.metadata import stat_key, write_metadata
-
     source = Path(def_path).resolve()
     out_path = Path(out_path).absolute()
     _check_source(source, build_args)
@@ -164,17 +167,18 @@ def build_image(
         runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd)
         duration = time.monotonic() - start
         meta = _record(metadata, argv, wall_start, duration)
-        if finalize is not None:
-            meta.update(finalize(tmp) or {})
+        if finalize is not None and (extra := finalize(tmp)):
+            meta = VersionMeta.from_dict({**meta.to_dict(), **extra}, "finalize")
         if tmp.is_file():
-            digest = sha256_file(tmp)
-            meta["sha256"] = digest
-            meta["sha256_cache"] = {"stat": stat_key(tmp), "sha256": digest}
+            meta = meta.with_(sha256=sha256_file(tmp))
+        if publish is not None:
+            publish(tmp, out_path, meta)
+            return BuildResult(
+                out_path, source, name, sandbox, True, duration, log_path, tuple(argv)
+            )
         if writable:
             write_metadata(out_path, meta)
-        if publish is not None:
-            publish(tmp, out_path)
-        elif sandbox and out_path.is_dir() and not out_path.is_symlink():
+        if sandbox and out_path.is_dir() and not out_path.is_symlink():
             # A directory cannot be replaced atomically by rename; move the
             # old one aside first, then drop it once the new one is in place.
             old = out_path.with_name(f".{out_path.name}.{time.time_ns()}.removing")

@@ -70,7 +70,7 @@ def sandbox_create(
             fakeroot=fakeroot,
             finalize=_finalize_ps1,
             metadata=meta,
-            publish=lambda tmp, out: store.publish(tmp, out),
+            publish=lambda tmp, out, meta: store.publish(tmp, out, meta=meta),
         )
     return final
 

@@ -23,7 +23,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,11 @@ from filelock import FileLock, Timeout
 from scitex_container import runner
 from scitex_container.apptainer.store import gc as store_gc
 from scitex_container.apptainer.store.layout import KEEP_SUFFIX, SIDECAR_SUFFIXES, sidecar
+from scitex_container.apptainer.store.metadata import (
+    VersionMeta,
+    remember_digest,
+    write_metadata,
+)
 from scitex_container.apptainer.store.naming import (
     SANDBOX,
     Scheme,
@@ -42,7 +47,13 @@ from scitex_container.apptainer.store.naming import (
     version_key,
 )
 from scitex_container.errors import BadInputError, NotFoundError, StoreError
-from scitex_container.fsutil import atomic_symlink, fsync_dir, remove_path, temp_path
+from scitex_container.fsutil import (
+    atomic_symlink,
+    atomic_write_text,
+    fsync_dir,
+    remove_path,
+    temp_path,
+)
 from scitex_container.result import Result
 
 LOCK_NAME = ".scitex-store.lock"
@@ -280,20 +291,38 @@ class Store:
             return older[-1]
 
     def publish(
-        self, tmp: Path, final: Path, *, activate: bool = True, use_sudo: bool = False
+        self,
+        tmp: Path,
+        final: Path,
+        *,
+        meta: VersionMeta | None = None,
+        sidecars: Mapping[str, str] | None = None,
+        activate: bool = True,
+        use_sudo: bool = False,
     ) -> Path:
-        """Rename the finished temporary ``tmp`` to the version ``final``; make it active."""
+        """Rename the finished temporary ``tmp`` to the version ``final``; make it active.
+
+        Under the store lock, before the rename: ``meta`` is written as the
+        version's metadata (its ``sha256`` is the recorded digest, written
+        once) and each ``sidecars`` entry (suffix -> text) beside it.
+        """
         version = self.scheme.version_of(final.name)
         if version is None or final.parent != self.dir:
             raise StoreError(f"{final} is not a version name of {self!r}")
         with self.lock():
             if os.path.lexists(final):
                 raise StoreError(f"version {version} already exists in {self.dir}")
+            if meta is not None and os.access(self.dir, os.W_OK):
+                write_metadata(final, meta)
+            for suffix, text in (sidecars or {}).items():
+                atomic_write_text(sidecar(final, suffix), text)
             if use_sudo and os.geteuid() != 0 and not os.access(self.dir, os.W_OK):
                 runner.run(runner.with_sudo(["mv", "-T", "--", str(tmp), str(final)], True))
             else:
                 os.rename(tmp, final)
                 fsync_dir(self.dir)
+                if meta is not None and meta.sha256 and final.is_file():
+                    remember_digest(final, meta.sha256)
             if activate:
                 self.set_link(final.name, use_sudo)
         return final
