@@ -22,8 +22,9 @@ from pathlib import Path
 
 from scitex_container.apptainer.building.inputs import ContentCache, compute_inputs
 from scitex_container.apptainer.deffile.lookup import find_containers_dir
-from scitex_container.apptainer.sif.header import is_sif
+from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.link import link_problem
 from scitex_container.apptainer.store.metadata import VersionMeta, read_metadata
 from scitex_container.apptainer.store.naming import SANDBOX, format_date, human_size, image_scheme
 from scitex_container.errors import MetadataError, ScitexError
@@ -39,7 +40,7 @@ def _usable(store: Store, path: Path) -> bool:
     """A version we may hand out again: a directory for sandboxes, a real SIF otherwise."""
     if store.scheme.kind == SANDBOX:
         return path.is_dir()
-    return path.is_file() and is_sif(path)
+    return path.is_file() and has_sif_magic(path)
 
 
 def active_metadata(store: Store) -> VersionMeta | None:
@@ -109,17 +110,18 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     name = def_path.stem
     store = image_store(output_dir, name)
     active = store.active_path()
-    error = None
+    error = link_problem(store)
+    meta_ok = True
     try:
         meta = active_metadata(store)
     except MetadataError as exc:
-        meta, error = None, str(exc)
+        meta, error, meta_ok = None, str(exc), False
     stored = meta.inputs_hash if meta is not None else None
     args = dict(meta.build_args) if meta is not None and meta.build_args else None
     current = found = None
     try:
         current = compute_inputs(def_path, build_args=args, cache=cache).digest
-        if error is None:
+        if meta_ok:
             found = unchanged_version(store, current)
     except ScitexError as exc:
         error = error or str(exc)

@@ -3,7 +3,8 @@
 ``build_version`` hashes every build input; when a kept version was built
 from the same inputs (:func:`.decision.unchanged_version`; ``force`` off)
 it makes that version active and returns without running apptainer.
-Otherwise it builds a new timestamped version beside the old ones, publishes it atomically and moves the active link.
+Otherwise it builds a new timestamped version beside the old ones,
+publishes it atomically and moves the active link.
 Builds of one image serialize on the store's build lock; the second of two
 identical concurrent builds finds the first one's result and does nothing.
 """
@@ -97,6 +98,9 @@ def build_version(
     inputs = compute_inputs(resolved, build_args=build_args, sandbox=sandbox, cache=cache)
     if not force and (found := unchanged_version(store, inputs.digest)) is not None:
         return _reuse(store, found, inputs, start)
+    store.check_link_path()  # before apptainer runs, not after
+    if not runner.is_dry_run():
+        store.dir.mkdir(parents=True, exist_ok=True)
     with store.build_lock():
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:
             return _reuse(store, found, inputs, start)  # a concurrent build just made it

@@ -61,6 +61,7 @@ def sandbox_create(
         )
         return out.absolute()
     store = sandbox_store(containers_dir if containers_dir is not None else source.parent)
+    store.dir.mkdir(parents=True, exist_ok=True)
     with store.build_lock():
         final = store.path_of(store.new_version())
         build_image(

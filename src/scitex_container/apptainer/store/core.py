@@ -19,19 +19,18 @@ Invariants, kept across crashes and concurrent commands:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from scitex_container import runner
+from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.store import gc as store_gc
+from scitex_container.apptainer.store import state
 from scitex_container.apptainer.store.layout import KEEP_SUFFIX, SIDECAR_SUFFIXES, sidecar
+from scitex_container.apptainer.store.link import link_problem
 from scitex_container.apptainer.store.metadata import (
     VersionMeta,
     remember_digest,
@@ -56,10 +55,7 @@ from scitex_container.fsutil import (
 )
 from scitex_container.result import Result
 
-LOCK_NAME = ".scitex-store.lock"
 LOCK_TIMEOUT = 900.0
-
-_locks: dict[str, FileLock] = {}
 
 
 @dataclass(frozen=True)
@@ -84,14 +80,6 @@ class Version(Result):
             "active": self.active,
             "protected": self.protected,
         }
-
-
-def _lock_for(path: Path, timeout: float) -> FileLock:
-    key = os.fspath(path)
-    lock = _locks.get(key)
-    if lock is None:
-        lock = _locks[key] = FileLock(key, timeout=timeout)
-    return lock
 
 
 class Store:
@@ -206,43 +194,19 @@ class Store:
         ]
         return sorted(found, key=lambda p: version_key(p.name[len(prefix) :]))
 
-    # -- locking ----------------------------------------------------------------
-    def _lock_path(self, name: str) -> Path:
-        if os.access(self.dir, os.W_OK):
-            return self.dir / name
-        # A directory we cannot write to (a sudo-only target): lock beside us instead.
-        import hashlib
-
-        digest = hashlib.sha256(os.fsencode(os.path.realpath(self.dir)) + name.encode()).hexdigest()
-        home = Path(tempfile.gettempdir()) / f"scitex-container-locks-{os.geteuid()}"
-        home.mkdir(mode=0o700, exist_ok=True)
-        return home / f"{digest[:32]}.lock"
-
-    @contextlib.contextmanager
-    def _hold(self, name: str, what: str, timeout: float) -> Iterator[None]:
-        if runner.is_dry_run():
-            yield
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        lock = _lock_for(self._lock_path(name), timeout)
-        try:
-            lock.acquire(timeout=timeout)
-        except Timeout:
-            raise StoreError(
-                f"{what} of {self.dir} is held by another command (waited {timeout:.0f}s)"
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
-
+    # -- locking (in the hidden state folder, see :mod:`.state`) ----------------
     def lock(self, timeout: float = LOCK_TIMEOUT):
         """The store lock: held by every change to versions and the active link."""
-        return self._hold(LOCK_NAME, "the store lock", timeout)
+        return state.hold(self.dir, state.STORE_LOCK, "the store lock", timeout)
 
     def build_lock(self, timeout: float = 4 * 3600.0):
         """Serializes builds of this artifact (not switches: those take :meth:`lock`)."""
-        return self._hold(f".{self.scheme.active}.build.lock", "the build lock", timeout)
+        name = state.build_lock_name(self.scheme.active)
+        return state.hold(self.dir, name, "the build lock", timeout)
+
+    def building(self) -> bool:
+        """Is a build of this artifact running right now (its build lock held)?"""
+        return state.is_held(self.dir, state.build_lock_name(self.scheme.active))
 
     # -- changing -------------------------------------------------------------
     def new_version(self) -> str:
@@ -255,15 +219,34 @@ class Store:
         return version
 
     def switch(self, version: str, *, use_sudo: bool = False) -> Version:
-        """Point the active link at ``version`` atomically."""
+        """Point the active link at ``version`` atomically.
+
+        A SIF version that is empty or lacks the SIF magic is refused
+        (BadInputError naming it): it could only fail when run.
+        """
         with self.lock():
             row = self.get(version)
+            if self.scheme.kind != SANDBOX and not has_sif_magic(row.path):
+                what = "is empty" if row.size_bytes == 0 else "is not a SIF image (no SIF magic)"
+                raise BadInputError(
+                    f"version {version} {what}; refusing to make it active", str(row.path)
+                )
             if not row.active:  # already active: nothing to write
                 self.set_link(self.scheme.name_of(version), use_sudo)
         return Version(row.version, row.path, row.size_bytes, row.mtime, True, row.protected)
 
+    def check_link_path(self) -> None:
+        """Refuse (BadInputError naming it) a file or directory at the link path: it is not ours."""
+        if os.path.lexists(self.link) and not self.link.is_symlink():
+            raise BadInputError(
+                "a file the store did not write is at the active link path; "
+                "refusing to replace it (move it away, then switch again)",
+                str(self.link),
+            )
+
     def set_link(self, target: str, use_sudo: bool = False) -> None:
         """Point the active link at the entry ``target`` (caller holds the lock)."""
+        self.check_link_path()
         if runner.is_dry_run():
             if use_sudo and os.geteuid() != 0:
                 runner.run(runner.with_sudo(["ln", "-sfn", "--", target, str(self.link)], True))
@@ -273,8 +256,6 @@ class Store:
             runner.run(runner.with_sudo(["ln", "-s", "--", target, str(tmp)], True))
             runner.run(runner.with_sudo(["mv", "-Tf", "--", str(tmp), str(self.link)], True))
             return
-        if self.link.is_dir() and not self.link.is_symlink():
-            raise StoreError(f"{self.link} is a directory, not a link; move it away first")
         atomic_symlink(target, self.link)
 
     def rollback(self, *, use_sudo: bool = False) -> str:
@@ -282,7 +263,8 @@ class Store:
         with self.lock():
             active = self.active_version()
             if active is None:
-                raise StoreError(f"no active version in {self.dir} ({self.link} is missing)")
+                problem = link_problem(self) or f"{self.link} is missing"
+                raise StoreError(f"no active version in {self.dir}: {problem}")
             key = version_key(active)
             older = [v for v in self.version_names() if version_key(v) < key]
             if not older:
