@@ -103,7 +103,10 @@ def _fail(message: str, code: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from scitex_container import runner
+
     debug = bool(os.environ.get(envvars.DEBUG))
+    runner.install_signal_handlers()  # SIGTERM/SIGHUP: the same clean path as Ctrl-C
     try:
         rv: Any = cli.main(args=argv, prog_name="scitex-container", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -114,9 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (click.Abort, KeyboardInterrupt) as exc:
+        signum = getattr(exc, "signum", 2)
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(128 + signum)
     except ScitexError as exc:
         if debug:
             raise

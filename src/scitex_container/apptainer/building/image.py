@@ -11,6 +11,7 @@ the inputs hash (:mod:`.inputs`) matches the active version's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +24,7 @@ from scitex_container.apptainer import tool
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.layout import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
+from scitex_container.apptainer.store.state import new_scratch
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import remove_path, sha256_file
 from scitex_container.result import Result
@@ -37,6 +39,8 @@ PublishFn = Callable[[Path, Path, VersionMeta], object]
 
 
 _SIF_MAGIC = b"SIF_MAGIC"
+#: Where apptainer (or singularity) puts its build-temp/bundle-temp directories.
+_TMPDIR_VARS = ("APPTAINER_TMPDIR", "SINGULARITY_TMPDIR")
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,12 @@ def build_image(
     log_path.unlink(missing_ok=True)
     wall_start, start = time.time(), time.monotonic()
     cwd = source.parent if source.is_file() else None
+    # apptainer's temporary space is ours, beside the output: removed on every
+    # exit path below, swept by the store's next change if a SIGKILL left it.
+    scratch = new_scratch(out_path.parent) if writable else None
+    env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
     try:
-        runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd)
+        runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env)
         duration = time.monotonic() - start
         meta = _record(metadata, argv, wall_start, duration)
         if finalize is not None and (extra := finalize(tmp)):
@@ -189,6 +197,9 @@ def build_image(
             os.replace(tmp, out_path)
     finally:
         remove_path(tmp)
+        if scratch is not None:
+            with contextlib.suppress(OSError):
+                remove_path(scratch)
     return BuildResult(out_path, source, name, sandbox, True, duration, log_path, tuple(argv))
 
 

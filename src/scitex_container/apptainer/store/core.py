@@ -336,16 +336,18 @@ class Store:
     def cleanup(self, keep: int = 3, *, remove_active: bool = False) -> list[Path]:
         """Remove all but the ``keep`` newest versions; return what was removed.
 
-        The active version (unless ``remove_active``, which also drops the
-        link), protected versions and base images are never removed and do
-        not count towards ``keep``.  In a dry run nothing is removed.
+        What killed commands left (temporaries, build scratch, orphan
+        sidecars) is removed and returned too.  The active version (unless
+        ``remove_active``, which also drops the link), protected versions and
+        base images are never removed and do not count towards ``keep``.
+        In a dry run nothing is removed.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
         removed: list[Path] = []
         with self.lock():
-            self.remove_stale()
-            self.remove_orphan_sidecars()
+            removed += self.remove_stale()
+            removed += self.remove_orphan_sidecars()
             kept = 0
             doomed: list[Version] = []
             for row in self.versions():
@@ -355,7 +357,7 @@ class Store:
                     kept += 1
                     continue
                 doomed.append(row)
-            removed = [row.path for row in doomed]
+            removed += [row.path for row in doomed]
             if runner.is_dry_run():
                 return removed
             if any(row.active for row in doomed):

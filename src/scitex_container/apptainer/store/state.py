@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +93,40 @@ def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None
         yield
     finally:
         lock.release()
+
+
+# --- build scratch: apptainer's temporary space, owned by the store ---------------
+
+
+def new_scratch(store_dir: Path) -> Path:
+    """A fresh ``.scitex/tmp/<pid>-<ns>`` directory for one build (created here)."""
+    root = state_dir(store_dir) / "tmp"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = root / f"{os.getpid()}-{time.time_ns()}"
+    path.mkdir(mode=0o700)
+    return path
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_scratch(store_dir: Path) -> list[Path]:
+    """Scratch directories whose build process is gone (a SIGKILL left them)."""
+    root = state_dir(store_dir) / "tmp"
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    out = []
+    for name in sorted(names):
+        pid, _, _ = name.partition("-")
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            out.append(root / name)
+    return out
