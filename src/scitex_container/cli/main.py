@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt) as exc:
-        signum = getattr(exc, "signum", 2)
+        cause = exc.__cause__ or exc  # click wraps the interrupt in Abort
+        signum = getattr(cause, "signum", None) or getattr(exc, "signum", 2)
         click.echo("aborted", err=True)
         sys.exit(128 + signum)
     except ScitexError as exc:
