@@ -235,7 +235,7 @@ def build(
 
     The artifact lands at ``<output_dir>/<image_name>/<image_name>.sif``
     (``<image_name>-sandbox`` for a sandbox): a link to the new version
-    ``<image_name>-v<YYYYMMDD_HHMMSS>.sif`` in the same directory, so
+    ``<image_name>-v<YYYYMMDDTHHMMSSZ>.sif`` (UTC) in the same directory, so
     ``os.path.realpath(build(...))`` is the version and its sidecars live
     beside that.  ``output_dir`` defaults to the directory of the resolved
     .def; ``image_name`` to ``def_name`` (or the .def's stem when

@@ -33,6 +33,7 @@ from scitex_container.apptainer.store.layout import KEEP_SUFFIX, SIDECAR_SUFFIXE
 from scitex_container.apptainer.store.link import link_problem
 from scitex_container.apptainer.store.metadata import (
     VersionMeta,
+    read_metadata,
     remember_digest,
     write_metadata,
 )
@@ -41,11 +42,11 @@ from scitex_container.apptainer.store.naming import (
     Scheme,
     format_date,
     human_size,
-    sort_versions,
+    stamp_time,
     timestamp,
     version_key,
 )
-from scitex_container.errors import BadInputError, NotFoundError, StoreError
+from scitex_container.errors import BadInputError, MetadataError, NotFoundError, StoreError
 from scitex_container.fsutil import (
     atomic_symlink,
     atomic_write_text,
@@ -168,12 +169,23 @@ class Store:
             )
             for v, p, st in self._scan()
         ]
-        rows.sort(key=lambda r: version_key(r.version), reverse=True)
+        rows.sort(key=lambda r: self.order_key(r.version), reverse=True)
         return rows
 
+    def order_key(self, version: str) -> tuple:
+        """Sort key of ``version``: a timestamp version by its recorded build time."""
+        if stamp_time(version) is None:
+            return version_key(version)
+        try:
+            meta = read_metadata(self.path_of(version))
+        except MetadataError:
+            meta = None
+        when = meta.built_at if meta is not None else None
+        return version_key(version, when.timestamp() if when is not None else None)
+
     def version_names(self) -> list[str]:
-        """Version strings, oldest first."""
-        return sort_versions([v for v, _, _ in self._scan()])
+        """Version strings, oldest first (timestamps by recorded build time)."""
+        return sorted((v for v, _, _ in self._scan()), key=self.order_key)
 
     def get(self, version: str) -> Version:
         for row in self.versions():
@@ -211,7 +223,7 @@ class Store:
     # -- changing -------------------------------------------------------------
     def new_version(self) -> str:
         """A fresh timestamp version (``-2``, ``-3``... when one this second exists)."""
-        base = timestamp()
+        base = timestamp(utc=self.scheme.utc_names)
         version, n = base, 1
         while os.path.lexists(self.path_of(version)):
             n += 1
@@ -265,8 +277,8 @@ class Store:
             if active is None:
                 problem = link_problem(self) or f"{self.link} is missing"
                 raise StoreError(f"no active version in {self.dir}: {problem}")
-            key = version_key(active)
-            older = [v for v in self.version_names() if version_key(v) < key]
+            key = self.order_key(active)
+            older = [v for v in self.version_names() if self.order_key(v) < key]
             if not older:
                 raise StoreError(f"no version older than {active} in {self.dir} to roll back to")
             self.switch(older[-1], use_sudo=use_sudo)
