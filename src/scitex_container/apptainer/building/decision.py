@@ -25,7 +25,11 @@ from scitex_container.apptainer.deffile.lookup import find_containers_dir
 from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.link import link_problem
-from scitex_container.apptainer.store.metadata import VersionMeta, read_metadata
+from scitex_container.apptainer.store.metadata import (
+    VersionMeta,
+    read_metadata,
+    update_metadata,
+)
 from scitex_container.apptainer.store.naming import SANDBOX, format_date, human_size, image_scheme
 from scitex_container.errors import MetadataError, ScitexError
 from scitex_container.result import Result
@@ -74,6 +78,22 @@ def unchanged_version(store: Store, inputs_hash: str) -> Path | None:
         if other is not None and other.matches(inputs_hash) and _usable(store, row.path):
             return row.path
     return None
+
+
+def declare_satisfies(version: Path, rough: Path, output_dir: Path, image_name: str) -> None:
+    """Record that ``version`` (a verified rebuild) stands for the def ``rough`` was built from.
+
+    Afterwards ``build`` and ``status`` of that rough def find ``version``
+    instead of rebuilding.  Written under the store lock.
+    """
+    rough_meta = read_metadata(rough)
+    store = image_store(output_dir, image_name)
+    if rough_meta is None or not rough_meta.inputs_hash or version.parent != store.dir:
+        return
+    with store.lock():
+        meta = read_metadata(version)
+        if meta is not None and not meta.matches(rough_meta.inputs_hash):
+            update_metadata(version, satisfies=(*meta.satisfies, rough_meta.inputs_hash))
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,9 @@ def verify_roundtrip(
         own["lock_sha256"] = sha256_file(lock_path)
         _write_marker(sidecar(source, VERIFIED_SUFFIX), {**marker, **own, "rebuild": str(final)})
     if result.identical:
+        from scitex_container.apptainer.building.decision import declare_satisfies
+
+        declare_satisfies(final, source, out_dir, name)
         log.info("round trip verified: %s", final)
     else:
         log.info("round trip drift for %s: %s", final, result.summary)
