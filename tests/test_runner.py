@@ -140,3 +140,74 @@ def test_env_overrides_and_removal(monkeypatch: pytest.MonkeyPatch) -> None:
         env_remove=["SCITEX_T_DROP"],
     )
     assert done.stdout.split() == ["1", "None", "x"]
+
+
+def test_stream_timeout_kills_a_silent_child_on_time(tmp_path: Path) -> None:
+    start = time.monotonic()
+    with pytest.raises(ProcessError) as info:
+        runner.stream([PY, "-c", "import time; time.sleep(6)"], timeout=1)
+    assert info.value.timed_out
+    assert time.monotonic() - start < 3
+
+
+_DRIVER = """\
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # the suite may run under nohup
+for s in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, signal.SIG_DFL)
+from scitex_container import runner
+runner.install_signal_handlers()
+child = '''
+import signal, sys, time
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, signal.SIG_DFL)
+def clean(signum, frame):
+    open(sys.argv[1], "w").write(str(signum))
+    if sys.argv[2] == "obey":
+        sys.exit(1)
+    signal.signal(signum, signal.SIG_IGN)  # stubborn: must be killed
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, clean)
+print("ready", flush=True)
+while True:
+    time.sleep(0.1)
+'''
+def ready(line):
+    if line == "ready":
+        open(sys.argv[3], "w").write("ready")
+try:
+    runner.stream([sys.executable, "-c", child, sys.argv[1], sys.argv[2]], on_line=ready)
+except KeyboardInterrupt as exc:
+    sys.exit(128 + getattr(exc, "signum", 2))
+"""
+
+
+@pytest.mark.parametrize(
+    ("signum", "mode"),
+    [(2, "obey"), (15, "obey"), (1, "obey"), (15, "stubborn")],
+)
+def test_interrupt_is_forwarded_to_the_child_first_then_escalated(
+    tmp_path: Path, signum: int, mode: str
+) -> None:
+    import os
+    import signal
+    import subprocess
+
+    seen, ready = tmp_path / "seen", tmp_path / "ready"
+    driver = subprocess.Popen(
+        [PY, "-c", _DRIVER, str(seen), mode, str(ready)],
+        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    start = time.monotonic()
+    os.kill(driver.pid, signum)
+    code = driver.wait(timeout=30)
+    elapsed = time.monotonic() - start
+    assert code == 128 + signum
+    assert seen.read_text() == str(signum)  # the child got the same signal first
+    if mode == "stubborn":
+        assert runner.GRACE_SECONDS - 0.5 < elapsed < runner.GRACE_SECONDS + 3
+    else:
+        assert elapsed < 2

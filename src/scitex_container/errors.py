@@ -47,6 +47,17 @@ class DefFileError(BadInputError):
         super().__init__(message, where)
 
 
+class MetadataError(BadInputError):
+    """A version's metadata file exists but cannot be read as metadata.
+
+    The file is left exactly as it is (it is evidence); ``path`` names it.
+    """
+
+    def __init__(self, message: str, path: str) -> None:
+        self.path = path
+        super().__init__(message, path)
+
+
 class NotFoundError(BadInputError, FileNotFoundError):
     """A file, version or object the caller named does not exist."""
 

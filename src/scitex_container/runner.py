@@ -2,7 +2,12 @@
 
 * argv lists only, never a shell;
 * the quoted command is logged at DEBUG;
-* timeouts kill the whole process group;
+* timeouts kill the whole process group (``stream()`` too, even when the
+  child prints nothing);
+* an interrupt (SIGINT, or SIGTERM/SIGHUP once :func:`install_signal_handlers`
+  made them raise :class:`Interrupted`) is forwarded to the child's process
+  group first, so the tool can clean up; after :data:`GRACE_SECONDS` (or a
+  second interrupt) the group is killed;
 * ``stream()`` sends each output line to a log file and a progress callback
   (long builds);
 * failures raise :class:`~scitex_container.errors.ProcessError` carrying argv,
@@ -22,6 +27,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,15 +38,44 @@ from scitex_container.failures import process_error
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "GRACE_SECONDS",
     "Completed",
     "DryRunRecorder",
+    "Interrupted",
     "dry_run",
+    "install_signal_handlers",
     "is_dry_run",
     "recorded_commands",
     "run",
     "stream",
     "with_sudo",
 ]
+
+
+#: How long an interrupted child gets to clean up before its group is killed.
+GRACE_SECONDS = 4.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived (Ctrl-C stays a plain KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _raise_interrupted(signum: int, _frame) -> None:
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    """Make SIGTERM and SIGHUP take the same clean path as Ctrl-C (for the CLI).
+
+    A signal ignored when we started (``nohup``) stays ignored.
+    """
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _raise_interrupted)
 
 
 @dataclass(frozen=True)
@@ -160,6 +195,39 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def _signal_of(exc: BaseException) -> int | None:
+    if isinstance(exc, Interrupted):
+        return exc.signum
+    if isinstance(exc, KeyboardInterrupt):
+        return signal.SIGINT
+    return None
+
+
+def _stop_group(proc: subprocess.Popen, exc: BaseException, own_group: bool = True) -> None:
+    """Forward the interrupt to the child's group, give it a grace period, then kill it.
+
+    Any other exception kills at once.  A second interrupt during the grace
+    period kills at once too.  Always waits for the child.
+    """
+    signum = _signal_of(exc)
+    if signum is not None and own_group:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signum)
+        with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.wait(timeout=GRACE_SECONDS)
+    if own_group:
+        _kill_group(proc)  # also reaps what the child left in its group
+    elif proc.poll() is None:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    while True:
+        try:
+            proc.wait()
+            return
+        except KeyboardInterrupt:
+            continue
+
+
 def _spawn(argv: tuple[str, ...], new_session: bool = True, **kwargs) -> subprocess.Popen:
     try:
         return subprocess.Popen(argv, start_new_session=new_session, **kwargs)
@@ -214,9 +282,8 @@ def run(
         _kill_group(proc)
         out, err = proc.communicate()
         raise process_error(args, None, out or "", err or "", timed_out=True) from None
-    except BaseException:
-        _kill_group(proc)
-        proc.wait()
+    except BaseException as exc:
+        _stop_group(proc, exc, own_group=not interactive)
         raise
     done = Completed(args, proc.returncode, out or "", err or "", time.monotonic() - start)
     log.debug("exit %s after %.3fs: %s", done.returncode, done.duration, args[0])
@@ -248,7 +315,6 @@ def stream(
         _recorder.get().record(args)  # type: ignore[union-attr]
         return Completed(args, 0, dry_run=True)
     start = time.monotonic()
-    deadline = None if timeout is None else start + timeout
     tail: list[str] = []
     logf = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
     proc = _spawn(
@@ -262,7 +328,16 @@ def stream(
         errors="replace",
         bufsize=1,
     )
-    timed_out = False
+    expired = threading.Event()
+
+    def _expire() -> None:  # the deadline, even for a child that prints nothing
+        expired.set()
+        _kill_group(proc)
+
+    timer = threading.Timer(timeout, _expire) if timeout is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
         if logf:
             logf.write(f"$ {shlex.join(args)}\n")
@@ -276,24 +351,16 @@ def stream(
             del tail[:-200]
             if on_line:
                 on_line(line.rstrip("\n"))
-            if deadline is not None and time.monotonic() > deadline:
-                timed_out = True
-                _kill_group(proc)
-                break
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            proc.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            proc.wait()
-    except BaseException:
-        _kill_group(proc)
         proc.wait()
+    except BaseException as exc:
+        _stop_group(proc, exc)
         raise
     finally:
+        if timer is not None:
+            timer.cancel()
         if logf:
             logf.close()
+    timed_out = expired.is_set()
     text = "\n".join(tail)
     done = Completed(args, proc.returncode, "", text, time.monotonic() - start)
     logp = os.fspath(log_path) if log_path else None

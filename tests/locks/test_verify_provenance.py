@@ -115,7 +115,7 @@ def test_def_origin_against_stored_hash(image, tmp_path):
     good = tmp_path / "mixed.def"
     good.write_text("Bootstrap: localimage\nFrom: base.sif\n")
     metadata.update_metadata(
-        image, {"inputs": {"def_sha256": hashlib.sha256(good.read_bytes()).hexdigest()}}
+        image, inputs={"def_sha256": hashlib.sha256(good.read_bytes()).hexdigest()}
     )
     assert verify(image, def_path=good)["def_origin"]["status"] == "pass"
     good.write_text(good.read_text() + "%post\n    true\n")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from scitex_container import errors
-from scitex_container.apptainer.session import ownership, records
+from scitex_container.apptainer.session import records
 
 OTHER = "scitex-test"
 

@@ -116,7 +116,9 @@ def test_cli_malformed_policy_exits_2_naming_file_and_key(tmp_path, monkeypatch,
     path = _policy(tmp_path, "[require_signature]\nswitch = yes\n", monkeypatch)
     store = tmp_path / "store"
     store.mkdir()
-    (store / "scitex-v1.0.sif").write_bytes(b"x")
+    # a SIF header (the store's own check passes) so the policy is what refuses
+    header = b"#!/usr/bin/env run-singularity\n".ljust(32, b"\0") + b"SIF_MAGIC\0" + b"x" * 64
+    (store / "scitex-v1.0.sif").write_bytes(header)
     code, _, err = _run(capsys, "switch", "1.0", str(store))
     assert code == 2 and str(path) in err
     assert not (store / "current.sif").exists()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 from storekit import make_sif
 
+from scitex_container import digests
 from scitex_container.apptainer.building import inputs as inputs_mod
 from scitex_container.apptainer.building.inputs import ContentCache, compute_inputs
 from scitex_container.errors import DefFileError
@@ -97,8 +99,9 @@ def test_large_files_are_hashed_once_then_served_from_the_stat_cache(
     old = os.stat(big).st_mtime - 60
     os.utime(big, (old, old))  # not "racy": old enough to cache
     calls: list[str] = []
-    real = inputs_mod.sha256_file
-    monkeypatch.setattr(inputs_mod, "sha256_file", lambda p: calls.append(str(p)) or real(p))
+    real = digests.sha256_file
+    monkeypatch.setattr(digests, "sha256_file", lambda p: calls.append(str(p)) or real(p))
+    time.sleep(0.05)  # ctime (set by utime just now) out of the racy window
     first = digest(project)
     assert str(big) in calls
     calls.clear()
@@ -106,6 +109,7 @@ def test_large_files_are_hashed_once_then_served_from_the_stat_cache(
     with open(big, "r+b") as fh:  # same size, new content, new mtime
         fh.write(b"x")
     os.utime(big, (old + 1, old + 1))
+    time.sleep(0.05)
     assert digest(project) != first and str(big) in calls
 
 
@@ -115,6 +119,7 @@ def test_cache_file_is_written_only_outside_dry_run(project: Path) -> None:
     big = project / "payload.txt"
     big.write_bytes(b"y" * inputs_mod.CACHE_MIN_SIZE * 2)
     os.utime(big, (1_000_000, 1_000_000))
+    time.sleep(0.05)
     with runner.dry_run():
         digest(project)
     assert not ContentCache().path.exists()

@@ -74,3 +74,19 @@ def test_image_scheme_names() -> None:
 def test_bad_version_strings_are_refused(bad: str) -> None:
     with pytest.raises(BadInputError):
         check_version(bad)
+
+
+def test_new_names_are_utc_with_a_marker_and_old_names_still_sort() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from scitex_container.apptainer.store.naming import stamp_time, timestamp
+
+    plus5 = timezone(timedelta(hours=5))
+    assert timestamp(datetime(2026, 12, 2, 15, 15, tzinfo=plus5)) == "20261202T101500Z"
+    assert (
+        stamp_time("20261202T101500Z")
+        == datetime(2026, 12, 2, 10, 15, tzinfo=timezone.utc).timestamp()
+    )
+    got = sort_versions(["20261202T101500Z-2", "20261202T101500Z", "20261201T235959Z"])
+    assert got == ["20261201T235959Z", "20261202T101500Z", "20261202T101500Z-2"]
+    assert version_key("20200101_000000")[0] == version_key("20261202T101500Z")[0] == 2

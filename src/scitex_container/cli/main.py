@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     """
     debug = bool(os.environ.get(envvars.DEBUG))
     as_json = _json_requested(argv)
+    from scitex_container import runner
+
+    runner.install_signal_handlers()  # SIGTERM/SIGHUP: the same clean path as Ctrl-C
     try:
         rv: Any = cli.main(args=argv, prog_name="scitex-container", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -153,8 +156,10 @@ def main(argv: list[str] | None = None) -> None:
             _fail(exc.format_message(), exc.exit_code, as_json)
         exc.show()
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        _fail("aborted", 130, as_json)
+    except (click.Abort, KeyboardInterrupt) as exc:
+        cause = exc.__cause__ or exc  # click wraps the interrupt in Abort
+        signum = getattr(cause, "signum", None) or getattr(exc, "signum", None) or 2
+        _fail("aborted", 128 + int(signum), as_json)
     except ScitexError as exc:
         if debug:
             raise

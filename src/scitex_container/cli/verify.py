@@ -54,7 +54,8 @@ def verify(
         source = result.get("lock_source", {})
         if source.get("kind") not in (None, "none"):
             lines.append(f"lock from   {source['kind']}: {source['path']}")
-        for key in ("def_origin", "lock_origin", "pip_lock", "dpkg_lock", "node_lock", "apk_lock"):
+        keys = ("integrity", "def_origin", "lock_origin", "pip_lock", "dpkg_lock", "node_lock")
+        for key in (*keys, "apk_lock"):
             if key in result:
                 check = result[key]
                 lines.append(f"{key:<11} {check['status']:<5} {check['detail']}")

@@ -16,9 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.apptainer.store import layout
-from scitex_container.apptainer.store.metadata import cached_sha256, load_metadata
+from scitex_container.apptainer.store.metadata import cached_sha256, read_metadata
 from scitex_container.fsutil import sha256_file
 
 
@@ -62,8 +61,6 @@ def active_images(containers_dir: str | os.PathLike) -> list[dict]:
 def _sha256(path: Path) -> str | None:
     if path.is_dir():
         return None  # a sandbox has no single file digest
-    if runner.is_dry_run():
-        return sha256_file(path)
     return cached_sha256(path)
 
 
@@ -76,13 +73,13 @@ def describe_image(image: dict) -> dict:
     from scitex_container.apptainer.signing.claim import signature_claim
 
     path = Path(image["path"])
-    meta = load_metadata(path)
+    meta = read_metadata(path)
     lock = layout.sidecar(path, layout.LOCK_SUFFIX)
     return {
         **image,
         "sandbox": path.is_dir(),
         "image_sha256": _sha256(path),
-        "inputs_hash": meta.get("inputs_hash"),
+        "inputs_hash": meta.inputs_hash if meta is not None else None,
         "lock_hash": _file_hash(lock),
         "signature": signature_claim(path),
     }

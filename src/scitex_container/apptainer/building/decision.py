@@ -1,11 +1,17 @@
-"""What ``build()`` would do for each .def in a containers directory.
+"""The one "unchanged?" decision, used by ``build()`` and ``status()``.
 
-For every ``<name>.def`` it looks at the image store ``build()`` writes
-(``<output_dir>/<name>/<name>.sif``), computes the current inputs hash
-exactly as ``build()`` does (with the build arguments the active version
-was built with) and compares it with the hash stored in the active
-version's metadata.  Content hashes of %files sources and localimage
-digests are cached, so asking again costs a few ``stat`` calls per image.
+:func:`unchanged_version` answers "which kept version was built from
+exactly these inputs?": the active version first, then any other kept
+version (a build after a rollback switches back instead of rebuilding), SIF
+stores and sandbox stores alike.  A version also counts when its metadata
+declares it satisfies the hash (``satisfies``: the rough def a ``repro``
+round trip started from).  An active version whose metadata cannot be
+read raises :class:`~scitex_container.errors.MetadataError`: the store
+cannot know, and ``build`` refuses unless forced.
+
+``status()`` applies the same decision to every ``<name>.def`` in a
+containers directory, computing the inputs hash exactly as ``build()``
+does (with the build arguments the active version was built with).
 """
 
 from __future__ import annotations
@@ -15,12 +21,79 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.building.inputs import ContentCache, compute_inputs
-from scitex_container.apptainer.building.versioned import image_store
 from scitex_container.apptainer.deffile.lookup import find_containers_dir
-from scitex_container.apptainer.store.metadata import load_metadata
-from scitex_container.apptainer.store.naming import format_date, human_size
-from scitex_container.errors import ScitexError
+from scitex_container.apptainer.sif.header import has_sif_magic
+from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.link import link_problem
+from scitex_container.apptainer.store.metadata import (
+    VersionMeta,
+    read_metadata,
+    update_metadata,
+)
+from scitex_container.apptainer.store.naming import SANDBOX, format_date, human_size, image_scheme
+from scitex_container.errors import MetadataError, ScitexError
 from scitex_container.result import Result
+
+
+def image_store(output_dir: str | os.PathLike, image_name: str, sandbox: bool = False) -> Store:
+    """The store ``build()`` writes ``image_name`` into."""
+    return Store(Path(output_dir) / image_name, image_scheme(image_name, sandbox))
+
+
+def _usable(store: Store, path: Path) -> bool:
+    """A version we may hand out again: a directory for sandboxes, a real SIF otherwise."""
+    if store.scheme.kind == SANDBOX:
+        return path.is_dir()
+    return path.is_file() and has_sif_magic(path)
+
+
+def active_metadata(store: Store) -> VersionMeta | None:
+    """The active version's metadata (MetadataError, with what to do, when unreadable)."""
+    active = store.active_path()
+    if active is None:
+        return None
+    try:
+        return read_metadata(active)
+    except MetadataError as exc:
+        raise MetadataError(
+            f"{exc.detail}; the store cannot tell whether it is up to date "
+            "(`build --force` builds a new version anyway)",
+            exc.path,
+        ) from None
+
+
+def unchanged_version(store: Store, inputs_hash: str) -> Path | None:
+    """The kept version built from exactly these inputs (active first), else None."""
+    active = store.active_path()
+    meta = active_metadata(store)
+    if active is not None and meta is not None and meta.matches(inputs_hash):
+        return active
+    for row in store.versions():
+        if row.path == active:
+            continue
+        try:
+            other = read_metadata(row.path)
+        except MetadataError:
+            continue  # unreadable: never a candidate (status reports the active one)
+        if other is not None and other.matches(inputs_hash) and _usable(store, row.path):
+            return row.path
+    return None
+
+
+def declare_satisfies(version: Path, rough: Path, output_dir: Path, image_name: str) -> None:
+    """Record that ``version`` (a verified rebuild) stands for the def ``rough`` was built from.
+
+    Afterwards ``build`` and ``status`` of that rough def find ``version``
+    instead of rebuilding.  Written under the store lock.
+    """
+    rough_meta = read_metadata(rough)
+    store = image_store(output_dir, image_name)
+    if rough_meta is None or not rough_meta.inputs_hash or version.parent != store.dir:
+        return
+    with store.lock():
+        meta = read_metadata(version)
+        if meta is not None and not meta.matches(rough_meta.inputs_hash):
+            update_metadata(version, satisfies=(*meta.satisfies, rough_meta.inputs_hash))
 
 
 @dataclass(frozen=True)
@@ -57,14 +130,21 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     name = def_path.stem
     store = image_store(output_dir, name)
     active = store.active_path()
-    meta = load_metadata(active) if active is not None else {}
-    stored = meta.get("inputs_hash")
-    args = meta.get("build_args") if isinstance(meta.get("build_args"), dict) else None
+    error = link_problem(store)
+    meta_ok = True
+    try:
+        meta = active_metadata(store)
+    except MetadataError as exc:
+        meta, error, meta_ok = None, str(exc), False
+    stored = meta.inputs_hash if meta is not None else None
+    args = dict(meta.build_args) if meta is not None and meta.build_args else None
+    current = found = None
     try:
         current = compute_inputs(def_path, build_args=args, cache=cache).digest
-        error = None
+        if meta_ok:
+            found = unchanged_version(store, current)
     except ScitexError as exc:
-        current, error = None, str(exc)
+        error = error or str(exc)
     size = mtime = None
     if active is not None:
         try:
@@ -81,7 +161,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         sif_mtime=mtime,
         hash_current=current,
         hash_stored=stored,
-        needs_rebuild=active is None or current is None or current != stored,
+        needs_rebuild=found is None,
         error=error,
     )
 

@@ -11,6 +11,7 @@ the inputs hash (:mod:`.inputs`) matches the active version's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,8 @@ from scitex_container import runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.layout import LOG_SUFFIX, sidecar
+from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
+from scitex_container.apptainer.store.state import new_scratch, release_scratch
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import remove_path, sha256_file
 from scitex_container.result import Result
@@ -30,11 +33,14 @@ ProgressFn = Callable[[str], None]
 #: Called on the finished temporary artifact before it is published; returns
 #: extra metadata to record (e.g. embedded provenance).
 FinalizeFn = Callable[[Path], dict]
-#: Moves the finished temporary artifact (first argument) to its final path.
-PublishFn = Callable[[Path, Path], object]
+#: Moves the finished temporary artifact (first argument) to its final path,
+#: writing its metadata (third argument) under the store lock.
+PublishFn = Callable[[Path, Path, VersionMeta], object]
 
 
 _SIF_MAGIC = b"SIF_MAGIC"
+#: Where apptainer (or singularity) puts its build-temp/bundle-temp directories.
+_TMPDIR_VARS = ("APPTAINER_TMPDIR", "SINGULARITY_TMPDIR")
 
 
 @dataclass(frozen=True)
@@ -95,14 +101,16 @@ def _check_source(source: Path, build_args: Mapping[str, str] | None) -> None:
         validate_files(parse_def(source), build_args=build_args)
 
 
-def _record(meta: dict | None, argv: list[str], start: float, duration: float) -> dict:
-    return {
-        **(meta or {}),
-        "apptainer_version": tool.container_version(),
-        "build_command": argv,
-        "build_start": datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds"),
-        "build_duration": round(duration, 3),
-    }
+def _record(
+    meta: VersionMeta | Mapping | None, argv: list[str], start: float, duration: float
+) -> VersionMeta:
+    base = meta if isinstance(meta, VersionMeta) else VersionMeta.from_dict(dict(meta or {}))
+    return base.with_(
+        apptainer_version=tool.container_version(),
+        build_command=tuple(argv),
+        build_start=datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds"),
+        build_duration=round(duration, 3),
+    )
 
 
 def build_image(
@@ -118,7 +126,7 @@ def build_image(
     progress: ProgressFn | None = None,
     timeout: float | None = None,
     finalize: FinalizeFn | None = None,
-    metadata: dict | None = None,
+    metadata: VersionMeta | Mapping | None = None,
     publish: PublishFn | None = None,
 ) -> BuildResult:
     """Build ``def_path`` (a .def, a SIF or a sandbox) into ``out_path`` atomically.
@@ -128,12 +136,11 @@ def build_image(
     file:line).  After apptainer succeeds, ``finalize(tmp)`` may add to the
     metadata; the metadata (``metadata`` plus apptainer version, command,
     start, duration and the SIF's sha256) is written beside ``out_path``;
-    then ``publish(tmp, out_path)`` moves the artifact into place (default:
-    a rename over ``out_path``).  On failure nothing is left at
+    then ``publish(tmp, out_path, meta)`` moves the artifact into place and
+    writes the metadata under the store's lock (default: the metadata
+    written, then a rename over ``out_path``).  On failure nothing is left at
     ``out_path`` and a previous artifact there is untouched.
     """
-    from scitex_container.apptainer.store.metadata import stat_key, write_metadata
-
     source = Path(def_path).resolve()
     out_path = Path(out_path).absolute()
     _check_source(source, build_args)
@@ -160,21 +167,26 @@ def build_image(
     log_path.unlink(missing_ok=True)
     wall_start, start = time.time(), time.monotonic()
     cwd = source.parent if source.is_file() else None
+    # apptainer's temporary space is ours, beside the output: removed on every
+    # exit path below, swept by the store's next change if a SIGKILL left it.
+    scratch = new_scratch(out_path.parent) if writable else None
+    env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
     try:
-        runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd)
+        runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env)
         duration = time.monotonic() - start
         meta = _record(metadata, argv, wall_start, duration)
-        if finalize is not None:
-            meta.update(finalize(tmp) or {})
+        if finalize is not None and (extra := finalize(tmp)):
+            meta = VersionMeta.from_dict({**meta.to_dict(), **extra}, "finalize")
         if tmp.is_file():
-            digest = sha256_file(tmp)
-            meta["sha256"] = digest
-            meta["sha256_cache"] = {"stat": stat_key(tmp), "sha256": digest}
+            meta = meta.with_(sha256=sha256_file(tmp))
+        if publish is not None:
+            publish(tmp, out_path, meta)
+            return BuildResult(
+                out_path, source, name, sandbox, True, duration, log_path, tuple(argv)
+            )
         if writable:
             write_metadata(out_path, meta)
-        if publish is not None:
-            publish(tmp, out_path)
-        elif sandbox and out_path.is_dir() and not out_path.is_symlink():
+        if sandbox and out_path.is_dir() and not out_path.is_symlink():
             # A directory cannot be replaced atomically by rename; move the
             # old one aside first, then drop it once the new one is in place.
             old = out_path.with_name(f".{out_path.name}.{time.time_ns()}.removing")
@@ -185,6 +197,9 @@ def build_image(
             os.replace(tmp, out_path)
     finally:
         remove_path(tmp)
+        if scratch is not None:
+            with contextlib.suppress(OSError):
+                release_scratch(scratch)
     return BuildResult(out_path, source, name, sandbox, True, duration, log_path, tuple(argv))
 
 
@@ -214,7 +229,7 @@ def build(
 
     The artifact lands at ``<output_dir>/<image_name>/<image_name>.sif``
     (``<image_name>-sandbox`` for a sandbox): a link to the new version
-    ``<image_name>-v<YYYYMMDD_HHMMSS>.sif`` in the same directory, so
+    ``<image_name>-v<YYYYMMDDTHHMMSSZ>.sif`` (UTC) in the same directory, so
     ``os.path.realpath(build(...))`` is the version and its sidecars live
     beside that.  ``output_dir`` defaults to the directory of the resolved
     .def; ``image_name`` to ``def_name`` (or the .def's stem when

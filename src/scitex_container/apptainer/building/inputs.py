@@ -8,9 +8,8 @@ cached in its metadata), the build arguments and the sandbox flag.  Same
 digest, same build: ``build()`` skips apptainer and ``status()`` reports no
 rebuild needed.
 
-Content hashes of larger files are cached by (size, mtime, inode, device)
-in one JSON file under the user's cache directory, so asking again costs a
-``stat`` per file.
+Content hashes of larger files go through the package's one digest cache
+(:mod:`scitex_container.digests`), so asking again costs a ``stat`` per file.
 """
 
 from __future__ import annotations
@@ -19,72 +18,29 @@ import hashlib
 import json
 import os
 import stat
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import digests
 from scitex_container.apptainer.deffile.text import render_template
+from scitex_container.digests import DigestCache
 from scitex_container.errors import DefFileError
-from scitex_container.fsutil import atomic_write_text, sha256_file
 from scitex_container.result import Result
 
 SCHEMA = "scitex-inputs-1"
 #: Files smaller than this are hashed directly; larger ones go through the cache.
 CACHE_MIN_SIZE = 64 * 1024
-#: A file modified this recently may change again within the same mtime tick.
-_RACY_SECONDS = 2.0
-_CACHE_MAX = 50_000
 
 
-def _cache_file() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "scitex-container" / "content-hashes.json"
+class ContentCache(DigestCache):
+    """The digest cache, skipping small files (hashing them is as cheap as a lookup)."""
 
-
-class ContentCache:
-    """sha256 of files keyed by path and (size, mtime_ns, inode, device)."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or _cache_file()
-        self._data: dict[str, list] | None = None
-        self._dirty = False
-
-    def _load(self) -> dict[str, list]:
-        if self._data is None:
-            try:
-                data = json.loads(self.path.read_text())
-                self._data = data if isinstance(data, dict) else {}
-            except (OSError, ValueError):
-                self._data = {}
-        return self._data
-
-    def file_sha256(self, path: str, st: os.stat_result) -> str:
+    def file_sha256(self, path: str | os.PathLike, st: os.stat_result | None = None) -> str:
+        st = st if st is not None else os.stat(path)
         if st.st_size < CACHE_MIN_SIZE:
-            return sha256_file(path)
-        key = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
-        data = self._load()
-        hit = data.get(path)
-        if isinstance(hit, list) and hit[:4] == key:
-            return str(hit[4])
-        digest = sha256_file(path)
-        if time.time() - st.st_mtime > _RACY_SECONDS:
-            data[path] = [*key, digest]
-            self._dirty = True
-        return digest
-
-    def save(self) -> None:
-        if not self._dirty or self._data is None or runner.is_dry_run():
-            return
-        data = self._data
-        if len(data) > _CACHE_MAX:
-            data = dict(list(data.items())[-_CACHE_MAX:])
-        try:
-            atomic_write_text(self.path, json.dumps(data, sort_keys=True))
-        except OSError:
-            return  # a cache we cannot write only costs speed
-        self._dirty = False
+            return digests.sha256_file(path)
+        return super().file_sha256(path, st)
 
 
 def tree_digest(path: str | os.PathLike, cache: ContentCache | None = None) -> str:
@@ -167,8 +123,6 @@ def _render(text: str, values: Mapping[str, str]) -> str:
 
 
 def _image_digest(deffile, base: Path, args: Mapping[str, str], cache: ContentCache):
-    from scitex_container.apptainer.store.metadata import cached_sha256
-
     out = []
     for stage in deffile.stages:
         if stage.bootstrap.strip().lower() != "localimage":
@@ -187,7 +141,7 @@ def _image_digest(deffile, base: Path, args: Mapping[str, str], cache: ContentCa
                 deffile.path,
                 entry.line,
             )
-        digest = tree_digest(path, cache) if path.is_dir() else "sha256:" + cached_sha256(path)
+        digest = tree_digest(path, cache) if path.is_dir() else "sha256:" + cache.file_sha256(path)
         out.append((_display(path, base), digest))
     return out
 

@@ -1,9 +1,10 @@
 """Change-detecting builds into an image's store.
 
-``build_version`` hashes every build input; when the digest equals the
-active version's stored ``inputs_hash`` (and ``force`` is off) it returns
-without running apptainer.  Otherwise it builds a new timestamped version
-beside the old ones, publishes it atomically and moves the active link.
+``build_version`` hashes every build input; when a kept version was built
+from the same inputs (:func:`.decision.unchanged_version`; ``force`` off)
+it makes that version active and returns without running apptainer.
+Otherwise it builds a new timestamped version beside the old ones,
+publishes it atomically and moves the active link.
 Builds of one image serialize on the store's build lock; the second of two
 identical concurrent builds finds the first one's result and does nothing.
 """
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container import runner
+from scitex_container.apptainer.building.decision import image_store, unchanged_version
 from scitex_container.apptainer.building.image import FinalizeFn, ProgressFn, _resolve, build_image
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
 from scitex_container.apptainer.store.core import Store
-from scitex_container.apptainer.store.metadata import load_metadata
-from scitex_container.apptainer.store.naming import image_scheme
+from scitex_container.apptainer.store.layout import LOCK_SUFFIX
+from scitex_container.apptainer.store.metadata import VersionMeta
 from scitex_container.errors import BadInputError
 from scitex_container.result import Result
 
@@ -40,32 +42,25 @@ class StoreBuildResult(Result):
     command: tuple[str, ...]
 
 
-def image_store(output_dir: str | os.PathLike, image_name: str, sandbox: bool = False) -> Store:
-    """The store ``build()`` writes ``image_name`` into."""
-    return Store(Path(output_dir) / image_name, image_scheme(image_name, sandbox))
+__all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
 
 
-def unchanged_version(store: Store, inputs_hash: str) -> Path | None:
-    """The active version if it was built from exactly these inputs, else None."""
-    active = store.active_path()
-    if active is None:
-        return None
-    return active if load_metadata(active).get("inputs_hash") == inputs_hash else None
-
-
-def _reuse(store: Store, active: Path, inputs: BuildInputs, start: float) -> StoreBuildResult:
-    version = store.scheme.version_of(active.name)
+def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> StoreBuildResult:
+    """Nothing to build: ``found`` was built from these inputs (make it active if it is not)."""
+    version = store.scheme.version_of(found.name)
+    if version is not None and version != store.active_version() and not runner.is_dry_run():
+        store.switch(version)
     return StoreBuildResult(
-        store.link, active, version, False, inputs.digest, time.monotonic() - start, None, ()
+        store.link, found, version, False, inputs.digest, time.monotonic() - start, None, ()
     )
 
 
 def _provenance_finalizer(
     inputs: BuildInputs,
     lock_text: list[str],
+    final: Path,
     sign_key: str | os.PathLike | None = None,
     record: dict | None = None,
-    final: Path | None = None,
 ) -> FinalizeFn:
     """Embed the lock and inputs hash into the fresh SIF; keep the lock text for the sidecar.
 
@@ -75,7 +70,9 @@ def _provenance_finalizer(
     from scitex_container.apptainer.lock.provenance import finalize_build
 
     def finalize(tmp: Path) -> dict:
-        meta = finalize_build(tmp, inputs_hash=inputs.digest, def_sha256=inputs.def_sha256)
+        meta = finalize_build(
+            tmp, inputs_hash=inputs.digest, def_sha256=inputs.def_sha256, final_name=final.name
+        )
         lock_text.append(meta.pop("lock_text"))
         if sign_key is not None and not runner.is_dry_run():
             from scitex_container.apptainer import tool
@@ -83,8 +80,7 @@ def _provenance_finalizer(
             from scitex_container.apptainer.signing.sign import embed_statement, sign_artifact
 
             rec = {**(record or {}), **meta, "apptainer_version": tool.container_version()}
-            name = final.name if final is not None else tmp.name
-            embed_statement(tmp, name=name, record=rec, live_base=inputs.def_path.parent)
+            embed_statement(tmp, name=final.name, record=rec, live_base=inputs.def_path.parent)
             signer, digest, _ = sign_artifact(tmp, sign_key)
             meta.update(signed_fields(signer, digest))
         return meta
@@ -129,29 +125,40 @@ def build_version(
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
     inputs = compute_inputs(resolved, build_args=build_args, sandbox=sandbox, cache=cache)
-    if not force and (active := unchanged_version(store, inputs.digest)) is not None:
-        return _reuse(store, active, inputs, start)
+    if not force and (found := unchanged_version(store, inputs.digest)) is not None:
+        return _reuse(store, found, inputs, start)
+    store.check_link_path()  # before apptainer runs, not after
+    if not runner.is_dry_run():
+        store.dir.mkdir(parents=True, exist_ok=True)
     with store.build_lock():
-        if not force and (active := unchanged_version(store, inputs.digest)) is not None:
-            return _reuse(store, active, inputs, start)  # a concurrent build just made it
+        if not force and (found := unchanged_version(store, inputs.digest)) is not None:
+            return _reuse(store, found, inputs, start)  # a concurrent build just made it
         with store.lock():
             store.remove_stale()
         version = store.new_version()
         final = store.path_of(version)
-        meta = {
-            **inputs.record(),
-            "image_name": name,
-            "version": version,
-            "def_path": str(resolved),
-            "def_text": inputs.def_text,
-        }
-
-        def publish(tmp: Path, out: Path) -> None:
-            store.publish(tmp, out, use_sudo=use_sudo)
-
+        meta = VersionMeta.from_dict(
+            {
+                **inputs.record(),
+                "image_name": name,
+                "version": version,
+                "def_path": str(resolved),
+                "def_text": inputs.def_text,
+            },
+            "inputs",
+        )
         lock_text: list[str] = []
+
+        def publish(tmp: Path, out: Path, record: VersionMeta) -> None:
+            sidecars = {}
+            if lock_text and record.sha256:
+                from scitex_container.apptainer.lock.provenance import lock_sidecar_text
+
+                sidecars[LOCK_SUFFIX] = lock_sidecar_text(lock_text[0], record.sha256)
+            store.publish(tmp, out, meta=record, sidecars=sidecars, use_sudo=use_sudo)
+
         if finalize is None and provenance and not sandbox:
-            finalize = _provenance_finalizer(inputs, lock_text, sign_key, meta, final)
+            finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, meta.to_dict())
         result = build_image(
             resolved,
             final,
@@ -166,10 +173,6 @@ def build_version(
             publish=publish,
         )
     built = result.built and not runner.is_dry_run()
-    if built and lock_text:
-        from scitex_container.apptainer.lock.provenance import write_lock_sidecar
-
-        write_lock_sidecar(final, lock_text[0])
     return StoreBuildResult(
         store.link,
         final if built else None,

@@ -103,22 +103,10 @@ def capture_date(value: str | None = None) -> str:
 
 
 def image_digest(image: Path) -> str:
-    """sha256 of a SIF (cached in its metadata); "" for a sandbox.
-
-    In a dry run the cache is read but never written.
-    """
+    """sha256 of a SIF (through the digest cache, never saved in a dry run); "" for a sandbox."""
     if image.is_dir():
         return ""
-    if not runner.is_dry_run():
-        return metadata.cached_sha256(image)
-    from scitex_container.fsutil import sha256_file
-
-    real = Path(os.path.realpath(image))
-    cached = metadata.load_metadata(real).get("sha256_cache")
-    st = real.stat()
-    if isinstance(cached, dict) and cached.get("stat") == [st.st_size, st.st_mtime_ns, st.st_ino]:
-        return str(cached.get("sha256"))
-    return sha256_file(real)
+    return metadata.cached_sha256(image)
 
 
 def lock_from_found(

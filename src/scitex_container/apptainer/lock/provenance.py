@@ -197,8 +197,12 @@ def finalize_build(
     def_sha256: str | None = None,
     embed: bool = True,
     captured_at: str | None = None,
+    final_name: str | None = None,
 ) -> dict[str, Any]:
     """Capture and embed the lock of a freshly built image, before it is published.
+
+    ``final_name`` is the name the image is published under (the lock's
+    ``# regenerate:`` line names it, not the temporary).
 
     Meant as the ``finalize`` hook of ``build_image`` (wrapped to pass the
     inputs hash, as ``building.versioned`` does).  The lock is captured statically (exec as a
@@ -214,7 +218,7 @@ def finalize_build(
     lock = lock_from_found(
         found,
         captured_at=capture_date(captured_at),
-        command=f"scitex-container lock capture {path.name}",
+        command=f"scitex-container lock capture {final_name or path.name}",
     )
     text = render_lock(lock)
     meta: dict[str, Any] = {
@@ -248,6 +252,10 @@ def write_lock_sidecar(artifact: str | os.PathLike, lock: Lock | str | None = No
         capture_lock(artifact, path)
         return path
     digest = metadata.cached_sha256(artifact) if artifact.is_file() else ""
+    return write_lock(_with_digest(lock, digest), sidecar(artifact, LOCK_SUFFIX))
+
+
+def _with_digest(lock: Lock, digest: str) -> Lock:
     fields = {
         f: getattr(lock, f)
         for f in (
@@ -261,4 +269,9 @@ def write_lock_sidecar(artifact: str | os.PathLike, lock: Lock | str | None = No
             "command",
         )
     }
-    return write_lock(Lock(**fields, image_sha256=digest), sidecar(artifact, LOCK_SUFFIX))
+    return Lock(**fields, image_sha256=digest)
+
+
+def lock_sidecar_text(lock_text: str, digest: str, where: str = "lock text") -> str:
+    """The ``.lock`` sidecar of an image whose sha256 is ``digest``."""
+    return render_lock(_with_digest(parse_lock(lock_text, where), digest))

@@ -13,8 +13,12 @@
         "overall": "pass|fail",
     }
 
-(``apk_lock`` too on Alpine images.)  The digest comes from the version's
-metadata cache (:func:`.metadata.cached_sha256`).  The def's sha256 is
+(``apk_lock`` too on Alpine images; ``integrity`` with ``recorded_sha256``
+and ``tampered`` too.)  The current digest comes from the digest cache
+(:func:`.metadata.cached_sha256`, keyed so a restored mtime cannot fool it)
+and is compared with the digest recorded when the version was published;
+a mismatch fails ``integrity``.  :class:`VerifyReport` is the typed record;
+the dict is made only by :meth:`VerifyReport.to_dict`.  The def's sha256 is
 compared with, in order: the store's metadata (``inputs.def_sha256`` or
 ``def_sha256``, else the ``def_text`` snapshot), the provenance embedded in
 the SIF, the reference's ``.def-hash`` file beside it, and the def the SIF
@@ -31,6 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +62,73 @@ from scitex_container.errors import BadInputError, ProcessError, ToolMissingErro
 SECTIONS = ("pip", "dpkg", "node")
 
 
-def _skip(detail: str, diff: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {"status": "skip", "detail": detail}
-    if diff:
-        out["diff_count"] = 0
-    return out
+@dataclass(frozen=True)
+class Check:
+    """One check of a verification: pass, fail or skip, and why."""
+
+    status: str  #: ``pass``, ``fail`` or ``skip``
+    detail: str
+    diff_count: int | None = None  #: lock sections only; None when not compared
+    changes: Mapping[str, Any] | None = None  #: changed/added/removed of a failed section
+
+    def to_dict(self, *, lock_section: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status, "detail": self.detail}
+        if lock_section:
+            out["diff_count"] = -1 if self.diff_count is None else self.diff_count
+        if self.changes:
+            out.update(self.changes)
+        return out
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Everything ``verify`` found about one image."""
+
+    path: Path  #: as given (may be the active link)
+    exists: bool
+    sha256: str | None  #: the current digest
+    recorded_sha256: str | None  #: the digest recorded when the version was published
+    integrity: Check
+    def_origin: Check
+    sections: tuple[tuple[str, Check], ...]  #: (pip|dpkg|node|apk, check)
+    lock_origin: Check
+    lock_source: tuple[str, str | None]  #: (kind, path)
+
+    @property
+    def tampered(self) -> bool:
+        return bool(self.recorded_sha256 and self.sha256 and self.sha256 != self.recorded_sha256)
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return (self.integrity, self.def_origin, self.lock_origin, *(c for _, c in self.sections))
+
+    @property
+    def overall(self) -> str:
+        if not self.exists or any(c.status == "fail" for c in self.checks):
+            return "fail"
+        return "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference's dict (plus integrity, lock_origin, lock_source, node/apk)."""
+        out: dict[str, Any] = {
+            "sif": {"path": str(self.path), "sha256": self.sha256, "exists": self.exists},
+            "integrity": {
+                **self.integrity.to_dict(),
+                "recorded_sha256": self.recorded_sha256,
+                "tampered": self.tampered,
+            },
+            "def_origin": self.def_origin.to_dict(),
+            "lock_origin": self.lock_origin.to_dict(),
+            "lock_source": {"kind": self.lock_source[0], "path": self.lock_source[1]},
+        }
+        for name, check in self.sections:
+            out[f"{name}_lock"] = check.to_dict(lock_section=True)
+        out["overall"] = self.overall
+        return out
+
+
+def _skip(detail: str, diff: bool = True) -> Check:
+    return Check("skip", detail, 0 if diff else None)
 
 
 # --- def origin -------------------------------------------------------------------
@@ -69,17 +137,11 @@ def _skip(detail: str, diff: bool = True) -> dict[str, Any]:
 def _stored_def_hashes(image: Path) -> list[tuple[str, str]]:
     """(source, sha256) candidates for the def that built ``image``, best first."""
     out: list[tuple[str, str]] = []
-    meta = metadata.load_metadata(image)
-    inputs = meta["inputs"] if isinstance(meta.get("inputs"), dict) else {}
-    for value in (inputs.get("def_sha256"), meta.get("def_sha256")):
-        if isinstance(value, str) and value:
-            out.append(("metadata", value))
-            break
-    else:
-        if isinstance(meta.get("def_text"), str):
-            out.append(
-                ("metadata def snapshot", hashlib.sha256(meta["def_text"].encode()).hexdigest())
-            )
+    meta = metadata.read_metadata(image)
+    if meta is not None and meta.def_sha256:
+        out.append(("metadata", meta.def_sha256))
+    elif meta is not None and meta.def_text is not None:
+        out.append(("metadata def snapshot", hashlib.sha256(meta.def_text.encode()).hexdigest()))
     if image.is_file() and is_sif(image):
         from scitex_container.apptainer.lock.provenance import embedded_provenance
 
@@ -99,26 +161,22 @@ def _stored_def_hashes(image: Path) -> list[tuple[str, str]]:
     return out
 
 
-def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> dict[str, Any]:
+def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> Check:
     if def_path is None:
         return _skip("No .def provided", diff=False)
     def_path = Path(def_path)
     if not def_path.is_file():
-        return {"status": "fail", "detail": f".def not found: {def_path}"}
+        return Check("fail", f".def not found: {def_path}")
     current = hashlib.sha256(def_path.read_bytes()).hexdigest()
     stored = _stored_def_hashes(image)
     if not stored:
-        return {
-            "status": "fail",
-            "detail": "No stored def hash found (metadata, provenance, .def-hash)",
-        }
+        return Check("fail", "No stored def hash found (metadata, provenance, .def-hash)")
     source, value = stored[0]
     if current == value:
-        return {"status": "pass", "detail": f"def hash matches ({source}): {current[:16]}..."}
-    return {
-        "status": "fail",
-        "detail": f"def hash mismatch ({source}): current={current[:16]}... stored={value[:16]}...",
-    }
+        return Check("pass", f"def hash matches ({source}): {current[:16]}...")
+    return Check(
+        "fail", f"def hash mismatch ({source}): current={current[:16]}... stored={value[:16]}..."
+    )
 
 
 # --- the lock to compare against --------------------------------------------------------
@@ -179,30 +237,44 @@ def find_lock(
     return None, {"kind": "none", "path": None}, []
 
 
-def check_lock_origin(lock: Lock, image: Path, sha256: str | None) -> dict[str, Any]:
+def check_lock_origin(lock: Lock, image: Path, sha256: str | None) -> Check:
     """Is this lock about this image? (id first: it survives ``sif add``)."""
     image_id = read_sif(image).image_id if image.is_file() and is_sif(image) else ""
     if lock.image_id and image_id:
         if lock.image_id == image_id:
-            return {"status": "pass", "detail": f"lock is from this image (id {image_id})"}
-        return {
-            "status": "fail",
-            "detail": f"lock is from a different image (id {lock.image_id}, this image {image_id})",
-        }
+            return Check("pass", f"lock is from this image (id {image_id})")
+        return Check(
+            "fail", f"lock is from a different image (id {lock.image_id}, this image {image_id})"
+        )
     if lock.image_sha256 and sha256:
         if lock.image_sha256 == sha256:
-            return {"status": "pass", "detail": "lock is from this image (sha256 matches)"}
-        return {
-            "status": "fail",
-            "detail": f"lock is from a different image (sha256 {lock.image_sha256[:16]}..., "
+            return Check("pass", "lock is from this image (sha256 matches)")
+        return Check(
+            "fail",
+            f"lock is from a different image (sha256 {lock.image_sha256[:16]}..., "
             f"this image {sha256[:16]}...)",
-        }
+        )
     return _skip("lock header names no image", diff=False)
 
 
-def _section_result(name: str, diff, total: int) -> dict[str, Any]:
+def check_integrity(current: str | None, recorded: str | None) -> Check:
+    """The current digest against the one recorded when the version was published."""
+    if current is None:
+        return _skip("a sandbox has no single digest", diff=False)
+    if recorded is None:
+        return _skip("no digest was recorded for this image", diff=False)
+    if current == recorded:
+        return Check("pass", f"sha256 matches the recorded digest {recorded[:16]}...")
+    return Check(
+        "fail",
+        f"tampered: sha256 {current[:16]}... differs from the digest recorded at publish "
+        f"{recorded[:16]}...",
+    )
+
+
+def _section_result(name: str, diff, total: int) -> Check:
     if diff.identical:
-        return {"status": "pass", "detail": f"All {total} packages match", "diff_count": 0}
+        return Check("pass", f"All {total} packages match", 0)
     parts = []
     if diff.changed:
         sample = ", ".join(
@@ -214,75 +286,80 @@ def _section_result(name: str, diff, total: int) -> dict[str, Any]:
     if diff.only_in_a:
         parts.append(f"-{len(diff.only_in_a)} missing")
     strip = len(name) + 1
-    return {
-        "status": "fail",
-        "detail": f"Package mismatch: {', '.join(parts)}",
-        "diff_count": diff.diff_count,
+    changes = {
         "changed": {
             k[strip:]: {"lock": a, "image": b} for k, (a, b) in sorted(diff.changed.items())
         },
         "added": sorted(k[strip:] for k in diff.only_in_b),
         "removed": sorted(k[strip:] for k in diff.only_in_a),
     }
+    return Check("fail", f"Package mismatch: {', '.join(parts)}", diff.diff_count, changes)
 
 
 def verify_image(
     sif_path: str | os.PathLike,
     def_path: str | os.PathLike | None = None,
     lock_dir: str | os.PathLike | None = None,
-) -> dict[str, Any]:
-    """The whole verification (see the module docstring for the dict)."""
-    image = Path(sif_path)
-    result: dict[str, Any] = {
-        "sif": {"path": str(image), "sha256": None, "exists": False},
-        "def_origin": _skip("No .def provided", diff=False),
-        "pip_lock": _skip("No lock file found"),
-        "dpkg_lock": _skip("No lock file found"),
-        "node_lock": _skip("No lock file found"),
-        "lock_origin": _skip("No lock file found", diff=False),
-        "lock_source": {"kind": "none", "path": None},
-        "overall": "pass",
-    }
-    if not image.exists():
-        result["overall"] = "fail"
-        return result
-    check_image(image)
-    result["sif"]["exists"] = True
-    sha256 = image_digest(image) or None
-    result["sif"]["sha256"] = sha256
-    result["def_origin"] = check_def_origin(image, def_path)
+) -> VerifyReport:
+    """The whole verification of ``sif_path`` (the active link is followed).
 
+    The version's own sidecars (metadata, ``.lock``) are used, also when
+    ``sif_path`` is the store's active link.
+    """
+    given = Path(sif_path)
+    no_lock = tuple((n, _skip("No lock file found")) for n in SECTIONS)
+    report = VerifyReport(
+        given,
+        False,
+        None,
+        None,
+        _skip("image not found", diff=False),
+        _skip("No .def provided", diff=False),
+        no_lock,
+        _skip("No lock file found", diff=False),
+        ("none", None),
+    )
+    if not given.exists():
+        return report
+    image = Path(os.path.realpath(given))
+    check_image(image)
+    sha256 = image_digest(image) or None
+    meta = metadata.read_metadata(image)
+    recorded = meta.sha256 if meta is not None else None
+    report = replace(
+        report,
+        exists=True,
+        sha256=sha256,
+        recorded_sha256=recorded,
+        integrity=check_integrity(sha256, recorded),
+        def_origin=check_def_origin(image, def_path),
+    )
     lock, source, sections = find_lock(image, lock_dir)
-    result["lock_source"] = source
-    if lock is not None:
-        result["lock_origin"] = check_lock_origin(lock, image, sha256)
-        try:
-            fresh = lock_from_found(capture_found(image))
-        except (ProcessError, ToolMissingError) as exc:
-            for name in sections:
-                result[f"{name}_lock"] = {
-                    "status": "fail",
-                    "detail": f"capture failed: {exc}",
-                    "diff_count": -1,
-                }
-            result["overall"] = "fail"
-            return result
-        stored_set, fresh_set = lock.versions_view(), fresh.versions_view()
-        if lock.apk or fresh.apk:
-            sections = [*sections, "apk"]
-        for name in sections:
-            prefix = name + ":"
-            a = {k: v for k, v in stored_set.items() if k.startswith(prefix)}
-            b = {k: v for k, v in fresh_set.items() if k.startswith(prefix)}
-            if not a and not b and name in ("node", "apk"):
-                result[f"{name}_lock"] = _skip(f"No {name} packages in the lock or the image")
-                continue
-            diff = compare_version_sets(a, b, a_label="lock", b_label="image")
-            result[f"{name}_lock"] = _section_result(name, diff, len(b))
-    checks = [v for k, v in result.items() if isinstance(v, dict) and "status" in v]
-    if any(c["status"] == "fail" for c in checks):
-        result["overall"] = "fail"
-    return result
+    report = replace(report, lock_source=(source["kind"], source["path"]))
+    if lock is None:
+        return report
+    report = replace(report, lock_origin=check_lock_origin(lock, image, sha256))
+    try:
+        fresh = lock_from_found(capture_found(image))
+    except (ProcessError, ToolMissingError) as exc:
+        failed = Check("fail", f"capture failed: {exc}")
+        return replace(
+            report, sections=tuple((n, failed if n in sections else c) for n, c in no_lock)
+        )
+    stored_set, fresh_set = lock.versions_view(), fresh.versions_view()
+    if lock.apk or fresh.apk:
+        sections = [*sections, "apk"]
+    results = dict(no_lock)
+    for name in sections:
+        prefix = name + ":"
+        a = {k: v for k, v in stored_set.items() if k.startswith(prefix)}
+        b = {k: v for k, v in fresh_set.items() if k.startswith(prefix)}
+        if not a and not b and name in ("node", "apk"):
+            results[name] = _skip(f"No {name} packages in the lock or the image")
+            continue
+        diff = compare_version_sets(a, b, a_label="lock", b_label="image")
+        results[name] = _section_result(name, diff, len(b))
+    return replace(report, sections=tuple(results.items()))
 
 
 def verify(
@@ -292,7 +369,8 @@ def verify(
 ) -> dict:
     """Verify container integrity.
 
-    Checks: 1. the image exists and its SHA256 (cached in its metadata);
+    Checks: 1. the image exists, and its SHA256 against the digest recorded
+    when it was published (``integrity``; ``tampered`` on a mismatch);
     2. if ``def_path`` is given, its hash against the stored def hash;
     3. if a lock exists (``lock_dir``, the ``.lock`` sidecar, the separate
     lock files beside the image, or the lock embedded in the SIF), the
@@ -302,4 +380,4 @@ def verify(
         The reference's dict: sif, def_origin, pip_lock, dpkg_lock (plus
         node_lock, lock_origin, lock_source), overall "pass" or "fail".
     """
-    return verify_image(sif_path, def_path, lock_dir)
+    return verify_image(sif_path, def_path, lock_dir).to_dict()

@@ -242,6 +242,9 @@ def verify_roundtrip(
             rebuild=str(final),
         ).write(sidecar(source, VERIFIED_SUFFIX))
     if result.identical:
+        from scitex_container.apptainer.building.decision import declare_satisfies
+
+        declare_satisfies(final, source, out_dir, name)
         log.info("round trip verified: %s", final)
     else:
         log.info("round trip drift for %s: %s", final, result.summary)

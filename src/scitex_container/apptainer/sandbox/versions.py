@@ -61,6 +61,7 @@ def sandbox_create(
         )
         return out.absolute()
     store = sandbox_store(containers_dir if containers_dir is not None else source.parent)
+    store.dir.mkdir(parents=True, exist_ok=True)
     with store.build_lock():
         final = store.path_of(store.new_version())
         build_image(
@@ -70,7 +71,7 @@ def sandbox_create(
             fakeroot=fakeroot,
             finalize=_finalize_ps1,
             metadata=meta,
-            publish=lambda tmp, out: store.publish(tmp, out),
+            publish=lambda tmp, out, meta: store.publish(tmp, out, meta=meta),
         )
     return final
 

@@ -89,6 +89,16 @@ class SifInfo(Result):
         return [o for o in self.objects if o.name == name]
 
 
+def has_sif_magic(path: str | os.PathLike) -> bool:
+    """Does ``path`` start like a SIF (the launch line, then the magic at offset 32)?"""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32 + len(MAGIC))
+    except OSError:
+        return False
+    return head[32:] == MAGIC
+
+
 def is_sif(path: str | os.PathLike) -> bool:
     try:
         with open(path, "rb") as fh:

@@ -34,20 +34,9 @@ def record_resign(
     statement_sha256: str,
 ) -> dict[str, Any]:
     """Re-record ``artifact``'s digest after signing; the caller holds the store lock."""
-    from scitex_container.apptainer.store.metadata import load_metadata, stat_key, update_metadata
+    from scitex_container.apptainer.store.metadata import rerecord_digest
 
-    real = Path(os.path.realpath(artifact))
-    history = load_metadata(real).get("digest_history")
-    history = list(history) if isinstance(history, list) else []
-    history.append(
-        {"sha256": previous_sha256, "replaced_at": _now(), "reason": f"signed by {signer}"}
-    )
-    return update_metadata(
-        real,
-        {
-            "sha256": sha256,
-            "sha256_cache": {"stat": stat_key(real), "sha256": sha256},
-            "digest_history": history,
-            **signed_fields(signer, statement_sha256),
-        },
-    )
+    entry = {"sha256": previous_sha256, "replaced_at": _now(), "reason": f"signed by {signer}"}
+    return rerecord_digest(
+        Path(artifact), sha256, entry, **signed_fields(signer, statement_sha256)
+    ).to_dict()

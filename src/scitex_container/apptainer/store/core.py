@@ -19,37 +19,45 @@ Invariants, kept across crashes and concurrent commands:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from scitex_container import runner
+from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store import gc as store_gc
+from scitex_container.apptainer.store import state
 from scitex_container.apptainer.store.layout import KEEP_SUFFIX, SIDECAR_SUFFIXES, sidecar
+from scitex_container.apptainer.store.link import link_problem
+from scitex_container.apptainer.store.metadata import (
+    VersionMeta,
+    read_metadata,
+    remember_digest,
+    write_metadata,
+)
 from scitex_container.apptainer.store.naming import (
     SANDBOX,
     Scheme,
     format_date,
     human_size,
-    sort_versions,
+    stamp_time,
     timestamp,
     version_key,
 )
-from scitex_container.errors import BadInputError, NotFoundError, StoreError
-from scitex_container.fsutil import atomic_symlink, fsync_dir, remove_path, temp_path
+from scitex_container.errors import BadInputError, MetadataError, NotFoundError, StoreError
+from scitex_container.fsutil import (
+    atomic_symlink,
+    atomic_write_text,
+    fsync_dir,
+    remove_path,
+    temp_path,
+)
 from scitex_container.result import Result
 
-LOCK_NAME = ".scitex-store.lock"
 LOCK_TIMEOUT = 900.0
-
-_locks: dict[str, FileLock] = {}
 
 
 @dataclass(frozen=True)
@@ -74,14 +82,6 @@ class Version(Result):
             "active": self.active,
             "protected": self.protected,
         }
-
-
-def _lock_for(path: Path, timeout: float) -> FileLock:
-    key = os.fspath(path)
-    lock = _locks.get(key)
-    if lock is None:
-        lock = _locks[key] = FileLock(key, timeout=timeout)
-    return lock
 
 
 class Store:
@@ -170,12 +170,23 @@ class Store:
             )
             for v, p, st in self._scan()
         ]
-        rows.sort(key=lambda r: version_key(r.version), reverse=True)
+        rows.sort(key=lambda r: self.order_key(r.version), reverse=True)
         return rows
 
+    def order_key(self, version: str) -> tuple:
+        """Sort key of ``version``: a timestamp version by its recorded build time."""
+        if stamp_time(version) is None:
+            return version_key(version)
+        try:
+            meta = read_metadata(self.path_of(version))
+        except MetadataError:
+            meta = None
+        when = meta.built_at if meta is not None else None
+        return version_key(version, when.timestamp() if when is not None else None)
+
     def version_names(self) -> list[str]:
-        """Version strings, oldest first."""
-        return sort_versions([v for v, _, _ in self._scan()])
+        """Version strings, oldest first (timestamps by recorded build time)."""
+        return sorted((v for v, _, _ in self._scan()), key=self.order_key)
 
     def get(self, version: str) -> Version:
         for row in self.versions():
@@ -196,48 +207,24 @@ class Store:
         ]
         return sorted(found, key=lambda p: version_key(p.name[len(prefix) :]))
 
-    # -- locking ----------------------------------------------------------------
-    def _lock_path(self, name: str) -> Path:
-        if os.access(self.dir, os.W_OK):
-            return self.dir / name
-        # A directory we cannot write to (a sudo-only target): lock beside us instead.
-        import hashlib
-
-        digest = hashlib.sha256(os.fsencode(os.path.realpath(self.dir)) + name.encode()).hexdigest()
-        home = Path(tempfile.gettempdir()) / f"scitex-container-locks-{os.geteuid()}"
-        home.mkdir(mode=0o700, exist_ok=True)
-        return home / f"{digest[:32]}.lock"
-
-    @contextlib.contextmanager
-    def _hold(self, name: str, what: str, timeout: float) -> Iterator[None]:
-        if runner.is_dry_run():
-            yield
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        lock = _lock_for(self._lock_path(name), timeout)
-        try:
-            lock.acquire(timeout=timeout)
-        except Timeout:
-            raise StoreError(
-                f"{what} of {self.dir} is held by another command (waited {timeout:.0f}s)"
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
-
+    # -- locking (in the hidden state folder, see :mod:`.state`) ----------------
     def lock(self, timeout: float = LOCK_TIMEOUT):
         """The store lock: held by every change to versions and the active link."""
-        return self._hold(LOCK_NAME, "the store lock", timeout)
+        return state.hold(self.dir, state.STORE_LOCK, "the store lock", timeout)
 
     def build_lock(self, timeout: float = 4 * 3600.0):
         """Serializes builds of this artifact (not switches: those take :meth:`lock`)."""
-        return self._hold(f".{self.scheme.active}.build.lock", "the build lock", timeout)
+        name = state.build_lock_name(self.scheme.active)
+        return state.hold(self.dir, name, "the build lock", timeout)
+
+    def building(self) -> bool:
+        """Is a build of this artifact running right now (its build lock held)?"""
+        return state.is_held(self.dir, state.build_lock_name(self.scheme.active))
 
     # -- changing -------------------------------------------------------------
     def new_version(self) -> str:
         """A fresh timestamp version (``-2``, ``-3``... when one this second exists)."""
-        base = timestamp()
+        base = timestamp(utc=self.scheme.utc_names)
         version, n = base, 1
         while os.path.lexists(self.path_of(version)):
             n += 1
@@ -245,17 +232,36 @@ class Store:
         return version
 
     def switch(self, version: str, *, use_sudo: bool = False) -> Version:
-        """Point the active link at ``version`` atomically."""
+        """Point the active link at ``version`` atomically.
+
+        A SIF version that is empty or lacks the SIF magic is refused
+        (BadInputError naming it): it could only fail when run.
+        """
         with self.lock():
             row = self.get(version)
+            if self.scheme.kind != SANDBOX and not has_sif_magic(row.path):
+                what = "is empty" if row.size_bytes == 0 else "is not a SIF image (no SIF magic)"
+                raise BadInputError(
+                    f"version {version} {what}; refusing to make it active", str(row.path)
+                )
             if self.scheme.kind != SANDBOX:  # the site policy's gate (signing/policy.py)
                 require_signature("switch", row.path)
             if not row.active:  # already active: nothing to write
                 self.set_link(self.scheme.name_of(version), use_sudo)
         return Version(row.version, row.path, row.size_bytes, row.mtime, True, row.protected)
 
+    def check_link_path(self) -> None:
+        """Refuse (BadInputError naming it) a file or directory at the link path: it is not ours."""
+        if os.path.lexists(self.link) and not self.link.is_symlink():
+            raise BadInputError(
+                "a file the store did not write is at the active link path; "
+                "refusing to replace it (move it away, then switch again)",
+                str(self.link),
+            )
+
     def set_link(self, target: str, use_sudo: bool = False) -> None:
         """Point the active link at the entry ``target`` (caller holds the lock)."""
+        self.check_link_path()
         if runner.is_dry_run():
             if use_sudo and os.geteuid() != 0:
                 runner.run(runner.with_sudo(["ln", "-sfn", "--", target, str(self.link)], True))
@@ -265,8 +271,6 @@ class Store:
             runner.run(runner.with_sudo(["ln", "-s", "--", target, str(tmp)], True))
             runner.run(runner.with_sudo(["mv", "-Tf", "--", str(tmp), str(self.link)], True))
             return
-        if self.link.is_dir() and not self.link.is_symlink():
-            raise StoreError(f"{self.link} is a directory, not a link; move it away first")
         atomic_symlink(target, self.link)
 
     def rollback(self, *, use_sudo: bool = False) -> str:
@@ -274,29 +278,48 @@ class Store:
         with self.lock():
             active = self.active_version()
             if active is None:
-                raise StoreError(f"no active version in {self.dir} ({self.link} is missing)")
-            key = version_key(active)
-            older = [v for v in self.version_names() if version_key(v) < key]
+                problem = link_problem(self) or f"{self.link} is missing"
+                raise StoreError(f"no active version in {self.dir}: {problem}")
+            key = self.order_key(active)
+            older = [v for v in self.version_names() if self.order_key(v) < key]
             if not older:
                 raise StoreError(f"no version older than {active} in {self.dir} to roll back to")
             self.switch(older[-1], use_sudo=use_sudo)
             return older[-1]
 
     def publish(
-        self, tmp: Path, final: Path, *, activate: bool = True, use_sudo: bool = False
+        self,
+        tmp: Path,
+        final: Path,
+        *,
+        meta: VersionMeta | None = None,
+        sidecars: Mapping[str, str] | None = None,
+        activate: bool = True,
+        use_sudo: bool = False,
     ) -> Path:
-        """Rename the finished temporary ``tmp`` to the version ``final``; make it active."""
+        """Rename the finished temporary ``tmp`` to the version ``final``; make it active.
+
+        Under the store lock, before the rename: ``meta`` is written as the
+        version's metadata (its ``sha256`` is the recorded digest, written
+        once) and each ``sidecars`` entry (suffix -> text) beside it.
+        """
         version = self.scheme.version_of(final.name)
         if version is None or final.parent != self.dir:
             raise StoreError(f"{final} is not a version name of {self!r}")
         with self.lock():
             if os.path.lexists(final):
                 raise StoreError(f"version {version} already exists in {self.dir}")
+            if meta is not None and os.access(self.dir, os.W_OK):
+                write_metadata(final, meta)
+            for suffix, text in (sidecars or {}).items():
+                atomic_write_text(sidecar(final, suffix), text)
             if use_sudo and os.geteuid() != 0 and not os.access(self.dir, os.W_OK):
                 runner.run(runner.with_sudo(["mv", "-T", "--", str(tmp), str(final)], True))
             else:
                 os.rename(tmp, final)
                 fsync_dir(self.dir)
+                if meta is not None and meta.sha256 and final.is_file():
+                    remember_digest(final, meta.sha256)
             if activate:
                 self.set_link(final.name, use_sudo)
         return final
@@ -328,16 +351,18 @@ class Store:
     def cleanup(self, keep: int = 3, *, remove_active: bool = False) -> list[Path]:
         """Remove all but the ``keep`` newest versions; return what was removed.
 
-        The active version (unless ``remove_active``, which also drops the
-        link), protected versions and base images are never removed and do
-        not count towards ``keep``.  In a dry run nothing is removed.
+        What killed commands left (temporaries, build scratch, orphan
+        sidecars) is removed and returned too.  The active version (unless
+        ``remove_active``, which also drops the link), protected versions and
+        base images are never removed and do not count towards ``keep``.
+        In a dry run nothing is removed.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
         removed: list[Path] = []
         with self.lock():
-            self.remove_stale()
-            self.remove_orphan_sidecars()
+            removed += self.remove_stale()
+            removed += self.remove_orphan_sidecars()
             kept = 0
             doomed: list[Version] = []
             for row in self.versions():
@@ -347,7 +372,7 @@ class Store:
                     kept += 1
                     continue
                 doomed.append(row)
-            removed = [row.path for row in doomed]
+            removed += [row.path for row in doomed]
             if runner.is_dry_run():
                 return removed
             if any(row.active for row in doomed):

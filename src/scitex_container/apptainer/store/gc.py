@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scitex_container import runner
-from scitex_container.apptainer.store.layout import SIDECAR_SUFFIXES
+from scitex_container.apptainer.store.layout import LOG_SUFFIX, SIDECAR_SUFFIXES
+from scitex_container.apptainer.store.state import stale_scratch
 from scitex_container.fsutil import remove_path
 
 if TYPE_CHECKING:
@@ -52,11 +53,13 @@ def building_pid(name: str) -> int | None:
 def remove_orphan_sidecars(store: Store) -> list[Path]:
     """Remove sidecars (logs of failed builds...) whose version does not exist.
 
-    A version being built right now (its hidden temporary exists) keeps
-    its sidecars.  Caller holds the lock.
+    A version being built right now (its hidden temporary exists, or a build
+    holds the build lock: its log is being written) keeps its sidecars.
+    Caller holds the lock.
     """
     if runner.is_dry_run() or not store.dir.is_dir():
         return []
+    building = store.building()
     names = set(os.listdir(store.dir))
     removed = []
     for name in names:
@@ -67,6 +70,8 @@ def remove_orphan_sidecars(store: Store) -> list[Path]:
         if store.scheme.version_of(artifact) is None or artifact in names:
             continue
         if any(n.startswith(f".{artifact}.") and n.endswith(_PID_TEMPS) for n in names):
+            continue
+        if building and suffix == LOG_SUFFIX:
             continue
         (store.dir / name).unlink(missing_ok=True)
         removed.append(store.dir / name)
@@ -97,4 +102,8 @@ def remove_stale(store: Store) -> list[Path]:
             with contextlib.suppress(FileNotFoundError):
                 remove_path(Path(entry.path))
             removed.append(Path(entry.path))
+    for scratch in stale_scratch(store.dir):  # apptainer's temp space of a killed build
+        with contextlib.suppress(OSError):
+            remove_path(scratch)
+        removed.append(scratch)
     return removed

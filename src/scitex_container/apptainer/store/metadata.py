@@ -1,24 +1,167 @@
-"""Per-version metadata, kept as JSON beside the artifact.
+"""Per-version metadata: one typed record, kept as ``<artifact>.meta.json``.
 
-Fields written by the build (inputs hash, def snapshot, apptainer version,
-start and duration) and by later steps (lock hash, verification) are merged
-into one file, written atomically.  The artifact's sha256 is computed once
-and reused while the file's size, mtime and inode are unchanged.
+:class:`VersionMeta` is what the build records (inputs hash, def snapshot,
+apptainer version, start and duration), what provenance adds (lock hash
+and counts) and the digest recorded when the version was published.  That
+digest is written once, with the version, under the store lock; nothing
+replaces it (:func:`update_metadata` refuses), so ``verify`` can tell a
+tampered image from its record.  The fast path for the *current* digest is
+the package's one digest cache (:mod:`scitex_container.digests`), which
+never writes here: reading commands never rewrite metadata.
+
+A metadata file that exists but cannot be read (empty, truncated, not a
+JSON object, a field of the wrong type) raises :class:`MetadataError`
+naming the file; it is never overwritten, and never read as "no metadata".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from scitex_container import runner
 from scitex_container.apptainer.store.layout import META_SUFFIX, sidecar
-from scitex_container.errors import NotAFileError
-from scitex_container.fsutil import atomic_write_text, sha256_file
+from scitex_container.digests import DigestCache
+from scitex_container.errors import MetadataError, NotAFileError, StoreError
+from scitex_container.fsutil import atomic_write_text
 
 SCHEMA = 1
+#: Keys of older stores that are caches, not records: dropped on read.
+_LEGACY_CACHE_KEYS = ("sha256_cache",)
+
+
+@dataclass(frozen=True)
+class VersionMeta:
+    """What a store knows about one version (the ``.meta.json`` record)."""
+
+    inputs_hash: str | None = None
+    inputs: Mapping[str, Any] | None = None  #: def_sha256, files, images
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    sandbox: bool = False
+    image_name: str | None = None
+    version: str | None = None
+    def_path: str | None = None
+    def_text: str | None = None
+    source: str | None = None  #: what a sandbox was built from
+    apptainer_version: str | None = None
+    build_command: tuple[str, ...] = ()
+    build_start: str | None = None  #: UTC, ISO 8601
+    build_duration: float | None = None
+    sha256: str | None = None  #: recorded at publish; never replaced
+    lock_sha256: str | None = None
+    lock_embedded: bool | None = None
+    lock_counts: Mapping[str, int] | None = None
+    lock_capture: str | None = None
+    satisfies: tuple[str, ...] = ()  #: other inputs hashes this version stands for
+    extra: Mapping[str, Any] = field(default_factory=dict)  #: keys of other writers
+
+    @property
+    def def_sha256(self) -> str | None:
+        value = (self.inputs or {}).get("def_sha256") or self.extra.get("def_sha256")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def built_at(self) -> datetime | None:
+        """The recorded build start as an aware UTC datetime (None when absent)."""
+        if not self.build_start:
+            return None
+        try:
+            when = datetime.fromisoformat(self.build_start.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+    def matches(self, inputs_hash: str) -> bool:
+        """Was this version built from (or declared to satisfy) ``inputs_hash``?"""
+        return inputs_hash == self.inputs_hash or inputs_hash in self.satisfies
+
+    def with_(self, **changes: Any) -> VersionMeta:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.extra)
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if value is None or (f.name == "satisfies" and not value):
+                continue
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f.name] = value
+        out["schema"] = SCHEMA
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "metadata") -> VersionMeta:
+        """Parse a metadata object; :class:`MetadataError` names ``where`` and the field."""
+        if not isinstance(data, dict):
+            raise MetadataError(f"not a JSON object (got {type(data).__name__})", where)
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name != "extra"}
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "schema" or key in _LEGACY_CACHE_KEYS:
+                continue
+            if key not in known:
+                extra[key] = value
+                continue
+            values[key] = _check(key, value, where)
+        return cls(**values, extra=extra)
+
+
+_STR = [
+    "inputs_hash",
+    "image_name",
+    "version",
+    "def_path",
+    "def_text",
+    "source",
+    "apptainer_version",
+    "build_start",
+    "sha256",
+    "lock_sha256",
+    "lock_capture",
+]
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    def bad(expected: str) -> MetadataError:
+        return MetadataError(f"field `{key}` should be {expected}, got {value!r:.60}", where)
+
+    if value is None:
+        return None
+    if key in _STR:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if key in ("sandbox", "lock_embedded"):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if key == "build_duration":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if key in ("build_command", "satisfies"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return tuple(value)
+    if key == "build_args":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise bad("an object of strings")
+        return dict(value)
+    if not isinstance(value, dict):  # inputs, lock_counts
+        raise bad("an object")
+    return dict(value)
 
 
 def metadata_path(artifact: str | Path) -> Path:
@@ -30,54 +173,138 @@ def _real(artifact: str | Path) -> Path:
     return Path(os.path.realpath(artifact))
 
 
-def load_metadata(artifact: str | Path) -> dict[str, Any]:
-    """The metadata of ``artifact`` (``{}`` when none or unreadable)."""
+def read_metadata(artifact: str | Path) -> VersionMeta | None:
+    """The metadata of ``artifact`` (links resolved); None when there is no file.
+
+    Raises :class:`MetadataError` naming the file when it exists but is
+    unreadable, empty, truncated or not a metadata object.
+    """
     path = metadata_path(_real(artifact))
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise MetadataError(f"cannot read the metadata: {reason}", str(path)) from None
+    if not text.strip():
+        raise MetadataError("the metadata file is empty", str(path))
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise MetadataError(f"the metadata is not valid JSON ({exc})", str(path)) from None
+    return VersionMeta.from_dict(data, str(path))
 
 
-def update_metadata(artifact: str | Path, updates: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``updates`` into the metadata of ``artifact`` (atomic write)."""
-    real = _real(artifact)
-    data = load_metadata(real)
-    data.update(updates)
-    data["schema"] = SCHEMA
-    atomic_write_text(metadata_path(real), json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return data
+def load_metadata(artifact: str | Path) -> dict[str, Any]:
+    """The metadata of ``artifact`` as the stored dict (``{}`` when there is none)."""
+    meta = read_metadata(artifact)
+    return meta.to_dict() if meta is not None else {}
 
 
-def write_metadata(artifact: str | Path, data: dict[str, Any]) -> dict[str, Any]:
-    """Replace the metadata beside ``artifact`` (the path itself, no link resolved)."""
-    data = {**data, "schema": SCHEMA}
-    atomic_write_text(metadata_path(artifact), json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return data
+def metadata_error(artifact: str | Path) -> str | None:
+    """The one-line reason the metadata of ``artifact`` is unreadable, else None."""
+    try:
+        read_metadata(artifact)
+    except MetadataError as exc:
+        return str(exc)
+    return None
 
 
-def stat_key(path: str | Path) -> list[int]:
-    """What ``sha256_cache`` is keyed by: size, mtime and inode."""
-    st = os.stat(path)
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
+def _write(path: Path, meta: VersionMeta) -> VersionMeta:
+    text = json.dumps(meta.to_dict(), indent=2, sort_keys=True) + "\n"
+    atomic_write_text(path, text)
+    return meta
 
 
-def cached_sha256(artifact: str | Path, *, refresh: bool = False) -> str:
-    """sha256 of a SIF file, cached in its metadata while size/mtime/inode match.
+def write_metadata(artifact: str | Path, meta: VersionMeta) -> VersionMeta:
+    """Write the metadata of a new version beside ``artifact`` (no link resolved).
 
-    Raises FileNotFoundError if it does not exist and IsADirectoryError for a
-    sandbox directory (which has no single digest).
+    Refuses to replace a file that is there and cannot be parsed.
     """
+    path = metadata_path(artifact)
+    if path.exists():
+        read_metadata(artifact)  # raises on a corrupt file: it stays as it is
+    return _write(path, meta)
+
+
+def update_metadata(artifact: str | Path, **changes: Any) -> VersionMeta:
+    """Change fields of an existing version's metadata (atomic; caller holds the lock).
+
+    The recorded ``sha256`` is immutable: changing it raises StoreError.
+    A corrupt file raises :class:`MetadataError` and is left untouched.
+    """
+    real = _real(artifact)
+    meta = read_metadata(real) or VersionMeta()
+    new = changes.get("sha256")
+    if new is not None and meta.sha256 is not None and new != meta.sha256:
+        raise StoreError(f"the recorded sha256 of {real} is immutable; refusing to replace it")
+    return _write(metadata_path(real), meta.with_(**changes))
+
+
+def rerecord_digest(
+    artifact: str | Path, sha256: str, history_entry: Mapping[str, Any], **extra: Any
+) -> VersionMeta:
+    """Replace the recorded sha256 as an explicit, recorded step (signing).
+
+    The one exception to the immutable digest: ``history_entry`` (the
+    previous digest, when and why it was replaced) is appended to the
+    version's ``digest_history``; ``extra`` fields are merged in.  The
+    caller holds the store lock.  A corrupt file is left untouched.
+    """
+    real = _real(artifact)
+    meta = read_metadata(real) or VersionMeta()
+    history = meta.extra.get("digest_history")
+    history = (
+        [*history, dict(history_entry)] if isinstance(history, list) else [dict(history_entry)]
+    )
+    new = meta.with_(sha256=sha256, extra={**meta.extra, **extra, "digest_history": history})
+    _write(metadata_path(real), new)
+    remember_digest(real, sha256)
+    return new
+
+
+def move_aside(artifact: str | Path) -> Path | None:
+    """Rename a metadata file to ``*.corrupt-<UTC time>`` (kept as evidence)."""
+    path = metadata_path(_real(artifact))
+    if not path.exists():
+        return None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.rename(path, aside)
+    return aside
+
+
+def file_digest(path: str | Path, cache: DigestCache | None = None) -> str:
+    """The current sha256 of the file ``path`` through the digest cache."""
+    own = cache is None
+    cache = cache or DigestCache()
+    try:
+        return cache.file_sha256(path)
+    finally:
+        if own:
+            cache.save()
+
+
+def cached_sha256(artifact: str | Path) -> str:
+    """The current sha256 of a SIF (links resolved), cached by its stat key.
+
+    Never writes the metadata.  Raises NotFoundError (it does not exist)
+    and BadInputError for a sandbox directory (which has no single digest).
+    """
+    from scitex_container.errors import NotFoundError
+
     real = _real(artifact)
     if real.is_dir():
         raise NotAFileError("a sandbox directory has no file digest", str(real))
-    key = stat_key(real)
-    meta = load_metadata(real)
-    cached = meta.get("sha256_cache")
-    if not refresh and isinstance(cached, dict) and cached.get("stat") == key:
-        return str(cached["sha256"])
-    digest = sha256_file(real)
-    if os.access(real.parent, os.W_OK) and not runner.is_dry_run():
-        update_metadata(real, {"sha256": digest, "sha256_cache": {"stat": key, "sha256": digest}})
-    return digest
+    if not real.exists():
+        raise NotFoundError("image not found", str(real))
+    return file_digest(real)
+
+
+def remember_digest(path: str | Path, digest: str) -> None:
+    """Seed the digest cache with a digest we computed ourselves (after a rename)."""
+    cache = DigestCache()
+    st = os.stat(path)
+    cache.remember(path, st, digest, started_ns=max(time.time_ns(), st.st_ctime_ns) + 10**9)
+    cache.save()

@@ -12,10 +12,14 @@ layout the package reads and writes:
   with ``<name>/<name>.sif`` (or ``<name>-v<ts>-sandbox/`` and
   ``<name>-sandbox`` for sandboxes).
 
-Versions sort as versions: a PEP 440 version where it parses (2.10 after
-2.9), ``YYYYMMDD_HHMMSS`` timestamps as time (with an optional ``-N`` when
-two land in the same second), anything else naturally (digit runs as
-numbers).
+New versions are named by their build time in UTC with an explicit
+marker: ``20261202T101500Z`` (``-2``... when two land in the same second).
+Names of older stores, ``YYYYMMDD_HHMMSS`` in the builder's local time,
+keep working.  Versions sort as versions: a PEP 440 version where it parses
+(2.10 after 2.9), timestamps as points in time (old local names converted
+with this machine's time zone; a store passes the recorded build time
+instead where it has one, see :func:`version_key`), anything else naturally
+(digit runs as numbers).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from packaging.version import InvalidVersion, Version
 
@@ -34,7 +38,8 @@ SIF = "sif"
 SANDBOX = "sandbox"
 BASE_GLOB = "scitex-base-v*.sif"
 
-_TIMESTAMP = re.compile(r"(\d{8})_(\d{6})(?:-(\d+))?\Z")
+_TIMESTAMP = re.compile(r"(\d{8})_(\d{6})(?:-(\d+))?\Z")  #: old: local time
+_UTC_STAMP = re.compile(r"(\d{8})T(\d{6})Z(?:-(\d+))?\Z")  #: new: UTC, marked Z
 _DIGITS = re.compile(r"(\d+)")
 _BAD_VERSION = re.compile(r"[/\x00]|\A\.|\A\Z|\s")
 
@@ -48,6 +53,7 @@ class Scheme:
     kind: str  #: ``sif`` (regular files) or ``sandbox`` (directories)
     active: str  #: name of the active link in the store directory
     base_glob: str | None = None  #: base images: never versions, never removed
+    utc_names: bool = True  #: new versions named ``...T...Z``; False: the reference's local names
 
     def name_of(self, version: str) -> str:
         check_version(version)
@@ -75,7 +81,7 @@ class Scheme:
 #: The reference's flat layout of versioned SIFs.
 FLAT_SIF = Scheme("scitex-v", ".sif", SIF, "current.sif", BASE_GLOB)
 #: The reference's timestamped sandboxes.
-FLAT_SANDBOX = Scheme("sandbox-", "", SANDBOX, "current-sandbox")
+FLAT_SANDBOX = Scheme("sandbox-", "", SANDBOX, "current-sandbox", utc_names=False)
 
 
 def image_scheme(image_name: str, sandbox: bool = False) -> Scheme:
@@ -94,15 +100,39 @@ def check_version(version: str) -> str:
     return version
 
 
-def timestamp(now: datetime | None = None) -> str:
-    return (now or datetime.now()).strftime("%Y%m%d_%H%M%S")
+def timestamp(now: datetime | None = None, *, utc: bool = True) -> str:
+    """A new version name: the UTC time with its ``Z`` marker (else the old local form)."""
+    when = now or datetime.now(timezone.utc)
+    if not utc:  # the reference's sandbox names: sandbox-YYYYMMDD_HHMMSS in local time
+        return when.astimezone().strftime("%Y%m%d_%H%M%S")
+    return when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def version_key(version: str) -> tuple:
-    """Sort key: timestamps after PEP 440 versions after anything else."""
-    match = _TIMESTAMP.match(version)
-    if match:
-        return (2, match.group(1) + match.group(2), int(match.group(3) or 0), version)
+def stamp_time(version: str) -> float | None:
+    """The moment a timestamp version name stands for (epoch seconds), else None."""
+    match = _UTC_STAMP.match(version) or _TIMESTAMP.match(version)
+    if match is None:
+        return None
+    try:
+        when = datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    if match.re is _UTC_STAMP:
+        return when.replace(tzinfo=timezone.utc).timestamp()
+    return when.timestamp()  # an old name: the local time of this machine
+
+
+def version_key(version: str, built_at: float | None = None) -> tuple:
+    """Sort key: timestamps after PEP 440 versions after anything else.
+
+    Timestamp versions sort by ``built_at`` (the recorded build time, epoch
+    seconds) when given, else by the time their name stands for.
+    """
+    match = _UTC_STAMP.match(version) or _TIMESTAMP.match(version)
+    when = stamp_time(version) if match else None
+    if match and when is not None:
+        at = built_at if built_at is not None else when
+        return (2, at, int(match.group(3) or 0), version)
     try:
         return (1, Version(version), 0, version)
     except InvalidVersion:

@@ -20,9 +20,10 @@ from scitex_container import runner
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import (
+    VersionMeta,
     cached_sha256,
-    load_metadata,
-    stat_key,
+    read_metadata,
+    remember_digest,
     write_metadata,
 )
 from scitex_container.apptainer.store.naming import SANDBOX
@@ -108,11 +109,11 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
     try:
         size = copy_file(src, tmp, durable=durable)
         os.chmod(tmp, stat.S_IMODE(src.stat().st_mode))
-        meta = {k: v for k, v in load_metadata(src).items() if k != "sha256_cache"}
-        meta.update(sha256=digest, sha256_cache={"stat": stat_key(tmp), "sha256": digest})
+        meta = (read_metadata(src) or VersionMeta()).with_(sha256=digest)
         write_metadata(dst, meta)
         os.replace(tmp, dst)
         fsync_dir(store.dir)
+        remember_digest(dst, digest)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -1,0 +1,44 @@
+"""What is wrong with a store's active link, said with what to do about it.
+
+The active link is the one thing in a store a user sees first, so when it
+is not a link to one of the store's versions, ``status``, ``versions`` and
+``rollback`` say so instead of acting as if there were no active version.
+Nothing here changes anything: a foreign file at the link path is the
+user's, and is never removed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scitex_container.apptainer.store.core import Store
+
+
+def link_problem(store: Store) -> str | None:
+    """One line about the active link when it is not a link to a version, else None."""
+    link = store.link
+    if not os.path.lexists(link):
+        return None
+    if not os.path.islink(link):
+        kind = "directory" if os.path.isdir(link) else "file"
+        return (
+            f"{link} is a {kind} the store did not write, not the active link; "
+            "move it away, then `switch VERSION`"
+        )
+    target = os.readlink(link)
+    parent = os.path.dirname(target.rstrip("/"))
+    inside = not parent or os.path.realpath(os.path.join(store.dir, parent)) == os.path.realpath(
+        store.dir
+    )
+    if not inside:
+        return (
+            f"{link} points outside the store (to {target}); "
+            "`switch VERSION` to point it at a version here"
+        )
+    if not os.path.exists(link):
+        return f"{link} points at {target}, which does not exist; `switch VERSION` to repair it"
+    if store.scheme.version_of(os.path.basename(target.rstrip("/"))) is None:
+        return f"{link} points at {target}, which is not a version; `switch VERSION` to repair it"
+    return None

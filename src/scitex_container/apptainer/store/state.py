@@ -1,0 +1,153 @@
+"""The store's own hidden folder, ``<store>/.scitex/``: file locks and build scratch.
+
+Everything the store keeps for itself lives here, apart from the versions
+and their sidecars: the advisory locks (``store.flock``, ``build.<link
+name>.flock``: never ``*.lock``, which is the name of package locks) and
+the per-build scratch directories apptainer gets as its temporary space
+(``tmp/<build id>``).  Reading commands create nothing: the folder is
+made only by a command that changes the store, and only inside an existing
+store directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from scitex_container import runner
+from scitex_container.errors import NotFoundError, StoreError
+from scitex_container.fsutil import remove_path
+
+STATE_DIR = ".scitex"
+STORE_LOCK = "store.flock"
+
+_locks: dict[str, FileLock] = {}
+
+
+def build_lock_name(active: str) -> str:
+    return f"build.{active}.flock"
+
+
+def state_dir(store_dir: Path) -> Path:
+    return store_dir / STATE_DIR
+
+
+def lock_path(store_dir: Path, name: str) -> Path:
+    """Where the lock ``name`` of ``store_dir`` lives (created only when taken)."""
+    if os.access(store_dir, os.W_OK):
+        return state_dir(store_dir) / name
+    # A directory we cannot write to (a sudo-only target): lock beside us instead.
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(store_dir)) + name.encode()).hexdigest()
+    home = Path(tempfile.gettempdir()) / f"scitex-container-locks-{os.geteuid()}"
+    return home / f"{digest[:32]}.flock"
+
+
+def _lock_for(path: Path, timeout: float) -> FileLock:
+    key = os.fspath(path)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = FileLock(key, timeout=timeout)
+    return lock
+
+
+def is_held(store_dir: Path, name: str) -> bool:
+    """Does some process hold lock ``name`` right now? (Never creates the folder.)"""
+    path = lock_path(store_dir, name)
+    if not path.exists():
+        return False
+    probe = FileLock(os.fspath(path), timeout=0, is_singleton=False)
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    probe.release()
+    return False
+
+
+@contextlib.contextmanager
+def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None]:
+    """Hold lock ``name`` of the store (nothing at all in a dry run)."""
+    if runner.is_dry_run():
+        yield
+        return
+    if not store_dir.is_dir():
+        raise NotFoundError("the store directory does not exist", str(store_dir))
+    path = lock_path(store_dir, name)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    lock = _lock_for(path, timeout)
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise StoreError(
+            f"{what} of {store_dir} is held by another command (waited {timeout:.0f}s)"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --- build scratch: apptainer's temporary space, owned by the store ---------------
+
+
+def new_scratch(store_dir: Path) -> Path:
+    """A fresh ``.scitex/tmp/<pid>-<ns>`` directory for one build (created here)."""
+    root = state_dir(store_dir) / "tmp"
+    path = root / f"{os.getpid()}-{time.time_ns()}"
+    for _ in range(5):  # another build's release_scratch may remove an empty root meanwhile
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700)
+        except FileNotFoundError:
+            continue
+        return path
+    path.mkdir(mode=0o700)  # raises the error
+    return path
+
+
+def release_scratch(scratch: Path) -> None:
+    """Remove one build's scratch, and the hidden folders it needed if now empty.
+
+    A plain output directory (not a store) keeps nothing of ours afterwards;
+    a store's ``.scitex/`` stays while it holds its lock files.
+    """
+    remove_path(scratch)
+    for folder in (scratch.parent, scratch.parent.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (another build, the store's locks) or already gone
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_scratch(store_dir: Path) -> list[Path]:
+    """Scratch directories whose build process is gone (a SIGKILL left them)."""
+    root = state_dir(store_dir) / "tmp"
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    out = []
+    for name in sorted(names):
+        pid, _, _ = name.partition("-")
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            out.append(root / name)
+    return out
