@@ -91,11 +91,15 @@ def start_session(
     memory_gb: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
     container_cmd: str | None = None,
+    node: str = "",
+    constraint: str = "",
 ) -> SessionRecord:
     """Start a session and return its record once the instance runs.
 
     On SLURM the call waits at most ``timeout`` seconds for the job's ready
     marker; a failed, timed-out or interrupted start cancels the job.
+    ``node`` (a node list) and ``constraint`` (node features) place the job;
+    with ``node`` and no ``partition`` the partitions holding the node are used.
 
     Raises:
         BadInputError: an invalid input (named); NotFoundError: no image.
@@ -130,8 +134,14 @@ def start_session(
         v.time_limit(time_limit)
         v.cpus(cpus)
         v.memory_gb(memory_gb)
+        v.nodelist(node)
+        v.constraint(constraint)
+    elif node or constraint:
+        raise BadInputError("places SLURM jobs: not with the local backend", "node/constraint")
     if not os.path.exists(image):
         raise NotFoundError(f"image does not exist: {image}", "container_path")
+    if chosen == "slurm" and node and not partition:
+        partition = slurm.partitions_of(node)
     args["container_cmd"] = plan.container_cmd
     record = SessionRecord(
         id=records.new_session_id(slug),
@@ -154,6 +164,8 @@ def start_session(
         cpus=cpus,
         memory_gb=memory_gb,
         timeout=timeout,
+        nodelist=node,
+        constraint=constraint,
     )
 
 

@@ -210,6 +210,8 @@ def build_sbatch_command(
     project_slug: str = "",
     *,
     output_path: str | None = None,
+    nodelist: str = "",
+    constraint: str = "",
 ) -> list[str]:
     """Build the ``sbatch`` command that submits an instance start script.
 
@@ -218,12 +220,15 @@ def build_sbatch_command(
     appear) goes to ``output_path``, by default the script path with the
     extension ``.out``; it runs in the script's directory, is never requeued
     and ``--parsable`` makes sbatch print just the job id.
-    ``slurm_partition=""`` leaves the partition to the cluster's default.
+    ``slurm_partition=""`` leaves the partition to the cluster's default;
+    ``nodelist`` and ``constraint`` (``--nodelist``/``--constraint``) place it.
 
     Raises:
         BadInputError: naming the field of any invalid input.
     """
     base = v.instance_name(instance_name)
+    placement = [f"--nodelist={n}" for n in [v.nodelist(nodelist)] if n]
+    placement += [f"--constraint={c}" for c in [v.constraint(constraint)] if c]
     script = v.abs_path(script_path, "script_path", forbid="")
     if script.endswith("/"):
         raise BadInputError(f"must name a file: {script}", "script_path")
@@ -245,6 +250,7 @@ def build_sbatch_command(
         "--parsable",
         *resources,
         "--nodes=1",
+        *placement,
         "--ntasks=1",
         f"--job-name={name}",
         f"--output={out}",

@@ -29,7 +29,7 @@ from scitex_container.apptainer.session.sbatch_script import (
     build_sbatch_command,
     job_instance_name,
 )
-from scitex_container.errors import CheckFailedError, ProcessError
+from scitex_container.errors import BadInputError, CheckFailedError, ProcessError
 from scitex_container.fsutil import atomic_write_text
 
 #: squeue states in which the job still holds (or will hold) its allocation.
@@ -72,6 +72,22 @@ def squeue() -> dict[str, JobState]:
         if len(parts) == 3 and v.JOB_ID_RE.fullmatch(parts[0]):
             jobs[parts[0]] = JobState(parts[0], parts[1].strip(), parts[2].strip())
     return jobs
+
+
+def partitions_of(nodelist: str) -> str:
+    """The partitions (comma-separated, as ``sbatch -p`` takes them) holding the nodes.
+
+    Lets ``--node`` alone place a session on a node outside the default partition.
+
+    Raises:
+        BadInputError: SLURM knows no node of that name.
+    """
+    names = v.nodelist(nodelist)
+    out = runner.run(["sinfo", "-h", "-N", "-n", names, "-o", "%R"], readonly=True, timeout=60)
+    found = sorted({line.strip() for line in out.stdout.splitlines() if line.strip()})
+    if not found and not runner.is_dry_run():
+        raise BadInputError(f"SLURM knows no node {names!r} (see `sinfo -N`)", "slurm_nodelist")
+    return ",".join(v.partition(p) for p in found)
 
 
 def _read(path: Path) -> list[str]:
@@ -130,6 +146,8 @@ def start(
     cpus: int,
     memory_gb: int,
     timeout: float,
+    nodelist: str = "",
+    constraint: str = "",
 ) -> SessionRecord:
     """Submit the session's job and wait for its instance (see module doc)."""
     directory = records.session_dir(record.id)
@@ -147,6 +165,8 @@ def start(
         record.username,
         record.project_slug,
         output_path=str(output_path),
+        nodelist=nodelist,
+        constraint=constraint,
     )
     records.create_dir(record.id)
     if not runner.is_dry_run():

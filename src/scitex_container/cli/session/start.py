@@ -50,7 +50,13 @@ def _dev_repo(value: str) -> dict:
     default=None,
     help="Run on this host / on SLURM (default: SLURM when sbatch exists).",
 )
-@click.option("--partition", default="", help="SLURM partition (default: the cluster's).")
+@click.option(
+    "--partition",
+    default="",
+    help="SLURM partition (default: the cluster's, or the one holding --node).",
+)
+@click.option("--node", default="", help="SLURM node (or node list) to run the session on.")
+@click.option("--constraint", default="", help="SLURM node features the session requires.")
 @click.option(
     "--time", "time_limit", default="8:00:00", show_default=True, help="SLURM time limit."
 )
@@ -76,6 +82,8 @@ def start(
     instance_name,
     local,
     partition,
+    node,
+    constraint,
     time_limit,
     cpus,
     memory_gb,
@@ -103,6 +111,8 @@ def start(
             instance_name=instance_name,
             backend=backend,
             partition=partition,
+            node=node,
+            constraint=constraint,
             time_limit=time_limit,
             cpus=cpus,
             memory_gb=memory_gb,
