@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup-host.sh - turn a Debian 12 (bookworm, x86-64) machine into the real
-# test bed of scitex-container: Apptainer >= 1.3, a single-node SLURM 22.05 with
-# running daemons, and Podman (runc, cgroupfs) with a local base image.
+# test bed of scitex-container: Apptainer >= 1.3, a SLURM 22.05 cluster with
+# running daemons (this host's node plus extra nodes in namespaces, setup-host.d/cluster.sh), and Podman (runc, cgroupfs) with a local base image.
 #
 # Usage:  sudo scripts/setup-host.sh            # set up (idempotent; a re-run takes seconds)
 #         sudo scripts/setup-host.sh --check    # only verify; exit 1 naming what is missing
@@ -13,7 +13,10 @@
 #   apptainer        /usr/bin/apptainer (sid's 1.4.5 on bookworm; private glibc in
 #                    /opt/scitex-apptainer-libc, see README.scitex there); config /etc/apptainer/
 #   slurm            /etc/slurm/slurm.conf, cluster "scitex", partition "compute" (default),
-#                    one node named $(hostname -s); logs /var/log/slurm/
+#                    with this host's node $(hostname -s) alone; partition "multi" with
+#                    nodes scx-node1 and scx-node2, each a slurmd in its own network, UTS
+#                    and mount namespace on bridge scxbr0 (10.77.42.0/24, see
+#                    setup-host.d/cluster.sh); logs /var/log/slurm/
 #   daemons          munged (as user munge), slurmctld (drops to user slurm), slurmd (root),
 #                    started directly, start output in /var/log/scitex-setup-host/
 #   podman           runc + cgroupfs via /etc/containers/containers.conf.d/50-scitex.conf;
@@ -44,6 +47,8 @@ readonly DAEMON_LOG_DIR=/var/log/scitex-setup-host
 readonly APPTAINER_PRELOAD_DIR=/usr/lib/x86_64-linux-gnu/apptainer/lib
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
+# shellcheck source=setup-host.d/cluster.sh
+. "$SCRIPT_DIR/setup-host.d/cluster.sh"
 
 # Packages from the host distribution (bookworm). Recommends are not installed
 # (podman's would pull dbus-user-session/systemd and slurm's dozens of plugins);
@@ -58,7 +63,7 @@ readonly HOST_PACKAGES=(
     # podman
     podman podman-compose runc conmon fuse-overlayfs slirp4netns catatonit
     # project tests / this script
-    git python3 python3-venv jq procps
+    git python3 python3-venv jq procps iproute2
 )
 
 MODE=apply
@@ -526,8 +531,9 @@ KillWait=5
 MinJobAge=300
 Waittime=0
 NodeName=$NODE$node_addr CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
-PartitionName=$SLURM_PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=$SLURM_PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 CONF
+    cluster_conf_lines "$cpus"
 }
 
 dir_ok() { # dir_ok <path> <owner> <mode>
@@ -543,7 +549,15 @@ munge_key_ok() { [[ -s /etc/munge/munge.key && $(stat -c '%U %a' /etc/munge/mung
 munge_ok() { pgrep -x munged >/dev/null && munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
 munge_ok_or_gone() { munge_ok || ! pgrep -x munged >/dev/null; }
 slurmctld_ok() { pgrep -x slurmctld >/dev/null && scontrol ping 2>/dev/null | grep -q 'is UP'; }
-slurmd_ok() { pgrep -x slurmd >/dev/null; }
+host_slurmd_pids() { # slurmd in this host's network namespace (not an extra node's)
+    local pid mine
+    mine=$(stat -L -c %i /proc/self/ns/net)
+    for pid in $(pgrep -x slurmd || true); do
+        [[ $(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null) == "$mine" ]] && printf '%s\n' "$pid"
+    done
+    return 0
+}
+slurmd_ok() { [[ -n $(host_slurmd_pids) ]]; }
 node_state() { sinfo -h -N -n "$NODE" -o %T 2>/dev/null | head -n1 || true; }
 node_usable() { [[ $(node_state) =~ ^(idle|mixed|allocated|completing)$ ]]; }
 
@@ -663,10 +677,14 @@ setup_slurm() {
         done
     fi
     need "node $NODE usable (state: $(node_state || true))" node_usable || true
+    setup_cluster_nodes
     srun_ok() { (cd / && timeout 60 runuser -u "$TEST_USER" -- srun -N1 -t 1 true) >/dev/null; }
     if command -v srun >/dev/null && getent passwd "$TEST_USER" >/dev/null; then
         if ! need "srun -N1 -t 1 true as $TEST_USER" srun_ok && apply; then
             die "srun as $TEST_USER failed: $( (cd / && timeout 60 runuser -u "$TEST_USER" -- srun -N1 -t 1 true) 2>&1 | tail -n 3)"
+        fi
+        if cluster_enabled && ! need "srun on each extra node prints its hostname (as $TEST_USER)" cluster_srun_check && apply; then
+            die "srun on the extra nodes failed (see above; logs /var/log/slurm/slurmd-*.log)"
         fi
     fi
 }
@@ -784,6 +802,7 @@ step "summary"
 ver() { "$@" 2>/dev/null | head -n1 || true; }
 log "apptainer:      $(ver "$APPTAINER_BIN" --version) ($APPTAINER_BIN)"
 log "slurm:          $(ver sinfo -V) (config $SLURM_CONF, node $NODE: $(node_state || true), partition $SLURM_PARTITION)"
+if cluster_enabled; then log "extra nodes:    ${CLUSTER_NODES[*]} (partition $CLUSTER_PARTITION; $(sinfo -h -p "$CLUSTER_PARTITION" -o '%D %T' 2>/dev/null | tr '\n' ' '))"; fi
 log "podman:         $(ver podman --version) (config $PODMAN_CONF, base image $PODMAN_BASE_IMAGE)"
 log "podman-compose: $(podman-compose --version 2>/dev/null | grep -m1 -iE 'podman-compose(r)? version' || true)"
 log "test user:      $TEST_USER ($TEST_HOME)"

@@ -96,7 +96,7 @@ def test_missing_image_submits_nothing(workspace) -> None:
     before = ws.active_jobs()
     done = ws.cli(*START, str(ws.root / "missing.sif"), "-p", str(ws.project))
     assert done.returncode == 2
-    assert "container_path" in done.stderr and "does not exist" in done.stderr
+    assert "missing.sif" in done.stderr and "does not exist" in done.stderr
     assert ws.active_jobs() <= before
     assert ws.records() == []
 

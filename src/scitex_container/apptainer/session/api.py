@@ -124,6 +124,7 @@ def start_session(
     wait: bool = True,
     keep_failed: bool = False,
     progress: Callable[[str], None] | None = None,
+    constraint: str = "",
 ) -> SessionRecord:
     """Start a session and return its record once the instance runs.
 
@@ -132,7 +133,9 @@ def start_session(
     after the job starts; ``progress`` gets the pending reason and the time
     waited while it queues.  A failed, timed-out or interrupted (INT, TERM,
     HUP) start cancels the job and removes its record unless ``keep_failed``.
-    ``node`` places a SLURM session on that node.
+    ``node`` (a node list) and ``constraint`` (node features) place a SLURM
+    session; with ``node`` and no ``partition`` the partitions holding the
+    node are used.
 
     Raises:
         BadInputError: an invalid input (named); NotFoundError: no image.
@@ -149,6 +152,10 @@ def start_session(
     base = v.instance_name(base.rstrip("-_") if instance_name is None else base)
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
         raise BadInputError(f"must be between 0 and 86400 seconds, got {timeout!r}", "timeout")
+    if chosen != "slurm" and (node or constraint):
+        raise BadInputError("places SLURM jobs: not with the local backend", "node/constraint")
+    if chosen == "slurm" and node and not partition:
+        partition = slurm.partitions_of(node)
     spec = SessionSpec.create(
         image,
         user,
@@ -165,9 +172,8 @@ def start_session(
         slurm_cpus=cpus,
         slurm_memory_gb=memory_gb,
         slurm_node=node,
+        slurm_constraint=constraint,
     )
-    if node and chosen != "slurm":
-        raise BadInputError("a node can be chosen only for a SLURM session", "node")
     check_image(image)
     require_signature("session_start", image)  # the site policy's gate, before any submission
     record = SessionRecord(

@@ -234,6 +234,8 @@ def build_sbatch_command(
     project_slug: str = "",
     *,
     output_path: str | None = None,
+    nodelist: str = "",
+    constraint: str = "",
 ) -> list[str]:
     """Build the ``sbatch`` command that submits an instance start script.
 
@@ -242,7 +244,8 @@ def build_sbatch_command(
     appear) goes to ``output_path``, by default the script path with the
     extension ``.out``; it runs in the script's directory, is never requeued
     and ``--parsable`` makes sbatch print just the job id.
-    ``slurm_partition=""`` leaves the partition to the cluster's default.
+    ``slurm_partition=""`` leaves the partition to the cluster's default;
+    ``nodelist`` and ``constraint`` (``--nodelist``/``--constraint``) place it.
 
     Raises:
         BadInputError: naming the field of any invalid input.
@@ -256,7 +259,9 @@ def build_sbatch_command(
         if project_slug:
             v.project_slug(project_slug)
         name = base
-    resources = slurm_resources(slurm_partition, slurm_time_limit, slurm_cpus, slurm_memory_gb)
+    resources = slurm_resources(
+        slurm_partition, slurm_time_limit, slurm_cpus, slurm_memory_gb, nodelist, constraint
+    )
     return _sbatch(name, resources, script_path, output_path)
 
 

@@ -34,7 +34,7 @@ from scitex_container.apptainer.session.sbatch_script import (
 )
 from scitex_container.apptainer.session.spec import SessionSpec
 from scitex_container.apptainer.tool import detect_container_cmd
-from scitex_container.errors import CheckFailedError, ProcessError, SessionGone
+from scitex_container.errors import BadInputError, CheckFailedError, ProcessError, SessionGone
 
 #: squeue states in which the job still holds (or will hold) its allocation.
 ACTIVE_STATES = {
@@ -93,6 +93,22 @@ def squeue() -> dict[str, JobState]:
             state, node, reason = (p.strip() for p in parts[1:])
             jobs[parts[0]] = JobState(parts[0], state, node, "" if reason == "None" else reason)
     return jobs
+
+
+def partitions_of(nodelist: str) -> str:
+    """The partitions (comma-separated, as ``sbatch -p`` takes them) holding the nodes.
+
+    Lets ``--node`` alone place a session on a node outside the default partition.
+
+    Raises:
+        BadInputError: SLURM knows no node of that name.
+    """
+    names = v.nodelist(nodelist)
+    out = runner.run(["sinfo", "-h", "-N", "-n", names, "-o", "%R"], readonly=True, timeout=60)
+    found = sorted({line.strip() for line in out.stdout.splitlines() if line.strip()})
+    if not found and not runner.is_dry_run():
+        raise BadInputError(f"SLURM knows no node {names!r} (see `sinfo -N`)", "slurm_nodelist")
+    return ",".join(v.partition(p) for p in found)
 
 
 def _read(path: Path) -> list[str]:

@@ -43,7 +43,8 @@ class SessionSpec(Result):
     slurm_time_limit: str = "8:00:00"
     slurm_cpus: int = 4
     slurm_memory_gb: int = 16
-    slurm_node: str = ""
+    slurm_node: str = ""  #: a node list (``--nodelist``)
+    slurm_constraint: str = ""  #: node features (``--constraint``)
 
     @classmethod
     def create(
@@ -64,6 +65,7 @@ class SessionSpec(Result):
         slurm_cpus: object = 4,
         slurm_memory_gb: object = 16,
         slurm_node: object = "",
+        slurm_constraint: object = "",
     ) -> SessionSpec:
         """Validate every input (naming the field of the first bad one)."""
         image = v.container_path(container_path)
@@ -94,7 +96,8 @@ class SessionSpec(Result):
             slurm_time_limit=v.time_limit(slurm_time_limit),
             slurm_cpus=v.cpus(slurm_cpus),
             slurm_memory_gb=v.memory_gb(slurm_memory_gb),
-            slurm_node=v.node_name(slurm_node) if slurm_node else "",
+            slurm_node=v.nodelist(slurm_node, "slurm_node"),
+            slurm_constraint=v.constraint(slurm_constraint),
         )
 
     @classmethod
@@ -130,18 +133,26 @@ class SessionSpec(Result):
             self.slurm_cpus,
             self.slurm_memory_gb,
             self.slurm_node,
+            self.slurm_constraint,
         )
 
 
 def slurm_resources(
-    partition: object, time_limit: object, cpus: object, memory_gb: object, node: object = ""
+    partition: object,
+    time_limit: object,
+    cpus: object,
+    memory_gb: object,
+    node: object = "",
+    constraint: object = "",
 ) -> list[str]:
     """``--partition`` (none for ``""``: the cluster's default), ``--nodelist``,
-    ``--time``, ``--cpus-per-task`` and ``--mem``, each validated."""
+    ``--constraint``, ``--time``, ``--cpus-per-task`` and ``--mem``, each validated."""
     part = v.partition(partition)
     out = [f"--partition={part}"] if part else []
     if node:
-        out.append(f"--nodelist={v.node_name(node)}")
+        out.append(f"--nodelist={v.nodelist(node)}")
+    if constraint:
+        out.append(f"--constraint={v.constraint(constraint)}")
     return [
         *out,
         f"--time={v.time_limit(time_limit)}",

@@ -283,3 +283,26 @@ def existing_dir(value: object, field: str) -> str:
     if not Path(text).is_dir():
         raise BadInputError(f"is not a directory: {text}", field)
     return text
+
+
+#: A SLURM node list for ``--nodelist``: names, comma lists and ranges (``n[1-3,5]``).
+NODELIST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-\[\],]{0,255}")
+#: A SLURM ``--constraint`` expression: features joined by ``&``, ``|`` and ``,``
+#: with optional brackets, parentheses and ``*count`` (no spaces, quotes or ``$``).
+CONSTRAINT_RE = re.compile(r"[A-Za-z0-9_\[(][A-Za-z0-9_.:&|,*\-\[\]()]{0,255}")
+
+
+def nodelist(value: object, field: str = "slurm_nodelist") -> str:
+    """Nodes a session must run on (``""``: any)."""
+    text = _text(value, field)
+    if text and not NODELIST_RE.fullmatch(text):
+        raise BadInputError(f"{text!r} is not a valid SLURM node list", field)
+    return text
+
+
+def constraint(value: object, field: str = "slurm_constraint") -> str:
+    """Node features a session requires (``""``: none)."""
+    text = _text(value, field)
+    if text and not CONSTRAINT_RE.fullmatch(text):
+        raise BadInputError(f"{text!r} is not a valid SLURM constraint", field)
+    return text

@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, common_options
+from scitex_container.cli.options import ExistingPath, common_options
 from scitex_container.cli.output import emit
 
 
@@ -18,7 +18,7 @@ def _dev_repo(value: str) -> dict:
 
 
 @click.command("start")
-@click.argument("image", type=EXISTING)
+@click.argument("image", type=ExistingPath(readable=False))  # the library says why not
 @click.option(
     "-p", "--project", "project_dir", required=True, help="Host project directory (bound rw)."
 )
@@ -50,7 +50,13 @@ def _dev_repo(value: str) -> dict:
     default=None,
     help="Run on this host / on SLURM (default: SLURM when sbatch exists).",
 )
-@click.option("--partition", default="", help="SLURM partition (default: the cluster's).")
+@click.option(
+    "--partition",
+    default="",
+    help="SLURM partition (default: the cluster's, or the one holding --node).",
+)
+@click.option("--node", default="", help="SLURM node (or node list) to run the session on.")
+@click.option("--constraint", default="", help="SLURM node features the session requires.")
 @click.option(
     "--time", "time_limit", default="8:00:00", show_default=True, help="SLURM time limit."
 )
@@ -63,7 +69,6 @@ def _dev_repo(value: str) -> dict:
     type=float,
     help="Seconds to wait for the instance once the job runs (queue time is not counted).",
 )
-@click.option("--node", default="", help="Run on this SLURM node (sbatch --nodelist).")
 @click.option("--no-wait", "no_wait", is_flag=True, help="Return once the job is submitted.")
 @click.option(
     "--keep-failed", is_flag=True, help="Keep the record of a failed start (for debugging)."
@@ -81,11 +86,12 @@ def start(
     instance_name,
     local,
     partition,
+    node,
+    constraint,
     time_limit,
     cpus,
     memory_gb,
     timeout,
-    node,
     no_wait,
     keep_failed,
 ) -> int:
@@ -114,11 +120,12 @@ def start(
             instance_name=instance_name,
             backend=backend,
             partition=partition,
+            node=node,
+            constraint=constraint,
             time_limit=time_limit,
             cpus=cpus,
             memory_gb=memory_gb,
             timeout=timeout,
-            node=node,
             wait=not no_wait,
             keep_failed=keep_failed,
             progress=lambda line: click.echo(line, err=True),

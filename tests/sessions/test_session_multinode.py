@@ -1,0 +1,150 @@
+"""Sessions on a node other than the submit host (the test bed's extra SLURM nodes).
+
+scripts/setup-host.sh runs two extra slurmd (``scx-node1``, ``scx-node2``,
+partition ``multi``), each in its own network, UTS and mount namespace on a
+private bridge, sharing the file system.  The submit host (this machine's
+own node) reaches them only through SLURM, as on a real cluster; the tests
+look inside a node with ``nsenter`` into its slurmd's namespaces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slurm, pytest.mark.apptainer]
+
+NODE = "scx-node1"
+OTHER = "scx-node2"
+PARTITION = "multi"
+PID_DIR = Path("/run/scitex-cluster")
+START = ("session", "start", "--slurm", "--cpus", "1", "--mem-gb", "1", "--timeout", "120")
+
+
+def _node_pid(name: str) -> str:
+    try:
+        pid = (PID_DIR / f"{name}.pid").read_text().strip()
+    except OSError:
+        pid = ""
+    state = subprocess.run(
+        ["sinfo", "-h", "-N", "-n", name, "-o", "%T"], capture_output=True, text=True
+    ).stdout.strip()
+    if not pid or state not in ("idle", "mixed", "allocated", "completing"):
+        message = f"extra SLURM node {name} is not up (run scripts/setup-host.sh as root)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return pid
+
+
+@pytest.fixture
+def node(workspace) -> str:
+    _node_pid(NODE)
+    return NODE
+
+
+def on_node(name: str, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``argv`` as the test user inside the node's namespaces (as its jobs run)."""
+    pid = _node_pid(name)
+    full = ["nsenter", "-t", pid, "-m", "-u", "-n", "runuser", "-u", "scitex-test", "--", *argv]
+    return subprocess.run(full, capture_output=True, text=True, timeout=timeout, cwd="/")
+
+
+def node_instances(name: str) -> set[str]:
+    done = on_node(name, "apptainer", "instance", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    return {i["instance"] for i in json.loads(done.stdout).get("instances", [])}
+
+
+def _start(ws, image: Path, *extra: str) -> dict:
+    done = ws.cli("--json", *START, str(image), "-p", str(ws.project), *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _wait(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return predicate()
+
+
+def test_session_on_another_node(workspace, node: str, user_image: Path) -> None:
+    ws = workspace
+    # --node alone: the partition holding the node is found (it is not the default one).
+    rec = _start(ws, user_image, "--slug", "remote", "--node", node)
+    job, name = rec["job_id"], rec["instance"]
+    assert rec["state"] == "running" and rec["node"] == node
+
+    listed = json.loads(ws.cli("--json", "session", "list").stdout)
+    assert [(r["id"], r["state"], r["node"]) for r in listed] == [(rec["id"], "running", node)]
+
+    # The instance lives on the node: apptainer keeps instance state per hostname under
+    # the (shared) home, so the node lists it and the submit host does not.
+    assert name in node_instances(node)
+    assert name not in ws.instances()
+    assert name not in node_instances(OTHER)
+
+    # exec from the submit host reaches it through the node's slurmd; files land in
+    # the shared project directory.
+    done = ws.cli(
+        "session", "exec", rec["id"], "--", "sh", "-c", 'hostname > where.txt; echo "$PWD"; exit 5'
+    )
+    assert done.returncode == 5, done.stderr
+    assert done.stdout.strip() == "/home/scitex-test/proj/remote"
+    assert (ws.project / "where.txt").read_text().strip() == node
+
+    done = ws.cli("session", "attach", rec["id"], input="echo attached-$(hostname)\nexit 0\n")
+    assert done.returncode == 0, done.stderr
+    assert f"attached-{node}" in done.stdout
+
+    done = ws.cli("session", "stop", rec["id"])
+    assert done.returncode == 0, done.stderr
+    assert job not in ws.active_jobs()
+    assert name not in node_instances(node)
+    assert ws.records() == []
+
+
+def test_scancel_on_another_node_stops_the_instance(workspace, node: str, user_image) -> None:
+    ws = workspace
+    rec = _start(ws, user_image, "--partition", PARTITION, "--constraint", "netns", "--node", node)
+    assert rec["node"] == node and rec["instance"] in node_instances(node)
+    assert ws.as_user("scancel", rec["job_id"]).returncode == 0
+    assert _wait(lambda: rec["instance"] not in node_instances(node)), "the trap did not run"
+    assert _wait(lambda: rec["job_id"] not in ws.active_jobs())
+    assert "INSTANCE_STOPPED" in (ws.state / rec["id"] / "job.out").read_text()
+    listed = json.loads(ws.cli("--json", "session", "list").stdout)
+    assert [r["state"] for r in listed] == ["ended"]
+
+
+def test_unknown_node_is_refused_before_submitting(workspace, user_image: Path) -> None:
+    ws = workspace
+    before = ws.active_jobs()
+    done = ws.cli(*START, str(user_image), "-p", str(ws.project), "--node", "no-such-node")
+    assert done.returncode == 2, done.stderr
+    assert "slurm_nodelist" in done.stderr and "no-such-node" in done.stderr
+    done = ws.cli(*START, str(user_image), "-p", str(ws.project), "--node", "n1;id")
+    assert done.returncode == 2 and "slurm_nodelist" in done.stderr
+    assert ws.active_jobs() <= before
+    assert ws.records() == []
+
+
+@pytest.mark.slow
+def test_time_limit_on_another_node_stops_the_instance(workspace, node: str, user_image) -> None:
+    """SLURM's time limit (one minute at least, checked every 30 s) ends the job on the
+    node; its trap stops the instance there."""
+    ws = workspace
+    rec = _start(ws, user_image, "--node", node, "--time", "1")
+    assert rec["instance"] in node_instances(node)
+    assert _wait(lambda: rec["job_id"] not in ws.active_jobs(), timeout=150)
+    assert rec["instance"] not in node_instances(node)
+    shown = ws.as_user("scontrol", "show", "job", rec["job_id"]).stdout
+    assert "JobState=TIMEOUT" in shown, shown
+    assert "INSTANCE_STOPPED" in (ws.state / rec["id"] / "job.out").read_text()
