@@ -19,15 +19,8 @@ MAX_LINES = 400
 
 #: Known debts, each with its way out; the tests fail on anything new and
 #: on an entry that no longer applies, so this list can only shrink.
-KNOWN_CYCLES = [
-    # building.image.build() defers to versioned.build_version, which uses
-    # image.build_image: move build() into building/versioned.py (and point
-    # the lazy exports there) once the store work on versioned.py has merged.
-    ["scitex_container.apptainer.building.image", "scitex_container.apptainer.building.versioned"],
-]
-KNOWN_LONG = {
-    "scitex_container.apptainer.lock.capture_static",  # 421 lines: split with the lock work
-}
+KNOWN_CYCLES: list[list[str]] = []
+KNOWN_LONG: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

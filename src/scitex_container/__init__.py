@@ -4,7 +4,7 @@ from scitex_container._lazy import lazy_exports
 from scitex_container._version import __version__
 
 _EXPORTS = {
-    "build": "scitex_container.apptainer.building.image:build",
+    "build": "scitex_container.apptainer.building.versioned:build",
     "cleanup": "scitex_container.apptainer.store.versions:cleanup",
     "deploy": "scitex_container.apptainer.store.publish:deploy",
     "docker_rebuild": "scitex_container.docker.ops:rebuild",

@@ -21,7 +21,7 @@ import pytest
 from lockimages import npm_tarball
 from wheels import make_wheel
 
-from scitex_container.apptainer.building.image import build
+from scitex_container.apptainer.building.versioned import build
 from scitex_container.apptainer.lock.capture import capture_lock
 from scitex_container.apptainer.lock.compare import compare_locks
 from scitex_container.apptainer.lock.lockfile import read_lock

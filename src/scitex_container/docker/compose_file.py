@@ -121,10 +121,7 @@ def find_compose_file(
         if found:
             return _pick(directory, env, found)
     tried = ", ".join(candidate_names(env))
-    if len(dirs) == 1:
-        where = str(dirs[0])
-    else:
-        where = f"{dirs[0]} or its parents up to {dirs[-1]}"
+    where = str(dirs[0]) if len(dirs) == 1 else f"{dirs[0]} or its parents up to {dirs[-1]}"
     field = "project_dir" if project_dir is not None else None
     raise NotFoundError(f"no compose file ({tried}) in {where}", field)
 

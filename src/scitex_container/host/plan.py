@@ -89,7 +89,7 @@ def _listings(paths: list[str], loader: str) -> dict[str, Listing]:
         return {}
     workers = min(8, 2 * (os.cpu_count() or 1), len(paths))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(paths, pool.map(lambda p: loader_listing(p, loader), paths)))
+        return dict(zip(paths, pool.map(lambda p: loader_listing(p, loader), paths), strict=False))
 
 
 def _why_not(listing: Listing) -> str | None:

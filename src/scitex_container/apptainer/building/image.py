@@ -210,56 +210,6 @@ def default_image_name(def_name: str, def_path: Path | None, resolved: Path) -> 
     return name.removesuffix(".def")
 
 
-def build(
-    def_name: str = "scitex-cloud-shared-v0.1.0",
-    output_dir: str | os.PathLike | None = None,
-    force: bool = False,
-    sandbox: bool = False,
-    *,
-    def_path: str | os.PathLike | None = None,
-    image_name: str | None = None,
-    use_sudo: bool = False,
-    fakeroot: bool | None = None,
-    build_args: Mapping[str, str] | None = None,
-    progress: ProgressFn | None = None,
-    finalize: FinalizeFn | None = None,
-    provenance: bool = True,
-) -> Path:
-    """Build Apptainer/Singularity SIF or sandbox from .def file.
-
-    The artifact lands at ``<output_dir>/<image_name>/<image_name>.sif``
-    (``<image_name>-sandbox`` for a sandbox): a link to the new version
-    ``<image_name>-v<YYYYMMDDTHHMMSSZ>.sif`` (UTC) in the same directory, so
-    ``os.path.realpath(build(...))`` is the version and its sidecars live
-    beside that.  ``output_dir`` defaults to the directory of the resolved
-    .def; ``image_name`` to ``def_name`` (or the .def's stem when
-    ``def_path`` is given).  When the inputs hash equals the active
-    version's and ``force`` is False, apptainer is not run at all.  A new
-    SIF carries its own lock and inputs hash as embedded data objects, and
-    the lock is also written beside the version (``provenance=False`` skips
-    both).
-
-    Returns:
-        Path to the built .sif file or sandbox directory (the active link).
-    """
-    from scitex_container.apptainer.building.versioned import build_version
-
-    return build_version(
-        def_name,
-        output_dir,
-        force,
-        sandbox,
-        def_path=def_path,
-        image_name=image_name,
-        use_sudo=use_sudo,
-        fakeroot=fakeroot,
-        build_args=build_args,
-        progress=progress,
-        finalize=finalize,
-        provenance=provenance,
-    ).path
-
-
 def _resolve(def_name: str, def_path, output_dir, image_name) -> tuple[Path, str, Path]:
     resolved = resolve_def(def_name, def_path)
     name = image_name or default_image_name(def_name, def_path, resolved)

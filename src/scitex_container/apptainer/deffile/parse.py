@@ -46,7 +46,7 @@ def parse_stages(text: str, path: str) -> tuple[Stage, ...]:
     lines = split_lines(text)
     starts = [i for i, raw in enumerate(lines) if STAGE_RE.match(raw)] or [0]
     starts[0] = 0  # blank lines and comments above the first Bootstrap belong to stage 0
-    bounds = zip(starts, starts[1:] + [len(lines)])
+    bounds = zip(starts, [*starts[1:], len(lines)], strict=False)
     stages = tuple(_parse_stage(path, lines, first, end) for first, end in bounds)
     check_stages(path, stages)
     return stages

@@ -21,13 +21,9 @@ from pathlib import Path
 
 from scitex_container import runner
 from scitex_container.apptainer import tool
-from scitex_container.apptainer.lock.capture_static import (
-    Found,
-    apk_versions,
-    dpkg_versions,
-    freeze_lines_to_map,
-)
+from scitex_container.apptainer.lock.capture_static import Found
 from scitex_container.apptainer.lock.lockfile import node_versions
+from scitex_container.apptainer.lock.pkgdb import apk_versions, dpkg_versions, freeze_lines_to_map
 
 MARK = "@@scitex:"
 
@@ -131,7 +127,13 @@ def parse_exec_output(stdout: str) -> Found:
                 fields = line.split("\t")
                 if len(fields) == 4:
                     records.append(
-                        dict(zip(("Package", "Architecture", "Version", "Status"), fields))
+                        dict(
+                            zip(
+                                ("Package", "Architecture", "Version", "Status"),
+                                fields,
+                                strict=False,
+                            )
+                        )
                     )
         elif section == "dpkg-arch":
             native = next((ln.strip() for ln in lines if ln.strip()), None)

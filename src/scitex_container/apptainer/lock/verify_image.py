@@ -46,7 +46,6 @@ from scitex_container.apptainer.lock.capture import (
     image_digest,
     lock_from_found,
 )
-from scitex_container.apptainer.lock.capture_static import freeze_lines_to_map
 from scitex_container.apptainer.lock.compare import compare_version_sets
 from scitex_container.apptainer.lock.lockfile import (
     Lock,
@@ -54,6 +53,7 @@ from scitex_container.apptainer.lock.lockfile import (
     node_versions,
     read_lock,
 )
+from scitex_container.apptainer.lock.pkgdb import freeze_lines_to_map
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
 from scitex_container.apptainer.store.layout import FREEZE_FILES, LOCK_SUFFIX, sidecar

@@ -92,7 +92,7 @@ def _shell_words(text: str) -> list[str]:
 def _commands(text: str) -> Iterator[list[str]]:
     """Simple commands (word lists) of shell text, env assignments and wrappers removed."""
     current: list[str] = []
-    for word in _shell_words(text) + ["\n"]:
+    for word in [*_shell_words(text), "\n"]:
         if word in _SEPARATORS or set(word) <= set(";&|()\n"):
             if current:
                 yield current

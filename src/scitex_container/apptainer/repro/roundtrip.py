@@ -142,7 +142,7 @@ def _marker(result: ReproResult, command: str) -> VerifiedMarker:
 
 
 def _build(def_path: Path, output_dir: Path, image_name: str, force: bool, progress) -> Path:
-    from scitex_container.apptainer.building.image import build
+    from scitex_container.apptainer.building.versioned import build
 
     return Path(
         build(

@@ -92,7 +92,7 @@ def sandbox_maintain(
 
 
 def _package_dir(package: str, proj_root: Path) -> Path | None:
-    for name in PACKAGE_DIRS.get(package, ()) + (package,):
+    for name in (*PACKAGE_DIRS.get(package, ()), package):
         candidate = proj_root / name
         if candidate.is_dir() and any((candidate / f).is_file() for f in _PROJECT_FILES):
             return candidate
