@@ -8,15 +8,15 @@ import os
 import pytest
 
 from scitex_container.apptainer.lock.capture_exec import host_env_to_remove, parse_exec_output
-from scitex_container.apptainer.lock.capture_static import (
+from scitex_container.apptainer.lock.capture_static import static_capture
+from scitex_container.apptainer.lock.compare import compare_locks
+from scitex_container.apptainer.lock.lockfile import Lock
+from scitex_container.apptainer.lock.pkgdb import (
     apk_versions,
     dpkg_versions,
     freeze_line,
     parse_control,
-    static_capture,
 )
-from scitex_container.apptainer.lock.compare import compare_locks
-from scitex_container.apptainer.lock.lockfile import Lock
 from scitex_container.apptainer.sif.tree import TreeUnreadable
 
 STATUS = """\
