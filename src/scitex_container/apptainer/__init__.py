@@ -3,7 +3,7 @@
 from scitex_container._lazy import lazy_exports
 
 _EXPORTS = {
-    "build": "scitex_container.apptainer.building.image:build",
+    "build": "scitex_container.apptainer.building.versioned:build",
     "cleanup": "scitex_container.apptainer.store.versions:cleanup",
     "cleanup_sandboxes": "scitex_container.apptainer.sandbox.versions:cleanup_sandboxes",
     "cleanup_sifs": "scitex_container.apptainer.store.versions:cleanup_sifs",
@@ -28,9 +28,13 @@ _EXPORTS = {
     "build_dev_pythonpath": "scitex_container.apptainer.session.argv:build_dev_pythonpath",
     "build_exec_args": "scitex_container.apptainer.session.argv:build_exec_args",
     "build_host_mount_binds": "scitex_container.host.mounts:build_host_mount_binds",
-    "build_instance_start_script": "scitex_container.apptainer.session.sbatch_script:build_instance_start_script",
+    "build_instance_start_script": (
+        "scitex_container.apptainer.session.sbatch_script:build_instance_start_script"
+    ),
     "build_sbatch_command": "scitex_container.apptainer.session.sbatch_script:build_sbatch_command",
-    "build_shell_in_allocation_command": "scitex_container.apptainer.session.argv:build_shell_in_allocation_command",
+    "build_shell_in_allocation_command": (
+        "scitex_container.apptainer.session.argv:build_shell_in_allocation_command"
+    ),
     "build_srun_command": "scitex_container.apptainer.session.argv:build_srun_command",
     "job_instance_name": "scitex_container.apptainer.session.argv:job_instance_name",
     "Lock": "scitex_container.apptainer.lock.lockfile:Lock",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from scitex_container import runner
 from scitex_container.apptainer.store.layout import LOG_SUFFIX, SIDECAR_SUFFIXES
-from scitex_container.apptainer.store.state import stale_scratch
+from scitex_container.apptainer.store.state import pid_alive, stale_scratch
 from scitex_container.fsutil import remove_path
 
 if TYPE_CHECKING:
@@ -29,16 +29,6 @@ _UNLOCKED_TEMPS = (".tmp",)
 _STALE_AGE = 120.0
 #: Temporaries tagged with the pid of their writer: stale when that process is gone.
 _PID_TEMPS = (".building", ".copying")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def building_pid(name: str) -> int | None:
@@ -94,7 +84,7 @@ def remove_stale(store: Store) -> list[Path]:
             stale = True
         elif name.endswith(_PID_TEMPS):
             pid = building_pid(name)
-            stale = pid is not None and not _pid_alive(pid)
+            stale = pid is not None and not pid_alive(pid)
         elif name.endswith(_UNLOCKED_TEMPS):
             with contextlib.suppress(OSError):
                 stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AGE

@@ -128,7 +128,8 @@ def release_scratch(scratch: Path) -> None:
             return  # not empty (another build, the store's locks) or already gone
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` still there (another user's counts as alive)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -148,6 +149,6 @@ def stale_scratch(store_dir: Path) -> list[Path]:
     out = []
     for name in sorted(names):
         pid, _, _ = name.partition("-")
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             out.append(root / name)
     return out
