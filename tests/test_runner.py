@@ -134,7 +134,8 @@ def test_env_overrides_and_removal(monkeypatch: pytest.MonkeyPatch) -> None:
         [
             PY,
             "-c",
-            "import os; print(os.environ.get('SCITEX_T_KEEP'), os.environ.get('SCITEX_T_DROP'), os.environ.get('SCITEX_T_NEW'))",
+            "import os; print(os.environ.get('SCITEX_T_KEEP'), "
+            "os.environ.get('SCITEX_T_DROP'), os.environ.get('SCITEX_T_NEW'))",
         ],
         env={"SCITEX_T_NEW": "x"},
         env_remove=["SCITEX_T_DROP"],

@@ -89,7 +89,8 @@ def test_help_does_not_import_rich_or_library_modules() -> None:
         "import sys\n"
         "from scitex_container.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in sys.modules if m.split('.')[0] in ('rich', 'yaml', 'jsonschema', 'cyclonedx')"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('rich', 'yaml', 'jsonschema', 'cyclonedx')"
         " or m.startswith('scitex_container.apptainer.')]\n"
         "print('HEAVY=' + ','.join(sorted(heavy)))"
     )
@@ -105,7 +106,8 @@ def test_fast_help_equals_click_help(columns: str) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; sys.argv=['x','--help']; from scitex_container.cli.entry import main; main()",
+            "import sys; sys.argv=['x','--help']; "
+            "from scitex_container.cli.entry import main; main()",
         ],
         capture_output=True,
         text=True,
@@ -126,7 +128,8 @@ def test_fast_version_equals_click_version() -> None:
         [
             sys.executable,
             "-c",
-            "import sys; sys.argv=['x','--version']; from scitex_container.cli.entry import main; main()",
+            "import sys; sys.argv=['x','--version']; "
+            "from scitex_container.cli.entry import main; main()",
         ],
         capture_output=True,
         text=True,

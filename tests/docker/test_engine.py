@@ -71,7 +71,7 @@ def test_no_engine_names_every_candidate_and_what_to_install(tmp_path: Path, mon
 
 def test_env_override_that_does_not_work_is_an_error(monkeypatch) -> None:
     monkeypatch.setenv("SCITEX_CONTAINER_COMPOSE", "scitex-no-such-compose --flag")
-    with pytest.raises(engine.NoComposeEngineError, match="SCITEX_CONTAINER_COMPOSE.*not on PATH"):
+    with pytest.raises(engine.NoComposeEngineError, match=r"SCITEX_CONTAINER_COMPOSE.*not on PATH"):
         engine.detect_engine()
 
 

@@ -20,7 +20,8 @@ def fake_compose(tmp_path: Path) -> tuple[Path, Path]:
     script.write_text(f"""#!/bin/sh
 if [ "$1" = version ]; then echo "Docker Compose version v2.0.0-fake"; exit 0; fi
 echo "$@" >> {log}
-case " $* " in *" down "*) [ -e {tmp_path}/fail-down ] && {{ echo "down broke" >&2; exit 7; }} ;; esac
+case " $* " in *" down "*) [ -e {tmp_path}/fail-down ] && \
+{{ echo "down broke" >&2; exit 7; }} ;; esac
 exit 0
 """)
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
@@ -55,9 +56,9 @@ def test_dry_run_records_commands_and_runs_nothing(tmp_path: Path, fake_compose)
     assert not log.exists()
     base = [str(script), "-f", str(project.file), "-p", "proj"]
     assert rec.commands == [
-        tuple(base + ["build", "--no-cache"]),
-        tuple(base + ["down"]),
-        tuple(base + ["up", "-d"]),
+        tuple([*base, "build", "--no-cache"]),
+        tuple([*base, "down"]),
+        tuple([*base, "up", "-d"]),
     ]
 
 

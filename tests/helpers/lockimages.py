@@ -78,6 +78,7 @@ def _digest(root: Path) -> str:
 
 
 def lock_def_text(base: Path, inputs: Path) -> str:
+    pip = "pip3 install --break-system-packages --no-index"
     return textwrap.dedent(
         f"""\
         Bootstrap: localimage
@@ -93,9 +94,9 @@ def lock_def_text(base: Path, inputs: Path) -> str:
             dpkg --add-architecture i386
             apt-get update
             apt-get install -y --no-install-recommends hello python3-yaml libc6:i386 nodejs npm
-            pip3 install --break-system-packages --no-index --find-links /opt/wheels scitex-lock-alpha
-            pip3 install --break-system-packages --no-index /opt/wheels/scitex_lock_beta-2.0.0-py3-none-any.whl
-            pip3 install --break-system-packages --no-index --no-build-isolation -e /opt/src/editable
+            {pip} --find-links /opt/wheels scitex-lock-alpha
+            {pip} /opt/wheels/scitex_lock_beta-2.0.0-py3-none-any.whl
+            {pip} --no-build-isolation -e /opt/src/editable
             npm install -g --offline --no-audit --no-fund \\
                 /opt/npm/scitex-tiny-tool-1.2.3.tgz /opt/npm/scitex-scoped-tool-0.1.0.tgz
             apt-get clean

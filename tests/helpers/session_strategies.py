@@ -10,6 +10,7 @@ a payload) or leaves as raw text, so both accepted and refused paths occur.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import shutil
@@ -223,10 +224,8 @@ def realize(spec: tuple[str, str]) -> str:
     if kind == "raw":
         return text
     path = os.path.join(str(DIRS), text)
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.makedirs(path, exist_ok=True)
-    except (OSError, ValueError):
-        pass
     return path
 
 
@@ -366,7 +365,8 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # ----------------------------------------------------------------- stand-in apptainer
 
-STAND_IN = r"""#!/bin/bash
+STAND_IN = (
+    r"""#!/bin/bash
 # Records its argv (count, then NUL-terminated args) and plays `instance list`:
 # the instance is listed on the first query only.  Evaluates nothing.
 log=${FAKE_APPTAINER_LOG:?}
@@ -377,7 +377,8 @@ if [ "${1-}" = instance ] && [ "${2-}" = list ]; then
     n=$((n + 1))
     printf '%s' "$n" > "$log.n"
     if [ "$n" -le "${FAKE_LISTED:-1}" ]; then
-        printf '{\n\t"instances": [\n\t\t{\n\t\t\t"instance": "%s",\n\t\t\t"pid": 1\n\t\t}\n\t]\n}\n' "${!#}"
+        printf '{\n\t"instances": [\n\t\t{\n\t\t\t"instance": "%s","""
+    r"""\n\t\t\t"pid": 1\n\t\t}\n\t]\n}\n' "${!#}"
     else
         printf '{\n\t"instances": []\n}\n'
     fi
@@ -387,6 +388,7 @@ if [ "${1-}" = instance ] && [ "${2-}" = start ]; then
 fi
 exit 0
 """
+)
 
 
 def install_stand_in(bindir: Path) -> Path:

@@ -8,6 +8,7 @@ line with their counts and any unexpected error at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sys
@@ -38,10 +39,8 @@ def switch_loop(store_dir: str) -> None:
     _ready()
     while True:
         store.switch(random.choice(names))
-        try:
+        with contextlib.suppress(Exception):  # the oldest has nothing older
             store.rollback()
-        except Exception:  # the oldest has nothing older
-            pass
 
 
 def deploy_loop(source: str, target: str) -> None:

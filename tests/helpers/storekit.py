@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -67,15 +68,11 @@ def descendants(pid: int) -> list[int]:
 def kill_tree(proc) -> None:
     """SIGKILL a process we started and every process it started (by pid)."""
     kids = descendants(proc.pid)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     for pid in kids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     proc.wait()
     deadline = time.time() + 10
     while time.time() < deadline and any(os.path.exists(f"/proc/{p}") and _alive(p) for p in kids):

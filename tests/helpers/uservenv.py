@@ -40,7 +40,7 @@ def user_python(repo: Path) -> Path:
     if not Path(SYSTEM_PYTHON).exists():
         raise FileNotFoundError(f"{SYSTEM_PYTHON} is required to build the test venv")
     deps_key = _digest([repo / "pyproject.toml"], repo)
-    src_key = _digest(_source_files(repo) + [repo / "pyproject.toml"], repo)
+    src_key = _digest([*_source_files(repo), repo / "pyproject.toml"], repo)
     venv = Path("/var/tmp") / f"scitex-container-test-venv-{deps_key}"
     python = venv / "bin" / "python"
     with open("/var/tmp/.scitex-container-test-venv.lock", "w") as lock:

@@ -28,9 +28,15 @@ def make_wheel(directory: Path, name: str, version: str, requires: list[str] | N
     for req in requires or []:
         metadata += f"Requires-Dist: {req}\n"
     files = {
-        f"{module}/__init__.py": f'__version__ = "{version}"\n\n\ndef hello():\n    return "hello from {name} {version}"\n'.encode(),
+        f"{module}/__init__.py": (
+            f'__version__ = "{version}"\n\n\n'
+            f'def hello():\n    return "hello from {name} {version}"\n'
+        ).encode(),
         f"{dist_info}/METADATA": metadata.encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: scitex-container-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: scitex-container-tests\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
         f"{dist_info}/top_level.txt": f"{module}\n".encode(),
     }
     record = [_record_line(n, d) for n, d in files.items()] + [f"{dist_info}/RECORD,,"]

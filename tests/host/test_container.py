@@ -1,4 +1,4 @@
-"""The host's TeX Live and ImageMagick, bound into a real Debian container without them, really run."""
+"""Host TeX Live and ImageMagick, bound into a real Debian container without them, really run."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def test_pdflatex_from_the_host_compiles_a_document_from_a_host_mount(
     out = _exec(
         debian_sif,
         config,
-        f"cd {work} && command -v pdflatex && pdflatex -interaction=nonstopmode -halt-on-error hello.tex",
+        f"cd {work} && command -v pdflatex && "
+        "pdflatex -interaction=nonstopmode -halt-on-error hello.tex",
         f"{work}:{work}:rw",
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -76,8 +77,8 @@ def test_imagemagick_convert_runs_inside_through_the_binds(
     out = _exec(
         debian_sif,
         config,
-        f"cd {tmp_path} && convert -size 40x20 xc:red red.png && convert red.png -resize 50% small.jpg"
-        " && identify small.jpg",
+        f"cd {tmp_path} && convert -size 40x20 xc:red red.png"
+        " && convert red.png -resize 50% small.jpg && identify small.jpg",
         f"{tmp_path}:{tmp_path}:rw",
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -95,7 +96,8 @@ def test_the_containers_own_programs_keep_their_own_libraries(
         debian_sif,
         config,
         "echo LD=${LD_LIBRARY_PATH:-unset}; "
-        "python3 -c \"print([l.split()[-1] for l in open('/proc/self/maps') if 'libc.so' in l][0])\"",
+        "python3 -c \"print([l.split()[-1] for l in open('/proc/self/maps') "
+        "if 'libc.so' in l][0])\"",
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
@@ -124,7 +126,8 @@ def test_latex_then_dvipdfmx_chain(debian_sif: Path, config: dict, tmp_path: Pat
     out = _exec(
         debian_sif,
         config,
-        f"cd {tmp_path} && latex -interaction=nonstopmode -halt-on-error d.tex >/dev/null && dvipdfmx -q d.dvi",
+        f"cd {tmp_path} && latex -interaction=nonstopmode -halt-on-error d.tex >/dev/null"
+        " && dvipdfmx -q d.dvi",
         f"{tmp_path}:{tmp_path}:rw",
     )
     assert out.returncode == 0, out.stderr

@@ -142,8 +142,8 @@ def test_stanzas_pin_every_manager(rough, tmp_path):
         in gen
     )
     assert (
-        "install --no-deps --disable-pip-version-check $_scx_bsp --no-index --find-links /opt/wheels"
-        in gen
+        "install --no-deps --disable-pip-version-check $_scx_bsp "
+        "--no-index --find-links /opt/wheels" in gen
     )
     assert "for _scx_c in pip3 pip 'python3 -m pip' /opt/*/bin/pip; do" in gen
     assert "--break-system-packages" in gen and "EXTERNALLY-MANAGED" in gen
@@ -168,8 +168,8 @@ def test_header_names_version_and_regenerating_command(rough, tmp_path):
     head = [ln for ln in out.read_text().splitlines() if ln.startswith(HEADER_PREFIX)]
     assert f"scitex-container {__version__}" in head[0]
     assert any(
-        f"Regenerate: scitex-container lock pin {rough} {lock_path} -o {tmp_path / 'out.def'} --snapshot 2024-01-15"
-        in ln
+        f"Regenerate: scitex-container lock pin {rough} {lock_path} "
+        f"-o {tmp_path / 'out.def'} --snapshot 2024-01-15" in ln
         for ln in head
     )
     assert "f" * 64 in "\n".join(head)
@@ -196,7 +196,10 @@ def test_regenerating_replaces_never_stacks(rough, tmp_path):
     # and back: regenerating with the first lock gives the first def again
     # (only the header's command differs: it now names the locked def as input)
     third = generate_locked_def(first, full_lock(), first)
-    body = lambda t: [ln for ln in t.splitlines() if not ln.startswith(HEADER_PREFIX)]
+
+    def body(t: str) -> list[str]:
+        return [ln for ln in t.splitlines() if not ln.startswith(HEADER_PREFIX)]
+
     assert body(third.read_text()) == body(text1)
 
 

@@ -153,19 +153,26 @@ SCRATCH_DEF = textwrap.dedent(
     Bootstrap: scratch
 
     %setup
-        mkdir -p "${{APPTAINER_ROOTFS}}/bin" "${{APPTAINER_ROOTFS}}/tmp" "${{APPTAINER_ROOTFS}}/var/lib/dpkg"
-        cp /bin/busybox "${{APPTAINER_ROOTFS}}/bin/busybox"
+        mkdir -p "{root}/bin" "{root}/tmp" "{root}/var/lib/dpkg"
+        cp /bin/busybox "{root}/bin/busybox"
         for a in sh true echo cat ls mktemp rm grep wc sed awk mkdir; do
-            ln -s busybox "${{APPTAINER_ROOTFS}}/bin/$a"
+            ln -s busybox "{root}/bin/$a"
         done
         {version_cmd}
-        printf 'Package: fake\\nStatus: install ok installed\\nVersion: %s\\nArchitecture: all\\n\\n' "$v" \\
-            > "${{APPTAINER_ROOTFS}}/var/lib/dpkg/status"
+        printf '{dpkg_status}' "$v" \\
+            > "{root}/var/lib/dpkg/status"
 
     %environment
         export PATH=/bin
     """
 )
+# filled in with version_cmd by scratch_def (kept out of the template to keep its lines short)
+SCRATCH_FIELDS = {
+    "root": "${APPTAINER_ROOTFS}",
+    "dpkg_status": (
+        r"Package: fake\nStatus: install ok installed\nVersion: %s\nArchitecture: all\n\n"
+    ),
+}
 
 
 def scratch_def(tmp_path: Path, *, drifting: bool) -> Path:
@@ -176,7 +183,7 @@ def scratch_def(tmp_path: Path, *, drifting: bool) -> Path:
     else:
         version_cmd = 'v="1.0"'
     path = tmp_path / "tiny.def"
-    path.write_text(SCRATCH_DEF.format(version_cmd=version_cmd))
+    path.write_text(SCRATCH_DEF.format(version_cmd=version_cmd, **SCRATCH_FIELDS))
     return path
 
 
@@ -262,7 +269,7 @@ def test_check_verified_without_marker_warns_or_raises(image):
     with pytest.warns(UnverifiedImageWarning, match="no round-trip marker"):
         status = check_verified(image)
     assert status.state == "unknown" and not status
-    with pytest.raises(CheckFailedError, match="img.sif: reproducibility unverified"):
+    with pytest.raises(CheckFailedError, match=r"img.sif: reproducibility unverified"):
         check_verified(image, require_verified=True)
 
 
@@ -299,7 +306,7 @@ def test_check_verified_missing_image(tmp_path):
 
 
 def test_verify_roundtrip_needs_the_sidecars(image):
-    with pytest.raises(NotFoundError, match="img.sif.lock"):
+    with pytest.raises(NotFoundError, match=r"img.sif.lock"):
         verify_roundtrip(image)
 
 

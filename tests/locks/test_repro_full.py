@@ -39,6 +39,7 @@ SECURITY = "deb [arch=amd64] http://deb.debian.org/debian-security bookworm-secu
 
 
 def full_def(base: Path) -> str:
+    pip = "pip3 install --break-system-packages --no-index"
     return textwrap.dedent(
         f"""\
         Bootstrap: localimage
@@ -53,7 +54,7 @@ def full_def(base: Path) -> str:
             cp /opt/apt-sources/*.list /etc/apt/sources.list.d/ 2>/dev/null || true
             apt-get update || echo "some apt lists failed; using the others"
             apt-get install -y --no-install-recommends jq
-            pip3 install --break-system-packages --no-index --find-links /opt/full-wheels scitex-full-alpha
+            {pip} --find-links /opt/full-wheels scitex-full-alpha
             npm install -g --offline --no-audit --no-fund /opt/full-npm/{TOOL}-latest.tgz
             apt-get clean
             rm -rf /var/lib/apt/lists/*

@@ -67,7 +67,8 @@ def test_exec_output_goes_through_the_same_rules():
     )
     out = (
         "@@scitex:dpkg\n" + dpkg_lines + "\n@@scitex:dpkg-arch\namd64\n"
-        "@@scitex:pip /usr/bin/python3.11\nPyYAML==6.0\n# Editable install with no version control (x==1)\n"
+        "@@scitex:pip /usr/bin/python3.11\nPyYAML==6.0\n"
+        "# Editable install with no version control (x==1)\n"
         "-e /opt/x\nfoo_bar @ file:///w/foo_bar-1.0-py3-none-any.whl\n"
         "@@scitex:pip /opt/venv/bin/python3\npyyaml==5.0\nextra==1.0\n"
         "@@scitex:npm\n"
@@ -217,7 +218,8 @@ def test_compare_locks_names_every_difference(tmp_path):
     assert diff.changed == {"pip:old": ("1", "2"), "node:n": ("1", "2")}
     assert diff.only_in_a == {"pip:gone": "2"} and diff.only_in_b == {"pip:new": "5"}
     assert diff.summary() == (
-        "2 changed (node:n: 1 -> 2, pip:old: 1 -> 2); 1 only in rough (pip:gone); 1 only in rebuild (pip:new)"
+        "2 changed (node:n: 1 -> 2, pip:old: 1 -> 2); "
+        "1 only in rough (pip:gone); 1 only in rebuild (pip:new)"
     )
     assert diff.to_dict()["changed"]["pip:old"] == {"rough": "1", "rebuild": "2"}
     assert diff.for_manager("node").diff_count == 1

@@ -5,15 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CHILD = """
+CHILD = (
+    """
 import os, sys
 from scitex_container import runner
 print("parent-pgid", os.getpgid(0), flush=True)
 done = runner.run([sys.executable, "-c",
-                   "import os, sys; print('child-pgid', os.getpgid(0)); print(sys.stdin.read().upper())"],
+                   "import os, sys; print('child-pgid', os.getpgid(0)); """
+    """print(sys.stdin.read().upper())"],
                   interactive=True, check=False)
 print("rc", done.returncode, repr(done.stdout))
 """
+)
 
 
 def test_interactive_run_hands_over_stdin_and_stays_in_our_group() -> None:

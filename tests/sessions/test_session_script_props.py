@@ -274,7 +274,8 @@ def test_exact_name_detection_ignores_longer_names(tmp_path: Path) -> None:
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "apptainer").write_text(
-        '#!/bin/bash\nif [ "$2" = list ]; then printf \'{"instances": [{"instance": "%s", "pid": 1}]}\\n\' '
+        '#!/bin/bash\nif [ "$2" = list ]; then '
+        'printf \'{"instances": [{"instance": "%s", "pid": 1}]}\\n\' '
         '"${!#}x"; fi\nexit 0\n'
     )
     (fake / "apptainer").chmod(0o755)

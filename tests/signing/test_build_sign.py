@@ -46,7 +46,7 @@ def test_build_sign_publishes_a_signed_version(tmp_path):
 
 def test_build_with_bad_key_builds_nothing(tmp_path):
     (tmp_path / "bad.key").write_text("not a key\n")
-    with pytest.raises(BadInputError, match="bad.key"):
+    with pytest.raises(BadInputError, match=r"bad.key"):
         build_version(
             def_path=_project(tmp_path), output_dir=tmp_path / "out", sign_key=tmp_path / "bad.key"
         )

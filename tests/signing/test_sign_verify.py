@@ -120,7 +120,7 @@ def test_resigned_with_another_key_fails(signed, keys, tmp_path):
 
 def test_stripped_signature_fails(signed, keys, tmp_path):
     image = _copy(signed, tmp_path)
-    sig = [o for o in read_sif(image).objects if o.datatype == 0x4005][0]
+    sig = next(o for o in read_sif(image).objects if o.datatype == 0x4005)
     subprocess.run(["apptainer", "sif", "del", str(sig.id), str(image)], check=True)
     verdict = verify_signature(image, [load_public_key(keys[0].public)])
     assert verdict.failed_check == "signature:missing"

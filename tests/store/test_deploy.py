@@ -133,7 +133,10 @@ def test_unwritable_target_is_a_clear_error_and_nothing_is_copied(
     target.mkdir(mode=0o755)
     from storekit import python_env, python_for
 
-    code = "import sys; from scitex_container.cli.main import main; sys.argv[0]='x'; main(sys.argv[1:])"
+    code = (
+        "import sys; from scitex_container.cli.main import main; "
+        "sys.argv[0]='x'; main(sys.argv[1:])"
+    )
     for dest in (target, target / "sub"):
         out = subprocess.run(
             [

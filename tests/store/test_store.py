@@ -1,4 +1,7 @@
-"""Store semantics on plain files: list, switch, rollback, cleanup, protection, stale temporaries."""
+"""Store semantics on plain files.
+
+List, switch, rollback, cleanup, protection, stale temporaries.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +88,7 @@ def test_rollback_goes_by_version_not_mtime(tmp_path: Path) -> None:
     # 2.9 has the newest mtime: an mtime rollback would pick it
     assert v.rollback(tmp_path) == "2.10"
     assert v.rollback(tmp_path) == "2.9"
-    with pytest.raises(StoreError, match="no version older than 2.9"):
+    with pytest.raises(StoreError, match=r"no version older than 2.9"):
         v.rollback(tmp_path)
     assert v.get_active_version(tmp_path) == "2.9"
 

@@ -64,9 +64,13 @@ def _has_subid(user: str, uid: int, path: str) -> bool:
         return False
     for line in lines:
         parts = line.strip().split(":")
-        if len(parts) == 3 and parts[0] in (user, str(uid)) and parts[2].isdigit():
-            if int(parts[2]) >= 65536:
-                return True
+        if (
+            len(parts) == 3
+            and parts[0] in (user, str(uid))
+            and parts[2].isdigit()
+            and int(parts[2]) >= 65536
+        ):
+            return True
     return False
 
 
