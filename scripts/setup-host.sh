@@ -64,6 +64,8 @@ readonly HOST_PACKAGES=(
     podman podman-compose runc conmon fuse-overlayfs slirp4netns catatonit
     # project tests / this script
     git python3 python3-venv jq procps iproute2
+    # lock archive: the local apt repository index (dpkg-scanpackages)
+    dpkg-dev
 )
 
 MODE=apply
