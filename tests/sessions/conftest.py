@@ -64,15 +64,10 @@ class UserSession:
     project: Path
     env: dict[str, str]
 
-    def cli(
-        self,
-        *args: str,
-        input: str | None = None,
-        timeout: float = 300,
-        env: dict[str, str] | None = None,
-    ) -> subprocess.CompletedProcess:
+    def argv(self, *args: str, env: dict[str, str] | None = None) -> list[str]:
+        """The CLI with ``args``, run as the test user in the workspace's environment."""
         full_env = {**self.env, **(env or {})}
-        argv = [
+        return [
             "runuser",
             "-u",
             TEST_USER,
@@ -84,14 +79,30 @@ class UserSession:
             "scitex_container",
             *args,
         ]
+
+    def cli(
+        self,
+        *args: str,
+        input: str | None = None,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            argv,
+            self.argv(*args, env=env),
             input=input,
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=self.root,
         )
+
+    def start_json(self, image: Path, *extra: str) -> dict:
+        """``session start`` on SLURM (:data:`sessionkit.START`); its JSON record."""
+        from sessionkit import START
+
+        done = self.cli("--json", *START, str(image), "-p", str(self.project), *extra)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
 
     def as_user(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run(

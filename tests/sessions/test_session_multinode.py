@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from sessionkit import START, wait_until
 
 pytestmark = [pytest.mark.slurm, pytest.mark.apptainer]
 
@@ -23,7 +23,6 @@ NODE = "scx-node1"
 OTHER = "scx-node2"
 PARTITION = "multi"
 PID_DIR = Path("/run/scitex-cluster")
-START = ("session", "start", "--slurm", "--cpus", "1", "--mem-gb", "1", "--timeout", "120")
 
 
 def _node_pid(name: str) -> str:
@@ -61,25 +60,10 @@ def node_instances(name: str) -> set[str]:
     return {i["instance"] for i in json.loads(done.stdout).get("instances", [])}
 
 
-def _start(ws, image: Path, *extra: str) -> dict:
-    done = ws.cli("--json", *START, str(image), "-p", str(ws.project), *extra)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-def _wait(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return predicate()
-
-
 def test_session_on_another_node(workspace, node: str, user_image: Path) -> None:
     ws = workspace
     # --node alone: the partition holding the node is found (it is not the default one).
-    rec = _start(ws, user_image, "--slug", "remote", "--node", node)
+    rec = ws.start_json(user_image, "--slug", "remote", "--node", node)
     job, name = rec["job_id"], rec["instance"]
     assert rec["state"] == "running" and rec["node"] == node
 
@@ -114,11 +98,13 @@ def test_session_on_another_node(workspace, node: str, user_image: Path) -> None
 
 def test_scancel_on_another_node_stops_the_instance(workspace, node: str, user_image) -> None:
     ws = workspace
-    rec = _start(ws, user_image, "--partition", PARTITION, "--constraint", "netns", "--node", node)
+    rec = ws.start_json(
+        user_image, "--partition", PARTITION, "--constraint", "netns", "--node", node
+    )
     assert rec["node"] == node and rec["instance"] in node_instances(node)
     assert ws.as_user("scancel", rec["job_id"]).returncode == 0
-    assert _wait(lambda: rec["instance"] not in node_instances(node)), "the trap did not run"
-    assert _wait(lambda: rec["job_id"] not in ws.active_jobs())
+    assert wait_until(lambda: rec["instance"] not in node_instances(node)), "the trap did not run"
+    assert wait_until(lambda: rec["job_id"] not in ws.active_jobs())
     assert "INSTANCE_STOPPED" in (ws.state / rec["id"] / "job.out").read_text()
     listed = json.loads(ws.cli("--json", "session", "list").stdout)
     assert [r["state"] for r in listed] == ["ended"]
@@ -141,9 +127,9 @@ def test_time_limit_on_another_node_stops_the_instance(workspace, node: str, use
     """SLURM's time limit (one minute at least, checked every 30 s) ends the job on the
     node; its trap stops the instance there."""
     ws = workspace
-    rec = _start(ws, user_image, "--node", node, "--time", "1")
+    rec = ws.start_json(user_image, "--node", node, "--time", "1")
     assert rec["instance"] in node_instances(node)
-    assert _wait(lambda: rec["job_id"] not in ws.active_jobs(), timeout=150)
+    assert wait_until(lambda: rec["job_id"] not in ws.active_jobs(), timeout=150)
     assert rec["instance"] not in node_instances(node)
     shown = ws.as_user("scontrol", "show", "job", rec["job_id"]).stdout
     assert "JobState=TIMEOUT" in shown, shown

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sessionkit import START
 
 pytestmark = [pytest.mark.slurm, pytest.mark.apptainer]
 
-START = ("session", "start", "--slurm", "--cpus", "1", "--mem-gb", "1", "--timeout", "120")
 
 COMPOSE = """
 import subprocess, sys, time
@@ -128,23 +128,7 @@ def test_signal_to_a_waiting_start_cancels_its_job(
     ).stdout.strip()
     assert blocker, "could not submit the blocking job"
     slug = f"sig{signame[3:].lower()}"
-    argv = [
-        "runuser",
-        "-u",
-        "scitex-test",
-        "--",
-        "env",
-        *(f"{k}={v}" for k, v in ws.env.items()),
-        str(ws.python),
-        "-m",
-        "scitex_container",
-        *START,
-        str(user_image),
-        "-p",
-        str(ws.project),
-        "--slug",
-        slug,
-    ]
+    argv = ws.argv(*START, str(user_image), "-p", str(ws.project), "--slug", slug)
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,

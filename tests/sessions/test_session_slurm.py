@@ -7,30 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
+from sessionkit import START, wait_until
 
 pytestmark = [pytest.mark.slurm, pytest.mark.apptainer]
-
-START = ("session", "start", "--slurm", "--cpus", "1", "--mem-gb", "1", "--timeout", "120")
-
-
-def _start(ws, image: Path, *extra: str) -> dict:
-    done = ws.cli("--json", *START, str(image), "-p", str(ws.project), *extra)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-def _wait(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return predicate()
 
 
 def test_start_exec_attach_stop(workspace, user_image: Path) -> None:
     ws = workspace
-    rec = _start(ws, user_image, "--slug", "demo")
+    rec = ws.start_json(user_image, "--slug", "demo")
     job, name = rec["job_id"], rec["instance"]
     assert rec["state"] == "running" and rec["backend"] == "slurm"
     assert name == f"sx-scitex-test-demo-{job}", "the instance name must carry the job id"
@@ -71,15 +55,15 @@ def test_start_exec_attach_stop(workspace, user_image: Path) -> None:
 
 def test_scancel_mid_session_stops_the_instance(workspace, user_image: Path) -> None:
     ws = workspace
-    rec = _start(ws, user_image)
+    rec = ws.start_json(user_image)
     assert rec["instance"] in ws.instances()
     done = ws.as_user("scancel", rec["job_id"])
     assert done.returncode == 0, done.stderr
     # The trap stops the instance; nothing else does (the record still names it).
-    assert _wait(lambda: rec["instance"] not in ws.instances()), (
+    assert wait_until(lambda: rec["instance"] not in ws.instances()), (
         "the trap did not stop the instance"
     )
-    assert _wait(lambda: rec["job_id"] not in ws.active_jobs())
+    assert wait_until(lambda: rec["job_id"] not in ws.active_jobs())
     out = (ws.state / rec["id"] / "job.out").read_text()
     assert "INSTANCE_STOPPED" in out
     listed = json.loads(ws.cli("--json", "session", "list").stdout)
@@ -146,23 +130,7 @@ def test_cancel_during_start_leaves_nothing(workspace, user_image: Path, delay: 
 
     ws = workspace
     slug = f"race{int(delay * 10)}"
-    argv = [
-        "runuser",
-        "-u",
-        "scitex-test",
-        "--",
-        "env",
-        *(f"{k}={v}" for k, v in ws.env.items()),
-        str(ws.python),
-        "-m",
-        "scitex_container",
-        *START,
-        str(user_image),
-        "-p",
-        str(ws.project),
-        "--slug",
-        slug,
-    ]
+    argv = ws.argv(*START, str(user_image), "-p", str(ws.project), "--slug", slug)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     job = ""
     deadline = time.monotonic() + 60
@@ -177,6 +145,6 @@ def test_cancel_during_start_leaves_nothing(workspace, user_image: Path, delay: 
     if proc.returncode != 0:
         assert proc.returncode == 1, err
         assert "did not start" in err or "before the instance was ready" in err, err
-    assert _wait(lambda: job not in ws.active_jobs())
+    assert wait_until(lambda: job not in ws.active_jobs())
     name = f"sx-scitex-test-{slug}-{job}"
-    assert _wait(lambda: name not in ws.instances(), timeout=15), f"{name} was left running"
+    assert wait_until(lambda: name not in ws.instances(), timeout=15), f"{name} was left running"

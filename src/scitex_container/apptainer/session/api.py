@@ -176,14 +176,15 @@ def start_session(
     )
     check_image(image)
     require_signature("session_start", image)  # the site policy's gate, before any submission
+    container = plan(spec)
     record = SessionRecord(
         id=records.new_session_id(slug),
         backend=chosen,
         image=image,
         username=user,
         project_slug=slug,
-        workdir=plan(spec).workdir,
-        env=plan(spec).env,
+        workdir=container.workdir,
+        env=container.env,
     )
     if chosen == "local":
         return local.start(record, spec, base_name=base, timeout=timeout)
