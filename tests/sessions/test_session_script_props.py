@@ -189,7 +189,7 @@ def test_script_run_property(kw) -> None:
 
 
 @pytest.mark.slow
-@profile(RUN_EXAMPLES * 10)
+@profile(RUN_EXAMPLES * 3)
 @given(kw=arguments(**FIELDS))
 def test_script_run_property_slow(kw) -> None:
     script_run_property(kw)
