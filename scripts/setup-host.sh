@@ -210,7 +210,12 @@ step "preconditions"
 if [[ $MODE == apply ]]; then
     mkdir -p /run/lock
     exec 9>/run/lock/scitex-setup-host.lock
-    flock -n 9 || die "another setup-host.sh run holds /run/lock/scitex-setup-host.lock"
+    # Two entry points (scripts/demo.sh and scripts/test.sh) may start at once:
+    # the second waits for the first instead of failing.
+    if ! flock -n 9; then
+        log "waiting for another setup-host.sh run (/run/lock/scitex-setup-host.lock)"
+        flock -w 900 9 || die "another setup-host.sh run has held /run/lock/scitex-setup-host.lock for 15 minutes"
+    fi
 fi
 TMP_DIR=$(mktemp -d /tmp/scitex-setup-host.XXXXXX)
 NODE=$(hostname -s)
