@@ -187,7 +187,7 @@ def start_session(
         env=container.env,
     )
     if chosen == "local":
-        return local.start(record, spec, base_name=base, timeout=timeout)
+        return local.start(record, spec, base_name=base, timeout=timeout, keep_failed=keep_failed)
     return slurm.start(
         record,
         spec,
@@ -200,14 +200,22 @@ def start_session(
 
 
 def list_sessions() -> list[SessionInfo]:
-    """This user's sessions with their live state (one squeue / instance list call)."""
+    """This user's sessions with their live state.
+
+    One ``squeue`` call for every SLURM record; the instances of running jobs
+    are cross-checked on their nodes (one job step per node, all nodes at
+    once, :func:`.slurm.check_instances`) and local ones with one
+    ``instance list``.
+    """
     recs = records.all_records()
-    jobs = slurm.squeue() if any(r.backend == "slurm" for r in recs) else {}
+    slurm_recs = [r for r in recs if r.backend == "slurm"]
+    jobs = slurm.squeue() if slurm_recs else {}
+    check = slurm.check_instances(slurm_recs, jobs) if jobs else None
     running: set[str] | None = None
     rows: list[SessionInfo] = []
     for rec in recs:
         if rec.backend == "slurm":
-            state, node = slurm.live_state(rec, jobs)
+            state, node = slurm.live_state(rec, jobs, check)
         else:
             if running is None:
                 running = local.running_instances(detect_container_cmd())

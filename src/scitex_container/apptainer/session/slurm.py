@@ -6,21 +6,20 @@ in the job's output.  A failed or interrupted start cancels the job and
 waits until SLURM no longer lists it, so nothing is left behind.  exec and
 attach are ``srun --overlap --jobid`` steps into the job; stop stops the
 instance in a step, then ``scancel``s the job (whose trap would stop the
-instance anyway) and waits until the job is gone.
+instance anyway) and waits until the job is gone.  ``list`` cross-checks a
+running job's instance on its node (:func:`check_instances`): squeue alone
+would call a job ``running`` whose instance was stopped or died.
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container import runner
-from scitex_container.apptainer.session import records
+from scitex_container.apptainer.session import instances, records
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import instance_exec_args, srun_in_job
 from scitex_container.apptainer.session.records import SessionRecord
@@ -32,6 +31,7 @@ from scitex_container.apptainer.session.sbatch_script import (
     sbatch_argv,
     start_script,
 )
+from scitex_container.apptainer.session.signals import signals_ignored, signals_interrupt
 from scitex_container.apptainer.session.spec import SessionSpec
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, CheckFailedError, ProcessError, SessionGone
@@ -229,44 +229,6 @@ def _fail(record: SessionRecord, keep: bool) -> None:
             wait_gone(record.job_id)
 
 
-@contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into KeyboardInterrupt (as SIGINT is) while the
-    block runs, so every signal that ends a start runs its cleanup."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    for sig in saved:
-        signal.signal(sig, interrupt)
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
-def signals_ignored() -> Iterator[None]:
-    """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    saved = {sig: signal.getsignal(sig) for sig in sigs}
-    for sig in sigs:
-        signal.signal(sig, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
 def _wait_ready(
     record: SessionRecord,
     output_path: Path,
@@ -331,12 +293,65 @@ def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) 
     return srun_in_job(record.job_id, inner, pty=pty)
 
 
-def live_state(record: SessionRecord, jobs: dict[str, JobState]) -> tuple[str, str]:
+#: ``list``'s state of a session whose job runs but whose instance is gone.
+INSTANCE_GONE = "instance-gone"
+#: ... whose job runs but has not printed the ready marker yet.
+STARTING = "starting"
+#: ... whose job runs on a node that did not answer the instance listing.
+UNCONFIRMED = "running (unconfirmed)"
+
+
+@dataclass(frozen=True)
+class InstanceCheck:
+    """What the nodes say about the instances of running jobs (see :func:`check_instances`).
+
+    ``outcome``: session id -> "ready" / "failed" as its job's output said
+    *before* the nodes were asked; ``on_node``: node -> the user's instances
+    there (None: the node did not answer).
+    """
+
+    outcome: Mapping[str, str]
+    on_node: Mapping[str, set[str] | None]
+
+
+def check_instances(recs: Iterable[SessionRecord], jobs: Mapping[str, JobState]) -> InstanceCheck:
+    """Ask each node that runs a ready session which instances it has: one job step
+    per node, all nodes at once (:func:`.instances.on_nodes`); nothing when no
+    running session is ready."""
+    outcome: dict[str, str] = {}
+    job_by_node: dict[str, str] = {}
+    for rec in recs:
+        job = jobs.get(rec.job_id) if rec.backend == "slurm" and rec.job_id else None
+        if job is None or job.state != "RUNNING":
+            continue
+        said = _outcome(_read(records.session_dir(rec.id) / records.OUTPUT_FILE), rec.instance)
+        if said:
+            outcome[rec.id] = said[0]
+        if said and said[0] == "ready":
+            job_by_node.update(instances.one_job_per_node([(job.job_id, job.node)]))
+    if not job_by_node:
+        return InstanceCheck(outcome, {})
+    return InstanceCheck(outcome, instances.on_nodes(job_by_node, detect_container_cmd()))
+
+
+def live_state(
+    record: SessionRecord, jobs: Mapping[str, JobState], check: InstanceCheck | None = None
+) -> tuple[str, str]:
     """(state, node) of a record given squeue's view; a pending job's state
-    carries SLURM's reason (``pending (Resources)``)."""
+    carries SLURM's reason (``pending (Resources)``).  With ``check``, a
+    running job's state says whether its instance is there: ``running``,
+    :data:`STARTING`, ``failed``, :data:`INSTANCE_GONE` or :data:`UNCONFIRMED`."""
     job = jobs.get(record.job_id)
     if job is not None and job.state == "PENDING":
         return f"pending ({job.reason})" if job.reason else "pending", ""
+    if job is not None and job.state == "RUNNING" and check is not None:
+        said = check.outcome.get(record.id, STARTING)
+        if said != "ready":
+            return said, job.node
+        names = check.on_node.get(job.node)
+        if names is None:
+            return UNCONFIRMED, job.node
+        return ("running" if record.instance in names else INSTANCE_GONE), job.node
     if job is not None and job.state in ACTIVE_STATES:
         return job.state.lower(), job.node
     if record.state in ("failed", "planned"):
