@@ -1,4 +1,13 @@
-"""Session start (submit to ready) on the real SLURM cluster, as the test user.
+"""Sessions on the real SLURM cluster, as the test user: ``list`` and start.
+
+list: ``scitex-container session list`` over 200 records against the raw
+``squeue`` it wraps (both through ``runuser``).  Target: at most 300 ms
+(absolute, median), the ratio to squeue reported beside it.  Two states of
+the same 200 records: none running (squeue alone answers), and two running
+on two nodes (one per node is cross-checked with a job step listing its
+instances, both nodes at once).  The CLI's own start-up (``--version``) is
+reported too, so the part that is list's work shows.
+
 
 ours: ``scitex-container session start --slurm`` (CLI start-up, validation,
 script and record written atomically, sbatch, waiting for the ready marker).
@@ -23,9 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from harness import compare
+from harness import CaseResult, compare
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
@@ -87,25 +97,94 @@ def _enter(node: str) -> list[str]:
 
 def _cleanup(root: Path) -> None:
     """Cancel the benchmark's jobs, wait until SLURM drops them, stop leftover instances."""
-    for name in ("rawbench", f"scitex_{USER}_bench"):
+    for name in ("rawbench", f"scitex_{USER}_bench", f"scitex_{USER}_benchlist"):
         _as_user("scancel", "--name", name, check=False)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         out = _as_user("squeue", "-h", "--me", "-o", "%j", check=False).stdout.split()
-        if not any(n in ("rawbench", f"scitex_{USER}_bench") for n in out):
+        if not any(n.startswith(("rawbench", f"scitex_{USER}_bench")) for n in out):
             break
         time.sleep(0.2)
     for enter in [[], *(_enter(node) for node in _remote_nodes())]:
         listed = _run(enter, "apptainer", "instance", "list").stdout
         for line in listed.split("\n")[1:]:
             name = line.split()[0] if line.split() else ""
-            if name.startswith(("rawbench-", f"sx-{USER}-bench-")):
+            if name.startswith(("rawbench-", f"sx-{USER}-bench")):
                 _run(enter, "apptainer", "instance", "stop", name)
     state = root / "state"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir()
     user = pwd.getpwnam(USER)
     os.chown(state, user.pw_uid, user.pw_gid)
+
+
+RECORDS = """
+import sys
+from scitex_container.apptainer.session import records
+from scitex_container.apptainer.session.records import SessionRecord
+count, image, user = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+for i in range(count):
+    job = str(900000 + i)  # ended long ago: squeue lists none of them
+    rec = SessionRecord(id=records.new_session_id("benchlist"), backend="slurm", image=image,
+        username=user, project_slug="benchlist", instance=f"sx-{user}-benchlist-{job}",
+        job_id=job, state="running")
+    records.create_dir(rec.id)
+    records.save(rec)
+"""
+LIST_RECORDS = 200
+LIST_TARGET_S = 0.300
+
+
+def _cli(python: Path, env: dict, *args: str) -> list[str]:
+    pairs = [f"{k}={v}" for k, v in env.items()]
+    head = ["runuser", "-u", USER, "--", "env", *pairs]
+    return [*head, str(python), "-m", "scitex_container", *args]
+
+
+def _list_cases(python: Path, image: Path, root: Path, runs: int) -> Iterator[CaseResult]:
+    """``session list`` over 200 records: none running, then two running on two nodes."""
+    env = {"SCITEX_CONTAINER_SESSIONS_DIR": str(root / "state"), "PATH": os.environ["PATH"]}
+    raw = ["runuser", "-u", USER, "--", "squeue", "-h", "--me", "-o", "%i|%T|%N|%r|%j"]
+    ours = _cli(python, env, "session", "list")
+    floor = _cli(python, env, "--version")
+    places = [[], *(["--node", node] for node in _remote_nodes())]
+    count = str(LIST_RECORDS - len(places))
+    _as_user(str(python), "-c", RECORDS, count, str(image), USER, env=env)
+    assert len(list((root / "state").iterdir())) == LIST_RECORDS - len(places)
+    yield _list_result(
+        compare("CLI start-up (--version) vs raw squeue", floor, raw, runs=runs), None
+    )
+    yield _list_result(
+        compare(f"session list, {LIST_RECORDS} records, none running", ours, raw, runs=runs),
+        LIST_TARGET_S,
+    )
+    proj = root / "benchlist"
+    proj.mkdir(exist_ok=True)
+    os.chown(proj, *_ids())
+    start = [*_cli(python, env, "session", "start", "--slurm", str(image), "-p", str(proj))]
+    for place in places:
+        argv = [*start, "--cpus", "1", "--mem-gb", "1", *place]
+        subprocess.run(argv, check=True, timeout=300, capture_output=True)
+    label = f"{len(places)} running on {len(places)} node(s)"
+    yield _list_result(
+        compare(f"session list, {LIST_RECORDS} records, {label}", ours, raw, runs=runs),
+        LIST_TARGET_S,
+    )
+
+
+def _ids() -> tuple[int, int]:
+    user = pwd.getpwnam(USER)
+    return user.pw_uid, user.pw_gid
+
+
+def _list_result(result: CaseResult, limit: float | None) -> CaseResult:
+    ms = result.ours_median_s * 1000
+    if limit is None:
+        result.target = f"{ms:.0f} ms (context: the CLI's floor)"
+        return result
+    result.met = result.ours_median_s <= limit
+    result.target = f"{ms:.0f} ms (target <= {limit * 1000:.0f} ms), x{result.ratio:.1f} squeue"
+    return result
 
 
 def cases(runs: int = 5):
@@ -122,6 +201,8 @@ def cases(runs: int = 5):
     python = user_python(REPO)
     root = Path(tempfile.mkdtemp(prefix="scitex-bench-sessions-", dir="/var/tmp"))
     try:
+        yield from _list_cases(python, image, root, runs)
+        _cleanup(root)
         proj = root / "bench"
         proj.mkdir()
         placements = [("local node", [], "")]

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sessionkit import batch_script_frozen, wait_until
 
-from scitex_container.apptainer.session import instances, slurm
+from scitex_container.apptainer.session import instances, listing, slurm
+from scitex_container.apptainer.session.listing import InstanceCheck
 from scitex_container.apptainer.session.records import SessionRecord
-from scitex_container.apptainer.session.slurm import InstanceCheck, JobState
+from scitex_container.apptainer.session.slurm import JobState
 
 
 def _rec(job: str = "42", instance: str = "sx-u-p-42") -> SessionRecord:
@@ -48,15 +49,31 @@ RUNNING = {"42": JobState("42", "RUNNING", "n1")}
 )
 def test_running_job_state_follows_the_instance_check(outcome, on_node, want) -> None:
     check = InstanceCheck(outcome, on_node)
-    assert slurm.live_state(_rec(), RUNNING, check) == (want, "n1")
+    assert listing.slurm_state(_rec(), RUNNING, check) == (want, "n1")
 
 
 def test_without_a_check_or_a_running_job_squeue_decides() -> None:
     assert slurm.live_state(_rec(), RUNNING) == ("running", "n1")
     gone_check = InstanceCheck({"p-abc123": "ready"}, {"n1": set()})
     pending = {"42": JobState("42", "PENDING", "", "Resources")}
-    assert slurm.live_state(_rec(), pending, gone_check) == ("pending (Resources)", "")
-    assert slurm.live_state(_rec(), {}, gone_check) == ("ended", "")
+    assert listing.slurm_state(_rec(), pending, gone_check) == ("pending (Resources)", "")
+    assert listing.slurm_state(_rec(), {}, gone_check) == ("ended", "")
+    completing = {"42": JobState("42", "COMPLETING", "n1")}
+    assert listing.slurm_state(_rec(), completing, gone_check) == ("completing", "n1")
+
+
+def test_squeue_lines_are_parsed_with_the_job_name_last() -> None:
+    text = (
+        "12|RUNNING|n1|None|scitex_u_p\n"
+        "13|PENDING||Resources|odd|name\n"
+        "x|RUNNING|n1|None|bad id\n"
+        "14|RUNNING|n2|None\n"
+    )
+    jobs = slurm.parse_squeue(text)
+    assert jobs == {
+        "12": JobState("12", "RUNNING", "n1", "", "scitex_u_p"),
+        "13": JobState("13", "PENDING", "", "Resources", "odd|name"),
+    }
 
 
 def test_one_job_step_per_single_node() -> None:

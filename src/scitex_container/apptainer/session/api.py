@@ -12,7 +12,6 @@ import os
 import pwd
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from scitex_container import runner
 from scitex_container.apptainer.session import local, records, slurm
@@ -21,27 +20,10 @@ from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
 from scitex_container.apptainer.session.spec import SessionSpec, plan
-from scitex_container.apptainer.signing.policy import require_signature
-from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.result import Result
 
 BACKEND_CHOICES = ("auto", "slurm", "local")
 DEFAULT_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class SessionInfo(Result):
-    """One row of ``session list``."""
-
-    id: str
-    backend: str
-    job_id: str
-    instance: str
-    state: str
-    node: str
-    project: str
-    image: str
 
 
 def choose_backend(backend: str = "auto") -> str:
@@ -175,6 +157,8 @@ def start_session(
         slurm_constraint=constraint,
     )
     check_image(image)
+    from scitex_container.apptainer.signing.policy import require_signature  # start only
+
     require_signature("session_start", image)  # the site policy's gate, before any submission
     container = plan(spec)
     record = SessionRecord(
@@ -197,42 +181,6 @@ def start_session(
         keep_failed=keep_failed,
         progress=progress,
     )
-
-
-def list_sessions() -> list[SessionInfo]:
-    """This user's sessions with their live state.
-
-    One ``squeue`` call for every SLURM record; the instances of running jobs
-    are cross-checked on their nodes (one job step per node, all nodes at
-    once, :func:`.slurm.check_instances`) and local ones with one
-    ``instance list``.
-    """
-    recs = records.all_records()
-    slurm_recs = [r for r in recs if r.backend == "slurm"]
-    jobs = slurm.squeue() if slurm_recs else {}
-    check = slurm.check_instances(slurm_recs, jobs) if jobs else None
-    running: set[str] | None = None
-    rows: list[SessionInfo] = []
-    for rec in recs:
-        if rec.backend == "slurm":
-            state, node = slurm.live_state(rec, jobs, check)
-        else:
-            if running is None:
-                running = local.running_instances(detect_container_cmd())
-            state, node = local.live_state(rec, running)
-        rows.append(
-            SessionInfo(
-                rec.id,
-                rec.backend,
-                rec.job_id,
-                rec.instance,
-                state,
-                node,
-                rec.project_slug,
-                rec.image,
-            )
-        )
-    return rows
 
 
 def _backend(record: SessionRecord):

@@ -6,14 +6,14 @@ not listed), so it must run on the node.  For SLURM sessions it runs in a
 step of a job on that node (``srun --overlap --jobid=J``, the way ``exec``
 reaches an instance), once per node: the user's instances on a node are all
 listed together, whatever job holds them, and the steps of different nodes
-run at the same time.
+run at the same time, in threads, while the caller goes on (:class:`NodeListing`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Iterable
 
 from scitex_container import runner
 from scitex_container.apptainer.session import validate as v
@@ -50,19 +50,41 @@ def _in_job(job_id: str, container_cmd: str) -> set[str] | None:
     return names_from_json(done.stdout) if done.returncode == 0 else None
 
 
-def on_nodes(job_by_node: Mapping[str, str], container_cmd: str) -> dict[str, set[str] | None]:
-    """``node -> instance names`` listed in one step of the given job on each node.
+class NodeListing:
+    """Instance listings of nodes, each asked in a job step of its own thread.
 
-    ``job_by_node`` maps a node to one running job of this user there.  A node
-    whose step fails (the job ended meanwhile, the node does not answer) maps
-    to None: its instances are not confirmed either way.
+    :meth:`ask` starts a node's step at once (at most :data:`MAX_PARALLEL` run
+    together) so the caller can do other work meanwhile; :meth:`answers` waits
+    for them.  A node whose step fails (the job ended meanwhile, the node does
+    not answer) answers None: its instances are not confirmed either way.
     """
-    items = sorted(job_by_node.items())
-    if len(items) <= 1:
-        return {node: _in_job(job, container_cmd) for node, job in items}
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(items))) as pool:
-        found = pool.map(lambda item: _in_job(item[1], container_cmd), items)
-        return {node: names for (node, _), names in zip(items, found, strict=True)}
+
+    def __init__(self, container_cmd: str) -> None:
+        self._cmd = v.container_cmd(container_cmd)
+        self._slots = threading.BoundedSemaphore(MAX_PARALLEL)
+        self._threads: dict[str, threading.Thread] = {}
+        self._found: dict[str, set[str] | None] = {}
+
+    def ask(self, node: str, job_id: str) -> None:
+        """List ``node``'s instances in a step of ``job_id`` (a job running there)."""
+        if node in self._threads:
+            return
+        thread = threading.Thread(target=self._list, args=(node, job_id), daemon=True)
+        self._threads[node] = thread
+        thread.start()
+
+    def asked(self, node: str) -> bool:
+        return node in self._threads
+
+    def _list(self, node: str, job_id: str) -> None:
+        with self._slots:
+            self._found[node] = _in_job(job_id, self._cmd)
+
+    def answers(self) -> dict[str, set[str] | None]:
+        """``node -> instance names`` (None: not confirmed) of every node asked."""
+        for thread in self._threads.values():
+            thread.join()
+        return {node: self._found.get(node) for node in self._threads}
 
 
 def one_job_per_node(jobs: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -9,7 +9,6 @@ it.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 
 from scitex_container import runner
@@ -26,6 +25,8 @@ START_TIMEOUT = 300.0
 
 
 def local_instance_name(base: str) -> str:
+    import secrets
+
     return v.instance_name(f"{base}-{secrets.token_hex(4)}")
 
 

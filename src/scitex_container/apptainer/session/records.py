@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -69,6 +68,8 @@ def session_dir(session_id: str) -> Path:
 
 
 def new_session_id(project_slug: str) -> str:
+    import secrets  # (hashlib/hmac: not needed to list)
+
     return v.session_id(f"{v.project_slug(project_slug)[:64]}-{secrets.token_hex(3)}")
 
 
@@ -165,10 +166,22 @@ def load(session_id: str) -> SessionRecord:
         NotFoundError: no such session; UntrustedStateError: see :mod:`.ownership`;
         BadInputError: a record that does not validate.
     """
-    directory = session_dir(session_id)
+    sid = v.session_id(session_id)
+    root = sessions_dir()
+    try:
+        ownership.check(root, directory=True)
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"no session {sid!r} (see `scitex-container session list`)", "session_id"
+        ) from None
+    return _load_in(root, sid)
+
+
+def _load_in(root: Path, session_id: str) -> SessionRecord:
+    """``load`` in a state directory already checked (``all_records`` checks it once)."""
+    directory = root / session_id
     path = directory / RECORD_FILE
     try:
-        ownership.check(sessions_dir(), directory=True)
         ownership.check(directory, directory=True)
         text = ownership.read_private(path)
     except FileNotFoundError:
@@ -201,7 +214,7 @@ def all_records() -> list[SessionRecord]:
         if not os.path.lexists(entry / RECORD_FILE) and not entry.is_symlink():
             continue
         try:
-            out.append(load(entry.name))
+            out.append(_load_in(root, entry.name))
         except UntrustedStateError:
             raise
         except (BadInputError, OSError):

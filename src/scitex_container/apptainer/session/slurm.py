@@ -7,8 +7,8 @@ waits until SLURM no longer lists it, so nothing is left behind.  exec and
 attach are ``srun --overlap --jobid`` steps into the job; stop stops the
 instance in a step, then ``scancel``s the job (whose trap would stop the
 instance anyway) and waits until the job is gone.  ``list`` cross-checks a
-running job's instance on its node (:func:`check_instances`): squeue alone
-would call a job ``running`` whose instance was stopped or died.
+running job's instance on its node (:mod:`.listing`): squeue alone would
+call a job ``running`` whose instance was stopped or died.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container import runner
-from scitex_container.apptainer.session import instances, records
+from scitex_container.apptainer.session import records
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import instance_exec_args, srun_in_job
 from scitex_container.apptainer.session.records import SessionRecord
@@ -75,23 +75,31 @@ class JobState:
     state: str
     node: str
     reason: str = ""
+    name: str = ""
 
 
 def squeue() -> dict[str, JobState]:
     """This user's jobs known to SLURM: ``job id -> JobState``.
 
     ``squeue --json`` exists in 22.05 only with the openapi plugins; a fixed
-    format with a delimiter no id, state or node list can contain is portable.
+    format with a delimiter no id, state, node list or reason can contain is
+    portable (the job name, which may hold it, comes last).
     """
-    out = runner.run(
-        ["squeue", "-h", "--me", "-o", f"%i{_SEP}%T{_SEP}%N{_SEP}%r"], readonly=True, timeout=60
-    ).stdout
+    out = runner.run(["squeue", "-h", "--me", "-o", SQUEUE_FORMAT], readonly=True, timeout=60)
+    return parse_squeue(out.stdout)
+
+
+SQUEUE_FORMAT = f"%i{_SEP}%T{_SEP}%N{_SEP}%r{_SEP}%j"
+
+
+def parse_squeue(text: str) -> dict[str, JobState]:
     jobs: dict[str, JobState] = {}
-    for line in out.splitlines():
-        parts = line.strip().split(_SEP)
-        if len(parts) == 4 and v.JOB_ID_RE.fullmatch(parts[0]):
-            state, node, reason = (p.strip() for p in parts[1:])
-            jobs[parts[0]] = JobState(parts[0], state, node, "" if reason == "None" else reason)
+    for line in text.splitlines():
+        parts = line.strip().split(_SEP, 4)
+        if len(parts) == 5 and v.JOB_ID_RE.fullmatch(parts[0]):
+            state, node, reason, name = (p.strip() for p in parts[1:])
+            reason = "" if reason == "None" else reason
+            jobs[parts[0]] = JobState(parts[0], state, node, reason, name)
     return jobs
 
 
@@ -131,6 +139,11 @@ def _outcome(lines: Sequence[str], expected: str) -> tuple[str, str] | None:
                 return "failed", f"the job started instance {name!r}, expected {expected!r}"
             return "ready", ""
     return None
+
+
+def job_outcome(record: SessionRecord) -> tuple[str, str] | None:
+    """What the session's job output says so far (see :func:`_outcome`)."""
+    return _outcome(_read(records.session_dir(record.id) / records.OUTPUT_FILE), record.instance)
 
 
 def _tail(lines: Iterable[str], n: int = 3) -> str:
@@ -293,65 +306,13 @@ def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) 
     return srun_in_job(record.job_id, inner, pty=pty)
 
 
-#: ``list``'s state of a session whose job runs but whose instance is gone.
-INSTANCE_GONE = "instance-gone"
-#: ... whose job runs but has not printed the ready marker yet.
-STARTING = "starting"
-#: ... whose job runs on a node that did not answer the instance listing.
-UNCONFIRMED = "running (unconfirmed)"
-
-
-@dataclass(frozen=True)
-class InstanceCheck:
-    """What the nodes say about the instances of running jobs (see :func:`check_instances`).
-
-    ``outcome``: session id -> "ready" / "failed" as its job's output said
-    *before* the nodes were asked; ``on_node``: node -> the user's instances
-    there (None: the node did not answer).
-    """
-
-    outcome: Mapping[str, str]
-    on_node: Mapping[str, set[str] | None]
-
-
-def check_instances(recs: Iterable[SessionRecord], jobs: Mapping[str, JobState]) -> InstanceCheck:
-    """Ask each node that runs a ready session which instances it has: one job step
-    per node, all nodes at once (:func:`.instances.on_nodes`); nothing when no
-    running session is ready."""
-    outcome: dict[str, str] = {}
-    job_by_node: dict[str, str] = {}
-    for rec in recs:
-        job = jobs.get(rec.job_id) if rec.backend == "slurm" and rec.job_id else None
-        if job is None or job.state != "RUNNING":
-            continue
-        said = _outcome(_read(records.session_dir(rec.id) / records.OUTPUT_FILE), rec.instance)
-        if said:
-            outcome[rec.id] = said[0]
-        if said and said[0] == "ready":
-            job_by_node.update(instances.one_job_per_node([(job.job_id, job.node)]))
-    if not job_by_node:
-        return InstanceCheck(outcome, {})
-    return InstanceCheck(outcome, instances.on_nodes(job_by_node, detect_container_cmd()))
-
-
-def live_state(
-    record: SessionRecord, jobs: Mapping[str, JobState], check: InstanceCheck | None = None
-) -> tuple[str, str]:
-    """(state, node) of a record given squeue's view; a pending job's state
-    carries SLURM's reason (``pending (Resources)``).  With ``check``, a
-    running job's state says whether its instance is there: ``running``,
-    :data:`STARTING`, ``failed``, :data:`INSTANCE_GONE` or :data:`UNCONFIRMED`."""
+def live_state(record: SessionRecord, jobs: Mapping[str, JobState]) -> tuple[str, str]:
+    """(state, node) of a record given squeue's view alone; a pending job's state
+    carries SLURM's reason (``pending (Resources)``).  ``list`` also cross-checks
+    a running job's instance (:func:`.listing.slurm_state`)."""
     job = jobs.get(record.job_id)
     if job is not None and job.state == "PENDING":
         return f"pending ({job.reason})" if job.reason else "pending", ""
-    if job is not None and job.state == "RUNNING" and check is not None:
-        said = check.outcome.get(record.id, STARTING)
-        if said != "ready":
-            return said, job.node
-        names = check.on_node.get(job.node)
-        if names is None:
-            return UNCONFIRMED, job.node
-        return ("running" if record.instance in names else INSTANCE_GONE), job.node
     if job is not None and job.state in ACTIVE_STATES:
         return job.state.lower(), job.node
     if record.state in ("failed", "planned"):
