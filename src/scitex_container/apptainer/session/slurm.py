@@ -202,8 +202,9 @@ def start(
             try:
                 out = runner.run(argv, timeout=60).stdout
             except ProcessError as exc:
+                said = "; ".join(ln.strip() for ln in exc.stderr.splitlines() if ln.strip())
                 raise CheckFailedError(
-                    f"session {record.id}: sbatch refused the job: {exc.stderr.strip() or exc}"
+                    f"session {record.id}: sbatch refused the job: {said or exc}"
                 ) from None
             if runner.is_dry_run():
                 return record.with_(state="planned")
