@@ -118,6 +118,11 @@ def test_unknown_node_is_refused_before_submitting(workspace, user_image: Path) 
     assert "slurm_nodelist" in done.stderr and "no-such-node" in done.stderr
     done = ws.cli(*START, str(user_image), "-p", str(ws.project), "--node", "n1;id")
     assert done.returncode == 2 and "slurm_nodelist" in done.stderr
+    # A node list would allocate every node in it for one instance: refused.
+    for many in (f"{NODE},{OTHER}", "scx-node[1-2]"):
+        done = ws.cli(*START, str(user_image), "-p", str(ws.project), "--node", many)
+        assert done.returncode == 2, done.stderr
+        assert "one node" in done.stderr and "slurm_nodelist" in done.stderr
     assert ws.active_jobs() <= before
     assert ws.records() == []
 

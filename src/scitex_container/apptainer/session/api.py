@@ -115,9 +115,10 @@ def start_session(
     after the job starts; ``progress`` gets the pending reason and the time
     waited while it queues.  A failed, timed-out or interrupted (INT, TERM,
     HUP) start cancels the job and removes its record unless ``keep_failed``.
-    ``node`` (a node list) and ``constraint`` (node features) place a SLURM
+    ``node`` (one node name) and ``constraint`` (node features) place a SLURM
     session; with ``node`` and no ``partition`` the partitions holding the
-    node are used.
+    node are used.  A node list is refused: SLURM would allocate every node
+    in it for the one instance (and a step into the job would run on each).
 
     Raises:
         BadInputError: an invalid input (named); NotFoundError: no image.
@@ -136,6 +137,13 @@ def start_session(
         raise BadInputError(f"must be between 0 and 86400 seconds, got {timeout!r}", "timeout")
     if chosen != "slurm" and (node or constraint):
         raise BadInputError("places SLURM jobs: not with the local backend", "node/constraint")
+    if node and not v.NODE_RE.fullmatch(str(node)):
+        v.nodelist(node)  # says what is wrong with a malformed value first
+        raise BadInputError(
+            f"a session runs on one node: give one node name, not {node!r} "
+            "(choose among several with --partition or --constraint)",
+            "slurm_nodelist",
+        )
     if chosen == "slurm" and node and not partition:
         partition = slurm.partitions_of(node)
     spec = SessionSpec.create(
