@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +24,6 @@ from scitex_container import envvars, runner
 from scitex_container.apptainer.session import ownership
 from scitex_container.apptainer.session import validate as v
 from scitex_container.errors import BadInputError, NotFoundError, SessionGone, UntrustedStateError
-from scitex_container.fsutil import atomic_write_text
 from scitex_container.result import Result
 
 RECORD_FILE = "session.json"
@@ -93,6 +91,13 @@ def create_dir(session_id: str) -> Path:
     return path
 
 
+def _write(path: Path, text: str, mode: int) -> None:
+    # fsutil (tempfile, shutil, hashlib) is imported by writers only: `list` reads.
+    from scitex_container.fsutil import atomic_write_text
+
+    atomic_write_text(path, text, mode=mode, parents=False)
+
+
 def save(record: SessionRecord) -> SessionRecord:
     """Write the record (0600) into its existing, trusted directory.
 
@@ -106,7 +111,7 @@ def save(record: SessionRecord) -> SessionRecord:
         ownership.check(sessions_dir(), directory=True)
         ownership.check(directory, directory=True)
         data = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
-        atomic_write_text(directory / RECORD_FILE, data, mode=ownership.PRIVATE_FILE, parents=False)
+        _write(directory / RECORD_FILE, data, ownership.PRIVATE_FILE)
     except FileNotFoundError:
         raise SessionGone(f"session {record.id} was stopped meanwhile", "session_id") from None
     return record
@@ -117,7 +122,7 @@ def write_private(session_id: str, name: str, text: str, mode: int) -> Path:
     path = session_dir(session_id) / name
     if not runner.is_dry_run():
         ownership.check(session_dir(session_id), directory=True)
-        atomic_write_text(path, text, mode=mode, parents=False)
+        _write(path, text, mode)
     return path
 
 
@@ -232,4 +237,6 @@ def remove(session_id: str) -> None:
         ownership.check(path, directory=True)
     except FileNotFoundError:
         return
+    import shutil
+
     shutil.rmtree(path, ignore_errors=True)
