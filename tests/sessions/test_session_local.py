@@ -146,3 +146,37 @@ def test_host_texlive_runs_inside_a_session(workspace, user_image: Path) -> None
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("pdfTeX") and done.stdout.rstrip().endswith("/article.cls")
     assert ws.cli("session", "stop", rec["id"]).returncode == 0
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_during_a_local_start_leaves_nothing(
+    workspace, user_image: Path, signame: str
+) -> None:
+    """A signal while the instance starts stops what the start began and drops its record;
+    a start that won the race left a session that runs (and is stopped here)."""
+    import signal
+    import time
+
+    from signals import default_signals
+
+    ws = workspace
+    before = ws.instances()
+    argv = ws.argv("--json", "session", "start", "--local", str(user_image), "-p", str(ws.project))
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(ws.state.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, getattr(signal, signame))
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # the instance was up before the signal
+        rec = json.loads(out)
+        assert ws.cli("session", "stop", rec["id"]).returncode == 0
+    assert ws.records() == [], err
+    assert ws.instances() <= before, "an interrupted start left its instance running"
