@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sessionkit import batch_script_frozen, wait_until
@@ -116,3 +117,43 @@ def test_list_reports_an_instance_gone_from_its_running_job(workspace, user_imag
     # Let go, the job's own poll notices and ends the job.
     assert wait_until(lambda: job not in ws.active_jobs(), timeout=60)
     assert _listed(ws) == [(rec["id"], "ended", "")]
+
+
+class _ScriptedNodes:
+    """Stands in for the job steps (our own logic alone): each new listing answers
+    the next of ``script``."""
+
+    script: ClassVar[list[dict[str, set[str] | None]]] = []
+
+    def __init__(self, container_cmd: str) -> None:
+        self._asked: dict[str, str] = {}
+        self._answer = type(self).script.pop(0)
+
+    def ask(self, node: str, job_id: str) -> None:
+        self._asked.setdefault(node, job_id)
+
+    def asked(self) -> set[str]:
+        return set(self._asked)
+
+    def answers(self) -> dict[str, set[str] | None]:
+        return {node: self._answer.get(node) for node in self._asked}
+
+
+@pytest.mark.parametrize(
+    ("second", "want"),
+    [({"n1": {"sx-u-p-42"}}, "running"), ({"n1": set()}, "instance-gone")],
+)
+def test_an_early_listing_that_missed_a_ready_instance_is_asked_again(
+    monkeypatch, second, want
+) -> None:
+    """The early step may list a node just before the instance there becomes ready:
+    instance-gone is said only after a listing begun once the marker was read."""
+    monkeypatch.setattr(instances, "NodeListing", _ScriptedNodes)
+    monkeypatch.setattr(slurm, "job_outcome", lambda rec: ("ready", ""))
+    monkeypatch.setattr(listing, "detect_container_cmd", lambda: "apptainer")
+    _ScriptedNodes.script = [{"n1": set()}, second]
+    jobs = {"42": JobState("42", "RUNNING", "n1", "", "scitex_u_p")}
+    nodes = listing._ask_early(jobs)
+    check = listing._check([_rec()], jobs, nodes)
+    assert listing.slurm_state(_rec(), jobs, check) == (want, "n1")
+    assert _ScriptedNodes.script == []

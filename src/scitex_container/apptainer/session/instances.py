@@ -73,8 +73,9 @@ class NodeListing:
         self._threads[node] = thread
         thread.start()
 
-    def asked(self, node: str) -> bool:
-        return node in self._threads
+    def asked(self) -> set[str]:
+        """The nodes asked so far."""
+        return set(self._threads)
 
     def _list(self, node: str, job_id: str) -> None:
         with self._slots:

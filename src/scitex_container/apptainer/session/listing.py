@@ -81,8 +81,18 @@ def _check(
     jobs: Mapping[str, slurm.JobState],
     nodes: instances.NodeListing | None,
 ) -> InstanceCheck:
-    """Read each running session's markers, ask the nodes not asked yet, collect answers."""
+    """Read each running session's markers, ask the nodes not asked yet, collect answers.
+
+    A node asked early (before the markers were read) may have listed its
+    instances just before one became ready: a ready instance it does not list
+    is asked about once more, so ``instance-gone`` is only said after a listing
+    that began once the instance was known to be ready.
+    """
+    if nodes is None:
+        return InstanceCheck({}, {})
+    early = nodes.asked()
     outcome: dict[str, str] = {}
+    ready: list[tuple[SessionRecord, slurm.JobState]] = []
     for rec in recs:
         job = jobs.get(rec.job_id) if rec.job_id else None
         if job is None or job.state != "RUNNING":
@@ -90,10 +100,22 @@ def _check(
         said = slurm.job_outcome(rec)
         if said:
             outcome[rec.id] = said[0]
-        if nodes is not None and said and said[0] == "ready":
+        if said and said[0] == "ready":
+            ready.append((rec, job))
             for node, job_id in instances.one_job_per_node([(job.job_id, job.node)]).items():
                 nodes.ask(node, job_id)
-    return InstanceCheck(outcome, nodes.answers() if nodes is not None else {})
+    answers = nodes.answers()
+    again = []
+    for rec, job in ready:
+        names = answers.get(job.node)
+        if job.node in early and names is not None and rec.instance not in names:
+            again.append((job.job_id, job.node))
+    if again:
+        second = instances.NodeListing(detect_container_cmd())
+        for node, job_id in instances.one_job_per_node(again).items():
+            second.ask(node, job_id)
+        answers.update(second.answers())
+    return InstanceCheck(outcome, answers)
 
 
 def _ask_early(jobs: Mapping[str, slurm.JobState]) -> instances.NodeListing | None:
