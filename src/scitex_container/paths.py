@@ -10,15 +10,19 @@ script line) and free of the characters the caller names in ``forbid``
 from __future__ import annotations
 
 import os
+import re
 
 from scitex_container.errors import BadInputError
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def no_control(text: str, field: str) -> None:
     """Refuse control characters and text that is not valid UTF-8."""
-    for ch in text:
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
-            raise BadInputError(f"must not contain control character {ch!r}: {text!r}", field)
+    found = _CONTROL.search(text)
+    if found:
+        ch = found.group()
+        raise BadInputError(f"must not contain control character {ch!r}: {text!r}", field)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -2,7 +2,7 @@
 
 Tests run sessions as the unprivileged ``scitex-test`` user, who can read
 neither the repository's ``.venv`` (its python lives under /root) nor maybe
-the source.  This builds ``/var/tmp/scitex-container-test-venv-<deps hash>``
+the source.  This builds ``/var/tmp/scitex-container-test-venv-<deps hash>-<checkout hash>``
 with Debian's ``/usr/bin/python3 -m venv`` and ``pip install``s a copy of the
 package into it (non-editable).  Dependencies are installed once per
 ``pyproject.toml``; the package itself is reinstalled (``--no-deps``) only
@@ -41,7 +41,10 @@ def user_python(repo: Path) -> Path:
         raise FileNotFoundError(f"{SYSTEM_PYTHON} is required to build the test venv")
     deps_key = _digest([repo / "pyproject.toml"], repo)
     src_key = _digest([*_source_files(repo), repo / "pyproject.toml"], repo)
-    venv = Path("/var/tmp") / f"scitex-container-test-venv-{deps_key}"
+    # One venv per checkout: worktrees tested at the same time must not reinstall
+    # each other's source under a running test.
+    where = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:8]
+    venv = Path("/var/tmp") / f"scitex-container-test-venv-{deps_key}-{where}"
     python = venv / "bin" / "python"
     with open("/var/tmp/.scitex-container-test-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

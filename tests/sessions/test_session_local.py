@@ -81,17 +81,38 @@ def test_auto_picks_local_without_sbatch(workspace, user_image: Path) -> None:
     assert rec["instance"] not in ws.instances()
 
 
-def test_local_failed_start_leaves_no_instance(workspace) -> None:
-    ws = workspace
+def _broken_sif(ws) -> Path:
     bad = ws.root / "broken.sif"
     # A SIF header (passes the check before starting) over a body apptainer refuses.
     bad.write_bytes(b"#!/usr/bin/env run-singularity\n".ljust(32, b"\0") + b"SIF_MAGIC" + b"x" * 64)
     bad.chmod(0o644)
-    done = ws.cli("session", "start", "--local", str(bad), "-p", str(ws.project))
+    return bad
+
+
+def test_local_failed_start_leaves_no_instance_and_no_record(workspace) -> None:
+    ws = workspace
+    before = ws.instances()
+    done = ws.cli("session", "start", "--local", str(_broken_sif(ws)), "-p", str(ws.project))
+    assert done.returncode == 1 and "did not start" in done.stderr, done.stderr
+    assert ws.records() == [], "a failed start is cleaned up, as on SLURM"
+    assert not any(ws.state.iterdir())
+    assert ws.instances() <= before
+    listed = ws.cli("--json", "session", "list")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def test_local_failed_start_is_kept_with_keep_failed(workspace) -> None:
+    ws = workspace
+    bad = _broken_sif(ws)
+    done = ws.cli("session", "start", "--local", "--keep-failed", str(bad), "-p", str(ws.project))
     assert done.returncode == 1 and "did not start" in done.stderr, done.stderr
     (rec,) = ws.records()
-    assert rec["state"] == "failed"
-    assert rec["instance"] not in ws.instances()
+    assert rec["state"] == "failed" and rec["instance"] not in ws.instances()
+    assert (ws.state / rec["id"] / "session.json").stat().st_mode & 0o777 == 0o600
+    listed = json.loads(ws.cli("--json", "session", "list").stdout)
+    assert [(r["id"], r["state"]) for r in listed] == [(rec["id"], "failed")]
+    assert ws.cli("session", "stop", rec["id"]).returncode == 0
+    assert ws.records() == []
 
 
 @pytest.mark.skipif(
@@ -125,3 +146,37 @@ def test_host_texlive_runs_inside_a_session(workspace, user_image: Path) -> None
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("pdfTeX") and done.stdout.rstrip().endswith("/article.cls")
     assert ws.cli("session", "stop", rec["id"]).returncode == 0
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_during_a_local_start_leaves_nothing(
+    workspace, user_image: Path, signame: str
+) -> None:
+    """A signal while the instance starts stops what the start began and drops its record;
+    a start that won the race left a session that runs (and is stopped here)."""
+    import signal
+    import time
+
+    from signals import default_signals
+
+    ws = workspace
+    before = ws.instances()
+    argv = ws.argv("--json", "session", "start", "--local", str(user_image), "-p", str(ws.project))
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(ws.state.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, getattr(signal, signame))
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # the instance was up before the signal
+        rec = json.loads(out)
+        assert ws.cli("session", "stop", rec["id"]).returncode == 0
+    assert ws.records() == [], err
+    assert ws.instances() <= before, "an interrupted start left its instance running"

@@ -118,6 +118,11 @@ def test_unknown_node_is_refused_before_submitting(workspace, user_image: Path) 
     assert "slurm_nodelist" in done.stderr and "no-such-node" in done.stderr
     done = ws.cli(*START, str(user_image), "-p", str(ws.project), "--node", "n1;id")
     assert done.returncode == 2 and "slurm_nodelist" in done.stderr
+    # A node list would allocate every node in it for one instance: refused.
+    for many in (f"{NODE},{OTHER}", "scx-node[1-2]"):
+        done = ws.cli(*START, str(user_image), "-p", str(ws.project), "--node", many)
+        assert done.returncode == 2, done.stderr
+        assert "one node" in done.stderr and "slurm_nodelist" in done.stderr
     assert ws.active_jobs() <= before
     assert ws.records() == []
 
@@ -134,3 +139,29 @@ def test_time_limit_on_another_node_stops_the_instance(workspace, node: str, use
     shown = ws.as_user("scontrol", "show", "job", rec["job_id"]).stdout
     assert "JobState=TIMEOUT" in shown, shown
     assert "INSTANCE_STOPPED" in (ws.state / rec["id"] / "job.out").read_text()
+
+
+def test_list_cross_checks_instances_on_each_node(workspace, node: str, user_image) -> None:
+    """One session here and one on another node: list confirms each on its own node
+    and tells the one whose instance is gone while its job runs on."""
+    from sessionkit import batch_script_frozen
+
+    ws = workspace
+    here = ws.start_json(user_image, "--slug", "here")
+    there = ws.start_json(user_image, "--slug", "there", "--node", node)
+    assert here["node"] != node
+
+    def listed() -> dict[str, tuple[str, str]]:
+        done = ws.cli("--json", "session", "list")
+        assert done.returncode == 0, done.stderr
+        return {r["id"]: (r["state"], r["node"]) for r in json.loads(done.stdout)}
+
+    assert listed() == {here["id"]: ("running", here["node"]), there["id"]: ("running", node)}
+    with batch_script_frozen(there["job_id"]):
+        assert on_node(node, "apptainer", "instance", "stop", there["instance"]).returncode == 0
+        assert there["job_id"] in ws.active_jobs()
+        assert listed() == {
+            here["id"]: ("running", here["node"]),
+            there["id"]: ("instance-gone", node),
+        }
+    assert wait_until(lambda: there["job_id"] not in ws.active_jobs(), timeout=60)

@@ -157,3 +157,26 @@ def test_user_refuses_state_planted_by_another_user(workspace) -> None:
     assert done.returncode == 2 and "owner root" in done.stderr, done.stderr
     assert str(planted) in done.stderr
     assert not (ws.root / "pwned").exists()
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620])
+def test_writable_record_or_session_dir_is_refused_not_skipped(state: Path, mode: int) -> None:
+    """A record (or its directory) others could rewrite is refused with its path, owner
+    and mode; ``list`` refuses too rather than quietly leaving it out."""
+    rec = _record()
+    records.create_dir(rec.id)
+    records.save(rec)
+    record_file = state / rec.id / "session.json"
+    me = pwd.getpwuid(os.getuid()).pw_name
+    record_file.chmod(mode)
+    for call in (lambda: records.load(rec.id), records.all_records):
+        with pytest.raises(errors.UntrustedStateError) as err:
+            call()
+        assert err.value.where == str(record_file)
+        assert "writable by other users" in str(err.value) and f"owner {me}" in str(err.value)
+        assert f"mode {mode:04o}" in str(err.value)
+    record_file.chmod(0o600)
+    (state / rec.id).chmod(0o777)
+    with pytest.raises(errors.UntrustedStateError) as err:
+        records.all_records()
+    assert err.value.where == str(state / rec.id) and "mode 0777" in str(err.value)

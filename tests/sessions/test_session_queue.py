@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sessionkit import START
+from sessionkit import START, wait_until
 
 pytestmark = [pytest.mark.slurm, pytest.mark.apptainer]
 
@@ -91,7 +91,13 @@ def test_no_wait_returns_at_submission_and_list_shows_the_job(workspace, user_im
     assert rec["state"] == "submitted" and rec["job_id"]
     listed = json.loads(ws.cli("--json", "session", "list").stdout)
     assert [r["job_id"] for r in listed] == [rec["job_id"]]
-    assert listed[0]["state"].split()[0] in ("pending", "running", "configuring")
+    assert listed[0]["state"].split()[0] in ("pending", "configuring", "starting", "running")
+
+    def state() -> str:
+        return json.loads(ws.cli("--json", "session", "list").stdout)[0]["state"]
+
+    # Nobody waits for the ready marker, list still tells when the instance runs.
+    assert wait_until(lambda: state() == "running", timeout=120), state()
     assert ws.cli("session", "stop", rec["id"]).returncode == 0
     assert rec["job_id"] not in ws.active_jobs()
     assert ws.records() == []
@@ -155,3 +161,27 @@ def test_signal_to_a_waiting_start_cancels_its_job(
         ws.as_user("scancel", blocker)
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        (("--constraint", "nosuchfeature"), "Invalid feature specification"),
+        (("--mem-gb", "500"), "Requested node configuration is not available"),
+    ],
+)
+def test_request_sbatch_refuses_fails_with_its_reason(
+    workspace, user_image: Path, extra: tuple[str, ...], reason: str
+) -> None:
+    """Refused at submission: SLURM's reason on one line (JSON on stdout with --json),
+    exit 1, no job and no record left."""
+    ws = workspace
+    before = ws.active_jobs()
+    argv = ("--json", "session", "start", "--slurm", str(user_image), "-p", str(ws.project))
+    done = ws.cli(*argv, "--slug", "refused", *extra)
+    assert done.returncode == 1, done.stderr
+    error = json.loads(done.stdout)
+    assert error["exit_code"] == 1 and reason in error["error"] and "\n" not in error["error"]
+    assert reason in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert ws.active_jobs() <= before and not _jobs_named(ws, "_refused")
+    assert ws.records() == [] and not any(ws.state.iterdir())

@@ -47,9 +47,9 @@ def _rows_table(rows: list[dict], columns: list[str] | None, title: str | None) 
             table.add_row(*(_cell(row.get(c)) for c in columns))
         Console().print(table)
         return
-    click.echo("\t".join(columns))
-    for row in rows:
-        click.echo("\t".join(_cell(row.get(c)) for c in columns))
+    lines = ["\t".join(columns)]
+    lines += ["\t".join(_cell(row.get(c)) for c in columns) for row in rows]
+    click.echo("\n".join(lines))  # one write: echo flushes on every call
 
 
 def _mapping(data: dict, title: str | None) -> None:

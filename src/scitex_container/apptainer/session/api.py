@@ -12,7 +12,6 @@ import os
 import pwd
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from scitex_container import runner
 from scitex_container.apptainer.session import local, records, slurm
@@ -21,27 +20,10 @@ from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
 from scitex_container.apptainer.session.spec import SessionSpec, plan
-from scitex_container.apptainer.signing.policy import require_signature
-from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.result import Result
 
 BACKEND_CHOICES = ("auto", "slurm", "local")
 DEFAULT_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class SessionInfo(Result):
-    """One row of ``session list``."""
-
-    id: str
-    backend: str
-    job_id: str
-    instance: str
-    state: str
-    node: str
-    project: str
-    image: str
 
 
 def choose_backend(backend: str = "auto") -> str:
@@ -133,9 +115,10 @@ def start_session(
     after the job starts; ``progress`` gets the pending reason and the time
     waited while it queues.  A failed, timed-out or interrupted (INT, TERM,
     HUP) start cancels the job and removes its record unless ``keep_failed``.
-    ``node`` (a node list) and ``constraint`` (node features) place a SLURM
+    ``node`` (one node name) and ``constraint`` (node features) place a SLURM
     session; with ``node`` and no ``partition`` the partitions holding the
-    node are used.
+    node are used.  A node list is refused: SLURM would allocate every node
+    in it for the one instance (and a step into the job would run on each).
 
     Raises:
         BadInputError: an invalid input (named); NotFoundError: no image.
@@ -154,6 +137,13 @@ def start_session(
         raise BadInputError(f"must be between 0 and 86400 seconds, got {timeout!r}", "timeout")
     if chosen != "slurm" and (node or constraint):
         raise BadInputError("places SLURM jobs: not with the local backend", "node/constraint")
+    if node and not v.NODE_RE.fullmatch(str(node)):
+        v.nodelist(node)  # says what is wrong with a malformed value first
+        raise BadInputError(
+            f"a session runs on one node: give one node name, not {node!r} "
+            "(choose among several with --partition or --constraint)",
+            "slurm_nodelist",
+        )
     if chosen == "slurm" and node and not partition:
         partition = slurm.partitions_of(node)
     spec = SessionSpec.create(
@@ -175,6 +165,8 @@ def start_session(
         slurm_constraint=constraint,
     )
     check_image(image)
+    from scitex_container.apptainer.signing.policy import require_signature  # start only
+
     require_signature("session_start", image)  # the site policy's gate, before any submission
     container = plan(spec)
     record = SessionRecord(
@@ -187,7 +179,7 @@ def start_session(
         env=container.env,
     )
     if chosen == "local":
-        return local.start(record, spec, base_name=base, timeout=timeout)
+        return local.start(record, spec, base_name=base, timeout=timeout, keep_failed=keep_failed)
     return slurm.start(
         record,
         spec,
@@ -197,34 +189,6 @@ def start_session(
         keep_failed=keep_failed,
         progress=progress,
     )
-
-
-def list_sessions() -> list[SessionInfo]:
-    """This user's sessions with their live state (one squeue / instance list call)."""
-    recs = records.all_records()
-    jobs = slurm.squeue() if any(r.backend == "slurm" for r in recs) else {}
-    running: set[str] | None = None
-    rows: list[SessionInfo] = []
-    for rec in recs:
-        if rec.backend == "slurm":
-            state, node = slurm.live_state(rec, jobs)
-        else:
-            if running is None:
-                running = local.running_instances(detect_container_cmd())
-            state, node = local.live_state(rec, running)
-        rows.append(
-            SessionInfo(
-                rec.id,
-                rec.backend,
-                rec.job_id,
-                rec.instance,
-                state,
-                node,
-                rec.project_slug,
-                rec.image,
-            )
-        )
-    return rows
 
 
 def _backend(record: SessionRecord):

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +24,6 @@ from scitex_container import envvars, runner
 from scitex_container.apptainer.session import ownership
 from scitex_container.apptainer.session import validate as v
 from scitex_container.errors import BadInputError, NotFoundError, SessionGone, UntrustedStateError
-from scitex_container.fsutil import atomic_write_text
 from scitex_container.result import Result
 
 RECORD_FILE = "session.json"
@@ -69,6 +66,8 @@ def session_dir(session_id: str) -> Path:
 
 
 def new_session_id(project_slug: str) -> str:
+    import secrets  # (hashlib/hmac: not needed to list)
+
     return v.session_id(f"{v.project_slug(project_slug)[:64]}-{secrets.token_hex(3)}")
 
 
@@ -92,6 +91,13 @@ def create_dir(session_id: str) -> Path:
     return path
 
 
+def _write(path: Path, text: str, mode: int) -> None:
+    # fsutil (tempfile, shutil, hashlib) is imported by writers only: `list` reads.
+    from scitex_container.fsutil import atomic_write_text
+
+    atomic_write_text(path, text, mode=mode, parents=False)
+
+
 def save(record: SessionRecord) -> SessionRecord:
     """Write the record (0600) into its existing, trusted directory.
 
@@ -105,7 +111,7 @@ def save(record: SessionRecord) -> SessionRecord:
         ownership.check(sessions_dir(), directory=True)
         ownership.check(directory, directory=True)
         data = json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n"
-        atomic_write_text(directory / RECORD_FILE, data, mode=ownership.PRIVATE_FILE, parents=False)
+        _write(directory / RECORD_FILE, data, ownership.PRIVATE_FILE)
     except FileNotFoundError:
         raise SessionGone(f"session {record.id} was stopped meanwhile", "session_id") from None
     return record
@@ -116,7 +122,7 @@ def write_private(session_id: str, name: str, text: str, mode: int) -> Path:
     path = session_dir(session_id) / name
     if not runner.is_dry_run():
         ownership.check(session_dir(session_id), directory=True)
-        atomic_write_text(path, text, mode=mode, parents=False)
+        _write(path, text, mode)
     return path
 
 
@@ -165,10 +171,22 @@ def load(session_id: str) -> SessionRecord:
         NotFoundError: no such session; UntrustedStateError: see :mod:`.ownership`;
         BadInputError: a record that does not validate.
     """
-    directory = session_dir(session_id)
+    sid = v.session_id(session_id)
+    root = sessions_dir()
+    try:
+        ownership.check(root, directory=True)
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"no session {sid!r} (see `scitex-container session list`)", "session_id"
+        ) from None
+    return _load_in(root, sid)
+
+
+def _load_in(root: Path, session_id: str) -> SessionRecord:
+    """``load`` in a state directory already checked (``all_records`` checks it once)."""
+    directory = root / session_id
     path = directory / RECORD_FILE
     try:
-        ownership.check(sessions_dir(), directory=True)
         ownership.check(directory, directory=True)
         text = ownership.read_private(path)
     except FileNotFoundError:
@@ -201,7 +219,7 @@ def all_records() -> list[SessionRecord]:
         if not os.path.lexists(entry / RECORD_FILE) and not entry.is_symlink():
             continue
         try:
-            out.append(load(entry.name))
+            out.append(_load_in(root, entry.name))
         except UntrustedStateError:
             raise
         except (BadInputError, OSError):
@@ -219,4 +237,6 @@ def remove(session_id: str) -> None:
         ownership.check(path, directory=True)
     except FileNotFoundError:
         return
+    import shutil
+
     shutil.rmtree(path, ignore_errors=True)

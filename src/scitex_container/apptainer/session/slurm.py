@@ -6,16 +6,15 @@ in the job's output.  A failed or interrupted start cancels the job and
 waits until SLURM no longer lists it, so nothing is left behind.  exec and
 attach are ``srun --overlap --jobid`` steps into the job; stop stops the
 instance in a step, then ``scancel``s the job (whose trap would stop the
-instance anyway) and waits until the job is gone.
+instance anyway) and waits until the job is gone.  ``list`` cross-checks a
+running job's instance on its node (:mod:`.listing`): squeue alone would
+call a job ``running`` whose instance was stopped or died.
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from scitex_container.apptainer.session.sbatch_script import (
     sbatch_argv,
     start_script,
 )
+from scitex_container.apptainer.session.signals import signals_ignored, signals_interrupt
 from scitex_container.apptainer.session.spec import SessionSpec
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, CheckFailedError, ProcessError, SessionGone
@@ -75,23 +75,31 @@ class JobState:
     state: str
     node: str
     reason: str = ""
+    name: str = ""
 
 
 def squeue() -> dict[str, JobState]:
     """This user's jobs known to SLURM: ``job id -> JobState``.
 
     ``squeue --json`` exists in 22.05 only with the openapi plugins; a fixed
-    format with a delimiter no id, state or node list can contain is portable.
+    format with a delimiter no id, state, node list or reason can contain is
+    portable (the job name, which may hold it, comes last).
     """
-    out = runner.run(
-        ["squeue", "-h", "--me", "-o", f"%i{_SEP}%T{_SEP}%N{_SEP}%r"], readonly=True, timeout=60
-    ).stdout
+    out = runner.run(["squeue", "-h", "--me", "-o", SQUEUE_FORMAT], readonly=True, timeout=60)
+    return parse_squeue(out.stdout)
+
+
+SQUEUE_FORMAT = f"%i{_SEP}%T{_SEP}%N{_SEP}%r{_SEP}%j"
+
+
+def parse_squeue(text: str) -> dict[str, JobState]:
     jobs: dict[str, JobState] = {}
-    for line in out.splitlines():
-        parts = line.strip().split(_SEP)
-        if len(parts) == 4 and v.JOB_ID_RE.fullmatch(parts[0]):
-            state, node, reason = (p.strip() for p in parts[1:])
-            jobs[parts[0]] = JobState(parts[0], state, node, "" if reason == "None" else reason)
+    for line in text.splitlines():
+        parts = line.strip().split(_SEP, 4)
+        if len(parts) == 5 and v.JOB_ID_RE.fullmatch(parts[0]):
+            state, node, reason, name = (p.strip() for p in parts[1:])
+            reason = "" if reason == "None" else reason
+            jobs[parts[0]] = JobState(parts[0], state, node, reason, name)
     return jobs
 
 
@@ -131,6 +139,11 @@ def _outcome(lines: Sequence[str], expected: str) -> tuple[str, str] | None:
                 return "failed", f"the job started instance {name!r}, expected {expected!r}"
             return "ready", ""
     return None
+
+
+def job_outcome(record: SessionRecord) -> tuple[str, str] | None:
+    """What the session's job output says so far (see :func:`_outcome`)."""
+    return _outcome(_read(records.session_dir(record.id) / records.OUTPUT_FILE), record.instance)
 
 
 def _tail(lines: Iterable[str], n: int = 3) -> str:
@@ -189,8 +202,9 @@ def start(
             try:
                 out = runner.run(argv, timeout=60).stdout
             except ProcessError as exc:
+                said = "; ".join(ln.strip() for ln in exc.stderr.splitlines() if ln.strip())
                 raise CheckFailedError(
-                    f"session {record.id}: sbatch refused the job: {exc.stderr.strip() or exc}"
+                    f"session {record.id}: sbatch refused the job: {said or exc}"
                 ) from None
             if runner.is_dry_run():
                 return record.with_(state="planned")
@@ -227,44 +241,6 @@ def _fail(record: SessionRecord, keep: bool) -> None:
             pass  # `stop` removed the session meanwhile: never bring it back
         if live:
             wait_gone(record.job_id)
-
-
-@contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into KeyboardInterrupt (as SIGINT is) while the
-    block runs, so every signal that ends a start runs its cleanup."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    for sig in saved:
-        signal.signal(sig, interrupt)
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
-def signals_ignored() -> Iterator[None]:
-    """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    saved = {sig: signal.getsignal(sig) for sig in sigs}
-    for sig in sigs:
-        signal.signal(sig, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def _wait_ready(
@@ -331,9 +307,10 @@ def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) 
     return srun_in_job(record.job_id, inner, pty=pty)
 
 
-def live_state(record: SessionRecord, jobs: dict[str, JobState]) -> tuple[str, str]:
-    """(state, node) of a record given squeue's view; a pending job's state
-    carries SLURM's reason (``pending (Resources)``)."""
+def live_state(record: SessionRecord, jobs: Mapping[str, JobState]) -> tuple[str, str]:
+    """(state, node) of a record given squeue's view alone; a pending job's state
+    carries SLURM's reason (``pending (Resources)``).  ``list`` also cross-checks
+    a running job's instance (:func:`.listing.slurm_state`)."""
     job = jobs.get(record.job_id)
     if job is not None and job.state == "PENDING":
         return f"pending ({job.reason})" if job.reason else "pending", ""

@@ -19,7 +19,6 @@ from typing import Any
 from scitex_container.apptainer.session import validate as v
 from scitex_container.binds import BindSpec
 from scitex_container.errors import BadInputError
-from scitex_container.host.mounts import build_host_mount_binds
 from scitex_container.result import Result
 
 TERM_VALUE = "xterm-256color"
@@ -238,6 +237,8 @@ def plan(spec: SessionSpec) -> SessionPlan:
         {"host_path": b.host, "container_path": b.container, "mode": b.mode}
         for b in spec.host_mounts
     ]
+    from scitex_container.host.mounts import build_host_mount_binds  # start only, not list
+
     flags += build_host_mount_binds(mounts, spec.texlive_prefix)
     return SessionPlan(
         spec.container_cmd,

@@ -55,7 +55,7 @@ def _dev_repo(value: str) -> dict:
     default="",
     help="SLURM partition (default: the cluster's, or the one holding --node).",
 )
-@click.option("--node", default="", help="SLURM node (or node list) to run the session on.")
+@click.option("--node", default="", help="SLURM node to run the session on.")
 @click.option("--constraint", default="", help="SLURM node features the session requires.")
 @click.option(
     "--time", "time_limit", default="8:00:00", show_default=True, help="SLURM time limit."
