@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -212,3 +214,62 @@ def test_interrupt_is_forwarded_to_the_child_first_then_escalated(
         assert runner.GRACE_SECONDS - 0.5 < elapsed < runner.GRACE_SECONDS + 3
     else:
         assert elapsed < 2
+
+
+_THREAD_DRIVER = """\
+import os, signal, sys, threading, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+for s in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, signal.SIG_DFL)
+from scitex_container import runner
+runner.install_signal_handlers()
+child = '''
+import os, signal, sys, time
+def clean(signum, frame):
+    open(sys.argv[1], "w").write(str(signum))
+    sys.exit(1)
+signal.signal(signal.SIGTERM, clean)
+open(sys.argv[2], "w").write(str(os.getpid()))
+while True:
+    time.sleep(0.1)
+'''
+worker = threading.Thread(
+    target=runner.run, args=([sys.executable, "-c", child, sys.argv[1], sys.argv[2]],),
+    kwargs={"check": False}, daemon=True,
+)
+worker.start()
+try:
+    while True:
+        time.sleep(0.1)
+except KeyboardInterrupt as exc:
+    signum = getattr(exc, "signum", 2)
+    print(runner.stop_children(signum), flush=True)
+    sys.exit(128 + signum)
+"""
+
+
+def test_stop_children_ends_what_worker_threads_started(tmp_path: Path) -> None:
+    """An interrupt reaches only the main thread; the CLI's exit path still ends
+    a worker thread's child (e.g. `session list`'s per-node queries), giving it
+    the same signal first."""
+    import subprocess
+
+    seen, pidfile = tmp_path / "seen", tmp_path / "pid"
+    driver = subprocess.Popen(
+        [PY, "-c", _THREAD_DRIVER, str(seen), str(pidfile)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
+    )
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline, "the worker's child never started"
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    os.kill(driver.pid, signal.SIGTERM)
+    out, _ = driver.communicate(timeout=30)
+    assert driver.returncode == 128 + signal.SIGTERM
+    assert out.strip() == "1"  # one child was still running and was stopped
+    assert seen.read_text() == str(int(signal.SIGTERM))
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)

@@ -1,4 +1,4 @@
-"""The one process runner: the only module in the package that starts processes.
+"""The one process runner: with :mod:`.procgroup`, the only code in the package that starts processes.
 
 * argv lists only, never a shell;
 * the quoted command is logged at DEBUG;
@@ -32,8 +32,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scitex_container.errors import ToolMissingError
 from scitex_container.failures import process_error
+from scitex_container.procgroup import (
+    GRACE_SECONDS,
+    kill_group,
+    reaped,
+    spawn,
+    stop_children,
+    stop_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +54,10 @@ __all__ = [
     "is_dry_run",
     "recorded_commands",
     "run",
+    "stop_children",
     "stream",
     "with_sudo",
 ]
-
-
-#: How long an interrupted child gets to clean up before its group is killed.
-GRACE_SECONDS = 4.0
 
 
 class Interrupted(KeyboardInterrupt):
@@ -188,55 +192,6 @@ def _normalize(argv: Sequence[str | os.PathLike]) -> tuple[str, ...]:
     return OFFLINE_PREFIX + out if _offline.get() else out
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.kill()
-
-
-def _signal_of(exc: BaseException) -> int | None:
-    if isinstance(exc, Interrupted):
-        return exc.signum
-    if isinstance(exc, KeyboardInterrupt):
-        return signal.SIGINT
-    return None
-
-
-def _stop_group(proc: subprocess.Popen, exc: BaseException, own_group: bool = True) -> None:
-    """Forward the interrupt to the child's group, give it a grace period, then kill it.
-
-    Any other exception kills at once.  A second interrupt during the grace
-    period kills at once too.  Always waits for the child.
-    """
-    signum = _signal_of(exc)
-    if signum is not None and own_group:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signum)
-        with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
-            proc.wait(timeout=GRACE_SECONDS)
-    if own_group:
-        _kill_group(proc)  # also reaps what the child left in its group
-    elif proc.poll() is None:
-        with contextlib.suppress(Exception):
-            proc.kill()
-    while True:
-        try:
-            proc.wait()
-            return
-        except KeyboardInterrupt:
-            continue
-
-
-def _spawn(argv: tuple[str, ...], new_session: bool = True, **kwargs) -> subprocess.Popen:
-    try:
-        return subprocess.Popen(argv, start_new_session=new_session, **kwargs)
-    except FileNotFoundError as exc:
-        if exc.filename in (argv[0], None):
-            raise ToolMissingError(argv[0]) from exc
-        raise
-
-
 def run(
     argv: Sequence[str | os.PathLike],
     *,
@@ -265,7 +220,7 @@ def run(
     pipe = subprocess.PIPE if capture and not interactive else None
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
     start = time.monotonic()
-    proc = _spawn(
+    proc = spawn(
         args,
         stdin=None if interactive and input is None else stdin,
         stdout=pipe,
@@ -279,12 +234,14 @@ def run(
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc)
         out, err = proc.communicate()
         raise process_error(args, None, out or "", err or "", timed_out=True) from None
     except BaseException as exc:
-        _stop_group(proc, exc, own_group=not interactive)
+        stop_group(proc, exc, own_group=not interactive)
         raise
+    finally:
+        reaped(proc)
     done = Completed(args, proc.returncode, out or "", err or "", time.monotonic() - start)
     log.debug("exit %s after %.3fs: %s", done.returncode, done.duration, args[0])
     if check and done.returncode != 0:
@@ -317,7 +274,7 @@ def stream(
     start = time.monotonic()
     tail: list[str] = []
     logf = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
-    proc = _spawn(
+    proc = spawn(
         args,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -332,7 +289,7 @@ def stream(
 
     def _expire() -> None:  # the deadline, even for a child that prints nothing
         expired.set()
-        _kill_group(proc)
+        kill_group(proc)
 
     timer = threading.Timer(timeout, _expire) if timeout is not None else None
     if timer is not None:
@@ -353,9 +310,10 @@ def stream(
                 on_line(line.rstrip("\n"))
         proc.wait()
     except BaseException as exc:
-        _stop_group(proc, exc)
+        stop_group(proc, exc)
         raise
     finally:
+        reaped(proc)
         if timer is not None:
             timer.cancel()
         if logf:

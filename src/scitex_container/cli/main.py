@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     except (click.Abort, KeyboardInterrupt) as exc:
         cause = exc.__cause__ or exc  # click wraps the interrupt in Abort
         signum = getattr(cause, "signum", None) or getattr(exc, "signum", None) or 2
+        runner.stop_children(int(signum))  # children of worker threads too
         _fail("aborted", 128 + int(signum), as_json)
     except ScitexError as exc:
         if debug:
