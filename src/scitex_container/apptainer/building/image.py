@@ -169,7 +169,7 @@ def build_image(
     cwd = source.parent if source.is_file() else None
     # apptainer's temporary space is ours, beside the output: removed on every
     # exit path below, swept by the store's next change if a SIGKILL left it.
-    scratch = new_scratch(out_path.parent) if writable else None
+    scratch = new_scratch(out_path.parent, out_path.name) if writable else None
     env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
     try:
         runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env)
