@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,7 +107,7 @@ def cases(runs: int = 5):
 
     from scitex_container.apptainer.building.decision import image_statuses
     from scitex_container.apptainer.building.versioned import build_version
-    from scitex_container.apptainer.store.metadata import cached_sha256
+    from scitex_container.apptainer.store.metadata import cached_sha256, read_metadata
     from scitex_container.apptainer.store.publish import deploy_store
 
     busybox = busybox_sif()
@@ -131,10 +132,16 @@ def cases(runs: int = 5):
             target="<= 1/200",
         )
 
-        def forced() -> None:
-            assert build_version(def_path=def_path, output_dir=out, force=True).built
+        fixed: list[float] = []
 
-        yield compare(
+        def forced() -> None:
+            result = build_version(def_path=def_path, output_dir=out, force=True)
+            assert result.built and result.artifact is not None
+            meta = read_metadata(result.artifact)
+            assert meta is not None and meta.build_duration is not None
+            fixed.append(result.duration - meta.build_duration)  # all but apptainer build
+
+        case = compare(
             "store: real build vs raw apptainer build",
             forced,
             raw,
@@ -142,6 +149,12 @@ def cases(runs: int = 5):
             max_ratio=1.03,
             target="<= 1.03x",
         )
+        # The machine is shared: the ratio of two noisy medians moves by several
+        # percent between runs, so also report what we add to apptainer's own time.
+        cost = statistics.median(fixed)
+        case.notes["our fixed cost outside apptainer build (median s)"] = round(cost, 3)
+        case.notes["ratio from it: (raw + fixed) / raw"] = round(1 + cost / case.raw_median_s, 3)
+        yield case
 
         def forced_bare() -> None:  # the same build without the lock capture + embedding
             assert build_version(
