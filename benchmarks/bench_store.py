@@ -3,6 +3,9 @@
 * no-op rebuild (inputs unchanged) vs raw ``apptainer build`` of the same def: <= 1/200
 * real build (``force``) vs raw ``apptainer build`` of the same def: <= 1.03x,
   with the default provenance step (lock captured and embedded) and without it
+* Ctrl-C (SIGINT to the process group) during a real build, ours through the
+  CLI and raw ``apptainer build``: seconds until it returns (ours <= 5 s) and
+  bytes left in temp (ours 0), side by side (:mod:`interrupts`)
 * ``status()`` over 200 images: <= 300 ms
 * the cached digest check ``verify`` does on a 256 MB image: <= 50 ms (the
   cache is keyed by ctime too, so a restored mtime is still detected)
@@ -18,12 +21,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from harness import absolute, compare
+from interrupts import interrupt_case
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
@@ -102,7 +107,7 @@ def cases(runs: int = 5):
 
     from scitex_container.apptainer.building.decision import image_statuses
     from scitex_container.apptainer.building.versioned import build_version
-    from scitex_container.apptainer.store.metadata import cached_sha256
+    from scitex_container.apptainer.store.metadata import cached_sha256, read_metadata
     from scitex_container.apptainer.store.publish import deploy_store
 
     busybox = busybox_sif()
@@ -127,10 +132,16 @@ def cases(runs: int = 5):
             target="<= 1/200",
         )
 
-        def forced() -> None:
-            assert build_version(def_path=def_path, output_dir=out, force=True).built
+        fixed: list[float] = []
 
-        yield compare(
+        def forced() -> None:
+            result = build_version(def_path=def_path, output_dir=out, force=True)
+            assert result.built and result.artifact is not None
+            meta = read_metadata(result.artifact)
+            assert meta is not None and meta.build_duration is not None
+            fixed.append(result.duration - meta.build_duration)  # all but apptainer build
+
+        case = compare(
             "store: real build vs raw apptainer build",
             forced,
             raw,
@@ -138,6 +149,12 @@ def cases(runs: int = 5):
             max_ratio=1.03,
             target="<= 1.03x",
         )
+        # The machine is shared: the ratio of two noisy medians moves by several
+        # percent between runs, so also report what we add to apptainer's own time.
+        cost = statistics.median(fixed)
+        case.notes["our fixed cost outside apptainer build (median s)"] = round(cost, 3)
+        case.notes["ratio from it: (raw + fixed) / raw"] = round(1 + cost / case.raw_median_s, 3)
+        yield case
 
         def forced_bare() -> None:  # the same build without the lock capture + embedding
             assert build_version(
@@ -152,6 +169,8 @@ def cases(runs: int = 5):
             max_ratio=1.03,
             target="<= 1.03x",
         )
+
+        yield interrupt_case(root, def_path, out, runs)
 
         cdir = _status_tree(root / "status", busybox)
         rows = image_statuses(cdir)

@@ -40,6 +40,7 @@ class CaseResult:
     runs: int
     ours_samples: list[float] = field(default_factory=list)
     raw_samples: list[float] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)  #: other figures measured with the case
 
 
 def compare(
@@ -103,4 +104,6 @@ def report(results: list[CaseResult], json_out: bool = False) -> None:
             f"{r.name:48} {r.ours_median_s * 1000:9.1f}ms {r.raw_median_s * 1000:9.1f}ms "
             f"{r.ratio:8.3f}  {r.target} {verdict}"
         )
+        for key, value in r.notes.items():
+            print(f"{'':48}   {key}: {value}")
     sys.stdout.flush()

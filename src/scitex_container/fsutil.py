@@ -50,9 +50,11 @@ def atomic_write_bytes(
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # ENOSPC from write(): say where
+            raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from exc
         raise
     fsync_dir(path.parent)
     return path

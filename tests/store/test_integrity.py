@@ -86,17 +86,32 @@ def test_ctime_only_change_rehashes_and_still_passes(built, tmp_path: Path) -> N
     assert report["sif"]["sha256"] == report["integrity"]["recorded_sha256"]
 
 
+def _status(tmp_path: Path, cache: Path) -> dict:
+    out = cli("--json", "status", str(tmp_path), "--output-dir", str(tmp_path / "out"), cache=cache)
+    return json.loads(out.stdout)[0]
+
+
+def _versions(store: Path) -> list[str]:
+    return sorted(p.name for p in store.glob("bb-v*.sif"))
+
+
 @pytest.mark.parametrize("damage", ["", "{", '{"inputs_hash": 5}', "[]"])
 def test_corrupt_metadata_is_reported_never_rewritten(built, tmp_path: Path, damage: str) -> None:
+    """Unchanged def: the SIF's embedded inputs hash vouches for it; nothing is rewritten."""
     def_path, link = built
     cache = tmp_path / "cache"
-    meta = sidecar(Path(os.path.realpath(link)), META_SUFFIX)
+    real = Path(os.path.realpath(link))
+    recorded = json.loads(sidecar(real, META_SUFFIX).read_text())["inputs_hash"]
+    meta = sidecar(real, META_SUFFIX)
     meta.write_text(damage)
-    out = cli("--json", "status", str(tmp_path), "--output-dir", str(tmp_path / "out"), cache=cache)
-    rows = json.loads(out.stdout)
-    assert rows[0]["needs_rebuild"] is True and str(meta) in rows[0]["error"], rows
-    out = cli("build", str(def_path), "-o", str(tmp_path / "out"), cache=cache)
-    assert out.returncode == 2 and str(meta) in out.stderr and "--force" in out.stderr
+    row = _status(tmp_path, cache)
+    assert str(meta) in row["error"] and "embedded provenance" in row["error"], row
+    assert row["needs_rebuild"] is False and row["hash_stored"] == recorded, row
+    before = _versions(link.parent)
+    out = cli("--json", "build", str(def_path), "-o", str(tmp_path / "out"), cache=cache)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["built"] is False  # recovered from the image: no rebuild
+    assert _versions(link.parent) == before
     out = cli("verify", str(link), cache=cache)
     assert out.returncode == 2 and str(meta) in out.stderr
     assert meta.read_text() == damage  # the evidence stays
@@ -104,4 +119,38 @@ def test_corrupt_metadata_is_reported_never_rewritten(built, tmp_path: Path, dam
     assert out.returncode == 0, out.stderr
     assert meta.read_text() == damage
     new = Path(os.path.realpath(link))
-    assert json.loads(sidecar(new, META_SUFFIX).read_text())["sha256"]
+    assert new != real and json.loads(sidecar(new, META_SUFFIX).read_text())["sha256"]
+
+
+def test_corrupt_metadata_and_changed_def_refuses_without_force(built, tmp_path: Path) -> None:
+    def_path, link = built
+    cache = tmp_path / "cache"
+    meta = sidecar(Path(os.path.realpath(link)), META_SUFFIX)
+    meta.write_text("{")
+    def_path.write_text(def_path.read_text() + "\n%labels\n    changed yes\n")
+    row = _status(tmp_path, cache)
+    assert row["needs_rebuild"] is True and str(meta) in row["error"], row
+    out = cli("build", str(def_path), "-o", str(tmp_path / "out"), cache=cache)
+    assert out.returncode == 2 and str(meta) in out.stderr and "--force" in out.stderr
+    assert "records other inputs" in out.stderr
+    assert meta.read_text() == "{"
+    out = cli("build", str(def_path), "-o", str(tmp_path / "out"), "--force", cache=cache)
+    assert out.returncode == 0, out.stderr
+    assert meta.read_text() == "{"
+
+
+def test_corrupt_metadata_without_embedded_provenance_refuses(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "bb.def").write_text(BUSYBOX_DEF)
+    link = build_version(
+        def_path=tmp_path / "bb.def", output_dir=tmp_path / "out", provenance=False
+    ).path
+    meta = sidecar(Path(os.path.realpath(link)), META_SUFFIX)
+    meta.write_text("")
+    row = _status(tmp_path, tmp_path / "cache")
+    assert row["needs_rebuild"] is True and "embedded" not in row["error"], row
+    out = cli(
+        "build", str(tmp_path / "bb.def"), "-o", str(tmp_path / "out"), cache=tmp_path / "cache"
+    )
+    assert out.returncode == 2 and "no embedded inputs hash" in out.stderr, out.stderr
+    assert meta.read_text() == ""

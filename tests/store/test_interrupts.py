@@ -117,7 +117,11 @@ def test_signals_at_random_points_of_a_real_build_many(tmp_path: Path) -> None:
     _trials(tmp_path, 24, seed=23)
 
 
-def test_cleanup_reports_what_a_sigkilled_build_left(tmp_path: Path) -> None:
+def _sigkill_mid_build(tmp_path: Path) -> tuple[Path, list[Path]]:
+    """Build once, then SIGKILL a forced build (and its orphans) once its scratch exists.
+
+    Returns the store and what the killed build left (scratch, its log).
+    """
     (tmp_path / "bb.def").write_text(DEF)
     first = _build(tmp_path)
     assert first.wait(timeout=300) == 0
@@ -133,11 +137,51 @@ def test_cleanup_reports_what_a_sigkilled_build_left(tmp_path: Path) -> None:
     for pid in _survivors(str(tmp_path)):
         os.kill(pid, signal.SIGKILL)  # the orphans a SIGKILL necessarily leaves
     time.sleep(0.5)
+    versions = {p.name for p in store.glob("bb-v*.sif")}
+    logs = [
+        p for p in store.glob("*.build.log") if p.name.removesuffix(".build.log") not in versions
+    ]
     left = list(scratch.iterdir())
-    assert left
+    assert left and logs, sorted(p.name for p in store.iterdir())
+    return store, left + logs
+
+
+def test_cleanup_reports_what_a_sigkilled_build_left(tmp_path: Path) -> None:
+    store, left = _sigkill_mid_build(tmp_path)
     out = _cli(tmp_path, "--json", "cleanup", str(store), "--keep", "5")
     stdout, stderr = out.communicate(timeout=60)
     assert out.returncode == 0, stderr
     removed = json.loads(stdout)["removed"]
-    assert all(str(p) in removed for p in left)
-    assert list(scratch.iterdir()) == []
+    assert all(str(p) in removed for p in left), (removed, left)
+    assert not any(p.exists() for p in left)
+
+
+def test_the_next_build_sweeps_what_a_sigkilled_build_left(tmp_path: Path) -> None:
+    store, left = _sigkill_mid_build(tmp_path)
+    nxt = _build(tmp_path, "--force")
+    assert nxt.wait(timeout=300) == 0, nxt.stderr.read()
+    assert not any(p.exists() for p in left), left
+    versions = {p.name for p in store.glob("bb-v*.sif")}
+    for path in store.iterdir():  # every sidecar belongs to a version that exists
+        if path.name.startswith("bb-v") and not path.name.endswith(".sif"):
+            assert any(path.name.startswith(v + ".") for v in versions), path.name
+    assert (
+        list((store / ".scitex" / "tmp").glob("*")) == []
+        if (store / ".scitex" / "tmp").exists()
+        else True
+    )
+
+
+def test_a_failed_builds_log_stays_as_evidence(tmp_path: Path) -> None:
+    (tmp_path / "bb.def").write_text(BUSYBOX_DEF + "\n%post\n    echo scitex-failing-step; false\n")
+    proc = _build(tmp_path)
+    assert proc.wait(timeout=300) != 0
+    store = tmp_path / "out" / "bb"
+    (tmp_path / "bb.def").write_text(DEF)
+    nxt = _build(tmp_path)  # takes the lock and sweeps stale leftovers
+    assert nxt.wait(timeout=300) == 0, nxt.stderr.read()
+    versions = {p.name for p in store.glob("bb-v*.sif")}
+    failed = [
+        p for p in store.glob("*.build.log") if p.name.removesuffix(".build.log") not in versions
+    ]
+    assert len(failed) == 1 and "scitex-failing-step" in failed[0].read_text()

@@ -55,17 +55,53 @@ def active_metadata(store: Store) -> VersionMeta | None:
     try:
         return read_metadata(active)
     except MetadataError as exc:
-        raise MetadataError(
-            f"{exc.detail}; the store cannot tell whether it is up to date "
-            "(`build --force` builds a new version anyway)",
-            exc.path,
-        ) from None
+        raise _unknown(exc, "the store cannot tell whether it is up to date") from None
+
+
+def _unknown(exc: MetadataError, why: str) -> MetadataError:
+    return MetadataError(
+        f"{exc.detail}; {why} (`build --force` builds a new version anyway)", exc.path
+    )
+
+
+def recovered_metadata(artifact: Path | None) -> VersionMeta | None:
+    """What a SIF's embedded provenance says it was built from (for a damaged meta.json).
+
+    The inputs hash and build arguments ``build`` embedded in the image
+    (:func:`~scitex_container.apptainer.lock.provenance.embed_lock`), as a
+    :class:`VersionMeta`; None for a sandbox, an image without provenance
+    or an unreadable record.  Reads the SIF's descriptors only.
+    """
+    if artifact is None or not artifact.is_file():
+        return None
+    from scitex_container.apptainer.lock.provenance import embedded_provenance
+
+    try:
+        record = embedded_provenance(artifact)
+    except (ScitexError, OSError, ValueError):
+        return None
+    inputs_hash = (record or {}).get("inputs_hash")
+    if not isinstance(inputs_hash, str) or not inputs_hash:
+        return None
+    args = (record or {}).get("build_args")
+    if not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values()):
+        args = {}
+    return VersionMeta(inputs_hash=inputs_hash, build_args=args)
 
 
 def unchanged_version(store: Store, inputs_hash: str) -> Path | None:
-    """The kept version built from exactly these inputs (active first), else None."""
+    """The kept version built from exactly these inputs (active first), else None.
+
+    An active version whose metadata is damaged counts when its embedded
+    provenance records these inputs; when it does not and no other kept
+    version matches, MetadataError (saying why) is raised.
+    """
     active = store.active_path()
-    meta = active_metadata(store)
+    damaged: MetadataError | None = None
+    try:
+        meta = read_metadata(active) if active is not None else None
+    except MetadataError as exc:
+        damaged, meta = exc, recovered_metadata(active)
     if active is not None and meta is not None and meta.matches(inputs_hash):
         return active
     for row in store.versions():
@@ -77,6 +113,14 @@ def unchanged_version(store: Store, inputs_hash: str) -> Path | None:
             continue  # unreadable: never a candidate (status reports the active one)
         if other is not None and other.matches(inputs_hash) and _usable(store, row.path):
             return row.path
+    if damaged is not None:
+        why = (
+            "the inputs hash embedded in the image records other inputs"
+            if meta is not None
+            else "the image has no embedded inputs hash to recover, so the store cannot tell "
+            "whether it is up to date"
+        )
+        raise _unknown(damaged, why)
     return None
 
 
@@ -131,18 +175,20 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     store = image_store(output_dir, name)
     active = store.active_path()
     error = link_problem(store)
-    meta_ok = True
     try:
         meta = active_metadata(store)
     except MetadataError as exc:
-        meta, error, meta_ok = None, str(exc), False
+        meta = recovered_metadata(active)
+        note = "; inputs hash recovered from the image's embedded provenance" if meta else ""
+        error = f"{exc}{note}"
     stored = meta.inputs_hash if meta is not None else None
     args = dict(meta.build_args) if meta is not None and meta.build_args else None
     current = found = None
     try:
         current = compute_inputs(def_path, build_args=args, cache=cache).digest
-        if meta_ok:
-            found = unchanged_version(store, current)
+        found = unchanged_version(store, current)
+    except MetadataError:
+        pass  # the active version's damaged metadata: reported above
     except ScitexError as exc:
         error = error or str(exc)
     size = mtime = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,23 @@ def _record(
     )
 
 
+def _prefetch_version() -> threading.Thread:
+    """Ask ``apptainer --version`` (cached per process) while the build runs, not after it.
+
+    The metadata records it; asking after the build put a process start on
+    the critical path of every build.  A failure here is ignored: the
+    recording call asks again and reports it.
+    """
+
+    def ask() -> None:
+        with contextlib.suppress(Exception):
+            tool.container_version()
+
+    thread = threading.Thread(target=ask, name="scitex-version", daemon=True)
+    thread.start()
+    return thread
+
+
 def build_image(
     def_path: str | os.PathLike,
     out_path: str | os.PathLike,
@@ -169,11 +187,13 @@ def build_image(
     cwd = source.parent if source.is_file() else None
     # apptainer's temporary space is ours, beside the output: removed on every
     # exit path below, swept by the store's next change if a SIGKILL left it.
-    scratch = new_scratch(out_path.parent) if writable else None
+    scratch = new_scratch(out_path.parent, out_path.name) if writable else None
     env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
+    prefetch = _prefetch_version()
     try:
         runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env)
         duration = time.monotonic() - start
+        prefetch.join()
         meta = _record(metadata, argv, wall_start, duration)
         if finalize is not None and (extra := finalize(tmp)):
             meta = VersionMeta.from_dict({**meta.to_dict(), **extra}, "finalize")
@@ -196,6 +216,7 @@ def build_image(
         else:
             os.replace(tmp, out_path)
     finally:
+        prefetch.join()  # a short query; never left running behind us
         remove_path(tmp)
         if scratch is not None:
             with contextlib.suppress(OSError):

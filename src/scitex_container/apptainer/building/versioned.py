@@ -71,7 +71,11 @@ def _provenance_finalizer(
 
     def finalize(tmp: Path) -> dict:
         meta = finalize_build(
-            tmp, inputs_hash=inputs.digest, def_sha256=inputs.def_sha256, final_name=final.name
+            tmp,
+            inputs_hash=inputs.digest,
+            def_sha256=inputs.def_sha256,
+            build_args=dict(inputs.build_args),
+            final_name=final.name,
         )
         lock_text.append(meta.pop("lock_text"))
         if sign_key is not None and not runner.is_dry_run():

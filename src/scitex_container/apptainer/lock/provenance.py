@@ -3,8 +3,10 @@
 After a build, :func:`finalize_build` captures the fresh image's lock
 statically and embeds it with ``apptainer sif add --datatype 7`` (Generic)
 under the name :data:`LOCK_OBJECT`, plus a small JSON object
-:data:`PROVENANCE_OBJECT` (tool version, inputs hash, def sha256, lock
-sha256).  Generic (7), not JSON.Generic (6): apptainer keeps its own
+:data:`PROVENANCE_OBJECT` (tool version, inputs hash, build arguments,
+def sha256, lock sha256): the image's own record of what it was built
+from, which ``build``/``status`` fall back on when its ``.meta.json`` is
+damaged.  Generic (7), not JSON.Generic (6): apptainer keeps its own
 ``inspect-metadata.json`` as the one JSON.Generic object and looks it up by
 type.  Embedding replaces an object of the same name (``sif del`` first), it
 never stacks copies.  Objects are read back straight from the descriptor
@@ -164,6 +166,7 @@ def embed_lock(
     *,
     inputs_hash: str | None = None,
     def_sha256: str | None = None,
+    build_args: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Embed ``lock`` and a provenance record into ``sif``; returns the record."""
     text = render_lock(lock)
@@ -175,6 +178,7 @@ def embed_lock(
     }
     if inputs_hash:
         record["inputs_hash"] = inputs_hash
+        record["build_args"] = dict(build_args or {})  # the hash covers them
     if def_sha256:
         record["def_sha256"] = def_sha256
     replace_objects(
@@ -195,6 +199,7 @@ def finalize_build(
     *,
     inputs_hash: str | None = None,
     def_sha256: str | None = None,
+    build_args: dict[str, str] | None = None,
     embed: bool = True,
     captured_at: str | None = None,
     final_name: str | None = None,
@@ -229,7 +234,9 @@ def finalize_build(
         "lock_text": text,
     }
     if embed and path.is_file() and not runner.is_dry_run():
-        embed_lock(path, lock, inputs_hash=inputs_hash, def_sha256=def_sha256)
+        embed_lock(
+            path, lock, inputs_hash=inputs_hash, def_sha256=def_sha256, build_args=build_args
+        )
         meta["lock_embedded"] = True
     return meta
 

@@ -11,6 +11,14 @@ apptainer runs with ``sh -e -x``) and:
 3. installs the differing pins at their exact versions;
 4. says so and does nothing when the image lacks that package manager.
 
+Their scratch files live in a directory of the image's own root
+(:data:`MKTEMP`), never in ``/tmp``: ``apptainer build`` binds the host's
+``/tmp`` and ``/var/tmp`` into ``%post``, so a ``mktemp -d`` there is a
+directory on the host, left behind by every build that fails before the
+stanza's ``rm -rf``.  In the root file system it is removed with the
+stanza on success and discarded with the build's root file system on
+failure: nothing reaches the host on any exit path.
+
 Every function here is pure: pins in, lines out, sorted and stable.
 """
 
@@ -22,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _TS_RE = re.compile(r"\d{8}T\d{6}Z\Z")
+#: The stanzas' scratch directory: in the image's root, not the host-bound /tmp.
+MKTEMP = '_scx_tmp="$(mktemp -d /.scitex-container-pins.XXXXXX)"'
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,7 @@ def apt_stanza(
     out = [
         f"# --- apt: {len(names)} package(s) pinned ({scope}) ---",
         "if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then",
-        '    _scx_tmp="$(mktemp -d)"',
+        f"    {MKTEMP}",
         *_heredoc(
             '"$_scx_tmp/apt-pins"', "SCITEX_APT_PINS", [f"{n}={pins[n]}" for n in names], "    "
         ),
@@ -197,7 +207,7 @@ def pip_stanza(
         install += f" {opts}"
     return [
         f"# --- pip: {len(pins)} package(s) pinned (--no-deps) ---",
-        '_scx_tmp="$(mktemp -d)"',
+        MKTEMP,
         '_scx_pip=""',
         ': > "$_scx_tmp/pip-freeze"',
         '_scx_seen="|"',
@@ -271,7 +281,7 @@ def npm_stanza(
     out = [
         f"# --- npm: {len(names)} global package(s) pinned ---",
         "if command -v npm >/dev/null 2>&1; then",
-        '    _scx_tmp="$(mktemp -d)"',
+        f"    {MKTEMP}",
         *_heredoc(
             '"$_scx_tmp/npm-pins"', "SCITEX_NPM_PINS", [f"{n}@{pins[n]}" for n in names], "    "
         ),

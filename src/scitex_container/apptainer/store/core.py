@@ -30,7 +30,12 @@ from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store import gc as store_gc
 from scitex_container.apptainer.store import state
-from scitex_container.apptainer.store.layout import KEEP_SUFFIX, SIDECAR_SUFFIXES, sidecar
+from scitex_container.apptainer.store.layout import (
+    KEEP_SUFFIX,
+    SIDECAR_SUFFIXES,
+    name_taken,
+    sidecar,
+)
 from scitex_container.apptainer.store.link import link_problem
 from scitex_container.apptainer.store.metadata import (
     VersionMeta,
@@ -223,10 +228,14 @@ class Store:
 
     # -- changing -------------------------------------------------------------
     def new_version(self) -> str:
-        """A fresh timestamp version (``-2``, ``-3``... when one this second exists)."""
+        """A fresh timestamp version (``-2``, ``-3``... when one this second exists).
+
+        A name whose sidecars are still there (a failed build's log) is
+        taken too: a new build never overwrites another build's evidence.
+        """
         base = timestamp(utc=self.scheme.utc_names)
         version, n = base, 1
-        while os.path.lexists(self.path_of(version)):
+        while name_taken(self.path_of(version)):
             n += 1
             version = f"{base}-{n}"
         return version

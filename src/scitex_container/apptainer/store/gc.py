@@ -1,7 +1,9 @@
 """Garbage left by killed commands: stale temporaries and orphan sidecars.
 
 Temporaries are hidden names (``.<name>...``) and never listed as
-versions; these functions remove the ones no live command owns.  Callers
+versions; these functions remove the ones no live command owns, and with
+a killed build's scratch the sidecars (its log) of the version it never
+published.  Callers
 hold the store lock, so temporaries that only lock holders write are stale
 whenever they are seen; build and copy temporaries carry their writer's pid.
 """
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from scitex_container import runner
 from scitex_container.apptainer.store.layout import LOG_SUFFIX, SIDECAR_SUFFIXES
-from scitex_container.apptainer.store.state import pid_alive, stale_scratch
+from scitex_container.apptainer.store.state import pid_alive, scratch_artifact, stale_scratch
 from scitex_container.fsutil import remove_path
 
 if TYPE_CHECKING:
@@ -96,4 +98,25 @@ def remove_stale(store: Store) -> list[Path]:
         with contextlib.suppress(OSError):
             remove_path(scratch)
         removed.append(scratch)
+        removed += _killed_build_sidecars(store, scratch_artifact(scratch))
+    return removed
+
+
+def _killed_build_sidecars(store: Store, artifact: str | None) -> list[Path]:
+    """Sidecars (the log, a metadata file written just before the rename) of a killed build.
+
+    Only for a version that never appeared: a failed build's log stays as
+    evidence (its scratch was released), a published version keeps its own.
+    """
+    if artifact is None or store.scheme.version_of(artifact) is None:
+        return []
+    if os.path.lexists(store.dir / artifact):
+        return []
+    removed = []
+    for suffix in SIDECAR_SUFFIXES:
+        path = store.dir / (artifact + suffix)
+        if os.path.lexists(path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            removed.append(path)
     return removed

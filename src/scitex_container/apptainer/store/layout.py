@@ -8,6 +8,7 @@ Sidecars are never listed as versions.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: Build metadata (inputs hash, def snapshot, apptainer version, timings, sha256).
@@ -47,3 +48,10 @@ def sidecar(artifact: str | Path, suffix: str) -> Path:
     """The sidecar of ``artifact`` with ``suffix`` (resolves no links)."""
     artifact = Path(artifact)
     return artifact.with_name(artifact.name + suffix)
+
+
+def name_taken(artifact: Path) -> bool:
+    """Is ``artifact`` there, or any sidecar of that name (a failed build's log)?"""
+    return os.path.lexists(artifact) or any(
+        os.path.lexists(sidecar(artifact, suffix)) for suffix in SIDECAR_SUFFIXES
+    )

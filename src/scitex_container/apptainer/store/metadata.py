@@ -264,17 +264,6 @@ def rerecord_digest(
     return new
 
 
-def move_aside(artifact: str | Path) -> Path | None:
-    """Rename a metadata file to ``*.corrupt-<UTC time>`` (kept as evidence)."""
-    path = metadata_path(_real(artifact))
-    if not path.exists():
-        return None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    os.rename(path, aside)
-    return aside
-
-
 def file_digest(path: str | Path, cache: DigestCache | None = None) -> str:
     """The current sha256 of the file ``path`` through the digest cache."""
     own = cache is None

@@ -117,8 +117,9 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        where = f" (writing {exc.filename})" if exc.filename else ""
         raise BadInputError(
-            f"cannot copy {src.name} here: {exc.strerror}", str(store.dir)
+            f"cannot copy {src.name} here: {exc.strerror}{where}", str(store.dir)
         ) from None
     return size
 

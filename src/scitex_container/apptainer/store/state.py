@@ -99,10 +99,15 @@ def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None
 # --- build scratch: apptainer's temporary space, owned by the store ---------------
 
 
-def new_scratch(store_dir: Path) -> Path:
-    """A fresh ``.scitex/tmp/<pid>-<ns>`` directory for one build (created here)."""
+def new_scratch(store_dir: Path, artifact: str | None = None) -> Path:
+    """A fresh ``.scitex/tmp/<pid>-<ns>[-<artifact>]`` directory for one build (created here).
+
+    ``artifact`` names the version being built, so whoever sweeps the
+    scratch of a killed build also knows which sidecars (its log) it left.
+    """
     root = state_dir(store_dir) / "tmp"
-    path = root / f"{os.getpid()}-{time.time_ns()}"
+    name = f"{os.getpid()}-{time.time_ns()}" + (f"-{artifact}" if artifact else "")
+    path = root / name
     for _ in range(5):  # another build's release_scratch may remove an empty root meanwhile
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
@@ -137,6 +142,12 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def scratch_artifact(scratch: Path) -> str | None:
+    """The name of the version a scratch directory was made for (None if not recorded)."""
+    parts = scratch.name.split("-", 2)
+    return parts[2] if len(parts) == 3 and parts[2] else None
 
 
 def stale_scratch(store_dir: Path) -> list[Path]:

@@ -1,0 +1,193 @@
+"""A full disk (a small tmpfs) during a build, a deploy and a metadata write.
+
+Each trial mounts a tmpfs of a few megabytes (root only; skipped where
+mounting is not permitted), fills it up to a chosen margin with a
+preallocated file, and then runs the real command.  Each must fail with a
+message naming the path on the full file system, leave no half-written
+version, temporary or scratch behind, and leave the previous active version
+intact (its digest the recorded one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from images import BUSYBOX_DEF
+from storekit import make_sif, python_env, sha256
+
+from scitex_container.apptainer.store.layout import META_SUFFIX, sidecar
+from scitex_container.apptainer.store.metadata import read_metadata, update_metadata
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.fixture()
+def tiny_fs(tmp_path: Path):
+    """``mount(size)`` -> a fresh tmpfs of ``size`` (e.g. ``"16m"``), unmounted afterwards."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        point = tmp_path / f"tmpfs{len(mounted)}"
+        point.mkdir()
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in reversed(mounted):
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def fill(fs: Path, leave: int) -> Path:
+    """Preallocate a file so that only ``leave`` bytes (whole pages) stay free on ``fs``."""
+    st = os.statvfs(fs)
+    free = st.f_bavail * st.f_frsize
+    size = max(0, free - leave) // PAGE * PAGE
+    filler = fs / "filler"
+    with open(filler, "wb") as fh:
+        if size:
+            os.posix_fallocate(fh.fileno(), 0, size)
+    return filler
+
+
+def cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
+    env = {**python_env(), "XDG_CACHE_HOME": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def _active(store: Path, link: str) -> tuple[Path, str]:
+    real = Path(os.path.realpath(store / link))
+    return real, json.loads(sidecar(real, META_SUFFIX).read_text())["sha256"]
+
+
+def _no_leftovers(store: Path, versions_before: set[str]) -> None:
+    names = set(os.listdir(store))
+    hidden = [n for n in names if n.startswith(".") and n != ".scitex"]
+    assert hidden == [], hidden
+    scratch = store / ".scitex" / "tmp"
+    assert not scratch.exists() or list(scratch.iterdir()) == []
+    versions = {n for n in names if n.endswith(".sif") and "-v" in n}
+    assert versions == versions_before, versions - versions_before
+    for name in names:  # no metadata or lock of a version that never appeared
+        for suffix in (META_SUFFIX, ".lock"):
+            if name.endswith(suffix):
+                assert name.removesuffix(suffix) in versions, name
+
+
+@pytest.mark.apptainer
+@pytest.mark.parametrize(
+    "margin",
+    [64 * 1024, 6 << 20],
+    ids=["while-copying-the-root-fs", "while-creating-the-sif"],
+)
+def test_full_disk_during_a_build(tiny_fs, tmp_path: Path, margin: int) -> None:
+    """The root file system (4 MB of random data) fits in the larger margin; the SIF does not."""
+    fs = tiny_fs("48m")
+    cache = tmp_path / "cache"
+    (tmp_path / "payload.bin").write_bytes(os.urandom(4 << 20))
+    (tmp_path / "bb.def").write_text(BUSYBOX_DEF + "\n%files\n    payload.bin /payload.bin\n")
+    first = cli("build", str(tmp_path / "bb.def"), "-o", str(fs), cache=cache)
+    assert first.returncode == 0, first.stderr
+    store = fs / "bb"
+    before, recorded = _active(store, "bb.sif")
+    versions = {p.name for p in store.glob("bb-v*.sif")}
+    filler = fill(fs, margin)
+    out = cli("build", str(tmp_path / "bb.def"), "-o", str(fs), "--force", cache=cache)
+    assert out.returncode != 0
+    assert "no space left on device" in out.stderr.lower(), out.stderr
+    assert str(store) in out.stderr, out.stderr  # names where
+    assert _active(store, "bb.sif")[0] == before and sha256(before) == recorded
+    _no_leftovers(store, versions)
+    filler.unlink()
+    again = cli("build", str(tmp_path / "bb.def"), "-o", str(fs), "--force", cache=cache)
+    assert again.returncode == 0, again.stderr
+
+
+def _deploy_source(tmp_path: Path, busybox_sif: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    make_sif(src / "scitex-v1.0.sif", busybox_sif, seed=1)
+    make_sif(src / "scitex-v2.0.sif", busybox_sif, pad=4 << 20, seed=2)
+    os.symlink("scitex-v1.0.sif", src / "current.sif")
+    return src
+
+
+def _deploy_v2(tiny_fs, tmp_path: Path, busybox_sif: Path, leave) -> tuple[Path, Path, Path, str]:
+    """Deploy v1 into a tmpfs, switch the source to v2, fill the tmpfs; return paths."""
+    src = _deploy_source(tmp_path, busybox_sif)
+    fs = tiny_fs("16m")
+    target = fs / "singularity"
+    cache = tmp_path / "cache"
+    out = cli("deploy", str(src), str(target), cache=cache)
+    assert out.returncode == 0, out.stderr
+    before, recorded = _active(target, "current.sif")
+    os.remove(src / "current.sif")
+    os.symlink("scitex-v2.0.sif", src / "current.sif")
+    fill(fs, leave((src / "scitex-v2.0.sif").stat().st_size))
+    return src, target, before, recorded
+
+
+@pytest.mark.apptainer
+def test_full_disk_during_deploy(tiny_fs, tmp_path: Path, busybox_sif: Path) -> None:
+    src, target, before, recorded = _deploy_v2(
+        tiny_fs, tmp_path, busybox_sif, lambda size: size // 2
+    )
+    out = cli("deploy", str(src), str(target), cache=tmp_path / "cache")
+    assert out.returncode == 2, out.stderr
+    assert "No space left on device" in out.stderr and str(target) in out.stderr, out.stderr
+    assert _active(target, "current.sif")[0] == before and sha256(before) == recorded
+    _no_leftovers(target, {"scitex-v1.0.sif"})
+
+
+@pytest.mark.apptainer
+def test_full_disk_during_the_deploys_metadata_write(
+    tiny_fs, tmp_path: Path, busybox_sif: Path
+) -> None:
+    """The copy fits to the page; the metadata written after it does not."""
+    src, target, before, recorded = _deploy_v2(
+        tiny_fs, tmp_path, busybox_sif, lambda size: -(-size // PAGE) * PAGE
+    )
+    out = cli("deploy", str(src), str(target), cache=tmp_path / "cache")
+    assert out.returncode == 2, out.stderr
+    assert "No space left on device" in out.stderr and str(target) in out.stderr, out.stderr
+    assert f"writing {target / 'scitex-v2.0.sif'}{META_SUFFIX}" in out.stderr, out.stderr
+    assert _active(target, "current.sif")[0] == before and sha256(before) == recorded
+    _no_leftovers(target, {"scitex-v1.0.sif"})
+
+
+def test_full_disk_during_a_metadata_update(tiny_fs) -> None:
+    fs = tiny_fs("1m")
+    version = fs / "img-v20260101T000000Z.sif"
+    make_sif(version)
+    update_metadata(version, inputs_hash="a" * 64, def_text="x")
+    meta = sidecar(version, META_SUFFIX)
+    old = meta.read_bytes()
+    fill(fs, 0)
+    with pytest.raises(OSError) as caught:
+        update_metadata(version, def_text="y" * 10_000)
+    assert caught.value.filename == str(meta)  # the message names the file
+    assert "No space left on device" in str(caught.value)
+    assert meta.read_bytes() == old and read_metadata(version).def_text == "x"
+    assert sorted(os.listdir(fs)) == sorted(["filler", version.name, meta.name])
