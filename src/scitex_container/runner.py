@@ -1,4 +1,4 @@
-"""The one process runner: with :mod:`.procgroup`, the only code in the package that starts processes.
+"""The one process runner (with :mod:`.procgroup`): the only code that starts processes.
 
 * argv lists only, never a shell;
 * the quoted command is logged at DEBUG;
