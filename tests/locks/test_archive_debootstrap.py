@@ -167,3 +167,24 @@ def test_mirror_packages_keep_this_arch_and_all_sorted_with_root_relative_files(
         "a_2_all.deb",
         "b_1_amd64.deb",
     ]
+
+
+def test_a_suite_alias_gets_the_codename_of_the_archived_base_files(tmp_path):
+    """debootstrap acts on the Release codename: `stable` must say bookworm, as Debian's did."""
+    shown = subprocess.run(
+        ["apt-cache", "show", "--no-all-versions", "base-files"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    version = re.search(r"^Version: (\S+)$", shown, flags=re.M).group(1)
+    lock = write_lock(Lock(dpkg={"base-files": version}), tmp_path / "b.lock")
+    archive_lock(lock, tmp_path / "arc")
+    rough = tmp_path / "rough.def"
+    rough.write_text(ROUGH.replace("OSVersion: bookworm", "OSVersion: stable"))
+    generate_locked_def(rough, lock, tmp_path / "locked.def", archive=tmp_path / "arc")
+    release = next((tmp_path / "arc").glob("views/*/apt/dists/stable/Release")).read_text()
+    codename = re.search(
+        r"^VERSION_CODENAME=(\S+)$", Path("/etc/os-release").read_text(), flags=re.M
+    ).group(1)  # this host is Debian of the same release as its apt sources
+    assert "Suite: stable\n" in release and f"Codename: {codename}\n" in release
