@@ -13,7 +13,9 @@ jq, pip and npm reinstall the pinned versions).
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -140,10 +142,52 @@ def test_locked_rebuild_reproduces_every_manager(newer, roundtrip):
     assert got.pip["scitex-full-alpha"] == "1.0.0" and got.node_versions[TOOL] == "1.0.0"
 
 
-def test_bundled_example_reproduces(tmp_path):
-    result = build_reproducible(REPO / "examples" / "demo" / "demo.def", tmp_path / "build")
+def sif_tree(sif: Path) -> list[str]:
+    """``mode owner path [-> target]`` of every file in the SIF (raw unsquashfs)."""
+    listing = subprocess.run(
+        ["apptainer", "sif", "list", sif], capture_output=True, text=True, check=True
+    ).stdout
+    row = next(line for line in listing.splitlines() if "Squashfs" in line)
+    offset = row.split("|")[3].strip().split("-")[0]
+    out = subprocess.run(
+        ["unsquashfs", "-o", offset, "-lln", sif], capture_output=True, text=True, check=True
+    ).stdout
+    return sorted(
+        " ".join(f[:2] + f[5:]) for line in out.splitlines() if len(f := line.split()) >= 6
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the offline rebuild (unshare --net) needs root")
+def test_bundled_example_reproduces_from_the_archive_offline(tmp_path):
+    archive = tmp_path / "archive"
+    result = build_reproducible(
+        REPO / "examples" / "demo" / "demo.def", tmp_path / "build", archive=archive
+    )
     assert result.identical, result.summary
     lock = read_lock(result.lock)
     assert lock.pip["scitex-demo-hello"] == "1.0.0" and lock.pip["scitex-demo-util"] == "0.3.1"
-    assert "--no-index --find-links /opt/demo-wheels" in result.locked_def.read_text()
     assert check_verified(result.image).state == "verified"
+    # every .deb of the base and both local wheels came from the archive
+    rough_lock = read_lock(result.rough_lock)
+    assert set(rough_lock.artifacts) >= {f"dpkg:{n}" for n in rough_lock.dpkg}
+    assert {"pip:scitex-demo-hello", "pip:scitex-demo-util"} <= set(rough_lock.artifacts)
+    text = result.locked_def.read_text()
+    assert "\nBootstrap: scratch\n" in text and "MirrorURL" not in text
+    assert re.findall(r"https?://\S+", text) == ["http://deb.debian.org/debian"]
+    assert "--no-index --require-hashes" in text
+    # the rebuild is the rough image's twin: same files, modes, owners and links,
+    # the same apt sources, nothing of the archive, the same runscript
+    assert sif_tree(result.image) == sif_tree(result.rough_image)
+    for image in (result.image, result.rough_image):
+        sources = subprocess.run(
+            ["apptainer", "exec", image, "cat", "/etc/apt/sources.list"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert sources == "deb http://deb.debian.org/debian bookworm main\n"
+    runs = [
+        subprocess.run(["apptainer", "run", i], capture_output=True, text=True, check=True).stdout
+        for i in (result.image, result.rough_image)
+    ]
+    assert runs[0] == runs[1] == "hello from scitex-demo-hello 1.0.0\n"

@@ -20,6 +20,7 @@ def _seconds(durations: dict) -> str:
     names = {
         "rough_build": "rough build",
         "rough_capture": "capture",
+        "archive": "archive",
         "pin": "pin",
         "locked_build": "locked build",
         "locked_capture": "capture",

@@ -156,12 +156,14 @@ class DefFile:
         section: str = "post",
         app: str | None = None,
         stage: int | str = -1,
+        first: bool = False,
     ) -> DefFile:
         """Put ``body`` between ``# >>> tag >>>`` and ``# <<< tag <<<`` in a section.
 
         An existing block with this tag in the stage is replaced in place;
         otherwise the block goes after the last non-blank line of the stage's
-        last ``section`` (created at the stage's end if there is none).
+        last ``section`` (``first``: right after the stage's first such
+        section's ``%name`` line), or in a new section at the stage's end.
         Applying the same block twice gives the same text as applying it once.
         Markers sit in column 0 and ``body`` is written as given, with the
         file's own line ending. Raises ``ValueError`` for a body line that
@@ -169,7 +171,7 @@ class DefFile:
         block is unterminated or appears twice in the stage.
         """
         index = self._stage_index(stage)
-        new = set_block(self, index, section, app, tag, body)
+        new = set_block(self, index, section, app, tag, body, first=first)
         return parse_def_text(new, self.path)
 
     def generated_block(

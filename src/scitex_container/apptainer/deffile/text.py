@@ -201,7 +201,14 @@ def _replace(deffile: DefFile, old: Section, new_raw: str) -> str:
 
 
 def set_block(
-    deffile: DefFile, stage: int, section: str, app: str | None, tag: str, body: str
+    deffile: DefFile,
+    stage: int,
+    section: str,
+    app: str | None,
+    tag: str,
+    body: str,
+    *,
+    first: bool = False,
 ) -> str:
     """Text of ``deffile`` with the generated block ``tag`` set to ``body``."""
     _check_target(section, app)
@@ -216,9 +223,9 @@ def set_block(
         return _replace(deffile, sec, sec.raw_header + "".join(rows[:k] + added + rows[m + 1 :]))
     targets = deffile.stages[stage].sections_named(section, app)
     if targets:
-        sec = targets[-1]
+        sec = targets[0] if first else targets[-1]
         rows = [sec.raw_header, *split_lines(sec.raw_body)]
-        rows = _with_lines(rows, max(_last_text_row(rows), 0), block, nl)
+        rows = _with_lines(rows, 0 if first else max(_last_text_row(rows), 0), block, nl)
         return _replace(deffile, sec, "".join(rows))
     return _append(deffile, stage, f"%{section}" + (f" {app}" if app else ""), block, nl)
 

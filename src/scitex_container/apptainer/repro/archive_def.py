@@ -16,6 +16,11 @@ With an archive (``lock pin --archive DIR``), the locked def gets:
 * at the end of ``%post``, the image's own apt sources and pip config are put
   back and the copy is removed, so the image holds nothing of the archive.
 
+A ``Bootstrap: debootstrap`` def becomes ``Bootstrap: scratch`` whose
+``%setup`` first debootstraps the same base from the view, which is then
+also a Debian mirror of the lock's .debs (see :mod:`.archive_debootstrap`);
+every dpkg entry of the lock is then needed, whatever the apt scope.
+
 The view lives in the archive (``DIR/views/<digest>``, hard links to the
 content-addressed files), named by the digest of what it holds, so the same
 pins give the same def text.  Every artifact the pins need is checked
@@ -32,7 +37,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scitex_container import runner
+from scitex_container.apptainer.deffile import DefFile
 from scitex_container.apptainer.lock.archive_store import ArchiveStore, entry_key
+from scitex_container.apptainer.repro.archive_debootstrap import (
+    DebootstrapBase,
+    as_scratch,
+    base_of,
+    setup_lines,
+    write_mirror,
+)
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import remove_path
 
@@ -41,26 +54,53 @@ TAG = "scitex-container archive"
 _SAVE = "/.scitex-archive-saved"
 
 
-#: Bootstraps whose base is a local file: the only ones an archive build can use.
-LOCAL_BOOTSTRAPS = ("localimage", "scratch")
+#: Bootstraps an archive build can serve: a local base file, none, or
+#: debootstrap made from the archive's .debs (:mod:`.archive_debootstrap`).
+ARCHIVE_BOOTSTRAPS = ("localimage", "scratch", "debootstrap")
 
 
 def check_bootstrap(bootstrap: str, where: str) -> None:
-    """Refuse a base that comes from a network (debootstrap, docker, library...)."""
-    if bootstrap.lower() not in LOCAL_BOOTSTRAPS:
+    """Refuse a base the archive cannot serve (docker, library, oras, yum...)."""
+    if bootstrap.lower() not in ARCHIVE_BOOTSTRAPS:
         raise BadInputError(
-            f"`Bootstrap: {bootstrap}` fetches its base from a network; a locked def "
-            "from an archive needs a local base (`Bootstrap: localimage` of an "
-            "archived base image, or scratch); debootstrap from the archive is not supported yet",
+            f"`Bootstrap: {bootstrap}` fetches its base from a network the archive cannot "
+            "serve; a locked def from an archive needs `Bootstrap: debootstrap`, "
+            "`localimage` (of an archived base image) or `scratch`",
             where,
         )
 
 
+def input_dirs(def_path: str | os.PathLike) -> tuple[Path, ...]:
+    """Host directories the def copies wheels/.debs from (``%files`` sources).
+
+    ``repro --archive`` offers them to ``lock archive`` as saved files, so
+    local wheels installed with ``--find-links`` (in no index) are archived
+    too; only files that name a lock entry are taken from them.
+    """
+    from scitex_container.apptainer.deffile import parse_def
+
+    path = Path(def_path)
+    out: list[Path] = []
+    for entry in parse_def(path).files_entries():
+        if entry.from_stage is not None or "{{" in entry.src:
+            continue
+        src = Path(entry.src) if os.path.isabs(entry.src) else path.parent / entry.src
+        if src.is_file() and src.suffix in (".whl", ".deb"):
+            src = src.parent
+        if src.is_dir() and src.resolve() not in out:
+            out.append(src.resolve())
+    return tuple(out)
+
+
 def required(
-    apt_pins: Mapping[str, str], pip_pins: Sequence[str], node: Mapping[str, str]
+    apt_pins: Mapping[str, str],
+    pip_pins: Sequence[str],
+    node: Mapping[str, str],
+    base_debs: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """``(lock key, version)`` of every artifact the pins install."""
-    out = [(f"dpkg:{n}", v) for n, v in sorted(apt_pins.items())]
+    """``(lock key, version)`` of every artifact the pins (and a debootstrap base) install."""
+    debs = {**(base_debs or {}), **apt_pins}
+    out = [(f"dpkg:{n}", v) for n, v in sorted(debs.items())]
     for pin in pip_pins:
         name, sep, version = pin.partition("==")
         out.append((f"pip:{name}", version) if sep else (f"pip:{pin}", ""))
@@ -96,11 +136,20 @@ def _subdir(key: str) -> str:
     return {"dpkg": "apt", "pip": "wheels", "node": "npm"}[key.split(":", 1)[0]]
 
 
-def build_view(archive: str | os.PathLike, records: Mapping[str, dict]) -> Path:
-    """``DIR/views/<digest>``: the artifacts under their names, with an apt index."""
+def build_view(
+    archive: str | os.PathLike,
+    records: Mapping[str, dict],
+    base: DebootstrapBase | None = None,
+) -> Path:
+    """``DIR/views/<digest>``: the artifacts under their names, with an apt index.
+
+    With ``base`` the apt directory is also a Debian mirror of its suite and
+    architecture (``dists/``), for debootstrap.
+    """
     store = ArchiveStore(archive)
     listing = sorted((_subdir(k), str(r["filename"]), str(r["sha256"])) for k, r in records.items())
-    digest = hashlib.sha256(repr(listing).encode()).hexdigest()[:16]
+    named: list = [listing, (base.suite, base.arch)] if base is not None else listing
+    digest = hashlib.sha256(repr(named).encode()).hexdigest()[:16]
     final = (store.root / "views" / digest).absolute()
     if final.is_dir() or runner.is_dry_run():
         return final
@@ -122,6 +171,8 @@ def build_view(archive: str | os.PathLike, records: Mapping[str, dict]) -> Path:
             readonly=True,
         )
         (tmp / "apt" / "Packages").write_text(done.stdout, encoding="utf-8")
+        if base is not None:
+            write_mirror(tmp / "apt", base.suite, base.arch)
         os.replace(tmp, final)
     except BaseException:
         remove_path(tmp)
@@ -139,11 +190,12 @@ def hashed_pins(pip_pins: Sequence[str], records: Mapping[str, dict]) -> list[st
     return out
 
 
-def setup_block(view: Path) -> str:
-    """``%setup`` body: copy the view in and point apt and pip at it alone."""
+def setup_block(view: Path, base: DebootstrapBase | None = None) -> str:
+    """``%setup`` body: (debootstrap the base,) copy the view in, point apt and pip at it."""
     r = '"${APPTAINER_ROOTFS}"'
     q = shlex.quote(str(view))
-    lines = [
+    lines = setup_lines(view, base) if base is not None else []
+    lines += [
         "# Generated by scitex-container: install only from the artifact archive.",
         f"rm -rf {r}{ROOT} {r}{_SAVE}",
         f"mkdir -p {r}{ROOT} {r}{_SAVE} {r}/etc/apt/sources.list.d",
@@ -159,6 +211,34 @@ def setup_block(view: Path) -> str:
         f"printf '[global]\\nno-index = true\\nfind-links = {ROOT}/wheels\\n' > {r}/etc/pip.conf",
     ]
     return "\n".join(lines) + "\n"
+
+
+def apply(
+    deffile: DefFile,
+    where: str,
+    archive: str | os.PathLike,
+    lock_debs: Mapping[str, str],
+    apt_pins: Mapping[str, str],
+    pip_pins: Sequence[str],
+    node: Mapping[str, str],
+) -> tuple[DefFile, list[str]]:
+    """The def with the archive's ``%setup`` block, and the hashed pip pins.
+
+    Checks the bootstrap and that every artifact is archived (before any
+    build); a debootstrap def becomes scratch plus a debootstrap from the
+    archive, which needs every dpkg entry of the lock (``lock_debs``).
+    """
+    check_bootstrap(deffile.stage(-1).bootstrap, where)
+    base = base_of(deffile, where)
+    wanted = required(apt_pins, pip_pins, node, lock_debs if base is not None else None)
+    records = records_for(archive, wanted)
+    view = build_view(archive, records, base)
+    if base is not None:
+        deffile = as_scratch(deffile, base)
+    block = setup_block(view, base)
+    # first in %setup: the base is made before the def's own %setup runs on it
+    deffile = deffile.set_generated_block(TAG, block, section="setup", first=True)
+    return deffile, hashed_pins(pip_pins, records)
 
 
 def restore_lines() -> list[str]:

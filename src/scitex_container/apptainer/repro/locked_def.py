@@ -282,15 +282,11 @@ def render_locked_def(
     pip_opts: Sequence[str] | None = pip_options
     npm_dirs, npm_opts = usage.npm_tarball_dirs, usage.npm_options
     if archive is not None:
-        archive_def.check_bootstrap(deffile.stage(-1).bootstrap, os.fspath(rough_def))
-        records = archive_def.records_for(archive, archive_def.required(apt_pins, pip_pins, node))
-        hashed = archive_def.hashed_pins(pip_pins, records)
+        deffile, hashed = archive_def.apply(
+            deffile, os.fspath(rough_def), archive, the_lock.dpkg, apt_pins, pip_pins, node
+        )
         pip_opts = ["--no-index", "--require-hashes"]
         npm_dirs, npm_opts = (archive_def.ROOT + "/npm",), ("--offline",)
-        view = archive_def.build_view(archive, records)
-        deffile = deffile.set_generated_block(
-            archive_def.TAG, archive_def.setup_block(view), section="setup"
-        )
     if pip_pins:
         options = [shell_word(o) for o in pip_opts] if pip_opts is not None else usage.pip.options
         body += pip_stanza(pip_pins, commands=usage.pip.commands, options=options, hashed=hashed)

@@ -315,10 +315,12 @@ def build_reproducible(
     _timed(durations, "rough_capture", start)
     if archive is not None:
         from scitex_container.apptainer.lock.archive import archive_lock
+        from scitex_container.apptainer.repro import archive_def
 
         _say(progress, f"[repro] archiving the lock's artifacts in {archive}")
         start = time.monotonic()
-        archive_lock(lock_path, archive, image=rough)
+        saved = archive_def.input_dirs(rough_def)
+        archive_lock(lock_path, archive, image=rough, saved_dirs=saved)
         _timed(durations, "archive", start)
 
     _say(progress, "[repro] generating the locked def")
