@@ -35,7 +35,7 @@ from scitex_container.apptainer.repro.roundtrip import (
 
 pytestmark = [pytest.mark.apptainer, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TOOL = "scitex-full-tool"
 SECURITY = "deb [arch=amd64] http://deb.debian.org/debian-security bookworm-security main\n"
 

@@ -245,7 +245,7 @@ def test_cli_lock_pin_writes_the_locked_def(tmp_path):
     assert CliRunner().invoke(pin, [str(definition), str(lock)]).exit_code == 0
     assert (tmp_path / "tiny.locked.def").is_file()
     lock.write_text("# scitex-container lock\n[dpkg]\nnot-a-pin\n")
-    if (Path(__file__).parents[2] / "src/scitex_container/cli/lock.py").exists():
+    if (Path(__file__).parents[3] / "src/scitex_container/cli/lock.py").exists():
         proc = run_cli("lock", "pin", str(definition), str(lock))
         assert proc.returncode == 2 and "x.lock:3" in proc.stderr
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 TEST_USER = "scitex-test"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _user() -> pwd.struct_passwd:
