@@ -19,7 +19,7 @@ from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.signals import signals_ignored, signals_interrupt
 from scitex_container.apptainer.session.spec import SessionSpec, plan
 from scitex_container.apptainer.tool import detect_container_cmd
-from scitex_container.errors import CheckFailedError, ProcessError, SessionGone
+from scitex_container.errors import CheckFailedError, ProcessError
 
 START_TIMEOUT = 300.0
 
@@ -88,13 +88,7 @@ def _fail(record: SessionRecord, container_cmd: str, keep: bool) -> None:
     with signals_ignored():
         if record.instance and not runner.is_dry_run():
             _stop(container_cmd, record.instance)
-        try:
-            if keep:
-                records.save(record.with_(state="failed"))
-            else:
-                records.remove(record.id)
-        except SessionGone:
-            pass  # `stop` removed the session meanwhile: never bring it back
+        records.drop_failed(record, keep)
 
 
 def step_argv(record: SessionRecord, argv: Sequence[str], *, pty: bool = False) -> list[str]:

@@ -240,3 +240,17 @@ def remove(session_id: str) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def drop_failed(record: SessionRecord, keep: bool) -> None:
+    """A failed start's record: removed, or kept as ``failed`` (``--keep-failed``).
+
+    A session that ``stop`` removed meanwhile is never brought back.
+    """
+    try:
+        if keep:
+            save(record.with_(state="failed"))
+        else:
+            remove(record.id)
+    except SessionGone:
+        pass

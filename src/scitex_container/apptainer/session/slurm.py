@@ -34,7 +34,7 @@ from scitex_container.apptainer.session.sbatch_script import (
 from scitex_container.apptainer.session.signals import signals_ignored, signals_interrupt
 from scitex_container.apptainer.session.spec import SessionSpec
 from scitex_container.apptainer.tool import detect_container_cmd
-from scitex_container.errors import BadInputError, CheckFailedError, ProcessError, SessionGone
+from scitex_container.errors import BadInputError, CheckFailedError, ProcessError
 
 #: squeue states in which the job still holds (or will hold) its allocation.
 ACTIVE_STATES = {
@@ -232,13 +232,7 @@ def _fail(record: SessionRecord, keep: bool) -> None:
     with signals_ignored():  # a second signal (runuser forwards one) must not cut this short
         if live:
             runner.run(["scancel", v.job_id(record.job_id)], check=False, timeout=60)
-        try:
-            if keep:
-                records.save(record.with_(state="failed"))
-            else:
-                records.remove(record.id)
-        except SessionGone:
-            pass  # `stop` removed the session meanwhile: never bring it back
+        records.drop_failed(record, keep)
         if live:
             wait_gone(record.job_id)
 
