@@ -81,8 +81,8 @@ def _provenance_finalizer(
 
             rec = {**(record or {}), **meta, "apptainer_version": tool.container_version()}
             embed_statement(tmp, name=final.name, record=rec, live_base=inputs.def_path.parent)
-            signer, digest, _ = sign_artifact(tmp, sign_key)
-            meta.update(signed_fields(signer, digest))
+            done = sign_artifact(tmp, sign_key)
+            meta.update(signed_fields(done.signer, done.statement_sha256, done.layout_sha256))
         return meta
 
     return finalize

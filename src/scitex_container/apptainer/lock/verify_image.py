@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from scitex_container.apptainer.lock.capture import (
     lock_from_found,
 )
 from scitex_container.apptainer.lock.compare import compare_version_sets
+from scitex_container.apptainer.lock.integrity import Check, integrity
 from scitex_container.apptainer.lock.lockfile import (
     Lock,
     node_json_from_versions,
@@ -63,24 +63,6 @@ SECTIONS = ("pip", "dpkg", "node")
 
 
 @dataclass(frozen=True)
-class Check:
-    """One check of a verification: pass, fail or skip, and why."""
-
-    status: str  #: ``pass``, ``fail`` or ``skip``
-    detail: str
-    diff_count: int | None = None  #: lock sections only; None when not compared
-    changes: Mapping[str, Any] | None = None  #: changed/added/removed of a failed section
-
-    def to_dict(self, *, lock_section: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "detail": self.detail}
-        if lock_section:
-            out["diff_count"] = -1 if self.diff_count is None else self.diff_count
-        if self.changes:
-            out.update(self.changes)
-        return out
-
-
-@dataclass(frozen=True)
 class VerifyReport:
     """Everything ``verify`` found about one image."""
 
@@ -93,10 +75,12 @@ class VerifyReport:
     sections: tuple[tuple[str, Check], ...]  #: (pip|dpkg|node|apk, check)
     lock_origin: Check
     lock_source: tuple[str, str | None]  #: (kind, path)
+    layout_tampered: bool = False  #: unsigned bytes differ from those recorded at signing
 
     @property
     def tampered(self) -> bool:
-        return bool(self.recorded_sha256 and self.sha256 and self.sha256 != self.recorded_sha256)
+        changed = self.sha256 and self.sha256 != self.recorded_sha256
+        return bool(self.recorded_sha256 and changed) or self.layout_tampered
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -257,21 +241,6 @@ def check_lock_origin(lock: Lock, image: Path, sha256: str | None) -> Check:
     return _skip("lock header names no image", diff=False)
 
 
-def check_integrity(current: str | None, recorded: str | None) -> Check:
-    """The current digest against the one recorded when the version was published."""
-    if current is None:
-        return _skip("a sandbox has no single digest", diff=False)
-    if recorded is None:
-        return _skip("no digest was recorded for this image", diff=False)
-    if current == recorded:
-        return Check("pass", f"sha256 matches the recorded digest {recorded[:16]}...")
-    return Check(
-        "fail",
-        f"tampered: sha256 {current[:16]}... differs from the digest recorded at publish "
-        f"{recorded[:16]}...",
-    )
-
-
 def _section_result(name: str, diff, total: int) -> Check:
     if diff.identical:
         return Check("pass", f"All {total} packages match", 0)
@@ -300,11 +269,15 @@ def verify_image(
     sif_path: str | os.PathLike,
     def_path: str | os.PathLike | None = None,
     lock_dir: str | os.PathLike | None = None,
+    *,
+    signed_layout: str | None = None,
 ) -> VerifyReport:
     """The whole verification of ``sif_path`` (the active link is followed).
 
     The version's own sidecars (metadata, ``.lock``) are used, also when
-    ``sif_path`` is the store's active link.
+    ``sif_path`` is the store's active link.  ``signed_layout``: the image's
+    signature was just verified and this is its layout digest, so the file
+    is not hashed again (see :mod:`.integrity`).
     """
     given = Path(sif_path)
     no_lock = tuple((n, _skip("No lock file found")) for n in SECTIONS)
@@ -323,21 +296,24 @@ def verify_image(
         return report
     image = Path(os.path.realpath(given))
     check_image(image)
-    sha256 = image_digest(image) or None
     meta = metadata.read_metadata(image)
-    recorded = meta.sha256 if meta is not None else None
+    state = integrity(image, meta, signed_layout)
+    sha256 = state.sha256
     report = replace(
         report,
         exists=True,
         sha256=sha256,
-        recorded_sha256=recorded,
-        integrity=check_integrity(sha256, recorded),
+        recorded_sha256=meta.sha256 if meta is not None else None,
+        integrity=state.check,
+        layout_tampered=state.tampered and sha256 is None,
         def_origin=check_def_origin(image, def_path),
     )
     lock, source, sections = find_lock(image, lock_dir)
     report = replace(report, lock_source=(source["kind"], source["path"]))
     if lock is None:
         return report
+    if sha256 is None and lock.image_sha256 and not lock.image_id:
+        sha256 = image_digest(image) or None  # only this lock needs the whole-file digest
     report = replace(report, lock_origin=check_lock_origin(lock, image, sha256))
     try:
         fresh = lock_from_found(capture_found(image))

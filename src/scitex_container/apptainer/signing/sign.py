@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from scitex_container import runner
 from scitex_container.apptainer import tool
@@ -30,6 +31,7 @@ from scitex_container.apptainer.lock.provenance import (
     replace_objects,
 )
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
+from scitex_container.apptainer.sif.layout import layout_sha256
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
 from scitex_container.errors import BadInputError, NotFoundError
@@ -73,6 +75,15 @@ def _regroup(sif: Path) -> None:
         replace_objects(sif, {o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name]) for o in loose})
 
 
+class Signed(NamedTuple):
+    """What :func:`sign_artifact` did."""
+
+    signer: str  #: fingerprint of the signing key
+    statement_sha256: str
+    replaced: int  #: signatures removed first
+    layout_sha256: str | None  #: of the bytes the signature does not cover (..sif.layout)
+
+
 def sign_artifact(
     sif: str | os.PathLike,
     key: str | os.PathLike,
@@ -80,10 +91,13 @@ def sign_artifact(
     name: str | None = None,
     record: dict[str, Any] | None = None,
     live_base: Path | None = None,
-) -> tuple[str, str, int]:
+    before: Callable[[Path], None] | None = None,
+) -> Signed:
     """Sign ``sif`` in place.
 
-    Returns (signer fingerprint, statement sha256, signatures replaced).
+    ``before`` runs once the old signatures are gone and before the new one
+    is made: a step that adds objects to a signed image (``sbom --embed
+    --key``) goes there, so the new signature covers what it added.
     """
     from scitex_container.apptainer.store.metadata import load_metadata
 
@@ -94,6 +108,8 @@ def sign_artifact(
     old = [o for o in read_sif(sif).objects if o.datatype == SIGNATURE]
     for obj in sorted(old, key=lambda o: -o.offset):
         runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
+    if before is not None:
+        before(sif)
     statement = read_named_object(sif, STATEMENT_OBJECT)
     if statement is None:
         meta = record if record is not None else load_metadata(sif)
@@ -104,4 +120,5 @@ def sign_artifact(
         _regroup(sif)
     with apptainer_private_key(key) as (keyfile, fingerprint):
         runner.run([cmd, "sign", "--key", os.fspath(keyfile), os.fspath(sif)], timeout=3600)
-    return fingerprint, digest, len(old)
+    layout = None if runner.is_dry_run() else layout_sha256(sif)
+    return Signed(fingerprint, digest, len(old), layout)
