@@ -39,7 +39,7 @@ def sign_image(
     image: str | os.PathLike,
     key: str | os.PathLike,
     *,
-    before: Callable[[Path], None] | None = None,
+    before: Callable[[Path, str], None] | None = None,
     reason: str | None = None,
 ) -> SignResult:
     """Sign ``image`` (a SIF, or a store's active link / version) with ``key``.

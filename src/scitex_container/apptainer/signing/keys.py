@@ -204,7 +204,7 @@ def load_private_key(path: str | os.PathLike, password: bytes | None = None):
 
 
 @contextlib.contextmanager
-def apptainer_private_key(path: str | os.PathLike) -> Iterator[tuple[Path, str]]:
+def apptainer_private_key(path: str | os.PathLike, key=None) -> Iterator[tuple[Path, str]]:
     """A key file apptainer can sign with, and the fingerprint of its public half.
 
     An unencrypted PKCS#8 file is used as it is; any other private key
@@ -213,7 +213,7 @@ def apptainer_private_key(path: str | os.PathLike) -> Iterator[tuple[Path, str]]
     """
     from cryptography.hazmat.primitives import serialization as ser
 
-    key = load_private_key(path)
+    key = key if key is not None else load_private_key(path)  # ``key``: already loaded
     fpr = fingerprint_of(key.public_key())
     data = Path(path).read_bytes()
     if data.lstrip().startswith(b"-----BEGIN PRIVATE KEY-----"):

@@ -55,7 +55,7 @@ def embed_statement(
 ) -> str:
     """Write the in-toto statement into ``sif``; returns its sha256."""
     data = render(make_statement(sif, name=name, record=record, live_base=live_base))
-    replace_objects(sif, {STATEMENT_OBJECT: (data, KNOWN_OBJECTS[STATEMENT_OBJECT])})
+    replace_objects(sif, {STATEMENT_OBJECT: (data, KNOWN_OBJECTS[STATEMENT_OBJECT])}, signing=True)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -72,7 +72,8 @@ def _regroup(sif: Path) -> None:
             str(sif),
         )
     if loose:
-        replace_objects(sif, {o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name]) for o in loose})
+        again = {o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name]) for o in loose}
+        replace_objects(sif, again, signing=True)
 
 
 class Signed(NamedTuple):
@@ -91,34 +92,35 @@ def sign_artifact(
     name: str | None = None,
     record: dict[str, Any] | None = None,
     live_base: Path | None = None,
-    before: Callable[[Path], None] | None = None,
+    before: Callable[[Path, str], None] | None = None,
 ) -> Signed:
     """Sign ``sif`` in place.
 
-    ``before`` runs once the old signatures are gone and before the new one
-    is made: a step that adds objects to a signed image (``sbom --embed
-    --key``) goes there, so the new signature covers what it added.
+    ``before(sif, statement_sha256)`` runs once the old signatures are gone
+    and the statement is in, before the new signature is made: a step that
+    adds objects to a signed image (``sbom --embed --key``) goes there, so
+    the new signature covers what it added.
     """
     from scitex_container.apptainer.store.metadata import load_metadata
 
     sif = Path(sif)
     require_sif(sif)
-    load_private_key(key)  # a bad key fails before the image changes
+    loaded = load_private_key(key)  # a bad key fails before the image changes
     cmd = tool.detect_container_cmd()
     old = [o for o in read_sif(sif).objects if o.datatype == SIGNATURE]
     for obj in sorted(old, key=lambda o: -o.offset):
         runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
-    if before is not None:
-        before(sif)
     statement = read_named_object(sif, STATEMENT_OBJECT)
     if statement is None:
         meta = record if record is not None else load_metadata(sif)
         digest = embed_statement(sif, name=name or sif.name, record=meta, live_base=live_base)
     else:
         digest = hashlib.sha256(statement).hexdigest()
+    if before is not None:
+        before(sif, digest)
     if not runner.is_dry_run():
         _regroup(sif)
-    with apptainer_private_key(key) as (keyfile, fingerprint):
+    with apptainer_private_key(key, loaded) as (keyfile, fingerprint):
         runner.run([cmd, "sign", "--key", os.fspath(keyfile), os.fspath(sif)], timeout=3600)
     layout = None if runner.is_dry_run() else layout_sha256(sif)
     return Signed(fingerprint, digest, len(old), layout)

@@ -116,7 +116,8 @@ class ApptainerCheck(threading.Thread):
 
     def outcomes(self) -> list[tuple[bool, str]]:
         """(passed, message) per key tried, in order."""
-        self.join()
+        if self.ident is not None:  # started in the background (else run() ran inline)
+            self.join()
         if self._error is not None:
             raise self._error
         return self._results
