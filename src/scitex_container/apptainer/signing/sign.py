@@ -51,10 +51,18 @@ def require_sif(path: Path) -> None:
 
 
 def embed_statement(
-    sif: str | os.PathLike, *, name: str, record: dict[str, Any], live_base: Path | None = None
+    sif: str | os.PathLike,
+    *,
+    name: str,
+    record: dict[str, Any],
+    live_base: Path | None = None,
+    subject_sha256: str | None = None,
 ) -> str:
     """Write the in-toto statement into ``sif``; returns its sha256."""
-    data = render(make_statement(sif, name=name, record=record, live_base=live_base))
+    statement = make_statement(
+        sif, name=name, record=record, live_base=live_base, subject_sha256=subject_sha256
+    )
+    data = render(statement)
     replace_objects(sif, {STATEMENT_OBJECT: (data, KNOWN_OBJECTS[STATEMENT_OBJECT])}, signing=True)
     return hashlib.sha256(data).hexdigest()
 
