@@ -18,6 +18,7 @@ import pytest
 from images import busybox_sif
 
 from scitex_container.apptainer.building.versioned import build_version
+from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.sif.layout import check_layout, layout_sha256
 from scitex_container.apptainer.signing.keys import new_keypair
 from scitex_container.apptainer.signing.sign import sign_artifact
@@ -137,3 +138,19 @@ def test_a_plausible_timestamp_change_is_caught_by_the_recorded_layout(
     code, out = _verify(capsys, str(version))  # without a key: the recorded sha256
     assert code == 1
     assert out["integrity"]["tampered"]
+
+
+def test_an_object_deleted_from_the_middle_is_no_tampering(pair, tmp_path, capsys):
+    """`apptainer sif del` leaves a deleted object's bytes in place: a hole, not padding."""
+    image = tmp_path / "holes.sif"
+    shutil.copy(busybox_sif(), image)
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name * 3)
+        add = ["apptainer", "sif", "add", "--datatype", "7", "--groupid", "1", "--filename"]
+        subprocess.run([*add, name, str(image), str(tmp_path / name)], check=True)
+    first = next(o.id for o in read_sif(image).objects if o.name == "a.txt")
+    subprocess.run(["apptainer", "sif", "del", str(first), str(image)], check=True)
+    sign_artifact(image, pair.private)
+    assert check_layout(image) is None
+    code, out = _verify(capsys, str(image), "--key", str(pair.public))
+    assert code == 0, out["signature"]

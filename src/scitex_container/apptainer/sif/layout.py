@@ -30,15 +30,17 @@ size):
     the counts, table offset/size and data offset/size are the ones the
     table and the objects imply, and the file ends where the data ends;
 ``layout:descriptor N``
-    object N lies in the data section, overlaps no other object, its
-    size-with-padding reaches back exactly to the previous object's end,
-    and unused descriptors are all zero;
+    unused descriptor N is all zero;
 ``layout:padding``
-    every byte between header, table and objects is zero.
+    the bytes between header and table, table and data, and each object's
+    alignment padding (its size-with-padding minus its size) are zero;
+    objects do not overlap.
 
 What these rules cannot see is a timestamp changed to another plausible
-value.  :func:`layout_sha256` (sha256 of every byte outside the signed
-objects' data: header, table, padding, signature objects) closes that gap
+value, and the bytes of an object ``apptainer sif del`` removed from the
+middle of the data (it leaves them in place, not zeroed).
+:func:`layout_sha256` (sha256 of every byte outside the signed objects'
+data: header, table, padding, holes, signature objects) closes that gap
 when a digest was recorded at signing: the store records it beside the
 version's sha256, so ``verify --key`` compares it instead of hashing the
 whole file.
@@ -166,19 +168,36 @@ def _check(fh, size: int, fields: tuple, table: bytes, objs: list[_Obj]) -> Layo
             return LayoutProblem(
                 f"layout:descriptor {i + 1}", f"unused descriptor {i} is not empty"
             )
-    end = data_off
-    for obj in sorted(objs, key=lambda o: o.offset):
-        if obj.offset < end or obj.size < 0 or obj.offset + obj.size - obj.padded != end:
+    for start, stop in _padding(desc_off, desc_end, data_off, objs):
+        if stop < start:
             return LayoutProblem(
-                f"layout:descriptor {obj.oid}",
-                f"object {obj.oid} at {obj.offset} (+{obj.size}, padded {obj.padded}) "
-                f"does not follow the previous object's end {end}",
+                "layout:descriptors",
+                f"the object at byte {start} overlaps the previous one or its padding",
             )
-        end = obj.offset + obj.size
-    for start, stop in _gaps(desc_off, desc_end, data_off, objs):
         if stop > start and not _zero(fh, start, stop):
             return LayoutProblem("layout:padding", f"non-zero padding in bytes {start}-{stop}")
     return None
+
+
+def _padding(desc_off: int, desc_end: int, data_off: int, objs: list[_Obj]) -> Iterator[tuple]:
+    """(start, end) of the stretches that must be zero.
+
+    The header's end to the table, the table's end to the data, and before
+    each object its alignment padding (``size-with-padding - size`` bytes).
+    A longer gap is what ``apptainer sif del`` leaves of a deleted object
+    (its bytes are not zeroed): that hole is not checked here (it is in
+    :func:`layout_sha256`).
+    """
+    yield _HEADER.size, desc_off
+    yield desc_end, data_off
+    end = data_off
+    for obj in sorted(objs, key=lambda o: o.offset):
+        pad = obj.padded - obj.size
+        if pad < 0 or obj.offset - pad < end:  # overlaps, or padding reaching into the previous
+            yield obj.offset, obj.offset - 1  # reversed: the caller reports it
+        else:
+            yield obj.offset - pad, obj.offset
+        end = max(end, obj.offset + obj.size)
 
 
 def check_layout(path: str | os.PathLike) -> LayoutProblem | None:
