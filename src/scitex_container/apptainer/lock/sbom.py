@@ -139,6 +139,8 @@ def sbom_document(
         props = md.setdefault("properties", [])
         for key in ("signer", "statement_sha256"):
             props.append({"name": f"scitex-container:{key}", "value": signature[key] or "unknown"})
+        if signature.get("keyid"):  # the signature's own key id (SSH-style SHA256:...)
+            props.append({"name": "scitex-container:signature_keyid", "value": signature["keyid"]})
     return data
 
 
