@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -265,55 +266,16 @@ def _section_result(name: str, diff, total: int) -> Check:
     return Check("fail", f"Package mismatch: {', '.join(parts)}", diff.diff_count, changes)
 
 
-def verify_image(
-    sif_path: str | os.PathLike,
-    def_path: str | os.PathLike | None = None,
-    lock_dir: str | os.PathLike | None = None,
-    *,
-    signed_layout: str | None = None,
-) -> VerifyReport:
-    """The whole verification of ``sif_path`` (the active link is followed).
-
-    The version's own sidecars (metadata, ``.lock``) are used, also when
-    ``sif_path`` is the store's active link.  ``signed_layout``: the image's
-    signature was just verified and this is its layout digest, so the file
-    is not hashed again (see :mod:`.integrity`).
-    """
-    given = Path(sif_path)
-    no_lock = tuple((n, _skip("No lock file found")) for n in SECTIONS)
-    report = VerifyReport(
-        given,
-        False,
-        None,
-        None,
-        _skip("image not found", diff=False),
-        _skip("No .def provided", diff=False),
-        no_lock,
-        _skip("No lock file found", diff=False),
-        ("none", None),
-    )
-    if not given.exists():
-        return report
-    image = Path(os.path.realpath(given))
-    check_image(image)
-    meta = metadata.read_metadata(image)
-    state = integrity(image, meta, signed_layout)
-    sha256 = state.sha256
-    report = replace(
-        report,
-        exists=True,
-        sha256=sha256,
-        recorded_sha256=meta.sha256 if meta is not None else None,
-        integrity=state.check,
-        layout_tampered=state.tampered and sha256 is None,
-        def_origin=check_def_origin(image, def_path),
-    )
+def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
+    """``lock_source``, ``lock_origin`` and the sections, from a fresh static capture."""
+    no_lock = report.sections
     lock, source, sections = find_lock(image, lock_dir)
     report = replace(report, lock_source=(source["kind"], source["path"]))
     if lock is None:
         return report
-    if sha256 is None and lock.image_sha256 and not lock.image_id:
-        sha256 = image_digest(image) or None  # only this lock needs the whole-file digest
+    sha256 = None
+    if lock.image_sha256 and not lock.image_id:
+        sha256 = image_digest(image) or None  # only such a lock needs the whole-file digest
     report = replace(report, lock_origin=check_lock_origin(lock, image, sha256))
     try:
         fresh = lock_from_found(capture_found(image))
@@ -336,6 +298,57 @@ def verify_image(
         diff = compare_version_sets(a, b, a_label="lock", b_label="image")
         results[name] = _section_result(name, diff, len(b))
     return replace(report, sections=tuple(results.items()))
+
+
+def verify_image(
+    sif_path: str | os.PathLike,
+    def_path: str | os.PathLike | None = None,
+    lock_dir: str | os.PathLike | None = None,
+    *,
+    signed_layout: str | Callable[[], str | None] | None = None,
+) -> VerifyReport:
+    """The whole verification of ``sif_path`` (the active link is followed).
+
+    The version's own sidecars (metadata, ``.lock``) are used, also when
+    ``sif_path`` is the store's active link.  ``signed_layout``: the image's
+    signature was verified and this is its layout digest, so the file is
+    not hashed again (see :mod:`.integrity`); a callable is asked only after
+    the def and lock checks, so they can run while apptainer checks the
+    signature.
+    """
+    given = Path(sif_path)
+    no_lock = tuple((n, _skip("No lock file found")) for n in SECTIONS)
+    report = VerifyReport(
+        given,
+        False,
+        None,
+        None,
+        _skip("image not found", diff=False),
+        _skip("No .def provided", diff=False),
+        no_lock,
+        _skip("No lock file found", diff=False),
+        ("none", None),
+    )
+    if not given.exists():
+        return report
+    image = Path(os.path.realpath(given))
+    check_image(image)
+    meta = metadata.read_metadata(image)
+    report = replace(
+        report,
+        exists=True,
+        recorded_sha256=meta.sha256 if meta is not None else None,
+        def_origin=check_def_origin(image, def_path),
+    )
+    report = _lock_checks(report, image, lock_dir)
+    layout = signed_layout() if callable(signed_layout) else signed_layout
+    state = integrity(image, meta, layout)
+    return replace(
+        report,
+        sha256=state.sha256,
+        integrity=state.check,
+        layout_tampered=state.tampered and state.sha256 is None,
+    )
 
 
 def verify(

@@ -246,15 +246,21 @@ def verify_with_signature(
     running = ApptainerCheck(image, paths) if is_sif(image) else None
     if running is not None:
         running.start()
-    try:  # while apptainer hashes: parse the keys, import the rest
+    found: list[SignatureVerdict] = []
+
+    def layout() -> str | None:  # asked by verify_image once its def and lock checks are done
+        found.append(verify_signature(image, keys, running=running))
+        return found[0].layout_sha256 if found[0].ok else None
+
+    try:  # while apptainer hashes: parse the keys, check the def and the lock
         keys = [load_public_key(p) for p in paths]
         from scitex_container.apptainer.lock.verify_image import verify_image
+
+        result = verify_image(image, def_path, lock_dir, signed_layout=layout).to_dict()
     finally:
         if running is not None:
             running.join()
-    verdict = verify_signature(image, keys, running=running)
-    layout = verdict.layout_sha256 if verdict.ok else None
-    result = verify_image(image, def_path, lock_dir, signed_layout=layout).to_dict()
+    verdict = found[0] if found else verify_signature(image, keys, running=running)
     result["signature"] = verdict.to_dict()
     if not verdict.ok:
         result["overall"] = "fail"
