@@ -213,3 +213,12 @@ class PolicyRefusedError(CheckFailedError):
     def __init__(self, message: str, details: dict | None = None) -> None:
         self.details = details or {}
         super().__init__(message)
+
+
+class SignedImageError(BadInputError):
+    """Adding a data object to a signed SIF would break its signature silently.
+
+    Exit 2 (bad input, like any refused usage): nothing was checked and
+    nothing changed; the caller re-runs with a key to re-sign
+    (``sbom --embed --key KEY``) or removes the signature first.
+    """

@@ -19,20 +19,34 @@ from scitex_container.cli.output import emit
     help="Write the SBOM here (default: print it).",
 )
 @click.option("--embed", is_flag=True, help="Also put it in the SIF as its SBOM data object.")
+@click.option(
+    "--key",
+    type=click.Path(dir_okay=False),
+    help="With --embed: re-sign the SIF with this PEM private key after embedding "
+    "(needed when the SIF is signed; a store version's digest is re-recorded).",
+)
 @common_options
-def sbom(source: str, output: str | None, embed: bool) -> int:
-    """Export a CycloneDX SBOM of SOURCE (a SIF, a sandbox or a lock file)."""
+def sbom(source: str, output: str | None, embed: bool, key: str | None) -> int:
+    """Export a CycloneDX SBOM of SOURCE (a SIF, a sandbox or a lock file).
+
+    --embed into a signed SIF is refused (exit 2) unless --key re-signs it.
+    """
     from scitex_container.apptainer.lock.sbom import export_sbom
 
     opts = get_options()
-    result, commands = execute(lambda: export_sbom(source, output, embed=embed))
+    result, commands = execute(lambda: export_sbom(source, output, embed=embed, key=key))
     if output is None and not embed and not opts.json:
         click.echo(result["text"], nl=False)
         return 0
     summary = {k: v for k, v in result.items() if k != "text"}
+    signed = result.get("signer") and f"re-signed by {result['signer']}"
     where = [
         w
-        for w in (output and f"wrote {output}", result["embedded"] and f"embedded in {source}")
+        for w in (
+            output and f"wrote {output}",
+            result["embedded"] and f"embedded in {source}",
+            signed,
+        )
         if w
     ]
     emit(

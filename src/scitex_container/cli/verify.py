@@ -39,12 +39,11 @@ def verify(
     signed build statement (signer, builder, materials).  Read-only: with
     --dry-run no cache is written; the exit code is the check's.
     """
-    from scitex_container.apptainer.lock.verify_image import verify as verify_fn
-    from scitex_container.apptainer.signing.verdict import with_signature
+    from scitex_container.apptainer.signing.verdict import verify_with_signature
 
     opts = get_options()
     result, commands = execute(
-        lambda: with_signature(verify_fn(image, def_path, lock_dir), image, key, keyring)
+        lambda: verify_with_signature(image, def_path, lock_dir, key, keyring)
     )
     if opts.json:
         emit(result, opts, dry_run_commands=commands)

@@ -159,6 +159,11 @@ def _dev_repos(paths: list, errors: list[str]) -> list[dict]:
     return [entry for entry, _ in results]
 
 
+def _signer(claim: dict) -> str | None:
+    """The active image's signer: the recorded fingerprint, else the signature's own key id."""
+    return claim.get("signer") or claim.get("keyid")
+
+
 def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
     from scitex_container.apptainer import tool
     from scitex_container.host import snapshot_container as sc
@@ -209,7 +214,7 @@ def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
             image_sha256=primary["image_sha256"],
             inputs_hash=primary["inputs_hash"],
             lock_hash=primary["lock_hash"],
-            image_signer=(primary.get("signature") or {}).get("signer"),
+            image_signer=_signer(primary.get("signature") or {}),
         )
     locks: list[dict] = []
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -77,3 +78,39 @@ def test_a_signer_recorded_for_another_statement_is_not_claimed(store, tmp_path)
     claim = signature_claim(image)
     assert claim is not None and claim["signed"] and claim["signer"] is None
     assert signature_claim(directory / "scitex-v1.0.sif")["signed"] is False
+
+
+def _ssh_keyid(public: Path) -> str:
+    """``SHA256:<base64>`` of the key's SSH wire form (what `ssh-keygen -l` prints)."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization as ser
+
+    key = ser.load_pem_public_key(public.read_bytes())
+    wire = base64.b64decode(
+        key.public_bytes(ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH).split()[1]
+    )
+    return "SHA256:" + base64.b64encode(hashlib.sha256(wire).digest()).decode().rstrip("=")
+
+
+def test_an_image_signed_by_hand_still_names_its_key(store, tmp_path, capsys):
+    """Signed with plain `apptainer sign` (no signer recorded): the signature's own key id
+    goes to the sbom and the snapshot."""
+    _, pair, _ = store
+    project = tmp_path / "hand"
+    project.mkdir()
+    image = project / "scitex-v1.0.sif"
+    shutil.copy(busybox_sif(), image)
+    layout.sidecar(image, layout.META_SUFFIX).write_text("{}\n")
+    subprocess.run(["apptainer", "sign", "--key", str(pair.private), str(image)], check=True)
+    claim = signature_claim(image)
+    assert claim is not None and claim["signed"] and claim["signer"] is None
+    assert claim["keyid"] == _ssh_keyid(pair.public)
+    props = {p["name"]: p["value"] for p in _sbom(capsys, image)["metadata"]["properties"]}
+    assert props["scitex-container:signature_keyid"] == claim["keyid"]
+    assert props["scitex-container:signer"] == "unknown"
+    os.symlink(image.name, project / "current.sif")
+    snap = env_snapshot(project)
+    jsonschema.validate(snap, snapshot_schema())
+    assert snap["container"]["image_signer"] == claim["keyid"]

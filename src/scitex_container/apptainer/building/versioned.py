@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,12 @@ def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> Stor
     )
 
 
+def _partition_sha256(sif: Path) -> str:
+    from scitex_container.apptainer.signing.statement import partition_sha256
+
+    return partition_sha256(sif)
+
+
 def _provenance_finalizer(
     inputs: BuildInputs,
     lock_text: list[str],
@@ -70,23 +77,34 @@ def _provenance_finalizer(
     from scitex_container.apptainer.lock.provenance import finalize_build
 
     def finalize(tmp: Path) -> dict:
-        meta = finalize_build(
-            tmp,
-            inputs_hash=inputs.digest,
-            def_sha256=inputs.def_sha256,
-            build_args=dict(inputs.build_args),
-            final_name=final.name,
-        )
+        key = None if runner.is_dry_run() else sign_key
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # the statement's subject: hashed while the lock is captured and embedded
+            # (sif add never moves the partition)
+            subject = pool.submit(_partition_sha256, tmp) if key is not None else None
+            meta = finalize_build(
+                tmp,
+                inputs_hash=inputs.digest,
+                def_sha256=inputs.def_sha256,
+                build_args=dict(inputs.build_args),
+                final_name=final.name,
+            )
         lock_text.append(meta.pop("lock_text"))
-        if sign_key is not None and not runner.is_dry_run():
+        if key is not None and subject is not None:
             from scitex_container.apptainer import tool
             from scitex_container.apptainer.signing.record import signed_fields
             from scitex_container.apptainer.signing.sign import embed_statement, sign_artifact
 
             rec = {**(record or {}), **meta, "apptainer_version": tool.container_version()}
-            embed_statement(tmp, name=final.name, record=rec, live_base=inputs.def_path.parent)
-            signer, digest, _ = sign_artifact(tmp, sign_key)
-            meta.update(signed_fields(signer, digest))
+            embed_statement(
+                tmp,
+                name=final.name,
+                record=rec,
+                live_base=inputs.def_path.parent,
+                subject_sha256=subject.result(),
+            )
+            done = sign_artifact(tmp, key)
+            meta.update(signed_fields(done.signer, done.statement_sha256, done.layout_sha256))
         return meta
 
     return finalize

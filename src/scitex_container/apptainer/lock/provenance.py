@@ -33,7 +33,7 @@ from scitex_container.apptainer.lock.capture import capture_date, capture_found,
 from scitex_container.apptainer.lock.lockfile import Lock, parse_lock, render_lock, write_lock
 from scitex_container.apptainer.sif.header import GENERIC, is_sif, read_object, read_sif
 from scitex_container.apptainer.store.layout import LOCK_SUFFIX, sidecar
-from scitex_container.errors import BadInputError
+from scitex_container.errors import BadInputError, SignedImageError
 
 LOCK_OBJECT = "scitex-container.lock"
 PROVENANCE_OBJECT = "scitex-container.provenance.json"
@@ -41,6 +41,7 @@ GENERIC_DATATYPE = GENERIC - 0x4000  # ``--datatype 7``
 SBOM_OBJECT = "scitex-container.sbom.cdx.json"
 SBOM_DATATYPE = 9
 STATEMENT_OBJECT = "scitex-container.intoto.json"  # see ..signing.statement
+SIGNATURE = 0x4005
 
 
 def _require_sif(sif: Path) -> None:
@@ -84,17 +85,36 @@ def _add_args(name: str, datatype: int, extra_args: tuple[str, ...]) -> tuple[st
     return ("--datatype", str(datatype), "--filename", name, *GROUP_ARGS, *extra_args)
 
 
-def replace_objects(sif: str | os.PathLike, new: dict[str, tuple[bytes, tuple[str, ...]]]) -> None:
+def replace_objects(
+    sif: str | os.PathLike,
+    new: dict[str, tuple[bytes, tuple[str, ...]]],
+    *,
+    signing: bool = False,
+) -> None:
     """Put each ``name -> (data, sif add options)`` in ``sif``, replacing same-named ones.
 
     SIF reuses space only at the end of the data, so the objects being
     replaced and every one of our objects stored after them are deleted
     (last first) and added back: repeated embedding never grows the file.
+
+    A signed SIF is refused (:class:`SignedImageError`, exit 2): a new or
+    replaced object is not covered by the signature, so ``verify --key``
+    would report the tool's own change as tampering.  ``signing``: the
+    caller is the signing step itself (:mod:`..signing.sign`), which
+    removed the old signature and signs afterwards.
     """
     sif = Path(sif)
     _require_sif(sif)
     cmd = tool.detect_container_cmd()
     info = read_sif(sif)
+    if not signing and any(o.datatype == SIGNATURE for o in info.objects):
+        names = ", ".join(sorted(new))
+        raise SignedImageError(
+            f"the image is signed; adding {names} would break its signature. "
+            "Pass --key KEY to re-sign after embedding (sbom --embed --key), "
+            "or remove the signature first",
+            str(sif),
+        )
     ours = [o for o in info.objects if o.name in new or o.name in KNOWN_OBJECTS]
     replaced = [o for o in ours if o.name in new]
     first = min((o.offset for o in replaced), default=None)

@@ -139,6 +139,8 @@ def sbom_document(
         props = md.setdefault("properties", [])
         for key in ("signer", "statement_sha256"):
             props.append({"name": f"scitex-container:{key}", "value": signature[key] or "unknown"})
+        if signature.get("keyid"):  # the signature's own key id (SSH-style SHA256:...)
+            props.append({"name": "scitex-container:signature_keyid", "value": signature["keyid"]})
     return data
 
 
@@ -169,37 +171,74 @@ def lock_of(source: str | os.PathLike) -> tuple[Lock, str]:
     return capture_lock(path, captured_at=""), path.name
 
 
+def _embed_and_resign(source: str | os.PathLike, lock: Lock, subject: str, key) -> dict:
+    """Embed the SBOM into a SIF and (re-)sign it with ``key`` in one recorded step.
+
+    The old signature is removed, the SBOM (naming the new signer and the
+    statement) embedded, then the image signed; a store version's digest is
+    re-recorded under its lock (:func:`..signing.image.sign_image`), so
+    ``verify`` never reports the embedding as tampering.
+    """
+    from scitex_container.apptainer.lock.provenance import KNOWN_OBJECTS, replace_objects
+    from scitex_container.apptainer.signing.image import sign_image
+    from scitex_container.apptainer.signing.keys import fingerprint_of, load_private_key
+
+    signer = fingerprint_of(load_private_key(key).public_key())
+    texts: list[str] = []
+
+    def embed(sif: Path, statement_sha256: str) -> None:
+        claim = {"signed": True, "signer": signer, "statement_sha256": statement_sha256}
+        texts.append(render_sbom(lock, subject=subject, signature=claim))
+        new = {SBOM_OBJECT: (texts[-1].encode(), KNOWN_OBJECTS[SBOM_OBJECT])}
+        replace_objects(sif, new, signing=True)
+
+    done = sign_image(source, key, before=embed, reason=f"sbom embedded, signed by {signer}")
+    return {"text": texts[-1], "signer": done.signer, "recorded": done.recorded}
+
+
 def export_sbom(
     source: str | os.PathLike,
     output: str | os.PathLike | None = None,
     *,
     embed: bool = False,
+    key: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Write (and/or embed) the SBOM of a lock file or an image.
 
-    Returns ``{"path": output or None, "embedded": bool, "components": n,
-    "serial_number": ..., "text": the JSON}``.
+    Embedding into a signed SIF needs ``key``: the image is re-signed after
+    embedding (without it, :class:`SignedImageError`, exit 2: the new object
+    would break the signature).  Returns ``{"path": output or None,
+    "embedded": bool, "components": n, "serial_number": ..., "text": the
+    JSON}`` (plus ``signer`` and ``recorded`` when re-signed).
     """
     from scitex_container.apptainer.signing.claim import signature_claim
 
+    if key is not None and not embed:
+        raise BadInputError("--key re-signs the image after --embed; add --embed", "--key")
     lock, subject = lock_of(source)
-    text = render_sbom(lock, subject=subject, signature=signature_claim(source))
-    if output is not None and not runner.is_dry_run():
-        atomic_write_text(output, text)
-    embedded = False
+    extra: dict[str, Any] = {}
     if embed:
-        from scitex_container.apptainer.lock.provenance import KNOWN_OBJECTS, replace_objects
         from scitex_container.apptainer.sif.header import is_sif
 
         if not is_sif(source):
             raise BadInputError("--embed needs a SIF image", str(source))
-        replace_objects(source, {SBOM_OBJECT: (text.encode(), KNOWN_OBJECTS[SBOM_OBJECT])})
-        embedded = not runner.is_dry_run()
+    if embed and key is not None:
+        extra = _embed_and_resign(source, lock, subject, key)
+        text = extra.pop("text")
+    else:
+        text = render_sbom(lock, subject=subject, signature=signature_claim(source))
+        if embed:
+            from scitex_container.apptainer.lock.provenance import KNOWN_OBJECTS, replace_objects
+
+            replace_objects(source, {SBOM_OBJECT: (text.encode(), KNOWN_OBJECTS[SBOM_OBJECT])})
+    if output is not None and not runner.is_dry_run():
+        atomic_write_text(output, text)
     doc = json.loads(text)
     return {
         "path": str(output) if output is not None else None,
-        "embedded": embedded,
+        "embedded": embed and not runner.is_dry_run(),
         "components": len(doc.get("components", [])),
         "serial_number": doc.get("serialNumber"),
         "text": text,
+        **extra,
     }

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from scitex_container.apptainer.lock.capture import (
     lock_from_found,
 )
 from scitex_container.apptainer.lock.compare import compare_version_sets
+from scitex_container.apptainer.lock.integrity import Check, integrity
 from scitex_container.apptainer.lock.lockfile import (
     Lock,
     node_json_from_versions,
@@ -63,24 +64,6 @@ SECTIONS = ("pip", "dpkg", "node")
 
 
 @dataclass(frozen=True)
-class Check:
-    """One check of a verification: pass, fail or skip, and why."""
-
-    status: str  #: ``pass``, ``fail`` or ``skip``
-    detail: str
-    diff_count: int | None = None  #: lock sections only; None when not compared
-    changes: Mapping[str, Any] | None = None  #: changed/added/removed of a failed section
-
-    def to_dict(self, *, lock_section: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "detail": self.detail}
-        if lock_section:
-            out["diff_count"] = -1 if self.diff_count is None else self.diff_count
-        if self.changes:
-            out.update(self.changes)
-        return out
-
-
-@dataclass(frozen=True)
 class VerifyReport:
     """Everything ``verify`` found about one image."""
 
@@ -93,10 +76,12 @@ class VerifyReport:
     sections: tuple[tuple[str, Check], ...]  #: (pip|dpkg|node|apk, check)
     lock_origin: Check
     lock_source: tuple[str, str | None]  #: (kind, path)
+    layout_tampered: bool = False  #: unsigned bytes differ from those recorded at signing
 
     @property
     def tampered(self) -> bool:
-        return bool(self.recorded_sha256 and self.sha256 and self.sha256 != self.recorded_sha256)
+        changed = self.sha256 and self.sha256 != self.recorded_sha256
+        return bool(self.recorded_sha256 and changed) or self.layout_tampered
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -257,21 +242,6 @@ def check_lock_origin(lock: Lock, image: Path, sha256: str | None) -> Check:
     return _skip("lock header names no image", diff=False)
 
 
-def check_integrity(current: str | None, recorded: str | None) -> Check:
-    """The current digest against the one recorded when the version was published."""
-    if current is None:
-        return _skip("a sandbox has no single digest", diff=False)
-    if recorded is None:
-        return _skip("no digest was recorded for this image", diff=False)
-    if current == recorded:
-        return Check("pass", f"sha256 matches the recorded digest {recorded[:16]}...")
-    return Check(
-        "fail",
-        f"tampered: sha256 {current[:16]}... differs from the digest recorded at publish "
-        f"{recorded[:16]}...",
-    )
-
-
 def _section_result(name: str, diff, total: int) -> Check:
     if diff.identical:
         return Check("pass", f"All {total} packages match", 0)
@@ -296,48 +266,16 @@ def _section_result(name: str, diff, total: int) -> Check:
     return Check("fail", f"Package mismatch: {', '.join(parts)}", diff.diff_count, changes)
 
 
-def verify_image(
-    sif_path: str | os.PathLike,
-    def_path: str | os.PathLike | None = None,
-    lock_dir: str | os.PathLike | None = None,
-) -> VerifyReport:
-    """The whole verification of ``sif_path`` (the active link is followed).
-
-    The version's own sidecars (metadata, ``.lock``) are used, also when
-    ``sif_path`` is the store's active link.
-    """
-    given = Path(sif_path)
-    no_lock = tuple((n, _skip("No lock file found")) for n in SECTIONS)
-    report = VerifyReport(
-        given,
-        False,
-        None,
-        None,
-        _skip("image not found", diff=False),
-        _skip("No .def provided", diff=False),
-        no_lock,
-        _skip("No lock file found", diff=False),
-        ("none", None),
-    )
-    if not given.exists():
-        return report
-    image = Path(os.path.realpath(given))
-    check_image(image)
-    sha256 = image_digest(image) or None
-    meta = metadata.read_metadata(image)
-    recorded = meta.sha256 if meta is not None else None
-    report = replace(
-        report,
-        exists=True,
-        sha256=sha256,
-        recorded_sha256=recorded,
-        integrity=check_integrity(sha256, recorded),
-        def_origin=check_def_origin(image, def_path),
-    )
+def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
+    """``lock_source``, ``lock_origin`` and the sections, from a fresh static capture."""
+    no_lock = report.sections
     lock, source, sections = find_lock(image, lock_dir)
     report = replace(report, lock_source=(source["kind"], source["path"]))
     if lock is None:
         return report
+    sha256 = None
+    if lock.image_sha256 and not lock.image_id:
+        sha256 = image_digest(image) or None  # only such a lock needs the whole-file digest
     report = replace(report, lock_origin=check_lock_origin(lock, image, sha256))
     try:
         fresh = lock_from_found(capture_found(image))
@@ -360,6 +298,57 @@ def verify_image(
         diff = compare_version_sets(a, b, a_label="lock", b_label="image")
         results[name] = _section_result(name, diff, len(b))
     return replace(report, sections=tuple(results.items()))
+
+
+def verify_image(
+    sif_path: str | os.PathLike,
+    def_path: str | os.PathLike | None = None,
+    lock_dir: str | os.PathLike | None = None,
+    *,
+    signed_layout: str | Callable[[], str | None] | None = None,
+) -> VerifyReport:
+    """The whole verification of ``sif_path`` (the active link is followed).
+
+    The version's own sidecars (metadata, ``.lock``) are used, also when
+    ``sif_path`` is the store's active link.  ``signed_layout``: the image's
+    signature was verified and this is its layout digest, so the file is
+    not hashed again (see :mod:`.integrity`); a callable is asked only after
+    the def and lock checks, so they can run while apptainer checks the
+    signature.
+    """
+    given = Path(sif_path)
+    no_lock = tuple((n, _skip("No lock file found")) for n in SECTIONS)
+    report = VerifyReport(
+        given,
+        False,
+        None,
+        None,
+        _skip("image not found", diff=False),
+        _skip("No .def provided", diff=False),
+        no_lock,
+        _skip("No lock file found", diff=False),
+        ("none", None),
+    )
+    if not given.exists():
+        return report
+    image = Path(os.path.realpath(given))
+    check_image(image)
+    meta = metadata.read_metadata(image)
+    report = replace(
+        report,
+        exists=True,
+        recorded_sha256=meta.sha256 if meta is not None else None,
+        def_origin=check_def_origin(image, def_path),
+    )
+    report = _lock_checks(report, image, lock_dir)
+    layout = signed_layout() if callable(signed_layout) else signed_layout
+    state = integrity(image, meta, layout)
+    return replace(
+        report,
+        sha256=state.sha256,
+        integrity=state.check,
+        layout_tampered=state.tampered and state.sha256 is None,
+    )
 
 
 def verify(

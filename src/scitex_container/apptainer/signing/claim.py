@@ -1,8 +1,12 @@
 """What an image says about its own signature, read without a key (for sbom and snapshot).
 
-A PEM signature names no key, so the signer comes from the version's
-metadata (the ``signature`` field ``sign`` / ``build --sign`` record), and
-only when its statement digest matches the statement in the SIF.  Nothing
+The signer (``sha256:<hex>`` of the key's DER, as ``key new`` and
+``verify`` print it) comes from the version's metadata (the ``signature``
+field ``sign`` / ``build --sign`` record), and only when its statement
+digest matches the statement in the SIF.  ``keyid`` is what the signature
+object itself names: apptainer's DSSE envelope carries the key's SSH-style
+fingerprint (``SHA256:<base64>``, as ``ssh-keygen -l`` prints it), so a
+SIF without metadata still says which key signed it.  Nothing
 here is verified: this is a claim, reported as ``verified: false``; use
 ``verify --key`` (or a site policy) to check it.
 """
@@ -10,20 +14,31 @@ here is verified: this is a claim, reported as ``verified: false``; use
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 from scitex_container.apptainer.lock.provenance import STATEMENT_OBJECT
-from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
+from scitex_container.apptainer.sif.header import SifObject, is_sif, read_object, read_sif
 
 SIGNATURE = 0x4005
 
 
-def signature_claim(image: str | os.PathLike) -> dict[str, Any] | None:
-    """``{"signed", "signer", "statement_sha256", "signatures", "verified"}``; None if not a SIF.
+def _keyid(path: Path, sig: SifObject) -> str | None:
+    try:
+        envelope = json.loads(read_object(path, sig))
+        keyid = envelope["signatures"][0].get("keyid")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return keyid if isinstance(keyid, str) and keyid else None
 
-    ``signer`` is the recorded key fingerprint or None when unknown.
+
+def signature_claim(image: str | os.PathLike) -> dict[str, Any] | None:
+    """``{"signed", "signer", "keyid", "statement_sha256", "signatures", "verified"}``.
+
+    None if not a SIF.  ``signer`` is the recorded key fingerprint or None
+    when unknown; ``keyid`` the newest signature's own key id, or None.
     """
     from scitex_container.apptainer.store.metadata import load_metadata
 
@@ -31,7 +46,8 @@ def signature_claim(image: str | os.PathLike) -> dict[str, Any] | None:
     if path.is_dir() or not is_sif(path):
         return None
     info = read_sif(path)
-    signatures = sum(1 for o in info.objects if o.datatype == SIGNATURE)
+    sigs = [o for o in info.objects if o.datatype == SIGNATURE]
+    signatures = len(sigs)
     found = info.named(STATEMENT_OBJECT)
     statement = None
     if found:
@@ -44,6 +60,7 @@ def signature_claim(image: str | os.PathLike) -> dict[str, Any] | None:
     return {
         "signed": signatures > 0,
         "signer": signer if isinstance(signer, str) else None,
+        "keyid": _keyid(path, max(sigs, key=lambda o: o.id)) if sigs else None,
         "statement_sha256": statement,
         "signatures": signatures,
         "verified": False,

@@ -8,6 +8,7 @@ the signature as a recorded step, never as tampering.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,28 +35,48 @@ class SignResult(Result):
     recorded: bool  #: a store version's digest was re-recorded
 
 
-def sign_image(image: str | os.PathLike, key: str | os.PathLike) -> SignResult:
+def sign_image(
+    image: str | os.PathLike,
+    key: str | os.PathLike,
+    *,
+    before: Callable[[Path, str], None] | None = None,
+    reason: str | None = None,
+) -> SignResult:
     """Sign ``image`` (a SIF, or a store's active link / version) with ``key``.
 
     A store version (a ``.meta.json`` beside it) is signed under its
     store's lock and its digest re-recorded with the previous one kept in
     its history, so ``verify`` sees the signature as a recorded step.
+    ``before`` (see :func:`.sign.sign_artifact`) changes the image under
+    the same lock, before it is signed; ``reason`` goes to the history.
     """
     path = Path(image)
     require_sif(path)
     real = Path(os.path.realpath(path))
     load_private_key(key)
     if not metadata_path(real).is_file():
-        signer, digest, replaced = sign_artifact(real, key)
+        done = sign_artifact(real, key, before=before)
         after = None if runner.is_dry_run() else sha256_file(real)
-        return SignResult(path, signer, digest, replaced, None, after, False)
+        return SignResult(
+            path, done.signer, done.statement_sha256, done.replaced, None, after, False
+        )
     with open_store(real.parent).lock():
         previous = load_metadata(real).get("sha256") or sha256_file(real)
-        signer, digest, replaced = sign_artifact(real, key)
+        done = sign_artifact(real, key, before=before)
         if runner.is_dry_run():
-            return SignResult(path, signer, digest, replaced, previous, None, False)
+            return SignResult(
+                path, done.signer, done.statement_sha256, done.replaced, previous, None, False
+            )
         after = sha256_file(real)
         record_resign(
-            real, previous_sha256=previous, sha256=after, signer=signer, statement_sha256=digest
+            real,
+            previous_sha256=previous,
+            sha256=after,
+            signer=done.signer,
+            statement_sha256=done.statement_sha256,
+            layout_sha256=done.layout_sha256,
+            reason=reason,
         )
-    return SignResult(path, signer, digest, replaced, previous, after, True)
+    return SignResult(
+        path, done.signer, done.statement_sha256, done.replaced, previous, after, True
+    )

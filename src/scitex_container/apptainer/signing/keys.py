@@ -204,7 +204,7 @@ def load_private_key(path: str | os.PathLike, password: bytes | None = None):
 
 
 @contextlib.contextmanager
-def apptainer_private_key(path: str | os.PathLike) -> Iterator[tuple[Path, str]]:
+def apptainer_private_key(path: str | os.PathLike, key=None) -> Iterator[tuple[Path, str]]:
     """A key file apptainer can sign with, and the fingerprint of its public half.
 
     An unencrypted PKCS#8 file is used as it is; any other private key
@@ -213,7 +213,7 @@ def apptainer_private_key(path: str | os.PathLike) -> Iterator[tuple[Path, str]]
     """
     from cryptography.hazmat.primitives import serialization as ser
 
-    key = load_private_key(path)
+    key = key if key is not None else load_private_key(path)  # ``key``: already loaded
     fpr = fingerprint_of(key.public_key())
     data = Path(path).read_bytes()
     if data.lstrip().startswith(b"-----BEGIN PRIVATE KEY-----"):
@@ -229,11 +229,15 @@ def apptainer_private_key(path: str | os.PathLike) -> Iterator[tuple[Path, str]]
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def public_keys(
+def public_key_paths(
     key: str | os.PathLike | None = None, keyring: str | os.PathLike | None = None
-) -> list[PublicKey]:
-    """The public keys named by ``--key`` and/or every PEM public key in ``--keyring``."""
-    out = [load_public_key(key)] if key is not None else []
+) -> list[Path]:
+    """The files named by ``--key`` and/or the ``*.pub``/``*.pem`` files in ``--keyring``.
+
+    Nothing is parsed here (see :func:`public_keys`): ``verify`` starts
+    apptainer on these paths while the keys are checked.
+    """
+    out = [Path(key)] if key is not None else []
     if keyring is not None:
         ring = Path(keyring)
         if not ring.is_dir():
@@ -241,7 +245,14 @@ def public_keys(
         found = sorted({p for g in PUBLIC_GLOBS for p in ring.glob(g) if p.is_file()})
         if not found:
             raise BadInputError("keyring holds no *.pub or *.pem public key", str(ring))
-        out += [load_public_key(p) for p in found]
+        out += found
     if not out:
         raise BadInputError("give a public key (--key) or a keyring directory (--keyring)")
     return out
+
+
+def public_keys(
+    key: str | os.PathLike | None = None, keyring: str | os.PathLike | None = None
+) -> list[PublicKey]:
+    """The public keys named by ``--key`` and/or every PEM public key in ``--keyring``."""
+    return [load_public_key(p) for p in public_key_paths(key, keyring)]

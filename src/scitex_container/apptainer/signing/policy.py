@@ -223,8 +223,8 @@ def output_gate(
             from scitex_container.apptainer.signing.record import signed_fields
             from scitex_container.apptainer.signing.sign import sign_artifact
 
-            signer, digest, _ = sign_artifact(tmp, sign_key, name=Path(output).name, record={})
-            meta.update(signed_fields(signer, digest))
+            done = sign_artifact(tmp, sign_key, name=Path(output).name, record={})
+            meta.update(signed_fields(done.signer, done.statement_sha256, done.layout_sha256))
         require_signature(action, tmp, shown=os.fspath(output))
         return meta
 

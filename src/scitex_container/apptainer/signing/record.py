@@ -20,9 +20,19 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def signed_fields(signer: str, statement_sha256: str) -> dict[str, Any]:
-    """The ``signature`` metadata field of a signed version."""
-    return {"signature": {"signer": signer, "statement_sha256": statement_sha256, "at": _now()}}
+def signed_fields(
+    signer: str, statement_sha256: str, layout_sha256: str | None = None
+) -> dict[str, Any]:
+    """The ``signature`` metadata field of a signed version.
+
+    ``layout_sha256`` (the digest of the bytes the signature does not cover,
+    :func:`..sif.layout.layout_sha256`) lets ``verify --key`` skip hashing
+    the whole file (:mod:`..lock.integrity`).
+    """
+    field = {"signer": signer, "statement_sha256": statement_sha256, "at": _now()}
+    if layout_sha256:
+        field["layout_sha256"] = layout_sha256
+    return {"signature": field}
 
 
 def record_resign(
@@ -32,11 +42,16 @@ def record_resign(
     sha256: str,
     signer: str,
     statement_sha256: str,
+    layout_sha256: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """Re-record ``artifact``'s digest after signing; the caller holds the store lock."""
     from scitex_container.apptainer.store.metadata import rerecord_digest
 
-    entry = {"sha256": previous_sha256, "replaced_at": _now(), "reason": f"signed by {signer}"}
-    return rerecord_digest(
-        Path(artifact), sha256, entry, **signed_fields(signer, statement_sha256)
-    ).to_dict()
+    entry = {
+        "sha256": previous_sha256,
+        "replaced_at": _now(),
+        "reason": reason or f"signed by {signer}",
+    }
+    fields = signed_fields(signer, statement_sha256, layout_sha256)
+    return rerecord_digest(Path(artifact), sha256, entry, **fields).to_dict()

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from scitex_container import runner
 from scitex_container.apptainer import tool
@@ -30,6 +31,7 @@ from scitex_container.apptainer.lock.provenance import (
     replace_objects,
 )
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
+from scitex_container.apptainer.sif.layout import layout_sha256
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
 from scitex_container.errors import BadInputError, NotFoundError
@@ -49,11 +51,19 @@ def require_sif(path: Path) -> None:
 
 
 def embed_statement(
-    sif: str | os.PathLike, *, name: str, record: dict[str, Any], live_base: Path | None = None
+    sif: str | os.PathLike,
+    *,
+    name: str,
+    record: dict[str, Any],
+    live_base: Path | None = None,
+    subject_sha256: str | None = None,
 ) -> str:
     """Write the in-toto statement into ``sif``; returns its sha256."""
-    data = render(make_statement(sif, name=name, record=record, live_base=live_base))
-    replace_objects(sif, {STATEMENT_OBJECT: (data, KNOWN_OBJECTS[STATEMENT_OBJECT])})
+    statement = make_statement(
+        sif, name=name, record=record, live_base=live_base, subject_sha256=subject_sha256
+    )
+    data = render(statement)
+    replace_objects(sif, {STATEMENT_OBJECT: (data, KNOWN_OBJECTS[STATEMENT_OBJECT])}, signing=True)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -70,7 +80,17 @@ def _regroup(sif: Path) -> None:
             str(sif),
         )
     if loose:
-        replace_objects(sif, {o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name]) for o in loose})
+        again = {o.name: (read_object(sif, o), KNOWN_OBJECTS[o.name]) for o in loose}
+        replace_objects(sif, again, signing=True)
+
+
+class Signed(NamedTuple):
+    """What :func:`sign_artifact` did."""
+
+    signer: str  #: fingerprint of the signing key
+    statement_sha256: str
+    replaced: int  #: signatures removed first
+    layout_sha256: str | None  #: of the bytes the signature does not cover (..sif.layout)
 
 
 def sign_artifact(
@@ -80,16 +100,20 @@ def sign_artifact(
     name: str | None = None,
     record: dict[str, Any] | None = None,
     live_base: Path | None = None,
-) -> tuple[str, str, int]:
+    before: Callable[[Path, str], None] | None = None,
+) -> Signed:
     """Sign ``sif`` in place.
 
-    Returns (signer fingerprint, statement sha256, signatures replaced).
+    ``before(sif, statement_sha256)`` runs once the old signatures are gone
+    and the statement is in, before the new signature is made: a step that
+    adds objects to a signed image (``sbom --embed --key``) goes there, so
+    the new signature covers what it added.
     """
     from scitex_container.apptainer.store.metadata import load_metadata
 
     sif = Path(sif)
     require_sif(sif)
-    load_private_key(key)  # a bad key fails before the image changes
+    loaded = load_private_key(key)  # a bad key fails before the image changes
     cmd = tool.detect_container_cmd()
     old = [o for o in read_sif(sif).objects if o.datatype == SIGNATURE]
     for obj in sorted(old, key=lambda o: -o.offset):
@@ -100,8 +124,11 @@ def sign_artifact(
         digest = embed_statement(sif, name=name or sif.name, record=meta, live_base=live_base)
     else:
         digest = hashlib.sha256(statement).hexdigest()
+    if before is not None:
+        before(sif, digest)
     if not runner.is_dry_run():
         _regroup(sif)
-    with apptainer_private_key(key) as (keyfile, fingerprint):
+    with apptainer_private_key(key, loaded) as (keyfile, fingerprint):
         runner.run([cmd, "sign", "--key", os.fspath(keyfile), os.fspath(sif)], timeout=3600)
-    return fingerprint, digest, len(old)
+    layout = None if runner.is_dry_run() else layout_sha256(sif)
+    return Signed(fingerprint, digest, len(old), layout)

@@ -80,15 +80,12 @@ def _base_materials(def_text: str, def_path: str, images: list) -> list[dict[str
     return out
 
 
-def _file_material(rel: str, tree: str, base: Path | None) -> dict[str, Any]:
+def _file_material(rel: str, tree: str, base: Path | None, cache) -> dict[str, Any]:
     digest = {"scitexTree": tree}
     path = (base / rel) if base is not None and not os.path.isabs(rel) else Path(rel)
     if base is not None and path.is_file():
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        digest["sha256"] = h.hexdigest()
+        # the inputs hash just read this file through the same cache: no second read
+        digest["sha256"] = cache.file_sha256(path)
     return {"name": "files", "uri": f"file:{rel}", "digest": digest}
 
 
@@ -98,8 +95,12 @@ def make_statement(
     name: str,
     record: dict[str, Any],
     live_base: Path | None = None,
+    subject_sha256: str | None = None,
 ) -> dict[str, Any]:
     """The statement for ``sif`` from a version's metadata ``record``.
+
+    ``subject_sha256``: the primary partition's sha256 when the caller
+    already has it (a build hashes it while it embeds the lock).
 
     ``record`` holds what a build records (``inputs_hash``, ``inputs``,
     ``build_args``, ``def_path``, ``def_text``, ``lock_sha256``,
@@ -121,8 +122,12 @@ def make_statement(
                 "digest": {"sha256": def_sha},
             }
         )
+    from scitex_container.apptainer.building.inputs import ContentCache
+
+    cache = ContentCache()
     for rel, tree in inputs.get("files") or []:
-        deps.append(_file_material(str(rel), str(tree), live_base))
+        deps.append(_file_material(str(rel), str(tree), live_base, cache))
+    cache.save()
     deps += _base_materials(str(record.get("def_text") or ""), def_path, inputs.get("images") or [])
     internal = {
         k: record[k]
@@ -131,7 +136,9 @@ def make_statement(
     }
     return {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": name, "digest": {"sha256": partition_sha256(sif, info)}}],
+        "subject": [
+            {"name": name, "digest": {"sha256": subject_sha256 or partition_sha256(sif, info)}}
+        ],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
             "buildDefinition": {

@@ -10,6 +10,10 @@ Checks, in order (the first failure is the verdict's ``failed_check``):
   apptainer's message: ``signature:header``, ``signature:object N``,
   ``signature:descriptor N``, ``signature:key`` (signed, but not by a
   given key: e.g. re-signed with another key);
+- ``layout:...``: the bytes apptainer does not sign (header arch, times,
+  descriptor counts and offsets, padding) are what the signed bytes imply
+  (:func:`..sif.layout.check_layout`; ``layout:arch``, ``layout:times``,
+  ``layout:descriptors``, ``layout:descriptor N``, ``layout:padding``);
 - ``statement``: the in-toto statement object is there, parses, and lies in
   the signed object group;
 - ``subject``: the statement's subject digest equals the primary
@@ -25,14 +29,15 @@ import hashlib
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scitex_container import runner
 from scitex_container.apptainer import tool
-from scitex_container.apptainer.lock.provenance import STATEMENT_OBJECT
 from scitex_container.apptainer.sif.header import SifInfo, is_sif, read_object, read_sif
+from scitex_container.apptainer.sif.layout import check_layout, layout_sha256
 from scitex_container.apptainer.signing.keys import PublicKey
 from scitex_container.apptainer.signing.statement import parse_statement, subject_sha256, summary
 from scitex_container.errors import BadInputError
@@ -53,6 +58,7 @@ class SignatureVerdict(Result):
     signer: str | None = None  #: fingerprint of the key that verified
     signer_key: str | None = None
     statement_sha256: str | None = None
+    layout_sha256: str | None = None  #: of the unsigned bytes (see ..sif.layout)
     builder: str | None = None
     materials: tuple[dict, ...] = ()
     checks: tuple[dict, ...] = field(default=())
@@ -70,10 +76,10 @@ def _classify(message: str) -> str:
     return "signature"
 
 
-def _apptainer_verify(image: Path, key: PublicKey) -> tuple[bool, str]:
+def _apptainer_verify(image: Path, key: Path) -> tuple[bool, str]:
     cmd = tool.detect_container_cmd()
     done = runner.run(
-        [cmd, "verify", "--key", os.fspath(key.path), "--all", os.fspath(image)],
+        [cmd, "verify", "--key", os.fspath(key), "--all", os.fspath(image)],
         check=False,
         readonly=True,
         timeout=3600,
@@ -83,6 +89,38 @@ def _apptainer_verify(image: Path, key: PublicKey) -> tuple[bool, str]:
     fatal = [ln for ln in lines if ln.startswith("FATAL")] or lines[-1:] or [""]
     message = re.sub(r"^FATAL:\s*(Failed to verify container:\s*)?", "", fatal[-1])
     return done.returncode == 0, message
+
+
+class ApptainerCheck(threading.Thread):
+    """``apptainer verify --key K --all IMAGE`` for each key in turn (until one passes).
+
+    Run in the background so that everything else ``verify --key`` does
+    (imports, parsing the keys, reading metadata) overlaps apptainer's
+    hashing instead of adding to it.  :meth:`outcomes` waits for it.
+    """
+
+    def __init__(self, image: str | os.PathLike, keys: list[Path]) -> None:
+        super().__init__(name="apptainer-verify", daemon=True)
+        self.image, self.keys = Path(image), keys
+        self._results: list[tuple[bool, str]] = []
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for key in self.keys:
+                self._results.append(_apptainer_verify(self.image, key))
+                if self._results[-1][0]:
+                    break
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def outcomes(self) -> list[tuple[bool, str]]:
+        """(passed, message) per key tried, in order."""
+        if self.ident is not None:  # started in the background (else run() ran inline)
+            self.join()
+        if self._error is not None:
+            raise self._error
+        return self._results
 
 
 def _signed_partition_digest(image: Path, info: SifInfo) -> str | None:
@@ -104,8 +142,18 @@ def _signed_partition_digest(image: Path, info: SifInfo) -> str | None:
     return None
 
 
-def verify_signature(image: str | os.PathLike, keys: list[PublicKey]) -> SignatureVerdict:
-    """Check ``image`` against ``keys`` (see the module docstring)."""
+def verify_signature(
+    image: str | os.PathLike,
+    keys: list[PublicKey],
+    *,
+    running: ApptainerCheck | None = None,
+) -> SignatureVerdict:
+    """Check ``image`` against ``keys`` (see the module docstring).
+
+    ``running``: apptainer already started on the same keys, in that order.
+    """
+    from scitex_container.apptainer.lock.provenance import STATEMENT_OBJECT
+
     path = Path(image)
     checks: list[dict[str, Any]] = []
 
@@ -125,8 +173,10 @@ def verify_signature(image: str | os.PathLike, keys: list[PublicKey]) -> Signatu
         return fail("signature:missing", "the image holds no signature (unsigned or stripped)")
     first = ""
     signer: PublicKey | None = None
-    for key in keys:
-        passed, message = _apptainer_verify(path, key)
+    if running is None:
+        running = ApptainerCheck(path, [k.path for k in keys])
+        running.run()
+    for key, (passed, message) in zip(keys, running.outcomes(), strict=False):
         if passed:
             signer = key
             break
@@ -136,6 +186,11 @@ def verify_signature(image: str | os.PathLike, keys: list[PublicKey]) -> Signatu
         return fail(_classify(first), f"{first} (keys tried: {names})")
     ok("signature", f"signed by {signer.fingerprint} ({signer.path})")
     who: dict[str, Any] = {"signer": signer.fingerprint, "signer_key": str(signer.path)}
+    problem = check_layout(path)
+    if problem is not None:
+        return fail(problem.check, f"{problem.detail} (a byte apptainer does not sign)", **who)
+    who["layout_sha256"] = layout_sha256(path)
+    ok("layout", "the unsigned header, descriptor and padding bytes are consistent")
     found = info.named(STATEMENT_OBJECT)
     if not found:
         return fail("statement", "no in-toto statement in the image", **who)
@@ -168,18 +223,44 @@ def verify_signature(image: str | os.PathLike, keys: list[PublicKey]) -> Signatu
     )
 
 
-def with_signature(
-    result: dict[str, Any],
+def verify_with_signature(
     image: str | os.PathLike,
+    def_path: str | os.PathLike | None,
+    lock_dir: str | os.PathLike | None,
     key: str | os.PathLike | None,
     keyring: str | os.PathLike | None,
 ) -> dict[str, Any]:
-    """``verify``'s dict plus ``signature`` (the verdict) when a key or keyring is given."""
-    if key is None and keyring is None:
-        return result
-    from scitex_container.apptainer.signing.keys import public_keys
+    """``verify``'s dict, plus ``signature`` (the verdict) when a key or keyring is given.
 
-    verdict = verify_signature(image, public_keys(key, keyring))
+    The signature is checked first; when it holds, ``verify`` does not hash
+    the whole file again (apptainer just hashed every signed object; see
+    :mod:`..lock.integrity`).
+    """
+    if key is None and keyring is None:
+        from scitex_container.apptainer.lock.verify_image import verify_image
+
+        return verify_image(image, def_path, lock_dir).to_dict()
+    from scitex_container.apptainer.signing.keys import load_public_key, public_key_paths
+
+    paths = public_key_paths(key, keyring)
+    running = ApptainerCheck(image, paths) if is_sif(image) else None
+    if running is not None:
+        running.start()
+    found: list[SignatureVerdict] = []
+
+    def layout() -> str | None:  # asked by verify_image once its def and lock checks are done
+        found.append(verify_signature(image, keys, running=running))
+        return found[0].layout_sha256 if found[0].ok else None
+
+    try:  # while apptainer hashes: parse the keys, check the def and the lock
+        keys = [load_public_key(p) for p in paths]
+        from scitex_container.apptainer.lock.verify_image import verify_image
+
+        result = verify_image(image, def_path, lock_dir, signed_layout=layout).to_dict()
+    finally:
+        if running is not None:
+            running.join()
+    verdict = found[0] if found else verify_signature(image, keys, running=running)
     result["signature"] = verdict.to_dict()
     if not verdict.ok:
         result["overall"] = "fail"
