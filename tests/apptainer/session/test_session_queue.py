@@ -150,12 +150,14 @@ def test_signal_to_a_waiting_start_cancels_its_job(
         job = first.split()[1]
         assert job in ws.active_jobs()
         os.killpg(proc.pid, getattr(signal, signame))
-        proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode != 0
         deadline = time.monotonic() + 30
         while job in ws.active_jobs() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert job not in ws.active_jobs(), f"{signame} left job {job} in the queue"
+        assert job not in ws.active_jobs(), (
+            f"{signame} left job {job} in the queue (exit {proc.returncode}: {err.strip()})"
+        )
         assert ws.records() == []
     finally:
         ws.as_user("scancel", blocker)

@@ -24,6 +24,11 @@ def signals_interrupt() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: object) -> None:
+        # One-shot: `su`/`runuser` forward the same signal a moment later, and
+        # a second raise while the first unwinds would skip the cleanup (the
+        # job stayed queued); the cleanup then runs under signals_ignored.
+        for sig in saved:
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
