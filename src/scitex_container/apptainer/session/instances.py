@@ -6,14 +6,14 @@ not listed), so it must run on the node.  For SLURM sessions it runs in a
 step of a job on that node (``srun --overlap --jobid=J``, the way ``exec``
 reaches an instance), once per node: the user's instances on a node are all
 listed together, whatever job holds them, and the steps of different nodes
-run at the same time, in threads, while the caller goes on (:class:`NodeListing`).
+run at the same time, on worker threads, while the caller goes on (:class:`NodeListing`).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from scitex_container import runner
 from scitex_container.apptainer.session import validate as v
@@ -51,7 +51,7 @@ def _in_job(job_id: str, container_cmd: str) -> set[str] | None:
 
 
 class NodeListing:
-    """Instance listings of nodes, each asked in a job step of its own thread.
+    """Instance listings of nodes, each asked in a job step on a worker thread.
 
     :meth:`ask` starts a node's step at once (at most :data:`MAX_PARALLEL` run
     together) so the caller can do other work meanwhile; :meth:`answers` waits
@@ -61,31 +61,21 @@ class NodeListing:
 
     def __init__(self, container_cmd: str) -> None:
         self._cmd = v.container_cmd(container_cmd)
-        self._slots = threading.BoundedSemaphore(MAX_PARALLEL)
-        self._threads: dict[str, threading.Thread] = {}
-        self._found: dict[str, set[str] | None] = {}
+        self._pool = ThreadPoolExecutor(MAX_PARALLEL, thread_name_prefix="scitex-listing")
+        self._asked: dict[str, Future[set[str] | None]] = {}
 
     def ask(self, node: str, job_id: str) -> None:
         """List ``node``'s instances in a step of ``job_id`` (a job running there)."""
-        if node in self._threads:
-            return
-        thread = threading.Thread(target=self._list, args=(node, job_id), daemon=True)
-        self._threads[node] = thread
-        thread.start()
+        if node not in self._asked:
+            self._asked[node] = self._pool.submit(_in_job, job_id, self._cmd)
 
     def asked(self) -> set[str]:
         """The nodes asked so far."""
-        return set(self._threads)
-
-    def _list(self, node: str, job_id: str) -> None:
-        with self._slots:
-            self._found[node] = _in_job(job_id, self._cmd)
+        return set(self._asked)
 
     def answers(self) -> dict[str, set[str] | None]:
         """``node -> instance names`` (None: not confirmed) of every node asked."""
-        for thread in self._threads.values():
-            thread.join()
-        return {node: self._found.get(node) for node in self._threads}
+        return {node: future.result() for node, future in self._asked.items()}
 
 
 def one_job_per_node(jobs: Iterable[tuple[str, str]]) -> dict[str, str]:
