@@ -38,6 +38,15 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def flip_byte(path: Path, offset: int) -> None:
+    """Invert one byte in place (a tamper that keeps the size)."""
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+
+
 def looks_like_sif(path: Path) -> bool:
     with open(path, "rb") as fh:
         head = fh.read(64)

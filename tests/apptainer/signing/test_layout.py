@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from images import busybox_sif
+from storekit import flip_byte
 
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.apptainer.sif.header import read_sif
@@ -39,14 +40,6 @@ def signed(tmp_path_factory, pair) -> Path:
     shutil.copy(busybox_sif(), image)
     sign_artifact(image, pair.private)
     return image
-
-
-def _flip(path: Path, offset: int) -> None:
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0xFF]))
 
 
 def _verify(capsys, *args: str) -> tuple[int, dict]:
@@ -77,7 +70,7 @@ def test_a_signed_image_has_a_consistent_layout(signed):
 def test_an_unsigned_header_byte_fails(signed, pair, tmp_path, offset, check, capsys):
     image = tmp_path / "t.sif"
     shutil.copy(signed, image)
-    _flip(image, offset)
+    flip_byte(image, offset)
     assert _apptainer_verify(image, pair.public) == 0  # apptainer alone does not see it
     code, out = _verify(capsys, str(image), "--key", str(pair.public))
     assert code == 1
@@ -91,7 +84,7 @@ def test_an_unused_descriptor_byte_fails(signed, pair, tmp_path, capsys):
     with open(image, "rb") as fh:
         head = fh.read(128)
     total, desc_off = struct.unpack_from("<qq", head, 88)
-    _flip(image, desc_off + (total - 1) * 585 + 10)  # the last descriptor is unused
+    flip_byte(image, desc_off + (total - 1) * 585 + 10)  # the last descriptor is unused
     assert _apptainer_verify(image, pair.public) == 0
     code, out = _verify(capsys, str(image), "--key", str(pair.public))
     assert code == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from images import busybox_sif
+from storekit import flip_byte
 
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.signing.keys import load_public_key, new_keypair
@@ -37,14 +38,6 @@ def _copy(src: Path, tmp_path: Path, name: str = "t.sif") -> Path:
     out = tmp_path / name
     shutil.copy(src, out)
     return out
-
-
-def _flip(path: Path, offset: int) -> None:
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0xFF]))
 
 
 def _run(capsys, *args: str) -> tuple[int, str]:
@@ -105,7 +98,7 @@ def test_tampering_fails(signed, keys, tmp_path, where, check, capsys):
         offset = obj.offset + 10
     else:
         offset = 50  # inside the image UUID
-    _flip(image, offset)
+    flip_byte(image, offset)
     code, out = _run(capsys, "--json", "verify", str(image), "--key", str(keys[0].public))
     assert code == 1
     assert json.loads(out)["signature"]["failed_check"].startswith(check)
