@@ -273,3 +273,71 @@ def test_stop_children_ends_what_worker_threads_started(tmp_path: Path) -> None:
     assert seen.read_text() == str(int(signal.SIGTERM))
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+_MISSED_DRIVER = """\
+import os, signal, sys, threading, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+for s in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, signal.SIG_DFL)
+from scitex_container import runner
+runner.install_signal_handlers()
+# The signal goes to another thread, so the main thread's blocking call is not
+# interrupted: what happens when a signal lands just before a blocking call.
+# Python then runs the handler only when the main thread next runs bytecode.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+def catcher():
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    while True:
+        time.sleep(1)
+threading.Thread(target=catcher, daemon=True).start()
+child = '''
+import signal, sys, time
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+def clean(signum, frame):
+    open(sys.argv[1], "w").write(str(signum))
+    sys.exit(1)
+signal.signal(signal.SIGTERM, clean)
+print("started", flush=True)
+open(sys.argv[2], "w").write("ready")
+while True:
+    time.sleep(0.1)
+'''
+argv = [sys.executable, "-c", child, sys.argv[1], sys.argv[2]]
+try:
+    if sys.argv[3] == "stream":
+        runner.stream(argv)
+    else:
+        runner.run(argv)
+except KeyboardInterrupt as exc:
+    sys.exit(128 + getattr(exc, "signum", 2))
+"""
+
+
+@pytest.mark.parametrize("how", ["stream", "run"])
+def test_a_signal_that_misses_the_blocking_call_still_ends_the_command(
+    tmp_path: Path, how: str
+) -> None:
+    """A signal that lands after Python last checked for one and before a
+    blocking call (CI saw this once in ~1000 runs) runs its handler only when
+    the call returns: the runner never blocks for long, so the command still
+    ends, forwarding the signal first.  Delivering the signal to another
+    thread makes the race certain."""
+    import subprocess
+
+    seen, ready = tmp_path / "seen", tmp_path / "ready"
+    driver = subprocess.Popen(
+        [PY, "-c", _MISSED_DRIVER, str(seen), str(ready), how],
+        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    os.kill(driver.pid, signal.SIGTERM)
+    try:
+        code = driver.wait(timeout=20)
+    finally:
+        driver.kill()
+    assert code == 128 + signal.SIGTERM
+    assert seen.read_text() == str(int(signal.SIGTERM))  # forwarded to the child first

@@ -20,14 +20,16 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import contextvars
+import io
 import logging
 import os
+import selectors
 import shlex
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,6 +194,66 @@ def _normalize(argv: Sequence[str | os.PathLike]) -> tuple[str, ...]:
     return OFFLINE_PREFIX + out if _offline.get() else out
 
 
+#: The longest the runner blocks in one system call.  A signal that lands
+#: just before a blocking call (after Python last checked for one) runs its
+#: handler only when the call returns, so no call may block for long.
+_SLICE = 0.25
+
+
+def _remaining(deadline: float | None) -> float:
+    if deadline is None:
+        return _SLICE
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise subprocess.TimeoutExpired("", 0)
+    return min(_SLICE, left)
+
+
+def _communicate(
+    proc: subprocess.Popen, input: str | None, deadline: float | None
+) -> tuple[str | None, str | None]:
+    """``proc.communicate`` in short slices (see :data:`_SLICE`) until ``deadline``."""
+    first = True
+    while True:
+        wait = _remaining(deadline)  # raises at the deadline
+        try:
+            return proc.communicate(input=input if first else None, timeout=wait)
+        except subprocess.TimeoutExpired:
+            first = False
+
+
+def _wait(proc: subprocess.Popen, deadline: float | None) -> int:
+    """``proc.wait`` in short slices until ``deadline``."""
+    while True:
+        wait = _remaining(deadline)  # raises at the deadline
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(timeout=wait)
+
+
+def _lines(fd: int, deadline: float | None) -> Iterator[str]:
+    """The lines a child writes to ``fd`` (the last may lack its newline), never
+    blocking longer than a slice, and raising TimeoutExpired at ``deadline``."""
+    # as text=True reads: UTF-8 with replacement, and \r\n or \r end a line too
+    decoder = io.IncrementalNewlineDecoder(
+        codecs.getincrementaldecoder("utf-8")(errors="replace"), translate=True
+    )
+    pending = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            if not selector.select(_remaining(deadline)):
+                continue
+            chunk = os.read(fd, 65536)
+            pending += decoder.decode(chunk, final=not chunk)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                yield line + "\n"
+            if not chunk:
+                if pending:
+                    yield pending
+                return
+
+
 def run(
     argv: Sequence[str | os.PathLike],
     *,
@@ -232,7 +294,7 @@ def run(
         new_session=not interactive,
     )
     try:
-        out, err = proc.communicate(input=input, timeout=timeout)
+        out, err = _communicate(proc, input, None if timeout is None else start + timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
         out, err = proc.communicate()
@@ -281,26 +343,16 @@ def stream(
         stderr=subprocess.STDOUT,
         cwd=cwd,
         env=_environ(env, env_remove),
-        text=True,
-        errors="replace",
-        bufsize=1,
+        bufsize=0,
     )
-    expired = threading.Event()
-
-    def _expire() -> None:  # the deadline, even for a child that prints nothing
-        expired.set()
-        kill_group(proc)
-
-    timer = threading.Timer(timeout, _expire) if timeout is not None else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
+    deadline = None if timeout is None else start + timeout
+    timed_out = False
     try:
         if logf:
             logf.write(f"$ {shlex.join(args)}\n")
             logf.flush()
         assert proc.stdout is not None
-        for line in proc.stdout:
+        for line in _lines(proc.stdout.fileno(), deadline):
             if logf:
                 logf.write(line)
                 logf.flush()
@@ -308,17 +360,19 @@ def stream(
             del tail[:-200]
             if on_line:
                 on_line(line.rstrip("\n"))
+        _wait(proc, deadline)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_group(proc)
         proc.wait()
     except BaseException as exc:
         stop_group(proc, exc)
         raise
     finally:
         reaped(proc)
-        if timer is not None:
-            timer.cancel()
+        proc.stdout.close()  # type: ignore[union-attr]
         if logf:
             logf.close()
-    timed_out = expired.is_set()
     text = "\n".join(tail)
     done = Completed(args, proc.returncode, "", text, time.monotonic() - start)
     logp = os.fspath(log_path) if log_path else None
