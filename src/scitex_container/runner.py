@@ -28,12 +28,12 @@ import logging
 import os
 import selectors
 import shlex
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from scitex_container import interrupts
 from scitex_container.failures import process_error
 from scitex_container.procgroup import (
     GRACE_SECONDS,
@@ -62,26 +62,13 @@ __all__ = [
 ]
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived (Ctrl-C stays a plain KeyboardInterrupt)."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(signal.Signals(signum).name)
-
-
-def _raise_interrupted(signum: int, _frame) -> None:
-    raise Interrupted(signum)
+#: SIGTERM/SIGHUP as a KeyboardInterrupt (see :mod:`scitex_container.interrupts`).
+Interrupted = interrupts.Interrupted
 
 
 def install_signal_handlers() -> None:
-    """Make SIGTERM and SIGHUP take the same clean path as Ctrl-C (for the CLI).
-
-    A signal ignored when we started (``nohup``) stays ignored.
-    """
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) != signal.SIG_IGN:
-            signal.signal(signum, _raise_interrupted)
+    """Make SIGTERM and SIGHUP take the same clean path as Ctrl-C (for the CLI)."""
+    interrupts.install()
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scitex_container import runner
+from scitex_container import interrupts, runner
 from scitex_container.apptainer.session import instances, records
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import instance_exec_args
 from scitex_container.apptainer.session.records import SessionRecord
-from scitex_container.apptainer.session.signals import signals_ignored, signals_interrupt
 from scitex_container.apptainer.session.spec import SessionSpec, plan
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import CheckFailedError, ProcessError
@@ -62,7 +61,7 @@ def start(
     name = local_instance_name(base_name)
     records.create_dir(record.id)
     argv = [p.container_cmd, "instance", "start", *p.flags, p.image, name]
-    with signals_interrupt():
+    with interrupts.raising():
         try:
             record = records.save(record.with_(instance=name))
             try:
@@ -85,7 +84,7 @@ def start(
 
 def _fail(record: SessionRecord, container_cmd: str, keep: bool) -> None:
     """Stop what a failed start began; drop its record (or keep it, ``failed``)."""
-    with signals_ignored():
+    with interrupts.ignored():
         if record.instance and not runner.is_dry_run():
             _stop(container_cmd, record.instance)
         records.drop_failed(record, keep)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import interrupts, runner
 from scitex_container.apptainer.session import records
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import instance_exec_args, srun_in_job
@@ -31,7 +31,6 @@ from scitex_container.apptainer.session.sbatch_script import (
     sbatch_argv,
     start_script,
 )
-from scitex_container.apptainer.session.signals import signals_ignored, signals_interrupt
 from scitex_container.apptainer.session.spec import SessionSpec
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, CheckFailedError, ProcessError
@@ -195,7 +194,7 @@ def start(
     script = start_script(spec, base_name)
     argv = sbatch_argv(spec, str(script_path), str(output_path))
     records.create_dir(record.id)
-    with signals_interrupt():
+    with interrupts.raising():
         try:
             records.write_private(record.id, records.SCRIPT_FILE, script, 0o700)
             records.save(record)
@@ -229,7 +228,7 @@ def _fail(record: SessionRecord, keep: bool) -> None:
     send SIGKILL two seconds after forwarding SIGTERM) leaves neither.
     """
     live = bool(record.job_id) and not runner.is_dry_run()
-    with signals_ignored():  # a second signal (runuser forwards one) must not cut this short
+    with interrupts.ignored():  # a second signal (runuser forwards one) must not cut this short
         if live:
             runner.run(["scancel", v.job_id(record.job_id)], check=False, timeout=60)
         records.drop_failed(record, keep)

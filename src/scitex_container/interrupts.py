@@ -1,0 +1,109 @@
+"""How SIGINT, SIGTERM and SIGHUP end a command: the tool's only signal handlers.
+
+* :func:`install` (the CLI calls it once) makes SIGTERM and SIGHUP raise
+  :class:`Interrupted`, a KeyboardInterrupt, so they take Ctrl-C's clean path:
+  the runner forwards the signal to its child's process group, gives it a
+  grace period, and the command exits ``128 + signum``.
+* A repeat of the same signal within :data:`REPEAT_SECONDS` is the same
+  request, not a second one: ``su``/``runuser`` forward a copy of the signal
+  they get a moment later, and a second raise would cut the first one's
+  cleanup (and the child's grace period) short.
+* :func:`raising` does the same for a block only, one-shot (a start that must
+  run its cleanup whichever signal ends it); :func:`ignored` shields a cleanup.
+
+All act in the main thread only (Python runs handlers there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+#: A second copy of the same signal within this many seconds is ignored.
+REPEAT_SECONDS = 0.5
+
+_ENDING = (signal.SIGTERM, signal.SIGHUP)
+_last: dict[str, float] = {}  # signal name -> when it last raised
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived (Ctrl-C stays a plain KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _repeat(signum: int) -> bool:
+    """Is this the copy of a signal that raised a moment ago?  Records it if not."""
+    name, now = signal.Signals(signum).name, time.monotonic()
+    if now - _last.get(name, float("-inf")) < REPEAT_SECONDS:
+        return True
+    _last[name] = now
+    return False
+
+
+def _raise(signum: int, _frame: object) -> None:
+    if not _repeat(signum):
+        raise Interrupted(signum)
+
+
+def install() -> None:
+    """Make SIGTERM and SIGHUP take the same clean path as Ctrl-C (for the CLI).
+
+    A signal ignored when we started (``nohup``) stays ignored.
+    """
+    for signum in _ENDING:
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _raise)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def raising() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP raise :class:`Interrupted`, once.
+
+    One-shot: after the first, further TERM/HUP are ignored until the block
+    ends, so nothing cuts the block's own cleanup short (use :func:`ignored`
+    around the cleanup to shield it from Ctrl-C as well).
+    """
+    if not _in_main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in _ENDING}
+
+    def once(signum: int, frame: object) -> None:
+        for sig in _ENDING:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    for sig in _ENDING:
+        signal.signal(sig, once)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def ignored() -> Iterator[None]:
+    """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
+    if not _in_main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, *_ENDING)
+    saved = {sig: signal.getsignal(sig) for sig in sigs}
+    for sig in sigs:
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

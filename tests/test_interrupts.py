@@ -1,0 +1,122 @@
+"""The signal handlers: TERM/HUP as interrupts, a copy within the window ignored."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scitex_container import interrupts
+
+PY = sys.executable
+
+
+@pytest.fixture
+def handlers():
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    interrupts._last.clear()
+    yield
+    for s, h in saved.items():
+        signal.signal(s, h)
+
+
+def test_term_and_hup_raise_interrupted_with_their_number(handlers) -> None:
+    interrupts.install()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with pytest.raises(interrupts.Interrupted) as info:
+            signal.raise_signal(signum)
+        assert info.value.signum == signum
+        assert isinstance(info.value, KeyboardInterrupt)
+
+
+def test_a_copy_within_the_window_is_ignored_and_a_later_one_is_not(handlers) -> None:
+    interrupts.install()
+    with pytest.raises(interrupts.Interrupted):
+        signal.raise_signal(signal.SIGTERM)
+    signal.raise_signal(signal.SIGTERM)  # su's forwarded copy: no second raise
+    with pytest.raises(interrupts.Interrupted):  # another signal is its own request
+        signal.raise_signal(signal.SIGHUP)
+    time.sleep(interrupts.REPEAT_SECONDS + 0.1)
+    with pytest.raises(interrupts.Interrupted):
+        signal.raise_signal(signal.SIGTERM)
+
+
+def test_an_ignored_signal_stays_ignored(handlers) -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup
+    interrupts.install()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    signal.raise_signal(signal.SIGHUP)
+
+
+def test_raising_is_one_shot_and_restores_the_handlers(handlers) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with pytest.raises(interrupts.Interrupted), interrupts.raising():
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        finally:
+            signal.raise_signal(signal.SIGHUP)  # during the cleanup: ignored
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_ignored_shields_a_block_from_all_three(handlers) -> None:
+    interrupts.install()
+    with interrupts.ignored():
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.raise_signal(signum)
+    with pytest.raises(interrupts.Interrupted):
+        signal.raise_signal(signal.SIGTERM)
+
+
+_DRIVER = """\
+import signal, sys
+for s in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, signal.SIG_DFL)
+from scitex_container import runner
+runner.install_signal_handlers()
+child = '''
+import signal, sys, time
+got = []
+def clean(signum, frame):
+    got.append(signum)
+    if len(got) == 1:
+        time.sleep(1.0)  # a cleanup that takes a while
+        open(sys.argv[1], "w").write(" ".join(map(str, got)))
+        sys.exit(1)
+signal.signal(signal.SIGTERM, clean)
+open(sys.argv[2], "w").write("ready")
+while True:
+    time.sleep(0.1)
+'''
+try:
+    runner.stream([sys.executable, "-c", child, sys.argv[1], sys.argv[2]])
+except KeyboardInterrupt as exc:
+    sys.exit(128 + getattr(exc, "signum", 2))
+"""
+
+
+def test_a_forwarded_copy_does_not_cut_the_childs_cleanup_short(tmp_path: Path) -> None:
+    """`su` forwards the SIGTERM it gets: the command sees it twice within
+    milliseconds.  The child gets one SIGTERM and its whole grace period."""
+    done, ready = tmp_path / "done", tmp_path / "ready"
+    driver = subprocess.Popen(
+        [PY, "-c", _DRIVER, str(done), str(ready)],
+        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    os.kill(driver.pid, signal.SIGTERM)
+    time.sleep(0.05)
+    os.kill(driver.pid, signal.SIGTERM)
+    try:
+        code = driver.wait(timeout=20)
+    finally:
+        driver.kill()
+    assert code == 128 + signal.SIGTERM
+    assert done.read_text() == str(int(signal.SIGTERM))  # one signal, cleanup finished
