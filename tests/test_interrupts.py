@@ -120,3 +120,44 @@ def test_a_forwarded_copy_does_not_cut_the_childs_cleanup_short(tmp_path: Path) 
         driver.kill()
     assert code == 128 + signal.SIGTERM
     assert done.read_text() == str(int(signal.SIGTERM))  # one signal, cleanup finished
+
+
+_SHELL_DRIVER = """\
+import os, signal, sys
+from scitex_container import runner
+runner.install_signal_handlers()
+child = '''
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as an interactive shell does
+open(sys.argv[1], "w").write("ready")
+time.sleep(1.5)
+sys.exit(7)
+'''
+try:
+    code = runner.run([sys.executable, "-c", child, sys.argv[1]], check=False, interactive=True)
+except KeyboardInterrupt:
+    sys.exit(130)
+restored = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+sys.exit(code.returncode if restored else 99)
+"""
+
+
+def test_ctrl_c_in_an_attached_shell_is_the_shells_not_ours(tmp_path: Path) -> None:
+    """The terminal sends Ctrl-C to its whole foreground group: the shell and
+    us.  We leave it to the shell (as system(3) does): the attach goes on."""
+    ready = tmp_path / "ready"
+    driver = subprocess.Popen(
+        [PY, "-c", _SHELL_DRIVER, str(ready)],
+        start_new_session=True,
+        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert time.monotonic() < deadline, "the shell never started"
+        time.sleep(0.05)
+    os.killpg(driver.pid, signal.SIGINT)  # what the terminal does
+    try:
+        code = driver.wait(timeout=20)
+    finally:
+        driver.kill()
+    assert code == 7  # the shell's own exit, not an abort; our Ctrl-C handler is back

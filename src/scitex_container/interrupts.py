@@ -9,7 +9,8 @@
   they get a moment later, and a second raise would cut the first one's
   cleanup (and the child's grace period) short.
 * :func:`raising` does the same for a block only, one-shot (a start that must
-  run its cleanup whichever signal ends it); :func:`ignored` shields a cleanup.
+  run its cleanup whichever signal ends it); :func:`ignored` shields a cleanup;
+  :func:`ctrl_c_ignored` leaves Ctrl-C to an interactive child (a shell).
 
 All act in the main thread only (Python runs handlers there).
 """
@@ -93,12 +94,11 @@ def raising() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def ignored() -> Iterator[None]:
+def ignored(sigs: tuple[int, ...] = (signal.SIGINT, *_ENDING)) -> Iterator[None]:
     """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
     if not _in_main_thread():
         yield
         return
-    sigs = (signal.SIGINT, *_ENDING)
     saved = {sig: signal.getsignal(sig) for sig in sigs}
     for sig in sigs:
         signal.signal(sig, signal.SIG_IGN)
@@ -107,3 +107,8 @@ def ignored() -> Iterator[None]:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def ctrl_c_ignored() -> contextlib.AbstractContextManager[None]:
+    """Ignore SIGINT only: while an interactive child (a shell) has the terminal."""
+    return ignored((signal.SIGINT,))

@@ -259,7 +259,9 @@ def run(
     ``readonly=True`` marks a query that is safe to run during a dry run.
     ``capture=False`` lets the child write straight to our stdout/stderr.
     ``interactive=True`` also hands it our stdin and keeps it in our session
-    and process group, so a terminal (and job control) works (a shell).
+    and process group, so a terminal (and job control) works (a shell); as
+    ``system(3)`` does, we ignore Ctrl-C while it runs: the terminal sends it
+    to the shell too, which decides (it ends the shell's command, not the shell).
     """
     args = _normalize(argv)
     log.debug("run: %s", shlex.join(args))
@@ -281,7 +283,8 @@ def run(
         new_session=not interactive,
     )
     try:
-        out, err = _communicate(proc, input, None if timeout is None else start + timeout)
+        with interrupts.ctrl_c_ignored() if interactive else contextlib.nullcontext():
+            out, err = _communicate(proc, input, None if timeout is None else start + timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
         out, err = proc.communicate()
