@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from signals import exit_code, start_driver, wait_for
 
 from scitex_container import interrupts
-
-PY = sys.executable
 
 
 @pytest.fixture
@@ -103,21 +100,12 @@ def test_a_forwarded_copy_does_not_cut_the_childs_cleanup_short(tmp_path: Path) 
     """`su` forwards the SIGTERM it gets: the command sees it twice within
     milliseconds.  The child gets one SIGTERM and its whole grace period."""
     done, ready = tmp_path / "done", tmp_path / "ready"
-    driver = subprocess.Popen(
-        [PY, "-c", _DRIVER, str(done), str(ready)],
-        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        assert time.monotonic() < deadline, "the child never started"
-        time.sleep(0.05)
+    driver = start_driver(_DRIVER, done, ready)
+    wait_for(ready)
     os.kill(driver.pid, signal.SIGTERM)
     time.sleep(0.05)
     os.kill(driver.pid, signal.SIGTERM)
-    try:
-        code = driver.wait(timeout=20)
-    finally:
-        driver.kill()
+    code = exit_code(driver)
     assert code == 128 + signal.SIGTERM
     assert done.read_text() == str(int(signal.SIGTERM))  # one signal, cleanup finished
 
@@ -146,18 +134,8 @@ def test_ctrl_c_in_an_attached_shell_is_the_shells_not_ours(tmp_path: Path) -> N
     """The terminal sends Ctrl-C to its whole foreground group: the shell and
     us.  We leave it to the shell (as system(3) does): the attach goes on."""
     ready = tmp_path / "ready"
-    driver = subprocess.Popen(
-        [PY, "-c", _SHELL_DRIVER, str(ready)],
-        start_new_session=True,
-        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        assert time.monotonic() < deadline, "the shell never started"
-        time.sleep(0.05)
+    driver = start_driver(_SHELL_DRIVER, ready, start_new_session=True)
+    wait_for(ready, "the shell never started")
     os.killpg(driver.pid, signal.SIGINT)  # what the terminal does
-    try:
-        code = driver.wait(timeout=20)
-    finally:
-        driver.kill()
+    code = exit_code(driver)
     assert code == 7  # the shell's own exit, not an abort; our Ctrl-C handler is back

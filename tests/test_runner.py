@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from signals import exit_code, start_driver, wait_for
 
 from scitex_container import runner
 from scitex_container.errors import ProcessError, ToolMissingError
@@ -192,21 +193,12 @@ except KeyboardInterrupt as exc:
 def test_interrupt_is_forwarded_to_the_child_first_then_escalated(
     tmp_path: Path, signum: int, mode: str
 ) -> None:
-    import os
-    import signal
-    import subprocess
-
     seen, ready = tmp_path / "seen", tmp_path / "ready"
-    driver = subprocess.Popen(
-        [PY, "-c", _DRIVER, str(seen), mode, str(ready)],
-        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    driver = start_driver(_DRIVER, seen, mode, ready)
+    wait_for(ready)
     start = time.monotonic()
     os.kill(driver.pid, signum)
-    code = driver.wait(timeout=30)
+    code = exit_code(driver, 30)
     elapsed = time.monotonic() - start
     assert code == 128 + signum
     assert seen.read_text() == str(signum)  # the child got the same signal first
@@ -255,12 +247,7 @@ def test_stop_children_ends_what_worker_threads_started(tmp_path: Path) -> None:
     import subprocess
 
     seen, pidfile = tmp_path / "seen", tmp_path / "pid"
-    driver = subprocess.Popen(
-        [PY, "-c", _THREAD_DRIVER, str(seen), str(pidfile)],
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
-    )
+    driver = start_driver(_THREAD_DRIVER, seen, pidfile, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not pidfile.exists() or not pidfile.read_text():
         assert time.monotonic() < deadline, "the worker's child never started"
@@ -323,21 +310,10 @@ def test_a_signal_that_misses_the_blocking_call_still_ends_the_command(
     the call returns: the runner never blocks for long, so the command still
     ends, forwarding the signal first.  Delivering the signal to another
     thread makes the race certain."""
-    import subprocess
-
     seen, ready = tmp_path / "seen", tmp_path / "ready"
-    driver = subprocess.Popen(
-        [PY, "-c", _MISSED_DRIVER, str(seen), str(ready), how],
-        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (2, 1, 15)] and None,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        assert time.monotonic() < deadline, "the child never started"
-        time.sleep(0.05)
+    driver = start_driver(_MISSED_DRIVER, seen, ready, how)
+    wait_for(ready)
     os.kill(driver.pid, signal.SIGTERM)
-    try:
-        code = driver.wait(timeout=20)
-    finally:
-        driver.kill()
+    code = exit_code(driver)
     assert code == 128 + signal.SIGTERM
     assert seen.read_text() == str(int(signal.SIGTERM))  # forwarded to the child first
