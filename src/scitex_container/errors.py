@@ -196,7 +196,7 @@ def _tail(text: str, lines: int = 20) -> str:
 
 
 class UntrustedStateError(BadInputError):
-    """State (a session record or directory) that another user owns or could change."""
+    """State (a session record, an artifact archive) that another user owns or could change."""
 
 
 class SessionGone(NotFoundError):

@@ -89,7 +89,8 @@ def test_locked_def_of_a_debootstrap_def_names_no_network_source(archived, tmp_p
     line = debootstrap_line(text)
     assert "--variant=minbase --exclude=openssl,udev,debconf-i18n,e2fsprogs" in line
     assert "--include=apt,scitex-inc" in line and "--no-check-gpg bookworm" in line
-    assert re.search(r"file://\S+/views/[0-9a-f]{16}/apt$", line)
+    assert line.endswith('file://"$_scx_arc"/apt')  # the build's checked copy of the view
+    assert re.search(r"^cp -R \S+/views/[0-9a-f]{16}/\. \"\$_scx_arc\"/$", setup, flags=re.M)
     again = generate_locked_def(rough, lock, tmp_path / "again.def", archive=archive)
     assert again.read_text().replace("again.def", "locked.def") == text  # deterministic
 
@@ -103,7 +104,8 @@ def test_the_real_debootstrap_takes_exactly_the_base_from_the_archive_mirror(arc
     text = generate_locked_def(rough, lock, tmp_path / "locked.def", archive=archive).read_text()
     line = debootstrap_line(text).replace("debootstrap ", "debootstrap --download-only ", 1)
     target = tmp_path / "rootfs"
-    env = {**os.environ, "APPTAINER_ROOTFS": str(target)}
+    view = next(archive.glob("views/*/apt")).parent  # what the build's checked copy holds
+    env = {**os.environ, "APPTAINER_ROOTFS": str(target), "_scx_arc": str(view)}
     done = subprocess.run(["sh", "-c", line], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     got = sorted(p.name for p in (target / "var/cache/apt/archives").glob("*.deb"))

@@ -175,7 +175,7 @@ def archive_lock(
             todo[key] = version
     found: dict[str, Fetched] = {}
     missing: dict[str, str] = {}
-    store.root.mkdir(parents=True, exist_ok=True)
+    store.ensure_root()
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=store.root) as tmp:
         work = Path(tmp)
         pip_todo = {k[4:]: v for k, v in todo.items() if k.startswith("pip:")}

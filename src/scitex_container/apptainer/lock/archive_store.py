@@ -12,6 +12,14 @@ carries meaning for pip and apt), its size and where it came from.  Many
 images share one archive: a .deb both name is stored once.  The index is
 rewritten atomically and deterministically (sorted keys) under a lock file,
 so two concurrent archivers merge their entries rather than lose one.
+
+The archive is trusted only when it is the caller's own or root's: the
+directory, its ``sha256/`` and ``views/`` directories and the index must be
+owned by the caller or root and not writable by group or others (else
+UntrustedStateError, exit 2, naming the path and its owner), for reading
+(``lock pin``) as for writing (``lock archive``).  A co-user who could write
+there could swap an artifact and its index entry together.  Directories this
+module creates are mode 0755 whatever the umask.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import Any
 
 from scitex_container.errors import BadInputError
 from scitex_container.fsutil import atomic_write_text, fsync_dir, sha256_file, temp_path
+from scitex_container.ownership import check_trusted, owner_name, read_trusted
 from scitex_container.result import Result
 
 INDEX = "index.json"
@@ -59,11 +68,20 @@ class Artifact(Result):
         }
 
 
+DIR_MODE = 0o755
+
+
+def trust_rule() -> str:
+    """What an archive must be, for a refusal message."""
+    me = owner_name(os.getuid())
+    return f"an artifact archive must be owned by {me} or root and writable only by its owner"
+
+
 class ArchiveStore:
-    """Read and add to one archive directory."""
+    """Read and add to one archive directory (its real path: links resolved once)."""
 
     def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root)
+        self.root = Path(os.path.realpath(root))
 
     def blob(self, sha256: str) -> Path:
         return self.root / "sha256" / sha256[:2] / sha256
@@ -71,13 +89,37 @@ class ArchiveStore:
     def has(self, sha256: str) -> bool:
         return self.blob(sha256).is_file()
 
+    def check_dir(self, path: Path) -> Path:
+        """``path`` (the archive or a directory in it) after the ownership check."""
+        check_trusted(path, directory=True, allow_root=True, rule=trust_rule())
+        return path
+
+    def make_dir(self, path: Path) -> Path:
+        """Create ``path`` (0755) if missing, then check it; the archive's parents
+        are the caller's business and made as ``mkdir -p`` would."""
+        if path == self.root:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, DIR_MODE)
+        return self.check_dir(path)
+
+    def ensure_root(self) -> Path:
+        """The archive directory, created if missing, after the ownership check."""
+        return self.make_dir(self.root)
+
     def add_file(self, source: Path, sha256: str | None = None) -> str:
-        """Copy ``source`` in under its sha256 (once); return the digest."""
+        """Copy ``source`` in under its sha256 (once); return the digest.
+
+        A file already stored under that name is kept only when it is a
+        regular file with that sha256; anything else there is replaced.
+        """
         digest = sha256 or sha256_file(source)
         final = self.blob(digest)
-        if final.is_file():
+        self.ensure_root()
+        self.make_dir(self.root / "sha256")
+        self.make_dir(final.parent)
+        if os.path.isfile(final) and not os.path.islink(final) and sha256_file(final) == digest:
             return digest
-        final.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(final)
         try:
             shutil.copyfile(source, tmp)
@@ -93,16 +135,24 @@ class ArchiveStore:
         return digest
 
     def read_index(self) -> dict[str, dict[str, Any]]:
-        """``{ENTRY: record}``; ``{}`` for a new archive."""
+        """``{ENTRY: record}``; ``{}`` for a new archive.
+
+        Raises:
+            UntrustedStateError: the archive or its index is another user's or
+                writable by others (see the module docstring).
+        """
         path = self.root / INDEX
-        if not path.exists():
+        if not os.path.lexists(self.root):
             return {}
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        self.check_dir(self.root)
+        if not os.path.lexists(path):
+            return {}
+        try:  # a refusal (UntrustedStateError) is not "unreadable": it passes through
+            data = json.loads(read_trusted(path, allow_root=True, rule=trust_rule()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadInputError(f"archive index is unreadable: {exc}", str(path)) from None
         artifacts = data.get("artifacts") if isinstance(data, dict) else None
-        if data.get("format") != FORMAT or not isinstance(artifacts, dict):
+        if not isinstance(artifacts, dict) or data.get("format") != FORMAT:
             raise BadInputError(f"not a format-{FORMAT} archive index", str(path))
         return artifacts
 
@@ -115,7 +165,7 @@ class ArchiveStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.ensure_root()
         with open(self.root / ".index.lock", "a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             yield

@@ -17,11 +17,14 @@ generated ``%setup`` (which runs on the host, as the build's root, with
   deterministically (no date), so the same lock gives the same def text;
 * the host's debootstrap runs with apptainer's options (variant, excludes,
   ``apt`` plus the def's ``Include``, arch, suite) against
-  ``file://<view>/apt`` with ``--no-check-gpg``.  Integrity does not come
-  from a signature here but from content: every .deb is the file whose
-  sha256 the archive verified against the source's published checksum when
-  it stored it (and named it by), and debootstrap checks each .deb it
-  unpacks against the ``SHA256`` of the generated ``Packages``;
+  ``file://<copy>/apt`` with ``--no-check-gpg``, where ``<copy>`` is a
+  private copy of the view that the build checked against the sha256
+  manifest the locked def carries (see :mod:`.archive_view`).  Integrity
+  does not come from a signature here but from content: every .deb is the
+  file whose sha256 the archive verified against the source's published
+  checksum when it stored it (and named it by), the copy is checked file by
+  file against the pin, and debootstrap checks each .deb it unpacks against
+  the ``SHA256`` of the generated ``Packages``;
 * the rest follows apptainer's agent: in a fakeroot build (a user
   namespace) ``mount``/``mknod`` are ``/bin/true`` and ``/dev/null`` hides
   ``/proc/filesystems`` (in a private mount namespace, so nothing leaks),
@@ -219,21 +222,18 @@ def write_mirror(apt_dir: Path, suite: str, arch: str) -> Path:
     return apt_dir / "dists" / suite
 
 
-def _lists_prefix(mirror_path: str) -> str:
-    """The prefix of the index files debootstrap leaves for ``file://<path>`` (its ``apt_dest``)."""
-    return mirror_path.replace("/", "_")
-
-
 _ENV_DIRS = (
     ".singularity.d/libs .singularity.d/actions .singularity.d/env dev proc root var/tmp "
     "tmp etc sys home"
 )
 
 
-def setup_lines(view: Path, base: DebootstrapBase) -> list[str]:
-    """``%setup`` lines that debootstrap the base from the view's mirror."""
+def setup_lines(mirror: str, base: DebootstrapBase) -> list[str]:
+    """``%setup`` lines that debootstrap the base from the mirror at ``mirror``
+    (a shell word: the build's checked copy of the view's ``apt``, see
+    :func:`.archive_def.setup_block`)."""
     r = '"${APPTAINER_ROOTFS}"'
-    mirror = f"{view}/apt"
+    url = f"file://{mirror}"
     q = shlex.quote
     argv = [
         f"--variant={VARIANT}",
@@ -256,7 +256,7 @@ def setup_lines(view: Path, base: DebootstrapBase) -> list[str]:
         "done",
         f"find {r} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} +",
         "if grep -qsE '^[[:space:]]*0[[:space:]]+0[[:space:]]+4294967295' /proc/self/uid_map; then",
-        f"    debootstrap {boot} {r} {q('file://' + mirror)}",
+        f"    debootstrap {boot} {r} {url}",
         "else  # fakeroot (a user namespace): apptainer's agent stubs mount/mknod",
         f"    mkdir -m 0755 {r}/dev",
         "    for _scx_d in null random urandom zero; do",
@@ -270,7 +270,7 @@ def setup_lines(view: Path, base: DebootstrapBase) -> list[str]:
         '        mount --bind $t "$(command -v mknod)"',
         '        mount --bind $t "$(command -v mount)"  # last: mount itself is stubbed now',
         '        exec debootstrap "$@"',
-        f"    ' sh {r} {boot} {r} {q('file://' + mirror)}",
+        f"    ' sh {r} {boot} {r} {url}",
         "fi",
         f"chmod 0755 {r}",
         "# ... and back over it, as the agent's Pack lays it after debootstrap",
@@ -285,5 +285,6 @@ def setup_lines(view: Path, base: DebootstrapBase) -> list[str]:
         f"    : > {r}/$_scx_f; chmod 0644 {r}/$_scx_f",
         "done",
         f"echo {q(f'deb {base.mirror} {base.suite} {COMPONENT}')} > {r}/etc/apt/sources.list",
-        f"rm -f {r}/var/lib/apt/lists/{q(_lists_prefix(mirror))}_*",
+        "# the index files debootstrap copied from the mirror (named by its path, / as _)",
+        f"rm -f {r}/var/lib/apt/lists/\"$(printf '%s' {mirror} | tr / _)\"_*",
     ]

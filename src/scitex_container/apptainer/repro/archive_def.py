@@ -3,7 +3,9 @@
 With an archive (``lock pin --archive DIR``), the locked def gets:
 
 * a generated ``%setup`` block that copies a *view* of the archive into the
-  build's root at ``/.scitex-archive`` (an apt repository of the pinned
+  build's root at ``/.scitex-archive`` and checks that copy against the
+  sha256 of every file the pin saw (:mod:`.archive_view`) before anything
+  reads it (the view: an apt repository of the pinned
   .debs with a ``Packages`` index made by ``dpkg-scanpackages``, the wheels
   under their wheel names, the npm tarballs) and points the image's package
   managers at it alone: apt's sources become just
@@ -23,20 +25,19 @@ every dpkg entry of the lock is then needed, whatever the apt scope.
 
 The view lives in the archive (``DIR/views/<digest>``, hard links to the
 content-addressed files), named by the digest of what it holds, so the same
-pins give the same def text.  Every artifact the pins need is checked
-before anything is written: a missing one raises NotFoundError naming it.
+pins give the same def text; it is remade and compared at every pin, never
+trusted because it exists.  The archive itself must be the caller's or
+root's and writable only by its owner (:mod:`..lock.archive_store`).
+Every artifact the pins need is checked before anything is written: a
+missing one raises NotFoundError naming it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shlex
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.apptainer.deffile import DefFile
 from scitex_container.apptainer.lock.archive_store import ArchiveStore, entry_key
 from scitex_container.apptainer.repro.archive_debootstrap import (
@@ -44,10 +45,9 @@ from scitex_container.apptainer.repro.archive_debootstrap import (
     as_scratch,
     base_of,
     setup_lines,
-    write_mirror,
 )
+from scitex_container.apptainer.repro.archive_view import View, build_view, copy_check_lines
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.fsutil import remove_path
 
 ROOT = "/.scitex-archive"
 TAG = "scitex-container archive"
@@ -109,9 +109,16 @@ def required(
 
 
 def records_for(archive: str | os.PathLike, wanted: list[tuple[str, str]]) -> dict[str, dict]:
-    """``{lock key: index record}``; NotFoundError lists every gap (before any build)."""
+    """``{lock key: index record}``; NotFoundError lists every gap (before any build).
+
+    UntrustedStateError (exit 2) when the archive or its index is another
+    user's (root's is fine) or writable by group or others.
+    """
     store = ArchiveStore(archive)
-    if not (store.root / "index.json").is_file():
+    if not os.path.isdir(store.root):
+        raise NotFoundError(f"`{store.root}` is not an artifact archive (no such directory)")
+    store.check_dir(store.root)
+    if not os.path.lexists(store.root / "index.json"):
         raise NotFoundError(f"`{store.root}` is not an artifact archive (no index.json)")
     index = store.read_index()
     out, gaps = {}, []
@@ -132,54 +139,6 @@ def records_for(archive: str | os.PathLike, wanted: list[tuple[str, str]]) -> di
     return out
 
 
-def _subdir(key: str) -> str:
-    return {"dpkg": "apt", "pip": "wheels", "node": "npm"}[key.split(":", 1)[0]]
-
-
-def build_view(
-    archive: str | os.PathLike,
-    records: Mapping[str, dict],
-    base: DebootstrapBase | None = None,
-) -> Path:
-    """``DIR/views/<digest>``: the artifacts under their names, with an apt index.
-
-    With ``base`` the apt directory is also a Debian mirror of its suite and
-    architecture (``dists/``), for debootstrap.
-    """
-    store = ArchiveStore(archive)
-    listing = sorted((_subdir(k), str(r["filename"]), str(r["sha256"])) for k, r in records.items())
-    named: list = [listing, (base.suite, base.arch)] if base is not None else listing
-    digest = hashlib.sha256(repr(named).encode()).hexdigest()[:16]
-    final = (store.root / "views" / digest).absolute()
-    if final.is_dir() or runner.is_dry_run():
-        return final
-    tmp = final.with_name(f".{digest}.tmp-{os.getpid()}")
-    remove_path(tmp)
-    try:
-        for sub in ("apt", "wheels", "npm"):
-            (tmp / sub).mkdir(parents=True)
-        for sub, filename, sha in listing:
-            if "/" in filename or filename in ("", ".", ".."):
-                raise NotFoundError(f"archive index names a bad file name {filename!r}")
-            try:
-                os.link(store.blob(sha), tmp / sub / filename)
-            except OSError:
-                shutil.copyfile(store.blob(sha), tmp / sub / filename)
-        done = runner.run(
-            ["dpkg-scanpackages", "--multiversion", ".", "/dev/null"],
-            cwd=tmp / "apt",
-            readonly=True,
-        )
-        (tmp / "apt" / "Packages").write_text(done.stdout, encoding="utf-8")
-        if base is not None:
-            write_mirror(tmp / "apt", base.suite, base.arch)
-        os.replace(tmp, final)
-    except BaseException:
-        remove_path(tmp)
-        raise
-    return final
-
-
 def hashed_pins(pip_pins: Sequence[str], records: Mapping[str, dict]) -> list[str]:
     """``pin --hash=sha256:HEX`` per pip pin (for ``--require-hashes``)."""
     out = []
@@ -190,16 +149,38 @@ def hashed_pins(pip_pins: Sequence[str], records: Mapping[str, dict]) -> list[st
     return out
 
 
-def setup_block(view: Path, base: DebootstrapBase | None = None) -> str:
-    """``%setup`` body: (debootstrap the base,) copy the view in, point apt and pip at it."""
+def setup_block(view: View, base: DebootstrapBase | None = None) -> str:
+    """``%setup`` body: (debootstrap the base,) copy the view in, point apt and pip at it.
+
+    The view is copied first and the copy checked against its manifest
+    (:func:`.archive_view.copy_check_lines`); only the copy is read after
+    that.  Without a base the copy goes straight into the rootfs; with one
+    (whose debootstrap wipes the rootfs) into a private ``mktemp -d``
+    directory that a trap removes on every exit path of this block.
+    """
     r = '"${APPTAINER_ROOTFS}"'
-    q = shlex.quote(str(view))
-    lines = setup_lines(view, base) if base is not None else []
+    lines = ["# Generated by scitex-container: install only from the artifact archive."]
+    if base is not None:
+        lines += [
+            '_scx_arc="$(mktemp -d)"',
+            """trap 'rm -rf "$_scx_arc" ${_scx_env:+"$_scx_env"}' EXIT""",
+            "trap 'exit 1' HUP INT TERM",
+            *copy_check_lines(view, '"$_scx_arc"'),
+            *setup_lines('"$_scx_arc"/apt', base),
+        ]
     lines += [
-        "# Generated by scitex-container: install only from the artifact archive.",
         f"rm -rf {r}{ROOT} {r}{_SAVE}",
         f"mkdir -p {r}{ROOT} {r}{_SAVE} {r}/etc/apt/sources.list.d",
-        f"cp -R {q}/. {r}{ROOT}/",
+    ]
+    if base is not None:
+        lines += [
+            f'cp -R "$_scx_arc"/. {r}{ROOT}/  # the checked copy',
+            'rm -rf "$_scx_arc"',
+            "trap - EXIT HUP INT TERM",
+        ]
+    else:
+        lines += copy_check_lines(view, f"{r}{ROOT}")
+    lines += [
         "for _scx_f in etc/apt/sources.list etc/apt/sources.list.d etc/pip.conf; do",
         f'    if [ -e {r}/"$_scx_f" ]; then',
         f'        mkdir -p "$(dirname {r}{_SAVE}/"$_scx_f")"',

@@ -1,4 +1,5 @@
-"""Who may have written the session state: only the caller.
+"""Who may have written the session state: only the caller (see
+:mod:`scitex_container.ownership` for the shared check).
 
 A session's state directory, its per-session directories and its records
 are trusted only when they are owned by the user running this process, are
@@ -12,28 +13,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import pwd
-import stat
 from pathlib import Path
 
 from scitex_container.errors import UntrustedStateError
+from scitex_container.ownership import describe, owner_name, problem
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
-def owner_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
-
-
 def _refuse(path: Path, why: str, st: os.stat_result) -> UntrustedStateError:
     me = owner_name(os.getuid())
     return UntrustedStateError(
-        f"{why} (owner {owner_name(st.st_uid)}, mode {stat.S_IMODE(st.st_mode):04o}); "
-        f"session state must be owned by {me} and writable only by {me}",
+        f"{why} ({describe(st)}); session state must be owned by {me} and writable only by {me}",
         str(path),
     )
 
@@ -46,16 +38,9 @@ def check(path: Path, *, directory: bool) -> os.stat_result:
         UntrustedStateError: it is a link, another user's, or group/world-writable.
     """
     st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode):
-        raise _refuse(path, "is a symbolic link", st)
-    if directory and not stat.S_ISDIR(st.st_mode):
-        raise _refuse(path, "is not a directory", st)
-    if not directory and not stat.S_ISREG(st.st_mode):
-        raise _refuse(path, "is not a regular file", st)
-    if st.st_uid != os.getuid():
-        raise _refuse(path, "is owned by another user", st)
-    if st.st_mode & 0o022:
-        raise _refuse(path, "is writable by other users", st)
+    why = problem(st, directory=directory)
+    if why is not None:
+        raise _refuse(path, why, st)
     return st
 
 
@@ -85,12 +70,9 @@ def read_private(path: Path) -> str:
         raise
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _refuse(path, "is not a regular file", st)
-        if st.st_uid != os.getuid():
-            raise _refuse(path, "is owned by another user", st)
-        if st.st_mode & 0o022:
-            raise _refuse(path, "is writable by other users", st)
+        why = problem(st, directory=False)
+        if why is not None:
+            raise _refuse(path, why, st)
         with os.fdopen(fd, "r", encoding="utf-8", closefd=False) as fh:
             return fh.read()
     finally:

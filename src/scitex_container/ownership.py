@@ -1,0 +1,80 @@
+"""Who may have written state we act on: the caller (and, where allowed, root).
+
+State owned by another user is not trusted: a co-user who can write a
+directory or a file we read could plant content we would act on.  A path
+passes when it is not a symbolic link, is of the expected kind, is owned by
+the user running this process (or by root, where the caller allows it) and
+is not writable by its group or by others.  :func:`problem` says what is
+wrong with an ``os.stat_result``; callers word the refusal for their state
+(session records, the artifact archive).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import stat
+from pathlib import Path
+
+from scitex_container.errors import UntrustedStateError
+
+
+def owner_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def problem(st: os.stat_result, *, directory: bool, allow_root: bool = False) -> str | None:
+    """Why ``st`` (from lstat/fstat) is not trusted, or None when it is."""
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    if directory and not stat.S_ISDIR(st.st_mode):
+        return "is not a directory"
+    if not directory and not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_uid != os.getuid() and not (allow_root and st.st_uid == 0):
+        return "is owned by another user"
+    if st.st_mode & 0o022:
+        return "is writable by other users"
+    return None
+
+
+def describe(st: os.stat_result) -> str:
+    """``owner NAME, mode 0NNN`` for a refusal message."""
+    return f"owner {owner_name(st.st_uid)}, mode {stat.S_IMODE(st.st_mode):04o}"
+
+
+def check_trusted(path: Path, *, directory: bool, allow_root: bool, rule: str) -> os.stat_result:
+    """lstat ``path``; UntrustedStateError (``rule`` says what is required) unless trusted.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+    """
+    st = os.lstat(path)
+    why = problem(st, directory=directory, allow_root=allow_root)
+    if why is not None:
+        raise UntrustedStateError(f"{why} ({describe(st)}); {rule}", str(path))
+    return st
+
+
+def read_trusted(path: Path, *, allow_root: bool, rule: str) -> bytes:
+    """The bytes of ``path``, opened without following a link and checked on
+    the open descriptor (no window between check and read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            check_trusted(path, directory=False, allow_root=allow_root, rule=rule)
+        raise
+    try:
+        st = os.fstat(fd)
+        why = problem(st, directory=False, allow_root=allow_root)
+        if why is not None:
+            raise UntrustedStateError(f"{why} ({describe(st)}); {rule}", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
