@@ -259,3 +259,50 @@ def test_an_archive_owned_by_another_user_is_refused(tmp_path):
     assert str(archive) in done.stderr
     assert "owned by another user (owner scitex-test" in done.stderr
     assert list(archive.iterdir()) == []  # nothing written into it
+
+
+LOCALIMAGE = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    apt-get update
+    apt-get install -y --no-install-recommends scitex-trust-a scitex-trust-b
+"""
+
+
+@pytest.mark.apptainer
+def test_a_deb_swapped_after_the_pin_fails_the_real_build_and_publishes_nothing(
+    archived, tmp_path, debian_sif
+):
+    from scitex_container.apptainer.building.versioned import build_version
+    from scitex_container.errors import ScitexError
+
+    locked = pin(archived, tmp_path, LOCALIMAGE.format(base=debian_sif))
+    store = tmp_path / "out" / "locked"
+    swap_deb(view_of(locked))
+    try:
+        with pytest.raises(ScitexError):
+            build_version(def_path=locked, output_dir=tmp_path / "out", image_name="locked")
+    finally:
+        pin(archived, tmp_path, SCRATCH, name="repair")  # the module's view, remade
+    log = next(store.glob("*.build.log")).read_text()
+    assert f"{SWAPPED}: FAILED" in log
+    assert "scitex-container: the archive view" in log and "no longer holds" in log
+    assert not list(store.glob("locked-v*.sif")), list(store.iterdir())  # nothing published
+
+
+@pytest.mark.slow  # one full localimage build (mksquashfs); the check itself is above
+@pytest.mark.apptainer
+def test_the_untouched_pin_builds_from_its_checked_copy(archived, tmp_path, debian_sif):
+    from scitex_container.apptainer.building.versioned import build_version
+
+    locked = pin(archived, tmp_path, LOCALIMAGE.format(base=debian_sif))
+    built = build_version(def_path=locked, output_dir=tmp_path / "out", image_name="locked")
+    assert built.built
+    sif = next((tmp_path / "out" / "locked").glob("locked-v*.sif"))
+    query = ["apptainer", "exec", sif, "dpkg-query", "-W", "-f", "${Version} ", *PKGS]
+    got = subprocess.run(query, capture_output=True, text=True, check=True).stdout.split()
+    assert got == list(PKGS.values())
+    log = built.log_path.read_text() if built.log_path else ""
+    assert "sha256sum --check --strict --quiet" in log  # the check ran, and passed
