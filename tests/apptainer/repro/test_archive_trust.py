@@ -211,7 +211,8 @@ def test_the_debootstrap_block_checks_its_private_copy_and_always_removes_it(arc
     assert "no longer holds" not in used.stderr
     assert f"on file://{tmp_path / 'tmp'}/tmp." in used.stdout  # the private copy, not the view
     assert "I: Validating Packages" in used.stdout
-    assert "E: Couldn't find these debs: apt" in used.stdout
+    missing = next(x for x in used.stdout.splitlines() if "Couldn't find these debs:" in x)
+    assert "apt" in missing.split(":", 2)[2].split()  # in no base set of ours; order varies
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
