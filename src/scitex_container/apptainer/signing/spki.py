@@ -24,7 +24,6 @@ check, and :func:`..keys.recheck_public_key` then names the file.
 from __future__ import annotations
 
 import base64
-import binascii
 
 BEGIN = b"-----BEGIN PUBLIC KEY-----"
 END = b"-----END PUBLIC KEY-----"
@@ -38,42 +37,39 @@ _CURVES = {  # named curve OID -> (name as cryptography gives it, coordinate byt
     bytes.fromhex("2b81040023"): ("secp521r1", 66),
 }
 _SEQ, _INT, _BITS, _NULL, _OID = 0x30, 0x02, 0x03, 0x05, 0x06
-
-
-class _Bad(Exception):
-    """Not strict DER of a supported key (never leaves this module)."""
+_NOT_STRICT = "not strict DER of a supported key"  # a ValueError that never leaves here
 
 
 def _tlv(buf: bytes, pos: int, tag: int) -> tuple[bytes, int]:
     """The value of the element of type ``tag`` at ``pos``, and the position after it."""
     if pos + 2 > len(buf) or buf[pos] != tag:
-        raise _Bad
+        raise ValueError(_NOT_STRICT)
     first, pos = buf[pos + 1], pos + 2
     if first < 0x80:
         length = first
     else:
         count = first & 0x7F
         if not 1 <= count <= 4 or pos + count > len(buf) or buf[pos] == 0:
-            raise _Bad
+            raise ValueError(_NOT_STRICT)
         length = int.from_bytes(buf[pos : pos + count], "big")
         if length < 0x80:  # the short form was required
-            raise _Bad
+            raise ValueError(_NOT_STRICT)
         pos += count
     if pos + length > len(buf):
-        raise _Bad
+        raise ValueError(_NOT_STRICT)
     return buf[pos : pos + length], pos + length
 
 
 def _whole(buf: bytes, tag: int) -> bytes:
     value, end = _tlv(buf, 0, tag)
     if end != len(buf):
-        raise _Bad
+        raise ValueError(_NOT_STRICT)
     return value
 
 
 def _positive_int(value: bytes) -> int:
     if not value or value[0] & 0x80 or (len(value) > 1 and value[0] == 0 and value[1] < 0x80):
-        raise _Bad  # empty, negative, or a superfluous leading zero
+        raise ValueError(_NOT_STRICT)  # empty, negative, or a superfluous leading zero
     return int.from_bytes(value, "big")
 
 
@@ -82,7 +78,7 @@ def _kind(der: bytes) -> str:
     algorithm, pos = _tlv(spki, 0, _SEQ)
     bits, end = _tlv(spki, pos, _BITS)
     if end != len(spki) or not bits or bits[0] != 0:
-        raise _Bad
+        raise ValueError(_NOT_STRICT)
     key = bits[1:]
     oid, pos = _tlv(algorithm, 0, _OID)
     params = algorithm[pos:]
@@ -99,7 +95,7 @@ def _kind(der: bytes) -> str:
         n, e = _positive_int(modulus), _positive_int(exponent)
         if end == len(numbers) and n > 1 and e > 1:
             return f"rsa-{n.bit_length()}"
-    raise _Bad
+    raise ValueError(_NOT_STRICT)
 
 
 def read_public_pem(data: bytes) -> tuple[bytes, str] | None:
@@ -113,5 +109,5 @@ def read_public_pem(data: bytes) -> tuple[bytes, str] | None:
     try:
         der = base64.b64decode(b"".join(body.split()), validate=True)
         return der, _kind(der)
-    except (binascii.Error, _Bad):
+    except ValueError:  # binascii.Error is one too; never leaves this module
         return None
