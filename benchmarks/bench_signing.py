@@ -20,10 +20,11 @@ Verification, on an image of ``BENCH_SIGNING_MB`` MB of random bytes
 
 * ``verify IMAGE --key PUB`` (the CLI, as a user runs it, with an empty
   digest cache each time, as on a first verify) vs ``apptainer verify --key
-  PUB --all IMAGE`` alone: <= 1.2x.  The file is not hashed a second time,
-  and apptainer starts before click loads (``cli/early.py``), ~0.1 s after
-  the interpreter starts here; the rest of ``verify`` runs beside it, so on
-  a loaded 2-core machine its CPU slows apptainer down;
+  PUB --all IMAGE`` alone: <= 1.2x.  The file is not hashed a second time
+  and the key is read without cryptography (``signing/spki.py``); apptainer
+  starts once click, the command and the signature module are loaded (~0.15
+  s of CPU here), and the def/lock checks run beside it.  On a saturated
+  2-core machine the ratio is about our total CPU over apptainer's;
 * the signature check alone (``verify_signature``, in-process) vs the same.
 """
 
@@ -134,11 +135,11 @@ def cases(runs: int = 5):
         image = _big_image(root / "big", busybox_sif(), megabytes)
         sign_artifact(image, pair.private)
         raw_verify = ["apptainer", "verify", "--key", str(pair.public), "--all", str(image)]
-        # The console script's entry, as a user runs it (it starts apptainer before
-        # click loads).  With bytecode: an installed package has it (pip compiles
-        # at install); PYTHONDONTWRITEBYTECODE, set on the test machines, would
-        # otherwise make every run compile the package from source.  The warm-up
-        # run writes it under a private prefix.
+        # The console script's entry, as a user runs it.  With bytecode: an
+        # installed package has it (pip compiles at install);
+        # PYTHONDONTWRITEBYTECODE, set on the test machines, would otherwise
+        # make every run compile the package from source.  The warm-up run
+        # writes it under a private prefix.
         cli = [sys.executable, "-c", "from scitex_container.cli.entry import main; main()"]
         argv = [*cli, "verify", str(image), "--key", str(pair.public)]
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

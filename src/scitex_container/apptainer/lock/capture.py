@@ -33,12 +33,13 @@ from scitex_container import runner
 from scitex_container._version import __version__
 from scitex_container.apptainer.lock.capture_exec import exec_capture
 from scitex_container.apptainer.lock.capture_static import Found, static_capture
+from scitex_container.apptainer.lock.imagecheck import check_image as check_image
 from scitex_container.apptainer.lock.lockfile import Lock, node_json_from_versions, write_lock
-from scitex_container.apptainer.sif.header import is_sif, read_sif
+from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.sif.tree import TreeUnreadable
 from scitex_container.apptainer.store import metadata
 from scitex_container.apptainer.store.layout import FREEZE_FILES
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError
 from scitex_container.fsutil import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -46,22 +47,6 @@ log = logging.getLogger(__name__)
 METHODS = ("auto", "static", "exec")
 #: Extra freeze file for Alpine images (the reference has none).
 APK_FREEZE_FILE = "apk-lock.txt"
-
-
-def check_image(image: str | os.PathLike) -> Path:
-    """``image`` as a Path if it is a SIF file or a sandbox directory."""
-    path = Path(image)
-    if not path.exists():
-        raise NotFoundError(f"image `{path}` does not exist", str(path))
-    if path.is_dir():
-        if not any((path / d).is_dir() for d in (".singularity.d", "etc", "usr", "bin")):
-            raise BadInputError(
-                "directory is not a sandbox image (no etc/, usr/, .singularity.d/)", str(path)
-            )
-        return path
-    if not is_sif(path):
-        raise BadInputError("not a SIF image or sandbox directory", str(path))
-    return path
 
 
 def capture_found(image: str | os.PathLike, method: str = "auto") -> Found:

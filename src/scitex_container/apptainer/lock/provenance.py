@@ -24,16 +24,17 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scitex_container import runner
 from scitex_container._version import __version__
 from scitex_container.apptainer import tool
-from scitex_container.apptainer.lock.capture import capture_date, capture_found, lock_from_found
-from scitex_container.apptainer.lock.lockfile import Lock, parse_lock, render_lock, write_lock
 from scitex_container.apptainer.sif.header import GENERIC, is_sif, read_object, read_sif
 from scitex_container.apptainer.store.layout import LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, SignedImageError
+
+if TYPE_CHECKING:  # the lock module (and packaging) load only where a lock is handled
+    from scitex_container.apptainer.lock.lockfile import Lock
 
 LOCK_OBJECT = "scitex-container.lock"
 PROVENANCE_OBJECT = "scitex-container.provenance.json"
@@ -163,6 +164,8 @@ def embedded_lock(sif: str | os.PathLike) -> Lock | None:
     data = read_named_object(sif, LOCK_OBJECT)
     if data is None:
         return None
+    from scitex_container.apptainer.lock.lockfile import parse_lock
+
     return parse_lock(data.decode("utf-8", "replace"), f"{sif}#{LOCK_OBJECT}")
 
 
@@ -189,6 +192,8 @@ def embed_lock(
     build_args: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Embed ``lock`` and a provenance record into ``sif``; returns the record."""
+    from scitex_container.apptainer.lock.lockfile import render_lock
+
     text = render_lock(lock)
     record = {
         "schema": 1,
@@ -239,12 +244,20 @@ def finalize_build(
     be computed after this returns: embedding changed the file.
     """
     path = Path(tmp_artifact)
+    from scitex_container.apptainer.lock.capture import (  # only a build needs a capture
+        capture_date,
+        capture_found,
+        lock_from_found,
+    )
+
     found = capture_found(path)
     lock = lock_from_found(
         found,
         captured_at=capture_date(captured_at),
         command=f"scitex-container lock capture {final_name or path.name}",
     )
+    from scitex_container.apptainer.lock.lockfile import render_lock
+
     text = render_lock(lock)
     meta: dict[str, Any] = {
         "lock_sha256": hashlib.sha256(text.encode()).hexdigest(),
@@ -265,6 +278,7 @@ def write_lock_sidecar(artifact: str | os.PathLike, lock: Lock | str | None = No
     """Write ``<artifact>.lock``: from ``lock`` (a Lock or its text), else from the
     embedded lock, else from a fresh capture.  The header gets the artifact's
     current sha256."""
+    from scitex_container.apptainer.lock.lockfile import parse_lock, write_lock
     from scitex_container.apptainer.store import metadata
 
     artifact = Path(artifact)
@@ -296,9 +310,13 @@ def _with_digest(lock: Lock, digest: str) -> Lock:
             "command",
         )
     }
+    from scitex_container.apptainer.lock.lockfile import Lock
+
     return Lock(**fields, image_sha256=digest)
 
 
 def lock_sidecar_text(lock_text: str, digest: str, where: str = "lock text") -> str:
     """The ``.lock`` sidecar of an image whose sha256 is ``digest``."""
+    from scitex_container.apptainer.lock.lockfile import parse_lock, render_lock
+
     return render_lock(_with_digest(parse_lock(lock_text, where), digest))

@@ -38,27 +38,21 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scitex_container.apptainer.lock.capture import (
-    capture_found,
-    check_image,
-    image_digest,
-    lock_from_found,
-)
-from scitex_container.apptainer.lock.compare import compare_version_sets
+from scitex_container.apptainer.lock.imagecheck import check_image
 from scitex_container.apptainer.lock.integrity import Check, integrity
-from scitex_container.apptainer.lock.lockfile import (
-    Lock,
-    node_json_from_versions,
-    node_versions,
-    read_lock,
-)
-from scitex_container.apptainer.lock.pkgdb import freeze_lines_to_map
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
 from scitex_container.apptainer.store.layout import FREEZE_FILES, LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
+
+if TYPE_CHECKING:
+    from scitex_container.apptainer.lock.lockfile import Lock
+
+# The capture, lock-file and comparison modules load only when a lock is
+# found: ``verify --key`` on an image without one runs beside apptainer's
+# hashing, and every import it skips is CPU left to apptainer.
 
 SECTIONS = ("pip", "dpkg", "node")
 
@@ -173,6 +167,13 @@ def _freeze_files_lock(directory: Path) -> tuple[Lock, list[str]] | None:
     }
     if not files:
         return None
+    from scitex_container.apptainer.lock.lockfile import (
+        Lock,
+        node_json_from_versions,
+        node_versions,
+    )
+    from scitex_container.apptainer.lock.pkgdb import freeze_lines_to_map
+
     pip = dpkg = None
     node = ""
     if "pip" in files:
@@ -191,6 +192,12 @@ def _freeze_files_lock(directory: Path) -> tuple[Lock, list[str]] | None:
     return Lock(pip=pip or {}, dpkg=dpkg or {}, node=node), sorted(files)
 
 
+def _read_lock(path: Path) -> Lock:
+    from scitex_container.apptainer.lock.lockfile import read_lock
+
+    return read_lock(path)
+
+
 def find_lock(
     image: Path, lock_dir: str | os.PathLike | None
 ) -> tuple[Lock | None, dict[str, Any], list[str]]:
@@ -203,13 +210,13 @@ def find_lock(
             others = sorted(directory.glob("*" + LOCK_SUFFIX))
             in_dir = others[0] if len(others) == 1 else in_dir
         if in_dir.is_file():
-            return read_lock(in_dir), {"kind": "lock_dir", "path": str(in_dir)}, list(SECTIONS)
+            return _read_lock(in_dir), {"kind": "lock_dir", "path": str(in_dir)}, list(SECTIONS)
         got = _freeze_files_lock(directory)
         if got:
             return got[0], {"kind": "lock_dir", "path": str(directory)}, got[1]
         return None, {"kind": "none", "path": str(directory)}, []
     if combined.is_file():
-        return read_lock(combined), {"kind": "sidecar", "path": str(combined)}, list(SECTIONS)
+        return _read_lock(combined), {"kind": "sidecar", "path": str(combined)}, list(SECTIONS)
     got = _freeze_files_lock(image.parent)
     if got:
         return got[0], {"kind": "freeze_files", "path": str(image.parent)}, got[1]
@@ -273,6 +280,13 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     report = replace(report, lock_source=(source["kind"], source["path"]))
     if lock is None:
         return report
+    from scitex_container.apptainer.lock.capture import (
+        capture_found,
+        image_digest,
+        lock_from_found,
+    )
+    from scitex_container.apptainer.lock.compare import compare_version_sets
+
     sha256 = None
     if lock.image_sha256 and not lock.image_id:
         sha256 = image_digest(image) or None  # only such a lock needs the whole-file digest

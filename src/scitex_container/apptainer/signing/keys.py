@@ -161,12 +161,27 @@ def _not_pem(path: Path, data: bytes, want: str) -> BadInputError:
 
 
 def load_public_key(path: str | os.PathLike) -> PublicKey:
-    """Check that ``path`` is a PEM public key apptainer can verify with."""
-    from cryptography.hazmat.primitives import serialization as ser
+    """Check that ``path`` is a PEM public key apptainer can verify with.
+
+    A canonical PEM public key is read without cryptography (see
+    :mod:`.spki`); its mathematics is left to apptainer, and
+    :func:`recheck_public_key` names the file if apptainer then fails.
+    """
+    from scitex_container.apptainer.signing.spki import read_public_pem
 
     path, data = _read(path)
     if b"PRIVATE KEY-----" in data:
         raise BadInputError("a private key; verifying needs the public key (.pub)", str(path))
+    found = read_public_pem(data)
+    if found is not None:
+        der, kind = found
+        return PublicKey(path, "sha256:" + hashlib.sha256(der).hexdigest(), kind)
+    return _load_public_key_strictly(path, data)
+
+
+def _load_public_key_strictly(path: Path, data: bytes) -> PublicKey:
+    from cryptography.hazmat.primitives import serialization as ser
+
     try:
         key = ser.load_pem_public_key(data)
     except (ValueError, TypeError):
@@ -175,6 +190,17 @@ def load_public_key(path: str | os.PathLike) -> PublicKey:
     if kind is None:
         raise BadInputError(f"unsupported key type {type(key).__name__}", str(path))
     return PublicKey(path, fingerprint_of(key), kind)
+
+
+def recheck_public_key(key: PublicKey) -> None:
+    """Raise BadInputError naming the file if cryptography rejects ``key``.
+
+    For a key that apptainer did not verify with: a well-formed key whose
+    numbers are wrong (an EC point off its curve) passes :func:`load_public_key`
+    and fails only here, so it stays a bad input (exit 2), not a failed check.
+    """
+    path, data = _read(key.path)
+    _load_public_key_strictly(path, data)
 
 
 def load_private_key(path: str | os.PathLike, password: bytes | None = None):
@@ -234,8 +260,7 @@ def public_key_paths(
 ) -> list[Path]:
     """The files named by ``--key`` and/or the ``*.pub``/``*.pem`` files in ``--keyring``.
 
-    Nothing is parsed here (see :func:`public_keys`): ``verify`` starts
-    apptainer on these paths while the keys are checked.
+    Nothing is parsed here (see :func:`public_keys`).
     """
     out = [Path(key)] if key is not None else []
     if keyring is not None:

@@ -38,7 +38,7 @@ from scitex_container import runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.sif.header import SifInfo, is_sif, read_object, read_sif
 from scitex_container.apptainer.sif.layout import check_layout, layout_sha256
-from scitex_container.apptainer.signing.keys import PublicKey
+from scitex_container.apptainer.signing.keys import PublicKey, recheck_public_key
 from scitex_container.apptainer.signing.statement import parse_statement, subject_sha256, summary
 from scitex_container.errors import BadInputError
 from scitex_container.result import Result
@@ -95,7 +95,7 @@ class ApptainerCheck(threading.Thread):
     """``apptainer verify --key K --all IMAGE`` for each key in turn (until one passes).
 
     Run in the background so that everything else ``verify --key`` does
-    (imports, parsing the keys, reading metadata) overlaps apptainer's
+    (imports, the def and lock checks, reading metadata) overlaps apptainer's
     hashing instead of adding to it.  :meth:`outcomes` waits for it.
     """
 
@@ -180,6 +180,7 @@ def verify_signature(
         if passed:
             signer = key
             break
+        recheck_public_key(key)  # a key apptainer could not load: exit 2 naming it
         first = first or message
     if signer is None:
         names = ", ".join(k.fingerprint[:19] for k in keys)
@@ -242,8 +243,10 @@ def verify_with_signature(
         return verify_image(image, def_path, lock_dir).to_dict()
     from scitex_container.apptainer.signing.keys import load_public_key, public_key_paths
 
-    paths = public_key_paths(key, keyring)
-    running = ApptainerCheck(image, paths) if is_sif(image) else None
+    # The keys first (cheap: no cryptography for a plain PEM public key), so
+    # a bad --key is exit 2 before apptainer starts.
+    keys = [load_public_key(p) for p in public_key_paths(key, keyring)]
+    running = ApptainerCheck(image, [k.path for k in keys]) if is_sif(image) else None
     if running is not None:
         running.start()
     found: list[SignatureVerdict] = []
@@ -252,8 +255,7 @@ def verify_with_signature(
         found.append(verify_signature(image, keys, running=running))
         return found[0].layout_sha256 if found[0].ok else None
 
-    try:  # while apptainer hashes: parse the keys, check the def and the lock
-        keys = [load_public_key(p) for p in paths]
+    try:  # while apptainer hashes: check the def and the lock
         from scitex_container.apptainer.lock.verify_image import verify_image
 
         result = verify_image(image, def_path, lock_dir, signed_layout=layout).to_dict()
