@@ -24,10 +24,13 @@ github.com/apptainer/sif ``pkg/sif`` (``add.go``, ``create.go``,
 - time: now (whole seconds), or 0001-01-01 on a "deterministic" image
   (nil UUID, created and modified at that zero time), as ``sif`` does.
 
-Order of writes: data, descriptors, header, then one fsync.  The edit is in
-place: builds make it on their temporary ``.building`` artifact before
-publishing (a crash leaves only a temporary the store sweeps); the file is
-not truncated, as ``sif`` does not truncate either.
+Order of writes: data, descriptors, header (as ``sif``), so the header
+never points at data not yet written (should the process die midway).  The edit is in place: builds make
+it on their temporary ``.building`` artifact before publishing (a crash
+leaves only a temporary the store sweeps); the file is not truncated, as
+``sif`` does not truncate either.  Like ``sif``, no fsync unless ``sync``:
+the store does not fsync an image it publishes (apptainer build does not
+either), so an fsync here would cost time for a guarantee nothing relies on.
 """
 
 from __future__ import annotations
@@ -177,6 +180,7 @@ def edit_objects(
     delete: Collection[int] = (),
     add: Sequence[NewObject] = (),
     when: int | None = None,
+    sync: bool = False,
 ) -> tuple[int, ...]:
     """Delete the objects with ids ``delete``, then add ``add`` in order; the new ids.
 
@@ -184,7 +188,8 @@ def edit_objects(
     add`` for each object, made within one second (``when``: that second,
     else now).  Every argument is checked before the file changes;
     :class:`NotFoundError` for an id not in use, :class:`BadInputError` when
-    no descriptor slot is free or an object cannot be written.
+    no descriptor slot is free or an object cannot be written.  ``sync``:
+    fsync the file before returning.
     """
     path = Path(path)
     where = str(path)
@@ -237,7 +242,8 @@ def edit_objects(
         fh.seek(0)
         fh.write(sifh.HEADER.pack(*hdr))
         fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            os.fsync(fh.fileno())
     return tuple(added)
 
 
