@@ -25,12 +25,13 @@ github.com/apptainer/sif ``pkg/sif`` (``add.go``, ``create.go``,
   (nil UUID, created and modified at that zero time), as ``sif`` does.
 
 Order of writes: data, descriptors, header (as ``sif``), so the header
-never points at data not yet written (should the process die midway).  The edit is in place: builds make
-it on their temporary ``.building`` artifact before publishing (a crash
-leaves only a temporary the store sweeps); the file is not truncated, as
-``sif`` does not truncate either.  Like ``sif``, no fsync unless ``sync``:
-the store does not fsync an image it publishes (apptainer build does not
-either), so an fsync here would cost time for a guarantee nothing relies on.
+never points at data not yet written should the process die midway.  The
+edit is in place: builds make it on their temporary ``.building`` artifact
+before publishing (a crash leaves only a temporary the store sweeps); the
+file is not truncated, as ``sif`` does not truncate either.  Like
+``sif``, no fsync unless ``sync``: the store does not fsync an image it
+publishes (apptainer build does not either), so an fsync here would cost
+time for a guarantee nothing relies on.
 """
 
 from __future__ import annotations
