@@ -32,6 +32,40 @@ def test_atomic_write_failure_keeps_old_content(
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
+def test_only_a_non_durable_write_skips_the_fsyncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    fsutil.atomic_write_text(tmp_path / "kept.json", "{}")
+    assert len(synced) == 2  # the file, then its directory
+    synced.clear()
+    fsutil.atomic_write_text(tmp_path / "cache.json", "{}", durable=False)
+    fsutil.atomic_write_text(tmp_path / "cache.json", "[]", durable=False)
+    assert synced == []
+    assert (tmp_path / "cache.json").read_text() == "[]"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json", "kept.json"]
+
+
+def test_the_digest_cache_is_saved_without_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scitex_container.digests import DigestCache
+
+    synced: list[int] = []
+    monkeypatch.setattr(fsutil.os, "fsync", synced.append)
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x" * 100)
+    os.utime(data, (1_700_000_000, 1_700_000_000))
+    cache = DigestCache(tmp_path / "cache.json")
+    st = os.stat(data)
+    cache.remember(data, st, "abc", started_ns=st.st_ctime_ns + 10**9)
+    cache.save()
+    assert synced == []
+    assert DigestCache(tmp_path / "cache.json").lookup(data, st) == "abc"
+
+
 def test_atomic_symlink_switches_target(tmp_path: Path) -> None:
     (tmp_path / "a").write_text("a")
     (tmp_path / "b").write_text("b")

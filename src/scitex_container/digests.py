@@ -12,8 +12,9 @@ publishes a version lives in the version's metadata and is never replaced
 by this cache (see :mod:`scitex_container.apptainer.store.metadata`).
 
 Entries live in one JSON file under the user's cache directory, written
-atomically and never in a dry run; a cache that cannot be read or written
-only costs speed.
+atomically (not fsynced: after a power cut it may be old or unreadable,
+and the stat key still guards every entry) and never in a dry run; a cache
+that cannot be read or written only costs speed.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ class DigestCache:
         data = self._data
         if len(data) > _MAX_ENTRIES:
             data = dict(list(data.items())[-_MAX_ENTRIES:])
-        try:
-            atomic_write_text(self.path, json.dumps(data, sort_keys=True))
+        try:  # not fsynced: a cache lost in a power cut only costs a re-hash
+            atomic_write_text(self.path, json.dumps(data, sort_keys=True), durable=False)
         except OSError:
             return  # a cache we cannot write only costs speed
         self._dirty = False

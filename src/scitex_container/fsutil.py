@@ -35,10 +35,20 @@ def temp_path(final: str | os.PathLike, suffix: str = ".tmp") -> Path:
 
 
 def atomic_write_bytes(
-    path: str | os.PathLike, data: bytes, mode: int = 0o644, *, parents: bool = True
+    path: str | os.PathLike,
+    data: bytes,
+    mode: int = 0o644,
+    *,
+    parents: bool = True,
+    durable: bool = True,
 ) -> Path:
     """Write ``data`` to ``path`` atomically; ``parents=False`` never creates the
-    directory (a directory removed meanwhile makes the write fail)."""
+    directory (a directory removed meanwhile makes the write fail).
+
+    ``durable=False`` skips both fsyncs: still never torn for a reader, but
+    after a power loss the file may be old or empty.  Only for caches, whose
+    loss costs speed, never correctness.
+    """
     path = Path(path)
     if parents:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +57,8 @@ def atomic_write_bytes(
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as exc:
@@ -56,14 +67,20 @@ def atomic_write_bytes(
         if isinstance(exc, OSError) and exc.filename is None:  # ENOSPC from write(): say where
             raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from exc
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return path
 
 
 def atomic_write_text(
-    path: str | os.PathLike, text: str, mode: int = 0o644, *, parents: bool = True
+    path: str | os.PathLike,
+    text: str,
+    mode: int = 0o644,
+    *,
+    parents: bool = True,
+    durable: bool = True,
 ) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"), mode, parents=parents)
+    return atomic_write_bytes(path, text.encode("utf-8"), mode, parents=parents, durable=durable)
 
 
 def atomic_symlink(target: str | os.PathLike, link: str | os.PathLike) -> Path:

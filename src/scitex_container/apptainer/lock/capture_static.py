@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,12 +166,16 @@ def _expand(
         if not jobs:
             break
         seen.update(j[0] for j in jobs)
-        listing = tree.list(j[0] for j in jobs)
         if probes:  # a listing shows no symlink met half-way down a pattern: ask for those
             depth = max(p.count("/") + 1 for p in probes)
-            links = tree.list(probes, max_depth=depth)
+            with ThreadPoolExecutor(max_workers=1) as pool:  # both listings at once
+                asked = pool.submit(tree.list, probes, max_depth=depth)
+                listing = tree.list(j[0] for j in jobs)
+                links = asked.result()
             listing.update({k: e for k, e in links.items() if e.kind == "l" and k not in listing})
             probes = ()
+        else:
+            listing = tree.list(j[0] for j in jobs)
         nxt = []
         for real_pat, real_prefix, logical_prefix in jobs:
             parts = real_pat.split("/")

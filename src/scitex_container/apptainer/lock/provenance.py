@@ -1,16 +1,18 @@
 """Provenance carried inside a SIF: its lock and its inputs hash as data objects.
 
 After a build, :func:`finalize_build` captures the fresh image's lock
-statically and embeds it with ``apptainer sif add --datatype 7`` (Generic)
-under the name :data:`LOCK_OBJECT`, plus a small JSON object
-:data:`PROVENANCE_OBJECT` (tool version, inputs hash, build arguments,
-def sha256, lock sha256): the image's own record of what it was built
-from, which ``build``/``status`` fall back on when its ``.meta.json`` is
-damaged.  Generic (7), not JSON.Generic (6): apptainer keeps its own
-``inspect-metadata.json`` as the one JSON.Generic object and looks it up by
-type.  Embedding replaces an object of the same name (``sif del`` first), it
-never stacks copies.  Objects are read back straight from the descriptor
-table (:mod:`.sifinfo`), which is what ``apptainer sif dump`` prints.
+statically and embeds it as a ``--datatype 7`` (Generic) object named
+:data:`LOCK_OBJECT`, plus a small JSON object :data:`PROVENANCE_OBJECT`
+(tool version, inputs hash, build arguments, def sha256, lock sha256):
+the image's own record of what it was built from, which
+``build``/``status`` fall back on when its ``.meta.json`` is damaged.
+The objects are written in-process, byte for byte as ``apptainer sif
+add`` would write them (:mod:`..sif.writer`).  Generic (7), not
+JSON.Generic (6): apptainer keeps its own ``inspect-metadata.json`` as the
+one JSON.Generic object and looks it up by type.  Embedding replaces an
+object of the same name (deleted first), it never stacks copies.  Objects
+are read back straight from the descriptor table (:mod:`..sif.header`),
+which is what ``apptainer sif dump`` prints.
 
 Embedding changes the file, so the image's sha256 must be taken afterwards;
 the embedded lock therefore records the SIF's UUID (``image-id``, unchanged
@@ -22,14 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scitex_container import runner
 from scitex_container._version import __version__
-from scitex_container.apptainer import tool
 from scitex_container.apptainer.sif.header import GENERIC, is_sif, read_object, read_sif
+from scitex_container.apptainer.sif.writer import edit_objects, object_from_add_args
 from scitex_container.apptainer.store.layout import LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, SignedImageError
 
@@ -96,7 +97,10 @@ def replace_objects(
 
     SIF reuses space only at the end of the data, so the objects being
     replaced and every one of our objects stored after them are deleted
-    (last first) and added back: repeated embedding never grows the file.
+    and added back: repeated embedding never grows the file.  The edit is
+    made in-process (:mod:`..sif.writer`), byte for byte what ``apptainer
+    sif del`` and ``sif add`` with these options would write, without
+    their process starts; a dry run changes nothing.
 
     A signed SIF is refused (:class:`SignedImageError`, exit 2): a new or
     replaced object is not covered by the signature, so ``verify --key``
@@ -106,7 +110,6 @@ def replace_objects(
     """
     sif = Path(sif)
     _require_sif(sif)
-    cmd = tool.detect_container_cmd()
     info = read_sif(sif)
     if not signing and any(o.datatype == SIGNATURE for o in info.objects):
         names = ", ".join(sorted(new))
@@ -125,13 +128,14 @@ def replace_objects(
         for o in sorted(remove, key=lambda o: o.offset)
         if o.name not in new
     }
-    for obj in sorted(remove, key=lambda o: -o.offset):
-        runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
-    with tempfile.TemporaryDirectory(prefix="scitex-embed-") as tmp:
-        for name, (data, args) in [*keep_again.items(), *new.items()]:
-            payload = Path(tmp) / name
-            payload.write_bytes(data)
-            runner.run([cmd, "sif", "add", *args, os.fspath(sif), os.fspath(payload)], timeout=300)
+    if runner.is_dry_run():
+        return
+    added = [*keep_again.items(), *new.items()]
+    edit_objects(
+        sif,
+        delete=[o.id for o in remove],
+        add=[object_from_add_args(data, args) for _name, (data, args) in added],
+    )
 
 
 def embed_object(

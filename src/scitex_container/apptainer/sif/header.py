@@ -16,13 +16,21 @@ import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
 
 MAGIC = b"SIF_MAGIC\x00"
-_HEADER = struct.Struct("<32s10s3s3s16s8q")
-_DESC = struct.Struct("<iBIIIqqqqqqq128s384s")
+#: The global header: launch script, magic, version, arch, UUID, then eight
+#: int64: created, modified, descriptors free/total/offset/size, data offset/size.
+HEADER = struct.Struct("<32s10s3s3s16s8q")
+H_ARCH, H_ID, H_CREATED, H_MODIFIED, H_FREE, H_TOTAL = 3, 4, 5, 6, 7, 8
+H_DESC_OFFSET, H_DESC_SIZE, H_DATA_OFFSET, H_DATA_SIZE = 9, 10, 11, 12
+#: One descriptor: type, used, id, group, link, offset, size, size with
+#: padding, created, modified, uid, gid, name, extra.
+DESCRIPTOR = struct.Struct("<iBIIIqqqqqqq128s384s")
+GROUP_MASK = 0xF0000000
 
 #: SIF data types (``apptainer sif add --datatype N`` uses N = type - 0x4000).
 DATA_TYPES = {
@@ -102,10 +110,45 @@ def has_sif_magic(path: str | os.PathLike) -> bool:
 def is_sif(path: str | os.PathLike) -> bool:
     try:
         with open(path, "rb") as fh:
-            head = fh.read(_HEADER.size)
+            head = fh.read(HEADER.size)
     except OSError:
         return False
-    return len(head) == _HEADER.size and head[32:42] == MAGIC
+    return len(head) == HEADER.size and head[32:42] == MAGIC
+
+
+def read_layout(fh: BinaryIO, where: str) -> tuple[tuple, list[SifObject | None]]:
+    """The unpacked global header of the open SIF ``fh`` and every descriptor slot.
+
+    Slot ``i`` is None when unused (apptainer gives a new object the first
+    unused slot and the id ``i + 1``); BadInputError naming ``where`` if
+    ``fh`` is not a SIF.
+    """
+    fh.seek(0)
+    head = fh.read(HEADER.size)
+    if len(head) < HEADER.size or head[32:42] != MAGIC:
+        raise BadInputError("not a SIF image (no SIF_MAGIC header)", where)
+    fields = HEADER.unpack(head)
+    total, desc_off, desc_size = fields[H_TOTAL], fields[H_DESC_OFFSET], fields[H_DESC_SIZE]
+    if total < 0 or total * DESCRIPTOR.size > desc_size or total > 100_000:
+        raise BadInputError("corrupt SIF descriptor table", where)
+    fh.seek(desc_off)
+    table = fh.read(total * DESCRIPTOR.size)
+    return fields, [
+        _object(DESCRIPTOR.unpack_from(table, i * DESCRIPTOR.size))
+        for i in range(len(table) // DESCRIPTOR.size)
+    ]
+
+
+def _object(raw: tuple) -> SifObject | None:
+    dtype, used, oid, group, link, offset, size = raw[:7]
+    if not used:
+        return None
+    name = raw[12].split(b"\x00", 1)[0].decode("utf-8", "replace")
+    extra = raw[13]
+    fstype, parttype = struct.unpack_from("<ii", extra, 0) if dtype == PARTITION else (0, 0)
+    return SifObject(
+        oid, dtype, group & 0x0FFFFFFF, link & 0x0FFFFFFF, offset, size, name, fstype, parttype
+    )
 
 
 def read_sif(path: str | os.PathLike) -> SifInfo:
@@ -113,44 +156,13 @@ def read_sif(path: str | os.PathLike) -> SifInfo:
     path = Path(path)
     try:
         with open(path, "rb") as fh:
-            head = fh.read(_HEADER.size)
-            if len(head) < _HEADER.size or head[32:42] != MAGIC:
-                raise BadInputError("not a SIF image (no SIF_MAGIC header)", str(path))
-            fields = _HEADER.unpack(head)
-            _created, _modified, _free, total, desc_off, desc_size, _data_off, _data_size = fields[
-                5:
-            ]
-            if total < 0 or total * _DESC.size > desc_size or total > 100_000:
-                raise BadInputError("corrupt SIF descriptor table", str(path))
-            fh.seek(desc_off)
-            table = fh.read(total * _DESC.size)
+            fields, slots = read_layout(fh, str(path))
     except FileNotFoundError:
         raise NotFoundError(f"image `{path}` does not exist", str(path)) from None
     except IsADirectoryError:
         raise BadInputError("a sandbox directory is not a SIF file", str(path)) from None
-    objects = []
-    for i in range(len(table) // _DESC.size):
-        raw = _DESC.unpack_from(table, i * _DESC.size)
-        dtype, used, oid, group, link, offset, size = raw[:7]
-        if not used:
-            continue
-        name = raw[12].split(b"\x00", 1)[0].decode("utf-8", "replace")
-        extra = raw[13]
-        fstype, parttype = struct.unpack_from("<ii", extra, 0) if dtype == PARTITION else (0, 0)
-        objects.append(
-            SifObject(
-                oid,
-                dtype,
-                group & 0x0FFFFFFF,
-                link & 0x0FFFFFFF,
-                offset,
-                size,
-                name,
-                fstype,
-                parttype,
-            )
-        )
-    return SifInfo(path, str(uuid.UUID(bytes=fields[4])), tuple(objects))
+    objects = tuple(o for o in slots if o is not None)
+    return SifInfo(path, str(uuid.UUID(bytes=fields[H_ID])), objects)
 
 
 def read_object(path: str | os.PathLike, obj: SifObject) -> bytes:

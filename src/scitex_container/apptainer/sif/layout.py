@@ -50,15 +50,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from scitex_container.apptainer.sif.header import DESCRIPTOR as _DESC
+from scitex_container.apptainer.sif.header import HEADER as _HEADER
 from scitex_container.apptainer.sif.header import MAGIC
 
-_HEADER = struct.Struct("<32s10s3s3s16s8q")
-_DESC = struct.Struct("<iBIIIqqqqqqq128s384s")
 SIGNATURE = 0x4005
 PARTITION = 0x4004
 #: SIF arch codes ("00".."13" then NUL), github.com/apptainer/sif pkg/sif/arch.go.

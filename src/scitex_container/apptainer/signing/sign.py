@@ -32,6 +32,7 @@ from scitex_container.apptainer.lock.provenance import (
 )
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.sif.layout import layout_sha256
+from scitex_container.apptainer.sif.writer import delete_objects
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
 from scitex_container.errors import BadInputError, NotFoundError
@@ -116,8 +117,8 @@ def sign_artifact(
     loaded = load_private_key(key)  # a bad key fails before the image changes
     cmd = tool.detect_container_cmd()
     old = [o for o in read_sif(sif).objects if o.datatype == SIGNATURE]
-    for obj in sorted(old, key=lambda o: -o.offset):
-        runner.run([cmd, "sif", "del", str(obj.id), os.fspath(sif)], timeout=120)
+    if old and not runner.is_dry_run():  # as `apptainer sif del` each (..sif.writer)
+        delete_objects(sif, [o.id for o in old])
     statement = read_named_object(sif, STATEMENT_OBJECT)
     if statement is None:
         meta = record if record is not None else load_metadata(sif)
