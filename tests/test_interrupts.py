@@ -17,6 +17,8 @@ from scitex_container import interrupts
 def handlers():
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     interrupts._last.clear()
+    for s in (signal.SIGTERM, signal.SIGHUP):  # as a fresh process has them (the suite
+        signal.signal(s, signal.SIG_DFL)  # may run under nohup, which ignores SIGHUP)
     yield
     for s, h in saved.items():
         signal.signal(s, h)
