@@ -7,10 +7,10 @@ account with chown (root only), as a hostile co-user's file would be.
 from __future__ import annotations
 
 import os
-import pwd
 from pathlib import Path
 
 import pytest
+from otheruser import another_user
 
 from scitex_container.errors import UntrustedStateError
 from scitex_container.ownership import check_trusted, problem, read_trusted
@@ -51,12 +51,7 @@ def test_root_is_trusted_only_where_allowed(tmp_path: Path, monkeypatch) -> None
 
 
 def test_another_users_directory_is_refused_naming_the_owner(tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("handing a path to another user needs root")
-    try:
-        other = pwd.getpwnam("scitex-test")
-    except KeyError:
-        pytest.skip("user scitex-test is required (scripts/setup-host.sh)")
+    other = another_user()
     d = tmp_path / "d"
     d.mkdir(mode=0o755)
     os.chown(d, other.pw_uid, other.pw_gid)

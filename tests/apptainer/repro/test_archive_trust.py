@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from debs import make_deb
+from otheruser import another_user
 
 from scitex_container.apptainer.deffile import parse_def
 from scitex_container.apptainer.lock.archive import archive_lock
@@ -245,12 +246,7 @@ def test_a_group_writable_archive_is_refused_for_pin_and_archive(archived, tmp_p
 
 
 def test_an_archive_owned_by_another_user_is_refused(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("handing a directory to another user needs root")
-    try:
-        other = pwd.getpwnam("scitex-test")
-    except KeyError:
-        pytest.skip("user scitex-test is required (scripts/setup-host.sh)")
+    other = another_user()
     archive = tmp_path / "arc"
     archive.mkdir(mode=0o755)
     os.chown(archive, other.pw_uid, other.pw_gid)
