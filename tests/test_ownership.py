@@ -23,20 +23,20 @@ def test_own_private_paths_pass_and_writable_or_linked_ones_do_not(tmp_path: Pat
     f.write_text("x")
     f.chmod(0o644)
     assert problem(os.lstat(f), directory=False) is None
-    assert read_trusted(f, allow_root=False, rule=RULE) == b"x"
+    assert read_trusted(f, allow_root=False, rule=lambda: RULE) == b"x"
     assert problem(os.lstat(f), directory=True) == "is not a directory"
     f.chmod(0o664)
     with pytest.raises(UntrustedStateError) as info:
-        read_trusted(f, allow_root=True, rule=RULE)
+        read_trusted(f, allow_root=True, rule=lambda: RULE)
     assert info.value.where == str(f)
     assert "is writable by other users" in str(info.value) and "mode 0664" in str(info.value)
     assert str(info.value).endswith(RULE)
     link = tmp_path / "link"
     link.symlink_to(f)
     with pytest.raises(UntrustedStateError, match="is a symbolic link"):
-        read_trusted(link, allow_root=True, rule=RULE)
+        read_trusted(link, allow_root=True, rule=lambda: RULE)
     with pytest.raises(UntrustedStateError, match="is a symbolic link"):
-        check_trusted(link, directory=False, allow_root=True, rule=RULE)
+        check_trusted(link, directory=False, allow_root=True, rule=lambda: RULE)
 
 
 def test_root_is_trusted_only_where_allowed(tmp_path: Path, monkeypatch) -> None:
@@ -56,5 +56,5 @@ def test_another_users_directory_is_refused_naming_the_owner(tmp_path: Path) -> 
     d.mkdir(mode=0o755)
     os.chown(d, other.pw_uid, other.pw_gid)
     with pytest.raises(UntrustedStateError) as info:
-        check_trusted(d, directory=True, allow_root=True, rule=RULE)
+        check_trusted(d, directory=True, allow_root=True, rule=lambda: RULE)
     assert "is owned by another user (owner scitex-test, mode 0755)" in str(info.value)

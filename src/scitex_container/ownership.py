@@ -15,6 +15,7 @@ import errno
 import os
 import pwd
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from scitex_container.errors import UntrustedStateError
@@ -47,20 +48,30 @@ def describe(st: os.stat_result) -> str:
     return f"owner {owner_name(st.st_uid)}, mode {stat.S_IMODE(st.st_mode):04o}"
 
 
-def check_trusted(path: Path, *, directory: bool, allow_root: bool, rule: str) -> os.stat_result:
-    """lstat ``path``; UntrustedStateError (``rule`` says what is required) unless trusted.
+def check_trusted(
+    path: Path, *, directory: bool, allow_root: bool, rule: Callable[[], str]
+) -> os.stat_result:
+    """lstat ``path``; UntrustedStateError unless trusted.
+
+    ``rule()`` says what is required; it is called only for a refusal (it
+    may look up a user name, which a directory service can make slow).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
     """
-    st = os.lstat(path)
+    return _trusted(path, os.lstat(path), directory, allow_root, rule)
+
+
+def _trusted(
+    path: Path, st: os.stat_result, directory: bool, allow_root: bool, rule: Callable[[], str]
+) -> os.stat_result:
     why = problem(st, directory=directory, allow_root=allow_root)
     if why is not None:
-        raise UntrustedStateError(f"{why} ({describe(st)}); {rule}", str(path))
+        raise UntrustedStateError(f"{why} ({describe(st)}); {rule()}", str(path))
     return st
 
 
-def read_trusted(path: Path, *, allow_root: bool, rule: str) -> bytes:
+def read_trusted(path: Path, *, allow_root: bool, rule: Callable[[], str]) -> bytes:
     """The bytes of ``path``, opened without following a link and checked on
     the open descriptor (no window between check and read)."""
     try:
@@ -70,10 +81,7 @@ def read_trusted(path: Path, *, allow_root: bool, rule: str) -> bytes:
             check_trusted(path, directory=False, allow_root=allow_root, rule=rule)
         raise
     try:
-        st = os.fstat(fd)
-        why = problem(st, directory=False, allow_root=allow_root)
-        if why is not None:
-            raise UntrustedStateError(f"{why} ({describe(st)}); {rule}", str(path))
+        _trusted(path, os.fstat(fd), False, allow_root, rule)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             return fh.read()
     finally:

@@ -91,7 +91,7 @@ class ArchiveStore:
 
     def check_dir(self, path: Path) -> Path:
         """``path`` (the archive or a directory in it) after the ownership check."""
-        check_trusted(path, directory=True, allow_root=True, rule=trust_rule())
+        check_trusted(path, directory=True, allow_root=True, rule=trust_rule)
         return path
 
     def make_dir(self, path: Path) -> Path:
@@ -148,7 +148,7 @@ class ArchiveStore:
         if not os.path.lexists(path):
             return {}
         try:  # a refusal (UntrustedStateError) is not "unreadable": it passes through
-            data = json.loads(read_trusted(path, allow_root=True, rule=trust_rule()))
+            data = json.loads(read_trusted(path, allow_root=True, rule=trust_rule))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadInputError(f"archive index is unreadable: {exc}", str(path)) from None
         artifacts = data.get("artifacts") if isinstance(data, dict) else None

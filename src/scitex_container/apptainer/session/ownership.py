@@ -11,23 +11,18 @@ write there could plant a record that we would act on.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 from pathlib import Path
 
-from scitex_container.errors import UntrustedStateError
-from scitex_container.ownership import describe, owner_name, problem
+from scitex_container.ownership import check_trusted, owner_name, read_trusted
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
-def _refuse(path: Path, why: str, st: os.stat_result) -> UntrustedStateError:
+def _rule() -> str:
     me = owner_name(os.getuid())
-    return UntrustedStateError(
-        f"{why} ({describe(st)}); session state must be owned by {me} and writable only by {me}",
-        str(path),
-    )
+    return f"session state must be owned by {me} and writable only by {me}"
 
 
 def check(path: Path, *, directory: bool) -> os.stat_result:
@@ -37,11 +32,7 @@ def check(path: Path, *, directory: bool) -> os.stat_result:
         FileNotFoundError: ``path`` does not exist.
         UntrustedStateError: it is a link, another user's, or group/world-writable.
     """
-    st = os.lstat(path)
-    why = problem(st, directory=directory)
-    if why is not None:
-        raise _refuse(path, why, st)
-    return st
+    return check_trusted(path, directory=directory, allow_root=False, rule=_rule)
 
 
 def ensure_dir(path: Path) -> Path:
@@ -62,18 +53,4 @@ def ensure_dir(path: Path) -> Path:
 def read_private(path: Path) -> str:
     """The text of a record file, opened without following a link and checked
     on the open descriptor (no window between check and read)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _refuse(path, "is a symbolic link", os.lstat(path)) from None
-        raise
-    try:
-        st = os.fstat(fd)
-        why = problem(st, directory=False)
-        if why is not None:
-            raise _refuse(path, why, st)
-        with os.fdopen(fd, "r", encoding="utf-8", closefd=False) as fh:
-            return fh.read()
-    finally:
-        os.close(fd)
+    return read_trusted(path, allow_root=False, rule=_rule).decode("utf-8")
