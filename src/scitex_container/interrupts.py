@@ -22,6 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 #: A second copy of the same signal within this many seconds is ignored.
 REPEAT_SECONDS = 0.5
@@ -67,46 +68,42 @@ def _in_main_thread() -> bool:
 
 
 @contextlib.contextmanager
-def raising() -> Iterator[None]:
+def _handled(sigs: tuple[int, ...], handler: Any) -> Iterator[None]:
+    """``handler`` for ``sigs`` while the block runs, then the old ones (main thread only)."""
+    if not _in_main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in sigs}
+    for sig in sigs:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
+
+
+def raising() -> contextlib.AbstractContextManager[None]:
     """While the block runs, SIGTERM and SIGHUP raise :class:`Interrupted`, once.
 
     One-shot: after the first, further TERM/HUP are ignored until the block
     ends, so nothing cuts the block's own cleanup short (use :func:`ignored`
     around the cleanup to shield it from Ctrl-C as well).
     """
-    if not _in_main_thread():
-        yield
-        return
-    saved = {sig: signal.getsignal(sig) for sig in _ENDING}
 
     def once(signum: int, frame: object) -> None:
         for sig in _ENDING:
             signal.signal(sig, signal.SIG_IGN)
         raise Interrupted(signum)
 
-    for sig in _ENDING:
-        signal.signal(sig, once)
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+    return _handled(_ENDING, once)
 
 
-@contextlib.contextmanager
-def ignored(sigs: tuple[int, ...] = (signal.SIGINT, *_ENDING)) -> Iterator[None]:
+def ignored(
+    sigs: tuple[int, ...] = (signal.SIGINT, *_ENDING),
+) -> contextlib.AbstractContextManager[None]:
     """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
-    if not _in_main_thread():
-        yield
-        return
-    saved = {sig: signal.getsignal(sig) for sig in sigs}
-    for sig in sigs:
-        signal.signal(sig, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+    return _handled(sigs, signal.SIG_IGN)
 
 
 def ctrl_c_ignored() -> contextlib.AbstractContextManager[None]:
