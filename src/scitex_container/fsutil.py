@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 4 * 1024 * 1024
 
@@ -102,10 +103,15 @@ def atomic_symlink(target: str | os.PathLike, link: str | os.PathLike) -> Path:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
+        return sha256_stream(fh)
+
+
+def sha256_stream(fh: BinaryIO) -> str:
+    """sha256 of what is left to read in ``fh``, in CHUNK-sized reads."""
+    h = hashlib.sha256()
+    while chunk := fh.read(CHUNK):
+        h.update(chunk)
     return h.hexdigest()
 
 

@@ -36,7 +36,7 @@ from scitex_container import runner
 from scitex_container.apptainer.lock.archive_store import ArchiveStore
 from scitex_container.apptainer.repro.archive_debootstrap import DebootstrapBase, write_mirror
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import CHUNK, remove_path
+from scitex_container.fsutil import remove_path, sha256_stream
 
 #: Artifact file names a view accepts: what apt, pip and npm name their files
 #: (no path separator, no leading dot, nothing a shell or sha256sum line would
@@ -70,10 +70,7 @@ def _hash_regular(path: Path) -> str | None:
     with os.fdopen(fd, "rb", buffering=0) as fh:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        h = hashlib.sha256()
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-        return h.hexdigest()
+        return sha256_stream(fh)
 
 
 def manifest_of(root: Path) -> tuple[tuple[str, str], ...] | None:
