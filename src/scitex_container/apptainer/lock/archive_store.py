@@ -74,7 +74,8 @@ DIR_MODE = 0o755
 def trust_rule() -> str:
     """What an archive must be, for a refusal message."""
     me = owner_name(os.getuid())
-    return f"an artifact archive must be owned by {me} or root and writable only by its owner"
+    owners = me if os.getuid() == 0 else f"{me} or root"
+    return f"an artifact archive must be owned by {owners} and writable only by its owner"
 
 
 class ArchiveStore:
