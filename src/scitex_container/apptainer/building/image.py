@@ -25,7 +25,7 @@ from scitex_container.apptainer import tool
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.layout import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
-from scitex_container.apptainer.store.state import new_scratch, release_scratch
+from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.fsutil import remove_path, sha256_file
 from scitex_container.result import Result
@@ -114,7 +114,7 @@ def _record(
     )
 
 
-def _prefetch_version() -> threading.Thread:
+def _version_prefetch() -> threading.Thread:
     """Ask ``apptainer --version`` (cached per process) while the build runs, not after it.
 
     The metadata records it; asking after the build put a process start on
@@ -126,9 +126,7 @@ def _prefetch_version() -> threading.Thread:
         with contextlib.suppress(Exception):
             tool.container_version()
 
-    thread = threading.Thread(target=ask, name="scitex-version", daemon=True)
-    thread.start()
-    return thread
+    return threading.Thread(target=ask, name="scitex-version", daemon=True)
 
 
 def build_image(
@@ -186,41 +184,44 @@ def build_image(
     wall_start, start = time.time(), time.monotonic()
     cwd = source.parent if source.is_file() else None
     # apptainer's temporary space is ours, beside the output: removed on every
-    # exit path below, swept by the store's next change if a SIGKILL left it.
-    scratch = new_scratch(out_path.parent, out_path.name) if writable else None
-    env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
-    prefetch = _prefetch_version()
+    # exit path (an interrupt while it is made included), swept by the store's
+    # next change if a SIGKILL left it.
+    space = build_scratch(out_path.parent, out_path.name) if writable else None
+    prefetch = _version_prefetch()
     try:
-        runner.stream(argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env)
-        duration = time.monotonic() - start
-        prefetch.join()
-        meta = _record(metadata, argv, wall_start, duration)
-        if finalize is not None and (extra := finalize(tmp)):
-            meta = VersionMeta.from_dict({**meta.to_dict(), **extra}, "finalize")
-        if tmp.is_file():
-            meta = meta.with_(sha256=sha256_file(tmp))
-        if publish is not None:
-            publish(tmp, out_path, meta)
-            return BuildResult(
-                out_path, source, name, sandbox, True, duration, log_path, tuple(argv)
+        with space or contextlib.nullcontext() as scratch:
+            env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
+            prefetch.start()
+            runner.stream(
+                argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env
             )
-        if writable:
-            write_metadata(out_path, meta)
-        if sandbox and out_path.is_dir() and not out_path.is_symlink():
-            # A directory cannot be replaced atomically by rename; move the
-            # old one aside first, then drop it once the new one is in place.
-            old = out_path.with_name(f".{out_path.name}.{time.time_ns()}.removing")
-            os.rename(out_path, old)
-            os.rename(tmp, out_path)
-            remove_path(old)
-        else:
-            os.replace(tmp, out_path)
+            duration = time.monotonic() - start
+            prefetch.join()
+            meta = _record(metadata, argv, wall_start, duration)
+            if finalize is not None and (extra := finalize(tmp)):
+                meta = VersionMeta.from_dict({**meta.to_dict(), **extra}, "finalize")
+            if tmp.is_file():
+                meta = meta.with_(sha256=sha256_file(tmp))
+            if publish is not None:
+                publish(tmp, out_path, meta)
+                return BuildResult(
+                    out_path, source, name, sandbox, True, duration, log_path, tuple(argv)
+                )
+            if writable:
+                write_metadata(out_path, meta)
+            if sandbox and out_path.is_dir() and not out_path.is_symlink():
+                # A directory cannot be replaced atomically by rename; move the
+                # old one aside first, then drop it once the new one is in place.
+                old = out_path.with_name(f".{out_path.name}.{time.time_ns()}.removing")
+                os.rename(out_path, old)
+                os.rename(tmp, out_path)
+                remove_path(old)
+            else:
+                os.replace(tmp, out_path)
     finally:
-        prefetch.join()  # a short query; never left running behind us
+        with contextlib.suppress(RuntimeError):  # an interrupt may land before it started
+            prefetch.join()  # a short query; never left running behind us
         remove_path(tmp)
-        if scratch is not None:
-            with contextlib.suppress(OSError):
-                release_scratch(scratch)
     return BuildResult(out_path, source, name, sandbox, True, duration, log_path, tuple(argv))
 
 

@@ -99,38 +99,61 @@ def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None
 # --- build scratch: apptainer's temporary space, owned by the store ---------------
 
 
-def new_scratch(store_dir: Path, artifact: str | None = None) -> Path:
-    """A fresh ``.scitex/tmp/<pid>-<ns>[-<artifact>]`` directory for one build (created here).
+@contextlib.contextmanager
+def build_scratch(store_dir: Path, artifact: str | None = None) -> Iterator[Path]:
+    """A fresh ``.scitex/tmp/<pid>-<ns>[-<artifact>]`` directory for one build.
 
     ``artifact`` names the version being built, so whoever sweeps the
     scratch of a killed build also knows which sidecars (its log) it left.
+    The directory is removed on every way out, including an interrupt that
+    lands while it is being made: the name is chosen before the ``try``,
+    so there is no moment when it exists and nobody owns its removal.
     """
     root = state_dir(store_dir) / "tmp"
     name = f"{os.getpid()}-{time.time_ns()}" + (f"-{artifact}" if artifact else "")
     path = root / name
+    try:
+        _make_scratch(root, path)
+        yield path
+    finally:
+        release_scratch(path)
+
+
+def _make_scratch(root: Path, path: Path) -> None:
     for _ in range(5):  # another build's release_scratch may remove an empty root meanwhile
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             path.mkdir(mode=0o700)
         except FileNotFoundError:
             continue
-        return path
+        return
     path.mkdir(mode=0o700)  # raises the error
-    return path
 
 
 def release_scratch(scratch: Path) -> None:
     """Remove one build's scratch, and the hidden folders it needed if now empty.
 
     A plain output directory (not a store) keeps nothing of ours afterwards;
-    a store's ``.scitex/`` stays while it holds its lock files.
+    a store's ``.scitex/`` stays while it holds its lock files.  A process of
+    the build killed a moment ago may still be writing into it, so a removal
+    that meets a directory that is not yet empty is retried briefly.
     """
-    remove_path(scratch)
+    for attempt in range(_RELEASE_TRIES):
+        try:
+            remove_path(scratch)
+            break
+        except OSError:
+            if attempt == _RELEASE_TRIES - 1:
+                return  # swept by the store's next command (the pid is gone)
+            time.sleep(0.1)
     for folder in (scratch.parent, scratch.parent.parent):
         try:
             folder.rmdir()
         except OSError:
             return  # not empty (another build, the store's locks) or already gone
+
+
+_RELEASE_TRIES = 5
 
 
 def pid_alive(pid: int) -> bool:
