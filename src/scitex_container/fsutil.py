@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
+import secrets
 from pathlib import Path
 from typing import BinaryIO
+
+from scitex_container import temporaries
+from scitex_container.temporaries import remove_path
 
 CHUNK = 4 * 1024 * 1024
 
@@ -27,12 +29,27 @@ def fsync_dir(directory: str | os.PathLike) -> None:
 
 
 def temp_path(final: str | os.PathLike, suffix: str = ".tmp") -> Path:
-    """A fresh, unused hidden name beside ``final`` (same filesystem)."""
+    """An unused, random hidden name beside ``final`` (same filesystem); nothing is created.
+
+    Callers name the temporary first and create it inside the ``try`` that
+    removes it (exclusively: ``O_EXCL``, ``symlink``), so an interrupt that
+    lands just after it is created still finds its removal armed.
+    (``mkstemp`` returns the name only once the file exists: an interrupt
+    between the two leaves a file nobody knows of.)
+    """
     final = Path(final)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
+    while True:
+        path = final.with_name(f".{final.name}.{secrets.token_hex(8)}{suffix}")
+        if not os.path.lexists(path):
+            return path
+
+
+def _unlink_ours(tmp: Path, exc: BaseException) -> None:
+    """Remove the temporary ``tmp`` after ``exc`` unless ``exc`` says it was never ours."""
+    if isinstance(exc, FileExistsError) and os.fspath(tmp) in (exc.filename, exc.filename2):
+        return  # someone else's file took the name first: not ours to remove
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
 
 
 def atomic_write_bytes(
@@ -53,8 +70,9 @@ def atomic_write_bytes(
     path = Path(path)
     if parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = temporaries.track(temp_path(path))
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -63,11 +81,12 @@ def atomic_write_bytes(
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _unlink_ours(tmp, exc)
+        temporaries.forget(tmp)
         if isinstance(exc, OSError) and exc.filename is None:  # ENOSPC from write(): say where
             raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from exc
         raise
+    temporaries.forget(tmp)
     if durable:
         fsync_dir(path.parent)
     return path
@@ -90,14 +109,15 @@ def atomic_symlink(target: str | os.PathLike, link: str | os.PathLike) -> Path:
     If anything fails the old link is left exactly as it was.
     """
     link = Path(link)
-    tmp = temp_path(link, suffix=".link")
-    os.symlink(os.fspath(target), tmp)
+    tmp = temporaries.track(temp_path(link, suffix=".link"))
     try:
+        os.symlink(os.fspath(target), tmp)
         os.replace(tmp, link)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        _unlink_ours(tmp, exc)
+        temporaries.forget(tmp)
         raise
+    temporaries.forget(tmp)
     fsync_dir(link.parent)
     return link
 
@@ -115,20 +135,13 @@ def sha256_stream(fh: BinaryIO) -> str:
     return h.hexdigest()
 
 
-def remove_path(path: str | os.PathLike) -> None:
-    """Remove a file, link or directory tree, even one with read-only dirs."""
-    path = Path(path)
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-        return
-    if not path.exists():
-        return
-
-    def _onerror(func, p, _exc):  # make parents writable, then retry once
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p), 0o700)
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.chmod(p, 0o700)
-        func(p)
-
-    shutil.rmtree(path, onerror=_onerror)
+__all__ = [
+    "atomic_symlink",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "fsync_dir",
+    "remove_path",  # lives with the sweep that needs it; imported from here
+    "sha256_file",
+    "sha256_stream",
+    "temp_path",
+]

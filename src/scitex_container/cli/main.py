@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     debug = bool(os.environ.get(envvars.DEBUG))
     as_json = _json_requested(argv)
-    from scitex_container import runner
+    from scitex_container import runner, temporaries
 
     runner.install_signal_handlers()  # SIGTERM/SIGHUP: the same clean path as Ctrl-C
     try:
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         cause = exc.__cause__ or exc  # click wraps the interrupt in Abort
         signum = getattr(cause, "signum", None) or getattr(exc, "signum", None) or 2
         runner.stop_children(int(signum))  # children of worker threads too
+        temporaries.sweep()  # then what it left half-made, once nothing writes into it
         _fail("aborted", 128 + int(signum), as_json)
     except ScitexError as exc:
         if debug:
