@@ -25,12 +25,10 @@ import contextlib
 import hashlib
 import os
 import shlex
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from scitex_container import envvars, runner
+from scitex_container import envvars, runner, temporaries
 from scitex_container._version import __version__
 from scitex_container.errors import StoreError
 from scitex_container.fsutil import fsync_dir
@@ -91,7 +89,7 @@ def wrapper_dir(
     if final.is_dir() or runner.is_dry_run():
         return final
     base.mkdir(parents=True, exist_ok=True, mode=0o755)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=base))
+    tmp = temporaries.new_dir(f".{final.name}.", base)
     try:
         for name, text in sorted(texts.items()):
             path = tmp / name
@@ -102,8 +100,8 @@ def wrapper_dir(
             os.rename(tmp, final)  # fails if another process published it first
         fsync_dir(base)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            temporaries.remove(tmp)
     if not final.is_dir():
         raise StoreError(f"could not write the host program launchers to {final}")
     return final

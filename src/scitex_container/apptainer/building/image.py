@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.layout import LOG_SUFFIX, sidecar
@@ -167,6 +167,7 @@ def build_image(
         raise BadInputError("output directory is not writable", str(out_path.parent))
     log_path = Path(log_path) if log_path else sidecar(out_path, LOG_SUFFIX)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.time_ns()}.building")
+    temporaries.track(tmp)  # apptainer makes it; ours to remove until it is in place
     argv = build_command(
         source,
         tmp,
@@ -212,16 +213,20 @@ def build_image(
             if sandbox and out_path.is_dir() and not out_path.is_symlink():
                 # A directory cannot be replaced atomically by rename; move the
                 # old one aside first, then drop it once the new one is in place.
+                # (The old one is a temporary to sweep only once the new is in place.)
                 old = out_path.with_name(f".{out_path.name}.{time.time_ns()}.removing")
                 os.rename(out_path, old)
                 os.rename(tmp, out_path)
+                temporaries.track(old)
                 remove_path(old)
+                temporaries.forget(old)
             else:
                 os.replace(tmp, out_path)
     finally:
         with contextlib.suppress(RuntimeError):  # an interrupt may land before it started
             prefetch.join()  # a short query; never left running behind us
         remove_path(tmp)
+        temporaries.forget(tmp)
     return BuildResult(out_path, source, name, sandbox, True, duration, log_path, tuple(argv))
 
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.lock.archive_fetch import (
     Fetched,
@@ -176,8 +175,7 @@ def archive_lock(
     found: dict[str, Fetched] = {}
     missing: dict[str, str] = {}
     store.ensure_root()
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=store.root) as tmp:
-        work = Path(tmp)
+    with temporaries.directory(".fetch-", store.root) as work:
         pip_todo = {k[4:]: v for k, v in todo.items() if k.startswith("pip:")}
         facts = ImageFacts()
         if todo:

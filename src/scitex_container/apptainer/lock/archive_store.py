@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scitex_container import temporaries
 from scitex_container.errors import BadInputError
 from scitex_container.fsutil import atomic_write_text, fsync_dir, sha256_file, temp_path
 from scitex_container.ownership import check_trusted, owner_name, read_trusted
@@ -121,7 +122,7 @@ class ArchiveStore:
         self.make_dir(final.parent)
         if os.path.isfile(final) and not os.path.islink(final) and sha256_file(final) == digest:
             return digest
-        tmp = temp_path(final)
+        tmp = temporaries.track(temp_path(final))
         try:
             shutil.copyfile(source, tmp)
             if sha256_file(tmp) != digest:
@@ -129,9 +130,9 @@ class ArchiveStore:
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            temporaries.remove(tmp)
             raise
+        temporaries.forget(tmp)
         fsync_dir(final.parent)
         return digest
 

@@ -46,11 +46,10 @@ import hashlib
 import platform
 import re
 import shlex
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.apptainer.deffile import DefFile, parse_def_text
 from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.errors import BadInputError
@@ -178,7 +177,7 @@ def codename_of(apt_dir: Path, suite: str) -> str:
     debs = sorted(apt_dir.glob("base-files_*.deb"))
     if not debs:
         return suite
-    with tempfile.TemporaryDirectory(prefix=".base-files-", dir=apt_dir) as tmp:
+    with temporaries.directory(".base-files-", apt_dir) as tmp:
         done = runner.run(["dpkg-deb", "-x", debs[0], tmp], check=False, readonly=True)
         for name in ("usr/lib/os-release", "etc/os-release"):
             path = Path(tmp) / name

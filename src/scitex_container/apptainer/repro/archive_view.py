@@ -27,16 +27,15 @@ import re
 import shlex
 import shutil
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.apptainer.lock.archive_store import ArchiveStore
 from scitex_container.apptainer.repro.archive_debootstrap import DebootstrapBase, write_mirror
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import remove_path, sha256_stream
+from scitex_container.fsutil import sha256_stream
 
 #: Artifact file names a view accepts: what apt, pip and npm name their files
 #: (no path separator, no leading dot, nothing a shell or sha256sum line would
@@ -134,12 +133,12 @@ def _install(tmp: Path, final: Path, files: tuple[tuple[str, str], ...]) -> None
     if os.path.lexists(final):
         if os.path.isdir(final) and not os.path.islink(final) and manifest_of(final) == files:
             return
-        stale = Path(tempfile.mkdtemp(prefix=f".{final.name}.stale.", dir=final.parent))
+        stale = temporaries.new_dir(f".{final.name}.stale.", final.parent)
         try:
             os.rename(final, stale / "old")
             os.rename(tmp, final)
         finally:
-            remove_path(stale)
+            temporaries.remove(stale)
         return
     try:
         os.rename(tmp, final)
@@ -168,13 +167,13 @@ def build_view(
     views = store.root / "views"
     final = views / digest
     if runner.is_dry_run():
-        with tempfile.TemporaryDirectory(prefix="scitex-view-") as scratch:
-            _fill(Path(scratch) / digest, store, listing, base)
-            files = manifest_of(Path(scratch) / digest)
+        with temporaries.directory("scitex-view-") as scratch:
+            _fill(scratch / digest, store, listing, base)
+            files = manifest_of(scratch / digest)
     else:
         store.ensure_root()
         store.make_dir(views)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{digest}.", dir=views))
+        tmp = temporaries.new_dir(f".{digest}.", views)
         try:
             _fill(tmp, store, listing, base)
             os.chmod(tmp, 0o755)
@@ -182,7 +181,7 @@ def build_view(
             if files is not None:
                 _install(tmp, final, files)
         finally:
-            remove_path(tmp)  # gone already once installed
+            temporaries.remove(tmp)  # gone already once installed
     if files is None:  # our own fresh directory: only a concurrent writer could do this
         raise BadInputError("the archive view changed while it was made", str(final))
     return View(final, files)

@@ -20,15 +20,13 @@ import fnmatch
 import os
 import posixpath
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.errors import BadInputError, TreeUnreadable
-from scitex_container.fsutil import remove_path
 
 
 @dataclass(frozen=True)
@@ -191,7 +189,7 @@ class SifTree:
         if any("\n" in p for p in wanted):
             raise BadInputError("image path with a newline", str(self.sif))
         if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="scitex-capture-"))
+            self._tmp = temporaries.new_dir("scitex-capture-")
         dest = self._tmp / f"x{len(os.listdir(self._tmp))}"
         listfile = self._tmp / f"{dest.name}.list"
         listfile.write_text("".join(p + "\n" for p in wanted))
@@ -226,7 +224,7 @@ class SifTree:
 
     def close(self) -> None:
         if self._tmp is not None:
-            remove_path(self._tmp)
+            temporaries.remove(self._tmp)
             self._tmp = None
 
 

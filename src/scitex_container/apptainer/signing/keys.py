@@ -21,13 +21,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import envvars, runner
+from scitex_container import envvars, runner, temporaries
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
 
@@ -245,14 +243,11 @@ def apptainer_private_key(path: str | os.PathLike, key=None) -> Iterator[tuple[P
     if data.lstrip().startswith(b"-----BEGIN PRIVATE KEY-----"):
         yield Path(path), fpr
         return
-    tmp = tempfile.mkdtemp(prefix="scitex-key-")
-    try:
-        plain = Path(tmp) / "key.pem"
+    with temporaries.directory("scitex-key-") as tmp:
+        plain = tmp / "key.pem"
         pem = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
         _write_new(plain, pem, 0o600)
         yield plain, fpr
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def public_key_paths(

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store import gc as store_gc
@@ -41,7 +41,7 @@ from scitex_container.apptainer.store.metadata import (
     VersionMeta,
     read_metadata,
     remember_digest,
-    write_metadata,
+    write_sidecars,
 )
 from scitex_container.apptainer.store.naming import (
     SANDBOX,
@@ -55,9 +55,7 @@ from scitex_container.apptainer.store.naming import (
 from scitex_container.errors import BadInputError, MetadataError, NotFoundError, StoreError
 from scitex_container.fsutil import (
     atomic_symlink,
-    atomic_write_text,
     fsync_dir,
-    remove_path,
     temp_path,
 )
 from scitex_container.result import Result
@@ -318,17 +316,16 @@ class Store:
         with self.lock():
             if os.path.lexists(final):
                 raise StoreError(f"version {version} already exists in {self.dir}")
-            if meta is not None and os.access(self.dir, os.W_OK):
-                write_metadata(final, meta)
-            for suffix, text in (sidecars or {}).items():
-                atomic_write_text(sidecar(final, suffix), text)
-            if use_sudo and os.geteuid() != 0 and not os.access(self.dir, os.W_OK):
+            writable = os.access(self.dir, os.W_OK)
+            written = write_sidecars(final, meta if writable else None, sidecars)
+            if use_sudo and os.geteuid() != 0 and not writable:
                 runner.run(runner.with_sudo(["mv", "-T", "--", str(tmp), str(final)], True))
             else:
                 os.rename(tmp, final)
                 fsync_dir(self.dir)
                 if meta is not None and meta.sha256 and final.is_file():
                     remember_digest(final, meta.sha256)
+            temporaries.forget(*written)  # (harmless if an interrupt skips it: ``unless``)
             if activate:
                 self.set_link(final.name, use_sudo)
         return final
@@ -350,12 +347,12 @@ class Store:
         The version is first renamed to a hidden name, so a half-removed
         sandbox is never listed.
         """
-        doomed = path.with_name(f".{path.name}.{time.time_ns()}.removing")
+        doomed = temporaries.track(path.with_name(f".{path.name}.{time.time_ns()}.removing"))
         os.rename(path, doomed)
         fsync_dir(self.dir)
         for suffix in SIDECAR_SUFFIXES:
             sidecar(path, suffix).unlink(missing_ok=True)
-        remove_path(doomed)
+        temporaries.remove(doomed)
 
     def cleanup(self, keep: int = 3, *, remove_active: bool = False) -> list[Path]:
         """Remove all but the ``keep`` newest versions; return what was removed.

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from scitex_container import temporaries
 from scitex_container.apptainer.store.layout import META_SUFFIX, sidecar
 from scitex_container.digests import DigestCache
 from scitex_container.errors import MetadataError, NotAFileError, StoreError
@@ -297,3 +298,28 @@ def remember_digest(path: str | Path, digest: str) -> None:
     st = os.stat(path)
     cache.remember(path, st, digest, started_ns=max(time.time_ns(), st.st_ctime_ns) + 10**9)
     cache.save()
+
+
+def write_sidecars(
+    final: Path, meta: VersionMeta | None, texts: Mapping[str, str] | None
+) -> list[Path]:
+    """Write a new version's metadata and sidecars (suffix -> text) before it is renamed in.
+
+    A version is never seen without its record, so these go first; until
+    ``final`` exists they are temporaries (:mod:`scitex_container.temporaries`),
+    so an interrupt in between leaves no record of a version that does not
+    exist.  Returns them, for the caller to forget once ``final`` is in place.
+    """
+    written: list[Path] = []
+
+    def new(path: Path) -> None:  # a leftover already there is not ours to sweep
+        if not os.path.lexists(path):
+            written.append(temporaries.track(path, unless=final))
+
+    if meta is not None:
+        new(metadata_path(final))
+        write_metadata(final, meta)
+    for suffix, text in (texts or {}).items():
+        new(sidecar(final, suffix))
+        atomic_write_text(sidecar(final, suffix), text)
+    return written

@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import (
@@ -101,12 +101,12 @@ def _same(src: Path, dst: Path, digest: str) -> bool:
 
 def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) -> int:
     dst = store.dir / src.name
-    tmp = store.temp_name(dst, "copying")
-    if sudo:
-        runner.run(runner.with_sudo(["cp", "--", str(src), str(tmp)], True))
-        runner.run(runner.with_sudo(["mv", "-Tf", "--", str(tmp), str(dst)], True))
-        return src.stat().st_size
+    tmp = temporaries.track(store.temp_name(dst, "copying"))
     try:
+        if sudo:
+            runner.run(runner.with_sudo(["cp", "--", str(src), str(tmp)], True))
+            runner.run(runner.with_sudo(["mv", "-Tf", "--", str(tmp), str(dst)], True))
+            return src.stat().st_size
         size = copy_file(src, tmp, durable=durable)
         os.chmod(tmp, stat.S_IMODE(src.stat().st_mode))
         meta = (read_metadata(src) or VersionMeta()).with_(sha256=digest)
@@ -114,13 +114,16 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
         os.replace(tmp, dst)
         fsync_dir(store.dir)
         remember_digest(dst, digest)
-    except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # (a root-owned copy of a sudo deploy stays)
+            temporaries.remove(tmp)
+        if not isinstance(exc, OSError):
+            raise
         where = f" (writing {exc.filename})" if exc.filename else ""
         raise BadInputError(
             f"cannot copy {src.name} here: {exc.strerror}{where}", str(store.dir)
         ) from None
+    temporaries.forget(tmp)
     return size
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from scitex_container import runner
+from scitex_container import runner, temporaries
 from scitex_container.errors import NotFoundError, StoreError
 from scitex_container.fsutil import remove_path
 
@@ -106,17 +106,20 @@ def build_scratch(store_dir: Path, artifact: str | None = None) -> Iterator[Path
     ``artifact`` names the version being built, so whoever sweeps the
     scratch of a killed build also knows which sidecars (its log) it left.
     The directory is removed on every way out, including an interrupt that
-    lands while it is being made: the name is chosen before the ``try``,
-    so there is no moment when it exists and nobody owns its removal.
+    lands while it is being made or removed: it is a registered temporary
+    (:mod:`scitex_container.temporaries`) from before it exists until it
+    is gone.
     """
     root = state_dir(store_dir) / "tmp"
     name = f"{os.getpid()}-{time.time_ns()}" + (f"-{artifact}" if artifact else "")
-    path = root / name
+    path = temporaries.track(root / name)
     try:
         _make_scratch(root, path)
         yield path
     finally:
         release_scratch(path)
+        if not os.path.lexists(path):
+            temporaries.forget(path)
 
 
 def _make_scratch(root: Path, path: Path) -> None:
