@@ -90,6 +90,30 @@ def test_stream_sends_lines_to_log_and_callback(tmp_path: Path) -> None:
     assert text.startswith("$ ") and "one\n" in text and "two\n" in text
 
 
+def test_stream_passes_on_a_line_that_never_ends_in_bounded_pieces(tmp_path: Path) -> None:
+    """A child writing megabytes without a newline (a progress bar gone wrong):
+    the log gets every byte, the callback gets pieces of at most about
+    MAX_LINE (not one string the size of the output), lines around it intact."""
+    log = tmp_path / "build.log"
+    seen: list[str] = []
+    script = (
+        "import sys\n"
+        "print('before', flush=True)\n"
+        "for i in range(3 * 1024):\n"
+        "    sys.stdout.write('x' * 1023 + '.'); sys.stdout.flush()\n"
+        "print('', flush=True)\n"
+        "print('after', flush=True)\n"
+    )
+    done = runner.stream([PY, "-c", script], log_path=log, on_line=seen.append)
+    assert done.ok
+    long = [piece for piece in seen if piece.startswith("x")]
+    assert len(long) >= 3 and all(len(p) <= runner.MAX_LINE + 65536 for p in long)
+    assert "".join(long) == ("x" * 1023 + ".") * 3 * 1024
+    assert seen[0] == "before" and seen[-1] == "after"
+    body = log.read_text().split("\n", 1)[1]  # after the "$ command" line
+    assert ("x" * 1023 + ".") * 3 * 1024 in body.replace("\n", "")
+
+
 def test_stream_failure_names_the_log(tmp_path: Path) -> None:
     log = tmp_path / "b.log"
     with pytest.raises(ProcessError) as info:

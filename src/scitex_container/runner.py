@@ -217,6 +217,10 @@ def _wait(proc: subprocess.Popen, deadline: float | None) -> int:
             return proc.wait(timeout=wait)
 
 
+#: A child's line longer than this is passed on in pieces (memory stays bounded).
+MAX_LINE = 1 << 20
+
+
 def _lines(fd: int, deadline: float | None) -> Iterator[str]:
     """The lines a child writes to ``fd`` (the last may lack its newline), never
     blocking longer than a slice, and raising TimeoutExpired at ``deadline``."""
@@ -224,20 +228,27 @@ def _lines(fd: int, deadline: float | None) -> Iterator[str]:
     decoder = io.IncrementalNewlineDecoder(
         codecs.getincrementaldecoder("utf-8")(errors="replace"), translate=True
     )
-    pending = ""
+    partial: list[str] = []  # of the line not yet ended: joined once, when it ends
+    size = 0
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
             if not selector.select(_remaining(deadline)):
                 continue
             chunk = os.read(fd, 65536)
-            pending += decoder.decode(chunk, final=not chunk)
-            *complete, pending = pending.split("\n")
-            for line in complete:
-                yield line + "\n"
+            text = decoder.decode(chunk, final=not chunk)
+            if "\n" in text:
+                first, *middle, last = text.split("\n")
+                yield "".join(partial) + first + "\n"
+                yield from (line + "\n" for line in middle)
+                partial, size = [last], len(last)
+            else:
+                partial.append(text)
+                size += len(text)
+            if size > MAX_LINE or (not chunk and size):  # a line never ended: pass it on
+                yield "".join(partial)
+                partial, size = [], 0
             if not chunk:
-                if pending:
-                    yield pending
                 return
 
 
