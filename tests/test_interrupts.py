@@ -141,3 +141,35 @@ def test_ctrl_c_in_an_attached_shell_is_the_shells_not_ours(tmp_path: Path) -> N
     os.killpg(driver.pid, signal.SIGINT)  # what the terminal does
     code = exit_code(driver)
     assert code == 7  # the shell's own exit, not an abort; our Ctrl-C handler is back
+
+
+LATE_SIGNAL = """
+import os, signal, sys
+from scitex_container import interrupts
+interrupts.install()
+class Late:  # torn down during the interpreter's finalization
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+late = Late()
+if sys.argv[1] == "finished":
+    interrupts.finished()
+"""
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_signal_during_the_exit_of_a_finished_command_is_ignored(finished: bool) -> None:
+    """Python's finalization resets our handlers to the default action: a SIGTERM
+    then killed a CLI whose build had published (CI saw exit -15 with the new
+    version active).  After ``finished()`` it is ignored and the exit stands."""
+    import subprocess
+    import sys
+
+    from storekit import python_env
+
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_SIGNAL, "finished" if finished else "not"],
+        env=python_env(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == (0 if finished else -signal.SIGTERM), done.stderr

@@ -106,6 +106,19 @@ def ignored(
     return _handled(sigs, signal.SIG_IGN)
 
 
+def finished() -> None:
+    """The command's work is done: INT, TERM and HUP are ignored until the process exits.
+
+    Python's finalization resets the handlers it installed to the default
+    action, so a signal during the exit itself killed a process whose work
+    was complete (a build published, then "killed by SIGTERM").  SIG_IGN is
+    left alone by finalization.  Main thread only, like every handler.
+    """
+    if _in_main_thread():
+        for sig in (signal.SIGINT, *_ENDING):
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def ctrl_c_ignored() -> contextlib.AbstractContextManager[None]:
     """Ignore SIGINT only: while an interactive child (a shell) has the terminal."""
     return ignored((signal.SIGINT,))

@@ -71,6 +71,10 @@ def main() -> None:
 
         sys.stdout.write(f"scitex-container, version {__version__}\n")
         sys.exit(0)
+    from scitex_container import interrupts
     from scitex_container.cli.main import main as full_main
 
-    full_main()
+    try:
+        full_main()
+    finally:  # the outcome is decided (its SystemExit is on its way): exit with it
+        interrupts.finished()
