@@ -20,13 +20,10 @@
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import contextvars
-import io
 import logging
 import os
-import selectors
 import shlex
 import subprocess
 import time
@@ -35,6 +32,7 @@ from dataclasses import dataclass, field
 
 from scitex_container import interrupts
 from scitex_container.failures import process_error
+from scitex_container.pipes import MAX_LINE, communicate, lines, wait
 from scitex_container.procgroup import (
     GRACE_SECONDS,
     kill_group,
@@ -48,14 +46,19 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "GRACE_SECONDS",
+    "MAX_LINE",
     "Completed",
     "DryRunRecorder",
     "Interrupted",
+    "Started",
+    "abandon",
     "dry_run",
+    "finish",
     "install_signal_handlers",
     "is_dry_run",
     "recorded_commands",
     "run",
+    "start",
     "stop_children",
     "stream",
     "with_sudo",
@@ -181,77 +184,6 @@ def _normalize(argv: Sequence[str | os.PathLike]) -> tuple[str, ...]:
     return OFFLINE_PREFIX + out if _offline.get() else out
 
 
-#: The longest the runner blocks in one system call.  A signal that lands
-#: just before a blocking call (after Python last checked for one) runs its
-#: handler only when the call returns, so no call may block for long.
-_SLICE = 0.25
-
-
-def _remaining(deadline: float | None) -> float:
-    if deadline is None:
-        return _SLICE
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise subprocess.TimeoutExpired("", 0)
-    return min(_SLICE, left)
-
-
-def _communicate(
-    proc: subprocess.Popen, input: str | None, deadline: float | None
-) -> tuple[str | None, str | None]:
-    """``proc.communicate`` in short slices (see :data:`_SLICE`) until ``deadline``."""
-    first = True
-    while True:
-        wait = _remaining(deadline)  # raises at the deadline
-        try:
-            return proc.communicate(input=input if first else None, timeout=wait)
-        except subprocess.TimeoutExpired:
-            first = False
-
-
-def _wait(proc: subprocess.Popen, deadline: float | None) -> int:
-    """``proc.wait`` in short slices until ``deadline``."""
-    while True:
-        wait = _remaining(deadline)  # raises at the deadline
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            return proc.wait(timeout=wait)
-
-
-#: A child's line longer than this is passed on in pieces (memory stays bounded).
-MAX_LINE = 1 << 20
-
-
-def _lines(fd: int, deadline: float | None) -> Iterator[str]:
-    """The lines a child writes to ``fd`` (the last may lack its newline), never
-    blocking longer than a slice, and raising TimeoutExpired at ``deadline``."""
-    # as text=True reads: UTF-8 with replacement, and \r\n or \r end a line too
-    decoder = io.IncrementalNewlineDecoder(
-        codecs.getincrementaldecoder("utf-8")(errors="replace"), translate=True
-    )
-    partial: list[str] = []  # of the line not yet ended: joined once, when it ends
-    size = 0
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while True:
-            if not selector.select(_remaining(deadline)):
-                continue
-            chunk = os.read(fd, 65536)
-            text = decoder.decode(chunk, final=not chunk)
-            if "\n" in text:
-                first, *middle, last = text.split("\n")
-                yield "".join(partial) + first + "\n"
-                yield from (line + "\n" for line in middle)
-                partial, size = [last], len(last)
-            else:
-                partial.append(text)
-                size += len(text)
-            if size > MAX_LINE or (not chunk and size):  # a line never ended: pass it on
-                yield "".join(partial)
-                partial, size = [], 0
-            if not chunk:
-                return
-
-
 def run(
     argv: Sequence[str | os.PathLike],
     *,
@@ -281,7 +213,7 @@ def run(
         return Completed(args, 0, dry_run=True)
     pipe = subprocess.PIPE if capture and not interactive else None
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-    start = time.monotonic()
+    began = time.monotonic()
     proc = spawn(
         args,
         stdin=None if interactive and input is None else stdin,
@@ -293,23 +225,75 @@ def run(
         errors="replace",
         new_session=not interactive,
     )
+    with interrupts.ctrl_c_ignored() if interactive else contextlib.nullcontext():
+        return _collect(
+            Started(args, proc, began), input, timeout, check, own_group=not interactive
+        )
+
+
+def _collect(
+    started: Started, input: str | None, timeout: float | None, check: bool, own_group: bool
+) -> Completed:
+    args, proc, began = started.argv, started.proc, started.start
     try:
-        with interrupts.ctrl_c_ignored() if interactive else contextlib.nullcontext():
-            out, err = _communicate(proc, input, None if timeout is None else start + timeout)
+        out, err = communicate(proc, input, None if timeout is None else began + timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
         out, err = proc.communicate()
         raise process_error(args, None, out or "", err or "", timed_out=True) from None
     except BaseException as exc:
-        stop_group(proc, exc, own_group=not interactive)
+        stop_group(proc, exc, own_group=own_group)
         raise
     finally:
         reaped(proc)
-    done = Completed(args, proc.returncode, out or "", err or "", time.monotonic() - start)
+    done = Completed(args, proc.returncode, out or "", err or "", time.monotonic() - began)
     log.debug("exit %s after %.3fs: %s", done.returncode, done.duration, args[0])
     if check and done.returncode != 0:
         raise process_error(args, done.returncode, done.stdout, done.stderr)
     return done
+
+
+@dataclass(frozen=True)
+class Started:
+    """A read-only query running in the background (see :func:`start`)."""
+
+    argv: tuple[str, ...]
+    proc: subprocess.Popen
+    start: float
+
+
+def start(argv: Sequence[str | os.PathLike]) -> Started:
+    """Start a read-only query now; collect it with :func:`finish` or stop it with :func:`abandon`.
+
+    The child gets its own process group and is tracked like :func:`run`'s,
+    so an interrupt stops it.  It runs during a dry run too (as ``run(...,
+    readonly=True)`` does).
+    """
+    args = _normalize(argv)
+    log.debug("start: %s", shlex.join(args))
+    t0 = time.monotonic()
+    proc = spawn(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    return Started(args, proc, t0)
+
+
+def finish(started: Started, *, check: bool = True, timeout: float | None = None) -> Completed:
+    """Wait for a query :func:`start` started: the same outcome as :func:`run`'s."""
+    return _collect(started, None, timeout, check, own_group=True)
+
+
+def abandon(started: Started) -> None:
+    """Stop a started query whose result is no longer wanted (its whole group)."""
+    kill_group(started.proc)
+    with contextlib.suppress(Exception):
+        started.proc.communicate()
+    reaped(started.proc)
 
 
 def stream(
@@ -334,7 +318,7 @@ def stream(
     if is_dry_run():
         _recorder.get().record(args)  # type: ignore[union-attr]
         return Completed(args, 0, dry_run=True)
-    start = time.monotonic()
+    began = time.monotonic()
     tail: list[str] = []
     logf = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
     proc = spawn(
@@ -346,14 +330,14 @@ def stream(
         env=_environ(env, env_remove),
         bufsize=0,
     )
-    deadline = None if timeout is None else start + timeout
+    deadline = None if timeout is None else began + timeout
     timed_out = False
     try:
         if logf:
             logf.write(f"$ {shlex.join(args)}\n")
             logf.flush()
         assert proc.stdout is not None
-        for line in _lines(proc.stdout.fileno(), deadline):
+        for line in lines(proc.stdout.fileno(), deadline):
             if logf:
                 logf.write(line)
                 logf.flush()
@@ -361,7 +345,7 @@ def stream(
             del tail[:-200]
             if on_line:
                 on_line(line.rstrip("\n"))
-        _wait(proc, deadline)
+        wait(proc, deadline)
     except subprocess.TimeoutExpired:
         timed_out = True
         kill_group(proc)
@@ -375,7 +359,7 @@ def stream(
         if logf:
             logf.close()
     text = "\n".join(tail)
-    done = Completed(args, proc.returncode, "", text, time.monotonic() - start)
+    done = Completed(args, proc.returncode, "", text, time.monotonic() - began)
     logp = os.fspath(log_path) if log_path else None
     if timed_out:
         raise process_error(args, None, "", text, timed_out=True, log_path=logp)
