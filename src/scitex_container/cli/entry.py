@@ -72,6 +72,9 @@ def main() -> None:
         sys.stdout.write(f"scitex-container, version {__version__}\n")
         sys.exit(0)
     from scitex_container import interrupts
+    from scitex_container.cli.early import maybe_prestart
+
+    maybe_prestart(args)  # `verify IMAGE --key PUB`: apptainer starts before click loads
     from scitex_container.cli.main import main as full_main
 
     try:

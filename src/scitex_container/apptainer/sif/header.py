@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from scitex_container.apptainer.sif.magic import HEADER, MAGIC
+from scitex_container.apptainer.sif.magic import has_sif_magic as has_sif_magic  # re-exported
+from scitex_container.apptainer.sif.magic import is_sif as is_sif  # re-exported
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.result import Result
 
-MAGIC = b"SIF_MAGIC\x00"
-#: The global header: launch script, magic, version, arch, UUID, then eight
-#: int64: created, modified, descriptors free/total/offset/size, data offset/size.
-HEADER = struct.Struct("<32s10s3s3s16s8q")
 H_ARCH, H_ID, H_CREATED, H_MODIFIED, H_FREE, H_TOTAL = 3, 4, 5, 6, 7, 8
 H_DESC_OFFSET, H_DESC_SIZE, H_DATA_OFFSET, H_DATA_SIZE = 9, 10, 11, 12
 #: One descriptor: type, used, id, group, link, offset, size, size with
@@ -95,25 +94,6 @@ class SifInfo(Result):
 
     def named(self, name: str) -> list[SifObject]:
         return [o for o in self.objects if o.name == name]
-
-
-def has_sif_magic(path: str | os.PathLike) -> bool:
-    """Does ``path`` start like a SIF (the launch line, then the magic at offset 32)?"""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(32 + len(MAGIC))
-    except OSError:
-        return False
-    return head[32:] == MAGIC
-
-
-def is_sif(path: str | os.PathLike) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(HEADER.size)
-    except OSError:
-        return False
-    return len(head) == HEADER.size and head[32:42] == MAGIC
 
 
 def read_layout(fh: BinaryIO, where: str) -> tuple[tuple, list[SifObject | None]]:

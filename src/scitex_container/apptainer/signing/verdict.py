@@ -38,6 +38,7 @@ from scitex_container import runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.sif.header import SifInfo, is_sif, read_object, read_sif
 from scitex_container.apptainer.sif.layout import check_layout, layout_sha256
+from scitex_container.apptainer.signing import early
 from scitex_container.apptainer.signing.keys import PublicKey, recheck_public_key
 from scitex_container.apptainer.signing.statement import parse_statement, subject_sha256, summary
 from scitex_container.errors import BadInputError
@@ -77,13 +78,12 @@ def _classify(message: str) -> str:
 
 
 def _apptainer_verify(image: Path, key: Path) -> tuple[bool, str]:
-    cmd = tool.detect_container_cmd()
-    done = runner.run(
-        [cmd, "verify", "--key", os.fspath(key), "--all", os.fspath(image)],
-        check=False,
-        readonly=True,
-        timeout=3600,
-    )
+    argv = early.verify_argv(tool.detect_container_cmd(), image, key)
+    started = early.claim(argv)  # the CLI may have started this very check already
+    if started is not None:
+        done = runner.finish(started, check=False, timeout=3600)
+    else:
+        done = runner.run(argv, check=False, readonly=True, timeout=3600)
     text = (done.stderr or "") + (done.stdout or "")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith("FATAL")] or lines[-1:] or [""]

@@ -1,0 +1,36 @@
+"""Is this file a SIF?  The magic test alone, importing nothing heavy.
+
+Kept apart from :mod:`.header` so that ``verify --key``'s early start
+(:mod:`scitex_container.cli.early`) can test its argument before the rest
+of the package is loaded.  :mod:`.header` re-exports these names.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+MAGIC = b"SIF_MAGIC\x00"
+#: The global header: launch script, magic, version, arch, UUID, then eight
+#: int64: created, modified, descriptors free/total/offset/size, data offset/size.
+HEADER = struct.Struct("<32s10s3s3s16s8q")
+
+
+def has_sif_magic(path: str | os.PathLike) -> bool:
+    """Does ``path`` start like a SIF (the launch line, then the magic at offset 32)?"""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32 + len(MAGIC))
+    except OSError:
+        return False
+    return head[32:] == MAGIC
+
+
+def is_sif(path: str | os.PathLike) -> bool:
+    """A whole SIF global header with the magic (a file too short is not a SIF)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER.size)
+    except OSError:
+        return False
+    return len(head) == HEADER.size and head[32:42] == MAGIC
