@@ -7,8 +7,9 @@ the command line, without click::
 
     scitex-container [--json|-v|-q]... verify IMAGE --key PUB [--def F] [--lock-dir D] [--json]
 
-with IMAGE a SIF file, PUB a file holding a PEM public key, F a file and D
-a directory.  Anything else (``--dry-run``, ``--keyring``, ``--help``, a
+with IMAGE a SIF file, PUB a plain PEM public key (one that
+:mod:`..apptainer.signing.spki` reads: a private key, any other PEM, or a
+key only cryptography reads starts nothing), F a file and D a directory.  Anything else (``--dry-run``, ``--keyring``, ``--help``, a
 repeated or unknown option, a missing file) starts nothing here: click
 parses the command line as always, with the same checks and messages, and
 ``verify`` starts apptainer itself.  What starts here is exactly the
@@ -67,12 +68,15 @@ def plain_verify(args: list[str]) -> tuple[str, str] | None:
 
 
 def _public_pem(path: str) -> bool:
+    """A PEM public key ``verify`` will read as it is (see :mod:`..signing.spki`)."""
+    from scitex_container.apptainer.signing.spki import read_public_pem
+
     try:
         with open(path, "rb") as fh:
             data = fh.read(1 << 16)
     except OSError:
         return False
-    return b"-----BEGIN PUBLIC KEY-----" in data and b"PRIVATE KEY-----" not in data
+    return b"PRIVATE KEY-----" not in data and read_public_pem(data) is not None
 
 
 def maybe_prestart(args: list[str]) -> None:

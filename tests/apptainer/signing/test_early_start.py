@@ -7,6 +7,7 @@ with the real apptainer behind a wrapper that logs each invocation.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -27,13 +28,15 @@ from scitex_container.cli.early import plain_verify
 def files(tmp_path) -> dict[str, str]:
     sif = tmp_path / "a.sif"
     sif.write_bytes(b"#!/usr/bin/env run-singularity\n".ljust(32, b"\n") + MAGIC + bytes(86))
-    pub = tmp_path / "k.pub"
-    pub.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+    pub = new_keypair(tmp_path / "keys").public
+    looks = tmp_path / "looks.pub"  # a PEM public key block that holds no key
+    looks.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
     priv = tmp_path / "k.key"
     priv.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
     text = tmp_path / "plain.txt"
     text.write_text("not a SIF")
-    return {"sif": str(sif), "pub": str(pub), "priv": str(priv), "text": str(text)}
+    names = {"sif": sif, "pub": pub, "looks": looks, "priv": priv, "text": text}
+    return {name: str(path) for name, path in names.items()}
 
 
 def test_the_plain_form_is_recognised(files, tmp_path):
@@ -56,6 +59,7 @@ def test_the_plain_form_is_recognised(files, tmp_path):
         ["verify", "{sif}", "{sif}", "--key", "{pub}"],  # two images
         ["verify", "{sif}", "--key", "{priv}"],  # a private key
         ["verify", "{sif}", "--key", "{text}"],  # not PEM
+        ["verify", "{sif}", "--key", "{looks}"],  # PEM-looking, no key (verify says so)
         ["verify", "{sif}", "--key", "{dir}"],  # a directory
         ["verify", "{text}", "--key", "{pub}"],  # not a SIF
         ["verify", "{dir}/missing.sif", "--key", "{pub}"],
@@ -130,15 +134,43 @@ def test_a_bad_option_after_the_plain_form_is_clicks_error(signed, tmp_path):
 
 
 @pytest.mark.apptainer
-def test_an_unclaimed_early_start_is_stopped_at_exit(signed, tmp_path):
-    """A file that looks like a public key passes the early check but not the parse."""
-    image, _ = signed
-    fake = tmp_path / "fake.pub"
-    fake.write_text("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
-    done, calls = _cli(tmp_path, "--json", "verify", str(image), "--key", str(fake))
+def test_a_key_off_its_curve_is_claimed_and_exits_2(signed, tmp_path):
+    """Read without cryptography, so it starts early; apptainer refuses it; exit 2."""
+    image, pair = signed
+    lines = pair.public.read_bytes().splitlines()
+    der = bytearray(base64.b64decode(b"".join(lines[1:-1])))
+    der[-1] ^= 1
+    bad = tmp_path / "offcurve.pub"
+    bad.write_bytes(lines[0] + b"\n" + base64.encodebytes(bytes(der)) + lines[-1] + b"\n")
+    done, calls = _cli(tmp_path, "--json", "verify", str(image), "--key", str(bad))
     assert done.returncode == 2, done.stderr
-    assert str(fake) in json.loads(done.stdout)["error"]
-    assert len(calls) == 1  # started early, never claimed
-    pid = int((tmp_path / "pids.log").read_text().split()[0])
-    with pytest.raises(ProcessLookupError):  # stopped and reaped before the CLI exited
+    assert str(bad) in json.loads(done.stdout)["error"]
+    assert calls == [f"verify --key {bad} --all {image}"]  # started early, claimed once
+
+
+@pytest.mark.apptainer
+def test_an_unclaimed_early_start_is_stopped_at_exit(signed, tmp_path):
+    """Started early, then the process ends before verify claims it.
+
+    The wrapper stands in for a long check (it sleeps): left alone it would
+    outlive the interpreter by half a minute.
+    """
+    image, pair = signed
+    log, pids = tmp_path / "calls.log", tmp_path / "pids.log"
+    wrapper = tmp_path / "apptainer-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho $$ >> {pids}\necho "$*" >> {log}\nexec sleep 30\n')
+    wrapper.chmod(0o755)
+    code = (
+        "import sys, time, pathlib; from scitex_container.cli.early import maybe_prestart\n"
+        "maybe_prestart(sys.argv[2:])\n"
+        "for _ in range(200):\n"
+        "    if pathlib.Path(sys.argv[1]).exists(): break\n"
+        "    time.sleep(0.05)\n"
+    )
+    args = [str(log), "verify", str(image), "--key", str(pair.public)]
+    env = dict(os.environ, SCITEX_CONTAINER_CMD=str(wrapper))
+    subprocess.run([sys.executable, "-c", code, *args], check=True, env=env, timeout=60)
+    assert log.read_text().splitlines() == [f"verify --key {pair.public} --all {image}"]
+    pid = int(pids.read_text().split()[0])
+    with pytest.raises(ProcessLookupError):  # stopped and reaped before the interpreter exited
         os.kill(pid, 0)

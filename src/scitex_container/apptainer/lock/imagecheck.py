@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container.apptainer.sif.header import is_sif
+from scitex_container.apptainer.sif.magic import is_sif
 from scitex_container.errors import BadInputError, NotFoundError
 
 
