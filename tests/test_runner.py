@@ -341,3 +341,37 @@ def test_a_signal_that_misses_the_blocking_call_still_ends_the_command(
     code = exit_code(driver)
     assert code == 128 + signal.SIGTERM
     assert seen.read_text() == str(int(signal.SIGTERM))  # forwarded to the child first
+
+
+_UNCOLLECTED_DRIVER = """\
+import os, sys
+from scitex_container import procgroup
+proc = procgroup.spawn_query(("sleep", "60"))  # as verify's early start does
+print(proc.pid, flush=True)
+if sys.argv[1] == "fork":  # a forked copy exits first: the parent's child is not its to stop
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(0)  # runs the atexit hooks in the copy
+    os.waitpid(pid, 0)
+    os.kill(proc.pid, 0)  # still running
+    print("alive", flush=True)
+if sys.argv[1] == "error":
+    raise RuntimeError("the command failed before collecting its query")
+"""
+
+
+@pytest.mark.parametrize("how", ["exit", "error", "fork"])
+def test_a_started_query_never_collected_does_not_outlive_the_interpreter(how: str) -> None:
+    """A query's child is tracked until collected or abandoned; whatever ends the
+    interpreter before that (a normal exit, an uncaught error) stops it, and a
+    forked copy of the process does not stop its parent's."""
+    import subprocess
+
+    driver = start_driver(_UNCOLLECTED_DRIVER, how, stdout=subprocess.PIPE, text=True)
+    out, _ = driver.communicate(timeout=30)
+    lines = out.split()
+    child = int(lines[0])
+    assert driver.returncode == (1 if how == "error" else 0)
+    assert lines[1:] == (["alive"] if how == "fork" else [])
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)

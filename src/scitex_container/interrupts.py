@@ -22,7 +22,11 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (early start)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: A second copy of the same signal within this many seconds is ignored.
 REPEAT_SECONDS = 0.5

@@ -4,11 +4,15 @@ Only :mod:`scitex_container.runner` uses this module.  Every child gets its
 own process group (a session), so an interrupt is *forwarded* to it, the
 tool gets :data:`GRACE_SECONDS` to clean up, and then the group is killed.
 Children started by worker threads are tracked too: an interrupt reaches
-only the main thread, so :func:`stop_children` ends the rest.
+only the main thread, so :func:`stop_children` ends the rest.  At exit it
+ends any child still not reaped (a query started and never collected), so
+none outlives the interpreter, whatever ended it; a forked copy of this
+process forgets its parent's children.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -81,6 +85,25 @@ def spawn(argv: tuple[str, ...], new_session: bool = True, **kwargs) -> subproce
     return proc
 
 
+def spawn_query(argv: tuple[str, ...]) -> subprocess.Popen:
+    """A read-only query's child: no stdin, stdout and stderr captured as text."""
+    return spawn(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+
+
+def which(name: str) -> str | None:
+    """``shutil.which`` in one place, so tool lookup is uniform."""
+    import shutil
+
+    return shutil.which(name)
+
+
 def reaped(proc: subprocess.Popen) -> None:
     with _live_lock:
         _live.discard(proc)
@@ -107,3 +130,14 @@ def stop_children(signum: int = signal.SIGTERM) -> int:
             proc.wait(timeout=1)
         reaped(proc)
     return len(procs)
+
+
+def _forget_inherited() -> None:
+    """In a forked child: its parent's children are not its own to stop."""
+    global _live_lock
+    _live_lock = threading.Lock()  # the parent's may have been held at the fork
+    _live.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited)
+atexit.register(stop_children)

@@ -40,6 +40,7 @@ from scitex_container.procgroup import (
     spawn,
     stop_children,
     stop_group,
+    which,
 )
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,9 @@ __all__ = [
     "is_dry_run",
     "recorded_commands",
     "run",
-    "start",
     "stop_children",
     "stream",
+    "which",
     "with_sudo",
 ]
 
@@ -255,36 +256,15 @@ def _collect(
 
 @dataclass(frozen=True)
 class Started:
-    """A read-only query running in the background (see :func:`start`)."""
+    """A read-only query running in the background (``procgroup.spawn_query``)."""
 
     argv: tuple[str, ...]
     proc: subprocess.Popen
     start: float
 
 
-def start(argv: Sequence[str | os.PathLike]) -> Started:
-    """Start a read-only query now; collect it with :func:`finish` or stop it with :func:`abandon`.
-
-    The child gets its own process group and is tracked like :func:`run`'s,
-    so an interrupt stops it.  It runs during a dry run too (as ``run(...,
-    readonly=True)`` does).
-    """
-    args = _normalize(argv)
-    log.debug("start: %s", shlex.join(args))
-    t0 = time.monotonic()
-    proc = spawn(
-        args,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
-    return Started(args, proc, t0)
-
-
 def finish(started: Started, *, check: bool = True, timeout: float | None = None) -> Completed:
-    """Wait for a query :func:`start` started: the same outcome as :func:`run`'s."""
+    """Wait for a query started in the background: the same outcome as :func:`run`'s."""
     return _collect(started, None, timeout, check, own_group=True)
 
 
@@ -366,10 +346,3 @@ def stream(
     if check and done.returncode != 0:
         raise process_error(args, done.returncode, "", text, log_path=logp)
     return done
-
-
-def which(name: str) -> str | None:
-    """``shutil.which`` in one place, so tool lookup is uniform."""
-    import shutil
-
-    return shutil.which(name)

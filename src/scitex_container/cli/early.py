@@ -9,8 +9,9 @@ the command line, without click::
 
 with IMAGE a SIF file, PUB a plain PEM public key (one that
 :mod:`..apptainer.signing.spki` reads: a private key, any other PEM, or a
-key only cryptography reads starts nothing), F a file and D a directory.  Anything else (``--dry-run``, ``--keyring``, ``--help``, a
-repeated or unknown option, a missing file) starts nothing here: click
+key only cryptography reads starts nothing), F a file and D a directory.
+Anything else (``--dry-run``, ``--keyring``, ``--help``, a repeated or
+unknown option, a missing file) starts nothing here: click
 parses the command line as always, with the same checks and messages, and
 ``verify`` starts apptainer itself.  What starts here is exactly the
 command ``verify`` runs first (:func:`..apptainer.signing.early.verify_argv`);
@@ -84,11 +85,11 @@ def maybe_prestart(args: list[str]) -> None:
     found = plain_verify(args)
     if found is None:
         return
-    from scitex_container import runner
+    from scitex_container import interrupts
     from scitex_container.apptainer.signing import early
     from scitex_container.errors import ScitexError
 
-    runner.install_signal_handlers()  # SIGTERM now also stops the check (at exit)
+    interrupts.install()  # SIGTERM and SIGHUP take Ctrl-C's path from here on
     try:
         early.prestart(*found)
     except (ScitexError, OSError):  # no apptainer: verify reports it as always

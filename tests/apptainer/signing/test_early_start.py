@@ -13,12 +13,15 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from images import busybox_sif
 
 from scitex_container.apptainer.sif.magic import MAGIC
+from scitex_container.apptainer.signing.early import path_text
 from scitex_container.apptainer.signing.keys import new_keypair
 from scitex_container.apptainer.signing.sign import sign_artifact
 from scitex_container.cli.early import plain_verify
@@ -174,3 +177,20 @@ def test_an_unclaimed_early_start_is_stopped_at_exit(signed, tmp_path):
     pid = int(pids.read_text().split()[0])
     with pytest.raises(ProcessLookupError):  # stopped and reaped before the interpreter exited
         os.kill(pid, 0)
+
+
+@given(st.text(alphabet="/.a-", max_size=14))
+def test_early_paths_are_spelled_as_pathlib_spells_them(text):
+    """The early check is claimed by exact argv, and verify passes Paths."""
+    assert path_text(text) == str(PurePosixPath(text))
+
+
+@pytest.mark.apptainer
+def test_an_oddly_spelled_path_is_still_claimed(signed, tmp_path, monkeypatch):
+    """One apptainer run: a second would mean the early one went unclaimed."""
+    image, pair = signed
+    monkeypatch.chdir(image.parent)
+    odd_image, odd_key = f".//{image.name}", f"{pair.public.parent}//./{pair.public.name}"
+    done, calls = _cli(tmp_path, "--json", "verify", odd_image, "--key", odd_key)
+    assert done.returncode == 0, done.stderr
+    assert calls == [f"verify --key {pair.public} --all {image.name}"]

@@ -1,14 +1,18 @@
 """``apptainer verify --key`` started before the rest of ``verify`` is loaded.
 
 On a large image ``apptainer verify`` (hashing every object) is most of
-``verify --key``'s time, and the interpreter plus the CLI's imports (~0.15 s
-here) would otherwise come before it.  The CLI calls :func:`prestart` with
-arguments it has already checked; :func:`claim` hands the running check to
-:class:`.verdict.ApptainerCheck` when its command line is exactly the one it
-would have run.  A started check that nobody claims (the full parse then
-refused the arguments, or ``verify`` failed before reaching it) is stopped
-when the interpreter exits.  Only :mod:`.runner` starts the process, so it
-is tracked and an interrupt stops it like any other child.
+``verify --key``'s time, and the CLI's imports would otherwise all come
+before it.  The CLI calls :func:`prestart` with arguments it has already
+checked; :func:`claim` hands the running check to :mod:`.verdict` when its
+command line is exactly the one it would have run.  A started check that
+nobody claims (the full parse then refused the arguments, or ``verify``
+failed before reaching it) is stopped when the interpreter exits.
+
+The process is started by :func:`scitex_container.procgroup.spawn_query`,
+the runner's own spawn (its own process group, tracked, so an interrupt or
+the exit stops it), and collected by :func:`scitex_container.runner.finish`.
+This module imports neither the runner nor pathlib: both load after the
+check has started, beside it.
 """
 
 from __future__ import annotations
@@ -16,25 +20,43 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from pathlib import Path
+import time
 
-from scitex_container import runner
+from scitex_container import procgroup
 
-_started: dict[tuple[str, ...], runner.Started] = {}
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (early start)
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from scitex_container.runner import Started
+
+_started: dict[tuple[str, ...], tuple[subprocess.Popen, float]] = {}
 _lock = threading.Lock()
 
 
-def verify_argv(cmd: str, image: str | os.PathLike, key: str | os.PathLike) -> tuple[str, ...]:
-    """The one command line of a signature check (see :mod:`.verdict`).
+def path_text(path: str | os.PathLike) -> str:
+    """``str(pathlib.Path(path))`` without pathlib: repeated slashes and ``.``
+    parts dropped, a trailing slash dropped, exactly two leading slashes kept."""
+    text = os.fspath(path)
+    if not text:
+        return "."
+    if text.startswith("//") and not text.startswith("///"):
+        root = "//"
+    else:
+        root = "/" if text.startswith("/") else ""
+    return root + "/".join(p for p in text.split("/") if p and p != ".") or "."
 
-    Paths as :class:`~pathlib.Path` spells them, as ``verify`` passes them.
-    """
-    return (cmd, "verify", "--key", os.fspath(Path(key)), "--all", os.fspath(Path(image)))
+
+def verify_argv(cmd: str, image: str | os.PathLike, key: str | os.PathLike) -> tuple[str, ...]:
+    """The one command line of a signature check (see :mod:`.verdict`), paths
+    spelled as :class:`~pathlib.Path` spells them."""
+    return (cmd, "verify", "--key", path_text(key), "--all", path_text(image))
 
 
 def prestart(image: str | os.PathLike, key: str | os.PathLike) -> None:
     """Start the signature check of ``image`` with ``key`` now (read-only)."""
-    from scitex_container.apptainer.tool import detect_container_cmd
+    from scitex_container.apptainer.command import detect_container_cmd
 
     argv = verify_argv(detect_container_cmd(), image, key)
     with _lock:
@@ -42,19 +64,26 @@ def prestart(image: str | os.PathLike, key: str | os.PathLike) -> None:
             return
         if not _started:
             atexit.register(abandon_unclaimed)
-        _started[argv] = runner.start(argv)
+        _started[argv] = (procgroup.spawn_query(argv), time.monotonic())
 
 
-def claim(argv: tuple[str, ...]) -> runner.Started | None:
+def claim(argv: tuple[str, ...]) -> Started | None:
     """The check already running with exactly ``argv``, if any (each is claimed once)."""
     with _lock:
-        return _started.pop(argv, None)
+        found = _started.pop(argv, None)
+    if found is None:
+        return None
+    from scitex_container.runner import Started
+
+    return Started(argv, *found)
 
 
 def abandon_unclaimed() -> None:
     """Stop every started check nobody claimed."""
+    from scitex_container import runner
+
     with _lock:
-        left = list(_started.values())
+        left = list(_started.items())
         _started.clear()
-    for started in left:
-        runner.abandon(started)
+    for argv, (proc, began) in left:
+        runner.abandon(runner.Started(argv, proc, began))
