@@ -21,10 +21,12 @@ Verification, on an image of ``BENCH_SIGNING_MB`` MB of random bytes
 * ``verify IMAGE --key PUB`` (the CLI, as a user runs it, with an empty
   digest cache each time, as on a first verify) vs ``apptainer verify --key
   PUB --all IMAGE`` alone: <= 1.2x.  The file is not hashed a second time
-  and the key is read without cryptography (``signing/spki.py``); apptainer
-  starts once click, the command and the signature module are loaded (~0.15
-  s of CPU here), and the def/lock checks run beside it.  On a saturated
-  2-core machine the ratio is about our total CPU over apptainer's;
+  and the key is read without cryptography (``signing/spki.py``); the
+  entry point starts apptainer before click, the runner and the command
+  load (``cli/early.py``: ~25 ms of imports after the interpreter), and the
+  rest (~0.15 s of CPU) runs beside it.  On an idle 2-core machine the
+  ratio is about (start-up + apptainer + exit) over apptainer; on a
+  saturated one, about our total CPU over apptainer's;
 * the signature check alone (``verify_signature``, in-process) vs the same.
 """
 
