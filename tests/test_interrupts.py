@@ -71,6 +71,27 @@ def test_ignored_shields_a_block_from_all_three(handlers) -> None:
         signal.raise_signal(signal.SIGTERM)
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_deferred_holds_a_signal_until_the_block_is_done(handlers, signum) -> None:
+    interrupts.install()
+    steps = []
+    with pytest.raises(KeyboardInterrupt) as info, interrupts.deferred():
+        signal.raise_signal(signum)
+        steps.append("after the signal")  # the handler would have raised here
+        signal.raise_signal(signal.SIGHUP)  # a second one: the first acts
+        steps.append("end of the block")
+    assert steps == ["after the signal", "end of the block"]
+    assert getattr(info.value, "signum", signal.SIGINT) == signum
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_deferred_leaves_an_ignored_signal_ignored(handlers) -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup
+    with interrupts.deferred():
+        signal.raise_signal(signal.SIGHUP)
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN  # and nothing was raised
+
+
 _DRIVER = """\
 import signal, sys
 for s in (signal.SIGTERM, signal.SIGHUP):

@@ -10,6 +10,8 @@
   cleanup (and the child's grace period) short.
 * :func:`raising` does the same for a block only, one-shot (a start that must
   run its cleanup whichever signal ends it); :func:`ignored` shields a cleanup;
+  :func:`deferred` holds a signal until a step that must not be cut in two
+  (start a child, track it) is done;
   :func:`ctrl_c_ignored` leaves Ctrl-C to an interactive child (a shell).
 
 All act in the main thread only (Python runs handlers there).
@@ -108,6 +110,29 @@ def ignored(
 ) -> contextlib.AbstractContextManager[None]:
     """Ignore INT, TERM and HUP while a cleanup runs (main thread only)."""
     return _handled(sigs, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """INT, TERM and HUP that arrive while the block runs take effect when it ends.
+
+    For a step that must not be cut in two: a child started but not yet
+    tracked would outlive an interrupt landing between the two.  The first
+    signal that came is raised again at the end (its usual handler then
+    acts); one ignored stays ignored.  Main thread only, like every handler.
+    """
+    caught: list[int] = []
+    held = tuple(
+        sig
+        for sig in (signal.SIGINT, *_ENDING)
+        if signal.getsignal(sig) not in (signal.SIG_IGN, None)
+    )
+    try:
+        with _handled(held, lambda signum, _frame: caught.append(signum)):
+            yield
+    finally:
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def finished() -> None:

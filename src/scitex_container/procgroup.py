@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 
+from scitex_container import interrupts
 from scitex_container.errors import ToolMissingError
 
 #: How long an interrupted child gets to clean up before its group is killed.
@@ -73,15 +74,21 @@ _live_lock = threading.Lock()
 
 
 def spawn(argv: tuple[str, ...], new_session: bool = True, **kwargs) -> subprocess.Popen:
-    try:
-        proc = subprocess.Popen(argv, start_new_session=new_session, **kwargs)
-    except FileNotFoundError as exc:
-        if exc.filename in (argv[0], None):
-            raise ToolMissingError(argv[0]) from exc
-        raise
-    if new_session:
-        with _live_lock:
-            _live.add(proc)
+    """Start ``argv``; in its own session (tracked until :func:`reaped`) unless told not to.
+
+    An interrupt during the start takes effect once the child is tracked, so
+    :func:`stop_children` (or the exit) can always reach it.
+    """
+    with interrupts.deferred():
+        try:
+            proc = subprocess.Popen(argv, start_new_session=new_session, **kwargs)
+        except FileNotFoundError as exc:
+            if exc.filename in (argv[0], None):
+                raise ToolMissingError(argv[0]) from exc
+            raise
+        if new_session:
+            with _live_lock:
+                _live.add(proc)
     return proc
 
 

@@ -74,10 +74,14 @@ def main() -> None:
     from scitex_container import interrupts
     from scitex_container.cli.early import maybe_prestart
 
-    maybe_prestart(args)  # `verify IMAGE --key PUB`: apptainer starts before click loads
-    from scitex_container.cli.main import main as full_main
-
     try:
+        maybe_prestart(args)  # `verify IMAGE --key PUB`: apptainer starts before click loads
+        from scitex_container.cli.main import main as full_main
+
         full_main()
+    except KeyboardInterrupt as exc:  # one that landed before the CLI's own handling
+        from scitex_container.cli.main import _json_requested, aborted
+
+        aborted(exc, _json_requested(args))
     finally:  # the outcome is decided (its SystemExit is on its way): exit with it
         interrupts.finished()

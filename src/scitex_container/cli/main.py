@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -117,7 +117,7 @@ def _json_requested(argv: list[str] | None) -> bool:
 
 def _fail(
     message: str, code: int, as_json: bool = False, details: dict[str, Any] | None = None
-) -> None:
+) -> NoReturn:
     """Report a failure and exit; with --json also as JSON on stdout.
 
     ``details`` (e.g. a policy refusal's verdict) is added to the JSON object.
@@ -131,6 +131,17 @@ def _fail(
     sys.exit(code)
 
 
+def aborted(exc: BaseException, as_json: bool) -> NoReturn:
+    """An interrupt ended the command: stop its children, sweep, exit 128 + signum."""
+    from scitex_container import runner, temporaries
+
+    cause = exc.__cause__ or exc  # click wraps the interrupt in Abort
+    signum = getattr(cause, "signum", None) or getattr(exc, "signum", None) or 2
+    runner.stop_children(int(signum))  # children of worker threads too
+    temporaries.sweep()  # then what it left half-made, once nothing writes into it
+    _fail("aborted", 128 + int(signum), as_json)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: the one place errors become a message and an exit code.
 
@@ -139,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     debug = bool(os.environ.get(envvars.DEBUG))
     as_json = _json_requested(argv)
-    from scitex_container import runner, temporaries
+    from scitex_container import runner
 
     runner.install_signal_handlers()  # SIGTERM/SIGHUP: the same clean path as Ctrl-C
     try:
@@ -157,11 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt) as exc:
-        cause = exc.__cause__ or exc  # click wraps the interrupt in Abort
-        signum = getattr(cause, "signum", None) or getattr(exc, "signum", None) or 2
-        runner.stop_children(int(signum))  # children of worker threads too
-        temporaries.sweep()  # then what it left half-made, once nothing writes into it
-        _fail("aborted", 128 + int(signum), as_json)
+        aborted(exc, as_json)
     except ScitexError as exc:
         if debug:
             raise

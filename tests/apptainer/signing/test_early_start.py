@@ -194,3 +194,69 @@ def test_an_oddly_spelled_path_is_still_claimed(signed, tmp_path, monkeypatch):
     done, calls = _cli(tmp_path, "--json", "verify", odd_image, "--key", odd_key)
     assert done.returncode == 0, done.stderr
     assert calls == [f"verify --key {pair.public} --all {image.name}"]
+
+
+_INTERRUPTED_DRIVER = """\
+import os, signal, sys
+import scitex_container
+ours = os.path.dirname(scitex_container.__file__)
+n, reached, seen, armed = int(sys.argv[1]), sys.argv[2], 0, False
+WATCHED = {"main", "maybe_prestart", "prestart", "spawn_query", "spawn", "install"}
+
+def trace(frame, event, arg):
+    global armed
+    code = frame.f_code
+    if event == "call" and code.co_name == "main" and "click" in code.co_filename:
+        sys.settrace(None)  # the CLI's own handling is in place from here: the last point
+        open(reached, "w").write("boundary")
+        signal.raise_signal(signal.SIGINT)
+    armed = armed or code.co_name == "maybe_prestart"  # from the early start on
+    if not armed or not code.co_filename.startswith(ours):
+        return None
+    return line if code.co_name in WATCHED or code.co_name == "<module>" else None
+
+def line(frame, event, arg):
+    global seen
+    module_body = frame.f_code.co_name == "<module>"
+    if event == "line" and (not module_body or frame.f_lineno % 40 == 0):
+        seen += 1
+        if seen == n:  # Ctrl-C now: its handler runs where Python next checks for one
+            sys.settrace(None)
+            signal.raise_signal(signal.SIGINT)
+    return line
+
+sys.argv = ["scitex-container", *sys.argv[3:]]
+sys.settrace(trace)
+from scitex_container.cli.entry import main
+main()
+"""
+
+
+def test_an_interrupt_anywhere_before_the_cli_handles_it_leaves_no_check_running(files, tmp_path):
+    """Ctrl-C at each line of the early start (before, during and after the
+    spawn), during the CLI's imports, and as the CLI begins: exit 130 with
+    the JSON error, and the started check (a long sleep standing in for
+    apptainer) is never left running."""
+    pids, reached = tmp_path / "pids", tmp_path / "reached"
+    wrapper = tmp_path / "apptainer-wrapper"
+    wrapper.write_text(f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 30\n")
+    wrapper.chmod(0o755)
+    env = dict(os.environ, SCITEX_CONTAINER_CMD=str(wrapper))
+    args = ["--json", "verify", files["sif"], "--key", files["pub"]]
+    n = 0
+    while not reached.exists():
+        n += 1
+        assert n < 500, "the CLI's own handling was never reached"
+        done = subprocess.run(
+            [sys.executable, "-c", _INTERRUPTED_DRIVER, str(n), str(reached), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 130, (n, done.stderr)
+        assert json.loads(done.stdout) == {"error": "aborted", "exit_code": 130}, n
+        for pid in pids.read_text().split() if pids.exists() else []:
+            with pytest.raises(ProcessLookupError):  # stopped and reaped
+                os.kill(int(pid), 0)
+    assert pids.exists()  # the check did start early in the later runs

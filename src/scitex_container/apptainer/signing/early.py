@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import threading
 import time
 
 from scitex_container import procgroup
@@ -31,8 +30,10 @@ if TYPE_CHECKING:
 
     from scitex_container.runner import Started
 
+#: argv -> (process, start time).  No lock: the CLI's main thread starts
+#: checks; ``verify``'s check thread claims one with a single ``pop`` and the
+#: exit takes the rest with ``popitem``, each atomic.
 _started: dict[tuple[str, ...], tuple[subprocess.Popen, float]] = {}
-_lock = threading.Lock()
 
 
 def path_text(path: str | os.PathLike) -> str:
@@ -59,18 +60,15 @@ def prestart(image: str | os.PathLike, key: str | os.PathLike) -> None:
     from scitex_container.apptainer.command import detect_container_cmd
 
     argv = verify_argv(detect_container_cmd(), image, key)
-    with _lock:
-        if argv in _started:
-            return
-        if not _started:
-            atexit.register(abandon_unclaimed)
-        _started[argv] = (procgroup.spawn_query(argv), time.monotonic())
+    if argv in _started:
+        return
+    atexit.register(abandon_unclaimed)  # before the spawn (registering twice is harmless)
+    _started[argv] = (procgroup.spawn_query(argv), time.monotonic())
 
 
 def claim(argv: tuple[str, ...]) -> Started | None:
     """The check already running with exactly ``argv``, if any (each is claimed once)."""
-    with _lock:
-        found = _started.pop(argv, None)
+    found = _started.pop(argv, None)
     if found is None:
         return None
     from scitex_container.runner import Started
@@ -82,8 +80,6 @@ def abandon_unclaimed() -> None:
     """Stop every started check nobody claimed."""
     from scitex_container import runner
 
-    with _lock:
-        left = list(_started.items())
-        _started.clear()
-    for argv, (proc, began) in left:
+    while _started:
+        argv, (proc, began) = _started.popitem()
         runner.abandon(runner.Started(argv, proc, began))
