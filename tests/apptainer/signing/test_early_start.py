@@ -18,12 +18,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from images import busybox_sif
 
 from scitex_container.apptainer.sif.magic import MAGIC
 from scitex_container.apptainer.signing.early import path_text
 from scitex_container.apptainer.signing.keys import new_keypair
-from scitex_container.apptainer.signing.sign import sign_artifact
 from scitex_container.cli.early import plain_verify
 
 
@@ -81,16 +79,6 @@ def test_anything_else_starts_nothing(files, tmp_path, args):
 # --- end to end, with the real apptainer ---------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("early")
-    pair = new_keypair(root / "keys")
-    image = root / "signed.sif"
-    shutil.copy(busybox_sif(), image)
-    sign_artifact(image, pair.private)
-    return image, pair
-
-
 def _cli(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
     """Run the console-script entry with apptainer behind a logging wrapper."""
     log = tmp_path / "calls.log"
@@ -109,8 +97,8 @@ def _cli(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, list[
 
 
 @pytest.mark.apptainer
-def test_early_start_runs_apptainer_once_with_the_same_result(signed, tmp_path):
-    image, pair = signed
+def test_early_start_runs_apptainer_once_with_the_same_result(signed_busybox, tmp_path):
+    image, pair = signed_busybox
     done, calls = _cli(tmp_path, "--json", "verify", str(image), "--key", str(pair.public))
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -119,8 +107,8 @@ def test_early_start_runs_apptainer_once_with_the_same_result(signed, tmp_path):
 
 
 @pytest.mark.apptainer
-def test_a_private_key_runs_nothing_and_exits_2(signed, tmp_path):
-    image, pair = signed
+def test_a_private_key_runs_nothing_and_exits_2(signed_busybox, tmp_path):
+    image, pair = signed_busybox
     done, calls = _cli(tmp_path, "--json", "verify", str(image), "--key", str(pair.private))
     assert done.returncode == 2
     assert "private key" in json.loads(done.stdout)["error"]
@@ -128,8 +116,8 @@ def test_a_private_key_runs_nothing_and_exits_2(signed, tmp_path):
 
 
 @pytest.mark.apptainer
-def test_a_bad_option_after_the_plain_form_is_clicks_error(signed, tmp_path):
-    image, pair = signed
+def test_a_bad_option_after_the_plain_form_is_clicks_error(signed_busybox, tmp_path):
+    image, pair = signed_busybox
     done, calls = _cli(tmp_path, "verify", str(image), "--key", str(pair.public), "--nope")
     assert done.returncode == 2
     assert "No such option '--nope'" in done.stderr
@@ -137,9 +125,9 @@ def test_a_bad_option_after_the_plain_form_is_clicks_error(signed, tmp_path):
 
 
 @pytest.mark.apptainer
-def test_a_key_off_its_curve_is_claimed_and_exits_2(signed, tmp_path):
+def test_a_key_off_its_curve_is_claimed_and_exits_2(signed_busybox, tmp_path):
     """Read without cryptography, so it starts early; apptainer refuses it; exit 2."""
-    image, pair = signed
+    image, pair = signed_busybox
     lines = pair.public.read_bytes().splitlines()
     der = bytearray(base64.b64decode(b"".join(lines[1:-1])))
     der[-1] ^= 1
@@ -152,13 +140,13 @@ def test_a_key_off_its_curve_is_claimed_and_exits_2(signed, tmp_path):
 
 
 @pytest.mark.apptainer
-def test_an_unclaimed_early_start_is_stopped_at_exit(signed, tmp_path):
+def test_an_unclaimed_early_start_is_stopped_at_exit(signed_busybox, tmp_path):
     """Started early, then the process ends before verify claims it.
 
     The wrapper stands in for a long check (it sleeps): left alone it would
     outlive the interpreter by half a minute.
     """
-    image, pair = signed
+    image, pair = signed_busybox
     log, pids = tmp_path / "calls.log", tmp_path / "pids.log"
     wrapper = tmp_path / "apptainer-wrapper"
     wrapper.write_text(f'#!/bin/sh\necho $$ >> {pids}\necho "$*" >> {log}\nexec sleep 30\n')
@@ -186,9 +174,9 @@ def test_early_paths_are_spelled_as_pathlib_spells_them(text):
 
 
 @pytest.mark.apptainer
-def test_an_oddly_spelled_path_is_still_claimed(signed, tmp_path, monkeypatch):
+def test_an_oddly_spelled_path_is_still_claimed(signed_busybox, tmp_path, monkeypatch):
     """One apptainer run: a second would mean the early one went unclaimed."""
-    image, pair = signed
+    image, pair = signed_busybox
     monkeypatch.chdir(image.parent)
     odd_image, odd_key = f".//{image.name}", f"{pair.public.parent}//./{pair.public.name}"
     done, calls = _cli(tmp_path, "--json", "verify", odd_image, "--key", odd_key)

@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from images import busybox_sif
 
 from scitex_container.apptainer.signing.keys import (
     _load_public_key_strictly,
     load_public_key,
     new_keypair,
 )
-from scitex_container.apptainer.signing.sign import sign_artifact
 from scitex_container.apptainer.signing.spki import read_public_pem
 from scitex_container.cli.main import main
 
@@ -135,16 +133,6 @@ def test_bad_key_is_refused_naming_the_file(name, tmp_path):
 # --- through the CLI, with the real apptainer behind a wrapper that logs its runs
 
 
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("signed")
-    pair = new_keypair(root / "keys")
-    image = root / "signed.sif"
-    shutil.copy(busybox_sif(), image)
-    sign_artifact(image, pair.private)
-    return image, pair
-
-
 @pytest.fixture
 def logged_apptainer(tmp_path, monkeypatch) -> Path:
     log = tmp_path / "apptainer.log"
@@ -166,31 +154,35 @@ def _verify(capsys, image: Path, key: Path) -> tuple[int, str, str]:
 @pytest.mark.apptainer
 @pytest.mark.parametrize("name", ["empty", "garbage", "private", "certificate", "truncated"])
 def test_cli_bad_key_exits_2_before_apptainer_runs(
-    name, signed, tmp_path, capsys, logged_apptainer
+    name, signed_busybox, tmp_path, capsys, logged_apptainer
 ):
     key = _write(tmp_path, _bad_data(name), f"{name}.pub")
-    code, out, err = _verify(capsys, signed[0], key)
+    code, out, err = _verify(capsys, signed_busybox[0], key)
     assert code == 2
     assert str(key) in err and str(key) in json.loads(out)["error"]
     assert not logged_apptainer.exists()  # nothing ran
 
 
 @pytest.mark.apptainer
-def test_cli_key_off_its_curve_is_bad_input(signed, tmp_path, capsys, logged_apptainer):
+def test_cli_key_off_its_curve_is_bad_input(signed_busybox, tmp_path, capsys, logged_apptainer):
     """Well-formed, so read without cryptography; apptainer refuses it; still exit 2."""
-    der = bytearray(base64.b64decode(b"".join(signed[1].public.read_bytes().splitlines()[1:-1])))
+    der = bytearray(
+        base64.b64decode(b"".join(signed_busybox[1].public.read_bytes().splitlines()[1:-1]))
+    )
     der[-1] ^= 1  # the point leaves the curve
     key = _write(tmp_path, _pem(bytes(der)), "offcurve.pub")
     assert read_public_pem(key.read_bytes()) is not None
-    code, out, err = _verify(capsys, signed[0], key)
+    code, out, err = _verify(capsys, signed_busybox[0], key)
     assert code == 2 and str(key) in err and "not a PEM public key" in err
     assert json.loads(out)["exit_code"] == 2
     assert logged_apptainer.read_text().count("verify") == 1
 
 
 @pytest.mark.apptainer
-def test_cli_good_and_other_key_with_real_apptainer(signed, tmp_path, capsys, logged_apptainer):
-    image, pair = signed
+def test_cli_good_and_other_key_with_real_apptainer(
+    signed_busybox, tmp_path, capsys, logged_apptainer
+):
+    image, pair = signed_busybox
     code, out, _ = _verify(capsys, image, pair.public)
     sig = json.loads(out)["signature"]
     assert code == 0 and sig["ok"] and sig["signer"] == pair.fingerprint
