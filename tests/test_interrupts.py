@@ -17,6 +17,8 @@ from scitex_container import interrupts
 def handlers():
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     interrupts._last.clear()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background
+    # job of a shell, e.g. the suite under `nohup ... &`, starts with SIGINT ignored)
     for s in (signal.SIGTERM, signal.SIGHUP):  # as a fresh process has them (the suite
         signal.signal(s, signal.SIG_DFL)  # may run under nohup, which ignores SIGHUP)
     yield

@@ -186,6 +186,8 @@ def test_an_oddly_spelled_path_is_still_claimed(signed_busybox, tmp_path, monkey
 
 _INTERRUPTED_DRIVER = """\
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, also when
+# the suite runs in the background (a shell starts background jobs with SIGINT ignored)
 import scitex_container
 ours = os.path.dirname(scitex_container.__file__)
 n, reached, seen, armed = int(sys.argv[1]), sys.argv[2], 0, False
