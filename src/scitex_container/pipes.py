@@ -38,9 +38,9 @@ def communicate(
     """``proc.communicate`` in short slices (see :data:`SLICE`) until ``deadline``."""
     first = True
     while True:
-        wait = remaining(deadline)  # raises at the deadline
+        piece = remaining(deadline)  # raises at the deadline
         try:
-            return proc.communicate(input=input if first else None, timeout=wait)
+            return proc.communicate(input=input if first else None, timeout=piece)
         except subprocess.TimeoutExpired:
             first = False
 
@@ -48,9 +48,9 @@ def communicate(
 def wait(proc: subprocess.Popen, deadline: float | None) -> int:
     """``proc.wait`` in short slices until ``deadline``."""
     while True:
-        wait = remaining(deadline)  # raises at the deadline
+        piece = remaining(deadline)  # raises at the deadline
         with contextlib.suppress(subprocess.TimeoutExpired):
-            return proc.wait(timeout=wait)
+            return proc.wait(timeout=piece)
 
 
 #: A child's line longer than this is passed on in pieces (memory stays bounded).

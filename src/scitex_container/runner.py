@@ -52,7 +52,6 @@ __all__ = [
     "DryRunRecorder",
     "Interrupted",
     "Started",
-    "abandon",
     "dry_run",
     "finish",
     "install_signal_handlers",
@@ -266,14 +265,6 @@ class Started:
 def finish(started: Started, *, check: bool = True, timeout: float | None = None) -> Completed:
     """Wait for a query started in the background: the same outcome as :func:`run`'s."""
     return _collect(started, None, timeout, check, own_group=True)
-
-
-def abandon(started: Started) -> None:
-    """Stop a started query whose result is no longer wanted (its whole group)."""
-    kill_group(started.proc)
-    with contextlib.suppress(Exception):
-        started.proc.communicate()
-    reaped(started.proc)
 
 
 def stream(

@@ -6,7 +6,8 @@ before it.  The CLI calls :func:`prestart` with arguments it has already
 checked; :func:`claim` hands the running check to :mod:`.verdict` when its
 command line is exactly the one it would have run.  A started check that
 nobody claims (the full parse then refused the arguments, or ``verify``
-failed before reaching it) is stopped when the interpreter exits.
+failed before reaching it) is stopped when the interpreter exits, as every
+child still running then is (:mod:`scitex_container.procgroup`).
 
 The process is started by :func:`scitex_container.procgroup.spawn_query`,
 the runner's own spawn (its own process group, tracked, so an interrupt or
@@ -17,7 +18,6 @@ check has started, beside it.
 
 from __future__ import annotations
 
-import atexit
 import os
 import time
 
@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from scitex_container.runner import Started
 
 #: argv -> (process, start time).  No lock: the CLI's main thread starts
-#: checks; ``verify``'s check thread claims one with a single ``pop`` and the
-#: exit takes the rest with ``popitem``, each atomic.
+#: checks and ``verify``'s check thread claims one with a single atomic ``pop``.
 _started: dict[tuple[str, ...], tuple[subprocess.Popen, float]] = {}
 
 
@@ -62,7 +61,6 @@ def prestart(image: str | os.PathLike, key: str | os.PathLike) -> None:
     argv = verify_argv(detect_container_cmd(), image, key)
     if argv in _started:
         return
-    atexit.register(abandon_unclaimed)  # before the spawn (registering twice is harmless)
     _started[argv] = (procgroup.spawn_query(argv), time.monotonic())
 
 
@@ -74,12 +72,3 @@ def claim(argv: tuple[str, ...]) -> Started | None:
     from scitex_container.runner import Started
 
     return Started(argv, *found)
-
-
-def abandon_unclaimed() -> None:
-    """Stop every started check nobody claimed."""
-    from scitex_container import runner
-
-    while _started:
-        argv, (proc, began) = _started.popitem()
-        runner.abandon(runner.Started(argv, proc, began))
