@@ -49,12 +49,12 @@ def _deb_only(lock_path: Path, out: Path) -> Path:
 
 def _rebuild_case(work: Path) -> tuple[CaseResult, Path, Path]:
     """Raw rough build, then our offline locked rebuild from the archive."""
-    from scitex_container import runner
     from scitex_container.apptainer.building.versioned import build
     from scitex_container.apptainer.lock.archive import archive_lock
     from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.lock.pin import generate_locked_def
     from scitex_container.apptainer.repro import archive_def
-    from scitex_container.apptainer.repro.locked_def import generate_locked_def
+    from scitex_container.process import runner
 
     demo = work / "demo"
     shutil.copytree(REPO / "examples" / "demo", demo, ignore=shutil.ignore_patterns("build"))

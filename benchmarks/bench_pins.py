@@ -52,7 +52,7 @@ def cases(runs: int):
     lock = _big_lock()
 
     def generate():
-        from scitex_container.apptainer.repro.locked_def import generate_locked_def
+        from scitex_container.apptainer.lock.pin import generate_locked_def
 
         generate_locked_def(rough, lock, tmp / "rough.locked.def")
 

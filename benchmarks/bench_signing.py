@@ -21,10 +21,9 @@ Verification, on an image of ``BENCH_SIGNING_MB`` MB of random bytes
 * ``verify IMAGE --key PUB`` (the CLI, as a user runs it, with an empty
   digest cache each time, as on a first verify) vs ``apptainer verify --key
   PUB --all IMAGE`` alone: <= 1.2x.  The file is not hashed a second time
-  and the key is read without cryptography (``signing/spki.py``); the
-  entry point starts apptainer before click, the runner and the command
-  load (``cli/early.py``: ~25 ms of imports after the interpreter), and the
-  rest (~0.15 s of CPU) runs beside it.  On an idle 2-core machine the
+  and the key is read without cryptography (``signing/spki.py``);
+  apptainer runs in a background thread while the rest (~0.15 s of CPU)
+  runs beside it.  On an idle 2-core machine the
   ratio is about (start-up + apptainer + exit) over apptainer; on a
   saturated one, about our total CPU over apptainer's;
 * the signature check alone (``verify_signature``, in-process) vs the same.
@@ -121,7 +120,7 @@ def cases(runs: int = 5):
 
     from scitex_container.apptainer.signing.keys import load_public_key, new_keypair
     from scitex_container.apptainer.signing.sign import sign_artifact
-    from scitex_container.apptainer.signing.verdict import verify_signature
+    from scitex_container.apptainer.signing.signature_check import verify_signature
 
     root = Path(tempfile.mkdtemp(prefix="bench-signing-"))
     os.environ["XDG_CACHE_HOME"] = str(root / "cache")

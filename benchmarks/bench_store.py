@@ -107,8 +107,8 @@ def cases(runs: int = 5):
 
     from scitex_container.apptainer.building.decision import image_statuses
     from scitex_container.apptainer.building.versioned import build_version
+    from scitex_container.apptainer.store.deploy import deploy_store
     from scitex_container.apptainer.store.metadata import cached_sha256, read_metadata
-    from scitex_container.apptainer.store.publish import deploy_store
 
     busybox = busybox_sif()
     root = Path(tempfile.mkdtemp(prefix="bench-store-"))

@@ -6,7 +6,7 @@ source "$(dirname "$0")/bootstrap-env.sh"
 cd "$REPO"
 export PYTHONDONTWRITEBYTECODE=1
 # Gates first: lint, formatting and types are cheap and fail fast.
-"$VENV/bin/ruff" check src tests benchmarks
-"$VENV/bin/ruff" format --check src tests benchmarks
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy" src
 exec "$VENV/bin/python" -m pytest "$@"

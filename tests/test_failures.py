@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from tests.helpers.images import busybox_sif, debian_sif
 
-from scitex_container import errors, runner
-from scitex_container.failures import classify, process_error
+from scitex_container import errors
+from scitex_container.process import runner
+from scitex_container.process.failures import classify, process_error
 
 APT_BUILD_LOG = """\
 INFO:    Starting build...

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from scitex_container import fsutil
+from scitex_container.files import fsutil
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_only_a_non_durable_write_skips_the_fsyncs(
 def test_the_digest_cache_is_saved_without_fsync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scitex_container.digests import DigestCache
+    from scitex_container.files.digests import DigestCache
 
     synced: list[int] = []
     monkeypatch.setattr(fsutil.os, "fsync", synced.append)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from signals import exit_code, start_driver, wait_for
 
-from scitex_container import interrupts
+from scitex_container.process import interrupts
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ _DRIVER = """\
 import signal, sys
 for s in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(s, signal.SIG_DFL)
-from scitex_container import runner
+from scitex_container.process import runner
 runner.install_signal_handlers()
 child = '''
 import signal, sys, time
@@ -137,7 +137,7 @@ def test_a_forwarded_copy_does_not_cut_the_childs_cleanup_short(tmp_path: Path) 
 
 _SHELL_DRIVER = """\
 import os, signal, sys
-from scitex_container import runner
+from scitex_container.process import runner
 runner.install_signal_handlers()
 child = '''
 import signal, sys, time
@@ -168,7 +168,7 @@ def test_ctrl_c_in_an_attached_shell_is_the_shells_not_ours(tmp_path: Path) -> N
 
 LATE_SIGNAL = """
 import os, signal, sys
-from scitex_container import interrupts
+from scitex_container.process import interrupts
 interrupts.install()
 class Late:  # torn down during the interpreter's finalization
     def __del__(self):

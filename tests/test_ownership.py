@@ -1,4 +1,4 @@
-"""The shared ownership rule (``scitex_container.ownership``): caller, or root where allowed.
+"""The shared ownership rule (``scitex_container.files.ownership``): caller, or root where allowed.
 
 Real files for kind, link and mode; the owner cases hand a file to another
 account with chown (root only), as a hostile co-user's file would be.
@@ -13,7 +13,7 @@ import pytest
 from otheruser import another_user
 
 from scitex_container.errors import UntrustedStateError
-from scitex_container.ownership import check_trusted, problem, read_trusted
+from scitex_container.files.ownership import check_trusted, problem, read_trusted
 
 RULE = "it must be yours"
 

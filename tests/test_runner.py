@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from signals import exit_code, start_driver, wait_for
 
-from scitex_container import runner
 from scitex_container.errors import ProcessError, ToolMissingError
+from scitex_container.process import runner
 
 PY = sys.executable
 
@@ -183,7 +183,7 @@ import os, signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)  # the suite may run under nohup
 for s in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(s, signal.SIG_DFL)
-from scitex_container import runner
+from scitex_container.process import runner
 runner.install_signal_handlers()
 child = '''
 import signal, sys, time
@@ -237,7 +237,7 @@ import os, signal, sys, threading, time
 signal.signal(signal.SIGINT, signal.default_int_handler)
 for s in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(s, signal.SIG_DFL)
-from scitex_container import runner
+from scitex_container.process import runner
 runner.install_signal_handlers()
 child = '''
 import os, signal, sys, time
@@ -291,7 +291,7 @@ import os, signal, sys, threading, time
 signal.signal(signal.SIGINT, signal.default_int_handler)
 for s in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(s, signal.SIG_DFL)
-from scitex_container import runner
+from scitex_container.process import runner
 runner.install_signal_handlers()
 # The signal goes to another thread, so the main thread's blocking call is not
 # interrupted: what happens when a signal lands just before a blocking call.
@@ -344,9 +344,9 @@ def test_a_signal_that_misses_the_blocking_call_still_ends_the_command(
 
 
 _UNCOLLECTED_DRIVER = """\
-import os, sys
-from scitex_container import procgroup
-proc = procgroup.spawn_query(("sleep", "60"))  # as verify's early start does
+import os, subprocess, sys
+from scitex_container.process import procgroup
+proc = procgroup.spawn(("sleep", "60"), stdin=subprocess.DEVNULL)  # started, never collected
 print(proc.pid, flush=True)
 if sys.argv[1] == "fork":  # a forked copy exits first: the parent's child is not its to stop
     pid = os.fork()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container import temporaries
+from scitex_container.files import temporaries
 
 
 def test_sweep_removes_what_is_still_registered_and_forgets_it(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ Usage: downgrade-isoc23.py [--check] FILE
   --check: exit 0 if FILE needs no GLIBC_2.38 symbol, 1 if it does (and could be
            patched), 2 if it cannot be patched.
 """
+
 import struct
 import sys
 
@@ -51,7 +52,7 @@ def elf_hash(name: bytes) -> int:
 
 
 def cstr(buf: bytes, off: int) -> bytes:
-    return buf[off:buf.index(b"\0", off)]
+    return buf[off : buf.index(b"\0", off)]
 
 
 def main(argv):
@@ -61,22 +62,25 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     path = paths[0]
-    data = bytearray(open(path, "rb").read())
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         print(f"{path}: not a little-endian ELF64 file", file=sys.stderr)
         return 2
-    shoff, = struct.unpack_from("<Q", data, 0x28)
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    sections = [
+        struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)
+    ]
     by_type = {}
     for s in sections:
         by_type.setdefault(s[1], s)
     if SHT_DYNSYM not in by_type or SHT_GNU_VERNEED not in by_type or SHT_GNU_VERSYM not in by_type:
-        return 0 if check else 0  # no symbol versioning: nothing to do
+        return 0  # no symbol versioning: nothing to do
     dynsym = by_type[SHT_DYNSYM]
     dynstr = sections[dynsym[6]]
     str_off = dynstr[4]
-    strtab = bytes(data[str_off:str_off + dynstr[5]])
+    strtab = bytes(data[str_off : str_off + dynstr[5]])
     versym = by_type[SHT_GNU_VERSYM]
     verneed = by_type[SHT_GNU_VERNEED]
 
@@ -99,13 +103,16 @@ def main(argv):
     nsyms = dynsym[5] // 24
     to_rename = []
     for i in range(nsyms):
-        ver, = struct.unpack_from("<H", data, versym[4] + 2 * i)
+        (ver,) = struct.unpack_from("<H", data, versym[4] + 2 * i)
         if ver & 0x7FFF != index:
             continue
-        st_name, = struct.unpack_from("<I", data, dynsym[4] + 24 * i)
+        (st_name,) = struct.unpack_from("<I", data, dynsym[4] + 24 * i)
         name = cstr(strtab, st_name)
         if name not in RENAMES:
-            print(f"{path}: needs {name.decode()}@GLIBC_2.38, which has no older equivalent", file=sys.stderr)
+            print(
+                f"{path}: needs {name.decode()}@GLIBC_2.38, which has no older equivalent",
+                file=sys.stderr,
+            )
             return 2
         to_rename.append((st_name, name))
     new_name_off = strtab.find(b"\0" + NEW_VERSION + b"\0")
@@ -119,13 +126,13 @@ def main(argv):
 
     for st_name, name in to_rename:
         new = RENAMES[name] + b"\0"
-        data[str_off + st_name:str_off + st_name + len(new)] = new
+        data[str_off + st_name : str_off + st_name + len(new)] = new
     struct.pack_into("<I", data, aux_off, elf_hash(NEW_VERSION))
     struct.pack_into("<I", data, aux_off + 8, new_name_off + 1)
     with open(path, "r+b") as f:
         f.write(data)
-    print(f"{path}: {', '.join(n.decode() for _, n in to_rename)} now bound to classic GLIBC_2.2.5 symbols",
-          file=sys.stderr)
+    renamed = ", ".join(n.decode() for _, n in to_rename)
+    print(f"{path}: {renamed} now bound to classic GLIBC_2.2.5 symbols", file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,10 @@
-"""Names of every environment variable the package reads, in one place."""
+"""Names of every environment variable the package reads, in one place.
+
+Nothing else reads ``os.environ`` by a literal name (``tests/test_architecture.py``
+checks this); :func:`user_cache_dir` is the one reading of the cache directory.
+"""
+
+import os
 
 #: Container command to use instead of `apptainer` / `singularity` (a name or path).
 CONTAINER_CMD = "SCITEX_CONTAINER_CMD"
@@ -18,3 +24,18 @@ HOST_WRAPPERS = "SCITEX_CONTAINER_HOST_WRAPPERS"
 KEY_PASSWORD = "SCITEX_CONTAINER_KEY_PASSWORD"
 #: Site policy file (default /etc/scitex-container/policy.toml).
 POLICY = "SCITEX_CONTAINER_POLICY"
+
+# -- standard variables we honour --------------------------------------------
+#: Fixes "now" in generated files (reproducible builds convention).
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+#: The user's cache directory (XDG base directory spec); default ~/.cache.
+XDG_CACHE_HOME = "XDG_CACHE_HOME"
+#: Compose's own project name variable, honoured as Compose does.
+COMPOSE_PROJECT_NAME = "COMPOSE_PROJECT_NAME"
+#: The executable search path.
+PATH = "PATH"
+
+
+def user_cache_dir() -> str:
+    """``$XDG_CACHE_HOME``, else ``~/.cache``."""
+    return os.environ.get(XDG_CACHE_HOME) or os.path.join(os.path.expanduser("~"), ".cache")

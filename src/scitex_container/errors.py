@@ -126,7 +126,7 @@ class ProcessError(ScitexError, RuntimeError):
     """An external command exited non-zero (or timed out).
 
     Carries the argv, the exit code and the tail of stderr so callers can
-    report or classify the failure (:mod:`scitex_container.failures` picks
+    report or classify the failure (:mod:`scitex_container.process.failures` picks
     one of the subclasses below).  ``reason`` is the line of the tool's own
     output the one-line message quotes: by default the last non-empty one.
     """
@@ -222,3 +222,15 @@ class SignedImageError(BadInputError):
     nothing changed; the caller re-runs with a key to re-sign
     (``sbom --embed --key KEY``) or removes the signature first.
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived (Ctrl-C stays a plain KeyboardInterrupt).
+
+    Raised by the handlers in :mod:`scitex_container.process.interrupts`;
+    ``signum`` is the signal, ``name`` its name (``SIGTERM``).
+    """
+
+    def __init__(self, signum: int, name: str = "") -> None:
+        self.signum = signum
+        super().__init__(name or str(signum))

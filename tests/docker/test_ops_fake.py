@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from compose_stack import write_project
 
-from scitex_container import runner
-from scitex_container.docker import ops
+from scitex_container.docker import actions as ops
+from scitex_container.process import runner
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 from compose_stack import podman, run_cli
 
-from scitex_container.docker import ops
+from scitex_container.docker import actions as ops
 from scitex_container.errors import BadInputError
 
 pytestmark = pytest.mark.compose

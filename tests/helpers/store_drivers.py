@@ -32,7 +32,7 @@ def build_loop(def_path: str, out: str, payload: str) -> None:
 
 
 def switch_loop(store_dir: str) -> None:
-    from scitex_container.apptainer.store.versions import open_store
+    from scitex_container.apptainer.store.opening import open_store
 
     store = open_store(store_dir)
     names = store.version_names()
@@ -44,8 +44,8 @@ def switch_loop(store_dir: str) -> None:
 
 
 def deploy_loop(source: str, target: str) -> None:
-    from scitex_container.apptainer.store.publish import deploy_store
-    from scitex_container.apptainer.store.versions import open_store
+    from scitex_container.apptainer.store.deploy import deploy_store
+    from scitex_container.apptainer.store.opening import open_store
 
     src = open_store(source)
     names = src.version_names()
@@ -61,7 +61,7 @@ def deploy_loop(source: str, target: str) -> None:
 def worker(role: str, store_dir: str, def_path: str, payload: str, seconds: str) -> None:
     """One of the concurrent commands; expected refusals are counted, not raised."""
     from scitex_container.apptainer.building.versioned import build_version
-    from scitex_container.apptainer.store.versions import open_store
+    from scitex_container.apptainer.store.opening import open_store
     from scitex_container.errors import NotFoundError, StoreError
 
     store = open_store(store_dir)

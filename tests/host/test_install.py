@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scitex_container import runner
 from scitex_container.host import install_packages
 from scitex_container.host.install import SCRIPT_NAME, script_resource
+from scitex_container.process import runner
 
 REPO = Path(__file__).resolve().parents[2]
 

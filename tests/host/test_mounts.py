@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from scitex_container import runner
 from scitex_container.errors import BadInputError
 from scitex_container.host import get_mount_config, get_texlive_binds
 from scitex_container.host.elf import inspect, parse_listing
 from scitex_container.host.groups import TEXLIVE
 from scitex_container.host.mounts import build_host_mount_binds, parse_host_mounts, plan_group
 from scitex_container.host.wrappers import PRIVATE_ROOT
+from scitex_container.process import runner
 
 LIB_DIRS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
 

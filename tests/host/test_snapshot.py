@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 
 import scitex_container
-from scitex_container.apptainer.store import layout
-from scitex_container.fsutil import sha256_file
+from scitex_container.apptainer.store import sidecars as layout
+from scitex_container.files.fsutil import sha256_file
 from scitex_container.host.snapshot import env_snapshot, snapshot_schema
 from scitex_container.host.snapshot_container import active_images
 

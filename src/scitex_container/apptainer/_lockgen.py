@@ -1,4 +1,4 @@
-"""The seed's module path for locks: ``scitex_container.apptainer._lockgen``.
+"""The seed's module path for locks (see :mod:`scitex_container.reference`).
 
 A thin re-export of the real implementations (``apptainer/lock/`` and
 ``apptainer/repro/``) under the names the seed exported, so
@@ -8,7 +8,7 @@ A thin re-export of the real implementations (``apptainer/lock/`` and
 from scitex_container.apptainer.lock.capture import capture_lock
 from scitex_container.apptainer.lock.compare import LockDiff, compare_locks
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
-from scitex_container.apptainer.repro.locked_def import generate_locked_def
+from scitex_container.apptainer.lock.pin import generate_locked_def
 
 __all__ = [
     "Lock",

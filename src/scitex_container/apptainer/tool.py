@@ -12,10 +12,38 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
-from scitex_container.apptainer.command import INSTALL_HINT as INSTALL_HINT  # re-exported
-from scitex_container.apptainer.command import detect_container_cmd
+from scitex_container import envvars
+from scitex_container.errors import ToolMissingError
+from scitex_container.process import runner
 from scitex_container.result import Result
+
+INSTALL_HINT = (
+    "install Apptainer >= 1.3 (https://apptainer.org/docs/admin/main/installation.html; "
+    "on Debian 12 run scripts/setup-host.sh), or set "
+    f"{envvars.CONTAINER_CMD} to the binary to use"
+)
+
+
+def detect_container_cmd() -> str:
+    """Detect the apptainer or singularity command.
+
+    ``$SCITEX_CONTAINER_CMD`` (a name on PATH or a path) wins when set.
+
+    Returns:
+        The container command ('apptainer' or 'singularity', or the override).
+
+    Raises:
+        ToolMissingError (a FileNotFoundError): if neither command is found.
+    """
+    override = os.environ.get(envvars.CONTAINER_CMD, "").strip()
+    if override:
+        if runner.which(override):
+            return override
+        raise ToolMissingError(override, f"it is named by ${envvars.CONTAINER_CMD}")
+    for name in ("apptainer", "singularity"):
+        if runner.which(name):
+            return name
+    raise ToolMissingError("apptainer", INSTALL_HINT)
 
 
 @functools.lru_cache(maxsize=8)

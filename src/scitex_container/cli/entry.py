@@ -41,7 +41,7 @@ def _dl(rows: list[tuple[str, str]], width: int, indent: int = 2) -> list[str]:
 def fast_help() -> str:
     import textwrap
 
-    from scitex_container.cli.registry import COMMANDS, ROOT_HELP, ROOT_OPTIONS, available
+    from scitex_container.cli.registry import COMMANDS, ROOT_HELP, ROOT_OPTIONS
 
     width = _width()
     if width >= len(USAGE_PREFIX) + 20:
@@ -55,7 +55,7 @@ def fast_help() -> str:
     lines.append("")
     lines += textwrap.wrap(ROOT_HELP, width, initial_indent="  ", subsequent_indent="  ")
     lines += ["", "Options:", *_dl(list(ROOT_OPTIONS), width)]
-    cmds = [(n, h) for n, (spec, h) in sorted(COMMANDS.items()) if available(spec)]
+    cmds = [(n, h) for n, (_spec, h) in sorted(COMMANDS.items())]
     if cmds:
         lines += ["", "Commands:", *_dl(cmds, width)]
     return "\n".join(lines) + "\n"
@@ -71,11 +71,9 @@ def main() -> None:
 
         sys.stdout.write(f"scitex-container, version {__version__}\n")
         sys.exit(0)
-    from scitex_container import interrupts
-    from scitex_container.cli.early import maybe_prestart
+    from scitex_container.process import interrupts
 
     try:
-        maybe_prestart(args)  # `verify IMAGE --key PUB`: apptainer starts before click loads
         from scitex_container.cli.main import main as full_main
 
         full_main()

@@ -19,21 +19,19 @@ from scitex_container import envvars
 from scitex_container._version import __version__
 from scitex_container.cli.context import Options, get_options
 from scitex_container.cli.options import dry_run_option, json_option
-from scitex_container.cli.registry import COMMANDS, ROOT_HELP, available
+from scitex_container.cli.registry import COMMANDS, ROOT_HELP
 from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 
 T = TypeVar("T")
 
 
-def _load(spec: str) -> click.Command | None:
+def load_command(spec: str) -> click.Command:
+    """The command a registry entry names; a broken entry is an error, never a missing command."""
     module_name, attr = spec.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return getattr(module, attr)
+    command = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"registry entry {spec!r} is not a click command")
+    return command
 
 
 class LazyGroup(click.Group):
@@ -41,13 +39,13 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(super().list_commands(ctx))
-        names.update(n for n, (spec, _) in COMMANDS.items() if available(spec))
+        names.update(COMMANDS)
         return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None and cmd_name in COMMANDS:
-            cmd = _load(COMMANDS[cmd_name][0])
+            cmd = load_command(COMMANDS[cmd_name][0])
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -90,7 +88,7 @@ def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:
     opts = get_options()
     if not opts.dry_run:
         return action(), None
-    from scitex_container import runner
+    from scitex_container.process import runner
 
     with runner.dry_run() as recorder:
         result = action()
@@ -133,7 +131,8 @@ def _fail(
 
 def aborted(exc: BaseException, as_json: bool) -> NoReturn:
     """An interrupt ended the command: stop its children, sweep, exit 128 + signum."""
-    from scitex_container import runner, temporaries
+    from scitex_container.files import temporaries
+    from scitex_container.process import runner
 
     cause = exc.__cause__ or exc  # click wraps the interrupt in Abort
     signum = getattr(cause, "signum", None) or getattr(exc, "signum", None) or 2
@@ -150,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     debug = bool(os.environ.get(envvars.DEBUG))
     as_json = _json_requested(argv)
-    from scitex_container import runner
+    from scitex_container.process import runner
 
     runner.install_signal_handlers()  # SIGTERM/SIGHUP: the same clean path as Ctrl-C
     try:

@@ -6,13 +6,12 @@ path in :mod:`.entry` can list commands without importing click.
 
 from __future__ import annotations
 
-import os
-
 ROOT_HELP = "Build, version, verify and run Apptainer images and Compose stacks."
 
 #: command name -> ("module:attribute", short help).  The short help is here so
-#: that listing commands imports none of them.  Modules that are not there yet
-#: are left out of the command list (each capability adds its own module).
+#: that listing commands imports none of them.  Every entry must import
+#: (``tests/cli/test_registry.py`` loads each one and compares the list with
+#: the commands click exposes), so a typo fails loudly instead of hiding a command.
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": (
         "scitex_container.cli.info:info",
@@ -78,14 +77,3 @@ ROOT_OPTIONS: tuple[tuple[str, str], ...] = (
     ("--version", "Show the version and exit."),
     ("-h, --help", "Show this message and exit."),
 )
-
-
-def available(spec: str) -> bool:
-    """Whether a command's module is present (a file check; imports nothing)."""
-    module_name = spec.split(":")[0]
-    prefix = __package__ + "."
-    if not module_name.startswith(prefix):
-        return True
-    rel = module_name[len(prefix) :].replace(".", os.sep)
-    here = os.path.dirname(__file__)
-    return os.path.exists(os.path.join(here, rel + ".py")) or os.path.isdir(os.path.join(here, rel))

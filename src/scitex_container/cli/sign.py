@@ -18,7 +18,7 @@ from scitex_container.cli.output import emit
 @common_options
 def sign(image: str, key: str) -> int:
     """Sign IMAGE with KEY; a store version's digest is re-recorded (history kept)."""
-    from scitex_container.apptainer.signing.image import sign_image
+    from scitex_container.apptainer.signing.sign_path import sign_image
 
     opts = get_options()
     result, commands = execute(lambda: sign_image(image, key))

@@ -33,9 +33,9 @@ from scitex_container.cli.output import dumps, info
 @common_options
 def snapshot(output, containers_dir, dev_repos) -> int:
     """Print (or write) a JSON provenance snapshot; it never fails, errors are inside."""
-    from scitex_container import runner
-    from scitex_container.fsutil import atomic_write_text
+    from scitex_container.files.fsutil import atomic_write_text
     from scitex_container.host.snapshot import env_snapshot
+    from scitex_container.process import runner
 
     opts = get_options()
     dry = opts.dry_run

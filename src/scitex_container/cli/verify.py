@@ -39,7 +39,7 @@ def verify(
     signed build statement (signer, builder, materials).  Read-only: with
     --dry-run no cache is written; the exit code is the check's.
     """
-    from scitex_container.apptainer.signing.verdict import verify_with_signature
+    from scitex_container.apptainer.signing.signature_check import verify_with_signature
 
     opts = get_options()
     result, commands = execute(

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from scitex_container import envvars
 from scitex_container.errors import BadInputError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ _ANY_COMPOSE_RE = re.compile(r"^(?:docker-)?compose(?:\.[A-Za-z0-9_.-]+)?\.ya?ml
 _ENV_FILE_RE = re.compile(r"^docker-compose\.([A-Za-z0-9_.-]+)\.ya?ml$")
 _PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 #: Compose's own variable for the project name (honoured like `docker compose` does).
-COMPOSE_PROJECT_NAME = "COMPOSE_PROJECT_NAME"
 
 
 def candidate_names(env: str) -> tuple[str, ...]:
@@ -172,7 +172,7 @@ def project_name(compose_file: Path, explicit: str | None = None, data: dict | N
     """
     candidates = (
         (explicit, "project_name"),
-        (os.environ.get(COMPOSE_PROJECT_NAME) or None, COMPOSE_PROJECT_NAME),
+        (os.environ.get(envvars.COMPOSE_PROJECT_NAME) or None, envvars.COMPOSE_PROJECT_NAME),
         ((data or {}).get("name"), f"{compose_file}: name"),
     )
     for value, where in candidates:

@@ -22,13 +22,14 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scitex_container import envvars, runner
+from scitex_container import envvars
 from scitex_container.errors import (
     BadInputError,
     NoComposeEngineError,
     ProcessError,
     ToolMissingError,
 )
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 DOCKER_V2 = "docker-compose-v2"
@@ -155,7 +156,7 @@ def detect_engine(compose_cmd: str | Sequence[str] | None = None) -> ComposeEngi
         source = envvars.COMPOSE_CMD
     else:
         forced, source = None, "auto"
-    return _detect(forced, source, os.environ.get("PATH", ""))
+    return _detect(forced, source, os.environ.get(envvars.PATH, ""))
 
 
 def clear_cache() -> None:

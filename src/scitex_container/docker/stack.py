@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.docker import compose_file as cf
 from scitex_container.docker import podman_compose
 from scitex_container.docker.engine import (
@@ -27,6 +26,7 @@ from scitex_container.docker.engine import (
     detect_engine,
 )
 from scitex_container.errors import BadInputError
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 log = logging.getLogger(__name__)

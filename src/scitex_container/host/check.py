@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from scitex_container import runner
 from scitex_container.errors import ProcessError
 from scitex_container.host.groups import GROUPS, Group
+from scitex_container.process import runner
 
 PROBE_TIMEOUT = 20.0
 

@@ -13,8 +13,8 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from scitex_container import runner
 from scitex_container.errors import ProcessError
+from scitex_container.process import runner
 
 PT_INTERP = 3
 LISTING_TIMEOUT = 30.0

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.errors import NotFoundError, ProcessError
 from scitex_container.host.groups import GROUPS
+from scitex_container.process import runner
 
 SCRIPT_NAME = "install-host-packages.sh"
 TAG = "scitex-host-packages:"

@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.binds import BindSpec, make_bind
 from scitex_container.errors import BadInputError
 from scitex_container.host.elf import (
@@ -40,6 +39,7 @@ from scitex_container.host.elf import (
 )
 from scitex_container.host.groups import Group
 from scitex_container.host.wrappers import private_dir, wrapper_dir, wrapper_text
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container._version import __version__
+from scitex_container.process import runner
 
 SCHEMA_VERSION = 1
 GIT_TIMEOUT = 30.0

@@ -1,13 +1,13 @@
 """The container part of the environment snapshot: active images and lock files.
 
 The active versions of a containers directory are read through the image
-store (:func:`scitex_container.apptainer.store.versions.open_store`), which knows
+store (:func:`scitex_container.apptainer.store.opening.open_store`), which knows
 every layout: flat SIFs (``current.sif -> scitex-v<version>.sif``), flat
 sandboxes (``current-sandbox -> sandbox-<timestamp>/``) and one image per
 directory (``<name>/<name>.sif -> <name>-v<version>.sif``, likewise
 ``<name>-sandbox``).  An active link is a symlink named ``*.sif`` or
 ``*-sandbox`` directly in the containers directory or one level below.  Versions and their sidecars
-(:mod:`scitex_container.apptainer.store.layout`) are read, never written (except
+(:mod:`scitex_container.apptainer.store.sidecars`) are read, never written (except
 the sha256 cache kept in the version's metadata, outside a dry run).
 """
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container.apptainer.store import layout
+from scitex_container.apptainer.store import sidecars as layout
 from scitex_container.apptainer.store.metadata import cached_sha256, read_metadata
-from scitex_container.fsutil import sha256_file
+from scitex_container.files.fsutil import sha256_file
 
 
 def _is_link_name(name: str) -> bool:
@@ -38,7 +38,7 @@ def _links(containers_dir: Path) -> list[Path]:
 
 def active_images(containers_dir: str | os.PathLike) -> list[dict]:
     """``[{"name", "version", "link", "path"}]`` for every active link, sorted by link."""
-    from scitex_container.apptainer.store.versions import open_store
+    from scitex_container.apptainer.store.opening import open_store
 
     images: list[dict] = []
     for link in _links(Path(containers_dir)):

@@ -28,10 +28,12 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-from scitex_container import envvars, runner, temporaries
+from scitex_container import envvars
 from scitex_container._version import __version__
 from scitex_container.errors import StoreError
-from scitex_container.fsutil import fsync_dir
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import fsync_dir
+from scitex_container.process import runner
 
 PRIVATE_ROOT = "/opt/scitex-host"
 
@@ -68,7 +70,7 @@ def default_root() -> Path:
         return Path(override).expanduser()
     if os.geteuid() == 0:
         return Path("/var/cache/scitex-container/host-wrappers")
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = envvars.user_cache_dir()
     return Path(cache) / "scitex-container" / "host-wrappers"
 
 

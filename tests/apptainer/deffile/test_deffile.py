@@ -7,12 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scitex_container.apptainer.deffile import (
-    DefFile,
-    parse_def,
-    parse_def_text,
-    validate_files,
-)
+from scitex_container.apptainer.deffile import DefFile, parse_def, parse_def_text, validate_files
 from scitex_container.errors import BadInputError, DefFileError
 
 DEFS = Path(__file__).parent / "data" / "defs"

@@ -17,14 +17,14 @@ import pytest
 from debs import make_deb
 from wheels import make_wheel
 
-from scitex_container import runner
 from scitex_container.apptainer.lock.archive import archive_lock
 from scitex_container.apptainer.lock.capture import capture_lock
 from scitex_container.apptainer.lock.compare import compare_locks
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
-from scitex_container.apptainer.repro.locked_def import generate_locked_def
+from scitex_container.apptainer.lock.pin import generate_locked_def
 from scitex_container.errors import CheckFailedError, NotFoundError
-from scitex_container.fsutil import sha256_file
+from scitex_container.files.fsutil import sha256_file
+from scitex_container.process import runner
 
 HELLO = ("hello", "2.10-3")
 GONE = ("base-files", "12.4+deb12u14")  # a previous point release the mirror dropped

@@ -23,8 +23,8 @@ from debs import make_deb
 
 from scitex_container.apptainer.lock.archive import archive_lock
 from scitex_container.apptainer.lock.lockfile import Lock, write_lock
+from scitex_container.apptainer.lock.pin import generate_locked_def
 from scitex_container.apptainer.repro.archive_debootstrap import mirror_packages
-from scitex_container.apptainer.repro.locked_def import generate_locked_def
 from scitex_container.errors import BadInputError, NotFoundError
 
 ROUGH = """\

@@ -13,18 +13,18 @@ import textwrap
 
 import pytest
 
-from scitex_container import runner
 from scitex_container._version import __version__
 from scitex_container.apptainer.deffile import parse_def
 from scitex_container.apptainer.lock.lockfile import Lock, write_lock
-from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, analyse_def
-from scitex_container.apptainer.repro.locked_def import (
+from scitex_container.apptainer.lock.pin import (
     HEADER_PREFIX,
     generate_locked_def,
     render_locked_def,
 )
+from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, analyse_def
 from scitex_container.apptainer.repro.stanzas import SnapshotMirror
 from scitex_container.errors import BadInputError
+from scitex_container.process import runner
 
 BEGIN, END = f"# >>> {PIN_BLOCK_TAG} >>>", f"# <<< {PIN_BLOCK_TAG} <<<"
 

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from wheels import make_wheel
 
-from scitex_container import runner
 from scitex_container.apptainer.building.versioned import build
 from scitex_container.apptainer.lock.capture import capture_lock
 from scitex_container.apptainer.lock.compare import compare_locks
@@ -31,7 +30,7 @@ from scitex_container.apptainer.repro.roundtrip import (
     check_verified,
     verify_roundtrip,
 )
-from scitex_container.apptainer.store.layout import (
+from scitex_container.apptainer.store.sidecars import (
     LOCK_SUFFIX,
     LOCKED_DEF_SUFFIX,
     ROUGH_DEF_SUFFIX,
@@ -39,6 +38,7 @@ from scitex_container.apptainer.store.layout import (
     sidecar,
 )
 from scitex_container.errors import CheckFailedError, NotFoundError
+from scitex_container.process import runner
 
 CLI = [sys.executable, "-m", "scitex_container"]
 pytestmark = pytest.mark.apptainer
@@ -282,7 +282,7 @@ def test_check_verified_reports_the_drift(image):
 
 
 def test_check_verified_follows_links_and_checks_the_digest(image):
-    from scitex_container.fsutil import sha256_file
+    from scitex_container.files.fsutil import sha256_file
 
     write_marker(
         image, status="verified", identical=True, image=image.name, image_sha256=sha256_file(image)

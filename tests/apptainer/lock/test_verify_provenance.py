@@ -24,7 +24,7 @@ from scitex_container.apptainer.lock.sbom import SBOM_OBJECT, export_sbom, rende
 from scitex_container.apptainer.lock.verify_image import verify
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.store import metadata
-from scitex_container.apptainer.store.layout import LOCK_SUFFIX, sidecar
+from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError
 
 pytestmark = pytest.mark.apptainer

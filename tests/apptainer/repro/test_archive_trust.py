@@ -27,10 +27,10 @@ from otheruser import another_user
 from scitex_container.apptainer.deffile import parse_def
 from scitex_container.apptainer.lock.archive import archive_lock
 from scitex_container.apptainer.lock.lockfile import Lock, write_lock
+from scitex_container.apptainer.lock.pin import generate_locked_def
 from scitex_container.apptainer.repro import archive_def
-from scitex_container.apptainer.repro.locked_def import generate_locked_def
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import sha256_file
+from scitex_container.files.fsutil import sha256_file
 
 PKGS = {"scitex-trust-a": "1.0", "scitex-trust-b": "2.0-1"}
 SWAPPED = "apt/scitex-trust-a_1.0_all.deb"

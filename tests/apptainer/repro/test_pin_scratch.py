@@ -19,7 +19,7 @@ import pytest
 
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.apptainer.lock.lockfile import Lock
-from scitex_container.apptainer.repro.locked_def import render_locked_def
+from scitex_container.apptainer.lock.pin import render_locked_def
 from scitex_container.errors import ScitexError
 
 pytestmark = pytest.mark.apptainer

@@ -15,7 +15,10 @@ pytestmark = [pytest.mark.slurm, pytest.mark.apptainer]
 COMPOSE = """
 import subprocess, sys, time
 from scitex_container.apptainer import (
-    build_instance_start_script, build_sbatch_command, build_shell_in_allocation_command)
+    build_instance_start_script,
+    build_sbatch_command,
+    build_shell_in_allocation_command,
+)
 image, home, proj, script = sys.argv[1:5]
 open(script, "w").write(build_instance_start_script(
     image, "scitex-test", home, proj, "demo", instance_name="myinst", poll_seconds=1))

@@ -8,7 +8,7 @@ import sys
 CHILD = (
     """
 import os, sys
-from scitex_container import runner
+from scitex_container.process import runner
 print("parent-pgid", os.getpgid(0), flush=True)
 done = runner.run([sys.executable, "-c",
                    "import os, sys; print('child-pgid', os.getpgid(0)); """

@@ -11,12 +11,12 @@ import pytest
 from images import busybox_sif
 
 from scitex_container.apptainer.building.versioned import build_version
-from scitex_container.apptainer.signing.image import sign_image
 from scitex_container.apptainer.signing.keys import load_public_key, new_keypair
-from scitex_container.apptainer.signing.verdict import verify_signature
+from scitex_container.apptainer.signing.sign_path import sign_image
+from scitex_container.apptainer.signing.signature_check import verify_signature
 from scitex_container.apptainer.store.metadata import load_metadata
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import sha256_file
+from scitex_container.files.fsutil import sha256_file
 
 pytestmark = pytest.mark.apptainer
 

@@ -13,9 +13,9 @@ import pytest
 from images import busybox_sif
 
 from scitex_container.apptainer.signing.claim import signature_claim
-from scitex_container.apptainer.signing.image import sign_image
 from scitex_container.apptainer.signing.keys import new_keypair
-from scitex_container.apptainer.store import layout
+from scitex_container.apptainer.signing.sign_path import sign_image
+from scitex_container.apptainer.store import sidecars as layout
 from scitex_container.cli.main import main
 from scitex_container.host.snapshot import env_snapshot, snapshot_schema
 

@@ -10,12 +10,12 @@ import pytest
 from images import busybox_sif
 
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT, read_named_object
-from scitex_container.apptainer.signing.image import sign_image
 from scitex_container.apptainer.signing.keys import new_keypair
-from scitex_container.apptainer.store import layout
+from scitex_container.apptainer.signing.sign_path import sign_image
+from scitex_container.apptainer.store import sidecars as layout
 from scitex_container.apptainer.store.metadata import load_metadata
 from scitex_container.cli.main import main
-from scitex_container.fsutil import sha256_file
+from scitex_container.files.fsutil import sha256_file
 
 pytestmark = pytest.mark.apptainer
 

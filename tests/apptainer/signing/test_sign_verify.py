@@ -14,7 +14,7 @@ from storekit import flip_byte
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.signing.keys import load_public_key, new_keypair
 from scitex_container.apptainer.signing.sign import sign_artifact
-from scitex_container.apptainer.signing.verdict import verify_signature
+from scitex_container.apptainer.signing.signature_check import verify_signature
 from scitex_container.cli.main import main
 
 pytestmark = pytest.mark.apptainer

@@ -10,13 +10,13 @@ import pytest
 from images import BUSYBOX_DEF
 from storekit import looks_like_sif, sha256
 
-from scitex_container import runner
 from scitex_container.apptainer import build as reference_build
 from scitex_container.apptainer.building.versioned import build_version
-from scitex_container.apptainer.store.layout import LOG_SUFFIX, META_SUFFIX, sidecar
 from scitex_container.apptainer.store.metadata import load_metadata
-from scitex_container.apptainer.store.versions import list_versions
+from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, META_SUFFIX, sidecar
 from scitex_container.errors import DefFileError, ProcessError
+from scitex_container.process import runner
+from scitex_container.reference.store_versions import list_versions
 
 pytestmark = pytest.mark.apptainer
 
@@ -158,7 +158,7 @@ def test_a_new_sif_carries_its_lock_and_inputs_hash(project: Path) -> None:
     from scitex_container.apptainer.lock.lockfile import read_lock
     from scitex_container.apptainer.lock.provenance import embedded_lock, embedded_provenance
     from scitex_container.apptainer.lock.verify_image import verify
-    from scitex_container.apptainer.store.layout import LOCK_SUFFIX
+    from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
 
     result = build(project)
     real = result.artifact
@@ -175,7 +175,7 @@ def test_a_new_sif_carries_its_lock_and_inputs_hash(project: Path) -> None:
 
 def test_provenance_can_be_turned_off(project: Path) -> None:
     from scitex_container.apptainer.lock.provenance import embedded_lock
-    from scitex_container.apptainer.store.layout import LOCK_SUFFIX
+    from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
 
     real = build(project, provenance=False).artifact
     assert not sidecar(real, LOCK_SUFFIX).exists()

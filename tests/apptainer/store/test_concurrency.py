@@ -21,7 +21,7 @@ from storekit import REPO, python_env, sha256
 
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.apptainer.store.metadata import load_metadata
-from scitex_container.apptainer.store.versions import open_store
+from scitex_container.apptainer.store.opening import open_store
 
 pytestmark = pytest.mark.apptainer
 

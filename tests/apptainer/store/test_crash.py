@@ -21,9 +21,9 @@ from images import BUSYBOX_DEF
 from storekit import REPO, kill_tree, looks_like_sif, make_sif, python_env, sha256
 
 from scitex_container.apptainer.building.versioned import build_version
-from scitex_container.apptainer.store.layout import SIDECAR_SUFFIXES
 from scitex_container.apptainer.store.metadata import load_metadata
-from scitex_container.apptainer.store.versions import open_store
+from scitex_container.apptainer.store.opening import open_store
+from scitex_container.apptainer.store.sidecars import SIDECAR_SUFFIXES
 
 pytestmark = pytest.mark.apptainer
 

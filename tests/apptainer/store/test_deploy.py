@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from storekit import make_sif, sha256
 
-from scitex_container import runner
 from scitex_container.apptainer import deploy, get_active_version
-from scitex_container.apptainer.store.publish import deploy_store
+from scitex_container.apptainer.store.deploy import deploy_store
 from scitex_container.errors import StoreError
+from scitex_container.process import runner
 
 TEST_USER = "scitex-test"
 

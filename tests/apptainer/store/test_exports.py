@@ -48,7 +48,7 @@ TOP = [
     [
         "",
         "import scitex_container.apptainer.building.versioned, "
-        "scitex_container.apptainer.building.decision, scitex_container.apptainer.store.publish",
+        "scitex_container.apptainer.building.decision, scitex_container.apptainer.store.deploy",
     ],
 )
 def test_reference_names_are_functions(first: str) -> None:

@@ -21,8 +21,8 @@ import pytest
 from images import BUSYBOX_DEF
 from storekit import make_sif, python_env, sha256
 
-from scitex_container.apptainer.store.layout import META_SUFFIX, sidecar
 from scitex_container.apptainer.store.metadata import read_metadata, update_metadata
+from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

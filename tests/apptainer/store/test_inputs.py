@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from storekit import make_sif
 
-from scitex_container import digests
 from scitex_container.apptainer.building import inputs as inputs_mod
 from scitex_container.apptainer.building.inputs import ContentCache, compute_inputs
 from scitex_container.errors import DefFileError
+from scitex_container.files import digests
 
 DEF = """\
 Bootstrap: localimage
@@ -114,7 +114,7 @@ def test_large_files_are_hashed_once_then_served_from_the_stat_cache(
 
 
 def test_cache_file_is_written_only_outside_dry_run(project: Path) -> None:
-    from scitex_container import runner
+    from scitex_container.process import runner
 
     big = project / "payload.txt"
     big.write_bytes(b"y" * inputs_mod.CACHE_MIN_SIZE * 2)

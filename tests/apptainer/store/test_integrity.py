@@ -19,7 +19,7 @@ from images import BUSYBOX_DEF
 from storekit import python_env
 
 from scitex_container.apptainer.building.versioned import build_version
-from scitex_container.apptainer.store.layout import META_SUFFIX, sidecar
+from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
 
 pytestmark = pytest.mark.apptainer
 

@@ -7,7 +7,7 @@ directory was made and before its removal was armed).  Here a trace
 function raises ``KeyboardInterrupt`` at the 1st, 2nd, ... line executed in
 our own modules (and contextlib's), so each such window is hit
 deterministically; then the test does what the CLI does on its way out of
-an interrupt (:func:`scitex_container.temporaries.sweep`).  This is about our
+an interrupt (:func:`scitex_container.files.temporaries.sweep`).  This is about our
 own cleanup logic: apptainer
 is never started (the trace interrupts the call that would start it, or a
 copy of a SIF it built stands in for it); the real-signal trials are in
@@ -29,9 +29,10 @@ from images import BUSYBOX_DEF
 from storekit import sha256
 
 import scitex_container
-from scitex_container import runner, temporaries
-from scitex_container.apptainer.building.image import build_image
+from scitex_container.apptainer.building.atomic import build_image
 from scitex_container.apptainer.building.versioned import build_version
+from scitex_container.files import temporaries
+from scitex_container.process import runner
 
 pytestmark = pytest.mark.apptainer
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from images import BUSYBOX_DEF
 
-from scitex_container import runner
 from scitex_container.apptainer import status
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.errors import ScitexError
+from scitex_container.process import runner
 
 REFERENCE_KEYS = {
     "name",

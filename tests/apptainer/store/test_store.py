@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from storekit import make_sif
 
-from scitex_container import runner
-from scitex_container.apptainer.store import versions as v
 from scitex_container.apptainer.store.core import Store
-from scitex_container.apptainer.store.layout import KEEP_SUFFIX, META_SUFFIX, sidecar
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, image_scheme
+from scitex_container.apptainer.store.opening import open_store
+from scitex_container.apptainer.store.sidecars import KEEP_SUFFIX, META_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, NotFoundError, StoreError
+from scitex_container.process import runner
+from scitex_container.reference import store_versions as v
 
 
 def flat(tmp_path: Path, versions: list[str], active: str | None = None) -> Path:
@@ -161,7 +162,7 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path: Path) -> None:
 
 def test_protect_and_unprotect(tmp_path: Path) -> None:
     flat(tmp_path, ["1", "2", "3"], active="3")
-    store = v.open_store(tmp_path)
+    store = open_store(tmp_path)
     store.protect("1")
     assert [r.version for r in store.versions() if r.protected] == ["1"]
     assert {p.name for p in store.cleanup(0)} == {"scitex-v2.sif"}
@@ -175,8 +176,8 @@ def test_open_store_detects_build_layout_and_links(tmp_path: Path) -> None:
     make_sif(img / "demo-v20260101_000000.sif", seed=1)
     make_sif(img / "demo-v20260102_000000.sif", seed=2)
     os.symlink("demo-v20260102_000000.sif", img / "demo.sif")
-    assert v.open_store(img).scheme == image_scheme("demo")
-    assert v.open_store(img / "demo.sif").scheme == image_scheme("demo")
+    assert open_store(img).scheme == image_scheme("demo")
+    assert open_store(img / "demo.sif").scheme == image_scheme("demo")
     assert v.rollback(img) == "20260101_000000"
     assert os.readlink(img / "demo.sif") == "demo-v20260101_000000.sif"
 

@@ -24,12 +24,7 @@ from scitex_container.apptainer.building.inputs import ContentCache, compute_inp
 from scitex_container.apptainer.deffile.lookup import find_containers_dir
 from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.store.core import Store
-from scitex_container.apptainer.store.link import link_problem
-from scitex_container.apptainer.store.metadata import (
-    VersionMeta,
-    read_metadata,
-    update_metadata,
-)
+from scitex_container.apptainer.store.metadata import VersionMeta, read_metadata, update_metadata
 from scitex_container.apptainer.store.naming import SANDBOX, format_date, human_size, image_scheme
 from scitex_container.errors import MetadataError, ScitexError
 from scitex_container.result import Result
@@ -174,7 +169,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     name = def_path.stem
     store = image_store(output_dir, name)
     active = store.active_path()
-    error = link_problem(store)
+    error = store.link_problem()
     try:
         meta = active_metadata(store)
     except MetadataError as exc:

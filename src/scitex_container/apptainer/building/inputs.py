@@ -9,7 +9,7 @@ digest, same build: ``build()`` skips apptainer and ``status()`` reports no
 rebuild needed.
 
 Content hashes of larger files go through the package's one digest cache
-(:mod:`scitex_container.digests`), so asking again costs a ``stat`` per file.
+(:mod:`scitex_container.files.digests`), so asking again costs a ``stat`` per file.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import digests
 from scitex_container.apptainer.deffile.text import render_template
-from scitex_container.digests import DigestCache
 from scitex_container.errors import DefFileError
+from scitex_container.files import digests
+from scitex_container.files.digests import DigestCache
 from scitex_container.result import Result
 
 SCHEMA = "scitex-inputs-1"

@@ -18,14 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container.apptainer.building.atomic import FinalizeFn, ProgressFn, _resolve, build_image
 from scitex_container.apptainer.building.decision import image_store, unchanged_version
-from scitex_container.apptainer.building.image import FinalizeFn, ProgressFn, _resolve, build_image
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
 from scitex_container.apptainer.store.core import Store
-from scitex_container.apptainer.store.layout import LOCK_SUFFIX
 from scitex_container.apptainer.store.metadata import VersionMeta
+from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
 from scitex_container.errors import BadInputError
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 

@@ -1,15 +1,15 @@
 """Apptainer definition files: the one def-file model (parse, inspect, edit, emit)."""
 
 from scitex_container.apptainer.deffile.document import DefFile, parse_def_text
-from scitex_container.apptainer.deffile.entries import (
+from scitex_container.apptainer.deffile.files import parse_def, validate_files
+from scitex_container.apptainer.deffile.parse import BOOTSTRAP_AGENTS, HEADER_KEYWORDS
+from scitex_container.apptainer.deffile.parts import (
     FilesEntry,
     HeaderEntry,
     Section,
     Stage,
     TemplateRef,
 )
-from scitex_container.apptainer.deffile.files import parse_def, validate_files
-from scitex_container.apptainer.deffile.parse import BOOTSTRAP_AGENTS, HEADER_KEYWORDS
 from scitex_container.apptainer.deffile.text import APP_SECTIONS, SECTIONS
 
 __all__ = [

@@ -27,7 +27,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scitex_container.apptainer.deffile.entries import (
+from scitex_container.apptainer.deffile.parse import parse_stages
+from scitex_container.apptainer.deffile.parts import (
     FilesEntry,
     HeaderEntry,
     Section,
@@ -35,7 +36,6 @@ from scitex_container.apptainer.deffile.entries import (
     TemplateRef,
     files_entries,
 )
-from scitex_container.apptainer.deffile.parse import parse_stages
 from scitex_container.apptainer.deffile.text import (
     TEMPLATE_RE,
     append_section,

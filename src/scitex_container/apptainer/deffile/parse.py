@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from scitex_container.apptainer.deffile.entries import (
+from scitex_container.apptainer.deffile.parts import (
     HeaderEntry,
     Section,
     Stage,

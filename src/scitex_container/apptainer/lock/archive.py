@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scitex_container import runner, temporaries
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.lock.archive_fetch import (
     Fetched,
@@ -32,6 +31,8 @@ from scitex_container.apptainer.lock.archive_store import ArchiveStore, Artifact
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
 from scitex_container.apptainer.sif.header import is_sif
 from scitex_container.errors import CheckFailedError, NotFoundError
+from scitex_container.files import temporaries
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 _OUT = "/scitex-archive-out"

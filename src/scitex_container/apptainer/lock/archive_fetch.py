@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlparse
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from scitex_container import runner
-from scitex_container.fsutil import sha256_file
+from scitex_container.files.fsutil import sha256_file
+from scitex_container.process import runner
 
 _URI_RE = re.compile(r"^'([^']+)'\s+(\S+)\s+(\d+)\s+SHA256:([0-9a-f]{64})$")
 _NOT_FOUND_RE = re.compile(

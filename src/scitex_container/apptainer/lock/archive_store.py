@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scitex_container import temporaries
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import atomic_write_text, fsync_dir, sha256_file, temp_path
-from scitex_container.ownership import check_trusted, owner_name, read_trusted
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import atomic_write_text, fsync_dir, sha256_file, temp_path
+from scitex_container.files.ownership import check_trusted, owner_name, read_trusted
 from scitex_container.result import Result
 
 INDEX = "index.json"

@@ -29,7 +29,7 @@ import os
 import shlex
 from pathlib import Path
 
-from scitex_container import runner
+from scitex_container import envvars
 from scitex_container._version import __version__
 from scitex_container.apptainer.lock.capture_exec import exec_capture
 from scitex_container.apptainer.lock.capture_static import Found, static_capture
@@ -38,9 +38,10 @@ from scitex_container.apptainer.lock.lockfile import Lock, node_json_from_versio
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.sif.tree import TreeUnreadable
 from scitex_container.apptainer.store import metadata
-from scitex_container.apptainer.store.layout import FREEZE_FILES
+from scitex_container.apptainer.store.sidecars import FREEZE_FILES
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import atomic_write_text
+from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.process import runner
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def capture_date(value: str | None = None) -> str:
     """
     if value is not None:
         return value
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    epoch = os.environ.get(envvars.SOURCE_DATE_EPOCH, "").strip()
     when = (
         _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
         if epoch.isdigit()

@@ -19,11 +19,11 @@ import json
 import os
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.lock.capture_static import Found
 from scitex_container.apptainer.lock.lockfile import node_versions
 from scitex_container.apptainer.lock.pkgdb import apk_versions, dpkg_versions, freeze_lines_to_map
+from scitex_container.process import runner
 
 MARK = "@@scitex:"
 

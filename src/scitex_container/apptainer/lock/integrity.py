@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.store.metadata import VersionMeta
-from scitex_container.digests import DigestCache
+from scitex_container.files.digests import DigestCache
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scitex_container import runner
-from scitex_container.apptainer.lock.entries import (
+from scitex_container.apptainer.lock.syntax import (
     PipMap,
     node_text,
     node_versions,
@@ -78,13 +77,14 @@ from scitex_container.apptainer.lock.entries import (
 )
 
 # Re-exported: the lock's entry syntax, imported from here by captures and tests.
-from scitex_container.apptainer.lock.entries import canonical_node_json as canonical_node_json
-from scitex_container.apptainer.lock.entries import (
+from scitex_container.apptainer.lock.syntax import canonical_node_json as canonical_node_json
+from scitex_container.apptainer.lock.syntax import (
     node_json_from_versions as node_json_from_versions,
 )
-from scitex_container.apptainer.lock.entries import normalize_pip_version as normalize_pip_version
+from scitex_container.apptainer.lock.syntax import normalize_pip_version as normalize_pip_version
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.fsutil import atomic_write_text
+from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 HEADER = "# scitex-container lock"

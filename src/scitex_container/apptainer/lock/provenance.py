@@ -27,12 +27,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scitex_container import runner
 from scitex_container._version import __version__
 from scitex_container.apptainer.sif.header import GENERIC, is_sif, read_object, read_sif
 from scitex_container.apptainer.sif.writer import edit_objects, object_from_add_args
-from scitex_container.apptainer.store.layout import LOCK_SUFFIX, sidecar
+from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, SignedImageError
+from scitex_container.process import runner
 
 if TYPE_CHECKING:  # the lock module (and packaging) load only where a lock is handled
     from scitex_container.apptainer.lock.lockfile import Lock

@@ -23,12 +23,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from scitex_container import runner
 from scitex_container._version import __version__
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import atomic_write_text
+from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.process import runner
 
 _NAMESPACE = uuid.UUID("6f1f2b0e-4c47-5d0a-9a53-5c1e7c0d2a11")
 _DIRECT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])? @ (.+)$")
@@ -180,8 +180,8 @@ def _embed_and_resign(source: str | os.PathLike, lock: Lock, subject: str, key) 
     ``verify`` never reports the embedding as tampering.
     """
     from scitex_container.apptainer.lock.provenance import KNOWN_OBJECTS, replace_objects
-    from scitex_container.apptainer.signing.image import sign_image
     from scitex_container.apptainer.signing.keys import fingerprint_of, load_private_key
+    from scitex_container.apptainer.signing.sign_path import sign_image
 
     signer = fingerprint_of(load_private_key(key).public_key())
     texts: list[str] = []

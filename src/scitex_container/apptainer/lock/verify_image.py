@@ -44,7 +44,7 @@ from scitex_container.apptainer.lock.imagecheck import check_image
 from scitex_container.apptainer.lock.integrity import Check, integrity
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
-from scitex_container.apptainer.store.layout import FREEZE_FILES, LOCK_SUFFIX, sidecar
+from scitex_container.apptainer.store.sidecars import FREEZE_FILES, LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
 
 if TYPE_CHECKING:
@@ -280,11 +280,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     report = replace(report, lock_source=(source["kind"], source["path"]))
     if lock is None:
         return report
-    from scitex_container.apptainer.lock.capture import (
-        capture_found,
-        image_digest,
-        lock_from_found,
-    )
+    from scitex_container.apptainer.lock.capture import capture_found, image_digest, lock_from_found
     from scitex_container.apptainer.lock.compare import compare_version_sets
 
     sha256 = None

@@ -49,10 +49,11 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner, temporaries
 from scitex_container.apptainer.deffile import DefFile, parse_def_text
 from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.errors import BadInputError
+from scitex_container.files import temporaries
+from scitex_container.process import runner
 
 #: What apptainer's agent passes, whatever the def says.
 VARIANT = "minbase"

@@ -31,11 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner, temporaries
 from scitex_container.apptainer.lock.archive_store import ArchiveStore
 from scitex_container.apptainer.repro.archive_debootstrap import DebootstrapBase, write_mirror
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import sha256_stream
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import sha256_stream
+from scitex_container.process import runner
 
 #: Artifact file names a view accepts: what apt, pip and npm name their files
 #: (no path separator, no leading dot, nothing a shell or sha256sum line would

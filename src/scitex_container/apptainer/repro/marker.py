@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from scitex_container.apptainer.store.layout import VERIFIED_SUFFIX, sidecar
+from scitex_container.apptainer.store.sidecars import VERIFIED_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
-from scitex_container.fsutil import atomic_write_text, sha256_file
+from scitex_container.files.fsutil import atomic_write_text, sha256_file
 from scitex_container.result import Result
 
 MARKER_SCHEMA = 1

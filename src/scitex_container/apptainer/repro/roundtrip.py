@@ -29,7 +29,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from scitex_container import runner
 from scitex_container._version import __version__
 from scitex_container.apptainer.repro.marker import (  # the gate is re-exported here
     UnverifiedImageWarning,
@@ -40,7 +39,7 @@ from scitex_container.apptainer.repro.marker import (  # the gate is re-exported
     check_verified,
     read_marker,
 )
-from scitex_container.apptainer.store.layout import (
+from scitex_container.apptainer.store.sidecars import (
     LOCK_SUFFIX,
     LOCKED_DEF_SUFFIX,
     ROUGH_DEF_SUFFIX,
@@ -48,7 +47,8 @@ from scitex_container.apptainer.store.layout import (
     sidecar,
 )
 from scitex_container.errors import NotFoundError
-from scitex_container.fsutil import atomic_write_bytes, sha256_file
+from scitex_container.files.fsutil import atomic_write_bytes, sha256_file
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ def build_reproducible(
     cut off.  Returns a :class:`ReproResult`; ``identical`` is the gate.
     """
     from scitex_container.apptainer.deffile.lookup import resolve_def
-    from scitex_container.apptainer.repro.locked_def import generate_locked_def
+    from scitex_container.apptainer.lock.pin import generate_locked_def
 
     rough_def = resolve_def("", def_path)
     name = image_name or rough_def.stem

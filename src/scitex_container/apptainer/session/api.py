@@ -13,7 +13,6 @@ import pwd
 import re
 from collections.abc import Callable, Sequence
 
-from scitex_container import runner
 from scitex_container.apptainer.session import local, records, slurm
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
@@ -21,6 +20,7 @@ from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
 from scitex_container.apptainer.session.spec import SessionSpec, plan
 from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.process import runner
 
 BACKEND_CHOICES = ("auto", "slurm", "local")
 DEFAULT_TIMEOUT = 120.0

@@ -15,10 +15,10 @@ import json
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from scitex_container import runner
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import srun_in_job
 from scitex_container.errors import ScitexError
+from scitex_container.process import runner
 
 #: Seconds a listing may take (a node that does not answer must not hang ``list``).
 LIST_TIMEOUT = 30.0

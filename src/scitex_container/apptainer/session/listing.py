@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scitex_container import runner
 from scitex_container.apptainer.session import instances, local, records, slurm
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.tool import detect_container_cmd
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 INSTANCE_GONE = "instance-gone"

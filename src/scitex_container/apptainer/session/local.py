@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scitex_container import interrupts, runner
 from scitex_container.apptainer.session import instances, records
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import instance_exec_args
@@ -19,6 +18,7 @@ from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.spec import SessionSpec, plan
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import CheckFailedError, ProcessError
+from scitex_container.process import interrupts, runner
 
 START_TIMEOUT = 300.0
 

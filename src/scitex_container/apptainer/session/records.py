@@ -20,10 +20,11 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scitex_container import envvars, runner
-from scitex_container.apptainer.session import ownership
+from scitex_container import envvars
+from scitex_container.apptainer.session import trust as ownership
 from scitex_container.apptainer.session import validate as v
 from scitex_container.errors import BadInputError, NotFoundError, SessionGone, UntrustedStateError
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 RECORD_FILE = "session.json"
@@ -93,7 +94,7 @@ def create_dir(session_id: str) -> Path:
 
 def _write(path: Path, text: str, mode: int) -> None:
     # fsutil (tempfile, shutil, hashlib) is imported by writers only: `list` reads.
-    from scitex_container.fsutil import atomic_write_text
+    from scitex_container.files.fsutil import atomic_write_text
 
     atomic_write_text(path, text, mode=mode, parents=False)
 

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import interrupts, runner
 from scitex_container.apptainer.session import records
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import instance_exec_args, srun_in_job
@@ -34,6 +33,7 @@ from scitex_container.apptainer.session.sbatch_script import (
 from scitex_container.apptainer.session.spec import SessionSpec
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.errors import BadInputError, CheckFailedError, ProcessError
+from scitex_container.process import interrupts, runner
 
 #: squeue states in which the job still holds (or will hold) its allocation.
 ACTIVE_STATES = {

@@ -216,7 +216,7 @@ def env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
 
 def plan(spec: SessionSpec) -> SessionPlan:
     """The container options of ``spec`` (layout: see :mod:`.argv`)."""
-    from scitex_container.apptainer.store.versions import is_sandbox
+    from scitex_container.reference.store_versions import is_sandbox
 
     sandbox = is_sandbox(spec.container_path)
     container_home = f"/home/{spec.username}"

@@ -1,8 +1,7 @@
 """Is this file a SIF?  The magic test alone, importing nothing heavy.
 
-Kept apart from :mod:`.header` so that ``verify --key``'s early start
-(:mod:`scitex_container.cli.early`) can test its argument before the rest
-of the package is loaded.  :mod:`.header` re-exports these names.
+Kept apart from :mod:`.header` so that a path can be tested without loading
+the descriptor parser.  :mod:`.header` re-exports these names.
 """
 
 from __future__ import annotations

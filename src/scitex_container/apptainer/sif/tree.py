@@ -24,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner, temporaries
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.errors import BadInputError, TreeUnreadable
+from scitex_container.files import temporaries
+from scitex_container.process import runner
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import envvars, runner, temporaries
+from scitex_container import envvars
 from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.files import temporaries
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 KEY_NAME = "scitex-signing"

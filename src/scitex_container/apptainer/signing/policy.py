@@ -41,7 +41,7 @@ from scitex_container.errors import BadInputError, NotFoundError, PolicyRefusedE
 from scitex_container.result import Result
 
 if TYPE_CHECKING:  # the verdict module (and what it imports) loads only when a gate applies
-    from scitex_container.apptainer.signing.verdict import SignatureVerdict
+    from scitex_container.apptainer.signing.signature_check import SignatureVerdict
 
 DEFAULT_PATH = Path("/etc/scitex-container/policy.toml")
 TABLE = "require_signature"
@@ -167,7 +167,7 @@ def check_image(
 
     ``shown`` names the image in the message when ``image`` is a temporary file.
     """
-    from scitex_container.apptainer.signing.verdict import verify_signature
+    from scitex_container.apptainer.signing.signature_check import verify_signature
 
     verdict = verify_signature(image, list(policy.keys))
     if not verdict.ok:

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from scitex_container import runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.lock.provenance import (
     KNOWN_OBJECTS,
@@ -36,6 +35,7 @@ from scitex_container.apptainer.sif.writer import delete_objects
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
 from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.process import runner
 
 SIGNATURE = 0x4005
 GROUP = 1

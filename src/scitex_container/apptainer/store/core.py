@@ -25,18 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner, temporaries
 from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store import gc as store_gc
+from scitex_container.apptainer.store import link as store_link
 from scitex_container.apptainer.store import state
-from scitex_container.apptainer.store.layout import (
-    KEEP_SUFFIX,
-    SIDECAR_SUFFIXES,
-    name_taken,
-    sidecar,
-)
-from scitex_container.apptainer.store.link import link_problem
 from scitex_container.apptainer.store.metadata import (
     VersionMeta,
     read_metadata,
@@ -52,12 +45,16 @@ from scitex_container.apptainer.store.naming import (
     timestamp,
     version_key,
 )
-from scitex_container.errors import BadInputError, MetadataError, NotFoundError, StoreError
-from scitex_container.fsutil import (
-    atomic_symlink,
-    fsync_dir,
-    temp_path,
+from scitex_container.apptainer.store.sidecars import (
+    KEEP_SUFFIX,
+    SIDECAR_SUFFIXES,
+    name_taken,
+    sidecar,
 )
+from scitex_container.errors import BadInputError, MetadataError, NotFoundError, StoreError
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import atomic_symlink, fsync_dir, temp_path
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 LOCK_TIMEOUT = 900.0
@@ -220,6 +217,10 @@ class Store:
         name = state.build_lock_name(self.scheme.active)
         return state.hold(self.dir, name, "the build lock", timeout)
 
+    def link_problem(self) -> str | None:
+        """One line about the active link when it is not a link to a version, else None."""
+        return store_link.link_problem(self.link, self.dir, self.scheme)
+
     def building(self) -> bool:
         """Is a build of this artifact running right now (its build lock held)?"""
         return state.is_held(self.dir, state.build_lock_name(self.scheme.active))
@@ -285,7 +286,7 @@ class Store:
         with self.lock():
             active = self.active_version()
             if active is None:
-                problem = link_problem(self) or f"{self.link} is missing"
+                problem = self.link_problem() or f"{self.link} is missing"
                 raise StoreError(f"no active version in {self.dir}: {problem}")
             key = self.order_key(active)
             older = [v for v in self.version_names() if self.order_key(v) < key]
@@ -390,8 +391,8 @@ class Store:
 
     def remove_orphan_sidecars(self) -> list[Path]:
         """Remove sidecars whose version does not exist (caller holds the lock)."""
-        return store_gc.remove_orphan_sidecars(self)
+        return store_gc.remove_orphan_sidecars(self.dir, self.scheme, self.building())
 
     def remove_stale(self) -> list[Path]:
         """Remove temporaries left by killed commands (caller holds the lock)."""
-        return store_gc.remove_stale(self)
+        return store_gc.remove_stale(self.dir, self.scheme)

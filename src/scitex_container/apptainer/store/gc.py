@@ -14,15 +14,12 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from scitex_container import runner
-from scitex_container.apptainer.store.layout import LOG_SUFFIX, SIDECAR_SUFFIXES
+from scitex_container.apptainer.store.naming import Scheme
+from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, SIDECAR_SUFFIXES
 from scitex_container.apptainer.store.state import pid_alive, scratch_artifact, stale_scratch
-from scitex_container.fsutil import remove_path
-
-if TYPE_CHECKING:
-    from scitex_container.apptainer.store.core import Store
+from scitex_container.files.fsutil import remove_path
+from scitex_container.process import runner
 
 #: Hidden temporaries that writers holding the lock leave only when killed.
 _LOCKED_TEMPS = (".link", ".removing")
@@ -42,42 +39,41 @@ def building_pid(name: str) -> int | None:
     return None
 
 
-def remove_orphan_sidecars(store: Store) -> list[Path]:
+def remove_orphan_sidecars(directory: Path, scheme: Scheme, building: bool) -> list[Path]:
     """Remove sidecars (logs of failed builds...) whose version does not exist.
 
     A version being built right now (its hidden temporary exists, or a build
     holds the build lock: its log is being written) keeps its sidecars.
     Caller holds the lock.
     """
-    if runner.is_dry_run() or not store.dir.is_dir():
+    if runner.is_dry_run() or not directory.is_dir():
         return []
-    building = store.building()
-    names = set(os.listdir(store.dir))
+    names = set(os.listdir(directory))
     removed = []
     for name in names:
         suffix = next((s for s in SIDECAR_SUFFIXES if name.endswith(s)), None)
         if suffix is None:
             continue
         artifact = name[: -len(suffix)]
-        if store.scheme.version_of(artifact) is None or artifact in names:
+        if scheme.version_of(artifact) is None or artifact in names:
             continue
         if any(n.startswith(f".{artifact}.") and n.endswith(_PID_TEMPS) for n in names):
             continue
         if building and suffix == LOG_SUFFIX:
             continue
-        (store.dir / name).unlink(missing_ok=True)
-        removed.append(store.dir / name)
+        (directory / name).unlink(missing_ok=True)
+        removed.append(directory / name)
     return removed
 
 
-def remove_stale(store: Store) -> list[Path]:
+def remove_stale(directory: Path, scheme: Scheme) -> list[Path]:
     """Remove temporaries left by killed commands (caller holds the lock)."""
-    if runner.is_dry_run() or not store.dir.is_dir():
+    if runner.is_dry_run() or not directory.is_dir():
         return []
     removed = []
     now = time.time()
-    prefixes = (f".{store.scheme.prefix}", f".{store.scheme.active}.")
-    for entry in os.scandir(store.dir):
+    prefixes = (f".{scheme.prefix}", f".{scheme.active}.")
+    for entry in os.scandir(directory):
         name = entry.name
         if not name.startswith(prefixes):
             continue
@@ -94,27 +90,27 @@ def remove_stale(store: Store) -> list[Path]:
             with contextlib.suppress(FileNotFoundError):
                 remove_path(Path(entry.path))
             removed.append(Path(entry.path))
-    for scratch in stale_scratch(store.dir):  # apptainer's temp space of a killed build
+    for scratch in stale_scratch(directory):  # apptainer's temp space of a killed build
         with contextlib.suppress(OSError):
             remove_path(scratch)
         removed.append(scratch)
-        removed += _killed_build_sidecars(store, scratch_artifact(scratch))
+        removed += _killed_build_sidecars(directory, scheme, scratch_artifact(scratch))
     return removed
 
 
-def _killed_build_sidecars(store: Store, artifact: str | None) -> list[Path]:
+def _killed_build_sidecars(directory: Path, scheme: Scheme, artifact: str | None) -> list[Path]:
     """Sidecars (the log, a metadata file written just before the rename) of a killed build.
 
     Only for a version that never appeared: a failed build's log stays as
     evidence (its scratch was released), a published version keeps its own.
     """
-    if artifact is None or store.scheme.version_of(artifact) is None:
+    if artifact is None or scheme.version_of(artifact) is None:
         return []
-    if os.path.lexists(store.dir / artifact):
+    if os.path.lexists(directory / artifact):
         return []
     removed = []
     for suffix in SIDECAR_SUFFIXES:
-        path = store.dir / (artifact + suffix)
+        path = directory / (artifact + suffix)
         if os.path.lexists(path):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

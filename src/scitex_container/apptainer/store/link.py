@@ -10,15 +10,16 @@ user's, and is never removed.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.naming import Scheme
 
 
-def link_problem(store: Store) -> str | None:
-    """One line about the active link when it is not a link to a version, else None."""
-    link = store.link
+def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
+    """One line about the active link when it is not a link to a version, else None.
+
+    Callers ask :meth:`Store.link_problem <.core.Store.link_problem>`.
+    """
     if not os.path.lexists(link):
         return None
     if not os.path.islink(link):
@@ -29,8 +30,8 @@ def link_problem(store: Store) -> str | None:
         )
     target = os.readlink(link)
     parent = os.path.dirname(target.rstrip("/"))
-    inside = not parent or os.path.realpath(os.path.join(store.dir, parent)) == os.path.realpath(
-        store.dir
+    inside = not parent or os.path.realpath(os.path.join(directory, parent)) == os.path.realpath(
+        directory
     )
     if not inside:
         return (
@@ -39,6 +40,6 @@ def link_problem(store: Store) -> str | None:
         )
     if not os.path.exists(link):
         return f"{link} points at {target}, which does not exist; `switch VERSION` to repair it"
-    if store.scheme.version_of(os.path.basename(target.rstrip("/"))) is None:
+    if scheme.version_of(os.path.basename(target.rstrip("/"))) is None:
         return f"{link} points at {target}, which is not a version; `switch VERSION` to repair it"
     return None

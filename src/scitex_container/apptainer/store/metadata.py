@@ -6,7 +6,7 @@ and counts) and the digest recorded when the version was published.  That
 digest is written once, with the version, under the store lock; nothing
 replaces it (:func:`update_metadata` refuses), so ``verify`` can tell a
 tampered image from its record.  The fast path for the *current* digest is
-the package's one digest cache (:mod:`scitex_container.digests`), which
+the package's one digest cache (:mod:`scitex_container.files.digests`), which
 never writes here: reading commands never rewrite metadata.
 
 A metadata file that exists but cannot be read (empty, truncated, not a
@@ -26,11 +26,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from scitex_container import temporaries
-from scitex_container.apptainer.store.layout import META_SUFFIX, sidecar
-from scitex_container.digests import DigestCache
+from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
 from scitex_container.errors import MetadataError, NotAFileError, StoreError
-from scitex_container.fsutil import atomic_write_text
+from scitex_container.files import temporaries
+from scitex_container.files.digests import DigestCache
+from scitex_container.files.fsutil import atomic_write_text
 
 SCHEMA = 1
 #: Keys of older stores that are caches, not records: dropped on read.
@@ -306,7 +306,7 @@ def write_sidecars(
     """Write a new version's metadata and sidecars (suffix -> text) before it is renamed in.
 
     A version is never seen without its record, so these go first; until
-    ``final`` exists they are temporaries (:mod:`scitex_container.temporaries`),
+    ``final`` exists they are temporaries (:mod:`scitex_container.files.temporaries`),
     so an interrupt in between leaves no record of a version that does not
     exist.  Returns them, for the caller to forget once ``final`` is in place.
     """

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 
 from packaging.version import InvalidVersion, Version
 
-from scitex_container.apptainer.store.layout import SIDECAR_SUFFIXES
+from scitex_container.apptainer.store.sidecars import SIDECAR_SUFFIXES
 from scitex_container.errors import BadInputError
 
 SIF = "sif"

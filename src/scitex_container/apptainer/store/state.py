@@ -21,9 +21,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from scitex_container import runner, temporaries
 from scitex_container.errors import NotFoundError, StoreError
-from scitex_container.fsutil import remove_path
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import remove_path
+from scitex_container.process import runner
 
 STATE_DIR = ".scitex"
 STORE_LOCK = "store.flock"
@@ -107,7 +108,7 @@ def build_scratch(store_dir: Path, artifact: str | None = None) -> Iterator[Path
     scratch of a killed build also knows which sidecars (its log) it left.
     The directory is removed on every way out, including an interrupt that
     lands while it is being made or removed: it is a registered temporary
-    (:mod:`scitex_container.temporaries`) from before it exists until it
+    (:mod:`scitex_container.files.temporaries`) from before it exists until it
     is gone.
     """
     root = state_dir(store_dir) / "tmp"

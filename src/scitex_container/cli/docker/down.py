@@ -12,6 +12,6 @@ from scitex_container.cli.docker.stack import run_action, stack_options
 @stack_options
 def down(get_stack, volumes) -> int:
     """Stop and remove the stack's containers and network."""
-    from scitex_container.docker.ops import down_stack
+    from scitex_container.docker.actions import down_stack
 
     return run_action("stopping", lambda p: down_stack(get_stack(), volumes=volumes, on_line=p))

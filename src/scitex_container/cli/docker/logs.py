@@ -19,7 +19,7 @@ from scitex_container.cli.output import emit, info
 @stack_options
 def logs(get_stack, services, tail, follow) -> int:
     """Print the services' logs."""
-    from scitex_container.docker.ops import logs_stack
+    from scitex_container.docker.actions import logs_stack
     from scitex_container.errors import BadInputError
 
     opts = get_options()

@@ -12,7 +12,7 @@ from scitex_container.cli.docker.stack import run_action, stack_options
 @stack_options
 def rebuild(get_stack, services) -> int:
     """Rebuild the images without the cache (build --no-cache)."""
-    from scitex_container.docker.ops import rebuild_stack
+    from scitex_container.docker.actions import rebuild_stack
 
     return run_action(
         "rebuilding", lambda p: rebuild_stack(get_stack(), services=services, on_line=p)

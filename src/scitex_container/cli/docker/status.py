@@ -14,7 +14,7 @@ from scitex_container.cli.output import emit, info
 @stack_options
 def status(get_stack) -> int:
     """List the stack's containers: name, state, image."""
-    from scitex_container.docker.ops import status_stack
+    from scitex_container.docker.actions import status_stack
 
     opts = get_options()
     result, _ = execute(lambda: status_stack(get_stack()))

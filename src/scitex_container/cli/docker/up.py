@@ -13,7 +13,7 @@ from scitex_container.cli.docker.stack import run_action, stack_options
 @stack_options
 def up(get_stack, services, build) -> int:
     """Start the stack in the background (up -d)."""
-    from scitex_container.docker.ops import up_stack
+    from scitex_container.docker.actions import up_stack
 
     return run_action(
         "starting", lambda p: up_stack(get_stack(), services=services, build=build, on_line=p)

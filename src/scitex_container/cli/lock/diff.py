@@ -17,10 +17,10 @@ def _lock_or_image(value: str):
     """A lock file is read; a SIF or sandbox is captured on the fly."""
     from pathlib import Path
 
-    from scitex_container import runner
     from scitex_container.apptainer.lock.capture import capture_lock
     from scitex_container.apptainer.lock.lockfile import read_lock
     from scitex_container.apptainer.sif.header import is_sif
+    from scitex_container.process import runner
 
     path = Path(value)
     if path.is_file() and not is_sif(path):

@@ -50,10 +50,7 @@ def pin(
     """
     from pathlib import Path
 
-    from scitex_container.apptainer.repro.locked_def import (
-        generate_locked_def,
-        render_locked_def,
-    )
+    from scitex_container.apptainer.lock.pin import generate_locked_def, render_locked_def
 
     opts = get_options()
     if out_def is None:

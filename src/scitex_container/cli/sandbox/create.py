@@ -30,7 +30,7 @@ from scitex_container.cli.output import emit
 @common_options
 def create(source, containers_dir, output_dir, fakeroot) -> int:
     """Build a sandbox from SOURCE (a .def, a .sif or a sandbox) and make it current."""
-    from scitex_container.apptainer.sandbox.versions import sandbox_create
+    from scitex_container.apptainer.sandbox.create import sandbox_create
 
     path, commands = execute(
         lambda: sandbox_create(source, containers_dir, output_dir=output_dir, fakeroot=fakeroot)

@@ -17,7 +17,7 @@ from scitex_container.cli.output import emit
 @common_options
 def maintain(sandbox_dir, command, fakeroot) -> int:
     """Run COMMAND inside SANDBOX_DIR with --writable (and --fakeroot)."""
-    from scitex_container.apptainer.sandbox.ops import sandbox_maintain
+    from scitex_container.apptainer.sandbox.maintenance import sandbox_maintain
 
     code, commands = execute(
         lambda: sandbox_maintain(sandbox_dir, list(command), fakeroot=fakeroot)

@@ -22,7 +22,7 @@ from scitex_container.cli.output import emit
 @common_options
 def ps1(sandbox_dir, default_ps1) -> int:
     """Install the prompt snippet (honours $SCITEX_CLOUD_APPTAINER_PS1)."""
-    from scitex_container.apptainer.sandbox.ops import sandbox_configure_ps1
+    from scitex_container.apptainer.sandbox.maintenance import sandbox_configure_ps1
 
     _, commands = execute(lambda: sandbox_configure_ps1(sandbox_dir, default_ps1))
     emit(

@@ -17,7 +17,7 @@ from scitex_container.cli.output import emit
 @common_options
 def to_sif(sandbox_dir, output_sif, key) -> int:
     """Convert SANDBOX_DIR into the SIF image OUTPUT_SIF (atomically)."""
-    from scitex_container.apptainer.sandbox.ops import sandbox_to_sif
+    from scitex_container.apptainer.sandbox.maintenance import sandbox_to_sif
 
     path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif, sign_key=key))
     emit({"path": str(path)}, get_options(), text=f"wrote {path}", dry_run_commands=commands)

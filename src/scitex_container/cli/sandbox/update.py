@@ -35,7 +35,7 @@ from scitex_container.cli.output import emit
 @common_options
 def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> int:
     """pip-install local repositories into SANDBOX_DIR; exit 1 if any failed."""
-    from scitex_container.apptainer.sandbox.ops import sandbox_update
+    from scitex_container.apptainer.sandbox.maintenance import sandbox_update
 
     results, commands = execute(
         lambda: sandbox_update(

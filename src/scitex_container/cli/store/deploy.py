@@ -22,7 +22,7 @@ def deploy(source, target, use_sudo, durable) -> int:
     TARGET defaults to /opt/scitex/singularity.  Files TARGET already holds
     with the same sha256 are not copied again.
     """
-    from scitex_container.apptainer.store.publish import DEFAULT_TARGET, deploy_store
+    from scitex_container.apptainer.store.deploy import DEFAULT_TARGET, deploy_store
 
     result, commands = execute(
         lambda: deploy_store(source, target or DEFAULT_TARGET, use_sudo=use_sudo, durable=durable)
@@ -38,6 +38,6 @@ def _switched(result) -> bool:
     """Whether the target's active link already points at the deployed version."""
     import os
 
-    from scitex_container.apptainer.store.versions import get_active_version
+    from scitex_container.reference.store_versions import get_active_version
 
     return os.path.isdir(result.target) and get_active_version(result.target) == result.version

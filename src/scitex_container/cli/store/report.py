@@ -17,7 +17,7 @@ VERSION_COLUMNS = ["version", "active", "protected", "size", "date", "path"]
 def open_store(store, sandbox: bool = False):
     """The store at ``store`` (default: the containers directory)."""
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
-    from scitex_container.apptainer.store.versions import open_store as open_fn
+    from scitex_container.apptainer.store.opening import open_store as open_fn
 
     return open_fn(store if store is not None else find_containers_dir(), sandbox=sandbox)
 

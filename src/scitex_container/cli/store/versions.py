@@ -37,10 +37,8 @@ def versions(store, protect, unprotect) -> int:
             st.protect(unprotect, False)
         return [row.row() for row in st.versions()]
 
-    from scitex_container.apptainer.store.link import link_problem
-
     rows, commands = execute(action)
-    if problem := link_problem(st):
+    if problem := st.link_problem():
         click.echo(f"warning: {problem}", err=True)
     emit(rows, get_options(), columns=VERSION_COLUMNS, title=str(st.dir), dry_run_commands=commands)
     return pending_exit(pending)

@@ -1,5 +1,5 @@
 """Who may have written the session state: only the caller (see
-:mod:`scitex_container.ownership` for the shared check).
+:mod:`scitex_container.files.ownership` for the shared check).
 
 A session's state directory, its per-session directories and its records
 are trusted only when they are owned by the user running this process, are
@@ -14,7 +14,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from scitex_container.ownership import check_trusted, owner_name, read_trusted
+from scitex_container.files.ownership import check_trusted, owner_name, read_trusted
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600

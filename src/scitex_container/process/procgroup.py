@@ -1,6 +1,6 @@
 """The process groups the runner starts: spawn, forward an interrupt, stop.
 
-Only :mod:`scitex_container.runner` uses this module.  Every child gets its
+Only :mod:`scitex_container.process.runner` uses this module.  Every child gets its
 own process group (a session), so an interrupt is *forwarded* to it, the
 tool gets :data:`GRACE_SECONDS` to clean up, and then the group is killed.
 Children started by worker threads are tracked too: an interrupt reaches
@@ -20,8 +20,8 @@ import subprocess
 import threading
 import time
 
-from scitex_container import interrupts
 from scitex_container.errors import ToolMissingError
+from scitex_container.process import interrupts
 
 #: How long an interrupted child gets to clean up before its group is killed.
 GRACE_SECONDS = 4.0
@@ -90,18 +90,6 @@ def spawn(argv: tuple[str, ...], new_session: bool = True, **kwargs) -> subproce
             with _live_lock:
                 _live.add(proc)
     return proc
-
-
-def spawn_query(argv: tuple[str, ...]) -> subprocess.Popen:
-    """A read-only query's child: no stdin, stdout and stderr captured as text."""
-    return spawn(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
 
 
 def which(name: str) -> str | None:

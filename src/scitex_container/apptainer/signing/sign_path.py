@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.apptainer.signing.keys import load_private_key
 from scitex_container.apptainer.signing.record import record_resign
 from scitex_container.apptainer.signing.sign import require_sif, sign_artifact
 from scitex_container.apptainer.store.metadata import load_metadata, metadata_path
-from scitex_container.apptainer.store.versions import open_store
-from scitex_container.fsutil import sha256_file
+from scitex_container.apptainer.store.opening import open_store
+from scitex_container.files.fsutil import sha256_file
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 

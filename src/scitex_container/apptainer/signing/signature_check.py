@@ -34,14 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scitex_container import runner
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.sif.header import SifInfo, is_sif, read_object, read_sif
 from scitex_container.apptainer.sif.layout import check_layout, layout_sha256
-from scitex_container.apptainer.signing import early
 from scitex_container.apptainer.signing.keys import PublicKey, recheck_public_key
 from scitex_container.apptainer.signing.statement import parse_statement, subject_sha256, summary
 from scitex_container.errors import BadInputError
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 SIGNATURE = 0x4005
@@ -78,12 +77,9 @@ def _classify(message: str) -> str:
 
 
 def _apptainer_verify(image: Path, key: Path) -> tuple[bool, str]:
-    argv = early.verify_argv(tool.detect_container_cmd(), image, key)
-    started = early.claim(argv)  # the CLI may have started this very check already
-    if started is not None:
-        done = runner.finish(started, check=False, timeout=3600)
-    else:
-        done = runner.run(argv, check=False, readonly=True, timeout=3600)
+    argv: list[str | os.PathLike] = [tool.detect_container_cmd(), "verify", "--key", key]
+    argv += ["--all", image]
+    done = runner.run(argv, check=False, readonly=True, timeout=3600)
     text = (done.stderr or "") + (done.stdout or "")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith("FATAL")] or lines[-1:] or [""]

@@ -51,7 +51,6 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container._version import __version__
 from scitex_container.apptainer.deffile import DefFile, parse_def, parse_def_text
 from scitex_container.apptainer.deffile.text import content, split_lines
@@ -66,7 +65,8 @@ from scitex_container.apptainer.repro.stanzas import (
     skipped,
 )
 from scitex_container.errors import BadInputError
-from scitex_container.fsutil import atomic_write_text
+from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.process import runner
 
 APT_SCOPES = ("added", "explicit", "all", "none")
 #: Every line of the file header starts with this; regeneration strips them.

@@ -24,8 +24,9 @@ import os
 import time
 from pathlib import Path
 
-from scitex_container import runner
-from scitex_container.fsutil import atomic_write_text, sha256_file
+from scitex_container import envvars
+from scitex_container.files.fsutil import atomic_write_text, sha256_file
+from scitex_container.process import runner
 
 #: A file changed this recently (by ctime) may change again unnoticed in the same tick.
 RACY_NS = 20_000_000
@@ -33,7 +34,7 @@ _MAX_ENTRIES = 50_000
 
 
 def cache_file() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    root = envvars.user_cache_dir()
     return Path(root) / "scitex-container" / "content-hashes.json"
 
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scitex_container.apptainer.deffile.text import (
-    APP_SECTIONS,
-    content,
-    split_fields,
-    split_lines,
-)
+from scitex_container.apptainer.deffile.text import APP_SECTIONS, content, split_fields, split_lines
 from scitex_container.errors import DefFileError
 
 

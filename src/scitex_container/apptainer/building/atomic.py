@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from scitex_container import runner, temporaries
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.deffile.lookup import resolve_def
-from scitex_container.apptainer.store.layout import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
+from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.fsutil import remove_path, sha256_file
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import remove_path, sha256_file
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 ProgressFn = Callable[[str], None]

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner
 from scitex_container.docker import podman_compose, ps
 from scitex_container.docker.engine import DOCKER_V1, PODMAN_COMPOSE, podman_binary
 from scitex_container.docker.stack import (
@@ -35,6 +34,7 @@ from scitex_container.docker.stack import (
     resolve,
 )
 from scitex_container.errors import BadInputError, CheckFailedError
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 log = logging.getLogger(__name__)

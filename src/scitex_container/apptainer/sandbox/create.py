@@ -1,4 +1,4 @@
-"""Sandboxes as versions of one store: ``sandbox-<YYYYMMDD_HHMMSS>/`` and ``current-sandbox``.
+"""Creating a sandbox as a version of one store (``sandbox-<YYYYMMDD_HHMMSS>/``).
 
 A sandbox is built (from a .def, a SIF or another sandbox) under a hidden
 temporary name, given its prompt snippet, and only then renamed to its
@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container.apptainer.building.image import build_image
+from scitex_container.apptainer.building.atomic import build_image
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX
-from scitex_container.apptainer.store.versions import open_store
 from scitex_container.errors import NotFoundError
 
 
@@ -23,7 +22,7 @@ def sandbox_store(containers_dir: str | os.PathLike) -> Store:
 
 
 def _finalize_ps1(tmp: Path) -> dict:
-    from scitex_container.apptainer.sandbox.ops import sandbox_configure_ps1
+    from scitex_container.apptainer.sandbox.maintenance import sandbox_configure_ps1
 
     sandbox_configure_ps1(tmp)
     return {"ps1_configured": True}
@@ -74,41 +73,3 @@ def sandbox_create(
             publish=lambda tmp, out, meta: store.publish(tmp, out, meta=meta),
         )
     return final
-
-
-def list_sandboxes(containers_dir: str | os.PathLike) -> list[dict]:
-    """All versioned sandboxes: dicts with version, path, date, active (and protected).
-
-    Newest version first (timestamps sort as time).
-    """
-    rows = []
-    for row in open_store(containers_dir, sandbox=True).versions():
-        data = row.row()
-        for key in ("size", "size_bytes"):
-            data.pop(key)
-        rows.append(data)
-    return rows
-
-
-def get_active_sandbox(containers_dir: str | os.PathLike) -> str | None:
-    """Timestamp of the sandbox ``current-sandbox`` points at, or None."""
-    return open_store(containers_dir, sandbox=True).active_version()
-
-
-def switch_sandbox(version: str, containers_dir: str | os.PathLike, use_sudo: bool = False) -> None:
-    """Atomically point ``current-sandbox`` at ``sandbox-{version}/``.
-
-    Raises:
-        NotFoundError: unknown version (the message lists the available ones).
-    """
-    open_store(containers_dir, sandbox=True).switch(version, use_sudo=use_sudo)
-
-
-def rollback_sandbox(containers_dir: str | os.PathLike, use_sudo: bool = False) -> str:
-    """Switch to the sandbox before the current one (by timestamp); return its timestamp."""
-    return open_store(containers_dir, sandbox=True).rollback(use_sudo=use_sudo)
-
-
-def cleanup_sandboxes(containers_dir: str | os.PathLike, keep: int = 5) -> list[Path]:
-    """Remove old sandboxes, keeping the ``keep`` newest; never the active or protected ones."""
-    return open_store(containers_dir, sandbox=True).cleanup(keep)

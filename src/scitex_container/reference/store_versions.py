@@ -1,10 +1,9 @@
 """The reference's SIF version functions, all over the one store.
 
-They work on the reference's flat layout (``scitex-v<version>.sif``,
-``scitex-base-v*.sif``, ``current.sif``) and equally on an image directory
-written by ``build()`` (``<name>/<name>-v<timestamp>.sif`` with the active
-link ``<name>/<name>.sif``): :func:`open_store` tells them apart.
-Versions sort as versions (newest first), not by modification time.
+They work on the reference's flat layout and on an image directory written
+by ``build()`` alike (:func:`~scitex_container.apptainer.store.opening.open_store`
+tells them apart).  Versions sort as versions (newest first), not by
+modification time.
 """
 
 from __future__ import annotations
@@ -12,40 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container import runner
-from scitex_container.apptainer.store.core import Store
-from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
-from scitex_container.fsutil import remove_path
-
-
-def _has(directory: Path, pattern: str) -> bool:
-    return next(iter(directory.glob(pattern)), None) is not None
-
-
-def detect_scheme(directory: str | os.PathLike, sandbox: bool = False) -> Scheme:
-    """The naming scheme of the store in ``directory`` (flat layout by default)."""
-    d = Path(directory)
-    flat = FLAT_SANDBOX if sandbox else FLAT_SIF
-    if os.path.lexists(d / flat.active) or _has(d, f"{flat.prefix}*{flat.suffix}"):
-        return flat
-    own = image_scheme(d.name, sandbox) if d.name and not d.name.startswith(".") else None
-    if own and (os.path.lexists(d / own.active) or _has(d, f"{own.prefix}*{own.suffix}")):
-        return own
-    return flat
-
-
-def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
-    """The store at ``location``: a store directory, or its active link."""
-    path = Path(location)
-    if path.is_symlink() or path.is_file():
-        name = path.name
-        for scheme in (FLAT_SIF, FLAT_SANDBOX):
-            if name == scheme.active:
-                return Store(path.parent, scheme)
-        if name.endswith("-sandbox"):
-            return Store(path.parent, image_scheme(name[: -len("-sandbox")], True))
-        return Store(path.parent, image_scheme(name.removesuffix(".sif")))
-    return Store(path, detect_scheme(path, sandbox))
+from scitex_container.apptainer.store.opening import open_store
+from scitex_container.files.fsutil import remove_path
+from scitex_container.process import runner
 
 
 def list_versions(containers_dir: str | os.PathLike) -> list[dict]:

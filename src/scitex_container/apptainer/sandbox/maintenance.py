@@ -11,12 +11,13 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from scitex_container import envvars, runner
+from scitex_container import envvars
 from scitex_container.apptainer import tool
-from scitex_container.apptainer.building.image import build_image
+from scitex_container.apptainer.building.atomic import build_image
 from scitex_container.apptainer.signing.policy import output_gate
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.fsutil import atomic_write_text, remove_path
+from scitex_container.files.fsutil import atomic_write_text, remove_path
+from scitex_container.process import runner
 
 log = logging.getLogger(__name__)
 

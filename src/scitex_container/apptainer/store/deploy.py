@@ -16,7 +16,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container import runner, temporaries
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import (
@@ -27,9 +26,11 @@ from scitex_container.apptainer.store.metadata import (
     write_metadata,
 )
 from scitex_container.apptainer.store.naming import SANDBOX
-from scitex_container.apptainer.store.versions import open_store
+from scitex_container.apptainer.store.opening import open_store
 from scitex_container.errors import BadInputError, StoreError
-from scitex_container.fsutil import fsync_dir
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import fsync_dir
+from scitex_container.process import runner
 from scitex_container.result import Result
 
 DEFAULT_TARGET = Path("/opt/scitex/singularity")

@@ -14,8 +14,8 @@ import secrets
 from pathlib import Path
 from typing import BinaryIO
 
-from scitex_container import temporaries
-from scitex_container.temporaries import remove_path
+from scitex_container.files import temporaries
+from scitex_container.files.temporaries import remove_path
 
 CHUNK = 4 * 1024 * 1024
 

@@ -12,7 +12,7 @@
   (long builds);
 * failures raise :class:`~scitex_container.errors.ProcessError` carrying argv,
   exit code, stdout and the tail of stderr, or the more specific subclass
-  :mod:`~scitex_container.failures` picks from the tool's own output;
+  :mod:`~scitex_container.process.failures` picks from the tool's own output;
 * in dry-run mode (see :func:`dry_run`) commands that change something are
   recorded instead of run.  Read-only queries (``readonly=True``: version
   probes, listings) still run, so a dry run can plan from real facts.
@@ -30,10 +30,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scitex_container import interrupts
-from scitex_container.failures import process_error
-from scitex_container.pipes import MAX_LINE, communicate, lines, wait
-from scitex_container.procgroup import (
+from scitex_container.process import interrupts
+from scitex_container.process.failures import process_error
+from scitex_container.process.pipes import MAX_LINE, communicate, lines, wait
+from scitex_container.process.procgroup import (
     GRACE_SECONDS,
     kill_group,
     reaped,
@@ -53,7 +53,6 @@ __all__ = [
     "Interrupted",
     "Started",
     "dry_run",
-    "finish",
     "install_signal_handlers",
     "is_dry_run",
     "recorded_commands",
@@ -65,7 +64,7 @@ __all__ = [
 ]
 
 
-#: SIGTERM/SIGHUP as a KeyboardInterrupt (see :mod:`scitex_container.interrupts`).
+#: SIGTERM/SIGHUP as a KeyboardInterrupt (see :mod:`scitex_container.process.interrupts`).
 Interrupted = interrupts.Interrupted
 
 
@@ -255,16 +254,11 @@ def _collect(
 
 @dataclass(frozen=True)
 class Started:
-    """A read-only query running in the background (``procgroup.spawn_query``)."""
+    """A child :func:`run` started and waits for."""
 
     argv: tuple[str, ...]
     proc: subprocess.Popen
     start: float
-
-
-def finish(started: Started, *, check: bool = True, timeout: float | None = None) -> Completed:
-    """Wait for a query started in the background: the same outcome as :func:`run`'s."""
-    return _collect(started, None, timeout, check, own_group=True)
 
 
 def stream(

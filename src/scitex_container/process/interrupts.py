@@ -24,25 +24,15 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (early start)
-
-if TYPE_CHECKING:
-    from typing import Any
+from scitex_container.errors import Interrupted
 
 #: A second copy of the same signal within this many seconds is ignored.
 REPEAT_SECONDS = 0.5
 
 _ENDING = (signal.SIGTERM, signal.SIGHUP)
 _last: dict[str, float] = {}  # signal name -> when it last raised
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived (Ctrl-C stays a plain KeyboardInterrupt)."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(signal.Signals(signum).name)
 
 
 def _repeat(signum: int) -> bool:
@@ -56,7 +46,7 @@ def _repeat(signum: int) -> bool:
 
 def _raise(signum: int, _frame: object) -> None:
     if not _repeat(signum):
-        raise Interrupted(signum)
+        raise Interrupted(signum, signal.Signals(signum).name)
 
 
 def install() -> None:
@@ -100,7 +90,7 @@ def raising() -> contextlib.AbstractContextManager[None]:
     def once(signum: int, frame: object) -> None:
         for sig in _ENDING:
             signal.signal(sig, signal.SIG_IGN)
-        raise Interrupted(signum)
+        raise Interrupted(signum, signal.Signals(signum).name)
 
     return _handled(_ENDING, once)
 
