@@ -112,3 +112,12 @@ def debian_sif(image_cache: Path) -> Path:
     from images import debian_sif as make
 
     return make()
+
+
+@pytest.fixture(scope="session")
+def lock_sif(debian_sif: Path) -> Path:
+    """Debian base + hello, python3-yaml, libc6:i386, nodejs, npm; pip from an index dir,
+    a direct wheel path and an editable project; two npm globals from local tarballs."""
+    from lockimages import lock_sif as make
+
+    return make()
