@@ -34,7 +34,12 @@ from scitex_container._version import __version__
 from scitex_container.apptainer.lock.capture_exec import exec_capture
 from scitex_container.apptainer.lock.capture_static import Found, static_capture
 from scitex_container.apptainer.lock.imagecheck import check_image as check_image
-from scitex_container.apptainer.lock.lockfile import Lock, node_json_from_versions, write_lock
+from scitex_container.apptainer.lock.lockfile import (
+    PIP_CAPTURE_ALL,
+    Lock,
+    node_json_from_versions,
+    write_lock,
+)
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.sif.tree import TreeUnreadable
 from scitex_container.apptainer.store import metadata
@@ -112,6 +117,7 @@ def lock_from_found(
         image_id=found.image_id,
         captured_at=captured_at,
         command=command,
+        pip_capture=PIP_CAPTURE_ALL,
     )
 
 

@@ -281,7 +281,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     if lock is None:
         return report
     from scitex_container.apptainer.lock.capture import capture_found, image_digest, lock_from_found
-    from scitex_container.apptainer.lock.compare import compare_version_sets
+    from scitex_container.apptainer.lock.compare import compare_version_sets, freeze_omitted
 
     sha256 = None
     if lock.image_sha256 and not lock.image_id:
@@ -298,6 +298,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     if lock.apk or fresh.apk:
         sections = [*sections, "apk"]
     results = dict(no_lock)
+    omitted = freeze_omitted(lock, fresh)  # a seed lock's ``pip freeze`` leaves these out
     for name in sections:
         prefix = name + ":"
         a = {k: v for k, v in stored_set.items() if k.startswith(prefix)}
@@ -305,7 +306,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
         if not a and not b and name in ("node", "apk"):
             results[name] = _skip(f"No {name} packages in the lock or the image")
             continue
-        diff = compare_version_sets(a, b, a_label="lock", b_label="image")
+        diff = compare_version_sets(a, b, a_label="lock", b_label="image", ignore=omitted)
         results[name] = _section_result(name, diff, len(b))
     return replace(report, sections=tuple(results.items()))
 
