@@ -18,7 +18,7 @@ from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
-from scitex_container.apptainer.session.spec import SessionSpec, plan
+from scitex_container.apptainer.session.spec import SessionSpec, plan, require_host_paths
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.process import runner
 
@@ -164,6 +164,7 @@ def start_session(
         slurm_node=node,
         slurm_constraint=constraint,
     )
+    require_host_paths(spec)  # what the builders did not check: here is where it runs
     check_image(image)
     from scitex_container.apptainer.signing.policy import require_signature  # start only
 
