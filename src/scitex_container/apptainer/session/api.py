@@ -169,6 +169,12 @@ def start_session(
     from scitex_container.apptainer.signing.policy import require_signature  # start only
 
     require_signature("session_start", image)  # the site policy's gate, before any submission
+    if chosen == "slurm":  # a request no node can hold would pend for ever: refuse it now
+        from scitex_container.apptainer.session.placement import check_request
+
+        check_request(
+            spec.slurm_partition, spec.slurm_cpus, spec.slurm_memory_gb, spec.slurm_node or None
+        )
     container = plan(spec)
     record = SessionRecord(
         id=records.new_session_id(slug),
