@@ -167,8 +167,9 @@ def freeze(
     """Extract pinned versions from a built image into the reference's files.
 
     Writes ``requirements-lock.txt`` (pip freeze lines), ``dpkg-lock.txt``
-    (``name=version``) and, when the image has global npm packages,
-    ``node-lock.txt`` (npm's JSON); ``apk-lock.txt`` on Alpine.  Isolated
+    (``name=version``) and ``node-lock.txt`` (npm's JSON; ``{}`` when the
+    image has no global npm packages or no npm), so the result always has
+    the keys pip, dpkg and node; ``apk-lock.txt`` on Alpine.  Isolated
     from the host like :func:`capture_lock`.
 
     Returns:
@@ -187,8 +188,9 @@ def freeze(
         + "".join(f"{k}=={v}\n" if v else f"{k}\n" for k, v in sorted(found.pip.items())),
         "dpkg": head + "".join(f"{k}={v}\n" for k, v in found.dpkg.items()),
     }
-    if found.node:
-        texts["node"] = node_json_from_versions(found.node) + "\n"
+    # Always a node file (the reference returns {pip, dpkg, node}): ``{}`` when
+    # the image has no npm or no global packages, which reads as none.
+    texts["node"] = (node_json_from_versions(found.node) or "{}") + "\n"
     if found.apk:
         texts["apk"] = head + "".join(f"{k}={v}\n" for k, v in found.apk.items())
     paths = {}

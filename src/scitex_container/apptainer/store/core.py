@@ -358,11 +358,13 @@ class Store:
     def cleanup(self, keep: int = 3, *, remove_active: bool = False) -> list[Path]:
         """Remove all but the ``keep`` newest versions; return what was removed.
 
-        What killed commands left (temporaries, build scratch, orphan
-        sidecars) is removed and returned too.  The active version (unless
-        ``remove_active``, which also drops the link), protected versions and
-        base images are never removed and do not count towards ``keep``.
-        In a dry run nothing is removed.
+        ``keep`` counts the newest versions whatever they are (the active
+        one among them, as the reference's "keeping the N most recent").
+        Beyond them, the active version (unless ``remove_active``, which
+        also drops the link) and protected versions stay too, and base
+        images are never versions.  What killed commands left
+        (temporaries, build scratch, orphan sidecars) is removed and
+        returned too.  In a dry run nothing is removed.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
@@ -370,15 +372,11 @@ class Store:
         with self.lock():
             removed += self.remove_stale()
             removed += self.remove_orphan_sidecars()
-            kept = 0
-            doomed: list[Version] = []
-            for row in self.versions():
-                if row.protected or (row.active and not remove_active):
-                    continue
-                if kept < keep:
-                    kept += 1
-                    continue
-                doomed.append(row)
+            doomed = [
+                row
+                for row in self.versions()[keep:]
+                if not (row.protected or (row.active and not remove_active))
+            ]
             removed += [row.path for row in doomed]
             if runner.is_dry_run():
                 return removed

@@ -15,6 +15,7 @@ from scitex_container.cli.sandbox.create import create
 from scitex_container.cli.sandbox.list import list_
 from scitex_container.cli.sandbox.maintain import maintain
 from scitex_container.cli.sandbox.ps1 import ps1
+from scitex_container.cli.sandbox.purge_sifs import purge_sifs
 from scitex_container.cli.sandbox.rollback import rollback
 from scitex_container.cli.sandbox.switch import switch
 from scitex_container.cli.sandbox.to_sif import to_sif
@@ -27,5 +28,16 @@ def sandbox() -> None:
     """Create, update, switch and convert sandboxes."""
 
 
-for _command in (create, maintain, update, to_sif, ps1, list_, switch, rollback, cleanup):
+for _command in (
+    create,
+    maintain,
+    update,
+    to_sif,
+    ps1,
+    list_,
+    switch,
+    rollback,
+    cleanup,
+    purge_sifs,
+):
     sandbox.add_command(_command)
