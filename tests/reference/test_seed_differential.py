@@ -265,3 +265,25 @@ def test_an_empty_dpkg_version_is_never_pinned(tmp_path):
     assert "tzdata=" not in text and "bare==" not in text
     assert "left unpinned: tzdata" in text
     assert "six==1.16.0" in text
+
+
+@pytest.mark.apptainer
+def test_verify_against_the_seeds_freeze_files_keeps_its_words(tmp_path, seed_captures):
+    """The seed's ``freeze`` files of an image verify clean; drift reads as the seed wrote it."""
+    from scitex_container.apptainer import verify
+
+    image, captured = seed_captures["mixed"]
+    pip = "".join(f"{k}=={v}\n" if v else f"{k}\n" for k, v in captured.pip.items())
+    dpkg = "".join(f"{k}={v}\n" for k, v in captured.dpkg.items())
+    (tmp_path / "requirements-lock.txt").write_text(pip)
+    (tmp_path / "dpkg-lock.txt").write_text(dpkg)
+    (tmp_path / "node-lock.txt").write_text(captured.node)
+    result = verify(image, lock_dir=tmp_path)
+    assert result["overall"] == "pass", result
+    (tmp_path / "requirements-lock.txt").write_text(pip.replace("pyyaml==6.0", "pyyaml==5.4"))
+    (tmp_path / "dpkg-lock.txt").write_text(dpkg.replace("\nhello=", "\nhello=9:"))
+    result = verify(image, lock_dir=tmp_path)
+    assert result["pip_lock"]["detail"] == "Package mismatch: +1 new, -1 missing"
+    assert result["pip_lock"]["summary"] == "1 changed (pyyaml 5.4 -> 6.0)"
+    assert result["dpkg_lock"]["detail"] == "Package mismatch: +1 changed/new, -1 missing/changed"
+    assert result["pip_lock"]["diff_count"] == result["dpkg_lock"]["diff_count"] == 1
