@@ -125,17 +125,17 @@ class Stage:
 
 
 def files_from(path: str, section: Section) -> str | None:
-    """The stage named by ``%files from <stage>``; ``None`` for host files."""
-    words = section.args.split()
+    """The stage a ``%files`` section copies from; ``None`` for host files.
+
+    As apptainer's build reads it: the arguments up to a ``#`` are split on
+    blanks; none means host files, two (``from <stage>``) name the stage.
+    Any other count makes apptainer skip the section: ``""`` is returned
+    (the def checks refuse it; the parser, like apptainer's, does not).
+    """
+    words = section.args.split("#")[0].split()
     if section.name != "files" or not words:
         return None
-    if words[0].lower() != "from" or len(words) != 2:
-        raise DefFileError(
-            f"`%files {section.args}`: expected `%files` or `%files from <stage>`",
-            path,
-            section.line,
-        )
-    return words[1]
+    return words[1] if len(words) == 2 else ""
 
 
 def files_entries(path: str, index: int, section: Section) -> Iterator[FilesEntry]:

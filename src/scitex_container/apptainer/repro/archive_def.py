@@ -75,20 +75,20 @@ def input_dirs(def_path: str | os.PathLike) -> tuple[Path, ...]:
 
     ``repro --archive`` offers them to ``lock archive`` as saved files, so
     local wheels installed with ``--find-links`` (in no index) are archived
-    too; only files that name a lock entry are taken from them.
+    too; only files that name a lock entry are taken from them.  Sources are
+    read as apptainer reads them (globs, quotes, ``{{ NAME }}`` from the
+    ``%arguments`` defaults; :mod:`..deffile.sources`).
     """
     from scitex_container.apptainer.deffile import parse_def
+    from scitex_container.apptainer.deffile.sources import host_sources
 
-    path = Path(def_path)
     out: list[Path] = []
-    for entry in parse_def(path).files_entries():
-        if entry.from_stage is not None or "{{" in entry.src:
-            continue
-        src = Path(entry.src) if os.path.isabs(entry.src) else path.parent / entry.src
-        if src.is_file() and src.suffix in (".whl", ".deb"):
-            src = src.parent
-        if src.is_dir() and src.resolve() not in out:
-            out.append(src.resolve())
+    for source in host_sources(parse_def(def_path), strict=False):
+        for src in source.paths:
+            if src.is_file() and src.suffix in (".whl", ".deb", ".tgz"):
+                src = src.parent
+            if src.is_dir() and src.resolve() not in out:
+                out.append(src.resolve())
     return tuple(out)
 
 

@@ -275,7 +275,9 @@ def analyse_def(deffile: DefFile) -> DefUsage:
 
     The pin block itself (if the def already holds one) is ignored.
     """
-    clean = deffile.remove_generated_block(PIN_BLOCK_TAG)
+    from scitex_container.apptainer.lock.post_wrap import unwrap_post
+
+    clean = unwrap_post(deffile, PIN_BLOCK_TAG) or deffile.remove_generated_block(PIN_BLOCK_TAG)
     stage = clean.stage(-1)
     post = "".join(s.raw_body for s in stage.sections_named("post"))
     include = []
