@@ -204,6 +204,21 @@ def escape_prefix(directory: str) -> str:
     return "".join("\\" + c if c in _SPECIAL else c for c in directory)
 
 
+def _implicit_dst(src: str, directory: str) -> str:
+    """The destination apptainer gives a source written without one (its own path)."""
+    words, _ = expand(src, directory)
+    if len(words) == 1:
+        dst = "/" + os.path.normpath(words[0]).lstrip("/")
+        return dst + "/" if words[0].endswith("/") and dst != "/" else dst
+    parents = {os.path.dirname(os.path.normpath(w)) for w in words}
+    if len(parents) != 1:
+        raise BadInputError(
+            f"`%files` source `{src}` has no destination and expands into several "
+            "directories; give it one to pin it into another directory"
+        )
+    return "/" + (parents.pop().lstrip("/") + "/").lstrip("/")
+
+
 def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | None:
     """``text`` (one ``%files`` line) with a relative source made relative to ``directory``.
 
@@ -211,19 +226,24 @@ def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | N
     ``values`` rendering its templates; a source whose template has no
     value is taken as relative).  The source keeps its own spelling (globs,
     quotes, templates); only the directory is put in front, escaped so
-    apptainer reads it literally.
+    apptainer reads it literally.  A source without a destination gets the
+    one apptainer gave it (its relative path under ``/``).
     """
     body = text.lstrip()
     match = _FIELD_RE.match(body)
     if not body or body.startswith("#") or match is None or match.start() != 0:
         return None
     token = match.group(0)
-    src, _ = split_line(render_template(body, values))
+    src, dst = split_line(render_template(body, values))
     if not src or src.startswith("/"):
         return None
     inner = token.strip('"')
     new = escape_prefix(directory.rstrip("/")) + "/" + inner
     if any(c in new for c in "\t\n\f\r ") or "{{" in new:
         new = '"' + new + '"'
+    rest = body[len(token) :]
+    if not dst:
+        implicit = _implicit_dst(src, directory)
+        rest = " " + (f'"{implicit}"' if any(c.isspace() for c in implicit) else implicit) + rest
     indent = text[: len(text) - len(body)]
-    return indent + new + body[len(token) :]
+    return indent + new + rest

@@ -158,8 +158,9 @@ def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
 
     Each source keeps its own spelling (globs, quotes, ``{{ NAME }}``); only
     ``src_dir`` is put in front, escaped for apptainer (:mod:`..deffile.sources`).
-    A ``From:`` that starts with ``$`` or a template whose default is
-    absolute is left as written (apptainer resolves it at build time).
+    A ``From:`` whose template default is absolute is left as written;
+    apptainer reads ``$VAR`` in a ``localimage`` ``From:`` literally, so
+    it is a relative path like any other.
     """
     lines = split_lines(deffile.emit())
     changed = 0
@@ -179,7 +180,7 @@ def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
             continue
         for head in stage.header:
             value = render_template(head.value, stage.arguments)
-            if head.name != "from" or not value or value.startswith(("/", "$")):
+            if head.name != "from" or not value or value.startswith("/"):
                 continue
             raw = lines[head.line - 1]
             text = content(raw)
