@@ -35,6 +35,8 @@ missing one raises NotFoundError naming it.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -234,3 +236,64 @@ def restore_lines() -> list[str]:
         "mkdir -p /etc/apt/sources.list.d",
         f"rm -rf {_SAVE}",
     ]
+
+
+def check_locked_def(locked_def: str | os.PathLike, archive: str | os.PathLike) -> int:
+    """Before a build: does ``archive`` still hold what ``locked_def`` installs from?
+
+    The locked def names its view of the archive and the sha256 of every
+    file in it (:mod:`.archive_view`); each is looked for under ``archive``
+    and hashed (through the digest cache: a second check costs a ``stat``).
+    NotFoundError (exit 2) for an archive that does not exist, a locked def
+    pinned without an archive or against another one, and for missing or
+    changed files, listing them and where it looked.  Returns the number
+    of files checked.
+    """
+    from scitex_container.apptainer.deffile import parse_def
+    from scitex_container.files.digests import DigestCache
+
+    root = Path(archive).absolute()
+    if not root.is_dir():
+        raise NotFoundError(f"`{root}` is not an artifact archive (no such directory)", str(root))
+    deffile = parse_def(locked_def)
+    block = next(
+        (b for i in range(len(deffile.stages)) if (b := _setup_block(deffile, i)) is not None),
+        None,
+    )
+    view = re.search(r"^cp -R (.+?)/\. ", block or "", re.MULTILINE)
+    if block is None or view is None:
+        raise NotFoundError(
+            f"`{locked_def}` installs from no archive; pin it with `lock pin --archive {root}`",
+            os.fspath(locked_def),
+        )
+    path = Path(shlex.split(view.group(1))[0])
+    if path.parent.parent.resolve() != root.resolve():
+        raise NotFoundError(
+            f"`{locked_def}` was pinned against the archive `{path.parent.parent}`, not `{root}`",
+            os.fspath(locked_def),
+        )
+    sums = re.findall(r"^([0-9a-f]{64})  (.+)$", block, re.MULTILINE)
+    cache, gaps = DigestCache(), []
+    for digest, rel in sums:
+        file = path / rel
+        try:
+            ok = file.is_file() and cache.file_sha256(file) == digest
+        except OSError:
+            ok = False
+        if not ok:
+            gaps.append(rel)
+    cache.save()
+    if gaps:
+        raise NotFoundError(
+            f"{len(gaps)} of {len(sums)} file(s) the locked def installs are missing or "
+            f"changed in the archive (looked in {path}): "
+            + ", ".join(gaps[:20])
+            + (" ..." if len(gaps) > 20 else "")
+            + f"; re-run `scitex-container lock archive` and `lock pin --archive {root}`",
+            str(path),
+        )
+    return len(sums)
+
+
+def _setup_block(deffile: DefFile, stage: int) -> str | None:
+    return deffile.generated_block(TAG, section="setup", stage=stage)
