@@ -137,8 +137,11 @@ def load_source(source: str | os.PathLike) -> tuple[Lock, Path | None]:
 
 
 def _wanted(lock: Lock) -> dict[str, str]:
+    """Entries archived: not apk, and not what a dpkg package installed (its .deb is)."""
     versions = lock.version_set()
-    return {k: v for k, v in versions.items() if not k.startswith("apk:")}
+    return {
+        k: v for k, v in versions.items() if not k.startswith("apk:") and k not in lock.provided_by
+    }
 
 
 def archive_lock(

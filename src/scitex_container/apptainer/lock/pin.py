@@ -60,6 +60,7 @@ from scitex_container.apptainer.deffile.sources import rebase_line
 from scitex_container.apptainer.deffile.text import content, render_template, split_lines
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
 from scitex_container.apptainer.lock.post_wrap import unwrap_post, wrap_post
+from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.repro import archive_def
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, DefUsage, analyse_def, shell_word
 from scitex_container.apptainer.repro.stanzas import (
@@ -119,9 +120,14 @@ def _apt_pins(
 
 
 def _pip_pins(lock: Lock) -> tuple[list[str], list[str]]:
-    """Requirement lines to pin, and raw lines that cannot be pinned (editable, VCS)."""
+    """Requirement lines to pin, and raw lines that cannot be pinned (editable, VCS).
+
+    Distributions a dpkg package installed are left to the apt stanza.
+    """
     pins, unpinnable = [], []
     for key, version in lock.pip.items():
+        if f"pip:{PipMap.key(key)}" in lock.provided_by:
+            continue
         if version:
             pins.append(f"{key}=={version}")
         elif " @ " in key:
@@ -276,7 +282,13 @@ def render_locked_def(
         else:
             body += skipped("apt", f"nothing to pin ({scope_note})")
     pip_pins, unpinnable = _pip_pins(the_lock)
-    node = the_lock.node_versions
+    node = {
+        n: v for n, v in the_lock.node_versions.items() if f"node:{n}" not in the_lock.provided_by
+    }
+    body += [
+        f"# {key.partition(':')[0]}: {key.partition(':')[2]} is {owner}'s, pinned with it"
+        for key, owner in the_lock.provided_by.items()
+    ]
     hashed: list[str] = []
     pip_opts: Sequence[str] | None = pip_options
     npm_dirs, npm_opts = usage.npm_tarball_dirs, usage.npm_options
