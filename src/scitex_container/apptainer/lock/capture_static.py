@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,16 +297,21 @@ def _installed_paths(view: dict[str, Entry], files: dict[str, bytes]) -> dict[st
     return out
 
 
-def dpkg_owners(installed: dict[str, str], lists: dict[str, bytes]) -> dict[str, str]:
+def dpkg_owners(
+    installed: dict[str, str], lists: dict[str, bytes], dpkg: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Which of ``installed`` (key -> image path) a dpkg package's file list holds.
 
     ``lists`` maps ``var/lib/dpkg/info/<pkg>[:arch].list`` to its text.
-    Returns ``{key: "dpkg:<pkg>"}``.
+    Returns ``{key: "dpkg:<pkg>"}``, the package named as the lock names it
+    (``pkg:arch`` only where ``dpkg``, the lock's packages, has no plain ``pkg``).
     """
     wanted = {"/" + path.strip("/"): key for key, path in installed.items()}
     out: dict[str, str] = {}
     for list_path, data in sorted(lists.items()):
         package = posixpath.basename(list_path).removesuffix(".list")
+        if dpkg is not None and package not in dpkg and package.split(":")[0] in dpkg:
+            package = package.split(":")[0]
         for line in data.decode("utf-8", "replace").splitlines():
             key = wanted.get(line.rstrip("/"))
             if key is not None and key not in out:
@@ -314,13 +319,15 @@ def dpkg_owners(installed: dict[str, str], lists: dict[str, bytes]) -> dict[str,
     return dict(sorted(out.items()))
 
 
-def _owners(tree, view: dict[str, Entry], files: dict[str, bytes]) -> dict[str, str]:
+def _owners(
+    tree, view: dict[str, Entry], files: dict[str, bytes], dpkg: Mapping[str, str]
+) -> dict[str, str]:
     installed = _installed_paths(view, files)
     if DPKG_STATUS not in files or not installed:
         return {}
     lists = {k: e.path for k, e in view.items() if e.kind == "f" and k.endswith(".list")}
     raw = tree.read(set(lists.values()))
-    return dpkg_owners(installed, {k: raw[p] for k, p in lists.items() if p in raw})
+    return dpkg_owners(installed, {k: raw[p] for k, p in lists.items() if p in raw}, dpkg)
 
 
 def static_capture(image: Path) -> Found:
@@ -351,7 +358,7 @@ def static_capture(image: Path) -> Found:
             node=_node_versions(view, files),
             apk=apk,
             image_id=getattr(tree, "image_id", ""),
-            owners=_owners(tree, view, files),
+            owners=_owners(tree, view, files, dpkg),
         )
     finally:
         tree.close()
