@@ -346,7 +346,6 @@ ERRORS = {
         3,
         'unterminated " quote',
     ),
-    "files three fields": ("Bootstrap: docker\n%files\n  my file.txt /opt/\n", 3, "3 fields"),
     "arguments without equals": ("Bootstrap: docker\n%arguments\n  A=1\n  B\n", 4, "`NAME=value`"),
     "arguments without name": ("Bootstrap: docker\n%arguments\n  =1\n", 3, "`NAME=value`"),
     "unterminated template": ("Bootstrap: docker\nFrom: alpine:{{ TAG }\n", 2, "`{{ TAG }`"),
@@ -644,6 +643,7 @@ def test_edits_do_not_touch_the_original(tmp_path: Path) -> None:
 #: ``%files`` arguments apptainer's parser accepts and its build ignores or refuses:
 #: our parser accepts them too; the def checks (run before every build) refuse them.
 FILES_ARGS = {
+    "files three fields": ("Bootstrap: docker\n%files\n  my file.txt /opt/\n", 3, "3 fields"),
     "files bad args": ("Bootstrap: docker\n%files to x y\n  a b\n", 2, "copies nothing"),
     "files from nothing": ("Bootstrap: docker\n%files from\n", 2, "copies nothing"),
     "files from unknown stage": (

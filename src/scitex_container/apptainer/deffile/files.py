@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from scitex_container.apptainer.deffile.document import DefFile, parse_def_text
-from scitex_container.apptainer.deffile.parts import files_from
+from scitex_container.apptainer.deffile.parts import Section, files_from
 from scitex_container.apptainer.deffile.sources import host_sources
+from scitex_container.apptainer.deffile.text import split_fields
 from scitex_container.errors import DefFileError
 
 
@@ -51,6 +52,7 @@ def validate_files(
     """
     names = [stage.name for stage in deffile.stages]
     for _, section in deffile.iter_sections():
+        _check_field_count(deffile.path, section)
         stage = files_from(deffile.path, section)
         if stage == "":
             raise DefFileError(
@@ -78,3 +80,21 @@ def validate_files(
             source.line,
         )
     return tuple(found)
+
+
+def _check_field_count(path: str, section: Section) -> None:
+    """A ``%files`` line of more than ``src dest``: apptainer drops the rest silently."""
+    if section.name not in ("files", "appfiles"):
+        return
+    for line, text in section.body_lines():
+        text = text.strip()
+        if not text or text.startswith("#"):
+            continue
+        fields = split_fields(text)
+        if len(fields) > 2 and not fields[2].startswith("#"):
+            raise DefFileError(
+                f"%{section.name} line has {len(fields)} fields (`src [dest]`) and apptainer "
+                "would ignore all but two; quote paths that contain spaces",
+                path,
+                line,
+            )

@@ -148,12 +148,5 @@ def files_entries(path: str, index: int, section: Section) -> Iterator[FilesEntr
             fields = split_fields(text)
         except ValueError as exc:
             raise DefFileError(f"%{section.name} line: {exc}", path, line) from None
-        if len(fields) > 2 and not fields[2].startswith("#"):
-            raise DefFileError(
-                f"%{section.name} line has {len(fields)} fields (`src [dest]`); "
-                "quote paths that contain spaces",
-                path,
-                line,
-            )
         dest = fields[1] if len(fields) > 1 else None
         yield FilesEntry(fields[0], dest, section.line, line, from_stage, index, section.app)
