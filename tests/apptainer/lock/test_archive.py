@@ -260,3 +260,18 @@ def test_a_damaged_stored_file_is_found_and_replaced(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "1 damaged and replaced" in proc.stdout
     assert sha256_file(blob) == sha256_file(debs[0])
+
+
+def test_a_saved_npm_tarball_is_taken_when_its_package_json_names_the_entry(tmp_path):
+    from lockimages import npm_tarball
+
+    from scitex_container.apptainer.lock.archive_fetch import fetch_saved
+
+    good = npm_tarball(tmp_path / "saved", "@scx/saved-tool", "0.2.0")
+    (tmp_path / "saved" / "other-9.9.9.tgz").write_bytes(b"not a tarball")
+    found, _ = fetch_saved(
+        {"node:@scx/saved-tool": "0.2.0", "node:other": "9.9.9"}, (tmp_path / "saved",)
+    )
+    assert list(found) == ["node:@scx/saved-tool"]
+    assert found["node:@scx/saved-tool"].path == good
+    assert "package.json matches" in found["node:@scx/saved-tool"].source
