@@ -15,8 +15,9 @@ With an archive (``lock pin --archive DIR``), the locked def gets:
   archive too;
 * pins installed with ``pip install --no-index --require-hashes`` (each pin
   carries the sha256 the archive recorded) and npm from the tarballs;
-* at the end of ``%post``, the image's own apt sources and pip config are put
-  back and the copy is removed, so the image holds nothing of the archive.
+* after the rough ``%post`` and the pins (both in the generated ``%post``),
+  the image's own apt sources and pip config are put back and the copy is
+  removed, so the image holds nothing of the archive.
 
 A ``Bootstrap: debootstrap`` def becomes ``Bootstrap: scratch`` whose
 ``%setup`` first debootstraps the same base from the view, which is then

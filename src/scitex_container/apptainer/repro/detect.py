@@ -1,6 +1,6 @@
 """What a rough def's own install commands say about where packages come from.
 
-The pin stanzas appended to a locked def must find the pinned versions in
+The pin stanzas of a locked def must find the pinned versions in
 the same places the rough def found its packages.  This module reads the
 shell of the final stage's ``%post`` (and the ``Include:`` header) and
 reports, without running anything:
