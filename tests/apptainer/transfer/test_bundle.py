@@ -250,3 +250,28 @@ def test_a_manifest_that_lies_about_itself_is_refused(images, cli, tmp_path) -> 
     )
     assert code == 1 and "not a bundle member name" in err["error"]
     assert not (tmp_path / "c").exists()
+
+
+def test_a_bundle_goes_through_a_pipe_and_a_device_is_written_through_not_replaced(
+    images, cli, tmp_path
+) -> None:
+    _, _, sifs = images
+    store = _store_with(tmp_path, sifs["signed"])
+    argv = [sys.executable, "-m", "scitex_container"]
+    export = subprocess.Popen([*argv, "bundle", "export", store, "-o", "-"], stdout=subprocess.PIPE)
+    done = subprocess.run(
+        [*argv, "--json", "bundle", "import", "-", "-o", tmp_path / "piped"],
+        stdin=export.stdout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert export.wait(timeout=60) == 0
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["arrival"]["origin"]["bundle"] == "stdin"
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | 0o020000, os.makedev(1, 3))  # our own /dev/null, never the real one
+    assert cli("bundle", "export", store, "-o", null).returncode == 0
+    assert os.stat(null).st_rdev == os.makedev(1, 3)  # still the device
+    code, err = cli.json("bundle", "export", store, "-o", "-")
+    assert code == 2 and "--json" in err["error"]

@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from scitex_container.apptainer.transfer import proof as proofs
 from scitex_container.apptainer.transfer.bundle_manifest import (
@@ -94,6 +96,38 @@ def _add_file(tar: tarfile.TarFile, member: Member, path: Path) -> None:
         raise TransferError(f"{path} changed while it was exported", {"member": member.name})
 
 
+def _special(path: Path) -> bool:
+    """A character device, FIFO or socket (through links): never replaced, written through."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _write(
+    fh: BinaryIO,
+    body: bytes,
+    signature: bytes | None,
+    members: list[Member],
+    sif: Path,
+    found: dict[str, bytes],
+    store_root: Any,
+) -> None:
+    with tarfile.open(fileobj=fh, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(_info(MANIFEST, len(body)), io.BytesIO(body))
+        if signature is not None:
+            tar.addfile(_info(SIGNATURE, len(signature)), io.BytesIO(signature))
+        for member in members:
+            if member.role == "image":
+                _add_file(tar, member, sif)
+            elif member.role == "artifact":
+                _add_file(tar, member, store_root.blob(member.sha256))
+            else:
+                data = found[member.role]
+                tar.addfile(_info(member.name, len(data)), io.BytesIO(data))
+
+
 def export_bundle(
     source: str | os.PathLike,
     output: str | os.PathLike,
@@ -148,24 +182,17 @@ def export_bundle(
         return result
     if out.is_dir():
         raise BadInputError("is a directory; give the bundle's file name", str(out))
+    if os.fspath(output) == "-" or _special(out):  # stdout, a device, a FIFO: written through
+        if os.fspath(output) == "-":
+            _write(sys.stdout.buffer, body, signature, members, sif, found, store_root)
+        else:
+            with open(out, "wb") as fh:
+                _write(fh, body, signature, members, sif, found, store_root)
+        return result
     tmp = temporaries.track(temp_path(out))
     try:
-        with (
-            open(tmp, "xb") as fh,
-            tarfile.open(fileobj=fh, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            tar.addfile(_info(MANIFEST, len(body)), io.BytesIO(body))
-            if signature is not None:
-                tar.addfile(_info(SIGNATURE, len(signature)), io.BytesIO(signature))
-            for member in members:
-                if member.role == "image":
-                    _add_file(tar, member, sif)
-                elif member.role == "artifact":
-                    _add_file(tar, member, store_root.blob(member.sha256))  # type: ignore[union-attr]
-                else:
-                    data = found[member.role]
-                    tar.addfile(_info(member.name, len(data)), io.BytesIO(data))
-            tar.close()
+        with open(tmp, "xb") as fh:
+            _write(fh, body, signature, members, sif, found, store_root)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,7 +84,10 @@ def _copy_member(fh: IO[bytes], dest: Path) -> tuple[int, str]:
 @contextlib.contextmanager
 def _opened(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
     try:
-        tar = tarfile.open(path, mode="r|")  # noqa: SIM115 (closed by the `with` below)
+        if os.fspath(path) == "-":
+            tar = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")  # noqa: SIM115
+        else:
+            tar = tarfile.open(path, mode="r|")  # noqa: SIM115 (closed by the `with` below)
     except FileNotFoundError:
         raise NotFoundError(f"bundle `{path}` does not exist", str(path)) from None
     except tarfile.TarError as exc:
@@ -209,7 +213,8 @@ def _publish(
                 )
         target.merge_index(entries)
 
-    origin = {"kind": "bundle", "bundle": os.path.abspath(shown), "manifest_signer": signer}
+    where = "stdin" if shown == "-" else os.path.abspath(shown)
+    origin = {"kind": "bundle", "bundle": where, "manifest_signer": signer}
     arrival = arrive(
         store,
         name,

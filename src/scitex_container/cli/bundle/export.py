@@ -12,7 +12,13 @@ from scitex_container.cli.output import emit
 
 @click.command()
 @click.argument("source", type=EXISTING)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Bundle file.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Bundle file (`-`: stdout; a device or FIFO is written through).",
+)
 @click.option(
     "--archive",
     type=EXISTING_DIR,
@@ -28,7 +34,11 @@ def export(source, output, archive, key) -> int:
     requires when the bundle carries a lock or artifacts.
     """
     from scitex_container.apptainer.transfer.bundle_export import export_bundle
+    from scitex_container.errors import BadInputError
 
+    opts = get_options()
+    if output == "-" and opts.json:
+        raise BadInputError("`-o -` writes the bundle to stdout; --json would too", "--json")
     result, commands = execute(lambda: export_bundle(source, output, archive=archive, key=key))
     verb = "would write" if commands is not None else "wrote"
     signed = f", manifest signed by {result.signed_manifest}" if result.signed_manifest else ""
@@ -36,5 +46,8 @@ def export(source, output, archive, key) -> int:
         f"{verb} {result.bundle}: {len(result.members)} members "
         f"({result.artifacts} artifacts){signed}"
     )
-    emit(result, get_options(), text=text, dry_run_commands=commands)
+    if output == "-" and commands is None:
+        click.echo(text, err=True)  # stdout carries the bundle
+    else:
+        emit(result, opts, text=text, dry_run_commands=commands)
     return pending_exit(commands is not None)

@@ -6,12 +6,12 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING_FILE, common_options
+from scitex_container.cli.options import common_options
 from scitex_container.cli.output import emit
 
 
 @click.command("import")
-@click.argument("bundle_file", metavar="BUNDLE", type=EXISTING_FILE)
+@click.argument("bundle_file", metavar="BUNDLE", type=click.Path(exists=True, allow_dash=True))
 @click.option(
     "-o",
     "--output-dir",
@@ -23,7 +23,7 @@ from scitex_container.cli.output import emit
 @click.option("--name", help="Image name (default: the one in the bundle).")
 @common_options
 def import_(bundle_file, output_dir, archive, name) -> int:
-    """Import BUNDLE into a store as the active version, after checking every member.
+    """Import BUNDLE (`-`: stdin) into a store as the active version, after checking every member.
 
     A changed byte, a missing or an extra member is refused naming the
     member; the image's proof and the site policy (steps `import` and
