@@ -1,9 +1,11 @@
 """The few calls of the OCI distribution API we make beside ``apptainer push``/``pull``.
 
-Manifests (get, head, put) and small blobs (get, put) of one repository,
-over ``urllib`` with a short timeout.  Apptainer moves the SIF itself; this
-client reads the SIF's manifest (for its digest) and moves the proof
-artifact (lock, statement, SBOM: kilobytes).  Why not a library: the OCI
+Manifests (get, head, put), small blobs (get, put) and one streamed
+download of one repository, over ``urllib`` with a timeout on every read.
+``apptainer push`` sends the SIF; this client reads the SIF's manifest (for
+its digest), moves the proof artifact (lock, statement, SBOM: kilobytes)
+and downloads the SIF on pull, hashing it as it is written (one pass, as
+apptainer's pull makes, with no cache copy beside it).  Why not a library: the OCI
 clients on PyPI retry a refused connection for minutes with growing sleeps
 and write through files only; an unreachable registry here is one line,
 exit 1, at once.  Only anonymous access is supported (a registry that asks
@@ -16,11 +18,13 @@ must hash to that digest (a registry cannot substitute another).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scitex_container.apptainer.transfer.oci_ref import OciRef
@@ -34,6 +38,7 @@ ACCEPT = ", ".join(
 #: The largest manifest or proof blob read into memory.
 MAX_SMALL = 64 << 20
 TIMEOUT = 30.0
+_CHUNK = 1 << 20
 
 
 def sha256_digest(data: bytes) -> str:
@@ -168,6 +173,39 @@ class OciClient:
                 f"blob {digest}", f"content does not match (got {found}, {len(data)} bytes)"
             )
         return data
+
+    def download_blob(self, digest: str, size: int, dest: Path) -> None:
+        """Stream the blob ``digest`` into the new file ``dest``, hashing as it is written.
+
+        One pass over the bytes (as apptainer's own pull makes); a short
+        read, an extra byte or another digest is refused and ``dest`` is
+        left for the caller's scratch to remove.
+        """
+        url = self._url(f"blobs/{digest}")
+        what = f"blob {digest}"
+        hasher, got = hashlib.sha256(), 0
+        try:
+            req = urllib.request.Request(url, method="GET")
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp, open(dest, "xb") as out:
+                while chunk := resp.read(_CHUNK):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    got += len(chunk)
+                    if got > size:
+                        break
+        except urllib.error.HTTPError as exc:
+            raise self._fail(what, _http_reason(exc), status=exc.code) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", None) or exc.__class__.__name__
+            raise self._fail(what, f"transfer failed after {got} bytes ({reason})") from None
+        found = "sha256:" + hasher.hexdigest()
+        if got != size or found != digest:
+            raise self._fail(
+                what,
+                f"got {got} bytes with {found[:23]}..., expected {size} bytes",
+                expected=digest,
+                found=found,
+            )
 
     def put_blob(self, data: bytes, media_type: str) -> dict[str, Any]:
         """Upload ``data`` (monolithic) unless the registry has it; return its descriptor."""

@@ -1,10 +1,11 @@
 """Pull a version from an OCI registry, checked on arrival.
 
 The reference (a tag or a digest) is resolved to the SIF's manifest digest
-first; apptainer then pulls exactly that digest (a tag moved meanwhile
-cannot swap the content), without apptainer's cache, into the store's
-scratch.  The proof artifact (see :mod:`.push`) is found by the referrers
-tag of that digest; it must name the same subject.  Then
+first; the SIF layer that manifest names is then streamed into the store's
+scratch and hashed as it is written (a tag moved meanwhile cannot swap the
+content; no cache copy is left beside it).  The proof artifact (see
+:mod:`.push`) is found by the referrers tag of that digest; it must name
+the same subject.  Then
 :func:`.arrival.arrive` checks the SIF's sha256, the proof and the site
 policy before anything becomes a version, and records
 ``origin = {registry reference, manifest digest, ...}`` in the version's
@@ -17,6 +18,7 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer import tool
+from scitex_container.apptainer.store.metadata import remember_digest
 from scitex_container.apptainer.transfer import proof as proofs
 from scitex_container.apptainer.transfer.arrival import Arrival, arrive, target_store
 from scitex_container.apptainer.transfer.oci_client import Manifest, OciClient
@@ -88,7 +90,7 @@ def pull_image(
     store = target_store(output_dir, name)
     client = OciClient(ref, plain_http)
     manifest = client.manifest()
-    layer_digest, _size = _sif_layer(ref, manifest)
+    layer_digest, size = _sif_layer(ref, manifest)
     proof = _proof(client, ref, manifest.digest)
     pinned = ref.at(manifest.digest)
     origin = {
@@ -99,10 +101,12 @@ def pull_image(
     }
 
     def fetch(path: Path) -> None:
-        argv = [tool.detect_container_cmd(), "pull", "--disable-cache"]
-        if ref.plain_http(plain_http):
-            argv.append("--no-https")
-        runner.run([*argv, path, str(pinned)], timeout=6 * 3600)
+        if runner.is_dry_run():  # what would run: the equivalent raw pull
+            argv = [tool.detect_container_cmd(), "pull", "--disable-cache"]
+            runner.run([*argv, path, str(pinned)])
+            return
+        client.download_blob(layer_digest, size, path)
+        remember_digest(path, layer_digest.split(":", 1)[1])  # hashed while written
 
     return arrive(
         store,
