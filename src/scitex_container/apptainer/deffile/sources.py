@@ -166,7 +166,10 @@ def host_sources(
     base = base.absolute()
     out: list[HostSource] = []
     for index, section in deffile.iter_sections():
-        if section.name not in ("files", "appfiles") or files_from(deffile.path, section):
+        if (
+            section.name not in ("files", "appfiles")
+            or files_from(deffile.path, section) is not None
+        ):
             continue
         values = {**deffile.stages[index].arguments, **(build_args or {})}
         for line, raw in section.body_lines():

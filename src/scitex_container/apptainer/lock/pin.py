@@ -171,7 +171,10 @@ def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
     lines = split_lines(deffile.emit())
     changed = 0
     for index, section in deffile.iter_sections():
-        if section.name not in ("files", "appfiles") or files_from(deffile.path, section):
+        if (
+            section.name not in ("files", "appfiles")
+            or files_from(deffile.path, section) is not None
+        ):
             continue
         values = deffile.stages[index].arguments
         for line, _ in section.body_lines():
