@@ -49,6 +49,26 @@ def test_a_plain_sif_with_a_flipped_byte_and_no_digest_is_unverified(tmp_path: P
     assert report["overall"] == "unverified" and report["integrity"]["status"] == "skip"
 
 
+@pytest.mark.apptainer
+def test_a_signature_that_verifies_vouches_for_a_plain_sif(tmp_path: Path) -> None:
+    from scitex_container.apptainer.signing.keys import new_keypair
+    from scitex_container.apptainer.signing.sign import sign_artifact
+
+    pair = new_keypair(tmp_path / "keys")
+    image = tmp_path / "signed.sif"
+    shutil.copy(busybox_sif(), image)
+    sign_artifact(image, pair.private)
+    cache = tmp_path / "cache"
+    assert cli("verify", str(image), cache=cache).returncode == EXIT_UNVERIFIED  # no key
+    out = cli("--json", "verify", str(image), "--key", str(pair.public), cache=cache)
+    report = json.loads(out.stdout)
+    assert out.returncode == 0 and report["overall"] == "pass", out.stdout + out.stderr
+    assert report["integrity"]["status"] == "pass" and report["signature"]["ok"] is True
+    flip_byte(image, image.stat().st_size - 100)
+    out = cli("--json", "verify", str(image), "--key", str(pair.public), cache=cache)
+    assert out.returncode == 1 and json.loads(out.stdout)["overall"] == "fail"
+
+
 @pytest.fixture()
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A store with one built version (its digest recorded); the store directory."""
