@@ -8,7 +8,9 @@ said ready ran no instance).  A job SLURM dropped because its node failed
 run on the node: until the node returns, kills the orphaned job and its
 script says so, the stop is *pending*.  The record stays, marked
 ``stop pending: node NODE not responding``, and a later ``session stop`` or
-``session list`` finishes it (:func:`finish`).
+``session list`` finishes it (:func:`finish`).  A job submitted by an
+older version, whose script prints no end marker, counts as ended once
+SLURM no longer lists it and its node responds (the rule before).
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ def _output(record: SessionRecord) -> list[str]:
         return []
 
 
+def _old_script(record: SessionRecord) -> bool:
+    """Was the job submitted with a script that never prints the end marker (older version)?"""
+    path = records.session_dir(record.id) / records.SCRIPT_FILE
+    try:
+        return ENDED_MARKER not in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 def _ended(record: SessionRecord, wait: float) -> bool:
     """Did the job's script say its instance ended (or never say it was ready)?"""
     deadline = time.monotonic() + wait
@@ -85,6 +96,8 @@ def stop(record: SessionRecord, timeout: float = 60.0) -> str | None:
         return None
     if not responding or not node:
         return f"node {node or '(unknown)'} not responding"
+    if _old_script(record):  # no marker to wait for: the node ended the job, as before
+        return None
     return f"node {node} has not confirmed that instance {record.instance} ended"
 
 
