@@ -127,3 +127,11 @@ cleanup_force_option = click.option(
     help="Remove old versions even when the active link is missing, dangling or points "
     "outside (then no version is known to be active and any may go).",
 )
+
+
+def plain_http_option():
+    return click.option(
+        "--plain-http",
+        is_flag=True,
+        help="Speak http, not https, to the registry (a loopback registry always gets http).",
+    )
