@@ -81,3 +81,37 @@ def test_a_nonexistent_or_other_archive_is_refused(image, tmp_path: Path):
     with pytest.raises(NotFoundError, match="pinned against the archive"):
         verify_roundtrip(sif, tmp_path / "out", "demo", archive=other)
     assert not (tmp_path / "out").exists()
+
+
+VANISHED = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    mkdir -p /opt/scx-pkg/DEBIAN
+    cd /opt/scx-pkg/DEBIAN
+    printf 'Package: scitex-made-here\\nVersion: 1.0\\nArchitecture: all\\n' > control
+    printf 'Maintainer: t <t@t>\\nDescription: t\\n' >> control
+    cd /
+    dpkg-deb --build /opt/scx-pkg /opt/scitex-made-here.deb
+    dpkg -i /opt/scitex-made-here.deb
+    rm -rf /opt/scx-pkg /opt/scitex-made-here.deb
+"""
+
+
+@pytest.mark.apptainer
+@pytest.mark.slow  # about a minute: a Debian rough build and its ~200 .debs archived
+def test_repro_from_a_def_refuses_a_version_no_source_has_before_the_locked_build(
+    tmp_path: Path, debian_sif: Path
+):
+    """A package built inside %post is in no apt source and no saved file: exit 2, and the
+    locked build never starts."""
+    from scitex_container.apptainer.repro.roundtrip import build_reproducible
+
+    rough = tmp_path / "made.def"
+    rough.write_text(VANISHED.format(base=debian_sif))
+    with pytest.raises(NotFoundError) as info:
+        build_reproducible(rough, tmp_path / "out", "made", archive=tmp_path / "arc")
+    assert info.value.exit_code == 2
+    assert "dpkg:scitex-made-here=1.0: looked in" in str(info.value)
+    assert not (tmp_path / "out" / "made").exists()  # no locked build

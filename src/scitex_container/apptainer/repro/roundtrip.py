@@ -46,7 +46,7 @@ from scitex_container.apptainer.store.sidecars import (
     VERIFIED_SUFFIX,
     sidecar,
 )
-from scitex_container.errors import NotFoundError
+from scitex_container.errors import CheckFailedError, NotFoundError
 from scitex_container.files.fsutil import atomic_write_bytes, sha256_file
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -328,7 +328,11 @@ def build_reproducible(
         _say(progress, f"[repro] archiving the lock's artifacts in {archive}")
         start = time.monotonic()
         saved = archive_def.input_dirs(rough_def)
-        archive_lock(lock_path, archive, image=rough, saved_dirs=saved)
+        try:
+            archive_lock(lock_path, archive, image=rough, saved_dirs=saved)
+        except CheckFailedError as exc:  # before the locked build: bad input, as from an image
+            where = os.fspath(archive)
+            raise NotFoundError(f"the archive cannot serve the lock: {exc}", where) from None
         _timed(durations, "archive", start)
 
     _say(progress, "[repro] generating the locked def")
