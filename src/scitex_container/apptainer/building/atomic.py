@@ -195,7 +195,13 @@ def build_image(
             env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
             prefetch.start()
             runner.stream(
-                argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env
+                argv,
+                log_path=log_path,
+                on_line=progress,
+                timeout=timeout,
+                cwd=cwd,
+                env=env,
+                contained=True,
             )
             duration = time.monotonic() - start
             prefetch.join()

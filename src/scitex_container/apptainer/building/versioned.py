@@ -41,6 +41,8 @@ class StoreBuildResult(Result):
     duration: float
     log_path: Path | None
     command: tuple[str, ...]
+    #: what killed commands had left in the store, removed before this build
+    swept: tuple[Path, ...] = ()
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -156,7 +158,7 @@ def build_version(
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:
             return _reuse(store, found, inputs, start)  # a concurrent build just made it
         with store.lock():
-            store.remove_stale()
+            swept = tuple(store.remove_stale())
         version = store.new_version()
         final = store.path_of(version)
         meta = VersionMeta.from_dict(
@@ -204,6 +206,7 @@ def build_version(
         time.monotonic() - start,
         result.log_path,
         result.command,
+        swept,
     )
 
 

@@ -26,7 +26,9 @@ def detect_scheme(directory: str | os.PathLike, sandbox: bool = False) -> Scheme
     if os.path.lexists(d / flat.active) or _has(d, f"{flat.prefix}*{flat.suffix}"):
         return flat
     own = image_scheme(d.name, sandbox) if d.name and not d.name.startswith(".") else None
-    if own and (os.path.lexists(d / own.active) or _has(d, f"{own.prefix}*{own.suffix}")):
+    # A killed first build leaves only its log and hidden temporaries: still this store.
+    marks = (f"{own.prefix}*", f".{own.prefix}*") if own else ()
+    if own and (os.path.lexists(d / own.active) or any(_has(d, m) for m in marks)):
         return own
     return flat
 
