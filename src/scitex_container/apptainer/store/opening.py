@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
 
 
@@ -34,7 +35,17 @@ def detect_scheme(directory: str | os.PathLike, sandbox: bool = False) -> Scheme
 
 
 def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
-    """The store at ``location``: a store directory, or its active link."""
+    """The store at ``location``: a store directory, or its active link.
+
+    A store another user could steer us with (a planted link, an entry of a
+    third user) is refused here, before any command acts on it (:mod:`.guard`).
+    """
+    store = _open(location, sandbox)
+    check_store(store.dir, store.scheme)
+    return store
+
+
+def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     path = Path(location)
     if path.is_symlink() or path.is_file():
         name = path.name

@@ -21,12 +21,13 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from scitex_container.apptainer.store import guard
 from scitex_container.errors import NotFoundError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import remove_path
 from scitex_container.process import runner
 
-STATE_DIR = ".scitex"
+STATE_DIR = guard.STATE_DIR
 STORE_LOCK = "store.flock"
 
 _locks: dict[str, FileLock] = {}
@@ -82,6 +83,7 @@ def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None
         return
     if not store_dir.is_dir():
         raise NotFoundError("the store directory does not exist", str(store_dir))
+    guard.check_state(store_dir)  # no lock through a planted link
     path = lock_path(store_dir, name)
     path.parent.mkdir(mode=0o700, exist_ok=True)
     lock = _lock_for(path, timeout)
@@ -111,6 +113,7 @@ def build_scratch(store_dir: Path, artifact: str | None = None) -> Iterator[Path
     (:mod:`scitex_container.files.temporaries`) from before it exists until it
     is gone.
     """
+    guard.check_state(store_dir)  # apptainer writes here: never through a link
     root = state_dir(store_dir) / "tmp"
     name = f"{os.getpid()}-{time.time_ns()}" + (f"-{artifact}" if artifact else "")
     path = temporaries.track(root / name)
