@@ -134,3 +134,20 @@ def test_root_works_on_a_clean_user_store(world) -> None:
     done = cli("switch", V1, store)
     assert done.returncode == 0, done.stderr
     assert os.readlink(store / f"{NAME}.sif") == f"{NAME}-v{V1}.sif"
+
+
+def test_scratch_removal_never_goes_through_a_link_swapped_in_late(world) -> None:
+    """The sweep itself (past the guard) opens .scitex and tmp without following links."""
+    from scitex_container.apptainer.store.state import remove_scratch
+
+    user, _definition, store, outside = world
+    real = store / ".scitex" / "tmp" / "99999999-1-img"
+    as_user(user, "mkdir", "-p", real / "rootfs" / "etc")
+    remove_scratch(real)  # root on the user's store: removed relative to descriptors
+    assert not real.exists()
+    as_user(user, "rmdir", store / ".scitex" / "tmp")
+    plant(".scitex/tmp", user, store, outside)  # as if swapped after the guard looked
+    before = fingerprint(outside)
+    with pytest.raises(OSError):
+        remove_scratch(store / ".scitex" / "tmp" / "123-victim")
+    assert fingerprint(outside) == before

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -147,7 +148,7 @@ def release_scratch(scratch: Path) -> None:
     """
     for attempt in range(_RELEASE_TRIES):
         try:
-            remove_path(scratch)
+            remove_scratch(scratch)
             break
         except OSError:
             if attempt == _RELEASE_TRIES - 1:
@@ -161,6 +162,45 @@ def release_scratch(scratch: Path) -> None:
 
 
 _RELEASE_TRIES = 5
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def remove_scratch(scratch: Path) -> None:
+    """Remove ``<store>/.scitex/tmp/<name>`` (``scratch``), never through a link.
+
+    On another user's store (root's case, where permissions stop nothing)
+    the folders on the way are opened without following links and the tree
+    is removed relative to them (``rmtree(dir_fd=)``): a ``.scitex`` or
+    ``tmp`` swapped for a link after the guard looked makes the removal
+    fail, never reach outside.  Otherwise (our own store) by path, which
+    also copes with read-only folders apptainer leaves.
+    """
+    store_dir = scratch.parent.parent.parent
+    try:
+        foreign = os.stat(store_dir).st_uid != os.geteuid()
+    except FileNotFoundError:
+        return
+    if not foreign:
+        remove_path(scratch)
+        return
+    import shutil
+
+    fds: list[int] = []
+    try:
+        fds.append(os.open(store_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        fds.append(os.open(STATE_DIR, _DIR_FLAGS, dir_fd=fds[-1]))
+        fds.append(os.open("tmp", _DIR_FLAGS, dir_fd=fds[-1]))
+        st = os.stat(scratch.name, dir_fd=fds[-1], follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(scratch.name, dir_fd=fds[-1])
+        else:
+            os.unlink(scratch.name, dir_fd=fds[-1])
+    except FileNotFoundError:
+        return
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
 
 
 def pid_alive(pid: int) -> bool:
