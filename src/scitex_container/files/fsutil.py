@@ -23,6 +23,7 @@ import os
 import secrets
 import socket
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -160,6 +161,50 @@ def _write_through(path: str | os.PathLike, chunks, kind: OutputKind) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A binary file to stream an output into, by the rule of :func:`output_kind`.
+
+    A new path or a regular file: a temporary beside it, fsynced and renamed
+    over it when the block ends without an error (removed otherwise).
+    ``-``, a device, a FIFO or a socket: written through as the block writes.
+    """
+    kind = output_kind(path)
+    if kind == "stdout":
+        with os.fdopen(os.dup(1), "wb") as fh:
+            yield fh
+        return
+    if kind == "socket":
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(os.fspath(path))
+            with sock.makefile("wb") as fh:
+                yield fh
+        return
+    if kind == "through":
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        return
+    final = Path(path)
+    tmp = temporaries.track(temp_path(final))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, final)
+    except BaseException as exc:
+        _unlink_ours(tmp, exc)
+        temporaries.forget(tmp)
+        raise
+    temporaries.forget(tmp)
+    fsync_dir(final.parent if str(final.parent) else Path("."))
+
+
 def atomic_write_bytes(
     path: str | os.PathLike,
     data: bytes,
@@ -250,6 +295,7 @@ def sha256_stream(fh: BinaryIO) -> str:
 
 __all__ = [
     "STDOUT",
+    "atomic_output",
     "atomic_symlink",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -260,3 +306,34 @@ __all__ = [
     "sha256_stream",
     "temp_path",
 ]
+
+
+@contextlib.contextmanager
+def made_dirs(
+    path: str | os.PathLike,
+    mode: int = 0o777,
+    empty: Callable[[Path], None] | None = None,
+) -> Iterator[Path]:
+    """``mkdir -p path``; if the block fails, remove the directories made here (when empty).
+
+    So a refused or interrupted command leaves no empty directory it created.
+    ``empty(path)``, when given and ``path`` was made here, first removes what
+    the block itself left inside it (e.g. a store's lock files).
+    """
+    path = Path(path)
+    missing = []
+    for parent in (path, *path.parents):
+        if os.path.lexists(parent):
+            break
+        missing.append(parent)
+    path.mkdir(mode=mode, parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        if empty is not None and missing:
+            with contextlib.suppress(OSError):
+                empty(path)
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
