@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import EXISTING_FILE, common_options, fakeroot_option, sudo_option
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, info
 
 
 def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
@@ -82,6 +82,8 @@ def build(
         kwargs["def_name"] = definition
     with progress_line(opts, f"building {definition}") as progress:
         result, commands = execute(lambda: build_version(progress=progress, **kwargs))
+    for path in result.swept:
+        info(f"removed {path} (left by a killed command)", opts)
     if commands is not None and not commands:
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     elif commands is not None:

@@ -76,8 +76,26 @@ def emit(
     title: str | None = None,
     text: str | None = None,
     dry_run_commands: list[str] | None = None,
+    stdout_taken: bool = False,
 ) -> None:
-    """Print ``result``: JSON with ``--json``, else ``text`` or a table."""
+    """Print ``result``: JSON with ``--json``, else ``text`` or a table.
+
+    ``stdout_taken``: an output file went to stdout (``-o -``), so the
+    report goes to stderr and never mixes with it.
+    """
+    if stdout_taken:
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):
+            emit(
+                result,
+                opts,
+                columns=columns,
+                title=title,
+                text=text,
+                dry_run_commands=dry_run_commands,
+            )
+        return
     data = jsonable(result)
     if opts.json:
         if dry_run_commands is not None:

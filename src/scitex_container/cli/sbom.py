@@ -16,7 +16,7 @@ from scitex_container.cli.output import emit
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    help="Write the SBOM here (default: print it).",
+    help="Write the SBOM here (default, or -: print it).",
 )
 @click.option("--embed", is_flag=True, help="Also put it in the SIF as its SBOM data object.")
 @click.option(
@@ -34,6 +34,8 @@ def sbom(source: str, output: str | None, embed: bool, key: str | None) -> int:
     from scitex_container.apptainer.lock.sbom import export_sbom
 
     opts = get_options()
+    if output == "-":  # stdout: what no -o does
+        output = None
     result, commands = execute(lambda: export_sbom(source, output, embed=embed, key=key))
     if output is None and not embed and not opts.json:
         click.echo(result["text"], nl=False)

@@ -27,7 +27,7 @@ from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files import temporaries
-from scitex_container.files.fsutil import remove_path, sha256_file
+from scitex_container.files.fsutil import output_kind, remove_path, sha256_file
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -161,6 +161,12 @@ def build_image(
     source = Path(def_path).resolve()
     out_path = Path(out_path).absolute()
     _check_source(source, build_args)
+    if not sandbox and output_kind(out_path) != "replace":  # a directory raises in there
+        raise BadInputError(
+            "an image is written only to a regular file or a new path "
+            "(its log and metadata go beside it)",
+            str(out_path),
+        )
     if not runner.is_dry_run():
         out_path.parent.mkdir(parents=True, exist_ok=True)
     writable = os.access(out_path.parent, os.W_OK)
@@ -195,7 +201,13 @@ def build_image(
             env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
             prefetch.start()
             runner.stream(
-                argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env
+                argv,
+                log_path=log_path,
+                on_line=progress,
+                timeout=timeout,
+                cwd=cwd,
+                env=env,
+                contained=True,
             )
             duration = time.monotonic() - start
             prefetch.join()

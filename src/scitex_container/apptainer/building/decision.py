@@ -24,6 +24,7 @@ from scitex_container.apptainer.building.inputs import ContentCache, compute_inp
 from scitex_container.apptainer.deffile.lookup import find_containers_dir
 from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.metadata import VersionMeta, read_metadata, update_metadata
 from scitex_container.apptainer.store.naming import SANDBOX, format_date, human_size, image_scheme
 from scitex_container.errors import MetadataError, ScitexError
@@ -31,8 +32,11 @@ from scitex_container.result import Result
 
 
 def image_store(output_dir: str | os.PathLike, image_name: str, sandbox: bool = False) -> Store:
-    """The store ``build()`` writes ``image_name`` into."""
-    return Store(Path(output_dir) / image_name, image_scheme(image_name, sandbox))
+    """The store ``build()`` writes ``image_name`` into (refused when another user
+    could steer us in it: :mod:`..store.guard`)."""
+    store = Store(Path(output_dir) / image_name, image_scheme(image_name, sandbox))
+    check_store(store.dir, store.scheme)
+    return store
 
 
 def _usable(store: Store, path: Path) -> bool:

@@ -50,6 +50,8 @@ class StoreBuildResult(Result):
     log_path: Path | None
     command: tuple[str, ...]
     switched_from: str | None = None  #: the version that was active when a reuse moved the link
+    #: what killed commands had left in the store, removed before this build
+    swept: tuple[Path, ...] = ()
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -193,7 +195,7 @@ def build_version(
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:
             return _reuse(store, found, inputs, start)  # a concurrent build just made it
         with store.lock():
-            store.remove_stale()
+            swept = tuple(store.remove_stale())
         version = store.new_version()
         final = store.path_of(version)
         meta = VersionMeta.from_dict(
@@ -243,6 +245,7 @@ def build_version(
         time.monotonic() - start,
         result.log_path,
         result.command,
+        swept=swept,
     )
 
 

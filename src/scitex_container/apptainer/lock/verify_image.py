@@ -51,8 +51,10 @@ from scitex_container.apptainer.lock.imagecheck import check_image
 from scitex_container.apptainer.lock.integrity import Check, integrity, store_link_problem
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
+from scitex_container.apptainer.store.guard import check_store_of
 from scitex_container.apptainer.store.sidecars import FREEZE_FILES, LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
+from scitex_container.files.ownership import follow_trusted
 
 if TYPE_CHECKING:
     from scitex_container.apptainer.lock.lockfile import Lock
@@ -354,7 +356,8 @@ def verify_image(
         return replace(report, exists=True, integrity=Check("fail", problem))
     if not given.exists():
         return report
-    image = Path(os.path.realpath(given))
+    check_store_of(given)  # refuse a store another user could steer us with
+    image = follow_trusted(given)  # another user's link is not followed out of its store
     check_image(image)
     meta = metadata.read_metadata(image)
     report = replace(

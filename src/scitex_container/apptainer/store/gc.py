@@ -17,7 +17,12 @@ from pathlib import Path
 
 from scitex_container.apptainer.store.naming import Scheme
 from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, SIDECAR_SUFFIXES
-from scitex_container.apptainer.store.state import pid_alive, scratch_artifact, stale_scratch
+from scitex_container.apptainer.store.state import (
+    pid_alive,
+    remove_scratch,
+    scratch_artifact,
+    stale_scratch,
+)
 from scitex_container.files.fsutil import remove_path
 from scitex_container.process import runner
 
@@ -92,7 +97,7 @@ def remove_stale(directory: Path, scheme: Scheme) -> list[Path]:
             removed.append(Path(entry.path))
     for scratch in stale_scratch(directory):  # apptainer's temp space of a killed build
         with contextlib.suppress(OSError):
-            remove_path(scratch)
+            remove_scratch(scratch)
         removed.append(scratch)
         removed += _killed_build_sidecars(directory, scheme, scratch_artifact(scratch))
     return removed

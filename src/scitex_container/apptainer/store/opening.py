@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
 
 
@@ -26,13 +27,25 @@ def detect_scheme(directory: str | os.PathLike, sandbox: bool = False) -> Scheme
     if os.path.lexists(d / flat.active) or _has(d, f"{flat.prefix}*{flat.suffix}"):
         return flat
     own = image_scheme(d.name, sandbox) if d.name and not d.name.startswith(".") else None
-    if own and (os.path.lexists(d / own.active) or _has(d, f"{own.prefix}*{own.suffix}")):
+    # A killed first build leaves only its log and hidden temporaries: still this store.
+    marks = (f"{own.prefix}*", f".{own.prefix}*") if own else ()
+    if own and (os.path.lexists(d / own.active) or any(_has(d, m) for m in marks)):
         return own
     return flat
 
 
 def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
-    """The store at ``location``: a store directory, or its active link."""
+    """The store at ``location``: a store directory, or its active link.
+
+    A store another user could steer us with (a planted link, an entry of a
+    third user) is refused here, before any command acts on it (:mod:`.guard`).
+    """
+    store = _open(location, sandbox)
+    check_store(store.dir, store.scheme)
+    return store
+
+
+def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     path = Path(location)
     if path.is_symlink() or path.is_file():
         name = path.name

@@ -26,7 +26,7 @@ from scitex_container.cli.output import emit
 @click.option(
     "--lock-out",
     type=click.Path(dir_okay=False),
-    help="Where to write the lock with artifact hashes "
+    help="Where to write the lock with artifact hashes, - for stdout "
     "(default: the lock given, or DIR/locks/<image>.lock).",
 )
 @click.option("--python-version", help="Python of the wheels (default: the image's).")
@@ -76,5 +76,6 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
         f"({result.fetched} fetched, {result.reused} already there{repaired}); "
         f"lock: {result.lock_path}",
         dry_run_commands=commands,
+        stdout_taken=lock_out == "-",
     )
     return pending_exit(True)
