@@ -75,8 +75,9 @@ def build(
         sign_key=sign_key,
     )
     if is_path:
-        if not Path(definition).exists():
-            raise click.BadParameter(f"`{definition}` does not exist.", param_hint="DEFINITION")
+        from scitex_container.files.pathinfo import regular_file
+
+        regular_file(definition, "def file")
         kwargs["def_path"] = Path(definition)
     else:
         kwargs["def_name"] = definition

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.errors import NotFoundError
+from scitex_container.files.pathinfo import regular_file
 
 
 def _candidates() -> list[Path]:
@@ -45,6 +46,7 @@ def resolve_def(def_name: str, def_path: str | os.PathLike | None) -> Path:
     else:
         name = def_name if def_name.endswith(".def") else f"{def_name}.def"
         path = find_containers_dir() / name
-    if not path.is_file():
+    if def_path is None and not os.path.lexists(path):
         raise NotFoundError(f"definition file not found: {path}", str(path))
+    regular_file(path, "def file")
     return path.resolve()
