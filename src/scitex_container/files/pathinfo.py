@@ -78,10 +78,11 @@ def _kind(path: str) -> str:
 def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError], str]:
     """(error class, one-line message) for ``exc`` met on ``path``."""
     code = exc.errno
-    where = path or "?"
+    where = path or ""
+    lead = f"{where}: " if where else ""
     if code in _ACCESS:
         if code == errno.EROFS:
-            return AccessDeniedError, f"{where}: read-only file system"
+            return AccessDeniedError, f"{lead}read-only file system"
         parent = os.path.dirname(os.path.abspath(where))
         if path and os.path.basename(where).startswith(".") and not os.access(parent, os.W_OK):
             # our own temporary beside the target: name the directory, not it
@@ -89,18 +90,18 @@ def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError],
                 f"{parent}: permission denied, cannot write in it ({owner_mode(parent)})"
             )
         detail = _refuser(where) if path else ""
-        return AccessDeniedError, f"{where}: permission denied" + (f" ({detail})" if detail else "")
+        return AccessDeniedError, f"{lead}permission denied" + (f" ({detail})" if detail else "")
     if code in _SPACE:
-        return DiskFullError, f"{where}: no space left on device"
+        return DiskFullError, f"{lead}no space left on device"
     if code == errno.ELOOP:
-        return PathKindError, f"{where}: too many levels of symbolic links (a link loop)"
+        return PathKindError, f"{lead}too many levels of symbolic links (a link loop)"
     if code == errno.ENOTDIR:
-        return PathKindError, f"{where}: a component of the path is not a directory"
+        return PathKindError, f"{lead}a component of the path is not a directory"
     if code == errno.EISDIR:
-        return PathKindError, f"{where}: is a directory, not a file"
+        return PathKindError, f"{lead}is a directory, not a file"
     if code == errno.ENOENT:
-        return NotFoundError, f"{where}: does not exist"
-    return ScitexError, f"{where}: {exc.strerror or exc}"
+        return NotFoundError, f"{lead}does not exist"
+    return ScitexError, f"{lead}{exc.strerror or exc}"
 
 
 def from_oserror(exc: BaseException, path: str | os.PathLike[str] | None = None) -> ScitexError:

@@ -119,7 +119,9 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
             temporaries.remove(tmp)
         if not isinstance(exc, OSError):
             raise
-        raise from_oserror(exc) from None
+        named = exc.filename if isinstance(exc.filename, str) else ""
+        hidden = not named or os.path.basename(named).startswith(".")
+        raise from_oserror(exc, dst if hidden else named) from None  # never our temporary
     temporaries.forget(tmp)
     return size
 

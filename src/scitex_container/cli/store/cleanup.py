@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from scitex_container.cli.options import common_options, keep_option, store_argument
-from scitex_container.cli.store.report import open_store, report_cleanup
+from scitex_container.cli.store.report import open_stores, report_cleanup
 
 
 @click.command()
@@ -13,5 +13,8 @@ from scitex_container.cli.store.report import open_store, report_cleanup
 @keep_option(3)
 @common_options
 def cleanup(store, keep) -> int:
-    """Remove old versions; never the active, base or protected ones."""
-    return report_cleanup(open_store(store), keep)
+    """Remove old versions; never the active, base or protected ones.
+
+    A directory holding several images keeps KEEP versions of each.
+    """
+    return report_cleanup(open_stores(store), keep)
