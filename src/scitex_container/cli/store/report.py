@@ -79,6 +79,17 @@ def report_cleanup(stores, keep: int) -> int:
             commands = [*(commands or []), *cmds]
     opts = get_options()
     verb = "would remove" if opts.dry_run else "removed"
-    text = "\n".join(f"{verb} {p}" for p in removed) or "nothing to remove"
+    text = "\n".join(f"{verb} {p}{_what(p)}" for p in removed) or "nothing to remove"
     emit({"removed": [str(p) for p in removed]}, opts, text=text, dry_run_commands=commands)
     return pending_exit(bool(removed))
+
+
+def _what(path) -> str:
+    """What a removed path was, when its name does not say it."""
+    from scitex_container.apptainer.store.sidecars import LOG_SUFFIX
+
+    if str(path).endswith(LOG_SUFFIX):
+        return " (the log of a build that never published a version)"
+    if path.name.startswith("."):
+        return " (left by a killed command)"
+    return ""

@@ -49,6 +49,12 @@ def versions(store, protect, unprotect) -> int:
         return [row.row() for row in st.versions()]
 
     rows, commands = execute(action)
+    if commands is not None:  # the table the real run would print
+        marks = {protect: True, unprotect: False}
+        rows = [{**r, "protected": marks.get(r["version"], r["protected"])} for r in rows]
+    if commands is not None and pending and not get_options().json:
+        marker = f"add the keep marker to {protect}" if protect else f"remove that of {unprotect}"
+        click.echo(f"would {marker}")
     if problem := st.link_problem():
         click.echo(f"warning: {problem}", err=True)
     emit(rows, get_options(), columns=VERSION_COLUMNS, title=str(st.dir), dry_run_commands=commands)
