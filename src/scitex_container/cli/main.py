@@ -57,15 +57,22 @@ class LazyGroup(click.Group):
 
 
 def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
+    """``-v``: our own log (every command run) on stderr; never a library's debug log."""
     import logging
 
     opts.verbosity = -1 if quiet else verbose
-    level = logging.DEBUG if verbose > 0 else logging.WARNING
-    if quiet:
-        level = logging.ERROR
     logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.ERROR if quiet else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
+    if verbose > 0 and not quiet:  # filelock & co. stay at WARNING
+        ours = logging.getLogger("scitex_container")
+        ours.setLevel(logging.DEBUG)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[scitex] %(message)s"))
+        ours.addHandler(handler)
+        ours.propagate = False
 
 
 @click.group(

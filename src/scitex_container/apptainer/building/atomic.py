@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scitex_container.apptainer import tool
+from scitex_container.apptainer.building.phases import log_event
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
 from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, sidecar
@@ -184,6 +185,8 @@ def build_image(
         runner.stream(argv)
         return BuildResult(out_path, source, name, sandbox, False, 0.0, None, tuple(argv))
     log_path.unlink(missing_ok=True)
+    if progress is not None:
+        progress(log_event(log_path))  # the display names the log from the first second
     wall_start, start = time.time(), time.monotonic()
     cwd = source.parent if source.is_file() else None
     # apptainer's temporary space is ours, beside the output: removed on every
