@@ -147,6 +147,8 @@ class ImageStatus(Result):
     hash_stored: str | None
     needs_rebuild: bool
     error: str | None
+    #: what `build` would do: "build", "activate V: inputs unchanged since V" or "none"
+    action: str = "none"
 
     def row(self) -> dict:
         """The reference's keys (plus version, size_bytes and error)."""
@@ -162,6 +164,7 @@ class ImageStatus(Result):
             "version": self.version,
             "size_bytes": self.sif_size,
             "error": self.error,
+            "action": self.action,
         }
 
 
@@ -186,6 +189,10 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         pass  # the active version's damaged metadata: reported above
     except ScitexError as exc:
         error = error or str(exc)
+    action = "build" if found is None else "none"
+    if found is not None and found != active:
+        kept = store.scheme.version_of(found.name)
+        action = f"activate {kept}: inputs unchanged since {kept}"
     size = mtime = None
     if active is not None:
         try:
@@ -204,6 +211,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         hash_stored=stored,
         needs_rebuild=found is None,
         error=error,
+        action=action,
     )
 
 

@@ -41,6 +41,11 @@ class StoreBuildResult(Result):
     duration: float
     log_path: Path | None
     command: tuple[str, ...]
+    #: the kept version reused was not the active one: the run activates it
+    #: (a dry run would): "activate V1: inputs unchanged since V1"
+    activates: bool = False
+    #: the build arguments used (those of the active version when none were given)
+    build_args: Mapping[str, str] | None = None
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -49,10 +54,21 @@ __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_versio
 def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> StoreBuildResult:
     """Nothing to build: ``found`` was built from these inputs (make it active if it is not)."""
     version = store.scheme.version_of(found.name)
-    if version is not None and version != store.active_version() and not runner.is_dry_run():
-        store.switch(version)
+    activates = version is not None and version != store.active_version()
+    if activates and not runner.is_dry_run():
+        store.switch(version)  # type: ignore[arg-type]
+    elapsed = time.monotonic() - start
     return StoreBuildResult(
-        store.link, found, version, False, inputs.digest, time.monotonic() - start, None, ()
+        store.link,
+        found,
+        version,
+        False,
+        inputs.digest,
+        elapsed,
+        None,
+        (),
+        activates,
+        dict(inputs.build_args),
     )
 
 
@@ -146,6 +162,8 @@ def build_version(
     start = time.monotonic()
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
+    if build_args is None:  # as `status` decides: the active version's build arguments
+        build_args = _active_build_args(store)
     inputs = compute_inputs(resolved, build_args=build_args, sandbox=sandbox, cache=cache)
     if not force and (found := unchanged_version(store, inputs.digest)) is not None:
         return _reuse(store, found, inputs, start)
@@ -204,7 +222,20 @@ def build_version(
         time.monotonic() - start,
         result.log_path,
         result.command,
+        build_args=dict(inputs.build_args),
     )
+
+
+def _active_build_args(store: Store) -> dict[str, str] | None:
+    """The build arguments the active version was built with (None: none recorded)."""
+    from scitex_container.apptainer.building.decision import active_metadata
+    from scitex_container.errors import MetadataError
+
+    try:
+        meta = active_metadata(store)
+    except MetadataError:
+        return None
+    return dict(meta.build_args) if meta is not None and meta.build_args else None
 
 
 def build(

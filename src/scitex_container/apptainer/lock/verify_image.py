@@ -152,6 +152,11 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> Check:
         return Check("fail", "No stored def hash found (metadata, provenance, .def-hash)")
     source, value = stored[0]
     if current == value:
+        from scitex_container.apptainer.building.drift import inputs_changed
+
+        changed = inputs_changed(image, def_path)
+        if changed:
+            return Check("fail", changed)
         return Check("pass", f"def hash matches ({source}): {current[:16]}...")
     return Check(
         "fail", f"def hash mismatch ({source}): current={current[:16]}... stored={value[:16]}..."

@@ -18,7 +18,11 @@ from scitex_container.cli.output import emit
     type=click.Path(file_okay=False),
     help="Where `build` put the images (default: CONTAINERS_DIR).",
 )
-@click.option("--check", is_flag=True, help="Exit 1 when any image needs a rebuild.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when `build` would change any image (a rebuild or an activation).",
+)
 @common_options
 def status(containers_dir, output_dir, check) -> int:
     """Show each .def, its active image and whether `build` would rebuild it.
@@ -30,6 +34,7 @@ def status(containers_dir, output_dir, check) -> int:
     rows, commands = execute(
         lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
     )
-    columns = ["name", "needs_rebuild", "version", "sif_size", "sif_date", "sif_path", "error"]
+    columns = ["name", "needs_rebuild", "action", "version", "sif_size", "sif_date", "sif_path"]
+    columns.append("error")
     emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
-    return 1 if check and any(r["needs_rebuild"] for r in rows) else 0
+    return 1 if check and any(r["action"] != "none" for r in rows) else 0
