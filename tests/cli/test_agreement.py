@@ -62,9 +62,10 @@ def test_every_command_gives_the_same_answer(tmp_path: Path) -> None:
     data.write_text("two\n")  # a %files input changed, the def's text did not
     changed = answers(defs, out, definition, image)
     assert changed["status"] == "build" and changed["dry_run_exit"] == 1, changed
-    assert changed["dry_run_text"].startswith("would build") and "FLAVOUR=mint" in changed[
-        "dry_run_text"
-    ]
+    assert (
+        changed["dry_run_text"].startswith("would build")
+        and "FLAVOUR=mint" in changed["dry_run_text"]
+    )
     assert changed["verify_def"] == "fail"
     second = cli("--json", "build", definition, "-o", out)
     assert second.returncode == 0 and json.loads(second.stdout)["version"] != v1
