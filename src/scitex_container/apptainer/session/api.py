@@ -205,7 +205,7 @@ def exec_in_session(
     session_id: str, argv: Sequence[str], *, capture: bool = False
 ) -> runner.Completed:
     """Run ``argv`` inside the session's instance; returns its outcome (no raise on exit code)."""
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     full = backend.step_argv(record, _argv(argv))
@@ -214,7 +214,7 @@ def exec_in_session(
 
 def attach_session(session_id: str, *, pty: bool | None = None) -> int:
     """Open a login shell in the session; ``pty=None`` uses one when stdin is a terminal."""
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     if pty is None:
@@ -225,7 +225,7 @@ def attach_session(session_id: str, *, pty: bool | None = None) -> int:
 
 def stop_session(session_id: str) -> SessionRecord:
     """Stop the instance, end the job and remove the session's record."""
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     if record.backend == "slurm":
         slurm.stop(record)
     else:

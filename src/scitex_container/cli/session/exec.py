@@ -11,7 +11,7 @@ from scitex_container.cli.output import emit
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
-@click.argument("session_id")
+@click.argument("session_id", metavar="SESSION")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @common_options
 def exec_(session_id, command) -> int:
