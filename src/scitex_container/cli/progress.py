@@ -7,10 +7,10 @@ the time since it started and the log its tool's output goes to.
 
 * On a terminal: one live line on stderr, redrawn four times a second and
   cut to the terminal's width (rich), with the tool's last line at its end.
-* Not a terminal: a heartbeat line on stderr when the command starts, when
-  the phase or the log changes and at least every :data:`HEARTBEAT`
-  seconds (phase, elapsed, last tool line), so a pipe or a batch log
-  shows a command that is alive.
+* Not a terminal: a heartbeat line on stderr within the first second
+  (once the log is known) and then every :data:`HEARTBEAT` seconds (phase,
+  elapsed, log, last tool line), so a pipe or a batch log shows a command
+  that is alive without a line per phase of a one-second build.
 * ``-v`` also prints the tool's own output line by line (and the CLI logs
   every command it runs); ``-q`` prints none of this.
 """
@@ -105,17 +105,15 @@ def progress_line(
         yield progress
     finally:
         stop.set()
-        progress.changed.set()
         beat.join(timeout=1.0)
 
 
 def _heartbeat(progress: Progress, stop: threading.Event) -> None:
-    """Say where the command is now, on each change and at least every HEARTBEAT s."""
-    while True:
+    """One line as soon as the log is known (within a second), then every HEARTBEAT s."""
+    progress.changed.wait(1.0)
+    while not stop.is_set():
         click.echo(f"[{progress.line()}]", err=True)
-        progress.changed.wait(HEARTBEAT)
-        progress.changed.clear()
-        if stop.is_set():
+        if stop.wait(HEARTBEAT):
             return
 
 
