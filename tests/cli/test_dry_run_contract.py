@@ -29,6 +29,10 @@ from scitex_container.cli.main import cli as root
 #: Mutating commands; the value names the test of its dry run against a real run.
 MUTATING = {
     "build": "tests/cli/test_build.py, tests/apptainer/store/",
+    "bundle export": "tests/apptainer/transfer/",
+    "bundle import": "tests/apptainer/transfer/",
+    "pull": "tests/apptainer/transfer/",
+    "push": "tests/apptainer/transfer/",
     "cleanup": "here",
     "deploy": "here",
     "docker down": "tests/docker/",
