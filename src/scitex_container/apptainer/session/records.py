@@ -189,12 +189,10 @@ def find(ref: str) -> SessionRecord:
     ``session list`` shows all three; each is accepted wherever a session is
     taken (exec, attach, stop).  A name two sessions share is refused.
     """
-    if not isinstance(ref, str) or not ref:
-        raise BadInputError("must name a session, a job id or an instance", "session")
-    if v.SESSION_ID_RE.fullmatch(ref):
-        root = trusted_root()
-        if root is not None and os.path.lexists(root / ref):
-            return _load_in(root, ref)
+    ref = v.session_id(ref)  # ids, job ids and instance names share this syntax
+    root = trusted_root()
+    if root is not None and os.path.lexists(root / ref):
+        return _load_in(root, ref)
     matches = [r for r in all_records() if ref in (r.job_id, r.instance)]
     if len(matches) == 1:
         return matches[0]
