@@ -88,3 +88,28 @@ def test_a_terminal_gets_one_live_line_that_fits_the_width(tmp_path: Path) -> No
     assert any(f[2:].startswith("%post · ") for f in live)  # the phase while %post runs
     assert any(f[2:].startswith("%post · 2s") for f in live)  # the time goes on meanwhile
     assert frames[-1].startswith("built ")  # the live line is gone; the result stays
+
+
+def test_verbose_shows_our_commands_and_the_tools_output_never_library_debug(
+    tmp_path: Path,
+) -> None:
+    definition = sleeping_def(tmp_path, 0)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scitex_container",
+            "-v",
+            "build",
+            str(definition),
+            "-o",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "[scitex] stream: apptainer build" in out.stderr  # the command we run
+    assert "post-started" in out.stderr.splitlines()  # the tool's own output, line by line
+    assert "filelock" not in out.stderr and "DEBUG" not in out.stderr
