@@ -87,7 +87,8 @@ def build(
     with_args = f" with {args}" if args else ""
     if result.activates:  # a kept version built from exactly these inputs
         verb = "would activate" if commands is not None else "activated"
-        text = f"{verb} {result.version}: inputs unchanged since {result.version} ({result.path})"
+        text = f"{verb} {result.version}: inputs unchanged since {result.version} ({result.path}"
+        text += f", was {result.switched_from})" if result.switched_from else ")"
     elif commands:
         text = f"would build version {result.version} of {result.path}{with_args}"
     elif result.built:

@@ -147,6 +147,7 @@ class ImageStatus(Result):
     hash_stored: str | None
     needs_rebuild: bool
     error: str | None
+    switch_to: str | None = None  #: a kept version ``build`` would make active (no rebuild)
     #: what `build` would do: "build", "activate V: inputs unchanged since V" or "none"
     action: str = "none"
 
@@ -164,6 +165,7 @@ class ImageStatus(Result):
             "version": self.version,
             "size_bytes": self.sif_size,
             "error": self.error,
+            "switch_to": self.switch_to,
             "action": self.action,
         }
 
@@ -189,10 +191,12 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         pass  # the active version's damaged metadata: reported above
     except ScitexError as exc:
         error = error or str(exc)
+    switch_to = None
+    if found is not None and (active is None or found.name != active.name):
+        switch_to = store.scheme.version_of(found.name)
     action = "build" if found is None else "none"
-    if found is not None and found != active:
-        kept = store.scheme.version_of(found.name)
-        action = f"activate {kept}: inputs unchanged since {kept}"
+    if switch_to is not None:
+        action = f"activate {switch_to}: inputs unchanged since {switch_to}"
     size = mtime = None
     if active is not None:
         try:
@@ -211,6 +215,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         hash_stored=stored,
         needs_rebuild=found is None,
         error=error,
+        switch_to=switch_to,
         action=action,
     )
 

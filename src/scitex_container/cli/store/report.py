@@ -66,14 +66,14 @@ def report_rollback(st, use_sudo: bool) -> int:
     return pending_exit(True)
 
 
-def report_cleanup(stores, keep: int) -> int:
+def report_cleanup(stores, keep: int, force: bool = False) -> int:
     """Clean each store up keeping ``keep`` versions of each; print what went."""
     if not isinstance(stores, list):
         stores = [stores]
     removed: list = []
     commands: list[str] | None = None
     for st in stores:
-        gone, cmds = execute(functools.partial(st.cleanup, keep))
+        gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
         removed += gone
         if cmds is not None:
             commands = [*(commands or []), *cmds]
