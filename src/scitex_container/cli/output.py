@@ -102,15 +102,15 @@ def emit(
             data = {"result": data, "dry_run_commands": dry_run_commands}
         click.echo(dumps(data))
         return
-    if dry_run_commands is not None:
+    if dry_run_commands:
         click.echo("# dry run: these commands would run")
         for cmd in dry_run_commands:
             click.echo(cmd)
     if text is not None:
         click.echo(text)
     elif isinstance(data, list):
-        if data and all(isinstance(r, dict) for r in data):
-            _rows_table(data, columns, title)
+        if (data or columns) and all(isinstance(r, dict) for r in data):
+            _rows_table(data, columns, title)  # an empty list still has its header
         elif data:
             for item in data:
                 click.echo(_cell(item))

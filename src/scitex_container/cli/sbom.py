@@ -41,16 +41,20 @@ def sbom(source: str, output: str | None, embed: bool, key: str | None) -> int:
         click.echo(result["text"], nl=False)
         return 0
     summary = {k: v for k, v in result.items() if k != "text"}
+    dry = commands is not None
     signed = result.get("signer") and f"re-signed by {result['signer']}"
     where = [
         w
         for w in (
             output and f"wrote {output}",
-            result["embedded"] and f"embedded in {source}",
-            signed,
+            (result["embedded"] or (dry and embed)) and f"embedded in {source}",
+            (signed or (dry and embed and key)) and (signed or "re-signed"),
         )
         if w
     ]
+    if dry:
+        where = ["would " + w.replace("wrote", "write").replace("embedded", "embed") for w in where]
+        where = [w.replace("would re-signed", "would re-sign") for w in where]
     emit(
         summary,
         opts,

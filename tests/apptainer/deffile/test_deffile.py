@@ -380,7 +380,9 @@ def test_error_from_a_file_on_disk(tmp_path: Path) -> None:
 
 
 def test_missing_def_file(tmp_path: Path) -> None:
-    with pytest.raises(DefFileError, match="cannot read the def file"):
+    from scitex_container.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match=r"nope\.def: does not exist"):  # the one path error
         parse_def(tmp_path / "nope.def")
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scitex_container.apptainer import tool
+from scitex_container.apptainer.building.phases import log_event
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
 from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, sidecar
@@ -28,6 +29,7 @@ from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import output_kind, remove_path, sha256_file
+from scitex_container.files.pathinfo import not_writable
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -171,7 +173,7 @@ def build_image(
         out_path.parent.mkdir(parents=True, exist_ok=True)
     writable = os.access(out_path.parent, os.W_OK)
     if out_path.parent.exists() and not writable and not use_sudo:
-        raise BadInputError("output directory is not writable", str(out_path.parent))
+        raise not_writable(out_path.parent, "use --sudo")
     log_path = Path(log_path) if log_path else sidecar(out_path, LOG_SUFFIX)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.time_ns()}.building")
     temporaries.track(tmp)  # apptainer makes it; ours to remove until it is in place
@@ -189,6 +191,8 @@ def build_image(
         runner.stream(argv)
         return BuildResult(out_path, source, name, sandbox, False, 0.0, None, tuple(argv))
     log_path.unlink(missing_ok=True)
+    if progress is not None:
+        progress(log_event(log_path))  # the display names the log from the first second
     wall_start, start = time.time(), time.monotonic()
     cwd = source.parent if source.is_file() else None
     # apptainer's temporary space is ours, beside the output: removed on every

@@ -152,6 +152,8 @@ class ImageStatus(Result):
     needs_rebuild: bool
     error: str | None
     switch_to: str | None = None  #: a kept version ``build`` would make active (no rebuild)
+    #: what `build` would do: "build", "activate V: inputs unchanged since V" or "none"
+    action: str = "none"
 
     def row(self) -> dict:
         """The reference's keys (plus version, size_bytes and error)."""
@@ -168,6 +170,7 @@ class ImageStatus(Result):
             "size_bytes": self.sif_size,
             "error": self.error,
             "switch_to": self.switch_to,
+            "action": self.action,
         }
 
 
@@ -195,6 +198,9 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     switch_to = None
     if found is not None and (active is None or found.name != active.name):
         switch_to = store.scheme.version_of(found.name)
+    action = "build" if found is None else "none"
+    if switch_to is not None:
+        action = f"activate {switch_to}: inputs unchanged since {switch_to}"
     size = mtime = None
     if active is not None:
         try:
@@ -214,6 +220,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         needs_rebuild=found is None,
         error=error,
         switch_to=switch_to,
+        action=action,
     )
 
 

@@ -11,6 +11,41 @@ from scitex_container.apptainer.deffile.parts import Section, files_from
 from scitex_container.apptainer.deffile.sources import host_sources
 from scitex_container.apptainer.deffile.text import split_fields
 from scitex_container.errors import DefFileError
+from scitex_container.files.pathinfo import from_oserror, regular_file
+
+#: The largest def file we read (bytes); a real one is a few kilobytes.
+MAX_DEF_BYTES = 1 << 20
+#: The most lines a def file may have (each may be a ``%files`` entry).
+MAX_DEF_LINES = 5000
+
+
+def read_def_text(path: str | os.PathLike[str]) -> str:
+    """The text of the def file at ``path``, refused before reading when unbounded.
+
+    A FIFO, device or directory is "not a regular file"; a file larger than
+    :data:`MAX_DEF_BYTES` or longer than :data:`MAX_DEF_LINES` lines is
+    refused naming ``file:line`` where the limit is crossed, so apptainer
+    never reads it.
+    """
+    name = os.fspath(path)
+    regular_file(name, "def file")  # a FIFO or /dev/zero is refused, not read
+    try:
+        with open(name, "rb") as fh:
+            data = fh.read(MAX_DEF_BYTES + 1)
+    except OSError as exc:
+        raise from_oserror(exc, name) from None
+    if len(data) > MAX_DEF_BYTES:
+        line = data[:MAX_DEF_BYTES].count(b"\n") + 1
+        raise DefFileError(
+            f"def file larger than the limit of {MAX_DEF_BYTES} bytes",
+            name,
+            min(line, MAX_DEF_LINES + 1),
+        )
+    if data.count(b"\n") > MAX_DEF_LINES:
+        raise DefFileError(
+            f"def file longer than the limit of {MAX_DEF_LINES} lines", name, MAX_DEF_LINES + 1
+        )
+    return data.decode("utf-8", "surrogateescape")
 
 
 def parse_def(
@@ -23,11 +58,7 @@ def parse_def(
 
     With ``check_files``, also run :func:`validate_files` on it.
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise DefFileError(f"cannot read the def file: {exc.strerror}", os.fspath(path)) from exc
-    deffile = parse_def_text(data.decode("utf-8", "surrogateescape"), os.fspath(path))
+    deffile = parse_def_text(read_def_text(path), os.fspath(path))
     if check_files:
         validate_files(deffile, build_args=build_args)
     return deffile

@@ -312,8 +312,10 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         except ValueError as exc:
             line = node_start + _first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None
-    # Anything else (``[]``, ``null``, npm's non-JSON chatter) is what the seed
-    # reads as "no node packages"; Lock turns it into "".
+    elif node_text:
+        _check_node_text(node_lines, node_start, fail)
+    # Other JSON (``[]``, ``null``) or npm's own chatter (``npm WARN ...``) is
+    # what the seed reads as "no node packages"; Lock turns it into "".
     return Lock(
         pip=maps["pip"],
         dpkg=maps["dpkg"],
@@ -323,6 +325,19 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         provided_by=provided,
         **meta,
     )
+
+
+def _check_node_text(lines: list[str], start: int, fail) -> None:
+    """[node] text that is no JSON object: JSON, or npm's own lines; anything else is refused."""
+    try:
+        json.loads("\n".join(lines))
+        return
+    except ValueError:
+        pass
+    for offset, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if text and not text.startswith("npm "):
+            raise fail(start + offset, f"not npm JSON nor an npm message: {text[:60]!r}")
 
 
 def _first_content_line(lines: list[str]) -> int:

@@ -23,17 +23,15 @@ signature) and nothing failed; with nothing failed but nothing to check the
 bytes against it is ``unverified`` (the CLI's exit 4): the def and lock
 checks say what the image claims, not that it is what was published.  A
 version or active link in a store that is a link out of it fails
-``integrity`` without anything being read through it.
-:class:`VerifyReport` is the typed record;
-the dict is made only by :meth:`VerifyReport.to_dict`.  The def's sha256 is
+``integrity`` without anything being read through it.  :class:`VerifyReport`
+is the typed record (the dict is :meth:`VerifyReport.to_dict`).  The def's sha256 is
 compared with, in order: the store's metadata (``inputs.def_sha256`` or
 ``def_sha256``, else the ``def_text`` snapshot), the provenance embedded in
 the SIF, the reference's ``.def-hash`` file beside it, and the def the SIF
 itself carries (its Def.FILE object).  The lock used is, in order: the files
 in ``lock_dir`` (``<image>.lock``, else its only ``*.lock``, else the
-reference's separate files), the
-``<image>.lock`` sidecar, the separate files beside the image, the lock
-embedded in the SIF.  A lock whose header names another image (its
+reference's separate files), the ``<image>.lock`` sidecar, the separate
+files beside the image, the lock embedded in the SIF.  A lock whose header names another image (its
 ``image-id``, else its ``image-sha256``) fails ``lock_origin``.  The fresh
 capture never launches the container unless the image cannot be read.
 """
@@ -59,9 +57,8 @@ from scitex_container.files.ownership import follow_trusted
 if TYPE_CHECKING:
     from scitex_container.apptainer.lock.lockfile import Lock
 
-# The capture, lock-file and comparison modules load only when a lock is
-# found: ``verify --key`` on an image without one runs beside apptainer's
-# hashing, and every import it skips is CPU left to apptainer.
+# The capture, lock-file and comparison modules load only when a lock is found: every
+# import ``verify --key`` skips is CPU left to apptainer's hashing beside it.
 
 SECTIONS = ("pip", "dpkg", "node")
 
@@ -162,6 +159,11 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> Check:
         return Check("fail", "No stored def hash found (metadata, provenance, .def-hash)")
     source, value = stored[0]
     if current == value:
+        from scitex_container.apptainer.building.drift import inputs_changed
+
+        changed = inputs_changed(image, def_path)
+        if changed:
+            return Check("fail", changed)
         return Check("pass", f"def hash matches ({source}): {current[:16]}...")
     return Check(
         "fail", f"def hash mismatch ({source}): current={current[:16]}... stored={value[:16]}..."

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from scitex_container._version import __version__
+from scitex_container.apptainer.building.phases import phase_event
 from scitex_container.apptainer.repro.marker import (  # the gate is re-exported here
     UnverifiedImageWarning,
     VerifiedMarker,
@@ -99,8 +100,8 @@ def _timed(durations: dict[str, float], key: str, start: float) -> None:
 
 
 def _say(progress: ProgressFn | None, message: str) -> None:
-    if progress is not None:
-        progress(message)
+    if progress is not None:  # one of our phases: the display names it
+        progress(phase_event(message.removeprefix("[repro] ")))
     else:
         log.info("%s", message)
 

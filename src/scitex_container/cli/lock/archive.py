@@ -55,19 +55,21 @@ from scitex_container.cli.output import emit
 def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, verify) -> int:
     """Fetch, verify and store every .deb, wheel and npm tarball the lock names."""
     from scitex_container.apptainer.lock.archive import archive_lock
+    from scitex_container.cli.progress import progress_line
 
     opts = get_options()
-    result, commands = execute(
-        lambda: archive_lock(
-            source,
-            out_dir,
-            lock_out=lock_out,
-            python_version=python_version,
-            platforms=tuple(platforms) or None,
-            saved_dirs=tuple(saved_dirs),
-            verify=verify,
+    with progress_line(opts, f"archiving the lock of {source}", phase="archive"):
+        result, commands = execute(
+            lambda: archive_lock(
+                source,
+                out_dir,
+                lock_out=lock_out,
+                python_version=python_version,
+                platforms=tuple(platforms) or None,
+                saved_dirs=tuple(saved_dirs),
+                verify=verify,
+            )
         )
-    )
     repaired = f"; {len(result.repaired)} damaged and replaced" if result.repaired else ""
     emit(
         result,
