@@ -47,6 +47,11 @@ def run_area(area: str, runs: int) -> list[CaseResult]:
     return rows
 
 
+def exit_code(results: list[CaseResult]) -> int:
+    """1 when any case errored, was invalid or missed its target."""
+    return 1 if any(r.failed for r in results) else 0
+
+
 def main() -> int:
     areas = sorted(p.stem[len("bench_") :] for p in HERE.glob("bench_*.py"))
     parser = argparse.ArgumentParser(description=__doc__)
@@ -62,13 +67,14 @@ def main() -> int:
         parser.error(f"unknown area(s): {', '.join(unknown)}; choose from {', '.join(areas)}")
     if args.smoke:
         os.environ[SMOKE_ENV] = "1"
+        args.runs = 1
     meta = machine()
     results: list[CaseResult] = []
     for area in args.areas or areas:
         results.extend(run_area(area, args.runs))
     meta["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     report(results, args.json, meta)
-    return 1 if any(r.failed for r in results) else 0
+    return exit_code(results)
 
 
 if __name__ == "__main__":
