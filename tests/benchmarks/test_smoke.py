@@ -40,7 +40,7 @@ def _params():
         yield pytest.param(area, marks=marks, id=area)
 
 
-@pytest.mark.parametrize("area", _params())
+@pytest.mark.parametrize("area", list(_params()))
 def test_every_case_of_the_area_runs_and_is_valid(area: str, tmp_path: Path) -> None:
     if area in ("sessions", "archive") and os.geteuid() != 0:
         pytest.skip(f"the {area} benchmarks need root (runuser / unshare --net)")
