@@ -70,8 +70,17 @@ def main() -> int:
         args.runs = 1
     meta = machine()
     results: list[CaseResult] = []
-    for area in args.areas or areas:
-        results.extend(run_area(area, args.runs))
+    # What a case's tools print goes to stderr: stdout carries the report (JSON) alone.
+    sys.stdout.flush()
+    stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        for area in args.areas or areas:
+            results.extend(run_area(area, args.runs))
+    finally:
+        sys.stdout.flush()
+        os.dup2(stdout, 1)
+        os.close(stdout)
     meta["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     report(results, args.json, meta)
     return exit_code(results)
