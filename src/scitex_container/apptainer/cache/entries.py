@@ -51,8 +51,27 @@ _LOCK_TIMEOUT = 600.0
 
 
 def default_root() -> Path:
-    """``$XDG_CACHE_HOME/scitex-container/stages``."""
+    """``$SCITEX_CONTAINER_STAGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/scitex-container/stages``."""
+    chosen = os.environ.get(envvars.STAGE_CACHE_DIR)
+    if chosen:
+        return Path(chosen)
     return Path(envvars.user_cache_dir()) / "scitex-container" / "stages"
+
+
+def enabled_by_default() -> bool:
+    """Does ``$SCITEX_CONTAINER_STAGE_CACHE`` turn the stage cache on?"""
+    return os.environ.get(envvars.STAGE_CACHE, "").strip().lower() in ("1", "yes", "true", "on")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str, field: str = "--cache-max-age") -> float:
+    """Seconds from ``90``, ``30m``, ``12h``, ``7d`` or ``2w``; BadInputError naming ``field``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text or "")
+    if match is None:
+        raise BadInputError(f"not an age: {text!r} (e.g. 90, 30m, 12h, 7d, 2w)", field)
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
 def rootfs_digest(root: Path) -> tuple[str, int]:
