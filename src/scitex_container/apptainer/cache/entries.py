@@ -263,6 +263,7 @@ class StageCache:
             "digest": digest,
         }
         atomic_write_text(work / "entry.json", json.dumps(record, sort_keys=True) + "\n", 0o600)
+        (work / "used").touch(0o600)
         final = self.entries_dir / key
         with self.locked():
             if final.exists():  # a concurrent build made it: keep theirs
