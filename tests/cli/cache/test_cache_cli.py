@@ -37,6 +37,8 @@ def test_build_says_which_stages_were_reused_then_list_and_prune(
     stages = {s["name"]: s for s in again.json()["stages"]}
     assert stages["post-1"]["reused"] and stages["post-1"]["age"] >= 0
     assert not stages["post-2"]["reused"]
+    status = sx("--json", "status", tmp_path)
+    assert status.json()[0]["stages_reused"].startswith("bootstrap, post-1 (")
     cold = sx("--json", "build", "--no-cache", "--force", "--cache-dir", cache, recipe)
     assert cold.code == 0 and cold.json()["stages"] == []
     listed = sx("--json", "cache", "list", "--cache-dir", cache)

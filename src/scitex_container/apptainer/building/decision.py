@@ -147,6 +147,8 @@ class ImageStatus(Result):
     hash_stored: str | None
     needs_rebuild: bool
     error: str | None
+    #: the active version's build through the stage cache: stages reused, with their age
+    stages_reused: str | None = None
 
     def row(self) -> dict:
         """The reference's keys (plus version, size_bytes and error)."""
@@ -162,7 +164,21 @@ class ImageStatus(Result):
             "version": self.version,
             "size_bytes": self.sif_size,
             "error": self.error,
+            "stages_reused": self.stages_reused,
         }
+
+
+def reused_summary(meta) -> str | None:
+    """``bootstrap, post-1 (2.0h old)`` from a version's ``stage_cache`` record (None: none)."""
+    record = meta.extra.get("stage_cache") if meta is not None else None
+    if not isinstance(record, list):
+        return None
+    reused = [r for r in record if isinstance(r, dict) and r.get("reused")]
+    if not reused:
+        return "none" if record else None
+    age = reused[-1].get("age_seconds")
+    when = f" ({float(age) / 3600:.1f}h old)" if isinstance(age, int | float) else ""
+    return ", ".join(str(r.get("stage")) for r in reused) + when
 
 
 def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> ImageStatus:
@@ -204,6 +220,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         hash_stored=stored,
         needs_rebuild=found is None,
         error=error,
+        stages_reused=reused_summary(meta),
     )
 
 

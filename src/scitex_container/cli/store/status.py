@@ -31,5 +31,7 @@ def status(containers_dir, output_dir, check) -> int:
         lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
     )
     columns = ["name", "needs_rebuild", "version", "sif_size", "sif_date", "sif_path", "error"]
+    if any(r.get("stages_reused") for r in rows):
+        columns.insert(3, "stages_reused")
     emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
     return 1 if check and any(r["needs_rebuild"] for r in rows) else 0
