@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,7 @@ def test_reused_post_gives_the_cold_build_lock(tmp_path: Path, debian_sif: Path)
     assert warm_lock.pip.get("stage-demo") == "1.2.3"
     assert dict(warm_lock.dpkg) and dict(warm_lock.dpkg) == dict(cold_lock.dpkg)
     assert dict(warm_lock.pip) == dict(cold_lock.pip)
+    # the %post stage's entry carries its own lock, captured statically from its root fs
+    post = json.loads((cache.entries_dir / warm.stages[1].key / "entry.json").read_text())
+    assert post["lock"]["pip"]["stage-demo"] == "1.2.3"
+    assert post["lock"]["dpkg"] == dict(cold_lock.dpkg)

@@ -98,6 +98,18 @@ def rootfs_digest(root: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def stage_lock(rootfs: Path) -> dict | None:
+    """The packages in a stage's root fs, read from their databases (None if it cannot)."""
+    from scitex_container.apptainer.lock.capture_static import static_capture
+    from scitex_container.errors import ScitexError
+
+    try:
+        found = static_capture(rootfs)
+    except (ScitexError, OSError):
+        return None
+    return {"dpkg": found.dpkg, "pip": found.pip, "node": found.node, "apk": found.apk}
+
+
 @dataclass(frozen=True)
 class Entry(Result):
     """One cached stage."""
@@ -250,7 +262,11 @@ class StageCache:
         return path
 
     def publish(self, work: Path, key: str, stage: str, network: bool) -> Entry:
-        """Record ``work/rootfs`` as the entry for ``key`` and move it into place."""
+        """Record ``work/rootfs`` as the entry for ``key`` and move it into place.
+
+        The record holds the stage's lock, read statically from the root fs
+        (``lock``: package manager -> name -> version; None when unreadable).
+        """
         digest, size = rootfs_digest(work / "rootfs")
         made = time.time()
         record = {
@@ -261,6 +277,7 @@ class StageCache:
             "network": network,
             "size": size,
             "digest": digest,
+            "lock": stage_lock(work / "rootfs"),
         }
         atomic_write_text(work / "entry.json", json.dumps(record, sort_keys=True) + "\n", 0o600)
         (work / "used").touch(0o600)
