@@ -248,6 +248,8 @@ def _stage_producer(
     from scitex_container.apptainer.cache.hook import prepare_def, staged_producer
     from scitex_container.apptainer.deffile import parse_def_text
 
+    if use_sudo:
+        return None, "a build through sudo would fill your cache with root's files"
     deffile = parse_def_text(inputs.def_text, str(inputs.def_path))
     prepared = prepare_def(
         deffile,
