@@ -70,6 +70,7 @@ class StagedReport(Result):
                 "reused": s.reused,
                 "age_seconds": None if s.age is None else round(s.age, 1),
                 "network": s.network,
+                "seconds": round(s.duration, 1),
             }
             for s in self.stages
         ]
