@@ -81,6 +81,9 @@ def test_network_entries_expire_local_ones_do_not(tmp_path: Path) -> None:
     assert cache.lookup(key(1), max_age=-1).why == "expired"  # any age is above -1 s
     assert cache.lookup(key(1), max_age=3600).why == "hit"
     assert cache.lookup(key(2), max_age=-1).why == "hit"
+    made = cache.lookup(key(1)).entry.made
+    fresh = add(cache, 1, network=True)  # rebuilt after it expired: the new one replaces it
+    assert fresh.made > made and cache.lookup(key(1)).entry == fresh
 
 
 def test_the_least_recently_used_entries_go_first_past_the_size_cap(tmp_path: Path) -> None:

@@ -283,11 +283,10 @@ class StageCache:
         (work / "used").touch(0o600)
         final = self.entries_dir / key
         with self.locked():
-            if final.exists():  # a concurrent build made it: keep theirs
-                temporaries.remove(work)
-            else:
-                os.rename(work, final)
-                temporaries.forget(work)
+            # one there already (expired, or a concurrent build's): the fresh one replaces it
+            self.remove(key)
+            os.rename(work, final)
+            temporaries.forget(work)
         entry = self._read(key)
         self.evict(keep=key)
         return entry
