@@ -62,3 +62,13 @@ def test_the_tool_version_architecture_and_fakeroot_change_every_key() -> None:
     ):
         old, new = plan_keys(plan, base, {}), plan_keys(plan, other, {})
         assert all(a != b for a, b in zip(old, new, strict=True))
+
+
+def test_two_recipes_on_one_base_share_the_bootstrap_key_whatever_their_comments() -> None:
+    parts = {name: "a" for name in FIRST_STAGE}
+    context = StageContext("1.4.5", "x86_64", True)
+    one = plan_stages(parse_def_text("# mine\n" + recipe(parts), "a.def"))
+    text = recipe({**parts, "chunk1": "b"}).replace("debian\n", "debian\n# a note\n")
+    two = plan_stages(parse_def_text(text, "b.def"))
+    assert plan_keys(one, context, {})[0] == plan_keys(two, context, {})[0]
+    assert plan_keys(one, context, {})[1] != plan_keys(two, context, {})[1]

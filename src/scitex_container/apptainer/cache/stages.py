@@ -114,9 +114,13 @@ def plan_stages(deffile: DefFile) -> StagePlan:
         return StagePlan((), "", "more than one `%post` section")
     arguments = "".join(s.raw for s in stage.sections if s.name == "arguments")
     agent = stage.bootstrap.strip().lower()
-    specs = [
-        _spec("bootstrap", "bootstrap", stage.line, stage.raw_header, agent not in LOCAL_AGENTS)
-    ]
+    # comments and blank lines of the header are no input: two recipes on one base share it
+    header = "".join(
+        raw
+        for raw in stage.raw_header.splitlines(keepends=True)
+        if raw.strip() and not raw.strip().startswith("#")
+    )
+    specs = [_spec("bootstrap", "bootstrap", stage.line, header + "\n", agent not in LOCAL_AGENTS)]
     files = "".join(s.raw for s in stage.sections if s.name == "files")
     post = next((s for s in stage.sections if s.name == "post"), None)
     if post is not None:
