@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a check found drift or a failure (verify, lock diff, repro)
 EXIT_BAD_INPUT = 2  # bad input or usage
 EXIT_TOOL_MISSING = 3  # a required external tool is missing
+EXIT_UNVERIFIED = 4  # verify: nothing failed, but the image's bytes could not be checked
 
 
 class ScitexError(Exception):
@@ -208,6 +209,19 @@ class PolicyRefusedError(CheckFailedError):
 
     ``details`` (the policy, the step, the image and the signature verdict)
     is added to the CLI's ``--json`` error output.
+    """
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        self.details = details or {}
+        super().__init__(message)
+
+
+class TransferError(CheckFailedError):
+    """A registry or bundle transfer failed: unreachable, missing tag, digest mismatch.
+
+    The message names the reference (``oras://...``) or the bundle member;
+    ``details`` (reference, member, expected and found digests) is added to
+    the CLI's ``--json`` error output.  Nothing was published.
     """
 
     def __init__(self, message: str, details: dict | None = None) -> None:

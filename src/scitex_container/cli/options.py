@@ -118,3 +118,20 @@ pip_options_option = click.option(
     metavar="OPT",
     help="A pip source option for the pins (repeatable).",
 )
+
+
+#: ``cleanup --force``: remove versions even when the active one cannot be told.
+cleanup_force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Remove old versions even when the active link is missing, dangling or points "
+    "outside (then no version is known to be active and any may go).",
+)
+
+
+def plain_http_option():
+    return click.option(
+        "--plain-http",
+        is_flag=True,
+        help="Speak http, not https, to the registry (a loopback registry always gets http).",
+    )

@@ -59,6 +59,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "key": ("scitex_container.cli.key:key", "Make a PEM signing key pair."),
     "sign": ("scitex_container.cli.sign:sign", "Sign an image and its build statement."),
+    "push": (
+        "scitex_container.cli.push:push",
+        "Push an image with its proof to an OCI registry (oras://).",
+    ),
+    "pull": (
+        "scitex_container.cli.pull:pull",
+        "Pull an image from an OCI registry, checked on arrival.",
+    ),
+    "bundle": (
+        "scitex_container.cli.bundle:bundle",
+        "Export and import signed bundles for air-gapped sites.",
+    ),
     "snapshot": (
         "scitex_container.cli.snapshot:snapshot",
         "Record a provenance snapshot of host, image and repos.",

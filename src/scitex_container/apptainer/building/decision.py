@@ -147,6 +147,7 @@ class ImageStatus(Result):
     hash_stored: str | None
     needs_rebuild: bool
     error: str | None
+    switch_to: str | None = None  #: a kept version ``build`` would make active (no rebuild)
     #: the active version's build through the stage cache: stages reused, with their age
     stages_reused: str | None = None
 
@@ -164,6 +165,7 @@ class ImageStatus(Result):
             "version": self.version,
             "size_bytes": self.sif_size,
             "error": self.error,
+            "switch_to": self.switch_to,
             "stages_reused": self.stages_reused,
         }
 
@@ -202,6 +204,9 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         pass  # the active version's damaged metadata: reported above
     except ScitexError as exc:
         error = error or str(exc)
+    switch_to = None
+    if found is not None and (active is None or found.name != active.name):
+        switch_to = store.scheme.version_of(found.name)
     size = mtime = None
     if active is not None:
         try:
@@ -220,6 +225,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         hash_stored=stored,
         needs_rebuild=found is None,
         error=error,
+        switch_to=switch_to,
         stages_reused=reused_summary(meta),
     )
 
