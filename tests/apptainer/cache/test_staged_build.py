@@ -127,3 +127,26 @@ def test_a_def_the_cache_cannot_split_is_built_cold_and_says_why(
     )
     assert done.built and done.stages == ()
     assert "%setup" in (done.cache_note or "")
+
+
+def test_the_signed_statement_records_the_stages_with_their_keys(project: Path) -> None:
+    import json
+
+    from scitex_container.apptainer.lock.provenance import STATEMENT_OBJECT
+    from scitex_container.apptainer.sif.header import read_object, read_sif
+    from scitex_container.apptainer.signing.keys import new_keypair
+
+    pair = new_keypair(project / "keys")
+    cache = StageCache(project / "cache")
+    build(project, cache)
+    edit(project / "r.def", "echo last > /last", "echo LAST > /last")
+    done = build(project, cache, sign_key=pair.private)
+    info = read_sif(done.artifact)
+    found = info.named(STATEMENT_OBJECT)
+    assert found
+    statement = json.loads(read_object(done.artifact, found[-1]))
+    stages = statement["predicate"]["buildDefinition"]["internalParameters"]["stage_cache"]
+    assert [(s["stage"], s["reused"], s["key"]) for s in stages] == [
+        (s.name, s.reused, s.key) for s in done.stages
+    ]
+    assert [s["stage"] for s in stages if s["reused"]] == ["bootstrap", "post-1"]
