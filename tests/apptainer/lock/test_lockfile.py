@@ -112,6 +112,7 @@ def test_same_content_same_bytes_whatever_the_input_order():
         ("[pip]\n==1.0\n", 2, "not a pip pin"),
         ("[dpkg]\nlibc6\n", 2, "not a dpkg pin"),
         ("# artifact: dpkg:libc6 md5:abc\n[dpkg]\n", 1, "not an artifact line"),
+        ("# provided-by: pip:numpy pip:numpy\n[dpkg]\n", 1, "not a provided-by line"),
     ],
 )
 def test_malformed_lock_names_file_and_line(tmp_path, text, line, words):

@@ -45,8 +45,14 @@ from scitex_container.cli.output import emit
     help="A directory of saved .deb files and wheels, for versions no source has any more "
     "(repeat).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Re-check the sha256 of every stored file (default: sizes and a sample); "
+    "a damaged one is fetched again and replaced.",
+)
 @common_options
-def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs) -> int:
+def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, verify) -> int:
     """Fetch, verify and store every .deb, wheel and npm tarball the lock names."""
     from scitex_container.apptainer.lock.archive import archive_lock
 
@@ -59,13 +65,16 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs) ->
             python_version=python_version,
             platforms=tuple(platforms) or None,
             saved_dirs=tuple(saved_dirs),
+            verify=verify,
         )
     )
+    repaired = f"; {len(result.repaired)} damaged and replaced" if result.repaired else ""
     emit(
         result,
         opts,
         text=f"archived {len(result.artifacts)} artifacts in {result.archive} "
-        f"({result.fetched} fetched, {result.reused} already there); lock: {result.lock_path}",
+        f"({result.fetched} fetched, {result.reused} already there{repaired}); "
+        f"lock: {result.lock_path}",
         dry_run_commands=commands,
     )
     return pending_exit(True)
