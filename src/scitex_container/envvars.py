@@ -24,6 +24,10 @@ HOST_WRAPPERS = "SCITEX_CONTAINER_HOST_WRAPPERS"
 KEY_PASSWORD = "SCITEX_CONTAINER_KEY_PASSWORD"
 #: Site policy file (default /etc/scitex-container/policy.toml).
 POLICY = "SCITEX_CONTAINER_POLICY"
+#: "1": `build` goes through the stage cache unless `--no-cache` (default: off).
+STAGE_CACHE = "SCITEX_CONTAINER_STAGE_CACHE"
+#: Directory of the stage cache (default: $XDG_CACHE_HOME/scitex-container/stages).
+STAGE_CACHE_DIR = "SCITEX_CONTAINER_STAGE_CACHE_DIR"
 
 # -- standard variables we honour --------------------------------------------
 #: Fixes "now" in generated files (reproducible builds convention).
