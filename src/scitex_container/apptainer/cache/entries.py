@@ -324,16 +324,22 @@ class StageCache:
                 removed.append(entry)
         return removed
 
-    def prune(self, *, older_than: float | None = None, everything: bool = False) -> list[Entry]:
-        """Remove every entry (``everything``) or those not used for ``older_than`` seconds."""
+    def prune(
+        self, *, older_than: float | None = None, everything: bool = False, dry_run: bool = False
+    ) -> list[Entry]:
+        """Remove every entry (``everything``) or those not used for ``older_than`` seconds.
+
+        With ``dry_run`` nothing is removed: the entries that would be are returned.
+        """
         now = time.time()
         removed: list[Entry] = []
         with self.locked():
             for entry in self.entries():
                 if everything or (older_than is not None and now - entry.used > older_than):
-                    self.remove(entry.key)
+                    if not dry_run:
+                        self.remove(entry.key)
                     removed.append(entry)
-            if everything:
+            if everything and not dry_run:
                 with contextlib.suppress(FileNotFoundError):
                     for name in os.listdir(self.entries_dir):
                         if _KEY_RE.match(name):  # unreadable entries too

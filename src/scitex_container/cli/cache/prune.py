@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from scitex_container.cli.context import get_options
-from scitex_container.cli.main import execute
+from scitex_container.cli.main import pending_exit
 from scitex_container.cli.options import json_option
 from scitex_container.cli.output import emit
 
@@ -33,9 +33,10 @@ def prune(cache_dir, older_than, everything) -> int:
         cache = StageCache(cache_dir)
         if not cache.exists():
             return {"removed": [], "freed": 0}
-        removed = cache.open().prune(older_than=age, everything=everything)
+        removed = cache.open().prune(older_than=age, everything=everything, dry_run=opts.dry_run)
         return {"removed": [e.key for e in removed], "freed": sum(e.size for e in removed)}
 
-    result, _ = execute(run)
-    emit(result, opts, text=f"removed {len(result['removed'])} entries ({result['freed']} bytes)")
-    return 0
+    result = run()
+    verb = "would remove" if opts.dry_run else "removed"
+    emit(result, opts, text=f"{verb} {len(result['removed'])} entries ({result['freed']} bytes)")
+    return pending_exit(bool(result["removed"]))
