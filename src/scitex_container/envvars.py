@@ -24,6 +24,10 @@ HOST_WRAPPERS = "SCITEX_CONTAINER_HOST_WRAPPERS"
 KEY_PASSWORD = "SCITEX_CONTAINER_KEY_PASSWORD"
 #: Site policy file (default /etc/scitex-container/policy.toml).
 POLICY = "SCITEX_CONTAINER_POLICY"
+#: "1": `build` goes through the stage cache unless `--no-cache` (default: off).
+STAGE_CACHE = "SCITEX_CONTAINER_STAGE_CACHE"
+#: Directory of the stage cache (default: $XDG_CACHE_HOME/scitex-container/stages).
+STAGE_CACHE_DIR = "SCITEX_CONTAINER_STAGE_CACHE_DIR"
 
 # -- standard variables we honour --------------------------------------------
 #: Fixes "now" in generated files (reproducible builds convention).
@@ -34,6 +38,8 @@ XDG_CACHE_HOME = "XDG_CACHE_HOME"
 COMPOSE_PROJECT_NAME = "COMPOSE_PROJECT_NAME"
 #: The executable search path.
 PATH = "PATH"
+#: The terminal width help text is wrapped to (as shutil and click read it).
+COLUMNS = "COLUMNS"
 
 
 def user_cache_dir() -> str:

@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a check found drift or a failure (verify, lock diff, repro)
 EXIT_BAD_INPUT = 2  # bad input or usage
 EXIT_TOOL_MISSING = 3  # a required external tool is missing
+EXIT_UNVERIFIED = 4  # verify: nothing failed, but the image's bytes could not be checked
 
 
 class ScitexError(Exception):
@@ -180,8 +181,13 @@ class VersionNotFoundError(ProcessError):
 
 
 class PermissionDeniedError(ProcessError):
-    """The tool was refused access (permissions, a read-only file system)."""
+    """The tool was refused access (permissions, a read-only file system).
 
+    Exit 2, like :class:`AccessDeniedError`: one exit code per cause, whether
+    we or the tool met it.
+    """
+
+    exit_code = EXIT_BAD_INPUT
     kind = "permission_denied"
 
 
@@ -189,6 +195,22 @@ class NoSpaceError(ProcessError):
     """The tool ran out of disk space (or quota)."""
 
     kind = "no_space"
+
+
+class AccessDeniedError(BadInputError, PermissionError):
+    """EACCES, EPERM or EROFS on a path: the message names it, its owner and mode."""
+
+
+class DiskFullError(ScitexError, OSError):
+    """ENOSPC or EDQUOT while writing a path (exit 1: the input was fine)."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class PathKindError(BadInputError, OSError):
+    """The path is the wrong kind of thing: a link loop, a component that is
+    not a directory, a directory where a file was expected, a FIFO or device
+    where a regular file was expected."""
 
 
 def _tail(text: str, lines: int = 20) -> str:
@@ -208,6 +230,19 @@ class PolicyRefusedError(CheckFailedError):
 
     ``details`` (the policy, the step, the image and the signature verdict)
     is added to the CLI's ``--json`` error output.
+    """
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        self.details = details or {}
+        super().__init__(message)
+
+
+class TransferError(CheckFailedError):
+    """A registry or bundle transfer failed: unreachable, missing tag, digest mismatch.
+
+    The message names the reference (``oras://...``) or the bundle member;
+    ``details`` (reference, member, expected and found digests) is added to
+    the CLI's ``--json`` error output.  Nothing was published.
     """
 
     def __init__(self, message: str, details: dict | None = None) -> None:

@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import EXISTING_FILE, common_options, fakeroot_option, sudo_option
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, info
 
 
 def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
@@ -17,6 +17,27 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
         if not eq or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint="--build-arg")
         out[key] = val
+    return out
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def stage_lines(result) -> list[str]:
+    """One line per stage of a build through the stage cache."""
+    if result.cache_note:
+        return [f"stage cache not used: {result.cache_note}"]
+    out = []
+    for stage in result.stages:
+        if stage.reused:
+            age = f" ({_age(stage.age)} old)" if stage.age is not None else ""
+            out.append(f"stage {stage.name}: reused {stage.key[:12]}{age}")
+        else:
+            out.append(f"stage {stage.name}: built in {stage.duration:.1f}s ({stage.lookup})")
     return out
 
 
@@ -46,9 +67,38 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     type=EXISTING_FILE,
     help="PEM private key: sign the new image (and its build statement) before publishing.",
 )
+@click.option(
+    "--cache/--no-cache",
+    "use_cache",
+    default=None,
+    help="Resume from the deepest cached stage (checkpoints: `# scitex: checkpoint` in %post); "
+    "--no-cache builds cold.  Default: $SCITEX_CONTAINER_STAGE_CACHE, else off.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="The stage cache directory (default: per user, under the XDG cache dir).",
+)
+@click.option(
+    "--cache-max-age",
+    metavar="AGE",
+    help="Rebuild a cached stage that reached the network once older than AGE "
+    "(e.g. 12h, 7d; default 7d).",
+)
 @common_options
 def build(
-    definition, output_dir, image_name, sandbox, force, build_args, fakeroot, use_sudo, sign_key
+    definition,
+    output_dir,
+    image_name,
+    sandbox,
+    force,
+    build_args,
+    fakeroot,
+    use_sudo,
+    sign_key,
+    use_cache,
+    cache_dir,
+    cache_max_age,
 ) -> int:
     """Build DEFINITION (a .def path, or a name in the containers directory).
 
@@ -60,9 +110,17 @@ def build(
     from pathlib import Path
 
     from scitex_container.apptainer.building.versioned import build_version
+    from scitex_container.apptainer.cache.entries import (
+        StageCache,
+        enabled_by_default,
+        parse_age,
+    )
     from scitex_container.cli.progress import progress_line
 
     opts = get_options()
+    max_age = parse_age(cache_max_age) if cache_max_age is not None else None
+    if use_cache is None:
+        use_cache = enabled_by_default() or cache_dir is not None
     is_path = definition.endswith(".def") or "/" in definition
     kwargs = dict(
         output_dir=output_dir,
@@ -71,24 +129,36 @@ def build(
         image_name=image_name,
         use_sudo=use_sudo,
         fakeroot=fakeroot,
-        build_args=parse_build_args(build_args),
+        build_args=parse_build_args(build_args) or None,  # none: the active version's
         sign_key=sign_key,
+        stage_cache=StageCache(cache_dir) if use_cache else None,
+        cache_max_age=max_age,
     )
     if is_path:
-        if not Path(definition).exists():
-            raise click.BadParameter(f"`{definition}` does not exist.", param_hint="DEFINITION")
+        from scitex_container.files.pathinfo import regular_file
+
+        regular_file(definition, "def file")
         kwargs["def_path"] = Path(definition)
     else:
         kwargs["def_name"] = definition
     with progress_line(opts, f"building {definition}") as progress:
         result, commands = execute(lambda: build_version(progress=progress, **kwargs))
-    if commands is not None and not commands:
-        text = f"unchanged: {result.path} (version {result.version}); nothing to build"
-    elif commands is not None:
-        text = f"would build version {result.version} of {result.path}"
+    for path in result.swept:
+        info(f"removed {path} (left by a killed command)", opts)
+    args = " ".join(f"{k}={v}" for k, v in sorted((result.build_args or {}).items()))
+    with_args = f" with {args}" if args else ""
+    if result.activates:  # a kept version built from exactly these inputs
+        verb = "would activate" if commands is not None else "activated"
+        text = f"{verb} {result.version}: inputs unchanged since {result.version} ({result.path}"
+        text += f", was {result.switched_from})" if result.switched_from else ")"
+    elif commands:
+        text = f"would build version {result.version} of {result.path}{with_args}"
     elif result.built:
-        text = f"built {result.path} -> version {result.version} in {result.duration:.1f}s"
+        text = (
+            f"built {result.path} -> version {result.version}{with_args} in {result.duration:.1f}s"
+        )
+        text += "".join(f"\n  {line}" for line in stage_lines(result))
     else:
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     emit(result, opts, text=text, dry_run_commands=commands)
-    return pending_exit(bool(commands))
+    return pending_exit(bool(commands) or result.activates)

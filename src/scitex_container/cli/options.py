@@ -59,8 +59,17 @@ class ExistingPath(click.Path):
         super().__init__(**kwargs)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not os.path.lexists(value):
-            self.fail(f"`{value}` does not exist.", param, ctx)
+        if isinstance(value, str):
+            try:
+                os.lstat(value)
+            except OSError as exc:  # said as what it is: not found, permission, loop...
+                from scitex_container.files.pathinfo import from_oserror
+
+                raise from_oserror(exc, value) from None
+            if not self.file_okay and os.path.exists(value) and not os.path.isdir(value):
+                from scitex_container.errors import PathKindError
+
+                raise PathKindError(f"{os.path.normpath(value)}: not a directory")
         return super().convert(value, param, ctx)
 
 
@@ -118,3 +127,20 @@ pip_options_option = click.option(
     metavar="OPT",
     help="A pip source option for the pins (repeatable).",
 )
+
+
+#: ``cleanup --force``: remove versions even when the active one cannot be told.
+cleanup_force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Remove old versions even when the active link is missing, dangling or points "
+    "outside (then no version is known to be active and any may go).",
+)
+
+
+def plain_http_option():
+    return click.option(
+        "--plain-http",
+        is_flag=True,
+        help="Speak http, not https, to the registry (a loopback registry always gets http).",
+    )

@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scitex_container.cli.sandbox:sandbox",
         "Create, update, switch and convert sandboxes.",
     ),
+    "cache": ("scitex_container.cli.cache:cache", "List and prune the stage cache of builds."),
     "lock": ("scitex_container.cli.lock:lock", "Capture, pin and compare package locks."),
     "repro": ("scitex_container.cli.repro:repro", "Run the reproducible round trip on a .def."),
     "verify": ("scitex_container.cli.verify:verify", "Verify an image against its def and lock."),
@@ -58,6 +59,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "key": ("scitex_container.cli.key:key", "Make a PEM signing key pair."),
     "sign": ("scitex_container.cli.sign:sign", "Sign an image and its build statement."),
+    "push": (
+        "scitex_container.cli.push:push",
+        "Push an image with its proof to an OCI registry (oras://).",
+    ),
+    "pull": (
+        "scitex_container.cli.pull:pull",
+        "Pull an image from an OCI registry, checked on arrival.",
+    ),
+    "bundle": (
+        "scitex_container.cli.bundle:bundle",
+        "Export and import signed bundles for air-gapped sites.",
+    ),
     "snapshot": (
         "scitex_container.cli.snapshot:snapshot",
         "Record a provenance snapshot of host, image and repos.",

@@ -89,7 +89,8 @@ def cleanup_sifs(containers_dir: str | os.PathLike, keep: int = 0) -> list[Path]
     store = open_store(containers_dir)
     link = store.link
     had_link = link.is_symlink()
-    removed = store.cleanup(keep, remove_active=keep == 0)
+    # force: a reset needs no active version to protect (the link goes anyway)
+    removed = store.cleanup(keep, remove_active=keep == 0, force=True)
     with store.lock():
         rows = store.versions()
         versions = {row.path for row in rows}

@@ -116,14 +116,16 @@ def test_existence_is_checked_where_the_session_starts(tmp_path: Path) -> None:
         require_host_paths(spec)
 
 
-def test_session_start_refuses_a_missing_project_before_anything_runs(tmp_path: Path) -> None:
+def test_session_start_refuses_a_missing_home_before_anything_runs(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
     from scitex_container.apptainer.session.api import start_session
 
     with pytest.raises(BadInputError) as err:
         start_session(
-            "/images/none.sif",
-            project_dir=tmp_path / "no-such-project",
-            home_dir=tmp_path,
+            busybox_sif,
+            project_dir=tmp_path,
+            home_dir=tmp_path / "no-such-home",
             backend="local",
         )
-    assert err.value.where == "host_project_dir"
+    assert err.value.where == "host_user_dir" and "no-such-home" in str(err.value)

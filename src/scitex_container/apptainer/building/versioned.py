@@ -7,6 +7,14 @@ Otherwise it builds a new timestamped version beside the old ones,
 publishes it atomically and moves the active link.
 Builds of one image serialize on the store's build lock; the second of two
 identical concurrent builds finds the first one's result and does nothing.
+
+Activation passes the site policy's ``switch`` gate either way
+(:mod:`..signing.policy`): a reused kept version through
+:meth:`Store.switch`, a new SIF version on its temporary file before it is
+published (a refused one is never renamed into the store).  A reuse that
+moves the active link reports the version it moved from
+(``switched_from``), so a build that goes back to an older kept version
+says so.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from pathlib import Path
 from scitex_container.apptainer.building.atomic import FinalizeFn, ProgressFn, _resolve, build_image
 from scitex_container.apptainer.building.decision import image_store, unchanged_version
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
+from scitex_container.apptainer.cache.entries import StageCache
+from scitex_container.apptainer.cache.staged import StagedReport, StageRun
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import VersionMeta
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
@@ -41,6 +51,17 @@ class StoreBuildResult(Result):
     duration: float
     log_path: Path | None
     command: tuple[str, ...]
+    switched_from: str | None = None  #: the version that was active when a reuse moved the link
+    #: what killed commands had left in the store, removed before this build
+    swept: tuple[Path, ...] = ()
+    #: the kept version reused was not the active one: the run activates it
+    #: (a dry run would): "activate V1: inputs unchanged since V1"
+    activates: bool = False
+    #: the build arguments used (those of the active version when none were given)
+    build_args: Mapping[str, str] | None = None
+    #: with the stage cache: each stage, reused or built (empty without it)
+    stages: tuple[StageRun, ...] = ()
+    cache_note: str | None = None  #: why the stage cache was not used for this build
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -49,11 +70,37 @@ __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_versio
 def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> StoreBuildResult:
     """Nothing to build: ``found`` was built from these inputs (make it active if it is not)."""
     version = store.scheme.version_of(found.name)
-    if version is not None and version != store.active_version() and not runner.is_dry_run():
-        store.switch(version)
+    previous = store.active_version()
+    moved = version is not None and version != previous
+    if moved and version is not None and not runner.is_dry_run():
+        store.switch(version)  # the site policy's `switch` gate (store/core.py)
+    took = time.monotonic() - start
     return StoreBuildResult(
-        store.link, found, version, False, inputs.digest, time.monotonic() - start, None, ()
+        store.link,
+        found,
+        version,
+        False,
+        inputs.digest,
+        took,
+        None,
+        (),
+        switched_from=(previous or "none") if moved else None,
+        activates=moved,
+        build_args=dict(inputs.build_args),
     )
+
+
+def _gated(finalize: FinalizeFn | None, final: Path) -> FinalizeFn:
+    """``finalize``, then the site policy's ``switch`` gate on the temporary SIF."""
+    from scitex_container.apptainer.signing.policy import require_signature
+
+    def gate(tmp: Path) -> dict:
+        meta = (finalize(tmp) if finalize is not None else None) or {}
+        if not runner.is_dry_run():
+            require_signature("switch", tmp, shown=str(final))
+        return meta
+
+    return gate
 
 
 def _partition_sha256(sif: Path) -> str:
@@ -127,8 +174,16 @@ def build_version(
     cache: ContentCache | None = None,
     provenance: bool = True,
     sign_key: str | os.PathLike | None = None,
+    stage_cache: StageCache | None = None,
+    cache_max_age: float | None = None,
 ) -> StoreBuildResult:
     """``build()`` with the whole outcome: version, whether apptainer ran, timings.
+
+    With ``stage_cache`` the build resumes from the deepest cached stage of
+    the def (:mod:`scitex_container.apptainer.cache`) and stores the stages
+    it builds; ``cache_max_age`` (seconds, default 7 days) bounds the age of
+    a reused stage that reached the network.  ``stages`` in the result (and
+    ``stage_cache`` in the version's metadata) say what was reused.
 
     With ``provenance`` (the default) a new SIF gets its lock captured and
     embedded, with the inputs hash, before it is published, and the lock is
@@ -146,6 +201,12 @@ def build_version(
     start = time.monotonic()
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
+    if build_args is None:  # as `status` decides: the active version's build arguments
+        build_args = _active_build_args(store)
+    if not sandbox:  # a malformed or untrusted policy: exit 2 before anything runs
+        from scitex_container.apptainer.signing.policy import load_policies
+
+        load_policies()
     inputs = compute_inputs(resolved, build_args=build_args, sandbox=sandbox, cache=cache)
     if not force and (found := unchanged_version(store, inputs.digest)) is not None:
         return _reuse(store, found, inputs, start)
@@ -156,7 +217,7 @@ def build_version(
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:
             return _reuse(store, found, inputs, start)  # a concurrent build just made it
         with store.lock():
-            store.remove_stale()
+            swept = tuple(store.remove_stale())
         version = store.new_version()
         final = store.path_of(version)
         meta = VersionMeta.from_dict(
@@ -179,8 +240,26 @@ def build_version(
                 sidecars[LOCK_SUFFIX] = lock_sidecar_text(lock_text[0], record.sha256)
             store.publish(tmp, out, meta=record, sidecars=sidecars, use_sudo=use_sudo)
 
+        record = meta.to_dict()
         if finalize is None and provenance and not sandbox:
-            finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, meta.to_dict())
+            finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, record)
+        reports: list[StagedReport] = []
+        produce, note = None, None
+        if stage_cache is not None and not runner.is_dry_run():
+            produce, note = _stage_producer(
+                inputs,
+                stage_cache,
+                fakeroot,
+                use_sudo,
+                build_args,
+                progress,
+                timeout,
+                cache_max_age,
+                reports,
+                record,
+            )
+        if not sandbox:  # activating it is a switch: the site policy's gate
+            finalize = _gated(finalize, final)
         result = build_image(
             resolved,
             final,
@@ -193,8 +272,10 @@ def build_version(
             finalize=finalize,
             metadata=meta,
             publish=publish,
+            produce=produce,
         )
     built = result.built and not runner.is_dry_run()
+    stages = reports[0].stages if reports else ()
     return StoreBuildResult(
         store.link,
         final if built else None,
@@ -204,7 +285,59 @@ def build_version(
         time.monotonic() - start,
         result.log_path,
         result.command,
+        swept=swept,
+        build_args=dict(inputs.build_args),
+        stages=stages,
+        cache_note=note,
     )
+
+
+def _active_build_args(store: Store) -> dict[str, str] | None:
+    """The build arguments the active version was built with (None: none recorded)."""
+    from scitex_container.apptainer.building.decision import active_metadata
+    from scitex_container.errors import MetadataError
+
+    try:
+        meta = active_metadata(store)
+    except MetadataError:
+        return None
+    return dict(meta.build_args) if meta is not None and meta.build_args else None
+
+
+def _stage_producer(
+    inputs, cache, fakeroot, use_sudo, build_args, progress, timeout, max_age, reports, record
+):
+    """The stage cache's producer for this build, or (None, why it is built cold)."""
+    from scitex_container.apptainer import tool
+    from scitex_container.apptainer.cache.hook import prepare_def, staged_producer
+    from scitex_container.apptainer.deffile import parse_def_text
+
+    if use_sudo:
+        return None, "a build through sudo would fill your cache with root's files"
+    deffile = parse_def_text(inputs.def_text, str(inputs.def_path))
+    prepared = prepare_def(
+        deffile,
+        build_args=build_args,
+        fakeroot=tool.choose_fakeroot(fakeroot),
+        files=inputs.files,
+        images=inputs.images,
+    )
+    if prepared.plan.uncacheable is not None:
+        return None, prepared.plan.uncacheable
+    produce = staged_producer(
+        prepared,
+        cache,
+        fakeroot=tool.choose_fakeroot(fakeroot),
+        use_sudo=use_sudo,
+        build_args=build_args,
+        progress=progress,
+        timeout=timeout,
+        cwd=inputs.def_path.parent,
+        max_age=max_age,
+        reports=reports,
+        record=record,
+    )
+    return produce, None
 
 
 def build(

@@ -118,6 +118,7 @@ def lock_from_found(
         captured_at=captured_at,
         command=command,
         pip_capture=PIP_CAPTURE_ALL,
+        provided_by=found.owners,
     )
 
 

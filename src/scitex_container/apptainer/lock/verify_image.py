@@ -10,23 +10,28 @@
         "node_lock": {"status": "pass|fail|skip", "detail": "...", "diff_count": 0},
         "lock_origin": {"status": "pass|fail|skip", "detail": "..."},
         "lock_source": {"kind": "lock_dir|sidecar|freeze_files|embedded|none", "path": "..."},
-        "overall": "pass|fail",
+        "overall": "pass|fail|unverified",
     }
 
 (``apk_lock`` too on Alpine images; ``integrity`` with ``recorded_sha256``
 and ``tampered`` too.)  The current digest comes from the digest cache
 (:func:`.metadata.cached_sha256`, keyed so a restored mtime cannot fool it)
 and is compared with the digest recorded when the version was published;
-a mismatch fails ``integrity``.  :class:`VerifyReport` is the typed record;
-the dict is made only by :meth:`VerifyReport.to_dict`.  The def's sha256 is
+a mismatch fails ``integrity``.  ``overall`` is ``pass`` only when the
+image's bytes were checked (a recorded digest that matches, or a verified
+signature) and nothing failed; with nothing failed but nothing to check the
+bytes against it is ``unverified`` (the CLI's exit 4): the def and lock
+checks say what the image claims, not that it is what was published.  A
+version or active link in a store that is a link out of it fails
+``integrity`` without anything being read through it.  :class:`VerifyReport`
+is the typed record (the dict is :meth:`VerifyReport.to_dict`).  The def's sha256 is
 compared with, in order: the store's metadata (``inputs.def_sha256`` or
 ``def_sha256``, else the ``def_text`` snapshot), the provenance embedded in
 the SIF, the reference's ``.def-hash`` file beside it, and the def the SIF
 itself carries (its Def.FILE object).  The lock used is, in order: the files
 in ``lock_dir`` (``<image>.lock``, else its only ``*.lock``, else the
-reference's separate files), the
-``<image>.lock`` sidecar, the separate files beside the image, the lock
-embedded in the SIF.  A lock whose header names another image (its
+reference's separate files), the ``<image>.lock`` sidecar, the separate
+files beside the image, the lock embedded in the SIF.  A lock whose header names another image (its
 ``image-id``, else its ``image-sha256``) fails ``lock_origin``.  The fresh
 capture never launches the container unless the image cannot be read.
 """
@@ -40,19 +45,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scitex_container.apptainer.lock.freezefiles import freeze_files_lock
 from scitex_container.apptainer.lock.imagecheck import check_image
-from scitex_container.apptainer.lock.integrity import Check, integrity
+from scitex_container.apptainer.lock.integrity import Check, integrity, store_link_problem
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
-from scitex_container.apptainer.store.sidecars import FREEZE_FILES, LOCK_SUFFIX, sidecar
-from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
+from scitex_container.apptainer.store.guard import check_store_of
+from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX, sidecar
+from scitex_container.errors import ProcessError, ToolMissingError
+from scitex_container.files.ownership import follow_trusted
 
 if TYPE_CHECKING:
     from scitex_container.apptainer.lock.lockfile import Lock
 
-# The capture, lock-file and comparison modules load only when a lock is
-# found: ``verify --key`` on an image without one runs beside apptainer's
-# hashing, and every import it skips is CPU left to apptainer.
+# The capture, lock-file and comparison modules load only when a lock is found: every
+# import ``verify --key`` skips is CPU left to apptainer's hashing beside it.
 
 SECTIONS = ("pip", "dpkg", "node")
 
@@ -83,9 +90,10 @@ class VerifyReport:
 
     @property
     def overall(self) -> str:
+        """``fail``, ``pass`` (the bytes were checked), else ``unverified``."""
         if not self.exists or any(c.status == "fail" for c in self.checks):
             return "fail"
-        return "pass"
+        return "pass" if self.integrity.status == "pass" else "unverified"
 
     def to_dict(self) -> dict[str, Any]:
         """The reference's dict (plus integrity, lock_origin, lock_source, node/apk)."""
@@ -152,6 +160,11 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> Check:
         return Check("fail", "No stored def hash found (metadata, provenance, .def-hash)")
     source, value = stored[0]
     if current == value:
+        from scitex_container.apptainer.building.drift import inputs_changed
+
+        changed = inputs_changed(image, def_path)
+        if changed:
+            return Check("fail", changed)
         return Check("pass", f"def hash matches ({source}): {current[:16]}...")
     return Check(
         "fail", f"def hash mismatch ({source}): current={current[:16]}... stored={value[:16]}..."
@@ -159,47 +172,6 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> Check:
 
 
 # --- the lock to compare against --------------------------------------------------------
-
-
-def _freeze_files_lock(directory: Path) -> tuple[Lock, list[str]] | None:
-    files = {
-        k: directory / name for k, name in FREEZE_FILES.items() if (directory / name).is_file()
-    }
-    if not files:
-        return None
-    from scitex_container.apptainer.lock.lockfile import (
-        PIP_CAPTURE_ALL,
-        PIP_CAPTURE_FREEZE,
-        Lock,
-        node_json_from_versions,
-        node_versions,
-    )
-    from scitex_container.apptainer.lock.pkgdb import freeze_lines_to_map
-
-    pip = dpkg = None
-    node = ""
-    if "pip" in files:
-        pip = freeze_lines_to_map(files["pip"].read_text().splitlines())
-    if "dpkg" in files:
-        dpkg = {}
-        for line in files["dpkg"].read_text().splitlines():
-            if line.strip() and not line.startswith("#") and "=" in line:
-                name, _, version = line.strip().partition("=")
-                dpkg[name] = version
-    if "node" in files:
-        try:
-            node = node_json_from_versions(node_versions(files["node"].read_text()))
-        except ValueError:
-            raise BadInputError("node lock is not npm JSON", str(files["node"])) from None
-    # Without our header: the seed's ``freeze`` wrote them (``pip freeze``, see freeze_omitted).
-    ours = any(
-        p.read_text().startswith("# generated by scitex-container")
-        for k, p in files.items()
-        if k != "node"
-    )
-    capture = PIP_CAPTURE_ALL if ours else PIP_CAPTURE_FREEZE
-    lock = Lock(pip=pip or {}, dpkg=dpkg or {}, node=node, pip_capture=capture)
-    return lock, sorted(files)
 
 
 def _read_lock(path: Path) -> Lock:
@@ -221,13 +193,13 @@ def find_lock(
             in_dir = others[0] if len(others) == 1 else in_dir
         if in_dir.is_file():
             return _read_lock(in_dir), {"kind": "lock_dir", "path": str(in_dir)}, list(SECTIONS)
-        got = _freeze_files_lock(directory)
+        got = freeze_files_lock(directory)
         if got:
             return got[0], {"kind": "lock_dir", "path": str(directory)}, got[1]
         return None, {"kind": "none", "path": str(directory)}, []
     if combined.is_file():
         return _read_lock(combined), {"kind": "sidecar", "path": str(combined)}, list(SECTIONS)
-    got = _freeze_files_lock(image.parent)
+    got = freeze_files_lock(image.parent)
     if got:
         return got[0], {"kind": "freeze_files", "path": str(image.parent)}, got[1]
     if image.is_file():
@@ -357,9 +329,15 @@ def verify_image(
         _skip("No lock file found", diff=False),
         ("none", None),
     )
+    if not given.exists() and not given.is_symlink():
+        return report
+    problem = store_link_problem(given)
+    if problem is not None:  # nothing is read through it
+        return replace(report, exists=True, integrity=Check("fail", problem))
     if not given.exists():
         return report
-    image = Path(os.path.realpath(given))
+    check_store_of(given)  # refuse a store another user could steer us with
+    image = follow_trusted(given)  # another user's link is not followed out of its store
     check_image(image)
     meta = metadata.read_metadata(image)
     report = replace(

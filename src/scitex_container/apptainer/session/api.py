@@ -13,13 +13,13 @@ import pwd
 import re
 from collections.abc import Callable, Sequence
 
-from scitex_container.apptainer.session import local, records, slurm
+from scitex_container.apptainer.session import capacity, local, records, slurm
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
 from scitex_container.apptainer.session.spec import SessionSpec, plan, require_host_paths
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
 from scitex_container.process import runner
 
 BACKEND_CHOICES = ("auto", "slurm", "local")
@@ -164,17 +164,16 @@ def start_session(
         slurm_node=node,
         slurm_constraint=constraint,
     )
-    require_host_paths(spec)  # what the builders did not check: here is where it runs
     check_image(image)
+    capacity.check_project_dir(project)
+    require_host_paths(spec)  # what the pure builders did not check: here is where it runs
+    if chosen == "slurm":  # SLURM's own view: exit 2 now rather than pending forever
+        capacity.check_capacity(
+            spec.slurm_partition, spec.slurm_node, spec.slurm_cpus, spec.slurm_memory_gb
+        )
     from scitex_container.apptainer.signing.policy import require_signature  # start only
 
     require_signature("session_start", image)  # the site policy's gate, before any submission
-    if chosen == "slurm":  # a request no node can hold would pend for ever: refuse it now
-        from scitex_container.apptainer.session.placement import check_request
-
-        check_request(
-            spec.slurm_partition, spec.slurm_cpus, spec.slurm_memory_gb, spec.slurm_node or None
-        )
     container = plan(spec)
     record = SessionRecord(
         id=records.new_session_id(slug),
@@ -212,7 +211,7 @@ def exec_in_session(
     session_id: str, argv: Sequence[str], *, capture: bool = False
 ) -> runner.Completed:
     """Run ``argv`` inside the session's instance; returns its outcome (no raise on exit code)."""
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     full = backend.step_argv(record, _argv(argv))
@@ -221,7 +220,7 @@ def exec_in_session(
 
 def attach_session(session_id: str, *, pty: bool | None = None) -> int:
     """Open a login shell in the session; ``pty=None`` uses one when stdin is a terminal."""
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     if pty is None:
@@ -231,11 +230,25 @@ def attach_session(session_id: str, *, pty: bool | None = None) -> int:
 
 
 def stop_session(session_id: str) -> SessionRecord:
-    """Stop the instance, end the job and remove the session's record."""
-    record = records.load(v.session_id(session_id))
+    """Stop the instance, end the job and remove the session's record.
+
+    On SLURM the record is removed only once SLURM no longer lists the job
+    and the node confirmed the instance ended (:mod:`.stopping`); until
+    then it stays, marked ``stop pending: <why>``, and CheckFailedError
+    (exit 1) says so.  A later ``stop`` (or ``list``) finishes it.
+    """
+    record = records.find(session_id)  # the id, the job id or the instance name
     if record.backend == "slurm":
-        slurm.stop(record)
-    else:
-        local.stop(record)
+        from scitex_container.apptainer.session import stopping
+
+        pending = stopping.finish(record)
+        if pending is not None:
+            raise CheckFailedError(
+                f"session {record.id}: {pending.state}; the record is kept "
+                f"(`session stop {record.id}` or `session list` finishes it once the node "
+                "answers)"
+            )
+        return record.with_(state="stopped")
+    local.stop(record)
     records.remove(record.id)
     return record.with_(state="stopped")

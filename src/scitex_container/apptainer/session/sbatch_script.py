@@ -34,6 +34,8 @@ from scitex_container.errors import BadInputError
 READY_MARKER = "INSTANCE_READY"
 FAILED_MARKER = "INSTANCE_FAILED"
 STOPPED_MARKER = "INSTANCE_STOPPED"
+#: Printed last, once the instance is confirmed not running (``session stop`` waits for it).
+ENDED_MARKER = "INSTANCE_ENDED"
 NAME_PREFIX = "INSTANCE_NAME="
 #: Longest instance base name: room is left for ``-<job id>``.
 MAX_BASE_NAME = 100
@@ -96,6 +98,9 @@ stop_instance() {{
     if [ "$started" = 1 ]; then
         started=0
         "$APPTAINER" instance stop --timeout 3 "$INSTANCE" >/dev/null 2>&1
+    fi
+    if ! is_running; then
+        printf '%s\\n' "{ended}"
     fi
 }}
 
@@ -214,6 +219,7 @@ def start_script(spec: SessionSpec, instance_name: str, *, poll_seconds: int = P
         ready=READY_MARKER,
         failed=FAILED_MARKER,
         stopped=STOPPED_MARKER,
+        ended=ENDED_MARKER,
         name_prefix=NAME_PREFIX,
     )
 

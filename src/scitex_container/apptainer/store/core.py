@@ -88,7 +88,7 @@ class Store:
     """Versions of one artifact in ``directory``, named by ``scheme``."""
 
     def __init__(self, directory: str | os.PathLike, scheme: Scheme) -> None:
-        self.dir = Path(directory).absolute()
+        self.dir = Path(os.path.normpath(Path(directory).absolute()))  # printed without ../
         self.scheme = scheme
 
     def __repr__(self) -> str:
@@ -260,12 +260,7 @@ class Store:
 
     def check_link_path(self) -> None:
         """Refuse (BadInputError naming it) a file or directory at the link path: it is not ours."""
-        if os.path.lexists(self.link) and not self.link.is_symlink():
-            raise BadInputError(
-                "a file the store did not write is at the active link path; "
-                "refusing to replace it (move it away, then switch again)",
-                str(self.link),
-            )
+        store_link.check_link_path(self.link)
 
     def set_link(self, target: str, use_sudo: bool = False) -> None:
         """Point the active link at the entry ``target`` (caller holds the lock)."""
@@ -355,7 +350,9 @@ class Store:
             sidecar(path, suffix).unlink(missing_ok=True)
         temporaries.remove(doomed)
 
-    def cleanup(self, keep: int = 3, *, remove_active: bool = False) -> list[Path]:
+    def cleanup(
+        self, keep: int = 3, *, remove_active: bool = False, force: bool = False
+    ) -> list[Path]:
         """Remove all but the ``keep`` newest versions; return what was removed.
 
         ``keep`` counts the newest versions whatever they are (the active
@@ -364,7 +361,10 @@ class Store:
         also drops the link) and protected versions stay too, and base
         images are never versions.  What killed commands left
         (temporaries, build scratch, orphan sidecars) is removed and
-        returned too.  In a dry run nothing is removed.
+        returned too.  When the active link is missing, dangling or points
+        outside the store, the store cannot tell which version is active:
+        StoreError (exit 1, naming why) before any version is removed,
+        unless ``force``.  In a dry run nothing is removed.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
@@ -377,6 +377,8 @@ class Store:
                 for row in self.versions()[keep:]
                 if not (row.protected or (row.active and not remove_active))
             ]
+            if doomed and not (force or remove_active) and self.active_version() is None:
+                raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
             removed += [row.path for row in doomed]
             if runner.is_dry_run():
                 return removed
