@@ -212,17 +212,24 @@ def test_pip_source_detection_ignores_the_generated_block(rough, tmp_path):
     assert analyse_def(parse_def(first)) == analyse_def(parse_def(rough))
 
 
-def test_missing_managers_are_skipped_with_a_reason(tmp_path):
+def test_an_empty_lock_adds_no_post_to_a_def_without_one(tmp_path):
+    """Nothing to run: no %post is created (apptainer would need a shell to run it)."""
     path = tmp_path / "busy.def"
     path.write_text("Bootstrap: scratch\n%setup\n    true\n")
+    text = render_locked_def(path, Lock(), tmp_path / "busy.locked.def")
+    assert "%post" not in text and BEGIN not in text
+    assert text.endswith("Bootstrap: scratch\n%setup\n    true\n")
+
+
+def test_missing_managers_are_skipped_with_a_reason(tmp_path):
+    path = tmp_path / "busy.def"
+    path.write_text("Bootstrap: scratch\n%post\n    true\n")
     text = render_locked_def(path, Lock(), tmp_path / "busy.locked.def")
     gen = block(text)
     assert "# --- apt: skipped: the lock holds no dpkg packages" in gen
     assert "# --- pip: skipped: the lock holds no pip packages" in gen
     assert "# --- npm: skipped: the lock holds no global npm packages" in gen
     assert "apt-get" not in gen and "pip install" not in gen and "npm install" not in gen
-    # a %post was created for the block
-    assert "\n%post\n" in text
 
 
 def test_stanzas_skip_at_build_time_without_the_manager(rough, tmp_path):

@@ -70,7 +70,7 @@ from scitex_container.apptainer.repro.stanzas import (
     pip_stanza,
     skipped,
 )
-from scitex_container.errors import BadInputError
+from scitex_container.errors import BadInputError, DefFileError
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.process import runner
 
@@ -180,7 +180,10 @@ def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
         for line, _ in section.body_lines():
             raw = lines[line - 1]
             text = content(raw)
-            new = rebase_line(text, str(src_dir), values)
+            try:
+                new = rebase_line(text, str(src_dir), values)
+            except BadInputError as exc:
+                raise DefFileError(exc.detail, deffile.path, line) from None
             if new is not None and new != text:
                 lines[line - 1] = new + raw[len(text) :]
                 changed += 1
@@ -189,8 +192,8 @@ def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
             continue
         for head in stage.header:
             value = render_template(head.value, stage.arguments)
-            if head.name != "from" or not value or value.startswith("/"):
-                continue
+            if head.name != "from" or not value or value.startswith("/") or "{{" in value:
+                continue  # absolute, or a template whose value comes at build time
             raw = lines[head.line - 1]
             text = content(raw)
             key, _, rest = text.partition(":")
@@ -323,10 +326,18 @@ def render_locked_def(
             "apk", f"{len(the_lock.apk)} apk package(s) in the lock; apk pins are not generated"
         )
 
-    try:
-        pinned = wrap_post(deffile, PIN_BLOCK_TAG, body)
-    except ValueError as exc:  # a lock line that would change the def's structure
-        raise BadInputError(f"cannot place the pin block: {exc}", os.fspath(rough_def)) from None
+    commands = [ln for ln in body if ln.strip() and not ln.lstrip().startswith("#")]
+    if not commands and not deffile.stages[-1].sections_named("post"):
+        # nothing to run, and no %post to run it after: adding one would make apptainer
+        # need a shell in a final stage that may have none (a scratch stage, say)
+        pinned = deffile
+    else:
+        try:
+            pinned = wrap_post(deffile, PIN_BLOCK_TAG, body)
+        except ValueError as exc:  # a lock line that would change the def's structure
+            raise BadInputError(
+                f"cannot place the pin block: {exc}", os.fspath(rough_def)
+            ) from None
 
     if command is None:
         command = default_command(
