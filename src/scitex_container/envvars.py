@@ -24,6 +24,9 @@ HOST_WRAPPERS = "SCITEX_CONTAINER_HOST_WRAPPERS"
 KEY_PASSWORD = "SCITEX_CONTAINER_KEY_PASSWORD"
 #: Site policy file (default /etc/scitex-container/policy.toml).
 POLICY = "SCITEX_CONTAINER_POLICY"
+#: Directories an MCP client may name paths under (os.pathsep-separated; default: the
+#: server's working directory).  A path outside them is refused before anything runs.
+MCP_ROOTS = "SCITEX_CONTAINER_MCP_ROOTS"
 
 # -- standard variables we honour --------------------------------------------
 #: Fixes "now" in generated files (reproducible builds convention).
