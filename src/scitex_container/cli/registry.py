@@ -58,6 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "key": ("scitex_container.cli.key:key", "Make a PEM signing key pair."),
     "sign": ("scitex_container.cli.sign:sign", "Sign an image and its build statement."),
+    "mcp": (
+        "scitex_container.cli.mcp:mcp",
+        "The MCP server for AI agents: doctor, list-tools, start.",
+    ),
     "snapshot": (
         "scitex_container.cli.snapshot:snapshot",
         "Record a provenance snapshot of host, image and repos.",
