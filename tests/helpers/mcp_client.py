@@ -23,8 +23,9 @@ def server_env(roots: Path, **extra: str) -> dict[str, str]:
 
 def with_session(env: dict[str, str], cwd: Path, body: Callable[[Any], Awaitable[Any]]) -> Any:
     """Start the server, initialize a client session, run ``body(session)``, close."""
-    from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    from mcp import ClientSession
 
     async def main() -> Any:
         params = StdioServerParameters(command=SERVER, env=env, cwd=str(cwd))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import mcp_types as types
 import pytest
@@ -32,7 +31,7 @@ def test_tools_are_listed_with_schemas_and_bad_input_is_a_named_json_rpc_error(t
 
     async def body(session):
         listed = {t.name: t for t in (await session.list_tools()).tools}
-        assert SEED_TOOLS | OURS <= set(listed)
+        assert set(listed) >= SEED_TOOLS | OURS
         assert listed["verify"].input_schema["additionalProperties"] is False
         assert "dry_run" in listed["switch"].input_schema["properties"]
         assert "dry_run" not in listed["verify"].input_schema["properties"]
