@@ -45,7 +45,9 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None and cmd_name in COMMANDS:
-            cmd = load_command(COMMANDS[cmd_name][0])
+            from scitex_container.cli.seed.apply import with_seed
+
+            cmd = with_seed((cmd_name,), load_command(COMMANDS[cmd_name][0]))
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -54,6 +56,12 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _help_recursive(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    from scitex_container.cli.seed.help_recursive import show
+
+    show(ctx, param, value)
 
 
 def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
@@ -75,7 +83,15 @@ def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
 @dry_run_option
 @click.option("-v", "--verbose", count=True, help="More output (-v logs every command run).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.version_option(__version__, prog_name="scitex-container")
+@click.option(
+    "--help-recursive",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _help_recursive(ctx, param, value),
+    help="Show the help of every command and subcommand (the seed's option).",
+)
+@click.version_option(__version__, "-V", "--version", prog_name="scitex-container")
 def cli(verbose: int, quiet: bool) -> None:
     _set_verbosity(get_options(), verbose, quiet)
 

@@ -66,6 +66,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scitex_container.cli.snapshot:snapshot",
         "Record a provenance snapshot of host, image and repos.",
     ),
+    # -- the seed's names (scitex_container.cli.seed): aliases of ours ---------------
+    "apptainer": (
+        "scitex_container.cli.seed.apptainer:apptainer",
+        "The seed's group: build, freeze, list, switch, rollback, deploy, clean, verify.",
+    ),
+    "clean": ("scitex_container.cli.seed.clean:clean", "Alias of `cleanup` (the seed's name)."),
+    "env-snapshot": (
+        "scitex_container.cli.seed.env_snapshot:env_snapshot",
+        "Alias of `snapshot` (the seed's name).",
+    ),
+    "freeze": (
+        "scitex_container.cli.seed.freeze:freeze",
+        "Alias of `lock freeze` (the seed's name).",
+    ),
+    "list": ("scitex_container.cli.seed.list:list_", "Alias of `versions` (the seed's name)."),
+    "save-env-snapshot": (
+        "scitex_container.cli.seed.env_snapshot:save_env_snapshot",
+        "Alias of `snapshot` (the seed's later name).",
+    ),
+    "show-status": (
+        "scitex_container.cli.seed.show_status:show_status",
+        "Alias of `status` (the seed's later name).",
+    ),
 }
 
 #: The root group's options as (term, help) rows, in click's order.  A test
@@ -78,6 +101,7 @@ ROOT_OPTIONS: tuple[tuple[str, str], ...] = (
     ),
     ("-v, --verbose", "More output (-v logs every command run)."),
     ("-q, --quiet", "Only errors on stderr."),
-    ("--version", "Show the version and exit."),
+    ("--help-recursive", "Show the help of every command and subcommand (the seed's option)."),
+    ("-V, --version", "Show the version and exit."),
     ("-h, --help", "Show this message and exit."),
 )
