@@ -9,7 +9,7 @@ from scitex_container.cli.seed.apply import alias
 
 @click.group()
 def apptainer() -> None:
-    """The seed's `apptainer` group: build, freeze, list, switch, rollback, deploy, clean, verify."""
+    """The seed's `apptainer` group of image commands, each an alias of ours."""
 
 
 for _name, _ours in (
