@@ -36,11 +36,13 @@ def alias_command(name: str, target: click.Command, ours: str) -> click.Command:
 
 def alias(name: str, ours: str) -> click.Command:
     """A top-level alias: the seed's ``name`` for our command at path ``ours`` ("lock freeze")."""
-    from scitex_container.cli.main import load_command
+    import importlib
+
     from scitex_container.cli.registry import COMMANDS
 
     parts = tuple(ours.split())
-    cmd = with_seed(parts[:1], load_command(COMMANDS[parts[0]][0]))
+    module, attr = COMMANDS[parts[0]][0].split(":")  # as main.load_command, without a cycle
+    cmd = with_seed(parts[:1], getattr(importlib.import_module(module), attr))
     for part in parts[1:]:
         assert isinstance(cmd, click.Group)
         cmd = cmd.commands[part]

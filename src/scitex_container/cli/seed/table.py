@@ -171,9 +171,10 @@ def _deploy(cmd: click.Command) -> click.Command:
 def _verify(cmd: click.Command) -> click.Command:
     def translate(kw: dict[str, Any]) -> dict[str, Any]:
         if kw["image"] is None:  # the seed's default: the active image
-            from scitex_container.cli.store.report import open_store
+            from scitex_container.apptainer.deffile.lookup import find_containers_dir
+            from scitex_container.apptainer.store.opening import open_store
 
-            kw["image"] = str(open_store(None).link)
+            kw["image"] = str(open_store(find_containers_dir()).link)
         kw["image"] = check_path(kw["image"], EXISTING, "IMAGE")
         return kw
 
