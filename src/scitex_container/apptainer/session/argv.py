@@ -220,12 +220,12 @@ def srun_in_job(job_id: object, argv: Sequence[str], *, pty: bool = False) -> li
 
 
 def job_instance_name(instance_name: str, job_id: object) -> str:
-    """The real name of the instance that the start script runs in job ``job_id``.
+    """The job-unique instance name ``<instance_name>-<job_id>``.
 
-    :func:`~.sbatch_script.build_instance_start_script` names its instance
-    ``<instance_name>-$SLURM_JOB_ID`` (unique per job); this makes the same
-    name from the outside.  A name that already ends in ``-<job_id>`` is
-    returned unchanged, so passing the real name works too.
+    The name :func:`~.sbatch_script.build_instance_start_script` gives its
+    instance with ``unique_per_job=True`` (our ``session start`` does), made
+    from the outside.  A name that already ends in ``-<job_id>`` is returned
+    unchanged, so passing the real name works too.
     """
     base = v.instance_name(instance_name)
     job = v.job_id(job_id)
@@ -242,11 +242,13 @@ def build_shell_in_allocation_command(
     pty: bool = True,
     container_cmd: str | None = None,
     workdir: str = "",
+    unique_per_job: bool = False,
 ) -> list[str]:
     """Build ``srun --overlap`` that opens a shell in an instance of a running job.
 
-    ``instance_name`` is the name given to ``build_instance_start_script``:
-    the shell reaches that job's instance (:func:`job_instance_name`).
+    The shell reaches ``instance://<instance_name>``, the name given to
+    ``build_instance_start_script``; pass ``unique_per_job=True`` when the
+    script was built with it (the instance is then :func:`job_instance_name`).
     ``username`` (when given) sets ``USER``/``LOGNAME`` in the shell and its
     working directory to the session's home ``/home/<username>``; without it
     the shell starts in ``/`` (``workdir`` overrides both).  Pass ``pty=False``
@@ -262,6 +264,9 @@ def build_shell_in_allocation_command(
         from scitex_container.apptainer.tool import detect_container_cmd
 
         container_cmd = detect_container_cmd()
-    name = job_instance_name(instance_name, job_id)
+    job = v.job_id(job_id)
+    name = (
+        job_instance_name(instance_name, job) if unique_per_job else v.instance_name(instance_name)
+    )
     inner = instance_exec_args(container_cmd, name, SHELL_ARGV, env, cwd)
-    return srun_in_job(job_id, inner, pty=pty)
+    return srun_in_job(job, inner, pty=pty)

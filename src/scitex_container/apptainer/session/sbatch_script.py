@@ -73,12 +73,15 @@ case $JOB_TAG in
         exit 2
         ;;
 esac
-# Same rule as scitex_container.apptainer.job_instance_name (a name already ending
-# in -<job id> is kept), so the shell/exec builders reach this instance by BASE_NAME.
-case $BASE_NAME in
-    *-"$JOB_TAG") INSTANCE=$BASE_NAME ;;
-    *) INSTANCE="$BASE_NAME-$JOB_TAG" ;;
-esac
+# UNIQUE_PER_JOB=1: the rule of scitex_container.apptainer.job_instance_name (a name
+# already ending in -<job id> is kept); 0: the instance has exactly the given name.
+INSTANCE=$BASE_NAME
+if [ {unique} = 1 ]; then
+    case $BASE_NAME in
+        *-"$JOB_TAG") ;;
+        *) INSTANCE="$BASE_NAME-$JOB_TAG" ;;
+    esac
+fi
 started=0
 sleeper=
 
@@ -163,10 +166,14 @@ def build_instance_start_script(
     overlay: str | None = None,
     container_cmd: str | None = None,
     poll_seconds: int = POLL_SECONDS,
+    unique_per_job: bool = False,
 ) -> str:
     """Build the bash script (for ``sbatch``) that runs a session's instance.
 
-    The instance is named ``<instance_name>-$SLURM_JOB_ID``.  The script
+    The instance is named ``instance_name``, as the seed named it; with
+    ``unique_per_job`` it is ``<instance_name>-$SLURM_JOB_ID`` instead
+    (:func:`~.argv.job_instance_name` makes that name from outside), so two
+    jobs of one name never collide on a node.  The script
     prints ``INSTANCE_NAME=<name>`` and ``INSTANCE_READY`` when the instance
     runs, or ``INSTANCE_FAILED: <why>`` and exits non-zero; it sleeps while
     the instance lives and stops it when the job ends or is cancelled.
@@ -188,7 +195,7 @@ def build_instance_start_script(
         overlay=overlay,
         container_cmd=container_cmd,
     )
-    return start_script(spec, base, poll_seconds=poll)
+    return start_script(spec, base, poll_seconds=poll, unique_per_job=unique_per_job)
 
 
 def _base_name(instance_name: object) -> str:
@@ -198,7 +205,13 @@ def _base_name(instance_name: object) -> str:
     return base
 
 
-def start_script(spec: SessionSpec, instance_name: str, *, poll_seconds: int = POLL_SECONDS) -> str:
+def start_script(
+    spec: SessionSpec,
+    instance_name: str,
+    *,
+    poll_seconds: int = POLL_SECONDS,
+    unique_per_job: bool = False,
+) -> str:
     """The instance start script of ``spec`` (see :func:`build_instance_start_script`)."""
     base = _base_name(instance_name)
     poll = v.positive_int(poll_seconds, "poll_seconds", 3600)
@@ -215,6 +228,7 @@ def start_script(spec: SessionSpec, instance_name: str, *, poll_seconds: int = P
         failed=FAILED_MARKER,
         stopped=STOPPED_MARKER,
         name_prefix=NAME_PREFIX,
+        unique=1 if unique_per_job else 0,
     )
 
 
