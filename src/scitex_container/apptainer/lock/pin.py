@@ -53,7 +53,7 @@ from pathlib import Path
 
 from scitex_container._version import __version__
 from scitex_container.apptainer.deffile import DefFile, parse_def, parse_def_text
-from scitex_container.apptainer.deffile.text import content, split_lines
+from scitex_container.apptainer.deffile.text import content, split_lines, without_seed_pins
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
 from scitex_container.apptainer.repro import archive_def
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, DefUsage, analyse_def, shell_word
@@ -248,7 +248,8 @@ def render_locked_def(
     rough_path = Path(rough_def)
     the_lock = _as_lock(lock)
     deffile = parse_def(rough_path)
-    deffile = parse_def_text(_strip_header(deffile.emit()), deffile.path)
+    stripped = without_seed_pins(_strip_header(deffile.emit()), str(rough_path))
+    deffile = parse_def_text(stripped, deffile.path)
     src_dir = rough_path.resolve().parent
     rebased = 0
     if out_def is not None and Path(out_def).absolute().parent.resolve() != src_dir:
