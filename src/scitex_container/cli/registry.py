@@ -6,7 +6,7 @@ path in :mod:`.entry` can list commands without importing click.
 
 from __future__ import annotations
 
-ROOT_HELP = "Build, version, verify and run Apptainer images and Compose stacks."
+ROOT_HELP = "scitex-container: build, version, verify and run Apptainer images and Compose stacks."
 
 #: command name -> ("module:attribute", short help).  The short help is here so
 #: that listing commands imports none of them.  Every entry must import
@@ -81,6 +81,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Alias of `lock freeze` (the seed's name).",
     ),
     "list": ("scitex_container.cli.seed.list:list_", "Alias of `versions` (the seed's name)."),
+    "list-python-apis": (
+        "scitex_container.cli.seed.list_python_apis:list_python_apis",
+        "List the public Python API (the seed's command).",
+    ),
     "save-env-snapshot": (
         "scitex_container.cli.seed.env_snapshot:save_env_snapshot",
         "Alias of `snapshot` (the seed's later name).",

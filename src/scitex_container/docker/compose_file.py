@@ -28,7 +28,7 @@ from scitex_container.errors import BadInputError, NotFoundError
 log = logging.getLogger(__name__)
 
 GENERIC_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
-_ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ENV_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # never `-x`, `.`, `..`
 _ANY_COMPOSE_RE = re.compile(r"^(?:docker-)?compose(?:\.[A-Za-z0-9_.-]+)?\.ya?ml$")
 _ENV_FILE_RE = re.compile(r"^docker-compose\.([A-Za-z0-9_.-]+)\.ya?ml$")
 _PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

@@ -36,8 +36,9 @@ def _path(entry: Mapping, key: str, where: str) -> str:
 
 
 def compose_host_path(host: str) -> str:
-    """Absolute or ``~`` paths as given; relative ones with a leading ``./``."""
-    if host.startswith(("/", "~", "./")) or host == ".":
+    """Absolute, ``~`` and ``./``/``../`` paths as given (as the seed); other relative
+    ones get a leading ``./`` (Compose would read a bare ``data`` as a named volume)."""
+    if host.startswith(("/", "~", "./", "../")) or host in (".", ".."):
         return host
     return "./" + host
 

@@ -49,9 +49,13 @@ def test_the_seed_readme_examples_run_with_the_seed_meaning(sx, tmp_path, monkey
     assert verified.code == 0, verified.out
     assert verified.json()["sif"]["path"] == str(containers / "current.sif")
 
-    snap = sx("env-snapshot")
-    assert snap.code == 0
-    assert json.loads(snap.out)["container"]["active_version"] == "2.19.4"
+    snap = sx("env-snapshot")  # the seed's readable summary ...
+    assert snap.code == 0 and "Version:   2.19.4" in snap.out
+    as_json = sx("--json", "env-snapshot", "--dev-repo", tmp_path / "gone")  # ... or its schema
+    assert as_json.code == 0
+    data = json.loads(as_json.out)
+    assert data["schema_version"] == "1.0" and data["container"]["version"] == "2.19.4"
+    assert data["dev_repos"][0]["error"] == "path does not exist"
 
     created = sx("sandbox", "create", "--sif", containers / "scitex-v2.19.5.sif", "-o", "sb")
     assert created.code == 0, created.err

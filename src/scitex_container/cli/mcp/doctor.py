@@ -63,10 +63,16 @@ def _checks() -> list[dict]:
 
 
 @click.command("doctor")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the tools (the seed's option).")
 @common_options
-def doctor() -> int:
+def doctor(verbose: bool) -> int:
     """Check the MCP SDK, the server module, its tools and the entry point."""
     checks = _checks()
+    if verbose:
+        from scitex_container.mcp.stdio_server import tool_list
+
+        names = ", ".join(t["name"] for t in tool_list())
+        checks.append({"name": "tool_names", "status": "pass", "detail": names})
     ok = all(c["status"] == "pass" for c in checks)
     text = "\n".join(f"{c['name']:<12} {c['status']:<5} {c['detail']}" for c in checks)
     emit({"ok": ok, "checks": checks}, get_options(), text=text)
