@@ -35,14 +35,17 @@ def test_term_and_hup_raise_interrupted_with_their_number(handlers) -> None:
         assert isinstance(info.value, KeyboardInterrupt)
 
 
-def test_a_copy_within_the_window_is_ignored_and_a_later_one_is_not(handlers) -> None:
+def test_a_copy_within_the_window_is_ignored_and_a_later_one_is_not(handlers, monkeypatch) -> None:
+    now = [1000.0]  # a fake clock: the window is decided by it, not by the host's load
+    monkeypatch.setattr(interrupts, "clock", lambda: now[0])
     interrupts.install()
     with pytest.raises(interrupts.Interrupted):
         signal.raise_signal(signal.SIGTERM)
+    now[0] += interrupts.REPEAT_SECONDS * 0.9
     signal.raise_signal(signal.SIGTERM)  # su's forwarded copy: no second raise
     with pytest.raises(interrupts.Interrupted):  # another signal is its own request
         signal.raise_signal(signal.SIGHUP)
-    time.sleep(interrupts.REPEAT_SECONDS + 0.1)
+    now[0] += interrupts.REPEAT_SECONDS * 1.2
     with pytest.raises(interrupts.Interrupted):
         signal.raise_signal(signal.SIGTERM)
 
@@ -98,15 +101,26 @@ _DRIVER = """\
 import signal, sys
 for s in (signal.SIGTERM, signal.SIGHUP):
     signal.signal(s, signal.SIG_DFL)
-from scitex_container.process import runner
+from scitex_container.process import interrupts, procgroup, runner
+interrupts.REPEAT_SECONDS = 3600.0  # the test orders the signals; the window never closes
+procgroup.GRACE_SECONDS = 60.0  # and the child's cleanup ends when the test says
+seen = interrupts._repeat
+def logged(signum):
+    repeat = seen(signum)
+    with open(sys.argv[3], "a") as log:
+        log.write("repeat\\n" if repeat else "first\\n")
+    return repeat
+interrupts._repeat = logged
 runner.install_signal_handlers()
 child = '''
-import signal, sys, time
+import os, signal, sys, time
 got = []
 def clean(signum, frame):
     got.append(signum)
     if len(got) == 1:
-        time.sleep(1.0)  # a cleanup that takes a while
+        open(sys.argv[1] + ".got", "w").close()
+        while not os.path.exists(sys.argv[1] + ".release"):  # a cleanup that takes a while
+            time.sleep(0.02)
         open(sys.argv[1], "w").write(" ".join(map(str, got)))
         sys.exit(1)
 signal.signal(signal.SIGTERM, clean)
@@ -122,14 +136,21 @@ except KeyboardInterrupt as exc:
 
 
 def test_a_forwarded_copy_does_not_cut_the_childs_cleanup_short(tmp_path: Path) -> None:
-    """`su` forwards the SIGTERM it gets: the command sees it twice within
-    milliseconds.  The child gets one SIGTERM and its whole grace period."""
-    done, ready = tmp_path / "done", tmp_path / "ready"
-    driver = start_driver(_DRIVER, done, ready)
+    """`su` forwards the SIGTERM it gets: the command sees it twice.  The
+    child gets one SIGTERM and its whole grace period.  The order of events
+    is enforced by marks, never by sleeps: the copy is sent once the child is
+    in its cleanup, and the cleanup ends only after the copy was handled."""
+    done, ready, log = tmp_path / "done", tmp_path / "ready", tmp_path / "handled"
+    driver = start_driver(_DRIVER, done, ready, log)
     wait_for(ready)
     os.kill(driver.pid, signal.SIGTERM)
-    time.sleep(0.05)
-    os.kill(driver.pid, signal.SIGTERM)
+    wait_for(Path(f"{done}.got"), "the child never got the forwarded SIGTERM")
+    os.kill(driver.pid, signal.SIGTERM)  # the copy
+    deadline = time.monotonic() + 30
+    while (log.read_text().split() if log.exists() else []) != ["first", "repeat"]:
+        assert time.monotonic() < deadline, "the copy was never handled"
+        time.sleep(0.02)
+    Path(f"{done}.release").touch()
     code = exit_code(driver)
     assert code == 128 + signal.SIGTERM
     assert done.read_text() == str(int(signal.SIGTERM))  # one signal, cleanup finished

@@ -120,12 +120,14 @@ def _prompt(box: Path, value: str | None) -> str:
 def test_prompt_honours_the_variable_at_run_time(debian_box: Path) -> None:
     assert _prompt(debian_box, None) == "tmp $ "  # sandbox_create configured the default
     assert _prompt(debian_box, r"(mylab) \W $ ") == "(mylab) tmp $ "
-    sandbox_configure_ps1(debian_box, default_ps1="[box] ")
-    sandbox_configure_ps1(debian_box, default_ps1="[box] ")  # idempotent: one block
-    script = (debian_box / ".singularity.d/env/90-environment.sh").read_text()
-    assert script.count(">>> scitex-container ps1 >>>") == 1
-    assert _prompt(debian_box, None) == "[box] "
-    sandbox_configure_ps1(debian_box)
+    try:
+        sandbox_configure_ps1(debian_box, default_ps1="[box] ")
+        sandbox_configure_ps1(debian_box, default_ps1="[box] ")  # idempotent: one block
+        script = (debian_box / ".singularity.d/env/90-environment.sh").read_text()
+        assert script.count(">>> scitex-container ps1 >>>") == 1
+        assert _prompt(debian_box, None) == "[box] "
+    finally:  # the sandbox is shared by the module's tests: leave its prompt as it was
+        sandbox_configure_ps1(debian_box)
 
 
 def test_update_installs_local_repositories(debian_box: Path, tmp_path: Path) -> None:

@@ -101,14 +101,14 @@ def _static_check(script: str) -> None:
     done = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     if not _REFERENCE_COMMENTS:
-        home = tempfile.mkdtemp()
-        _REFERENCE_COMMENTS.extend(
-            _comments(
-                build_instance_start_script(
-                    "/i.sif", "u", home, home, "p", "n", container_cmd="apptainer"
+        with tempfile.TemporaryDirectory() as home:
+            _REFERENCE_COMMENTS.extend(
+                _comments(
+                    build_instance_start_script(
+                        "/i.sif", "u", home, home, "p", "n", container_cmd="apptainer"
+                    )
                 )
             )
-        )
     # No user value in a comment: the comment lines are the template's, exactly.
     assert _comments(script) == _REFERENCE_COMMENTS
     assert not any(ln.startswith("#SBATCH") for ln in script.splitlines())

@@ -1,0 +1,71 @@
+"""What a command loads before it starts its first tool, against a budget.
+
+The early ``verify --key`` start is gone (issue 19): start-up stays cheap for
+every command by loading lazily instead.  A driver replaces the one spawn
+path (``procgroup.spawn``) with a recorder that lists ``sys.modules`` at the
+first process a command starts and exits; the test holds each command to a
+budget of our own modules and to a list of heavy libraries it must not have
+loaded by then.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from images import busybox_sif
+
+from scitex_container.apptainer.signing.keys import new_keypair
+from scitex_container.apptainer.signing.sign import sign_artifact
+
+_DRIVER = """\
+import json, os, sys
+from scitex_container.process import procgroup
+def first(argv, **kw):
+    sys.stdout.write(json.dumps({"argv": list(map(str, argv)), "modules": sorted(sys.modules)}))
+    sys.stdout.flush()
+    os._exit(0)
+procgroup.spawn = first
+sys.argv = ["scitex-container", *sys.argv[1:]]
+from scitex_container.cli.entry import main
+main()
+"""
+
+#: Libraries no command needs before its first tool runs (each costs 10-100 ms to import).
+HEAVY = {"cryptography", "cyclonedx", "jsonschema", "yaml", "rich", "packaging", "filelock"}
+
+
+def _loaded_at_first_tool(*args: str) -> tuple[list[str], set[str], set[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _DRIVER, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout, f"no tool started: {done.stderr}"
+    record = json.loads(done.stdout)
+    own = {m for m in record["modules"] if m.split(".")[0] == "scitex_container"}
+    third = {m.split(".")[0] for m in record["modules"]}
+    return record["argv"], own, third
+
+
+@pytest.mark.apptainer
+def test_info_loads_little_before_asking_apptainer() -> None:
+    argv, own, third = _loaded_at_first_tool("info")
+    assert argv[1:] == ["--version"]
+    assert len(own) <= 28, sorted(own)
+    assert not third & HEAVY, sorted(third & HEAVY)
+
+
+@pytest.mark.apptainer
+def test_verify_with_a_key_loads_no_crypto_before_apptainer_verify(tmp_path: Path) -> None:
+    pair = new_keypair(tmp_path / "keys")
+    image = tmp_path / "img.sif"
+    shutil.copy(busybox_sif(), image)
+    sign_artifact(image, pair.private)
+    argv, own, third = _loaded_at_first_tool("verify", str(image), "--key", str(pair.public))
+    assert argv[1:3] == ["verify", "--key"]
+    assert len(own) <= 40, sorted(own)
+    assert not third & HEAVY, sorted(third & HEAVY)
+    assert not any(".lock.lockfile" in m or ".lock.capture" in m for m in own)
