@@ -19,7 +19,7 @@ from scitex_container import envvars
 from scitex_container._version import __version__
 from scitex_container.cli.context import Options, get_options
 from scitex_container.cli.options import dry_run_option, json_option
-from scitex_container.cli.registry import COMMANDS, ROOT_HELP
+from scitex_container.cli.registry import COMMANDS, ROOT_HELP, ours_only
 from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 
 T = TypeVar("T")
@@ -42,12 +42,22 @@ class LazyGroup(click.Group):
         names.update(COMMANDS)
         return sorted(names)
 
+    _rest: tuple[str, ...] = ()
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        self._rest = tuple(args[1:])  # what follows the name: is it the seed's spelling?
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None and cmd_name in COMMANDS:
-            from scitex_container.cli.seed.apply import with_seed
+            cmd = load_command(COMMANDS[cmd_name][0])
+            if not ours_only(cmd_name, self._rest):
+                from scitex_container.cli.seed.apply import with_seed
 
-            cmd = with_seed((cmd_name,), load_command(COMMANDS[cmd_name][0]))
+                cmd = with_seed((cmd_name,), cmd)
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -59,6 +69,8 @@ class LazyGroup(click.Group):
 
 
 def _help_recursive(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:  # click calls every option's callback; load the printer only when asked
+        return
     from scitex_container.cli.seed.help_recursive import show
 
     show(ctx, param, value)

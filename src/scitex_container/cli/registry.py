@@ -109,3 +109,14 @@ ROOT_OPTIONS: tuple[tuple[str, str], ...] = (
     ("-V, --version", "Show the version and exit."),
     ("-h, --help", "Show this message and exit."),
 )
+
+
+#: Options the seed never had: an argv using one is not the seed's spelling, so the
+#: command runs as ours without loading the seed's (``verify IMAGE --key PUB`` starts lean).
+OURS_ONLY_OPTIONS: dict[str, tuple[str, ...]] = {"verify": ("--key", "--keyring")}
+
+
+def ours_only(name: str, args: tuple[str, ...]) -> bool:
+    """Whether ``args`` of command ``name`` use an option only we have."""
+    ours = OURS_ONLY_OPTIONS.get(name, ())
+    return any(a.split("=")[0] in ours for a in args)

@@ -246,10 +246,10 @@ def env_snapshot(
         dev_repos: Paths of git repositories to record (commit, branch, dirty).
 
     Returns:
-        The seed's ``{"schema_version": "1.0", "timestamp", "container",
-        "host", "dev_repos", "lock_files"}`` plus our ``tool``, ``system``,
-        ``lock_file_entries`` and ``errors`` (see ``snapshot.schema.json``):
-        ``container`` has the seed's ``version``, ``sif_path``,
+        A dict with the seed's keys (``schema_version`` "1.0", ``timestamp``,
+        ``container``, ``host``, ``dev_repos``, ``lock_files``) plus our
+        ``tool``, ``system``, ``lock_file_entries`` and ``errors`` (see
+        ``snapshot.schema.json``).  ``container`` has the seed's ``version``, ``sif_path``,
         ``sif_sha256``, ``def_hash`` beside ours; ``host`` maps each
         package group to ``{"installed", "version", "binaries"}``;
         ``lock_files`` maps ``pip``/``dpkg``/``node`` to a sha256; a dev
