@@ -105,7 +105,14 @@ def find_compose_file(
     cwd: str | os.PathLike | None = None,
     home: str | os.PathLike | None = None,
 ) -> Path:
-    """The absolute path of the compose file for ``env`` (see the module doc)."""
+    """The absolute path of the compose file for ``env`` (see the module doc).
+
+    Args:
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        cwd: Where the upward search starts (default: the working directory).
+        home: The search stops at this directory (default: the user's home).
+    """
     check_env(env)
     if project_dir is not None:
         base = Path(project_dir).expanduser()

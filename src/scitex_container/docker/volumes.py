@@ -44,7 +44,12 @@ def compose_host_path(host: str) -> str:
 
 
 def get_dev_mounts(repos: Sequence[Mapping]) -> list[str]:
-    """``host:container:mode`` volume strings, in the order given."""
+    """``host:container:mode`` volume strings, in the order given.
+
+    Args:
+        repos: Dev repositories, each ``{"host", "container", "mode"}`` (mode defaults
+            to ``ro``).
+    """
     if isinstance(repos, (str, bytes, Mapping)) or not isinstance(repos, Sequence):
         raise BadInputError(f"must be a list of mappings, got {type(repos).__name__}", "repos")
     mounts: list[str] = []

@@ -362,6 +362,12 @@ def generate_locked_def(
     see :mod:`.archive_def`) the def installs only from the archive and every
     artifact it needs is checked first (NotFoundError lists what is missing).
     Returns ``out_def``.
+
+    Args:
+        base_lock: The base image's lock: with ``apt_scope="added"`` its packages are
+            not pinned.
+        command: The command line recorded in the generated files' headers (default: the
+            equivalent ``scitex-container`` command).
     """
     text = render_locked_def(
         rough_def,

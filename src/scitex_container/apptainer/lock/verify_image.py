@@ -375,6 +375,9 @@ def verify(
     lock files beside the image, or the lock embedded in the SIF), the
     versions in the image, read afresh, against it.
 
+    Args:
+        sif_path: The SIF image (or store version, or active link) to verify or read.
+
     Returns:
         The reference's dict: sif, def_origin, pip_lock, dpkg_lock (plus
         node_lock, lock_origin, lock_source), overall "pass" or "fail".

@@ -178,6 +178,11 @@ def verify_roundtrip(
     ``image`` too.  ``offline`` runs the rebuild with no network but
     loopback (``unshare --net``, root).  Returns the comparison; drift is
     not an error.
+
+    Args:
+        progress: Called with one line of progress text at a time (None: silent).
+        command: The command line recorded in the generated files' headers (default: the
+            equivalent ``scitex-container`` command).
     """
     from scitex_container.apptainer.lock.lockfile import read_lock
 
@@ -290,6 +295,9 @@ def build_reproducible(
     archive), the rough image's artifacts are archived, the locked def
     installs only from the archive, and the rebuild runs with the network
     cut off.  Returns a :class:`ReproResult`; ``identical`` is the gate.
+
+    Args:
+        progress: Called with one line of progress text at a time (None: silent).
     """
     from scitex_container.apptainer.deffile.lookup import resolve_def
     from scitex_container.apptainer.lock.pin import generate_locked_def

@@ -67,6 +67,10 @@ def build_dev_pythonpath(dev_repos: list[dict]) -> str:
     Dev repos follow the src layout (``repo/src/<package>``).  Names are
     validated; host paths are not needed here and not checked.
 
+    Args:
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+
     Returns:
         Colon-separated PYTHONPATH string, or ``""`` when there are no repos.
     """
@@ -102,6 +106,24 @@ def build_exec_args(
     overlay image is given, the session's ``--env`` variables (PYTHONPATH for
     dev repos), ``--home``, the project bind (rw, the working directory), dev
     repos read-only at ``/opt/dev/<name>``, host mounts and TeX Live binds.
+
+    Args:
+        username: The session user's name (USER/LOGNAME inside; home
+            ``/home/<username>``).
+        host_user_dir: Host directory bound as the user's home (must exist).
+        host_project_dir: Host project directory bound read-write at
+            ``/home/<username>/proj/<project_slug>``, the working directory (must
+            exist).
+        project_slug: The project's identifier (SCITEX_PROJECT, the working directory's
+            name).
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+        host_mounts: Extra binds, each ``{"host_path", "container_path", "mode"}`` (mode
+            ``ro``/``rw``; none given: ``rw``, as the seed).
+        texlive_prefix: Bind TeX Live from this host prefix (e.g. ``/usr``); empty: no
+            TeX Live binds.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
 
     Returns:
         ``[<container cmd>, "exec", ..., container_path]``.
@@ -167,6 +189,31 @@ def build_srun_command(
 
     ``screen_session`` is deprecated and ignored.  ``slurm_partition=""``
     leaves the partition to the cluster's default.
+
+    Args:
+        container_path: The image (SIF or sandbox directory) the session runs.
+        username: The session user's name (USER/LOGNAME inside; home
+            ``/home/<username>``).
+        host_user_dir: Host directory bound as the user's home (must exist).
+        host_project_dir: Host project directory bound read-write at
+            ``/home/<username>/proj/<project_slug>``, the working directory (must
+            exist).
+        project_slug: The project's identifier (SCITEX_PROJECT, the working directory's
+            name).
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+        host_mounts: Extra binds, each ``{"host_path", "container_path", "mode"}`` (mode
+            ``ro``/``rw``; none given: ``rw``, as the seed).
+        texlive_prefix: Bind TeX Live from this host prefix (e.g. ``/usr``); empty: no
+            TeX Live binds.
+        slurm_time_limit: SLURM time limit (``D-HH:MM:SS``, ``HH:MM:SS``, minutes...).
+        slurm_cpus: CPUs per task.
+        slurm_memory_gb: Memory in GB.
+        overlay: A persistent overlay image instead of the per-session
+            ``--writable-tmpfs``.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
+        pty: Allocate a pseudo-terminal (``srun --pty``) for an interactive shell.
     """
     del screen_session
     spec = SessionSpec.create(
@@ -253,6 +300,11 @@ def build_shell_in_allocation_command(
     working directory to the session's home ``/home/<username>``; without it
     the shell starts in ``/`` (``workdir`` overrides both).  Pass ``pty=False``
     to feed the shell from a pipe.
+
+    Args:
+        job_id: The SLURM job that runs the instance.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
     """
     env: list[tuple[str, str]] = []
     cwd = workdir or "/"

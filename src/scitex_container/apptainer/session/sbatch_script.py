@@ -178,6 +178,28 @@ def build_instance_start_script(
     runs, or ``INSTANCE_FAILED: <why>`` and exits non-zero; it sleeps while
     the instance lives and stops it when the job ends or is cancelled.
 
+    Args:
+        container_path: The image (SIF or sandbox directory) the session runs.
+        username: The session user's name (USER/LOGNAME inside; home
+            ``/home/<username>``).
+        host_user_dir: Host directory bound as the user's home (must exist).
+        host_project_dir: Host project directory bound read-write at
+            ``/home/<username>/proj/<project_slug>``, the working directory (must
+            exist).
+        project_slug: The project's identifier (SCITEX_PROJECT, the working directory's
+            name).
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+        host_mounts: Extra binds, each ``{"host_path", "container_path", "mode"}`` (mode
+            ``ro``/``rw``; none given: ``rw``, as the seed).
+        texlive_prefix: Bind TeX Live from this host prefix (e.g. ``/usr``); empty: no
+            TeX Live binds.
+        overlay: A persistent overlay image instead of the per-session
+            ``--writable-tmpfs``.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
+        poll_seconds: How often the start script checks that the instance still runs.
+
     Raises:
         BadInputError: naming the field of any invalid input (nothing is generated).
     """
@@ -260,6 +282,13 @@ def build_sbatch_command(
     and ``--parsable`` makes sbatch print just the job id.
     ``slurm_partition=""`` leaves the partition to the cluster's default;
     ``nodelist`` and ``constraint`` (``--nodelist``/``--constraint``) place it.
+
+    Args:
+        instance_name: The instance's name (``instance://<instance_name>``).
+        script_path: The start script to submit (absolute).
+        slurm_time_limit: SLURM time limit (``D-HH:MM:SS``, ``HH:MM:SS``, minutes...).
+        slurm_cpus: CPUs per task.
+        slurm_memory_gb: Memory in GB.
 
     Raises:
         BadInputError: naming the field of any invalid input.
