@@ -84,3 +84,16 @@ def test_seed_spellings_refuse_two_names_for_one_thing(sx, tmp_path):
     assert missing.code == 2 and "missing SOURCE" in missing.err
     bad = sx("sandbox", "maintain", "--sandbox", tmp_path / "nope", "true")
     assert bad.code == 2 and "does not exist" in bad.err
+
+
+def test_purge_sifs_and_mcp_start_as_the_seed_had_them(sx, tmp_path):
+    for version in ("1.0", "1.1", "1.2"):
+        (tmp_path / f"scitex-v{version}.sif").write_bytes(b"not really a sif")
+    (tmp_path / "scitex-v1.0.sif.old").write_bytes(b"x")
+    dry = sx("--json", "--dry-run", "sandbox", "purge-sifs", "-d", tmp_path, "-k", "1")
+    assert dry.code == 1 and len(list(tmp_path.glob("*.sif"))) == 3  # nothing removed
+    done = sx("--json", "sandbox", "purge-sifs", "-d", tmp_path, "--keep", "1", "-y")
+    assert done.code == 0, done.err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".scitex") == ["scitex-v1.2.sif"]
+    refused = sx("mcp", "start", "--transport", "http", "-h", "0.0.0.0", "-p", "8086")
+    assert refused.code == 2 and "stdio only" in refused.err

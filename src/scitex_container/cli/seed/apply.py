@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from scitex_container.cli.seed.extend import extended
-from scitex_container.cli.seed.table import EXTENSIONS, SUB_ALIASES
+from scitex_container.cli.seed.table import EXTENSIONS, SUB_ALIASES, SUB_EXTRA
 
 _APPLIED = "_scitex_seed_applied"
 
@@ -18,6 +18,11 @@ def with_seed(path: tuple[str, ...], cmd: click.Command) -> click.Command:
                 cmd.commands[sub_name] = with_seed((*path, sub_name), sub)
             for seed_name, ours in SUB_ALIASES.get(path[-1], {}).items():
                 cmd.add_command(alias_command(seed_name, cmd.commands[ours], ours))
+            for seed_name, spec in SUB_EXTRA.get(path[-1], {}).items():
+                import importlib
+
+                module, attr = spec.split(":")
+                cmd.add_command(getattr(importlib.import_module(module), attr), seed_name)
             setattr(cmd, _APPLIED, True)
         return cmd
     if getattr(cmd, _APPLIED, False) or path not in EXTENSIONS:

@@ -214,3 +214,8 @@ SUB_ALIASES: dict[str, dict[str, str]] = {
     "sandbox": {"clean": "cleanup", "configure-ps1": "ps1"},
     "host": {"show-mounts": "mounts"},
 }
+
+#: Commands the seed had that we add as they were: group -> {name: "module:attribute"}.
+SUB_EXTRA: dict[str, dict[str, str]] = {
+    "sandbox": {"purge-sifs": "scitex_container.cli.seed.purge_sifs:purge_sifs"},
+}
