@@ -91,7 +91,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "show-status": (
         "scitex_container.cli.seed.show_status:show_status",
-        "Alias of `status` (the seed's later name).",
+        "The seed's dashboard: Apptainer versions, host packages, Compose stacks.",
     ),
 }
 

@@ -112,6 +112,16 @@ _DRY = "Accepts dry_run."
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "status",
+        ("show-status",),
+        "The seed's dashboard: Apptainer versions, host packages, the dev/prod Compose stacks.",
+        (
+            Param("containers_dir", "path", "The containers directory.", "--containers-dir"),
+            Param("project_dir", "path", "Where the compose files are.", "--project-dir"),
+        ),
+        seed_names=("container_status",),
+    ),
+    ToolSpec(
+        "image_status",
         ("status",),
         "Each .def in the containers directory, its active image and whether it needs a rebuild.",
         (

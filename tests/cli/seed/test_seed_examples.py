@@ -97,3 +97,25 @@ def test_purge_sifs_and_mcp_start_as_the_seed_had_them(sx, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".scitex") == ["scitex-v1.2.sif"]
     refused = sx("mcp", "start", "--transport", "http", "-h", "0.0.0.0", "-p", "8086")
     assert refused.code == 2 and "stdio only" in refused.err
+
+
+def test_show_status_is_the_seeds_dashboard(sx, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    containers = tmp_path / "containers"
+    containers.mkdir()
+    (containers / "a.def").write_text("Bootstrap: scratch\n")
+    for version in ("1.0", "1.1"):
+        (containers / f"scitex-v{version}.sif").write_bytes(b"x")
+    (containers / "current.sif").symlink_to("scitex-v1.1.sif")
+    ran = sx("--json", "show-status")
+    assert ran.code == 0, ran.err
+    data = ran.json()
+    assert set(data) == {"apptainer", "host", "docker"}
+    assert data["apptainer"]["active"] == "1.1" and data["apptainer"]["mode"] == "SIF"
+    assert [v["version"] for v in data["apptainer"]["versions"]] == ["1.1", "1.0"]
+    assert set(data["host"]) == {"texlive", "imagemagick"}
+    assert data["docker"] == {
+        "dev": {"error": "no compose file found"},
+        "prod": {"error": "no compose file found"},
+    }
+    assert "active:     1.1 (SIF)" in sx("show-status").out
