@@ -33,6 +33,7 @@ def test_the_seed_readme_examples_run_with_the_seed_meaning(sx, tmp_path, monkey
     again = sx("--json", "build", "scitex-final")  # the seed's bare name: unchanged, skipped
     assert again.code == 0 and again.json()["built"] is False
     assert sx("--json", "build", "-f").json()["built"] is True  # no name: scitex-final
+    assert sx("--json", "build", "--force", "scitex-final").json()["built"] is True  # ours too
 
     sif = containers / "scitex-final" / "scitex-final.sif"
     for version in ("2.19.4", "2.19.5"):  # the seed's own layout

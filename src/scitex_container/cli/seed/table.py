@@ -31,7 +31,8 @@ SEED_DEFAULT_DEF = "scitex-final"
 def _build(cmd: click.Command) -> click.Command:
     def translate(kw: dict[str, Any]) -> dict[str, Any]:
         kw.pop("seed_base")
-        kw["force"] = kw["force"] or kw.pop("seed_f")
+        seed_f = kw.pop("seed_f")  # popped first: `or` would skip it when --force is given
+        kw["force"] = kw["force"] or seed_f
         kw["definition"] = one_of(kw, "definition", "seed_def_name") or SEED_DEFAULT_DEF
         return kw
 
