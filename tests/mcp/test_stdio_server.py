@@ -125,3 +125,23 @@ def test_a_real_build_list_verify_and_a_switch_refused_by_the_site_policy(
     cli = sx("--json", "switch", error["image"].rsplit("-v", 1)[1][: -len(".sif")], images / "bb")
     assert cli.code == 1 and cli.json() == error
     assert out["verify"].structured_content["result"]["overall"] == "pass"
+
+
+def test_what_a_command_would_pick_by_itself_is_confined_too(tmp_path):
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    containers = tmp_path / "containers"  # found from the server's working directory
+    containers.mkdir()
+    (containers / "a.def").write_text("Bootstrap: scratch\n")
+
+    async def body(session):
+        return {
+            "store": await rpc_error(session, "switch", {"version": "1"}),
+            "definition": await rpc_error(session, "build", {"definition": "a"}),
+        }
+
+    errors = with_session(server_env(allowed), tmp_path, body)
+    for field, error in errors.items():
+        assert error.code == types.INVALID_PARAMS and error.data["field"] == field
+        assert str(containers) in error.message
+    assert list(containers.iterdir()) == [containers / "a.def"]  # nothing built or linked

@@ -4,11 +4,13 @@ The arguments are checked against the tool's JSON schema first (a wrong
 type, a missing or unknown field is refused naming the field), then every
 path is confined to the server's roots (``SCITEX_CONTAINER_MCP_ROOTS``,
 default the working directory) and freed of control characters with the
-package's path rules.  Only then is an argv list built, options as
-``--flag=value`` and every positional after ``--``, so no value can become
-an option, and the CLI runs in this process with ``--json``: a tool returns
-exactly the JSON the command prints (its ``to_dict()`` result or its error
-object), validated as the CLI validates.  Nothing goes through a shell.
+package's path rules; so are the paths a command would pick by itself (a
+.def found by name, the containers directory of an omitted store).  Only
+then is an argv list built, options as ``--flag=value`` and every
+positional after ``--``, so no value can become an option, and the CLI
+runs in this process with ``--json``: a tool returns exactly the JSON the
+command prints (its ``to_dict()`` result or its error object), validated
+as the CLI validates.  Nothing goes through a shell.
 """
 
 from __future__ import annotations
@@ -96,9 +98,36 @@ def _strings(p: Param, field: str, value: Any, allowed: list[str]) -> list[str]:
     if p.kind == "path":
         return [confine(value, field, allowed)]
     no_control(value, field)
-    if p.name == "definition" and ("/" in value or value.endswith(".def")):
-        return [confine(value, field, allowed)]  # a path, not a name
+    if p.name == "definition":
+        if "/" in value or value.endswith(".def"):
+            return [confine(value, field, allowed)]  # a path, not a name
+        found = _def_by_name(value)  # a name: the file it names must be inside too
+        if found is not None:
+            return [confine(found, field, allowed)]
     return [value]
+
+
+def _def_by_name(name: str) -> str | None:
+    from scitex_container.apptainer.deffile.lookup import resolve_def
+    from scitex_container.errors import NotFoundError
+
+    try:
+        return str(resolve_def(name, None))
+    except NotFoundError:
+        return None  # the command says what is missing
+
+
+def _resolved_default(p: Param) -> str | None:
+    """What the command would use for an omitted ``p`` (None: nothing to confine)."""
+    if p.resolve_default != "containers_dir":
+        return None
+    from scitex_container.apptainer.deffile.lookup import find_containers_dir
+    from scitex_container.errors import NotFoundError
+
+    try:
+        return str(find_containers_dir())
+    except NotFoundError:
+        return None
 
 
 def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
@@ -113,6 +142,8 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
     positionals: list[str] = []
     for p in spec.params:
         field, value = _value(p, arguments)
+        if value is None and p.resolve_default:
+            value = _resolved_default(p)
         for text in _strings(p, field, value, allowed):
             if p.flag is None:
                 positionals.append(text)

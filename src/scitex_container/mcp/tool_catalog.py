@@ -36,6 +36,9 @@ class Param:
     aliases: tuple[str, ...] = ()
     enum: tuple[str, ...] = ()
     default: Any = None
+    #: Resolve an omitted value (``containers_dir``: the containers directory) so
+    #: that what the command would use by default is confined like a given path.
+    resolve_default: str | None = None
 
     def schema(self) -> dict[str, Any]:
         """The JSON schema of this input."""
@@ -104,6 +107,7 @@ def _store(required: bool = False) -> Param:
         "A store directory (or its active link); default: the containers directory.",
         required=required,
         aliases=("containers_dir",),
+        resolve_default="containers_dir",
     )
 
 
