@@ -27,8 +27,8 @@ from scitex_container.cli.output import dumps, info
     "--dev-repo",
     "dev_repos",
     multiple=True,
-    type=click.Path(file_okay=False),
-    help="A git repository to record (repeatable; one that cannot be read gets an `error`).",
+    type=EXISTING_DIR,
+    help="A git repository to record (repeatable).",
 )
 @common_options
 def snapshot(output, containers_dir, dev_repos) -> int:

@@ -6,6 +6,7 @@ As the seed's command they print a readable summary unless ``--json`` (or
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import click
@@ -47,6 +48,11 @@ def summary(snap: dict) -> str:
 
 def _seed_named(name: str) -> click.Command:
     ours = alias(name, "snapshot")
+    for index, param in enumerate(ours.params):
+        if param.name == "dev_repos":  # the seed recorded a missing repo (with an error)
+            loose = copy.copy(param)
+            loose.type = click.Path(file_okay=False)
+            ours.params[index] = loose
     inner = ours.callback
     assert inner is not None
 
