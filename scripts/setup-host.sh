@@ -21,6 +21,8 @@
 #                    started directly, start output in /var/log/scitex-setup-host/
 #   podman           runc + cgroupfs via /etc/containers/containers.conf.d/50-scitex.conf;
 #                    base image localhost/busybox:test (no registry is reachable)
+#   registry         Debian's docker-registry (CNCF distribution) on http://127.0.0.1:5000,
+#                    no auth, config /etc/scitex-registry/config.yml (setup-host.d/registry.sh)
 #   test user        scitex-test (home /home/scitex-test, sub-ids for --fakeroot)
 
 set -Eeuo pipefail
@@ -49,6 +51,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 # shellcheck source=setup-host.d/cluster.sh
 . "$SCRIPT_DIR/setup-host.d/cluster.sh"
+# shellcheck source=setup-host.d/registry.sh
+. "$SCRIPT_DIR/setup-host.d/registry.sh"
 
 # Packages from the host distribution (bookworm). Recommends are not installed
 # (podman's would pull dbus-user-session/systemd and slurm's dozens of plugins);
@@ -66,6 +70,8 @@ readonly HOST_PACKAGES=(
     git python3 python3-venv jq procps iproute2
     # lock archive: the local apt repository index (dpkg-scanpackages)
     dpkg-dev
+    # push/pull tests: a local OCI registry (the CNCF distribution registry) and curl
+    docker-registry curl
 )
 
 MODE=apply
@@ -758,6 +764,9 @@ if command -v podman >/dev/null; then
     fi
 fi
 
+step "registry"
+setup_registry
+
 # ---------------------------------------------------------------- 7. smoke tests
 step "smoke test: apptainer"
 apptainer_smoke() {
@@ -812,6 +821,7 @@ log "slurm:          $(ver sinfo -V) (config $SLURM_CONF, node $NODE: $(node_sta
 if cluster_enabled; then log "extra nodes:    ${CLUSTER_NODES[*]} (partition $CLUSTER_PARTITION; $(sinfo -h -p "$CLUSTER_PARTITION" -o '%D %T' 2>/dev/null | tr '\n' ' '))"; fi
 log "podman:         $(ver podman --version) (config $PODMAN_CONF, base image $PODMAN_BASE_IMAGE)"
 log "podman-compose: $(podman-compose --version 2>/dev/null | grep -m1 -iE 'podman-compose(r)? version' || true)"
+log "registry:       http://$REGISTRY_ADDR ($(registry_ok && echo up || echo down); config $REGISTRY_CONF)"
 log "test user:      $TEST_USER ($TEST_HOME)"
 if [[ $MODE == check ]]; then
     if ((${#MISSING[@]})); then

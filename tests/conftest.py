@@ -24,7 +24,10 @@ _TOOLS = {
     "apptainer": ["apptainer"],
     "slurm": ["sbatch", "srun", "squeue", "scancel", "sinfo"],
     "compose": ["podman", "podman-compose"],
+    "registry": ["apptainer"],
 }
+#: The test bed's local OCI registry (scripts/setup-host.d/registry.sh).
+REGISTRY = "127.0.0.1:5000"
 
 
 def _missing(marker: str) -> str | None:
@@ -37,6 +40,13 @@ def _missing(marker: str) -> str | None:
         )
         if probe.returncode != 0:
             return "the podman image localhost/busybox:test"
+    if marker == "registry":
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
+        except OSError as exc:
+            return f"the registry on {REGISTRY} ({exc})"
     if marker == "slurm":
         probe = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
         if probe.returncode != 0:

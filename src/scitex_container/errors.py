@@ -215,6 +215,19 @@ class PolicyRefusedError(CheckFailedError):
         super().__init__(message)
 
 
+class TransferError(CheckFailedError):
+    """A registry or bundle transfer failed: unreachable, missing tag, digest mismatch.
+
+    The message names the reference (``oras://...``) or the bundle member;
+    ``details`` (reference, member, expected and found digests) is added to
+    the CLI's ``--json`` error output.  Nothing was published.
+    """
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        self.details = details or {}
+        super().__init__(message)
+
+
 class SignedImageError(BadInputError):
     """Adding a data object to a signed SIF would break its signature silently.
 

@@ -110,3 +110,29 @@ def lock_sif() -> Path:
     base = debian_sif()
     inputs = _inputs()
     return cached_build("lock-mixed", lock_def_text(base, inputs), extra_key=_digest(inputs))
+
+
+#: The small image of the archive round trips: Debian base + hello + one local wheel.
+ARCHIVE_ROUGH = """\
+Bootstrap: localimage
+From: {base}
+
+%files
+    {wheel} /opt/w/{wheel_name}
+
+%post
+    apt-get update
+    apt-get install -y --no-install-recommends hello
+    pip3 install --break-system-packages --no-index /opt/w/{wheel_name}
+    apt-get clean
+    rm -rf /var/lib/apt/lists/*
+"""
+
+
+def archive_rough() -> tuple[str, Path]:
+    """``(def text, SIF)`` of :data:`ARCHIVE_ROUGH`, built once and cached by content."""
+    inputs = cache_dir() / "archive-inputs-v1"
+    wheel = make_wheel(inputs, "scitex-arc-offline", "1.0")
+    text = ARCHIVE_ROUGH.format(base=debian_sif(), wheel=wheel, wheel_name=wheel.name)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    return text, cached_build("archive-rough", text, extra_key=digest)

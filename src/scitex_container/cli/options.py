@@ -118,3 +118,11 @@ pip_options_option = click.option(
     metavar="OPT",
     help="A pip source option for the pins (repeatable).",
 )
+
+
+def plain_http_option():
+    return click.option(
+        "--plain-http",
+        is_flag=True,
+        help="Speak http, not https, to the registry (a loopback registry always gets http).",
+    )

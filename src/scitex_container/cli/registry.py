@@ -62,6 +62,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scitex_container.cli.mcp:mcp",
         "The MCP server for AI agents: doctor, list-tools, start.",
     ),
+    "push": (
+        "scitex_container.cli.push:push",
+        "Push an image with its proof to an OCI registry (oras://).",
+    ),
+    "pull": (
+        "scitex_container.cli.pull:pull",
+        "Pull an image from an OCI registry, checked on arrival.",
+    ),
+    "bundle": (
+        "scitex_container.cli.bundle:bundle",
+        "Export and import signed bundles for air-gapped sites.",
+    ),
     "snapshot": (
         "scitex_container.cli.snapshot:snapshot",
         "Record a provenance snapshot of host, image and repos.",

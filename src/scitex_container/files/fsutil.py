@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -145,3 +146,34 @@ __all__ = [
     "sha256_stream",
     "temp_path",
 ]
+
+
+@contextlib.contextmanager
+def made_dirs(
+    path: str | os.PathLike,
+    mode: int = 0o777,
+    empty: Callable[[Path], None] | None = None,
+) -> Iterator[Path]:
+    """``mkdir -p path``; if the block fails, remove the directories made here (when empty).
+
+    So a refused or interrupted command leaves no empty directory it created.
+    ``empty(path)``, when given and ``path`` was made here, first removes what
+    the block itself left inside it (e.g. a store's lock files).
+    """
+    path = Path(path)
+    missing = []
+    for parent in (path, *path.parents):
+        if os.path.lexists(parent):
+            break
+        missing.append(parent)
+    path.mkdir(mode=mode, parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        if empty is not None and missing:
+            with contextlib.suppress(OSError):
+                empty(path)
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from debs import make_deb
+from lockimages import ARCHIVE_ROUGH, archive_rough
 from wheels import make_wheel
 
 from scitex_container.apptainer.lock.archive import archive_lock
@@ -100,31 +101,10 @@ def test_pin_with_an_archive_lacking_an_artifact_fails_before_writing(tmp_path):
     assert not out.exists()
 
 
-ROUGH = """\
-Bootstrap: localimage
-From: {base}
-
-%files
-    {wheel} /opt/w/{wheel_name}
-
-%post
-    apt-get update
-    apt-get install -y --no-install-recommends hello
-    pip3 install --break-system-packages --no-index /opt/w/{wheel_name}
-    apt-get clean
-    rm -rf /var/lib/apt/lists/*
-"""
-
-
 @pytest.mark.apptainer
 @pytest.mark.skipif(os.geteuid() != 0, reason="unshare --net needs root")
 def test_locked_def_from_the_archive_rebuilds_offline_and_reproduces(tmp_path, debian_sif):
-    from images import cache_dir, cached_build
-
-    inputs = cache_dir() / "archive-inputs-v1"
-    wheel = make_wheel(inputs, "scitex-arc-offline", "1.0")
-    rough_text = ROUGH.format(base=debian_sif, wheel=wheel, wheel_name=wheel.name)
-    rough_sif = cached_build("archive-rough", rough_text, extra_key=sha256_file(wheel))
+    rough_text, rough_sif = archive_rough()
     rough_def = tmp_path / "rough.def"
     rough_def.write_text(rough_text)
     lock_path = tmp_path / "rough.lock"
@@ -186,7 +166,7 @@ def test_repro_with_an_archive_rebuilds_offline_from_the_cli(tmp_path, debian_si
 
     wheel = make_wheel(tmp_path / "w", "scitex-arc-cli", "1.0")
     rough = tmp_path / "rough.def"
-    rough.write_text(ROUGH.format(base=debian_sif, wheel=wheel, wheel_name=wheel.name))
+    rough.write_text(ARCHIVE_ROUGH.format(base=debian_sif, wheel=wheel, wheel_name=wheel.name))
     archive = tmp_path / "arc"
     argv = [sys.executable, "-m", "scitex_container", "repro", rough, "-o", tmp_path / "out"]
     done = sp.run([*argv, "--archive", archive], capture_output=True, text=True, check=False)

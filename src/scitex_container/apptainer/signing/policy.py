@@ -8,6 +8,8 @@ The one module that reads the policy file, ``/etc/scitex-container/policy.toml``
     deploy = true          # `deploy` of the active image
     session_start = true   # `session start`, before anything is submitted
     sandbox_to_sif = true  # `sandbox to-sif` outputs, before they are published
+    pull = true            # `pull` from a registry, before the image becomes a version
+    import = true          # `bundle import`, before the image becomes a version
     keys = ["/etc/scitex-container/keys/site.pub"]
     keyring = "/etc/scitex-container/keys"   # optional: every *.pub / *.pem in it
 
@@ -45,7 +47,7 @@ if TYPE_CHECKING:  # the verdict module (and what it imports) loads only when a 
 
 DEFAULT_PATH = Path("/etc/scitex-container/policy.toml")
 TABLE = "require_signature"
-ACTIONS = ("switch", "deploy", "session_start", "sandbox_to_sif")
+ACTIONS = ("switch", "deploy", "session_start", "sandbox_to_sif", "pull", "import")
 KEY_FIELDS = ("keys", "keyring")
 
 

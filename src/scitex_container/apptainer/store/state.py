@@ -190,3 +190,23 @@ def stale_scratch(store_dir: Path) -> list[Path]:
         if pid.isdigit() and not pid_alive(int(pid)):
             out.append(root / name)
     return out
+
+
+def discard_state(store_dir: Path) -> None:
+    """Empty the state folder of a store a refused command has just made.
+
+    Only lock files and empty folders are removed (never a link, never
+    anything else), so :func:`..files.fsutil.made_dirs` can then remove the
+    store directory it made.
+    """
+    state = state_dir(store_dir)
+    if state.is_symlink() or not state.is_dir():
+        return
+    for entry in os.scandir(state):
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and entry.name.endswith(".flock"):
+                os.unlink(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                os.rmdir(entry.path)
+    with contextlib.suppress(OSError):
+        state.rmdir()

@@ -1,0 +1,145 @@
+"""What every arriving image goes through before it becomes a version (pull and import).
+
+1. The SIF is complete and its sha256 is the one the sender named.
+2. Its proof matches the signed copies inside it (:func:`.proof.check`).
+3. The site policy's gate for arriving and for activating images passes
+   (``pull`` / ``import``, and ``switch``: the new version becomes active).
+4. It is published into the store as a new version under the store's build
+   lock, its metadata recording where it came from (``origin``), and made
+   active.  The same SIF arriving again (same sha256) is not stored twice:
+   the kept version is made active again, through the same gate.
+
+The SIF sits in the store's own scratch until then, so an interrupt at any
+point leaves nothing that looks like a version.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scitex_container.apptainer.building.decision import image_store
+from scitex_container.apptainer.store import state
+from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.metadata import VersionMeta, cached_sha256, read_metadata
+from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
+from scitex_container.apptainer.transfer import proof as proofs
+from scitex_container.errors import BadInputError, TransferError
+from scitex_container.files.fsutil import made_dirs
+from scitex_container.process import runner
+from scitex_container.result import Result
+
+
+@dataclass(frozen=True)
+class Arrival(Result):
+    """An image that arrived in a store (by pull or bundle import)."""
+
+    store: str
+    version: str
+    path: str
+    sha256: str
+    reused: bool  #: the same SIF was kept already: nothing was copied
+    origin: Mapping[str, Any]
+    proof: tuple[dict, ...] = ()
+    signature: Mapping[str, Any] | None = None  #: the policy's passing verdict, when gated
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def target_store(output_dir: str | os.PathLike, name: str) -> Store:
+    """The store ``build -o OUTPUT_DIR`` would write image ``name`` into."""
+    if not name or name.startswith(".") or "/" in name or any(ord(c) < 32 for c in name):
+        raise BadInputError(f"invalid image name {name!r}", "--name")
+    return image_store(output_dir, name)
+
+
+def gate(steps: tuple[str, ...], image: Path, shown: str) -> dict | None:
+    """The policy gate for an arriving image: one signature check if any step requires it."""
+    from scitex_container.apptainer.signing.policy import check_image, load_policy
+
+    policy = load_policy()
+    if policy is None:
+        return None
+    needed = [s for s in steps if policy.requires(s)]
+    if not needed:
+        return None
+    return check_image(policy, needed[0], image, shown=shown).to_dict()
+
+
+def kept_version(store: Store, sha256: str) -> Path | None:
+    """A version of ``store`` holding exactly the SIF ``sha256`` (by recorded digest)."""
+    for row in store.versions():
+        meta = read_metadata(row.path) if row.path.is_file() else None
+        if meta is not None and meta.sha256 == sha256:
+            return row.path
+    return None
+
+
+def arrive(
+    store: Store,
+    name: str,
+    sha256: str,
+    fetch: Callable[[Path], None],
+    proof: dict[str, bytes],
+    origin: dict[str, Any],
+    *,
+    steps: tuple[str, ...],
+    where: str,
+    before_publish: Callable[[], None] | None = None,
+) -> Arrival:
+    """Bring the SIF ``sha256`` into ``store``: ``fetch(path)`` writes it to ``path``.
+
+    Under a dry run nothing is created: the fetch is recorded (it would run)
+    unless the store keeps that SIF already.
+    """
+    if runner.is_dry_run():
+        found = kept_version(store, sha256) if store.dir.is_dir() else None
+        if found is None:
+            fetch(state.state_dir(store.dir) / "tmp" / "arriving.sif")
+        version = store.scheme.version_of(found.name) or "" if found else ""
+        return Arrival(str(store.dir), version, str(found or ""), sha256, found is not None, origin)
+    with made_dirs(store.dir, empty=state.discard_state), store.build_lock():
+        found = kept_version(store, sha256)
+        if found is not None:
+            verdict = gate(steps, found, where)
+            version = store.scheme.version_of(found.name) or ""
+            if store.active_version() != version:
+                store.switch(version)
+            return Arrival(str(store.dir), version, str(found), sha256, True, origin, (), verdict)
+        with store.lock():
+            store.remove_stale()
+        with state.build_scratch(store.dir) as scratch:
+            tmp = scratch / "arriving.sif"
+            fetch(tmp)
+            got = cached_sha256(tmp)
+            if got != sha256:
+                raise TransferError(
+                    f"{where}: the image's sha256 is {got[:16]}..., expected {sha256[:16]}...",
+                    {"check": "digest", "expected": sha256, "found": got},
+                )
+            checks = tuple(c.to_dict() for c in proofs.check(tmp, proof, where))
+            verdict = gate(steps, tmp, where)
+            if before_publish is not None:  # every check passed: e.g. add artifacts
+                before_publish()
+            version = store.new_version()
+            final = store.path_of(version)
+            record = {
+                **origin,
+                "arrived_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "proof": list(checks),
+            }
+            meta = VersionMeta(
+                image_name=name,
+                version=version,
+                sha256=sha256,
+                extra={"origin": record},
+            )
+            sidecars = {}
+            if proofs.LOCK in proof:
+                sidecars[LOCK_SUFFIX] = proof[proofs.LOCK].decode("utf-8", "replace")
+            os.chmod(tmp, 0o644)
+            store.publish(tmp, final, meta=meta, sidecars=sidecars)
+    return Arrival(str(store.dir), version, str(final), sha256, False, record, checks, verdict)

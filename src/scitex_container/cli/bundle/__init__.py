@@ -1,0 +1,17 @@
+"""`scitex-container bundle`: signed bundles for air-gapped sites."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.bundle.export import export
+from scitex_container.cli.bundle.import_ import import_
+
+
+@click.group()
+def bundle() -> None:
+    """Export an image with its proof (and artifacts) to one file; import it elsewhere."""
+
+
+bundle.add_command(export)
+bundle.add_command(import_)
