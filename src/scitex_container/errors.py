@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a check found drift or a failure (verify, lock diff, repro)
 EXIT_BAD_INPUT = 2  # bad input or usage
 EXIT_TOOL_MISSING = 3  # a required external tool is missing
+EXIT_UNVERIFIED = 4  # verify: nothing failed, but the image's bytes could not be checked
 
 
 class ScitexError(Exception):

@@ -122,7 +122,7 @@ def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
     assert "needs root" in result["texlive"]["detail"]
     # Asked for sudo, a non-root caller's install goes through `sudo -n`.
     code = (
-        "import json; from scitex_container import runner; "
+        "import json; from scitex_container.process import runner; "
         "from scitex_container.host import install_packages\n"
         "with runner.dry_run() as rec:\n"
         "    install_packages(texlive=True, texlive_recommended=True, use_sudo=True)\n"

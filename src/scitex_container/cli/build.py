@@ -88,6 +88,11 @@ def build(
         text = f"would build version {result.version} of {result.path}"
     elif result.built:
         text = f"built {result.path} -> version {result.version} in {result.duration:.1f}s"
+    elif result.switched_from is not None:
+        text = (
+            f"switched: {result.path} -> kept version {result.version} (was "
+            f"{result.switched_from}), built from the same inputs; nothing to build"
+        )
     else:
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     emit(result, opts, text=text, dry_run_commands=commands)

@@ -120,6 +120,15 @@ pip_options_option = click.option(
 )
 
 
+#: ``cleanup --force``: remove versions even when the active one cannot be told.
+cleanup_force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Remove old versions even when the active link is missing, dangling or points "
+    "outside (then no version is known to be active and any may go).",
+)
+
+
 def plain_http_option():
     return click.option(
         "--plain-http",

@@ -8,6 +8,7 @@ from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute
 from scitex_container.cli.options import EXISTING, EXISTING_DIR, EXISTING_FILE, common_options
 from scitex_container.cli.output import emit
+from scitex_container.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_UNVERIFIED
 
 
 @click.command()
@@ -37,7 +38,9 @@ def verify(
 
     With --key/--keyring also apptainer's signature over every object and the
     signed build statement (signer, builder, materials).  Read-only: with
-    --dry-run no cache is written; the exit code is the check's.
+    --dry-run no cache is written; the exit code is the check's: 0 pass,
+    1 a check failed, 4 unverified (nothing failed, but no recorded digest
+    or verified signature vouches for the image's bytes).
     """
     from scitex_container.apptainer.signing.signature_check import verify_with_signature
 
@@ -69,4 +72,6 @@ def verify(
                 lines.append(f"material    {item.get('uri')} {digest}")
         lines.append(f"overall     {result['overall']}")
         click.echo("\n".join(lines))
-    return 0 if result["overall"] == "pass" else 1
+    if result["overall"] == "unverified":
+        return EXIT_UNVERIFIED
+    return EXIT_OK if result["overall"] == "pass" else EXIT_CHECK_FAILED

@@ -53,7 +53,8 @@ def test_verify_without_lock_reports_digest_and_skips(image):
         "sha256": hashlib.sha256(image.read_bytes()).hexdigest(),
         "exists": True,
     }
-    assert result["pip_lock"]["status"] == "skip" and result["overall"] == "pass"
+    # nothing vouches for the bytes (no recorded digest, no key): never "pass"
+    assert result["pip_lock"]["status"] == "skip" and result["overall"] == "unverified"
     assert set(result) >= {"sif", "def_origin", "pip_lock", "dpkg_lock", "overall"}
 
 
@@ -69,7 +70,7 @@ def test_verify_passes_then_fails_on_a_tampered_sidecar_lock(image):
     lock = capture_lock(image, sidecar(image, LOCK_SUFFIX))
     result = verify(image)
     assert result["lock_source"]["kind"] == "sidecar"
-    assert result["overall"] == "pass", result
+    assert result["overall"] == "unverified", result  # the lock matches; no digest recorded
     assert result["pip_lock"]["status"] == "pass" and result["node_lock"]["status"] == "pass"
     # tamper: one pip version changed, one dpkg package dropped, one npm version changed
     pip = dict(lock.pip, **{"scitex-lock-alpha": "0.9.0"})
@@ -103,7 +104,7 @@ def test_lock_from_another_image_is_reported(image, debian_sif, tmp_path):
 
 def test_reference_freeze_files_in_lock_dir(image, tmp_path):
     freeze(image, tmp_path / "frozen")
-    assert verify(image, lock_dir=tmp_path / "frozen")["overall"] == "pass"
+    assert verify(image, lock_dir=tmp_path / "frozen")["overall"] == "unverified"
     req = tmp_path / "frozen" / "requirements-lock.txt"
     req.write_text(req.read_text().replace("scitex-lock-alpha==1.0.0", "scitex-lock-alpha==1.0.1"))
     result = verify(image, lock_dir=tmp_path / "frozen")
@@ -167,7 +168,7 @@ def test_finalize_embeds_once_and_verify_uses_the_embedded_lock(image):
     subprocess.run(["apptainer", "exec", str(image), "true"], check=True, capture_output=True)
     result = verify(image)
     assert result["lock_source"]["kind"] == "embedded"
-    assert result["lock_origin"]["status"] == "pass" and result["overall"] == "pass"
+    assert result["lock_origin"]["status"] == "pass" and result["overall"] == "unverified"
     # the sidecar written afterwards carries the final digest
     path = write_lock_sidecar(image, meta["lock_text"])
     assert read_lock(path).image_sha256 == hashlib.sha256(image.read_bytes()).hexdigest()

@@ -171,12 +171,14 @@ def script_run_property(kw: dict) -> None:
             f"INSTANCE_NAME={name}",
             "INSTANCE_READY",
             "INSTANCE_STOPPED",
+            "INSTANCE_ENDED",  # confirmed not listed after the stop
         ]
         assert read_calls(work / "calls") == [
             ["instance", "start", *plan.flags, plan.image, name],
             ["instance", "list", "--json", name],
             ["instance", "list", "--json", name],
             ["instance", "stop", "--timeout", "3", name],
+            ["instance", "list", "--json", name],
         ]
         assert sorted(os.listdir(work)) == ["calls", "calls.n", "start.sh"]
     assert not PWNED.exists(), "an injected payload ran"
@@ -218,16 +220,24 @@ def test_failed_start_prints_failed_exits_nonzero_and_cleans_up(
 ) -> None:
     done = run_script(script, tmp_path, env={"FAKE_START_RC": "3"})
     assert done.returncode == 1
+    # the fake still lists the instance after the stop: no end marker
     assert done.stdout.splitlines() == ["INSTANCE_FAILED: instance start failed"]
     calls = read_calls(tmp_path / "calls")
-    assert [c[:2] for c in calls] == [["instance", "start"], ["instance", "stop"]]
+    assert [c[:2] for c in calls] == [
+        ["instance", "start"],
+        ["instance", "stop"],
+        ["instance", "list"],
+    ]
 
 
 def test_instance_not_listed_after_start_is_a_failure(script: str, tmp_path: Path) -> None:
     done = run_script(script, tmp_path, env={"FAKE_LISTED": "0"})
     assert done.returncode == 1
-    assert done.stdout.splitlines()[-1].startswith("INSTANCE_FAILED")
-    assert read_calls(tmp_path / "calls")[-1] == ["instance", "stop", "--timeout", "3", "sx"]
+    assert done.stdout.splitlines()[-2].startswith("INSTANCE_FAILED")
+    assert done.stdout.splitlines()[-1] == "INSTANCE_ENDED"
+    calls = read_calls(tmp_path / "calls")
+    assert calls[-2] == ["instance", "stop", "--timeout", "3", "sx"]
+    assert calls[-1] == ["instance", "list", "--json", "sx"]
 
 
 def test_unique_per_job_names_the_instance_after_the_job(tmp_path: Path) -> None:
@@ -281,9 +291,10 @@ def test_signal_stops_the_instance_without_waiting_for_the_sleep(
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)  # the poll is 3600 s: only the trap can end it
     assert proc.returncode == 143
-    assert out.strip() == "INSTANCE_STOPPED: the job ended or was cancelled"
+    assert out.strip() == "INSTANCE_STOPPED: the job ended or was cancelled"  # still listed
     calls = read_calls(tmp_path / "calls")
-    assert calls[-1] == ["instance", "stop", "--timeout", "3", "sx"]
+    assert calls[-2] == ["instance", "stop", "--timeout", "3", "sx"]
+    assert calls[-1] == ["instance", "list", "--json", "sx"]
     assert sum(c[:2] == ["instance", "stop"] for c in calls) == 1
 
 

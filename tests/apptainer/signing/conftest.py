@@ -20,3 +20,20 @@ def signed_busybox(tmp_path_factory):
     shutil.copy(busybox_sif(), image)
     sign_artifact(image, pair.private)
     return image, pair
+
+
+@pytest.fixture(scope="module")
+def signed_images(tmp_path_factory):
+    """Site key, another key, and busybox SIFs: unsigned, signed by site, signed by other."""
+    root = tmp_path_factory.mktemp("policy")
+    site, other = new_keypair(root / "site"), new_keypair(root / "other")
+    images = root / "images"
+    images.mkdir()
+    out = {}
+    for name, key in (("unsigned", None), ("site", site), ("other", other)):
+        path = images / f"{name}.sif"
+        shutil.copy(busybox_sif(), path)
+        if key is not None:
+            sign_artifact(path, key.private)
+        out[name] = path
+    return site, other, out

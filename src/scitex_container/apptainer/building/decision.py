@@ -147,6 +147,7 @@ class ImageStatus(Result):
     hash_stored: str | None
     needs_rebuild: bool
     error: str | None
+    switch_to: str | None = None  #: a kept version ``build`` would make active (no rebuild)
 
     def row(self) -> dict:
         """The reference's keys (plus version, size_bytes and error)."""
@@ -162,6 +163,7 @@ class ImageStatus(Result):
             "version": self.version,
             "size_bytes": self.sif_size,
             "error": self.error,
+            "switch_to": self.switch_to,
         }
 
 
@@ -186,6 +188,9 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         pass  # the active version's damaged metadata: reported above
     except ScitexError as exc:
         error = error or str(exc)
+    switch_to = None
+    if found is not None and (active is None or found.name != active.name):
+        switch_to = store.scheme.version_of(found.name)
     size = mtime = None
     if active is not None:
         try:
@@ -204,6 +209,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         hash_stored=stored,
         needs_rebuild=found is None,
         error=error,
+        switch_to=switch_to,
     )
 
 

@@ -7,6 +7,14 @@ Otherwise it builds a new timestamped version beside the old ones,
 publishes it atomically and moves the active link.
 Builds of one image serialize on the store's build lock; the second of two
 identical concurrent builds finds the first one's result and does nothing.
+
+Activation passes the site policy's ``switch`` gate either way
+(:mod:`..signing.policy`): a reused kept version through
+:meth:`Store.switch`, a new SIF version on its temporary file before it is
+published (a refused one is never renamed into the store).  A reuse that
+moves the active link reports the version it moved from
+(``switched_from``), so a build that goes back to an older kept version
+says so.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ class StoreBuildResult(Result):
     duration: float
     log_path: Path | None
     command: tuple[str, ...]
+    switched_from: str | None = None  #: the version that was active when a reuse moved the link
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -49,11 +58,35 @@ __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_versio
 def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> StoreBuildResult:
     """Nothing to build: ``found`` was built from these inputs (make it active if it is not)."""
     version = store.scheme.version_of(found.name)
-    if version is not None and version != store.active_version() and not runner.is_dry_run():
-        store.switch(version)
+    previous = store.active_version()
+    moved = version is not None and version != previous
+    if moved and version is not None and not runner.is_dry_run():
+        store.switch(version)  # the site policy's `switch` gate (store/core.py)
+    took = time.monotonic() - start
     return StoreBuildResult(
-        store.link, found, version, False, inputs.digest, time.monotonic() - start, None, ()
+        store.link,
+        found,
+        version,
+        False,
+        inputs.digest,
+        took,
+        None,
+        (),
+        switched_from=(previous or "none") if moved else None,
     )
+
+
+def _gated(finalize: FinalizeFn | None, final: Path) -> FinalizeFn:
+    """``finalize``, then the site policy's ``switch`` gate on the temporary SIF."""
+    from scitex_container.apptainer.signing.policy import require_signature
+
+    def gate(tmp: Path) -> dict:
+        meta = (finalize(tmp) if finalize is not None else None) or {}
+        if not runner.is_dry_run():
+            require_signature("switch", tmp, shown=str(final))
+        return meta
+
+    return gate
 
 
 def _partition_sha256(sif: Path) -> str:
@@ -146,6 +179,10 @@ def build_version(
     start = time.monotonic()
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
+    if not sandbox:  # a malformed or untrusted policy: exit 2 before anything runs
+        from scitex_container.apptainer.signing.policy import load_policies
+
+        load_policies()
     inputs = compute_inputs(resolved, build_args=build_args, sandbox=sandbox, cache=cache)
     if not force and (found := unchanged_version(store, inputs.digest)) is not None:
         return _reuse(store, found, inputs, start)
@@ -181,6 +218,8 @@ def build_version(
 
         if finalize is None and provenance and not sandbox:
             finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, meta.to_dict())
+        if not sandbox:  # activating it is a switch: the site policy's gate
+            finalize = _gated(finalize, final)
         result = build_image(
             resolved,
             final,

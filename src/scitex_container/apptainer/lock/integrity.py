@@ -11,7 +11,16 @@ else, when signing recorded the layout digest (``signature.layout_sha256``
 in the version's metadata, see :mod:`..signing.record`), that digest of
 the unsigned bytes is compared instead (a mismatch is ``tampered`` too);
 only a version with a recorded sha256 but no recorded layout digest (signed
-by hand after publishing) is hashed whole as before.
+by hand after publishing) is hashed whole as before.  A signature that
+verified counts as the integrity check when no digest was recorded.
+
+Without a recorded digest and without a verified signature nothing tells
+whether the bytes are the ones published: the check is ``skip`` and
+``verify``'s verdict is ``unverified`` (never ``pass``).
+
+A store's version replaced by a link, and an active link that points out
+of its store or at another link, fail the check before anything is read
+through them (:func:`store_link_problem`).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.store.metadata import VersionMeta
+from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
 from scitex_container.files.digests import DigestCache
 
 
@@ -78,15 +88,13 @@ def integrity(image: Path, meta: VersionMeta | None, signed_layout: str | None) 
     if signed_layout is None or image.is_dir():
         return _whole(image, recorded)
     cached = DigestCache().lookup(image, os.stat(image))
-    if cached is not None:
-        return Integrity(
-            cached, check_integrity(cached, recorded), bool(recorded) and cached != recorded
-        )
     covered = (
         "apptainer verified every signed object and the unsigned bytes passed the layout check"
     )
     if recorded is None:
-        return Integrity(None, Check("skip", f"no digest was recorded; {covered}"), False)
+        return Integrity(cached, Check("pass", f"no digest was recorded; {covered}"), False)
+    if cached is not None:
+        return Integrity(cached, check_integrity(cached, recorded), cached != recorded)
     signature = (meta.extra.get("signature") if meta is not None else None) or {}
     layout = signature.get("layout_sha256") if isinstance(signature, dict) else None
     if not isinstance(layout, str):
@@ -100,3 +108,35 @@ def integrity(image: Path, meta: VersionMeta | None, signed_layout: str | None) 
         f"recorded {layout[:16]}...)"
     )
     return Integrity(None, Check("fail", detail), True)
+
+
+def _in_store(path: Path) -> bool:
+    """Is ``path`` an entry of a store (its own metadata, or versions with metadata beside it)?"""
+    if os.path.lexists(sidecar(path, META_SUFFIX)):
+        return True
+    try:
+        with os.scandir(path.parent) as it:
+            return any(e.name.endswith(META_SUFFIX) for e in it)
+    except OSError:
+        return False
+
+
+def store_link_problem(given: Path) -> str | None:
+    """Why ``given``, a link in a store, is not one the store wrote (None when it is fine).
+
+    A version is a file or directory, never a link; the active link points
+    at an entry in its own directory that is not itself a link.  Outside a
+    store a link is followed as usual.
+    """
+    given = given.absolute()
+    if not given.is_symlink() or not _in_store(given):
+        return None
+    target = os.readlink(given)
+    if os.path.lexists(sidecar(given, META_SUFFIX)):
+        return f"the version {given} is a link (to {target}), not the file the store published"
+    parent = os.path.dirname(target.rstrip("/"))
+    if parent and os.path.realpath(given.parent / parent) != os.path.realpath(given.parent):
+        return f"the link {given} points outside its store (to {target})"
+    if (given.parent / target).is_symlink():
+        return f"the link {given} points at {target}, which is itself a link"
+    return None

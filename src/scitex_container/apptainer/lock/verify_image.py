@@ -10,14 +10,21 @@
         "node_lock": {"status": "pass|fail|skip", "detail": "...", "diff_count": 0},
         "lock_origin": {"status": "pass|fail|skip", "detail": "..."},
         "lock_source": {"kind": "lock_dir|sidecar|freeze_files|embedded|none", "path": "..."},
-        "overall": "pass|fail",
+        "overall": "pass|fail|unverified",
     }
 
 (``apk_lock`` too on Alpine images; ``integrity`` with ``recorded_sha256``
 and ``tampered`` too.)  The current digest comes from the digest cache
 (:func:`.metadata.cached_sha256`, keyed so a restored mtime cannot fool it)
 and is compared with the digest recorded when the version was published;
-a mismatch fails ``integrity``.  :class:`VerifyReport` is the typed record;
+a mismatch fails ``integrity``.  ``overall`` is ``pass`` only when the
+image's bytes were checked (a recorded digest that matches, or a verified
+signature) and nothing failed; with nothing failed but nothing to check the
+bytes against it is ``unverified`` (the CLI's exit 4): the def and lock
+checks say what the image claims, not that it is what was published.  A
+version or active link in a store that is a link out of it fails
+``integrity`` without anything being read through it.
+:class:`VerifyReport` is the typed record;
 the dict is made only by :meth:`VerifyReport.to_dict`.  The def's sha256 is
 compared with, in order: the store's metadata (``inputs.def_sha256`` or
 ``def_sha256``, else the ``def_text`` snapshot), the provenance embedded in
@@ -41,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scitex_container.apptainer.lock.imagecheck import check_image
-from scitex_container.apptainer.lock.integrity import Check, integrity
+from scitex_container.apptainer.lock.integrity import Check, integrity, store_link_problem
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
 from scitex_container.apptainer.store.sidecars import FREEZE_FILES, LOCK_SUFFIX, sidecar
@@ -83,9 +90,10 @@ class VerifyReport:
 
     @property
     def overall(self) -> str:
+        """``fail``, ``pass`` (the bytes were checked), else ``unverified``."""
         if not self.exists or any(c.status == "fail" for c in self.checks):
             return "fail"
-        return "pass"
+        return "pass" if self.integrity.status == "pass" else "unverified"
 
     def to_dict(self) -> dict[str, Any]:
         """The reference's dict (plus integrity, lock_origin, lock_source, node/apk)."""
@@ -339,6 +347,11 @@ def verify_image(
         _skip("No lock file found", diff=False),
         ("none", None),
     )
+    if not given.exists() and not given.is_symlink():
+        return report
+    problem = store_link_problem(given)
+    if problem is not None:  # nothing is read through it
+        return replace(report, exists=True, integrity=Check("fail", problem))
     if not given.exists():
         return report
     image = Path(os.path.realpath(given))

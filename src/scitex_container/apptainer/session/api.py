@@ -13,13 +13,13 @@ import pwd
 import re
 from collections.abc import Callable, Sequence
 
-from scitex_container.apptainer.session import local, records, slurm
+from scitex_container.apptainer.session import capacity, local, records, slurm
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
 from scitex_container.apptainer.session.spec import SessionSpec, plan
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
 from scitex_container.process import runner
 
 BACKEND_CHOICES = ("auto", "slurm", "local")
@@ -165,6 +165,11 @@ def start_session(
         slurm_constraint=constraint,
     )
     check_image(image)
+    capacity.check_project_dir(project)
+    if chosen == "slurm":  # SLURM's own view: exit 2 now rather than pending forever
+        capacity.check_capacity(
+            spec.slurm_partition, spec.slurm_node, spec.slurm_cpus, spec.slurm_memory_gb
+        )
     from scitex_container.apptainer.signing.policy import require_signature  # start only
 
     require_signature("session_start", image)  # the site policy's gate, before any submission
@@ -224,11 +229,25 @@ def attach_session(session_id: str, *, pty: bool | None = None) -> int:
 
 
 def stop_session(session_id: str) -> SessionRecord:
-    """Stop the instance, end the job and remove the session's record."""
+    """Stop the instance, end the job and remove the session's record.
+
+    On SLURM the record is removed only once SLURM no longer lists the job
+    and the node confirmed the instance ended (:mod:`.stopping`); until
+    then it stays, marked ``stop pending: <why>``, and CheckFailedError
+    (exit 1) says so.  A later ``stop`` (or ``list``) finishes it.
+    """
     record = records.load(v.session_id(session_id))
     if record.backend == "slurm":
-        slurm.stop(record)
-    else:
-        local.stop(record)
+        from scitex_container.apptainer.session import stopping
+
+        pending = stopping.finish(record)
+        if pending is not None:
+            raise CheckFailedError(
+                f"session {record.id}: {pending.state}; the record is kept "
+                f"(`session stop {record.id}` or `session list` finishes it once the node "
+                "answers)"
+            )
+        return record.with_(state="stopped")
+    local.stop(record)
     records.remove(record.id)
     return record.with_(state="stopped")

@@ -12,7 +12,9 @@ asked yet is asked then.  Local records take one ``instance list``.
 States of a session whose job runs: ``running`` (its instance is listed),
 :data:`STARTING` (no ready marker yet), ``failed`` (the start failed, the job
 is ending), :data:`INSTANCE_GONE` (ready once, not listed now) and
-:data:`UNCONFIRMED` (the node did not answer).
+:data:`UNCONFIRMED` (the node did not answer).  A record whose stop is
+pending (``stop pending: ...``) is tried again: once its node confirmed the
+instance ended, the record is removed and the row says ``stopped``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scitex_container.apptainer.session import instances, local, records, slurm
+from scitex_container.apptainer.session import instances, local, records, slurm, stopping
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.process import runner
@@ -150,7 +152,10 @@ def list_sessions() -> list[SessionInfo]:
     running: set[str] | None = None
     rows: list[SessionInfo] = []
     for rec in recs:
-        if rec.backend == "slurm":
+        if rec.backend == "slurm" and stopping.is_pending(rec):
+            done = stopping.finish(rec)  # the node may be back: finish the stop
+            state, node = (done.state, done.node) if done is not None else ("stopped", "")
+        elif rec.backend == "slurm":
             state, node = slurm_state(rec, jobs, check)
         else:
             if running is None:

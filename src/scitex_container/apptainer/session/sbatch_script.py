@@ -1,7 +1,8 @@
 """The batch job of a session: the ``sbatch`` command and the instance start script.
 
-The script starts one Apptainer instance named ``<instance_name>-<job id>``
-(unique per job; :func:`~.argv.job_instance_name` makes the same name),
+The script starts one Apptainer instance named ``<instance_name>`` (or,
+with ``unique_per_job``, ``<instance_name>-<job id>``, the name
+:func:`~.argv.job_instance_name` makes),
 prints :data:`READY_MARKER` or a line starting with :data:`FAILED_MARKER`
 (then exits non-zero), keeps the job alive while the instance runs and
 stops the instance when the job ends or is cancelled.
@@ -34,6 +35,8 @@ from scitex_container.errors import BadInputError
 READY_MARKER = "INSTANCE_READY"
 FAILED_MARKER = "INSTANCE_FAILED"
 STOPPED_MARKER = "INSTANCE_STOPPED"
+#: Printed last, once the instance is confirmed not running (``session stop`` waits for it).
+ENDED_MARKER = "INSTANCE_ENDED"
 NAME_PREFIX = "INSTANCE_NAME="
 #: Longest instance base name: room is left for ``-<job id>``.
 MAX_BASE_NAME = 100
@@ -99,6 +102,9 @@ stop_instance() {{
     if [ "$started" = 1 ]; then
         started=0
         "$APPTAINER" instance stop --timeout 3 "$INSTANCE" >/dev/null 2>&1
+    fi
+    if ! is_running; then
+        printf '%s\\n' "{ended}"
     fi
 }}
 
@@ -249,6 +255,7 @@ def start_script(
         ready=READY_MARKER,
         failed=FAILED_MARKER,
         stopped=STOPPED_MARKER,
+        ended=ENDED_MARKER,
         name_prefix=NAME_PREFIX,
         unique=1 if unique_per_job else 0,
     )

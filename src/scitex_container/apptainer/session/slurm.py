@@ -4,9 +4,10 @@ start: write the instance start script atomically into the session's
 directory, ``sbatch`` it, then wait (bounded) for the ready or failed marker
 in the job's output.  A failed or interrupted start cancels the job and
 waits until SLURM no longer lists it, so nothing is left behind.  exec and
-attach are ``srun --overlap --jobid`` steps into the job; stop stops the
-instance in a step, then ``scancel``s the job (whose trap would stop the
-instance anyway) and waits until the job is gone.  ``list`` cross-checks a
+attach are ``srun --overlap --jobid`` steps into the job; stop
+(:mod:`.stopping`) stops the instance in a step, then ``scancel``s the job
+(whose trap would stop the instance anyway) and waits until the job is
+gone and the node said the instance ended.  ``list`` cross-checks a
 running job's instance on its node (:mod:`.listing`): squeue alone would
 call a job ``running`` whose instance was stopped or died.
 """
@@ -318,17 +319,3 @@ def require_running(record: SessionRecord) -> None:
     state, _ = live_state(record, squeue())
     if state != "running":
         raise CheckFailedError(f"session {record.id} is not running (state: {state})")
-
-
-def stop(record: SessionRecord, timeout: float = 60.0) -> None:
-    """Stop the instance (in a job step), cancel the job and wait until it is gone."""
-    if not record.job_id:
-        return
-    job = squeue().get(record.job_id)
-    if job is not None and job.state == "RUNNING" and record.instance:
-        stop_argv = [detect_container_cmd(), "instance", "stop", "--timeout", "3", record.instance]
-        runner.run(srun_in_job(record.job_id, stop_argv), check=False, timeout=timeout)
-    if job is not None and not cancel(record.job_id, timeout):
-        raise CheckFailedError(
-            f"session {record.id}: job {record.job_id} is still listed after scancel"
-        )

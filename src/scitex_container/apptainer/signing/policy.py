@@ -1,7 +1,8 @@
 """The site policy: which lifecycle steps require an image signed by the site's keys.
 
-The one module that reads the policy file, ``/etc/scitex-container/policy.toml``
-(or the file named by :data:`~scitex_container.envvars.POLICY`)::
+The one module that reads the policy files: the site's,
+``/etc/scitex-container/policy.toml``, and a user's added one named by
+:data:`~scitex_container.envvars.POLICY`::
 
     [require_signature]
     switch = true          # store `switch` / `rollback` to a SIF version
@@ -13,7 +14,16 @@ The one module that reads the policy file, ``/etc/scitex-container/policy.toml``
     keys = ["/etc/scitex-container/keys/site.pub"]
     keyring = "/etc/scitex-container/keys"   # optional: every *.pub / *.pem in it
 
-No file at the default path means no policy (nothing is gated).  A file
+The site file, when it exists, always applies.  A policy named by the
+environment only adds to it: its required steps are required too, and an
+image must then verify with one of the site's keys *and* one of the added
+policy's keys (each policy that covers a step is checked in turn).  It can
+never remove a requirement of the site's.  The site file and every key or
+keyring it names must be owned by root and writable by nobody else; an
+added policy and its keys may also be owned by the caller
+(:mod:`.policy_trust`; a refusal names path, owner and mode, exit 2).
+
+No file at the default path and none named means no policy (nothing is gated).  A file
 that cannot be read or parsed, an unknown table or key, a value of the
 wrong type, a required step without keys, or a key file that is missing or
 not a PEM public key is a :class:`~scitex_container.errors.BadInputError`
@@ -29,6 +39,7 @@ image verifies with one of the policy's keys (:mod:`.verdict`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -38,8 +49,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scitex_container import envvars
-from scitex_container.apptainer.signing.keys import PublicKey, load_public_key, public_keys
-from scitex_container.errors import BadInputError, NotFoundError, PolicyRefusedError
+from scitex_container.apptainer.signing.keys import PublicKey, load_public_key, public_key_paths
+from scitex_container.apptainer.signing.policy_trust import check_trusted_file, trusted_owners
+from scitex_container.errors import (
+    BadInputError,
+    NotFoundError,
+    PolicyRefusedError,
+    UntrustedStateError,
+)
 from scitex_container.result import Result
 
 if TYPE_CHECKING:  # the verdict module (and what it imports) loads only when a gate applies
@@ -58,15 +75,26 @@ class Policy(Result):
     path: Path
     require: tuple[str, ...]  #: the steps that require a signature
     keys: tuple[PublicKey, ...]
+    site: bool = True  #: the site's file (else a policy the caller added)
 
     def requires(self, action: str) -> bool:
         return action in self.require
 
 
-def policy_path() -> tuple[Path, bool]:
-    """The policy file and whether it was named explicitly (by the environment)."""
+def policy_paths() -> list[tuple[Path, bool]]:
+    """(path, is the site's) of every policy that applies: the site's first, when it exists."""
+    out = [(DEFAULT_PATH, True)] if os.path.lexists(DEFAULT_PATH) else []
     named = os.environ.get(envvars.POLICY)
-    return (Path(named), True) if named else (DEFAULT_PATH, False)
+    if named and not (out and _same(Path(named), DEFAULT_PATH)):
+        out.append((Path(named), False))
+    return out
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _toml():
@@ -77,18 +105,17 @@ def _toml():
     return tomllib
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, site: bool) -> dict[str, Any]:
     try:
         st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise BadInputError("the policy file is not a regular file", str(path))
+        check_trusted_file(path, "the policy file", trusted_owners(site))
         data = path.read_bytes()
     except FileNotFoundError:
         raise NotFoundError("policy file does not exist", str(path)) from None
     except OSError as exc:
         raise BadInputError(f"cannot read the policy file: {exc.strerror}", str(path)) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise BadInputError("the policy file is not a regular file", str(path))
-    if st.st_mode & 0o002:
-        raise BadInputError("the policy file is writable by everyone; refusing it", str(path))
     tomllib = _toml()
     try:
         doc = tomllib.loads(data.decode())
@@ -113,24 +140,39 @@ def _key_paths(path: Path, table: dict[str, Any]) -> list[tuple[str, Path]]:
     return out
 
 
-def _load_keys(path: Path, table: dict[str, Any]) -> tuple[PublicKey, ...]:
+def _trusted_key(key_path: Path, what: str, owners: frozenset[int], directory: bool) -> None:
+    with contextlib.suppress(FileNotFoundError):  # worded by the key loader
+        check_trusted_file(key_path, what, owners, directory=directory)
+
+
+def _load_keys(path: Path, table: dict[str, Any], site: bool) -> tuple[PublicKey, ...]:
     loaded: list[PublicKey] = []
+    owners = trusted_owners(site)
     for field, key_path in _key_paths(path, table):
         try:
             if field.endswith("keyring"):
-                loaded += public_keys(keyring=key_path)
+                _trusted_key(key_path, "the keyring", owners, True)
+                for found in public_key_paths(keyring=key_path):
+                    _trusted_key(found, "the key file", owners, False)
+                    loaded.append(load_public_key(found))
             else:
+                _trusted_key(key_path, "the key file", owners, False)
                 loaded.append(load_public_key(key_path))
+        except UntrustedStateError:
+            raise
         except BadInputError as exc:
             where = f" {exc.where}" if exc.where and exc.where != str(key_path) else ""
             raise BadInputError(f"`{field}`: {key_path}{where}: {exc.detail}", str(path)) from None
     return tuple(loaded)
 
 
-def parse_policy(path: str | os.PathLike) -> Policy:
-    """Read and check the policy file at ``path`` (see the module docstring)."""
+def parse_policy(path: str | os.PathLike, *, site: bool = False) -> Policy:
+    """Read and check the policy file at ``path`` (see the module docstring).
+
+    ``site``: the site's file (it and its keys must be owned by root).
+    """
     path = Path(path)
-    doc = _read(path)
+    doc = _read(path, site)
     for name in doc:
         if name != TABLE:
             raise BadInputError(f"unknown table or key `{name}` (known: [{TABLE}])", str(path))
@@ -146,20 +188,23 @@ def parse_policy(path: str | os.PathLike) -> Policy:
         if name in ACTIONS and not isinstance(value, bool):
             raise BadInputError(f"`{TABLE}.{name}` must be true or false", str(path))
     require = tuple(a for a in ACTIONS if table.get(a) is True)
-    keys = _load_keys(path, table)
+    keys = _load_keys(path, table, site)
     if require and not keys:
         raise BadInputError(
             f"`{TABLE}` requires signatures but names no `keys` or `keyring`", str(path)
         )
-    return Policy(path, require, keys)
+    return Policy(path, require, keys, site)
+
+
+def load_policies() -> tuple[Policy, ...]:
+    """Every policy that applies: the site's (when its file exists), then the added one."""
+    return tuple(parse_policy(path, site=site) for path, site in policy_paths())
 
 
 def load_policy() -> Policy | None:
-    """The site policy, or None when there is none (no file at the default path)."""
-    path, named = policy_path()
-    if not named and not os.path.lexists(path):
-        return None
-    return parse_policy(path)
+    """The first policy that applies (the site's when it exists), or None."""
+    found = load_policies()
+    return found[0] if found else None
 
 
 def check_image(
@@ -174,8 +219,9 @@ def check_image(
     verdict = verify_signature(image, list(policy.keys))
     if not verdict.ok:
         step = action.replace("_", " ")
+        which = "site" if policy.site else "added"
         raise PolicyRefusedError(
-            f"site policy {policy.path} requires a signed image to {step}: `{shown or image}` "
+            f"{which} policy {policy.path} requires a signed image to {step}: `{shown or image}` "
             f"failed check `{verdict.failed_check}`: {verdict.detail}",
             details={
                 "policy": str(policy.path),
@@ -190,18 +236,20 @@ def check_image(
 def require_signature(
     action: str, image: str | os.PathLike, *, shown: str | None = None
 ) -> SignatureVerdict | None:
-    """The gate: None when the policy does not cover ``action``; else the passing verdict.
+    """The gate: None when no policy covers ``action``; else the (last) passing verdict.
 
     Raises:
-        BadInputError: the policy file is malformed (exit 2).
+        BadInputError: a policy file is malformed, or it or a key is not
+            trusted (UntrustedStateError) (exit 2).
         PolicyRefusedError: ``image`` does not verify with the policy's keys (exit 1).
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown policy step {action!r}")
-    policy = load_policy()
-    if policy is None or not policy.requires(action):
-        return None
-    return check_image(policy, action, image, shown=shown)
+    verdict = None
+    for policy in load_policies():  # each policy that covers the step must pass
+        if policy.requires(action):
+            verdict = check_image(policy, action, image, shown=shown)
+    return verdict
 
 
 def output_gate(

@@ -260,12 +260,7 @@ class Store:
 
     def check_link_path(self) -> None:
         """Refuse (BadInputError naming it) a file or directory at the link path: it is not ours."""
-        if os.path.lexists(self.link) and not self.link.is_symlink():
-            raise BadInputError(
-                "a file the store did not write is at the active link path; "
-                "refusing to replace it (move it away, then switch again)",
-                str(self.link),
-            )
+        store_link.check_link_path(self.link)
 
     def set_link(self, target: str, use_sudo: bool = False) -> None:
         """Point the active link at the entry ``target`` (caller holds the lock)."""
@@ -355,13 +350,18 @@ class Store:
             sidecar(path, suffix).unlink(missing_ok=True)
         temporaries.remove(doomed)
 
-    def cleanup(self, keep: int = 3, *, remove_active: bool = False) -> list[Path]:
+    def cleanup(
+        self, keep: int = 3, *, remove_active: bool = False, force: bool = False
+    ) -> list[Path]:
         """Remove all but the ``keep`` newest versions; return what was removed.
 
         What killed commands left (temporaries, build scratch, orphan
         sidecars) is removed and returned too.  The active version (unless
         ``remove_active``, which also drops the link), protected versions and
         base images are never removed and do not count towards ``keep``.
+        When the active link is missing, dangling or points outside the
+        store, the store cannot tell which version is active: StoreError
+        (exit 1, naming why) before any version is removed, unless ``force``.
         In a dry run nothing is removed.
         """
         if keep < 0:
@@ -379,6 +379,8 @@ class Store:
                     kept += 1
                     continue
                 doomed.append(row)
+            if doomed and not (force or remove_active) and self.active_version() is None:
+                raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
             removed += [row.path for row in doomed]
             if runner.is_dry_run():
                 return removed

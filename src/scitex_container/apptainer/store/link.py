@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer.store.naming import Scheme
+from scitex_container.errors import BadInputError
 
 
 def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
@@ -43,3 +44,22 @@ def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
     if scheme.version_of(os.path.basename(target.rstrip("/"))) is None:
         return f"{link} points at {target}, which is not a version; `switch VERSION` to repair it"
     return None
+
+
+def unknown_active(link: Path, directory: Path, scheme: Scheme) -> str:
+    """Why cleanup refuses: the store cannot tell which version is active."""
+    why = link_problem(link, directory, scheme) or f"{link} is missing"
+    return (
+        f"cannot tell which version of {directory} is active ({why}); refusing to remove "
+        "versions (`cleanup --force` removes them anyway)"
+    )
+
+
+def check_link_path(link: Path) -> None:
+    """Refuse (BadInputError naming it) a file or directory at the link path: it is not ours."""
+    if os.path.lexists(link) and not link.is_symlink():
+        raise BadInputError(
+            "a file the store did not write is at the active link path; "
+            "refusing to replace it (move it away, then switch again)",
+            str(link),
+        )

@@ -57,16 +57,16 @@ def target_store(output_dir: str | os.PathLike, name: str) -> Store:
 
 
 def gate(steps: tuple[str, ...], image: Path, shown: str) -> dict | None:
-    """The policy gate for an arriving image: one signature check if any step requires it."""
-    from scitex_container.apptainer.signing.policy import check_image, load_policy
+    """The policy gate for an arriving image: one signature check per policy that requires
+    one of ``steps`` (the site's, then an added one: each must pass)."""
+    from scitex_container.apptainer.signing.policy import check_image, load_policies
 
-    policy = load_policy()
-    if policy is None:
-        return None
-    needed = [s for s in steps if policy.requires(s)]
-    if not needed:
-        return None
-    return check_image(policy, needed[0], image, shown=shown).to_dict()
+    verdict = None
+    for policy in load_policies():
+        needed = [s for s in steps if policy.requires(s)]
+        if needed:
+            verdict = check_image(policy, needed[0], image, shown=shown).to_dict()
+    return verdict
 
 
 def kept_version(store: Store, sha256: str) -> Path | None:

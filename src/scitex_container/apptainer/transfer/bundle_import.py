@@ -99,26 +99,32 @@ def _opened(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
 def _manifest_signer(
     manifest: BundleManifest, body: bytes, sig: bytes | None, bundle: str
 ) -> str | None:
-    from scitex_container.apptainer.signing.policy import load_policy
+    from scitex_container.apptainer.signing.policy import load_policies
 
-    policy = load_policy()
-    keys = list(policy.keys) if policy is not None else []
-    signer = signed_by(body, sig, keys) if sig is not None and keys else None
-    if sig is not None and keys and signer is None:
-        raise _refuse(
-            bundle, SIGNATURE, "not made by any key of the site policy", "manifest:signature"
-        )
     carries_unsigned = any(m.role in ("artifact", "lock") for m in manifest.members)
-    if policy is not None and policy.requires("import") and carries_unsigned and signer is None:
-        raise _refuse(
-            bundle,
-            MANIFEST,
-            f"site policy {policy.path} gates import and the bundle carries a lock or "
-            "artifacts the image's signature does not cover: the manifest must be signed "
-            "by a policy key (`bundle export --key`)",
-            "manifest:signature",
-        )
-    return signer
+    first: str | None = None
+    for policy in load_policies():  # the site's, then an added one: each must pass
+        which = "site" if policy.site else "added"
+        keys = list(policy.keys)
+        signer = signed_by(body, sig, keys) if sig is not None and keys else None
+        if sig is not None and keys and signer is None:
+            raise _refuse(
+                bundle,
+                SIGNATURE,
+                f"not made by any key of the {which} policy {policy.path}",
+                "manifest:signature",
+            )
+        if policy.requires("import") and carries_unsigned and signer is None:
+            raise _refuse(
+                bundle,
+                MANIFEST,
+                f"{which} policy {policy.path} gates import and the bundle carries a lock or "
+                "artifacts the image's signature does not cover: the manifest must be signed "
+                "by a policy key (`bundle export --key`)",
+                "manifest:signature",
+            )
+        first = first or signer
+    return first
 
 
 def import_bundle(

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import click
 
-from scitex_container.cli.options import common_options, keep_option, store_argument
+from scitex_container.cli.options import (
+    cleanup_force_option,
+    common_options,
+    keep_option,
+    store_argument,
+)
 from scitex_container.cli.store.report import open_store, report_cleanup
 
 
 @click.command()
 @store_argument
 @keep_option(3)
+@cleanup_force_option
 @common_options
-def cleanup(store, keep) -> int:
-    """Remove old versions; never the active, base or protected ones."""
-    return report_cleanup(open_store(store), keep)
+def cleanup(store, keep, force) -> int:
+    """Remove old versions; never the active, base or protected ones.
+
+    Refused (exit 1) when the active version cannot be told, unless --force.
+    """
+    return report_cleanup(open_store(store), keep, force)

@@ -39,9 +39,9 @@ def report_rollback(st, use_sudo: bool) -> int:
     return pending_exit(True)
 
 
-def report_cleanup(st, keep: int) -> int:
+def report_cleanup(st, keep: int, force: bool = False) -> int:
     """Clean store ``st`` up keeping ``keep`` versions; print what went."""
-    removed, commands = execute(lambda: st.cleanup(keep))
+    removed, commands = execute(lambda: st.cleanup(keep, force=force))
     opts = get_options()
     verb = "would remove" if opts.dry_run else "removed"
     text = "\n".join(f"{verb} {p}" for p in removed) or "nothing to remove"

@@ -18,10 +18,18 @@ from scitex_container.cli.output import emit
     type=click.Path(file_okay=False),
     help="Where `build` put the images (default: CONTAINERS_DIR).",
 )
-@click.option("--check", is_flag=True, help="Exit 1 when any image needs a rebuild.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when any image needs a rebuild or `build` would switch to a kept version.",
+)
 @common_options
 def status(containers_dir, output_dir, check) -> int:
     """Show each .def, its active image and whether `build` would rebuild it.
+
+    `switch_to` names a kept version built from the current inputs that is
+    not active: `build` would make it active (through the site policy's
+    `switch` gate) instead of rebuilding.
 
     Read-only: `--dry-run` changes nothing here.
     """
@@ -30,6 +38,8 @@ def status(containers_dir, output_dir, check) -> int:
     rows, commands = execute(
         lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
     )
-    columns = ["name", "needs_rebuild", "version", "sif_size", "sif_date", "sif_path", "error"]
+    columns = ["name", "needs_rebuild", "switch_to", "version", "sif_size", "sif_date", "sif_path"]
+    columns.append("error")
     emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
-    return 1 if check and any(r["needs_rebuild"] for r in rows) else 0
+    pending = any(r["needs_rebuild"] or r["switch_to"] for r in rows)
+    return 1 if check and pending else 0
