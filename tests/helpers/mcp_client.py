@@ -23,17 +23,24 @@ def server_env(roots: Path, **extra: str) -> dict[str, str]:
 
 def with_session(env: dict[str, str], cwd: Path, body: Callable[[Any], Awaitable[Any]]) -> Any:
     """Start the server, initialize a client session, run ``body(session)``, close."""
+    import tempfile
+
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     from mcp import ClientSession
 
-    async def main() -> Any:
+    async def main(errlog: Any) -> Any:
         params = StdioServerParameters(command=SERVER, env=env, cwd=str(cwd))
-        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             return await body(session)
 
-    return anyio.run(main)
+    # the server's stderr goes to a real file (pytest's captured stderr has no fileno)
+    with tempfile.TemporaryFile(mode="w+") as errlog:
+        return anyio.run(main, errlog)
 
 
 async def rpc_error(session: Any, name: str, arguments: dict[str, Any]) -> Any:
