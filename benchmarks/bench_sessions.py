@@ -38,7 +38,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import CaseResult, compare
+from harness import CaseResult, compare, size
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
@@ -134,7 +134,7 @@ for i in range(count):
     records.create_dir(rec.id)
     records.save(rec)
 """
-LIST_RECORDS = 200
+LIST_RECORDS = size(200, 20)
 LIST_TARGET_S = 0.300
 
 

@@ -38,7 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import compare
+from harness import compare, size
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
@@ -127,12 +127,12 @@ def cases(runs: int = 5):
     try:
         pair = new_keypair(root / "keys")
         def_path = _project(root / "project")
-        build_mb = int(os.environ.get("BENCH_SIGNING_BUILD_MB", "200"))
+        build_mb = int(os.environ.get("BENCH_SIGNING_BUILD_MB", size("200", "2")))
         yield from _build_cases("small build", def_path, root, pair, runs)
         big_def = _project_big(root / "big-project", def_path, build_mb)
         yield from _build_cases(f"build with {build_mb} MB", big_def, root, pair, runs)
 
-        megabytes = int(os.environ.get("BENCH_SIGNING_MB", "500"))
+        megabytes = int(os.environ.get("BENCH_SIGNING_MB", size("500", "4")))
         image = _big_image(root / "big", busybox_sif(), megabytes)
         sign_artifact(image, pair.private)
         raw_verify = ["apptainer", "verify", "--key", str(pair.public), "--all", str(image)]

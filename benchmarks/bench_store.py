@@ -3,9 +3,11 @@
 * no-op rebuild (inputs unchanged) vs raw ``apptainer build`` of the same def: <= 1/200
 * real build (``force``) vs raw ``apptainer build`` of the same def: <= 1.03x,
   with the default provenance step (lock captured and embedded) and without it
-* Ctrl-C (SIGINT to the process group) during a real build, ours through the
-  CLI and raw ``apptainer build``: seconds until it returns (ours <= 5 s) and
-  bytes left in temp (ours 0), side by side (:mod:`interrupts`)
+* Ctrl-C (SIGINT to the process group) during a real build, in each phase
+  (bootstrap, %post, mksquashfs), ours through the CLI and raw ``apptainer
+  build``: seconds until it returns (ours <= 5 s) and bytes left in temp
+  (ours 0), side by side; a trial that did not land in its phase makes the
+  row INVALID (:mod:`interrupts`)
 * ``status()`` over 200 images: <= 300 ms
 * the cached digest check ``verify`` does on a 256 MB image: <= 50 ms (the
   cache is keyed by ctime too, so a restored mtime is still detected)
@@ -27,19 +29,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import absolute, compare
-from interrupts import interrupt_case
+from harness import absolute, compare, size
+from interrupts import interrupt_cases, interrupt_def
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
 
 
 def _project(root: Path) -> Path:
+    """busybox plus ~47 MB of compressible text (smoke: ~0.5 MB) in %files."""
     from images import BUSYBOX_DEF
 
     root.mkdir(parents=True, exist_ok=True)
     with open(root / "payload.txt", "w") as fh:
-        fh.writelines(f"{i}\n" for i in range(6_000_000))
+        fh.writelines(f"{i}\n" for i in range(size(6_000_000, 60_000)))
     (root / "bench.def").write_text(BUSYBOX_DEF + "\n%files\n    payload.txt /payload.txt\n")
     return root / "bench.def"
 
@@ -67,7 +70,7 @@ def _status_tree(root: Path, busybox: Path, count: int = 200) -> Path:
 
     cdir = root / "containers"
     (cdir / "files").mkdir(parents=True)
-    (cdir / "files" / "big.bin").write_bytes(os.urandom(8 << 20))
+    (cdir / "files" / "big.bin").write_bytes(os.urandom(size(8, 1) << 20))
     os.utime(cdir / "files" / "big.bin", (1_700_000_000, 1_700_000_000))
     for i in range(count):
         name = f"img{i:03d}"
@@ -170,20 +173,28 @@ def cases(runs: int = 5):
             target="<= 1.03x",
         )
 
-        yield interrupt_case(root, def_path, out, runs)
+        gate = Path(tempfile.mkdtemp(prefix="bench-gate-", dir="/tmp"))  # /tmp: seen by %post
+        interrupting = def_path.with_name("interrupt.def")
+        interrupting.write_text(interrupt_def(def_path.read_text(), gate))
+        try:
+            yield from interrupt_cases(root, interrupting, gate, out, runs)
+        finally:
+            shutil.rmtree(gate, ignore_errors=True)
 
-        cdir = _status_tree(root / "status", busybox)
+        count = size(200, 20)
+        cdir = _status_tree(root / "status", busybox, count)
         rows = image_statuses(cdir)
-        assert len(rows) == 200 and not any(r.needs_rebuild for r in rows), rows[0]
+        assert len(rows) == count and not any(r.needs_rebuild for r in rows), rows[0]
         yield absolute(
-            "store: status() over 200 images",
+            f"store: status() over {count} images",
             lambda: image_statuses(cdir),
             runs=max(runs, 5),
             max_seconds=0.3,
             target="<= 300 ms",
         )
 
-        src = _deploy_source(root, busybox, 256 << 20)
+        megabytes = size(256, 4)
+        src = _deploy_source(root, busybox, megabytes << 20)
         image = src / "scitex-v1.0.sif"
         cached_sha256(image)  # the first call hashes; the digest cache serves the rest
 
@@ -191,7 +202,7 @@ def cases(runs: int = 5):
             assert cached_sha256(image)
 
         yield absolute(
-            "store: cached digest check of a 256 MB image (verify's integrity step)",
+            f"store: cached digest check of a {megabytes} MB image (verify's integrity step)",
             cached_check,
             runs=max(runs, 5),
             max_seconds=0.05,
@@ -222,7 +233,7 @@ def cases(runs: int = 5):
             assert deploy_store(src, target).copied
 
         yield compare(
-            "store: deploy changed (256 MB) vs cp",
+            f"store: deploy changed ({megabytes} MB) vs cp",
             changed,
             cp,
             runs=runs,

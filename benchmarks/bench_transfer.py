@@ -27,7 +27,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from harness import compare
+from harness import compare, size
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
@@ -70,7 +70,7 @@ def cases(runs: int = 5):
 
     root = Path(tempfile.mkdtemp(prefix="bench-transfer-", dir="/var/tmp"))
     try:
-        megabytes = int(os.environ.get("BENCH_TRANSFER_MB", "500"))
+        megabytes = int(os.environ.get("BENCH_TRANSFER_MB", size("500", "4")))
         pair = new_keypair(root / "keys")
         image = _big_image(root / "big.sif", busybox_sif(), megabytes)
         sign_artifact(image, pair.private)

@@ -37,6 +37,8 @@ XDG_CACHE_HOME = "XDG_CACHE_HOME"
 COMPOSE_PROJECT_NAME = "COMPOSE_PROJECT_NAME"
 #: The executable search path.
 PATH = "PATH"
+#: The terminal width help text is wrapped to (as shutil and click read it).
+COLUMNS = "COLUMNS"
 
 
 def user_cache_dir() -> str:

@@ -181,8 +181,13 @@ class VersionNotFoundError(ProcessError):
 
 
 class PermissionDeniedError(ProcessError):
-    """The tool was refused access (permissions, a read-only file system)."""
+    """The tool was refused access (permissions, a read-only file system).
 
+    Exit 2, like :class:`AccessDeniedError`: one exit code per cause, whether
+    we or the tool met it.
+    """
+
+    exit_code = EXIT_BAD_INPUT
     kind = "permission_denied"
 
 
@@ -190,6 +195,22 @@ class NoSpaceError(ProcessError):
     """The tool ran out of disk space (or quota)."""
 
     kind = "no_space"
+
+
+class AccessDeniedError(BadInputError, PermissionError):
+    """EACCES, EPERM or EROFS on a path: the message names it, its owner and mode."""
+
+
+class DiskFullError(ScitexError, OSError):
+    """ENOSPC or EDQUOT while writing a path (exit 1: the input was fine)."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class PathKindError(BadInputError, OSError):
+    """The path is the wrong kind of thing: a link loop, a component that is
+    not a directory, a directory where a file was expected, a FIFO or device
+    where a regular file was expected."""
 
 
 def _tail(text: str, lines: int = 20) -> str:

@@ -58,10 +58,10 @@ def test_a_missing_path_is_exit_2_naming_it(
     missing = next(a for a in args if NX in a)
     ran = sx(*(["--json"] if as_json else []), *args)
     assert ran.code == 2
-    assert f"`{missing}` does not exist" in ran.err
+    assert f"{missing}: does not exist" in ran.err
     if as_json:
         data = ran.json()
-        assert data["exit_code"] == 2 and f"`{missing}` does not exist" in data["error"]
+        assert data["exit_code"] == 2 and f"{missing}: does not exist" in data["error"]
     else:
         assert ran.out == ""
 

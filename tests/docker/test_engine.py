@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
@@ -115,3 +116,67 @@ def test_cli_without_any_engine_exits_3(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: no working compose engine")
     assert "podman-compose" in lines[0] and "SCITEX_CONTAINER_COMPOSE" in lines[0]
     assert os.path.dirname(sys.executable)  # the interpreter was found by absolute path
+
+
+def test_the_choice_is_remembered_across_processes_until_an_engine_changes(
+    tmp_path: Path, monkeypatch
+) -> None:
+    bins = tmp_path / "bin"
+    calls = tmp_path / "calls"
+    counting = f'echo probed >> {calls}; echo "Docker Compose version v2.7.0"\n'
+    stub(bins, "docker-compose", counting)
+    only_path(monkeypatch, bins)
+
+    def probes() -> int:
+        return len(calls.read_text().splitlines()) if calls.exists() else 0
+
+    assert engine.detect_engine().argv == ("docker-compose",)
+    engine.clear_cache()  # as a new process starts: only the memo on disk is left
+    found = engine.detect_engine()
+    assert (found.argv, found.flavor, found.version, found.source) == (
+        ("docker-compose",),
+        engine.DOCKER_V2,
+        "2.7.0",
+        "auto",
+    )
+    assert probes() == 1 and engine.memo_file().exists()
+
+    # another engine appears earlier in the order: the key changes, it is probed and chosen
+    stub(
+        bins, "docker", '[ "$1 $2" = "compose version" ] && echo "Docker Compose version v2.9.0"\n'
+    )
+    engine.clear_cache()
+    assert engine.detect_engine().argv == ("docker", "compose")
+
+    # the remembered engine is upgraded in place: probed again, its new version seen
+    (bins / "docker").unlink()
+    stub(bins, "docker-compose", counting.replace("v2.7.0", "v2.8.0"))
+    engine.clear_cache()
+    assert engine.detect_engine().version == "2.8.0"
+    assert probes() == 2
+
+
+def test_an_engine_that_fails_is_not_remembered(tmp_path: Path, monkeypatch) -> None:
+    bins = tmp_path / "bin"
+    stub(bins, "podman", "echo 'Error: unrecognized command `podman compose`' >&2; exit 125\n")
+    only_path(monkeypatch, bins)
+    with pytest.raises(engine.NoComposeEngineError):
+        engine.detect_engine()
+    assert not engine.memo_file().exists()
+
+
+def test_a_stale_or_broken_memo_is_probed_again(tmp_path: Path, monkeypatch) -> None:
+    bins = tmp_path / "bin"
+    stub(bins, "docker-compose", 'echo "Docker Compose version v2.7.0"\n')
+    only_path(monkeypatch, bins)
+    engine.detect_engine()
+    memo = engine.memo_file()
+    data = json.loads(memo.read_text())
+    (entry,) = data.values()
+    entry["version"], entry["at"] = "9.9.9", entry["at"] - engine.MEMO_MAX_AGE_S - 1
+    memo.write_text(json.dumps(data))
+    engine.clear_cache()
+    assert engine.detect_engine().version == "2.7.0"  # too old: probed, not served
+    memo.write_text("{not json")
+    engine.clear_cache()
+    assert engine.detect_engine().version == "2.7.0"

@@ -112,6 +112,41 @@ def lock_sif() -> Path:
     return cached_build("lock-mixed", lock_def_text(base, inputs), extra_key=_digest(inputs))
 
 
+#: Debian packages that bring Python distributions and npm packages of their own.
+DPKG_PYTHON_PACKAGES = ("python3-apt", "python3-numpy", "npm")
+
+
+def dpkg_python_def_text(base: Path, inputs: Path) -> str:
+    pip = "pip3 install --break-system-packages --no-index"
+    return textwrap.dedent(
+        f"""\
+        Bootstrap: localimage
+        From: {base}
+
+        %files
+            {inputs}/wheels /opt/wheels
+            {inputs}/npm /opt/npm
+
+        %post
+            apt-get update
+            apt-get install -y --no-install-recommends {" ".join(DPKG_PYTHON_PACKAGES)}
+            {pip} --find-links /opt/wheels scitex-lock-alpha
+            npm install -g --offline --no-audit --no-fund /opt/npm/scitex-tiny-tool-1.2.3.tgz
+            apt-get clean
+            rm -rf /var/lib/apt/lists/*
+        """
+    )
+
+
+def dpkg_python_sif() -> Path:
+    """Debian base + python3-apt, python3-numpy and npm from Debian, one pip wheel and
+    one npm global of ours (a few minutes the first time, then cached)."""
+    base = debian_sif()
+    inputs = _inputs()
+    text = dpkg_python_def_text(base, inputs)
+    return cached_build("dpkg-python", text, extra_key=_digest(inputs))
+
+
 #: The small image of the archive round trips: Debian base + hello + one local wheel.
 ARCHIVE_ROUGH = """\
 Bootstrap: localimage

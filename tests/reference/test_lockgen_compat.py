@@ -159,3 +159,15 @@ def test_artifact_hashes_round_trip_and_the_seed_reader_ignores_them(tmp_path):
         {"hello": "2.10-3"},
         {"left-pad": {"version": "1.3.0"}},
     )
+
+
+def test_provided_by_round_trips_and_the_seed_reader_ignores_it(tmp_path):
+    from scitex_container.apptainer._lockgen import Lock, read_lock, write_lock
+
+    lock = Lock(pip={"numpy": "1.24.2", "six": "1.16.0"}, dpkg={"python3-numpy": "1:1.24.2-1"})
+    lock.provided_by = {"pip:numpy": "dpkg:python3-numpy"}
+    path = write_lock(lock, tmp_path / "p.lock")
+    assert "# provided-by: pip:numpy dpkg:python3-numpy\n" in path.read_text()
+    assert read_lock(path).provided_by == {"pip:numpy": "dpkg:python3-numpy"}
+    pip, dpkg, _ = seed_read(path)
+    assert pip == {"numpy": "1.24.2", "six": "1.16.0"} and dpkg == {"python3-numpy": "1:1.24.2-1"}

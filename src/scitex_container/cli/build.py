@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import EXISTING_FILE, common_options, fakeroot_option, sudo_option
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, info
 
 
 def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
@@ -71,29 +71,33 @@ def build(
         image_name=image_name,
         use_sudo=use_sudo,
         fakeroot=fakeroot,
-        build_args=parse_build_args(build_args),
+        build_args=parse_build_args(build_args) or None,  # none: the active version's
         sign_key=sign_key,
     )
     if is_path:
-        if not Path(definition).exists():
-            raise click.BadParameter(f"`{definition}` does not exist.", param_hint="DEFINITION")
+        from scitex_container.files.pathinfo import regular_file
+
+        regular_file(definition, "def file")
         kwargs["def_path"] = Path(definition)
     else:
         kwargs["def_name"] = definition
     with progress_line(opts, f"building {definition}") as progress:
         result, commands = execute(lambda: build_version(progress=progress, **kwargs))
-    if commands is not None and not commands:
-        text = f"unchanged: {result.path} (version {result.version}); nothing to build"
-    elif commands is not None:
-        text = f"would build version {result.version} of {result.path}"
+    for path in result.swept:
+        info(f"removed {path} (left by a killed command)", opts)
+    args = " ".join(f"{k}={v}" for k, v in sorted((result.build_args or {}).items()))
+    with_args = f" with {args}" if args else ""
+    if result.activates:  # a kept version built from exactly these inputs
+        verb = "would activate" if commands is not None else "activated"
+        text = f"{verb} {result.version}: inputs unchanged since {result.version} ({result.path}"
+        text += f", was {result.switched_from})" if result.switched_from else ")"
+    elif commands:
+        text = f"would build version {result.version} of {result.path}{with_args}"
     elif result.built:
-        text = f"built {result.path} -> version {result.version} in {result.duration:.1f}s"
-    elif result.switched_from is not None:
         text = (
-            f"switched: {result.path} -> kept version {result.version} (was "
-            f"{result.switched_from}), built from the same inputs; nothing to build"
+            f"built {result.path} -> version {result.version}{with_args} in {result.duration:.1f}s"
         )
     else:
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     emit(result, opts, text=text, dry_run_commands=commands)
-    return pending_exit(bool(commands))
+    return pending_exit(bool(commands) or result.activates)

@@ -15,9 +15,23 @@ USAGE_ARGS = "[OPTIONS] COMMAND [ARGS]..."
 
 
 def _width() -> int:
-    import shutil
+    """click's help width: shutil.get_terminal_size's columns (without importing shutil)."""
+    import os
 
-    return max(min(shutil.get_terminal_size().columns, 80) - 2, 50)
+    from scitex_container import envvars
+
+    try:
+        columns = int(os.environ[envvars.COLUMNS])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    if columns <= 0:
+        columns = 80
+    return max(min(columns, 80) - 2, 50)
 
 
 def _dl(rows: list[tuple[str, str]], width: int, indent: int = 2) -> list[str]:
@@ -61,6 +75,33 @@ def fast_help() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _command_help(path: list[str]) -> None:
+    """`CMD --help`: the kept text when there is one, else click's, kept for next time."""
+    import contextlib
+    import io
+
+    from scitex_container.cli import helpcache
+
+    width = _width()
+    text = helpcache.lookup(path, width)
+    if text is not None:
+        sys.stdout.write(text)
+        sys.exit(0)
+    from scitex_container.cli.main import main as full_main
+
+    out = io.StringIO()
+    code: str | int | None = 0
+    try:
+        with contextlib.redirect_stdout(out):
+            full_main([*path, "--help"])
+    except SystemExit as exc:
+        code = exc.code
+    sys.stdout.write(out.getvalue())
+    if code in (0, None) and out.getvalue():
+        helpcache.keep(path, width, out.getvalue())
+    sys.exit(code)
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args in (["--help"], ["-h"]):
@@ -71,6 +112,12 @@ def main() -> None:
 
         sys.stdout.write(f"scitex-container, version {__version__}\n")
         sys.exit(0)
+    if (
+        len(args) > 1
+        and args[-1] in ("--help", "-h")
+        and not any(a.startswith("-") for a in args[:-1])
+    ):
+        _command_help(args[:-1])
     from scitex_container.process import interrupts
 
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from scitex_container.cli.context import get_options
-from scitex_container.cli.main import execute
+from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import common_options
 from scitex_container.cli.output import emit
 
@@ -33,9 +33,10 @@ def new(directory: str, kind: str, name: str) -> int:
 
     opts = get_options()
     result, commands = execute(lambda: new_keypair(directory, kind=kind, name=name))
+    verb = "would write" if commands is not None else "wrote"
     text = (
-        f"wrote {result.private} (private, 0600) and {result.public}\n"
+        f"{verb} {result.private} (private, 0600) and {result.public}\n"
         f"fingerprint {result.fingerprint}"
     )
     emit(result, opts, text=text, dry_run_commands=commands)
-    return 0
+    return pending_exit(True)  # a dry run always has a key pair to write

@@ -77,15 +77,22 @@ def _help_recursive(ctx: click.Context, param: click.Parameter, value: bool) -> 
 
 
 def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
+    """``-v``: our own log (every command run) on stderr; never a library's debug log."""
     import logging
 
     opts.verbosity = -1 if quiet else verbose
-    level = logging.DEBUG if verbose > 0 else logging.WARNING
-    if quiet:
-        level = logging.ERROR
     logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.ERROR if quiet else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
+    if verbose > 0 and not quiet:  # filelock & co. stay at WARNING
+        ours = logging.getLogger("scitex_container")
+        ours.setLevel(logging.DEBUG)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[scitex] %(message)s"))
+        ours.addHandler(handler)
+        ours.propagate = False
 
 
 @click.group(
@@ -157,6 +164,15 @@ def _fail(
     sys.exit(code)
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """click's usage error (usage, hint, message on three lines) as one line."""
+    message = " ".join(exc.format_message().split())
+    ctx = exc.ctx
+    if ctx is not None:
+        message += f" (see `{ctx.command_path} --help`)"
+    return message
+
+
 def aborted(exc: BaseException, as_json: bool) -> NoReturn:
     """An interrupt ended the command: stop its children, sweep, exit 128 + signum."""
     from scitex_container.files import temporaries
@@ -185,25 +201,22 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        if as_json:
-            _fail(exc.format_message(), EXIT_BAD_INPUT, as_json)
-        exc.show()
-        sys.exit(EXIT_BAD_INPUT)
+        _fail(usage_line(exc), EXIT_BAD_INPUT, as_json)
     except click.ClickException as exc:
-        if as_json:
-            _fail(exc.format_message(), exc.exit_code, as_json)
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail(exc.format_message(), exc.exit_code, as_json)
     except (click.Abort, KeyboardInterrupt) as exc:
         aborted(exc, as_json)
     except ScitexError as exc:
         if debug:
             raise
         _fail(str(exc), exc.exit_code, as_json, getattr(exc, "details", None))
-    except OSError as exc:
+    except OSError as exc:  # the one translation: a line naming the path, one code per cause
         if debug:
             raise
-        _fail(str(exc), EXIT_CHECK_FAILED, as_json)
+        from scitex_container.files.pathinfo import from_oserror
+
+        err = from_oserror(exc)
+        _fail(str(err), err.exit_code, as_json)
     except Exception as exc:  # a bug: say so in one line unless debugging
         if debug:
             raise

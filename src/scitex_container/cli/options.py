@@ -59,8 +59,17 @@ class ExistingPath(click.Path):
         super().__init__(**kwargs)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not os.path.lexists(value):
-            self.fail(f"`{value}` does not exist.", param, ctx)
+        if isinstance(value, str):
+            try:
+                os.lstat(value)
+            except OSError as exc:  # said as what it is: not found, permission, loop...
+                from scitex_container.files.pathinfo import from_oserror
+
+                raise from_oserror(exc, value) from None
+            if not self.file_okay and os.path.exists(value) and not os.path.isdir(value):
+                from scitex_container.errors import PathKindError
+
+                raise PathKindError(f"{os.path.normpath(value)}: not a directory")
         return super().convert(value, param, ctx)
 
 

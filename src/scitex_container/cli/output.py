@@ -76,23 +76,41 @@ def emit(
     title: str | None = None,
     text: str | None = None,
     dry_run_commands: list[str] | None = None,
+    stdout_taken: bool = False,
 ) -> None:
-    """Print ``result``: JSON with ``--json``, else ``text`` or a table."""
+    """Print ``result``: JSON with ``--json``, else ``text`` or a table.
+
+    ``stdout_taken``: an output file went to stdout (``-o -``), so the
+    report goes to stderr and never mixes with it.
+    """
+    if stdout_taken:
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):
+            emit(
+                result,
+                opts,
+                columns=columns,
+                title=title,
+                text=text,
+                dry_run_commands=dry_run_commands,
+            )
+        return
     data = jsonable(result)
     if opts.json:
         if dry_run_commands is not None:
             data = {"result": data, "dry_run_commands": dry_run_commands}
         click.echo(dumps(data))
         return
-    if dry_run_commands is not None:
+    if dry_run_commands:
         click.echo("# dry run: these commands would run")
         for cmd in dry_run_commands:
             click.echo(cmd)
     if text is not None:
         click.echo(text)
     elif isinstance(data, list):
-        if data and all(isinstance(r, dict) for r in data):
-            _rows_table(data, columns, title)
+        if (data or columns) and all(isinstance(r, dict) for r in data):
+            _rows_table(data, columns, title)  # an empty list still has its header
         elif data:
             for item in data:
                 click.echo(_cell(item))

@@ -118,6 +118,7 @@ def repro(
                 progress=progress,
                 command=f"scitex-container repro {definition}",
                 offline=archive is not None,
+                archive=archive,
             )
         return build_reproducible(
             definition,

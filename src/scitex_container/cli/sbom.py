@@ -16,7 +16,7 @@ from scitex_container.cli.output import emit
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    help="Write the SBOM here (default: print it).",
+    help="Write the SBOM here (default, or -: print it).",
 )
 @click.option("--embed", is_flag=True, help="Also put it in the SIF as its SBOM data object.")
 @click.option(
@@ -34,21 +34,27 @@ def sbom(source: str, output: str | None, embed: bool, key: str | None) -> int:
     from scitex_container.apptainer.lock.sbom import export_sbom
 
     opts = get_options()
+    if output == "-":  # stdout: what no -o does
+        output = None
     result, commands = execute(lambda: export_sbom(source, output, embed=embed, key=key))
     if output is None and not embed and not opts.json:
         click.echo(result["text"], nl=False)
         return 0
     summary = {k: v for k, v in result.items() if k != "text"}
+    dry = commands is not None
     signed = result.get("signer") and f"re-signed by {result['signer']}"
     where = [
         w
         for w in (
             output and f"wrote {output}",
-            result["embedded"] and f"embedded in {source}",
-            signed,
+            (result["embedded"] or (dry and embed)) and f"embedded in {source}",
+            (signed or (dry and embed and key)) and (signed or "re-signed"),
         )
         if w
     ]
+    if dry:
+        where = ["would " + w.replace("wrote", "write").replace("embedded", "embed") for w in where]
+        where = [w.replace("would re-signed", "would re-sign") for w in where]
     emit(
         summary,
         opts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from scitex_container.cli.context import get_options
-from scitex_container.cli.main import execute
+from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import common_options
 from scitex_container.cli.output import emit
 
@@ -22,8 +22,14 @@ def sign(image: str, key: str) -> int:
 
     opts = get_options()
     result, commands = execute(lambda: sign_image(image, key))
-    text = f"signed {result.path} by {result.signer} (statement {result.statement_sha256[:16]}...)"
-    if result.recorded:
-        text += f"; recorded sha256 {result.sha256} (was {result.previous_sha256})"
+    if commands is not None:
+        text = f"would sign {result.path} by {result.signer}"
+        if result.recorded:
+            text += "; would re-record its sha256"
+    else:
+        statement = result.statement_sha256[:16]
+        text = f"signed {result.path} by {result.signer} (statement {statement}...)"
+        if result.recorded:
+            text += f"; recorded sha256 {result.sha256} (was {result.previous_sha256})"
     emit(result, opts, text=text, dry_run_commands=commands)
-    return 0
+    return pending_exit(True)  # signing always rewrites the signature

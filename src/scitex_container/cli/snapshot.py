@@ -16,7 +16,7 @@ from scitex_container.cli.output import dumps, info
     "--output",
     "output",
     type=click.Path(dir_okay=False),
-    help="Write the snapshot to FILE (atomically) instead of stdout.",
+    help="Write the snapshot to FILE (atomically) instead of stdout (-).",
 )
 @click.option(
     "--containers-dir",
@@ -38,6 +38,8 @@ def snapshot(output, containers_dir, dev_repos) -> int:
     from scitex_container.process import runner
 
     opts = get_options()
+    if output == "-":  # stdout: what no -o does
+        output = None
     dry = opts.dry_run
     if dry:
         with runner.dry_run():

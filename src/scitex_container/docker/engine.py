@@ -11,16 +11,31 @@ reason to try another.
 
 The version output also tells the engine's *flavor*, which decides how
 status is read and how exit codes are judged (see :mod:`.podman_compose`).
+
+A probe costs 0.1-0.4 s (podman-compose is Python and asks podman for its
+version), paid by every command before the engine even starts.  The choice
+is therefore remembered per process and, across processes, in the user's
+cache directory (``compose-engine.json``), keyed by everything its answer
+depends on that we can see: ``PATH``, the override, and the identity (path,
+size, mtime, ctime, inode) of every candidate's executable, docker's CLI
+plugin directories and containers.conf.  Installing, upgrading or removing
+an engine changes the key; an entry older than :data:`MEMO_MAX_AGE_S` is
+probed again regardless.  Only a working engine is remembered, never in a
+dry run; a memo that cannot be read or written only costs the probe.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import re
 import shlex
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.errors import (
@@ -29,6 +44,7 @@ from scitex_container.errors import (
     ProcessError,
     ToolMissingError,
 )
+from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -47,6 +63,17 @@ INSTALL_HINT = (
     f"or name it in {envvars.COMPOSE_CMD}"
 )
 PROBE_TIMEOUT = 30.0
+MEMO_MAX_AGE_S = 3600.0
+#: Where else an answer to ``version`` comes from: docker's compose plugin, podman's provider.
+_ALSO_KEYED = (
+    "~/.docker/cli-plugins",
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+    "/etc/containers/containers.conf",
+    "~/.config/containers/containers.conf",
+)
 
 
 @dataclass(frozen=True)
@@ -119,9 +146,71 @@ def _split(command: str | Sequence[str], where: str) -> tuple[str, ...]:
     return argv
 
 
+def _identity(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path}:-"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def memo_key(forced: tuple[str, ...] | None, source: str, path: str) -> str:
+    """What a remembered choice is valid for (see the module's docstring)."""
+    parts = [repr(forced), source, path]
+    for argv in [forced] if forced is not None else CANDIDATES:
+        exe = runner.which(argv[0]) if os.sep not in argv[0] else argv[0]
+        parts.append(_identity(exe) if exe else f"{argv[0]}:not on PATH")
+    parts += [_identity(os.path.expanduser(p)) for p in _ALSO_KEYED]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def memo_file() -> Path:
+    return Path(envvars.user_cache_dir()) / "scitex-container" / "compose-engine.json"
+
+
+def _recall(key: str) -> ComposeEngine | None:
+    try:
+        entry = json.loads(memo_file().read_text()).get(key)
+        if time.time() - float(entry["at"]) > MEMO_MAX_AGE_S:
+            return None
+        return ComposeEngine(
+            tuple(str(a) for a in entry["argv"]),
+            str(entry["flavor"]),
+            str(entry["version"]),
+            str(entry["source"]),
+        )
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _remember(key: str, found: ComposeEngine) -> None:
+    if runner.is_dry_run():
+        return
+    try:
+        data = json.loads(memo_file().read_text())
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    now = time.time()
+    data = {k: v for k, v in data.items() if isinstance(v, dict) and now - v.get("at", 0) < 86400}
+    data[key] = {**found.to_dict(), "argv": list(found.argv), "at": now}
+    try:  # not fsynced: a memo lost in a power cut only costs a probe
+        atomic_write_text(memo_file(), json.dumps(data, sort_keys=True), durable=False)
+    except OSError:
+        return
+
+
 @functools.lru_cache(maxsize=16)
 def _detect(forced: tuple[str, ...] | None, source: str, path: str) -> ComposeEngine:
-    del path  # part of the cache key only
+    key = memo_key(forced, source, path)
+    found = _recall(key)
+    if found is None:
+        found = _probe_all(forced, source)
+        _remember(key, found)
+    return found
+
+
+def _probe_all(forced: tuple[str, ...] | None, source: str) -> ComposeEngine:
     if forced is not None:
         found = probe(forced, source)
         if isinstance(found, ComposeEngine):

@@ -3,6 +3,16 @@
 Every file this package writes goes through here: a temporary file in the
 same directory, fsync, ``os.replace``, then fsync of the directory, so a
 reader sees the old content or the new, never a torn file.
+
+What an output path names decides how it is written (:func:`output_kind`,
+the one rule every writer follows): ``-`` is our stdout; a new path or a
+regular file is replaced atomically; a character device, FIFO or socket
+(``/dev/stdout``, a named pipe) is written through, never replaced (a
+rename over ``/dev/null`` would turn the device into a file every program
+then writes into); a directory, a link to one or a block device is refused
+(exit 2).  A link is followed to a device, FIFO or socket only when every
+link on the way belongs to us or to root: a link another user planted does
+not steer our writes (a link to a regular file is replaced, not followed).
 """
 
 from __future__ import annotations
@@ -11,12 +21,20 @@ import contextlib
 import hashlib
 import os
 import secrets
+import socket
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
+from scitex_container.errors import NotAFileError, UntrustedStateError
 from scitex_container.files import temporaries
+from scitex_container.files.ownership import owner_name
 from scitex_container.files.temporaries import remove_path
+
+#: Where an output path sends its bytes (see :func:`output_kind`).
+OutputKind = Literal["stdout", "replace", "through", "socket"]
+STDOUT = "-"
 
 CHUNK = 4 * 1024 * 1024
 
@@ -53,6 +71,140 @@ def _unlink_ours(tmp: Path, exc: BaseException) -> None:
         os.unlink(tmp)
 
 
+def _link_hops(path: Path) -> list[tuple[Path, os.stat_result]]:
+    """The symbolic links met resolving ``path`` (each with its lstat)."""
+    hops: list[tuple[Path, os.stat_result]] = []
+    current = Path(os.path.abspath(path))
+    for _ in range(40):
+        try:
+            st = os.lstat(current)
+        except OSError:
+            return hops
+        if not stat.S_ISLNK(st.st_mode):
+            return hops
+        hops.append((current, st))
+        current = Path(os.path.abspath(current.parent / os.readlink(current)))
+    return hops
+
+
+def output_kind(path: str | os.PathLike) -> OutputKind:
+    """How an output at ``path`` is written (the module docstring has the rule).
+
+    Raises:
+        NotAFileError: ``path`` is a directory or a link to one (exit 2).
+        BadInputError: a block device, or a device reached through another user's link.
+    """
+    if os.fspath(path) == STDOUT:
+        return "stdout"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "replace"  # a new path (or a dangling link, replaced)
+    if stat.S_ISDIR(st.st_mode):
+        raise NotAFileError("is a directory; give a file to write", os.fspath(path))
+    if stat.S_ISREG(st.st_mode):
+        hops = _link_hops(Path(path))
+        if not any(os.fspath(hop).startswith("/proc/") for hop, _ in hops):
+            return "replace"  # a plain file, or a link to one (the link is replaced)
+        # /dev/stdout -> /proc/self/fd/1 -> a file: our own descriptor, written through
+    if stat.S_ISBLK(st.st_mode):
+        raise UntrustedStateError(
+            "is a block device; refusing to write an output onto it", os.fspath(path)
+        )
+    me = os.geteuid()
+    for hop, link in _link_hops(Path(path)):
+        if link.st_uid not in (me, 0):
+            raise UntrustedStateError(
+                f"is a link of {owner_name(link.st_uid)} to a "
+                f"{_kind_name(st.st_mode)}; refusing to follow it",
+                os.fspath(hop),
+            )
+    return "socket" if stat.S_ISSOCK(st.st_mode) else "through"
+
+
+def _kind_name(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISFIFO, "named pipe"),
+        (stat.S_ISSOCK, "socket"),
+    ):
+        if test(mode):
+            return name
+    return "file"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _write_through(path: str | os.PathLike, chunks, kind: OutputKind) -> None:
+    """Write the byte ``chunks`` into what ``path`` already is (never create or replace it)."""
+    if kind == "stdout":
+        for chunk in chunks:
+            _write_all(1, chunk)
+        return
+    if kind == "socket":
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(os.fspath(path))
+            for chunk in chunks:
+                sock.sendall(chunk)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)  # /dev/stdout onto a file: as the shell's ``>`` would
+        for chunk in chunks:
+            _write_all(fd, chunk)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A binary file to stream an output into, by the rule of :func:`output_kind`.
+
+    A new path or a regular file: a temporary beside it, fsynced and renamed
+    over it when the block ends without an error (removed otherwise).
+    ``-``, a device, a FIFO or a socket: written through as the block writes.
+    """
+    kind = output_kind(path)
+    if kind == "stdout":
+        with os.fdopen(os.dup(1), "wb") as fh:
+            yield fh
+        return
+    if kind == "socket":
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(os.fspath(path))
+            with sock.makefile("wb") as fh:
+                yield fh
+        return
+    if kind == "through":
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        return
+    final = Path(path)
+    tmp = temporaries.track(temp_path(final))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, final)
+    except BaseException as exc:
+        _unlink_ours(tmp, exc)
+        temporaries.forget(tmp)
+        raise
+    temporaries.forget(tmp)
+    fsync_dir(final.parent if str(final.parent) else Path("."))
+
+
 def atomic_write_bytes(
     path: str | os.PathLike,
     data: bytes,
@@ -66,8 +218,13 @@ def atomic_write_bytes(
 
     ``durable=False`` skips both fsyncs: still never torn for a reader, but
     after a power loss the file may be old or empty.  Only for caches, whose
-    loss costs speed, never correctness.
+    loss costs speed, never correctness.  ``-``, a device, a FIFO or a
+    socket is written through instead (:func:`output_kind`).
     """
+    kind = output_kind(path)
+    if kind != "replace":
+        _write_through(path, [data], kind)
+        return Path(path)
     path = Path(path)
     if parents:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,10 +294,13 @@ def sha256_stream(fh: BinaryIO) -> str:
 
 
 __all__ = [
+    "STDOUT",
+    "atomic_output",
     "atomic_symlink",
     "atomic_write_bytes",
     "atomic_write_text",
     "fsync_dir",
+    "output_kind",
     "remove_path",  # lives with the sweep that needs it; imported from here
     "sha256_file",
     "sha256_stream",

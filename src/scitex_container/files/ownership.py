@@ -86,3 +86,47 @@ def read_trusted(path: Path, *, allow_root: bool, rule: Callable[[], str]) -> by
             return fh.read()
     finally:
         os.close(fd)
+
+
+def follow_trusted(path: str | os.PathLike) -> Path:
+    """``realpath(path)``, refusing a link of another user that leads out of its folder.
+
+    A link owned by us or by root is followed.  A link another user owns is
+    followed only to a plain name in its own directory (a store's active
+    link to a version); one pointing elsewhere (``/root/secret``, ``../x``)
+    is refused naming it and its owner, so root is never steered by a
+    user's link (:class:`~scitex_container.errors.UntrustedStateError`, exit 2).
+    """
+    me = os.geteuid()
+    current = Path(os.path.abspath(path))
+    for _ in range(40):
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            break
+        if not stat.S_ISLNK(st.st_mode):
+            break
+        target = os.readlink(current)
+        if st.st_uid not in (me, 0) and ("/" in target or target in (".", "..")):
+            raise UntrustedStateError(
+                f"is a symbolic link to `{target}` ({describe(st)}); "
+                "refusing to follow another user's link out of its folder",
+                str(current),
+            )
+        current = Path(os.path.abspath(current.parent / target))
+    return Path(os.path.realpath(current))
+
+
+def read_no_follow(path: Path) -> bytes:
+    """The bytes of ``path``; a symbolic link is refused (never read through)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            st = os.lstat(path)
+            raise UntrustedStateError(
+                f"is a symbolic link ({describe(st)}); refusing to read through it", str(path)
+            ) from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()

@@ -38,6 +38,7 @@ from scitex_container.process.procgroup import (
     kill_group,
     reaped,
     spawn,
+    spawn_contained,
     stop_children,
     stop_group,
     which,
@@ -195,6 +196,7 @@ def run(
     readonly: bool = False,
     capture: bool = True,
     interactive: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> Completed:
     """Run ``argv`` to completion and return its output.
 
@@ -223,6 +225,7 @@ def run(
         text=True,
         errors="replace",
         new_session=not interactive,
+        pass_fds=tuple(pass_fds),
     )
     with interrupts.ctrl_c_ignored() if interactive else contextlib.nullcontext():
         return _collect(
@@ -271,12 +274,15 @@ def stream(
     env: Mapping[str, str] | None = None,
     env_remove: Sequence[str] = (),
     cwd: str | os.PathLike | None = None,
+    contained: bool = False,
 ) -> Completed:
     """Run a long command, merging stderr into stdout, line by line.
 
     Each line goes to ``log_path`` (appended, flushed) and ``on_line``.  The
     returned ``stderr`` holds the last lines of the merged output, which is
-    also what a raised :class:`ProcessError` carries.
+    also what a raised :class:`ProcessError` carries.  ``contained=True``
+    (builds): nothing the command starts outlives us, even by SIGKILL
+    (:func:`.procgroup.spawn_contained`).
     """
     args = _normalize(argv)
     log.debug("stream: %s", shlex.join(args))
@@ -286,7 +292,7 @@ def stream(
     began = time.monotonic()
     tail: list[str] = []
     logf = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
-    proc = spawn(
+    proc = (spawn_contained if contained else spawn)(
         args,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

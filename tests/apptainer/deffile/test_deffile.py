@@ -341,24 +341,11 @@ ERRORS = {
         4,
         "unknown section `%d`",
     ),
-    "files bad args": ("Bootstrap: docker\n%files to x\n  a b\n", 2, "expected `%files`"),
-    "files from nothing": ("Bootstrap: docker\n%files from\n", 2, "expected `%files`"),
-    "files from unknown stage": (
-        "Bootstrap: docker\nStage: one\n%post\nBootstrap: docker\n%files from two\n  /a /b\n",
-        5,
-        "no earlier stage has `Stage: two`",
-    ),
-    "files from a later stage": (
-        "Bootstrap: docker\n%files from two\n/a\nBootstrap: docker\nStage: two\n",
-        2,
-        "no earlier stage",
-    ),
     "files unterminated quote": (
         'Bootstrap: docker\n%files\n  "a b /c\n',
         3,
         'unterminated " quote',
     ),
-    "files three fields": ("Bootstrap: docker\n%files\n  my file.txt /opt/\n", 3, "3 fields"),
     "arguments without equals": ("Bootstrap: docker\n%arguments\n  A=1\n  B\n", 4, "`NAME=value`"),
     "arguments without name": ("Bootstrap: docker\n%arguments\n  =1\n", 3, "`NAME=value`"),
     "unterminated template": ("Bootstrap: docker\nFrom: alpine:{{ TAG }\n", 2, "`{{ TAG }`"),
@@ -393,7 +380,9 @@ def test_error_from_a_file_on_disk(tmp_path: Path) -> None:
 
 
 def test_missing_def_file(tmp_path: Path) -> None:
-    with pytest.raises(DefFileError, match="cannot read the def file"):
+    from scitex_container.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match=r"nope\.def: does not exist"):  # the one path error
         parse_def(tmp_path / "nope.def")
 
 
@@ -634,8 +623,10 @@ def test_with_section_appended() -> None:
     copied = multi.with_section_appended("files", "  /out/extra /extra\n", args="from build")
     assert copied.files_entries()[-1].from_stage == "build"
     assert copied.stages[0] == multi.stages[0]
-    with pytest.raises(DefFileError, match="no earlier stage"):
-        multi.with_section_appended("files", "/a\n", args="from final")
+    # apptainer's parser takes any stage name; its build (and our def checks) refuse it
+    later = multi.with_section_appended("files", "/a\n", args="from nowhere")
+    with pytest.raises(DefFileError, match="no stage has `Stage: nowhere`"):
+        validate_files(later)
     with pytest.raises(ValueError, match="unknown section"):
         deffile.with_section_appended("nope", "")
     with pytest.raises(ValueError, match="needs an app name"):
@@ -649,3 +640,48 @@ def test_edits_do_not_touch_the_original(tmp_path: Path) -> None:
     deffile.set_generated_block(TAG, "x\n")
     deffile.with_section_appended("test", "true\n")
     assert deffile.emit() == before == (tmp_path / "d.def").read_text()
+
+
+#: ``%files`` arguments apptainer's parser accepts and its build ignores or refuses:
+#: our parser accepts them too; the def checks (run before every build) refuse them.
+FILES_ARGS = {
+    "files three fields": ("Bootstrap: docker\n%files\n  my file.txt /opt/\n", 3, "3 fields"),
+    "files bad args": ("Bootstrap: docker\n%files to x y\n  a b\n", 2, "copies nothing"),
+    "files from nothing": ("Bootstrap: docker\n%files from\n", 2, "copies nothing"),
+    "files from unknown stage": (
+        "Bootstrap: docker\nStage: one\n%post\nBootstrap: docker\n%files from two\n  /a /b\n",
+        5,
+        "no stage has `Stage: two`",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILES_ARGS))
+def test_files_args_parse_as_apptainer_and_fail_the_checks(case: str) -> None:
+    text, line, fragment = FILES_ARGS[case]
+    deffile = parse_def_text(text, "recipes/odd.def")
+    with pytest.raises(DefFileError) as info:
+        validate_files(deffile)
+    assert info.value.line == line and fragment in str(info.value)
+
+
+def test_files_from_any_stage_name_apptainer_allows() -> None:
+    text = (
+        "Bootstrap: docker\nFrom: a\nStage: my-build.2\n%post\n  true\n"
+        "Bootstrap: docker\nFrom: b\n%files from my-build.2 # copy the tools\n  /opt/t\n"
+        "%files from later\n  /x /y\n"
+        "Bootstrap: docker\nFrom: c\nStage: later\n"
+    )
+    deffile = parse_def_text(text)
+    assert [e.from_stage for e in deffile.files_entries()] == ["my-build.2", "later"]
+    assert validate_files(deffile) == ()
+
+
+def test_headers_newer_apptainer_knows() -> None:
+    text = "Bootstrap: docker\nFrom: x\nTarget: t\nFrontend: f\nFilename: F\nBuildArgs: a=1\n"
+    assert [h.name for h in parse_def_text(text).header][2:] == [
+        "target",
+        "frontend",
+        "filename",
+        "buildargs",
+    ]

@@ -210,3 +210,48 @@ def test_a_vanished_version_is_archived_from_a_saved_deb_and_pinned(tmp_path):
     packages = next((archive / "views").glob("*/apt/Packages")).read_text()
     assert "Package: scitex-vanished\n" in packages
     assert f"SHA256: {sha256_file(deb)}" in packages
+
+
+def test_a_damaged_stored_file_is_found_and_replaced(tmp_path):
+    """One byte appended to a stored file: the default re-run (sizes) replaces it; a
+    same-size change needs --verify (every sha256), which replaces it too."""
+    import sys
+
+    debs = [saved_deb(tmp_path, f"scitex-damage-{n}", "1.0") for n in "ab"]
+    lock_path = write_lock(
+        Lock(dpkg={f"scitex-damage-{n}": "1.0" for n in "ab"}), tmp_path / "d.lock"
+    )
+    archive = tmp_path / "arc"
+    first = archive_lock(lock_path, archive, saved_dirs=(debs[0].parent,))
+    assert first.fetched == 2 and first.repaired == ()
+    blob = archive / "sha256" / sha256_file(debs[0])[:2] / sha256_file(debs[0])
+    with open(blob, "ab") as fh:  # the damage of the issue: one byte appended
+        fh.write(b"x")
+    again = archive_lock(lock_path, archive, saved_dirs=(debs[0].parent,))
+    assert again.repaired == ("dpkg:scitex-damage-a",) and again.fetched == 1
+    assert sha256_file(blob) == sha256_file(debs[0])
+
+    data = bytearray(blob.read_bytes())  # same size, other bytes: only a full check sees it
+    data[-1] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    cli = [sys.executable, "-m", "scitex_container", "lock", "archive", lock_path, "-o", archive]
+    cli += ["--from", debs[0].parent, "--verify"]
+    proc = subprocess.run(cli, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 damaged and replaced" in proc.stdout
+    assert sha256_file(blob) == sha256_file(debs[0])
+
+
+def test_a_saved_npm_tarball_is_taken_when_its_package_json_names_the_entry(tmp_path):
+    from lockimages import npm_tarball
+
+    from scitex_container.apptainer.lock.archive_fetch import fetch_saved
+
+    good = npm_tarball(tmp_path / "saved", "@scx/saved-tool", "0.2.0")
+    (tmp_path / "saved" / "other-9.9.9.tgz").write_bytes(b"not a tarball")
+    found, _ = fetch_saved(
+        {"node:@scx/saved-tool": "0.2.0", "node:other": "9.9.9"}, (tmp_path / "saved",)
+    )
+    assert list(found) == ["node:@scx/saved-tool"]
+    assert found["node:@scx/saved-tool"].path == good
+    assert "package.json matches" in found["node:@scx/saved-tool"].source

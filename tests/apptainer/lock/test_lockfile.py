@@ -106,12 +106,15 @@ def test_same_content_same_bytes_whatever_the_input_order():
         ("[dpkg]\nlibc6=1\nlibc6=2\n", 3, "duplicate dpkg package"),
         ('[pip]\n[node]\n{\n  "a":\n}\n', 5, "not valid JSON"),
         ("[pip]\n[pip]\n", 2, "appears twice"),
+        ("[pip]\n[node]\n\ngarbage here\n", 4, "not npm JSON"),
+        ("[node]\nnpm WARN fine\nleft-pad 1.3.0\n", 3, "not npm JSON"),
         ("[pip]\n[rpm]\n", 2, "unknown section"),
         # what the seed's reader would also refuse (the seed's own quirks are read)
         ('[pip]\n[node]\n{"dependencies": \n', 3, "not valid JSON"),
         ("[pip]\n==1.0\n", 2, "not a pip pin"),
         ("[dpkg]\nlibc6\n", 2, "not a dpkg pin"),
         ("# artifact: dpkg:libc6 md5:abc\n[dpkg]\n", 1, "not an artifact line"),
+        ("# provided-by: pip:numpy pip:numpy\n[dpkg]\n", 1, "not a provided-by line"),
     ],
 )
 def test_malformed_lock_names_file_and_line(tmp_path, text, line, words):

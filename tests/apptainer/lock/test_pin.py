@@ -21,6 +21,7 @@ from scitex_container.apptainer.lock.pin import (
     generate_locked_def,
     render_locked_def,
 )
+from scitex_container.apptainer.lock.post_wrap import SCRIPT
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, analyse_def
 from scitex_container.apptainer.repro.stanzas import SnapshotMirror
 from scitex_container.errors import BadInputError
@@ -91,8 +92,11 @@ def rough(tmp_path):
 
 
 def block(text: str) -> str:
+    """The pin stanzas: the generated block after the wrapped rough %post."""
     start, end = text.index(BEGIN), text.index(END)
-    return text[start : end + len(END)]
+    gen = text[start : end + len(END)]
+    wrapped = f"rm -f {SCRIPT}\n"
+    return gen.split(wrapped, 1)[1] if wrapped in gen else gen
 
 
 def sh_syntax_ok(script: str) -> None:

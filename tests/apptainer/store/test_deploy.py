@@ -158,7 +158,7 @@ def test_unwritable_target_is_a_clear_error_and_nothing_is_copied(
         )
         assert out.returncode == 2, out.stderr
         assert str(target) in out.stderr and (
-            "not writable" in out.stderr or "cannot create" in out.stderr
+            "permission denied" in out.stderr and "owner root, mode 07" in out.stderr
         )
         assert len(out.stderr.strip().splitlines()) == 1
     assert os.listdir(target) == []

@@ -275,3 +275,106 @@ def test_a_bundle_goes_through_a_pipe_and_a_device_is_written_through_not_replac
     assert os.stat(null).st_rdev == os.makedev(1, 3)  # still the device
     code, err = cli.json("bundle", "export", store, "-o", "-")
     assert code == 2 and "--json" in err["error"]
+
+
+def _manifest_of(members: dict[str, bytes]) -> dict:
+    return json.loads(members["manifest.json"])
+
+
+def test_a_role_that_lies_about_its_member_is_refused(images, cli, tmp_path) -> None:
+    """A lock listed as an "sbom" would otherwise dodge the rule for locks."""
+    _, _, sifs = images
+    store = _store_with(tmp_path, sifs["signed"], Lock(dpkg={"x": "1"}))
+    bundle = tmp_path / "ok.bundle"
+    assert cli("bundle", "export", store, "-o", bundle).returncode == 0
+    members = _members(bundle)
+    manifest = _manifest_of(members)
+    for row in manifest["members"]:
+        if row["name"] == "image.sif.lock":
+            row["role"] = "sbom"
+    members["manifest.json"] = json.dumps(manifest).encode()
+    code, err = cli.json(
+        "bundle", "import", _rewrite(bundle, tmp_path / "x", members), "-o", tmp_path / "c"
+    )
+    assert code == 1 and "the role of this member is lock" in err["error"]
+
+
+def test_under_an_import_policy_an_unsigned_manifest_cannot_swap_in_another_signed_image(
+    images, cli, tmp_path
+) -> None:
+    site, _, sifs = images
+    store = _store_with(tmp_path, sifs["signed"])
+    bundle = tmp_path / "signed.bundle"
+    assert cli("bundle", "export", store, "-o", bundle, "--key", site.private).returncode == 0
+    members = _members(bundle)
+    del members["manifest.sig"]  # the signature dropped: nothing else changed
+    stripped = _rewrite(bundle, tmp_path / "stripped.bundle", members)
+    cli.env["SCITEX_CONTAINER_POLICY"] = str(policy_file(tmp_path, ("import",), site.public))
+    code, err = cli.json("bundle", "import", stripped, "-o", tmp_path / "c")
+    assert code == 1 and err["check"] == "manifest:signature"
+    assert not (tmp_path / "c").exists()
+
+
+def test_an_artifact_the_lock_does_not_name_or_that_would_replace_an_archive_entry_is_refused(
+    images, cli, tmp_path
+) -> None:
+    _, _, sifs = images
+    make_deb(tmp_path / "saved", "scitex-travel-c", "1.0")
+    make_deb(tmp_path / "evil", "scitex-travel-c", "1.0", priority="extra")  # other bytes
+    lock_path = write_lock(Lock(dpkg={"scitex-travel-c": "1.0"}), tmp_path / "c.lock")
+    good_archive = tmp_path / "arc-good"
+    archive_lock(lock_path, good_archive, saved_dirs=(tmp_path / "saved",))
+    evil_lock = write_lock(Lock(dpkg={"scitex-travel-c": "1.0"}), tmp_path / "evil.lock")
+    evil_archive = tmp_path / "arc-evil"
+    archive_lock(evil_lock, evil_archive, saved_dirs=(tmp_path / "evil",))
+    from scitex_container.apptainer.lock.lockfile import read_lock
+
+    store = _store_with(tmp_path / "e", sifs["signed"], read_lock(evil_lock))
+    bundle = tmp_path / "evil.bundle"
+    assert cli("bundle", "export", store, "-o", bundle, "--archive", evil_archive).returncode == 0
+    before = (good_archive / "index.json").read_bytes()
+    code, err = cli.json(
+        "bundle", "import", bundle, "-o", tmp_path / "site", "--archive", good_archive
+    )
+    assert code == 1 and err["check"] == "artifact" and "maps" in err["error"], err
+    assert (good_archive / "index.json").read_bytes() == before
+    assert not (tmp_path / "site").exists()
+    # an artifact entry the lock does not name: refused too
+    members = _members(bundle)
+    manifest = _manifest_of(members)
+    for row in manifest["members"]:
+        if row["role"] == "artifact":
+            row["entries"] = {"dpkg:hello=2.10-3": next(iter(row["entries"].values()))}
+    members["manifest.json"] = json.dumps(manifest).encode()
+    code, err = cli.json(
+        "bundle", "import", _rewrite(bundle, tmp_path / "x", members), "-o", tmp_path / "s2"
+    )
+    assert code == 1 and "not an artifact the lock names" in err["error"], err
+
+
+@pytest.mark.parametrize("how", ["truncated", "header", "trailing"])
+def test_a_truncated_bundle_a_changed_header_or_trailing_bytes_are_refused(
+    images, cli, tmp_path, how
+) -> None:
+    _, _, sifs = images
+    store = _store_with(tmp_path, sifs["signed"])
+    bundle = tmp_path / "ok.bundle"
+    assert cli("bundle", "export", store, "-o", bundle).returncode == 0
+    data = bundle.read_bytes()
+    altered = tmp_path / "altered.bundle"
+    if how == "truncated":
+        altered.write_bytes(data[: len(data) // 2])
+    elif how == "trailing":
+        altered.write_bytes(data + b"\0" * 512 + b"x" * 4096)
+    else:
+        with tarfile.open(bundle) as src, tarfile.open(altered, "w") as dst:
+            for info in src.getmembers():
+                fh = src.extractfile(info)
+                if info.name == "image.sif":
+                    info.mode = 0o6777
+                dst.addfile(info, fh)
+    code, err = cli.json("bundle", "import", altered, "-o", tmp_path / "c")
+    assert code == 1, err
+    assert {"truncated": "tar", "header": "header", "trailing": "trailing"}[how] == err["check"]
+    assert len(err["error"].splitlines()) == 1
+    assert not (tmp_path / "c").exists()

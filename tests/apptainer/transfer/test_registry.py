@@ -234,3 +234,55 @@ def test_the_registry_serves_what_was_pushed_byte_for_byte(images, cli) -> None:
     url = f"http://{REGISTRY}/v2/{name}/blobs/sha256:{pushed['sif_sha256']}"
     with urllib.request.urlopen(url, timeout=30) as resp:
         assert sha256_digest(resp.read()) == f"sha256:{pushed['sif_sha256']}"
+
+
+def test_a_kept_version_is_reused_only_when_its_bytes_are_the_pulled_image(
+    images, cli, tmp_path
+) -> None:
+    """A version whose metadata claims the digest but whose bytes are another image is not
+    "the same digest pulled twice": the image is pulled and published as a new version."""
+    import shutil
+
+    _, _, sifs = images
+    ref = repo("forgedkeep") + ":v1"
+    code, pushed = cli.json("push", sifs["signed"], ref)
+    assert code == 0
+    store = tmp_path / "site" / "app"
+    store.mkdir(parents=True)
+    fake = store / "app-v20260101T000000Z.sif"
+    shutil.copy(sifs["unsigned"], fake)
+    meta = {"sha256": pushed["sif_sha256"], "version": "20260101T000000Z", "schema": 1}
+    (store / f"{fake.name}.meta.json").write_text(json.dumps(meta))
+    code, pulled = cli.json("pull", ref, "-o", tmp_path / "site", "--name", "app")
+    assert code == 0 and not pulled["reused"], pulled
+    assert Path(pulled["path"]).read_bytes() == sifs["signed"].read_bytes()
+
+
+def test_push_refuses_a_version_replaced_by_a_link(images, cli, tmp_path) -> None:
+    _, _, sifs = images
+    store = tmp_path / "s" / "app"
+    store.mkdir(parents=True)
+    version = store / "app-v20261201T000000Z.sif"
+    version.symlink_to(sifs["other"])
+    (store / "app.sif").symlink_to(version.name)
+    done = cli("push", store, repo("linked") + ":v1")
+    assert done.returncode != 0 and "link" in done.stderr, done.stderr
+
+
+def test_under_a_pull_policy_an_unsigned_travelling_lock_is_not_kept(images, cli, tmp_path) -> None:
+    """The registry's lock is covered by no signature: the version keeps the lock signed
+    inside the image, or none (here: none)."""
+    import shutil
+
+    site, _, sifs = images
+    sif = tmp_path / "inj.sif"
+    shutil.copy(sifs["signed"], sif)
+    Path(f"{sif}.lock").write_text("# scitex-container lock\n[dpkg]\nhello=2.10-3\n")
+    ref = repo("lockinj") + ":v1"
+    code, pushed = cli.json("push", sif, ref)
+    assert code == 0 and "lock" in pushed["proof"]
+    cli.env["SCITEX_CONTAINER_POLICY"] = str(policy_file(tmp_path, ("pull",), site.public))
+    code, pulled = cli.json("pull", ref, "-o", tmp_path / "p")
+    assert code == 0, pulled
+    assert not Path(f"{pulled['path']}.lock").exists()
+    assert pulled["origin"]["lock"] == "none"

@@ -21,13 +21,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scitex_container.apptainer import tool
+from scitex_container.apptainer.building.phases import log_event
 from scitex_container.apptainer.deffile.lookup import resolve_def
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
 from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files import temporaries
-from scitex_container.files.fsutil import remove_path, sha256_file
+from scitex_container.files.fsutil import output_kind, remove_path, sha256_file
+from scitex_container.files.pathinfo import not_writable
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -161,11 +163,17 @@ def build_image(
     source = Path(def_path).resolve()
     out_path = Path(out_path).absolute()
     _check_source(source, build_args)
+    if not sandbox and output_kind(out_path) != "replace":  # a directory raises in there
+        raise BadInputError(
+            "an image is written only to a regular file or a new path "
+            "(its log and metadata go beside it)",
+            str(out_path),
+        )
     if not runner.is_dry_run():
         out_path.parent.mkdir(parents=True, exist_ok=True)
     writable = os.access(out_path.parent, os.W_OK)
     if out_path.parent.exists() and not writable and not use_sudo:
-        raise BadInputError("output directory is not writable", str(out_path.parent))
+        raise not_writable(out_path.parent, "use --sudo")
     log_path = Path(log_path) if log_path else sidecar(out_path, LOG_SUFFIX)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.time_ns()}.building")
     temporaries.track(tmp)  # apptainer makes it; ours to remove until it is in place
@@ -183,6 +191,8 @@ def build_image(
         runner.stream(argv)
         return BuildResult(out_path, source, name, sandbox, False, 0.0, None, tuple(argv))
     log_path.unlink(missing_ok=True)
+    if progress is not None:
+        progress(log_event(log_path))  # the display names the log from the first second
     wall_start, start = time.time(), time.monotonic()
     cwd = source.parent if source.is_file() else None
     # apptainer's temporary space is ours, beside the output: removed on every
@@ -195,7 +205,13 @@ def build_image(
             env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
             prefetch.start()
             runner.stream(
-                argv, log_path=log_path, on_line=progress, timeout=timeout, cwd=cwd, env=env
+                argv,
+                log_path=log_path,
+                on_line=progress,
+                timeout=timeout,
+                cwd=cwd,
+                env=env,
+                contained=True,
             )
             duration = time.monotonic() - start
             prefetch.join()

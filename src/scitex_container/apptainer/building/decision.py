@@ -24,6 +24,7 @@ from scitex_container.apptainer.building.inputs import ContentCache, compute_inp
 from scitex_container.apptainer.deffile.lookup import find_containers_dir
 from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.metadata import VersionMeta, read_metadata, update_metadata
 from scitex_container.apptainer.store.naming import SANDBOX, format_date, human_size, image_scheme
 from scitex_container.errors import MetadataError, ScitexError
@@ -31,8 +32,11 @@ from scitex_container.result import Result
 
 
 def image_store(output_dir: str | os.PathLike, image_name: str, sandbox: bool = False) -> Store:
-    """The store ``build()`` writes ``image_name`` into."""
-    return Store(Path(output_dir) / image_name, image_scheme(image_name, sandbox))
+    """The store ``build()`` writes ``image_name`` into (refused when another user
+    could steer us in it: :mod:`..store.guard`)."""
+    store = Store(Path(output_dir) / image_name, image_scheme(image_name, sandbox))
+    check_store(store.dir, store.scheme)
+    return store
 
 
 def _usable(store: Store, path: Path) -> bool:
@@ -148,6 +152,8 @@ class ImageStatus(Result):
     needs_rebuild: bool
     error: str | None
     switch_to: str | None = None  #: a kept version ``build`` would make active (no rebuild)
+    #: what `build` would do: "build", "activate V: inputs unchanged since V" or "none"
+    action: str = "none"
 
     def row(self) -> dict:
         """The reference's keys (plus version, size_bytes and error)."""
@@ -164,6 +170,7 @@ class ImageStatus(Result):
             "size_bytes": self.sif_size,
             "error": self.error,
             "switch_to": self.switch_to,
+            "action": self.action,
         }
 
 
@@ -191,6 +198,9 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     switch_to = None
     if found is not None and (active is None or found.name != active.name):
         switch_to = store.scheme.version_of(found.name)
+    action = "build" if found is None else "none"
+    if switch_to is not None:
+        action = f"activate {switch_to}: inputs unchanged since {switch_to}"
     size = mtime = None
     if active is not None:
         try:
@@ -210,6 +220,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         needs_rebuild=found is None,
         error=error,
         switch_to=switch_to,
+        action=action,
     )
 
 

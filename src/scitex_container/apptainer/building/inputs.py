@@ -159,16 +159,13 @@ def compute_inputs(
     missing ``%files`` source or a missing localimage.
     """
     from scitex_container.apptainer.deffile import parse_def_text, validate_files
+    from scitex_container.apptainer.deffile.files import read_def_text
 
     def_path = Path(def_path).absolute()
-    try:
-        data = def_path.read_bytes()
-    except OSError as exc:
-        raise DefFileError(
-            f"cannot read the def file: {exc.strerror}", os.fspath(def_path)
-        ) from exc
     args = {str(k): str(v) for k, v in (build_args or {}).items()}
-    deffile = parse_def_text(data.decode("utf-8", "surrogateescape"), os.fspath(def_path))
+    text = read_def_text(def_path)  # bounded; a FIFO or device refused
+    data = text.encode("utf-8", "surrogateescape")  # the exact bytes back
+    deffile = parse_def_text(text, os.fspath(def_path))
     base = def_path.parent
     own_cache = cache is None
     cache = cache or ContentCache()

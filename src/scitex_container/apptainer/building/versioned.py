@@ -50,6 +50,13 @@ class StoreBuildResult(Result):
     log_path: Path | None
     command: tuple[str, ...]
     switched_from: str | None = None  #: the version that was active when a reuse moved the link
+    #: what killed commands had left in the store, removed before this build
+    swept: tuple[Path, ...] = ()
+    #: the kept version reused was not the active one: the run activates it
+    #: (a dry run would): "activate V1: inputs unchanged since V1"
+    activates: bool = False
+    #: the build arguments used (those of the active version when none were given)
+    build_args: Mapping[str, str] | None = None
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -73,6 +80,8 @@ def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> Stor
         None,
         (),
         switched_from=(previous or "none") if moved else None,
+        activates=moved,
+        build_args=dict(inputs.build_args),
     )
 
 
@@ -179,6 +188,8 @@ def build_version(
     start = time.monotonic()
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
+    if build_args is None:  # as `status` decides: the active version's build arguments
+        build_args = _active_build_args(store)
     if not sandbox:  # a malformed or untrusted policy: exit 2 before anything runs
         from scitex_container.apptainer.signing.policy import load_policies
 
@@ -193,7 +204,7 @@ def build_version(
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:
             return _reuse(store, found, inputs, start)  # a concurrent build just made it
         with store.lock():
-            store.remove_stale()
+            swept = tuple(store.remove_stale())
         version = store.new_version()
         final = store.path_of(version)
         meta = VersionMeta.from_dict(
@@ -243,7 +254,21 @@ def build_version(
         time.monotonic() - start,
         result.log_path,
         result.command,
+        swept=swept,
+        build_args=dict(inputs.build_args),
     )
+
+
+def _active_build_args(store: Store) -> dict[str, str] | None:
+    """The build arguments the active version was built with (None: none recorded)."""
+    from scitex_container.apptainer.building.decision import active_metadata
+    from scitex_container.errors import MetadataError
+
+    try:
+        meta = active_metadata(store)
+    except MetadataError:
+        return None
+    return dict(meta.build_args) if meta is not None and meta.build_args else None
 
 
 def build(

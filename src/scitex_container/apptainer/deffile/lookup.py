@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.errors import NotFoundError
+from scitex_container.files.pathinfo import regular_file
 
 
 def _override() -> Path | None:
@@ -57,6 +58,11 @@ def resolve_def(def_name: str, def_path: str | os.PathLike | None) -> Path:
     else:
         name = def_name if def_name.endswith(".def") else f"{def_name}.def"
         path = find_containers_dir() / name
-    if not path.is_file():
-        raise NotFoundError(f"definition file not found: {path}", str(path))
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise NotFoundError(f"definition file not found: {path}", str(path)) from None
+    except OSError:
+        pass  # said as what it is (permission, link loop, ...) just below
+    regular_file(path, "def file")
     return path.resolve()

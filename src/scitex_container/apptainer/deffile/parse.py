@@ -10,7 +10,6 @@ from scitex_container.apptainer.deffile.parts import (
     Section,
     Stage,
     files_entries,
-    files_from,
 )
 from scitex_container.apptainer.deffile.text import (
     APP_SECTIONS,
@@ -28,6 +27,8 @@ HEADER_KEYWORDS = frozenset({
     "bootstrap", "from", "includecmd", "mirrorurl", "updateurl", "osversion", "include",
     "library", "registry", "namespace", "stage", "product", "user", "regcode", "productpgp",
     "registerurl", "modules", "fingerprints", "confurl", "setopt",
+    # apptainer after 1.4 (buildkit bootstraps)
+    "target", "frontend", "filename", "buildargs",
 })
 #: Bootstrap agents apptainer knows. Other values are not rejected here.
 BOOTSTRAP_AGENTS = frozenset({
@@ -134,19 +135,11 @@ def _section(path: str, lines: list[str], i: int, j: int) -> Section:
 
 def check_stages(path: str, stages: Sequence[Stage]) -> None:
     """Checks that need the whole file: %files lines and stages, %arguments, templates."""
-    names = [s.name for s in stages]
     sections = [
         (index, section) for index, stage in enumerate(stages) for section in stage.sections
     ]
     for index, section in sections:
         if section.name in ("files", "appfiles"):
-            from_stage = files_from(path, section)
-            if from_stage is not None and from_stage not in names[:index]:
-                raise DefFileError(
-                    f"`%files from {from_stage}`: no earlier stage has `Stage: {from_stage}`",
-                    path,
-                    section.line,
-                )
             for _ in files_entries(path, index, section):
                 pass  # parsing each entry checks its quoting and field count
         elif section.name == "arguments":

@@ -125,17 +125,17 @@ class Stage:
 
 
 def files_from(path: str, section: Section) -> str | None:
-    """The stage named by ``%files from <stage>``; ``None`` for host files."""
-    words = section.args.split()
+    """The stage a ``%files`` section copies from; ``None`` for host files.
+
+    As apptainer's build reads it: the arguments up to a ``#`` are split on
+    blanks; none means host files, two (``from <stage>``) name the stage.
+    Any other count makes apptainer skip the section: ``""`` is returned
+    (the def checks refuse it; the parser, like apptainer's, does not).
+    """
+    words = section.args.split("#")[0].split()
     if section.name != "files" or not words:
         return None
-    if words[0].lower() != "from" or len(words) != 2:
-        raise DefFileError(
-            f"`%files {section.args}`: expected `%files` or `%files from <stage>`",
-            path,
-            section.line,
-        )
-    return words[1]
+    return words[1] if len(words) == 2 else ""
 
 
 def files_entries(path: str, index: int, section: Section) -> Iterator[FilesEntry]:
@@ -148,12 +148,5 @@ def files_entries(path: str, index: int, section: Section) -> Iterator[FilesEntr
             fields = split_fields(text)
         except ValueError as exc:
             raise DefFileError(f"%{section.name} line: {exc}", path, line) from None
-        if len(fields) > 2 and not fields[2].startswith("#"):
-            raise DefFileError(
-                f"%{section.name} line has {len(fields)} fields (`src [dest]`); "
-                "quote paths that contain spaces",
-                path,
-                line,
-            )
         dest = fields[1] if len(fields) > 1 else None
         yield FilesEntry(fields[0], dest, section.line, line, from_stage, index, section.app)

@@ -58,6 +58,8 @@ class ArchiveResult(Result):
     reused: int
     artifacts: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    #: entries whose stored file no longer matched its sha256 (or size), fetched again
+    repaired: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,11 @@ def load_source(source: str | os.PathLike) -> tuple[Lock, Path | None]:
 
 
 def _wanted(lock: Lock) -> dict[str, str]:
+    """Entries archived: not apk, and not what a dpkg package installed (its .deb is)."""
     versions = lock.version_set()
-    return {k: v for k, v in versions.items() if not k.startswith("apk:")}
+    return {
+        k: v for k, v in versions.items() if not k.startswith("apk:") and k not in lock.provided_by
+    }
 
 
 def archive_lock(
@@ -148,8 +153,14 @@ def archive_lock(
     platforms: tuple[str, ...] | None = None,
     image: str | os.PathLike | None = None,
     saved_dirs: tuple[str | os.PathLike, ...] = (),
+    verify: bool = False,
 ) -> ArchiveResult:
     """Archive every artifact the lock of ``source`` names into ``out_dir``.
+
+    A file already stored is not trusted because it is there: its size is
+    compared with the index, and the sha256 of a sample of them (of every
+    one with ``verify``) with its name; a damaged one is fetched again and
+    replaced (``repaired`` lists them).
 
     ``source`` is an image (its lock is captured) or a lock file (``image``,
     when given, is the image it was captured from: its Python and platform
@@ -167,9 +178,12 @@ def archive_lock(
     wanted = _wanted(lock)
     hashes: dict[str, str] = {}
     todo: dict[str, str] = {}
+    index = store.read_index()
+    stored = {k: r for k, v in wanted.items() if (r := store.present(index, k, v)) is not None}
+    damaged = set(store.damaged(stored, full=verify))
     for key, version in wanted.items():
-        record = store.lookup(key, version)
-        if record is not None:
+        record = stored.get(key)
+        if record is not None and key not in damaged:
             hashes[key] = str(record["sha256"])
         else:
             todo[key] = version
@@ -226,7 +240,12 @@ def archive_lock(
     lock_path = _lock_destination(source, found_image, store.root, lock_out)
     write_lock(lock, lock_path)
     return ArchiveResult(
-        store.root, lock_path, len(found), len(wanted) - len(found), dict(lock.artifacts)
+        store.root,
+        lock_path,
+        len(found),
+        len(wanted) - len(found),
+        dict(lock.artifacts),
+        repaired=tuple(sorted(damaged)),
     )
 
 

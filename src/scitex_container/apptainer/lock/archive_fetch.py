@@ -197,10 +197,13 @@ def fetch_saved(wanted: Mapping[str, str], dirs: Sequence[str | os.PathLike]) ->
 
     A ``.deb`` counts when its control fields (``dpkg-deb -f``: Package,
     Version, Architecture) name the lock entry; a wheel when its file name
-    does.  No index vouches for these (the version vanished upstream), so
-    the source recorded says which file it was and what was checked.
+    does; an npm tarball (what ``npm pack`` makes) when its
+    ``package/package.json`` names it.  No index vouches for these (the
+    version vanished upstream, or never was in one), so the source recorded
+    says which file it was and what was checked.
     """
     found: dict[str, Fetched] = {}
+    tarballs: dict[tuple[str, str], Path] = {}
     debs: dict[tuple[str, str], list[tuple[Path, str]]] = {}
     wheels: dict[tuple[str, str], Path] = {}
     for directory in dirs:
@@ -216,6 +219,10 @@ def fetch_saved(wanted: Mapping[str, str], dirs: Sequence[str | os.PathLike]) ->
                 debs.setdefault(deb_key, []).append((path, fields.get("Architecture", "")))
         for key_, path in _wheels_in(Path(directory)).items():
             wheels.setdefault(key_, path)
+        for path in sorted(Path(directory).glob("*.tgz")):
+            named = _npm_tarball_names(path)
+            if named is not None:
+                tarballs.setdefault(named, path)
     for key, version in sorted(wanted.items()):
         manager, _, name = key.partition(":")
         if manager == "dpkg":
@@ -229,4 +236,24 @@ def fetch_saved(wanted: Mapping[str, str], dirs: Sequence[str | os.PathLike]) ->
             wheel = wheels.get((canonicalize_name(name), version))
             if wheel is not None:
                 found[key] = Fetched(wheel, f"saved file {wheel} (in no index)", sha256_file(wheel))
+        elif manager == "node" and (tgz := tarballs.get((name, version))) is not None:
+            source = f"saved file {tgz} (package.json matches; in no registry)"
+            found[key] = Fetched(tgz, source, sha256_file(tgz))
     return found, {}
+
+
+def _npm_tarball_names(path: Path) -> tuple[str, str] | None:
+    """``(name, version)`` from the ``package/package.json`` of an npm tarball."""
+    import json
+    import tarfile
+
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            member = tar.extractfile("package/package.json")
+            manifest = json.loads(member.read(1 << 20)) if member is not None else None
+    except (OSError, KeyError, ValueError, tarfile.TarError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    name, version = manifest.get("name"), manifest.get("version")
+    return (name, version) if isinstance(name, str) and isinstance(version, str) else None

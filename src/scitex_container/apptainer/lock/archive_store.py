@@ -28,6 +28,7 @@ import contextlib
 import fcntl
 import json
 import os
+import random
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -160,10 +161,42 @@ class ArchiveStore:
 
     def lookup(self, key: str, version: str) -> dict[str, Any] | None:
         """The record of a lock entry whose file is present, else None."""
-        record = self.read_index().get(entry_key(key, version))
+        return self.present(self.read_index(), key, version)
+
+    def present(self, index: Mapping[str, Any], key: str, version: str) -> dict[str, Any] | None:
+        """The record in ``index`` of a lock entry whose file is present, else None."""
+        record = index.get(entry_key(key, version))
         if isinstance(record, dict) and self.has(str(record.get("sha256", ""))):
             return record
         return None
+
+    def damaged(
+        self, records: Mapping[str, Mapping[str, Any]], *, full: bool = False, sample: int = 16
+    ) -> list[str]:
+        """Keys of ``{key: record}`` whose stored file is not what the record says.
+
+        Every file's size is compared with the record; the sha256 of
+        ``sample`` of them, picked at random (of all with ``full``), with
+        the name it is stored under.
+        """
+        out, sizes_ok = [], []
+        for key, record in records.items():
+            blob = self.blob(str(record.get("sha256", "")))
+            try:
+                size = os.lstat(blob).st_size
+            except OSError:
+                out.append(key)
+                continue
+            if not blob.is_file() or blob.is_symlink() or size != record.get("size", size):
+                out.append(key)
+            else:
+                sizes_ok.append(key)
+        picked = sizes_ok if full else random.sample(sizes_ok, min(sample, len(sizes_ok)))
+        for key in picked:
+            digest = str(records[key]["sha256"])
+            if sha256_file(self.blob(digest)) != digest:
+                out.append(key)
+        return sorted(out)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

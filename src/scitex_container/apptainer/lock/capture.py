@@ -112,6 +112,7 @@ def lock_from_found(
         image_id=found.image_id,
         captured_at=captured_at,
         command=command,
+        provided_by=found.owners,
     )
 
 

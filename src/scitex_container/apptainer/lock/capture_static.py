@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ from scitex_container.apptainer.lock.pkgdb import (
     freeze_lines_to_map,
     parse_control,
 )
+from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.sif.tree import (
     Entry,
     TreeUnreadable,
@@ -55,6 +56,8 @@ PY_SITE_DIRS = (
     "opt/*/lib/python3*/site-packages",
 )
 DPKG_STATUS = "var/lib/dpkg/status"
+#: dpkg's file lists: which package installed which path.
+DPKG_LISTS = "var/lib/dpkg/info/*.list"
 APK_DBS = ("lib/apk/db/installed", "usr/lib/apk/db/installed")
 #: Where npm and node may be, and npm config files that may set ``prefix``.
 NPM_BINS = ("usr/local/bin/npm", "usr/bin/npm")
@@ -82,6 +85,8 @@ class Found:
     apk: dict[str, str] = field(default_factory=dict)
     image_id: str = ""
     method: str = "static"
+    #: ``pip:<name>``/``node:<name>`` -> ``dpkg:<package>`` that installed it
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 # --- rules shared with the exec capture -------------------------------------
@@ -275,16 +280,70 @@ def _refuse_vcs_editables(tree, locations: list[str]) -> None:
         raise TreeUnreadable("an editable install lives in a VCS checkout")
 
 
+def _installed_paths(view: dict[str, Entry], files: dict[str, bytes]) -> dict[str, str]:
+    """``{pip:<name>|node:<name>: image path of its metadata directory or file}``."""
+    out: dict[str, str] = {}
+    for _site, meta_path, _direct in _python_dists(view):
+        name = _headers(files.get(meta_path, b"")).get("name")
+        if not name:
+            continue
+        where = meta_path if meta_path.endswith(".egg-info") else posixpath.dirname(meta_path)
+        out.setdefault(f"pip:{PipMap.key(name)}", where)
+    prefix = _npm_prefix(view, files)
+    if prefix is not None:
+        base = f"{prefix}/lib/node_modules/" if prefix else "lib/node_modules/"
+        for name in _node_versions(view, files):
+            out.setdefault(f"node:{name}", base + name)
+    return out
+
+
+def dpkg_owners(
+    installed: dict[str, str], lists: dict[str, bytes], dpkg: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Which of ``installed`` (key -> image path) a dpkg package's file list holds.
+
+    ``lists`` maps ``var/lib/dpkg/info/<pkg>[:arch].list`` to its text.
+    Returns ``{key: "dpkg:<pkg>"}``, the package named as the lock names it
+    (``pkg:arch`` only where ``dpkg``, the lock's packages, has no plain ``pkg``).
+    """
+    wanted = {"/" + path.strip("/"): key for key, path in installed.items()}
+    out: dict[str, str] = {}
+    for list_path, data in sorted(lists.items()):
+        package = posixpath.basename(list_path).removesuffix(".list")
+        if dpkg is not None and package not in dpkg and package.split(":")[0] in dpkg:
+            package = package.split(":")[0]
+        for line in data.decode("utf-8", "replace").splitlines():
+            key = wanted.get(line.rstrip("/"))
+            if key is not None and key not in out:
+                out[key] = f"dpkg:{package}"
+    return dict(sorted(out.items()))
+
+
+def _owners(
+    tree, view: dict[str, Entry], files: dict[str, bytes], dpkg: Mapping[str, str]
+) -> dict[str, str]:
+    installed = _installed_paths(view, files)
+    if DPKG_STATUS not in files or not installed:
+        return {}
+    lists = {k: e.path for k, e in view.items() if e.kind == "f" and k.endswith(".list")}
+    raw = tree.read(set(lists.values()))
+    return dpkg_owners(installed, {k: raw[p] for k, p in lists.items() if p in raw}, dpkg)
+
+
 def static_capture(image: Path) -> Found:
     """Versions in ``image`` read from its files (TreeUnreadable if it cannot)."""
     tree = open_tree(image)
     try:
-        patterns = [DPKG_STATUS, *APK_DBS, *_python_patterns(), *_node_patterns()]
+        patterns = [DPKG_STATUS, DPKG_LISTS, *APK_DBS, *_python_patterns(), *_node_patterns()]
         view = _expand(
             tree, patterns, nofollow=frozenset(NPM_BINS + NODE_BINS), probes=_link_probes()
         )
         wanted = {logical: entry.path for logical, entry in view.items() if entry.kind == "f"}
-        wanted = {k: v for k, v in wanted.items() if k not in NPM_BINS + NODE_BINS}
+        wanted = {
+            k: v
+            for k, v in wanted.items()
+            if k not in NPM_BINS + NODE_BINS and not k.startswith("var/lib/dpkg/info/")
+        }
         raw = tree.read(set(wanted.values()))
         files = {logical: raw[real] for logical, real in wanted.items() if real in raw}
         dpkg = dpkg_versions(parse_control(files.get(DPKG_STATUS, b"").decode("utf-8", "replace")))
@@ -299,6 +358,7 @@ def static_capture(image: Path) -> Found:
             node=_node_versions(view, files),
             apk=apk,
             image_id=getattr(tree, "image_id", ""),
+            owners=_owners(tree, view, files, dpkg),
         )
     finally:
         tree.close()

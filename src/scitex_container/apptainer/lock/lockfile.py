@@ -40,6 +40,13 @@ captured from; ``image-id`` is the SIF's UUID, which stays the same when
 data objects are added to the file (an embedded lock or SBOM changes the
 digest, not the id), so a lock can be matched to its image either way.
 
+Entries another package manager installed carry where they came from, one
+header comment each, ``# provided-by: pip:numpy dpkg:python3-numpy`` (a
+Python distribution or npm package whose files a Debian package lists):
+they stay in their section (``pip freeze`` shows them), are pinned and
+archived through dpkg only, and a reader that knows nothing of this (the
+seed's) reads the same versions.
+
 Archived locks (``scitex-container lock archive``) carry one header comment
 per artifact, ``# artifact: dpkg:libc6 sha256:<hex>``: comments, so a reader
 that knows nothing of archives (the seed's) reads the same versions.
@@ -103,6 +110,7 @@ _SECTION_RE = re.compile(r"^\[([A-Za-z0-9_-]+)\]$")
 _META_RE = re.compile(r"^#\s*([a-z0-9-]+)\s*:\s*(.*?)\s*$")
 _DEB_NAME = r"[a-z0-9][a-z0-9+.-]*"
 _DPKG_RE = re.compile(rf"^({_DEB_NAME}(?::[a-z0-9-]+)?)=(\S*)$")
+_PROVIDED_RE = re.compile(r"^((?:pip|node):\S+)\s+(dpkg:\S+)$")
 _ARTIFACT_RE = re.compile(r"^((?:pip|dpkg|node|apk):\S.*?)\s+sha256:([0-9a-f]{64})$")
 _APK_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)=(\S+)$")
 
@@ -134,11 +142,13 @@ class Lock(Result):
     captured_at: str = ""
     command: str = ""
     artifacts: Mapping[str, str] = field(default_factory=dict)
+    #: ``pip:<name>``/``node:<name>`` -> ``dpkg:<package>`` that installed it
+    provided_by: Mapping[str, str] = field(default_factory=dict)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "pip":
             value = PipMap(sorted_map(value))
-        elif name in ("dpkg", "apk", "artifacts"):
+        elif name in ("dpkg", "apk", "artifacts", "provided_by"):
             value = sorted_map(value)
         elif name == "node":
             value = node_text(value)
@@ -182,6 +192,8 @@ class Lock(Result):
         data["counts"] = self.counts()
         if not self.artifacts:
             data.pop("artifacts", None)
+        if not self.provided_by:
+            data.pop("provided_by", None)
         return data
 
 
@@ -192,6 +204,7 @@ def render_lock(lock: Lock) -> str:
         value = " ".join(str(getattr(lock, attr)).split())
         if value:
             lines.append(f"# {key}: {value}")
+    lines += [f"# provided-by: {key} {owner}" for key, owner in lock.provided_by.items()]
     lines += [f"# artifact: {key} sha256:{digest}" for key, digest in lock.artifacts.items()]
     lines.append("[pip]")
     lines += [f"{name}=={ver}" if ver else name for name, ver in sorted(lock.pip.items())]
@@ -234,6 +247,7 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
     """Parse lock text (``source`` names it in errors)."""
     meta: dict[str, str] = {}
     artifacts: dict[str, str] = {}
+    provided: dict[str, str] = {}
     maps: dict[str, dict[str, str]] = {"pip": {}, "dpkg": {}, "apk": {}}
     seen_at: dict[str, dict[str, int]] = {"pip": {}, "dpkg": {}, "apk": {}}
     node_lines: list[str] = []
@@ -276,6 +290,11 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
                 if not a:
                     raise fail(lineno, f"not an artifact line (`KEY sha256:HEX`): {m.group(2)!r}")
                 artifacts[a.group(1)] = a.group(2)
+            elif m and m.group(1) == "provided-by":
+                p = _PROVIDED_RE.match(m.group(2))
+                if not p:
+                    raise fail(lineno, f"not a provided-by line (`KEY dpkg:PKG`): {m.group(2)!r}")
+                provided[p.group(1)] = p.group(2)
             elif m and m.group(1) in _KEY_TO_FIELD:
                 meta[_KEY_TO_FIELD[m.group(1)]] = m.group(2)
             continue
@@ -297,16 +316,32 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         except ValueError as exc:
             line = node_start + _first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None
-    # Anything else (``[]``, ``null``, npm's non-JSON chatter) is what the seed
-    # reads as "no node packages"; Lock turns it into "".
+    elif node_text:
+        _check_node_text(node_lines, node_start, fail)
+    # Other JSON (``[]``, ``null``) or npm's own chatter (``npm WARN ...``) is
+    # what the seed reads as "no node packages"; Lock turns it into "".
     return Lock(
         pip=maps["pip"],
         dpkg=maps["dpkg"],
         node=node_text,
         apk=maps["apk"],
         artifacts=artifacts,
+        provided_by=provided,
         **meta,
     )
+
+
+def _check_node_text(lines: list[str], start: int, fail) -> None:
+    """[node] text that is no JSON object: JSON, or npm's own lines; anything else is refused."""
+    try:
+        json.loads("\n".join(lines))
+        return
+    except ValueError:
+        pass
+    for offset, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if text and not text.startswith("npm "):
+            raise fail(start + offset, f"not npm JSON nor an npm message: {text[:60]!r}")
 
 
 def _first_content_line(lines: list[str]) -> int:

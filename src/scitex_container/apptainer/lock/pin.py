@@ -1,9 +1,11 @@
 """The locked def: a rough def plus generated pin stanzas from a lock.
 
 ``generate_locked_def(rough_def, lock, out_def)`` copies the rough def and
-appends one generated block (``# >>> scitex-container pins >>>`` ...
-``# <<< scitex-container pins <<<``) to the end of the final stage's
-``%post``, holding one stanza per package manager, in this order:
+gives its final stage one generated ``%post`` (``# >>> scitex-container
+pins >>>`` ... ``# <<< scitex-container pins <<<``) that runs the rough
+``%post`` exactly as apptainer would (whatever it does: ``exit 0``,
+functions, ``-c /usr/bin/python3``; see :mod:`.post_wrap`) and then one
+stanza per package manager, in this order:
 
 * **apt** (first: pip and npm may come from apt packages):
   ``apt-get install -y --allow-downgrades --no-install-recommends pkg=version``.
@@ -40,21 +42,25 @@ nothing in an image without that package manager.  Regenerating a locked
 def replaces the block and the header; nothing stacks.  When the locked
 def is written to another directory than the rough def, relative
 ``%files`` sources and a relative ``localimage`` ``From:`` are made
-absolute so it builds from where it is.
+absolute so it builds from where it is, in apptainer's own syntax: globs,
+spaces, quotes and ``{{ NAME }}`` keep their meaning.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
 from scitex_container._version import __version__
-from scitex_container.apptainer.deffile import DefFile, parse_def, parse_def_text
-from scitex_container.apptainer.deffile.text import content, split_lines, without_seed_pins
+from scitex_container.apptainer.deffile import DefFile, no_seed_pins, parse_def, parse_def_text
+from scitex_container.apptainer.deffile.parts import files_from
+from scitex_container.apptainer.deffile.sources import rebase_line
+from scitex_container.apptainer.deffile.text import content, render_template, split_lines
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
+from scitex_container.apptainer.lock.post_wrap import unwrap_post, wrap_post
+from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.repro import archive_def
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, DefUsage, analyse_def, shell_word
 from scitex_container.apptainer.repro.stanzas import (
@@ -114,9 +120,14 @@ def _apt_pins(
 
 
 def _pip_pins(lock: Lock) -> tuple[list[str], list[str]]:
-    """Requirement lines to pin, and raw lines that cannot be pinned (editable, VCS)."""
+    """Requirement lines to pin, and raw lines that cannot be pinned (editable, VCS).
+
+    Distributions a dpkg package installed are left to the apt stanza.
+    """
     pins, unpinnable = [], []
     for key, version in lock.pip.items():
+        if f"pip:{PipMap.key(key)}" in lock.provided_by:
+            continue
         if version:
             pins.append(f"{key}=={version}")
         elif " @ " in key:
@@ -149,48 +160,44 @@ def _snapshot_arg(value: str | SnapshotMirror | None) -> str | None:
 
 
 def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
-    """Make relative ``%files`` sources and ``localimage`` ``From:`` absolute."""
+    """Relative host ``%files`` sources and ``localimage`` ``From:`` made absolute.
+
+    Each source keeps its own spelling (globs, quotes, ``{{ NAME }}``); only
+    ``src_dir`` is put in front, escaped for apptainer (:mod:`..deffile.sources`).
+    A ``From:`` whose template default is absolute is left as written;
+    apptainer reads ``$VAR`` in a ``localimage`` ``From:`` literally, so
+    it is a relative path like any other.
+    """
     lines = split_lines(deffile.emit())
     changed = 0
-    for entry in deffile.files_entries():
-        if entry.from_stage is not None or os.path.isabs(entry.src) or "{{" in entry.src:
+    for index, section in deffile.iter_sections():
+        if (
+            section.name not in ("files", "appfiles")
+            or files_from(deffile.path, section) is not None
+        ):
             continue
-        raw = lines[entry.line - 1]
-        new = _replace_first_field(raw, shell_word(str(src_dir / entry.src)))
-        if new != raw:
-            lines[entry.line - 1] = new
-            changed += 1
+        values = deffile.stages[index].arguments
+        for line, _ in section.body_lines():
+            raw = lines[line - 1]
+            text = content(raw)
+            new = rebase_line(text, str(src_dir), values)
+            if new is not None and new != text:
+                lines[line - 1] = new + raw[len(text) :]
+                changed += 1
     for stage in deffile.stages:
         if stage.bootstrap.lower() != "localimage":
             continue
         for head in stage.header:
-            if head.name == "from" and head.value and not os.path.isabs(head.value):
-                raw = lines[head.line - 1]
-                absolute = str(src_dir / head.value)
-                new = re.sub(
-                    r"^(\s*from\s*:\s*)(\S+)",
-                    "\\g<1>" + absolute.replace("\\", "\\\\"),  # a literal path
-                    raw,
-                    count=1,
-                    flags=re.IGNORECASE,
-                )
-                if new != raw:
-                    lines[head.line - 1] = new
-                    changed += 1
+            value = render_template(head.value, stage.arguments)
+            if head.name != "from" or not value or value.startswith("/"):
+                continue
+            raw = lines[head.line - 1]
+            text = content(raw)
+            key, _, rest = text.partition(":")
+            pad = rest[: len(rest) - len(rest.lstrip())]
+            lines[head.line - 1] = key + ":" + pad + f"{src_dir}/{rest.lstrip()}" + raw[len(text) :]
+            changed += 1
     return parse_def_text("".join(lines), deffile.path), changed
-
-
-def _replace_first_field(raw: str, value: str) -> str:
-    text = content(raw)
-    i = len(text) - len(text.lstrip())
-    j = i
-    while j < len(text) and not text[j].isspace():
-        if text[j] in "\"'":
-            close = text.find(text[j], j + 1)
-            j = close + 1 if close > 0 else len(text)
-        else:
-            j += 1
-    return text[:i] + value + text[j:] + raw[len(text) :]
 
 
 def _strip_header(text: str) -> str:
@@ -248,8 +255,9 @@ def render_locked_def(
     rough_path = Path(rough_def)
     the_lock = _as_lock(lock)
     deffile = parse_def(rough_path)
-    stripped = without_seed_pins(_strip_header(deffile.emit()), str(rough_path))
+    stripped = no_seed_pins(_strip_header(deffile.emit()), deffile.path)  # the seed's stanza too
     deffile = parse_def_text(stripped, deffile.path)
+    deffile = unwrap_post(deffile, PIN_BLOCK_TAG) or deffile.remove_generated_block(PIN_BLOCK_TAG)
     src_dir = rough_path.resolve().parent
     rebased = 0
     if out_def is not None and Path(out_def).absolute().parent.resolve() != src_dir:
@@ -278,7 +286,13 @@ def render_locked_def(
         else:
             body += skipped("apt", f"nothing to pin ({scope_note})")
     pip_pins, unpinnable = _pip_pins(the_lock)
-    node = the_lock.node_versions
+    node = {
+        n: v for n, v in the_lock.node_versions.items() if f"node:{n}" not in the_lock.provided_by
+    }
+    body += [
+        f"# {key.partition(':')[0]}: {key.partition(':')[2]} is {owner}'s, pinned with it"
+        for key, owner in the_lock.provided_by.items()
+    ]
     hashed: list[str] = []
     pip_opts: Sequence[str] | None = pip_options
     npm_dirs, npm_opts = usage.npm_tarball_dirs, usage.npm_options
@@ -311,7 +325,7 @@ def render_locked_def(
         )
 
     try:
-        pinned = deffile.set_generated_block(PIN_BLOCK_TAG, "\n".join(body) + "\n")
+        pinned = wrap_post(deffile, PIN_BLOCK_TAG, body)
     except ValueError as exc:  # a lock line that would change the def's structure
         raise BadInputError(f"cannot place the pin block: {exc}", os.fspath(rough_def)) from None
 

@@ -23,17 +23,15 @@ signature) and nothing failed; with nothing failed but nothing to check the
 bytes against it is ``unverified`` (the CLI's exit 4): the def and lock
 checks say what the image claims, not that it is what was published.  A
 version or active link in a store that is a link out of it fails
-``integrity`` without anything being read through it.
-:class:`VerifyReport` is the typed record;
-the dict is made only by :meth:`VerifyReport.to_dict`.  The def's sha256 is
+``integrity`` without anything being read through it.  :class:`VerifyReport`
+is the typed record (the dict is :meth:`VerifyReport.to_dict`).  The def's sha256 is
 compared with, in order: the store's metadata (``inputs.def_sha256`` or
 ``def_sha256``, else the ``def_text`` snapshot), the provenance embedded in
 the SIF, the reference's ``.def-hash`` file beside it, and the def the SIF
 itself carries (its Def.FILE object).  The lock used is, in order: the files
 in ``lock_dir`` (``<image>.lock``, else its only ``*.lock``, else the
-reference's separate files), the
-``<image>.lock`` sidecar, the separate files beside the image, the lock
-embedded in the SIF.  A lock whose header names another image (its
+reference's separate files), the ``<image>.lock`` sidecar, the separate
+files beside the image, the lock embedded in the SIF.  A lock whose header names another image (its
 ``image-id``, else its ``image-sha256``) fails ``lock_origin``.  The fresh
 capture never launches the container unless the image cannot be read.
 """
@@ -51,15 +49,16 @@ from scitex_container.apptainer.lock.imagecheck import check_image
 from scitex_container.apptainer.lock.integrity import Check, integrity, store_link_problem
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
+from scitex_container.apptainer.store.guard import check_store_of
 from scitex_container.apptainer.store.sidecars import FREEZE_FILES, LOCK_SUFFIX, sidecar
 from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
+from scitex_container.files.ownership import follow_trusted
 
 if TYPE_CHECKING:
     from scitex_container.apptainer.lock.lockfile import Lock
 
-# The capture, lock-file and comparison modules load only when a lock is
-# found: ``verify --key`` on an image without one runs beside apptainer's
-# hashing, and every import it skips is CPU left to apptainer.
+# The capture, lock-file and comparison modules load only when a lock is found: every
+# import ``verify --key`` skips is CPU left to apptainer's hashing beside it.
 
 SECTIONS = ("pip", "dpkg", "node")
 
@@ -160,6 +159,11 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> Check:
         return Check("fail", "No stored def hash found (metadata, provenance, .def-hash)")
     source, value = stored[0]
     if current == value:
+        from scitex_container.apptainer.building.drift import inputs_changed
+
+        changed = inputs_changed(image, def_path)
+        if changed:
+            return Check("fail", changed)
         return Check("pass", f"def hash matches ({source}): {current[:16]}...")
     return Check(
         "fail", f"def hash mismatch ({source}): current={current[:16]}... stored={value[:16]}..."
@@ -354,7 +358,8 @@ def verify_image(
         return replace(report, exists=True, integrity=Check("fail", problem))
     if not given.exists():
         return report
-    image = Path(os.path.realpath(given))
+    check_store_of(given)  # refuse a store another user could steer us with
+    image = follow_trusted(given)  # another user's link is not followed out of its store
     check_image(image)
     meta = metadata.read_metadata(image)
     report = replace(
@@ -381,15 +386,12 @@ def verify(
 ) -> dict:
     """Verify container integrity.
 
-    Checks: 1. the image exists, and its SHA256 against the digest recorded
+    Checks: 1. the image ``sif_path`` exists, and its SHA256 against the digest recorded
     when it was published (``integrity``; ``tampered`` on a mismatch);
     2. if ``def_path`` is given, its hash against the stored def hash;
     3. if a lock exists (``lock_dir``, the ``.lock`` sidecar, the separate
     lock files beside the image, or the lock embedded in the SIF), the
     versions in the image, read afresh, against it.
-
-    Args:
-        sif_path: The SIF image (or store version, or active link) to verify or read.
 
     Returns:
         The reference's dict: sif, def_origin, pip_lock, dpkg_lock (plus

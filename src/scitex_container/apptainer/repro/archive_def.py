@@ -15,8 +15,9 @@ With an archive (``lock pin --archive DIR``), the locked def gets:
   archive too;
 * pins installed with ``pip install --no-index --require-hashes`` (each pin
   carries the sha256 the archive recorded) and npm from the tarballs;
-* at the end of ``%post``, the image's own apt sources and pip config are put
-  back and the copy is removed, so the image holds nothing of the archive.
+* after the rough ``%post`` and the pins (both in the generated ``%post``),
+  the image's own apt sources and pip config are put back and the copy is
+  removed, so the image holds nothing of the archive.
 
 A ``Bootstrap: debootstrap`` def becomes ``Bootstrap: scratch`` whose
 ``%setup`` first debootstraps the same base from the view, which is then
@@ -35,6 +36,8 @@ missing one raises NotFoundError naming it.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -75,20 +78,20 @@ def input_dirs(def_path: str | os.PathLike) -> tuple[Path, ...]:
 
     ``repro --archive`` offers them to ``lock archive`` as saved files, so
     local wheels installed with ``--find-links`` (in no index) are archived
-    too; only files that name a lock entry are taken from them.
+    too; only files that name a lock entry are taken from them.  Sources are
+    read as apptainer reads them (globs, quotes, ``{{ NAME }}`` from the
+    ``%arguments`` defaults; :mod:`..deffile.sources`).
     """
     from scitex_container.apptainer.deffile import parse_def
+    from scitex_container.apptainer.deffile.sources import host_sources
 
-    path = Path(def_path)
     out: list[Path] = []
-    for entry in parse_def(path).files_entries():
-        if entry.from_stage is not None or "{{" in entry.src:
-            continue
-        src = Path(entry.src) if os.path.isabs(entry.src) else path.parent / entry.src
-        if src.is_file() and src.suffix in (".whl", ".deb"):
-            src = src.parent
-        if src.is_dir() and src.resolve() not in out:
-            out.append(src.resolve())
+    for source in host_sources(parse_def(def_path), strict=False):
+        for src in source.paths:
+            if src.is_file() and src.suffix in (".whl", ".deb", ".tgz"):
+                src = src.parent
+            if src.is_dir() and src.resolve() not in out:
+                out.append(src.resolve())
     return tuple(out)
 
 
@@ -234,3 +237,64 @@ def restore_lines() -> list[str]:
         "mkdir -p /etc/apt/sources.list.d",
         f"rm -rf {_SAVE}",
     ]
+
+
+def check_locked_def(locked_def: str | os.PathLike, archive: str | os.PathLike) -> int:
+    """Before a build: does ``archive`` still hold what ``locked_def`` installs from?
+
+    The locked def names its view of the archive and the sha256 of every
+    file in it (:mod:`.archive_view`); each is looked for under ``archive``
+    and hashed (through the digest cache: a second check costs a ``stat``).
+    NotFoundError (exit 2) for an archive that does not exist, a locked def
+    pinned without an archive or against another one, and for missing or
+    changed files, listing them and where it looked.  Returns the number
+    of files checked.
+    """
+    from scitex_container.apptainer.deffile import parse_def
+    from scitex_container.files.digests import DigestCache
+
+    root = Path(archive).absolute()
+    if not root.is_dir():
+        raise NotFoundError(f"`{root}` is not an artifact archive (no such directory)", str(root))
+    deffile = parse_def(locked_def)
+    block = next(
+        (b for i in range(len(deffile.stages)) if (b := _setup_block(deffile, i)) is not None),
+        None,
+    )
+    view = re.search(r"^cp -R (.+?)/\. ", block or "", re.MULTILINE)
+    if block is None or view is None:
+        raise NotFoundError(
+            f"`{locked_def}` installs from no archive; pin it with `lock pin --archive {root}`",
+            os.fspath(locked_def),
+        )
+    path = Path(shlex.split(view.group(1))[0])
+    if path.parent.parent.resolve() != root.resolve():
+        raise NotFoundError(
+            f"`{locked_def}` was pinned against the archive `{path.parent.parent}`, not `{root}`",
+            os.fspath(locked_def),
+        )
+    sums = re.findall(r"^([0-9a-f]{64})  (.+)$", block, re.MULTILINE)
+    cache, gaps = DigestCache(), []
+    for digest, rel in sums:
+        file = path / rel
+        try:
+            ok = file.is_file() and cache.file_sha256(file) == digest
+        except OSError:
+            ok = False
+        if not ok:
+            gaps.append(rel)
+    cache.save()
+    if gaps:
+        raise NotFoundError(
+            f"{len(gaps)} of {len(sums)} file(s) the locked def installs are missing or "
+            f"changed in the archive (looked in {path}): "
+            + ", ".join(gaps[:20])
+            + (" ..." if len(gaps) > 20 else "")
+            + f"; re-run `scitex-container lock archive` and `lock pin --archive {root}`",
+            str(path),
+        )
+    return len(sums)
+
+
+def _setup_block(deffile: DefFile, stage: int) -> str | None:
+    return deffile.generated_block(TAG, section="setup", stage=stage)

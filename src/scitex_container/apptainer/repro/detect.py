@@ -1,6 +1,6 @@
 """What a rough def's own install commands say about where packages come from.
 
-The pin stanzas appended to a locked def must find the pinned versions in
+The pin stanzas of a locked def must find the pinned versions in
 the same places the rough def found its packages.  This module reads the
 shell of the final stage's ``%post`` (and the ``Include:`` header) and
 reports, without running anything:
@@ -275,7 +275,9 @@ def analyse_def(deffile: DefFile) -> DefUsage:
 
     The pin block itself (if the def already holds one) is ignored.
     """
-    clean = deffile.remove_generated_block(PIN_BLOCK_TAG)
+    from scitex_container.apptainer.lock.post_wrap import unwrap_post
+
+    clean = unwrap_post(deffile, PIN_BLOCK_TAG) or deffile.remove_generated_block(PIN_BLOCK_TAG)
     stage = clean.stage(-1)
     post = "".join(s.raw_body for s in stage.sections_named("post"))
     include = []

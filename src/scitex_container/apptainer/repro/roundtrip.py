@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from scitex_container._version import __version__
+from scitex_container.apptainer.building.phases import phase_event
 from scitex_container.apptainer.repro.marker import (  # the gate is re-exported here
     UnverifiedImageWarning,
     VerifiedMarker,
@@ -46,7 +47,7 @@ from scitex_container.apptainer.store.sidecars import (
     VERIFIED_SUFFIX,
     sidecar,
 )
-from scitex_container.errors import NotFoundError
+from scitex_container.errors import CheckFailedError, NotFoundError
 from scitex_container.files.fsutil import atomic_write_bytes, sha256_file
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -99,8 +100,8 @@ def _timed(durations: dict[str, float], key: str, start: float) -> None:
 
 
 def _say(progress: ProgressFn | None, message: str) -> None:
-    if progress is not None:
-        progress(message)
+    if progress is not None:  # one of our phases: the display names it
+        progress(phase_event(message.removeprefix("[repro] ")))
     else:
         log.info("%s", message)
 
@@ -164,6 +165,7 @@ def verify_roundtrip(
     progress: ProgressFn | None = None,
     command: str | None = None,
     offline: bool = False,
+    archive: str | os.PathLike | None = None,
     _durations: dict[str, float] | None = None,
 ) -> ReproResult:
     """Rebuild ``image`` from its locked def and check the rebuild matches its lock.
@@ -176,8 +178,10 @@ def verify_roundtrip(
     rebuild's lock, the locked def, the rough def snapshot and the
     ``.verified.json`` marker beside the rebuild, and the marker beside
     ``image`` too.  ``offline`` runs the rebuild with no network but
-    loopback (``unshare --net``, root).  Returns the comparison; drift is
-    not an error.
+    loopback (``unshare --net``, root).  With ``archive``, the archive
+    must still hold every file the locked def installs, checked before the
+    build (NotFoundError, exit 2, lists what is missing and where it
+    looked).  Returns the comparison; drift is not an error.
 
     Args:
         progress: Called with one line of progress text at a time (None: silent).
@@ -199,6 +203,11 @@ def verify_roundtrip(
     name = image_name or source.parent.name.removesuffix(ROUGH_IMAGE_SUFFIX)
     durations = dict(_durations or {})
     expected = read_lock(lock_path)
+    if archive is not None:
+        from scitex_container.apptainer.repro import archive_def
+
+        _say(progress, f"[repro] checking the archive {archive} against the locked def")
+        archive_def.check_locked_def(locked_def, archive)
 
     _say(progress, f"[repro] building the locked def as `{name}`")
     start = time.monotonic()
@@ -328,7 +337,11 @@ def build_reproducible(
         _say(progress, f"[repro] archiving the lock's artifacts in {archive}")
         start = time.monotonic()
         saved = archive_def.input_dirs(rough_def)
-        archive_lock(lock_path, archive, image=rough, saved_dirs=saved)
+        try:
+            archive_lock(lock_path, archive, image=rough, saved_dirs=saved)
+        except CheckFailedError as exc:  # before the locked build: bad input, as from an image
+            where = os.fspath(archive)
+            raise NotFoundError(f"the archive cannot serve the lock: {exc}", where) from None
         _timed(durations, "archive", start)
 
     _say(progress, "[repro] generating the locked def")
@@ -355,6 +368,7 @@ def build_reproducible(
         progress=progress,
         command=command,
         offline=archive is not None,
+        archive=archive,
         _durations=durations,
     )
 

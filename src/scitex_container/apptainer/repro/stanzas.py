@@ -1,7 +1,8 @@
-"""The shell text of the pin stanzas appended to a locked def's ``%post``.
+"""The shell text of the pin stanzas in a locked def's ``%post``.
 
-Each stanza is POSIX sh that runs at the end of the rough ``%post`` (which
-apptainer runs with ``sh -e -x``) and:
+Each stanza is POSIX sh that runs after the rough ``%post`` has run (the
+generated ``%post`` runs it first, :mod:`..lock.post_wrap`; apptainer runs
+the whole with ``sh -e -x``) and:
 
 1. writes its pins into a file inside the image with a quoted heredoc;
 2. compares them with what is installed (``dpkg-query``, ``pip freeze``,

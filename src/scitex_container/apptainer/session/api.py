@@ -210,7 +210,7 @@ def exec_in_session(
     session_id: str, argv: Sequence[str], *, capture: bool = False
 ) -> runner.Completed:
     """Run ``argv`` inside the session's instance; returns its outcome (no raise on exit code)."""
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     full = backend.step_argv(record, _argv(argv))
@@ -219,7 +219,7 @@ def exec_in_session(
 
 def attach_session(session_id: str, *, pty: bool | None = None) -> int:
     """Open a login shell in the session; ``pty=None`` uses one when stdin is a terminal."""
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     if pty is None:
@@ -236,7 +236,7 @@ def stop_session(session_id: str) -> SessionRecord:
     then it stays, marked ``stop pending: <why>``, and CheckFailedError
     (exit 1) says so.  A later ``stop`` (or ``list``) finishes it.
     """
-    record = records.load(v.session_id(session_id))
+    record = records.find(session_id)  # the id, the job id or the instance name
     if record.backend == "slurm":
         from scitex_container.apptainer.session import stopping
 

@@ -183,6 +183,29 @@ def load(session_id: str) -> SessionRecord:
     return _load_in(root, sid)
 
 
+def find(ref: str) -> SessionRecord:
+    """The session ``ref`` names: its session id, its SLURM job id or its instance name.
+
+    ``session list`` shows all three; each is accepted wherever a session is
+    taken (exec, attach, stop).  A name two sessions share is refused.
+    """
+    ref = v.session_id(ref)  # ids, job ids and instance names share this syntax
+    root = trusted_root()
+    if root is not None and os.path.lexists(root / ref):
+        return _load_in(root, ref)
+    matches = [r for r in all_records() if ref in (r.job_id, r.instance)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        ids = ", ".join(r.id for r in matches)
+        raise BadInputError(
+            f"{ref!r} names {len(matches)} sessions ({ids}): give the id", "session"
+        )
+    raise NotFoundError(
+        f"no session, job or instance {ref!r} (see `scitex-container session list`)", "session"
+    )
+
+
 def _load_in(root: Path, session_id: str) -> SessionRecord:
     """``load`` in a state directory already checked (``all_records`` checks it once)."""
     directory = root / session_id

@@ -9,7 +9,8 @@ password-protected key without its password is a one-line
 :class:`~scitex_container.errors.BadInputError` naming the file, never an
 apptainer failure halfway through.  An encrypted private key is decrypted
 (with the password in :data:`~scitex_container.envvars.KEY_PASSWORD`) into
-a private temporary file that lives only while apptainer signs.
+a memory file apptainer reads through an inherited descriptor: the
+decrypted key never touches a file.
 
 A key's fingerprint is ``sha256:`` plus the sha256 of its DER
 SubjectPublicKeyInfo (what ``openssl pkey -pubout -outform DER | sha256sum``
@@ -27,7 +28,6 @@ from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.files import temporaries
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -230,12 +230,18 @@ def load_private_key(path: str | os.PathLike, password: bytes | None = None):
 
 
 @contextlib.contextmanager
-def apptainer_private_key(path: str | os.PathLike, key=None) -> Iterator[tuple[Path, str]]:
-    """A key file apptainer can sign with, and the fingerprint of its public half.
+def apptainer_private_key(
+    path: str | os.PathLike, key=None
+) -> Iterator[tuple[Path, str, tuple[int, ...]]]:
+    """A key path apptainer can sign with, its fingerprint and the descriptors to pass on.
 
-    An unencrypted PKCS#8 file is used as it is; any other private key
-    (encrypted, or a traditional ``EC PRIVATE KEY``) is written as PKCS#8
-    into a 0700 temporary directory that is removed afterwards.
+    An unencrypted PKCS#8 file is used as it is (no descriptor).  Any other
+    private key (encrypted, or a traditional ``EC PRIVATE KEY``) is
+    converted to PKCS#8 in memory only: a memory file (``memfd_create``)
+    that apptainer opens as ``/proc/self/fd/N``, so the child must inherit
+    descriptor ``N`` (``runner.run(..., pass_fds=fds)``).  No file ever holds
+    the decrypted key; a SIGKILL at any moment leaves nothing behind (the
+    kernel frees the memory with the last descriptor).
     """
     from cryptography.hazmat.primitives import serialization as ser
 
@@ -243,13 +249,17 @@ def apptainer_private_key(path: str | os.PathLike, key=None) -> Iterator[tuple[P
     fpr = fingerprint_of(key.public_key())
     data = Path(path).read_bytes()
     if data.lstrip().startswith(b"-----BEGIN PRIVATE KEY-----"):
-        yield Path(path), fpr
+        yield Path(path), fpr, ()
         return
-    with temporaries.directory("scitex-key-") as tmp:
-        plain = tmp / "key.pem"
-        pem = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
-        _write_new(plain, pem, 0o600)
-        yield plain, fpr
+    pem = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+    fd = os.memfd_create("scitex-signing-key", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(pem)
+        while view:
+            view = view[os.write(fd, view) :]
+        yield Path(f"/proc/self/fd/{fd}"), fpr, (fd,)
+    finally:
+        os.close(fd)
 
 
 def public_key_paths(

@@ -129,7 +129,8 @@ def sign_artifact(
         before(sif, digest)
     if not runner.is_dry_run():
         _regroup(sif)
-    with apptainer_private_key(key, loaded) as (keyfile, fingerprint):
-        runner.run([cmd, "sign", "--key", os.fspath(keyfile), os.fspath(sif)], timeout=3600)
+    with apptainer_private_key(key, loaded) as (keyfile, fingerprint, fds):
+        argv = [cmd, "sign", "--key", os.fspath(keyfile), os.fspath(sif)]
+        runner.run(argv, timeout=3600, pass_fds=fds)
     layout = None if runner.is_dry_run() else layout_sha256(sif)
     return Signed(fingerprint, digest, len(old), layout)

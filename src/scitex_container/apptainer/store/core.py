@@ -88,7 +88,7 @@ class Store:
     """Versions of one artifact in ``directory``, named by ``scheme``."""
 
     def __init__(self, directory: str | os.PathLike, scheme: Scheme) -> None:
-        self.dir = Path(directory).absolute()
+        self.dir = Path(os.path.normpath(Path(directory).absolute()))  # printed without ../
         self.scheme = scheme
 
     def __repr__(self) -> str:

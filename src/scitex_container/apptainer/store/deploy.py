@@ -30,6 +30,7 @@ from scitex_container.apptainer.store.opening import open_store
 from scitex_container.errors import BadInputError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import fsync_dir
+from scitex_container.files.pathinfo import from_oserror, not_writable
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -78,16 +79,14 @@ def _writable_target(target: Path, use_sudo: bool) -> bool:
         try:
             target.mkdir(parents=True)
         except OSError as exc:
-            raise BadInputError(
-                f"cannot create the target directory: {exc.strerror} (use --sudo?)", str(target)
-            ) from None
+            raise from_oserror(exc) from None
     if not target.is_dir():
         raise BadInputError("the deploy target is not a directory", str(target))
     if os.access(target, os.W_OK):
         return False
     if need_sudo:
         return True
-    raise BadInputError("the target directory is not writable (use --sudo)", str(target))
+    raise not_writable(target, "use --sudo")
 
 
 def _same(src: Path, dst: Path, digest: str) -> bool:
@@ -120,10 +119,9 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
             temporaries.remove(tmp)
         if not isinstance(exc, OSError):
             raise
-        where = f" (writing {exc.filename})" if exc.filename else ""
-        raise BadInputError(
-            f"cannot copy {src.name} here: {exc.strerror}{where}", str(store.dir)
-        ) from None
+        named = exc.filename if isinstance(exc.filename, str) else ""
+        hidden = not named or os.path.basename(named).startswith(".")
+        raise from_oserror(exc, dst if hidden else named) from None  # never our temporary
     temporaries.forget(tmp)
     return size
 

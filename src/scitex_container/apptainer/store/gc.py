@@ -17,7 +17,12 @@ from pathlib import Path
 
 from scitex_container.apptainer.store.naming import Scheme
 from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, SIDECAR_SUFFIXES
-from scitex_container.apptainer.store.state import pid_alive, scratch_artifact, stale_scratch
+from scitex_container.apptainer.store.state import (
+    pid_alive,
+    remove_scratch,
+    scratch_artifact,
+    stale_scratch,
+)
 from scitex_container.files.fsutil import remove_path
 from scitex_container.process import runner
 
@@ -43,10 +48,12 @@ def remove_orphan_sidecars(directory: Path, scheme: Scheme, building: bool) -> l
     """Remove sidecars (logs of failed builds...) whose version does not exist.
 
     A version being built right now (its hidden temporary exists, or a build
-    holds the build lock: its log is being written) keeps its sidecars.
-    Caller holds the lock.
+    holds the build lock: its log is being written) keeps its sidecars.  In
+    a dry run the same list is returned and nothing removed (so `cleanup
+    --dry-run` names the logs the real run removes).  Caller holds the lock.
     """
-    if runner.is_dry_run() or not directory.is_dir():
+    dry = runner.is_dry_run()
+    if not directory.is_dir():
         return []
     names = set(os.listdir(directory))
     removed = []
@@ -61,14 +68,19 @@ def remove_orphan_sidecars(directory: Path, scheme: Scheme, building: bool) -> l
             continue
         if building and suffix == LOG_SUFFIX:
             continue
-        (directory / name).unlink(missing_ok=True)
+        if not dry:
+            (directory / name).unlink(missing_ok=True)
         removed.append(directory / name)
     return removed
 
 
 def remove_stale(directory: Path, scheme: Scheme) -> list[Path]:
-    """Remove temporaries left by killed commands (caller holds the lock)."""
-    if runner.is_dry_run() or not directory.is_dir():
+    """Remove temporaries left by killed commands (caller holds the lock).
+
+    In a dry run the same list is returned and nothing removed.
+    """
+    dry = runner.is_dry_run()
+    if not directory.is_dir():
         return []
     removed = []
     now = time.time()
@@ -87,18 +99,22 @@ def remove_stale(directory: Path, scheme: Scheme) -> list[Path]:
             with contextlib.suppress(OSError):
                 stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AGE
         if stale:
-            with contextlib.suppress(FileNotFoundError):
-                remove_path(Path(entry.path))
+            if not dry:
+                with contextlib.suppress(FileNotFoundError):
+                    remove_path(Path(entry.path))
             removed.append(Path(entry.path))
     for scratch in stale_scratch(directory):  # apptainer's temp space of a killed build
-        with contextlib.suppress(OSError):
-            remove_path(scratch)
+        if not dry:
+            with contextlib.suppress(OSError):
+                remove_scratch(scratch)
         removed.append(scratch)
-        removed += _killed_build_sidecars(directory, scheme, scratch_artifact(scratch))
+        removed += _killed_build_sidecars(directory, scheme, scratch_artifact(scratch), dry)
     return removed
 
 
-def _killed_build_sidecars(directory: Path, scheme: Scheme, artifact: str | None) -> list[Path]:
+def _killed_build_sidecars(
+    directory: Path, scheme: Scheme, artifact: str | None, dry: bool = False
+) -> list[Path]:
     """Sidecars (the log, a metadata file written just before the rename) of a killed build.
 
     Only for a version that never appeared: a failed build's log stays as
@@ -112,7 +128,8 @@ def _killed_build_sidecars(directory: Path, scheme: Scheme, artifact: str | None
     for suffix in SIDECAR_SUFFIXES:
         path = directory / (artifact + suffix)
         if os.path.lexists(path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            if not dry:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
             removed.append(path)
     return removed

@@ -31,6 +31,7 @@ from scitex_container.errors import MetadataError, NotAFileError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.digests import DigestCache
 from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.files.ownership import follow_trusted, read_no_follow
 
 SCHEMA = 1
 #: Keys of older stores that are caches, not records: dropped on read.
@@ -170,8 +171,9 @@ def metadata_path(artifact: str | Path) -> Path:
 
 
 def _real(artifact: str | Path) -> Path:
-    """Metadata belongs to the version, not to a link pointing at it."""
-    return Path(os.path.realpath(artifact))
+    """Metadata belongs to the version, not to a link pointing at it (another
+    user's link is followed only within its folder)."""
+    return follow_trusted(artifact)
 
 
 def read_metadata(artifact: str | Path) -> VersionMeta | None:
@@ -182,7 +184,7 @@ def read_metadata(artifact: str | Path) -> VersionMeta | None:
     """
     path = metadata_path(_real(artifact))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_no_follow(path).decode("utf-8")  # a planted link is never read through
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:

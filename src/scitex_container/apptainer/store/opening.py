@@ -1,18 +1,25 @@
-"""Which store a path names: a store directory or its active link, in either layout.
+"""Which store a path names: a store directory, its active link or any version in it.
 
 The reference's flat layout (``scitex-v<version>.sif``, ``scitex-base-v*.sif``,
 ``current.sif``) and an image directory written by ``build()``
 (``<name>/<name>-v<timestamp>.sif`` with the active link ``<name>/<name>.sif``)
-are told apart here, so every command opens a store the same way.
+are told apart here, so every command opens a store the same way.  A
+directory may hold several images side by side (a deploy target every
+image is deployed to): :func:`open_stores` returns one store per image.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
+
+#: ``<name>-v<version>.sif`` or ``<name>-v<version>-sandbox``: a version of image ``name``.
+_VERSION_NAME = re.compile(r"(?P<name>[^/]+?)-v(?P<version>[^/]+?)(?P<end>\.sif|-sandbox)\Z")
 
 
 def _has(directory: Path, pattern: str) -> bool:
@@ -26,20 +33,101 @@ def detect_scheme(directory: str | os.PathLike, sandbox: bool = False) -> Scheme
     if os.path.lexists(d / flat.active) or _has(d, f"{flat.prefix}*{flat.suffix}"):
         return flat
     own = image_scheme(d.name, sandbox) if d.name and not d.name.startswith(".") else None
-    if own and (os.path.lexists(d / own.active) or _has(d, f"{own.prefix}*{own.suffix}")):
+    # A killed first build leaves only its log and hidden temporaries: still this store.
+    marks = (f"{own.prefix}*", f".{own.prefix}*") if own else ()
+    if own and (os.path.lexists(d / own.active) or any(_has(d, m) for m in marks)):
         return own
-    return flat
+    others = schemes_in(d, sandbox)
+    return others[0] if len(others) == 1 else flat
+
+
+def schemes_in(directory: str | os.PathLike, sandbox: bool = False) -> list[Scheme]:
+    """Every store in ``directory``: the flat layout and each image with a version there.
+
+    Names the flat layout claims (its versions and base images) are its own,
+    never another image's.  Sorted by image name, the flat layout first.
+    """
+    try:
+        names = sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    flat = FLAT_SANDBOX if sandbox else FLAT_SIF
+    found: list[Scheme] = []
+    if flat.active in names or any(flat.version_of(n) or flat.is_base(n) for n in names):
+        found.append(flat)
+    images: set[str] = set()
+    for name in names:
+        if name.startswith(".") or (found and (flat.version_of(name) or flat.is_base(name))):
+            continue
+        match = _VERSION_NAME.match(name)
+        if match and (match["end"] == "-sandbox") == sandbox:
+            images.add(match["name"])
+    for image in sorted(images):
+        scheme = image_scheme(image, sandbox)
+        if any(scheme.version_of(n) for n in names):
+            found.append(scheme)
+    return found
 
 
 def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
-    """The store at ``location``: a store directory, or its active link."""
+    """The store at ``location``: a store directory, its active link or one of its versions.
+
+    A store another user could steer us with (a planted link, an entry of a
+    third user) is refused here, before any command acts on it (:mod:`.guard`).
+    """
+    store = _open(location, sandbox)
+    check_store(store.dir, store.scheme)
+    return store
+
+
+def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     path = Path(location)
-    if path.is_symlink() or path.is_file():
+    if path.is_symlink() or path.is_file() or (path.is_dir() and _is_version_dir(path)):
         name = path.name
-        for scheme in (FLAT_SIF, FLAT_SANDBOX):
-            if name == scheme.active:
-                return Store(path.parent, scheme)
+        parent = path.parent
+        for scheme in (FLAT_SIF, FLAT_SANDBOX, *schemes_in(parent), *schemes_in(parent, True)):
+            if name == scheme.active or scheme.version_of(name) is not None:
+                return Store(parent, scheme)
+        if path.is_dir() and not path.is_symlink():
+            return Store(path, detect_scheme(path, sandbox))
         if name.endswith("-sandbox"):
-            return Store(path.parent, image_scheme(name[: -len("-sandbox")], True))
-        return Store(path.parent, image_scheme(name.removesuffix(".sif")))
+            return Store(parent, image_scheme(name[: -len("-sandbox")], True))
+        return Store(parent, image_scheme(name.removesuffix(".sif")))
     return Store(path, detect_scheme(path, sandbox))
+
+
+def _is_version_dir(path: Path) -> bool:
+    """A sandbox version (a directory named as one), not a store directory."""
+    name = path.name
+    if FLAT_SANDBOX.version_of(name) is not None:
+        return True
+    match = _VERSION_NAME.match(name)
+    return bool(match and match["end"] == "-sandbox")
+
+
+def open_stores(location: str | os.PathLike, sandbox: bool = False) -> list[Store]:
+    """Every store ``location`` names: one, or one per image of a shared directory."""
+    path = Path(location)
+    store = open_store(path, sandbox)
+    if store.dir != Path(os.path.normpath(path.absolute())):
+        return [store]  # a link or a version named the one store
+    schemes = schemes_in(path, sandbox)
+    if len(schemes) > 1 or (schemes and not store.version_names()):
+        stores = [Store(path, s) for s in schemes]
+        for each in stores:
+            check_store(each.dir, each.scheme)
+        return stores
+    return [store]
+
+
+def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
+    """What ``location`` was taken for, when it is not the store directory itself."""
+    path = Path(os.path.normpath(Path(location).absolute()))
+    if path == store.dir:
+        return None
+    if path == store.link:
+        return None  # the active link names its store plainly
+    version = store.scheme.version_of(path.name)
+    if path.parent == store.dir and version is not None:
+        return f"{path} is version {version} of the image whose active link is {store.link}"
+    return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,12 +22,13 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from scitex_container.apptainer.store import guard
 from scitex_container.errors import NotFoundError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import remove_path
 from scitex_container.process import runner
 
-STATE_DIR = ".scitex"
+STATE_DIR = guard.STATE_DIR
 STORE_LOCK = "store.flock"
 
 _locks: dict[str, FileLock] = {}
@@ -82,6 +84,7 @@ def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None
         return
     if not store_dir.is_dir():
         raise NotFoundError("the store directory does not exist", str(store_dir))
+    guard.check_state(store_dir)  # no lock through a planted link
     path = lock_path(store_dir, name)
     path.parent.mkdir(mode=0o700, exist_ok=True)
     lock = _lock_for(path, timeout)
@@ -111,6 +114,7 @@ def build_scratch(store_dir: Path, artifact: str | None = None) -> Iterator[Path
     (:mod:`scitex_container.files.temporaries`) from before it exists until it
     is gone.
     """
+    guard.check_state(store_dir)  # apptainer writes here: never through a link
     root = state_dir(store_dir) / "tmp"
     name = f"{os.getpid()}-{time.time_ns()}" + (f"-{artifact}" if artifact else "")
     path = temporaries.track(root / name)
@@ -144,7 +148,7 @@ def release_scratch(scratch: Path) -> None:
     """
     for attempt in range(_RELEASE_TRIES):
         try:
-            remove_path(scratch)
+            remove_scratch(scratch)
             break
         except OSError:
             if attempt == _RELEASE_TRIES - 1:
@@ -158,6 +162,45 @@ def release_scratch(scratch: Path) -> None:
 
 
 _RELEASE_TRIES = 5
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def remove_scratch(scratch: Path) -> None:
+    """Remove ``<store>/.scitex/tmp/<name>`` (``scratch``), never through a link.
+
+    On another user's store (root's case, where permissions stop nothing)
+    the folders on the way are opened without following links and the tree
+    is removed relative to them (``rmtree(dir_fd=)``): a ``.scitex`` or
+    ``tmp`` swapped for a link after the guard looked makes the removal
+    fail, never reach outside.  Otherwise (our own store) by path, which
+    also copes with read-only folders apptainer leaves.
+    """
+    store_dir = scratch.parent.parent.parent
+    try:
+        foreign = os.stat(store_dir).st_uid != os.geteuid()
+    except FileNotFoundError:
+        return
+    if not foreign:
+        remove_path(scratch)
+        return
+    import shutil
+
+    fds: list[int] = []
+    try:
+        fds.append(os.open(store_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        fds.append(os.open(STATE_DIR, _DIR_FLAGS, dir_fd=fds[-1]))
+        fds.append(os.open("tmp", _DIR_FLAGS, dir_fd=fds[-1]))
+        st = os.stat(scratch.name, dir_fd=fds[-1], follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(scratch.name, dir_fd=fds[-1])
+        else:
+            os.unlink(scratch.name, dir_fd=fds[-1])
+    except FileNotFoundError:
+        return
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
 
 
 def pid_alive(pid: int) -> bool:

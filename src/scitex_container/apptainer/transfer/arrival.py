@@ -70,10 +70,13 @@ def gate(steps: tuple[str, ...], image: Path, shown: str) -> dict | None:
 
 
 def kept_version(store: Store, sha256: str) -> Path | None:
-    """A version of ``store`` holding exactly the SIF ``sha256`` (by recorded digest)."""
+    """A version of ``store`` holding exactly the SIF ``sha256``: recorded so, and its bytes
+    hash so now (a version's metadata alone is a claim, not a proof)."""
     for row in store.versions():
-        meta = read_metadata(row.path) if row.path.is_file() else None
-        if meta is not None and meta.sha256 == sha256:
+        if row.path.is_symlink() or not row.path.is_file():
+            continue
+        meta = read_metadata(row.path)
+        if meta is not None and meta.sha256 == sha256 and cached_sha256(row.path) == sha256:
             return row.path
     return None
 
@@ -89,11 +92,14 @@ def arrive(
     steps: tuple[str, ...],
     where: str,
     before_publish: Callable[[], None] | None = None,
+    lock_authenticated: bool = False,
 ) -> Arrival:
     """Bring the SIF ``sha256`` into ``store``: ``fetch(path)`` writes it to ``path``.
 
     Under a dry run nothing is created: the fetch is recorded (it would run)
-    unless the store keeps that SIF already.
+    unless the store keeps that SIF already.  ``lock_authenticated``: the
+    travelling lock's own lines (artifact hashes) were authenticated on the
+    way (a bundle manifest signed by a policy key); see :func:`_lock_sidecar`.
     """
     if runner.is_dry_run():
         found = kept_version(store, sha256) if store.dir.is_dir() else None
@@ -138,8 +144,45 @@ def arrive(
                 extra={"origin": record},
             )
             sidecars = {}
-            if proofs.LOCK in proof:
-                sidecars[LOCK_SUFFIX] = proof[proofs.LOCK].decode("utf-8", "replace")
+            lock_text = _lock_sidecar(
+                tmp, sha256, proof, gated=verdict is not None, authenticated=lock_authenticated
+            )
+            if lock_text is not None:
+                sidecars[LOCK_SUFFIX] = lock_text
+            record["lock"] = (
+                "travelled"
+                if lock_text is not None
+                and proofs.LOCK in proof
+                and (verdict is None or lock_authenticated)
+                else ("embedded" if lock_text else "none")
+            )
             os.chmod(tmp, 0o644)
             store.publish(tmp, final, meta=meta, sidecars=sidecars)
     return Arrival(str(store.dir), version, str(final), sha256, False, record, checks, verdict)
+
+
+def _lock_sidecar(
+    sif: Path, sha256: str, proof: dict[str, bytes], *, gated: bool, authenticated: bool
+) -> str | None:
+    """The ``.lock`` sidecar an arriving version keeps.
+
+    The travelling lock's versions were checked against the lock signed
+    inside the SIF, but its other lines (``# artifact:`` hashes) are covered
+    by no signature of the image.  So under a policy gate it is kept only
+    when it was authenticated on the way; otherwise the version keeps the
+    lock signed inside the image (rendered with its digest), or none.
+    Without a policy the travelling lock is kept as the user sent it.
+    """
+    travelled = proof.get(proofs.LOCK)
+    if travelled is not None and (not gated or authenticated):
+        return travelled.decode("utf-8", "replace")
+    from scitex_container.apptainer.lock.provenance import (
+        LOCK_OBJECT,
+        lock_sidecar_text,
+        read_named_object,
+    )
+
+    inside = read_named_object(sif, LOCK_OBJECT)
+    if inside is None:
+        return None
+    return lock_sidecar_text(inside.decode("utf-8", "replace"), sha256, f"{sif}#{LOCK_OBJECT}")

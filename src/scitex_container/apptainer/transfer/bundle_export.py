@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import stat
-import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +31,7 @@ from scitex_container.apptainer.transfer.bundle_manifest import (
 )
 from scitex_container.apptainer.transfer.push import check_recorded_digest, source_sif
 from scitex_container.errors import BadInputError, TransferError
-from scitex_container.files import temporaries
-from scitex_container.files.fsutil import fsync_dir, temp_path
+from scitex_container.files.fsutil import atomic_output
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -94,15 +91,6 @@ def _add_file(tar: tarfile.TarFile, member: Member, path: Path) -> None:
         tar.addfile(_info(member.name, member.size), reader)
     if reader.hash.hexdigest() != member.sha256:
         raise TransferError(f"{path} changed while it was exported", {"member": member.name})
-
-
-def _special(path: Path) -> bool:
-    """A character device, FIFO or socket (through links): never replaced, written through."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _write(
@@ -180,26 +168,8 @@ def export_bundle(
     )
     if runner.is_dry_run():
         return result
-    if out.is_dir():
-        raise BadInputError("is a directory; give the bundle's file name", str(out))
-    if os.fspath(output) == "-" or _special(out):  # stdout, a device, a FIFO: written through
-        if os.fspath(output) == "-":
-            _write(sys.stdout.buffer, body, signature, members, sif, found, store_root)
-        else:
-            with open(out, "wb") as fh:
-                _write(fh, body, signature, members, sif, found, store_root)
-        return result
-    tmp = temporaries.track(temp_path(out))
-    try:
-        with open(tmp, "xb") as fh:
-            _write(fh, body, signature, members, sif, found, store_root)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        temporaries.remove(tmp)
-        raise
-    temporaries.forget(tmp)
-    fsync_dir(out.parent if str(out.parent) else Path("."))
+    # the one output rule: a device, FIFO, socket or - is written through,
+    # a directory refused, a file replaced atomically
+    with atomic_output(out) as fh:
+        _write(fh, body, signature, members, sif, found, store_root)
     return result

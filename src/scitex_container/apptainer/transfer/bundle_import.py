@@ -38,6 +38,7 @@ from scitex_container.apptainer.transfer.bundle_manifest import (
     MAX_MANIFEST,
     SIGNATURE,
     BundleManifest,
+    Member,
     parse_manifest,
     signed_by,
 )
@@ -83,6 +84,19 @@ def _copy_member(fh: IO[bytes], dest: Path) -> tuple[int, str]:
 
 @contextlib.contextmanager
 def _opened(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
+    """The bundle as a tar stream; a truncated or garbled stream is one line naming it."""
+    try:
+        with _opened_raw(path) as tar:
+            yield tar
+    except (tarfile.ReadError, tarfile.StreamError, EOFError) as exc:
+        raise TransferError(
+            f"bundle {os.fspath(path)}: truncated or not a tar stream ({exc})",
+            {"member": None, "check": "tar"},
+        ) from None
+
+
+@contextlib.contextmanager
+def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
     try:
         if os.fspath(path) == "-":
             tar = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")  # noqa: SIM115
@@ -101,7 +115,6 @@ def _manifest_signer(
 ) -> str | None:
     from scitex_container.apptainer.signing.policy import load_policies
 
-    carries_unsigned = any(m.role in ("artifact", "lock") for m in manifest.members)
     first: str | None = None
     for policy in load_policies():  # the site's, then an added one: each must pass
         which = "site" if policy.site else "added"
@@ -114,13 +127,13 @@ def _manifest_signer(
                 f"not made by any key of the {which} policy {policy.path}",
                 "manifest:signature",
             )
-        if policy.requires("import") and carries_unsigned and signer is None:
+        if policy.requires("import") and signer is None:
             raise _refuse(
                 bundle,
                 MANIFEST,
-                f"{which} policy {policy.path} gates import and the bundle carries a lock or "
-                "artifacts the image's signature does not cover: the manifest must be signed "
-                "by a policy key (`bundle export --key`)",
+                f"{which} policy {policy.path} gates import: the manifest must be signed by a "
+                "policy key (`bundle export --key`), so no member can be swapped or dropped, "
+                "another signed image included",
                 "manifest:signature",
             )
         first = first or signer
@@ -157,13 +170,22 @@ def import_bundle(
             state.build_scratch(store.dir) as scratch,
         ):
             files: dict[str, Path] = {}
+            order = [m.name for m in manifest.members]
             while info is not None:
                 member = manifest.member(info.name)
                 if member is None or info.name in files:
                     what = "listed twice" if info.name in files else "not in the manifest"
                     raise _refuse(shown, info.name, f"unexpected member ({what})", "extra")
+                if order[len(files)] != info.name:
+                    raise _refuse(
+                        shown,
+                        info.name,
+                        f"out of the manifest's order (expected {order[len(files)]} here)",
+                        "order",
+                    )
                 if not info.isreg() or info.size != member.size:
                     raise _refuse(shown, info.name, "not a regular file of the listed size")
+                _check_header(shown, info)
                 dest = scratch / f"m{len(files)}"
                 fh = tar.extractfile(info)
                 size, digest = _copy_member(fh, dest) if fh is not None else (0, "")
@@ -179,7 +201,77 @@ def import_bundle(
             missing = [m.name for m in manifest.members if m.name not in files]
             if missing:
                 raise _refuse(shown, missing[0], "missing from the bundle", "missing")
+            _check_end(shown, bundle, tar)
             return _publish(shown, manifest, files, store, name, archive, signer)
+
+
+def _check_header(shown: str, info: tarfile.TarInfo) -> None:
+    """Members carry exactly the headers `bundle export` writes: a header changed is refused."""
+    if (
+        info.mode != 0o644
+        or info.uid
+        or info.gid
+        or info.uname
+        or info.gname
+        or info.mtime
+        or info.pax_headers
+    ):
+        raise _refuse(
+            shown,
+            info.name,
+            "its tar header was changed (mode, owner, time or pax records)",
+            "header",
+        )
+
+
+def _check_end(shown: str, bundle: str | os.PathLike, tar: tarfile.TarFile) -> None:
+    """Nothing after the archive's end: a regular file is exactly as long as export makes it."""
+    if os.fspath(bundle) == "-" or not Path(bundle).is_file():
+        return  # a stream: what follows the end is never read
+    record = tarfile.RECORDSIZE
+    expected = -(-(tar.offset + 2 * tarfile.BLOCKSIZE) // record) * record
+    size = Path(bundle).stat().st_size
+    if size != expected:
+        raise _refuse(
+            shown,
+            "(end of archive)",
+            f"{size - expected:+d} bytes beyond the archive's end",
+            "trailing",
+        )
+
+
+def _check_artifacts(
+    shown: str,
+    artifacts: list[Member],
+    lock_bytes: bytes | None,
+    archive: str | os.PathLike | None,
+) -> None:
+    """Every artifact entry is one the bundle's lock names with that sha256, and none would
+    replace what the target archive already maps to another file."""
+    from scitex_container.apptainer.lock.archive_store import ArchiveStore
+    from scitex_container.apptainer.lock.lockfile import parse_lock
+
+    if lock_bytes is None:
+        raise _refuse(shown, artifacts[0].name, "artifacts without a lock naming them", "artifact")
+    lock = parse_lock(lock_bytes.decode("utf-8", "replace"), f"bundle {shown}#lock")
+    versions = lock.version_set()
+    existing = ArchiveStore(archive).read_index() if archive is not None else {}
+    for member in artifacts:
+        for entry in member.entries or {}:
+            key, _, version = entry.rpartition("=")
+            if versions.get(key) != version or lock.artifacts.get(key) != member.sha256:
+                raise _refuse(
+                    shown, member.name, f"`{entry}` is not an artifact the lock names", "artifact"
+                )
+            held = existing.get(entry)
+            if isinstance(held, dict) and held.get("sha256") != member.sha256:
+                raise _refuse(
+                    shown,
+                    member.name,
+                    f"the archive {archive} maps `{entry}` to another file "
+                    f"(sha256 {str(held.get('sha256'))[:16]}...); nothing was replaced",
+                    "artifact",
+                )
 
 
 def _publish(
@@ -197,6 +289,8 @@ def _publish(
         if title in files
     }
     artifacts = [m for m in manifest.members if m.role == "artifact"]
+    if artifacts and files:
+        _check_artifacts(shown, artifacts, proof.get(proofs.LOCK), archive)
 
     def add_artifacts() -> None:
         if archive is None or not artifacts:
@@ -231,6 +325,7 @@ def _publish(
         steps=STEPS,
         where=f"bundle {shown}",
         before_publish=add_artifacts,
+        lock_authenticated=signer is not None,
     )
     if arrival.reused and not runner.is_dry_run():
         add_artifacts()  # the image was kept already; its artifacts may not be

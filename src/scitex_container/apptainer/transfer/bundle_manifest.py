@@ -36,6 +36,13 @@ SIGNATURE = "manifest.sig"
 IMAGE = "image.sif"
 MAX_MANIFEST = 16 << 20
 ROLES = ("image", "lock", "statement", "sbom", "artifact")
+#: The one role each fixed member name has (an artifact is ``artifacts/sha256/<hex>``).
+ROLE_OF = {
+    IMAGE: "image",
+    "image.sif.lock": "lock",
+    "statement.intoto.json": "statement",
+    "sbom.cdx.json": "sbom",
+}
 _NAME = re.compile(
     r"^(?:image\.sif(?:\.lock)?|statement\.intoto\.json|sbom\.cdx\.json"
     r"|artifacts/sha256/[0-9a-f]{64})$"
@@ -97,6 +104,9 @@ def parse_manifest(data: bytes) -> BundleManifest:
             raise _bad(f"members[{i}].name {name!r} is not a bundle member name")
         if role not in ROLES or not isinstance(size, int) or size < 0:
             raise _bad(f"members[{i}] ({name}): bad role or size")
+        expected = ROLE_OF.get(name, "artifact")
+        if role != expected:
+            raise _bad(f"members[{i}] ({name}): the role of this member is {expected}, not {role}")
         if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
             raise _bad(f"members[{i}] ({name}): sha256 must be 64 hex digits")
         if role == "artifact" and name != f"artifacts/sha256/{sha}":

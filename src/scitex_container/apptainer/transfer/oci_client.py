@@ -61,6 +61,23 @@ class Manifest:
         return value
 
 
+class _NoDowngrade(urllib.request.HTTPRedirectHandler):
+    """Redirects never go from https to http, and plain http never leaves its host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if new.scheme != "https" and (old.scheme == "https" or new.netloc != old.netloc):
+            raise TransferError(
+                f"refused a redirect from {old.scheme}://{old.netloc} to {newurl} "
+                "(plain http is only spoken to the registry itself)",
+                {"check": "redirect", "location": newurl},
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_NoDowngrade())
+
+
 class OciClient:
     """One repository of one registry."""
 
@@ -68,6 +85,13 @@ class OciClient:
         self.ref = ref
         self.base = f"{'http' if ref.plain_http(plain_http) else 'https'}://{ref.registry}"
         self.timeout = timeout
+
+    def _open(self, req: urllib.request.Request) -> Any:
+        try:
+            return _OPENER.open(req, timeout=self.timeout)
+        except TransferError as exc:
+            details = {"reference": str(self.ref), **exc.details}
+            raise TransferError(f"{self.ref}: {exc}", details) from None
 
     # -- transport ---------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -91,7 +115,7 @@ class OciClient:
     ) -> tuple[int, dict[str, str], bytes]:
         req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with self._open(req) as resp:
                 status, head = resp.status, {k.lower(): v for k, v in resp.headers.items()}
                 data = resp.read(MAX_SMALL + 1) if method != "HEAD" else b""
         except urllib.error.HTTPError as exc:
@@ -186,7 +210,7 @@ class OciClient:
         hasher, got = hashlib.sha256(), 0
         try:
             req = urllib.request.Request(url, method="GET")
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp, open(dest, "xb") as out:
+            with self._open(req) as resp, open(dest, "xb") as out:
                 while chunk := resp.read(_CHUNK):
                     hasher.update(chunk)
                     out.write(chunk)
@@ -223,6 +247,8 @@ class OciClient:
         if not location:
             raise self._fail("blob upload", "the registry gave no upload location")
         url = urllib.parse.urljoin(self.base + "/", location)
+        if not url.startswith(self.base + "/") and not url.startswith("https://"):
+            raise self._fail("blob upload", f"refused an upload location over plain http: {url}")
         sep = "&" if "?" in url else "?"
         self._request(
             "PUT",

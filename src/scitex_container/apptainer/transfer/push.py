@@ -62,6 +62,11 @@ def source_sif(source: str | os.PathLike) -> Path:
             + (f" ({problem})" if (problem := store.link_problem()) else ""),
             str(path),
         )
+    if active.is_symlink():
+        raise CheckFailedError(
+            f"{active}: the version was replaced by a link (to {os.readlink(active)}); "
+            "refusing to send what it points at"
+        )
     if not (active.is_file() and is_sif(active)):
         raise BadInputError("the active version is not a SIF (a sandbox cannot travel)", str(path))
     return active

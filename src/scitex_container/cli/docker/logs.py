@@ -12,13 +12,13 @@ from scitex_container.cli.output import emit, info
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option(
-    "-n", "--tail", type=click.IntRange(min=0), help="Only the last N lines of each container."
-)
+@click.option("--tail", type=click.IntRange(min=0), help="Only the last N lines of each container.")
+@click.option("-n", "tail_n", type=click.IntRange(min=0), hidden=True)  # old spelling of --tail
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C to stop).")
 @stack_options
-def logs(get_stack, services, tail, follow) -> int:
+def logs(get_stack, services, tail, tail_n, follow) -> int:
     """Print the services' logs."""
+    tail = tail if tail is not None else tail_n
     from scitex_container.docker.actions import logs_stack
     from scitex_container.errors import BadInputError
 

@@ -26,7 +26,7 @@ from scitex_container.cli.output import emit
 @click.option(
     "--lock-out",
     type=click.Path(dir_okay=False),
-    help="Where to write the lock with artifact hashes "
+    help="Where to write the lock with artifact hashes, - for stdout "
     "(default: the lock given, or DIR/locks/<image>.lock).",
 )
 @click.option("--python-version", help="Python of the wheels (default: the image's).")
@@ -45,27 +45,39 @@ from scitex_container.cli.output import emit
     help="A directory of saved .deb files and wheels, for versions no source has any more "
     "(repeat).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Re-check the sha256 of every stored file (default: sizes and a sample); "
+    "a damaged one is fetched again and replaced.",
+)
 @common_options
-def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs) -> int:
+def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, verify) -> int:
     """Fetch, verify and store every .deb, wheel and npm tarball the lock names."""
     from scitex_container.apptainer.lock.archive import archive_lock
+    from scitex_container.cli.progress import progress_line
 
     opts = get_options()
-    result, commands = execute(
-        lambda: archive_lock(
-            source,
-            out_dir,
-            lock_out=lock_out,
-            python_version=python_version,
-            platforms=tuple(platforms) or None,
-            saved_dirs=tuple(saved_dirs),
+    with progress_line(opts, f"archiving the lock of {source}", phase="archive"):
+        result, commands = execute(
+            lambda: archive_lock(
+                source,
+                out_dir,
+                lock_out=lock_out,
+                python_version=python_version,
+                platforms=tuple(platforms) or None,
+                saved_dirs=tuple(saved_dirs),
+                verify=verify,
+            )
         )
-    )
+    repaired = f"; {len(result.repaired)} damaged and replaced" if result.repaired else ""
     emit(
         result,
         opts,
         text=f"archived {len(result.artifacts)} artifacts in {result.archive} "
-        f"({result.fetched} fetched, {result.reused} already there); lock: {result.lock_path}",
+        f"({result.fetched} fetched, {result.reused} already there{repaired}); "
+        f"lock: {result.lock_path}",
         dry_run_commands=commands,
+        stdout_taken=lock_out == "-",
     )
     return pending_exit(True)

@@ -16,7 +16,7 @@ from scitex_container.cli.output import emit
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    help="Write the lock here (default: print it).",
+    help="Write the lock here (default, or -: print it).",
 )
 @click.option(
     "--method",
@@ -33,6 +33,8 @@ def capture(image: str, output: str | None, method: str, no_date: bool) -> int:
     from scitex_container.apptainer.lock.lockfile import render_lock
 
     opts = get_options()
+    if output == "-":  # stdout: what no -o does
+        output = None
     result, commands = execute(
         lambda: capture_lock(image, output, method=method, captured_at="" if no_date else None)
     )
@@ -47,7 +49,12 @@ def capture(image: str, output: str | None, method: str, no_date: bool) -> int:
 
 
 def _same_text(path: str, text: str) -> bool:
+    import os
+    import stat
+
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a device or FIFO: reading it back would block or mean nothing
         with open(path, encoding="utf-8") as fh:
             return fh.read() == text
     except OSError:

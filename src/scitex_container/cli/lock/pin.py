@@ -25,7 +25,7 @@ from scitex_container.cli.output import emit
     "--output",
     "out_def",
     type=click.Path(dir_okay=False),
-    help="Where to write the locked def (default: DEF with .locked.def).",
+    help="Where to write the locked def, - for stdout (default: DEF with .locked.def).",
 )
 @apt_scope_option
 @snapshot_mirror_option
@@ -66,11 +66,17 @@ def pin(
     pending = True
     if opts.dry_run:
         text = render_locked_def(definition, lock_file, out_def, **kwargs)
-        try:
-            pending = Path(out_def).read_text(encoding="utf-8") != text
+        try:  # only a regular file is read back (a FIFO would block)
+            pending = not Path(out_def).is_file() or Path(out_def).read_text("utf-8") != text
         except (OSError, UnicodeDecodeError):
             pending = True
     path, commands = execute(lambda: generate_locked_def(definition, lock_file, out_def, **kwargs))
     verb = "would write" if opts.dry_run else "wrote"
-    emit({"locked_def": str(path)}, opts, text=f"{verb} {path}", dry_run_commands=commands)
+    emit(
+        {"locked_def": str(path)},
+        opts,
+        text=f"{verb} {path}",
+        dry_run_commands=commands,
+        stdout_taken=out_def == "-",
+    )
     return pending_exit(pending)

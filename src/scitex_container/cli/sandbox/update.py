@@ -18,12 +18,12 @@ from scitex_container.cli.output import emit
     help="Directory holding the repositories (default: ~/proj).",
 )
 @click.option(
-    "-p",
     "--package",
     "packages",
     multiple=True,
     help="Package to install (repeatable; default: the ecosystem list).",
 )
+@click.option("-p", "packages_p", multiple=True, hidden=True)  # old spelling of --package
 @click.option(
     "--deps", "install_deps", is_flag=True, help="Install dependencies too (default: --no-deps)."
 )
@@ -33,7 +33,7 @@ from scitex_container.cli.output import emit
     help="Let pip build in an isolated environment (needs the network).",
 )
 @common_options
-def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> int:
+def update(sandbox_dir, proj_root, packages, packages_p, install_deps, build_isolation) -> int:
     """pip-install local repositories into SANDBOX_DIR; exit 1 if any failed."""
     from scitex_container.apptainer.sandbox.maintenance import sandbox_update
 
@@ -41,7 +41,7 @@ def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> i
         lambda: sandbox_update(
             sandbox_dir,
             proj_root=proj_root,
-            packages=packages or None,
+            packages=(*packages, *packages_p) or None,
             install_deps=install_deps,
             build_isolation=build_isolation,
         )

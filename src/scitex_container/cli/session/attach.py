@@ -11,7 +11,7 @@ from scitex_container.cli.output import emit
 
 
 @click.command("attach")
-@click.argument("session_id")
+@click.argument("session_id", metavar="SESSION")
 @click.option("--pty/--no-pty", default=None, help="Use a terminal (default: when stdin is one).")
 @common_options
 def attach(session_id, pty) -> int:

@@ -11,7 +11,7 @@ from scitex_container.cli.output import emit
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
-@click.argument("session_id")
+@click.argument("session_id", metavar="SESSION")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @common_options
 def exec_(session_id, command) -> int:
@@ -26,6 +26,8 @@ def exec_(session_id, command) -> int:
     if commands is not None:
         emit({"returncode": 0}, get_options(), text="", dry_run_commands=commands)
         return pending_exit(True)
-    if get_options().json:
-        emit({"returncode": done.returncode}, get_options())
+    if get_options().json:  # one final line after the command's own output, as promised
+        import json
+
+        click.echo(json.dumps({"returncode": done.returncode}, sort_keys=True))
     return done.returncode

@@ -11,7 +11,7 @@ from scitex_container.cli.output import emit
 
 
 @click.command("stop")
-@click.argument("session_id")
+@click.argument("session_id", metavar="SESSION")
 @common_options
 def stop(session_id) -> int:
     """Stop the session's instance and end its job."""

@@ -10,7 +10,7 @@ from scitex_container.cli.options import (
     keep_option,
     store_argument,
 )
-from scitex_container.cli.store.report import open_store, report_cleanup
+from scitex_container.cli.store.report import open_stores, report_cleanup
 
 
 @click.command()
@@ -21,6 +21,7 @@ from scitex_container.cli.store.report import open_store, report_cleanup
 def cleanup(store, keep, force) -> int:
     """Remove old versions; never the active, base or protected ones.
 
-    Refused (exit 1) when the active version cannot be told, unless --force.
+    A directory holding several images keeps KEEP versions of each.  Refused
+    (exit 1) when the active version cannot be told, unless --force.
     """
-    return report_cleanup(open_store(store), keep, force)
+    return report_cleanup(open_stores(store), keep, force)

@@ -23,6 +23,9 @@ def deploy(source, target, use_sudo, durable) -> int:
     with the same sha256 are not copied again.
     """
     from scitex_container.apptainer.store.deploy import DEFAULT_TARGET, deploy_store
+    from scitex_container.cli.store.report import open_store
+
+    open_store(source)  # says what a version path was taken for; one image only
 
     result, commands = execute(
         lambda: deploy_store(source, target or DEFAULT_TARGET, use_sudo=use_sudo, durable=durable)

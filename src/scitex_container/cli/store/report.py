@@ -1,11 +1,16 @@
 """What the store commands share (also used by `sandbox switch|rollback|cleanup`).
 
 STORE is a store directory (the reference's flat layout with current.sif,
-or an image directory written by `build`, e.g. OUT/NAME), or its active
-link; it defaults to the containers directory.
+or an image directory written by `build`, e.g. OUT/NAME), its active link
+or any version file in it; it defaults to the containers directory.  A
+directory holding several images (a deploy target) is one store per image.
 """
 
 from __future__ import annotations
+
+import functools
+
+import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
@@ -14,12 +19,31 @@ from scitex_container.cli.output import emit
 VERSION_COLUMNS = ["version", "active", "protected", "size", "date", "path"]
 
 
-def open_store(store, sandbox: bool = False):
-    """The store at ``store`` (default: the containers directory)."""
+def open_stores(store, sandbox: bool = False) -> list:
+    """Every store ``store`` names (default: the containers directory), saying how it was read."""
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
-    from scitex_container.apptainer.store.opening import open_store as open_fn
+    from scitex_container.apptainer.store.opening import open_stores as open_fn
+    from scitex_container.apptainer.store.opening import resolved_note
 
-    return open_fn(store if store is not None else find_containers_dir(), sandbox=sandbox)
+    location = store if store is not None else find_containers_dir()
+    stores = open_fn(location, sandbox=sandbox)
+    note = resolved_note(location, stores[0]) if len(stores) == 1 else None
+    if note and not get_options().json:
+        click.echo(f"note: {note}", err=True)
+    return stores
+
+
+def open_store(store, sandbox: bool = False):
+    """The one store ``store`` names; a directory of several images is refused naming them."""
+    from scitex_container.errors import BadInputError
+
+    stores = open_stores(store, sandbox)
+    if len(stores) > 1:
+        links = ", ".join(str(s.link) for s in stores)
+        raise BadInputError(
+            f"holds {len(stores)} images: name one by its link ({links})", str(stores[0].dir)
+        )
+    return stores[0]
 
 
 def report_switch(st, version: str, use_sudo: bool) -> int:
@@ -27,7 +51,9 @@ def report_switch(st, version: str, use_sudo: bool) -> int:
     was_active = st.get(version).active
     row, commands = execute(lambda: st.switch(version, use_sudo=use_sudo))
     data = {"version": row.version, "path": str(row.path), "link": str(st.link)}
-    emit(data, get_options(), text=f"{st.link} -> {row.path.name}", dry_run_commands=commands)
+    name = row.path.name
+    text = f"would point {st.link} at {name}" if commands is not None else f"{st.link} -> {name}"
+    emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(not was_active)
 
 
@@ -35,15 +61,35 @@ def report_rollback(st, use_sudo: bool) -> int:
     """Roll store ``st`` back one version and print it."""
     version, commands = execute(lambda: st.rollback(use_sudo=use_sudo))
     data = {"version": version, "link": str(st.link)}
-    emit(data, get_options(), text=f"rolled back to {version}", dry_run_commands=commands)
+    text = f"would roll back to {version}" if commands is not None else f"rolled back to {version}"
+    emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(True)
 
 
-def report_cleanup(st, keep: int, force: bool = False) -> int:
-    """Clean store ``st`` up keeping ``keep`` versions; print what went."""
-    removed, commands = execute(lambda: st.cleanup(keep, force=force))
+def report_cleanup(stores, keep: int, force: bool = False) -> int:
+    """Clean each store up keeping ``keep`` versions of each; print what went."""
+    if not isinstance(stores, list):
+        stores = [stores]
+    removed: list = []
+    commands: list[str] | None = None
+    for st in stores:
+        gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
+        removed += gone
+        if cmds is not None:
+            commands = [*(commands or []), *cmds]
     opts = get_options()
     verb = "would remove" if opts.dry_run else "removed"
-    text = "\n".join(f"{verb} {p}" for p in removed) or "nothing to remove"
+    text = "\n".join(f"{verb} {p}{_what(p)}" for p in removed) or "nothing to remove"
     emit({"removed": [str(p) for p in removed]}, opts, text=text, dry_run_commands=commands)
     return pending_exit(bool(removed))
+
+
+def _what(path) -> str:
+    """What a removed path was, when its name does not say it."""
+    from scitex_container.apptainer.store.sidecars import LOG_SUFFIX
+
+    if str(path).endswith(LOG_SUFFIX):
+        return " (the log of a build that never published a version)"
+    if path.name.startswith("."):
+        return " (left by a killed command)"
+    return ""

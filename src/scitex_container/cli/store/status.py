@@ -38,7 +38,7 @@ def status(containers_dir, output_dir, check) -> int:
     rows, commands = execute(
         lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
     )
-    columns = ["name", "needs_rebuild", "switch_to", "version", "sif_size", "sif_date", "sif_path"]
+    columns = ["name", "needs_rebuild", "action", "version", "sif_size", "sif_date", "sif_path"]
     columns.append("error")
     emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
     pending = any(r["needs_rebuild"] or r["switch_to"] for r in rows)

@@ -8,7 +8,7 @@ from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import common_options, store_argument
 from scitex_container.cli.output import emit
-from scitex_container.cli.store.report import VERSION_COLUMNS, open_store
+from scitex_container.cli.store.report import VERSION_COLUMNS, open_stores
 
 
 @click.command()
@@ -24,8 +24,19 @@ from scitex_container.cli.store.report import VERSION_COLUMNS, open_store
 )
 @common_options
 def versions(store, protect, unprotect) -> int:
-    """List the versions of an image, newest first."""
-    st = open_store(store)
+    """List the versions of an image, newest first.
+
+    A directory holding several images (a deploy target) lists every image.
+    """
+    stores = open_stores(store)
+    if len(stores) > 1:
+        if protect or unprotect:
+            from scitex_container.errors import BadInputError
+
+            links = ", ".join(str(s.link) for s in stores)
+            raise BadInputError(f"holds several images: name one by its link ({links})", "STORE")
+        return _list_all(stores)
+    st = stores[0]
     pending = (protect is not None and not st.get(protect).protected) or (
         unprotect is not None and st.get(unprotect).protected
     )
@@ -38,7 +49,26 @@ def versions(store, protect, unprotect) -> int:
         return [row.row() for row in st.versions()]
 
     rows, commands = execute(action)
+    if commands is not None:  # the table the real run would print
+        marks = {protect: True, unprotect: False}
+        rows = [{**r, "protected": marks.get(r["version"], r["protected"])} for r in rows]
+    if commands is not None and pending and not get_options().json:
+        marker = f"add the keep marker to {protect}" if protect else f"remove that of {unprotect}"
+        click.echo(f"would {marker}")
     if problem := st.link_problem():
         click.echo(f"warning: {problem}", err=True)
     emit(rows, get_options(), columns=VERSION_COLUMNS, title=str(st.dir), dry_run_commands=commands)
     return pending_exit(pending)
+
+
+def _list_all(stores) -> int:
+    """One table (one JSON list) of every image's versions, with an ``image`` column."""
+    rows: list[dict] = []
+    for st in stores:
+        image = st.scheme.active.removesuffix(".sif")
+        rows += [{"image": image, **row.row()} for row in st.versions()]
+        if problem := st.link_problem():
+            click.echo(f"warning: {problem}", err=True)
+    columns = ["image", *VERSION_COLUMNS]
+    emit(rows, get_options(), columns=columns, title=str(stores[0].dir))
+    return 0

@@ -1,0 +1,252 @@
+"""The one ``%files`` resolver: which host paths a def's ``%files`` lines copy.
+
+Apptainer reads a ``%files`` line in three steps, and so does this module:
+
+1. the def text has its ``{{ NAME }}`` templates rendered (build args over
+   the stage's ``%arguments``) before anything is parsed;
+2. the line is split by apptainer's field pattern: a ``"quoted"`` field ends
+   at its closing quote, a ``'`` opens a field that runs to the next ``'``
+   (exclusive), anything else runs to the next blank; the first field is the
+   source, the second the destination, and double quotes at either end of
+   each are trimmed;
+3. the source is read as one shell word after every space was escaped:
+   quotes and backslashes are removed, ``$VAR`` expands to nothing (the
+   expansion has no environment), ``{a,b}`` braces expand, and ``*``, ``?``,
+   ``[...]`` and ``**`` glob against the build's working directory (a
+   pattern that matches nothing stays as written, and ``cp`` then fails).
+
+:func:`host_sources` gives every host source of a def in this sense; the
+build inputs hash, the def checks, the artifact archive and the in-toto
+statement (through the inputs hash) all read ``%files`` through it.
+:func:`rebase_line` rewrites one ``%files`` line so that its relative source
+means the same from another directory (``lock pin -o elsewhere``).
+Not modelled: extended globs (``@(a|b)``), ``~`` and command substitution.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from scitex_container.apptainer.deffile.document import DefFile
+from scitex_container.apptainer.deffile.parts import files_from
+from scitex_container.apptainer.deffile.text import TEMPLATE_RE, render_template
+from scitex_container.errors import BadInputError, DefFileError
+
+# apptainer's fileSplitter, with Go's \s spelled out (Python's \s is wider)
+_S = r"\t\n\f\r "
+_FIELD_RE = re.compile(
+    rf"([^{_S}\"']*{{{{[{_S}]*\w+[{_S}]*}}}}*[^{_S}{{}}\"']*)+|([^{_S}\"']+|\"([^\"]*)\"|'([^']*))"
+)
+_VAR_RE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
+_GLOB = frozenset("*?[")
+#: Characters a path prefix must escape to stay literal in apptainer's shell word.
+_SPECIAL = frozenset("\\'\"$`*?[]{}()|&;<>~#!")
+
+
+@dataclass(frozen=True)
+class HostSource:
+    """One host ``%files`` source as apptainer reads it, and what it expands to."""
+
+    stage: int
+    line: int  #: the ``%files`` line, 1-based
+    src: str  #: after template rendering and apptainer's quote trimming
+    dst: str
+    paths: tuple[Path, ...]  #: the host paths it copies (absolute; a glob: sorted matches)
+    pattern: bool  #: the source globs
+    matched: bool  #: every path exists (a glob matched something)
+
+
+def split_line(text: str) -> tuple[str, str]:
+    """``(src, dst)`` of one ``%files`` line, by apptainer's field pattern."""
+    fields = [m.group(0).strip() for m in _FIELD_RE.finditer(text.strip())]
+    src = fields[0] if fields else ""
+    dst = fields[1] if len(fields) > 1 else ""
+    return src.strip('"'), dst.strip('"')
+
+
+def _words(src: str) -> list[tuple[str, bool]]:
+    """``(text, quoted)`` pieces of the shell word ``src``."""
+    out: list[tuple[str, bool]] = []
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        if c == "\\" and i + 1 < n:
+            out.append((src[i + 1], True))
+            i += 2
+        elif c == "'":
+            close = src.find("'", i + 1)
+            if close < 0:
+                raise BadInputError(f"unterminated ' quote in `{src}`")
+            out.append((src[i + 1 : close], True))
+            i = close + 1
+        elif c == '"':
+            j, buf = i + 1, []
+            while j < n and src[j] != '"':
+                if src[j] == "\\" and j + 1 < n and src[j + 1] in '$`"\\':
+                    buf.append(src[j + 1])
+                    j += 2
+                elif (m := _VAR_RE.match(src, j)) is not None:
+                    j = m.end()
+                else:
+                    buf.append(src[j])
+                    j += 1
+            if j >= n:
+                raise BadInputError(f'unterminated " quote in `{src}`')
+            out.append(("".join(buf), True))
+            i = j + 1
+        elif (m := _VAR_RE.match(src, i)) is not None:
+            i = m.end()
+        else:
+            out.append((c, False))
+            i += 1
+    return out
+
+
+def _braces(pieces: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
+    """Expand the first unquoted ``{a,b}`` group (then the rest, recursively)."""
+    depth, start = 0, -1
+    for k, (text, quoted) in enumerate(pieces):
+        if quoted:
+            continue
+        if text == "{":
+            depth, start = (depth + 1, k if depth == 0 else start)
+        elif text == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                inner, parts, level = pieces[start + 1 : k], [[]], 0  # type: ignore[var-annotated]
+                for piece in inner:
+                    if not piece[1] and piece[0] == "," and level == 0:
+                        parts.append([])
+                        continue
+                    level += (piece == ("{", False)) - (piece == ("}", False))
+                    parts[-1].append(piece)
+                if len(parts) < 2:
+                    continue
+                head, tail = pieces[:start], pieces[k + 1 :]
+                return [w for p in parts for w in _braces(head + p + tail)]
+    return [pieces]
+
+
+def expand(src: str, base: str | os.PathLike[str]) -> tuple[list[str], bool]:
+    """The paths the shell word ``src`` names, relative ones against ``base``; and if it globs."""
+    words, globbed = [], False
+    for pieces in _braces(_words(src.replace(" ", "\\ "))):  # as apptainer does
+        literal = "".join(t for t, _ in pieces)
+        if not any(not q and t in _GLOB for t, q in pieces):
+            words.append(literal)
+            continue
+        globbed = True
+        pattern = "".join(t if not q else glob.escape(t) for t, q in pieces)
+        hits = sorted(glob.glob(pattern, root_dir=base, recursive=True))
+        words.extend(hits or [literal])
+    return words, globbed
+
+
+def host_sources(
+    deffile: DefFile,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    build_args: Mapping[str, str] | None = None,
+    strict: bool = True,
+) -> tuple[HostSource, ...]:
+    """Every host ``%files``/``%appfiles`` source of ``deffile``, resolved as apptainer does.
+
+    ``base_dir`` is the build's working directory (default: the def's
+    directory, where ``build`` runs apptainer).  ``%files from <stage>``
+    lines are not host files and are left out.  A ``{{ NAME }}`` without a
+    value raises DefFileError (``file:line``) when ``strict``; otherwise
+    that line is left out.  A bad quote is a DefFileError either way.
+    """
+    base = Path(base_dir) if base_dir is not None else Path(deffile.path).parent
+    base = base.absolute()
+    out: list[HostSource] = []
+    for index, section in deffile.iter_sections():
+        if (
+            section.name not in ("files", "appfiles")
+            or files_from(deffile.path, section) is not None
+        ):
+            continue
+        values = {**deffile.stages[index].arguments, **(build_args or {})}
+        for line, raw in section.body_lines():
+            text = raw.strip()
+            if not text or text.startswith("#"):
+                continue
+            unknown = [n for n in TEMPLATE_RE.findall(text) if n not in values]
+            text = render_template(text, values)
+            if unknown:
+                if not strict:
+                    continue
+                raise DefFileError(
+                    f"build argument `{unknown[0]}` has no value: give it a default in "
+                    "%arguments or pass it as a build arg",
+                    deffile.path,
+                    line,
+                )
+            src, dst = split_line(text)
+            if not src:
+                continue
+            try:
+                words, globbed = expand(src, base)
+            except BadInputError as exc:
+                raise DefFileError(f"`%files` source: {exc}", deffile.path, line) from None
+            paths = tuple(Path(w) if os.path.isabs(w) else base / w for w in words)
+            matched = bool(paths) and all(os.path.lexists(p) for p in paths)
+            out.append(HostSource(index, line, src, dst, paths, globbed, matched))
+    return tuple(out)
+
+
+def escape_prefix(directory: str) -> str:
+    """``directory`` as literal text at the start of a ``%files`` source (spaces stay)."""
+    if '"' in directory or "\n" in directory:
+        raise BadInputError(f"directory {directory!r} cannot be written in a %files line")
+    return "".join("\\" + c if c in _SPECIAL else c for c in directory)
+
+
+def _implicit_dst(src: str, directory: str) -> str:
+    """The destination apptainer gives a source written without one (its own path)."""
+    words, _ = expand(src, directory)
+    if len(words) == 1:
+        dst = "/" + os.path.normpath(words[0]).lstrip("/")
+        return dst + "/" if words[0].endswith("/") and dst != "/" else dst
+    parents = {os.path.dirname(os.path.normpath(w)) for w in words}
+    if len(parents) != 1:
+        raise BadInputError(
+            f"`%files` source `{src}` has no destination and expands into several "
+            "directories; give it one to pin it into another directory"
+        )
+    return "/" + (parents.pop().lstrip("/") + "/").lstrip("/")
+
+
+def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | None:
+    """``text`` (one ``%files`` line) with a relative source made relative to ``directory``.
+
+    ``None`` when the line has no source or its source is absolute (with
+    ``values`` rendering its templates; a source whose template has no
+    value is taken as relative).  The source keeps its own spelling (globs,
+    quotes, templates); only the directory is put in front, escaped so
+    apptainer reads it literally.  A source without a destination gets the
+    one apptainer gave it (its relative path under ``/``).
+    """
+    body = text.lstrip()
+    match = _FIELD_RE.match(body)
+    if not body or body.startswith("#") or match is None or match.start() != 0:
+        return None
+    token = match.group(0)
+    src, dst = split_line(render_template(body, values))
+    if not src or src.startswith("/"):
+        return None
+    inner = token.strip('"')
+    new = escape_prefix(directory.rstrip("/")) + "/" + inner
+    if any(c in new for c in "\t\n\f\r ") or "{{" in new:
+        new = '"' + new + '"'
+    rest = body[len(token) :]
+    if not dst:
+        implicit = _implicit_dst(src, directory)
+        rest = " " + (f'"{implicit}"' if any(c.isspace() for c in implicit) else implicit) + rest
+    indent = text[: len(text) - len(body)]
+    return indent + new + rest

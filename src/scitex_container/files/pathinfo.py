@@ -1,0 +1,149 @@
+"""What is wrong with a path, said once for every command.
+
+:func:`from_oserror` turns an ``OSError`` into the package's error for its
+cause, one line naming the path: a refused access names the owner and mode
+of the file or of the directory that refused it, a full disk names the file
+system, a link loop, a path through a file, a directory or a FIFO where a
+file was expected are each said as such.  :func:`regular_file` checks a
+path that is about to be read as a file (a def, a lock) before anything
+opens it: a FIFO would block and ``/dev/zero`` never ends.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from scitex_container.errors import (
+    AccessDeniedError,
+    DiskFullError,
+    NotFoundError,
+    PathKindError,
+    ScitexError,
+)
+
+_ACCESS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _owner(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def owner_mode(path: str | os.PathLike[str]) -> str:
+    """``owner NAME, mode 0755`` of ``path`` (not following a final link), or ``""``."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return ""
+    return f"owner {_owner(st.st_uid)}, mode {stat.S_IMODE(st.st_mode):04o}"
+
+
+def _refuser(path: str) -> str:
+    """The file or directory that refuses the caller access to ``path``, described."""
+    absolute = os.path.abspath(path)
+    parts = Path(absolute).parents
+    for parent in reversed(parts):  # from / down: a directory we cannot enter
+        if parent.is_dir() and not os.access(parent, os.X_OK):
+            return f"cannot enter {parent} ({owner_mode(parent)})"
+    parent_dir = os.path.dirname(absolute)
+    if not os.access(parent_dir, os.W_OK):
+        return f"cannot write in {parent_dir} ({owner_mode(parent_dir)})"
+    return owner_mode(absolute)
+
+
+def _kind(path: str) -> str:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "not a regular file"
+    if stat.S_ISFIFO(mode):
+        return "not a regular file (a FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "not a regular file (a device)"
+    if stat.S_ISSOCK(mode):
+        return "not a regular file (a socket)"
+    if stat.S_ISDIR(mode):
+        return "a directory, not a file"
+    return "not a regular file"
+
+
+def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError], str]:
+    """(error class, one-line message) for ``exc`` met on ``path``."""
+    code = exc.errno
+    where = path or ""
+    lead = f"{where}: " if where else ""
+    if code in _ACCESS:
+        if code == errno.EROFS:
+            return AccessDeniedError, f"{lead}read-only file system"
+        parent = os.path.dirname(os.path.abspath(where))
+        if path and os.path.basename(where).startswith(".") and not os.access(parent, os.W_OK):
+            # our own temporary beside the target: name the directory, not it
+            return AccessDeniedError, (
+                f"{parent}: permission denied, cannot write in it ({owner_mode(parent)})"
+            )
+        detail = _refuser(where) if path else ""
+        return AccessDeniedError, f"{lead}permission denied" + (f" ({detail})" if detail else "")
+    if code in _SPACE:
+        return DiskFullError, f"{lead}no space left on device"
+    if code == errno.ELOOP:
+        return PathKindError, f"{lead}too many levels of symbolic links (a link loop)"
+    if code == errno.ENOTDIR:
+        return PathKindError, f"{lead}a component of the path is not a directory"
+    if code == errno.EISDIR:
+        return PathKindError, f"{lead}is a directory, not a file"
+    if code == errno.ENOENT:
+        return NotFoundError, f"{lead}does not exist"
+    return ScitexError, f"{lead}{exc.strerror or exc}"
+
+
+def from_oserror(exc: BaseException, path: str | os.PathLike[str] | None = None) -> ScitexError:
+    """The package's error for ``exc`` (an ``OSError``; a ScitexError is returned as is)."""
+    if isinstance(exc, ScitexError):
+        return exc
+    if not isinstance(exc, OSError):
+        raise TypeError(f"not an OSError: {exc!r}")
+    where = os.fspath(path) if path is not None else None
+    named = exc.filename2 or exc.filename  # a link or rename: the path being made
+    if where is None and isinstance(named, str | bytes):
+        where = os.fsdecode(named)
+    if where is not None:
+        where = os.path.normpath(where)
+    cls, message = describe_oserror(exc, where)
+    return cls(message)  # (no errno set: OSError.__str__ would print it instead)
+
+
+def not_writable(path: str | os.PathLike[str], hint: str = "") -> AccessDeniedError:
+    """The refusal for a directory the caller cannot write, owner and mode named."""
+    name = os.path.normpath(os.fspath(path))
+    detail = owner_mode(name)
+    message = f"{name}: permission denied" + (f" ({detail})" if detail else "")
+    return AccessDeniedError(message + (f"; {hint}" if hint else ""))
+
+
+def regular_file(path: str | os.PathLike[str], what: str = "file") -> os.stat_result:
+    """``stat`` of ``path``, a regular file we may read; the one refusal otherwise.
+
+    Follows links (a def reached through a link is fine).  A FIFO, device,
+    socket or directory is "not a regular file" (exit 2), never "not found".
+    """
+    name = os.path.normpath(os.fspath(path))
+    try:
+        st = os.stat(name)
+    except OSError as exc:
+        err = from_oserror(exc, name)
+        if isinstance(err, NotFoundError):
+            raise NotFoundError(f"{name}: does not exist") from None
+        raise err from None
+    if not stat.S_ISREG(st.st_mode):
+        raise PathKindError(f"{name}: the {what} is {_kind(name)}")
+    if not os.access(name, os.R_OK):
+        raise AccessDeniedError(f"{name}: permission denied ({owner_mode(name)})")
+    return st

@@ -1,0 +1,77 @@
+"""The one %files resolver reads a line as apptainer does (split, trim, shell word)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scitex_container.apptainer.deffile import parse_def_text
+from scitex_container.apptainer.deffile.sources import expand, host_sources, rebase_line
+from scitex_container.errors import BadInputError
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    for rel in ("a.txt", "b.txt", "file 1", "d/e/x.py", "d/y.py", "it's"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("src", "words", "globbed"),
+    [
+        ("*.txt", ["a.txt", "b.txt"], True),
+        ("{a,b}.txt", ["a.txt", "b.txt"], False),
+        ("d/**/*.py", ["d/e/x.py", "d/y.py"], True),
+        ("file 1", ["file 1"], False),  # apptainer escapes the space
+        ("'*.txt'", ["*.txt"], False),  # quoted: no glob
+        ('"it\'s"', ["it's"], False),
+        ("$HOME/a.txt", ["/a.txt"], False),  # no environment: $VAR is empty
+        ("nothing*", ["nothing*"], True),  # no match: the pattern as written
+        ("a\\*.txt", ["a*.txt"], False),
+    ],
+)
+def test_expand_as_a_shell_word(tree: Path, src, words, globbed):
+    assert expand(src, tree) == (words, globbed)
+
+
+def test_an_unterminated_quote_is_refused(tree: Path):
+    with pytest.raises(BadInputError, match="unterminated"):
+        expand("'a.txt", tree)  # apptainer splits `'a.txt' /x` into `'a.txt`, `'`, `/x`
+
+
+def test_host_sources_skip_stage_copies_and_ignored_sections(tree: Path):
+    text = (
+        "Bootstrap: docker\nFrom: x\nStage: one\n"
+        "Bootstrap: docker\nFrom: y\n%files from one\n    /x /y\n"
+        "%files not from here\n    a.txt /z\n%files\n    *.txt /opt/\n"
+    )
+    deffile = parse_def_text(text, str(tree / "x.def"))
+    found = host_sources(deffile)
+    assert [(s.src, s.paths) for s in found] == [("*.txt", (tree / "a.txt", tree / "b.txt"))]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("*.txt /opt/", "/r/*.txt /opt/"),
+        ('"file 1" /opt/f', '"/r/file 1" /opt/f'),
+        ("a.txt", "/r/a.txt /a.txt"),  # no destination: the one apptainer gave it
+        ("*.txt", "/r/*.txt /"),
+        ("/abs/a /x", None),
+        ("# comment", None),
+    ],
+)
+def test_rebase_keeps_the_sources_spelling(tree: Path, line, expected):
+    new = rebase_line(line, "/r", {})
+    if expected is None:
+        assert new is None
+    else:
+        # the implicit destination is computed against the rough def's directory
+        assert rebase_line(line, str(tree), {}) == expected.replace("/r", str(tree), 1)
+
+
+def test_rebase_escapes_the_directory(tree: Path):
+    assert rebase_line("a.txt /x", "/a dir/$x[1]", {}) == '"/a dir/\\$x\\[1\\]/a.txt" /x'

@@ -1,0 +1,114 @@
+"""The round trip on recipes in every form real collections use.
+
+Each def under ``data/recipes`` (written for this test: globs, spaces,
+quotes, ``{{ NAME }}``, a ``$VAR`` header, ``exit 0``, ``set -e`` with
+functions, a ``-c`` interpreter, two ``%post`` sections, multi-stage, CRLF)
+is pinned into another directory, and the locked def must resolve the same
+``%files`` sources, build where the rough def builds, and run the pins
+after the rough ``%post`` (busybox and Debian bases from the shared cache).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scitex_container.apptainer.deffile import parse_def
+from scitex_container.apptainer.lock.lockfile import Lock
+from scitex_container.apptainer.lock.recipe_check import PROBE_LOCK, check_recipe
+from scitex_container.apptainer.repro import archive_def
+
+pytestmark = pytest.mark.apptainer
+
+RECIPES = Path(__file__).parent / "data" / "recipes"
+MARKER = "ROUGH-POST-DONE"
+
+
+def _names(base: str) -> list[str]:
+    return sorted(p.name for p in RECIPES.glob("*.def") if base in p.read_bytes().decode())
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, busybox_sif: Path, debian_sif: Path) -> Path:
+    """The recipes with their base images filled in, in a directory of their own."""
+    root = tmp_path_factory.mktemp("recipes") / "rough dir"
+    shutil.copytree(RECIPES, root)
+    for path in root.glob("*.def"):
+        text = path.read_bytes().decode()
+        text = text.replace("@BUSYBOX@", str(busybox_sif)).replace("@DEBIAN@", str(debian_sif))
+        path.write_bytes(text.encode())
+    os.symlink(busybox_sif, root / "inputs" / "$BASE.sif")
+    return root
+
+
+@pytest.fixture(scope="module")
+def debian_lock(debian_sif: Path) -> Lock:
+    """One pin the Debian base already satisfies: the apt stanza runs and installs nothing."""
+    from scitex_container.apptainer.lock.pin import capture_to_memory
+
+    return Lock(dpkg={"dpkg": capture_to_memory(debian_sif).dpkg["dpkg"]})
+
+
+@pytest.mark.parametrize("name", _names("@BUSYBOX@") + _names("@DEBIAN@"))
+def test_locked_recipe_means_what_the_rough_one_means(
+    name: str, corpus: Path, tmp_path: Path, debian_lock: Lock
+):
+    lock = debian_lock if name in _names("@DEBIAN@") else PROBE_LOCK
+    check = check_recipe(
+        corpus / name, tmp_path / "elsewhere", lock=lock, build=True, sandbox=True, marker=MARKER
+    )
+    assert check.error == ""
+    assert check.sources_equal, (check.rough_sources, check.locked_sources)
+    assert check.rough_built, name
+    assert check.locked_built, tmp_path / "elsewhere" / f"{Path(name).stem}.locked.log"
+    assert check.pins_ran and check.ok
+
+
+def test_corpus_sources_resolve_as_apptainer_copies_them(corpus: Path, tmp_path: Path):
+    inputs = corpus / "inputs"
+    globs = check_recipe(corpus / "globs.def", tmp_path / "a")
+    assert globs.rough_sources == tuple(
+        str(inputs / p)
+        for p in ("JAGS-4.3.0.tar.gz", "JAGS-4.3.1.tar.gz", "d/e/tool.py", "a.txt", "b.txt")
+    )
+    spaces = check_recipe(corpus / "spaces.def", tmp_path / "b")
+    assert spaces.rough_sources[:2] == (str(inputs / "file 1"), str(inputs / "dir two/x.cfg"))
+    templates = check_recipe(corpus / "templates.def", tmp_path / "c")
+    assert templates.rough_sources == (str(inputs / "a.txt"),)
+    # the locked def keeps the pattern and the template, only the directory is new
+    text = Path(templates.locked_def).read_text()
+    assert f'"{corpus}/{{{{ SRC }}}}" {{{{ DEST }}}}' in text and "From: {{ BASE }}" in text
+    assert "inputs/JAGS-*.tar.gz" in Path(globs.locked_def).read_text()
+
+
+def test_regenerating_a_wrapped_def_gives_the_rough_def_back(corpus: Path, tmp_path: Path):
+    from scitex_container.apptainer.lock.pin import render_locked_def
+
+    for name in ("exit0.def", "interpreter.def", "crlf.def"):
+        beside = corpus / f"again-{name}"
+        first = render_locked_def(corpus / name, Lock(), beside)
+        beside.write_bytes(first.encode())
+        again = render_locked_def(beside, Lock(dpkg={"x": "1"}), beside)
+        assert again.count("SCITEX_ROUGH_POST\n") + again.count("SCITEX_ROUGH_POST\r\n") == 1
+        assert render_locked_def(beside, Lock(), beside).endswith(first.split("\n", 3)[3])
+        beside.unlink()
+
+
+def test_archive_input_dirs_render_templates_and_globs(tmp_path: Path):
+    """The archive reads %files through the same resolver: {{ NAME }} rendered, not skipped."""
+    (tmp_path / "wheel dir").mkdir()
+    (tmp_path / "wheel dir" / "a-1.0-py3-none-any.whl").write_text("")
+    (tmp_path / "npm").mkdir()
+    (tmp_path / "npm" / "t-1.0.0.tgz").write_text("")
+    (tmp_path / "x.def").write_text(
+        "Bootstrap: scratch\n%arguments\n    W=wheel dir\n%files\n"
+        '    "{{ W }}/*.whl" /opt/w/\n    npm/*.tgz /opt/npm/\n'
+    )
+    assert archive_def.input_dirs(tmp_path / "x.def") == (tmp_path / "wheel dir", tmp_path / "npm")
+
+
+def test_crlf_recipe_parses(corpus: Path):
+    assert parse_def(corpus / "crlf.def").files_entries()[0].src == "inputs/JAGS-*.tar.gz"

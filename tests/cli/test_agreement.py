@@ -1,0 +1,83 @@
+"""status, build, --dry-run build and verify --def agree about the same inputs (issue 21, item 6).
+
+One busybox def with a build argument and a ``%files`` input, built for
+real: every command gives the same answer as the inputs change and change
+back, and reusing a kept version is said as what it is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from images import BUSYBOX_DEF
+
+pytestmark = pytest.mark.apptainer
+
+
+def cli(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def answers(defs: Path, out: Path, definition: Path, image: Path) -> dict:
+    """What each command says about rebuilding ``definition`` now."""
+    [row] = json.loads(cli("--json", "status", defs, "-o", out).stdout)
+    dry = cli("--dry-run", "build", definition, "-o", out)
+    verified = json.loads(cli("--json", "verify", image, "--def", definition).stdout)
+    return {
+        "status": row["action"],
+        "dry_run_exit": dry.returncode,
+        "dry_run_text": dry.stdout.strip().splitlines()[-1],
+        "verify_def": verified["def_origin"]["status"],
+    }
+
+
+def test_every_command_gives_the_same_answer(tmp_path: Path) -> None:
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    data = defs / "input.txt"
+    data.write_text("one\n")
+    definition = defs / "tool.def"
+    definition.write_text(
+        BUSYBOX_DEF + "\n%files\n    input.txt /input.txt\n\n%labels\n    Flavour {{ FLAVOUR }}\n"
+    )
+    out = tmp_path / "images"
+    first = cli("--json", "build", definition, "-o", out, "--build-arg", "FLAVOUR=mint")
+    assert first.returncode == 0, first.stderr
+    v1 = json.loads(first.stdout)["version"]
+    image = out / "tool" / "tool.sif"
+
+    same = answers(defs, out, definition, image)  # build args taken from the active version
+    assert same["status"] == "none" and same["dry_run_exit"] == 0, same
+    assert same["dry_run_text"].startswith("unchanged") and same["verify_def"] == "pass"
+
+    data.write_text("two\n")  # a %files input changed, the def's text did not
+    changed = answers(defs, out, definition, image)
+    assert changed["status"] == "build" and changed["dry_run_exit"] == 1, changed
+    assert (
+        changed["dry_run_text"].startswith("would build")
+        and "FLAVOUR=mint" in changed["dry_run_text"]
+    )
+    assert changed["verify_def"] == "fail"
+    second = cli("--json", "build", definition, "-o", out)
+    assert second.returncode == 0 and json.loads(second.stdout)["version"] != v1
+
+    data.write_text("one\n")  # back to V1's inputs: V1 is kept, so it is activated, not rebuilt
+    back = answers(defs, out, definition, image)
+    said = f"activate {v1}: inputs unchanged since {v1}"
+    assert back["status"] == said and back["dry_run_exit"] == 1, back
+    assert back["dry_run_text"].startswith(f"would {said}")
+    real = cli("build", definition, "-o", out)
+    assert real.returncode == 0 and real.stdout.startswith(f"activated {v1}: inputs unchanged")
+    assert json.loads(cli("--json", "versions", out / "tool").stdout)[-1]["active"]
+    again = answers(defs, out, definition, image)
+    assert again["status"] == "none" and again["dry_run_exit"] == 0
+    assert again["verify_def"] == "pass"

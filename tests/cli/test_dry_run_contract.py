@@ -1,0 +1,178 @@
+"""One dry-run contract (issue 21, item 3), checked over click's whole command tree.
+
+Every command is classified as mutating or read-only (a new command that is
+neither fails the first test).  A mutating command under ``--dry-run``
+changes nothing, says "would ...", never a past tense, exits 1 when
+something would change and 0 only when nothing would; and what it lists is
+exactly what the real run then does.  The cases below run each cheap
+mutating command for real against its dry run; the rest (builds, sessions,
+compose stacks, host installs) are checked by their own tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from storekit import make_sif
+
+from scitex_container.cli.main import cli as root
+
+#: Mutating commands; the value names the test of its dry run against a real run.
+MUTATING = {
+    "build": "tests/cli/test_build.py, tests/apptainer/store/",
+    "bundle export": "tests/apptainer/transfer/",
+    "bundle import": "tests/apptainer/transfer/",
+    "pull": "tests/apptainer/transfer/",
+    "push": "tests/apptainer/transfer/",
+    "cleanup": "here",
+    "deploy": "here",
+    "docker down": "tests/docker/",
+    "docker rebuild": "tests/docker/",
+    "docker restart": "tests/docker/",
+    "docker up": "tests/docker/",
+    "host install": "tests/host/",
+    "host mounts": "tests/host/",
+    "key new": "here",
+    "lock archive": "tests/apptainer/lock/",
+    "lock capture": "tests/apptainer/lock/",
+    "lock freeze": "tests/apptainer/lock/",
+    "lock pin": "tests/apptainer/lock/",
+    "repro": "tests/apptainer/repro/",
+    "rollback": "here",
+    "sandbox cleanup": "tests/apptainer/sandbox/",
+    "sandbox create": "tests/apptainer/sandbox/",
+    "sandbox maintain": "tests/apptainer/sandbox/",
+    "sandbox rollback": "tests/apptainer/sandbox/",
+    "sandbox switch": "tests/apptainer/sandbox/",
+    "sandbox to-sif": "tests/apptainer/sandbox/",
+    "sandbox update": "tests/apptainer/sandbox/",
+    "sbom": "here (--embed, -o)",
+    "session start": "tests/apptainer/session/",
+    "session stop": "tests/apptainer/session/",
+    "session exec": "tests/apptainer/session/",
+    "sign": "here",
+    "snapshot": "writes only with -o",
+    "switch": "here",
+    "versions": "here (--protect)",
+}
+READ_ONLY = {
+    "docker logs",
+    "docker status",
+    "host check",
+    "info",
+    "lock diff",
+    "sandbox list",
+    "sandbox ps1",
+    "session attach",
+    "session list",
+    "status",
+    "verify",
+}
+PAST = re.compile(r"^(wrote|signed|removed|copied|built|embedded|rolled back|deleted)\b", re.M)
+
+
+def walk(cmd: click.Command, path: tuple[str, ...] = ()) -> list[str]:
+    if isinstance(cmd, click.Group):
+        ctx = click.Context(cmd)
+        out: list[str] = []
+        for name in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, name)
+            assert sub is not None
+            out += walk(sub, (*path, name))
+        return out
+    return [" ".join(path)]
+
+
+def test_every_command_is_classified() -> None:
+    names = set(walk(root))
+    assert names - set(MUTATING) - READ_ONLY == set(), "classify the new command here"
+    assert not set(MUTATING) & READ_ONLY
+
+
+def tree(top: Path) -> dict[str, tuple]:
+    """Every path under ``top`` with what could change: kind, size, mtime, link target."""
+    out: dict[str, tuple] = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            link = os.readlink(p) if os.path.islink(p) else None
+            out[os.path.relpath(p, top)] = (st.st_mode, st.st_size, st.st_mtime_ns, link)
+    return out
+
+
+def run(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def check(top: Path, args: list[object], listed: Callable[[dict], list[str]]) -> list[str]:
+    """Dry run (text and JSON) against the real run; returns what the real run listed."""
+    before = tree(top)
+    dry_text = run("--dry-run", *args)
+    assert dry_text.returncode == 1, (args, dry_text.stderr)
+    assert "would" in dry_text.stdout and not PAST.search(dry_text.stdout), dry_text.stdout
+    dry = run("--json", "--dry-run", *args)
+    assert dry.returncode == 1, dry.stderr
+    assert tree(top) == before, f"--dry-run {args} changed something"
+    would = listed(json.loads(dry.stdout)["result"])
+    real = run("--json", *args)
+    assert real.returncode == 0, real.stderr
+    did = listed(json.loads(real.stdout))
+    assert did == would, (args, would, did)
+    return did
+
+
+def image_dir(where: Path, name: str = "demo", n: int = 3) -> Path:
+    where.mkdir(parents=True, exist_ok=True)
+    stamps = [f"20261206T1{i}0148Z" for i in range(n)]
+    for i, stamp in enumerate(stamps):
+        make_sif(where / f"{name}-v{stamp}.sif", seed=i)
+    os.symlink(f"{name}-v{stamps[-1]}.sif", where / f"{name}.sif")
+    return where
+
+
+def test_store_commands_do_what_their_dry_run_said(tmp_path: Path) -> None:
+    store = image_dir(tmp_path / "demo")
+    failed_log = store / "demo-v20261206T190148Z.sif.build.log"
+    failed_log.write_text("FATAL: the reason the build failed\n")
+    removed = check(tmp_path, ["cleanup", "-k", "0", store], lambda r: sorted(r["removed"]))
+    assert str(failed_log) in removed and len(removed) == 3  # the log is named before it goes
+    assert run("--dry-run", "cleanup", "-k", "0", store).returncode == 0  # nothing left to do
+
+    store = image_dir(tmp_path / "other", "other")
+    check(tmp_path, ["rollback", store], lambda r: [r["version"]])
+    check(tmp_path, ["switch", "20261206T120148Z", store], lambda r: [r["version"]])
+    assert run("--dry-run", "switch", "20261206T120148Z", store).returncode == 0
+    check(tmp_path, ["versions", store, "--protect", "20261206T100148Z"], lambda r: r)
+    assert run("--dry-run", "versions", store, "--protect", "20261206T100148Z").returncode == 0
+    target = tmp_path / "shared"
+    check(tmp_path, ["deploy", store, target], lambda r: sorted(r["copied"]))
+    assert run("--dry-run", "deploy", store, target).returncode == 0
+
+
+@pytest.mark.apptainer
+def test_key_sign_and_sbom_do_what_their_dry_run_said(tmp_path: Path, busybox_sif: Path) -> None:
+    keys = tmp_path / "keys"
+    check(tmp_path, ["key", "new", keys], lambda r: [r["private"], r["public"]])
+    image = tmp_path / "img" / "b.sif"
+    image.parent.mkdir()
+    shutil.copy(busybox_sif, image)
+    sbom = tmp_path / "img" / "b.cdx.json"
+    check(tmp_path, ["sbom", image, "-o", sbom], lambda r: [r.get("components")])
+    assert sbom.is_file()
+    check(tmp_path, ["sbom", image, "--embed"], lambda r: [r["embedded"]])
+    check(tmp_path, ["sign", image, "--key", keys / "scitex-signing.key"], lambda r: [r["path"]])

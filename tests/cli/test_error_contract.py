@@ -1,0 +1,110 @@
+"""The CLI's one error contract (issue 21, item 4): one line naming the path, one code per cause.
+
+The refusals of another user are run as the unprivileged ``scitex-test``
+user against a store root owns, through the world-readable test venv.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from otheruser import another_user
+from storekit import REPO, make_sif
+from uservenv import user_python
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def one_line(out: subprocess.CompletedProcess) -> str:
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "Errno" not in lines[0] and "Traceback" not in lines[0]
+    return lines[0]
+
+
+@pytest.mark.apptainer
+def test_special_files_and_bad_paths_as_def(tmp_path: Path, busybox_sif: Path) -> None:
+    fifo = tmp_path / "fifo.def"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.def"
+    os.symlink("loop.def", loop)
+    afile = tmp_path / "plain.def"
+    afile.write_text("Bootstrap: scratch\n")
+    out_dir = str(tmp_path / "out")
+    for cmd in (("build", "-o", out_dir), ("verify", str(busybox_sif), "--def")):
+        for path, words in (
+            (fifo, "not a regular file (a FIFO)"),
+            (loop, "link loop"),
+            (afile / "x.def", "not a directory"),
+        ):
+            out = cli(*cmd, str(path))
+            assert out.returncode == 2, (cmd, out.stderr)
+            line = one_line(out)
+            assert str(path) in line and words in line, line
+    out = cli("status", str(fifo))  # a directory expected
+    assert out.returncode == 2 and f"{fifo}: not a directory" in one_line(out)
+
+
+def test_usage_error_is_one_line() -> None:
+    out = cli("build", "--no-such-option")
+    assert out.returncode == 2
+    line = one_line(out)
+    assert line.startswith("error: No such option") and "scitex-container build --help" in line
+
+
+@pytest.fixture()
+def root_store():
+    another_user()
+    top = Path(tempfile.mkdtemp(prefix="scitex-errors-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    yield _fill(top)
+    shutil.rmtree(top)
+
+
+def _fill(tmp_path: Path) -> Path:
+    store = tmp_path / "demo"
+    store.mkdir()
+    for i, ver in enumerate(["20261206T140148Z", "20261206T150148Z"]):
+        make_sif(store / f"demo-v{ver}.sif", seed=i)
+    os.symlink("demo-v20261206T150148Z.sif", store / "demo.sif")
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    return store
+
+
+def as_other(*args: str) -> subprocess.CompletedProcess:
+    python = user_python(REPO)
+    return subprocess.run(
+        ["runuser", "-u", "scitex-test", "--", str(python), "-m", "scitex_container", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+    )
+
+
+def test_another_users_store_is_refused_naming_directory_owner_and_mode(root_store: Path) -> None:
+    for args in (("rollback", str(root_store)), ("cleanup", "-k", "0", str(root_store))):
+        out = as_other(*args)
+        assert out.returncode == 2, out.stderr
+        line = one_line(out)
+        assert f"{root_store}: permission denied" in line and "owner root, mode 0755" in line
+    assert os.readlink(root_store / "demo.sif") == "demo-v20261206T150148Z.sif"
+    hidden = root_store.parent / "private" / "demo.sif"
+    out = as_other("verify", str(hidden))
+    assert out.returncode == 2
+    line = one_line(out)
+    assert "permission denied" in line and "cannot enter" in line and "mode 0700" in line

@@ -1,0 +1,115 @@
+"""Progress a person can follow (issue 21, item 2): a real build in a pipe and in a terminal."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+from images import BUSYBOX_DEF
+
+from scitex_container.cli.progress import HEARTBEAT
+
+pytestmark = pytest.mark.apptainer
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def sleeping_def(tmp_path: Path, seconds: int) -> Path:
+    path = tmp_path / "sleepy.def"
+    body = f"\n%post\n    echo post-started\n    sleep {seconds}\n    echo post-done\n"
+    path.write_text(BUSYBOX_DEF + body)
+    return path
+
+
+def test_a_pipe_gets_a_heartbeat_with_phase_elapsed_log_and_last_line(tmp_path: Path) -> None:
+    """A %post sleeping longer than the heartbeat: the pipe hears from the build meanwhile."""
+    assert HEARTBEAT <= 10
+    definition = sleeping_def(tmp_path, int(HEARTBEAT) + 4)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scitex_container", "build", str(definition), "-o", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # from the first second, before apptainer prints anything
+    lines = [first, *proc.stderr]
+    proc.wait(timeout=120)
+    assert proc.returncode == 0, "".join(lines)
+    log = tmp_path / "sleepy" / "sleepy-v"
+    assert re.match(r"\[\S+ · [01]s · building ", first) and f"log {log}" in first, first
+    in_post = [line for line in lines if line.startswith("[%post · ")]
+    # a beat while %post sleeps, naming its phase, the time so far and its last line
+    assert in_post, lines
+    beat = in_post[-1]
+    seconds = int(re.search(r"%post · (\d+)s", beat).group(1))  # type: ignore[union-attr]
+    assert seconds >= int(HEARTBEAT) - 1 and ("post-started" in beat or "sleep" in beat)
+    assert all(not x.startswith("DEBUG") for x in lines)
+
+
+def test_a_terminal_gets_one_live_line_that_fits_the_width(tmp_path: Path) -> None:
+    definition = sleeping_def(tmp_path, 3)
+    width = 60
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on a terminal `width` columns wide
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, width, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        argv = ["-m", "scitex_container", "build", str(definition), "-o", str(tmp_path)]
+        os.execve(sys.executable, [sys.executable, *argv], env)
+    raw = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        raw += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, raw[-2000:]
+    screen = ANSI.sub("\n", raw.decode("utf-8", "replace"))  # each redraw moves the cursor
+    frames = [f.strip() for f in re.split(r"[\r\n]", screen) if f.strip()]
+    live = [f for f in frames if re.match(r"\S \S+ · \d+s · building ", f)]
+    assert live, frames[-20:]
+    assert all(len(f) <= width for f in live), [(len(f), f) for f in live if len(f) > width]
+    assert any(f[2:].startswith("%post · ") for f in live)  # the phase while %post runs
+    assert any(f[2:].startswith("%post · 2s") for f in live)  # the time goes on meanwhile
+    assert frames[-1].startswith("built ")  # the live line is gone; the result stays
+
+
+def test_verbose_shows_our_commands_and_the_tools_output_never_library_debug(
+    tmp_path: Path,
+) -> None:
+    definition = sleeping_def(tmp_path, 0)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scitex_container",
+            "-v",
+            "build",
+            str(definition),
+            "-o",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "[scitex] stream: apptainer build" in out.stderr  # the command we run
+    assert "post-started" in out.stderr.splitlines()  # the tool's own output, line by line
+    assert "filelock" not in out.stderr and "DEBUG" not in out.stderr
