@@ -29,6 +29,7 @@ from scitex_container.cli.main import cli as root
 #: Mutating commands; the value names the test of its dry run against a real run.
 MUTATING = {
     "build": "tests/cli/test_build.py, tests/apptainer/store/",
+    "cache prune": "tests/cli/cache/",
     "bundle export": "tests/apptainer/transfer/",
     "bundle import": "tests/apptainer/transfer/",
     "pull": "tests/apptainer/transfer/",
@@ -65,6 +66,7 @@ MUTATING = {
     "versions": "here (--protect)",
 }
 READ_ONLY = {
+    "cache list",
     "docker logs",
     "docker status",
     "host check",

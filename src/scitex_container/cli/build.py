@@ -20,6 +20,27 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def stage_lines(result) -> list[str]:
+    """One line per stage of a build through the stage cache."""
+    if result.cache_note:
+        return [f"stage cache not used: {result.cache_note}"]
+    out = []
+    for stage in result.stages:
+        if stage.reused:
+            age = f" ({_age(stage.age)} old)" if stage.age is not None else ""
+            out.append(f"stage {stage.name}: reused {stage.key[:12]}{age}")
+        else:
+            out.append(f"stage {stage.name}: built in {stage.duration:.1f}s ({stage.lookup})")
+    return out
+
+
 @click.command()
 @click.argument("definition")
 @click.option(
@@ -46,9 +67,38 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     type=EXISTING_FILE,
     help="PEM private key: sign the new image (and its build statement) before publishing.",
 )
+@click.option(
+    "--cache/--no-cache",
+    "use_cache",
+    default=None,
+    help="Resume from the deepest cached stage (checkpoints: `# scitex: checkpoint` in %post); "
+    "--no-cache builds cold.  Default: $SCITEX_CONTAINER_STAGE_CACHE, else off.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="The stage cache directory (default: per user, under the XDG cache dir).",
+)
+@click.option(
+    "--cache-max-age",
+    metavar="AGE",
+    help="Rebuild a cached stage that reached the network once older than AGE "
+    "(e.g. 12h, 7d; default 7d).",
+)
 @common_options
 def build(
-    definition, output_dir, image_name, sandbox, force, build_args, fakeroot, use_sudo, sign_key
+    definition,
+    output_dir,
+    image_name,
+    sandbox,
+    force,
+    build_args,
+    fakeroot,
+    use_sudo,
+    sign_key,
+    use_cache,
+    cache_dir,
+    cache_max_age,
 ) -> int:
     """Build DEFINITION (a .def path, or a name in the containers directory).
 
@@ -60,9 +110,17 @@ def build(
     from pathlib import Path
 
     from scitex_container.apptainer.building.versioned import build_version
+    from scitex_container.apptainer.cache.entries import (
+        StageCache,
+        enabled_by_default,
+        parse_age,
+    )
     from scitex_container.cli.progress import progress_line
 
     opts = get_options()
+    max_age = parse_age(cache_max_age) if cache_max_age is not None else None
+    if use_cache is None:
+        use_cache = enabled_by_default() or cache_dir is not None
     is_path = definition.endswith(".def") or "/" in definition
     kwargs = dict(
         output_dir=output_dir,
@@ -73,6 +131,8 @@ def build(
         fakeroot=fakeroot,
         build_args=parse_build_args(build_args) or None,  # none: the active version's
         sign_key=sign_key,
+        stage_cache=StageCache(cache_dir) if use_cache else None,
+        cache_max_age=max_age,
     )
     if is_path:
         from scitex_container.files.pathinfo import regular_file
@@ -97,6 +157,7 @@ def build(
         text = (
             f"built {result.path} -> version {result.version}{with_args} in {result.duration:.1f}s"
         )
+        text += "".join(f"\n  {line}" for line in stage_lines(result))
     else:
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     emit(result, opts, text=text, dry_run_commands=commands)

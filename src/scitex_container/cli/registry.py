@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scitex_container.cli.sandbox:sandbox",
         "Create, update, switch and convert sandboxes.",
     ),
+    "cache": ("scitex_container.cli.cache:cache", "List and prune the stage cache of builds."),
     "lock": ("scitex_container.cli.lock:lock", "Capture, pin and compare package locks."),
     "repro": ("scitex_container.cli.repro:repro", "Run the reproducible round trip on a .def."),
     "verify": ("scitex_container.cli.verify:verify", "Verify an image against its def and lock."),

@@ -40,6 +40,12 @@ FinalizeFn = Callable[[Path], dict]
 #: Moves the finished temporary artifact (first argument) to its final path,
 #: writing its metadata (third argument) under the store lock.
 PublishFn = Callable[[Path, Path, VersionMeta], object]
+#: Makes the artifact (first argument; sandbox or not) in place of the one
+#: ``apptainer build``, with apptainer's environment, the log and a scratch
+#: directory; returns the argv to record and metadata to add (the stage cache).
+ProduceFn = Callable[
+    [Path, bool, "Mapping[str, str] | None", Path, Path], "tuple[tuple[str, ...], dict]"
+]
 
 
 _SIF_MAGIC = b"SIF_MAGIC"
@@ -147,6 +153,7 @@ def build_image(
     finalize: FinalizeFn | None = None,
     metadata: VersionMeta | Mapping | None = None,
     publish: PublishFn | None = None,
+    produce: ProduceFn | None = None,
 ) -> BuildResult:
     """Build ``def_path`` (a .def, a SIF or a sandbox) into ``out_path`` atomically.
 
@@ -204,18 +211,26 @@ def build_image(
         with space or contextlib.nullcontext() as scratch:
             env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
             prefetch.start()
-            runner.stream(
-                argv,
-                log_path=log_path,
-                on_line=progress,
-                timeout=timeout,
-                cwd=cwd,
-                env=env,
-                contained=True,
-            )
+            added: dict = {}
+            if produce is not None:
+                with temporaries.directory(".stages-", scratch) as defs:
+                    ran, added = produce(tmp, sandbox, env, log_path, defs)
+                argv = list(ran)
+            else:
+                runner.stream(
+                    argv,
+                    log_path=log_path,
+                    on_line=progress,
+                    timeout=timeout,
+                    cwd=cwd,
+                    env=env,
+                    contained=True,
+                )
             duration = time.monotonic() - start
             prefetch.join()
             meta = _record(metadata, argv, wall_start, duration)
+            if added:
+                meta = VersionMeta.from_dict({**meta.to_dict(), **added}, "stage cache")
             if finalize is not None and (extra := finalize(tmp)):
                 meta = VersionMeta.from_dict({**meta.to_dict(), **extra}, "finalize")
             if tmp.is_file():

@@ -154,6 +154,8 @@ class ImageStatus(Result):
     switch_to: str | None = None  #: a kept version ``build`` would make active (no rebuild)
     #: what `build` would do: "build", "activate V: inputs unchanged since V" or "none"
     action: str = "none"
+    #: the active version's build through the stage cache: stages reused, with their age
+    stages_reused: str | None = None
 
     def row(self) -> dict:
         """The reference's keys (plus version, size_bytes and error)."""
@@ -171,7 +173,21 @@ class ImageStatus(Result):
             "error": self.error,
             "switch_to": self.switch_to,
             "action": self.action,
+            "stages_reused": self.stages_reused,
         }
+
+
+def reused_summary(meta) -> str | None:
+    """``bootstrap, post-1 (2.0h old)`` from a version's ``stage_cache`` record (None: none)."""
+    record = meta.extra.get("stage_cache") if meta is not None else None
+    if not isinstance(record, list):
+        return None
+    reused = [r for r in record if isinstance(r, dict) and r.get("reused")]
+    if not reused:
+        return "none" if record else None
+    age = reused[-1].get("age_seconds")
+    when = f" ({float(age) / 3600:.1f}h old)" if isinstance(age, int | float) else ""
+    return ", ".join(str(r.get("stage")) for r in reused) + when
 
 
 def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> ImageStatus:
@@ -221,6 +237,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
         error=error,
         switch_to=switch_to,
         action=action,
+        stages_reused=reused_summary(meta),
     )
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 from scitex_container.apptainer.building.atomic import FinalizeFn, ProgressFn, _resolve, build_image
 from scitex_container.apptainer.building.decision import image_store, unchanged_version
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
+from scitex_container.apptainer.cache.entries import StageCache
+from scitex_container.apptainer.cache.staged import StagedReport, StageRun
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import VersionMeta
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
@@ -57,6 +59,9 @@ class StoreBuildResult(Result):
     activates: bool = False
     #: the build arguments used (those of the active version when none were given)
     build_args: Mapping[str, str] | None = None
+    #: with the stage cache: each stage, reused or built (empty without it)
+    stages: tuple[StageRun, ...] = ()
+    cache_note: str | None = None  #: why the stage cache was not used for this build
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -169,8 +174,16 @@ def build_version(
     cache: ContentCache | None = None,
     provenance: bool = True,
     sign_key: str | os.PathLike | None = None,
+    stage_cache: StageCache | None = None,
+    cache_max_age: float | None = None,
 ) -> StoreBuildResult:
     """``build()`` with the whole outcome: version, whether apptainer ran, timings.
+
+    With ``stage_cache`` the build resumes from the deepest cached stage of
+    the def (:mod:`scitex_container.apptainer.cache`) and stores the stages
+    it builds; ``cache_max_age`` (seconds, default 7 days) bounds the age of
+    a reused stage that reached the network.  ``stages`` in the result (and
+    ``stage_cache`` in the version's metadata) say what was reused.
 
     With ``provenance`` (the default) a new SIF gets its lock captured and
     embedded, with the inputs hash, before it is published, and the lock is
@@ -227,8 +240,24 @@ def build_version(
                 sidecars[LOCK_SUFFIX] = lock_sidecar_text(lock_text[0], record.sha256)
             store.publish(tmp, out, meta=record, sidecars=sidecars, use_sudo=use_sudo)
 
+        record = meta.to_dict()
         if finalize is None and provenance and not sandbox:
-            finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, meta.to_dict())
+            finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, record)
+        reports: list[StagedReport] = []
+        produce, note = None, None
+        if stage_cache is not None and not runner.is_dry_run():
+            produce, note = _stage_producer(
+                inputs,
+                stage_cache,
+                fakeroot,
+                use_sudo,
+                build_args,
+                progress,
+                timeout,
+                cache_max_age,
+                reports,
+                record,
+            )
         if not sandbox:  # activating it is a switch: the site policy's gate
             finalize = _gated(finalize, final)
         result = build_image(
@@ -243,8 +272,10 @@ def build_version(
             finalize=finalize,
             metadata=meta,
             publish=publish,
+            produce=produce,
         )
     built = result.built and not runner.is_dry_run()
+    stages = reports[0].stages if reports else ()
     return StoreBuildResult(
         store.link,
         final if built else None,
@@ -256,6 +287,8 @@ def build_version(
         result.command,
         swept=swept,
         build_args=dict(inputs.build_args),
+        stages=stages,
+        cache_note=note,
     )
 
 
@@ -269,6 +302,42 @@ def _active_build_args(store: Store) -> dict[str, str] | None:
     except MetadataError:
         return None
     return dict(meta.build_args) if meta is not None and meta.build_args else None
+
+
+def _stage_producer(
+    inputs, cache, fakeroot, use_sudo, build_args, progress, timeout, max_age, reports, record
+):
+    """The stage cache's producer for this build, or (None, why it is built cold)."""
+    from scitex_container.apptainer import tool
+    from scitex_container.apptainer.cache.hook import prepare_def, staged_producer
+    from scitex_container.apptainer.deffile import parse_def_text
+
+    if use_sudo:
+        return None, "a build through sudo would fill your cache with root's files"
+    deffile = parse_def_text(inputs.def_text, str(inputs.def_path))
+    prepared = prepare_def(
+        deffile,
+        build_args=build_args,
+        fakeroot=tool.choose_fakeroot(fakeroot),
+        files=inputs.files,
+        images=inputs.images,
+    )
+    if prepared.plan.uncacheable is not None:
+        return None, prepared.plan.uncacheable
+    produce = staged_producer(
+        prepared,
+        cache,
+        fakeroot=tool.choose_fakeroot(fakeroot),
+        use_sudo=use_sudo,
+        build_args=build_args,
+        progress=progress,
+        timeout=timeout,
+        cwd=inputs.def_path.parent,
+        max_age=max_age,
+        reports=reports,
+        record=record,
+    )
+    return produce, None
 
 
 def build(

@@ -131,7 +131,7 @@ def make_statement(
     deps += _base_materials(str(record.get("def_text") or ""), def_path, inputs.get("images") or [])
     internal = {
         k: record[k]
-        for k in ("inputs_hash", "lock_sha256", "apptainer_version", "build_command")
+        for k in ("inputs_hash", "lock_sha256", "apptainer_version", "build_command", "stage_cache")
         if record.get(k) is not None
     }
     return {

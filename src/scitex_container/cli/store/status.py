@@ -40,6 +40,8 @@ def status(containers_dir, output_dir, check) -> int:
     )
     columns = ["name", "needs_rebuild", "action", "version", "sif_size", "sif_date", "sif_path"]
     columns.append("error")
+    if any(r.get("stages_reused") for r in rows):
+        columns.insert(4, "stages_reused")
     emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
     pending = any(r["needs_rebuild"] or r["switch_to"] for r in rows)
     return 1 if check and pending else 0

@@ -1,0 +1,347 @@
+"""The stage cache on disk: content-addressed root file systems.
+
+Layout of a cache directory (one per user under the XDG cache dir by
+default, or one per store)::
+
+    <root>/entries/<key>/rootfs/      the stage's root fs (a sandbox directory)
+    <root>/entries/<key>/entry.json   key, stage, made, network, size, digest
+    <root>/entries/<key>/used         its mtime is the last reuse (LRU)
+    <root>/tmp/                       entries being made (never read as entries)
+    <root>/.lock                      held while the cache's contents change
+
+An entry is made under ``tmp/`` and renamed into ``entries/`` only once its
+root fs and record are complete, so a build killed at any point (SIGKILL
+included) leaves at most a temporary, which the next use of the cache
+removes once its process is gone.  Before reuse the root fs is hashed again
+and compared with the digest recorded when it was made; a mismatch, or a
+record that cannot be read, makes the entry *corrupt*: it is removed and
+reported, never used.  The directory is trusted only when it is owned by
+the caller and not writable by others (:mod:`scitex_container.files.ownership`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from scitex_container import envvars
+from scitex_container.errors import BadInputError, UntrustedStateError
+from scitex_container.files import ownership, temporaries
+from scitex_container.files.fsutil import atomic_write_text, remove_path
+from scitex_container.result import Result
+
+SCHEMA = 1
+#: Default size cap (bytes) before least-recently-used entries are evicted.
+DEFAULT_MAX_BYTES = 20 * 1024**3
+#: Default age (seconds) after which a stage that reached the network is rebuilt.
+DEFAULT_MAX_AGE = 7 * 24 * 3600
+_KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
+_TMP_RE = re.compile(r"\.(?P<key>[0-9a-f]{64})\.(?P<pid>\d+)\.\d+\.making\Z")
+_LOCK_TIMEOUT = 600.0
+
+
+def default_root() -> Path:
+    """``$SCITEX_CONTAINER_STAGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/scitex-container/stages``."""
+    chosen = os.environ.get(envvars.STAGE_CACHE_DIR)
+    if chosen:
+        return Path(chosen)
+    return Path(envvars.user_cache_dir()) / "scitex-container" / "stages"
+
+
+def enabled_by_default() -> bool:
+    """Does ``$SCITEX_CONTAINER_STAGE_CACHE`` turn the stage cache on?"""
+    return os.environ.get(envvars.STAGE_CACHE, "").strip().lower() in ("1", "yes", "true", "on")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str, field: str = "--cache-max-age") -> float:
+    """Seconds from ``90``, ``30m``, ``12h``, ``7d`` or ``2w``; BadInputError naming ``field``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text or "")
+    if match is None:
+        raise BadInputError(f"not an age: {text!r} (e.g. 90, 30m, 12h, 7d, 2w)", field)
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def rootfs_digest(root: Path) -> tuple[str, int]:
+    """sha256 over a root fs (paths, modes, file contents, link targets; no link followed)
+    and its size in bytes."""
+    h = hashlib.sha256()
+    size = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, root)
+        for name in sorted(filenames + [d for d in dirnames if os.path.islink(f"{dirpath}/{d}")]):
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as fh:
+                    what = hashlib.file_digest(fh, "sha256").hexdigest()
+                size += st.st_size
+            elif stat.S_ISLNK(st.st_mode):
+                what = os.readlink(path)
+            else:
+                what = f"{stat.S_IFMT(st.st_mode)}:{st.st_rdev}"
+            h.update(f"{rel}/{name}\0{st.st_mode:o}\0{st.st_uid}:{st.st_gid}\0{what}\n".encode())
+        h.update(f"{rel}\0D\0{os.lstat(dirpath).st_mode:o}\n".encode())
+    return h.hexdigest(), size
+
+
+def stage_lock(rootfs: Path) -> dict | None:
+    """The packages in a stage's root fs, read from their databases (None if it cannot)."""
+    from scitex_container.apptainer.lock.capture_static import static_capture
+    from scitex_container.errors import ScitexError
+
+    try:
+        found = static_capture(rootfs)
+    except (ScitexError, OSError):
+        return None
+    return {"dpkg": found.dpkg, "pip": found.pip, "node": found.node, "apk": found.apk}
+
+
+@dataclass(frozen=True)
+class Entry(Result):
+    """One cached stage."""
+
+    key: str
+    stage: str
+    made: float  #: UNIX time it was made
+    network: bool
+    size: int
+    digest: str
+    used: float  #: UNIX time it was last reused (or made)
+    path: Path  #: the entry's directory
+
+    @property
+    def rootfs(self) -> Path:
+        return self.path / "rootfs"
+
+    def age(self, now: float | None = None) -> float:
+        return (now if now is not None else time.time()) - self.made
+
+
+@dataclass(frozen=True)
+class Lookup(Result):
+    """The outcome of looking a key up."""
+
+    entry: Entry | None
+    why: str  #: ``hit``, ``missing``, ``expired`` or ``corrupt: <reason>``
+
+
+class StageCache:
+    """A cache directory of stage entries."""
+
+    def __init__(self, root: str | os.PathLike | None = None, *, max_bytes: int | None = None):
+        self.root = Path(root) if root is not None else default_root()
+        self.max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+        if any(ch.isspace() for ch in os.fspath(self.root.absolute())):
+            raise BadInputError("a stage cache path cannot contain whitespace", str(self.root))
+
+    # -- trust and layout ---------------------------------------------------
+    @property
+    def entries_dir(self) -> Path:
+        return self.root / "entries"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def _rule(self) -> str:
+        return "the stage cache must be owned by you and writable by no one else"
+
+    def open(self) -> StageCache:
+        """Create the directories (0700) if missing; refuse a directory we cannot trust."""
+        for path in (self.root.parent, self.root, self.entries_dir, self.tmp_dir):
+            if path == self.root.parent:
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o700)
+            ownership.check_trusted(path, directory=True, allow_root=False, rule=self._rule)
+        self.sweep()
+        return self
+
+    def exists(self) -> bool:
+        return self.entries_dir.is_dir()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        lock = FileLock(os.fspath(self.root / ".lock"), timeout=_LOCK_TIMEOUT, is_singleton=False)
+        with lock:
+            yield
+
+    def sweep(self) -> list[Path]:
+        """Remove entries-in-making whose process is gone (a SIGKILL left them)."""
+        from scitex_container.apptainer.store.state import pid_alive
+
+        gone: list[Path] = []
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(self.tmp_dir):
+                match = _TMP_RE.match(name)
+                if match and not pid_alive(int(match.group("pid"))):
+                    remove_path(self.tmp_dir / name)
+                    gone.append(self.tmp_dir / name)
+        return gone
+
+    # -- reading ------------------------------------------------------------
+    def _read(self, key: str) -> Entry:
+        path = self.entries_dir / key
+        data = ownership.read_trusted(path / "entry.json", allow_root=False, rule=self._rule)
+        raw = json.loads(data)
+        if not isinstance(raw, dict) or raw.get("key") != key or raw.get("schema") != SCHEMA:
+            raise ValueError("its record does not name this key")
+        used = path / "used"
+        return Entry(
+            key,
+            str(raw["stage"]),
+            float(raw["made"]),
+            bool(raw["network"]),
+            int(raw["size"]),
+            str(raw["digest"]),
+            used.stat().st_mtime if used.exists() else float(raw["made"]),
+            path,
+        )
+
+    def entries(self) -> list[Entry]:
+        """Every readable entry, least recently used first (unreadable ones are skipped)."""
+        out: list[Entry] = []
+        with contextlib.suppress(FileNotFoundError):
+            for name in sorted(os.listdir(self.entries_dir)):
+                if _KEY_RE.match(name):
+                    with contextlib.suppress(Exception):
+                        out.append(self._read(name))
+        return sorted(out, key=lambda e: (e.used, e.key))
+
+    def lookup(self, key: str, *, max_age: float | None = None, verify: bool = True) -> Lookup:
+        """The entry for ``key`` if it can be reused; a corrupt one is removed."""
+        path = self.entries_dir / key
+        if not path.exists():
+            return Lookup(None, "missing")
+        try:
+            entry = self._read(key)
+        except UntrustedStateError:
+            raise
+        except Exception as exc:
+            self.remove(key)
+            return Lookup(None, f"corrupt: unreadable record ({type(exc).__name__})")
+        if entry.network and max_age is not None and entry.age() > max_age:
+            return Lookup(None, "expired")
+        if verify:
+            try:
+                digest, _ = rootfs_digest(entry.rootfs)
+            except OSError as exc:
+                digest = f"unreadable ({exc.strerror})"
+            if not entry.rootfs.is_dir() or digest != entry.digest:
+                self.remove(key)
+                return Lookup(None, "corrupt: root fs digest mismatch")
+        self.touch(entry)
+        return Lookup(entry, "hit")
+
+    def touch(self, entry: Entry) -> None:
+        used = entry.path / "used"
+        with contextlib.suppress(OSError):
+            used.touch()
+
+    # -- writing ------------------------------------------------------------
+    def making(self, key: str) -> Path:
+        """A fresh directory to build an entry in (registered as a temporary)."""
+        path = self.tmp_dir / f".{key}.{os.getpid()}.{time.time_ns()}.making"
+        temporaries.track(path)
+        os.mkdir(path, 0o700)
+        return path
+
+    def publish(self, work: Path, key: str, stage: str, network: bool) -> Entry:
+        """Record ``work/rootfs`` as the entry for ``key`` and move it into place.
+
+        The record holds the stage's lock, read statically from the root fs
+        (``lock``: package manager -> name -> version; None when unreadable).
+        """
+        digest, size = rootfs_digest(work / "rootfs")
+        made = time.time()
+        record = {
+            "schema": SCHEMA,
+            "key": key,
+            "stage": stage,
+            "made": made,
+            "network": network,
+            "size": size,
+            "digest": digest,
+            "lock": stage_lock(work / "rootfs"),
+        }
+        atomic_write_text(work / "entry.json", json.dumps(record, sort_keys=True) + "\n", 0o600)
+        (work / "used").touch(0o600)
+        final = self.entries_dir / key
+        with self.locked():
+            # one there already (expired, or a concurrent build's): the fresh one replaces it
+            self.remove(key)
+            os.rename(work, final)
+            temporaries.forget(work)
+        entry = self._read(key)
+        self.evict(keep=key)
+        return entry
+
+    def remove(self, key: str) -> None:
+        """Remove an entry: renamed away first, so no reader sees half of it."""
+        path = self.entries_dir / key
+        if not path.exists():
+            return
+        doomed = self.tmp_dir / f".{key}.{os.getpid()}.{time.time_ns()}.making"
+        temporaries.track(doomed)
+        try:
+            os.rename(path, doomed)
+        except FileNotFoundError:
+            temporaries.forget(doomed)
+            return
+        temporaries.remove(doomed)
+
+    def size(self) -> int:
+        return sum(e.size for e in self.entries())
+
+    def evict(self, keep: str | None = None) -> list[Entry]:
+        """Remove least recently used entries until the cache fits its size cap."""
+        removed: list[Entry] = []
+        with self.locked():
+            entries = self.entries()
+            total = sum(e.size for e in entries)
+            for entry in entries:
+                if total <= self.max_bytes:
+                    break
+                if entry.key == keep:
+                    continue
+                self.remove(entry.key)
+                total -= entry.size
+                removed.append(entry)
+        return removed
+
+    def prune(
+        self, *, older_than: float | None = None, everything: bool = False, dry_run: bool = False
+    ) -> list[Entry]:
+        """Remove every entry (``everything``) or those not used for ``older_than`` seconds.
+
+        With ``dry_run`` nothing is removed: the entries that would be are returned.
+        """
+        now = time.time()
+        removed: list[Entry] = []
+        with self.locked():
+            for entry in self.entries():
+                if everything or (older_than is not None and now - entry.used > older_than):
+                    if not dry_run:
+                        self.remove(entry.key)
+                    removed.append(entry)
+            if everything and not dry_run:
+                with contextlib.suppress(FileNotFoundError):
+                    for name in os.listdir(self.entries_dir):
+                        if _KEY_RE.match(name):  # unreadable entries too
+                            self.remove(name)
+        return removed

@@ -1,0 +1,91 @@
+"""The glue between a versioned build and the stage cache.
+
+:func:`staged_producer` returns the function :func:`~scitex_container.
+apptainer.building.atomic.build_image` calls instead of its one ``apptainer
+build``: it runs the stages through the cache and returns the commands it
+ran and what to add to the version's metadata (``stage_cache``: each stage,
+its key, whether it was reused and how old it was).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.building.atomic import ProduceFn, build_command
+from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, StageCache
+from scitex_container.apptainer.cache.stage_keys import StageContext
+from scitex_container.apptainer.cache.staged import Prepared, StagedReport, prepare, run_staged
+from scitex_container.apptainer.deffile.document import DefFile
+from scitex_container.process import runner
+
+
+def prepare_def(
+    deffile: DefFile,
+    *,
+    build_args: Mapping[str, str] | None,
+    fakeroot: bool,
+    files: tuple[tuple[str, str], ...],
+    images: tuple[tuple[str, str], ...],
+) -> Prepared:
+    """Split and key a def for this host's container tool."""
+    context = StageContext.here(tool.container_version(), fakeroot, files, images)
+    return prepare(deffile, build_args=build_args, context=context)
+
+
+def staged_producer(
+    prepared: Prepared,
+    cache: StageCache,
+    *,
+    fakeroot: bool,
+    use_sudo: bool,
+    build_args: Mapping[str, str] | None,
+    progress: Callable[[str], None] | None,
+    timeout: float | None,
+    cwd: Path,
+    max_age: float | None,
+    reports: list[StagedReport],
+    record: dict | None = None,
+) -> ProduceFn:
+    """What ``build_image`` runs in place of its single ``apptainer build``."""
+
+    def produce(out: Path, sandbox: bool, env: Mapping[str, str] | None, log: Path, scratch: Path):
+        def build(def_file: Path, target: Path, as_sandbox: bool, args: Mapping[str, str]):
+            argv = build_command(
+                def_file,
+                target,
+                sandbox=as_sandbox,
+                fakeroot=fakeroot,
+                use_sudo=use_sudo,
+                build_args=args,
+            )
+            runner.stream(
+                argv,
+                log_path=log,
+                on_line=progress,
+                timeout=timeout,
+                cwd=cwd,
+                env=env,
+                contained=True,  # the stage's build dies with the CLI, as a whole build does
+            )
+            return tuple(os.fspath(a) for a in argv)
+
+        report = run_staged(
+            prepared,
+            cache,
+            out,
+            sandbox=sandbox,
+            build_args=build_args,
+            build=build,
+            scratch=scratch,
+            max_age=DEFAULT_MAX_AGE if max_age is None else max_age,
+            progress=progress,
+        )
+        reports.append(report)
+        if record is not None:
+            record["stage_cache"] = report.record()
+        return report.commands[-1], {"stage_cache": report.record()}
+
+    return produce

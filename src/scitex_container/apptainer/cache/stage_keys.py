@@ -1,0 +1,98 @@
+"""Stage keys: one digest of everything a stage depends on.
+
+A stage's key hashes the previous stage's key (so a change anywhere earlier
+changes every later key), the stage's own def text, the content of every
+host file it reads (``%files`` sources, the image a ``localimage``
+bootstrap starts from), the values of the build arguments it references,
+the container tool's version, the architecture and whether it is built with
+``--fakeroot`` (file ownership in the root fs depends on it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from scitex_container.apptainer.cache.stages import StagePlan, StageSpec
+from scitex_container.result import Result
+
+SCHEMA = "scitex-stage-1"
+
+
+@dataclass(frozen=True)
+class StageContext(Result):
+    """What every stage of one build shares."""
+
+    tool_version: str
+    arch: str
+    fakeroot: bool
+    files: tuple[tuple[str, str], ...] = ()  #: (source, digest) of the ``%files`` sources
+    images: tuple[tuple[str, str], ...] = ()  #: (localimage, digest) of the bootstrap
+
+    @classmethod
+    def here(cls, tool_version: str, fakeroot: bool, files=(), images=()) -> StageContext:
+        return cls(
+            tool_version,
+            platform.machine() or os.uname().machine,
+            fakeroot,
+            tuple(files),
+            tuple(images),
+        )
+
+
+def stage_key(
+    previous: str | None,
+    spec: StageSpec,
+    context: StageContext,
+    arg_values: Mapping[str, str],
+) -> str:
+    """The key of ``spec`` built on the stage whose key is ``previous``."""
+    payload: dict[str, object] = {
+        "schema": SCHEMA,
+        "previous": previous,
+        "kind": spec.kind,
+        "body": spec.body,
+        "args": {name: arg_values.get(name) for name in spec.templates},
+        "tool": context.tool_version,
+        "arch": context.arch,
+        "fakeroot": context.fakeroot,
+    }
+    if spec.kind == "bootstrap":
+        payload["images"] = [list(i) for i in context.images]
+    if "%files" in spec.body:
+        payload["files"] = [list(f) for f in context.files]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def plan_keys(
+    plan: StagePlan, context: StageContext, arg_values: Mapping[str, str]
+) -> tuple[str, ...]:
+    """The key of every stage of ``plan``, in order (``final`` included)."""
+    keys: list[str] = []
+    previous: str | None = None
+    for spec in plan.stages:
+        previous = stage_key(previous, spec, context, arg_values)
+        keys.append(previous)
+    return tuple(keys)
+
+
+def argument_values(
+    defaults: Mapping[str, str], build_args: Mapping[str, str] | None
+) -> dict[str, str]:
+    """Build argument values as apptainer resolves them: given, else the ``%arguments`` default."""
+    return {**dict(defaults), **{str(k): str(v) for k, v in (build_args or {}).items()}}
+
+
+def used_args(spec: StageSpec, build_args: Mapping[str, str] | None) -> dict[str, str]:
+    """The build args to pass when building ``spec`` (apptainer refuses unused ones)."""
+    return {k: v for k, v in (build_args or {}).items() if k in spec.templates}
+
+
+def unused(names: Sequence[str], plan: StagePlan) -> list[str]:
+    """Build args no stage references (a cold build would refuse them too)."""
+    used = {t for s in plan.stages for t in s.templates}
+    return [n for n in names if n not in used]

@@ -1,0 +1,193 @@
+"""A build through the stage cache: resume from the deepest cached stage.
+
+:func:`prepare` splits the def (:mod:`.stages`) and keys every stage
+(:mod:`.stage_keys`); :func:`run_staged` looks the keys up from the deepest stage
+back, builds each missing stage as a sandbox into the cache (one ``apptainer
+build --sandbox`` per stage, ``Bootstrap: localimage`` from the one before)
+and builds the final artifact from the last one.  It returns a
+:class:`StagedReport` saying, stage by stage, what was reused (and how old
+it was), what was built, and which entries were found corrupt and removed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, Entry, StageCache
+from scitex_container.apptainer.cache.stage_keys import (
+    StageContext,
+    argument_values,
+    plan_keys,
+    used_args,
+)
+from scitex_container.apptainer.cache.stages import StagePlan, plan_stages
+from scitex_container.apptainer.deffile.document import DefFile
+from scitex_container.files import temporaries
+from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.result import Result
+
+#: Runs one ``apptainer build`` of ``def`` into ``out`` (sandbox or not), with ``build_args``.
+BuildFn = Callable[[Path, Path, bool, Mapping[str, str]], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class StageRun(Result):
+    """What happened to one stage."""
+
+    name: str
+    key: str
+    line: int
+    reused: bool
+    network: bool
+    age: float | None  #: seconds since the reused entry was made
+    duration: float  #: seconds spent building it (0 when reused)
+    lookup: str  #: ``hit``, ``missing``, ``expired``, ``corrupt: ...``, ``not looked up``
+
+
+@dataclass(frozen=True)
+class StagedReport(Result):
+    """The stages of one build through the cache."""
+
+    cache: Path
+    stages: tuple[StageRun, ...]
+    corrupt: tuple[str, ...]  #: keys of entries found corrupt and removed
+    commands: tuple[tuple[str, ...], ...]
+
+    @property
+    def reused(self) -> tuple[StageRun, ...]:
+        return tuple(s for s in self.stages if s.reused)
+
+    def record(self) -> list[dict]:
+        """The part kept in the version's metadata and provenance statement."""
+        return [
+            {
+                "stage": s.name,
+                "key": s.key,
+                "reused": s.reused,
+                "age_seconds": None if s.age is None else round(s.age, 1),
+                "network": s.network,
+                "seconds": round(s.duration, 1),
+            }
+            for s in self.stages
+        ]
+
+
+@dataclass(frozen=True)
+class Prepared(Result):
+    """A def split into stages, with their keys."""
+
+    plan: StagePlan
+    keys: tuple[str, ...]
+
+
+def prepare(
+    deffile: DefFile,
+    *,
+    build_args: Mapping[str, str] | None,
+    context: StageContext,
+) -> Prepared:
+    """Split and key ``deffile`` (raises DefFileError for a misplaced checkpoint)."""
+    plan = plan_stages(deffile)
+    if plan.uncacheable is not None:
+        return Prepared(plan, ())
+    values = argument_values(deffile.stages[0].arguments, build_args)
+    return Prepared(plan, plan_keys(plan, context, values))
+
+
+def _deepest(
+    cache: StageCache, prepared: Prepared, max_age: float
+) -> tuple[int, Entry | None, dict[int, str], list[str]]:
+    """The deepest reusable stage (index, -1: none; its entry), lookups made, corrupt keys."""
+    cached = prepared.plan.cached
+    seen: dict[int, str] = {}
+    corrupt: list[str] = []
+    for index in range(len(cached) - 1, -1, -1):
+        found = cache.lookup(prepared.keys[index], max_age=max_age)
+        seen[index] = found.why
+        if found.why.startswith("corrupt"):
+            corrupt.append(prepared.keys[index])
+        if found.entry is not None:
+            return index, found.entry, seen, corrupt
+    return -1, None, seen, corrupt
+
+
+def run_staged(
+    prepared: Prepared,
+    cache: StageCache,
+    out: Path,
+    *,
+    sandbox: bool,
+    build_args: Mapping[str, str] | None,
+    build: BuildFn,
+    scratch: Path,
+    max_age: float = DEFAULT_MAX_AGE,
+    progress: Callable[[str], None] | None = None,
+) -> StagedReport:
+    """Build ``out`` from the deepest cached stage of ``prepared`` on."""
+    plan = prepared.plan
+    cached = plan.cached
+    cache.open()
+    start, found, seen, corrupt = _deepest(cache, prepared, max_age)
+    runs: list[StageRun] = []
+    commands: list[tuple[str, ...]] = []
+    base: Path | None = found.rootfs if found is not None else None
+    for index in range(start + 1):
+        spec, key = cached[index], prepared.keys[index]
+        age = found.age() if found is not None else None
+        why = seen.get(index, "within a deeper entry")
+        runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, why))
+    for index in range(start + 1, len(cached)):
+        spec, key = cached[index], prepared.keys[index]
+        if progress is not None:
+            progress(f"stage {spec.name}: building")
+        began = time.monotonic()
+        def_file = scratch / f"stage-{index}.def"
+        atomic_write_text(
+            def_file, spec.def_text(os.fspath(base) if base else None, plan.arguments)
+        )
+        work = cache.making(key)
+        try:
+            commands.append(build(def_file, work / "rootfs", True, used_args(spec, build_args)))
+            # an entry holds every earlier stage too: it reached the network if any of them did
+            network = any(c.network for c in cached[: index + 1])
+            entry = cache.publish(work, key, spec.name, network)
+        except BaseException:
+            temporaries.remove(work)
+            raise
+        base = entry.rootfs
+        runs.append(
+            StageRun(
+                spec.name,
+                key,
+                spec.line,
+                False,
+                spec.network,
+                None,
+                time.monotonic() - began,
+                seen.get(index, "not looked up"),
+            )
+        )
+    final = plan.stages[-1]
+    if progress is not None:
+        progress("stage final: building")
+    began = time.monotonic()
+    def_file = scratch / "stage-final.def"
+    atomic_write_text(def_file, final.def_text(os.fspath(base) if base else None, plan.arguments))
+    commands.append(build(def_file, out, sandbox, used_args(final, build_args)))
+    runs.append(
+        StageRun(
+            final.name,
+            prepared.keys[-1],
+            final.line,
+            False,
+            False,
+            None,
+            time.monotonic() - began,
+            "not cached",
+        )
+    )
+    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands))

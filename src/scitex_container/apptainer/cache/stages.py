@@ -1,0 +1,137 @@
+"""Splitting a def file into stages whose results can be cached.
+
+A single-stage def becomes:
+
+* ``bootstrap``: the header alone (debootstrap, localimage, scratch, ...);
+  the automatic checkpoint.
+* ``post-1`` .. ``post-N``: ``%post`` cut at each checkpoint marker
+  (:mod:`.markers`); ``post-1`` also applies ``%files`` (apptainer copies
+  them before ``%post`` runs, so the order is the same as a cold build's).
+  A def with ``%files`` and no ``%post`` has one such stage with an empty
+  ``%post``.
+* ``final``: everything else (``%environment``, ``%runscript``, ``%labels``,
+  ``%help``, ``%test``, ``%startscript``, apps), applied on the last cached
+  stage; never cached itself, so a change there reuses every ``%post`` stage.
+
+Each stage after the bootstrap is built as ``Bootstrap: localimage`` from
+the previous stage's root file system.  A def the cache cannot split
+faithfully (several ``Bootstrap:`` stages, ``%setup`` which reads the host
+in ways no key can see, more than one ``%post``) gets a plan with
+``uncacheable`` set and is built cold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scitex_container.apptainer.cache.markers import checkpoint_lines, is_marker
+from scitex_container.apptainer.deffile.document import DefFile
+from scitex_container.apptainer.deffile.parts import Section
+from scitex_container.apptainer.deffile.text import TEMPLATE_RE
+from scitex_container.result import Result
+
+#: Bootstrap agents that read only local files; every other one reaches the network.
+LOCAL_AGENTS = frozenset({"localimage", "scratch"})
+#: Conservative: a ``%post`` chunk matching this may reach the network.
+_NETWORK_RE = re.compile(
+    r"\b(apt|apt-get|aptitude|dnf|yum|zypper|apk|pacman|conda|mamba|micromamba|npm|yarn|"
+    r"curl|wget|git|go|cargo|gem|cpan|cpanm|spack|R|Rscript)\b|https?://|ftp://|"
+    r"\bpip[0-9.]*\b(?![^\n]*--no-index)"
+)
+
+
+@dataclass(frozen=True)
+class StageSpec(Result):
+    """One cacheable step of a build."""
+
+    name: str  #: ``bootstrap``, ``post-1``, ..., ``final``
+    kind: str  #: ``bootstrap``, ``post`` or ``final``
+    line: int  #: first line of the def this stage covers
+    body: str  #: the def text of this stage, without its ``Bootstrap``/``From`` lines
+    network: bool  #: may reach the network (reused only within the cache's maximum age)
+    templates: tuple[str, ...]  #: build arguments it references
+
+    def def_text(self, base: str | None, arguments: str) -> str:
+        """The def that builds this stage on ``base`` (a root fs path; None for bootstrap)."""
+        if self.kind == "bootstrap":
+            return self.body + arguments
+        return f"Bootstrap: localimage\nFrom: {base}\n\n{arguments}{self.body}"
+
+
+@dataclass(frozen=True)
+class StagePlan(Result):
+    """The stages of one def, or why it is built cold."""
+
+    stages: tuple[StageSpec, ...]
+    arguments: str  #: the raw ``%arguments`` sections, repeated in every stage's def
+    uncacheable: str | None = None
+
+    @property
+    def cached(self) -> tuple[StageSpec, ...]:
+        """The stages whose results are kept (all but ``final``)."""
+        return tuple(s for s in self.stages if s.kind != "final")
+
+
+def _templates(text: str) -> tuple[str, ...]:
+    return tuple(sorted({m.group(1) for m in TEMPLATE_RE.finditer(text)}))
+
+
+def _spec(name: str, kind: str, line: int, body: str, network: bool) -> StageSpec:
+    return StageSpec(name, kind, line, body, network, _templates(body))
+
+
+def may_reach_network(text: str) -> bool:
+    """Does this shell text look like it could download something? (errs towards yes)"""
+    joined = re.sub(r"\\\n", " ", text)
+    code = "\n".join(line.split("#", 1)[0] for line in joined.splitlines())
+    return _NETWORK_RE.search(code) is not None
+
+
+def _post_chunks(section: Section, markers: tuple[int, ...]) -> list[tuple[int, str]]:
+    """``(first line, text)`` of each piece of ``%post`` between checkpoints."""
+    chunks: list[tuple[int, list[str]]] = [(section.line + 1, [])]
+    lines = section.raw_body.splitlines(keepends=True)
+    for offset, raw in enumerate(lines):
+        number = section.line + 1 + offset
+        if number in markers and is_marker(raw.rstrip("\r\n")):
+            chunks.append((number + 1, []))
+            continue
+        chunks[-1][1].append(raw)
+    return [(first, "".join(body)) for first, body in chunks]
+
+
+def plan_stages(deffile: DefFile) -> StagePlan:
+    """Split ``deffile`` into stages (refusing misplaced checkpoint markers)."""
+    markers = checkpoint_lines(deffile)
+    if len(deffile.stages) != 1:
+        return StagePlan((), "", "a multi-stage def (several `Bootstrap:`) is built cold")
+    stage = deffile.stages[0]
+    names = [s.name for s in stage.sections]
+    if "setup" in names:
+        return StagePlan((), "", "`%setup` runs on the host: no key can see what it reads")
+    if names.count("post") > 1:
+        return StagePlan((), "", "more than one `%post` section")
+    arguments = "".join(s.raw for s in stage.sections if s.name == "arguments")
+    agent = stage.bootstrap.strip().lower()
+    # comments and blank lines of the header are no input: two recipes on one base share it
+    header = "".join(
+        raw
+        for raw in stage.raw_header.splitlines(keepends=True)
+        if raw.strip() and not raw.strip().startswith("#")
+    )
+    specs = [_spec("bootstrap", "bootstrap", stage.line, header + "\n", agent not in LOCAL_AGENTS)]
+    files = "".join(s.raw for s in stage.sections if s.name == "files")
+    post = next((s for s in stage.sections if s.name == "post"), None)
+    if post is not None:
+        head = post.raw_header if post.raw_header.endswith("\n") else post.raw_header + "\n"
+        for index, (first, text) in enumerate(_post_chunks(post, markers), 1):
+            body = (files if index == 1 else "") + head + text
+            specs.append(_spec(f"post-{index}", "post", first, body, may_reach_network(text)))
+    elif files:
+        line = next(s.line for s in stage.sections if s.name == "files")
+        specs.append(_spec("post-1", "post", line, files + "%post\n", False))
+    rest = [s for s in stage.sections if s.name not in ("arguments", "files", "post")]
+    final_line = rest[0].line if rest else stage.line
+    specs.append(_spec("final", "final", final_line, "".join(s.raw for s in rest), False))
+    return StagePlan(tuple(specs), arguments)

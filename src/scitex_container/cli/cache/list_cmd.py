@@ -1,0 +1,48 @@
+"""`scitex-container cache list`: the entries of the stage cache, least recently used first."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.context import get_options
+from scitex_container.cli.main import execute
+from scitex_container.cli.options import json_option
+from scitex_container.cli.output import emit
+
+
+@click.command("list")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="The stage cache directory (default: per user, under the XDG cache dir).",
+)
+@json_option
+def list_cmd(cache_dir) -> int:
+    """List the cached stages: key, stage, age, size, last use, network."""
+    import time
+
+    from scitex_container.apptainer.cache.entries import StageCache
+
+    opts = get_options()
+
+    def rows() -> list[dict]:
+        cache = StageCache(cache_dir)
+        if cache.exists():
+            cache.open()  # refuses a directory we cannot trust
+        now = time.time()
+        return [
+            {
+                "key": e.key,
+                "stage": e.stage,
+                "age_seconds": round(e.age(now), 1),
+                "size": e.size,
+                "last_used": round(now - e.used, 1),
+                "network": e.network,
+                "path": str(e.rootfs),
+            }
+            for e in cache.entries()
+        ]
+
+    result, _ = execute(rows)
+    emit(result, opts, columns=["key", "stage", "age_seconds", "size", "last_used", "network"])
+    return 0

@@ -1,0 +1,77 @@
+"""Checkpoint markers: where they act, where they are refused (file:line), the stages made."""
+
+from __future__ import annotations
+
+import pytest
+
+from scitex_container.apptainer.cache.markers import checkpoint_lines
+from scitex_container.apptainer.cache.stages import may_reach_network, plan_stages
+from scitex_container.apptainer.deffile import parse_def_text
+from scitex_container.errors import DefFileError
+
+HEAD = "Bootstrap: localimage\nFrom: base.sif\n\n"
+MARK = "    # scitex: checkpoint\n"
+
+
+def plan(body: str):
+    return plan_stages(parse_def_text(HEAD + body, "r.def"))
+
+
+def test_markers_cut_post_into_stages_after_the_bootstrap() -> None:
+    p = plan(
+        "%files\n    a /a\n%post\n    echo 1\n" + MARK + "    echo 2\n%runscript\n    echo r\n"
+    )
+    assert [s.name for s in p.stages] == ["bootstrap", "post-1", "post-2", "final"]
+    assert "%files" in p.stages[1].body and "echo 1" in p.stages[1].body
+    assert "echo 2" in p.stages[2].body and "%files" not in p.stages[2].body
+    assert "checkpoint" not in p.stages[1].body + p.stages[2].body
+    assert p.stages[3].body.startswith("%runscript")
+    assert p.uncacheable is None
+
+
+def test_a_marker_between_commands_is_accepted_at_its_line() -> None:
+    text = HEAD + "%post\n    if true; then echo a; fi\n" + MARK + "    cat <<EOF\nx\nEOF\n" + MARK
+    assert checkpoint_lines(parse_def_text(text, "r.def")) == (6, 10)
+
+
+@pytest.mark.parametrize(
+    ("body", "why", "line"),
+    [
+        ("%environment\n" + MARK, "checkpoints act only in %post", 5),
+        ("%post\n    cat <<'EOF' > /f\n" + MARK + "EOF\n", "here-document", 6),
+        ("%post\n    cat <<-END\n" + MARK + "\tEND\n", "here-document", 6),
+        ("%post\n    if true; then\n" + MARK + "    fi\n", "shell block", 6),
+        ("%post\n    for x in 1 2; do\n" + MARK + "    done\n", "shell block", 6),
+        ("%post\n    (\n" + MARK + "    )\n", "shell block", 6),
+        ("%post\n    {\n" + MARK + "    }\n", "shell block", 6),
+        ("%post\n    case x in\n    x) echo;;\n" + MARK + "    esac\n", "shell block", 7),
+        ("%post\n    echo 'a\n" + MARK + "    b'\n", "quoted string", 6),
+        ("%post\n    apt-get install \\\n" + MARK + "    hello\n", "continued", 6),
+    ],
+)
+def test_a_marker_that_cannot_act_is_refused_with_its_line(body: str, why: str, line: int) -> None:
+    with pytest.raises(DefFileError, match=why) as info:
+        plan(body)
+    assert info.value.exit_code == 2
+    assert f"r.def:{line}" in str(info.value)
+
+
+def test_a_def_the_cache_cannot_split_is_built_cold_with_the_reason() -> None:
+    assert "%setup" in (plan("%setup\n    true\n%post\n    true\n").uncacheable or "")
+    two = HEAD + "Stage: one\n%post\n    true\n\nBootstrap: localimage\nFrom: b.sif\n"
+    assert "multi-stage" in (plan_stages(parse_def_text(two, "r.def")).uncacheable or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "network"),
+    [
+        ("apt-get install -y hello", True),
+        ("pip install numpy", True),
+        ("pip3 install --no-index --find-links /w \\\n    demo", False),
+        ("curl -o x https://example.org/x", True),
+        ("echo hi > /x  # no apt here", False),
+        ("mkdir -p /opt/digits /opt/pipeline", False),
+    ],
+)
+def test_network_detection_errs_towards_yes(text: str, network: bool) -> None:
+    assert may_reach_network(text) is network

@@ -1,0 +1,64 @@
+"""A build through the stage cache stopped mid-stage (SIGINT, SIGKILL) leaves no entry."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from signals import default_signals, exit_code
+
+pytestmark = pytest.mark.apptainer
+
+RECIPE = "Bootstrap: localimage\nFrom: {base}\n\n%post\n    sleep 60\n"
+
+
+def start(tmp_path: Path, busybox_sif: Path) -> tuple[subprocess.Popen, Path]:
+    (tmp_path / "r.def").write_text(RECIPE.format(base=busybox_sif))
+    cache = tmp_path / "stages"
+    cli = Path(sys.executable).parent / "scitex-container"
+    argv = [str(cli), "build", "--cache-dir", str(cache), str(tmp_path / "r.def")]
+    proc = subprocess.Popen(
+        argv, preexec_fn=default_signals, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    # the bootstrap entry is in place and the %post stage (sleep 60) is being made
+    while not (any((cache / "entries").glob("*")) and any((cache / "tmp").glob(".*.making"))):
+        assert proc.poll() is None, "the build ended before its %post stage"
+        assert time.monotonic() < deadline, "the %post stage never started"
+        time.sleep(0.1)
+    return proc, cache
+
+
+def stages(cache: Path) -> list[str]:
+    from scitex_container.apptainer.cache.entries import StageCache
+
+    return sorted(e.stage for e in StageCache(cache).open().entries())
+
+
+def test_sigint_mid_stage_leaves_no_partial_entry(tmp_path: Path, busybox_sif: Path) -> None:
+    proc, cache = start(tmp_path, busybox_sif)
+    proc.send_signal(signal.SIGINT)
+    assert exit_code(proc, 30) != 0
+    assert list((cache / "tmp").iterdir()) == []
+    assert stages(cache) == ["bootstrap"]
+
+
+def test_sigkill_mid_stage_leaves_nothing_the_next_use_reads(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    proc, cache = start(tmp_path, busybox_sif)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while True:  # the killed build's children end (PDEATHSIG); then the sweep removes its work
+        kept = stages(cache)
+        if not list((cache / "tmp").iterdir()):
+            break
+        assert time.monotonic() < deadline, list((cache / "tmp").iterdir())
+        time.sleep(0.2)
+    assert kept == ["bootstrap"]

@@ -1,0 +1,75 @@
+"""`build --cache` reports each stage; `cache list` / `cache prune`; bad input exits 2."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+RECIPE = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    echo one > /one
+    # scitex: checkpoint
+    echo two > /two
+
+%runscript
+    cat /two
+"""
+
+
+@pytest.mark.apptainer
+def test_build_says_which_stages_were_reused_then_list_and_prune(
+    sx, tmp_path: Path, busybox_sif: Path
+) -> None:
+    recipe = tmp_path / "r.def"
+    recipe.write_text(RECIPE.format(base=busybox_sif))
+    cache = tmp_path / "stages"
+    first = sx("build", "--cache-dir", cache, recipe)
+    assert first.code == 0, first.err
+    assert "stage post-2: built in" in first.out
+    recipe.write_text(RECIPE.format(base=busybox_sif).replace("echo two", "echo 2"))
+    again = sx("--json", "build", "--cache-dir", cache, recipe)
+    assert again.code == 0, again.err
+    stages = {s["name"]: s for s in again.json()["stages"]}
+    assert stages["post-1"]["reused"] and stages["post-1"]["age"] >= 0
+    assert not stages["post-2"]["reused"]
+    status = sx("--json", "status", tmp_path)
+    assert status.json()[0]["stages_reused"].startswith("bootstrap, post-1 (")
+    cold = sx("--json", "build", "--no-cache", "--force", "--cache-dir", cache, recipe)
+    assert cold.code == 0 and cold.json()["stages"] == []
+    listed = sx("--json", "cache", "list", "--cache-dir", cache)
+    assert sorted(e["stage"] for e in listed.json()) == ["bootstrap", "post-1", "post-2", "post-2"]
+    would = sx("--json", "--dry-run", "cache", "prune", "--all", "--cache-dir", cache)
+    assert would.code == 1 and len(would.json()["removed"]) == 4  # said, not done
+    assert len(sx("--json", "cache", "list", "--cache-dir", cache).json()) == 4
+    pruned = sx("--json", "cache", "prune", "--all", "--cache-dir", cache)
+    assert len(pruned.json()["removed"]) == 4
+    assert sx("--json", "cache", "list", "--cache-dir", cache).json() == []
+
+
+def test_a_misplaced_checkpoint_is_refused_with_file_and_line(sx, tmp_path: Path) -> None:
+    recipe = tmp_path / "bad.def"
+    recipe.write_text(
+        "Bootstrap: scratch\n\n%post\n    cat > /f <<EOF\n    # scitex: checkpoint\nEOF\n"
+    )
+    ran = sx("--json", "build", "--cache-dir", tmp_path / "stages", recipe)
+    assert ran.code == 2
+    assert f"{recipe}:5" in ran.json()["error"] and "here-document" in ran.json()["error"]
+
+
+def test_a_cache_dir_writable_by_others_is_refused_by_name(sx, tmp_path: Path) -> None:
+    cache = tmp_path / "stages"
+    (cache / "entries").mkdir(parents=True)
+    os.chmod(cache, 0o777)
+    ran = sx("--json", "cache", "list", "--cache-dir", cache)
+    assert ran.code == 2
+    assert str(cache) in ran.json()["error"] and "writable by other users" in ran.json()["error"]
+
+
+def test_prune_needs_to_be_told_what_to_remove(sx, tmp_path: Path) -> None:
+    ran = sx("--json", "cache", "prune", "--cache-dir", tmp_path / "stages")
+    assert ran.code == 2 and "--older-than" in ran.json()["error"]
