@@ -43,7 +43,7 @@ def detect_container_cmd() -> str:
     for name in ("apptainer", "singularity"):
         if runner.which(name):
             return name
-    raise ToolMissingError("apptainer", INSTALL_HINT)
+    raise ToolMissingError("apptainer` or `singularity", INSTALL_HINT)  # both were tried
 
 
 @functools.lru_cache(maxsize=8)

@@ -357,3 +357,34 @@ def test_bad_lock_file_is_an_error(rough, tmp_path):
     bad.write_text("# scitex-container lock\n[pip]\nnot a pin line\n")
     with pytest.raises(BadInputError, match=r"bad.lock:3"):
         generate_locked_def(rough, bad, tmp_path / "x.def")
+
+
+# The pip stanza the seed's generate_locked_def appended to a locked def (restated).
+SEED_STANZA = """
+# --- scitex-container: pinned pip versions (generated) ---------------
+# Re-pin every pip package to the version frozen from the rough build.
+%post
+    set -e
+    cat > /tmp/scitex-pins.txt <<'SCITEX_PINS'
+numpy==1.26.0
+SCITEX_PINS
+    _pip="$(command -v pip3 || command -v pip)"
+    "$_pip" install --no-deps -r /tmp/scitex-pins.txt
+    rm -f /tmp/scitex-pins.txt
+# --- end scitex-container pins ---------------------------------------
+"""
+
+
+def test_repinning_a_seed_made_locked_def_replaces_the_seeds_stanza(rough, tmp_path):
+    seed_locked = tmp_path / "seed.locked.def"
+    seed_locked.write_text(rough.read_text().rstrip("\n") + "\n" + SEED_STANZA)
+    text = render_locked_def(seed_locked, Lock(pip={"numpy": "2.0.0"}), tmp_path / "x.def")
+    assert "numpy==2.0.0" in text
+    assert "numpy==1.26.0" not in text and "scitex-pins.txt" not in text
+    plain = render_locked_def(rough, Lock(pip={"numpy": "2.0.0"}), tmp_path / "x.def")
+    body = [ln for ln in text.splitlines() if not ln.startswith(HEADER_PREFIX)]
+    assert body == [ln for ln in plain.splitlines() if not ln.startswith(HEADER_PREFIX)]
+    unended = tmp_path / "bad.def"
+    unended.write_text(seed_locked.read_text().replace("# --- end scitex-container pins", "#"))
+    with pytest.raises(BadInputError, match=r"bad\.def:\d+: the seed's pin stanza"):
+        render_locked_def(unended, Lock(pip={"numpy": "2.0.0"}), tmp_path / "x.def")

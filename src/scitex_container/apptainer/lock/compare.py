@@ -117,6 +117,12 @@ def compare_locks(
     Header lines (digest, date, command) never count: only versions do.
     Returns ``LockDiff(identical=True)`` when every key maps to the same
     version in both; otherwise it names every changed, added and missing key.
+
+    Args:
+        lock_a: The first lock.
+        lock_b: The second lock.
+        a_label: How the first lock is named in the summary.
+        b_label: How the second lock is named in the summary.
     """
     return compare_version_sets(
         _as_lock(lock_a).versions_view(),

@@ -54,7 +54,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scitex_container._version import __version__
-from scitex_container.apptainer.deffile import DefFile, parse_def, parse_def_text
+from scitex_container.apptainer.deffile import DefFile, no_seed_pins, parse_def, parse_def_text
 from scitex_container.apptainer.deffile.parts import files_from
 from scitex_container.apptainer.deffile.sources import rebase_line
 from scitex_container.apptainer.deffile.text import content, render_template, split_lines
@@ -258,7 +258,8 @@ def render_locked_def(
     rough_path = Path(rough_def)
     the_lock = _as_lock(lock)
     deffile = parse_def(rough_path)
-    deffile = parse_def_text(_strip_header(deffile.emit()), deffile.path)
+    stripped = no_seed_pins(_strip_header(deffile.emit()), deffile.path)  # the seed's stanza too
+    deffile = parse_def_text(stripped, deffile.path)
     deffile = unwrap_post(deffile, PIN_BLOCK_TAG) or deffile.remove_generated_block(PIN_BLOCK_TAG)
     src_dir = rough_path.resolve().parent
     rebased = 0
@@ -386,6 +387,12 @@ def generate_locked_def(
     see :mod:`.archive_def`) the def installs only from the archive and every
     artifact it needs is checked first (NotFoundError lists what is missing).
     Returns ``out_def``.
+
+    Args:
+        base_lock: The base image's lock: with ``apt_scope="added"`` its packages are
+            not pinned.
+        command: The command line recorded in the generated files' headers (default: the
+            equivalent ``scitex-container`` command).
     """
     text = render_locked_def(
         rough_def,
