@@ -55,11 +55,10 @@ from pathlib import Path
 
 from scitex_container._version import __version__
 from scitex_container.apptainer.deffile import DefFile, no_seed_pins, parse_def, parse_def_text
-from scitex_container.apptainer.deffile.parts import files_from
-from scitex_container.apptainer.deffile.sources import rebase_line
-from scitex_container.apptainer.deffile.text import content, render_template, split_lines
+from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
 from scitex_container.apptainer.lock.post_wrap import unwrap_post, wrap_post
+from scitex_container.apptainer.lock.rebase import rebase_def
 from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.repro import archive_def
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, DefUsage, analyse_def, shell_word
@@ -70,7 +69,7 @@ from scitex_container.apptainer.repro.stanzas import (
     pip_stanza,
     skipped,
 )
-from scitex_container.errors import BadInputError, DefFileError
+from scitex_container.errors import BadInputError
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.process import runner
 
@@ -159,50 +158,6 @@ def _snapshot_arg(value: str | SnapshotMirror | None) -> str | None:
     return value or None
 
 
-def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
-    """Relative host ``%files`` sources and ``localimage`` ``From:`` made absolute.
-
-    Each source keeps its own spelling (globs, quotes, ``{{ NAME }}``); only
-    ``src_dir`` is put in front, escaped for apptainer (:mod:`..deffile.sources`).
-    A ``From:`` whose template default is absolute is left as written;
-    apptainer reads ``$VAR`` in a ``localimage`` ``From:`` literally, so
-    it is a relative path like any other.
-    """
-    lines = split_lines(deffile.emit())
-    changed = 0
-    for index, section in deffile.iter_sections():
-        if (
-            section.name not in ("files", "appfiles")
-            or files_from(deffile.path, section) is not None
-        ):
-            continue
-        values = deffile.stages[index].arguments
-        for line, _ in section.body_lines():
-            raw = lines[line - 1]
-            text = content(raw)
-            try:
-                new = rebase_line(text, str(src_dir), values)
-            except BadInputError as exc:
-                raise DefFileError(exc.detail, deffile.path, line) from None
-            if new is not None and new != text:
-                lines[line - 1] = new + raw[len(text) :]
-                changed += 1
-    for stage in deffile.stages:
-        if stage.bootstrap.lower() != "localimage":
-            continue
-        for head in stage.header:
-            value = render_template(head.value, stage.arguments)
-            if head.name != "from" or not value or value.startswith("/") or "{{" in value:
-                continue  # absolute, or a template whose value comes at build time
-            raw = lines[head.line - 1]
-            text = content(raw)
-            key, _, rest = text.partition(":")
-            pad = rest[: len(rest) - len(rest.lstrip())]
-            lines[head.line - 1] = key + ":" + pad + f"{src_dir}/{rest.lstrip()}" + raw[len(text) :]
-            changed += 1
-    return parse_def_text("".join(lines), deffile.path), changed
-
-
 def _strip_header(text: str) -> str:
     lines = split_lines(text)
     k = 0
@@ -264,7 +219,7 @@ def render_locked_def(
     src_dir = rough_path.resolve().parent
     rebased = 0
     if out_def is not None and Path(out_def).absolute().parent.resolve() != src_dir:
-        deffile, rebased = _rebase(deffile, src_dir)
+        deffile, rebased = rebase_def(deffile, src_dir)
     usage = analyse_def(deffile)
     snapshot = _snapshot(snapshot_mirror, the_lock)
 

@@ -16,10 +16,15 @@ from scitex_container.cli.output import emit
     type=click.Choice(["stdio", "sse", "http"]),
     default="stdio",
     show_default=True,
+    hidden=True,  # the seed's spellings of a seed-only command: accepted, not advertised
     help="Transport: stdio only here (the seed's sse/http are refused: no network listener).",
 )
-@click.option("-h", "--host", default="0.0.0.0", help="The seed's http host (unused: stdio).")
-@click.option("-p", "--port", default=8086, type=int, help="The seed's http port (unused: stdio).")
+@click.option(
+    "-h", "--host", default="0.0.0.0", hidden=True, help="The seed's http host (unused: stdio)."
+)
+@click.option(
+    "-p", "--port", default=8086, type=int, hidden=True, help="The seed's http port (unused)."
+)
 @click.option("-y", "--yes", "seed_yes", is_flag=True, help="Accepted for the seed's scripts.")
 @common_options
 def start(transport: str, host: str, port: int, seed_yes: bool) -> int:

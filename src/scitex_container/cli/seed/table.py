@@ -44,7 +44,9 @@ def _build(cmd: click.Command) -> click.Command:
         click.Option(
             ["--base", "seed_base"], is_flag=True, help="Accepted as in the seed (no effect)."
         ),
-        click.Option(["-f", "seed_f"], is_flag=True, help="The seed's short form of --force."),
+        click.Option(
+            ["-f", "seed_f"], is_flag=True, hidden=True, help="The seed's short form of --force."
+        ),
         yes_option(),
     )
     return extended(cmd, extra=extra, optional=("definition",), translate=translate)
@@ -81,7 +83,10 @@ def _sandbox_create(cmd: click.Command) -> click.Command:
     extra = (
         click.Option(["--sif", "seed_sif"], type=EXISTING, help="The seed's spelling of SOURCE."),
         click.Option(
-            ["-s", "--source", "seed_source"], type=EXISTING, help="The seed's spelling of SOURCE."
+            ["-s", "--source", "seed_source"],
+            type=EXISTING,
+            hidden=True,  # -s is --sandbox-dir elsewhere: the seed's spelling works, unadvertised
+            help="The seed's spelling of SOURCE.",
         ),
         yes_option(),
     )
@@ -131,7 +136,9 @@ def _sandbox_dir_option(cmd: click.Command) -> click.Command:
     names = {p.name for p in cmd.params}
     if "proj_root" in names:
         extra += [
-            click.Option(["-r", "seed_r"], type=click.Path(), help="The seed's --proj-root."),
+            click.Option(
+                ["-r", "seed_r"], type=click.Path(), hidden=True, help="The seed's --proj-root."
+            ),
             click.Option(["--pkg", "seed_pkg"], help="The seed's --package (one)."),
         ]
     if "default_ps1" in names:
