@@ -92,7 +92,7 @@ def sandbox_maintain(
     if not command:
         raise BadInputError("no command given", "command")
     argv = [*_exec_prefix(fakeroot), str(sandbox), *command]
-    return runner.run(argv, check=False, capture=False).returncode
+    return runner.run(argv, check=False, capture=False, contained=True).returncode
 
 
 def _package_dir(package: str, proj_root: Path) -> Path | None:
@@ -161,13 +161,13 @@ def sandbox_update(
             str(inside),
         ]
         if runner.is_dry_run():
-            runner.run(argv, check=False)
+            runner.run(argv, check=False, contained=True)
             results[name] = "ok"
             continue
         try:
             remove_path(staged)
             shutil.copytree(repo, staged, symlinks=True, ignore=_COPY_IGNORE)
-            done = runner.run(argv, check=False)
+            done = runner.run(argv, check=False, contained=True)
         finally:
             remove_path(staged)
         results[name] = "ok" if done.returncode == 0 else "failed"
