@@ -359,10 +359,9 @@ class Store:
         sidecars) is removed and returned too.  The active version (unless
         ``remove_active``, which also drops the link), protected versions and
         base images are never removed and do not count towards ``keep``.
-        When the active link is missing, dangling or points outside the
-        store, the store cannot tell which version is active: StoreError
-        (exit 1, naming why) before any version is removed, unless ``force``.
-        In a dry run nothing is removed.
+        When the active link is missing, dangling, or not at a version here, the
+        store cannot tell which version is active: StoreError (exit 1, naming
+        why) before any version is removed, unless ``force``.  A dry run removes nothing.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
@@ -379,7 +378,8 @@ class Store:
                     kept += 1
                     continue
                 doomed.append(row)
-            if doomed and not (force or remove_active) and self.active_version() is None:
+            unknown = self.active_version() is None or self.link_problem() is not None
+            if doomed and not (force or remove_active) and unknown:
                 raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
             removed += [row.path for row in doomed]
             if runner.is_dry_run():
