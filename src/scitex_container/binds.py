@@ -16,6 +16,9 @@ from scitex_container.paths import abs_path
 from scitex_container.result import Result
 
 MODES = ("ro", "rw")
+#: The mode of a user's mount given without one (``/scratch:/scratch``): read-write,
+#: as the seed had it (a site's existing config keeps its write access).
+SPEC_DEFAULT_MODE = "rw"
 
 
 def _check_path(value: object, field: str) -> str:
@@ -54,7 +57,7 @@ def make_bind(
 
 
 def parse_bind_spec(spec: str, *, field: str = "bind", must_exist: bool = True) -> BindSpec:
-    """Parse ``host[:container[:mode]]``."""
+    """Parse ``host[:container[:mode]]``; no mode is :data:`SPEC_DEFAULT_MODE` (rw)."""
     parts = spec.strip().split(":")
     if not parts[0] or len(parts) > 3:
         raise BadInputError(f"expected host[:container[:mode]], got {spec!r}", field)
@@ -68,19 +71,23 @@ def parse_bind_spec(spec: str, *, field: str = "bind", must_exist: bool = True) 
         )
     host = parts[0]
     container = parts[1] if len(parts) > 1 else None
-    mode = parts[2] if len(parts) > 2 else "ro"
-    return make_bind(host, container, mode, field=field, must_exist=must_exist)
+    mode = parts[2] if len(parts) > 2 else SPEC_DEFAULT_MODE
+    return make_bind(host, container, mode or SPEC_DEFAULT_MODE, field=field, must_exist=must_exist)
 
 
 def bind_from_mapping(
     entry: Mapping, *, field: str = "host_mounts", must_exist: bool = True
 ) -> BindSpec:
-    """A ``{host_path, container_path, mode}`` (or ``{host, container, mode}``) dict."""
+    """A ``{host_path, container_path, mode}`` (or ``{host, container, mode}``) dict.
+
+    No ``mode`` (or an empty one) is :data:`SPEC_DEFAULT_MODE` (rw), as in the seed.
+    """
     if not isinstance(entry, Mapping):
         raise BadInputError(f"must be a mapping, got {type(entry).__name__}", field)
     host = entry.get("host_path", entry.get("host"))
     container = entry.get("container_path", entry.get("container"))
-    return make_bind(host, container, entry.get("mode", "ro"), field=field, must_exist=must_exist)
+    mode = entry.get("mode") or SPEC_DEFAULT_MODE
+    return make_bind(host, container, mode, field=field, must_exist=must_exist)
 
 
 def bind_args(binds: Iterable[BindSpec]) -> list[str]:

@@ -24,6 +24,9 @@ HOST_WRAPPERS = "SCITEX_CONTAINER_HOST_WRAPPERS"
 KEY_PASSWORD = "SCITEX_CONTAINER_KEY_PASSWORD"
 #: Site policy file (default /etc/scitex-container/policy.toml).
 POLICY = "SCITEX_CONTAINER_POLICY"
+#: Directories an MCP client may name paths under (os.pathsep-separated; default: the
+#: server's working directory).  A path outside them is refused before anything runs.
+MCP_ROOTS = "SCITEX_CONTAINER_MCP_ROOTS"
 #: "1": `build` goes through the stage cache unless `--no-cache` (default: off).
 STAGE_CACHE = "SCITEX_CONTAINER_STAGE_CACHE"
 #: Directory of the stage cache (default: $XDG_CACHE_HOME/scitex-container/stages).

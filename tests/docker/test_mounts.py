@@ -16,7 +16,7 @@ def test_reference_example() -> None:
         {"host": "/abs/path/to/myrepo", "container": "/myrepo", "mode": "rw"},
     ]
     assert get_dev_mounts(repos) == [
-        "./../../scitex-python:/scitex-python:ro",
+        "../../scitex-python:/scitex-python:ro",  # as given, as the seed
         "/abs/path/to/myrepo:/myrepo:rw",
     ]
 
@@ -26,7 +26,9 @@ def test_reference_example() -> None:
     [
         ("repo", "./repo"),
         ("./repo", "./repo"),
+        ("../repo", "../repo"),
         (".", "."),
+        ("..", ".."),
         ("~/src/repo", "~/src/repo"),
         (Path("rel/dir"), "./rel/dir"),
         (Path("/abs"), "/abs"),

@@ -28,12 +28,21 @@ def _is_library_path(path: str) -> bool:
 def test_parse_host_mounts_accepts_commas_and_newlines(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
-    binds = parse_host_mounts(f"{a}:/data:ro, {b}:{b}:rw\n\n{a}")
+    binds = parse_host_mounts(f"{a}:/data:ro, {b}:{b}:rw\n\n{a}\n{b}:/scratch")
     assert [(x.host, x.container, x.mode) for x in binds] == [
         (str(a), "/data", "ro"),
         (str(b), str(b), "rw"),
-        (str(a), str(a), "ro"),
+        (str(a), str(a), "rw"),  # no mode: read-write, as the seed
+        (str(b), "/scratch", "rw"),
     ]
+
+
+def test_a_mount_mapping_without_a_mode_is_read_write_as_in_the_seed(tmp_path: Path) -> None:
+    from scitex_container.binds import bind_from_mapping
+
+    entry = {"host_path": str(tmp_path), "container_path": "/scratch"}
+    assert bind_from_mapping(entry).arg() == f"{tmp_path}:/scratch:rw"
+    assert bind_from_mapping({**entry, "mode": "ro"}).mode == "ro"
 
 
 @pytest.mark.parametrize(

@@ -70,8 +70,9 @@ def test_missing_containers_dir_degrades_with_an_error(tmp_path: Path) -> None:
     assert snap["container"]["containers_dir"] is None
     assert snap["container"]["active_version"] is None
     assert any(e.startswith("container.containers_dir") for e in snap["errors"])
-    assert snap["host"]["cpu_count"] == os.cpu_count()
-    assert snap["host"]["kernel"] == os.uname().release
+    assert "version" not in snap["container"]  # the seed left it out without a directory
+    assert snap["system"]["cpu_count"] == os.cpu_count()
+    assert snap["system"]["kernel"] == os.uname().release
 
 
 @pytest.mark.apptainer
@@ -94,12 +95,22 @@ def test_flat_layout_current_sif(tmp_path: Path, busybox_sif: Path) -> None:
     assert c["inputs_hash"] == "f" * 64
     assert c["lock_hash"] == sha256_file(layout.sidecar(image, layout.LOCK_SUFFIX))
     assert c["apptainer_version"] and c["apptainer_version"][0].isdigit()
-    names = [(f["name"], f["kind"]) for f in snap["lock_files"]]
+    # the seed's fields, beside ours
+    assert (c["version"], c["sif_path"], c["sif_sha256"]) == (
+        "2.3.0",
+        str(image),
+        sha256_file(image),
+    )
+    names = [(f["name"], f["kind"]) for f in snap["lock_file_entries"]]
     assert ("requirements-lock.txt", "pip") in names and ("dpkg-lock.txt", "dpkg") in names
     assert ("scitex-v2.3.0.sif.lock", "lock") in names
     assert "unrelated-lock.txt" not in [n for n, _ in names]
-    for entry in snap["lock_files"]:
+    for entry in snap["lock_file_entries"]:
         assert entry["sha256"] == sha256_file(entry["path"])
+    assert snap["lock_files"] == {
+        "pip": sha256_file(tmp_path / "requirements-lock.txt"),
+        "dpkg": sha256_file(tmp_path / "dpkg-lock.txt"),
+    }
 
 
 @pytest.mark.apptainer
@@ -127,32 +138,36 @@ def test_dev_repos_commit_branch_and_dirty(repo: Path, tmp_path: Path) -> None:
     clean = validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]
     assert clean["commit"] == git(repo, "rev-parse", "HEAD")
     assert clean["branch"] == "main" and clean["dirty"] is False and clean["untracked"] is False
-    (repo / "a.txt").write_text("changed\n")
     (repo / "new.txt").write_text("new\n")
+    untracked = validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]
+    assert untracked["dirty"] is True and untracked["untracked"] is True  # the seed's "dirty"
+    (repo / "a.txt").write_text("changed\n")
     dirty = validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]
     assert dirty["dirty"] is True and dirty["untracked"] is True
     git(repo, "checkout", "-q", "--detach")
-    assert validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]["branch"] is None
+    assert "branch" not in validate(env_snapshot(tmp_path, [repo]))["dev_repos"][0]
 
 
 def test_a_bad_repo_or_argument_never_raises(tmp_path: Path) -> None:
     not_repo = tmp_path / "plain"
     not_repo.mkdir()
-    snap = validate(env_snapshot(tmp_path, [not_repo]))
-    assert snap["dev_repos"][0]["commit"] is None
+    snap = validate(env_snapshot(tmp_path, [not_repo, tmp_path / "gone"]))
+    plain, gone = snap["dev_repos"]
+    assert "commit" not in plain and "not a git repository" in plain["error"]
+    assert gone["error"] == "path does not exist"  # the seed's words
     assert any("dev_repos" in e for e in snap["errors"])
     weird = env_snapshot(containers_dir=12345, dev_repos=[object()])  # type: ignore[arg-type]
     validate(weird)
     assert any("containers_dir" in e for e in weird["errors"])
     assert any("dev_repos" in e for e in weird["errors"])
-    assert weird["host"]["cpu_count"] == os.cpu_count()  # the rest is still recorded
+    assert weird["system"]["cpu_count"] == os.cpu_count()  # the rest is still recorded
 
 
 def test_host_packages_are_in_the_snapshot(host_packages: dict, tmp_path: Path) -> None:
     snap = validate(env_snapshot(tmp_path))
-    assert snap["host"]["packages"]["texlive"]["installed"] is True
-    assert snap["host"]["packages"]["imagemagick"]["installed"] is True
-    assert snap["host"]["os_id"] == "debian"
+    assert snap["host"]["texlive"]["installed"] is True  # where the seed had it
+    assert snap["host"]["imagemagick"]["installed"] is True
+    assert snap["system"]["os_id"] == "debian"
 
 
 @pytest.mark.parametrize(
@@ -182,3 +197,57 @@ def test_version_names(
     os.symlink(target, where / link)
     (image,) = active_images(tmp_path)
     assert (image["name"], image["version"], image["path"]) == (name, version, str(path))
+
+
+def test_the_seeds_lock_names_are_read(tmp_path: Path) -> None:
+    (tmp_path / "requirements_lock.txt").write_text("numpy==1.26.0\n")
+    (tmp_path / "dpkg.lock").write_text("bash=5.2\n")
+    (tmp_path / "requirements-lock.txt").write_text("numpy==2.0.0\n")  # ours: the seed's wins
+    snap = validate(env_snapshot(tmp_path))
+    assert snap["lock_files"] == {
+        "pip": sha256_file(tmp_path / "requirements_lock.txt"),
+        "dpkg": sha256_file(tmp_path / "dpkg.lock"),
+    }
+    kinds = {(e["name"], e["kind"]) for e in snap["lock_file_entries"]}
+    assert {("requirements_lock.txt", "pip"), ("dpkg.lock", "dpkg")} <= kinds
+
+
+SEED_SNAPSHOT = {  # what the seed's env_snapshot wrote (restated)
+    "schema_version": "1.0",
+    "timestamp": "2026-02-25T10:00:00+00:00",
+    "container": {
+        "version": "2.19.5",
+        "sif_path": "/opt/c/scitex-v2.19.5.sif",
+        "sif_sha256": "a" * 64,
+    },
+    "host": {"texlive": {"installed": True, "version": "pdfTeX 3.14"}},
+    "dev_repos": [
+        {"name": "r", "path": "/r", "commit": "b" * 40, "branch": "main", "dirty": False}
+    ],
+    "lock_files": {"pip": "c" * 64},
+}
+
+
+def test_read_snapshot_reads_the_seeds_and_our_earlier_documents(tmp_path: Path) -> None:
+    from scitex_container.host.snapshot_seed import read_snapshot
+
+    seed = read_snapshot(SEED_SNAPSHOT)
+    assert seed["container"]["sif_path"] == "/opt/c/scitex-v2.19.5.sif"  # nothing present changes
+    assert seed["host"]["texlive"]["version"] == "pdfTeX 3.14"
+    assert seed["container"]["image_path"] is None and seed["errors"] == []
+    assert seed["lock_files"] == {"pip": "c" * 64}
+    current = env_snapshot(tmp_path)
+    assert read_snapshot(current) == current
+    earlier = {  # ours before the seed's schema was restored (schema_version 1)
+        **{k: v for k, v in current.items() if k not in ("system", "lock_file_entries")},
+        "schema_version": 1,
+        "host": {
+            **current["system"],
+            "packages": {"texlive": {"installed": False, "version": None}},
+        },
+        "lock_files": [],
+        "container": {k: v for k, v in current["container"].items() if k not in ("version",)},
+    }
+    upgraded = validate(read_snapshot(earlier))
+    assert upgraded["host"] == {"texlive": {"installed": False, "version": "", "binaries": []}}
+    assert upgraded["system"]["cpu_count"] == os.cpu_count()

@@ -111,13 +111,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_purge_sifs_lists_everything_under_dry_run_first(tmp_path: Path) -> None:
     _sif_dir(tmp_path)
     before = names(tmp_path)
-    planned = _cli("--json", "--dry-run", "sandbox", "purge-sifs", str(tmp_path))
+    planned = _cli("--dry-run", "sandbox", "purge-sifs", "--dir", str(tmp_path))
     assert planned.returncode == 1, planned.stderr  # something would change
-    listed = {Path(p).name for p in json.loads(planned.stdout)["result"]["removed"]}
+    listed = {Path(line.split(" ", 2)[2]).name for line in planned.stdout.splitlines()}
+    assert planned.stdout.startswith("would remove ") and "custom.sif" in listed
     assert names(tmp_path) == before  # nothing removed
-    done = _cli("--json", "sandbox", "purge-sifs", str(tmp_path))
+    done = _cli("--json", "sandbox", "purge-sifs", "--dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert {Path(p).name for p in json.loads(done.stdout)["removed"]} == listed
+    assert {Path(p).name for p in json.loads(done.stdout)} == listed
     assert names(tmp_path) == before - listed == {"notes.txt", "sub"}
 
 

@@ -43,7 +43,36 @@ def detect_container_cmd() -> str:
     for name in ("apptainer", "singularity"):
         if runner.which(name):
             return name
-    raise ToolMissingError("apptainer", INSTALL_HINT)
+    raise ToolMissingError("apptainer` or `singularity", INSTALL_HINT)  # both were tried
+
+
+def trusted_container_cmd() -> str:
+    """The container command as a path root alone can have put there.
+
+    A check the site policy relies on must not be answered by a program the
+    caller chose: ``$SCITEX_CONTAINER_CMD`` and ``PATH`` are the caller's.
+    The command found is resolved through links to its file, which (and
+    every folder above it) must be owned by root and writable by nobody
+    else; otherwise UntrustedStateError (exit 2) names the path and owner.
+    """
+    import stat
+
+    from scitex_container.errors import UntrustedStateError
+    from scitex_container.files.ownership import owner_name
+
+    name = detect_container_cmd()
+    found = runner.which(name)
+    real = Path(os.path.realpath(found or name))
+    for path in (real, *real.parents):
+        st = os.stat(path)
+        if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise UntrustedStateError(
+                f"the site policy's signature check runs only a root-owned container command; "
+                f"`{name}` is {real}, and {path} is owned by {owner_name(st.st_uid)} "
+                f"(mode {stat.S_IMODE(st.st_mode):04o})",
+                str(path),
+            )
+    return str(real)
 
 
 @functools.lru_cache(maxsize=8)

@@ -19,7 +19,7 @@ from scitex_container import envvars
 from scitex_container._version import __version__
 from scitex_container.cli.context import Options, get_options
 from scitex_container.cli.options import dry_run_option, json_option
-from scitex_container.cli.registry import COMMANDS, ROOT_HELP
+from scitex_container.cli.registry import COMMANDS, ROOT_HELP, ours_only
 from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 
 T = TypeVar("T")
@@ -42,10 +42,22 @@ class LazyGroup(click.Group):
         names.update(COMMANDS)
         return sorted(names)
 
+    _rest: tuple[str, ...] = ()
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        self._rest = tuple(args[1:])  # what follows the name: is it the seed's spelling?
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None and cmd_name in COMMANDS:
             cmd = load_command(COMMANDS[cmd_name][0])
+            if not ours_only(cmd_name, self._rest):
+                from scitex_container.cli.seed.apply import with_seed
+
+                cmd = with_seed((cmd_name,), cmd)
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -54,6 +66,14 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _help_recursive(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:  # click calls every option's callback; load the printer only when asked
+        return
+    from scitex_container.cli.seed.help_recursive import show
+
+    show(ctx, param, value)
 
 
 def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
@@ -82,7 +102,15 @@ def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
 @dry_run_option
 @click.option("-v", "--verbose", count=True, help="More output (-v logs every command run).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.version_option(__version__, prog_name="scitex-container")
+@click.option(
+    "--help-recursive",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _help_recursive(ctx, param, value),
+    help="Show the help of every command and subcommand (the seed's option).",
+)
+@click.version_option(__version__, "-V", "--version", prog_name="scitex-container")
 def cli(verbose: int, quiet: bool) -> None:
     _set_verbosity(get_options(), verbose, quiet)
 

@@ -6,7 +6,7 @@ path in :mod:`.entry` can list commands without importing click.
 
 from __future__ import annotations
 
-ROOT_HELP = "Build, version, verify and run Apptainer images and Compose stacks."
+ROOT_HELP = "scitex-container: build, version, verify and run Apptainer images and Compose stacks."
 
 #: command name -> ("module:attribute", short help).  The short help is here so
 #: that listing commands imports none of them.  Every entry must import
@@ -59,6 +59,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "key": ("scitex_container.cli.key:key", "Make a PEM signing key pair."),
     "sign": ("scitex_container.cli.sign:sign", "Sign an image and its build statement."),
+    "mcp": (
+        "scitex_container.cli.mcp:mcp",
+        "The MCP server for AI agents: doctor, list-tools, start.",
+    ),
     "push": (
         "scitex_container.cli.push:push",
         "Push an image with its proof to an OCI registry (oras://).",
@@ -75,6 +79,33 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scitex_container.cli.snapshot:snapshot",
         "Record a provenance snapshot of host, image and repos.",
     ),
+    # -- the seed's names (scitex_container.cli.seed): aliases of ours ---------------
+    "apptainer": (
+        "scitex_container.cli.seed.apptainer:apptainer",
+        "The seed's group: build, freeze, list, switch, rollback, deploy, clean, verify.",
+    ),
+    "clean": ("scitex_container.cli.seed.clean:clean", "Alias of `cleanup` (the seed's name)."),
+    "env-snapshot": (
+        "scitex_container.cli.seed.env_snapshot:env_snapshot",
+        "Alias of `snapshot` (the seed's name).",
+    ),
+    "freeze": (
+        "scitex_container.cli.seed.freeze:freeze",
+        "Alias of `lock freeze` (the seed's name).",
+    ),
+    "list": ("scitex_container.cli.seed.list:list_", "Alias of `versions` (the seed's name)."),
+    "list-python-apis": (
+        "scitex_container.cli.seed.list_python_apis:list_python_apis",
+        "List the public Python API (the seed's command).",
+    ),
+    "save-env-snapshot": (
+        "scitex_container.cli.seed.env_snapshot:save_env_snapshot",
+        "Alias of `snapshot` (the seed's later name).",
+    ),
+    "show-status": (
+        "scitex_container.cli.seed.show_status:show_status",
+        "The seed's dashboard: Apptainer versions, host packages, Compose stacks.",
+    ),
 }
 
 #: The root group's options as (term, help) rows, in click's order.  A test
@@ -87,6 +118,18 @@ ROOT_OPTIONS: tuple[tuple[str, str], ...] = (
     ),
     ("-v, --verbose", "More output (-v logs every command run)."),
     ("-q, --quiet", "Only errors on stderr."),
-    ("--version", "Show the version and exit."),
+    ("--help-recursive", "Show the help of every command and subcommand (the seed's option)."),
+    ("-V, --version", "Show the version and exit."),
     ("-h, --help", "Show this message and exit."),
 )
+
+
+#: Options the seed never had: an argv using one is not the seed's spelling, so the
+#: command runs as ours without loading the seed's (``verify IMAGE --key PUB`` starts lean).
+OURS_ONLY_OPTIONS: dict[str, tuple[str, ...]] = {"verify": ("--key", "--keyring")}
+
+
+def ours_only(name: str, args: tuple[str, ...]) -> bool:
+    """Whether ``args`` of command ``name`` use an option only we have."""
+    ours = OURS_ONLY_OPTIONS.get(name, ())
+    return any(a.split("=")[0] in ours for a in args)

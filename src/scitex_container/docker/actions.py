@@ -228,7 +228,20 @@ def rebuild(
     project_name: str | None = None,
     on_line: LineSink | None = None,
 ) -> int:
-    """Rebuild the images without the cache (``build --no-cache``); the exit code."""
+    """Rebuild the images without the cache (``build --no-cache``); the exit code.
+
+    Args:
+        env: The environment: uses ``docker-compose.<env>.yml`` (else
+            ``docker-compose.yml``).
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        services: Only these services (default: all).
+        compose_cmd: The compose command to use (e.g. ``podman-compose``); None detects
+            it (``$SCITEX_CONTAINER_COMPOSE``, docker compose, podman-compose).
+        project_name: The compose project name (default: as Compose chooses it).
+        on_line: Called with each output line of the compose command while it runs
+            (None: collected).
+    """
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return rebuild_stack(stack, services=services, on_line=on_line).returncode
 
@@ -241,7 +254,19 @@ def restart(
     project_name: str | None = None,
     on_line: LineSink | None = None,
 ) -> int:
-    """``down`` then ``up -d``: up's exit code, or down's if down failed."""
+    """``down`` then ``up -d``: up's exit code, or down's if down failed.
+
+    Args:
+        env: The environment: uses ``docker-compose.<env>.yml`` (else
+            ``docker-compose.yml``).
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        compose_cmd: The compose command to use (e.g. ``podman-compose``); None detects
+            it (``$SCITEX_CONTAINER_COMPOSE``, docker compose, podman-compose).
+        project_name: The compose project name (default: as Compose chooses it).
+        on_line: Called with each output line of the compose command while it runs
+            (None: collected).
+    """
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return restart_stack(stack, on_line=on_line).returncode
 
@@ -253,7 +278,17 @@ def status(
     compose_cmd: str | Sequence[str] | None = None,
     project_name: str | None = None,
 ) -> dict:
-    """``{"compose_file", "containers": [{name, state, image, raw}], "returncode"}``."""
+    """``{"compose_file", "containers": [{name, state, image, raw}], "returncode"}``.
+
+    Args:
+        env: The environment: uses ``docker-compose.<env>.yml`` (else
+            ``docker-compose.yml``).
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        compose_cmd: The compose command to use (e.g. ``podman-compose``); None detects
+            it (``$SCITEX_CONTAINER_COMPOSE``, docker compose, podman-compose).
+        project_name: The compose project name (default: as Compose chooses it).
+    """
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return status_stack(stack).reference_dict()
 
@@ -268,7 +303,21 @@ def up(
     project_name: str | None = None,
     on_line: LineSink | None = None,
 ) -> int:
-    """Start the stack in the background (``up -d``); the exit code."""
+    """Start the stack in the background (``up -d``); the exit code.
+
+    Args:
+        env: The environment: uses ``docker-compose.<env>.yml`` (else
+            ``docker-compose.yml``).
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        services: Only these services (default: all).
+        build: Build the images before starting (``up --build``).
+        compose_cmd: The compose command to use (e.g. ``podman-compose``); None detects
+            it (``$SCITEX_CONTAINER_COMPOSE``, docker compose, podman-compose).
+        project_name: The compose project name (default: as Compose chooses it).
+        on_line: Called with each output line of the compose command while it runs
+            (None: collected).
+    """
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return up_stack(stack, services=services, build=build, on_line=on_line).returncode
 
@@ -282,7 +331,20 @@ def down(
     project_name: str | None = None,
     on_line: LineSink | None = None,
 ) -> int:
-    """Stop and remove the stack's containers (and its network); the exit code."""
+    """Stop and remove the stack's containers (and its network); the exit code.
+
+    Args:
+        env: The environment: uses ``docker-compose.<env>.yml`` (else
+            ``docker-compose.yml``).
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        volumes: Also remove the stack's volumes (``down -v``).
+        compose_cmd: The compose command to use (e.g. ``podman-compose``); None detects
+            it (``$SCITEX_CONTAINER_COMPOSE``, docker compose, podman-compose).
+        project_name: The compose project name (default: as Compose chooses it).
+        on_line: Called with each output line of the compose command while it runs
+            (None: collected).
+    """
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     return down_stack(stack, volumes=volumes, on_line=on_line).returncode
 
@@ -298,7 +360,21 @@ def logs(
     project_name: str | None = None,
     on_line: LineSink | None = None,
 ) -> dict:
-    """``{"compose_file", "lines", "returncode"}``: the services' log lines."""
+    """``{"compose_file", "lines", "returncode"}``: the services' log lines.
+
+    Args:
+        env: The environment: uses ``docker-compose.<env>.yml`` (else
+            ``docker-compose.yml``).
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        tail: Show only the last N lines of each service's log.
+        follow: Keep streaming new lines (``logs -f``).
+        compose_cmd: The compose command to use (e.g. ``podman-compose``); None detects
+            it (``$SCITEX_CONTAINER_COMPOSE``, docker compose, podman-compose).
+        project_name: The compose project name (default: as Compose chooses it).
+        on_line: Called with each output line of the compose command while it runs
+            (None: collected).
+    """
     stack = resolve(env, project_dir, compose_cmd=compose_cmd, project_name=project_name)
     run, shown = logs_stack(stack, services=services, tail=tail, follow=follow, on_line=on_line)
     return {"compose_file": str(run.compose_file), "lines": shown, "returncode": run.returncode}

@@ -28,7 +28,7 @@ from scitex_container.errors import BadInputError, NotFoundError
 log = logging.getLogger(__name__)
 
 GENERIC_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
-_ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ENV_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # never `-x`, `.`, `..`
 _ANY_COMPOSE_RE = re.compile(r"^(?:docker-)?compose(?:\.[A-Za-z0-9_.-]+)?\.ya?ml$")
 _ENV_FILE_RE = re.compile(r"^docker-compose\.([A-Za-z0-9_.-]+)\.ya?ml$")
 _PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -105,7 +105,14 @@ def find_compose_file(
     cwd: str | os.PathLike | None = None,
     home: str | os.PathLike | None = None,
 ) -> Path:
-    """The absolute path of the compose file for ``env`` (see the module doc)."""
+    """The absolute path of the compose file for ``env`` (see the module doc).
+
+    Args:
+        project_dir: Directory of the compose file (or the file itself); None searches
+            upward from here.
+        cwd: Where the upward search starts (default: the working directory).
+        home: The search stops at this directory (default: the user's home).
+    """
     check_env(env)
     if project_dir is not None:
         base = Path(project_dir).expanduser()

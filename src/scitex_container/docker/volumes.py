@@ -36,14 +36,20 @@ def _path(entry: Mapping, key: str, where: str) -> str:
 
 
 def compose_host_path(host: str) -> str:
-    """Absolute or ``~`` paths as given; relative ones with a leading ``./``."""
-    if host.startswith(("/", "~", "./")) or host == ".":
+    """Absolute, ``~`` and ``./``/``../`` paths as given (as the seed); other relative
+    ones get a leading ``./`` (Compose would read a bare ``data`` as a named volume)."""
+    if host.startswith(("/", "~", "./", "../")) or host in (".", ".."):
         return host
     return "./" + host
 
 
 def get_dev_mounts(repos: Sequence[Mapping]) -> list[str]:
-    """``host:container:mode`` volume strings, in the order given."""
+    """``host:container:mode`` volume strings, in the order given.
+
+    Args:
+        repos: Dev repositories, each ``{"host", "container", "mode"}`` (mode defaults
+            to ``ro``).
+    """
     if isinstance(repos, (str, bytes, Mapping)) or not isinstance(repos, Sequence):
         raise BadInputError(f"must be a list of mappings, got {type(repos).__name__}", "repos")
     mounts: list[str] = []

@@ -98,15 +98,17 @@ def get_mount_config(
             to the same file (for a command that runs on this host).
 
     Returns:
-        ``{"bind_args": ["--bind", "/usr/share/texlive:/usr/share/texlive:ro", ...],
-        "path_additions": ["/usr/bin"],
-        "env": {},  # {"PREPEND_PATH": ...} for a prefix outside the default PATH
-        "mounts": [{"host", "container", "mode"}, ...],
-        "launchers": {"pdflatex": "/usr/bin/pdflatex", ...},
-        "unrunnable": [{"binary", "group", "reason"}, ...],
-        "needs_interpreter": [{"binary", "group", "interpreter"}, ...],
-        "errors": [...]}``.  ``path_additions`` must be on the container's
-        PATH; pass ``env`` as ``--env KEY=VALUE`` to apptainer for that.
+        A dict; ``path_additions`` must be on the container's PATH (pass
+        ``env`` as ``--env KEY=VALUE`` to apptainer for that)::
+
+            {"bind_args": ["--bind", "/usr/share/texlive:/usr/share/texlive:ro", ...],
+             "path_additions": ["/usr/bin"],
+             "env": {},  # {"PREPEND_PATH": ...} for a prefix outside the default PATH
+             "mounts": [{"host", "container", "mode"}, ...],
+             "launchers": {"pdflatex": "/usr/bin/pdflatex", ...},
+             "unrunnable": [{"binary", "group", "reason"}, ...],
+             "needs_interpreter": [{"binary", "group", "interpreter"}, ...],
+             "errors": [...]}
 
     Raises:
         BadInputError: an entry of ``host_mounts_raw`` is malformed, or (with

@@ -1,9 +1,14 @@
 """A provenance snapshot of the host, the active container image and dev repos.
 
 :func:`env_snapshot` never raises: a part that cannot be determined is left
-``None`` (or empty) and the reason is added to ``errors``.  The result is
-plain JSON and follows ``snapshot.schema.json``, shipped beside this module
-(:func:`snapshot_schema`).
+``None`` (or out, where the seed left it out) and the reason is added to
+``errors``.  The result is plain JSON and follows ``snapshot.schema.json``,
+shipped beside this module (:func:`snapshot_schema`): the seed's schema
+(``schema_version`` ``"1.0"``: ``container.version/sif_path/sif_sha256/def_hash``,
+``host.<package>.installed/version``, ``dev_repos[]``, ``lock_files.pip/dpkg``)
+with our fields added beside it, none renamed or retyped
+(:mod:`.snapshot_seed` shapes it; :func:`.snapshot_seed.read_snapshot`
+reads older documents).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 from scitex_container._version import __version__
 from scitex_container.process import runner
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = "1.0"  # the seed's; our fields are additions, so no bump
 GIT_TIMEOUT = 30.0
 
 
@@ -68,7 +73,7 @@ def _empty_host() -> dict:
             "memory_bytes",
             "python",
         )
-    } | {"packages": {}}
+    }
 
 
 def _empty_container() -> dict:
@@ -88,7 +93,8 @@ def _empty_container() -> dict:
     } | {"images": []}
 
 
-def _host(errors: list[str]) -> dict:
+def _system(errors: list[str]) -> dict:
+    """The machine (our addition; the seed's ``host`` holds only its packages)."""
     release = _os_release()
     host: dict = {
         "os": release.get("PRETTY_NAME") or platform.system(),
@@ -138,12 +144,14 @@ def _repo(path: str | os.PathLike) -> tuple[dict, str | None]:
     except TypeError as exc:
         return _no_repo(os.path.abspath(str(path))), f"dev_repos[{path!r}]: {exc}"
     entry = _no_repo(abspath)
+    if not os.path.exists(abspath):
+        return entry, f"dev_repos[{abspath}]: path does not exist"
     try:
         entry["commit"] = _git(abspath, "rev-parse", "HEAD")
         branch = _git(abspath, "rev-parse", "--abbrev-ref", "HEAD")
         entry["branch"] = None if branch == "HEAD" else branch  # detached
         status = _git(abspath, "status", "--porcelain").splitlines()
-        entry["dirty"] = any(not line.startswith("??") for line in status)
+        entry["dirty"] = bool(status)  # the seed's: any change, untracked files too
         entry["untracked"] = any(line.startswith("??") for line in status)
     except Exception as exc:
         return entry, f"dev_repos[{abspath}]: {type(exc).__name__}: {exc}"
@@ -238,27 +246,42 @@ def env_snapshot(
         dev_repos: Paths of git repositories to record (commit, branch, dirty).
 
     Returns:
-        ``{"schema_version", "timestamp", "tool", "container", "host",
-        "dev_repos", "lock_files", "errors"}`` (see ``snapshot.schema.json``).
+        A dict with the seed's keys (``schema_version`` "1.0", ``timestamp``,
+        ``container``, ``host``, ``dev_repos``, ``lock_files``) plus our
+        ``tool``, ``system``, ``lock_file_entries`` and ``errors`` (see
+        ``snapshot.schema.json``).  ``container`` has the seed's ``version``, ``sif_path``,
+        ``sif_sha256``, ``def_hash`` beside ours; ``host`` maps each
+        package group to ``{"installed", "version", "binaries"}``;
+        ``lock_files`` maps ``pip``/``dpkg``/``node`` to a sha256; a dev
+        repo that cannot be read has an ``error``.
     """
+    from scitex_container.host import snapshot_seed as seed
+
     errors: list[str] = []
     snapshot: dict = {
         "schema_version": SCHEMA_VERSION,
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tool": {"name": "scitex-container", "version": __version__},
         "container": _empty_container(),
-        "host": _empty_host(),
+        "host": {},
+        "system": _empty_host(),
         "dev_repos": [],
-        "lock_files": [],
+        "lock_files": {},
+        "lock_file_entries": [],
         "errors": errors,
     }
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            host_future = pool.submit(_host, errors)
+            system_future = pool.submit(_system, errors)
             container, locks = _container(containers_dir, errors)
-            snapshot["dev_repos"] = _dev_repos(list(dev_repos or []), errors)
-            snapshot["host"] = host_future.result()
-        snapshot["container"], snapshot["lock_files"] = container, locks
+            repos = _dev_repos(list(dev_repos or []), errors)
+            system = system_future.result()
+        snapshot["host"] = seed.host_section(system.pop("packages"))
+        snapshot["system"] = system
+        snapshot["dev_repos"] = [seed.dev_repo(r, errors) for r in repos]
+        snapshot["container"] = seed.container_section(container)
+        snapshot["lock_files"] = seed.lock_map(container.get("containers_dir"), locks)
+        snapshot["lock_file_entries"] = locks
     except Exception as exc:
         errors.append(f"snapshot: {type(exc).__name__}: {exc}")
     try:

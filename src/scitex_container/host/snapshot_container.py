@@ -20,6 +20,14 @@ from scitex_container.apptainer.store import sidecars as layout
 from scitex_container.apptainer.store.metadata import cached_sha256, read_metadata
 from scitex_container.files.fsutil import sha256_file
 
+#: The lock files the seed's freeze wrote and its snapshot read, as (kind, name).
+SEED_LOCK_NAMES = (
+    ("pip", "requirements_lock.txt"),
+    ("pip", "requirements.lock"),
+    ("dpkg", "dpkg_lock.txt"),
+    ("dpkg", "dpkg.lock"),
+)
+
 
 def _is_link_name(name: str) -> bool:
     return name.endswith((".sif", "-sandbox")) and not name.startswith(".")
@@ -88,14 +96,16 @@ def describe_image(image: dict) -> dict:
 def lock_files(containers_dir: str | os.PathLike, images: list[dict]) -> list[dict]:
     """The lock files this project writes, with their sha256.
 
-    ``freeze``'s files (:data:`layout.FREEZE_FILES`) in the containers
+    The seed's lock names (:data:`SEED_LOCK_NAMES`) and ``freeze``'s files
+    (:data:`layout.FREEZE_FILES`) in the containers
     directory and in each active image's directory, and the ``.lock``
     sidecar of each active image.
     """
     dirs = [Path(containers_dir)] + [Path(i["path"]).parent for i in images]
     found: dict[str, dict] = {}
+    names = [*SEED_LOCK_NAMES, *((k, n) for k, n in sorted(layout.FREEZE_FILES.items()))]
     for directory in dict.fromkeys(dirs):
-        for kind, name in sorted(layout.FREEZE_FILES.items()):
+        for kind, name in names:
             path = directory / name
             if path.is_file():
                 found[str(path)] = {

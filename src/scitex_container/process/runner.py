@@ -197,8 +197,12 @@ def run(
     capture: bool = True,
     interactive: bool = False,
     pass_fds: Sequence[int] = (),
+    contained: bool = False,
 ) -> Completed:
     """Run ``argv`` to completion and return its output.
+
+    ``contained=True`` (not with ``interactive``) starts it so that nothing
+    it starts outlives us even when we are SIGKILLed (as :func:`stream`'s).
 
     ``readonly=True`` marks a query that is safe to run during a dry run.
     ``capture=False`` lets the child write straight to our stdout/stderr.
@@ -215,7 +219,7 @@ def run(
     pipe = subprocess.PIPE if capture and not interactive else None
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
     began = time.monotonic()
-    proc = spawn(
+    proc = (spawn_contained if contained and not interactive else spawn)(
         args,
         stdin=None if interactive and input is None else stdin,
         stdout=pipe,

@@ -17,6 +17,10 @@ def list_sandboxes(containers_dir: str | os.PathLike) -> list[dict]:
     """All versioned sandboxes: dicts with version, path, date, active (and protected).
 
     Newest version first (timestamps sort as time).
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
     """
     rows = []
     for row in open_store(containers_dir, sandbox=True).versions():
@@ -28,12 +32,23 @@ def list_sandboxes(containers_dir: str | os.PathLike) -> list[dict]:
 
 
 def get_active_sandbox(containers_dir: str | os.PathLike) -> str | None:
-    """Timestamp of the sandbox ``current-sandbox`` points at, or None."""
+    """Timestamp of the sandbox ``current-sandbox`` points at, or None.
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+    """
     return open_store(containers_dir, sandbox=True).active_version()
 
 
 def switch_sandbox(version: str, containers_dir: str | os.PathLike, use_sudo: bool = False) -> None:
     """Atomically point ``current-sandbox`` at ``sandbox-{version}/``.
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+        use_sudo: Run the link change (or the tool) through ``sudo -n`` where the target
+            is not writable; never by default.
 
     Raises:
         NotFoundError: unknown version (the message lists the available ones).
@@ -42,10 +57,22 @@ def switch_sandbox(version: str, containers_dir: str | os.PathLike, use_sudo: bo
 
 
 def rollback_sandbox(containers_dir: str | os.PathLike, use_sudo: bool = False) -> str:
-    """Switch to the sandbox before the current one (by timestamp); return its timestamp."""
+    """Switch to the sandbox before the current one (by timestamp); return its timestamp.
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+        use_sudo: Run the link change (or the tool) through ``sudo -n`` where the target
+            is not writable; never by default.
+    """
     return open_store(containers_dir, sandbox=True).rollback(use_sudo=use_sudo)
 
 
 def cleanup_sandboxes(containers_dir: str | os.PathLike, keep: int = 5) -> list[Path]:
-    """Remove old sandboxes, keeping the ``keep`` newest; never the active or protected ones."""
+    """Remove old sandboxes, keeping the ``keep`` newest; never the active or protected ones.
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+    """
     return open_store(containers_dir, sandbox=True).cleanup(keep)

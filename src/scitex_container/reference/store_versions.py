@@ -19,6 +19,10 @@ from scitex_container.process import runner
 def list_versions(containers_dir: str | os.PathLike) -> list[dict]:
     """List all versioned SIFs with metadata.
 
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+
     Returns:
         Dicts with keys version, path, size, date, active (plus size_bytes
         and protected), newest version first.
@@ -27,7 +31,12 @@ def list_versions(containers_dir: str | os.PathLike) -> list[dict]:
 
 
 def get_active_version(containers_dir: str | os.PathLike) -> str | None:
-    """Version string of the active SIF, or None if there is no valid active link."""
+    """Version string of the active SIF, or None if there is no valid active link.
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+    """
     return open_store(containers_dir).active_version()
 
 
@@ -36,6 +45,10 @@ def switch_version(version: str, containers_dir: str | os.PathLike, use_sudo: bo
 
     A temporary symlink is renamed over the old one (no ``ln``/``mv``
     process unless ``use_sudo`` is needed for an unwritable directory).
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
 
     Raises:
         NotFoundError (a FileNotFoundError): unknown version; lists the available ones.
@@ -48,6 +61,12 @@ switch = switch_version
 
 def rollback(containers_dir: str | os.PathLike, use_sudo: bool = False) -> str:
     """Switch to the version before the active one, in version order.
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+        use_sudo: Run the link change (or the tool) through ``sudo -n`` where the target
+            is not writable; never by default.
 
     Returns:
         The version string now active.
@@ -65,6 +84,10 @@ def cleanup(containers_dir: str | os.PathLike, keep: int = 3) -> list[Path]:
     the active version is never removed (kept beyond ``keep`` when older),
     nor base images (``scitex-base-v*.sif``) or versions with a keep
     marker.  Returns the removed paths.
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
     """
     return open_store(containers_dir).cleanup(keep)
 
@@ -85,12 +108,15 @@ def cleanup_sifs(containers_dir: str | os.PathLike, keep: int = 0) -> list[Path]
     kept version; a version with a keep marker always stays; only regular
     files directly in the directory are removed (never through a link).
     Returns the removed paths (in a dry run: what would be removed).
+
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
     """
     store = open_store(containers_dir)
     link = store.link
     had_link = link.is_symlink()
-    # force: a reset needs no active version to protect (the link goes anyway)
-    removed = store.cleanup(keep, remove_active=keep == 0, force=True)
+    removed = store.cleanup(keep, remove_active=keep == 0)
     with store.lock():
         rows = store.versions()
         versions = {row.path for row in rows}

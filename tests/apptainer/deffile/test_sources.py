@@ -74,4 +74,10 @@ def test_rebase_keeps_the_sources_spelling(tree: Path, line, expected):
 
 
 def test_rebase_escapes_the_directory(tree: Path):
-    assert rebase_line("a.txt /x", "/a dir/$x[1]", {}) == '"/a dir/\\$x\\[1\\]/a.txt" /x'
+    assert rebase_line("a.txt /x", "/a dir/$x1", {}) == '"/a dir/\\$x1/a.txt" /x'
+
+
+@pytest.mark.parametrize("directory", ["/d/x[1]", "/d/st*r", "/d/q?", "/d/b{x,y}"])
+def test_a_directory_apptainer_would_glob_cannot_be_put_in_front(directory: str):
+    with pytest.raises(BadInputError, match="glob or brace"):
+        rebase_line("a.txt /x", directory, {})

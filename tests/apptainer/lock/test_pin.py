@@ -212,17 +212,24 @@ def test_pip_source_detection_ignores_the_generated_block(rough, tmp_path):
     assert analyse_def(parse_def(first)) == analyse_def(parse_def(rough))
 
 
-def test_missing_managers_are_skipped_with_a_reason(tmp_path):
+def test_an_empty_lock_adds_no_post_to_a_def_without_one(tmp_path):
+    """Nothing to run: no %post is created (apptainer would need a shell to run it)."""
     path = tmp_path / "busy.def"
     path.write_text("Bootstrap: scratch\n%setup\n    true\n")
+    text = render_locked_def(path, Lock(), tmp_path / "busy.locked.def")
+    assert "%post" not in text and BEGIN not in text
+    assert text.endswith("Bootstrap: scratch\n%setup\n    true\n")
+
+
+def test_missing_managers_are_skipped_with_a_reason(tmp_path):
+    path = tmp_path / "busy.def"
+    path.write_text("Bootstrap: scratch\n%post\n    true\n")
     text = render_locked_def(path, Lock(), tmp_path / "busy.locked.def")
     gen = block(text)
     assert "# --- apt: skipped: the lock holds no dpkg packages" in gen
     assert "# --- pip: skipped: the lock holds no pip packages" in gen
     assert "# --- npm: skipped: the lock holds no global npm packages" in gen
     assert "apt-get" not in gen and "pip install" not in gen and "npm install" not in gen
-    # a %post was created for the block
-    assert "\n%post\n" in text
 
 
 def test_stanzas_skip_at_build_time_without_the_manager(rough, tmp_path):
@@ -350,3 +357,34 @@ def test_bad_lock_file_is_an_error(rough, tmp_path):
     bad.write_text("# scitex-container lock\n[pip]\nnot a pin line\n")
     with pytest.raises(BadInputError, match=r"bad.lock:3"):
         generate_locked_def(rough, bad, tmp_path / "x.def")
+
+
+# The pip stanza the seed's generate_locked_def appended to a locked def (restated).
+SEED_STANZA = """
+# --- scitex-container: pinned pip versions (generated) ---------------
+# Re-pin every pip package to the version frozen from the rough build.
+%post
+    set -e
+    cat > /tmp/scitex-pins.txt <<'SCITEX_PINS'
+numpy==1.26.0
+SCITEX_PINS
+    _pip="$(command -v pip3 || command -v pip)"
+    "$_pip" install --no-deps -r /tmp/scitex-pins.txt
+    rm -f /tmp/scitex-pins.txt
+# --- end scitex-container pins ---------------------------------------
+"""
+
+
+def test_repinning_a_seed_made_locked_def_replaces_the_seeds_stanza(rough, tmp_path):
+    seed_locked = tmp_path / "seed.locked.def"
+    seed_locked.write_text(rough.read_text().rstrip("\n") + "\n" + SEED_STANZA)
+    text = render_locked_def(seed_locked, Lock(pip={"numpy": "2.0.0"}), tmp_path / "x.def")
+    assert "numpy==2.0.0" in text
+    assert "numpy==1.26.0" not in text and "scitex-pins.txt" not in text
+    plain = render_locked_def(rough, Lock(pip={"numpy": "2.0.0"}), tmp_path / "x.def")
+    body = [ln for ln in text.splitlines() if not ln.startswith(HEADER_PREFIX)]
+    assert body == [ln for ln in plain.splitlines() if not ln.startswith(HEADER_PREFIX)]
+    unended = tmp_path / "bad.def"
+    unended.write_text(seed_locked.read_text().replace("# --- end scitex-container pins", "#"))
+    with pytest.raises(BadInputError, match=r"bad\.def:\d+: the seed's pin stanza"):
+        render_locked_def(unended, Lock(pip={"numpy": "2.0.0"}), tmp_path / "x.def")

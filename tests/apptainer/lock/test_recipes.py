@@ -112,3 +112,69 @@ def test_archive_input_dirs_render_templates_and_globs(tmp_path: Path):
 
 def test_crlf_recipe_parses(corpus: Path):
     assert parse_def(corpus / "crlf.def").files_entries()[0].src == "inputs/JAGS-*.tar.gz"
+
+
+# -- found by a tester on others' recipes ------------------------------------------------
+SCRATCH_STAGES = """\
+Bootstrap: scratch
+Stage: build
+
+%files
+    /bin/busybox /bin/busybox
+    /bin/busybox /bin/sh
+
+%post
+    echo building > /artifact.txt
+
+Bootstrap: scratch
+Stage: final
+
+%files from build
+    /artifact.txt /artifact.txt
+"""
+
+
+@pytest.mark.apptainer
+def test_a_final_stage_without_a_shell_gets_no_post_when_there_is_nothing_to_pin(tmp_path):
+    """Apptainer needs /bin/sh to run any %post; a scratch final stage has none."""
+    from scitex_container.apptainer.lock.pin import generate_locked_def
+    from scitex_container.process import runner
+
+    rough = tmp_path / "ms.def"
+    rough.write_text(SCRATCH_STAGES)
+    out = tmp_path / "locked" / "ms.def"
+    out.parent.mkdir()
+    locked = generate_locked_def(rough, Lock(), out)
+    stages = parse_def(locked).stages
+    assert not stages[-1].sections_named("post")
+    runner.run(["apptainer", "build", "--fakeroot", tmp_path / "ms.sif", locked], cwd=tmp_path)
+
+
+@pytest.mark.parametrize("directory", ["g[1]", "st*r", "qm?", "br{x,y}"])
+def test_a_def_in_a_directory_apptainer_would_glob_is_not_rebased_into_other_files(
+    tmp_path, directory
+):
+    from scitex_container.apptainer.lock.pin import generate_locked_def
+    from scitex_container.errors import DefFileError
+
+    home = tmp_path / directory
+    home.mkdir()
+    (home / "bb").write_bytes(b"x")
+    rough = home / "r.def"
+    rough.write_text("Bootstrap: scratch\n\n%files\n    bb /bin/busybox\n")
+    with pytest.raises(DefFileError, match="glob or brace") as info:
+        generate_locked_def(rough, PROBE_LOCK, tmp_path / "elsewhere.def")
+    assert info.value.line == 4
+    beside = generate_locked_def(rough, PROBE_LOCK, home / "locked.def")  # beside: relative
+    assert "    bb /bin/busybox" in beside.read_text()
+
+
+def test_a_template_source_and_from_are_left_for_their_build_time_value(tmp_path):
+    from scitex_container.apptainer.lock.pin import generate_locked_def
+
+    rough = tmp_path / "a" / "t.def"
+    rough.parent.mkdir()
+    rough.write_text("Bootstrap: localimage\nFrom: {{ FROMSIF }}\n\n%files\n    {{ SRC }} /opt/x\n")
+    text = generate_locked_def(rough, PROBE_LOCK, tmp_path / "b" / "t.def").read_text()
+    assert "From: {{ FROMSIF }}" in text
+    assert "    {{ SRC }} /opt/x" in text

@@ -47,3 +47,32 @@ def test_unreadable_marker_files_read_as_absent(tmp_path) -> None:
     assert read_marker_file(bad) is None
     bad.write_text('{"status": 3}')
     assert read_marker_file(bad) is None
+
+
+def test_the_seeds_plain_markers_are_read(tmp_path) -> None:
+    import warnings
+
+    import pytest
+
+    from scitex_container.apptainer.repro.marker import UnverifiedImageWarning, check_verified
+    from scitex_container.errors import CheckFailedError
+
+    image = tmp_path / "base-20260101T000000.sif"
+    image.write_bytes(b"sif")
+    with pytest.warns(UnverifiedImageWarning):
+        assert check_verified(image).state == "unknown"
+    (tmp_path / "base-20260101T000000.unverified").write_text(
+        "reproducibility unverified at 2026-01-01\npip: numpy 1.26.0 -> 2.0.0\n"
+    )
+    with pytest.warns(UnverifiedImageWarning):
+        drifted = check_verified(image)
+    assert drifted.state == "unverified" and "numpy 1.26.0 -> 2.0.0" in drifted.detail
+    with pytest.raises(CheckFailedError, match="numpy"):
+        check_verified(image, require_verified=True)
+    link = tmp_path / "latest.sif"
+    link.symlink_to(image.name)
+    (tmp_path / "base-20260101T000000.verified").write_text("round-trip verified at 2026\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # verified: silent, through the link too
+        status = check_verified(link, require_verified=True)
+    assert status.state == "verified" and status.marker.name.endswith(".verified")

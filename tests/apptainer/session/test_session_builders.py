@@ -259,8 +259,13 @@ def test_shell_in_allocation_command() -> None:
     piped = build_shell_in_allocation_command("12", "sx-a-12", pty=False, container_cmd="apptainer")
     assert "--pty" not in piped and not any(a.startswith("USER=") for a in piped)
     assert piped[piped.index("--pwd") + 1] == "/"
-    # The name given to the start script reaches the job-unique instance it starts.
-    composed = build_shell_in_allocation_command("12", "sx-a", container_cmd="apptainer")
+    # The instance keeps the given name (the seed's contract) ...
+    given = build_shell_in_allocation_command("12", "sx-a", container_cmd="apptainer")
+    assert "instance://sx-a" in given and "instance://sx-a-12" not in given
+    # ... and reaches the job-unique instance of a script built with unique_per_job.
+    composed = build_shell_in_allocation_command(
+        "12", "sx-a", container_cmd="apptainer", unique_per_job=True
+    )
     assert "instance://sx-a-12" in composed
     assert job_instance_name("sx-a", 12) == "sx-a-12" == job_instance_name("sx-a-12", "12")
     for bad in [("12;x", "sx"), ("12", "sx*"), ("12", "-sx"), ("", "sx")]:
@@ -352,3 +357,21 @@ def test_session_spec_round_trips_and_drives_every_builder(dirs) -> None:
         *args[:5], "sx", *args[5:], container_cmd="apptainer"
     )
     assert "--nodelist=vm" in sbatch_argv(spec, "/tmp/s.sh")
+
+
+@pytest.mark.apptainer
+def test_the_seed_hostname_and_environment_reach_the_container(dirs, busybox_sif) -> None:
+    import subprocess
+
+    argv = build_exec_args(
+        str(busybox_sif), "alice", dirs["home"], dirs["proj"], "demo", container_cmd="apptainer"
+    )
+    probe = 'cat /proc/sys/kernel/hostname; echo "$SCITEX_CLOUD|$SHELL|$PATH|$USER"'
+    done = subprocess.run(
+        [*argv, "sh", "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "scitex-cloud",
+        "true|/bin/bash|/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin|alice",
+    ]

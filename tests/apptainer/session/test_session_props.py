@@ -69,7 +69,7 @@ FIELDS = (
     "slurm_memory_gb",
     "job_id",
 )
-VALUE_OPTS = {"--env", "--home", "--bind", "--overlay", "--pwd"}
+VALUE_OPTS = {"--env", "--home", "--bind", "--overlay", "--pwd", "--hostname"}
 
 
 def _refused(exc: BadInputError) -> None:
@@ -106,6 +106,10 @@ def check_exec_argv(argv: list[str], image: str, user: str, slug: str, repos, cm
         else:
             i += 1
     assert envs["USER"] == user and envs["SCITEX_PROJECT"] == slug
+    # what the seed's build_exec_args sets, kept
+    assert envs["SCITEX_CLOUD"] == "true" and envs["SHELL"] == "/bin/bash"
+    assert envs["PATH"] == "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+    assert argv[argv.index("--hostname") + 1] == "scitex-cloud"
     for repo in repos or []:
         assert any(c == f"/opt/dev/{repo['name']}" and m == "ro" for _h, c, m in binds)
         assert f"/opt/dev/{repo['name']}/src" in envs["PYTHONPATH"].split(":")
@@ -294,7 +298,7 @@ def shell_property(job, name, user) -> None:
         *(env if user else []),
         "--pwd",
         f"/home/{user}" if user else "/",
-        f"instance://{name if name.endswith(f'-{job}') else f'{name}-{job}'}",
+        f"instance://{name}",  # the given name, as the seed
         "/bin/sh",
         "-c",
         "if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l",

@@ -162,7 +162,7 @@ def script_run_property(kw: dict) -> None:
         event("a payload was accepted (quoted)")
     _static_check(script)
     plan = plan_session(**args)
-    name = f"{kw['name']}-{JOB}"
+    name = kw["name"]  # the given name, as the seed (unique_per_job is the caller's choice)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         done = run_script(script, work)
@@ -236,8 +236,26 @@ def test_instance_not_listed_after_start_is_a_failure(script: str, tmp_path: Pat
     assert done.stdout.splitlines()[-2].startswith("INSTANCE_FAILED")
     assert done.stdout.splitlines()[-1] == "INSTANCE_ENDED"
     calls = read_calls(tmp_path / "calls")
-    assert calls[-2] == ["instance", "stop", "--timeout", "3", f"sx-{JOB}"]
-    assert calls[-1] == ["instance", "list", "--json", f"sx-{JOB}"]
+    assert calls[-2] == ["instance", "stop", "--timeout", "3", "sx"]
+    assert calls[-1] == ["instance", "list", "--json", "sx"]
+
+
+def test_unique_per_job_names_the_instance_after_the_job(tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    args = ("/img/x.sif", "alice", str(tmp_path / "home"), str(tmp_path / "home"), "proj")
+    unique = build_instance_start_script(
+        *args, "sx", container_cmd="apptainer", poll_seconds=1, unique_per_job=True
+    )
+    done = run_script(unique, tmp_path)
+    assert done.stdout.splitlines()[0] == f"INSTANCE_NAME=sx-{JOB}"
+    assert read_calls(tmp_path / "calls")[0][-1] == f"sx-{JOB}"
+    # a name already ending in the job id is kept as it is
+    kept = build_instance_start_script(
+        *args, f"sx-{JOB}", container_cmd="apptainer", poll_seconds=1, unique_per_job=True
+    )
+    (tmp_path / "calls").unlink()
+    run_script(kept, tmp_path)
+    assert read_calls(tmp_path / "calls")[0][-1] == f"sx-{JOB}"
 
 
 def test_non_numeric_job_id_fails_before_starting(script: str, tmp_path: Path) -> None:
@@ -269,14 +287,14 @@ def test_signal_stops_the_instance_without_waiting_for_the_sleep(
     )
     assert proc.stdout is not None
     lines = [proc.stdout.readline().strip(), proc.stdout.readline().strip()]
-    assert lines == [f"INSTANCE_NAME=sx-{JOB}", "INSTANCE_READY"]
+    assert lines == ["INSTANCE_NAME=sx", "INSTANCE_READY"]
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)  # the poll is 3600 s: only the trap can end it
     assert proc.returncode == 143
     assert out.strip() == "INSTANCE_STOPPED: the job ended or was cancelled"  # still listed
     calls = read_calls(tmp_path / "calls")
-    assert calls[-2] == ["instance", "stop", "--timeout", "3", f"sx-{JOB}"]
-    assert calls[-1] == ["instance", "list", "--json", f"sx-{JOB}"]
+    assert calls[-2] == ["instance", "stop", "--timeout", "3", "sx"]
+    assert calls[-1] == ["instance", "list", "--json", "sx"]
     assert sum(c[:2] == ["instance", "stop"] for c in calls) == 1
 
 

@@ -147,3 +147,12 @@ def test_an_object_deleted_from_the_middle_is_no_tampering(pair, tmp_path, capsy
     assert check_layout(image) is None
     code, out = _verify(capsys, str(image), "--key", str(pair.public))
     assert code == 0, out["signature"]
+
+
+def test_a_fifo_is_never_opened_as_a_sif(tmp_path):
+    """Opening a FIFO for its magic would block until someone writes to it."""
+    from scitex_container.apptainer.sif.magic import has_sif_magic, is_sif
+
+    fifo = tmp_path / "x.sif"
+    os.mkfifo(fifo)
+    assert not has_sif_magic(fifo) and not is_sif(fifo)  # returns at once, no writer needed

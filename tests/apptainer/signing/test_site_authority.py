@@ -14,12 +14,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from images import busybox_sif
 from otheruser import another_user
 
 from scitex_container import envvars
 from scitex_container.apptainer.signing import policy as policy_mod
-from scitex_container.apptainer.signing.keys import new_keypair
+from scitex_container.apptainer.signing.keys import load_public_key, new_keypair
 from scitex_container.apptainer.signing.policy import load_policies
+from scitex_container.apptainer.signing.sign import sign_artifact
 from scitex_container.cli.main import main
 from scitex_container.errors import UntrustedStateError
 
@@ -178,3 +180,24 @@ def test_a_key_in_a_directory_others_can_write_is_refused(tmp_path, site):
     _write(site, f'[require_signature]\nswitch = true\nkeys = ["{loose / "site.pub"}"]\n')
     with pytest.raises(UntrustedStateError, match=r"directory holding the key file.*mode 0777"):
         load_policies()
+
+
+def test_the_policy_check_never_runs_a_container_command_the_caller_names(tmp_path, monkeypatch):
+    """A user's ``SCITEX_CONTAINER_CMD`` (or PATH) naming a fake apptainer that says "verified"
+    cannot answer for the site policy: the gate runs only a root-owned command."""
+    from scitex_container.apptainer.signing.signature_check import verify_signature
+
+    fake = tmp_path / "fakeapp"
+    fake.write_text('#!/bin/sh\n[ "$1" = verify ] && exit 0\nexec apptainer "$@"\n')
+    fake.chmod(0o755)
+    os.chmod(tmp_path, 0o777)  # a folder others can write: what a user controls
+    monkeypatch.setenv("SCITEX_CONTAINER_CMD", str(fake))
+    image = tmp_path / "img.sif"
+    shutil.copy(busybox_sif(), image)
+    sign_artifact(image, new_keypair(tmp_path / "user").private)
+    site = new_keypair(tmp_path / "site")
+    with pytest.raises(UntrustedStateError, match="root-owned container command"):
+        verify_signature(image, [load_public_key(site.public)], trusted=True)
+    monkeypatch.delenv("SCITEX_CONTAINER_CMD")
+    verdict = verify_signature(image, [load_public_key(site.public)], trusted=True)
+    assert not verdict.ok and verdict.failed_check == "signature:key"

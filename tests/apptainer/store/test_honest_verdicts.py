@@ -149,3 +149,23 @@ def test_cleanup_with_a_known_active_version_needs_no_force(tmp_path: Path) -> N
     out = cli("--json", "cleanup", "--keep", "1", str(store), cache=tmp_path / "cache")
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in store.glob("scitex-v*")) == ["scitex-v1.0.sif", "scitex-v3.0.sif"]
+
+
+def test_cleanup_refuses_when_the_active_link_points_at_a_fifo(tmp_path) -> None:
+    """A FIFO named like a version is no version: the store cannot tell what is active."""
+    import shutil
+
+    from images import busybox_sif
+
+    from scitex_container.apptainer.store.opening import open_store
+    from scitex_container.errors import StoreError
+
+    store = tmp_path / "x"
+    store.mkdir()
+    for version in ("20260101T000000Z", "20260102T000000Z"):
+        shutil.copy(busybox_sif(), store / f"x-v{version}.sif")
+    os.mkfifo(store / "x-v20991231T000000Z.sif")
+    os.symlink("x-v20991231T000000Z.sif", store / "x.sif")
+    with pytest.raises(StoreError, match="not a regular file"):
+        open_store(store).cleanup(0)
+    assert len(list(store.glob("x-v2026*.sif"))) == 2

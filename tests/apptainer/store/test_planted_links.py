@@ -151,3 +151,38 @@ def test_scratch_removal_never_goes_through_a_link_swapped_in_late(world) -> Non
     with pytest.raises(OSError):
         remove_scratch(store / ".scitex" / "tmp" / "123-victim")
     assert fingerprint(outside) == before
+
+
+# -- found by a hostile tester ------------------------------------------------------------
+def test_root_refuses_a_store_directory_that_is_a_users_link_to_roots_store(world) -> None:
+    """``user/x -> root's store``: root's build and cleanup must not act there."""
+    user, definition, store, outside = world
+    roots = outside.parent / "roots-store"
+    shutil.copytree(store, roots / NAME, symlinks=True)
+    subprocess.run(["chown", "-hR", "root:", str(roots)], check=True)
+    before = fingerprint(roots)
+    lure = store.parent / "lure"
+    as_user(user, "mkdir", lure)
+    as_user(user, "ln", "-s", roots / NAME, lure / NAME)
+    for args in (
+        ("build", definition, "-o", lure, "--force"),
+        ("cleanup", "-k", "0", lure / NAME / f"{NAME}.sif"),
+    ):
+        done = cli(*args)
+        assert done.returncode == 2, f"{args}: {done.stdout} {done.stderr}"
+        assert str(lure / NAME) in done.stderr and user in done.stderr
+    assert fingerprint(roots) == before
+
+
+def test_root_does_not_sign_through_a_users_version_link(world, tmp_path) -> None:
+    user, _definition, store, outside = world
+    roots = outside.parent / "roots-image.sif"
+    shutil.copy(store / f"{NAME}-v{V1}.sif", roots)
+    before = roots.read_bytes()
+    planted = store / f"{NAME}-v20991231T000000Z.sif"
+    as_user(user, "ln", "-s", roots, planted)
+    assert cli("key", "new", tmp_path / "k").returncode == 0
+    done = cli("sign", planted, "--key", tmp_path / "k" / "scitex-signing.key")
+    assert done.returncode == 2, done.stderr
+    assert str(planted) in done.stderr and "another user's link" in done.stderr
+    assert roots.read_bytes() == before

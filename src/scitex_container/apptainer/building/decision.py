@@ -258,6 +258,10 @@ def image_statuses(
 def status(containers_dir: str | os.PathLike | None = None) -> list[dict]:
     """List available containers and their status.
 
+    Args:
+        containers_dir: The directory holding the versions (a store directory or its
+            parent containers directory).
+
     Returns:
         One dict per .def with keys name, def_path, sif_path, sif_size,
         sif_date, hash_current, hash_stored, needs_rebuild (plus version,

@@ -369,6 +369,17 @@ def build(
     the lock is also written beside the version (``provenance=False`` skips
     both).
 
+    Args:
+        use_sudo: Run the link change (or the tool) through ``sudo -n`` where the target
+            is not writable; never by default.
+        fakeroot: Force ``--fakeroot`` on (True) or off (False); None chooses it (on
+            when not root, or when root lacks the capabilities).
+        build_args: ``--build-arg KEY=VALUE`` pairs for the def's ``{{ KEY }}``
+            templates.
+        progress: Called with one line of progress text at a time (None: silent).
+        finalize: Called with the built artifact before it is published (e.g. to sign
+            it); None does nothing.
+
     Returns:
         Path to the built .sif file or sandbox directory (the active link).
     """

@@ -11,6 +11,7 @@ from scitex_container.apptainer.deffile.parts import (
     TemplateRef,
 )
 from scitex_container.apptainer.deffile.text import APP_SECTIONS, SECTIONS
+from scitex_container.apptainer.deffile.text import without_seed_pins as no_seed_pins
 
 __all__ = [
     "APP_SECTIONS",
@@ -23,6 +24,7 @@ __all__ = [
     "Section",
     "Stage",
     "TemplateRef",
+    "no_seed_pins",
     "parse_def",
     "parse_def_text",
     "validate_files",

@@ -10,11 +10,16 @@ from scitex_container.errors import NotFoundError
 from scitex_container.files.pathinfo import regular_file
 
 
+def _override() -> Path | None:
+    override = os.environ.get(envvars.CONTAINERS_DIR)
+    return Path(override).expanduser() if override else None
+
+
 def _candidates() -> list[Path]:
     out: list[Path] = []
-    override = os.environ.get(envvars.CONTAINERS_DIR)
-    if override:
-        out.append(Path(override).expanduser())
+    override = _override()
+    if override is not None:
+        out.append(override)
     out.append(Path.cwd() / "containers")
     # Package-relative: a source checkout's containers/ beside src/.
     out.append(Path(__file__).resolve().parents[3] / "containers")
@@ -25,18 +30,25 @@ def _candidates() -> list[Path]:
 def find_containers_dir() -> Path:
     """Find the containers directory.
 
-    Search order: ``$SCITEX_CONTAINER_DIR``, ``./containers/``, the
-    package-relative ``containers/`` (source tree), ``~/.scitex/containers/``.
+    Search order: ``$SCITEX_CONTAINER_DIR`` (taken as it is), then, as the
+    seed searched them, ``./containers/``, the package-relative
+    ``containers/`` (source tree) and ``~/.scitex/containers/``, each only
+    when it holds a ``.def`` file (an unrelated ``containers/`` is skipped).
 
     Raises:
-        NotFoundError (a FileNotFoundError): if none of them exists.
+        NotFoundError (a FileNotFoundError): if none of them qualifies.
     """
     candidates = _candidates()
+    override = _override()
     for path in candidates:
-        if path.is_dir():
+        if path == override and path.is_dir():
+            return path
+        if path.is_dir() and any(path.glob("*.def")):
             return path
     tried = ", ".join(str(p) for p in candidates)
-    raise NotFoundError(f"no containers directory found (tried {tried})", "containers dir")
+    raise NotFoundError(
+        f"no containers directory with a .def found (tried {tried})", "containers dir"
+    )
 
 
 def resolve_def(def_name: str, def_path: str | os.PathLike | None) -> Path:

@@ -201,9 +201,20 @@ def host_sources(
 
 
 def escape_prefix(directory: str) -> str:
-    """``directory`` as literal text at the start of a ``%files`` source (spaces stay)."""
+    """``directory`` as literal text at the start of a ``%files`` source (spaces stay).
+
+    A directory with a glob or brace character cannot be: apptainer 1.4
+    expands ``*?[]{}`` in a source even behind a backslash, so the source
+    would name other files.  Such a def is pinned beside itself instead.
+    """
     if '"' in directory or "\n" in directory:
         raise BadInputError(f"directory {directory!r} cannot be written in a %files line")
+    if any(c in directory for c in "*?[]{}"):
+        raise BadInputError(
+            f"its directory {directory!r} holds a glob or brace character, which apptainer "
+            "expands in a %files source even when escaped; write the locked def beside "
+            "the rough def (same directory) so its sources stay relative"
+        )
     return "".join("\\" + c if c in _SPECIAL else c for c in directory)
 
 
@@ -238,8 +249,8 @@ def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | N
         return None
     token = match.group(0)
     src, dst = split_line(render_template(body, values))
-    if not src or src.startswith("/"):
-        return None
+    if not src or src.startswith("/") or "{{" in src:
+        return None  # a template with no default is left as written: its value comes at build time
     inner = token.strip('"')
     new = escape_prefix(directory.rstrip("/")) + "/" + inner
     if any(c in new for c in "\t\n\f\r ") or "{{" in new:

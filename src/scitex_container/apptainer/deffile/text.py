@@ -271,3 +271,35 @@ def generated_block(
     sec, k, m = hit
     lines = [content(r) for r in split_lines(sec.raw_body)[k + 1 : m]]
     return "".join(line + "\n" for line in lines)
+
+
+#: The first and last lines of the pip pin stanza the seed's ``generate_locked_def`` appended.
+SEED_PINS_BEGIN = "# --- scitex-container: pinned pip versions (generated)"
+SEED_PINS_END = "# --- end scitex-container pins"
+
+
+def without_seed_pins(text: str, path: str = "<def>") -> str:
+    """``text`` without the seed's generated pin stanza (and the blank line before it).
+
+    The seed appended it to a locked def as its own ``%post``; re-pinning
+    such a def replaces it, so its pins and ours never both install.  Text
+    without the stanza is returned unchanged; a stanza that never ends is a
+    :class:`~scitex_container.errors.DefFileError` naming its line.
+    """
+    lines = split_lines(text)
+    starts = [i for i, ln in enumerate(lines) if content(ln).startswith(SEED_PINS_BEGIN)]
+    if not starts:
+        return text
+    out = list(lines)
+    for begin in reversed(starts):
+        end = next(
+            (j for j in range(begin + 1, len(out)) if content(out[j]).startswith(SEED_PINS_END)),
+            None,
+        )
+        if end is None:
+            raise DefFileError(
+                f"the seed's pin stanza has no `{SEED_PINS_END}` line", path, begin + 1
+            )
+        first = begin - 1 if begin > 0 and not content(out[begin - 1]).strip() else begin
+        del out[first : end + 1]
+    return "".join(out)

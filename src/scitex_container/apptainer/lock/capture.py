@@ -173,6 +173,10 @@ def freeze(
     the keys pip, dpkg and node; ``apk-lock.txt`` on Alpine.  Isolated
     from the host like :func:`capture_lock`.
 
+    Args:
+        sif_path: The SIF image (or store version, or active link) to verify or read.
+        output_dir: Where the lock files are written (default: beside the image).
+
     Returns:
         Mapping of lock file type to path: {pip, dpkg, node}.
     """

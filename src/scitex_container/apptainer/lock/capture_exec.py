@@ -163,6 +163,7 @@ def exec_capture(image: Path, *, timeout: float = 600) -> Found:
         readonly=True,
         timeout=timeout,
         env_remove=host_env_to_remove(),
+        contained=True,  # apptainer's starter drops the parent-death signal: contain it
     )
     if MARK + "end" not in done.stdout:
         from scitex_container.errors import ProcessError

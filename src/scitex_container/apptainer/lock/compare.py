@@ -225,6 +225,12 @@ def compare_locks(
     omits (:func:`freeze_omitted`; they are listed in ``ignored``).
     Returns ``LockDiff(identical=True)`` when every key maps to the same
     version in both; otherwise it names every changed, added and missing key.
+
+    Args:
+        lock_a: The first lock.
+        lock_b: The second lock.
+        a_label: How the first lock is named in the summary.
+        b_label: How the second lock is named in the summary.
     """
     a, b = _as_lock(lock_a), _as_lock(lock_b)
     return compare_version_sets(

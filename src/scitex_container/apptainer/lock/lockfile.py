@@ -251,7 +251,11 @@ def write_lock(lock: Lock, lock_path: str | os.PathLike) -> Path:
 
 
 def read_lock(lock_path: str | os.PathLike) -> Lock:
-    """Parse a lock file; raise BadInputError naming ``file:line`` if malformed."""
+    """Parse a lock file; raise BadInputError naming ``file:line`` if malformed.
+
+    Args:
+        lock_path: The lock file to read.
+    """
     path = Path(lock_path)
     try:
         text = path.read_text(encoding="utf-8")

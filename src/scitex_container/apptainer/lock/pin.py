@@ -54,12 +54,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scitex_container._version import __version__
-from scitex_container.apptainer.deffile import DefFile, parse_def, parse_def_text
-from scitex_container.apptainer.deffile.parts import files_from
-from scitex_container.apptainer.deffile.sources import rebase_line
-from scitex_container.apptainer.deffile.text import content, render_template, split_lines
+from scitex_container.apptainer.deffile import DefFile, no_seed_pins, parse_def, parse_def_text
+from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
 from scitex_container.apptainer.lock.post_wrap import unwrap_post, wrap_post
+from scitex_container.apptainer.lock.rebase import rebase_def
 from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.repro import archive_def
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, DefUsage, analyse_def, shell_word
@@ -159,47 +158,6 @@ def _snapshot_arg(value: str | SnapshotMirror | None) -> str | None:
     return value or None
 
 
-def _rebase(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
-    """Relative host ``%files`` sources and ``localimage`` ``From:`` made absolute.
-
-    Each source keeps its own spelling (globs, quotes, ``{{ NAME }}``); only
-    ``src_dir`` is put in front, escaped for apptainer (:mod:`..deffile.sources`).
-    A ``From:`` whose template default is absolute is left as written;
-    apptainer reads ``$VAR`` in a ``localimage`` ``From:`` literally, so
-    it is a relative path like any other.
-    """
-    lines = split_lines(deffile.emit())
-    changed = 0
-    for index, section in deffile.iter_sections():
-        if (
-            section.name not in ("files", "appfiles")
-            or files_from(deffile.path, section) is not None
-        ):
-            continue
-        values = deffile.stages[index].arguments
-        for line, _ in section.body_lines():
-            raw = lines[line - 1]
-            text = content(raw)
-            new = rebase_line(text, str(src_dir), values)
-            if new is not None and new != text:
-                lines[line - 1] = new + raw[len(text) :]
-                changed += 1
-    for stage in deffile.stages:
-        if stage.bootstrap.lower() != "localimage":
-            continue
-        for head in stage.header:
-            value = render_template(head.value, stage.arguments)
-            if head.name != "from" or not value or value.startswith("/"):
-                continue
-            raw = lines[head.line - 1]
-            text = content(raw)
-            key, _, rest = text.partition(":")
-            pad = rest[: len(rest) - len(rest.lstrip())]
-            lines[head.line - 1] = key + ":" + pad + f"{src_dir}/{rest.lstrip()}" + raw[len(text) :]
-            changed += 1
-    return parse_def_text("".join(lines), deffile.path), changed
-
-
 def _strip_header(text: str) -> str:
     lines = split_lines(text)
     k = 0
@@ -255,12 +213,13 @@ def render_locked_def(
     rough_path = Path(rough_def)
     the_lock = _as_lock(lock)
     deffile = parse_def(rough_path)
-    deffile = parse_def_text(_strip_header(deffile.emit()), deffile.path)
+    stripped = no_seed_pins(_strip_header(deffile.emit()), deffile.path)  # the seed's stanza too
+    deffile = parse_def_text(stripped, deffile.path)
     deffile = unwrap_post(deffile, PIN_BLOCK_TAG) or deffile.remove_generated_block(PIN_BLOCK_TAG)
     src_dir = rough_path.resolve().parent
     rebased = 0
     if out_def is not None and Path(out_def).absolute().parent.resolve() != src_dir:
-        deffile, rebased = _rebase(deffile, src_dir)
+        deffile, rebased = rebase_def(deffile, src_dir)
     usage = analyse_def(deffile)
     snapshot = _snapshot(snapshot_mirror, the_lock)
 
@@ -328,10 +287,18 @@ def render_locked_def(
             "apk", f"{len(the_lock.apk)} apk package(s) in the lock; apk pins are not generated"
         )
 
-    try:
-        pinned = wrap_post(deffile, PIN_BLOCK_TAG, body)
-    except ValueError as exc:  # a lock line that would change the def's structure
-        raise BadInputError(f"cannot place the pin block: {exc}", os.fspath(rough_def)) from None
+    commands = [ln for ln in body if ln.strip() and not ln.lstrip().startswith("#")]
+    if not commands and not deffile.stages[-1].sections_named("post"):
+        # nothing to run, and no %post to run it after: adding one would make apptainer
+        # need a shell in a final stage that may have none (a scratch stage, say)
+        pinned = deffile
+    else:
+        try:
+            pinned = wrap_post(deffile, PIN_BLOCK_TAG, body)
+        except ValueError as exc:  # a lock line that would change the def's structure
+            raise BadInputError(
+                f"cannot place the pin block: {exc}", os.fspath(rough_def)
+            ) from None
 
     if command is None:
         command = default_command(
@@ -380,6 +347,12 @@ def generate_locked_def(
     see :mod:`.archive_def`) the def installs only from the archive and every
     artifact it needs is checked first (NotFoundError lists what is missing).
     Returns ``out_def``.
+
+    Args:
+        base_lock: The base image's lock: with ``apt_scope="added"`` its packages are
+            not pinned.
+        command: The command line recorded in the generated files' headers (default: the
+            equivalent ``scitex-container`` command).
     """
     text = render_locked_def(
         rough_def,

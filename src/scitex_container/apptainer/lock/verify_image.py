@@ -364,7 +364,7 @@ def verify(
 ) -> dict:
     """Verify container integrity.
 
-    Checks: 1. the image exists, and its SHA256 against the digest recorded
+    Checks: 1. the image ``sif_path`` exists, and its SHA256 against the digest recorded
     when it was published (``integrity``; ``tampered`` on a mismatch);
     2. if ``def_path`` is given, its hash against the stored def hash;
     3. if a lock exists (``lock_dir``, the ``.lock`` sidecar, the separate

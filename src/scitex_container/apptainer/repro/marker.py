@@ -146,11 +146,31 @@ def read_marker(image: str | os.PathLike) -> VerifiedMarker | None:
     return read_marker_file(sidecar(_real(image), VERIFIED_SUFFIX))
 
 
+def seed_marker(image: Path) -> tuple[str, str, Path] | None:
+    """The seed's marker beside ``image`` (``<stem>.verified`` / ``<stem>.unverified``).
+
+    The seed wrote plain text files without the image digest: ``.verified``
+    reads as verified (as the seed read it), ``.unverified`` as unverified
+    with the drift its body names.  ``None`` when neither exists.
+    """
+    verified, unverified = image.with_suffix(".verified"), image.with_suffix(".unverified")
+    if verified.is_file():
+        return "verified", "round trip verified (the seed's marker; no digest recorded)", verified
+    if unverified.is_file():
+        try:
+            body = unverified.read_text(errors="replace").strip().replace("\n", "; ")
+        except OSError:
+            body = ""
+        return "unverified", body or "the round trip drifted (the seed's marker)", unverified
+    return None
+
+
 def check_verified(image: str | os.PathLike, require_verified: bool = False) -> VerifyStatus:
     """The use-time gate: is ``image`` (or the version a link points to) verified?
 
     ``verified`` needs a marker saying so whose recorded image digest still
-    matches the image.  Anything else warns (:class:`UnverifiedImageWarning`)
+    matches the image (or, with none of ours, the seed's ``.verified``
+    marker: :func:`seed_marker`).  Anything else warns (:class:`UnverifiedImageWarning`)
     or, with ``require_verified``, raises
     :class:`~scitex_container.errors.CheckFailedError`.
     """
@@ -159,7 +179,10 @@ def check_verified(image: str | os.PathLike, require_verified: bool = False) -> 
         raise NotFoundError(f"image not found: {image}", os.fspath(image))
     marker_path = sidecar(real, VERIFIED_SUFFIX)
     marker = read_marker(real)
-    if marker is None:
+    seed = seed_marker(real) if marker is None else None
+    if seed is not None:
+        state, detail, marker_path = seed
+    elif marker is None:
         state = "unknown"
         detail = "no round-trip marker (run `scitex-container repro` on its def)"
     elif not marker.is_verified:

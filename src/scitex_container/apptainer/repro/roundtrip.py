@@ -182,6 +182,11 @@ def verify_roundtrip(
     must still hold every file the locked def installs, checked before the
     build (NotFoundError, exit 2, lists what is missing and where it
     looked).  Returns the comparison; drift is not an error.
+
+    Args:
+        progress: Called with one line of progress text at a time (None: silent).
+        command: The command line recorded in the generated files' headers (default: the
+            equivalent ``scitex-container`` command).
     """
     from scitex_container.apptainer.lock.lockfile import read_lock
 
@@ -299,11 +304,18 @@ def build_reproducible(
     archive), the rough image's artifacts are archived, the locked def
     installs only from the archive, and the rebuild runs with the network
     cut off.  Returns a :class:`ReproResult`; ``identical`` is the gate.
+
+    Args:
+        progress: Called with one line of progress text at a time (None: silent).
     """
     from scitex_container.apptainer.deffile.lookup import resolve_def
     from scitex_container.apptainer.lock.pin import generate_locked_def
 
     rough_def = resolve_def("", def_path)
+    if archive is not None and not Path(archive).absolute().parent.is_dir():
+        raise NotFoundError(  # before the rough build: a typo must not cost a build
+            "the archive's parent directory does not exist", os.fspath(archive)
+        )
     name = image_name or rough_def.stem
     out_dir = Path(output_dir) if output_dir is not None else rough_def.parent
     durations: dict[str, float] = {}

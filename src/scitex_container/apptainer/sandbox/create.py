@@ -42,6 +42,10 @@ def sandbox_create(
     With ``output_dir`` the sandbox is built at exactly that path instead
     (atomically; no link changes).
 
+    Args:
+        fakeroot: Force ``--fakeroot`` on (True) or off (False); None chooses it (on
+            when not root, or when root lacks the capabilities).
+
     Returns:
         Path to the created sandbox directory.
 

@@ -82,6 +82,9 @@ def sandbox_maintain(
     For admin maintenance (installing packages...); user sessions should use
     ``--writable-tmpfs`` instead.  Output goes straight to our stdout/stderr.
 
+    Args:
+        sandbox_dir: The sandbox directory.
+
     Returns:
         The command's exit code.
     """
@@ -89,7 +92,7 @@ def sandbox_maintain(
     if not command:
         raise BadInputError("no command given", "command")
     argv = [*_exec_prefix(fakeroot), str(sandbox), *command]
-    return runner.run(argv, check=False, capture=False).returncode
+    return runner.run(argv, check=False, capture=False, contained=True).returncode
 
 
 def _package_dir(package: str, proj_root: Path) -> Path | None:
@@ -116,6 +119,13 @@ def sandbox_update(
     installed there with ``python3 -m pip install`` (``--no-deps`` unless
     ``install_deps``; without build isolation unless asked, so it works
     offline with the image's own build backend).
+
+    Args:
+        sandbox_dir: The sandbox directory.
+        build_isolation: Let pip build in an isolated environment (needs the network);
+            default ``--no-build-isolation``.
+        fakeroot: Force ``--fakeroot`` on (True) or off (False); None chooses it (on
+            when not root, or when root lacks the capabilities).
 
     Returns:
         Package name -> ``ok``, ``failed`` or ``skipped`` (no repository).
@@ -151,13 +161,13 @@ def sandbox_update(
             str(inside),
         ]
         if runner.is_dry_run():
-            runner.run(argv, check=False)
+            runner.run(argv, check=False, contained=True)
             results[name] = "ok"
             continue
         try:
             remove_path(staged)
             shutil.copytree(repo, staged, symlinks=True, ignore=_COPY_IGNORE)
-            done = runner.run(argv, check=False)
+            done = runner.run(argv, check=False, contained=True)
         finally:
             remove_path(staged)
         results[name] = "ok" if done.returncode == 0 else "failed"
@@ -196,6 +206,9 @@ def sandbox_configure_ps1(sandbox_dir: str | os.PathLike, default_ps1: str = r"\
     ``--env SCITEX_CLOUD_APPTAINER_PS1='(mylab) \W $ '``.  Apptainer's
     ``99-base.sh`` sets ``PS1="Apptainer> "`` only when PS1 is unset, and
     ``90-environment.sh`` runs first.  Running it again replaces the block.
+
+    Args:
+        sandbox_dir: The sandbox directory.
     """
     sandbox = _sandbox(sandbox_dir)
     script = sandbox / ENV_SCRIPT
@@ -225,6 +238,11 @@ def sandbox_to_sif(
     With ``sign_key`` the SIF is signed before it is renamed into place; a
     site policy requiring signed ``sandbox_to_sif`` outputs refuses (and
     removes) an output that does not verify, leaving ``output_sif`` as it was.
+
+    Args:
+        sandbox_dir: The sandbox directory.
+        fakeroot: Force ``--fakeroot`` on (True) or off (False); None chooses it (on
+            when not root, or when root lacks the capabilities).
 
     Returns:
         Path to the created .sif file.

@@ -67,6 +67,10 @@ def build_dev_pythonpath(dev_repos: list[dict]) -> str:
     Dev repos follow the src layout (``repo/src/<package>``).  Names are
     validated; host paths are not needed here and not checked.
 
+    Args:
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+
     Returns:
         Colon-separated PYTHONPATH string, or ``""`` when there are no repos.
     """
@@ -102,6 +106,24 @@ def build_exec_args(
     overlay image is given, the session's ``--env`` variables (PYTHONPATH for
     dev repos), ``--home``, the project bind (rw, the working directory), dev
     repos read-only at ``/opt/dev/<name>``, host mounts and TeX Live binds.
+
+    Args:
+        username: The session user's name (USER/LOGNAME inside; home
+            ``/home/<username>``).
+        host_user_dir: Host directory bound as the user's home (must exist).
+        host_project_dir: Host project directory bound read-write at
+            ``/home/<username>/proj/<project_slug>``, the working directory (must
+            exist).
+        project_slug: The project's identifier (SCITEX_PROJECT, the working directory's
+            name).
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+        host_mounts: Extra binds, each ``{"host_path", "container_path", "mode"}`` (mode
+            ``ro``/``rw``; none given: ``rw``, as the seed).
+        texlive_prefix: Bind TeX Live from this host prefix (e.g. ``/usr``); empty: no
+            TeX Live binds.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
 
     Returns:
         ``[<container cmd>, "exec", ..., container_path]``.
@@ -167,6 +189,31 @@ def build_srun_command(
 
     ``screen_session`` is deprecated and ignored.  ``slurm_partition=""``
     leaves the partition to the cluster's default.
+
+    Args:
+        container_path: The image (SIF or sandbox directory) the session runs.
+        username: The session user's name (USER/LOGNAME inside; home
+            ``/home/<username>``).
+        host_user_dir: Host directory bound as the user's home (must exist).
+        host_project_dir: Host project directory bound read-write at
+            ``/home/<username>/proj/<project_slug>``, the working directory (must
+            exist).
+        project_slug: The project's identifier (SCITEX_PROJECT, the working directory's
+            name).
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+        host_mounts: Extra binds, each ``{"host_path", "container_path", "mode"}`` (mode
+            ``ro``/``rw``; none given: ``rw``, as the seed).
+        texlive_prefix: Bind TeX Live from this host prefix (e.g. ``/usr``); empty: no
+            TeX Live binds.
+        slurm_time_limit: SLURM time limit (``D-HH:MM:SS``, ``HH:MM:SS``, minutes...).
+        slurm_cpus: CPUs per task.
+        slurm_memory_gb: Memory in GB.
+        overlay: A persistent overlay image instead of the per-session
+            ``--writable-tmpfs``.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
+        pty: Allocate a pseudo-terminal (``srun --pty``) for an interactive shell.
     """
     del screen_session
     spec = SessionSpec.create(
@@ -220,12 +267,12 @@ def srun_in_job(job_id: object, argv: Sequence[str], *, pty: bool = False) -> li
 
 
 def job_instance_name(instance_name: str, job_id: object) -> str:
-    """The real name of the instance that the start script runs in job ``job_id``.
+    """The job-unique instance name ``<instance_name>-<job_id>``.
 
-    :func:`~.sbatch_script.build_instance_start_script` names its instance
-    ``<instance_name>-$SLURM_JOB_ID`` (unique per job); this makes the same
-    name from the outside.  A name that already ends in ``-<job_id>`` is
-    returned unchanged, so passing the real name works too.
+    The name :func:`~.sbatch_script.build_instance_start_script` gives its
+    instance with ``unique_per_job=True`` (our ``session start`` does), made
+    from the outside.  A name that already ends in ``-<job_id>`` is returned
+    unchanged, so passing the real name works too.
     """
     base = v.instance_name(instance_name)
     job = v.job_id(job_id)
@@ -242,15 +289,22 @@ def build_shell_in_allocation_command(
     pty: bool = True,
     container_cmd: str | None = None,
     workdir: str = "",
+    unique_per_job: bool = False,
 ) -> list[str]:
     """Build ``srun --overlap`` that opens a shell in an instance of a running job.
 
-    ``instance_name`` is the name given to ``build_instance_start_script``:
-    the shell reaches that job's instance (:func:`job_instance_name`).
+    The shell reaches ``instance://<instance_name>``, the name given to
+    ``build_instance_start_script``; pass ``unique_per_job=True`` when the
+    script was built with it (the instance is then :func:`job_instance_name`).
     ``username`` (when given) sets ``USER``/``LOGNAME`` in the shell and its
     working directory to the session's home ``/home/<username>``; without it
     the shell starts in ``/`` (``workdir`` overrides both).  Pass ``pty=False``
     to feed the shell from a pipe.
+
+    Args:
+        job_id: The SLURM job that runs the instance.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
     """
     env: list[tuple[str, str]] = []
     cwd = workdir or "/"
@@ -262,6 +316,9 @@ def build_shell_in_allocation_command(
         from scitex_container.apptainer.tool import detect_container_cmd
 
         container_cmd = detect_container_cmd()
-    name = job_instance_name(instance_name, job_id)
+    job = v.job_id(job_id)
+    name = (
+        job_instance_name(instance_name, job) if unique_per_job else v.instance_name(instance_name)
+    )
     inner = instance_exec_args(container_cmd, name, SHELL_ARGV, env, cwd)
-    return srun_in_job(job_id, inner, pty=pty)
+    return srun_in_job(job, inner, pty=pty)

@@ -1,7 +1,8 @@
 """The batch job of a session: the ``sbatch`` command and the instance start script.
 
-The script starts one Apptainer instance named ``<instance_name>-<job id>``
-(unique per job; :func:`~.argv.job_instance_name` makes the same name),
+The script starts one Apptainer instance named ``<instance_name>`` (or,
+with ``unique_per_job``, ``<instance_name>-<job id>``, the name
+:func:`~.argv.job_instance_name` makes),
 prints :data:`READY_MARKER` or a line starting with :data:`FAILED_MARKER`
 (then exits non-zero), keeps the job alive while the instance runs and
 stops the instance when the job ends or is cancelled.
@@ -75,12 +76,15 @@ case $JOB_TAG in
         exit 2
         ;;
 esac
-# Same rule as scitex_container.apptainer.job_instance_name (a name already ending
-# in -<job id> is kept), so the shell/exec builders reach this instance by BASE_NAME.
-case $BASE_NAME in
-    *-"$JOB_TAG") INSTANCE=$BASE_NAME ;;
-    *) INSTANCE="$BASE_NAME-$JOB_TAG" ;;
-esac
+# UNIQUE_PER_JOB=1: the rule of scitex_container.apptainer.job_instance_name (a name
+# already ending in -<job id> is kept); 0: the instance has exactly the given name.
+INSTANCE=$BASE_NAME
+if [ {unique} = 1 ]; then
+    case $BASE_NAME in
+        *-"$JOB_TAG") ;;
+        *) INSTANCE="$BASE_NAME-$JOB_TAG" ;;
+    esac
+fi
 started=0
 sleeper=
 
@@ -168,13 +172,39 @@ def build_instance_start_script(
     overlay: str | None = None,
     container_cmd: str | None = None,
     poll_seconds: int = POLL_SECONDS,
+    unique_per_job: bool = False,
 ) -> str:
     """Build the bash script (for ``sbatch``) that runs a session's instance.
 
-    The instance is named ``<instance_name>-$SLURM_JOB_ID``.  The script
+    The instance is named ``instance_name``, as the seed named it; with
+    ``unique_per_job`` it is ``<instance_name>-$SLURM_JOB_ID`` instead
+    (:func:`~.argv.job_instance_name` makes that name from outside), so two
+    jobs of one name never collide on a node.  The script
     prints ``INSTANCE_NAME=<name>`` and ``INSTANCE_READY`` when the instance
     runs, or ``INSTANCE_FAILED: <why>`` and exits non-zero; it sleeps while
     the instance lives and stops it when the job ends or is cancelled.
+
+    Args:
+        container_path: The image (SIF or sandbox directory) the session runs.
+        username: The session user's name (USER/LOGNAME inside; home
+            ``/home/<username>``).
+        host_user_dir: Host directory bound as the user's home (must exist).
+        host_project_dir: Host project directory bound read-write at
+            ``/home/<username>/proj/<project_slug>``, the working directory (must
+            exist).
+        project_slug: The project's identifier (SCITEX_PROJECT, the working directory's
+            name).
+        dev_repos: Dev repositories, each ``{"name", "host_path"}``: bound read-only at
+            ``/opt/dev/<name>`` and put on PYTHONPATH (``/opt/dev/<name>/src``).
+        host_mounts: Extra binds, each ``{"host_path", "container_path", "mode"}`` (mode
+            ``ro``/``rw``; none given: ``rw``, as the seed).
+        texlive_prefix: Bind TeX Live from this host prefix (e.g. ``/usr``); empty: no
+            TeX Live binds.
+        overlay: A persistent overlay image instead of the per-session
+            ``--writable-tmpfs``.
+        container_cmd: The container command (``apptainer``/``singularity`` or a path);
+            None detects it.
+        poll_seconds: How often the start script checks that the instance still runs.
 
     Raises:
         BadInputError: naming the field of any invalid input (nothing is generated).
@@ -193,7 +223,7 @@ def build_instance_start_script(
         overlay=overlay,
         container_cmd=container_cmd,
     )
-    return start_script(spec, base, poll_seconds=poll)
+    return start_script(spec, base, poll_seconds=poll, unique_per_job=unique_per_job)
 
 
 def _base_name(instance_name: object) -> str:
@@ -203,7 +233,13 @@ def _base_name(instance_name: object) -> str:
     return base
 
 
-def start_script(spec: SessionSpec, instance_name: str, *, poll_seconds: int = POLL_SECONDS) -> str:
+def start_script(
+    spec: SessionSpec,
+    instance_name: str,
+    *,
+    poll_seconds: int = POLL_SECONDS,
+    unique_per_job: bool = False,
+) -> str:
     """The instance start script of ``spec`` (see :func:`build_instance_start_script`)."""
     base = _base_name(instance_name)
     poll = v.positive_int(poll_seconds, "poll_seconds", 3600)
@@ -221,6 +257,7 @@ def start_script(spec: SessionSpec, instance_name: str, *, poll_seconds: int = P
         stopped=STOPPED_MARKER,
         ended=ENDED_MARKER,
         name_prefix=NAME_PREFIX,
+        unique=1 if unique_per_job else 0,
     )
 
 
@@ -252,6 +289,13 @@ def build_sbatch_command(
     and ``--parsable`` makes sbatch print just the job id.
     ``slurm_partition=""`` leaves the partition to the cluster's default;
     ``nodelist`` and ``constraint`` (``--nodelist``/``--constraint``) place it.
+
+    Args:
+        instance_name: The instance's name (``instance://<instance_name>``).
+        script_path: The start script to submit (absolute).
+        slurm_time_limit: SLURM time limit (``D-HH:MM:SS``, ``HH:MM:SS``, minutes...).
+        slurm_cpus: CPUs per task.
+        slurm_memory_gb: Memory in GB.
 
     Raises:
         BadInputError: naming the field of any invalid input.

@@ -192,7 +192,7 @@ def start(
     script_path = directory / records.SCRIPT_FILE
     output_path = directory / records.OUTPUT_FILE
     # Everything is validated (both builders) before anything is written.
-    script = start_script(spec, base_name)
+    script = start_script(spec, base_name, unique_per_job=True)  # our sessions: one per job
     argv = sbatch_argv(spec, str(script_path), str(output_path))
     records.create_dir(record.id)
     with interrupts.raising():

@@ -216,14 +216,27 @@ class SessionPlan:
     flags: tuple[str, ...]
 
 
+#: The session's host name, and the PATH every session starts with (both the seed's).
+SESSION_HOSTNAME = "scitex-cloud"
+SESSION_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
+
 def session_env(username: str, project_slug: str, pythonpath: str) -> tuple[tuple[str, str], ...]:
-    """The session's variables (values are validated: no comma, quote or newline)."""
+    """The session's variables (values are validated: no comma, quote or newline).
+
+    As the seed sets them: ``SCITEX_CLOUD=true`` (code inside detects the
+    platform by it), ``SHELL=/bin/bash``, ``PATH`` (:data:`SESSION_PATH`),
+    the user, the project and ``TERM``.
+    """
     env = [
+        ("TERM", TERM_VALUE),
+        ("SCITEX_CLOUD", "true"),
+        ("SCITEX_PROJECT", project_slug),
+        ("SCITEX_USER", username),
         ("USER", username),
         ("LOGNAME", username),
-        ("SCITEX_USER", username),
-        ("SCITEX_PROJECT", project_slug),
-        ("TERM", TERM_VALUE),
+        ("SHELL", "/bin/bash"),
+        ("PATH", SESSION_PATH),
     ]
     if pythonpath:
         env.append(("PYTHONPATH", pythonpath))
@@ -264,6 +277,7 @@ def plan(spec: SessionSpec) -> SessionPlan:
     # sandbox keeps the host PID/IPC namespaces but not its files or env.
     flags: list[str] = ["--containall"] if not sandbox else ["--contain", "--cleanenv"]
     flags += ["--overlay", spec.overlay] if spec.overlay else ["--writable-tmpfs"]
+    flags += ["--hostname", SESSION_HOSTNAME]
     flags += env_flags(env)
     flags += ["--home", f"{spec.host_user_dir}:{container_home}"]
     flags += ["--bind", f"{spec.host_project_dir}:{workdir}:rw"]

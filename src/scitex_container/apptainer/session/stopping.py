@@ -79,7 +79,13 @@ def _ended(record: SessionRecord, wait: float) -> bool:
 
 def stop(record: SessionRecord, timeout: float = 60.0) -> str | None:
     """Stop the session's instance and job; None once confirmed, else why it is pending."""
-    if not record.job_id or runner.is_dry_run():
+    if not record.job_id:
+        return None
+    if runner.is_dry_run():  # list what a real stop runs (the runner records, runs nothing)
+        if record.instance:
+            argv = [detect_container_cmd(), "instance", "stop", "--timeout", "3", record.instance]
+            runner.run(srun_in_job(record.job_id, argv), check=False)
+        runner.run(["scancel", record.job_id], check=False)
         return None
     job = slurm.squeue().get(record.job_id)
     node = (job.node if job is not None else "") or record.node

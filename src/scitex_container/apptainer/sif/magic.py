@@ -7,6 +7,7 @@ the descriptor parser.  :mod:`.header` re-exports these names.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 
 MAGIC = b"SIF_MAGIC\x00"
@@ -15,8 +16,18 @@ MAGIC = b"SIF_MAGIC\x00"
 HEADER = struct.Struct("<32s10s3s3s16s8q")
 
 
+def _regular(path: str | os.PathLike) -> bool:
+    """Only a regular file can be a SIF: a FIFO or device is never opened (it would block)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def has_sif_magic(path: str | os.PathLike) -> bool:
     """Does ``path`` start like a SIF (the launch line, then the magic at offset 32)?"""
+    if not _regular(path):
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(32 + len(MAGIC))
@@ -27,6 +38,8 @@ def has_sif_magic(path: str | os.PathLike) -> bool:
 
 def is_sif(path: str | os.PathLike) -> bool:
     """A whole SIF global header with the magic (a file too short is not a SIF)."""
+    if not _regular(path):
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(HEADER.size)

@@ -81,9 +81,24 @@ class Policy(Result):
         return action in self.require
 
 
+def _site_policy_exists() -> bool:
+    """Is there a site policy?  One we cannot look for is not "none": that is refused."""
+    try:
+        os.lstat(DEFAULT_PATH)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:  # EACCES on /etc/scitex-container: the policy may well be there
+        raise BadInputError(
+            f"cannot tell whether the site policy exists ({exc.strerror}); "
+            "its folder must be searchable by every user",
+            str(DEFAULT_PATH),
+        ) from None
+    return True
+
+
 def policy_paths() -> list[tuple[Path, bool]]:
     """(path, is the site's) of every policy that applies: the site's first, when it exists."""
-    out = [(DEFAULT_PATH, True)] if os.path.lexists(DEFAULT_PATH) else []
+    out = [(DEFAULT_PATH, True)] if _site_policy_exists() else []
     named = os.environ.get(envvars.POLICY)
     if named and not (out and _same(Path(named), DEFAULT_PATH)):
         out.append((Path(named), False))
@@ -216,7 +231,7 @@ def check_image(
     """
     from scitex_container.apptainer.signing.signature_check import verify_signature
 
-    verdict = verify_signature(image, list(policy.keys))
+    verdict = verify_signature(image, list(policy.keys), trusted=True)
     if not verdict.ok:
         step = action.replace("_", " ")
         which = "site" if policy.site else "added"

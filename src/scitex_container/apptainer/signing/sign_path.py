@@ -15,9 +15,11 @@ from pathlib import Path
 from scitex_container.apptainer.signing.keys import load_private_key
 from scitex_container.apptainer.signing.record import record_resign
 from scitex_container.apptainer.signing.sign import require_sif, sign_artifact
+from scitex_container.apptainer.store.guard import check_store_of
 from scitex_container.apptainer.store.metadata import load_metadata, metadata_path
 from scitex_container.apptainer.store.opening import open_store
 from scitex_container.files.fsutil import sha256_file
+from scitex_container.files.ownership import follow_trusted
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -52,7 +54,9 @@ def sign_image(
     """
     path = Path(image)
     require_sif(path)
-    real = Path(os.path.realpath(path))
+    real = follow_trusted(path)  # never another user's link out of its folder
+    if real.parent != Path(os.path.abspath(path)).parent:
+        check_store_of(Path(os.path.abspath(path)))  # the store named: no planted link in it
     load_private_key(key)
     if not metadata_path(real).is_file():
         done = sign_artifact(real, key, before=before)

@@ -76,8 +76,8 @@ def _classify(message: str) -> str:
     return "signature"
 
 
-def _apptainer_verify(image: Path, key: Path) -> tuple[bool, str]:
-    argv: list[str | os.PathLike] = [tool.detect_container_cmd(), "verify", "--key", key]
+def _apptainer_verify(image: Path, key: Path, cmd: str | None = None) -> tuple[bool, str]:
+    argv: list[str | os.PathLike] = [cmd or tool.detect_container_cmd(), "verify", "--key", key]
     argv += ["--all", image]
     done = runner.run(argv, check=False, readonly=True, timeout=3600)
     text = (done.stderr or "") + (done.stdout or "")
@@ -95,16 +95,16 @@ class ApptainerCheck(threading.Thread):
     hashing instead of adding to it.  :meth:`outcomes` waits for it.
     """
 
-    def __init__(self, image: str | os.PathLike, keys: list[Path]) -> None:
+    def __init__(self, image: str | os.PathLike, keys: list[Path], cmd: str | None = None) -> None:
         super().__init__(name="apptainer-verify", daemon=True)
-        self.image, self.keys = Path(image), keys
+        self.image, self.keys, self.cmd = Path(image), keys, cmd
         self._results: list[tuple[bool, str]] = []
         self._error: BaseException | None = None
 
     def run(self) -> None:
         try:
             for key in self.keys:
-                self._results.append(_apptainer_verify(self.image, key))
+                self._results.append(_apptainer_verify(self.image, key, self.cmd))
                 if self._results[-1][0]:
                     break
         except BaseException as exc:  # re-raised in the caller's thread
@@ -143,10 +143,14 @@ def verify_signature(
     keys: list[PublicKey],
     *,
     running: ApptainerCheck | None = None,
+    trusted: bool = False,
 ) -> SignatureVerdict:
     """Check ``image`` against ``keys`` (see the module docstring).
 
     ``running``: apptainer already started on the same keys, in that order.
+    ``trusted``: the verdict decides for the site policy, so apptainer must be
+    a root-owned program (:func:`..tool.trusted_container_cmd`), never one
+    the caller's environment names.
     """
     from scitex_container.apptainer.lock.provenance import STATEMENT_OBJECT
 
@@ -170,7 +174,8 @@ def verify_signature(
     first = ""
     signer: PublicKey | None = None
     if running is None:
-        running = ApptainerCheck(path, [k.path for k in keys])
+        cmd = tool.trusted_container_cmd() if trusted else None
+        running = ApptainerCheck(path, [k.path for k in keys], cmd)
         running.run()
     for key, (passed, message) in zip(keys, running.outcomes(), strict=False):
         if passed:

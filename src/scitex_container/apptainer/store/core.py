@@ -361,10 +361,10 @@ class Store:
         also drops the link) and protected versions stay too, and base
         images are never versions.  What killed commands left
         (temporaries, build scratch, orphan sidecars) is removed and
-        returned too.  When the active link is missing, dangling or points
-        outside the store, the store cannot tell which version is active:
+        returned too.  When the active link is missing, dangling, or not at
+        a version here, the store cannot tell which version is active:
         StoreError (exit 1, naming why) before any version is removed,
-        unless ``force``.  In a dry run nothing is removed.
+        unless ``force``.  A dry run removes nothing.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
@@ -377,7 +377,8 @@ class Store:
                 for row in self.versions()[keep:]
                 if not (row.protected or (row.active and not remove_active))
             ]
-            if doomed and not (force or remove_active) and self.active_version() is None:
+            unknown = self.active_version() is None or self.link_problem() is not None
+            if doomed and not (force or remove_active) and unknown:
                 raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
             removed += [row.path for row in doomed]
             if runner.is_dry_run():

@@ -188,6 +188,10 @@ def deploy(
     used only with ``use_sudo=True``, and only if the target is not
     writable without it.
 
+    Args:
+        source_dir: The source store (or containers directory) whose active image is
+            deployed.
+
     Raises:
         BadInputError: the target cannot be written (nothing is half-copied).
         StoreError: the source has no active version.

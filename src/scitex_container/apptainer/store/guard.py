@@ -103,8 +103,21 @@ def _ours(name: str, scheme: Scheme) -> bool:
     return name.startswith((f".{scheme.prefix}", f".{scheme.active}."))
 
 
+def _check_path_links(store_dir: Path) -> None:
+    """The store's own path leads nowhere another user chose: no link in it that is owned
+    by someone other than the caller or root (a user's ``x -> /root/store/x`` would make
+    root's command act on root's store under the user's name)."""
+    me = os.geteuid()
+    path = Path(os.path.abspath(store_dir))
+    for part in (path, *path.parents):
+        st = _lstat(part)
+        if st is not None and stat.S_ISLNK(st.st_mode) and st.st_uid not in (me, 0):
+            raise _refuse(part, st, f"is a symbolic link to `{os.readlink(part)}`", st.st_uid)
+
+
 def check_store(store_dir: Path, scheme: Scheme) -> None:
     """Refuse the store when a command on it could be steered out of it."""
+    _check_path_links(store_dir)
     try:
         st_dir = os.stat(store_dir)
     except (FileNotFoundError, NotADirectoryError):

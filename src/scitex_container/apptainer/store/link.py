@@ -10,6 +10,7 @@ user's, and is never removed.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from scitex_container.apptainer.store.naming import Scheme
@@ -43,6 +44,14 @@ def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
         return f"{link} points at {target}, which does not exist; `switch VERSION` to repair it"
     if scheme.version_of(os.path.basename(target.rstrip("/"))) is None:
         return f"{link} points at {target}, which is not a version; `switch VERSION` to repair it"
+    st = os.lstat(os.path.join(directory, target))
+    wanted = stat.S_ISDIR if scheme.kind == "sandbox" else stat.S_ISREG
+    if not wanted(st.st_mode):
+        what = "a directory" if scheme.kind == "sandbox" else "a regular file"
+        return (
+            f"{link} points at {target}, which is not {what} (a version the store wrote is); "
+            "`switch VERSION` to repair it"
+        )
     return None
 
 

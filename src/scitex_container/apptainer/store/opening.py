@@ -14,9 +14,11 @@ import os
 import re
 from pathlib import Path
 
+from scitex_container.apptainer.sif.magic import has_sif_magic
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
+from scitex_container.errors import BadInputError
 
 #: ``<name>-v<version>.sif`` or ``<name>-v<version>-sandbox``: a version of image ``name``.
 _VERSION_NAME = re.compile(r"(?P<name>[^/]+?)-v(?P<version>[^/]+?)(?P<end>\.sif|-sandbox)\Z")
@@ -82,6 +84,11 @@ def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
 
 def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     path = Path(location)
+    if path.is_file() and not path.is_symlink() and not has_sif_magic(path):
+        raise BadInputError(
+            "not a store: give the store directory, its active link or one of its versions",
+            str(path),
+        )
     if path.is_symlink() or path.is_file() or (path.is_dir() and _is_version_dir(path)):
         name = path.name
         parent = path.parent
@@ -117,6 +124,20 @@ def open_stores(location: str | os.PathLike, sandbox: bool = False) -> list[Stor
         for each in stores:
             check_store(each.dir, each.scheme)
         return stores
+    if not schemes and not store.version_names() and path.is_dir():
+        # `build -o DIR` puts each image in DIR/<name>/: the stores one level down
+        below = [
+            open_store(sub, sandbox)
+            for sub in sorted(path.iterdir())
+            if sub.is_dir()
+            and not sub.is_symlink()
+            and not sub.name.startswith(".")
+            and image_scheme(sub.name, sandbox).version_of(sub.name) is None
+            and schemes_in(sub, sandbox)
+        ]
+        found = [s for s in below if s.version_names()]
+        if found:
+            return found
     return [store]
 
 

@@ -30,7 +30,7 @@ from scitex_container.apptainer.transfer.bundle_manifest import (
     sign_manifest,
 )
 from scitex_container.apptainer.transfer.push import check_recorded_digest, source_sif
-from scitex_container.errors import BadInputError, TransferError
+from scitex_container.errors import BadInputError, NotFoundError, TransferError
 from scitex_container.files.fsutil import atomic_output
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -166,6 +166,8 @@ def export_bundle(
         len(artifacts),
         fingerprint_of(private.public_key()) if private is not None else None,
     )
+    if os.fspath(output) != "-" and not out.absolute().parent.is_dir():
+        raise NotFoundError("the bundle's directory does not exist", str(out.absolute().parent))
     if runner.is_dry_run():
         return result
     # the one output rule: a device, FIFO, socket or - is written through,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container.apptainer import tool
 from scitex_container.apptainer.store.metadata import remember_digest
 from scitex_container.apptainer.transfer import proof as proofs
 from scitex_container.apptainer.transfer.arrival import Arrival, arrive, target_store
@@ -101,9 +100,7 @@ def pull_image(
     }
 
     def fetch(path: Path) -> None:
-        if runner.is_dry_run():  # what would run: the equivalent raw pull
-            argv = [tool.detect_container_cmd(), "pull", "--disable-cache"]
-            runner.run([*argv, path, str(pinned)])
+        if runner.is_dry_run():  # the download is ours, in-process: no command to list
             return
         client.download_blob(layer_digest, size, path)
         remember_digest(path, layer_digest.split(":", 1)[1])  # hashed while written

@@ -15,7 +15,6 @@ from scitex_container.cli.sandbox.create import create
 from scitex_container.cli.sandbox.list import list_
 from scitex_container.cli.sandbox.maintain import maintain
 from scitex_container.cli.sandbox.ps1 import ps1
-from scitex_container.cli.sandbox.purge_sifs import purge_sifs
 from scitex_container.cli.sandbox.rollback import rollback
 from scitex_container.cli.sandbox.switch import switch
 from scitex_container.cli.sandbox.to_sif import to_sif
@@ -38,6 +37,5 @@ for _command in (
     switch,
     rollback,
     cleanup,
-    purge_sifs,
 ):
     sandbox.add_command(_command)

@@ -28,7 +28,8 @@ def ps1(sandbox_dir, default_ps1) -> int:
     emit(
         {"sandbox": sandbox_dir, "default_ps1": default_ps1},
         get_options(),
-        text=f"prompt configured in {sandbox_dir}",
+        text=f"{'would configure' if commands is not None else 'configured'} the prompt in "
+        f"{sandbox_dir}",
         dry_run_commands=commands,
     )
     return pending_exit(True)

@@ -18,5 +18,6 @@ def stop(session_id) -> int:
     from scitex_container.apptainer.session import stop_session
 
     record, commands = execute(lambda: stop_session(session_id))
-    emit(record, get_options(), text=f"stopped {record.id}", dry_run_commands=commands)
+    verb = "would stop" if commands is not None else "stopped"
+    emit(record, get_options(), text=f"{verb} {record.id}", dry_run_commands=commands)
     return pending_exit(True)

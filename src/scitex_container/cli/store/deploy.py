@@ -32,15 +32,21 @@ def deploy(source, target, use_sudo, durable) -> int:
     )
     verb = "would copy" if commands is not None else "copied"
     lines = [f"{verb} {p}" for p in result.copied] + [f"unchanged {p}" for p in result.skipped]
-    lines.append(f"{result.link} -> version {result.version}")
+    switched = _switched(result)
+    if commands is not None and not switched:
+        lines.append(f"would point {result.link} at version {result.version}")
+    else:
+        lines.append(f"{result.link} -> version {result.version}")
     emit(result, get_options(), text="\n".join(lines), dry_run_commands=commands)
-    return pending_exit(bool(result.copied) or bool(commands) or not _switched(result))
+    return pending_exit(bool(result.copied) or bool(commands) or not switched)
 
 
 def _switched(result) -> bool:
     """Whether the target's active link already points at the deployed version."""
     import os
 
-    from scitex_container.reference.store_versions import get_active_version
+    from scitex_container.apptainer.store.opening import open_store
 
-    return os.path.isdir(result.target) and get_active_version(result.target) == result.version
+    if not os.path.islink(result.link):
+        return False
+    return open_store(result.link).active_version() == result.version

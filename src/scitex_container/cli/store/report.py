@@ -52,7 +52,14 @@ def report_switch(st, version: str, use_sudo: bool) -> int:
     row, commands = execute(lambda: st.switch(version, use_sudo=use_sudo))
     data = {"version": row.version, "path": str(row.path), "link": str(st.link)}
     name = row.path.name
-    text = f"would point {st.link} at {name}" if commands is not None else f"{st.link} -> {name}"
+    if commands is not None:
+        text = (
+            f"already active: {st.link} -> {name}"
+            if was_active
+            else f"would point {st.link} at {name}"
+        )
+    else:
+        text = f"{st.link} -> {name}"
     emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(not was_active)
 

@@ -1,0 +1,25 @@
+"""`scitex-container apptainer ...`: the seed's group of its image commands, each one of ours."""
+
+from __future__ import annotations
+
+import click
+
+from scitex_container.cli.seed.apply import alias
+
+
+@click.group()
+def apptainer() -> None:
+    """The seed's `apptainer` group of image commands, each an alias of ours."""
+
+
+for _name, _ours in (
+    ("build", "build"),
+    ("freeze", "lock freeze"),
+    ("list", "versions"),
+    ("switch", "switch"),
+    ("rollback", "rollback"),
+    ("deploy", "deploy"),
+    ("clean", "cleanup"),
+    ("verify", "verify"),
+):
+    apptainer.add_command(alias(_name, _ours))

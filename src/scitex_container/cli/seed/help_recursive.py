@@ -1,0 +1,26 @@
+"""``--help-recursive`` (the seed's): the help of every command and subcommand, in one text."""
+
+from __future__ import annotations
+
+import click
+
+
+def render(ctx: click.Context, command: click.Command, prefix: str) -> list[str]:
+    out = [f"=== {prefix} ===", command.get_help(ctx)]
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is None:
+                continue
+            with click.Context(sub, info_name=name, parent=ctx) as sub_ctx:
+                out += ["", *render(sub_ctx, sub, f"{prefix} {name}")]
+    return out
+
+
+def show(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """The eager option's callback: print everything and exit 0."""
+    if not value or ctx.resilient_parsing:
+        return
+    root = ctx.find_root()
+    click.echo("\n".join(render(root, root.command, "scitex-container")))
+    ctx.exit(0)

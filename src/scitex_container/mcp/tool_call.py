@@ -1,0 +1,199 @@
+"""One tool call: check the client's arguments, build the CLI's argv, run it in-process.
+
+The arguments are checked against the tool's JSON schema first (a wrong
+type, a missing or unknown field is refused naming the field), then every
+path is confined to the server's roots (``SCITEX_CONTAINER_MCP_ROOTS``,
+default the working directory) and freed of control characters with the
+package's path rules; so are the paths a command would pick by itself (a
+.def found by name, the containers directory of an omitted store).  Only
+then is an argv list built, options as ``--flag=value`` and every
+positional after ``--``, so no value can become an option, and the CLI
+runs in this process with ``--json``: a tool returns exactly the JSON the
+command prints (its ``to_dict()`` result or its error object), validated
+as the CLI validates.  Nothing goes through a shell.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from typing import Any
+
+from scitex_container import envvars
+from scitex_container.errors import EXIT_BAD_INPUT, BadInputError
+from scitex_container.mcp.tool_catalog import Param, ToolSpec
+from scitex_container.paths import no_control
+
+#: One call at a time: the CLI's output streams are the process's.
+_CALL_LOCK = threading.Lock()
+
+
+def roots() -> list[str]:
+    """The directories a client may name paths under (real paths)."""
+    raw = os.environ.get(envvars.MCP_ROOTS, "")
+    listed = [p for p in raw.split(os.pathsep) if p] or [os.getcwd()]
+    return [os.path.realpath(p) for p in listed]
+
+
+def confine(value: str, field: str, allowed: list[str]) -> str:
+    """``value`` as an absolute path, refused when it (or its link target) leaves ``allowed``."""
+    no_control(value, field)
+    absolute = os.path.abspath(value)
+    real = os.path.realpath(absolute)
+    if not any(real == r or real.startswith(r.rstrip("/") + "/") for r in allowed):
+        raise BadInputError(
+            f"`{value}` is outside the directories this server may touch ({', '.join(allowed)})",
+            field,
+        )
+    return absolute
+
+
+def _schema_error(spec: ToolSpec, arguments: dict[str, Any]) -> None:
+    import jsonschema  # type: ignore[import-untyped]
+
+    validator = jsonschema.Draft202012Validator(spec.input_schema())
+    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    err = errors[0]
+    if err.absolute_path:
+        field = str(err.absolute_path[0])
+    elif err.validator == "required":
+        field = str(err.message.split("'")[1])
+    elif err.validator == "additionalProperties":
+        extra = sorted(set(arguments) - set(spec.input_schema()["properties"]))
+        field = extra[0] if extra else "arguments"
+        raise BadInputError(f"unknown argument of tool `{spec.name}`", field)
+    else:
+        field = "arguments"
+    raise BadInputError(err.message, field)
+
+
+def _value(p: Param, arguments: dict[str, Any]) -> tuple[str, Any]:
+    given = [n for n in (p.name, *p.aliases) if n in arguments]
+    if len(given) > 1:
+        raise BadInputError(f"give one of {', '.join(given)}", given[1])
+    if not given:
+        if p.required:
+            raise BadInputError("is required", p.name)
+        return p.name, p.default
+    return given[0], arguments[given[0]]
+
+
+def _strings(p: Param, field: str, value: Any, allowed: list[str]) -> list[str]:
+    """The command-line values of one input (empty: leave the option out)."""
+    if value is None or value is False:
+        return []
+    if p.kind == "bool":
+        return [""]
+    if p.kind == "int":
+        return [str(int(value))]
+    if p.kind == "paths":
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return [confine(i.strip(), field, allowed) for i in items if i.strip()]
+    if p.kind == "path":
+        return [confine(value, field, allowed)]
+    no_control(value, field)
+    if p.name == "definition":
+        if "/" in value or value.endswith(".def"):
+            return [confine(value, field, allowed)]  # a path, not a name
+        found = _def_by_name(value)  # a name: the file it names must be inside too
+        if found is not None:
+            return [confine(found, field, allowed)]
+    return [value]
+
+
+def _def_by_name(name: str) -> str | None:
+    from scitex_container.apptainer.deffile.lookup import resolve_def
+    from scitex_container.errors import NotFoundError
+
+    try:
+        return str(resolve_def(name, None))
+    except NotFoundError:
+        return None  # the command says what is missing
+
+
+def _resolved_default(p: Param) -> str | None:
+    """What the command would use for an omitted ``p`` (None: nothing to confine)."""
+    if p.resolve_default != "containers_dir":
+        return None
+    from scitex_container.apptainer.deffile.lookup import find_containers_dir
+    from scitex_container.errors import NotFoundError
+
+    try:
+        return str(find_containers_dir())
+    except NotFoundError:
+        return None
+
+
+def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
+    """The CLI argv for a call, or :class:`BadInputError` naming the field; runs nothing."""
+    arguments = dict(arguments or {})
+    _schema_error(spec, arguments)
+    allowed = roots()
+    argv = ["--json", "-q"]
+    if arguments.pop("dry_run", False):
+        argv.append("--dry-run")
+    argv += list(spec.command)
+    positionals: list[str] = []
+    for p in spec.params:
+        field, value = _value(p, arguments)
+        if value is None and p.resolve_default:
+            value = _resolved_default(p)
+        for text in _strings(p, field, value, allowed):
+            if p.flag is None:
+                positionals.append(text)
+            elif p.kind == "bool":
+                argv.append(p.flag)
+            else:
+                argv.append(f"{p.flag}={text}")
+    return [*argv, "--", *positionals] if positionals else argv
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What the command printed as JSON, its exit code and its stderr lines."""
+
+    exit_code: int
+    payload: Any
+    log: str
+
+    @property
+    def bad_input(self) -> bool:
+        return self.exit_code == EXIT_BAD_INPUT
+
+    @property
+    def is_error(self) -> bool:
+        return isinstance(self.payload, dict) and "error" in self.payload
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error object as the CLI prints it, else ``{exit_code, result[, log]}``."""
+        if self.is_error:
+            return dict(self.payload)
+        out: dict[str, Any] = {"exit_code": self.exit_code, "result": self.payload}
+        if self.log:
+            out["log"] = self.log
+        return out
+
+
+def run_cli(argv: list[str]) -> CallOutcome:
+    """Run the CLI with ``argv`` in this process; its output is captured, never printed."""
+    from scitex_container.cli.main import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    code: int = 0
+    with _CALL_LOCK, redirect_stdout(out), redirect_stderr(err):
+        try:
+            cli_main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    text = out.getvalue()
+    try:
+        payload: Any = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        payload = {"output": text}
+    return CallOutcome(code, payload, err.getvalue())

@@ -1,0 +1,24 @@
+"""`mcp list-tools` and `mcp doctor` as in the seed, from the server's own tool table."""
+
+from __future__ import annotations
+
+from scitex_container.cli.mcp.doctor import SEED_TOOLS
+
+
+def test_list_tools_json_names_every_tool_with_its_schema(sx):
+    ran = sx("mcp", "list-tools", "--json")
+    assert ran.code == 0, ran.err
+    tools = {t["name"]: t for t in ran.json()["tools"]}
+    assert set(SEED_TOOLS) <= set(tools)
+    assert tools["verify"]["parameters"]["properties"]["sif_path"]  # the seed's argument name
+    plain = sx("mcp", "list-tools", "-vv")
+    assert "switch(version: string, store: string = None" in plain.out
+    assert "site policy applies" in plain.out
+
+
+def test_doctor_passes_here_and_reports_each_check(sx):
+    ran = sx("--json", "mcp", "doctor")
+    assert ran.code == 0, ran.out
+    checks = {c["name"]: c for c in ran.json()["checks"]}
+    assert set(checks) == {"sdk", "server", "tools", "entry_point"}
+    assert checks["entry_point"]["detail"].endswith("scitex-container-mcp")

@@ -1,0 +1,54 @@
+"""A real MCP client session (the SDK's client over stdio) against ``scitex-container-mcp``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+SERVER = str(Path(sys.executable).with_name("scitex-container-mcp"))
+
+
+def server_env(roots: Path, **extra: str) -> dict[str, str]:
+    """The server's environment: the test's HOME/cache/PATH, the roots, and ``extra``."""
+    env = {k: os.environ[k] for k in ("HOME", "XDG_CACHE_HOME", "PATH") if k in os.environ}
+    env["SCITEX_CONTAINER_MCP_ROOTS"] = str(roots)
+    env.update(extra)
+    return env
+
+
+def with_session(env: dict[str, str], cwd: Path, body: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Start the server, initialize a client session, run ``body(session)``, close."""
+    import tempfile
+
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    from mcp import ClientSession
+
+    async def main(errlog: Any) -> Any:
+        params = StdioServerParameters(command=SERVER, env=env, cwd=str(cwd))
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await body(session)
+
+    # the server's stderr goes to a real file (pytest's captured stderr has no fileno)
+    with tempfile.TemporaryFile(mode="w+") as errlog:
+        return anyio.run(main, errlog)
+
+
+async def rpc_error(session: Any, name: str, arguments: dict[str, Any]) -> Any:
+    """The JSON-RPC error a call raises (fails when it returns a result instead)."""
+    from mcp.shared.exceptions import MCPError
+
+    try:
+        result = await session.call_tool(name, arguments)
+    except MCPError as exc:
+        return exc.error
+    raise AssertionError(f"{name}({arguments}) returned {result.structured_content}")
