@@ -96,7 +96,7 @@ def keep_option(default: int, what: str = "Versions"):
         type=click.IntRange(min=0),
         default=default,
         show_default=True,
-        help=f"{what} to keep besides the active and protected ones.",
+        help=f"Newest {what.lower()} to keep (the active one counts; it and protected ones stay).",
     )
 
 

@@ -52,13 +52,17 @@ def get_texlive_binds(prefix: str = "/usr") -> list[dict]:
     return [b.to_dict() for b in texlive_bind_specs(prefix)]
 
 
-def parse_host_mounts(raw: str) -> list[BindSpec]:
-    """Parse ``host:container[:mode]`` entries separated by commas or newlines."""
+def parse_host_mounts(raw: str, *, must_exist: bool = False) -> list[BindSpec]:
+    """Parse ``host:container[:mode]`` entries separated by commas or newlines.
+
+    Syntax only unless ``must_exist`` (then every host path must exist here).
+    """
     out: list[BindSpec] = []
     entries = [e.strip() for e in re.split(r"[,\n]", raw or "")]
     for index, entry in enumerate(e for e in entries if e):
         try:
-            out.append(parse_bind_spec(entry, field=f"host_mounts_raw[{index}]"))
+            field = f"host_mounts_raw[{index}]"
+            out.append(parse_bind_spec(entry, field=field, must_exist=must_exist))
         except BadInputError as exc:
             raise BadInputError(f"{exc.detail} (entry {entry!r})", exc.where) from None
     return out
@@ -74,6 +78,7 @@ def get_mount_config(
     *,
     imagemagick_prefix: str | None = None,
     wrapper_root: str | os.PathLike | None = None,
+    resolve: bool = False,
 ) -> dict:
     """Parse mount configuration and return structured bind mount info.
 
@@ -82,11 +87,15 @@ def get_mount_config(
             TeX Live's programs are there, else no TeX Live mounts.
         host_mounts_raw: ``host:container[:mode]`` entries separated by commas
             or newlines, e.g. ``"/data:/data:ro,/scratch:/scratch"``; each is
-            validated (absolute paths, existing host path, mode ro/rw).
+            validated for syntax (absolute paths, no control characters,
+            mode ro/rw): the mounts may be meant for another node.
         imagemagick_prefix: ImageMagick's prefix; None (default): no
             ImageMagick mounts; empty: ``/usr`` if it is installed there.
         wrapper_root: Host directory for the program launchers (default:
             :func:`scitex_container.host.wrappers.default_root`).
+        resolve: Also check here that every host path exists, and report
+            two host paths bound at one container path unless they resolve
+            to the same file (for a command that runs on this host).
 
     Returns:
         A dict; ``path_additions`` must be on the container's PATH (pass
@@ -102,10 +111,11 @@ def get_mount_config(
              "errors": [...]}
 
     Raises:
-        BadInputError: an entry of ``host_mounts_raw`` is malformed (the
-            message names the entry).
+        BadInputError: an entry of ``host_mounts_raw`` is malformed, or (with
+            ``resolve``) names a host path that does not exist (the message
+            names the entry).
     """
-    binds = parse_host_mounts(host_mounts_raw)
+    binds = parse_host_mounts(host_mounts_raw, must_exist=resolve)
     plans: list[GroupMounts] = []
     tl = texlive_prefix or auto_prefix(TEXLIVE)
     if tl:
@@ -124,7 +134,9 @@ def get_mount_config(
     seen: dict[str, BindSpec] = {}
     for bind in binds:
         first = seen.setdefault(bind.container, bind)
-        if first.host != bind.host and os.path.realpath(first.host) != os.path.realpath(bind.host):
+        if first.host != bind.host and (
+            not resolve or os.path.realpath(first.host) != os.path.realpath(bind.host)
+        ):
             errors.append(f"{bind.container} is bound twice: from {first.host} and {bind.host}")
     path_additions = _dedupe([p for plan in plans for p in plan.path_additions])
     extra = [p for p in path_additions if p not in STANDARD_PATH]
@@ -160,7 +172,8 @@ def build_host_mount_binds(
         Flat list of alternating ``"--bind"`` / ``"<spec>"`` strings.
     """
     binds = [
-        bind_from_mapping(m, field=f"host_mounts[{i}]") for i, m in enumerate(host_mounts or [])
+        bind_from_mapping(m, field=f"host_mounts[{i}]", must_exist=False)
+        for i, m in enumerate(host_mounts or [])
     ]
     if texlive_prefix:
         binds += texlive_bind_specs(texlive_prefix)

@@ -78,10 +78,12 @@ def rollback(containers_dir: str | os.PathLike, use_sudo: bool = False) -> str:
 
 
 def cleanup(containers_dir: str | os.PathLike, keep: int = 3) -> list[Path]:
-    """Remove old versions, keeping the ``keep`` newest.
+    """Remove old versions, keeping the ``keep`` most recent.
 
-    Never removes the active version, base images (``scitex-base-v*.sif``)
-    or versions with a keep marker; returns the removed paths.
+    The ``keep`` newest versions stay, the active one counted among them;
+    the active version is never removed (kept beyond ``keep`` when older),
+    nor base images (``scitex-base-v*.sif``) or versions with a keep
+    marker.  Returns the removed paths.
 
     Args:
         containers_dir: The directory holding the versions (a store directory or its
@@ -90,30 +92,58 @@ def cleanup(containers_dir: str | os.PathLike, keep: int = 3) -> list[Path]:
     return open_store(containers_dir).cleanup(keep)
 
 
-def cleanup_sifs(containers_dir: str | os.PathLike, keep: int = 0) -> list[Path]:
-    """Remove SIF versions and leftovers (``*.sif.old``, ``*.sif.backup.*``).
+#: Leftover patterns the reference's ``cleanup_sifs`` lists beside ``*.sif``.
+SIF_LEFTOVERS = ("*.sif.old", "*.sif.backup.*")
 
-    Keeps the ``keep`` newest versions.  With ``keep=0`` (the default) the
-    active version and the ``current.sif`` link go too, as the reference
-    documents; base images and versions with a keep marker always stay.
+
+def cleanup_sifs(containers_dir: str | os.PathLike, keep: int = 0) -> list[Path]:
+    """Remove SIF files and related artifacts in ``containers_dir``.
+
+    Removes what the reference lists: ``*.sif`` files, ``*.sif.old``,
+    ``*.sif.backup.*`` and the ``current.sif`` link, keeping the ``keep``
+    newest versions.  With ``keep=0`` (the default) that is everything,
+    the active version, base images and SIFs that are no versions
+    included.  Our safety where the reference allows it: with ``keep`` > 0
+    the active version and base images stay and so does the link to a
+    kept version; a version with a keep marker always stays; only regular
+    files directly in the directory are removed (never through a link).
+    Returns the removed paths (in a dry run: what would be removed).
 
     Args:
         containers_dir: The directory holding the versions (a store directory or its
             parent containers directory).
     """
     store = open_store(containers_dir)
+    link = store.link
+    had_link = link.is_symlink()
     removed = store.cleanup(keep, remove_active=keep == 0)
     with store.lock():
-        leftovers = sorted(
-            p for pattern in ("*.sif.old", "*.sif.backup.*") for p in store.dir.glob(pattern)
+        rows = store.versions()
+        versions = {row.path for row in rows}
+        spared = set(store.bases()) if keep > 0 else set()
+        extra = sorted(
+            p
+            for pattern in ("*.sif", *SIF_LEFTOVERS)
+            for p in store.dir.glob(pattern)
+            if p.is_file() and not p.is_symlink() and p not in versions and p not in spared
         )
-        dangling = store.link.is_symlink() and not store.link.exists()
-        if dangling:
-            leftovers.append(store.link)
+        staying = {row.path for row in rows if row.protected} if keep == 0 else versions
+        if link.is_symlink():
+            target = link.resolve()
+            gone = set(removed) | set(extra)
+            if (
+                not link.exists()
+                or target in {p.resolve() for p in gone}
+                or (keep == 0 and target not in {p.resolve() for p in staying})
+            ):
+                extra.append(link)
+        elif had_link:
+            extra.append(link)  # the store dropped it with the active version
         if not runner.is_dry_run():
-            for path in leftovers:
-                remove_path(path)
-    return removed + leftovers
+            for path in extra:
+                if path.is_symlink() or path.exists():
+                    remove_path(path)
+    return removed + extra
 
 
 def is_sandbox(path: str | os.PathLike) -> bool:

@@ -57,10 +57,10 @@ def test_round_trip_is_exact(tmp_path):
     assert render_lock(again) == path.read_text()
 
 
-def test_names_are_canonical_and_sections_sorted(tmp_path):
+def test_names_are_kept_as_written_and_sections_sorted(tmp_path):
     text = render_lock(sample())
     assert text.startswith(
-        "# scitex-container lock\n[pip]\nnumpy==2.1.0\nscitex-demo-hello==1.0.0\n"
+        "# scitex-container lock\n[pip]\nNumPy==2.1.0\nscitex_demo_hello==1.0.0\n"
     )
     assert "libc6=2.36-9+deb12u4\nlibc6:i386=2.36-9+deb12u4\nzlib1g=" in text
     assert "# captured" not in text  # no date given: no varying line
@@ -100,7 +100,7 @@ def test_same_content_same_bytes_whatever_the_input_order():
     ("text", "line", "words"),
     [
         ("junk\n[pip]\n", 1, "outside any section"),
-        ("# scitex-container lock\n[pip]\na==1\nA==2\n", 4, "duplicate pip package `a`"),
+        ("# scitex-container lock\n[pip]\na==1\nA==2\n", 4, "duplicate pip package `A`"),
         ("[pip]\nhello world\n", 2, "not a pip pin"),
         ("[pip]\n[dpkg]\nlibc6\n", 3, "not a dpkg pin"),
         ("[dpkg]\nlibc6=1\nlibc6=2\n", 3, "duplicate dpkg package"),

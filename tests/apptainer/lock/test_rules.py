@@ -217,9 +217,13 @@ def test_compare_locks_names_every_difference(tmp_path):
     assert not diff.identical and diff.diff_count == 4
     assert diff.changed == {"pip:old": ("1", "2"), "node:n": ("1", "2")}
     assert diff.only_in_a == {"pip:gone": "2"} and diff.only_in_b == {"pip:new": "5"}
+    # the seed's words, whatever the labels; the names go to detail()
     assert diff.summary() == (
-        "2 changed (node:n: 1 -> 2, pip:old: 1 -> 2); "
-        "1 only in rough (pip:gone); 1 only in rebuild (pip:new)"
+        "2 changed (node:n: 1 -> 2, pip:old: 1 -> 2); 1 only in rough; 1 only in rebuild"
+    )
+    assert compare_locks(a, b, a_label="x", b_label="y").summary() == diff.summary()
+    assert compare_locks(a, b, a_label="x", b_label="y").detail() == (
+        "2 changed (node:n: 1 -> 2, pip:old: 1 -> 2); 1 only in x (pip:gone); 1 only in y (pip:new)"
     )
     assert diff.to_dict()["changed"]["pip:old"] == {"rough": "1", "rebuild": "2"}
     assert diff.for_manager("node").diff_count == 1

@@ -129,16 +129,23 @@ def test_cleanup_dry_run_changes_nothing(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == before
 
 
-def test_cleanup_sifs_keep_zero_is_a_reset_but_spares_base_and_protected(tmp_path: Path) -> None:
+def test_cleanup_sifs_keep_zero_is_a_reset_but_spares_protected(tmp_path: Path) -> None:
     flat(tmp_path, ["1", "2"], active="2")
     make_sif(tmp_path / "scitex-base-v1.sif", seed=7)
     sidecar(tmp_path / "scitex-v1.sif", KEEP_SUFFIX).touch()
     (tmp_path / "old.sif.old").write_bytes(b"x")
     (tmp_path / "x.sif.backup.1").write_bytes(b"x")
     removed = {p.name for p in v.cleanup_sifs(tmp_path)}
-    assert removed == {"scitex-v2.sif", "old.sif.old", "x.sif.backup.1"}
+    # what the reference lists: *.sif (base images too), leftovers, the link
+    assert removed == {
+        "scitex-v2.sif",
+        "scitex-base-v1.sif",
+        "old.sif.old",
+        "x.sif.backup.1",
+        "current.sif",
+    }
     assert not os.path.lexists(tmp_path / "current.sif")
-    assert (tmp_path / "scitex-base-v1.sif").exists() and (tmp_path / "scitex-v1.sif").exists()
+    assert (tmp_path / "scitex-v1.sif").exists()  # a keep marker is our safety
 
 
 def test_stale_temporaries_of_dead_writers_are_removed(tmp_path: Path) -> None:

@@ -34,7 +34,12 @@ from scitex_container._version import __version__
 from scitex_container.apptainer.lock.capture_exec import exec_capture
 from scitex_container.apptainer.lock.capture_static import Found, static_capture
 from scitex_container.apptainer.lock.imagecheck import check_image as check_image
-from scitex_container.apptainer.lock.lockfile import Lock, node_json_from_versions, write_lock
+from scitex_container.apptainer.lock.lockfile import (
+    PIP_CAPTURE_ALL,
+    Lock,
+    node_json_from_versions,
+    write_lock,
+)
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.sif.tree import TreeUnreadable
 from scitex_container.apptainer.store import metadata
@@ -112,6 +117,7 @@ def lock_from_found(
         image_id=found.image_id,
         captured_at=captured_at,
         command=command,
+        pip_capture=PIP_CAPTURE_ALL,
         provided_by=found.owners,
     )
 
@@ -162,8 +168,9 @@ def freeze(
     """Extract pinned versions from a built image into the reference's files.
 
     Writes ``requirements-lock.txt`` (pip freeze lines), ``dpkg-lock.txt``
-    (``name=version``) and, when the image has global npm packages,
-    ``node-lock.txt`` (npm's JSON); ``apk-lock.txt`` on Alpine.  Isolated
+    (``name=version``) and ``node-lock.txt`` (npm's JSON; ``{}`` when the
+    image has no global npm packages or no npm), so the result always has
+    the keys pip, dpkg and node; ``apk-lock.txt`` on Alpine.  Isolated
     from the host like :func:`capture_lock`.
 
     Args:
@@ -186,8 +193,9 @@ def freeze(
         + "".join(f"{k}=={v}\n" if v else f"{k}\n" for k, v in sorted(found.pip.items())),
         "dpkg": head + "".join(f"{k}={v}\n" for k, v in found.dpkg.items()),
     }
-    if found.node:
-        texts["node"] = node_json_from_versions(found.node) + "\n"
+    # Always a node file (the reference returns {pip, dpkg, node}): ``{}`` when
+    # the image has no npm or no global packages, which reads as none.
+    texts["node"] = (node_json_from_versions(found.node) or "{}") + "\n"
     if found.apk:
         texts["apk"] = head + "".join(f"{k}={v}\n" for k, v in found.apk.items())
     paths = {}

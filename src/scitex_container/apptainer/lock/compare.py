@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scitex_container.apptainer.lock.lockfile import Lock, read_lock
+from packaging.version import InvalidVersion, Version
+
+from scitex_container.apptainer.lock.lockfile import (
+    PIP_CAPTURE_FREEZE,
+    Lock,
+    read_lock,
+)
+from scitex_container.apptainer.lock.syntax import normalize_pip_version, version_key_identity
 from scitex_container.result import Result
 
 MANAGERS = ("pip", "dpkg", "node", "apk")
+#: What ``pip freeze`` leaves out without ``--all`` (pip 23 on Python < 3.12;
+#: from 3.12 only ``pip``): the seed's captures never list them.
+FREEZE_OMITS = ("distribute", "pip", "setuptools", "wheel")
 
 
 @dataclass(frozen=True)
 class LockDiff(Result):
     """Result of comparing two locks' flat version sets (keys like ``pip:numpy``).
 
-    ``changed`` maps a name to its ``(version in a, version in b)``.
+    ``changed`` maps a name to its ``(version in a, version in b)``.  Keys
+    and versions are shown as the locks wrote them; the comparison under
+    them is normalized.  :meth:`summary` keeps the seed's wording; labels
+    and names are in :meth:`detail` and ``ignored``.
     """
 
     identical: bool
@@ -26,6 +39,9 @@ class LockDiff(Result):
     only_in_b: dict[str, str] = field(default_factory=dict)
     a_label: str = "a"
     b_label: str = "b"
+    #: Keys left out of the comparison (the names ``pip freeze`` omits, when
+    #: only one side was captured with it), as written on either side.
+    ignored: tuple[str, ...] = ()
 
     @property
     def diff_count(self) -> int:
@@ -51,10 +67,32 @@ class LockDiff(Result):
             return {k: v for k, v in d.items() if k.startswith(prefix)}
 
         changed, a, b = pick(self.changed), pick(self.only_in_a), pick(self.only_in_b)
-        return LockDiff(not (changed or a or b), changed, a, b, self.a_label, self.b_label)
+        ignored = tuple(k for k in self.ignored if k.startswith(prefix))
+        return LockDiff(not (changed or a or b), changed, a, b, self.a_label, self.b_label, ignored)
 
-    def summary(self, limit: int = 10) -> str:
-        """One-line human summary of the drift, or 'version sets identical'."""
+    def summary(self) -> str:
+        """The seed's one-line summary, word for word, or 'version sets identical'.
+
+        ``N changed (name: a -> b, ...)`` (ten at most), ``N only in rough``,
+        ``N only in rebuild``: scripts written against the seed grep these.
+        The labelled text with names is :meth:`detail`.
+        """
+        if self.identical:
+            return "version sets identical"
+        parts: list[str] = []
+        if self.changed:
+            sample = ", ".join(
+                f"{n}: {a} -> {b}" for n, (a, b) in sorted(self.changed.items())[:10]
+            )
+            parts.append(f"{len(self.changed)} changed ({sample})")
+        if self.only_in_a:
+            parts.append(f"{len(self.only_in_a)} only in rough")
+        if self.only_in_b:
+            parts.append(f"{len(self.only_in_b)} only in rebuild")
+        return "; ".join(parts)
+
+    def detail(self, limit: int = 10) -> str:
+        """Like :meth:`summary`, with this diff's labels and the names on each side."""
         if self.identical:
             return "version sets identical"
         parts: list[str] = []
@@ -83,6 +121,8 @@ class LockDiff(Result):
             "b_label": self.b_label,
             "counts": self.counts_by_manager(),
             "summary": self.summary(),
+            "detail": self.detail(),
+            "ignored": list(self.ignored),
         }
 
 
@@ -90,19 +130,84 @@ def _as_lock(value: Lock | str | os.PathLike) -> Lock:
     return value if isinstance(value, Lock) else read_lock(value)
 
 
+def _keyed(values: Mapping[str, str], ignore: frozenset[str]) -> dict[str, tuple[str, str]]:
+    """``{identity: (key as written, version as written)}``, ignored identities left out."""
+    out: dict[str, tuple[str, str]] = {}
+    for key, version in values.items():
+        ident = version_key_identity(key)
+        if ident not in ignore:
+            out.setdefault(ident, (str(key), str(version)))
+    return out
+
+
+def _same_version(key: str, a: str, b: str) -> bool:
+    """Equal text, or (pip) equal PEP 440 versions (``1.0RC1`` is ``1.0rc1``, ``6.0`` ``6.0.0``)."""
+    if a == b:
+        return True
+    if not key.startswith("pip:"):
+        return False
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return normalize_pip_version(a) == normalize_pip_version(b)
+
+
 def compare_version_sets(
-    set_a: Mapping[str, str], set_b: Mapping[str, str], *, a_label: str = "a", b_label: str = "b"
+    set_a: Mapping[str, str],
+    set_b: Mapping[str, str],
+    *,
+    a_label: str = "a",
+    b_label: str = "b",
+    ignore: Iterable[str] = (),
 ) -> LockDiff:
-    """Compare two flat ``{key: version}`` maps."""
-    if set_a == set_b:
-        return LockDiff(True, a_label=a_label, b_label=b_label)
-    get_a, get_b = set_a.get, set_b.get
-    diff_a = [(k, v) for k, v in set_a.items() if get_b(k) != v]
-    only_in_b = {k: v for k, v in set_b.items() if get_a(k) is None}
-    changed = {k: (v, set_b[k]) for k, v in diff_a if k in set_b}
-    only_in_a = {k: v for k, v in diff_a if k not in set_b}
+    """Compare two flat ``{key: version}`` maps, normalized underneath.
+
+    pip keys match by :func:`~.syntax.pip_identity` (``Typing_Extensions``
+    is ``typing-extensions``) and pip versions by their PEP 440 normal form
+    (``1.0RC1`` is ``1.0rc1``); the diff shows keys and versions as each
+    side wrote them (a changed key as ``a`` wrote it).  ``ignore``: keys
+    (any spelling) left out on both sides.
+    """
+    ignored_ids = frozenset(version_key_identity(k) for k in ignore)
+    keyed_a, keyed_b = _keyed(set_a, ignored_ids), _keyed(set_b, ignored_ids)
+    skipped = sorted(
+        {str(k) for m in (set_a, set_b) for k in m if version_key_identity(k) in ignored_ids}
+    )
+    changed: dict[str, tuple[str, str]] = {}
+    only_in_a: dict[str, str] = {}
+    for ident, (key, va) in keyed_a.items():
+        other = keyed_b.get(ident)
+        if other is None:
+            only_in_a[key] = va
+        elif not _same_version(ident, va, other[1]):
+            changed[key] = (va, other[1])
+    only_in_b = {key: vb for ident, (key, vb) in keyed_b.items() if ident not in keyed_a}
     identical = not (changed or only_in_a or only_in_b)
-    return LockDiff(identical, changed, only_in_a, only_in_b, a_label, b_label)
+    return LockDiff(identical, changed, only_in_a, only_in_b, a_label, b_label, tuple(skipped))
+
+
+def freeze_omitted(lock_a: Lock, lock_b: Lock) -> tuple[str, ...]:
+    """Version-set keys to leave out when exactly one lock is a seed-style capture.
+
+    The seed captured pip with ``pip freeze``, which does not list ``pip``,
+    ``setuptools``, ``wheel`` and ``distribute``, and dpkg with
+    ``${Package}``, which names a foreign-architecture package like the
+    native one (``libc6`` for ``libc6:i386``, one of them kept).  Ours lists
+    every distribution and qualifies foreign architectures.  Comparing the
+    two captures of one image would otherwise report those as drift; the
+    keys left out are these pip names and, on our side, every
+    ``dpkg:<name>:<arch>`` whose ``<name>`` the seed's lock has.
+    """
+    seed_a = lock_a.pip_capture == PIP_CAPTURE_FREEZE
+    if seed_a == (lock_b.pip_capture == PIP_CAPTURE_FREEZE):
+        return ()
+    seed, ours = (lock_a, lock_b) if seed_a else (lock_b, lock_a)
+    foreign = sorted(
+        f"dpkg:{name}"
+        for name in ours.dpkg
+        if ":" in name and name.split(":", 1)[0] in seed.dpkg and name not in seed.dpkg
+    )
+    return (*(f"pip:{name}" for name in FREEZE_OMITS), *foreign)
 
 
 def compare_locks(
@@ -114,7 +219,10 @@ def compare_locks(
 ) -> LockDiff:
     """Compare two locks' flat version sets (Lock objects or lock file paths).
 
-    Header lines (digest, date, command) never count: only versions do.
+    Header lines (digest, date, command) never count: only versions do,
+    normalized (see :func:`compare_version_sets`).  A seed-captured lock
+    (``pip freeze``) against one of ours leaves out the names ``pip freeze``
+    omits (:func:`freeze_omitted`; they are listed in ``ignored``).
     Returns ``LockDiff(identical=True)`` when every key maps to the same
     version in both; otherwise it names every changed, added and missing key.
 
@@ -124,9 +232,11 @@ def compare_locks(
         a_label: How the first lock is named in the summary.
         b_label: How the second lock is named in the summary.
     """
+    a, b = _as_lock(lock_a), _as_lock(lock_b)
     return compare_version_sets(
-        _as_lock(lock_a).versions_view(),
-        _as_lock(lock_b).versions_view(),
+        a.version_set(),
+        b.version_set(),
         a_label=a_label,
         b_label=b_label,
+        ignore=freeze_omitted(a, b),
     )

@@ -25,15 +25,28 @@ A lock records the exact package versions installed in one image::
     [apk]
     musl=1.2.4-r2
 
-* ``[pip]``: ``name==version`` with canonical (lower-case, ``-``) names;
-  editable, VCS and URL installs are kept as their raw ``pip freeze`` line
-  with no version (the key is the whole line, the version ``""``);
+* ``[pip]``: ``name==version`` (our captures write canonical names; a
+  lock read back keeps every name and version exactly as written, and
+  compares them normalized); editable, VCS and URL installs are kept as
+  their raw ``pip freeze`` line with no version (the key is the whole line,
+  the version ``""``);
 * ``[dpkg]``: ``name=version``; packages of a foreign architecture are
   qualified (``libc6:i386``), native and ``all`` ones are not;
 * ``[node]``: the JSON of ``npm list -g --depth=0 --json``, reduced to
   ``dependencies.<name>.version`` (the rest varies between npm versions and
   capture methods) with keys sorted; it flattens to ``node:<name>`` entries;
 * ``[apk]`` (Alpine images only): ``name=version``.
+
+``# pip-capture:`` says how the pip section was captured: ``freeze-all``
+(ours: every installed distribution, ``pip``, ``setuptools`` and ``wheel``
+included) or ``freeze`` (``pip freeze``, which leaves those out).  A lock
+with no ``# tool:`` line was written by the seed, whose capture ran
+``pip freeze``: it reads as ``freeze``.  :func:`.compare.compare_locks`
+leaves out the names ``pip freeze`` omits when exactly one side is
+freeze-style, so the two captures of one image do not drift.
+
+An empty version (``name=`` in ``[dpkg]``, a bare name in ``[pip]``)
+means "unpinned": it is kept and compared, never pinned.
 
 The header's ``image-sha256`` is the digest of the SIF file the lock was
 captured from; ``image-id`` is the SIF's UUID, which stays the same when
@@ -77,9 +90,11 @@ from typing import Any
 
 from scitex_container.apptainer.lock.syntax import (
     PipMap,
+    VersionSet,
     node_text,
     node_versions,
     pip_entry,
+    pip_identity,
     sorted_map,
 )
 
@@ -103,7 +118,11 @@ META_KEYS = {
     "image_id": "image-id",
     "captured_at": "captured",
     "command": "regenerate",
+    "pip_capture": "pip-capture",
 }
+#: ``pip_capture`` values: ours lists every distribution; ``pip freeze`` omits some.
+PIP_CAPTURE_ALL = "freeze-all"
+PIP_CAPTURE_FREEZE = "freeze"
 _KEY_TO_FIELD = {v: k for k, v in META_KEYS.items()}
 
 _SECTION_RE = re.compile(r"^\[([A-Za-z0-9_-]+)\]$")
@@ -119,11 +138,12 @@ _APK_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)=(\S+)$")
 class Lock(Result):
     """Exact package versions of one image.
 
-    ``pip``: canonical name -> version (raw freeze line -> ``""`` for
-    editable/VCS/URL/path installs), a :class:`PipMap`, so a lookup by the
-    raw name works too; ``dpkg``: name (``name:arch`` for a foreign
-    architecture) -> version; ``node``: canonical npm JSON text (``""`` when
-    no global packages); ``apk``: name -> version; ``artifacts``: version
+    ``pip``: name -> version as written (raw freeze line -> ``""`` for
+    editable/VCS/URL/path installs), a :class:`PipMap`, so a lookup by any
+    spelling of the name works (the seed's lower-case keys included);
+    ``dpkg``: name (``name:arch`` for a foreign architecture) -> version;
+    ``node``: canonical npm JSON text (``""`` when no global packages);
+    ``apk``: name -> version; ``artifacts``: version
     key (``dpkg:libc6``) -> sha256 of the archived artifact (empty for a
     lock that was never archived).
 
@@ -141,6 +161,8 @@ class Lock(Result):
     image_id: str = ""
     captured_at: str = ""
     command: str = ""
+    #: How pip was captured: "freeze-all", "freeze" (the seed's), "" unknown.
+    pip_capture: str = ""
     artifacts: Mapping[str, str] = field(default_factory=dict)
     #: ``pip:<name>``/``node:<name>`` -> ``dpkg:<package>`` that installed it
     provided_by: Mapping[str, str] = field(default_factory=dict)
@@ -158,13 +180,14 @@ class Lock(Result):
     def node_versions(self) -> dict[str, str]:
         return node_versions(self.node)
 
-    def version_set(self) -> dict[str, str]:
+    def version_set(self) -> VersionSet:
         """Flat ``{"pip:<name>"|"dpkg:<name>"|"node:<name>"|"apk:<name>": version}``.
 
-        Computed from the current contents on every call (pip names
-        normalized even when a raw name was stored through ``dict`` methods).
+        Keys and versions as written (the seed's ``version_set``); a lookup
+        by another spelling of a pip name finds the entry.  Computed from
+        the current contents on every call.
         """
-        out = {f"pip:{PipMap.key(k)}": str(v) for k, v in self.pip.items()}
+        out = VersionSet((f"pip:{k}", str(v)) for k, v in self.pip.items())
         for prefix, values in (
             ("dpkg:", self.dpkg),
             ("node:", self.node_versions),
@@ -173,7 +196,7 @@ class Lock(Result):
             out.update((prefix + k, str(v)) for k, v in values.items())
         return out
 
-    def versions_view(self) -> Mapping[str, str]:
+    def versions_view(self) -> VersionSet:
         """Same as :meth:`version_set` (kept for callers; no longer cached)."""
         return self.version_set()
 
@@ -320,6 +343,8 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         _check_node_text(node_lines, node_start, fail)
     # Other JSON (``[]``, ``null``) or npm's own chatter (``npm WARN ...``) is
     # what the seed reads as "no node packages"; Lock turns it into "".
+    if "pip_capture" not in meta and "tool_version" not in meta:
+        meta["pip_capture"] = PIP_CAPTURE_FREEZE  # the seed wrote it, after ``pip freeze``
     return Lock(
         pip=maps["pip"],
         dpkg=maps["dpkg"],
@@ -353,7 +378,8 @@ def _first_content_line(lines: list[str]) -> int:
 
 def _dup_key(section: str, key: str) -> str:
     if section == "pip":
-        return key.split(" @ ")[0].split("[")[0] if " @ " in key else key
+        ident = pip_identity(key)
+        return ident.split(" @ ")[0].split("[")[0] if " @ " in ident else ident
     return key
 
 

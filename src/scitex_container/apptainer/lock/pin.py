@@ -238,7 +238,12 @@ def render_locked_def(
         if base is None and apt_scope == "added":
             base = _base_lock_of(deffile, src_dir)
         pins, scope_note = _apt_pins(the_lock, deffile, usage, apt_scope, base)
+        # An empty version (a seed lock's ``name=``) means unpinned: never ``name=``.
+        unpinned = sorted(n for n, v in pins.items() if not v)
+        pins = {n: v for n, v in pins.items() if v}
         apt_pins = pins
+        if unpinned:
+            body.append(f"# apt: no version in the lock, left unpinned: {' '.join(unpinned)}")
         if pins:
             body += apt_stanza(pins, scope=scope_note, snapshot=snapshot)
         else:

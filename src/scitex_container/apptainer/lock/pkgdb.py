@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from scitex_container.apptainer.lock.lockfile import normalize_pip_version, pip_entry
+from scitex_container.apptainer.lock.syntax import canonical_pip_entry
 
 DPKG_INSTALLED = frozenset({"installed", "triggers-awaited", "triggers-pending"})
 
@@ -82,7 +83,7 @@ def freeze_lines_to_map(lines: Iterable[str], into: dict[str, str] | None = None
         if not line or line.startswith("#"):
             continue
         try:
-            key, version = pip_entry(line)
+            key, version = canonical_pip_entry(*pip_entry(line))
         except ValueError:
             continue
         name = _pip_key_name(key)

@@ -26,7 +26,10 @@ _PIP_NAME_RE = re.compile(_PIP_NAME)
 
 
 def normalize_pip_version(version: str) -> str:
-    """The version as ``pip freeze`` prints it (PEP 440 normal form when valid)."""
+    """The version in PEP 440 normal form when valid (``1.0RC1`` -> ``1.0rc1``).
+
+    Used to *compare* versions; a lock keeps the text it was given.
+    """
     version = version.strip()
     try:
         return str(Version(version))
@@ -35,23 +38,47 @@ def normalize_pip_version(version: str) -> str:
 
 
 def pip_entry(line: str) -> tuple[str, str]:
-    """``(key, version)`` of one ``pip freeze`` line, or raise ValueError.
+    """``(key, version)`` of one ``pip freeze`` line as written, or raise ValueError.
 
-    ``name==1.0`` gives ``("name", "1.0")``; an editable, VCS or URL line
-    gives ``(line with a canonical name, "")``; so do a local path line
-    (``./localdir``) and a bare name (how the seed writes an empty version).
+    ``Name==1.0RC1`` gives ``("Name", "1.0RC1")``: the name and the version
+    text are kept exactly (comparisons normalize them, see
+    :func:`pip_identity`).  An editable, VCS, URL or local path line, and a
+    bare name (how the seed writes an empty version), give ``(line, "")``.
     """
     line = line.strip()
     if m := _PIP_PINNED_RE.match(line):
-        return canonicalize_name(m.group(1)), normalize_pip_version(m.group(3))
-    if m := _PIP_DIRECT_RE.match(line):
-        extras = m.group(2) or ""
-        return f"{canonicalize_name(m.group(1))}{extras} @ {m.group(3).strip()}", ""
-    if _PIP_RAW_RE.match(line) or _PIP_PATH_RE.match(line):
-        return " ".join(line.split()), ""
-    if _PIP_BARE_RE.match(line):  # the seed writes a name with an empty version bare
-        return canonicalize_name(line), ""
+        return m.group(1), m.group(3)
+    if _PIP_DIRECT_RE.match(line) or _PIP_RAW_RE.match(line) or _PIP_PATH_RE.match(line):
+        return line, ""
+    if _PIP_BARE_RE.match(line):
+        return line, ""
     raise ValueError(f"not a pip requirement line: {line!r}")
+
+
+def pip_identity(key: object) -> str:
+    """What decides that two pip keys name the same entry.
+
+    A name is canonicalized (``Typing_Extensions`` -> ``typing-extensions``);
+    a direct-URL line ``Name[extra] @ URL`` gets a canonical name and keeps
+    its URL; other raw lines (editable, VCS, paths) compare with their
+    whitespace collapsed.
+    """
+    key = " ".join(str(key).split())
+    if _PIP_NAME_RE.fullmatch(key):
+        return canonicalize_name(key)
+    if m := _PIP_DIRECT_RE.match(key):
+        extras = (m.group(2) or "").replace(" ", "").lower()
+        return f"{canonicalize_name(m.group(1))}{extras} @ {m.group(3).strip()}"
+    return key
+
+
+def canonical_pip_entry(key: str, version: str) -> tuple[str, str]:
+    """A captured entry in the form our captures write: canonical name, normal version."""
+    if _PIP_NAME_RE.fullmatch(key):
+        return canonicalize_name(key), normalize_pip_version(version) if version else ""
+    if _PIP_DIRECT_RE.match(key):
+        return pip_identity(key), version
+    return " ".join(key.split()), version
 
 
 def node_versions(node_json: str) -> dict[str, str]:
@@ -96,43 +123,88 @@ def sorted_map(values: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> 
 
 
 class PipMap(dict):
-    """``{canonical name: version}`` that also answers to the raw name.
+    """``{key as written: version as written}`` that answers to every spelling.
 
-    Keys are stored canonical (``typing-extensions``) so comparisons are
-    normalized, but ``m["typing_extensions"]`` finds the same entry, the way
-    a user of the seed's lock (which kept raw names) looks packages up.
-    Raw ``pip freeze`` lines (editable, VCS, URL, local path) are kept as is.
+    Keys and versions are kept exactly as they were given or read
+    (``Typing_Extensions``, ``Django @ file:///w/Django-5.0.whl``, ``1.0RC1``),
+    so what is shown is what the user wrote; a lookup by any key with the
+    same :func:`pip_identity` finds the entry (the seed's lower-case keys,
+    canonical names, the raw name).  Setting a key whose identity is present
+    replaces that entry's version and keeps its first spelling.
     """
 
     @staticmethod
     def key(name: object) -> str:
-        name = str(name)
-        return canonicalize_name(name) if _PIP_NAME_RE.fullmatch(name) else name
+        """The identity of ``name`` (kept for callers; see :func:`pip_identity`)."""
+        return pip_identity(name)
 
     def __init__(self, values: Mapping[str, str] | Iterable[tuple[str, str]] | None = None):
         super().__init__()
         self.update(values or ())
 
+    def _ids(self) -> dict[str, str]:
+        ids = self.__dict__.get("_idx")
+        if ids is None or len(ids) != dict.__len__(self):
+            ids = {pip_identity(k): k for k in dict.keys(self)}
+            self.__dict__["_idx"] = ids
+        return ids
+
+    def raw_key(self, name: object) -> str | None:
+        """The key as stored for ``name`` (any spelling), or None."""
+        name = str(name)
+        if dict.__contains__(self, name):
+            return name
+        return self._ids().get(pip_identity(name))
+
     def __getitem__(self, name: object) -> str:
-        return super().__getitem__(self.key(name))
+        raw = self.raw_key(name)
+        if raw is None:
+            raise KeyError(name)
+        return dict.__getitem__(self, raw)
 
     def __setitem__(self, name: object, version: object) -> None:
-        super().__setitem__(self.key(name), str(version))
+        raw = self.raw_key(name)
+        if raw is None:
+            raw = str(name)
+            self._ids()[pip_identity(raw)] = raw
+        dict.__setitem__(self, raw, str(version))
 
     def __delitem__(self, name: object) -> None:
-        super().__delitem__(self.key(name))
+        raw = self.raw_key(name)
+        if raw is None:
+            raise KeyError(name)
+        self._ids().pop(pip_identity(raw), None)
+        dict.__delitem__(self, raw)
 
     def __contains__(self, name: object) -> bool:
-        return super().__contains__(self.key(name))
+        return self.raw_key(name) is not None
 
     def get(self, name: object, default: Any = None) -> Any:
-        return super().get(self.key(name), default)
+        raw = self.raw_key(name)
+        return default if raw is None else dict.__getitem__(self, raw)
 
     def pop(self, name: object, *default: Any) -> Any:
-        return super().pop(self.key(name), *default)
+        raw = self.raw_key(name)
+        if raw is None:
+            if default:
+                return default[0]
+            raise KeyError(name)
+        self._ids().pop(pip_identity(raw), None)
+        return dict.pop(self, raw)
+
+    def popitem(self) -> tuple[str, str]:
+        item = dict.popitem(self)
+        self.__dict__.pop("_idx", None)
+        return item
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self.__dict__.pop("_idx", None)
 
     def setdefault(self, name: object, default: Any = "") -> Any:
-        return super().setdefault(self.key(name), str(default))
+        if name not in self:
+            self[name] = default
+        return self[name]
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         for values in (*args, kwargs):
@@ -146,6 +218,49 @@ class PipMap(dict):
 
     def copy(self) -> PipMap:
         return PipMap(self)
+
+
+def version_key_identity(key: object) -> str:
+    """The identity of a flat version-set key (``pip:Name`` -> ``pip:name``)."""
+    key = str(key)
+    manager, sep, name = key.partition(":")
+    if sep and manager == "pip":
+        return "pip:" + pip_identity(name)
+    return key
+
+
+class VersionSet(dict):
+    """A flat ``{"pip:<key>"|"dpkg:<name>"|...: version}`` map as written.
+
+    A lookup by any spelling of a pip key works (``pip:typing_extensions``
+    finds ``pip:typing-extensions``); keys and versions shown are the lock's.
+    """
+
+    def _ids(self) -> dict[str, str]:
+        ids = self.__dict__.get("_idx")
+        if ids is None or len(ids) != dict.__len__(self):
+            ids = {version_key_identity(k): k for k in dict.keys(self)}
+            self.__dict__["_idx"] = ids
+        return ids
+
+    def raw_key(self, key: object) -> str | None:
+        key = str(key)
+        if dict.__contains__(self, key):
+            return key
+        return self._ids().get(version_key_identity(key))
+
+    def __getitem__(self, key: object) -> Any:
+        raw = self.raw_key(key)
+        if raw is None:
+            raise KeyError(key)
+        return dict.__getitem__(self, raw)
+
+    def __contains__(self, key: object) -> bool:
+        return self.raw_key(key) is not None
+
+    def get(self, key: object, default: Any = None) -> Any:
+        raw = self.raw_key(key)
+        return default if raw is None else dict.__getitem__(self, raw)
 
 
 def node_text(value: object) -> str:

@@ -45,13 +45,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scitex_container.apptainer.lock.freezefiles import freeze_files_lock
 from scitex_container.apptainer.lock.imagecheck import check_image
 from scitex_container.apptainer.lock.integrity import Check, integrity, store_link_problem
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
 from scitex_container.apptainer.store.guard import check_store_of
-from scitex_container.apptainer.store.sidecars import FREEZE_FILES, LOCK_SUFFIX, sidecar
-from scitex_container.errors import BadInputError, ProcessError, ToolMissingError
+from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX, sidecar
+from scitex_container.errors import ProcessError, ToolMissingError
 from scitex_container.files.ownership import follow_trusted
 
 if TYPE_CHECKING:
@@ -173,37 +174,6 @@ def check_def_origin(image: Path, def_path: str | os.PathLike | None) -> Check:
 # --- the lock to compare against --------------------------------------------------------
 
 
-def _freeze_files_lock(directory: Path) -> tuple[Lock, list[str]] | None:
-    files = {
-        k: directory / name for k, name in FREEZE_FILES.items() if (directory / name).is_file()
-    }
-    if not files:
-        return None
-    from scitex_container.apptainer.lock.lockfile import (
-        Lock,
-        node_json_from_versions,
-        node_versions,
-    )
-    from scitex_container.apptainer.lock.pkgdb import freeze_lines_to_map
-
-    pip = dpkg = None
-    node = ""
-    if "pip" in files:
-        pip = freeze_lines_to_map(files["pip"].read_text().splitlines())
-    if "dpkg" in files:
-        dpkg = {}
-        for line in files["dpkg"].read_text().splitlines():
-            if line.strip() and not line.startswith("#") and "=" in line:
-                name, _, version = line.strip().partition("=")
-                dpkg[name] = version
-    if "node" in files:
-        try:
-            node = node_json_from_versions(node_versions(files["node"].read_text()))
-        except ValueError:
-            raise BadInputError("node lock is not npm JSON", str(files["node"])) from None
-    return Lock(pip=pip or {}, dpkg=dpkg or {}, node=node), sorted(files)
-
-
 def _read_lock(path: Path) -> Lock:
     from scitex_container.apptainer.lock.lockfile import read_lock
 
@@ -223,13 +193,13 @@ def find_lock(
             in_dir = others[0] if len(others) == 1 else in_dir
         if in_dir.is_file():
             return _read_lock(in_dir), {"kind": "lock_dir", "path": str(in_dir)}, list(SECTIONS)
-        got = _freeze_files_lock(directory)
+        got = freeze_files_lock(directory)
         if got:
             return got[0], {"kind": "lock_dir", "path": str(directory)}, got[1]
         return None, {"kind": "none", "path": str(directory)}, []
     if combined.is_file():
         return _read_lock(combined), {"kind": "sidecar", "path": str(combined)}, list(SECTIONS)
-    got = _freeze_files_lock(image.parent)
+    got = freeze_files_lock(image.parent)
     if got:
         return got[0], {"kind": "freeze_files", "path": str(image.parent)}, got[1]
     if image.is_file():
@@ -262,8 +232,13 @@ def check_lock_origin(lock: Lock, image: Path, sha256: str | None) -> Check:
 
 
 def _section_result(name: str, diff, total: int) -> Check:
+    """``detail`` in the seed's words (a changed version is a line new and one
+    missing); ``diff_count`` counts packages, ``summary`` names the changes."""
     if diff.identical:
         return Check("pass", f"All {total} packages match", 0)
+    words = ("changed/new", "missing/changed") if name == "dpkg" else ("new", "missing")
+    counts = (len(diff.changed) + len(diff.only_in_b), len(diff.changed) + len(diff.only_in_a))
+    seed_parts = [f"{s}{n} {w}" for s, n, w in zip("+-", counts, words, strict=True) if n]
     parts = []
     if diff.changed:
         sample = ", ".join(
@@ -276,13 +251,15 @@ def _section_result(name: str, diff, total: int) -> Check:
         parts.append(f"-{len(diff.only_in_a)} missing")
     strip = len(name) + 1
     changes = {
+        "summary": ", ".join(parts),
         "changed": {
             k[strip:]: {"lock": a, "image": b} for k, (a, b) in sorted(diff.changed.items())
         },
         "added": sorted(k[strip:] for k in diff.only_in_b),
         "removed": sorted(k[strip:] for k in diff.only_in_a),
     }
-    return Check("fail", f"Package mismatch: {', '.join(parts)}", diff.diff_count, changes)
+    detail = f"Package mismatch: {', '.join(seed_parts)}"
+    return Check("fail", detail, diff.diff_count, changes)
 
 
 def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
@@ -293,7 +270,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     if lock is None:
         return report
     from scitex_container.apptainer.lock.capture import capture_found, image_digest, lock_from_found
-    from scitex_container.apptainer.lock.compare import compare_version_sets
+    from scitex_container.apptainer.lock.compare import compare_version_sets, freeze_omitted
 
     sha256 = None
     if lock.image_sha256 and not lock.image_id:
@@ -310,6 +287,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     if lock.apk or fresh.apk:
         sections = [*sections, "apk"]
     results = dict(no_lock)
+    omitted = freeze_omitted(lock, fresh)  # a seed lock's ``pip freeze`` leaves these out
     for name in sections:
         prefix = name + ":"
         a = {k: v for k, v in stored_set.items() if k.startswith(prefix)}
@@ -317,7 +295,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
         if not a and not b and name in ("node", "apk"):
             results[name] = _skip(f"No {name} packages in the lock or the image")
             continue
-        diff = compare_version_sets(a, b, a_label="lock", b_label="image")
+        diff = compare_version_sets(a, b, a_label="lock", b_label="image", ignore=omitted)
         results[name] = _section_result(name, diff, len(b))
     return replace(report, sections=tuple(results.items()))
 

@@ -18,7 +18,7 @@ from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
-from scitex_container.apptainer.session.spec import SessionSpec, plan
+from scitex_container.apptainer.session.spec import SessionSpec, plan, require_host_paths
 from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
 from scitex_container.process import runner
 
@@ -166,6 +166,7 @@ def start_session(
     )
     check_image(image)
     capacity.check_project_dir(project)
+    require_host_paths(spec)  # what the pure builders did not check: here is where it runs
     if chosen == "slurm":  # SLURM's own view: exit 2 now rather than pending forever
         capacity.check_capacity(
             spec.slurm_partition, spec.slurm_node, spec.slurm_cpus, spec.slurm_memory_gb

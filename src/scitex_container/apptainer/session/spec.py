@@ -66,20 +66,24 @@ class SessionSpec(Result):
         slurm_node: object = "",
         slurm_constraint: object = "",
     ) -> SessionSpec:
-        """Validate every input (naming the field of the first bad one)."""
+        """Validate every input (naming the field of the first bad one).
+
+        Syntax only (absolute paths, no control characters, valid names and
+        resources): the builders are pure, and the command may run on a node
+        that sees other file systems.  What must exist where the command
+        runs is checked by :func:`require_host_paths` (``session start``).
+        """
         image = v.container_path(container_path)
         user = v.username(username)
         slug = v.project_slug(project_slug)
-        home = v.existing_dir(host_user_dir, "host_user_dir")
-        project = v.existing_dir(host_project_dir, "host_project_dir")
+        home = v.dir_path(host_user_dir, "host_user_dir")
+        project = v.dir_path(host_project_dir, "host_project_dir")
         repos = tuple(v.dev_repos(dev_repos))
         mounts = tuple(v.host_mounts(host_mounts))
         prefix = v.texlive_prefix(texlive_prefix)
         overlay_img = v.overlay_path(overlay) if overlay not in (None, "") else ""
         if container_cmd is None:
-            from scitex_container.apptainer.tool import detect_container_cmd
-
-            container_cmd = detect_container_cmd()
+            container_cmd = _default_container_cmd()
         return cls(
             container_path=image,
             username=user,
@@ -134,6 +138,38 @@ class SessionSpec(Result):
             self.slurm_node,
             self.slurm_constraint,
         )
+
+
+def _default_container_cmd() -> str:
+    """The container command found on PATH, else ``apptainer`` (a builder needs no tool)."""
+    from scitex_container.apptainer.tool import detect_container_cmd
+    from scitex_container.errors import ToolMissingError
+
+    try:
+        return detect_container_cmd()
+    except ToolMissingError:
+        return "apptainer"
+
+
+def require_host_paths(spec: SessionSpec) -> None:
+    """Check, where the session is started, that what the spec binds exists.
+
+    The home and project directories must be directories; every dev repo,
+    host mount and the overlay must exist.  Raises BadInputError naming the
+    field of the first that does not.
+    """
+    dirs = {"host_user_dir": spec.host_user_dir, "host_project_dir": spec.host_project_dir}
+    for field, path in dirs.items():
+        if not os.path.isdir(path):
+            what = "does not exist" if not os.path.lexists(path) else "is not a directory"
+            raise BadInputError(f"{what}: {path}", field)
+    binds = [(f"dev_repos[{i}].host", b) for i, (_, b) in enumerate(spec.dev_repos)]
+    binds += [(f"host_mounts[{i}].host", b) for i, b in enumerate(spec.host_mounts)]
+    for field, bind in binds:
+        if not os.path.lexists(bind.host):
+            raise BadInputError(f"host path does not exist: {bind.host}", field)
+    if spec.overlay and not os.path.lexists(spec.overlay):
+        raise BadInputError(f"does not exist: {spec.overlay}", "overlay")
 
 
 def slurm_resources(

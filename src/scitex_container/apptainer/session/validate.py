@@ -209,8 +209,8 @@ def container_path(value: object, field: str = "container_path") -> str:
 
 
 def overlay_path(value: object, field: str = "overlay") -> str:
-    """A persistent overlay image; it must exist (apptainer would not create it)."""
-    return abs_path(value, field, must_exist=True)
+    """A persistent overlay image's path (``session start`` checks that it exists)."""
+    return abs_path(value, field)
 
 
 def texlive_prefix(value: object, field: str = "texlive_prefix") -> str:
@@ -228,11 +228,15 @@ def container_cmd(value: object, field: str = "container_cmd") -> str:
 
 
 def bind(host: object, container: object, mode: str, field: str) -> BindSpec:
-    """A bind whose host path exists; control characters are refused too."""
+    """A bind checked for syntax only (absolute paths, no control characters).
+
+    Whether the host path exists is checked where the session starts
+    (:func:`.spec.require_host_paths`), not by the builders.
+    """
     abs_path(host, f"{field}.host")
     if container not in (None, ""):
         abs_path(container, f"{field}.container")
-    return make_bind(host, container, mode, field=field)
+    return make_bind(host, container, mode, field=field, must_exist=False)
 
 
 def dev_repos(value: object, field: str = "dev_repos") -> list[tuple[str, BindSpec]]:
@@ -276,6 +280,11 @@ def host_mounts(value: object, field: str = "host_mounts") -> list[BindSpec]:
             raise BadInputError(f"mode must be 'ro' or 'rw', got {mode!r}", f"{where}.mode")
         out.append(bind(host, container, mode, where))
     return out
+
+
+def dir_path(value: object, field: str) -> str:
+    """A directory's absolute path (syntax only: it may be on another node)."""
+    return abs_path(value, field)
 
 
 def existing_dir(value: object, field: str) -> str:

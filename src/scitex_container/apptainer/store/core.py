@@ -355,13 +355,16 @@ class Store:
     ) -> list[Path]:
         """Remove all but the ``keep`` newest versions; return what was removed.
 
-        What killed commands left (temporaries, build scratch, orphan
-        sidecars) is removed and returned too.  The active version (unless
-        ``remove_active``, which also drops the link), protected versions and
-        base images are never removed and do not count towards ``keep``.
-        When the active link is missing, dangling, or not at a version here, the
-        store cannot tell which version is active: StoreError (exit 1, naming
-        why) before any version is removed, unless ``force``.  A dry run removes nothing.
+        ``keep`` counts the newest versions whatever they are (the active
+        one among them, as the reference's "keeping the N most recent").
+        Beyond them, the active version (unless ``remove_active``, which
+        also drops the link) and protected versions stay too, and base
+        images are never versions.  What killed commands left
+        (temporaries, build scratch, orphan sidecars) is removed and
+        returned too.  When the active link is missing, dangling, or not at
+        a version here, the store cannot tell which version is active:
+        StoreError (exit 1, naming why) before any version is removed,
+        unless ``force``.  A dry run removes nothing.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
@@ -369,15 +372,11 @@ class Store:
         with self.lock():
             removed += self.remove_stale()
             removed += self.remove_orphan_sidecars()
-            kept = 0
-            doomed: list[Version] = []
-            for row in self.versions():
-                if row.protected or (row.active and not remove_active):
-                    continue
-                if kept < keep:
-                    kept += 1
-                    continue
-                doomed.append(row)
+            doomed = [
+                row
+                for row in self.versions()[keep:]
+                if not (row.protected or (row.active and not remove_active))
+            ]
             unknown = self.active_version() is None or self.link_problem() is not None
             if doomed and not (force or remove_active) and unknown:
                 raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))

@@ -44,7 +44,7 @@ def diff(a: str, b: str) -> int:
     if opts.json:
         emit(result, opts)
     else:
-        lines = [result.summary()]
+        lines = [result.detail()]
         for key, (va, vb) in sorted(result.changed.items()):
             lines.append(f"~ {key}: {va} -> {vb}")
         lines += [f"- {key}={v}" for key, v in sorted(result.only_in_a.items())]

@@ -27,5 +27,15 @@ def sandbox() -> None:
     """Create, update, switch and convert sandboxes."""
 
 
-for _command in (create, maintain, update, to_sif, ps1, list_, switch, rollback, cleanup):
+for _command in (
+    create,
+    maintain,
+    update,
+    to_sif,
+    ps1,
+    list_,
+    switch,
+    rollback,
+    cleanup,
+):
     sandbox.add_command(_command)
