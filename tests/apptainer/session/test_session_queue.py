@@ -173,8 +173,8 @@ def test_signal_to_a_waiting_start_cancels_its_job(
 @pytest.mark.parametrize(
     ("extra", "reason"),
     [
+        # (a memory no node has is refused before sbatch: test_session_prechecks.py)
         (("--constraint", "nosuchfeature"), "Invalid feature specification"),
-        (("--mem-gb", "500"), "Requested node configuration is not available"),
     ],
 )
 def test_request_sbatch_refuses_fails_with_its_reason(
