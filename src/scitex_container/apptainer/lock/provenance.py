@@ -301,22 +301,11 @@ def write_lock_sidecar(artifact: str | os.PathLike, lock: Lock | str | None = No
 
 
 def _with_digest(lock: Lock, digest: str) -> Lock:
-    fields = {
-        f: getattr(lock, f)
-        for f in (
-            "pip",
-            "dpkg",
-            "node",
-            "apk",
-            "tool_version",
-            "image_id",
-            "captured_at",
-            "command",
-        )
-    }
-    from scitex_container.apptainer.lock.lockfile import Lock
+    """``lock`` naming the image ``digest``; every other field (artifact hashes, the
+    packages a dpkg package provides, how pip was captured) kept as it is."""
+    import dataclasses
 
-    return Lock(**fields, image_sha256=digest)
+    return dataclasses.replace(lock, image_sha256=digest)
 
 
 def lock_sidecar_text(lock_text: str, digest: str, where: str = "lock text") -> str:

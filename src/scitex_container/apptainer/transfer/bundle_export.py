@@ -46,20 +46,29 @@ class ExportResult(Result):
     signed_manifest: str | None  #: the fingerprint of the key that signed the manifest
 
 
-def _artifacts(lock_bytes: bytes | None, archive: str | os.PathLike) -> dict[str, dict]:
-    """sha256 -> {entry: record} for every artifact the lock names (NotFoundError lists gaps)."""
+def _artifacts(
+    lock_bytes: bytes | None, archive: str | os.PathLike
+) -> tuple[dict[str, dict], bytes]:
+    """(sha256 -> {entry: record} for every artifact the lock names, the lock naming each
+    artifact's sha256); NotFoundError lists the gaps.  The bundle's lock records what it
+    carries, so the importing side checks every artifact against it."""
     from scitex_container.apptainer.lock.archive import artifact_map
     from scitex_container.apptainer.lock.archive_store import entry_key
-    from scitex_container.apptainer.lock.lockfile import parse_lock
+    from scitex_container.apptainer.lock.lockfile import parse_lock, render_lock
 
     if lock_bytes is None:
         raise BadInputError("the image has no lock: nothing names its artifacts", "--archive")
     lock = parse_lock(lock_bytes.decode("utf-8", "replace"), "the image's lock")
     versions = lock.version_set()
     out: dict[str, dict] = {}
+    hashes = dict(lock.artifacts)
     for key, record in sorted(artifact_map(lock, archive).items()):
         out.setdefault(str(record["sha256"]), {})[entry_key(key, versions[key])] = dict(record)
-    return out
+        hashes[key] = str(record["sha256"])
+    if hashes == dict(lock.artifacts):
+        return out, lock_bytes
+    lock.artifacts = hashes
+    return out, render_lock(lock).encode()
 
 
 def _info(name: str, size: int) -> tarfile.TarInfo:
@@ -132,7 +141,9 @@ def export_bundle(
         from scitex_container.apptainer.signing.keys import fingerprint_of, load_private_key
 
         private = load_private_key(key)
-    artifacts = _artifacts(found.get(proofs.LOCK), archive) if archive is not None else {}
+    artifacts: dict[str, dict] = {}
+    if archive is not None:
+        artifacts, found[proofs.LOCK] = _artifacts(found.get(proofs.LOCK), archive)
     members = [Member(IMAGE, "image", sif.stat().st_size, sha256)]
     for role in ("lock", "statement", "sbom"):
         if role in found:
