@@ -38,7 +38,8 @@ def test_an_entry_is_published_whole_and_found_by_its_key(tmp_path: Path) -> Non
     assert entry.size == 10 and not list((tmp_path / "c" / "tmp").iterdir())
     assert oct((tmp_path / "c").stat().st_mode & 0o777) == "0o700"
     assert cache.lookup(key(2)).why == "missing"
-    assert temporaries.pending() == []
+    # none of the cache's own temporaries is still registered (others' may be: it is global)
+    assert [p for p in temporaries.pending() if tmp_path in p.parents] == []
 
 
 @pytest.mark.parametrize(

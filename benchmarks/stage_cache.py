@@ -14,7 +14,8 @@ every warm build, and nearly all of it is ``mksquashfs`` of the whole root fs
 (73 s of a 76 s final stage; copying the 200 MB stage sandbox in: 2-5 s;
 verifying an entry's digest: ~1 s).  Warm builds edit a ``%post`` or the
 ``%environment`` and must still compress everything.  Usage:
-``python benchmarks/bench_stage_cache.py [--json]``.
+``python benchmarks/stage_cache.py [--json]``.  Not an area of ``run.py``:
+one run is six demo builds (ten minutes), which the smoke test cannot afford.
 """
 
 from __future__ import annotations
