@@ -21,7 +21,8 @@ from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Sche
 from scitex_container.errors import BadInputError
 
 #: ``<name>-v<version>.sif`` or ``<name>-v<version>-sandbox``: a version of image ``name``.
-_VERSION_NAME = re.compile(r"(?P<name>[^/]+?)-v(?P<version>[^/]+?)(?P<end>\.sif|-sandbox)\Z")
+#: (a version starts with a digit: ``my-viewer-v2026...`` is image ``my-viewer``, not ``my``)
+_VERSION_NAME = re.compile(r"(?P<name>[^/]+?)-v(?P<version>\d[^/]*?)(?P<end>\.sif|-sandbox)\Z")
 
 
 def _has(directory: Path, pattern: str) -> bool:
