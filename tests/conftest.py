@@ -7,11 +7,14 @@ so a broken test bed can never pass as green.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +134,33 @@ def lock_sif(debian_sif: Path) -> Path:
     from lockimages import lock_sif as make
 
     return make()
+
+
+# -- the CLI in-process (`sx`): tests/cli/ and tests/mcp/ ------------------------------
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture()
+def sx(capsys: pytest.CaptureFixture[str]):
+    """``sx(*args)`` runs ``scitex-container ARGS`` and returns its exit code and output."""
+    from scitex_container.cli.main import main
+
+    def run(*args: object) -> Ran:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        else:  # pragma: no cover - main always exits
+            code = 0
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
