@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from scitex_container._version import __version__
+from scitex_container.host.snapshot_seed import CONTAINER_FIELDS
 from scitex_container.process import runner
 
 SCHEMA_VERSION = "1.0"  # the seed's; our fields are additions, so no bump
@@ -77,20 +78,7 @@ def _empty_host() -> dict:
 
 
 def _empty_container() -> dict:
-    return {
-        key: None
-        for key in (
-            "containers_dir",
-            "command",
-            "apptainer_version",
-            "active_version",
-            "image_path",
-            "image_sha256",
-            "inputs_hash",
-            "lock_hash",
-            "image_signer",
-        )
-    } | {"images": []}
+    return dict.fromkeys(CONTAINER_FIELDS) | {"images": []}
 
 
 def _system(errors: list[str]) -> dict:
