@@ -312,10 +312,8 @@ def build_reproducible(
     from scitex_container.apptainer.lock.pin import generate_locked_def
 
     rough_def = resolve_def("", def_path)
-    if archive is not None and not Path(archive).absolute().parent.is_dir():
-        raise NotFoundError(  # before the rough build: a typo must not cost a build
-            "the archive's parent directory does not exist", os.fspath(archive)
-        )
+    if archive is not None and os.path.exists(archive) and not os.path.isdir(archive):
+        raise NotFoundError("the archive is not a directory", os.fspath(archive))  # before a build
     name = image_name or rough_def.stem
     out_dir = Path(output_dir) if output_dir is not None else rough_def.parent
     durations: dict[str, float] = {}
