@@ -66,6 +66,9 @@ def test_verify_with_a_key_loads_no_crypto_before_apptainer_verify(tmp_path: Pat
     sign_artifact(image, pair.private)
     argv, own, third = _loaded_at_first_tool("verify", str(image), "--key", str(pair.public))
     assert argv[1:3] == ["verify", "--key"]
-    assert len(own) <= 40, sorted(own)
-    assert not third & HEAVY, sorted(third & HEAVY)
-    assert not any(".lock.lockfile" in m or ".lock.capture" in m for m in own)
+    # apptainer is started from a thread while the main thread goes on importing what the
+    # lock checks need (the two overlap on purpose): what those load may or may not be in
+    # by the moment of the spawn, so the budget has room for them; the key is read
+    # without cryptography, which must never be loaded first.
+    assert len(own) <= 45, sorted(own)
+    assert not third & (HEAVY - {"packaging"}), sorted(third & HEAVY)
