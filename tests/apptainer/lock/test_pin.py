@@ -388,3 +388,14 @@ def test_repinning_a_seed_made_locked_def_replaces_the_seeds_stanza(rough, tmp_p
     unended.write_text(seed_locked.read_text().replace("# --- end scitex-container pins", "#"))
     with pytest.raises(BadInputError, match=r"bad\.def:\d+: the seed's pin stanza"):
         render_locked_def(unended, Lock(pip={"numpy": "2.0.0"}), tmp_path / "x.def")
+
+
+def test_an_empty_npm_version_is_never_pinned(tmp_path):
+    """The seed writes an empty version for "unpinned": `npm install -g name@` would take latest."""
+    path = tmp_path / "n.def"
+    path.write_text("Bootstrap: scratch\n%post\n    true\n")
+    deps = {"left-pad": {"version": ""}, "kept": {"version": "1.0.0"}}
+    lock = Lock(node=json.dumps({"dependencies": deps}))
+    text = render_locked_def(path, lock, tmp_path / "n.locked.def")
+    assert "kept@1.0.0" in text
+    assert "left-pad@" not in text

@@ -250,7 +250,9 @@ def render_locked_def(
             body += skipped("apt", f"nothing to pin ({scope_note})")
     pip_pins, unpinnable = _pip_pins(the_lock)
     node = {
-        n: v for n, v in the_lock.node_versions.items() if f"node:{n}" not in the_lock.provided_by
+        n: v  # an empty version means "unpinned": never `npm install -g name@`
+        for n, v in the_lock.node_versions.items()
+        if v and f"node:{n}" not in the_lock.provided_by
     }
     body += [
         f"# {key.partition(':')[0]}: {key.partition(':')[2]} is {owner}'s, pinned with it"

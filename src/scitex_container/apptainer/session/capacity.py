@@ -72,10 +72,10 @@ def nodes() -> list[NodeRow]:
 def check_capacity(partition: str, node: str, cpus: int, memory_gb: int) -> None:
     """Refuse (exit 2, naming the field) a request no node of the partition can hold.
 
-    ``partition``: comma-separated names, or empty for SLURM's default.
+    ``partition``: comma-separated names, or empty for SLURM's default.  A dry
+    run checks too (``sinfo`` is a read-only query): it shows what the real
+    run would do, a refusal included.
     """
-    if runner.is_dry_run():
-        return
     rows = nodes()
     known = sorted({r.partition for r in rows})
     if partition:
