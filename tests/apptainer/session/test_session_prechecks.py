@@ -61,3 +61,18 @@ def test_a_request_the_partition_cannot_hold_is_refused_before_submission(
 def test_more_cpus_than_any_node_has_is_refused(workspace, user_image) -> None:
     err = _refused(workspace, user_image, "--partition", "multi", "--cpus", "64")
     assert "slurm_cpus" in err and "64 CPUs" in err
+
+
+def test_a_dry_run_gives_the_refusal_the_real_run_gives(workspace, user_image) -> None:
+    """--dry-run shows what the real run does: here, refuse (not a planned submission)."""
+    done = workspace.cli(
+        "--dry-run",
+        *START,
+        str(user_image),
+        "-p",
+        str(workspace.project),
+        "--partition",
+        "nosuchpart",
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "slurm_partition" in done.stderr and "no partition 'nosuchpart'" in done.stderr
