@@ -21,7 +21,7 @@ def _candidates() -> list[Path]:
     if override is not None:
         out.append(override)
     out.append(Path.cwd() / "containers")
-    # Package-relative: a source checkout's containers/ beside src/.
+    # Package-relative: a source checkout's src/containers/ (the package's own tree).
     out.append(Path(__file__).resolve().parents[3] / "containers")
     out.append(Path.home() / ".scitex" / "containers")
     return out
