@@ -105,6 +105,7 @@ def progress_line(
         yield progress
     finally:
         stop.set()
+        progress.changed.set()  # wakes the first wait: a quick command does not wait it out
         beat.join(timeout=1.0)
 
 
