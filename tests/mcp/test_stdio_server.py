@@ -111,7 +111,9 @@ def test_a_real_build_list_verify_and_steps_refused_by_the_site_policy(
         assert result.structured_content["result"]["built"] is True
         assert json.loads(result.content[0].text) == result.structured_content
     assert len(out["list"].structured_content["result"]) == 2
-    assert out["verify"].structured_content["exit_code"] in (0, 4)  # pass or unverified
+    verified = out["verify"].structured_content
+    assert verified["exit_code"] in (0, 4)  # pass, or unverified: not a success for an agent
+    assert out["verify"].is_error == (verified["exit_code"] != 0)
 
     refused = with_session(
         server_env(tmp_path, SCITEX_CONTAINER_POLICY=str(policy)), tmp_path, with_policy

@@ -119,6 +119,8 @@ def _def_by_name(name: str) -> str | None:
 
 def _resolved_default(p: Param) -> str | None:
     """What the command would use for an omitted ``p`` (None: nothing to confine)."""
+    if p.resolve_default == "cwd":  # the command works where it is started
+        return os.getcwd()
     if p.resolve_default != "containers_dir":
         return None
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
@@ -161,6 +163,7 @@ class CallOutcome:
     exit_code: int
     payload: Any
     log: str
+    dry_run: bool = False
 
     @property
     def bad_input(self) -> bool:
@@ -168,11 +171,15 @@ class CallOutcome:
 
     @property
     def is_error(self) -> bool:
-        return isinstance(self.payload, dict) and "error" in self.payload
+        """An error object, or any non-zero exit (a failed check: drift, tampering,
+        unverified) except a dry run's 1, which means "something would change"."""
+        if isinstance(self.payload, dict) and "error" in self.payload:
+            return True
+        return self.exit_code != 0 and not (self.dry_run and self.exit_code == 1)
 
     def to_dict(self) -> dict[str, Any]:
         """The error object as the CLI prints it, else ``{exit_code, result[, log]}``."""
-        if self.is_error:
+        if isinstance(self.payload, dict) and "error" in self.payload:
             return dict(self.payload)
         out: dict[str, Any] = {"exit_code": self.exit_code, "result": self.payload}
         if self.log:
@@ -196,4 +203,4 @@ def run_cli(argv: list[str]) -> CallOutcome:
         payload: Any = json.loads(text) if text.strip() else None
     except json.JSONDecodeError:
         payload = {"output": text}
-    return CallOutcome(code, payload, err.getvalue())
+    return CallOutcome(code, payload, err.getvalue(), dry_run="--dry-run" in argv)

@@ -119,8 +119,20 @@ TOOLS: tuple[ToolSpec, ...] = (
         ("show-status",),
         "The seed's dashboard: Apptainer versions, host packages, the dev/prod Compose stacks.",
         (
-            Param("containers_dir", "path", "The containers directory.", "--containers-dir"),
-            Param("project_dir", "path", "Where the compose files are.", "--project-dir"),
+            Param(
+                "containers_dir",
+                "path",
+                "The containers directory.",
+                "--containers-dir",
+                resolve_default="containers_dir",
+            ),
+            Param(
+                "project_dir",
+                "path",
+                "Where the compose files are.",
+                "--project-dir",
+                resolve_default="cwd",
+            ),
         ),
         seed_names=("container_status",),
     ),
@@ -129,7 +141,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         ("status",),
         "Each .def in the containers directory, its active image and whether it needs a rebuild.",
         (
-            Param("containers_dir", "path", "Directory of the .def files (default: found)."),
+            Param(
+                "containers_dir",
+                "path",
+                "Directory of the .def files (default: found).",
+                resolve_default="containers_dir",
+            ),
             Param("output_dir", "path", "Where the images were built.", flag="--output-dir"),
         ),
     ),
@@ -201,7 +218,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         f"Rebuild a Compose stack's images without cache and restart it. {_DRY}",
         (
             Param("env", "text", "Environment: docker-compose.<env>.yml.", "--env", default="dev"),
-            Param("project_dir", "path", "Directory of the compose file.", flag="--project-dir"),
+            Param(
+                "project_dir",
+                "path",
+                "Directory of the compose file.",
+                flag="--project-dir",
+                resolve_default="cwd",
+            ),
         ),
         mutating=True,
     ),
@@ -222,7 +245,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         ("snapshot",),
         "A provenance snapshot of the host, the active image and dev repositories.",
         (
-            Param("containers_dir", "path", "The containers directory.", "--containers-dir"),
+            Param(
+                "containers_dir",
+                "path",
+                "The containers directory.",
+                "--containers-dir",
+                resolve_default="containers_dir",
+            ),
             Param("dev_repos", "paths", "Git repositories to record.", flag="--dev-repo"),
         ),
         seed_names=("container_env_snapshot",),

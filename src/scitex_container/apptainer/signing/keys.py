@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,9 @@ def new_keypair(
 def _read(path: str | os.PathLike) -> tuple[Path, bytes]:
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not path.is_dir():
+            # a FIFO or device would block the read (and with it an MCP server)
+            raise BadInputError("not a regular file (a key is a PEM file)", str(path))
         return path, path.read_bytes()
     except FileNotFoundError:
         raise NotFoundError("key file does not exist", str(path)) from None
