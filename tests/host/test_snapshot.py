@@ -251,3 +251,14 @@ def test_read_snapshot_reads_the_seeds_and_our_earlier_documents(tmp_path: Path)
     upgraded = validate(read_snapshot(earlier))
     assert upgraded["host"] == {"texlive": {"installed": False, "version": "", "binaries": []}}
     assert upgraded["system"]["cpu_count"] == os.cpu_count()
+
+
+def test_a_repositorys_own_config_runs_nothing_while_it_is_recorded(repo: Path, tmp_path) -> None:
+    """A cloned repo's `core.fsmonitor` is a command git would run on `status`."""
+    ran = tmp_path / "ran"
+    git(repo, "config", "core.fsmonitor", f"touch {ran}; false")
+    (repo / "untracked.txt").write_text("x\n")
+    snap = env_snapshot("/nonexistent-containers-dir", dev_repos=[str(repo)])
+    assert not ran.exists()
+    entry = next(r for r in snap["dev_repos"] if r["path"] == str(repo))
+    assert entry["dirty"] is True

@@ -105,9 +105,14 @@ def _system(errors: list[str]) -> dict:
     return host
 
 
+#: A repository's own config must not run anything while we only read it (a
+#: ``core.fsmonitor`` or ``core.pager`` command in a cloned repo would).
+_GIT_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.pager=cat", "--no-pager")
+
+
 def _git(path: str, *args: str) -> str:
     done = runner.run(
-        ["git", "-C", path, *args],
+        ["git", *_GIT_SAFE, "-C", path, *args],
         readonly=True,
         timeout=GIT_TIMEOUT,
         env={"LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"},
