@@ -36,5 +36,10 @@ def create(source, containers_dir, containers_dir_d, output_dir, fakeroot) -> in
     path, commands = execute(
         lambda: sandbox_create(source, containers_dir, output_dir=output_dir, fakeroot=fakeroot)
     )
-    emit({"path": str(path)}, get_options(), text=f"created {path}", dry_run_commands=commands)
+    emit(
+        {"path": str(path)},
+        get_options(),
+        text=f"{'would create' if commands is not None else 'created'} {path}",
+        dry_run_commands=commands,
+    )
     return pending_exit(True)
