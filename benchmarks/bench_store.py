@@ -175,11 +175,7 @@ def cases(runs: int = 5):
 
         gate = Path(tempfile.mkdtemp(prefix="bench-gate-", dir="/tmp"))  # /tmp: seen by %post
         interrupting = def_path.with_name("interrupt.def")
-        # 32 MB of random bytes: mksquashfs works on them for a second or more, smoke
-        # included, so a signal sent while it runs lands before the build ends
-        (def_path.parent / "squash.bin").write_bytes(os.urandom(32 << 20))
-        text = def_path.read_text().replace("%files\n", "%files\n    squash.bin /squash.bin\n", 1)
-        interrupting.write_text(interrupt_def(text, gate))
+        interrupting.write_text(interrupt_def(def_path.read_text(), gate))
         try:
             yield from interrupt_cases(root, interrupting, gate, out, runs)
         finally:

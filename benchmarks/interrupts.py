@@ -61,6 +61,9 @@ def interrupt_def(base_def: str, gate: Path) -> str:
         f"\n%post\n    : > {gate}/in-post\n"
         f"    i=0\n    while [ ! -e {gate}/open ] && [ $i -lt {loops} ]; do\n"
         "        sleep 0.1; i=$((i+1))\n    done\n"
+        # 32 MB of random bytes made in the image, after the gate: mksquashfs then works a
+        # second or more (smoke sizes included), while the bootstrap stays as it was
+        "    dd if=/dev/urandom of=/squash.bin bs=1048576 count=32 2>/dev/null\n"
         f"    : > {gate}/post-done\n"
     )
     return base_def + post
@@ -201,7 +204,15 @@ def _sides(root: Path, def_path: Path, store_out: Path) -> tuple[Side, Side, Pat
         hidden = [p for p in store.iterdir() if p.name.startswith(".") and p.name != ".scitex"]
         return tree_bytes(scratch) + sum(tree_bytes(p) for p in hidden) + tree_bytes(our_tmp)
 
-    ours = Side(ours_argv, ours_env, lambda: _any_entry(scratch), ours_left, wraps=True)
+    def ours_started() -> bool:
+        """apptainer's temporary space inside our build scratch (``.scitex/tmp/<pid>-<ns>/``),
+        the same evidence as raw's: our scratch folder itself exists before apptainer runs."""
+        try:
+            return any(_any_entry(Path(e.path)) for e in os.scandir(scratch) if e.is_dir())
+        except FileNotFoundError:
+            return False
+
+    ours = Side(ours_argv, ours_env, ours_started, ours_left, wraps=True)
     raw = Side(
         raw_argv,
         {**base_env, "APPTAINER_TMPDIR": str(raw_tmp)},
