@@ -27,6 +27,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from scitex_container.apptainer.deffile.edits import (
+    append_section,
+    generated_block,
+    remove_block,
+    set_block,
+)
 from scitex_container.apptainer.deffile.parse import parse_stages
 from scitex_container.apptainer.deffile.parts import (
     FilesEntry,
@@ -36,15 +42,7 @@ from scitex_container.apptainer.deffile.parts import (
     TemplateRef,
     files_entries,
 )
-from scitex_container.apptainer.deffile.text import (
-    TEMPLATE_RE,
-    append_section,
-    content,
-    generated_block,
-    remove_block,
-    set_block,
-    split_lines,
-)
+from scitex_container.apptainer.deffile.text import TEMPLATE_RE, content, split_lines
 from scitex_container.errors import NoSuchStageError
 
 _COMMENTED_RE = re.compile(r"#[^!]")  # apptainer skips a template after this on its line
