@@ -36,9 +36,12 @@ def run_area(area: str, runs: int) -> list[CaseResult]:
             row.area = area
             rows.append(row)
     except FileNotFoundError as exc:
-        skipped = CaseResult(f"{area}: skipped", 0.0, 0.0, 0.0, str(exc), None, 0)
-        skipped.area = area
-        rows.append(skipped)
+        if rows:  # a tool missing is said before the first case; later it is a failure
+            row = error_row(f"{area}: area aborted after {len(rows)} case(s)", exc)
+        else:
+            row = CaseResult(f"{area}: skipped", 0.0, 0.0, 0.0, str(exc), None, 0)
+        row.area = area
+        rows.append(row)
     except Exception as exc:
         row = error_row(f"{area}: area aborted after {len(rows)} case(s)", exc)
         row.area = area
