@@ -87,3 +87,31 @@ def test_capture_verify_sbom_commands_on_a_real_image(lock_sif, tmp_path):
 def test_verify_missing_image_exits_2_naming_it(tmp_path):
     out = run_cli("verify", tmp_path / "nope.sif")
     assert out.returncode == 2 and f"{tmp_path / 'nope.sif'}: does not exist" in out.stderr
+
+
+def test_lock_archive_dry_run_creates_nothing_and_says_what_it_would_fetch(tmp_path):
+    import subprocess
+    import sys
+
+    lock = tmp_path / "t.lock"
+    lock.write_text("# scitex-container lock\n[dpkg]\nhello=2.10-3\n")
+    archive = tmp_path / "arc"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scitex_container",
+            "--dry-run",
+            "lock",
+            "archive",
+            lock,
+            "-o",
+            archive,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # something would change
+    assert "would fetch 1 artifacts" in done.stdout
+    assert not archive.exists()

@@ -189,6 +189,16 @@ def archive_lock(
             todo[key] = version
     found: dict[str, Fetched] = {}
     missing: dict[str, str] = {}
+    if runner.is_dry_run():  # nothing is made or fetched: say what would be (`todo`)
+        return ArchiveResult(
+            store.root,
+            None,
+            len(todo),
+            len(wanted) - len(todo),
+            dict(hashes),
+            missing={k: "would be fetched" for k in sorted(todo)},
+            repaired=tuple(sorted(damaged)),
+        )
     store.ensure_root()
     with temporaries.directory(".fetch-", store.root) as work:
         pip_todo = {k[4:]: v for k, v in todo.items() if k.startswith("pip:")}

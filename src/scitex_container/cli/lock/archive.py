@@ -71,13 +71,16 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
             )
         )
     repaired = f"; {len(result.repaired)} damaged and replaced" if result.repaired else ""
-    emit(
-        result,
-        opts,
-        text=f"archived {len(result.artifacts)} artifacts in {result.archive} "
-        f"({result.fetched} fetched, {result.reused} already there{repaired}); "
-        f"lock: {result.lock_path}",
-        dry_run_commands=commands,
-        stdout_taken=lock_out == "-",
-    )
-    return pending_exit(True)
+    if commands is not None:
+        text = (
+            f"would fetch {result.fetched} artifacts into {result.archive} "
+            f"({result.reused} already there{repaired.replace('and replaced', 'to replace')})"
+        )
+    else:
+        text = (
+            f"archived {len(result.artifacts)} artifacts in {result.archive} "
+            f"({result.fetched} fetched, {result.reused} already there{repaired}); "
+            f"lock: {result.lock_path}"
+        )
+    emit(result, opts, text=text, dry_run_commands=commands, stdout_taken=lock_out == "-")
+    return pending_exit(result.fetched > 0 or bool(result.repaired))
