@@ -31,8 +31,8 @@ def mounts(texlive_prefix, imagemagick_prefix, host_mounts_raw) -> int:
     from scitex_container.host.mounts import get_mount_config
 
     result, commands = execute(
-        lambda: get_mount_config(
-            texlive_prefix, host_mounts_raw, imagemagick_prefix=imagemagick_prefix
+        lambda: get_mount_config(  # the command runs here: the host paths must exist here
+            texlive_prefix, host_mounts_raw, imagemagick_prefix=imagemagick_prefix, resolve=True
         )
     )
     opts = get_options()
