@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -117,3 +118,16 @@ def python_for(user: str) -> str:
 
 
 PYTHON = sys.executable
+
+
+def cli_with_cache(*args: str, cache: Path) -> subprocess.CompletedProcess:
+    """``python -m scitex_container ARGS`` with its digest cache under ``cache``."""
+    env = {**python_env(), "XDG_CACHE_HOME": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )

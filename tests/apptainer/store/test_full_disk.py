@@ -14,12 +14,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from images import BUSYBOX_DEF
-from storekit import make_sif, python_env, sha256
+from storekit import cli_with_cache, make_sif, sha256
 
 from scitex_container.apptainer.store.metadata import read_metadata, update_metadata
 from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
@@ -65,16 +64,7 @@ def fill(fs: Path, leave: int) -> Path:
     return filler
 
 
-def cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    env = {**python_env(), "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+cli = cli_with_cache
 
 
 def _active(store: Path, link: str) -> tuple[Path, str]:

@@ -13,28 +13,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from images import BUSYBOX_DEF, busybox_sif
-from storekit import flip_byte, make_sif, python_env
+from storekit import cli_with_cache, flip_byte, make_sif
 
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.errors import EXIT_UNVERIFIED
 
-
-def cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    env = {**python_env(), "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+cli = cli_with_cache
 
 
 @pytest.mark.apptainer

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from images import BUSYBOX_DEF
-from storekit import python_env
+from storekit import cli_with_cache
 
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
@@ -24,16 +22,7 @@ from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
 pytestmark = pytest.mark.apptainer
 
 
-def cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
-    env = {**python_env(), "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+cli = cli_with_cache
 
 
 @pytest.fixture()
