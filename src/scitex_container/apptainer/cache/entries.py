@@ -59,8 +59,10 @@ def default_root() -> Path:
 
 
 def enabled_by_default() -> bool:
-    """Does ``$SCITEX_CONTAINER_STAGE_CACHE`` turn the stage cache on?"""
-    return os.environ.get(envvars.STAGE_CACHE, "").strip().lower() in ("1", "yes", "true", "on")
+    """Is the stage cache on for ``build``?  Yes, unless ``$SCITEX_CONTAINER_STAGE_CACHE``
+    is ``0``, ``no``, ``false`` or ``off``."""
+    value = os.environ.get(envvars.STAGE_CACHE, "").strip().lower()
+    return value not in ("0", "no", "false", "off")
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
