@@ -11,6 +11,7 @@ it was), what was built, and which entries were found corrupt and removed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -21,10 +22,11 @@ from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, Entry, Sta
 from scitex_container.apptainer.cache.stage_keys import (
     StageContext,
     argument_values,
+    earlier_keys,
     plan_keys,
     used_args,
 )
-from scitex_container.apptainer.cache.stages import StagePlan, plan_stages
+from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_text
@@ -82,6 +84,7 @@ class Prepared(Result):
 
     plan: StagePlan
     keys: tuple[str, ...]
+    earlier: tuple[str, ...] = ()  #: the keys of ``plan.earlier``, in order
 
 
 def prepare(
@@ -94,8 +97,64 @@ def prepare(
     plan = plan_stages(deffile)
     if plan.uncacheable is not None:
         return Prepared(plan, ())
-    values = argument_values(deffile.stages[0].arguments, build_args)
-    return Prepared(plan, plan_keys(plan, context, values))
+    values = [argument_values(stage.arguments, build_args) for stage in deffile.stages]
+    sources = earlier_keys(plan, context, values[:-1])
+    return Prepared(plan, plan_keys(plan, context, values[-1], sources), tuple(sources.values()))
+
+
+def _build_entry(
+    cache: StageCache,
+    key: str,
+    spec: StageSpec,
+    def_text: str,
+    build: BuildFn,
+    scratch: Path,
+    args: Mapping[str, str],
+) -> tuple[Entry, tuple[str, ...]]:
+    """Build one stage as a sandbox into a new entry of ``cache``."""
+    def_file = scratch / f"{spec.name}.def"
+    atomic_write_text(def_file, def_text)
+    work = cache.making(key)
+    try:
+        command = build(def_file, work / "rootfs", True, args)
+        return cache.publish(work, key, spec.name, spec.network), command
+    except BaseException:
+        temporaries.remove(work)
+        raise
+
+
+def _earlier_roots(
+    prepared: Prepared,
+    cache: StageCache,
+    build: BuildFn,
+    scratch: Path,
+    build_args: Mapping[str, str] | None,
+    max_age: float,
+    progress: Callable[[str], None] | None,
+) -> tuple[list[StageRun], dict[str, str], list[tuple[str, ...]], list[str]]:
+    """Reuse or build every earlier ``Stage:``: their runs, root fs by name, commands, corrupt."""
+    runs: list[StageRun] = []
+    roots: dict[str, str] = {}
+    commands: list[tuple[str, ...]] = []
+    corrupt: list[str] = []
+    for spec, key in zip(prepared.plan.earlier, prepared.earlier, strict=True):
+        found = cache.lookup(key, max_age=max_age)
+        if found.why.startswith("corrupt"):
+            corrupt.append(key)
+        entry, began = found.entry, time.monotonic()
+        if entry is None:
+            if progress is not None:
+                progress(f"stage {spec.name}: building")
+            text = spec.def_text(None, "", roots)
+            args = used_args(spec, build_args)
+            entry, command = _build_entry(cache, key, spec, text, build, scratch, args)
+            commands.append(command)
+        reused = found.entry is not None
+        age = entry.age() if reused else None
+        took = 0.0 if reused else time.monotonic() - began
+        runs.append(StageRun(spec.name, key, spec.line, reused, spec.network, age, took, found.why))
+        roots[spec.name.removeprefix("stage-")] = os.fspath(entry.rootfs)
+    return runs, roots, commands, corrupt
 
 
 def _deepest(
@@ -134,6 +193,11 @@ def run_staged(
     start, found, seen, corrupt = _deepest(cache, prepared, max_age)
     runs: list[StageRun] = []
     commands: list[tuple[str, ...]] = []
+    roots: dict[str, str] = {}
+    if any(s.sources for s in plan.stages[start + 1 :]):  # what is left copies from them
+        early = _earlier_roots(prepared, cache, build, scratch, build_args, max_age, progress)
+        runs, roots, commands, found_corrupt = early
+        corrupt += found_corrupt
     base: Path | None = found.rootfs if found is not None else None
     for index in range(start + 1):
         spec, key = cached[index], prepared.keys[index]
@@ -145,19 +209,13 @@ def run_staged(
         if progress is not None:
             progress(f"stage {spec.name}: building")
         began = time.monotonic()
-        def_file = scratch / f"stage-{index}.def"
-        atomic_write_text(
-            def_file, spec.def_text(os.fspath(base) if base else None, plan.arguments)
-        )
-        work = cache.making(key)
-        try:
-            commands.append(build(def_file, work / "rootfs", True, used_args(spec, build_args)))
-            # an entry holds every earlier stage too: it reached the network if any of them did
-            network = any(c.network for c in cached[: index + 1])
-            entry = cache.publish(work, key, spec.name, network)
-        except BaseException:
-            temporaries.remove(work)
-            raise
+        text = spec.def_text(os.fspath(base) if base else None, plan.arguments, roots)
+        # an entry holds every earlier stage too: it reached the network if any of them did
+        network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
+        as_built = dataclasses.replace(spec, network=network)
+        args = used_args(spec, build_args)
+        entry, command = _build_entry(cache, key, as_built, text, build, scratch, args)
+        commands.append(command)
         base = entry.rootfs
         runs.append(
             StageRun(
@@ -176,7 +234,9 @@ def run_staged(
         progress("stage final: building")
     began = time.monotonic()
     def_file = scratch / "stage-final.def"
-    atomic_write_text(def_file, final.def_text(os.fspath(base) if base else None, plan.arguments))
+    atomic_write_text(
+        def_file, final.def_text(os.fspath(base) if base else None, plan.arguments, roots)
+    )
     commands.append(build(def_file, out, sandbox, used_args(final, build_args)))
     runs.append(
         StageRun(
