@@ -17,12 +17,9 @@ from collections.abc import Mapping
 
 from scitex_container.apptainer.deffile.parts import Section, Stage, files_from
 from scitex_container.apptainer.deffile.text import split_fields
+from scitex_container.errors import UncacheableDef as Uncacheable
 
 _PLACEHOLDER_RE = re.compile(r"@scitex-stage:([^@\s]+)@")
-
-
-class Uncacheable(Exception):
-    """Raised (and caught by :func:`.stages.plan_stages`) for a def built cold."""
 
 
 def from_placeholder(stage: str) -> str:
