@@ -48,6 +48,7 @@ class StageRun(Result):
     age: float | None  #: seconds since the reused entry was made
     duration: float  #: seconds spent building it (0 when reused)
     lookup: str  #: ``hit``, ``missing``, ``expired``, ``corrupt: ...``, ``not looked up``
+    stored: float = 0.0  #: of ``duration``, seconds spent storing the entry (digest, lock)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class StagedReport(Result):
     stages: tuple[StageRun, ...]
     corrupt: tuple[str, ...]  #: keys of entries found corrupt and removed
     commands: tuple[tuple[str, ...], ...]
+    lookup_seconds: float = 0.0  #: spent finding and verifying the entries reused
 
     @property
     def reused(self) -> tuple[StageRun, ...]:
@@ -73,6 +75,7 @@ class StagedReport(Result):
                 "age_seconds": None if s.age is None else round(s.age, 1),
                 "network": s.network,
                 "seconds": round(s.duration, 1),
+                "store_seconds": round(s.stored, 1),
             }
             for s in self.stages
         ]
@@ -110,14 +113,17 @@ def _build_entry(
     build: BuildFn,
     scratch: Path,
     args: Mapping[str, str],
-) -> tuple[Entry, tuple[str, ...]]:
-    """Build one stage as a sandbox into a new entry of ``cache``."""
+) -> tuple[Entry, tuple[str, ...], float]:
+    """Build one stage as a sandbox into a new entry of ``cache`` (and the seconds storing it
+    took)."""
     def_file = scratch / f"{spec.name}.def"
     atomic_write_text(def_file, def_text)
     work = cache.making(key)
     try:
         command = build(def_file, work / "rootfs", True, args)
-        return cache.publish(work, key, spec.name, spec.network), command
+        began = time.monotonic()
+        entry = cache.publish(work, key, spec.name, spec.network)
+        return entry, command, time.monotonic() - began
     except BaseException:
         temporaries.remove(work)
         raise
@@ -141,18 +147,19 @@ def _earlier_roots(
         found = cache.lookup(key, max_age=max_age)
         if found.why.startswith("corrupt"):
             corrupt.append(key)
-        entry, began = found.entry, time.monotonic()
+        entry, began, stored = found.entry, time.monotonic(), 0.0
         if entry is None:
             if progress is not None:
                 progress(f"stage {spec.name}: building")
             text = spec.def_text(None, "", roots)
             args = used_args(spec, build_args)
-            entry, command = _build_entry(cache, key, spec, text, build, scratch, args)
+            entry, command, stored = _build_entry(cache, key, spec, text, build, scratch, args)
             commands.append(command)
         reused = found.entry is not None
         age = entry.age() if reused else None
         took = 0.0 if reused else time.monotonic() - began
-        runs.append(StageRun(spec.name, key, spec.line, reused, spec.network, age, took, found.why))
+        line, why = spec.line, found.why
+        runs.append(StageRun(spec.name, key, line, reused, spec.network, age, took, why, stored))
         roots[spec.name.removeprefix("stage-")] = os.fspath(entry.rootfs)
     return runs, roots, commands, corrupt
 
@@ -190,7 +197,9 @@ def run_staged(
     plan = prepared.plan
     cached = plan.cached
     cache.open()
+    looking = time.monotonic()
     start, found, seen, corrupt = _deepest(cache, prepared, max_age)
+    looked = time.monotonic() - looking
     runs: list[StageRun] = []
     commands: list[tuple[str, ...]] = []
     roots: dict[str, str] = {}
@@ -214,7 +223,7 @@ def run_staged(
         network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
         as_built = dataclasses.replace(spec, network=network)
         args = used_args(spec, build_args)
-        entry, command = _build_entry(cache, key, as_built, text, build, scratch, args)
+        entry, command, stored = _build_entry(cache, key, as_built, text, build, scratch, args)
         commands.append(command)
         base = entry.rootfs
         runs.append(
@@ -227,6 +236,7 @@ def run_staged(
                 None,
                 time.monotonic() - began,
                 seen.get(index, "not looked up"),
+                stored,
             )
         )
     final = plan.stages[-1]
@@ -250,4 +260,4 @@ def run_staged(
             "not cached",
         )
     )
-    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands))
+    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked)
