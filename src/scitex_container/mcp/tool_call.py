@@ -25,7 +25,7 @@ from typing import Any
 
 from scitex_container import envvars
 from scitex_container.errors import EXIT_BAD_INPUT, BadInputError
-from scitex_container.mcp.tool_catalog import Param, ToolSpec
+from scitex_container.mcp.tool_spec import Param, ToolSpec
 from scitex_container.paths import no_control
 
 #: One call at a time: the CLI's output streams are the process's.
@@ -119,10 +119,25 @@ def _def_by_name(name: str) -> str | None:
 
 def _resolved_default(p: Param) -> str | None:
     """What the command would use for an omitted ``p`` (None: nothing to confine)."""
-    if p.resolve_default == "cwd":  # the command works where it is started
+    kind = p.resolve_default
+    if kind == "cwd":  # the command works where it is started
         return os.getcwd()
-    if p.resolve_default != "containers_dir":
+    if kind == "home":  # the session's home: the CLI's default, the caller's own
+        from scitex_container.apptainer.session.api import current_user
+
+        return current_user()[1]
+    if kind == "deploy_target":
+        from scitex_container.apptainer.store.deploy import DEFAULT_TARGET
+
+        return str(DEFAULT_TARGET)
+    if kind == "active_image":
+        return _active_image(p.name)
+    if kind != "containers_dir":
         return None
+    return _containers_dir()
+
+
+def _containers_dir() -> str | None:
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
     from scitex_container.errors import NotFoundError
 
@@ -132,9 +147,26 @@ def _resolved_default(p: Param) -> str | None:
         return None
 
 
+def _active_image(field: str) -> str:
+    """The active image of the containers directory (the seed's ``verify`` default)."""
+    from scitex_container.apptainer.store.opening import open_stores
+
+    found = _containers_dir()
+    if found is None:
+        raise BadInputError("no containers directory found: give the image", field)
+    active = [a for a in (s.active_path() for s in open_stores(found)) if a is not None]
+    if len(active) != 1:
+        what = "no active image" if not active else f"{len(active)} active images"
+        raise BadInputError(f"{what} in {found}: give the image", field)
+    return str(active[0])
+
+
 def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
-    """The CLI argv for a call, or :class:`BadInputError` naming the field; runs nothing."""
-    arguments = dict(arguments or {})
+    """The CLI argv for a call, or :class:`BadInputError` naming the field; runs nothing.
+
+    An argument given as ``""`` is not given (the seed's tools default to ``""``).
+    """
+    arguments = {k: v for k, v in (arguments or {}).items() if v != ""}
     _schema_error(spec, arguments)
     allowed = roots()
     argv = ["--json", "-q"]
@@ -142,17 +174,29 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
         argv.append("--dry-run")
     argv += list(spec.command)
     positionals: list[str] = []
+    gap: str | None = None  # an omitted positional that a later one would take the place of
     for p in spec.params:
         field, value = _value(p, arguments)
-        if value is None and p.resolve_default:
+        defaulted = value is None and p.resolve_default is not None
+        if defaulted:
             value = _resolved_default(p)
-        for text in _strings(p, field, value, allowed):
-            if p.flag is None:
-                positionals.append(text)
-            elif p.kind == "bool":
-                argv.append(p.flag)
-            else:
-                argv.append(f"{p.flag}={text}")
+        try:
+            texts = _strings(p, field, value, allowed)
+        except BadInputError as exc:
+            if not defaulted:
+                raise
+            raise BadInputError(f"{exc.detail} (the default): give `{field}`", field) from None
+        if p.flag is None:
+            if texts and gap is not None:
+                raise BadInputError("is required when a later argument is given", gap)
+            if not texts:
+                gap = gap or field
+            positionals += texts
+            continue
+        for text in texts:
+            argv.append(p.flag if p.kind == "bool" else f"{p.flag}={text}")
+    if spec.when_none and not any(arguments.get(n) for n in spec.when_none[0]):
+        argv.append(spec.when_none[1])
     return [*argv, "--", *positionals] if positionals else argv
 
 
