@@ -52,3 +52,8 @@ def test_install_links_copies_and_never_replaces_what_it_did_not_make(sx, tmp_pa
     refused = sx("--json", "skills", "install", "--dest", other, "--no-link")
     assert refused.code == 2 and "not made by" in refused.json()["error"]
     assert os.listdir(other / "scitex-container") == ["mine.md"]
+
+
+def test_skills_help_recursive(sx):
+    ran = sx("skills", "--help-recursive")
+    assert ran.code == 0 and "=== scitex-container skills install ===" in ran.out

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from scitex_container.cli.seed.help_recursive import group_option
 from scitex_container.cli.skills.get import get
 from scitex_container.cli.skills.install import install
 from scitex_container.cli.skills.list_cmd import list_cmd
 
 
 @click.group(invoke_without_command=True)
+@group_option
 @click.pass_context
 def skills(ctx: click.Context) -> None:
     """The skill pages bundled for AI agents: list, get, install.
