@@ -61,8 +61,8 @@ def _invalid(message: str, field: str | None, data: Any = None) -> Exception:
     return MCPError(code=types.INVALID_PARAMS, message=text, data=detail or None)
 
 
-def call(name: str, arguments: dict[str, Any] | None) -> CallOutcome:
-    """Run tool ``name``; bad input raises the JSON-RPC error, before anything runs."""
+def prepare(name: str, arguments: dict[str, Any] | None) -> tuple[bool, list[str]]:
+    """``(runs apart, argv)`` of a call; bad input raises the JSON-RPC error, nothing runs."""
     from scitex_container.mcp import tool_call
 
     spec = tool_catalog.find(name)
@@ -72,11 +72,23 @@ def call(name: str, arguments: dict[str, Any] | None) -> CallOutcome:
         argv = tool_call.build_argv(spec, arguments)
     except BadInputError as exc:
         raise _invalid(exc.detail, exc.where) from None
-    outcome = tool_call.run_cli(argv)
+    return tool_call.runs_apart(spec, argv), argv
+
+
+def checked(outcome: CallOutcome) -> CallOutcome:
+    """``outcome``, or the JSON-RPC error when the command refused its input as bad usage."""
     if outcome.bad_input:
         payload = outcome.payload if isinstance(outcome.payload, dict) else {}
         raise _invalid(str(payload.get("error", "bad input")), None, payload)
     return outcome
+
+
+def call(name: str, arguments: dict[str, Any] | None) -> CallOutcome:
+    """Run tool ``name`` to completion (in this thread); see :func:`prepare`."""
+    from scitex_container.mcp import tool_call
+
+    apart, argv = prepare(name, arguments)
+    return checked((tool_call.run_cli_apart if apart else tool_call.run_cli)(argv))
 
 
 def build_server() -> Any:
@@ -88,7 +100,16 @@ def build_server() -> Any:
         return types.ListToolsResult(tools=[types.Tool(**t) for t in tool_list()])
 
     async def call_tool(_ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        outcome = call(params.name, params.arguments)
+        import anyio.to_thread
+
+        from scitex_container.mcp import tool_call
+
+        apart, argv = prepare(params.name, params.arguments)
+        if apart:  # a long step: other calls are answered while it runs
+            outcome = await anyio.to_thread.run_sync(tool_call.run_cli_apart, argv)
+        else:
+            outcome = tool_call.run_cli(argv)
+        outcome = checked(outcome)
         data = outcome.to_dict()
         return types.CallToolResult(
             content=[types.TextContent(text=json.dumps(data, sort_keys=True))],

@@ -231,6 +231,35 @@ class CallOutcome:
         return out
 
 
+def _outcome(code: int, text: str, log: str, argv: list[str]) -> CallOutcome:
+    try:
+        payload: Any = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        payload = {"output": text}
+    return CallOutcome(code, payload, log, dry_run="--dry-run" in argv)
+
+
+def runs_apart(spec: ToolSpec, argv: list[str]) -> bool:
+    """Whether a call runs in a child process: a step that changes something (a
+    build, a session...) may take minutes, and the server answers other calls
+    meanwhile; reads and dry runs are quick and run in this process."""
+    return spec.mutating and "--dry-run" not in argv
+
+
+def run_cli_apart(argv: list[str]) -> CallOutcome:
+    """Run the CLI with ``argv`` as a child process (same environment and directory)
+    through the process runner: no shell, and nothing it starts outlives the server.
+    Blocking; the server calls it from a worker thread."""
+    import sys
+
+    from scitex_container.process import runner
+
+    done = runner.run(
+        [sys.executable, "-m", "scitex_container", *argv], check=False, contained=True
+    )
+    return _outcome(done.returncode, done.stdout, done.stderr, argv)
+
+
 def run_cli(argv: list[str]) -> CallOutcome:
     """Run the CLI with ``argv`` in this process; its output is captured, never printed."""
     from scitex_container.cli.main import main as cli_main
@@ -242,9 +271,4 @@ def run_cli(argv: list[str]) -> CallOutcome:
             cli_main(argv)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    text = out.getvalue()
-    try:
-        payload: Any = json.loads(text) if text.strip() else None
-    except json.JSONDecodeError:
-        payload = {"output": text}
-    return CallOutcome(code, payload, err.getvalue(), dry_run="--dry-run" in argv)
+    return _outcome(code, out.getvalue(), err.getvalue(), argv)
