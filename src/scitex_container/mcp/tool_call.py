@@ -8,9 +8,12 @@ package's path rules; so are the paths a command would pick by itself (a
 .def found by name, the containers directory of an omitted store).  Only
 then is an argv list built, options as ``--flag=value`` and every
 positional after ``--``, so no value can become an option, and the CLI
-runs in this process with ``--json``: a tool returns exactly the JSON the
-command prints (its ``to_dict()`` result or its error object), validated
-as the CLI validates.  Nothing goes through a shell.
+runs with ``--json``: a tool returns exactly the JSON the command prints
+(its ``to_dict()`` result or its error object), validated as the CLI
+validates.  Reads and dry runs run in this process (quick, one at a time);
+a step that changes something runs as a child process through the process
+runner, so the server answers other calls while it runs.  Nothing goes
+through a shell.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from scitex_container.errors import EXIT_BAD_INPUT, BadInputError
 from scitex_container.mcp.tool_spec import Param, ToolSpec
 from scitex_container.paths import no_control
 
-#: One call at a time: the CLI's output streams are the process's.
+#: One in-process call at a time: the CLI's output streams are the process's.
 _CALL_LOCK = threading.Lock()
 
 
