@@ -66,3 +66,27 @@ def test_rc_and_foreign_only_packages_are_no_drift_against_a_seed_capture(tmp_pa
     del seed_lock.dpkg[FOREIGN]
     diff = compare_locks(seed_lock, ours)
     assert diff.only_in_b == {f"dpkg:{FOREIGN}:{FOREIGN_ARCH}": FOREIGN_VERSION}
+
+
+@pytest.mark.apptainer
+def test_verify_with_the_seeds_dpkg_file_of_the_image_passes_and_sees_real_drift(
+    tmp_path, states_image
+):
+    from scitex_container.apptainer import verify
+
+    captured = seed.capture(states_image)
+    dpkg = "".join(f"{k}={v}\n" for k, v in captured.dpkg.items())
+    pip = "".join(f"{k}=={v}\n" if v else f"{k}\n" for k, v in captured.pip.items())
+    (tmp_path / "requirements-lock.txt").write_text(pip)
+    (tmp_path / "dpkg-lock.txt").write_text(dpkg)
+    result = verify(states_image, lock_dir=tmp_path)
+    assert result["dpkg_lock"]["status"] == "pass", result["dpkg_lock"]
+    assert f"{RC}={RC_VERSION}\n" in dpkg  # the seed's file lists the rc package
+    (tmp_path / "dpkg-lock.txt").write_text(
+        dpkg.replace(f"{RC}={RC_VERSION}", f"{RC}=0.9-1").replace(
+            f"{FOREIGN}={FOREIGN_VERSION}", f"{FOREIGN}=1.0-1"
+        )
+    )
+    result = verify(states_image, lock_dir=tmp_path)
+    assert result["dpkg_lock"]["status"] == "fail"
+    assert result["dpkg_lock"]["diff_count"] == 2, result["dpkg_lock"]
