@@ -27,6 +27,7 @@ from scitex_container.apptainer.cache.stage_keys import (
     used_args,
 )
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
+from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_text
@@ -213,51 +214,67 @@ def run_staged(
         age = found.age() if found is not None else None
         why = seen.get(index, "within a deeper entry")
         runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, why))
-    for index in range(start + 1, len(cached)):
-        spec, key = cached[index], prepared.keys[index]
+    storing = Storing(cache)
+
+    def committed(done: tuple[Entry, float] | None) -> None:
+        if done is None:
+            return
+        entry, took = done
+        at = next(i for i, r in enumerate(runs) if r.key == entry.key and not r.reused)
+        run = runs[at]
+        runs[at] = dataclasses.replace(run, duration=run.duration + took, stored=took)
+
+    def build_on(def_file: Path, target: Path, as_sandbox: bool, args: Mapping[str, str]):
+        try:
+            return build(def_file, target, as_sandbox, args)
+        except Exception:
+            committed(storing.commit())  # the stage before it is kept: a fix reuses it
+            raise
+
+    try:
+        for index in range(start + 1, len(cached)):
+            spec, key = cached[index], prepared.keys[index]
+            if progress is not None:
+                progress(f"stage {spec.name}: building")
+            began = time.monotonic()
+            below = storing.rootfs or base
+            text = spec.def_text(os.fspath(below) if below else None, plan.arguments, roots)
+            def_file = scratch / f"{spec.name}.def"
+            atomic_write_text(def_file, text)
+            # an entry holds every earlier stage too: it reached the network if any of them did
+            network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
+            work = cache.making(key)
+            try:
+                commands.append(
+                    build_on(def_file, work / "rootfs", True, used_args(spec, build_args))
+                )
+            except BaseException:
+                temporaries.remove(work)
+                raise
+            took = time.monotonic() - began
+            lookup = seen.get(index, "not looked up")
+            runs.append(
+                StageRun(spec.name, key, spec.line, False, spec.network, None, took, lookup)
+            )
+            committed(storing.commit())  # the stage below: this build has copied it
+            storing.start(work, key, spec.name, network)
+        final = plan.stages[-1]
         if progress is not None:
-            progress(f"stage {spec.name}: building")
+            progress("stage final: building")
         began = time.monotonic()
-        text = spec.def_text(os.fspath(base) if base else None, plan.arguments, roots)
-        # an entry holds every earlier stage too: it reached the network if any of them did
-        network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
-        as_built = dataclasses.replace(spec, network=network)
-        args = used_args(spec, build_args)
-        entry, command, stored = _build_entry(cache, key, as_built, text, build, scratch, args)
-        commands.append(command)
-        base = entry.rootfs
+        def_file = scratch / "stage-final.def"
+        below = storing.rootfs or base
+        atomic_write_text(
+            def_file, final.def_text(os.fspath(below) if below else None, plan.arguments, roots)
+        )
+        commands.append(build_on(def_file, out, sandbox, used_args(final, build_args)))
+        took = time.monotonic() - began
         runs.append(
             StageRun(
-                spec.name,
-                key,
-                spec.line,
-                False,
-                spec.network,
-                None,
-                time.monotonic() - began,
-                seen.get(index, "not looked up"),
-                stored,
+                final.name, prepared.keys[-1], final.line, False, False, None, took, "not cached"
             )
         )
-    final = plan.stages[-1]
-    if progress is not None:
-        progress("stage final: building")
-    began = time.monotonic()
-    def_file = scratch / "stage-final.def"
-    atomic_write_text(
-        def_file, final.def_text(os.fspath(base) if base else None, plan.arguments, roots)
-    )
-    commands.append(build(def_file, out, sandbox, used_args(final, build_args)))
-    runs.append(
-        StageRun(
-            final.name,
-            prepared.keys[-1],
-            final.line,
-            False,
-            False,
-            None,
-            time.monotonic() - began,
-            "not cached",
-        )
-    )
+        committed(storing.commit())
+    finally:
+        storing.close()
     return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked)
