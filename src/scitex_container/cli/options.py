@@ -8,6 +8,7 @@ error (exit 2) that names it.
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
@@ -66,6 +67,14 @@ class ExistingPath(click.Path):
                 from scitex_container.files.pathinfo import from_oserror
 
                 raise from_oserror(exc, value) from None
+            if os.path.islink(value) and not os.path.exists(value):
+                try:  # dangling is fine; a link loop is said as one
+                    os.stat(value)
+                except OSError as exc:
+                    if exc.errno == errno.ELOOP:
+                        from scitex_container.files.pathinfo import from_oserror
+
+                        raise from_oserror(exc, value) from None
             if not self.file_okay and os.path.exists(value) and not os.path.isdir(value):
                 from scitex_container.errors import PathKindError
 
