@@ -98,14 +98,20 @@ fakeroot_option = click.option(
 )
 
 
-def keep_option(default: int, what: str = "Versions"):
+#: How many versions `cleanup` and `sandbox cleanup` keep unless told (one default for the CLI;
+#: the library's ``cleanup(keep=3)`` / ``cleanup_sandboxes(keep=5)`` keep the reference's own).
+KEEP_DEFAULT = 3
+
+
+def keep_option(what: str = "Versions"):
     return click.option(
         "-k",
         "--keep",
         type=click.IntRange(min=0),
-        default=default,
+        default=KEEP_DEFAULT,
         show_default=True,
-        help=f"Newest {what.lower()} to keep (the active one counts; it and protected ones stay).",
+        help=f"Newest {what.lower()} to keep (the active one counts; it and protected ones stay;"
+        f" the same default in every cleanup).",
     )
 
 

@@ -36,9 +36,9 @@ def pull(source, output_dir, name, plain_http) -> int:
         lambda: pull_image(source, output_dir, name=name, plain_http=plain_http)
     )
     if commands is not None:
-        text = f"would pull {source}" if not result.reused else f"kept {result.path}"
+        text = f"would pull {source}" if not result.reused else f"unchanged {result.path}"
     else:
-        verb = "kept" if result.reused else "pulled"
+        verb = "unchanged" if result.reused else "pulled"
         text = f"{verb} {result.path} ({result.origin.get('manifest_digest')})"
     emit(result, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(commands is not None and not result.reused)

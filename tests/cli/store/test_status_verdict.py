@@ -43,3 +43,6 @@ def test_status_refuses_what_build_refuses_with_the_same_error(tmp_path: Path) -
         (defs / f"{name}.def").unlink()
     fine = cli("--json", "status", defs, "-o", out)
     assert fine.returncode == 0 and json.loads(fine.stdout)[0]["action"] == "build"
+    assert cli("build", defs / "ok.def", "-o", out).returncode == 0
+    [row] = json.loads(cli("--json", "status", defs, "-o", out).stdout)
+    assert row["action"] == "none" and row["path"] == row["sif_path"] == str(out / "ok" / "ok.sif")

@@ -164,6 +164,7 @@ class ImageStatus(Result):
             "name": self.name,
             "def_path": str(self.def_path),
             "sif_path": str(self.sif_path) if self.sif_path else None,
+            "path": str(self.sif_path) if self.sif_path else None,  # as `versions` names it
             "sif_size": human_size(self.sif_size),
             "sif_date": format_date(self.sif_mtime) if self.sif_mtime is not None else None,
             "hash_current": self.hash_current,

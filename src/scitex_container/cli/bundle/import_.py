@@ -36,9 +36,9 @@ def import_(bundle_file, output_dir, archive, name) -> int:
     )
     arrival = result.arrival
     if commands is not None:
-        text = f"would import {bundle_file}" if not arrival.reused else f"kept {arrival.path}"
+        text = f"would import {bundle_file}" if not arrival.reused else f"unchanged {arrival.path}"
     else:
-        verb = "kept" if arrival.reused else "imported"
+        verb = "unchanged" if arrival.reused else "imported"
         text = f"{verb} {arrival.path}"
         if result.artifacts_added:
             text += f"\n{result.artifacts_added} artifacts in {archive}"
