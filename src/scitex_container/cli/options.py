@@ -53,7 +53,18 @@ def common_options(func):
     return json_option(dry_run_option(func))
 
 
-class ExistingPath(click.Path):
+class TidyPath(click.Path):
+    """A path argument, tidied (``a/../b`` -> ``b`` where that is the same file)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            from scitex_container.files.pathinfo import tidy_path
+
+            value = tidy_path(value)
+        return super().convert(value, param, ctx)
+
+
+class ExistingPath(TidyPath):
     """A path that must exist (a dangling link counts: stores are reached through links)."""
 
     def __init__(self, **kwargs: Any) -> None:

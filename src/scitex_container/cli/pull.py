@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import common_options, plain_http_option
+from scitex_container.cli.options import TidyPath, common_options, plain_http_option
 from scitex_container.cli.output import emit
 
 
@@ -16,7 +16,7 @@ from scitex_container.cli.output import emit
     "-o",
     "--output-dir",
     required=True,
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory the image's store is in (OUTPUT_DIR/NAME/, as `build -o`).",
 )
 @click.option("--name", help="Image name (default: the repository's last component).")

@@ -6,13 +6,13 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING_DIR, EXISTING_FILE, common_options
+from scitex_container.cli.options import EXISTING_DIR, EXISTING_FILE, TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
 @click.command("to-sif")
 @click.argument("sandbox_dir", type=EXISTING_DIR)
-@click.argument("output_sif", type=click.Path(dir_okay=False))
+@click.argument("output_sif", type=TidyPath(dir_okay=False))
 @click.option("--sign", "key", type=EXISTING_FILE, help="Sign it with this PEM key.")
 @common_options
 def to_sif(sandbox_dir, output_sif, key) -> int:

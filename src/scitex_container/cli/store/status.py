@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute
-from scitex_container.cli.options import EXISTING_DIR, common_options
+from scitex_container.cli.options import EXISTING_DIR, TidyPath, common_options
 from scitex_container.cli.output import emit
 from scitex_container.errors import EXIT_BAD_INPUT
 
@@ -16,7 +16,7 @@ from scitex_container.errors import EXIT_BAD_INPUT
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Where `build` put the images (default: CONTAINERS_DIR).",
 )
 @click.option(
