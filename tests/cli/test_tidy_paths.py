@@ -59,3 +59,27 @@ def test_a_dot_dot_after_a_link_is_kept_as_given(tmp_path: Path) -> None:
     (tmp_path / "here" / "store").mkdir()
     done = cli("versions", given, cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith(f"error: {given}: does not exist")
+
+
+def test_every_path_parameter_of_every_command_is_tidied() -> None:
+    """Walks click's command tree: a plain click.Path would print `a/../b` back as given."""
+    import click
+
+    from scitex_container.cli.main import cli as root
+    from scitex_container.cli.options import TidyPath
+
+    plain: list[str] = []
+
+    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
+        for param in cmd.get_params(click.Context(cmd)):
+            if isinstance(param.type, click.Path) and not isinstance(param.type, TidyPath):
+                plain.append(f"{' '.join(path)} {param.name}")
+        if isinstance(cmd, click.Group):
+            ctx = click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, (*path, name))
+
+    walk(root, ())
+    assert plain == []
