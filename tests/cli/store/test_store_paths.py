@@ -135,6 +135,14 @@ def test_to_sif_into_a_stores_active_link_writes_a_version_of_it(
     sandbox = tmp_path / "sb"
     made = cli("sandbox", "create", busybox_sif, "-o", sandbox)
     assert made.returncode == 0, made.stderr
+    dry = cli("--dry-run", "sandbox", "to-sif", sandbox, store / "demo.sif")
+    assert dry.returncode == 1 and dry.stdout.splitlines()[-1].startswith(f"would write {store}")
+    version = store / f"demo-v{STAMPS[0]}.sif"
+    before = version.read_bytes()
+    over = cli("sandbox", "to-sif", sandbox, version)  # a version is never rewritten
+    assert over.returncode == 2 and "never rewritten" in over.stderr and "demo.sif" in over.stderr
+    assert version.read_bytes() == before
+    assert sorted(n for n in os.listdir(store) if n != ".scitex") == [version.name, "demo.sif"]
     wrote = cli("--json", "sandbox", "to-sif", sandbox, store / "demo.sif")
     assert wrote.returncode == 0, wrote.stderr
     new = Path(json.loads(wrote.stdout)["path"])

@@ -273,9 +273,19 @@ def sandbox_to_sif(
 
 def _store_at(out: Path):
     """The SIF store whose active link ``out`` is (a link there is never replaced by a file)."""
+    from scitex_container.apptainer.sif.magic import has_sif_magic
     from scitex_container.apptainer.store.opening import open_store
 
     if not out.is_symlink():
+        if out.is_file() and has_sif_magic(out):
+            store = open_store(out)
+            version = store.scheme.version_of(out.name)
+            if version is not None and store.dir == Path(os.path.normpath(out.parent.absolute())):
+                raise BadInputError(
+                    f"is version {version} of the store whose active link is {store.link}; "
+                    "a version is never rewritten (give the active link to add a version)",
+                    str(out),
+                )
         return None
     store = open_store(out)
     if store.scheme.kind != "sif" or store.link != Path(os.path.normpath(out.absolute())):
