@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from scitex_container.process import interrupts
 from scitex_container.process.failures import process_error
-from scitex_container.process.pipes import MAX_LINE, communicate, lines, wait
+from scitex_container.process.pipes import MAX_LINE, communicate, drain_killed, lines, wait
 from scitex_container.process.procgroup import (
     GRACE_SECONDS,
     kill_group,
@@ -245,8 +245,8 @@ def _collect(
         out, err = communicate(proc, input, None if timeout is None else began + timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
-        out, err = proc.communicate()
-        raise process_error(args, None, out or "", err or "", timed_out=True) from None
+        out, err = drain_killed(proc)  # bounded: a grandchild may hold the pipes
+        raise process_error(args, None, out, err, timed_out=True) from None
     except BaseException as exc:
         stop_group(proc, exc, own_group=own_group)
         raise
