@@ -57,6 +57,7 @@ __all__ = [
     "install_signal_handlers",
     "is_dry_run",
     "recorded_commands",
+    "relay",
     "run",
     "stop_children",
     "stream",
@@ -257,6 +258,47 @@ def _collect(
     if check and done.returncode != 0:
         raise process_error(args, done.returncode, done.stdout, done.stderr)
     return done
+
+
+def relay(
+    argv: Sequence[str | os.PathLike],
+    keep: Callable[[str], bool],
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Completed:
+    """Run ``argv`` with its stdout ours and its stderr relayed line by line.
+
+    A stderr line reaches our stderr only when ``keep(line)`` (a wrapper's
+    own noise can be left out); the returned ``stderr`` holds the last
+    lines of all of it, kept or not, so the caller can tell what failed.
+    Never raises on the exit code.
+    """
+    args = _normalize(argv)
+    log.debug("relay: %s", shlex.join(args))
+    if is_dry_run():
+        _recorder.get().record(args)  # type: ignore[union-attr]
+        return Completed(args, 0, dry_run=True)
+    began = time.monotonic()
+    tail: list[str] = []
+    proc = spawn(
+        args, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_environ(env, ()), bufsize=0
+    )
+    try:
+        assert proc.stderr is not None
+        for line in lines(proc.stderr.fileno(), None):
+            tail.append(line.rstrip("\n"))
+            del tail[:-200]
+            data = line.encode("utf-8", "replace") if keep(line) else b""
+            while data:
+                data = data[os.write(2, data) :]
+        wait(proc, None)
+    except BaseException as exc:
+        stop_group(proc, exc)
+        raise
+    finally:
+        reaped(proc)
+        proc.stderr.close()  # type: ignore[union-attr]
+    return Completed(args, proc.returncode, "", "\n".join(tail), time.monotonic() - began)
 
 
 @dataclass(frozen=True)

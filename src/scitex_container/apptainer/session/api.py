@@ -13,7 +13,7 @@ import pwd
 import re
 from collections.abc import Callable, Sequence
 
-from scitex_container.apptainer.session import capacity, local, records, slurm
+from scitex_container.apptainer.session import capacity, local, records, slurm, steps
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
@@ -210,12 +210,26 @@ def _argv(argv: Sequence[str]) -> list[str]:
 def exec_in_session(
     session_id: str, argv: Sequence[str], *, capture: bool = False
 ) -> runner.Completed:
-    """Run ``argv`` inside the session's instance; returns its outcome (no raise on exit code)."""
+    """Run ``argv`` inside the session's instance; returns its outcome.
+
+    The command's own exit status is returned (no raise on it); its output
+    passes through unless ``capture``, without srun's report of its exit.
+    Our own failures raise (:mod:`.steps`): CommandNotFoundInSession (127),
+    CommandNotRunnableInSession (126), SessionStepError (125: srun, the node
+    or the instance).
+    """
     record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
-    full = backend.step_argv(record, _argv(argv))
-    return runner.run(full, check=False, capture=capture)
+    argv = _argv(argv)
+    full = backend.step_argv(record, argv)
+    if capture:
+        done = runner.run(full, check=False, capture=True)
+    else:
+        done = runner.relay(full, lambda line: not steps.is_noise(line))
+    if not done.dry_run:
+        steps.check_step(record.id, argv, done.returncode, done.stderr)
+    return done
 
 
 def attach_session(session_id: str, *, pty: bool | None = None) -> int:
