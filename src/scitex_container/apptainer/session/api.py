@@ -18,7 +18,13 @@ from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
-from scitex_container.apptainer.session.spec import SessionSpec, plan, require_host_paths
+from scitex_container.apptainer.session.spec import (
+    SessionSpec,
+    detected_container_cmd,
+    plan,
+    require_host_paths,
+    resolve_host_tools,
+)
 from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
 from scitex_container.process import runner
 
@@ -156,7 +162,7 @@ def start_session(
         host_mounts,
         texlive_prefix,
         overlay=overlay,
-        container_cmd=container_cmd,
+        container_cmd=container_cmd if container_cmd is not None else detected_container_cmd(),
         slurm_partition=partition,
         slurm_time_limit=time_limit,
         slurm_cpus=cpus,
@@ -167,6 +173,7 @@ def start_session(
     check_image(image)
     capacity.check_project_dir(project)
     require_host_paths(spec)  # what the pure builders did not check: here is where it runs
+    spec = resolve_host_tools(spec)  # the loader run and launchers written: here, not in builders
     if chosen == "slurm":  # SLURM's own view: exit 2 now rather than pending forever
         capacity.check_capacity(
             spec.slurm_partition, spec.slurm_node, spec.slurm_cpus, spec.slurm_memory_gb
