@@ -265,13 +265,14 @@ def relay(
     keep: Callable[[str], bool],
     *,
     env: Mapping[str, str] | None = None,
+    interactive: bool = False,
 ) -> Completed:
     """Run ``argv`` with its stdout ours and its stderr relayed line by line.
 
     A stderr line reaches our stderr only when ``keep(line)`` (a wrapper's
     own noise can be left out); the returned ``stderr`` holds the last
     lines of all of it, kept or not, so the caller can tell what failed.
-    Never raises on the exit code.
+    Never raises on the exit code; ``interactive`` as for :func:`run`.
     """
     args = _normalize(argv)
     log.debug("relay: %s", shlex.join(args))
@@ -279,10 +280,20 @@ def relay(
         _recorder.get().record(args)  # type: ignore[union-attr]
         return Completed(args, 0, dry_run=True)
     began = time.monotonic()
-    tail: list[str] = []
     proc = spawn(
-        args, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_environ(env, ()), bufsize=0
+        args,
+        new_session=not interactive,
+        stdin=None if interactive else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=_environ(env, ()),
+        bufsize=0,
     )
+    with interrupts.ctrl_c_ignored() if interactive else contextlib.nullcontext():
+        return _relayed(args, proc, keep, began, own_group=not interactive)
+
+
+def _relayed(args: tuple, proc: subprocess.Popen, keep, began: float, own_group: bool) -> Completed:
+    tail: list[str] = []
     try:
         assert proc.stderr is not None
         for line in lines(proc.stderr.fileno(), None):
@@ -293,7 +304,7 @@ def relay(
                 data = data[os.write(2, data) :]
         wait(proc, None)
     except BaseException as exc:
-        stop_group(proc, exc)
+        stop_group(proc, exc, own_group=own_group)
         raise
     finally:
         reaped(proc)

@@ -57,6 +57,11 @@ def test_exec_status_is_the_commands_and_our_failures_are_apart(
     done = ws.cli("session", "exec", sid, "--", "sh", "-c", "kill -9 $$")
     assert done.returncode == 137 and "srun:" not in done.stderr, done.stderr
 
+    # attach: the shell's own status, without srun's report of it.
+    done = ws.cli("session", "attach", sid, input="echo in-shell\nexit 4\n")
+    assert done.returncode == 4 and "in-shell" in done.stdout, done.stderr
+    assert "srun:" not in done.stderr, done.stderr
+
     # An ended session says why, from SLURM's record, and keeps it.
     assert ws.as_user("scancel", rec["job_id"]).returncode == 0
     assert wait_until(lambda: rec["job_id"] not in ws.active_jobs())

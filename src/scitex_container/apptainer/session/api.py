@@ -240,14 +240,21 @@ def exec_in_session(
 
 
 def attach_session(session_id: str, *, pty: bool | None = None) -> int:
-    """Open a login shell in the session; ``pty=None`` uses one when stdin is a terminal."""
+    """Open a login shell in the session; ``pty=None`` uses one when stdin is a terminal.
+
+    Returns the shell's exit status, without srun's report of it; our own
+    failures raise as :func:`exec_in_session`'s do.
+    """
     record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     if pty is None:
         pty = os.isatty(0)
     full = backend.step_argv(record, list(SHELL_ARGV), pty=pty)
-    return runner.run(full, check=False, interactive=True).returncode
+    done = runner.relay(full, lambda line: not steps.is_noise(line), interactive=True)
+    if not done.dry_run:  # the shell's status is the user's; the step failing is ours
+        steps.check_step(record.id, SHELL_ARGV, done.returncode, done.stderr)
+    return done.returncode
 
 
 def stop_session(session_id: str) -> SessionRecord:
