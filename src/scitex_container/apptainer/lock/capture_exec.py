@@ -22,7 +22,12 @@ from pathlib import Path
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.lock.capture_static import Found
 from scitex_container.apptainer.lock.lockfile import node_versions
-from scitex_container.apptainer.lock.pkgdb import apk_versions, dpkg_versions, freeze_lines_to_map
+from scitex_container.apptainer.lock.pkgdb import (
+    apk_versions,
+    dpkg_config_files,
+    dpkg_versions,
+    freeze_lines_to_map,
+)
 from scitex_container.process import runner
 
 MARK = "@@scitex:"
@@ -153,6 +158,7 @@ def parse_exec_output(stdout: str) -> Found:
         node=node,
         apk=apk,
         method="exec",
+        dpkg_config_files=dpkg_config_files(records, native),
     )
 
 
