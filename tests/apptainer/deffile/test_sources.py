@@ -28,13 +28,21 @@ def tree(tmp_path: Path) -> Path:
         ("file 1", ["file 1"], False),  # apptainer escapes the space
         ("'*.txt'", ["*.txt"], False),  # quoted: no glob
         ('"it\'s"', ["it's"], False),
-        ("$HOME/a.txt", ["/a.txt"], False),  # no environment: $VAR is empty
         ("nothing*", ["nothing*"], True),  # no match: the pattern as written
         ("a\\*.txt", ["a*.txt"], False),
     ],
 )
 def test_expand_as_a_shell_word(tree: Path, src, words, globbed):
     assert expand(src, tree) == (words, globbed)
+
+
+def test_a_variable_expands_from_the_builds_environment(tree: Path):
+    # apptainer 1.4 (mvdan.cc/sh, no Env given) reads the process environment:
+    # `$HOME/x` copied /root/x in a real build as root; an unset name is empty
+    env = {"HOME": "/home/u", "REL": "d/e"}
+    assert expand("$HOME/a.txt", tree, env) == (["/home/u/a.txt"], False)
+    assert expand('"${REL}"/*.py', tree, env) == (["d/e/x.py"], True)
+    assert expand("$UNSET/a.txt", tree, env) == (["/a.txt"], False)
 
 
 def test_an_unterminated_quote_is_refused(tree: Path):
