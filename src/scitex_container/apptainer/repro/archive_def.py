@@ -41,10 +41,12 @@ import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from scitex_container.apptainer.deffile import DefFile
+from scitex_container.apptainer.deffile import DefFile, parse_def_text
+from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.apptainer.lock.archive_store import ArchiveStore, entry_key
 from scitex_container.apptainer.repro.archive_debootstrap import (
     DebootstrapBase,
+    as_debootstrap,
     as_scratch,
     base_of,
     setup_lines,
@@ -223,6 +225,34 @@ def apply(
     # first in %setup: the base is made before the def's own %setup runs on it
     deffile = deffile.set_generated_block(TAG, block, section="setup", first=True)
     return deffile, hashed_pins(pip_pins, records)
+
+
+def unapply(deffile: DefFile) -> DefFile:
+    """Undo :func:`apply`: no archive ``%setup`` block, the debootstrap header back.
+
+    Re-pinning a locked def starts from this, so a pin without an archive
+    keeps nothing of an earlier archive pin, and one with an archive makes
+    its block afresh.  A ``%setup`` left with nothing in it (the block was
+    all it held) goes too.
+    """
+    if deffile.generated_block(TAG, section="setup") is None:
+        return as_debootstrap(deffile)
+    deffile = deffile.remove_generated_block(TAG, section="setup")
+    empty = [s for s in deffile.stage(-1).sections_named("setup") if not s.raw_body.strip()]
+    if empty:  # drop it, and the blank line the archive pin put before it
+        k = 0
+        parts: list[str] = []
+        for stage in deffile.stages:
+            parts.append(stage.raw_header)
+            for sec in stage.sections:
+                k = len(parts) if sec is empty[0] else k
+                parts.append(sec.raw)
+        rows = split_lines(parts[k - 1])
+        if rows and not content(rows[-1]).strip():
+            parts[k - 1] = "".join(rows[:-1])
+        parts[k] = ""
+        deffile = parse_def_text("".join(parts), deffile.path)
+    return as_debootstrap(deffile)
 
 
 def restore_lines() -> list[str]:
