@@ -23,6 +23,7 @@ static reading.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import os
@@ -73,7 +74,7 @@ def capture_found(image: str | os.PathLike, method: str = "auto") -> Found:
             log.info("static capture impossible (%s); using apptainer exec", exc)
     found = exec_capture(path)
     if path.is_file():
-        found = Found(found.pip, found.dpkg, found.node, found.apk, read_sif(path).image_id, "exec")
+        found = dataclasses.replace(found, image_id=read_sif(path).image_id)
     return found
 
 
