@@ -68,6 +68,9 @@ def test_host_sources_skip_stage_copies_and_ignored_sections(tree: Path):
         ('"file 1" /opt/f', '"/r/file 1" /opt/f'),
         ("a.txt", "/r/a.txt /a.txt"),  # no destination: the one apptainer gave it
         ("*.txt", "/r/*.txt /"),
+        ("d/*.py", "/r/d/*.py /d/"),  # one match today; the glob's directory, not that file
+        ("{a,b}.txt", "/r/{a,b}.txt /"),
+        ("$HOME/a.txt /x", None),  # absolute through the build's $HOME: as written
         ("/abs/a /x", None),
         ("# comment", None),
     ],
@@ -79,6 +82,12 @@ def test_rebase_keeps_the_sources_spelling(tree: Path, line, expected):
     else:
         # the implicit destination is computed against the rough def's directory
         assert rebase_line(line, str(tree), {}) == expected.replace("/r", str(tree), 1)
+
+
+@pytest.mark.parametrize("line", ["*/x.py", "d/**/x.py", "{d,d/e}/x.py"])
+def test_a_destinationless_source_that_spans_directories_is_not_rebased(line: str):
+    with pytest.raises(BadInputError, match="several directories"):
+        rebase_line(line, "/r", {})
 
 
 def test_rebase_escapes_the_directory(tree: Path):
