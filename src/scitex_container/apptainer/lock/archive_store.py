@@ -14,7 +14,8 @@ rewritten atomically and deterministically (sorted keys) under a lock file,
 so two concurrent archivers merge their entries rather than lose one.
 
 The archive is trusted only when it is the caller's own or root's: the
-directory, its ``sha256/`` and ``views/`` directories and the index must be
+directory, its ``sha256/`` directories, ``views/`` and every directory of a
+view (``apt``, ``wheels``, ``npm``, ...) and the index must be
 owned by the caller or root and not writable by group or others (else
 UntrustedStateError, exit 2, naming the path and its owner), for reading
 (``lock pin``) as for writing (``lock archive``).  A co-user who could write
@@ -96,6 +97,30 @@ class ArchiveStore:
         """``path`` (the archive or a directory in it) after the ownership check."""
         check_trusted(path, directory=True, allow_root=True, rule=trust_rule)
         return path
+
+    def check_tree(self, path: Path) -> None:
+        """``path`` and every directory under it after the ownership check.
+
+        A view's ``apt``/``wheels``/``npm`` directories are read by the
+        build (apt and pip take whatever they hold), so each must be as
+        trusted as the archive; a link where a directory belongs is refused.
+        A missing ``path`` passes (nothing there to trust).
+        """
+        if not os.path.lexists(path):
+            return
+        todo = [self.check_dir(path)]
+        while todo:
+            here = todo.pop()
+            for entry in os.scandir(here):
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(self.check_dir(Path(entry.path)))
+
+    def check_blob_dirs(self, digests: list[str]) -> None:
+        """``sha256/`` and the ``sha256/<xx>`` directories of ``digests``, checked."""
+        for sub in ("", *sorted({d[:2] for d in digests if d})):
+            path = self.root / "sha256" / sub if sub else self.root / "sha256"
+            if os.path.lexists(path):
+                self.check_dir(path)
 
     def make_dir(self, path: Path) -> Path:
         """Create ``path`` (0755) if missing, then check it; the archive's parents

@@ -133,6 +133,9 @@ def records_for(archive: str | os.PathLike, wanted: list[tuple[str, str]]) -> di
             out[key] = record
         else:
             gaps.append(entry_key(key, version))
+    store.check_blob_dirs([str(r.get("sha256", "")) for r in out.values()])
+    if os.path.lexists(store.root / "views"):
+        store.check_dir(store.root / "views")
     if gaps:
         raise NotFoundError(
             f"{len(gaps)} artifact(s) the locked def needs are not in the archive "
@@ -303,6 +306,11 @@ def check_locked_def(locked_def: str | os.PathLike, archive: str | os.PathLike) 
             f"`{locked_def}` was pinned against the archive `{path.parent.parent}`, not `{root}`",
             os.fspath(locked_def),
         )
+    store = ArchiveStore(root)
+    for where in (store.root, path.parent):  # the archive, its views/ and the view copied:
+        if os.path.lexists(where):  # trusted, or refused (UntrustedStateError, exit 2)
+            store.check_dir(where)
+    store.check_tree(path)
     sums = re.findall(r"^([0-9a-f]{64})  (.+)$", block, re.MULTILINE)
     cache, gaps = DigestCache(), []
     for digest, rel in sums:
