@@ -135,11 +135,16 @@ class ArchiveStore:
         """The archive directory, created if missing, after the ownership check."""
         return self.make_dir(self.root)
 
-    def add_file(self, source: Path, sha256: str | None = None) -> str:
-        """Copy ``source`` in under its sha256 (once); return the digest.
+    def add_file(self, source: Path, sha256: str | None = None, *, move: bool = False) -> str:
+        """Store ``source`` under its sha256 (once); return the digest.
 
         A file already stored under that name is kept only when it is a
         regular file with that sha256; anything else there is replaced.
+        ``move`` is for a file in a directory only this process writes (a
+        fetch's private work directory, on the archive's file system): it is
+        renamed in, not copied, and hashed once (not at all when ``sha256``
+        was computed from it already).  Anything else is copied, and the
+        copy is hashed against the digest.
         """
         digest = sha256 or sha256_file(source)
         final = self.blob(digest)
@@ -150,9 +155,12 @@ class ArchiveStore:
             return digest
         tmp = temporaries.track(temp_path(final))
         try:
-            shutil.copyfile(source, tmp)
-            if sha256_file(tmp) != digest:
-                raise BadInputError(f"`{source}` changed while it was archived", str(source))
+            if move:
+                os.replace(source, tmp)
+            else:
+                shutil.copyfile(source, tmp)
+                if sha256_file(tmp) != digest:
+                    raise BadInputError(f"`{source}` changed while it was archived", str(source))
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
         except BaseException:
