@@ -79,6 +79,7 @@ MUTATING = {
     "sandbox configure-ps1": "alias of sandbox ps1",
     "sandbox purge-sifs": "tests/cli/seed/ (cleanup_sifs through the runner's dry run)",
     "save-env-snapshot": "alias of snapshot -o",
+    "skills install": "tests/cli/skills/ (its dry run leaves nothing, then the real run)",
 }
 READ_ONLY = {
     "apptainer list",
@@ -91,6 +92,8 @@ READ_ONLY = {
     "mcp list-tools",
     "mcp start",  # a server on stdio: changes nothing itself
     "show-status",
+    "skills get",
+    "skills list",
     "cache list",
     "docker logs",
     "docker status",

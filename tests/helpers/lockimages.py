@@ -171,3 +171,64 @@ def archive_rough() -> tuple[str, Path]:
     text = ARCHIVE_ROUGH.format(base=debian_sif(), wheel=wheel, wheel_name=wheel.name)
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     return text, cached_build("archive-rough", text, extra_key=digest)
+
+
+#: Packages of :func:`dpkg_states_sif`: one removed with its config file left
+#: (state ``rc``) and one installed for a foreign architecture only.
+DPKG_RC = ("scx-rc", "1.0-1")
+DPKG_FOREIGN_ONLY = ("scx-foreign", "2.0-1", "i386")
+
+
+def _state_deb(directory: Path, name: str, version: str, arch: str, conffile: bool) -> Path:
+    """A tiny .deb made with ``dpkg-deb`` (fixed dates, built once: the cache key is stable)."""
+    import os
+    import subprocess
+
+    out = directory / f"{name}_{version}_{arch}.deb"
+    if out.exists():
+        return out
+    root = directory / f".{name}-root"
+    (root / "DEBIAN").mkdir(parents=True, exist_ok=True)
+    control = f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
+    control += "Maintainer: tests <t@example.org>\nDescription: made by a test\n"
+    (root / "DEBIAN/control").write_text(control)
+    if conffile:
+        (root / "etc").mkdir(exist_ok=True)
+        (root / "etc" / f"{name}.conf").write_text("setting = 1\n")
+        (root / "DEBIAN/conffiles").write_text(f"/etc/{name}.conf\n")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "499162500"}
+    tmp = out.with_suffix(".part")
+    subprocess.run(
+        ["dpkg-deb", "--build", "--root-owner-group", root, tmp],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    os.replace(tmp, out)
+    return out
+
+
+def dpkg_states_sif() -> Path:
+    """Debian base + :data:`DPKG_RC` removed (``rc``) + :data:`DPKG_FOREIGN_ONLY` (no network)."""
+    base = debian_sif()
+    inputs = cache_dir() / "dpkg-states-inputs-v1"
+    inputs.mkdir(parents=True, exist_ok=True)
+    _state_deb(inputs, DPKG_RC[0], DPKG_RC[1], "amd64", True)
+    _state_deb(inputs, *DPKG_FOREIGN_ONLY, False)
+    text = textwrap.dedent(
+        f"""\
+        Bootstrap: localimage
+        From: {base}
+
+        %files
+            {inputs} /opt/debs
+
+        %post
+            set -e
+            dpkg --add-architecture {DPKG_FOREIGN_ONLY[2]}
+            dpkg -i /opt/debs/*.deb
+            dpkg -r {DPKG_RC[0]}
+            rm -rf /opt/debs
+        """
+    )
+    return cached_build("dpkg-states", text, extra_key=_digest(inputs))

@@ -21,8 +21,13 @@ def server_env(roots: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def with_session(env: dict[str, str], cwd: Path, body: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Start the server, initialize a client session, run ``body(session)``, close."""
+def with_session(
+    env: dict[str, str],
+    cwd: Path,
+    body: Callable[[Any], Awaitable[Any]],
+    args: tuple[str, ...] = (),
+) -> Any:
+    """Start the server (with ``args``), initialize a client session, run ``body(session)``."""
     import tempfile
 
     from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -30,7 +35,7 @@ def with_session(env: dict[str, str], cwd: Path, body: Callable[[Any], Awaitable
     from mcp import ClientSession
 
     async def main(errlog: Any) -> Any:
-        params = StdioServerParameters(command=SERVER, env=env, cwd=str(cwd))
+        params = StdioServerParameters(command=SERVER, args=list(args), env=env, cwd=str(cwd))
         async with (
             stdio_client(params, errlog=errlog) as (read, write),
             ClientSession(read, write) as session,

@@ -38,6 +38,7 @@ pip_names = st.builds(
 )
 pip_versions = st.one_of(
     st.sampled_from(["1.0", "1.0RC1", "2.0.post1", "1!2.0", "0.5.0.dev0", "2.0.0-1", "1.0a"]),
+    st.just("=1.0-custom"),  # `name===1.0-custom`: the seed splits at the first `==`
     st.builds(lambda a, b: f"{a}.{b}", st.integers(0, 30), st.integers(0, 30)),
 )
 raw_pip_lines = st.one_of(

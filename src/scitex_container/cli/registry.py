@@ -102,6 +102,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "scitex_container.cli.seed.env_snapshot:save_env_snapshot",
         "Alias of `snapshot` (the seed's later name).",
     ),
+    "skills": (
+        "scitex_container.cli.skills:skills",
+        "The skill pages for AI agents: list, get, install (the seed's command).",
+    ),
     "show-status": (
         "scitex_container.cli.seed.show_status:show_status",
         "The seed's dashboard: Apptainer versions, host packages, Compose stacks.",

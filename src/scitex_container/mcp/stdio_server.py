@@ -8,18 +8,34 @@ Bad input (an unknown tool, a malformed or unknown argument, a path outside
 the server's roots, or anything the command itself refuses as bad usage) is
 a JSON-RPC ``invalid params`` error naming the field, and nothing runs.
 The server writes only protocol messages on stdout.
+
+Start-up imports only the SDK and the static tool table: the tool calls
+(and with them our CLI and click) are imported on the first call.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from scitex_container import envvars
 from scitex_container._version import __version__
 from scitex_container.errors import BadInputError
-from scitex_container.mcp import tool_call, tool_catalog
+from scitex_container.mcp import tool_catalog
+
+if TYPE_CHECKING:
+    from scitex_container.mcp.tool_call import CallOutcome
+
+ROOTS_HELP = (
+    "Roots: a client may name paths only under the server's roots. They are the --root "
+    f"directories, else ${envvars.MCP_ROOTS} (os.pathsep-separated), else the working "
+    "directory. The server refuses to start when a root is `/` unless it was given "
+    "explicitly (--root / or the variable): started from `/` by a client, it would "
+    "confine nothing. Each root must be an existing directory."
+)
 
 INSTRUCTIONS = (
     "scitex-container: build, version, verify and run Apptainer images and Compose stacks. "
@@ -45,8 +61,10 @@ def _invalid(message: str, field: str | None, data: Any = None) -> Exception:
     return MCPError(code=types.INVALID_PARAMS, message=text, data=detail or None)
 
 
-def call(name: str, arguments: dict[str, Any] | None) -> tool_call.CallOutcome:
-    """Run tool ``name``; bad input raises the JSON-RPC error, before anything runs."""
+def prepare(name: str, arguments: dict[str, Any] | None) -> tuple[bool, list[str]]:
+    """``(runs apart, argv)`` of a call; bad input raises the JSON-RPC error, nothing runs."""
+    from scitex_container.mcp import tool_call
+
     spec = tool_catalog.find(name)
     if spec is None:
         raise _invalid(f"unknown tool `{name}`", "name")
@@ -54,11 +72,23 @@ def call(name: str, arguments: dict[str, Any] | None) -> tool_call.CallOutcome:
         argv = tool_call.build_argv(spec, arguments)
     except BadInputError as exc:
         raise _invalid(exc.detail, exc.where) from None
-    outcome = tool_call.run_cli(argv)
+    return tool_call.runs_apart(spec, argv), argv
+
+
+def checked(outcome: CallOutcome) -> CallOutcome:
+    """``outcome``, or the JSON-RPC error when the command refused its input as bad usage."""
     if outcome.bad_input:
         payload = outcome.payload if isinstance(outcome.payload, dict) else {}
         raise _invalid(str(payload.get("error", "bad input")), None, payload)
     return outcome
+
+
+def call(name: str, arguments: dict[str, Any] | None) -> CallOutcome:
+    """Run tool ``name`` to completion (in this thread); see :func:`prepare`."""
+    from scitex_container.mcp import tool_call
+
+    apart, argv = prepare(name, arguments)
+    return checked((tool_call.run_cli_apart if apart else tool_call.run_cli)(argv))
 
 
 def build_server() -> Any:
@@ -70,7 +100,16 @@ def build_server() -> Any:
         return types.ListToolsResult(tools=[types.Tool(**t) for t in tool_list()])
 
     async def call_tool(_ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        outcome = call(params.name, params.arguments)
+        import anyio.to_thread
+
+        from scitex_container.mcp import tool_call
+
+        apart, argv = prepare(params.name, params.arguments)
+        if apart:  # a long step: other calls are answered while it runs
+            outcome = await anyio.to_thread.run_sync(tool_call.run_cli_apart, argv)
+        else:
+            outcome = tool_call.run_cli(argv)
+        outcome = checked(outcome)
         data = outcome.to_dict()
         return types.CallToolResult(
             content=[types.TextContent(text=json.dumps(data, sort_keys=True))],
@@ -96,8 +135,49 @@ async def serve() -> None:
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
-def main() -> None:
+def choose_roots(given: list[str] | None) -> list[str]:
+    """The server's roots (real paths), or :class:`BadInputError` (see :data:`ROOTS_HELP`)."""
+    explicit = bool(given) or bool(os.environ.get(envvars.MCP_ROOTS))
+    listed = given or [p for p in os.environ.get(envvars.MCP_ROOTS, "").split(os.pathsep) if p]
+    field = "--root" if given else envvars.MCP_ROOTS
+    if not listed:
+        listed, field = [os.getcwd()], "working directory"
+    out = []
+    for raw in listed:
+        real = os.path.realpath(raw)
+        if not os.path.isdir(real):
+            raise BadInputError(f"root `{raw}` is not a directory", field)
+        if real == "/" and not explicit:
+            raise BadInputError(
+                "the server would confine nothing (root `/`): start it in a project "
+                "directory or give --root (--root / only if you mean it)",
+                field,
+            )
+        out.append(real)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
     """Console-script entry point of ``scitex-container-mcp`` (stdio transport)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="scitex-container-mcp",
+        description="The scitex-container MCP server on stdin/stdout.",
+        epilog=ROOTS_HELP,
+    )
+    parser.add_argument(
+        "--root",
+        action="append",
+        metavar="DIR",
+        help="A directory clients may name paths under (repeatable).",
+    )
+    args = parser.parse_args(argv)
+    try:
+        os.environ[envvars.MCP_ROOTS] = os.pathsep.join(choose_roots(args.root))
+    except BadInputError as exc:
+        parser.error(str(exc))  # exit 2, before the protocol starts
+
     import anyio
 
     from scitex_container.process import runner

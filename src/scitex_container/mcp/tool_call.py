@@ -8,9 +8,12 @@ package's path rules; so are the paths a command would pick by itself (a
 .def found by name, the containers directory of an omitted store).  Only
 then is an argv list built, options as ``--flag=value`` and every
 positional after ``--``, so no value can become an option, and the CLI
-runs in this process with ``--json``: a tool returns exactly the JSON the
-command prints (its ``to_dict()`` result or its error object), validated
-as the CLI validates.  Nothing goes through a shell.
+runs with ``--json``: a tool returns exactly the JSON the command prints
+(its ``to_dict()`` result or its error object), validated as the CLI
+validates.  Reads and dry runs run in this process (quick, one at a time);
+a step that changes something runs as a child process through the process
+runner, so the server answers other calls while it runs.  Nothing goes
+through a shell.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from typing import Any
 
 from scitex_container import envvars
 from scitex_container.errors import EXIT_BAD_INPUT, BadInputError
-from scitex_container.mcp.tool_catalog import Param, ToolSpec
+from scitex_container.mcp.tool_spec import Param, ToolSpec
 from scitex_container.paths import no_control
 
-#: One call at a time: the CLI's output streams are the process's.
+#: One in-process call at a time: the CLI's output streams are the process's.
 _CALL_LOCK = threading.Lock()
 
 
@@ -119,10 +122,25 @@ def _def_by_name(name: str) -> str | None:
 
 def _resolved_default(p: Param) -> str | None:
     """What the command would use for an omitted ``p`` (None: nothing to confine)."""
-    if p.resolve_default == "cwd":  # the command works where it is started
+    kind = p.resolve_default
+    if kind == "cwd":  # the command works where it is started
         return os.getcwd()
-    if p.resolve_default != "containers_dir":
+    if kind == "home":  # the session's home: the CLI's default, the caller's own
+        from scitex_container.apptainer.session.api import current_user
+
+        return current_user()[1]
+    if kind == "deploy_target":
+        from scitex_container.apptainer.store.deploy import DEFAULT_TARGET
+
+        return str(DEFAULT_TARGET)
+    if kind == "active_image":
+        return _active_image(p.name)
+    if kind != "containers_dir":
         return None
+    return _containers_dir()
+
+
+def _containers_dir() -> str | None:
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
     from scitex_container.errors import NotFoundError
 
@@ -132,9 +150,26 @@ def _resolved_default(p: Param) -> str | None:
         return None
 
 
+def _active_image(field: str) -> str:
+    """The active image of the containers directory (the seed's ``verify`` default)."""
+    from scitex_container.apptainer.store.opening import open_stores
+
+    found = _containers_dir()
+    if found is None:
+        raise BadInputError("no containers directory found: give the image", field)
+    active = [a for a in (s.active_path() for s in open_stores(found)) if a is not None]
+    if len(active) != 1:
+        what = "no active image" if not active else f"{len(active)} active images"
+        raise BadInputError(f"{what} in {found}: give the image", field)
+    return str(active[0])
+
+
 def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
-    """The CLI argv for a call, or :class:`BadInputError` naming the field; runs nothing."""
-    arguments = dict(arguments or {})
+    """The CLI argv for a call, or :class:`BadInputError` naming the field; runs nothing.
+
+    An argument given as ``""`` is not given (the seed's tools default to ``""``).
+    """
+    arguments = {k: v for k, v in (arguments or {}).items() if v != ""}
     _schema_error(spec, arguments)
     allowed = roots()
     argv = ["--json", "-q"]
@@ -142,17 +177,29 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
         argv.append("--dry-run")
     argv += list(spec.command)
     positionals: list[str] = []
+    gap: str | None = None  # an omitted positional that a later one would take the place of
     for p in spec.params:
         field, value = _value(p, arguments)
-        if value is None and p.resolve_default:
+        defaulted = value is None and p.resolve_default is not None
+        if defaulted:
             value = _resolved_default(p)
-        for text in _strings(p, field, value, allowed):
-            if p.flag is None:
-                positionals.append(text)
-            elif p.kind == "bool":
-                argv.append(p.flag)
-            else:
-                argv.append(f"{p.flag}={text}")
+        try:
+            texts = _strings(p, field, value, allowed)
+        except BadInputError as exc:
+            if not defaulted:
+                raise
+            raise BadInputError(f"{exc.detail} (the default): give `{field}`", field) from None
+        if p.flag is None:
+            if texts and gap is not None:
+                raise BadInputError("is required when a later argument is given", gap)
+            if not texts:
+                gap = gap or field
+            positionals += texts
+            continue
+        for text in texts:
+            argv.append(p.flag if p.kind == "bool" else f"{p.flag}={text}")
+    if spec.when_none and not any(arguments.get(n) for n in spec.when_none[0]):
+        argv.append(spec.when_none[1])
     return [*argv, "--", *positionals] if positionals else argv
 
 
@@ -187,6 +234,35 @@ class CallOutcome:
         return out
 
 
+def _outcome(code: int, text: str, log: str, argv: list[str]) -> CallOutcome:
+    try:
+        payload: Any = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        payload = {"output": text}
+    return CallOutcome(code, payload, log, dry_run="--dry-run" in argv)
+
+
+def runs_apart(spec: ToolSpec, argv: list[str]) -> bool:
+    """Whether a call runs in a child process: a step that changes something (a
+    build, a session...) may take minutes, and the server answers other calls
+    meanwhile; reads and dry runs are quick and run in this process."""
+    return spec.mutating and "--dry-run" not in argv
+
+
+def run_cli_apart(argv: list[str]) -> CallOutcome:
+    """Run the CLI with ``argv`` as a child process (same environment and directory)
+    through the process runner: no shell, and nothing it starts outlives the server.
+    Blocking; the server calls it from a worker thread."""
+    import sys
+
+    from scitex_container.process import runner
+
+    done = runner.run(
+        [sys.executable, "-m", "scitex_container", *argv], check=False, contained=True
+    )
+    return _outcome(done.returncode, done.stdout, done.stderr, argv)
+
+
 def run_cli(argv: list[str]) -> CallOutcome:
     """Run the CLI with ``argv`` in this process; its output is captured, never printed."""
     from scitex_container.cli.main import main as cli_main
@@ -198,9 +274,4 @@ def run_cli(argv: list[str]) -> CallOutcome:
             cli_main(argv)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    text = out.getvalue()
-    try:
-        payload: Any = json.loads(text) if text.strip() else None
-    except json.JSONDecodeError:
-        payload = {"output": text}
-    return CallOutcome(code, payload, err.getvalue(), dry_run="--dry-run" in argv)
+    return _outcome(code, out.getvalue(), err.getvalue(), argv)

@@ -12,92 +12,8 @@ as aliases of ours.  Nothing here runs anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-#: Parameter kinds: ``path`` (confined to the server's roots), ``text`` (a name or
-#: value; never starts with ``-``), ``bool`` (a flag), ``int``, ``paths`` (a list).
-KINDS = ("path", "text", "bool", "int", "paths")
-
-
-@dataclass(frozen=True)
-class Param:
-    """One tool input: its JSON name, kind and where it goes on the command line.
-
-    ``flag`` is the CLI option (``--def``); ``None`` makes it a positional
-    argument, in declaration order.  ``aliases`` are the seed's names for it.
-    """
-
-    name: str
-    kind: str
-    description: str
-    flag: str | None = None
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    enum: tuple[str, ...] = ()
-    default: Any = None
-    #: Resolve an omitted value (``containers_dir``: the containers directory) so
-    #: that what the command would use by default is confined like a given path.
-    resolve_default: str | None = None
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON schema of this input."""
-        out: dict[str, Any]
-        if self.kind == "bool":
-            out = {"type": "boolean"}
-        elif self.kind == "int":
-            out = {"type": "integer", "minimum": 0}
-        elif self.kind == "paths":
-            out = {
-                "anyOf": [
-                    {"type": "array", "items": {"type": "string", "minLength": 1}},
-                    {"type": "string", "description": "comma-separated (the seed's form)"},
-                ]
-            }
-        else:
-            out = {"type": "string", "minLength": 1}
-            if self.kind == "text":
-                out["pattern"] = "^[^-]"  # never read as an option
-        if self.enum:
-            out["enum"] = list(self.enum)
-        if self.default is not None:
-            out["default"] = self.default
-        out["description"] = self.description
-        return out
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    """A tool: the CLI command it runs and its inputs (``mutating`` ones accept ``dry_run``)."""
-
-    name: str
-    command: tuple[str, ...]
-    description: str
-    params: tuple[Param, ...] = ()
-    mutating: bool = False
-    seed_names: tuple[str, ...] = field(default=())
-
-    def input_schema(self) -> dict[str, Any]:
-        """The tool's JSON schema: every input named, nothing else accepted."""
-        props: dict[str, Any] = {}
-        for p in self.params:
-            props[p.name] = p.schema()
-            for alias in p.aliases:
-                props[alias] = {**p.schema(), "description": f"The seed's name for `{p.name}`."}
-        if self.mutating:
-            props["dry_run"] = {
-                "type": "boolean",
-                "description": "Report the commands that would run; change nothing.",
-            }
-        schema: dict[str, Any] = {
-            "type": "object",
-            "properties": props,
-            "additionalProperties": False,
-        }
-        required = [p.name for p in self.params if p.required and not p.aliases]
-        if required:
-            schema["required"] = required
-        return schema
+from scitex_container.mcp.seed_tools import SEED_ONLY
+from scitex_container.mcp.tool_spec import Param, ToolSpec
 
 
 def _store(required: bool = False) -> Param:
@@ -112,6 +28,9 @@ def _store(required: bool = False) -> Param:
 
 
 _DRY = "Accepts dry_run."
+
+#: The seed's ``use_sudo``: only when the caller asks for it (never by default).
+_SUDO = Param("use_sudo", "bool", "Run the privileged step through sudo.", flag="--sudo")
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -167,6 +86,10 @@ TOOLS: tuple[ToolSpec, ...] = (
             Param("sandbox", "bool", "Build a sandbox directory instead of a SIF.", "--sandbox"),
             Param("force", "bool", "Rebuild even if the inputs did not change.", "--force"),
             Param("sign_key", "path", "PEM private key: sign before publishing.", flag="--sign"),
+            Param(
+                "base", "bool", "The seed's `base` (accepted; no effect, as in the seed).", "--base"
+            ),
+            _SUDO,
         ),
         mutating=True,
         seed_names=("container_build",),
@@ -183,7 +106,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "switch",
         ("switch",),
         f"Make a version the active one (an atomic link switch; the site policy applies). {_DRY}",
-        (Param("version", "text", "The version to activate.", required=True), _store()),
+        (Param("version", "text", "The version to activate.", required=True), _store(), _SUDO),
         mutating=True,
         seed_names=("container_switch",),
     ),
@@ -191,7 +114,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "rollback",
         ("rollback",),
         f"Switch back to the previous version (the site policy applies). {_DRY}",
-        (_store(),),
+        (_store(), _SUDO),
         mutating=True,
         seed_names=("container_rollback",),
     ),
@@ -231,14 +154,16 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "host_install",
         ("host", "install"),
-        f"Install host packages (TeX Live, ImageMagick) with apt. {_DRY}",
+        f"Install host packages (TeX Live, ImageMagick) with apt; no group chosen: all. {_DRY}",
         (
             Param("texlive", "bool", "A minimal TeX Live.", flag="--texlive"),
             Param("imagemagick", "bool", "ImageMagick.", flag="--imagemagick"),
-            Param("all", "bool", "Every group.", flag="--all"),
+            Param("all", "bool", "Every group (the default when none is chosen).", flag="--all"),
             Param("check", "bool", "Only check; install nothing.", flag="--check"),
+            _SUDO,
         ),
         mutating=True,
+        when_none=(("texlive", "imagemagick", "all"), "--all"),
     ),
     ToolSpec(
         "env_snapshot",
@@ -264,9 +189,10 @@ TOOLS: tuple[ToolSpec, ...] = (
             Param(
                 "image",
                 "path",
-                "The SIF (or store version) to verify.",
-                required=True,
+                "The SIF (or store version) to verify; default: the active image of the "
+                "containers directory (as the seed's).",
                 aliases=("sif_path",),
+                resolve_default="active_image",
             ),
             Param("def_path", "path", "The .def that should have built it.", flag="--def"),
             Param("lock_dir", "path", "Directory with the lock.", flag="--lock-dir"),
@@ -303,6 +229,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         (
             Param("image", "path", "The image to run.", required=True),
             Param("project", "path", "Host project directory.", flag="--project", required=True),
+            Param(
+                "home",
+                "path",
+                "Host directory bound as the home (default: yours, as the CLI's; refused "
+                "when outside the server's roots).",
+                flag="--home",
+                resolve_default="home",
+            ),
             Param("name", "text", "Instance name.", flag="--name"),
             Param("local", "bool", "Run here instead of through SLURM.", flag="--local"),
             Param("node", "text", "SLURM node.", flag="--node"),
@@ -331,6 +265,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         mutating=True,
     ),
 )
+
+TOOLS += SEED_ONLY
 
 BY_NAME: dict[str, ToolSpec] = {t.name: t for t in TOOLS}
 #: The seed server's own tool names (``container_build``...) -> ours.

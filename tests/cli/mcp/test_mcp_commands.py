@@ -22,3 +22,18 @@ def test_doctor_passes_here_and_reports_each_check(sx):
     checks = {c["name"]: c for c in ran.json()["checks"]}
     assert set(checks) == {"sdk", "server", "tools", "entry_point"}
     assert checks["entry_point"]["detail"].endswith("scitex-container-mcp")
+
+
+def test_mcp_help_recursive_shows_the_group_and_each_subcommand(sx):
+    ran = sx("mcp", "--help-recursive")
+    assert ran.code == 0, ran.err
+    heads = [line for line in ran.out.splitlines() if line.startswith("=== ")]
+    assert heads == [
+        "=== scitex-container mcp ===",
+        *(
+            f"=== scitex-container mcp {c} ==="
+            for c in ("doctor", "install", "list-tools", "start")
+        ),
+    ]
+    assert "--root DIR" in ran.out and "confine nothing" in ran.out  # `mcp start`'s roots rule
+    assert "--help-recursive" in sx("mcp", "--help").out

@@ -23,11 +23,11 @@ static reading.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import logging
 import os
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 from scitex_container import envvars
@@ -74,7 +74,7 @@ def capture_found(image: str | os.PathLike, method: str = "auto") -> Found:
             log.info("static capture impossible (%s); using apptainer exec", exc)
     found = exec_capture(path)
     if path.is_file():
-        found = dataclasses.replace(found, image_id=read_sif(path).image_id)
+        found = replace(found, image_id=read_sif(path).image_id, method="exec")
     return found
 
 
@@ -120,6 +120,7 @@ def lock_from_found(
         command=command,
         pip_capture=PIP_CAPTURE_ALL,
         provided_by=found.owners,
+        dpkg_config_files=found.dpkg_config_files,
     )
 
 

@@ -25,7 +25,12 @@ from pathlib import Path
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.lock.capture_static import Found, dpkg_owners
 from scitex_container.apptainer.lock.lockfile import node_versions
-from scitex_container.apptainer.lock.pkgdb import apk_versions, dpkg_versions, freeze_lines_to_map
+from scitex_container.apptainer.lock.pkgdb import (
+    apk_versions,
+    dpkg_config_files,
+    dpkg_versions,
+    freeze_lines_to_map,
+)
 from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.process import runner
 
@@ -197,6 +202,7 @@ def parse_exec_output(stdout: str) -> Found:
         apk=apk,
         method="exec",
         owners=dpkg_owners(installed, lists, dpkg) if installed and lists else {},
+        dpkg_config_files=dpkg_config_files(records, native),
     )
 
 

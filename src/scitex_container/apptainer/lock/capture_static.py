@@ -31,6 +31,7 @@ from pathlib import Path
 from scitex_container.apptainer.lock.pkgdb import (
     _headers,
     apk_versions,
+    dpkg_config_files,
     dpkg_versions,
     freeze_line,
     freeze_lines_to_map,
@@ -87,6 +88,8 @@ class Found:
     method: str = "static"
     #: ``pip:<name>``/``node:<name>`` -> ``dpkg:<package>`` that installed it
     owners: dict[str, str] = field(default_factory=dict)
+    #: removed dpkg packages whose config files remain (``rc``): name -> version
+    dpkg_config_files: dict[str, str] = field(default_factory=dict)
 
 
 # --- rules shared with the exec capture -------------------------------------
@@ -346,7 +349,8 @@ def static_capture(image: Path) -> Found:
         }
         raw = tree.read(set(wanted.values()))
         files = {logical: raw[real] for logical, real in wanted.items() if real in raw}
-        dpkg = dpkg_versions(parse_control(files.get(DPKG_STATUS, b"").decode("utf-8", "replace")))
+        status = parse_control(files.get(DPKG_STATUS, b"").decode("utf-8", "replace"))
+        dpkg = dpkg_versions(status)
         apk: dict[str, str] = {}
         for db in APK_DBS:
             if db in files:
@@ -359,6 +363,7 @@ def static_capture(image: Path) -> Found:
             apk=apk,
             image_id=getattr(tree, "image_id", ""),
             owners=_owners(tree, view, files, dpkg),
+            dpkg_config_files=dpkg_config_files(status),
         )
     finally:
         tree.close()

@@ -14,7 +14,11 @@ from scitex_container.apptainer.lock.lockfile import (
     Lock,
     read_lock,
 )
-from scitex_container.apptainer.lock.syntax import normalize_pip_version, version_key_identity
+from scitex_container.apptainer.lock.syntax import (
+    VersionSet,
+    normalize_pip_version,
+    version_key_identity,
+)
 from scitex_container.result import Result
 
 MANAGERS = ("pip", "dpkg", "node", "apk")
@@ -42,6 +46,12 @@ class LockDiff(Result):
     #: Keys left out of the comparison (the names ``pip freeze`` omits, when
     #: only one side was captured with it), as written on either side.
     ignored: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Keys are shown as written; a lookup by any spelling of a pip name
+        # (``pip:typing_extensions``, ``pip:Typing.Extensions``) finds them.
+        for name in ("changed", "only_in_a", "only_in_b"):
+            object.__setattr__(self, name, VersionSet(getattr(self, name)))
 
     @property
     def diff_count(self) -> int:
@@ -141,11 +151,18 @@ def _keyed(values: Mapping[str, str], ignore: frozenset[str]) -> dict[str, tuple
 
 
 def _same_version(key: str, a: str, b: str) -> bool:
-    """Equal text, or (pip) equal PEP 440 versions (``1.0RC1`` is ``1.0rc1``, ``6.0`` ``6.0.0``)."""
+    """Equal text, or (pip) equal PEP 440 versions (``1.0RC1`` is ``1.0rc1``, ``6.0`` ``6.0.0``).
+
+    An arbitrary-equality pin (version ``=1.0-custom``, from ``===``) names
+    the same installed version as ``==1.0-custom``: the operator is syntax.
+    """
     if a == b:
         return True
     if not key.startswith("pip:"):
         return False
+    a, b = a.removeprefix("="), b.removeprefix("=")
+    if a == b:
+        return True
     try:
         return Version(a) == Version(b)
     except InvalidVersion:
@@ -186,28 +203,57 @@ def compare_version_sets(
     return LockDiff(identical, changed, only_in_a, only_in_b, a_label, b_label, tuple(skipped))
 
 
-def freeze_omitted(lock_a: Lock, lock_b: Lock) -> tuple[str, ...]:
-    """Version-set keys to leave out when exactly one lock is a seed-style capture.
+def comparable_sets(lock_a: Lock, lock_b: Lock) -> tuple[VersionSet, VersionSet, tuple[str, ...]]:
+    """The two locks' version sets as they should be compared, and the keys to leave out.
 
-    The seed captured pip with ``pip freeze``, which does not list ``pip``,
-    ``setuptools``, ``wheel`` and ``distribute``, and dpkg with
-    ``${Package}``, which names a foreign-architecture package like the
-    native one (``libc6`` for ``libc6:i386``, one of them kept).  Ours lists
-    every distribution and qualifies foreign architectures.  Comparing the
-    two captures of one image would otherwise report those as drift; the
-    keys left out are these pip names and, on our side, every
-    ``dpkg:<name>:<arch>`` whose ``<name>`` the seed's lock has.
+    Two locks of one capture style compare as they are.  When exactly one
+    is seed-style (``pip_capture == "freeze"``), ours is seen the way the
+    seed's capture would have seen the same image, so one image never
+    drifts against itself:
+
+    * pip: the names ``pip freeze`` omits (:data:`FREEZE_OMITS`) are left out;
+    * dpkg (the seed's ``dpkg-query -W -f '${Package}=${Version}'`` drops the
+      architecture and lists removed packages whose config files remain),
+      for each name the seed's lock has: with our native package there, it
+      is compared and our ``name:arch`` entries are left out; with only
+      foreign ones (``libc6:i386`` alone), the first compares as
+      ``dpkg:name``; with the name only in our ``dpkg_config_files`` (state
+      ``rc``), the same version is left out and another one is ``changed``.
+
+    Everything else still counts: a seed entry we have in no form is only in
+    the seed's lock, an installed package of ours it lacks only in ours.
     """
+    set_a, set_b = lock_a.version_set(), lock_b.version_set()
     seed_a = lock_a.pip_capture == PIP_CAPTURE_FREEZE
     if seed_a == (lock_b.pip_capture == PIP_CAPTURE_FREEZE):
-        return ()
+        return set_a, set_b, ()
     seed, ours = (lock_a, lock_b) if seed_a else (lock_b, lock_a)
-    foreign = sorted(
-        f"dpkg:{name}"
-        for name in ours.dpkg
-        if ":" in name and name.split(":", 1)[0] in seed.dpkg and name not in seed.dpkg
-    )
-    return (*(f"pip:{name}" for name in FREEZE_OMITS), *foreign)
+    ours_set = dict(set_b if seed_a else set_a)
+    ignore = [f"pip:{name}" for name in FREEZE_OMITS]
+    foreign: dict[str, list[str]] = {}
+    for name in ours.dpkg:
+        if ":" in name:
+            foreign.setdefault(name.split(":", 1)[0], []).append(name)
+    config = {name.split(":", 1)[0]: v for name, v in sorted(ours.dpkg_config_files.items())}
+    for name, version in seed.dpkg.items():
+        if name in ours.dpkg:
+            ignore += [f"dpkg:{other}" for other in foreign.get(name, ())]
+        elif name in foreign:
+            first, *rest = sorted(foreign[name])
+            ours_set[f"dpkg:{name}"] = ours_set.pop(f"dpkg:{first}")
+            ignore += [f"dpkg:{other}" for other in rest]
+        elif name in config:
+            if config[name] == version:
+                ignore.append(f"dpkg:{name}")
+            else:
+                ours_set[f"dpkg:{name}"] = config[name]
+    ours_view = VersionSet(ours_set)
+    return (set_a, ours_view, tuple(ignore)) if seed_a else (ours_view, set_b, tuple(ignore))
+
+
+def freeze_omitted(lock_a: Lock, lock_b: Lock) -> tuple[str, ...]:
+    """The keys :func:`comparable_sets` leaves out (kept for callers)."""
+    return comparable_sets(lock_a, lock_b)[2]
 
 
 def compare_locks(
@@ -221,8 +267,9 @@ def compare_locks(
 
     Header lines (digest, date, command) never count: only versions do,
     normalized (see :func:`compare_version_sets`).  A seed-captured lock
-    (``pip freeze``) against one of ours leaves out the names ``pip freeze``
-    omits (:func:`freeze_omitted`; they are listed in ``ignored``).
+    against one of ours is compared with ours seen as the seed's capture
+    would see it (:func:`comparable_sets`; what is left out is listed in
+    ``ignored``).
     Returns ``LockDiff(identical=True)`` when every key maps to the same
     version in both; otherwise it names every changed, added and missing key.
 
@@ -232,11 +279,5 @@ def compare_locks(
         a_label: How the first lock is named in the summary.
         b_label: How the second lock is named in the summary.
     """
-    a, b = _as_lock(lock_a), _as_lock(lock_b)
-    return compare_version_sets(
-        a.version_set(),
-        b.version_set(),
-        a_label=a_label,
-        b_label=b_label,
-        ignore=freeze_omitted(a, b),
-    )
+    set_a, set_b, ignore = comparable_sets(_as_lock(lock_a), _as_lock(lock_b))
+    return compare_version_sets(set_a, set_b, a_label=a_label, b_label=b_label, ignore=ignore)

@@ -60,6 +60,10 @@ they stay in their section (``pip freeze`` shows them), are pinned and
 archived through dpkg only, and a reader that knows nothing of this (the
 seed's) reads the same versions.
 
+Removed dpkg packages with config files left (``rc``) are not installed:
+never in ``[dpkg]``, one header comment each, ``# dpkg-config-files: name=ver``
+(the seed's ``dpkg-query -W`` listed them; comparisons with its locks use it).
+
 Archived locks (``scitex-container lock archive``) carry one header comment
 per artifact, ``# artifact: dpkg:libc6 sha256:<hex>``: comments, so a reader
 that knows nothing of archives (the seed's) reads the same versions.
@@ -91,6 +95,8 @@ from typing import Any
 from scitex_container.apptainer.lock.syntax import (
     PipMap,
     VersionSet,
+    check_node_text,
+    first_content_line,
     node_text,
     node_versions,
     pip_entry,
@@ -166,11 +172,16 @@ class Lock(Result):
     artifacts: Mapping[str, str] = field(default_factory=dict)
     #: ``pip:<name>``/``node:<name>`` -> ``dpkg:<package>`` that installed it
     provided_by: Mapping[str, str] = field(default_factory=dict)
+    #: dpkg packages removed with their config files left (state ``rc``):
+    #: name (``name:arch`` for a foreign architecture) -> version.  Not
+    #: installed, so not in :meth:`version_set` and never pinned; recorded
+    #: because the seed's capture lists them (see :func:`.compare.comparable_sets`).
+    dpkg_config_files: Mapping[str, str] = field(default_factory=dict)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "pip":
             value = PipMap(sorted_map(value))
-        elif name in ("dpkg", "apk", "artifacts", "provided_by"):
+        elif name in ("dpkg", "apk", "artifacts", "provided_by", "dpkg_config_files"):
             value = sorted_map(value)
         elif name == "node":
             value = node_text(value)
@@ -217,6 +228,8 @@ class Lock(Result):
             data.pop("artifacts", None)
         if not self.provided_by:
             data.pop("provided_by", None)
+        if not self.dpkg_config_files:
+            data.pop("dpkg_config_files", None)
         return data
 
 
@@ -229,6 +242,7 @@ def render_lock(lock: Lock) -> str:
             lines.append(f"# {key}: {value}")
     lines += [f"# provided-by: {key} {owner}" for key, owner in lock.provided_by.items()]
     lines += [f"# artifact: {key} sha256:{digest}" for key, digest in lock.artifacts.items()]
+    lines += [f"# dpkg-config-files: {k}={v}" for k, v in lock.dpkg_config_files.items()]
     lines.append("[pip]")
     lines += [f"{name}=={ver}" if ver else name for name, ver in sorted(lock.pip.items())]
     lines.append("[dpkg]")
@@ -271,6 +285,7 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
     meta: dict[str, str] = {}
     artifacts: dict[str, str] = {}
     provided: dict[str, str] = {}
+    config_files: dict[str, str] = {}
     maps: dict[str, dict[str, str]] = {"pip": {}, "dpkg": {}, "apk": {}}
     seen_at: dict[str, dict[str, int]] = {"pip": {}, "dpkg": {}, "apk": {}}
     node_lines: list[str] = []
@@ -318,6 +333,11 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
                 if not p:
                     raise fail(lineno, f"not a provided-by line (`KEY dpkg:PKG`): {m.group(2)!r}")
                 provided[p.group(1)] = p.group(2)
+            elif m and m.group(1) == "dpkg-config-files":
+                c = _DPKG_RE.match(m.group(2))
+                if not c or not c.group(2):
+                    raise fail(lineno, f"not a dpkg-config-files line: {m.group(2)!r}")
+                config_files[c.group(1)] = c.group(2)
             elif m and m.group(1) in _KEY_TO_FIELD:
                 meta[_KEY_TO_FIELD[m.group(1)]] = m.group(2)
             continue
@@ -337,10 +357,10 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         try:
             node_text = json.dumps(json.loads(node_text))
         except ValueError as exc:
-            line = node_start + _first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
+            line = node_start + first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None
     elif node_text:
-        _check_node_text(node_lines, node_start, fail)
+        check_node_text(node_lines, node_start, fail)
     # Other JSON (``[]``, ``null``) or npm's own chatter (``npm WARN ...``) is
     # what the seed reads as "no node packages"; Lock turns it into "".
     if "pip_capture" not in meta and "tool_version" not in meta:
@@ -352,28 +372,9 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         apk=maps["apk"],
         artifacts=artifacts,
         provided_by=provided,
+        dpkg_config_files=config_files,
         **meta,
     )
-
-
-def _check_node_text(lines: list[str], start: int, fail) -> None:
-    """[node] text that is no JSON object: JSON, or npm's own lines; anything else is refused."""
-    try:
-        json.loads("\n".join(lines))
-        return
-    except ValueError:
-        pass
-    for offset, raw in enumerate(lines, start=1):
-        text = raw.strip()
-        if text and not text.startswith("npm "):
-            raise fail(start + offset, f"not npm JSON nor an npm message: {text[:60]!r}")
-
-
-def _first_content_line(lines: list[str]) -> int:
-    for i, line in enumerate(lines, start=1):
-        if line.strip():
-            return i
-    return 1
 
 
 def _dup_key(section: str, key: str) -> str:

@@ -15,6 +15,8 @@ from scitex_container.apptainer.lock.lockfile import normalize_pip_version, pip_
 from scitex_container.apptainer.lock.syntax import canonical_pip_entry
 
 DPKG_INSTALLED = frozenset({"installed", "triggers-awaited", "triggers-pending"})
+#: The state of a removed package whose config files remain (``rc`` in ``dpkg -l``).
+DPKG_CONFIG_FILES = frozenset({"config-files"})
 
 
 def parse_control(text: str) -> list[dict[str, str]]:
@@ -41,6 +43,23 @@ def parse_control(text: str) -> list[dict[str, str]]:
 
 def dpkg_versions(records: Iterable[dict[str, str]], native: str | None = None) -> dict[str, str]:
     """``{name: version}`` of installed packages; foreign architectures qualified."""
+    return _dpkg_by_status(records, native, DPKG_INSTALLED)
+
+
+def dpkg_config_files(
+    records: Iterable[dict[str, str]], native: str | None = None
+) -> dict[str, str]:
+    """``{name: version}`` of removed packages whose config files remain (state ``rc``).
+
+    Not installed, so never pinned nor compared as installed; recorded
+    because ``dpkg-query -W`` (the seed's capture) lists them.
+    """
+    return _dpkg_by_status(records, native, DPKG_CONFIG_FILES)
+
+
+def _dpkg_by_status(
+    records: Iterable[dict[str, str]], native: str | None, wanted: frozenset[str]
+) -> dict[str, str]:
     records = list(records)
     if native is None:
         native = next(
@@ -49,7 +68,7 @@ def dpkg_versions(records: Iterable[dict[str, str]], native: str | None = None) 
     out: dict[str, str] = {}
     for rec in records:
         status = rec.get("Status", "").split()
-        if len(status) != 3 or status[2] not in DPKG_INSTALLED or not rec.get("Version"):
+        if len(status) != 3 or status[2] not in wanted or not rec.get("Version"):
             continue
         name, arch = rec.get("Package", ""), rec.get("Architecture", "")
         if not name:

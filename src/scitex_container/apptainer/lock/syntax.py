@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, KeysView, Mapping
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -42,12 +42,15 @@ def pip_entry(line: str) -> tuple[str, str]:
 
     ``Name==1.0RC1`` gives ``("Name", "1.0RC1")``: the name and the version
     text are kept exactly (comparisons normalize them, see
-    :func:`pip_identity`).  An editable, VCS, URL or local path line, and a
+    :func:`pip_identity`).  An arbitrary-equality pin keeps its third ``=``
+    in the version, as the seed's split at the first ``==`` does:
+    ``foo===1.0-custom`` gives ``("foo", "=1.0-custom")`` and is written
+    back as ``foo===1.0-custom``.  An editable, VCS, URL or local path line, and a
     bare name (how the seed writes an empty version), give ``(line, "")``.
     """
     line = line.strip()
     if m := _PIP_PINNED_RE.match(line):
-        return m.group(1), m.group(3)
+        return m.group(1), ("=" if m.group(2) == "===" else "") + m.group(3)
     if _PIP_DIRECT_RE.match(line) or _PIP_RAW_RE.match(line) or _PIP_PATH_RE.match(line):
         return line, ""
     if _PIP_BARE_RE.match(line):
@@ -219,6 +222,10 @@ class PipMap(dict):
     def copy(self) -> PipMap:
         return PipMap(self)
 
+    def keys(self) -> _IdentityKeys:  # type: ignore[override]
+        """The keys as written; ``in`` answers to every spelling."""
+        return _IdentityKeys(self)
+
 
 def version_key_identity(key: object) -> str:
     """The identity of a flat version-set key (``pip:Name`` -> ``pip:name``)."""
@@ -262,6 +269,31 @@ class VersionSet(dict):
         raw = self.raw_key(key)
         return default if raw is None else dict.__getitem__(self, raw)
 
+    def keys(self) -> _IdentityKeys:  # type: ignore[override]
+        """The keys as written; ``in`` answers to every spelling."""
+        return _IdentityKeys(self)
+
+    def __setitem__(self, key: object, value: Any) -> None:
+        self.__dict__.pop("_idx", None)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: object) -> None:
+        raw = self.raw_key(key)
+        self.__dict__.pop("_idx", None)
+        dict.__delitem__(self, key if raw is None else raw)
+
+    def pop(self, key: object, *default: Any) -> Any:
+        raw = self.raw_key(key)
+        self.__dict__.pop("_idx", None)
+        return dict.pop(self, key if raw is None else raw, *default)
+
+
+class _IdentityKeys(KeysView):
+    """A keys view whose ``in`` goes through the map's spelling-blind lookup."""
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mapping  # type: ignore[attr-defined]
+
 
 def node_text(value: object) -> str:
     """Canonical ``[node]`` JSON; text that is no JSON object means no packages."""
@@ -269,3 +301,23 @@ def node_text(value: object) -> str:
         return canonical_node_json(str(value or ""))
     except ValueError:
         return ""
+
+
+def check_node_text(lines: list[str], start: int, fail: Any) -> None:
+    """[node] text that is no JSON object: JSON, or npm's own lines; anything else is refused."""
+    try:
+        json.loads("\n".join(lines))
+        return
+    except ValueError:
+        pass
+    for offset, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if text and not text.startswith("npm "):
+            raise fail(start + offset, f"not npm JSON nor an npm message: {text[:60]!r}")
+
+
+def first_content_line(lines: list[str]) -> int:
+    for i, line in enumerate(lines, start=1):
+        if line.strip():
+            return i
+    return 1

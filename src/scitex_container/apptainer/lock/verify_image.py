@@ -270,7 +270,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     if lock is None:
         return report
     from scitex_container.apptainer.lock.capture import capture_found, image_digest, lock_from_found
-    from scitex_container.apptainer.lock.compare import compare_version_sets, freeze_omitted
+    from scitex_container.apptainer.lock.compare import comparable_sets, compare_version_sets
 
     sha256 = None
     if lock.image_sha256 and not lock.image_id:
@@ -283,11 +283,11 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
         return replace(
             report, sections=tuple((n, failed if n in sections else c) for n, c in no_lock)
         )
-    stored_set, fresh_set = lock.versions_view(), fresh.versions_view()
+    # A seed lock is compared with the fresh capture seen as the seed saw it.
+    stored_set, fresh_set, omitted = comparable_sets(lock, fresh)
     if lock.apk or fresh.apk:
         sections = [*sections, "apk"]
     results = dict(no_lock)
-    omitted = freeze_omitted(lock, fresh)  # a seed lock's ``pip freeze`` leaves these out
     for name in sections:
         prefix = name + ":"
         a = {k: v for k, v in stored_set.items() if k.startswith(prefix)}

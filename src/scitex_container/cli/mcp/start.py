@@ -25,10 +25,23 @@ from scitex_container.cli.output import emit
 @click.option(
     "-p", "--port", default=8086, type=int, hidden=True, help="The seed's http port (unused)."
 )
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    metavar="DIR",
+    help="A directory clients may name paths under (repeatable; see below).",
+)
 @click.option("-y", "--yes", "seed_yes", is_flag=True, help="Accepted for the seed's scripts.")
 @common_options
-def start(transport: str, host: str, port: int, seed_yes: bool) -> int:
-    """Run the MCP server on stdin/stdout (the same as `scitex-container-mcp`)."""
+def start(transport: str, host: str, port: int, roots: tuple[str, ...], seed_yes: bool) -> int:
+    """Run the MCP server on stdin/stdout (the same as `scitex-container-mcp`).
+
+    Roots: a client may name paths only under the server's roots: the --root
+    directories, else $SCITEX_CONTAINER_MCP_ROOTS, else the working directory.
+    A root `/` is refused unless given explicitly (--root /): a server
+    started from `/` would confine nothing.
+    """
     if transport != "stdio":
         raise click.BadParameter(
             f"`{transport}` would listen on the network; this server speaks stdio only",
@@ -39,7 +52,7 @@ def start(transport: str, host: str, port: int, seed_yes: bool) -> int:
         return 0
     from scitex_container.mcp.stdio_server import main
 
-    main()
+    main([f"--root={r}" for r in roots])
     return 0
 
 

@@ -1,0 +1,76 @@
+"""The seed server's tools that have no tool of ours under another name.
+
+``container_deploy``, ``container_cleanup``, ``docker_restart`` and
+``host_check`` keep the seed's names and arguments (``target_dir``,
+``containers_dir``, ``keep``, ``env``) and run our commands (``deploy``,
+``cleanup``, ``docker restart``, ``host check``).  A default the command
+would pick by itself (the containers directory, the deploy target) is
+confined to the server's roots like a given path.
+"""
+
+from __future__ import annotations
+
+from scitex_container.mcp.tool_spec import Param, ToolSpec
+
+_DRY = "Accepts dry_run."
+
+_SOURCE = Param(
+    "store",
+    "path",
+    "The store to act on; default: the containers directory.",
+    aliases=("containers_dir",),
+    resolve_default="containers_dir",
+)
+
+_PROJECT = Param(
+    "project_dir",
+    "path",
+    "Directory of the compose file.",
+    flag="--project-dir",
+    resolve_default="cwd",
+)
+
+SEED_ONLY: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "container_deploy",
+        ("deploy",),
+        "Copy the active image (and its newest base) to a shared directory and switch "
+        f"there; files it already holds are not copied again. {_DRY}",
+        (
+            _SOURCE,
+            Param(
+                "target_dir",
+                "path",
+                "Deployment target (default: /opt/scitex/singularity, if within the roots).",
+                resolve_default="deploy_target",
+            ),
+            Param("use_sudo", "bool", "Run the privileged step through sudo.", flag="--sudo"),
+        ),
+        mutating=True,
+    ),
+    ToolSpec(
+        "container_cleanup",
+        ("cleanup",),
+        f"Remove old versions, keeping the newest `keep`; never the active or base ones. {_DRY}",
+        (
+            _SOURCE,
+            Param("keep", "int", "Versions to keep.", flag="--keep", default=3),
+        ),
+        mutating=True,
+    ),
+    ToolSpec(
+        "docker_restart",
+        ("docker", "restart"),
+        f"Take a Compose stack down, then up -d. {_DRY}",
+        (
+            Param("env", "text", "Environment: docker-compose.<env>.yml.", "--env", default="dev"),
+            _PROJECT,
+        ),
+        mutating=True,
+    ),
+    ToolSpec(
+        "host_check",
+        ("host", "check"),
+        "Which host package groups (TeX Live, ImageMagick) are installed, with versions.",
+    ),
+)
