@@ -181,6 +181,7 @@ def archive_lock(
     todo: dict[str, str] = {}
     index = store.read_index()
     stored = {k: r for k, v in wanted.items() if (r := store.present(index, k, v)) is not None}
+    store.check_blob_dirs([str(r.get("sha256", "")) for r in stored.values()])
     damaged = set(store.damaged(stored, full=verify))
     for key, version in wanted.items():
         record = stored.get(key)
