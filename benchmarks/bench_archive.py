@@ -8,6 +8,10 @@
   index, store content-addressed, index) vs ``apt-get download`` of the same
   packages alone - target <= 2x.  The demo's ~114 packages stand in for the
   issue's 500-package image (building one is too slow for this machine);
+* ``lock archive`` of a mixed lock (the Debian test image's .debs, wheels
+  from PyPI, npm tarballs from the registry) vs the raw tools a user would
+  run for the same list: ``apt-get download`` + ``pip download --no-deps``
+  + ``npm pack`` - target <= 1.5x (issue 26);
 * one archive holding two images that share a base (the demo image and the
   tests' debian-pip image, both debootstrap bookworm + python3-pip) vs two
   separate archives: bytes stored, ratio shared/separate (shared packages
@@ -21,6 +25,7 @@ then finds no apt and says so): the same code paths, seconds, not minutes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -68,6 +73,65 @@ def _smoke_names(lock_path: Path) -> tuple[str, ...]:
 
     dpkg = read_lock(lock_path).dpkg
     return tuple(n for n in SMOKE_PACKAGES if n in dpkg)[:3]
+
+
+#: Real PyPI wheels (pure Python, so any platform) and npm packages for the mixed case.
+WHEELS = {
+    "requests": "2.31.0",
+    "idna": "3.6",
+    "certifi": "2024.2.2",
+    "urllib3": "2.2.1",
+    "charset-normalizer": "3.3.2",
+    "six": "1.16.0",
+    "packaging": "24.0",
+    "attrs": "23.2.0",
+}
+NPM = {"ms": "2.1.3", "is-number": "7.0.0", "semver": "7.6.0", "left-pad": "1.3.0"}
+
+
+def _mixed_case(work: Path, runs: int):
+    """``lock archive`` of .debs + wheels + npm tarballs vs the three raw tools."""
+    from images import debian_sif
+
+    from scitex_container.apptainer.lock.archive import archive_lock
+    from scitex_container.apptainer.lock.capture import capture_lock
+    from scitex_container.apptainer.lock.lockfile import Lock, write_lock
+
+    dpkg = capture_lock(debian_sif(), None, captured_at="").dpkg
+    if smoke():
+        dpkg = {n: dpkg[n] for n in SMOKE_PACKAGES[:3] if n in dpkg}
+    wheels = dict(list(WHEELS.items())[: 2 if smoke() else None])
+    npm = dict(list(NPM.items())[: 1 if smoke() else None])
+    node = {"dependencies": {n: {"version": v} for n, v in npm.items()}}
+    lock = write_lock(Lock(dpkg=dpkg, pip=wheels, node=json.dumps(node)), work / "mixed.lock")
+    target = work / "mixed"
+    facts = {"python_version": "3.11", "platforms": ("manylinux2014_x86_64",)}
+
+    def fresh() -> None:
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir()
+
+    def raw() -> None:
+        specs = [f"{n}={v}" for n, v in sorted(dpkg.items())]
+        subprocess.run(["apt-get", "download", *specs], check=True, capture_output=True, cwd=target)
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q"]
+        pip += ["--python-version", "3.11", "--platform", "manylinux2014_x86_64", "-d", "pip"]
+        reqs = [f"{n}=={v}" for n, v in wheels.items()]
+        subprocess.run([*pip, *reqs], check=True, capture_output=True, cwd=target)
+        packs = [f"{n}@{v}" for n, v in npm.items()]
+        subprocess.run(["npm", "pack", *packs], check=True, capture_output=True, cwd=target)
+
+    total = len(dpkg) + len(wheels) + len(npm)
+    return compare(
+        f"archive: lock archive of {total} .debs/wheels/npm vs apt-get+pip download+npm pack",
+        lambda: archive_lock(lock, target / "arc", lock_out=target / "out.lock", **facts),
+        raw,
+        runs=min(runs, 3),
+        warmup=False,
+        setup=fresh,
+        max_ratio=1.5,
+        target="<= 1.5x",
+    )
 
 
 def _rough_project(work: Path) -> Path:
@@ -147,6 +211,7 @@ def cases(runs: int = 5):
 
     work = Path(tempfile.mkdtemp(prefix="bench-archive-"))
     try:
+        yield _mixed_case(work, runs)
         rebuild, rough, rough_lock = _rebuild_case(work)
         yield rebuild
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -54,3 +55,33 @@ def test_the_busybox_example_builds_and_the_store_looks_as_described(tmp_path: P
         assert f"{'hello-v20261206T162132Z.sif'}{suffix}" in README
     assert (store / ".scitex" / "store.flock").exists()
     assert (store / "hello.sif").is_symlink()
+
+
+def test_the_containers_directory_search_order_is_the_one_the_code_tries(tmp_path: Path) -> None:
+    """The README's list, in order, is what `status` says it tried (no def anywhere)."""
+    said = re.search(r"It is the\s+first of:(.*?)\.\n", README, re.S)
+    assert said, "the README no longer says where the containers directory is looked for"
+    listed = re.findall(r"`([^`]+)`", said.group(1))
+    home = tmp_path / "home"
+    home.mkdir()
+    meaning = {
+        "$SCITEX_CONTAINER_DIR": None,  # unset here: not tried
+        "./containers/": tmp_path / "containers",
+        "src/containers/": REPO / "src" / "containers",
+        "~/.scitex/containers/": home / ".scitex" / "containers",
+    }
+    assert listed == list(meaning), listed
+    env = {k: v for k, v in os.environ.items() if k != envvars.CONTAINERS_DIR}
+    out = subprocess.run(
+        [sys.executable, "-m", "scitex_container", "status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**env, "HOME": str(home)},
+    )
+    assert out.returncode == 2, out
+    tried = re.search(r"\(tried (.*)\)", out.stderr)
+    assert tried, out.stderr
+    expected = [str(p) for p in meaning.values() if p is not None]
+    assert tried.group(1).split(", ") == expected

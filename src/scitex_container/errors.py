@@ -16,6 +16,11 @@ EXIT_CHECK_FAILED = 1  # a check found drift or a failure (verify, lock diff, re
 EXIT_BAD_INPUT = 2  # bad input or usage
 EXIT_TOOL_MISSING = 3  # a required external tool is missing
 EXIT_UNVERIFIED = 4  # verify: nothing failed, but the image's bytes could not be checked
+# `session exec`: a command's own exit status passes through, so our failures use
+# the codes `env`, `timeout` and `chroot` use for theirs (POSIX shells: 126, 127).
+EXIT_STEP_FAILED = 125  # the command could not be run: srun, the node or the instance failed
+EXIT_CANNOT_EXECUTE = 126  # the command exists in the container but cannot be run
+EXIT_COMMAND_NOT_FOUND = 127  # the command does not exist in the container
 
 
 class ScitexError(Exception):
@@ -115,6 +120,28 @@ class CheckFailedError(ScitexError):
     """A check (verify, lock comparison, round trip) found drift or failure."""
 
     exit_code = EXIT_CHECK_FAILED
+
+
+class SessionStepError(ScitexError):
+    """``session exec`` could not run the command: srun, the node or the instance failed.
+
+    Its own exit code (:data:`EXIT_STEP_FAILED`) keeps it apart from the
+    command's exit status, which ``session exec`` passes through.
+    """
+
+    exit_code = EXIT_STEP_FAILED
+
+
+class CommandNotFoundInSession(SessionStepError):
+    """The command given to ``session exec`` does not exist in the container."""
+
+    exit_code = EXIT_COMMAND_NOT_FOUND
+
+
+class CommandNotRunnableInSession(SessionStepError):
+    """The command given to ``session exec`` exists but cannot be run (permission)."""
+
+    exit_code = EXIT_CANNOT_EXECUTE
 
 
 class StoreError(ScitexError, RuntimeError):

@@ -56,14 +56,13 @@ def test_a_pipe_gets_a_heartbeat_with_phase_elapsed_log_and_last_line(tmp_path: 
     assert all(not x.startswith("DEBUG") for x in lines)
 
 
-def test_a_terminal_gets_one_live_line_that_fits_the_width(tmp_path: Path) -> None:
-    definition = sleeping_def(tmp_path, 3)
-    width = 60
+def on_terminal(width: int, *args: object) -> tuple[int, bytes]:
+    """Run the CLI on a pseudo-terminal ``width`` columns wide: (exit code, all it wrote)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the CLI on a terminal `width` columns wide
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, width, 0, 0))
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-        argv = ["-m", "scitex_container", "build", str(definition), "-o", str(tmp_path)]
+        argv = ["-m", "scitex_container", *map(str, args)]
         os.execve(sys.executable, [sys.executable, *argv], env)
     raw = b""
     deadline = time.monotonic() + 120
@@ -79,7 +78,14 @@ def test_a_terminal_gets_one_live_line_that_fits_the_width(tmp_path: Path) -> No
             break
         raw += chunk
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, raw[-2000:]
+    return os.waitstatus_to_exitcode(status), raw
+
+
+def test_a_terminal_gets_one_live_line_that_fits_the_width(tmp_path: Path) -> None:
+    definition = sleeping_def(tmp_path, 3)
+    width = 60
+    code, raw = on_terminal(width, "build", definition, "-o", tmp_path)
+    assert code == 0, raw[-2000:]
     screen = ANSI.sub("\n", raw.decode("utf-8", "replace"))  # each redraw moves the cursor
     frames = [f.strip() for f in re.split(r"[\r\n]", screen) if f.strip()]
     live = [f for f in frames if re.match(r"\S \S+ · \d+s · building ", f)]
@@ -88,6 +94,19 @@ def test_a_terminal_gets_one_live_line_that_fits_the_width(tmp_path: Path) -> No
     assert any(f[2:].startswith("%post · ") for f in live)  # the phase while %post runs
     assert any(f[2:].startswith("%post · 2s") for f in live)  # the time goes on meanwhile
     assert frames[-1].startswith("built ")  # the live line is gone; the result stays
+
+
+def test_a_narrow_terminal_still_shows_the_whole_log_path(tmp_path: Path) -> None:
+    """At 40 columns the live line cannot hold the log path: it is printed whole, and stays."""
+    definition = sleeping_def(tmp_path, 1)
+    code, raw = on_terminal(40, "build", definition, "-o", tmp_path)
+    assert code == 0, raw[-2000:]
+    text = ANSI.sub("", raw.decode("utf-8", "replace"))
+    log = re.escape(str(tmp_path / "sleepy" / "sleepy-v")) + r"\d{8}T\d{6}Z\.sif\.build\.log"
+    assert re.search(rf"^log {log}\r?$", text, re.MULTILINE), text[-1500:]
+    frames = [f.strip() for f in re.split(r"[\r\n]", ANSI.sub("\n", raw.decode())) if f]
+    live = [f for f in frames if re.match(r"\S \S+ · \d+s · ", f)]
+    assert live and all(len(f) <= 40 for f in live), live
 
 
 def test_verbose_shows_our_commands_and_the_tools_output_never_library_debug(

@@ -7,6 +7,7 @@ spellings are kept for scripts and are not part of the vocabulary).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -84,3 +85,39 @@ def test_old_spellings_still_work(tmp_path: Path) -> None:
     assert logs is not None
     parsed = logs.make_context("logs", ["-n", "5"])
     assert parsed.params["tail_n"] == 5
+
+
+def test_one_keep_default_in_every_cleanup_said_in_help() -> None:
+    """`cleanup` and `sandbox cleanup` keep the same number unless told, and say which."""
+    from scitex_container.cli.options import KEEP_DEFAULT
+
+    defaults: dict[str, object] = {}
+
+    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
+        for param in cmd.get_params(click.Context(cmd)):
+            if isinstance(param, click.Option) and "--keep" in param.opts:
+                defaults[" ".join(path)] = param.default
+        if isinstance(cmd, click.Group):
+            ctx = click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, (*path, name))
+
+    walk(cli, ())
+    # the seed's own `purge-sifs` keeps its documented 0: "everything listed goes"
+    seed = {"sandbox purge-sifs": 0}
+    others = {k: v for k, v in defaults.items() if k not in seed}  # aliases (`clean`) included
+    assert {"cleanup", "sandbox cleanup"} <= set(others)
+    assert set(others.values()) == {KEEP_DEFAULT}, others
+    assert {k: defaults[k] for k in seed} == seed
+    for command in ("cleanup", "sandbox cleanup"):
+        out = subprocess.run(
+            [sys.executable, "-m", "scitex_container", *command.split(), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        said = re.search(rf"\[default: {KEEP_DEFAULT}[;\]]", out.stdout)
+        assert out.returncode == 0 and said, out.stdout

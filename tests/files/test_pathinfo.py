@@ -78,3 +78,15 @@ def test_fifo_and_device_are_not_regular_files_never_not_found(tmp_path: Path) -
         regular_file(tmp_path, "def file")
     with pytest.raises(NotFoundError):
         regular_file(tmp_path / "missing.def", "def file")
+
+
+def test_tidy_path_drops_dots_but_never_a_links_dot_dot(tmp_path) -> None:
+    from scitex_container.files.pathinfo import tidy_path
+
+    assert tidy_path("defs/../images/x.sif") == "images/x.sif"
+    assert tidy_path("./a//b/./c/") == "a/b/c/"
+    assert tidy_path("x") == "x" and tidy_path("-") == "-" and tidy_path("../x") == "../x"
+    (tmp_path / "far" / "deep").mkdir(parents=True)
+    os.symlink(tmp_path / "far" / "deep", tmp_path / "link")
+    through = f"{tmp_path}/link/../x"
+    assert tidy_path(through) == through

@@ -33,7 +33,7 @@ def _exec(sif: Path, config: dict | None, script: str, *binds: str) -> subproces
 @pytest.fixture(scope="module")
 def config(host_packages: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("launchers")
-    return get_mount_config("", "", imagemagick_prefix="", wrapper_root=root)
+    return get_mount_config("", "", imagemagick_prefix="", wrapper_root=root, resolve=True)
 
 
 def test_the_image_has_no_tex_of_its_own(debian_sif: Path) -> None:
@@ -148,7 +148,7 @@ def test_without_argv0_support_the_launchers_still_compile(
     from scitex_container.host import plan
 
     monkeypatch.setattr(plan, "loader_supports_argv0", lambda loader: False)
-    config = get_mount_config("/usr", "", wrapper_root=tmp_path / "w")
+    config = get_mount_config("/usr", "", wrapper_root=tmp_path / "w", resolve=True)
     launcher = next(m["host"] for m in config["mounts"] if m["container"] == "/usr/bin/pdflatex")
     assert "--argv0" not in Path(launcher).read_text()
     work = tmp_path / "doc"

@@ -13,7 +13,12 @@ from scitex_container.errors import BadInputError
 from scitex_container.host import get_mount_config, get_texlive_binds
 from scitex_container.host.elf import inspect, parse_listing
 from scitex_container.host.groups import TEXLIVE
-from scitex_container.host.mounts import build_host_mount_binds, parse_host_mounts, plan_group
+from scitex_container.host.mounts import (
+    build_host_mount_binds,
+    parse_host_mounts,
+    plan_group,
+    texlive_bind_specs,
+)
 from scitex_container.host.wrappers import PRIVATE_ROOT
 from scitex_container.process import runner
 
@@ -97,17 +102,26 @@ def test_texlive_binds_land_at_the_same_path_and_libraries_stay_private(
 
 
 def test_build_host_mount_binds_uses_the_same_plan(host_packages: dict) -> None:
+    """The builder's plan is pure: the dynamically linked programs (loader run,
+    launchers written) are left to where the session starts."""
     args = build_host_mount_binds(texlive_prefix="/usr")
     assert args[0::2] == ["--bind"] * (len(args) // 2)
     specs = set(args[1::2])
     assert "/usr/share/texlive:/usr/share/texlive:ro" in specs
-    assert f"/usr/bin/pdflatex:{PRIVATE_ROOT}/texlive/bin/pdflatex:ro" in specs
-    assert any(s.endswith("/pdflatex:/usr/bin/pdflatex:ro") for s in specs)
+    assert not any("pdflatex" in s for s in specs)
+    resolved = {b.arg() for b in texlive_bind_specs("/usr")}
+    assert specs <= resolved
+    assert f"/usr/bin/pdflatex:{PRIVATE_ROOT}/texlive/bin/pdflatex:ro" in resolved
+    assert any(s.endswith("/pdflatex:/usr/bin/pdflatex:ro") for s in resolved)
 
 
 def test_mount_config_keys_launchers_and_path(host_packages: dict, tmp_path: Path) -> None:
     config = get_mount_config(
-        "", f"{tmp_path}:{tmp_path}:rw", imagemagick_prefix="", wrapper_root=tmp_path / "w"
+        "",
+        f"{tmp_path}:{tmp_path}:rw",
+        imagemagick_prefix="",
+        wrapper_root=tmp_path / "w",
+        resolve=True,
     )
     assert {
         "bind_args",
@@ -117,6 +131,7 @@ def test_mount_config_keys_launchers_and_path(host_packages: dict, tmp_path: Pat
         "launchers",
         "unrunnable",
         "needs_interpreter",
+        "deferred",
         "errors",
     } <= set(config)
     assert config["mounts"][0] == {"host": str(tmp_path), "container": str(tmp_path), "mode": "rw"}
@@ -146,9 +161,12 @@ def test_a_prefix_outside_the_default_path_is_prepended(tmp_path: Path) -> None:
 
 def test_dry_run_writes_no_launchers(host_packages: dict, tmp_path: Path) -> None:
     with runner.dry_run():
-        config = get_mount_config("/usr", "", wrapper_root=tmp_path / "w")
+        config = get_mount_config("/usr", "", wrapper_root=tmp_path / "w", resolve=True)
     assert config["launchers"]["pdflatex"] == "/usr/bin/pdflatex"
     assert not (tmp_path / "w").exists()
+    pure = get_mount_config("/usr", "", wrapper_root=tmp_path / "w")  # a builder's: no resolve
+    assert pure["launchers"] == {} and not (tmp_path / "w").exists()
+    assert "/usr/bin/pdflatex" in {d["binary"] for d in pure["deferred"]}
 
 
 def test_elf_inspection_and_listing_parser(tmp_path: Path) -> None:

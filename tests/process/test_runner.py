@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -382,3 +383,33 @@ def test_a_started_query_never_collected_does_not_outlive_the_interpreter(how: s
     assert lines[1:] == (["alive"] if how == "fork" else [])
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_timeout_returns_although_an_escaped_grandchild_holds_the_pipes(tmp_path: Path) -> None:
+    """A grandchild in a session of its own survives the group kill and keeps
+    stdout/stderr open: reading them to the end would wait for ever."""
+    import threading
+
+    pid_file = tmp_path / "grandchild"
+    script = f"setsid sleep 1000 & echo $! > {str(pid_file)!r}; sleep 1000"
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            runner.run(["sh", "-c", script], timeout=0.5)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    try:
+        worker.join(timeout=30)
+        assert not worker.is_alive(), "run() still reading the pipes a grandchild holds"
+        assert isinstance(outcome[0], ProcessError) and outcome[0].timed_out
+        grandchild = int(pid_file.read_text())
+        assert Path(f"/proc/{grandchild}").exists()  # it really escaped and held the pipes
+    finally:
+        if pid_file.exists() and pid_file.read_text().strip():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        worker.join(timeout=10)

@@ -6,7 +6,13 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING_FILE, common_options, fakeroot_option, sudo_option
+from scitex_container.cli.options import (
+    EXISTING_FILE,
+    TidyPath,
+    common_options,
+    fakeroot_option,
+    sudo_option,
+)
 from scitex_container.cli.output import emit, info
 
 
@@ -46,7 +52,7 @@ def stage_lines(result) -> list[str]:
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory of the per-image subdirectory.",
 )
 @click.option("-n", "--name", "image_name", help="Image name (default: the .def's stem).")
@@ -76,7 +82,7 @@ def stage_lines(result) -> list[str]:
 )
 @click.option(
     "--cache-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="The stage cache directory (default: per user, under the XDG cache dir).",
 )
 @click.option(
@@ -135,8 +141,9 @@ def build(
         cache_max_age=max_age,
     )
     if is_path:
-        from scitex_container.files.pathinfo import regular_file
+        from scitex_container.files.pathinfo import regular_file, tidy_path
 
+        definition = tidy_path(definition)
         regular_file(definition, "def file")
         kwargs["def_path"] = Path(definition)
     else:

@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import common_options
+from scitex_container.cli.options import TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
@@ -16,7 +16,7 @@ def key() -> None:
 
 
 @key.command("new")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=TidyPath(file_okay=False))
 @click.option(
     "--type",
     "kind",

@@ -8,6 +8,7 @@ error (exit 2) that names it.
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
@@ -52,7 +53,18 @@ def common_options(func):
     return json_option(dry_run_option(func))
 
 
-class ExistingPath(click.Path):
+class TidyPath(click.Path):
+    """A path argument, tidied (``a/../b`` -> ``b`` where that is the same file)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            from scitex_container.files.pathinfo import tidy_path
+
+            value = tidy_path(value)
+        return super().convert(value, param, ctx)
+
+
+class ExistingPath(TidyPath):
     """A path that must exist (a dangling link counts: stores are reached through links)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -66,6 +78,14 @@ class ExistingPath(click.Path):
                 from scitex_container.files.pathinfo import from_oserror
 
                 raise from_oserror(exc, value) from None
+            if os.path.islink(value) and not os.path.exists(value):
+                try:  # dangling is fine; a link loop is said as one
+                    os.stat(value)
+                except OSError as exc:
+                    if exc.errno == errno.ELOOP:
+                        from scitex_container.files.pathinfo import from_oserror
+
+                        raise from_oserror(exc, value) from None
             if not self.file_okay and os.path.exists(value) and not os.path.isdir(value):
                 from scitex_container.errors import PathKindError
 
@@ -89,14 +109,20 @@ fakeroot_option = click.option(
 )
 
 
-def keep_option(default: int, what: str = "Versions"):
+#: How many versions `cleanup` and `sandbox cleanup` keep unless told (one default for the CLI;
+#: the library's ``cleanup(keep=3)`` / ``cleanup_sandboxes(keep=5)`` keep the reference's own).
+KEEP_DEFAULT = 3
+
+
+def keep_option(what: str = "Versions"):
     return click.option(
         "-k",
         "--keep",
         type=click.IntRange(min=0),
-        default=default,
+        default=KEEP_DEFAULT,
         show_default=True,
-        help=f"Newest {what.lower()} to keep (the active one counts; it and protected ones stay).",
+        help=f"Newest {what.lower()} to keep (the active one counts; it and protected ones stay;"
+        f" the same default in every cleanup).",
     )
 
 

@@ -7,6 +7,8 @@ the time since it started and the log its tool's output goes to.
 
 * On a terminal: one live line on stderr, redrawn four times a second and
   cut to the terminal's width (rich), with the tool's last line at its end.
+  A log path that line would cut is printed whole on a line of its own
+  (which stays) as soon as it is known; the live line then leaves it out.
 * Not a terminal: a heartbeat line on stderr within the first second
   (once the log is known) and then every :data:`HEARTBEAT` seconds (phase,
   elapsed, log, last tool line), so a pipe or a batch log shows a command
@@ -54,6 +56,9 @@ class Progress:
         self.began = time.monotonic()
         self.changed = threading.Event()  # a phase or the log changed: say so now
         self._echo = echo  # -v: the tool's own lines
+        #: called with the log path once it is known; True: it was shown whole elsewhere
+        self.on_log: Callable[[str], bool] | None = None
+        self.log_shown = False
 
     def __call__(self, line: str) -> None:
         event = parse_event(line)
@@ -61,6 +66,7 @@ class Progress:
             kind, value = event
             if kind == "log":
                 self.log = value
+                self.log_shown = bool(self.on_log and self.on_log(value))
             elif kind == "phase":
                 self.phase = value
             self.changed.set()
@@ -77,7 +83,7 @@ class Progress:
     def line(self) -> str:
         """``phase · elapsed · label · log PATH · last line`` (what matters first)."""
         parts = [self.phase, _elapsed(time.monotonic() - self.began), self.label]
-        if self.log:
+        if self.log and not self.log_shown:
             parts.append(f"log {self.log}")
         if self.last:
             parts.append(self.last)
@@ -132,7 +138,16 @@ def _live(opts: Options, label: str, phase: str) -> Iterator[Progress]:
         tick = spinner[int((time.monotonic() - progress.began) * 8) % len(spinner)]
         return Text(f"{tick} {progress.line()}", no_wrap=True, overflow="ellipsis")
 
+    def show_log(path: str) -> bool:
+        """A log path the live line would cut goes on its own line, whole, and stays."""
+        room = console.width - len(f"x {progress.phase} · 00m00s · {progress.label} · log ")
+        if len(path) <= room:
+            return False
+        live.console.print(Text(f"log {path}"), soft_wrap=True)  # the terminal wraps it
+        return True
+
     with Live(console=console, get_renderable=render, refresh_per_second=4, transient=True) as live:
         if opts.verbosity > 0:
             progress._echo = lambda line: live.console.print(Text(line))
+        progress.on_log = show_log
         yield progress

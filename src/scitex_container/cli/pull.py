@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import common_options, plain_http_option
+from scitex_container.cli.options import TidyPath, common_options, plain_http_option
 from scitex_container.cli.output import emit
 
 
@@ -16,7 +16,7 @@ from scitex_container.cli.output import emit
     "-o",
     "--output-dir",
     required=True,
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory the image's store is in (OUTPUT_DIR/NAME/, as `build -o`).",
 )
 @click.option("--name", help="Image name (default: the repository's last component).")
@@ -36,9 +36,9 @@ def pull(source, output_dir, name, plain_http) -> int:
         lambda: pull_image(source, output_dir, name=name, plain_http=plain_http)
     )
     if commands is not None:
-        text = f"would pull {source}" if not result.reused else f"kept {result.path}"
+        text = f"would pull {source}" if not result.reused else f"unchanged {result.path}"
     else:
-        verb = "kept" if result.reused else "pulled"
+        verb = "unchanged" if result.reused else "pulled"
         text = f"{verb} {result.path} ({result.origin.get('manifest_digest')})"
     emit(result, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(commands is not None and not result.reused)

@@ -8,6 +8,7 @@ from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import (
     EXISTING,
+    TidyPath,
     apt_scope_option,
     common_options,
     pip_options_option,
@@ -70,7 +71,7 @@ def render(result) -> str:
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory of the image stores (default: the def's).",
 )
 @click.option(
@@ -87,7 +88,7 @@ def render(result) -> str:
 )
 @click.option(
     "--archive",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Archive the artifacts here, install only from them, rebuild with no network.",
 )
 @common_options

@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, common_options
+from scitex_container.cli.options import EXISTING, TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
@@ -15,13 +15,13 @@ from scitex_container.cli.output import emit
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=TidyPath(dir_okay=False),
     help="Write the SBOM here (default, or -: print it).",
 )
 @click.option("--embed", is_flag=True, help="Also put it in the SIF as its SBOM data object.")
 @click.option(
     "--key",
-    type=click.Path(dir_okay=False),
+    type=TidyPath(dir_okay=False),
     help="With --embed: re-sign the SIF with this PEM private key after embedding "
     "(needed when the SIF is signed; a store version's digest is re-recorded).",
 )

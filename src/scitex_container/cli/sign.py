@@ -6,15 +6,13 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import common_options
+from scitex_container.cli.options import TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
 @click.command()
-@click.argument("image", type=click.Path())
-@click.option(
-    "--key", "key", required=True, type=click.Path(dir_okay=False), help="PEM private key."
-)
+@click.argument("image", type=TidyPath())
+@click.option("--key", "key", required=True, type=TidyPath(dir_okay=False), help="PEM private key.")
 @common_options
 def sign(image: str, key: str) -> int:
     """Sign IMAGE with KEY; a store version's digest is re-recorded (history kept)."""

@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import pending_exit
-from scitex_container.cli.options import EXISTING_DIR, common_options
+from scitex_container.cli.options import EXISTING_DIR, TidyPath, common_options
 from scitex_container.cli.output import dumps, info
 
 
@@ -15,7 +15,7 @@ from scitex_container.cli.output import dumps, info
     "-o",
     "--output",
     "output",
-    type=click.Path(dir_okay=False),
+    type=TidyPath(dir_okay=False),
     help="Write the snapshot to FILE (atomically) instead of stdout (-).",
 )
 @click.option(

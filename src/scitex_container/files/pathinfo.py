@@ -115,14 +115,31 @@ def from_oserror(exc: BaseException, path: str | os.PathLike[str] | None = None)
     if where is None and isinstance(named, str | bytes):
         where = os.fsdecode(named)
     if where is not None:
-        where = os.path.normpath(where)
+        where = tidy_path(where)
     cls, message = describe_oserror(exc, where)
     return cls(message)  # (no errno set: OSError.__str__ would print it instead)
 
 
+def tidy_path(path: str) -> str:
+    """``path`` without ``.``, ``//`` and ``dir/..`` where that still names the same file.
+
+    For printing and for handing on: ``defs/../images/x.sif`` becomes
+    ``images/x.sif``.  A ``..`` after a symbolic link is kept (lexically
+    dropping it would name another place), and so is a trailing slash.
+    """
+    if not path or path == "-":
+        return path
+    norm = os.path.normpath(path)
+    if norm.rstrip("/") == path.rstrip("/") or norm == ".":
+        return path
+    if os.path.realpath(norm) != os.path.realpath(path):
+        return path  # a link's `..`: normpath would lie about where it leads
+    return norm + "/" if path.endswith("/") and norm != "/" else norm
+
+
 def not_writable(path: str | os.PathLike[str], hint: str = "") -> AccessDeniedError:
     """The refusal for a directory the caller cannot write, owner and mode named."""
-    name = os.path.normpath(os.fspath(path))
+    name = tidy_path(os.fspath(path))
     detail = owner_mode(name)
     message = f"{name}: permission denied" + (f" ({detail})" if detail else "")
     return AccessDeniedError(message + (f"; {hint}" if hint else ""))
@@ -134,7 +151,7 @@ def regular_file(path: str | os.PathLike[str], what: str = "file") -> os.stat_re
     Follows links (a def reached through a link is fine).  A FIFO, device,
     socket or directory is "not a regular file" (exit 2), never "not found".
     """
-    name = os.path.normpath(os.fspath(path))
+    name = tidy_path(os.fspath(path))
     try:
         st = os.stat(name)
     except OSError as exc:

@@ -30,9 +30,10 @@ def auto_prefix(group: Group) -> str:
     return "/usr" if any(os.path.exists(f"/usr/bin/{p}") for p in group.probe) else ""
 
 
-def texlive_bind_specs(prefix: str = "/usr") -> list[BindSpec]:
-    """The validated binds of :func:`get_texlive_binds`."""
-    return list(plan_group(TEXLIVE, prefix).binds)
+def texlive_bind_specs(prefix: str = "/usr", *, resolve: bool = True) -> list[BindSpec]:
+    """The validated binds of :func:`get_texlive_binds` (``resolve=False``: a
+    builder's, without the dynamically linked programs: see :mod:`.plan`)."""
+    return list(plan_group(TEXLIVE, prefix, resolve=resolve).binds)
 
 
 def get_texlive_binds(prefix: str = "/usr") -> list[dict]:
@@ -93,9 +94,12 @@ def get_mount_config(
             ImageMagick mounts; empty: ``/usr`` if it is installed there.
         wrapper_root: Host directory for the program launchers (default:
             :func:`scitex_container.host.wrappers.default_root`).
-        resolve: Also check here that every host path exists, and report
-            two host paths bound at one container path unless they resolve
-            to the same file (for a command that runs on this host).
+        resolve: For a command that runs on this host: check here that every
+            host path exists, report two host paths bound at one container
+            path unless they resolve to the same file, and set up the
+            dynamically linked programs (run the host's loader, write their
+            launchers).  Without it nothing is run or written: those programs
+            are listed under ``deferred`` (a builder's plan is pure).
 
     Returns:
         A dict; ``path_additions`` must be on the container's PATH (pass
@@ -108,6 +112,7 @@ def get_mount_config(
              "launchers": {"pdflatex": "/usr/bin/pdflatex", ...},
              "unrunnable": [{"binary", "group", "reason"}, ...],
              "needs_interpreter": [{"binary", "group", "interpreter"}, ...],
+             "deferred": [{"binary", "group", "reason"}, ...],  # without resolve
              "errors": [...]}
 
     Raises:
@@ -119,14 +124,14 @@ def get_mount_config(
     plans: list[GroupMounts] = []
     tl = texlive_prefix or auto_prefix(TEXLIVE)
     if tl:
-        plans.append(plan_group(TEXLIVE, tl, wrapper_root=wrapper_root))
+        plans.append(plan_group(TEXLIVE, tl, wrapper_root=wrapper_root, resolve=resolve))
     im = (
         imagemagick_prefix
         if imagemagick_prefix is None
         else (imagemagick_prefix or auto_prefix(IMAGEMAGICK))
     )
     if im:
-        plans.append(plan_group(IMAGEMAGICK, im, wrapper_root=wrapper_root))
+        plans.append(plan_group(IMAGEMAGICK, im, wrapper_root=wrapper_root, resolve=resolve))
     errors: list[str] = []
     for plan in plans:
         binds += plan.binds
@@ -149,6 +154,7 @@ def get_mount_config(
         "launchers": {k: v for plan in plans for k, v in plan.launchers.items()},
         "unrunnable": [u for plan in plans for u in plan.unrunnable],
         "needs_interpreter": [n for plan in plans for n in plan.needs_interpreter],
+        "deferred": [d for plan in plans for d in plan.deferred],
         "errors": errors,
     }
 
@@ -164,9 +170,10 @@ def build_host_mount_binds(
             when set, its share directories and binaries are bound read-only at
             the same paths inside the container, with the libraries and
             launchers that let them run there
-            (:func:`scitex_container.host.get_texlive_binds`).  The launchers
-            are found only if ``/opt/scitex-host/texlive/bin`` comes first on
-            the container's PATH.
+            (:func:`scitex_container.host.get_texlive_binds`).  Pure: the
+            dynamically linked programs, which need the host's loader run and
+            launchers written, are left to where the command runs (``session
+            start`` binds them; see :mod:`.plan`).
 
     Returns:
         Flat list of alternating ``"--bind"`` / ``"<spec>"`` strings.
@@ -176,7 +183,7 @@ def build_host_mount_binds(
         for i, m in enumerate(host_mounts or [])
     ]
     if texlive_prefix:
-        binds += texlive_bind_specs(texlive_prefix)
+        binds += texlive_bind_specs(texlive_prefix, resolve=False)
     return bind_args(binds)
 
 

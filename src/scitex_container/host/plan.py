@@ -17,6 +17,12 @@ For a group under a prefix (``/usr`` for apt installs) the plan binds:
 
 What cannot run is listed under ``unrunnable`` with the reason; scripts run
 with the container's interpreter and are listed under ``needs_interpreter``.
+
+Resolving the dynamically linked programs runs the host's loader and writes
+launchers: only where a command is about to run here (``resolve=True``:
+``session start``, ``get_mount_config(..., resolve=True)``).  A builder's
+plan (``resolve=False``) runs and writes nothing: those programs are listed
+under ``deferred``.
 """
 
 from __future__ import annotations
@@ -58,6 +64,9 @@ class GroupMounts(Result):
     #: ``{"binary", "group", "interpreter"}``: scripts run by the container's interpreter
     needs_interpreter: tuple[dict, ...] = ()
     errors: tuple[str, ...] = ()
+    #: ``{"binary", "group", "reason"}``: dynamically linked programs a builder's plan
+    #: leaves to where the command runs (``resolve=True`` binds them with launchers)
+    deferred: tuple[dict, ...] = ()
 
 
 def _nested(path: str, roots: list[str]) -> bool:
@@ -181,10 +190,25 @@ def _resolve(
     return loader, ok, libs
 
 
+#: Why a builder's plan leaves a dynamically linked program out.
+DEFERRED_REASON = (
+    "dynamically linked: its loader, libraries and launcher are set up where the "
+    "command runs (session start, or resolve=True)"
+)
+
+
 def plan_group(
-    group: Group, prefix: str, *, wrapper_root: str | os.PathLike | None = None
+    group: Group,
+    prefix: str,
+    *,
+    wrapper_root: str | os.PathLike | None = None,
+    resolve: bool = True,
 ) -> GroupMounts:
-    """Plan the binds that make ``group`` under ``prefix`` usable in a container."""
+    """Plan the binds that make ``group`` under ``prefix`` usable in a container.
+
+    ``resolve=False`` (a pure builder): no loader is run and no launcher
+    written; the dynamically linked programs are listed under ``deferred``.
+    """
     prefix = os.path.normpath(prefix)
     if not prefix.startswith("/"):
         raise BadInputError(f"must be an absolute path, got {prefix!r}", f"{group.name} prefix")
@@ -194,7 +218,11 @@ def plan_group(
     binds = [make_bind(d, d, "ro", field=f"{name}.data") for d in data_dirs(group, prefix)]
     _classify(draft, group, bindir)
     launchers: dict[str, str] = {}
-    if draft.dynamic:
+    deferred = tuple(
+        {"binary": path, "group": name, "reason": DEFERRED_REASON}
+        for _, path, _ in (draft.dynamic if not resolve else [])
+    )
+    if draft.dynamic and resolve:
         loader, ok, libs = _resolve(draft, group, prefix)
         if ok:
             lib_dir, real_dir = private_dir(name, "lib"), private_dir(name, "bin")
@@ -231,4 +259,5 @@ def plan_group(
         tuple(draft.unrunnable),
         tuple(draft.needs),
         tuple(draft.errors),
+        deferred,
     )

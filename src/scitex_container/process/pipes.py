@@ -45,6 +45,31 @@ def communicate(
             first = False
 
 
+#: How long the pipes of a killed child may stay open before we stop reading them.
+DRAIN_SECONDS = 2.0
+
+
+def drain_killed(proc: subprocess.Popen) -> tuple[str, str]:
+    """What a child killed at its timeout still had in its pipes, waiting boundedly.
+
+    A grandchild that left the child's process group (``setsid``) may hold
+    the pipes open for ever: after :data:`DRAIN_SECONDS` we close our ends
+    (its output is lost, not waited for) and wait, boundedly too, for the
+    killed child itself.
+    """
+    try:
+        out, err = communicate(proc, None, time.monotonic() + DRAIN_SECONDS)
+        return out or "", err or ""
+    except subprocess.TimeoutExpired:
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            wait(proc, time.monotonic() + DRAIN_SECONDS)
+        return "", ""
+
+
 def wait(proc: subprocess.Popen, deadline: float | None) -> int:
     """``proc.wait`` in short slices until ``deadline``."""
     while True:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from scitex_container.process import interrupts
 from scitex_container.process.failures import process_error
-from scitex_container.process.pipes import MAX_LINE, communicate, lines, wait
+from scitex_container.process.pipes import MAX_LINE, communicate, drain_killed, lines, wait
 from scitex_container.process.procgroup import (
     GRACE_SECONDS,
     kill_group,
@@ -57,6 +57,7 @@ __all__ = [
     "install_signal_handlers",
     "is_dry_run",
     "recorded_commands",
+    "relay",
     "run",
     "stop_children",
     "stream",
@@ -245,8 +246,8 @@ def _collect(
         out, err = communicate(proc, input, None if timeout is None else began + timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
-        out, err = proc.communicate()
-        raise process_error(args, None, out or "", err or "", timed_out=True) from None
+        out, err = drain_killed(proc)  # bounded: a grandchild may hold the pipes
+        raise process_error(args, None, out, err, timed_out=True) from None
     except BaseException as exc:
         stop_group(proc, exc, own_group=own_group)
         raise
@@ -257,6 +258,58 @@ def _collect(
     if check and done.returncode != 0:
         raise process_error(args, done.returncode, done.stdout, done.stderr)
     return done
+
+
+def relay(
+    argv: Sequence[str | os.PathLike],
+    keep: Callable[[str], bool],
+    *,
+    env: Mapping[str, str] | None = None,
+    interactive: bool = False,
+) -> Completed:
+    """Run ``argv`` with its stdout ours and its stderr relayed line by line.
+
+    A stderr line reaches our stderr only when ``keep(line)`` (a wrapper's
+    own noise can be left out); the returned ``stderr`` holds the last
+    lines of all of it, kept or not, so the caller can tell what failed.
+    Never raises on the exit code; ``interactive`` as for :func:`run`.
+    """
+    args = _normalize(argv)
+    log.debug("relay: %s", shlex.join(args))
+    if is_dry_run():
+        _recorder.get().record(args)  # type: ignore[union-attr]
+        return Completed(args, 0, dry_run=True)
+    began = time.monotonic()
+    proc = spawn(
+        args,
+        new_session=not interactive,
+        stdin=None if interactive else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=_environ(env, ()),
+        bufsize=0,
+    )
+    with interrupts.ctrl_c_ignored() if interactive else contextlib.nullcontext():
+        return _relayed(args, proc, keep, began, own_group=not interactive)
+
+
+def _relayed(args: tuple, proc: subprocess.Popen, keep, began: float, own_group: bool) -> Completed:
+    tail: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in lines(proc.stderr.fileno(), None):
+            tail.append(line.rstrip("\n"))
+            del tail[:-200]
+            data = line.encode("utf-8", "replace") if keep(line) else b""
+            while data:
+                data = data[os.write(2, data) :]
+        wait(proc, None)
+    except BaseException as exc:
+        stop_group(proc, exc, own_group=own_group)
+        raise
+    finally:
+        reaped(proc)
+        proc.stderr.close()  # type: ignore[union-attr]
+    return Completed(args, proc.returncode, "", "\n".join(tail), time.monotonic() - began)
 
 
 @dataclass(frozen=True)

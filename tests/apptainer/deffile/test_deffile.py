@@ -341,11 +341,6 @@ ERRORS = {
         4,
         "unknown section `%d`",
     ),
-    "files unterminated quote": (
-        'Bootstrap: docker\n%files\n  "a b /c\n',
-        3,
-        'unterminated " quote',
-    ),
     "arguments without equals": ("Bootstrap: docker\n%arguments\n  A=1\n  B\n", 4, "`NAME=value`"),
     "arguments without name": ("Bootstrap: docker\n%arguments\n  =1\n", 3, "`NAME=value`"),
     "unterminated template": ("Bootstrap: docker\nFrom: alpine:{{ TAG }\n", 2, "`{{ TAG }`"),

@@ -28,13 +28,21 @@ def tree(tmp_path: Path) -> Path:
         ("file 1", ["file 1"], False),  # apptainer escapes the space
         ("'*.txt'", ["*.txt"], False),  # quoted: no glob
         ('"it\'s"', ["it's"], False),
-        ("$HOME/a.txt", ["/a.txt"], False),  # no environment: $VAR is empty
         ("nothing*", ["nothing*"], True),  # no match: the pattern as written
         ("a\\*.txt", ["a*.txt"], False),
     ],
 )
 def test_expand_as_a_shell_word(tree: Path, src, words, globbed):
     assert expand(src, tree) == (words, globbed)
+
+
+def test_a_variable_expands_from_the_builds_environment(tree: Path):
+    # apptainer 1.4 (mvdan.cc/sh, no Env given) reads the process environment:
+    # `$HOME/x` copied /root/x in a real build as root; an unset name is empty
+    env = {"HOME": "/home/u", "REL": "d/e"}
+    assert expand("$HOME/a.txt", tree, env) == (["/home/u/a.txt"], False)
+    assert expand('"${REL}"/*.py', tree, env) == (["d/e/x.py"], True)
+    assert expand("$UNSET/a.txt", tree, env) == (["/a.txt"], False)
 
 
 def test_an_unterminated_quote_is_refused(tree: Path):
@@ -60,6 +68,9 @@ def test_host_sources_skip_stage_copies_and_ignored_sections(tree: Path):
         ('"file 1" /opt/f', '"/r/file 1" /opt/f'),
         ("a.txt", "/r/a.txt /a.txt"),  # no destination: the one apptainer gave it
         ("*.txt", "/r/*.txt /"),
+        ("d/*.py", "/r/d/*.py /d/"),  # one match today; the glob's directory, not that file
+        ("{a,b}.txt", "/r/{a,b}.txt /"),
+        ("$HOME/a.txt /x", None),  # absolute through the build's $HOME: as written
         ("/abs/a /x", None),
         ("# comment", None),
     ],
@@ -71,6 +82,12 @@ def test_rebase_keeps_the_sources_spelling(tree: Path, line, expected):
     else:
         # the implicit destination is computed against the rough def's directory
         assert rebase_line(line, str(tree), {}) == expected.replace("/r", str(tree), 1)
+
+
+@pytest.mark.parametrize("line", ["*/x.py", "d/**/x.py", "{d,d/e}/x.py"])
+def test_a_destinationless_source_that_spans_directories_is_not_rebased(line: str):
+    with pytest.raises(BadInputError, match="several directories"):
+        rebase_line(line, "/r", {})
 
 
 def test_rebase_escapes_the_directory(tree: Path):

@@ -255,3 +255,16 @@ def test_a_saved_npm_tarball_is_taken_when_its_package_json_names_the_entry(tmp_
     assert list(found) == ["node:@scx/saved-tool"]
     assert found["node:@scx/saved-tool"].path == good
     assert "package.json matches" in found["node:@scx/saved-tool"].source
+
+
+def test_npm_tarballs_come_from_one_pack_and_a_missing_one_is_named(tmp_path):
+    """One ``npm pack`` for every entry; when npm fails them all for one that is
+    missing, each is packed alone and only that one is reported."""
+    from scitex_container.apptainer.lock.archive_fetch import fetch_npm
+
+    found, missing = fetch_npm({"ms": "2.1.3", "scitex-no-such-package-26": "1.0.0"}, tmp_path)
+    assert list(found) == ["node:ms"] and found["node:ms"].path.name == "ms-2.1.3.tgz"
+    assert "sha512-" in found["node:ms"].source  # the registry's integrity, recorded
+    assert list(missing) == ["node:scitex-no-such-package-26"]
+    found, missing = fetch_npm({"ms": "2.1.3", "is-number": "7.0.0"}, tmp_path / "b")
+    assert sorted(found) == ["node:is-number", "node:ms"] and not missing

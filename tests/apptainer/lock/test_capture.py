@@ -18,7 +18,13 @@ pytestmark = pytest.mark.apptainer
 
 
 def _maps(found):
-    return {"pip": found.pip, "dpkg": found.dpkg, "node": found.node, "apk": found.apk}
+    return {
+        "pip": found.pip,
+        "dpkg": found.dpkg,
+        "node": found.node,
+        "apk": found.apk,
+        "owners": found.owners,  # the provided-by marks too
+    }
 
 
 def test_static_and_exec_agree_on_the_mixed_image(lock_sif):

@@ -16,7 +16,7 @@ import pytest
 from scitex_container.apptainer.lock.archive import artifact_map
 from scitex_container.apptainer.lock.capture import capture_lock
 from scitex_container.apptainer.lock.capture_static import dpkg_owners
-from scitex_container.apptainer.lock.lockfile import read_lock
+from scitex_container.apptainer.lock.lockfile import read_lock, render_lock
 from scitex_container.apptainer.lock.pin import render_locked_def
 from scitex_container.errors import NotFoundError
 
@@ -81,3 +81,13 @@ def test_dpkg_owners_reads_file_lists():
     # a native package's list may carry its architecture; the lock names it plainly
     owners = dpkg_owners(installed, lists, {"node-gyp-tool": "1", "python3-numpy": "1"})
     assert owners["node:gyp-tool"] == "dpkg:node-gyp-tool"
+
+
+@pytest.mark.apptainer
+def test_capture_by_exec_writes_the_same_lock_as_the_static_read(dpkg_python_sif):
+    # the lock's text with its provided-by marks, the one both methods must produce
+    static = capture_lock(dpkg_python_sif, method="static", captured_at="")
+    execd = capture_lock(dpkg_python_sif, method="exec", captured_at="")
+    assert execd.provided_by["pip:numpy"] == "dpkg:python3-numpy"
+    assert execd.provided_by == static.provided_by
+    assert render_lock(execd) == render_lock(static)

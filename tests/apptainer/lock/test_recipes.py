@@ -178,3 +178,47 @@ def test_a_template_source_and_from_are_left_for_their_build_time_value(tmp_path
     text = generate_locked_def(rough, PROBE_LOCK, tmp_path / "b" / "t.def").read_text()
     assert "From: {{ FROMSIF }}" in text
     assert "    {{ SRC }} /opt/x" in text
+
+
+@pytest.mark.apptainer
+def test_a_destinationless_glob_and_var_sources_keep_apptainers_meaning_elsewhere(
+    tmp_path, busybox_sif, monkeypatch
+):
+    """`data/*.csv` stays a glob matched at build time; `$HOME/x` stays the build's $HOME."""
+    from scitex_container.apptainer.lock.pin import generate_locked_def
+    from scitex_container.process import runner
+
+    home = Path(os.environ["HOME"])  # the isolated test home: apptainer's build inherits it
+    (home / "inhome.txt").write_text("home")
+    rough_dir = tmp_path / "rough"
+    (rough_dir / "data").mkdir(parents=True)
+    (rough_dir / "sub").mkdir()
+    (rough_dir / "data" / "a.csv").write_text("a")
+    (rough_dir / "sub" / "rel.txt").write_text("rel")
+    monkeypatch.setenv("SCITEX_TEST_SUBDIR", "sub")  # a relative value: rebased like any path
+    rough = rough_dir / "r.def"
+    rough.write_text(
+        f"Bootstrap: localimage\nFrom: {busybox_sif}\n\n%files\n    data/*.csv\n"
+        "    $HOME/inhome.txt /opt/home.txt\n    ${SCITEX_TEST_SUBDIR}/rel.txt /opt/rel.txt\n"
+    )
+    out = tmp_path / "elsewhere" / "r.def"
+    out.parent.mkdir()
+    text = generate_locked_def(rough, Lock(), out).read_text()
+    assert "    $HOME/inhome.txt /opt/home.txt" in text  # absolute through $HOME: as written
+    # only a.csv exists at pin time; b.csv comes later and the glob must still take it
+    (rough_dir / "data" / "b.csv").write_text("b")
+    sif = tmp_path / "locked.sif"
+    runner.run(["apptainer", "build", "--fakeroot", sif, out], cwd=out.parent)
+    shown = runner.run(
+        [
+            "apptainer",
+            "exec",
+            sif,
+            "cat",
+            "/data/a.csv",
+            "/data/b.csv",
+            "/opt/home.txt",
+            "/opt/rel.txt",
+        ]
+    ).stdout
+    assert shown == "abhomerel"

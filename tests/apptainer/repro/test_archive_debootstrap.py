@@ -77,7 +77,10 @@ def test_locked_def_of_a_debootstrap_def_names_no_network_source(archived, tmp_p
     text = generate_locked_def(rough, lock, tmp_path / "locked.def", archive=archive).read_text()
     assert re.search(r"^Bootstrap: scratch$", text, flags=re.MULTILINE)
     assert not re.search(r"^\s*(OSVersion|MirrorURL|Include)\s*:", text, flags=re.I | re.M)
-    urls = re.findall(r"https?://\S+", text)
+    read = "".join(
+        ln for ln in text.splitlines(True) if not ln.startswith("# scitex-container was:")
+    )
+    urls = re.findall(r"https?://\S+", read)  # (the header kept as a comment is never read)
     assert urls == ["http://deb.debian.org/debian"]  # only the restored sources.list line
     setup = text.split("%setup\n", 1)[1]
     restore = setup.index("echo 'deb http://deb.debian.org/debian bookworm main' > ")
@@ -190,3 +193,32 @@ def test_a_suite_alias_gets_the_codename_of_the_archived_base_files(tmp_path):
         r"^VERSION_CODENAME=(\S+)$", Path("/etc/os-release").read_text(), flags=re.M
     ).group(1)  # this host is Debian of the same release as its apt sources
     assert "Suite: stable\n" in release and f"Codename: {codename}\n" in release
+
+
+def _body(text: str) -> str:
+    """A locked def without its generated header (which names the paths it came from)."""
+    return "".join(
+        ln for ln in text.splitlines(keepends=True) if not ln.startswith("# [scitex-container] ")
+    )
+
+
+@pytest.mark.parametrize("bootstrap", ["debootstrap", "scratch"])
+def test_repinning_an_archive_locked_def_without_archive_drops_the_whole_archive_stanza(
+    archived, tmp_path, bootstrap
+):
+    archive, lock, _ = archived
+    rough = tmp_path / "rough.def"
+    text = ROUGH if bootstrap == "debootstrap" else "Bootstrap: scratch\n\n%post\n    true\n"
+    rough.write_text(text)
+    kw = {"apt_scope": "all"}
+    locked = generate_locked_def(rough, lock, tmp_path / "a.def", archive=archive, **kw)
+    assert "scitex-container archive" in locked.read_text()
+    again = generate_locked_def(locked, lock, tmp_path / "b.def", **kw).read_text()
+    plain = generate_locked_def(rough, lock, tmp_path / "c.def", **kw).read_text()
+    assert "scitex-archive" not in again  # neither the %setup block nor the restore step
+    assert _body(again) == _body(plain)  # the re-pin is the rough def's pin, nothing kept
+    if bootstrap == "debootstrap":
+        assert re.search(r"^Bootstrap: debootstrap$", again, flags=re.MULTILINE)
+    # and re-pinning with the archive again gives the first archive pin back
+    back = generate_locked_def(locked, lock, tmp_path / "a2.def", archive=archive, **kw)
+    assert _body(back.read_text()) == _body(locked.read_text())

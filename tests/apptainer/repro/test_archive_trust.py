@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from scitex_container.apptainer.lock.archive import archive_lock
 from scitex_container.apptainer.lock.lockfile import Lock, write_lock
 from scitex_container.apptainer.lock.pin import generate_locked_def
 from scitex_container.apptainer.repro import archive_def
-from scitex_container.errors import BadInputError
+from scitex_container.errors import BadInputError, UntrustedStateError
 from scitex_container.files.fsutil import sha256_file
 
 PKGS = {"scitex-trust-a": "1.0", "scitex-trust-b": "2.0-1"}
@@ -256,6 +257,60 @@ def test_an_archive_owned_by_another_user_is_refused(tmp_path):
     assert str(archive) in done.stderr
     assert "owned by another user (owner scitex-test" in done.stderr
     assert list(archive.iterdir()) == []  # nothing written into it
+
+
+@pytest.mark.parametrize(
+    ("where", "how"),
+    [
+        ("sha256", "world"),
+        ("sha256/xx", "group"),
+        ("views", "world"),
+        ("view", "group"),
+        ("view/apt", "world"),
+        ("view/apt", "other user"),
+    ],
+)
+def test_an_untrusted_directory_inside_the_archive_is_refused(archived, tmp_path, where, how):
+    """Every directory pin and build read is held to the archive's own rule."""
+    archive, lock = archived
+    locked = pin(archived, tmp_path)  # makes (or reuses) the view
+    view = Path(re.search(r"^cp -R (\S+)/\. ", locked.read_text(), re.M).group(1))
+    target = {
+        "sha256": archive / "sha256",
+        "sha256/xx": next((archive / "sha256").iterdir()),
+        "views": archive / "views",
+        "view": view,
+        "view/apt": view / "apt",
+    }[where]
+    st = os.stat(target)
+    if how == "other user":
+        other = another_user()
+        os.chown(target, other.pw_uid, other.pw_gid)
+    else:
+        os.chmod(target, st.st_mode | (0o002 if how == "world" else 0o020))
+    try:
+        pinned = _cli(
+            "lock",
+            "pin",
+            tmp_path / "locked.rough.def",
+            lock,
+            "--archive",
+            archive,
+            "-o",
+            tmp_path / "again.def",
+        )
+        stored = _cli("lock", "archive", lock, "-o", archive) if where.startswith("sha") else None
+        if where.startswith("view"):  # what `repro --archive` checks before its build
+            with pytest.raises(UntrustedStateError, match="other user"):
+                archive_def.check_locked_def(locked, archive)
+    finally:
+        os.chown(target, st.st_uid, st.st_gid)
+        os.chmod(target, st.st_mode)
+    assert pinned.returncode == 2, pinned.stdout + pinned.stderr
+    assert str(target) in pinned.stderr and len(pinned.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "again.def").exists()
+    if stored is not None:  # and `lock archive` will not add to (or vouch for) such a store
+        assert stored.returncode == 2 and str(target) in stored.stderr, stored.stderr
 
 
 LOCALIMAGE = """\

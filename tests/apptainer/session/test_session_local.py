@@ -55,9 +55,15 @@ def test_local_start_exec_attach_stop(workspace, user_image: Path) -> None:
     assert [(r["id"], r["state"], r["node"]) for r in listed] == [
         (rec["id"], "running", "localhost")
     ]
+    # the same thing under the same key in every command's JSON (the old key stays)
+    shared = set(rec) & set(listed[0]) - {"state", "node"}
+    assert {"id", "project", "instance", "image"} <= shared
+    assert {k: rec[k] for k in shared} == {k: listed[0][k] for k in shared}
+    assert rec["project"] == rec["project_slug"] == "loc"
 
-    done = ws.cli("session", "stop", rec["id"])
+    done = ws.cli("--json", "session", "stop", rec["id"])
     assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["project"] == "loc"
     assert rec["instance"] not in ws.instances()
     assert ws.records() == []
 

@@ -59,6 +59,8 @@ def test_push_then_pull_makes_an_active_version_recording_where_it_came_from(
     code, again = cli.json("pull", ref, "-o", tmp_path / "site-b", "--name", "app")
     assert code == 0 and again["reused"] is True
     assert _versions(store) == [Path(pulled["path"]).name]
+    said = cli("pull", ref, "-o", tmp_path / "site-b", "--name", "app").stdout
+    assert said.startswith(f"unchanged {pulled['path']}"), said  # as build and deploy say it
 
 
 def test_a_moved_tag_pulls_the_new_image_and_a_digest_pulls_the_old_one(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,88 @@ def test_a_deploy_target_with_several_images_lists_rolls_back_and_cleans_each(
     assert real.returncode == 0 and json.loads(real.stdout)["removed"] == would
     assert {Path(p).name.split("-v")[0] for p in would} == {"alpha", "beta"}
     assert all(not Path(p).exists() for p in would)
+
+
+def real_store(where: Path, name: str, busybox_sif: Path, count: int = 2) -> Path:
+    """A store of ``count`` versions that are the real busybox SIF; the newest active."""
+    where.mkdir(parents=True, exist_ok=True)
+    for stamp in STAMPS[:count]:
+        shutil.copyfile(busybox_sif, where / f"{name}-v{stamp}.sif")
+    os.symlink(f"{name}-v{STAMPS[count - 1]}.sif", where / f"{name}.sif")
+    return where
+
+
+def test_versions_says_a_link_loop_and_reads_a_sidecar_as_its_version(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    store = real_store(tmp_path / "demo", "demo", busybox_sif)
+    os.symlink("loop-b", tmp_path / "loop-a")
+    os.symlink("loop-a", tmp_path / "loop-b")
+    for command in ("versions", "rollback", "cleanup"):
+        looped = cli(command, tmp_path / "loop-a")
+        assert looped.returncode == 2 and looped.stdout == "", (command, looped)
+        [line] = looped.stderr.splitlines()
+        assert "loop-a" in line and "link loop" in line, line
+    rows = json.loads(cli("--json", "versions", store).stdout)
+    assert len(rows) == 2
+    for suffix in (".lock", ".meta.json", ".build.log"):
+        side = store / f"demo-v{STAMPS[0]}.sif{suffix}"
+        side.write_text("{}\n")
+        listed = cli("--json", "versions", side)
+        assert listed.returncode == 0 and json.loads(listed.stdout) == rows, listed.stderr
+        said = cli("versions", side)
+        assert f"is a sidecar of version {STAMPS[0]}" in said.stderr, said.stderr
+    orphan = store / "notes.sif.lock"  # beside no version: refused, not an empty table
+    orphan.write_text("x\n")
+    refused = cli("versions", orphan)
+    assert refused.returncode == 2 and "not a store" in refused.stderr
+
+
+def test_no_active_version_says_what_is_there_never_a_missing_current_sif(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    images = tmp_path / "images"
+    real_store(images / "hello", "hello", busybox_sif, count=1)  # build -o images: one level down
+    dry = cli("--dry-run", "deploy", images, tmp_path / "target")
+    assert dry.returncode == 1 and "current.sif" not in dry.stderr, dry.stderr
+    assert f"would copy {tmp_path / 'target' / f'hello-v{STAMPS[0]}.sif'}" in dry.stdout
+    empty = tmp_path / "two"
+    (empty / "a").mkdir(parents=True)
+    (empty / "b").mkdir()
+    for command in ("rollback", "deploy"):
+        out = cli(command, empty, *([tmp_path / "t2"] if command == "deploy" else []))
+        assert out.returncode == 1 and "current.sif is missing" not in out.stderr, out.stderr
+        assert "holds no image version" in out.stderr and "a/, b/" in out.stderr, out.stderr
+    os.symlink("l2.def", tmp_path / "l1.def")
+    os.symlink("l1.def", tmp_path / "l2.def")
+    for args in (("status", tmp_path / "l1.def"), ("build", tmp_path / "l1.def")):
+        looped = cli(*args)
+        assert looped.returncode == 2 and "link loop" in looped.stderr, (args, looped)
+        assert "not found" not in looped.stderr and "does not exist" not in looped.stderr
+
+
+def test_to_sif_into_a_stores_active_link_writes_a_version_of_it(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    store = real_store(tmp_path / "demo", "demo", busybox_sif, count=1)
+    sandbox = tmp_path / "sb"
+    made = cli("sandbox", "create", busybox_sif, "-o", sandbox)
+    assert made.returncode == 0, made.stderr
+    dry = cli("--dry-run", "sandbox", "to-sif", sandbox, store / "demo.sif")
+    assert dry.returncode == 1 and dry.stdout.splitlines()[-1].startswith(f"would write {store}")
+    version = store / f"demo-v{STAMPS[0]}.sif"
+    before = version.read_bytes()
+    over = cli("sandbox", "to-sif", sandbox, version)  # a version is never rewritten
+    assert over.returncode == 2 and "never rewritten" in over.stderr and "demo.sif" in over.stderr
+    assert version.read_bytes() == before
+    assert sorted(n for n in os.listdir(store) if n != ".scitex") == [version.name, "demo.sif"]
+    wrote = cli("--json", "sandbox", "to-sif", sandbox, store / "demo.sif")
+    assert wrote.returncode == 0, wrote.stderr
+    new = Path(json.loads(wrote.stdout)["path"])
+    assert new.parent == store and new.name.startswith("demo-v") and new.is_file()
+    assert (store / "demo.sif").is_symlink() and os.readlink(store / "demo.sif") == new.name
+    listed = cli("--json", "versions", store)
+    assert [r["active"] for r in json.loads(listed.stdout)] == [True, False]
+    back = cli("rollback", store)
+    assert back.returncode == 0 and "move it away" not in back.stderr + listed.stderr, back
+    assert os.readlink(store / "demo.sif") == f"demo-v{STAMPS[0]}.sif"

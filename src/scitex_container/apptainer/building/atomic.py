@@ -12,6 +12,7 @@ the inputs hash (:mod:`.inputs`) matches the active version's.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 import time
@@ -29,7 +30,7 @@ from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import output_kind, remove_path, sha256_file
-from scitex_container.files.pathinfo import not_writable
+from scitex_container.files.pathinfo import from_oserror, not_writable
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -167,6 +168,11 @@ def build_image(
     written, then a rename over ``out_path``).  On failure nothing is left at
     ``out_path`` and a previous artifact there is untouched.
     """
+    try:  # a link loop or a path through a file is said as such, not "not found"
+        os.stat(def_path)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise from_oserror(exc, def_path) from None
     source = Path(def_path).resolve()
     out_path = Path(out_path).absolute()
     _check_source(source, build_args)

@@ -152,7 +152,8 @@ class ImageStatus(Result):
     needs_rebuild: bool
     error: str | None
     switch_to: str | None = None  #: a kept version ``build`` would make active (no rebuild)
-    #: what `build` would do: "build", "activate V: inputs unchanged since V" or "none"
+    #: what `build` would do: "build", "activate V: inputs unchanged since V", "none" or
+    #: "refused" (`build` stops on ``error``, exit 2)
     action: str = "none"
     #: the active version's build through the stage cache: stages reused, with their age
     stages_reused: str | None = None
@@ -163,6 +164,7 @@ class ImageStatus(Result):
             "name": self.name,
             "def_path": str(self.def_path),
             "sif_path": str(self.sif_path) if self.sif_path else None,
+            "path": str(self.sif_path) if self.sif_path else None,  # as `versions` names it
             "sif_size": human_size(self.sif_size),
             "sif_date": format_date(self.sif_mtime) if self.sif_mtime is not None else None,
             "hash_current": self.hash_current,
@@ -204,18 +206,21 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     stored = meta.inputs_hash if meta is not None else None
     args = dict(meta.build_args) if meta is not None and meta.build_args else None
     current = found = None
-    try:
+    refused = False
+    try:  # the very check `build` makes first: the same refusal, word for word
         current = compute_inputs(def_path, build_args=args, cache=cache).digest
         found = unchanged_version(store, current)
     except MetadataError:
         pass  # the active version's damaged metadata: reported above
     except ScitexError as exc:
-        error = error or str(exc)
+        error, refused = str(exc), True
     switch_to = None
     if found is not None and (active is None or found.name != active.name):
         switch_to = store.scheme.version_of(found.name)
     action = "build" if found is None else "none"
-    if switch_to is not None:
+    if refused:
+        action = "refused"  # `build` stops on ``error`` (exit 2) before apptainer runs
+    elif switch_to is not None:
         action = f"activate {switch_to}: inputs unchanged since {switch_to}"
     size = mtime = None
     if active is not None:

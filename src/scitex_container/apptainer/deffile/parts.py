@@ -144,9 +144,8 @@ def files_entries(path: str, index: int, section: Section) -> Iterator[FilesEntr
         text = text.strip()
         if not text or text.startswith("#"):
             continue
-        try:
-            fields = split_fields(text)
-        except ValueError as exc:
-            raise DefFileError(f"%{section.name} line: {exc}", path, line) from None
+        fields = split_fields(text)
+        if not fields:  # apptainer's parser indexes the first field and crashes
+            raise DefFileError(f"%{section.name} line has no source field", path, line)
         dest = fields[1] if len(fields) > 1 else None
         yield FilesEntry(fields[0], dest, section.line, line, from_stage, index, section.app)

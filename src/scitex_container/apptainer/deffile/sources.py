@@ -10,8 +10,9 @@ Apptainer reads a ``%files`` line in three steps, and so does this module:
    source, the second the destination, and double quotes at either end of
    each are trimmed;
 3. the source is read as one shell word after every space was escaped:
-   quotes and backslashes are removed, ``$VAR`` expands to nothing (the
-   expansion has no environment), ``{a,b}`` braces expand, and ``*``, ``?``,
+   quotes and backslashes are removed, ``$VAR`` expands from the build's
+   environment (apptainer's expansion reads the process environment; an
+   unset name is empty), ``{a,b}`` braces expand, and ``*``, ``?``,
    ``[...]`` and ``**`` glob against the build's working directory (a
    pattern that matches nothing stays as written, and ``cp`` then fails).
 
@@ -34,14 +35,14 @@ from pathlib import Path
 
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.apptainer.deffile.parts import files_from
-from scitex_container.apptainer.deffile.text import TEMPLATE_RE, render_template
+from scitex_container.apptainer.deffile.text import (
+    FIELD_RE,
+    TEMPLATE_RE,
+    render_template,
+    split_fields,
+)
 from scitex_container.errors import BadInputError, DefFileError
 
-# apptainer's fileSplitter, with Go's \s spelled out (Python's \s is wider)
-_S = r"\t\n\f\r "
-_FIELD_RE = re.compile(
-    rf"([^{_S}\"']*{{{{[{_S}]*\w+[{_S}]*}}}}*[^{_S}{{}}\"']*)+|([^{_S}\"']+|\"([^\"]*)\"|'([^']*))"
-)
 _VAR_RE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
 _GLOB = frozenset("*?[")
 #: Characters a path prefix must escape to stay literal in apptainer's shell word.
@@ -62,15 +63,19 @@ class HostSource:
 
 
 def split_line(text: str) -> tuple[str, str]:
-    """``(src, dst)`` of one ``%files`` line, by apptainer's field pattern."""
-    fields = [m.group(0).strip() for m in _FIELD_RE.finditer(text.strip())]
-    src = fields[0] if fields else ""
-    dst = fields[1] if len(fields) > 1 else ""
-    return src.strip('"'), dst.strip('"')
+    """``(src, dst)`` of one ``%files`` line (:func:`..text.split_fields`, the one splitter)."""
+    fields = split_fields(text)
+    return (fields[0] if fields else ""), (fields[1] if len(fields) > 1 else "")
 
 
-def _words(src: str) -> list[tuple[str, bool]]:
-    """``(text, quoted)`` pieces of the shell word ``src``."""
+def _value(match: re.Match[str], env: Mapping[str, str]) -> str:
+    """The value of one ``$NAME``/``${NAME}`` reference (``""`` when unset)."""
+    name = match.group(0)[1:].removeprefix("{").removesuffix("}")
+    return env.get(re.split(r"[^A-Za-z0-9_]", name, maxsplit=1)[0] or name, "")
+
+
+def _words(src: str, env: Mapping[str, str]) -> list[tuple[str, bool]]:
+    """``(text, quoted)`` pieces of the shell word ``src``; a variable's value is literal."""
     out: list[tuple[str, bool]] = []
     i, n = 0, len(src)
     while i < n:
@@ -91,6 +96,7 @@ def _words(src: str) -> list[tuple[str, bool]]:
                     buf.append(src[j + 1])
                     j += 2
                 elif (m := _VAR_RE.match(src, j)) is not None:
+                    buf.append(_value(m, env))
                     j = m.end()
                 else:
                     buf.append(src[j])
@@ -100,6 +106,7 @@ def _words(src: str) -> list[tuple[str, bool]]:
             out.append(("".join(buf), True))
             i = j + 1
         elif (m := _VAR_RE.match(src, i)) is not None:
+            out.append((_value(m, env), True))
             i = m.end()
         else:
             out.append((c, False))
@@ -132,10 +139,21 @@ def _braces(pieces: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
     return [pieces]
 
 
-def expand(src: str, base: str | os.PathLike[str]) -> tuple[list[str], bool]:
-    """The paths the shell word ``src`` names, relative ones against ``base``; and if it globs."""
+def _pieces(src: str, env: Mapping[str, str] | None) -> list[list[tuple[str, bool]]]:
+    """The brace-expanded words of ``src`` as apptainer parses it (spaces escaped first)."""
+    return _braces(_words(src.replace(" ", "\\ "), os.environ if env is None else env))
+
+
+def expand(
+    src: str, base: str | os.PathLike[str], env: Mapping[str, str] | None = None
+) -> tuple[list[str], bool]:
+    """The paths the shell word ``src`` names, relative ones against ``base``; and if it globs.
+
+    ``env`` (default: this process's environment, which the build inherits)
+    gives ``$VAR`` its value.
+    """
     words, globbed = [], False
-    for pieces in _braces(_words(src.replace(" ", "\\ "))):  # as apptainer does
+    for pieces in _pieces(src, env):
         literal = "".join(t for t, _ in pieces)
         if not any(not q and t in _GLOB for t, q in pieces):
             words.append(literal)
@@ -218,19 +236,36 @@ def escape_prefix(directory: str) -> str:
     return "".join("\\" + c if c in _SPECIAL else c for c in directory)
 
 
-def _implicit_dst(src: str, directory: str) -> str:
-    """The destination apptainer gives a source written without one (its own path)."""
-    words, _ = expand(src, directory)
-    if len(words) == 1:
-        dst = "/" + os.path.normpath(words[0]).lstrip("/")
-        return dst + "/" if words[0].endswith("/") and dst != "/" else dst
-    parents = {os.path.dirname(os.path.normpath(w)) for w in words}
-    if len(parents) != 1:
+def _implicit_dst(src: str, env: Mapping[str, str] | None) -> str:
+    """A destination that copies ``src`` where apptainer puts a source written without one.
+
+    Apptainer copies each path ``src`` expands to (at build time) to that
+    same path under ``/``.  A literal source gets its own path; a glob whose
+    pattern is only in its last component gets its directory (``data/*.csv``
+    -> ``/data/``), so every file it matches at build time lands where it
+    would have: the glob stays a glob.  A glob in a directory component, or
+    braces naming several directories, has no single destination.
+    """
+    words = _pieces(src, env)
+    globs = [not q and t in _GLOB for pieces in words for t, q in pieces]
+    if len(words) == 1 and not any(globs):
+        literal = "".join(t for t, _ in words[0])
+        dst = "/" + os.path.normpath(literal).lstrip("/")
+        return dst + "/" if literal.endswith("/") and dst != "/" else dst
+    parents: set[str | None] = set()
+    for pieces in words:
+        cut = max((k for k, (t, q) in enumerate(pieces) if not q and t == "/"), default=-1)
+        if any(not q and t in _GLOB for t, q in pieces[: cut + 1]):
+            parents.add(None)  # a directory that globs: no one destination
+        literal = "".join(t for t, _ in pieces)
+        parents.add(os.path.dirname(os.path.normpath(literal)))
+    parent = parents.pop() if len(parents) == 1 else None
+    if parent is None:
         raise BadInputError(
-            f"`%files` source `{src}` has no destination and expands into several "
-            "directories; give it one to pin it into another directory"
+            f"`%files` source `{src}` has no destination and can copy into several "
+            "directories; give it one, or write the locked def beside the rough def"
         )
-    return "/" + (parents.pop().lstrip("/") + "/").lstrip("/")
+    return "/" + (parent.lstrip("/") + "/").lstrip("/")
 
 
 def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | None:
@@ -240,24 +275,26 @@ def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | N
     ``values`` rendering its templates; a source whose template has no
     value is taken as relative).  The source keeps its own spelling (globs,
     quotes, templates); only the directory is put in front, escaped so
-    apptainer reads it literally.  A source without a destination gets the
-    one apptainer gave it (its relative path under ``/``).
+    apptainer reads it literally.  A source without a destination gets one
+    that puts what it copies where apptainer would (:func:`_implicit_dst`).
     """
     body = text.lstrip()
-    match = _FIELD_RE.match(body)
+    match = FIELD_RE.match(body)
     if not body or body.startswith("#") or match is None or match.start() != 0:
         return None
     token = match.group(0)
     src, dst = split_line(render_template(body, values))
-    if not src or src.startswith("/") or "{{" in src:
+    if not src or "{{" in src:
         return None  # a template with no default is left as written: its value comes at build time
+    if any("".join(t for t, _ in pieces).startswith("/") for pieces in _pieces(src, None)):
+        return None  # absolute, also when a `$VAR` at its start makes it so (`$HOME/x`)
     inner = token.strip('"')
     new = escape_prefix(directory.rstrip("/")) + "/" + inner
     if any(c in new for c in "\t\n\f\r ") or "{{" in new:
         new = '"' + new + '"'
     rest = body[len(token) :]
     if not dst:
-        implicit = _implicit_dst(src, directory)
+        implicit = _implicit_dst(src, None)
         rest = " " + (f'"{implicit}"' if any(c.isspace() for c in implicit) else implicit) + rest
     indent = text[: len(text) - len(body)]
     return indent + new + rest

@@ -70,30 +70,23 @@ def content(raw: str) -> str:
     return raw.removesuffix("\r")
 
 
+#: apptainer's ``fileSplitter`` (``pkg/build/types/parser/deffile.go``), Go's ``\\s`` spelled out.
+_S = r"\t\n\f\r "
+FIELD_RE = re.compile(
+    rf"([^{_S}\"']*{{{{[{_S}]*\w+[{_S}]*}}}}*[^{_S}{{}}\"']*)+|([^{_S}\"']+|\"([^\"]*)\"|'([^']*))"
+)
+
+
 def split_fields(text: str) -> list[str]:
-    """Split a ``%files`` line on blanks; quotes group, ``{{ NAME }}`` stays whole."""
-    fields: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-            continue
-        parts: list[str] = []
-        while i < n and not text[i].isspace():
-            if text[i] in "\"'":
-                close = text.find(text[i], i + 1)
-                if close < 0:
-                    raise BadInputError(f"unterminated {text[i]} quote")
-                parts.append(text[i + 1 : close])
-                i = close + 1
-            elif (match := TEMPLATE_RE.match(text, i)) is not None:
-                parts.append(match.group(0))
-                i = match.end()
-            else:
-                parts.append(text[i])
-                i += 1
-        fields.append("".join(parts))
-    return fields
+    """The fields of a ``%files`` line, split exactly as apptainer's parser splits them.
+
+    The one ``%files`` splitter (the def checks and the source resolver both
+    use it): apptainer's field pattern over the trimmed line; a ``"quoted"``
+    field ends at its closing quote, a ``'`` opens a field that runs to the
+    next ``'`` (exclusive), ``{{ NAME }}`` stays whole, anything else runs to
+    the next blank; each field is trimmed of blanks and of ``"`` at its ends.
+    """
+    return [m.group(0).strip().strip('"') for m in FIELD_RE.finditer(text.strip())]
 
 
 def markers(tag: str) -> tuple[str, str]:

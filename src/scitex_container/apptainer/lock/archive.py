@@ -16,6 +16,7 @@ import os
 import platform
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,6 +181,7 @@ def archive_lock(
     todo: dict[str, str] = {}
     index = store.read_index()
     stored = {k: r for k, v in wanted.items() if (r := store.present(index, k, v)) is not None}
+    store.check_blob_dirs([str(r.get("sha256", "")) for r in stored.values()])
     damaged = set(store.damaged(stored, full=verify))
     for key, version in wanted.items():
         record = stored.get(key)
@@ -209,19 +211,28 @@ def archive_lock(
                 if image is not None
                 else _lock_facts(lock)
             )
-        for fetched, lost in (
-            fetch_debs({k[5:]: v for k, v in todo.items() if k.startswith("dpkg:")}, work),
-            fetch_wheels(
-                pip_todo,
-                work,
-                python_version=python_version or facts.python_version,
-                platforms=platforms if platforms is not None else facts.platforms,
-                local_files=facts.files,
-            ),
-            fetch_npm({k[5:]: v for k, v in todo.items() if k.startswith("node:")}, work),
-        ):
-            found.update(fetched)
-            missing.update(lost)
+        # the three sources are independent (network- and subprocess-bound): at once
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="scitex-fetch") as pool:
+            jobs = [
+                pool.submit(
+                    fetch_debs, {k[5:]: v for k, v in todo.items() if k.startswith("dpkg:")}, work
+                ),
+                pool.submit(
+                    fetch_wheels,
+                    pip_todo,
+                    work,
+                    python_version=python_version or facts.python_version,
+                    platforms=platforms if platforms is not None else facts.platforms,
+                    local_files=facts.files,
+                ),
+                pool.submit(
+                    fetch_npm, {k[5:]: v for k, v in todo.items() if k.startswith("node:")}, work
+                ),
+            ]
+            for job in jobs:
+                fetched, lost = job.result()
+                found.update(fetched)
+                missing.update(lost)
         if missing and saved_dirs:
             saved, _ = fetch_saved({k: wanted[k] for k in missing}, saved_dirs)
             found.update(saved)
@@ -230,8 +241,15 @@ def archive_lock(
             for key in saved:
                 missing.pop(key)
         records: dict[str, Artifact] = {}
+        moved: dict[Path, str] = {}  # a fetched file is renamed in once (it is ours)
         for key, got in sorted(found.items()):
-            digest = store.add_file(got.path, got.sha256 or None)
+            if got.path in moved:
+                digest = moved[got.path]
+            else:
+                ours = work in got.path.parents
+                digest = store.add_file(got.path, got.sha256 or None, move=ours)
+                if ours:
+                    moved[got.path] = digest
             hashes[key] = digest
             name = _filename(got)
             size = store.blob(digest).stat().st_size

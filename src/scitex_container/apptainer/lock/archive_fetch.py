@@ -52,6 +52,21 @@ def _deb_spec(name: str, version: str) -> str:
     return f"{name}={version}"
 
 
+def _apt_cache_options(workdir: Path) -> list[str]:
+    """apt options that let our two apt calls share one package cache.
+
+    Container-style hosts turn apt's cache off (``Dir::Cache::pkgcache ""``),
+    so every apt call parses all the package lists again (about a second);
+    then the first call writes a cache in ``workdir`` and the second reads it.
+    """
+    done = runner.run(
+        ["apt-config", "shell", "C", "Dir::Cache::pkgcache/f"], check=False, readonly=True
+    )
+    if not done.ok or done.stdout.strip() not in ("", "C=''"):
+        return []
+    return ["-o", f"Dir::Cache::pkgcache={workdir / 'apt-pkgcache.bin'}"]
+
+
 def fetch_debs(wanted: Mapping[str, str], workdir: Path) -> Outcome:
     """``wanted``: dpkg name (``name:arch`` for a foreign one) -> version."""
     found: dict[str, Fetched] = {}
@@ -65,7 +80,9 @@ def fetch_debs(wanted: Mapping[str, str], workdir: Path) -> Outcome:
     if not specs:
         return found, missing
     where = "this host's apt sources (apt-get download --print-uris)"
-    done = runner.run(["apt-get", "download", "--print-uris", *specs], check=False, readonly=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    apt = ["apt-get", "download", *_apt_cache_options(workdir)]
+    done = runner.run([*apt, "--print-uris", *specs], check=False, readonly=True)
     uris: dict[str, tuple[str, str, str]] = {}  # spec -> (url, filename, sha256)
     by_file: dict[str, tuple[str, str]] = {}
     for line in done.stdout.splitlines():
@@ -87,7 +104,7 @@ def fetch_debs(wanted: Mapping[str, str], workdir: Path) -> Outcome:
         return found, missing
     debdir = workdir / "deb"
     debdir.mkdir(parents=True, exist_ok=True)
-    runner.run(["apt-get", "download", *uris], cwd=debdir, check=False)
+    runner.run([*apt, *uris], cwd=debdir, check=False)
     for spec, (url, filename, digest) in uris.items():
         name = specs[spec]
         path = debdir / filename
@@ -167,26 +184,47 @@ def fetch_wheels(
     return found, missing
 
 
+def _npm_pack(specs: Sequence[str], dest: Path) -> dict[str, tuple[Path, str]]:
+    """``{spec: (tarball, integrity)}`` of one ``npm pack SPEC...`` (nothing if it failed)."""
+    done = runner.run(
+        ["npm", "pack", *specs, "--json", "--pack-destination", os.fspath(dest)],
+        check=False,
+        cwd=dest,
+    )
+    try:
+        infos = json.loads(done.stdout) if done.ok else []
+    except ValueError:
+        infos = []
+    out: dict[str, tuple[Path, str]] = {}
+    for info in infos if isinstance(infos, list) else []:
+        if not isinstance(info, dict):
+            continue
+        spec = f"{info.get('name')}@{info.get('version')}"
+        path = dest / str(info.get("filename", ""))
+        if spec in specs and path.is_file():
+            out[spec] = (path, str(info.get("integrity")))
+    return out
+
+
 def fetch_npm(wanted: Mapping[str, str], workdir: Path) -> Outcome:
-    """``wanted``: npm package name -> version (``npm pack`` each)."""
+    """``wanted``: npm package name -> version: one ``npm pack`` for all of them
+    (npm checks each tarball against the registry's integrity field); when one
+    is missing npm fails them all, and each is then packed alone to tell which."""
     found: dict[str, Fetched] = {}
     missing: dict[str, str] = {}
     dest = workdir / "npm"
     dest.mkdir(parents=True, exist_ok=True)
+    specs = [f"{name}@{version}" for name, version in sorted(wanted.items())]
+    packed = _npm_pack(specs, dest) if specs else {}
+    if len(packed) < len(specs):
+        for spec in specs:
+            if spec not in packed:
+                packed |= _npm_pack([spec], dest)
     for name, version in sorted(wanted.items()):
         spec = f"{name}@{version}"
-        done = runner.run(
-            ["npm", "pack", spec, "--json", "--pack-destination", os.fspath(dest)],
-            check=False,
-            cwd=dest,
-        )
-        try:
-            info = json.loads(done.stdout)[0] if done.ok else {}
-        except (ValueError, IndexError, KeyError):
-            info = {}
-        path = dest / str(info.get("filename", ""))
-        if info and path.is_file():
-            found[f"node:{name}"] = Fetched(path, f"npm pack {spec} ({info.get('integrity')})", "")
+        if spec in packed:
+            path, integrity = packed[spec]
+            found[f"node:{name}"] = Fetched(path, f"npm pack {spec} ({integrity})", "")
         else:
             missing[f"node:{name}"] = f"the npm registry (npm pack {spec})"
     return found, missing

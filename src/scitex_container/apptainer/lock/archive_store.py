@@ -14,7 +14,8 @@ rewritten atomically and deterministically (sorted keys) under a lock file,
 so two concurrent archivers merge their entries rather than lose one.
 
 The archive is trusted only when it is the caller's own or root's: the
-directory, its ``sha256/`` and ``views/`` directories and the index must be
+directory, its ``sha256/`` directories, ``views/`` and every directory of a
+view (``apt``, ``wheels``, ``npm``, ...) and the index must be
 owned by the caller or root and not writable by group or others (else
 UntrustedStateError, exit 2, naming the path and its owner), for reading
 (``lock pin``) as for writing (``lock archive``).  A co-user who could write
@@ -97,6 +98,30 @@ class ArchiveStore:
         check_trusted(path, directory=True, allow_root=True, rule=trust_rule)
         return path
 
+    def check_tree(self, path: Path) -> None:
+        """``path`` and every directory under it after the ownership check.
+
+        A view's ``apt``/``wheels``/``npm`` directories are read by the
+        build (apt and pip take whatever they hold), so each must be as
+        trusted as the archive; a link where a directory belongs is refused.
+        A missing ``path`` passes (nothing there to trust).
+        """
+        if not os.path.lexists(path):
+            return
+        todo = [self.check_dir(path)]
+        while todo:
+            here = todo.pop()
+            for entry in os.scandir(here):
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(self.check_dir(Path(entry.path)))
+
+    def check_blob_dirs(self, digests: list[str]) -> None:
+        """``sha256/`` and the ``sha256/<xx>`` directories of ``digests``, checked."""
+        for sub in ("", *sorted({d[:2] for d in digests if d})):
+            path = self.root / "sha256" / sub if sub else self.root / "sha256"
+            if os.path.lexists(path):
+                self.check_dir(path)
+
     def make_dir(self, path: Path) -> Path:
         """Create ``path`` (0755) if missing, then check it; the archive's parents
         are the caller's business and made as ``mkdir -p`` would."""
@@ -110,11 +135,16 @@ class ArchiveStore:
         """The archive directory, created if missing, after the ownership check."""
         return self.make_dir(self.root)
 
-    def add_file(self, source: Path, sha256: str | None = None) -> str:
-        """Copy ``source`` in under its sha256 (once); return the digest.
+    def add_file(self, source: Path, sha256: str | None = None, *, move: bool = False) -> str:
+        """Store ``source`` under its sha256 (once); return the digest.
 
         A file already stored under that name is kept only when it is a
         regular file with that sha256; anything else there is replaced.
+        ``move`` is for a file in a directory only this process writes (a
+        fetch's private work directory, on the archive's file system): it is
+        renamed in, not copied, and hashed once (not at all when ``sha256``
+        was computed from it already).  Anything else is copied, and the
+        copy is hashed against the digest.
         """
         digest = sha256 or sha256_file(source)
         final = self.blob(digest)
@@ -125,9 +155,12 @@ class ArchiveStore:
             return digest
         tmp = temporaries.track(temp_path(final))
         try:
-            shutil.copyfile(source, tmp)
-            if sha256_file(tmp) != digest:
-                raise BadInputError(f"`{source}` changed while it was archived", str(source))
+            if move:
+                os.replace(source, tmp)
+            else:
+                shutil.copyfile(source, tmp)
+                if sha256_file(tmp) != digest:
+                    raise BadInputError(f"`{source}` changed while it was archived", str(source))
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
         except BaseException:

@@ -10,7 +10,10 @@ variables, ``--no-home --containall`` keep the host home (user site-packages,
 ``~/.npmrc``, ``~/.config/pip``) out, and the variables apptainer would
 forward on its own (``APPTAINERENV_*``, bind lists) are removed from the
 command's environment.  The output goes through the same rules as the
-static capture (:mod:`.capture_static`), so both give the same version set.
+static capture (:mod:`.capture_static`), so both give the same version set;
+each Python distribution's metadata directory and each npm global's
+directory are printed too, with the dpkg file-list lines that name them,
+so both also mark the same entries ``provided-by`` dpkg.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer import tool
-from scitex_container.apptainer.lock.capture_static import Found
+from scitex_container.apptainer.lock.capture_static import Found, dpkg_owners
 from scitex_container.apptainer.lock.lockfile import node_versions
 from scitex_container.apptainer.lock.pkgdb import (
     apk_versions,
@@ -28,6 +31,7 @@ from scitex_container.apptainer.lock.pkgdb import (
     dpkg_versions,
     freeze_lines_to_map,
 )
+from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.process import runner
 
 MARK = "@@scitex:"
@@ -35,6 +39,12 @@ MARK = "@@scitex:"
 #: Interpreters asked, matching the site directories the static capture reads.
 SCRIPT = r"""
 export LC_ALL=C
+_scx_paths=''
+_scx_dists='import importlib.metadata as m
+for d in m.distributions():
+    p, n = getattr(d, "_path", None), d.metadata["Name"]
+    if p is not None and n:
+        print(n + "\t" + str(p))'
 echo '@@scitex:dpkg'
 if command -v dpkg-query >/dev/null 2>&1; then
     dpkg-query -W -f='${Package}\t${Architecture}\t${Version}\t${Status}\n' 2>/dev/null
@@ -49,10 +59,25 @@ for py in /usr/local/bin/python3.* /usr/bin/python3.* /opt/*/bin/python3; do
     [ -x "$py" ] || continue
     echo "@@scitex:pip $py"
     "$py" -I -m pip --isolated --disable-pip-version-check --no-color freeze --all 2>/dev/null
+    echo "@@scitex:pipdirs $py"
+    _scx_d=$("$py" -I -c "$_scx_dists" 2>/dev/null)
+    printf '%s\n' "$_scx_d"
+    _scx_paths="$_scx_paths
+$(printf '%s\n' "$_scx_d" | cut -f2)"
 done
 if command -v npm >/dev/null 2>&1; then
     echo '@@scitex:npm'
     npm list -g --depth=0 --json 2>/dev/null
+    echo '@@scitex:npmroot'
+    _scx_r=$(npm root -g 2>/dev/null)
+    printf '%s\n' "$_scx_r"
+    [ -n "$_scx_r" ] && _scx_paths="$_scx_paths
+$(ls -d "$_scx_r"/* "$_scx_r"/@*/* 2>/dev/null)"
+fi
+echo '@@scitex:owners'
+if [ -d /var/lib/dpkg/info ]; then
+    printf '%s\n' "$_scx_paths" | grep -v '^$' |
+        grep -HFx -f - /var/lib/dpkg/info/*.list 2>/dev/null
 fi
 for db in /lib/apk/db/installed /usr/lib/apk/db/installed; do
     if [ -f "$db" ]; then
@@ -126,6 +151,8 @@ def parse_exec_output(stdout: str) -> Found:
     pip: dict[str, str] = {}
     node: dict[str, str] = {}
     apk: dict[str, str] = {}
+    installed: dict[str, str] = {}  # pip:/node:<name> -> where it lives, as static reads it
+    lists: dict[str, bytes] = {}  # dpkg .list -> its lines naming one of those places
     for section, _arg, lines in split_sections(stdout):
         if section == "dpkg":
             for line in lines:
@@ -152,12 +179,29 @@ def parse_exec_output(stdout: str) -> Found:
                 node = {}
         elif section == "apk":
             apk = apk_versions("\n".join(lines))
+        elif section == "pipdirs":
+            for line in lines:
+                name, tab, where = line.partition("\t")
+                if tab and name.strip():
+                    installed.setdefault(f"pip:{PipMap.key(name.strip())}", where)
+        elif section == "npmroot":
+            root = next((ln.strip() for ln in lines if ln.strip()), "")
+            installed |= {f"node:{n}": f"{root}/{n}" for n in node if root}
+        elif section == "owners":
+            for line in lines:
+                listed, sep, path = line.partition(".list:")
+                if sep:
+                    lists[listed + ".list"] = (
+                        lists.get(listed + ".list", b"") + path.encode() + b"\n"
+                    )
+    dpkg = dpkg_versions(records, native)
     return Found(
         pip=dict(sorted(pip.items())),
-        dpkg=dpkg_versions(records, native),
+        dpkg=dpkg,
         node=node,
         apk=apk,
         method="exec",
+        owners=dpkg_owners(installed, lists, dpkg) if installed and lists else {},
         dpkg_config_files=dpkg_config_files(records, native),
     )
 

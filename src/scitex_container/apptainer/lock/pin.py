@@ -216,6 +216,7 @@ def render_locked_def(
     stripped = no_seed_pins(_strip_header(deffile.emit()), deffile.path)  # the seed's stanza too
     deffile = parse_def_text(stripped, deffile.path)
     deffile = unwrap_post(deffile, PIN_BLOCK_TAG) or deffile.remove_generated_block(PIN_BLOCK_TAG)
+    deffile = archive_def.unapply(deffile)  # an earlier archive pin's stanza goes whole
     src_dir = rough_path.resolve().parent
     rebased = 0
     if out_def is not None and Path(out_def).absolute().parent.resolve() != src_dir:

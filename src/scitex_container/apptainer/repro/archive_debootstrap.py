@@ -73,6 +73,10 @@ _ARCHES = {
     "mips64": "mips64el",
 }
 _HEADER_KEYS = ("bootstrap", "osversion", "mirrorurl", "include")
+#: The comment after ``Bootstrap: scratch`` in a def :func:`as_scratch` made.
+_NOTE = "# scitex-container: was `Bootstrap: debootstrap` of "
+#: The prefix of each original header line that comment keeps.
+_WAS = "# scitex-container was: "
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,9 @@ def as_scratch(deffile: DefFile, base: DebootstrapBase) -> DefFile:
     """The def with ``Bootstrap: scratch`` and no debootstrap header lines.
 
     The ``OSVersion``/``MirrorURL``/``Include`` lines (and their ``\\``
-    continuations) go; the generated ``%setup`` carries their values.
+    continuations) go; the generated ``%setup`` carries their values, and
+    each is kept as a comment (``# scitex-container was: ...``) so that
+    :func:`as_debootstrap` can put them back when the def is re-pinned.
     """
     stage = deffile.stage(-1)
     rows = split_lines(deffile.emit())
@@ -140,12 +146,38 @@ def as_scratch(deffile: DefFile, base: DebootstrapBase) -> DefFile:
             ending = row[len(row.rstrip("\r\n")) :]
             keep.append(f"Bootstrap: scratch{ending}")
             keep.append(
-                f"# scitex-container: was `Bootstrap: debootstrap` of {base.suite}; the "
-                f"%setup block below makes that base from the archive{ending}"
+                f"{_NOTE}{base.suite}; the %setup block below makes that base from the "
+                f"archive{ending}"
             )
+            keep += [f"{_WAS}{content(rows[k])}{ending}" for k in sorted(drop)]
         elif i not in drop:
             keep.append(row)
     return parse_def_text("".join(keep), deffile.path)
+
+
+def as_debootstrap(deffile: DefFile) -> DefFile:
+    """Undo :func:`as_scratch`: the def's own debootstrap header lines back.
+
+    A def :func:`as_scratch` never touched is returned as it is; one made
+    by a version that kept no copy of the lines is refused (re-pin from the
+    rough def).
+    """
+    rows = split_lines(deffile.emit())
+    texts = [content(r) for r in rows]
+    note = next((i for i, t in enumerate(texts) if t.startswith(_NOTE)), None)
+    if note is None or note == 0 or texts[note - 1].strip().lower() != "bootstrap: scratch":
+        return deffile
+    end = note + 1
+    while end < len(texts) and texts[end].startswith(_WAS):
+        end += 1
+    if end == note + 1:
+        raise BadInputError(
+            "this locked def was made from an archive by a version that kept no copy of its "
+            "debootstrap header; pin the rough def instead",
+            deffile.path,
+        )
+    back = [texts[k].removeprefix(_WAS) + rows[k][len(texts[k]) :] for k in range(note + 1, end)]
+    return parse_def_text("".join(rows[: note - 1] + back + rows[end:]), deffile.path)
 
 
 def _stanzas(text: str) -> list[str]:

@@ -41,10 +41,12 @@ import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from scitex_container.apptainer.deffile import DefFile
+from scitex_container.apptainer.deffile import DefFile, parse_def_text
+from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.apptainer.lock.archive_store import ArchiveStore, entry_key
 from scitex_container.apptainer.repro.archive_debootstrap import (
     DebootstrapBase,
+    as_debootstrap,
     as_scratch,
     base_of,
     setup_lines,
@@ -131,6 +133,9 @@ def records_for(archive: str | os.PathLike, wanted: list[tuple[str, str]]) -> di
             out[key] = record
         else:
             gaps.append(entry_key(key, version))
+    store.check_blob_dirs([str(r.get("sha256", "")) for r in out.values()])
+    if os.path.lexists(store.root / "views"):
+        store.check_dir(store.root / "views")
     if gaps:
         raise NotFoundError(
             f"{len(gaps)} artifact(s) the locked def needs are not in the archive "
@@ -225,6 +230,34 @@ def apply(
     return deffile, hashed_pins(pip_pins, records)
 
 
+def unapply(deffile: DefFile) -> DefFile:
+    """Undo :func:`apply`: no archive ``%setup`` block, the debootstrap header back.
+
+    Re-pinning a locked def starts from this, so a pin without an archive
+    keeps nothing of an earlier archive pin, and one with an archive makes
+    its block afresh.  A ``%setup`` left with nothing in it (the block was
+    all it held) goes too.
+    """
+    if deffile.generated_block(TAG, section="setup") is None:
+        return as_debootstrap(deffile)
+    deffile = deffile.remove_generated_block(TAG, section="setup")
+    empty = [s for s in deffile.stage(-1).sections_named("setup") if not s.raw_body.strip()]
+    if empty:  # drop it, and the blank line the archive pin put before it
+        k = 0
+        parts: list[str] = []
+        for stage in deffile.stages:
+            parts.append(stage.raw_header)
+            for sec in stage.sections:
+                k = len(parts) if sec is empty[0] else k
+                parts.append(sec.raw)
+        rows = split_lines(parts[k - 1])
+        if rows and not content(rows[-1]).strip():
+            parts[k - 1] = "".join(rows[:-1])
+        parts[k] = ""
+        deffile = parse_def_text("".join(parts), deffile.path)
+    return as_debootstrap(deffile)
+
+
 def restore_lines() -> list[str]:
     """End of ``%post``: the image's own sources back, the archive copy gone."""
     return [
@@ -273,6 +306,11 @@ def check_locked_def(locked_def: str | os.PathLike, archive: str | os.PathLike) 
             f"`{locked_def}` was pinned against the archive `{path.parent.parent}`, not `{root}`",
             os.fspath(locked_def),
         )
+    store = ArchiveStore(root)
+    for where in (store.root, path.parent):  # the archive, its views/ and the view copied:
+        if os.path.lexists(where):  # trusted, or refused (UntrustedStateError, exit 2)
+            store.check_dir(where)
+    store.check_tree(path)
     sums = re.findall(r"^([0-9a-f]{64})  (.+)$", block, re.MULTILINE)
     cache, gaps = DigestCache(), []
     for digest, rel in sums:

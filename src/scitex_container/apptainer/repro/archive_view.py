@@ -178,6 +178,7 @@ def build_view(
         try:
             _fill(tmp, store, listing, base)
             os.chmod(tmp, 0o755)
+            store.check_tree(final)  # an existing view is reused only when trusted
             files = manifest_of(tmp)
             if files is not None:
                 _install(tmp, final, files)

@@ -244,12 +244,50 @@ def sandbox_to_sif(
         fakeroot: Force ``--fakeroot`` on (True) or off (False); None chooses it (on
             when not root, or when root lacks the capabilities).
 
+    When ``output_sif`` is the active link of an image store, the SIF is
+    written as a new version of that store and the link switched to it.
+
     Returns:
         Path to the created .sif file.
     """
     sandbox = _sandbox(sandbox_dir)
     out = Path(output_sif)
-    gate = output_gate("sandbox_to_sif", out, sign_key)  # site policy (signing/policy.py)
     meta = {"source": str(sandbox.resolve())}
+    store = _store_at(out)
+    if store is not None:  # the active link of a store: a new version of it, then activated
+        with store.build_lock():
+            final = store.path_of(store.new_version())
+            build_image(
+                sandbox,
+                final,
+                fakeroot=fakeroot,
+                metadata=meta,
+                finalize=output_gate("sandbox_to_sif", final, sign_key),
+                publish=lambda tmp, done, info: store.publish(tmp, done, meta=info),
+            )
+        return final
+    gate = output_gate("sandbox_to_sif", out, sign_key)  # site policy (signing/policy.py)
     build_image(sandbox, out, fakeroot=fakeroot, metadata=meta, finalize=gate)
     return out.absolute()
+
+
+def _store_at(out: Path):
+    """The SIF store whose active link ``out`` is (a link there is never replaced by a file)."""
+    from scitex_container.apptainer.sif.magic import has_sif_magic
+    from scitex_container.apptainer.store.opening import open_store
+
+    if not out.is_symlink():
+        if out.is_file() and has_sif_magic(out):
+            store = open_store(out)
+            version = store.scheme.version_of(out.name)
+            if version is not None and store.dir == Path(os.path.normpath(out.parent.absolute())):
+                raise BadInputError(
+                    f"is version {version} of the store whose active link is {store.link}; "
+                    "a version is never rewritten (give the active link to add a version)",
+                    str(out),
+                )
+        return None
+    store = open_store(out)
+    if store.scheme.kind != "sif" or store.link != Path(os.path.normpath(out.absolute())):
+        return None
+    return store

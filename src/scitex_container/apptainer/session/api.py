@@ -13,12 +13,18 @@ import pwd
 import re
 from collections.abc import Callable, Sequence
 
-from scitex_container.apptainer.session import capacity, local, records, slurm
+from scitex_container.apptainer.session import capacity, local, records, slurm, steps
 from scitex_container.apptainer.session import validate as v
 from scitex_container.apptainer.session.argv import SHELL_ARGV
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.session.sbatch_script import MAX_BASE_NAME
-from scitex_container.apptainer.session.spec import SessionSpec, plan, require_host_paths
+from scitex_container.apptainer.session.spec import (
+    SessionSpec,
+    detected_container_cmd,
+    plan,
+    require_host_paths,
+    resolve_host_tools,
+)
 from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
 from scitex_container.process import runner
 
@@ -156,7 +162,7 @@ def start_session(
         host_mounts,
         texlive_prefix,
         overlay=overlay,
-        container_cmd=container_cmd,
+        container_cmd=container_cmd if container_cmd is not None else detected_container_cmd(),
         slurm_partition=partition,
         slurm_time_limit=time_limit,
         slurm_cpus=cpus,
@@ -167,6 +173,7 @@ def start_session(
     check_image(image)
     capacity.check_project_dir(project)
     require_host_paths(spec)  # what the pure builders did not check: here is where it runs
+    spec = resolve_host_tools(spec)  # the loader run and launchers written: here, not in builders
     if chosen == "slurm":  # SLURM's own view: exit 2 now rather than pending forever
         capacity.check_capacity(
             spec.slurm_partition, spec.slurm_node, spec.slurm_cpus, spec.slurm_memory_gb
@@ -210,23 +217,44 @@ def _argv(argv: Sequence[str]) -> list[str]:
 def exec_in_session(
     session_id: str, argv: Sequence[str], *, capture: bool = False
 ) -> runner.Completed:
-    """Run ``argv`` inside the session's instance; returns its outcome (no raise on exit code)."""
+    """Run ``argv`` inside the session's instance; returns its outcome.
+
+    The command's own exit status is returned (no raise on it); its output
+    passes through unless ``capture``, without srun's report of its exit.
+    Our own failures raise (:mod:`.steps`): CommandNotFoundInSession (127),
+    CommandNotRunnableInSession (126), SessionStepError (125: srun, the node
+    or the instance).
+    """
     record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
-    full = backend.step_argv(record, _argv(argv))
-    return runner.run(full, check=False, capture=capture)
+    argv = _argv(argv)
+    full = backend.step_argv(record, argv)
+    if capture:
+        done = runner.run(full, check=False, capture=True)
+    else:
+        done = runner.relay(full, lambda line: not steps.is_noise(line))
+    if not done.dry_run:
+        steps.check_step(record.id, argv, done.returncode, done.stderr)
+    return done
 
 
 def attach_session(session_id: str, *, pty: bool | None = None) -> int:
-    """Open a login shell in the session; ``pty=None`` uses one when stdin is a terminal."""
+    """Open a login shell in the session; ``pty=None`` uses one when stdin is a terminal.
+
+    Returns the shell's exit status, without srun's report of it; our own
+    failures raise as :func:`exec_in_session`'s do.
+    """
     record = records.find(session_id)  # the id, the job id or the instance name
     backend = _backend(record)
     backend.require_running(record)
     if pty is None:
         pty = os.isatty(0)
     full = backend.step_argv(record, list(SHELL_ARGV), pty=pty)
-    return runner.run(full, check=False, interactive=True).returncode
+    done = runner.relay(full, lambda line: not steps.is_noise(line), interactive=True)
+    if not done.dry_run:  # the shell's status is the user's; the step failing is ours
+        steps.check_step(record.id, SHELL_ARGV, done.returncode, done.stderr)
+    return done.returncode
 
 
 def stop_session(session_id: str) -> SessionRecord:

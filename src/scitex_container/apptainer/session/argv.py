@@ -21,6 +21,7 @@ from scitex_container.apptainer.session.spec import (
     SessionPlan,
     SessionSpec,
     env_flags,
+    named_container_cmd,
     plan,
 )
 from scitex_container.errors import BadInputError
@@ -123,7 +124,7 @@ def build_exec_args(
         texlive_prefix: Bind TeX Live from this host prefix (e.g. ``/usr``); empty: no
             TeX Live binds.
         container_cmd: The container command (``apptainer``/``singularity`` or a path);
-            None detects it.
+            None: ``$SCITEX_CONTAINER_CMD`` or ``apptainer``, resolved where it runs.
 
     Returns:
         ``[<container cmd>, "exec", ..., container_path]``.
@@ -212,7 +213,7 @@ def build_srun_command(
         overlay: A persistent overlay image instead of the per-session
             ``--writable-tmpfs``.
         container_cmd: The container command (``apptainer``/``singularity`` or a path);
-            None detects it.
+            None: ``$SCITEX_CONTAINER_CMD`` or ``apptainer``, resolved where it runs.
         pty: Allocate a pseudo-terminal (``srun --pty``) for an interactive shell.
     """
     del screen_session
@@ -304,7 +305,7 @@ def build_shell_in_allocation_command(
     Args:
         job_id: The SLURM job that runs the instance.
         container_cmd: The container command (``apptainer``/``singularity`` or a path);
-            None detects it.
+            None: ``$SCITEX_CONTAINER_CMD`` or ``apptainer``, resolved where it runs.
     """
     env: list[tuple[str, str]] = []
     cwd = workdir or "/"
@@ -313,9 +314,7 @@ def build_shell_in_allocation_command(
         env = [("USER", user), ("LOGNAME", user), ("TERM", TERM_VALUE)]
         cwd = workdir or f"/home/{user}"
     if container_cmd is None:
-        from scitex_container.apptainer.tool import detect_container_cmd
-
-        container_cmd = detect_container_cmd()
+        container_cmd = named_container_cmd()  # resolved where the step runs
     job = v.job_id(job_id)
     name = (
         job_instance_name(instance_name, job) if unique_per_job else v.instance_name(instance_name)

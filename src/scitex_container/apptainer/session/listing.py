@@ -13,7 +13,8 @@ States of a session whose job runs: ``running`` (its instance is listed),
 :data:`STARTING` (no ready marker yet), ``failed`` (the start failed, the job
 is ending), :data:`INSTANCE_GONE` (ready once, not listed now) and
 :data:`UNCONFIRMED` (the node did not answer).  A record whose stop is
-pending (``stop pending: ...``) is tried again: once its node confirmed the
+pending (``stop pending: ...``) is tried again; an ``ended`` one says why (``reason``,
+from SLURM's record: :mod:`.ending`): once its node confirmed the
 instance ended, the record is removed and the row says ``stopped``.
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scitex_container.apptainer.session import instances, local, records, slurm, stopping
+from scitex_container.apptainer.session import ending, instances, local, records, slurm, stopping
 from scitex_container.apptainer.session.records import SessionRecord
 from scitex_container.apptainer.tool import detect_container_cmd
 from scitex_container.process import runner
@@ -47,6 +48,8 @@ class SessionInfo(Result):
     node: str
     project: str
     image: str
+    #: Why an ``ended`` session ended, from SLURM's record (:mod:`.ending`); else "".
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,5 +165,6 @@ def list_sessions() -> list[SessionInfo]:
                 running = local.running_instances(detect_container_cmd())
             state, node = local.live_state(rec, running)
         info = (rec.id, rec.backend, rec.job_id, rec.instance, state, node)
-        rows.append(SessionInfo(*info, rec.project_slug, rec.image))
+        why = ending.why_ended(rec) if rec.backend == "slurm" and state == "ended" else ""
+        rows.append(SessionInfo(*info, rec.project_slug, rec.image, why))
     return rows

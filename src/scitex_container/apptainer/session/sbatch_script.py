@@ -203,7 +203,7 @@ def build_instance_start_script(
         overlay: A persistent overlay image instead of the per-session
             ``--writable-tmpfs``.
         container_cmd: The container command (``apptainer``/``singularity`` or a path);
-            None detects it.
+            None: ``$SCITEX_CONTAINER_CMD`` or ``apptainer``, resolved where it runs.
         poll_seconds: How often the start script checks that the instance still runs.
 
     Raises:

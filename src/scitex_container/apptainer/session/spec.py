@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scitex_container.apptainer.session import validate as v
-from scitex_container.binds import BindSpec
+from scitex_container.binds import BindSpec, bind_args
 from scitex_container.errors import BadInputError
 from scitex_container.result import Result
 
@@ -44,6 +44,9 @@ class SessionSpec(Result):
     slurm_memory_gb: int = 16
     slurm_node: str = ""  #: a node list (``--nodelist``)
     slurm_constraint: str = ""  #: node features (``--constraint``)
+    #: TeX Live's binds resolved where the session starts (:func:`resolve_host_tools`);
+    #: None: a builder's pure plan (no loader run, no launcher written)
+    tool_binds: tuple[BindSpec, ...] | None = None
 
     @classmethod
     def create(
@@ -83,7 +86,7 @@ class SessionSpec(Result):
         prefix = v.texlive_prefix(texlive_prefix)
         overlay_img = v.overlay_path(overlay) if overlay not in (None, "") else ""
         if container_cmd is None:
-            container_cmd = _default_container_cmd()
+            container_cmd = named_container_cmd()
         return cls(
             container_path=image,
             username=user,
@@ -122,7 +125,8 @@ class SessionSpec(Result):
             else m
             for m in data.get("host_mounts") or []
         ]
-        rest = {k: data[k] for k in keys - {"dev_repos", "host_mounts"} if k in data}
+        skip = {"dev_repos", "host_mounts", "tool_binds"}  # tool binds: resolved at start
+        rest = {k: data[k] for k in keys - skip if k in data}
         try:
             return cls.create(dev_repos=repos, host_mounts=mounts, **rest)
         except TypeError as exc:
@@ -140,8 +144,19 @@ class SessionSpec(Result):
         )
 
 
-def _default_container_cmd() -> str:
-    """The container command found on PATH, else ``apptainer`` (a builder needs no tool)."""
+def named_container_cmd() -> str:
+    """A builder's container command: ``$SCITEX_CONTAINER_CMD`` or ``apptainer``.
+
+    Named, not looked up: the command runs where the job runs, whose PATH
+    resolves it (the submitting host may have no apptainer at all).
+    """
+    from scitex_container import envvars
+
+    return os.environ.get(envvars.CONTAINER_CMD, "").strip() or "apptainer"
+
+
+def detected_container_cmd() -> str:
+    """The container command found on PATH here, else ``apptainer`` (``session start``)."""
     from scitex_container.apptainer.tool import detect_container_cmd
     from scitex_container.errors import ToolMissingError
 
@@ -149,6 +164,18 @@ def _default_container_cmd() -> str:
         return detect_container_cmd()
     except ToolMissingError:
         return "apptainer"
+
+
+def resolve_host_tools(spec: SessionSpec) -> SessionSpec:
+    """``spec`` with TeX Live fully set up for this host: where a session starts,
+    the host's loader is run and the launchers written (:mod:`scitex_container.host.plan`)."""
+    if not spec.texlive_prefix:
+        return spec
+    from dataclasses import replace
+
+    from scitex_container.host.mounts import texlive_bind_specs
+
+    return replace(spec, tool_binds=tuple(texlive_bind_specs(spec.texlive_prefix)))
 
 
 def require_host_paths(spec: SessionSpec) -> None:
@@ -289,7 +316,10 @@ def plan(spec: SessionSpec) -> SessionPlan:
     ]
     from scitex_container.host.mounts import build_host_mount_binds  # start only, not list
 
-    flags += build_host_mount_binds(mounts, spec.texlive_prefix)
+    if spec.tool_binds is None:
+        flags += build_host_mount_binds(mounts, spec.texlive_prefix)
+    else:
+        flags += build_host_mount_binds(mounts) + bind_args(list(spec.tool_binds))
     return SessionPlan(
         spec.container_cmd,
         spec.container_path,

@@ -281,7 +281,7 @@ class Store:
         with self.lock():
             active = self.active_version()
             if active is None:
-                problem = self.link_problem() or f"{self.link} is missing"
+                problem = store_link.no_active(self.link, self.dir, self.scheme)
                 raise StoreError(f"no active version in {self.dir}: {problem}")
             key = self.order_key(active)
             older = [v for v in self.version_names() if self.order_key(v) < key]

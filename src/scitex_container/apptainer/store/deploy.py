@@ -18,6 +18,7 @@ from pathlib import Path
 
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.link import no_active
 from scitex_container.apptainer.store.metadata import (
     VersionMeta,
     cached_sha256,
@@ -26,7 +27,7 @@ from scitex_container.apptainer.store.metadata import (
     write_metadata,
 )
 from scitex_container.apptainer.store.naming import SANDBOX
-from scitex_container.apptainer.store.opening import open_store
+from scitex_container.apptainer.store.opening import open_one_store
 from scitex_container.errors import BadInputError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import fsync_dir
@@ -138,12 +139,13 @@ def deploy_store(
     ``durable`` also fsyncs each copied file before it is renamed into
     place (power-loss safety at the cost of throughput).
     """
-    source = open_store(source_dir)
+    source = open_one_store(source_dir)
     if source.scheme.kind == SANDBOX:
         raise BadInputError("deploy copies SIF images, not sandboxes", str(source.dir))
     version = source.active_version()
     if version is None:
-        raise StoreError(f"no active version in {source.dir} ({source.link} is missing)")
+        problem = no_active(source.link, source.dir, source.scheme)
+        raise StoreError(f"no active version in {source.dir}: {problem}")
     files = [source.path_of(version), *source.bases()[-1:]]
     require_signature("deploy", files[0])  # the site policy's gate, before anything is copied
     target = Store(Path(target_dir), source.scheme)

@@ -55,9 +55,33 @@ def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
     return None
 
 
+def no_active(link: Path, directory: Path, scheme: Scheme) -> str:
+    """Why there is no active version, saying what ``directory`` holds instead."""
+    problem = link_problem(link, directory, scheme)
+    if problem:
+        return problem
+    try:
+        names = sorted(n for n in os.listdir(directory) if not n.startswith("."))
+    except OSError:
+        names = []
+    if any(scheme.version_of(n) is not None for n in names):
+        return f"{link} is missing"
+    pattern = f"{scheme.prefix}*{scheme.suffix}"
+    subdirs = [f"{n}/" for n in names if os.path.isdir(os.path.join(directory, n))]
+    if subdirs:
+        shown = ", ".join(subdirs[:5]) + (", ..." if len(subdirs) > 5 else "")
+        held = f"it holds the directories {shown}; name the image's own directory"
+    elif names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        held = f"it holds {shown}"
+    else:
+        held = "it is empty"
+    return f"{directory} holds no image version ({pattern}) and no {link.name}: {held}"
+
+
 def unknown_active(link: Path, directory: Path, scheme: Scheme) -> str:
     """Why cleanup refuses: the store cannot tell which version is active."""
-    why = link_problem(link, directory, scheme) or f"{link} is missing"
+    why = no_active(link, directory, scheme)
     return (
         f"cannot tell which version of {directory} is active ({why}); refusing to remove "
         "versions (`cleanup --force` removes them anyway)"

@@ -10,6 +10,7 @@ image is deployed to): :func:`open_stores` returns one store per image.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -18,7 +19,9 @@ from scitex_container.apptainer.sif.magic import has_sif_magic
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
+from scitex_container.apptainer.store.sidecars import SIDECAR_SUFFIXES
 from scitex_container.errors import BadInputError
+from scitex_container.files.pathinfo import from_oserror
 
 #: ``<name>-v<version>.sif`` or ``<name>-v<version>-sandbox``: a version of image ``name``.
 #: (a version starts with a digit: ``my-viewer-v2026...`` is image ``my-viewer``, not ``my``)
@@ -85,6 +88,14 @@ def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
 
 def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     path = Path(location)
+    try:
+        os.stat(path)
+    except OSError as exc:  # a link loop, a path through a file: said as such, never "empty"
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EACCES):
+            raise from_oserror(exc, path) from None
+    owner = sidecar_owner(path)
+    if owner is not None:
+        return _open(owner, sandbox)
     if path.is_file() and not path.is_symlink() and not has_sif_magic(path):
         raise BadInputError(
             "not a store: give the store directory, its active link or one of its versions",
@@ -102,6 +113,24 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
             return Store(parent, image_scheme(name[: -len("-sandbox")], True))
         return Store(parent, image_scheme(name.removesuffix(".sif")))
     return Store(path, detect_scheme(path, sandbox))
+
+
+def sidecar_owner(path: Path) -> Path | None:
+    """The version ``path`` is a sidecar of (``X.sif.lock`` -> ``X.sif``), if it names one."""
+    if path.is_dir() or path.is_symlink():
+        return None
+    for suffix in SIDECAR_SUFFIXES:
+        if path.name.endswith(suffix) and len(path.name) > len(suffix):
+            owner = path.with_name(path.name[: -len(suffix)])
+            names = (
+                FLAT_SIF,
+                FLAT_SANDBOX,
+                *schemes_in(path.parent),
+                *schemes_in(path.parent, True),
+            )
+            if any(s.version_of(owner.name) is not None for s in names):
+                return owner
+    return None
 
 
 def _is_version_dir(path: Path) -> bool:
@@ -142,6 +171,20 @@ def open_stores(location: str | os.PathLike, sandbox: bool = False) -> list[Stor
     return [store]
 
 
+def open_one_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
+    """The one store ``location`` names (one image one level down included).
+
+    A directory of several images is refused naming each image's link.
+    """
+    stores = open_stores(location, sandbox)
+    if len(stores) > 1:
+        links = ", ".join(str(s.link) for s in stores)
+        raise BadInputError(
+            f"holds {len(stores)} images: name one by its link ({links})", str(stores[0].dir)
+        )
+    return stores[0]
+
+
 def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
     """What ``location`` was taken for, when it is not the store directory itself."""
     path = Path(os.path.normpath(Path(location).absolute()))
@@ -149,6 +192,13 @@ def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
         return None
     if path == store.link:
         return None  # the active link names its store plainly
+    owner = sidecar_owner(path)
+    if owner is not None and owner.parent == store.dir:
+        version = store.scheme.version_of(owner.name)
+        return (
+            f"{path} is a sidecar of version {version} of the image"
+            f" whose active link is {store.link}"
+        )
     version = store.scheme.version_of(path.name)
     if path.parent == store.dir and version is not None:
         return f"{path} is version {version} of the image whose active link is {store.link}"

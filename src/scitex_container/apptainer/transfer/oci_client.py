@@ -17,18 +17,21 @@ must hash to that digest (a registry cannot substitute another).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scitex_container.apptainer.transfer.oci_ref import OciRef
-from scitex_container.errors import TransferError
+from scitex_container.errors import ScitexError, TransferError
+from scitex_container.files.pathinfo import from_oserror
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -210,13 +213,16 @@ class OciClient:
         hasher, got = hashlib.sha256(), 0
         try:
             req = urllib.request.Request(url, method="GET")
-            with self._open(req) as resp, open(dest, "xb") as out:
+            with self._open(req) as resp, _create(dest) as out:
                 while chunk := resp.read(_CHUNK):
                     hasher.update(chunk)
-                    out.write(chunk)
+                    with _local(dest):  # a full disk is ours to say, not the registry's
+                        out.write(chunk)
                     got += len(chunk)
                     if got > size:
                         break
+        except ScitexError:
+            raise
         except urllib.error.HTTPError as exc:
             raise self._fail(what, _http_reason(exc), status=exc.code) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
@@ -271,3 +277,20 @@ def _http_reason(exc: urllib.error.HTTPError) -> str:
     if exc.code in (401, 403):
         detail = detail or "the registry asks for credentials (only anonymous access is supported)"
     return f"HTTP {exc.code}" + (f" ({detail})" if detail else "")
+
+
+def _create(path: Path) -> Any:
+    """A new file of ours, unbuffered (a full disk shows at the write that meets it)."""
+    with _local(path):
+        return open(path, "xb", buffering=0)
+
+
+@contextlib.contextmanager
+def _local(path: Path) -> Iterator[None]:
+    """Our own file's errors (a full disk, a refused directory) through the error contract."""
+    try:
+        yield
+    except ScitexError:
+        raise
+    except OSError as exc:
+        raise from_oserror(exc, path) from None

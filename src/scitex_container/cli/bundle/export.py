@@ -6,7 +6,13 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, EXISTING_DIR, EXISTING_FILE, common_options
+from scitex_container.cli.options import (
+    EXISTING,
+    EXISTING_DIR,
+    EXISTING_FILE,
+    TidyPath,
+    common_options,
+)
 from scitex_container.cli.output import emit
 
 
@@ -16,7 +22,7 @@ from scitex_container.cli.output import emit
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=TidyPath(dir_okay=False, allow_dash=True),
     help="Bundle file (`-`: stdout; a device or FIFO is written through).",
 )
 @click.option(

@@ -6,20 +6,20 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import common_options
+from scitex_container.cli.options import TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
 @click.command("import")
-@click.argument("bundle_file", metavar="BUNDLE", type=click.Path(exists=True, allow_dash=True))
+@click.argument("bundle_file", metavar="BUNDLE", type=TidyPath(exists=True, allow_dash=True))
 @click.option(
     "-o",
     "--output-dir",
     required=True,
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory the image's store is in (OUTPUT_DIR/NAME/, as `build -o`).",
 )
-@click.option("--archive", type=click.Path(file_okay=False), help="Add the artifacts here.")
+@click.option("--archive", type=TidyPath(file_okay=False), help="Add the artifacts here.")
 @click.option("--name", help="Image name (default: the one in the bundle).")
 @common_options
 def import_(bundle_file, output_dir, archive, name) -> int:
@@ -36,9 +36,9 @@ def import_(bundle_file, output_dir, archive, name) -> int:
     )
     arrival = result.arrival
     if commands is not None:
-        text = f"would import {bundle_file}" if not arrival.reused else f"kept {arrival.path}"
+        text = f"would import {bundle_file}" if not arrival.reused else f"unchanged {arrival.path}"
     else:
-        verb = "kept" if arrival.reused else "imported"
+        verb = "unchanged" if arrival.reused else "imported"
         text = f"{verb} {arrival.path}"
         if result.artifacts_added:
             text += f"\n{result.artifacts_added} artifacts in {archive}"

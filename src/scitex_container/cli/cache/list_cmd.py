@@ -6,14 +6,14 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute
-from scitex_container.cli.options import json_option
+from scitex_container.cli.options import TidyPath, json_option
 from scitex_container.cli.output import emit
 
 
 @click.command("list")
 @click.option(
     "--cache-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="The stage cache directory (default: per user, under the XDG cache dir).",
 )
 @json_option

@@ -6,14 +6,14 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import pending_exit
-from scitex_container.cli.options import json_option
+from scitex_container.cli.options import TidyPath, json_option
 from scitex_container.cli.output import emit
 
 
 @click.command()
 @click.option(
     "--cache-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="The stage cache directory (default: per user, under the XDG cache dir).",
 )
 @click.option("--older-than", metavar="AGE", help="Remove entries not used for AGE (e.g. 7d).")

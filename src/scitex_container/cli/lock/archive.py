@@ -9,7 +9,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, common_options
+from scitex_container.cli.options import EXISTING, TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
@@ -20,12 +20,12 @@ from scitex_container.cli.output import emit
     "--output",
     "out_dir",
     required=True,
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="The archive directory (created; shared by many images).",
 )
 @click.option(
     "--lock-out",
-    type=click.Path(dir_okay=False),
+    type=TidyPath(dir_okay=False),
     help="Where to write the lock with artifact hashes, - for stdout "
     "(default: the lock given, or DIR/locks/<image>.lock).",
 )
@@ -41,7 +41,7 @@ from scitex_container.cli.output import emit
     "--from",
     "saved_dirs",
     multiple=True,
-    type=click.Path(file_okay=False, exists=True),
+    type=TidyPath(file_okay=False, exists=True),
     help="A directory of saved .deb files and wheels, for versions no source has any more "
     "(repeat).",
 )

@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, common_options
+from scitex_container.cli.options import EXISTING, TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
@@ -15,7 +15,7 @@ from scitex_container.cli.output import emit
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=TidyPath(dir_okay=False),
     help="Write the lock here (default, or -: print it).",
 )
 @click.option(

@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, common_options
+from scitex_container.cli.options import EXISTING, TidyPath, common_options
 from scitex_container.cli.output import emit, info
 
 
@@ -15,7 +15,7 @@ from scitex_container.cli.output import emit, info
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory for the lock files (default: beside the image).",
 )
 @common_options

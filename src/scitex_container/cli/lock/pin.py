@@ -9,6 +9,7 @@ from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import (
     EXISTING_DIR,
     EXISTING_FILE,
+    TidyPath,
     apt_scope_option,
     common_options,
     pip_options_option,
@@ -24,7 +25,7 @@ from scitex_container.cli.output import emit
     "-o",
     "--output",
     "out_def",
-    type=click.Path(dir_okay=False),
+    type=TidyPath(dir_okay=False),
     help="Where to write the locked def, - for stdout (default: DEF with .locked.def).",
 )
 @apt_scope_option

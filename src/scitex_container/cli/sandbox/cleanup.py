@@ -15,7 +15,7 @@ from scitex_container.cli.store.report import open_store, report_cleanup
 
 @click.command()
 @sandbox_dir_argument
-@keep_option(5, "Sandboxes")
+@keep_option("Sandboxes")
 @cleanup_force_option
 @common_options
 def cleanup(directory, keep, force) -> int:

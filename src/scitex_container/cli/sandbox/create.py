@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, common_options, fakeroot_option
+from scitex_container.cli.options import EXISTING, TidyPath, common_options, fakeroot_option
 from scitex_container.cli.output import emit
 
 
@@ -15,15 +15,15 @@ from scitex_container.cli.output import emit
 @click.option(
     "--dir",
     "containers_dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Store directory (default: SOURCE's directory).",
 )
-@click.option("-d", "containers_dir_d", type=click.Path(file_okay=False), hidden=True)  # old --dir
+@click.option("-d", "containers_dir_d", type=TidyPath(file_okay=False), hidden=True)  # old --dir
 @click.option(
     "-o",
     "--output",
     "output_dir",
-    type=click.Path(),
+    type=TidyPath(),
     help="Build exactly here instead (no versioning).",
 )
 @fakeroot_option

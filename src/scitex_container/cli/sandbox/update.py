@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING_DIR, common_options
+from scitex_container.cli.options import EXISTING_DIR, TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
@@ -14,7 +14,7 @@ from scitex_container.cli.output import emit
 @click.argument("sandbox_dir", type=EXISTING_DIR)
 @click.option(
     "--proj-root",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory holding the repositories (default: ~/proj).",
 )
 @click.option(

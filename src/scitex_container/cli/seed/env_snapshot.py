@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from scitex_container.cli.options import TidyPath
 from scitex_container.cli.seed.apply import alias
 
 
@@ -51,7 +52,7 @@ def _seed_named(name: str) -> click.Command:
     for index, param in enumerate(ours.params):
         if param.name == "dev_repos":  # the seed recorded a missing repo (with an error)
             loose = copy.copy(param)
-            loose.type = click.Path(file_okay=False)
+            loose.type = TidyPath(file_okay=False)
             ours.params[index] = loose
     inner = ours.callback
     assert inner is not None

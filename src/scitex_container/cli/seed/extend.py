@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from scitex_container.cli.options import TidyPath
+
 Translate = Callable[[dict[str, Any]], dict[str, Any]]
 
 YES_HELP = "Accepted for the seed's scripts; nothing here prompts."
@@ -25,7 +27,7 @@ def yes_option() -> click.Option:
 
 
 def dir_option(help: str = "The seed's spelling of the directory argument.") -> click.Option:
-    return click.Option(["-d", "--dir", "seed_dir"], type=click.Path(), help=help)
+    return click.Option(["-d", "--dir", "seed_dir"], type=TidyPath(), help=help)
 
 
 def extended(

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from scitex_container.cli.options import EXISTING, EXISTING_DIR
+from scitex_container.cli.options import EXISTING, EXISTING_DIR, TidyPath
 from scitex_container.cli.seed.extend import (
     check_path,
     dir_option,
@@ -137,7 +137,7 @@ def _sandbox_dir_option(cmd: click.Command) -> click.Command:
     if "proj_root" in names:
         extra += [
             click.Option(
-                ["-r", "seed_r"], type=click.Path(), hidden=True, help="The seed's --proj-root."
+                ["-r", "seed_r"], type=TidyPath(), hidden=True, help="The seed's --proj-root."
             ),
             click.Option(["--pkg", "seed_pkg"], help="The seed's --package (one)."),
         ]

@@ -15,7 +15,12 @@ from scitex_container.cli.output import emit
 @click.option("--pty/--no-pty", default=None, help="Use a terminal (default: when stdin is one).")
 @common_options
 def attach(session_id, pty) -> int:
-    """Open a login shell in the session (reads commands from stdin when piped)."""
+    """Open a login shell in the session (reads commands from stdin when piped).
+
+    Exits with the shell's status (srun's report of it is not shown); our
+    own failures exit 125 (srun, the node or the instance failed), as
+    `session exec`'s do.
+    """
     from scitex_container.apptainer.session import attach_session
 
     code, commands = execute(lambda: attach_session(session_id, pty=pty))

@@ -135,5 +135,6 @@ def start(
         f"job {record.job_id} on {record.node or '?'}" if record.backend == "slurm" else "this host"
     )
     text = f"{record.id}\t{record.state}\t{where}\tinstance {record.instance or '-'}"
-    emit(record, get_options(), text=text, dry_run_commands=commands)
+    data = {**record.to_dict(), "project": record.project_slug}  # as `session list` says it
+    emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(True)

@@ -19,5 +19,6 @@ def stop(session_id) -> int:
 
     record, commands = execute(lambda: stop_session(session_id))
     verb = "would stop" if commands is not None else "stopped"
-    emit(record, get_options(), text=f"{verb} {record.id}", dry_run_commands=commands)
+    data = {**record.to_dict(), "project": record.project_slug}  # as `session list` says it
+    emit(data, get_options(), text=f"{verb} {record.id}", dry_run_commands=commands)
     return pending_exit(True)

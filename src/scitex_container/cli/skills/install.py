@@ -6,14 +6,14 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import common_options
+from scitex_container.cli.options import TidyPath, common_options
 from scitex_container.cli.output import emit
 
 
 @click.command()
 @click.option(
     "--dest",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Directory to install under (default: ~/.scitex/dev/skills).",
 )
 @click.option("--no-link", "copy", is_flag=True, help="Copy the pages instead of linking them.")

@@ -15,7 +15,7 @@ from scitex_container.cli.store.report import open_stores, report_cleanup
 
 @click.command()
 @store_argument
-@keep_option(3)
+@keep_option()
 @cleanup_force_option
 @common_options
 def cleanup(store, keep, force) -> int:

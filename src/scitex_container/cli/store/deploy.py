@@ -6,13 +6,13 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING, common_options, sudo_option
+from scitex_container.cli.options import EXISTING, TidyPath, common_options, sudo_option
 from scitex_container.cli.output import emit
 
 
 @click.command()
 @click.argument("source", type=EXISTING)
-@click.argument("target", required=False, type=click.Path())
+@click.argument("target", required=False, type=TidyPath())
 @sudo_option()
 @click.option("--durable", is_flag=True, help="fsync each copied file before it goes live.")
 @common_options

@@ -35,15 +35,10 @@ def open_stores(store, sandbox: bool = False) -> list:
 
 def open_store(store, sandbox: bool = False):
     """The one store ``store`` names; a directory of several images is refused naming them."""
-    from scitex_container.errors import BadInputError
+    from scitex_container.apptainer.store.opening import open_one_store
 
-    stores = open_stores(store, sandbox)
-    if len(stores) > 1:
-        links = ", ".join(str(s.link) for s in stores)
-        raise BadInputError(
-            f"holds {len(stores)} images: name one by its link ({links})", str(stores[0].dir)
-        )
-    return stores[0]
+    stores = open_stores(store, sandbox)  # says what a version path was taken for
+    return stores[0] if len(stores) == 1 else open_one_store(store, sandbox)
 
 
 def report_switch(st, version: str, use_sudo: bool) -> int:

@@ -6,8 +6,9 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute
-from scitex_container.cli.options import EXISTING_DIR, common_options
+from scitex_container.cli.options import EXISTING_DIR, TidyPath, common_options
 from scitex_container.cli.output import emit
+from scitex_container.errors import EXIT_BAD_INPUT
 
 
 @click.command()
@@ -15,7 +16,7 @@ from scitex_container.cli.output import emit
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False),
+    type=TidyPath(file_okay=False),
     help="Where `build` put the images (default: CONTAINERS_DIR).",
 )
 @click.option(
@@ -31,6 +32,10 @@ def status(containers_dir, output_dir, check) -> int:
     not active: `build` would make it active (through the site policy's
     `switch` gate) instead of rebuilding.
 
+    A def `build` would refuse (not a regular file, over the size limit, a
+    missing `%files` source...) shows action `refused` with build's own
+    error, and status exits 2 as build does.
+
     Read-only: `--dry-run` changes nothing here.
     """
     from scitex_container.apptainer.building.decision import image_statuses
@@ -43,5 +48,11 @@ def status(containers_dir, output_dir, check) -> int:
     if any(r.get("stages_reused") for r in rows):
         columns.insert(4, "stages_reused")
     emit(rows, get_options(), columns=columns, title="images", dry_run_commands=commands)
+    refused = [r for r in rows if r["action"] == "refused"]
+    if refused:  # what `build` says of each, and its exit code
+        if not get_options().json:
+            for r in refused:
+                click.echo(f"error: {r['error']}", err=True)
+        return EXIT_BAD_INPUT
     pending = any(r["needs_rebuild"] or r["switch_to"] for r in rows)
     return 1 if check and pending else 0

@@ -1,0 +1,53 @@
+"""A full disk during `pull`'s transfer: the one error contract, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from travel import repo
+
+pytestmark = [pytest.mark.apptainer, pytest.mark.registry]
+
+
+@pytest.fixture()
+def small_fs(tmp_path: Path):
+    """A 4 MiB tmpfs with only 256 KiB free: less than the busybox SIF."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    point = tmp_path / "small"
+    point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    st = os.statvfs(point)
+    with open(point / "filler", "wb") as fh:
+        os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - 256 * 1024)
+    yield point
+    subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_a_full_disk_during_the_transfer_is_one_line_exit_1(images, cli, small_fs) -> None:
+    _, _, sifs = images
+    assert sifs["unsigned"].stat().st_size > 256 * 1024
+    ref = repo("full") + ":v1"
+    pushed = cli("push", sifs["unsigned"], ref)
+    assert pushed.returncode == 0, pushed.stderr
+    out = small_fs / "images"
+    done = cli("pull", ref, "-o", out, "--name", "app")
+    [line] = done.stderr.splitlines()
+    assert done.returncode == 1, done  # a full disk is exit 1 in every command
+    assert line.startswith(f"error: {out / 'app'}") and "no space left on device" in line, line
+    assert "Errno" not in line and "transfer failed" not in line
+    code, err = cli.json("pull", ref, "-o", out, "--name", "app")
+    assert code == 1 and "no space left on device" in err["error"], err
+    left = [p for p in (out / "app").rglob("*") if p.is_file() and "flock" not in p.name]
+    assert left == [], left
