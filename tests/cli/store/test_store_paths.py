@@ -153,3 +153,21 @@ def test_to_sif_into_a_stores_active_link_writes_a_version_of_it(
     back = cli("rollback", store)
     assert back.returncode == 0 and "move it away" not in back.stderr + listed.stderr, back
     assert os.readlink(store / "demo.sif") == f"demo-v{STAMPS[0]}.sif"
+
+
+def test_deploying_a_version_file_deploys_that_version(tmp_path: Path) -> None:
+    image(tmp_path / "demo", "demo")
+    old = tmp_path / "demo" / f"demo-v{STAMPS[0]}.sif"
+    target = tmp_path / "shared"
+    dry = cli("--dry-run", "deploy", old, target)
+    assert dry.returncode == 1, dry.stderr
+    assert f"would copy {target / old.name}" in dry.stdout
+    assert f"at version {STAMPS[0]}" in dry.stdout and "named" in dry.stdout
+    assert not target.exists()
+    real = cli("--json", "deploy", old, target)
+    assert real.returncode == 0, real.stderr
+    assert json.loads(real.stdout)["version"] == STAMPS[0]
+    assert os.readlink(target / "demo.sif") == old.name
+    assert [p.name for p in target.glob("demo-v*.sif")] == [old.name]
+    # the store's own active version is untouched
+    assert os.readlink(tmp_path / "demo" / "demo.sif") == f"demo-v{STAMPS[-1]}.sif"

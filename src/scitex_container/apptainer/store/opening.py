@@ -185,6 +185,17 @@ def open_one_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
     return stores[0]
 
 
+def named_version(location: str | os.PathLike, store: Store) -> str | None:
+    """The version ``location`` names in ``store`` (a version file or one of its sidecars)."""
+    path = Path(os.path.normpath(Path(location).absolute()))
+    owner = sidecar_owner(path)
+    if owner is not None:
+        path = owner
+    if path.parent != store.dir or path.is_symlink():
+        return None
+    return store.scheme.version_of(path.name)
+
+
 def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
     """What ``location`` was taken for, when it is not the store directory itself."""
     path = Path(os.path.normpath(Path(location).absolute()))
