@@ -30,7 +30,9 @@ def inputs_changed(image: Path, def_path: Path) -> str | None:
     if meta is None or not meta.inputs_hash:
         return None
     try:
-        now = compute_inputs(def_path, build_args=dict(meta.build_args or {})).digest
+        now = compute_inputs(
+            def_path, build_args=dict(meta.build_args or {}), sandbox=meta.sandbox
+        ).digest
     except ScitexError as exc:
         return f"the def's inputs cannot be read: {exc}"
     if meta.matches(now):
@@ -38,5 +40,21 @@ def inputs_changed(image: Path, def_path: Path) -> str | None:
     return (
         "def text matches but its inputs changed since this version "
         f"(a %files source or a build argument): inputs {now[:16]}... "
-        f"recorded {meta.inputs_hash[:16]}...; `status` says rebuild"
+        f"recorded {meta.inputs_hash[:16]}...; `status` says {_status_action(image, now)}"
     )
+
+
+def _status_action(image: Path, inputs_hash: str) -> str:
+    """What ``status`` says for these inputs: reuse a kept version, or rebuild."""
+    from scitex_container.apptainer.building.decision import unchanged_version
+    from scitex_container.apptainer.store.opening import open_store
+
+    try:
+        store = open_store(image)
+        found = unchanged_version(store, inputs_hash)
+    except ScitexError:
+        found = None
+    if found is None:
+        return "rebuild"
+    version = store.scheme.version_of(found.name) or found.name
+    return f"activate {version}: inputs unchanged since {version}"
