@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from images import BUSYBOX_DEF
 from storekit import make_sif
 
 STAMPS = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z"]
@@ -171,3 +173,46 @@ def test_deploying_a_version_file_deploys_that_version(tmp_path: Path) -> None:
     assert [p.name for p in target.glob("demo-v*.sif")] == [old.name]
     # the store's own active version is untouched
     assert os.readlink(tmp_path / "demo" / "demo.sif") == f"demo-v{STAMPS[-1]}.sif"
+
+
+def test_a_base_image_of_a_flat_store_is_taken_as_its_store(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i, version in enumerate(("1.0.0", "1.1.0")):
+        make_sif(flat / f"scitex-v{version}.sif", seed=i)
+    make_sif(flat / "scitex-base-v1.0.sif", seed=9)
+    os.symlink("scitex-v1.1.0.sif", flat / "current.sif")
+    base = flat / "scitex-base-v1.0.sif"
+    listed = cli("versions", base)
+    assert listed.returncode == 0 and "move it away" not in listed.stderr
+    assert "is a base image of the store" in listed.stderr
+    assert str(flat / "scitex-v1.0.0.sif") in listed.stdout
+    dry = cli("--dry-run", "cleanup", "-k", "0", base)
+    assert dry.returncode == 1 and f"would remove {flat / 'scitex-v1.0.0.sif'}" in dry.stdout
+    assert cli("rollback", base).returncode == 0
+    assert os.readlink(flat / "current.sif") == "scitex-v1.0.0.sif"
+    assert base.exists()
+
+
+@pytest.mark.apptainer
+def test_to_sif_into_the_link_path_of_a_new_store_writes_a_version(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    boxes = tmp_path / "sbx"
+    assert cli("sandbox", "create", busybox_sif, "-d", boxes).returncode == 0
+    (tmp_path / "ts" / "hello").mkdir(parents=True)
+    link = tmp_path / "ts" / "hello" / "hello.sif"
+    made = cli("--json", "sandbox", "to-sif", boxes / "current-sandbox", link)
+    assert made.returncode == 0, made.stderr
+    assert link.is_symlink()
+    versions = sorted(p.name for p in link.parent.glob("hello-v*.sif"))
+    assert len(versions) == 1 and os.readlink(link) == versions[0]
+    assert json.loads(made.stdout)["path"] == str(link.parent / versions[0])
+    (tmp_path / "hello.def").write_text(BUSYBOX_DEF)
+    built = cli("build", tmp_path / "hello.def", "-o", tmp_path / "ts")
+    assert built.returncode == 0, built.stderr
+    for args in (("versions", link.parent), ("--dry-run", "rollback", link.parent)):
+        out = cli(*args)
+        assert "move it away" not in out.stderr, (args, out.stderr)
+    assert cli("rollback", link.parent).returncode == 0
+    assert os.readlink(link) == versions[0]

@@ -107,6 +107,8 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
         for scheme in (FLAT_SIF, FLAT_SANDBOX, *schemes_in(parent), *schemes_in(parent, True)):
             if name == scheme.active or scheme.version_of(name) is not None:
                 return Store(parent, scheme)
+            if scheme.is_base(name):  # a base image the flat store keeps beside its versions
+                return Store(parent, scheme)
         if path.is_dir() and not path.is_symlink():
             return Store(path, detect_scheme(path, sandbox))
         if name.endswith("-sandbox"):
@@ -128,7 +130,7 @@ def sidecar_owner(path: Path) -> Path | None:
                 *schemes_in(path.parent),
                 *schemes_in(path.parent, True),
             )
-            if any(s.version_of(owner.name) is not None for s in names):
+            if any(s.version_of(owner.name) is not None or s.is_base(owner.name) for s in names):
                 return owner
     return None
 
@@ -206,10 +208,14 @@ def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
     owner = sidecar_owner(path)
     if owner is not None and owner.parent == store.dir:
         version = store.scheme.version_of(owner.name)
+        if version is None:
+            return f"{path} is a sidecar of base image {owner.name} of the store {store.dir}"
         return (
             f"{path} is a sidecar of version {version} of the image"
             f" whose active link is {store.link}"
         )
+    if path.parent == store.dir and store.scheme.is_base(path.name):
+        return f"{path} is a base image of the store whose active link is {store.link}"
     version = store.scheme.version_of(path.name)
     if path.parent == store.dir and version is not None:
         return f"{path} is version {version} of the image whose active link is {store.link}"
