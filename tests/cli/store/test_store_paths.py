@@ -216,3 +216,28 @@ def test_to_sif_into_the_link_path_of_a_new_store_writes_a_version(
         assert "move it away" not in out.stderr, (args, out.stderr)
     assert cli("rollback", link.parent).returncode == 0
     assert os.readlink(link) == versions[0]
+
+
+def test_a_failed_builds_log_is_taken_as_its_store(tmp_path: Path) -> None:
+    image(tmp_path / "demo", "demo")
+    log = tmp_path / "demo" / "demo-v20261206T170148Z.sif.build.log"
+    log.write_text("FATAL: the build failed\n")
+    rows = json.loads(cli("--json", "versions", log).stdout)
+    assert [r["version"] for r in rows] == STAMPS[::-1]
+    out = cli("versions", log)
+    assert "a failed build's log" in out.stderr and "move it away" not in out.stderr
+    dry = cli("--dry-run", "rollback", log)
+    assert dry.returncode == 1 and f"would roll back to {STAMPS[1]}" in dry.stdout
+    would = cli("--json", "--dry-run", "cleanup", "-k", "1", log)
+    assert would.returncode == 1, would.stderr
+    assert str(tmp_path / "demo" / f"demo-v{STAMPS[0]}.sif") in would.stdout
+    # a store whose only build failed: the log still names it
+    only = tmp_path / "solo"
+    only.mkdir()
+    first = only / "solo-v20261206T170148Z.sif.build.log"
+    first.write_text("FATAL\n")
+    for args in (("versions", first), ("--dry-run", "cleanup", first)):
+        out = cli(*args)
+        assert "does not exist" not in out.stderr and out.returncode in (0, 1), out.stderr
+    refused = cli("rollback", first)
+    assert refused.returncode != 0 and str(only / "solo.sif") in refused.stderr

@@ -95,6 +95,8 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
             raise from_oserror(exc, path) from None
     owner = sidecar_owner(path)
     if owner is not None:
+        if not os.path.lexists(owner):  # the log of a failed build: its version never came
+            return Store(owner.parent, _scheme_of_name(owner.name))
         return _open(owner, sandbox)
     if path.is_file() and not path.is_symlink() and not has_sif_magic(path):
         raise BadInputError(
@@ -117,6 +119,17 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     return Store(path, detect_scheme(path, sandbox))
 
 
+def _scheme_of_name(name: str) -> Scheme:
+    """The scheme whose version ``name`` is (a name :func:`sidecar_owner` accepted)."""
+    for flat in (FLAT_SIF, FLAT_SANDBOX):
+        if flat.version_of(name) is not None or flat.is_base(name):
+            return flat
+    match = _VERSION_NAME.match(name)
+    if match is None:
+        return FLAT_SIF
+    return image_scheme(match["name"], match["end"] == "-sandbox")
+
+
 def sidecar_owner(path: Path) -> Path | None:
     """The version ``path`` is a sidecar of (``X.sif.lock`` -> ``X.sif``), if it names one."""
     if path.is_dir() or path.is_symlink():
@@ -132,6 +145,8 @@ def sidecar_owner(path: Path) -> Path | None:
             )
             if any(s.version_of(owner.name) is not None or s.is_base(owner.name) for s in names):
                 return owner
+            if not os.path.lexists(owner) and _VERSION_NAME.match(owner.name):
+                return owner  # a version that no longer exists (a failed build's log)
     return None
 
 
@@ -210,6 +225,11 @@ def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
         version = store.scheme.version_of(owner.name)
         if version is None:
             return f"{path} is a sidecar of base image {owner.name} of the store {store.dir}"
+        if not os.path.lexists(owner):
+            return (
+                f"{path} is a sidecar of version {version}, which is not in the store"
+                f" (a failed build's log); its store's active link is {store.link}"
+            )
         return (
             f"{path} is a sidecar of version {version} of the image"
             f" whose active link is {store.link}"
