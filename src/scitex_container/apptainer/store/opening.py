@@ -81,9 +81,22 @@ def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
     A store another user could steer us with (a planted link, an entry of a
     third user) is refused here, before any command acts on it (:mod:`.guard`).
     """
-    store = _open(location, sandbox)
+    store = _open(location, _holds_sandboxes(location, sandbox))
     check_store(store.dir, store.scheme)
     return store
+
+
+def _holds_sandboxes(location: str | os.PathLike, sandbox: bool) -> bool:
+    """A directory of sandbox versions only is a sandbox store whichever command reads it."""
+    if sandbox:
+        return True
+    path = Path(location)
+    try:
+        if not path.is_dir() or path.is_symlink() or _is_version_dir(path):
+            return False
+    except OSError:
+        return False
+    return not schemes_in(path) and bool(schemes_in(path, True))
 
 
 def _open(location: str | os.PathLike, sandbox: bool) -> Store:
@@ -162,6 +175,7 @@ def _is_version_dir(path: Path) -> bool:
 def open_stores(location: str | os.PathLike, sandbox: bool = False) -> list[Store]:
     """Every store ``location`` names: one, or one per image of a shared directory."""
     path = Path(location)
+    sandbox = _holds_sandboxes(path, sandbox)
     store = open_store(path, sandbox)
     if store.dir != Path(os.path.normpath(path.absolute())):
         return [store]  # a link or a version named the one store
