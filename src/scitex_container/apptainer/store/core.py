@@ -380,14 +380,12 @@ class Store:
             unknown = self.active_version() is None or self.link_problem() is not None
             if doomed and not (force or remove_active) and unknown:
                 raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
-            removed += [row.path for row in doomed]
             if runner.is_dry_run():
-                return removed
+                return removed + [row.path for row in doomed]
             if any(row.active for row in doomed):
                 self.link.unlink(missing_ok=True)  # never leave the link dangling
                 fsync_dir(self.dir)
-            for row in doomed:
-                self.remove(row.path)
+            store_gc.remove_each([row.path for row in doomed], self.remove, removed)
         return removed
 
     def remove_orphan_sidecars(self) -> list[Path]:
