@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -241,3 +242,43 @@ def test_a_failed_builds_log_is_taken_as_its_store(tmp_path: Path) -> None:
         assert "does not exist" not in out.stderr and out.returncode in (0, 1), out.stderr
     refused = cli("rollback", first)
     assert refused.returncode != 0 and str(only / "solo.sif") in refused.stderr
+
+
+def test_one_broken_image_in_a_shared_dir_never_stops_the_others_and_its_advice_works(
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"
+    image(shared, "alpha")
+    image(shared, "beta")
+    (shared / "beta.sif").unlink()
+    os.symlink("beta-v20990101T000000Z.sif", shared / "beta.sif")  # dangling
+    out = cli("cleanup", "-k", "1", shared)
+    assert out.returncode == 1
+    gone = {f"removed {shared / f'alpha-v{s}.sif'}" for s in STAMPS[:2]}
+    assert set(out.stdout.splitlines()) == gone
+    assert (shared / f"beta-v{STAMPS[0]}.sif").exists()
+    # the advice names commands that work as written
+    advice = re.findall(r"`([^`]+)`", out.stderr)
+    assert f"switch VERSION {shared / 'beta.sif'}" in advice
+    assert f"cleanup --force {shared / 'beta.sif'}" in advice
+    assert cli("--dry-run", "cleanup", "--force", "-k", "1", shared / "beta.sif").returncode == 1
+    assert cli("switch", STAMPS[1], shared / "beta.sif").returncode == 0
+    assert os.readlink(shared / "beta.sif") == f"beta-v{STAMPS[1]}.sif"
+    # a link moved away: its path still names the image's store
+    (shared / "beta.sif").unlink()
+    assert cli("switch", STAMPS[2], shared / "beta.sif").returncode == 0
+    assert os.readlink(shared / "beta.sif") == f"beta-v{STAMPS[2]}.sif"
+
+
+def test_a_directory_of_images_is_named_as_given_when_refused(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    image(images / "hello", "hello")
+    image(images / "hi", "hi")
+    out = cli("rollback", images)
+    assert out.returncode == 2 and out.stderr.startswith(f"error: {images}: holds 2 images")
+    shared = tmp_path / "sh3"
+    image(shared, "alpha")
+    image(shared, "beta")
+    out = cli("versions", "--protect", STAMPS[0], shared)
+    assert out.returncode == 2 and out.stderr.startswith(f"error: {shared}: holds 2 images")

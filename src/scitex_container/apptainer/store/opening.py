@@ -106,6 +106,9 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     except OSError as exc:  # a link loop, a path through a file: said as such, never "empty"
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EACCES):
             raise from_oserror(exc, path) from None
+    missing = missing_link_store(path)
+    if missing is not None:
+        return missing
     owner = sidecar_owner(path)
     if owner is not None:
         if not os.path.lexists(owner):  # the log of a failed build: its version never came
@@ -130,6 +133,19 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
             return Store(parent, image_scheme(name[: -len("-sandbox")], True))
         return Store(parent, image_scheme(name.removesuffix(".sif")))
     return Store(path, detect_scheme(path, sandbox))
+
+
+def missing_link_store(location: str | os.PathLike) -> Store | None:
+    """The store whose active link ``location`` would be, when that link is missing and
+    the directory beside it holds the store's versions (None otherwise)."""
+    path = Path(os.path.normpath(Path(location).absolute()))
+    if os.path.lexists(path):
+        return None
+    for sandbox in (False, True):
+        for scheme in schemes_in(path.parent, sandbox):
+            if scheme.active == path.name:
+                return Store(path.parent, scheme)
+    return None
 
 
 def _scheme_of_name(name: str) -> Scheme:
@@ -211,7 +227,8 @@ def open_one_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
     if len(stores) > 1:
         links = ", ".join(str(s.link) for s in stores)
         raise BadInputError(
-            f"holds {len(stores)} images: name one by its link ({links})", str(stores[0].dir)
+            f"holds {len(stores)} images: name one by its link ({links})",
+            os.path.normpath(Path(location).absolute()),
         )
     return stores[0]
 
