@@ -282,3 +282,20 @@ def test_a_directory_of_images_is_named_as_given_when_refused(tmp_path: Path) ->
     image(shared, "beta")
     out = cli("versions", "--protect", STAMPS[0], shared)
     assert out.returncode == 2 and out.stderr.startswith(f"error: {shared}: holds 2 images")
+
+
+@pytest.mark.apptainer
+def test_build_into_a_store_given_as_output_dir_does_not_nest(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    (tmp_path / "hello.def").write_text(BUSYBOX_DEF)
+    images = tmp_path / "images"
+    assert cli("build", tmp_path / "hello.def", "-o", images).returncode == 0
+    store = images / "hello"
+    again = cli("--json", "build", tmp_path / "hello.def", "-o", store, "--force")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["path"] == str(store / "hello.sif")
+    assert not (store / "hello").exists()
+    assert len(list(store.glob("hello-v*.sif"))) == 2
+    rows = json.loads(cli("--json", "status", tmp_path, "-o", store).stdout)
+    assert rows[0]["needs_rebuild"] is False and rows[0]["sif_path"] == str(store / "hello.sif")

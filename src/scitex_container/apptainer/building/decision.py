@@ -205,7 +205,11 @@ def _built_store(output_dir: Path, name: str) -> Store:
 
 
 def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> ImageStatus:
+    from scitex_container.apptainer.building.atomic import is_image_store
+
     name = def_path.stem
+    if is_image_store(output_dir, name):  # as `build -o` reads it
+        output_dir = output_dir.parent
     store = _built_store(output_dir, name)
     sandbox = store.scheme.kind == SANDBOX
     active = store.active_path()
