@@ -27,7 +27,7 @@ from scitex_container.apptainer.store.state import (
 )
 from scitex_container.errors import CleanupIncompleteError
 from scitex_container.files.fsutil import remove_path
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.files.pathinfo import from_oserror, not_writable
 from scitex_container.process import runner
 
 #: Hidden temporaries that writers holding the lock leave only when killed.
@@ -84,6 +84,9 @@ def remove_each(paths: list[Path], remove: Callable[[Path], None], done: list[Pa
     Raises CleanupIncompleteError naming the path that stayed (never a
     temporary name of ours) and listing everything removed before it.
     """
+    if paths and not os.access(paths[0].parent, os.W_OK):  # said of the directory, up front
+        denied = not_writable(paths[0].parent, "cannot remove versions in it")
+        raise CleanupIncompleteError(str(denied), done, denied.exit_code)
     for path in paths:
         try:
             remove(path)
