@@ -251,15 +251,22 @@ def runs_apart(spec: ToolSpec, argv: list[str]) -> bool:
 
 def run_cli_apart(argv: list[str]) -> CallOutcome:
     """Run the CLI with ``argv`` as a child process (same environment and directory)
-    through the process runner: no shell, and nothing it starts outlives the server.
-    Blocking; the server calls it from a worker thread."""
+    through the process runner, no shell.  Blocking; the server calls it from a
+    worker thread.
+
+    The child runs as a user's shell would run it: in its own process group
+    (an interrupt or a cancel reaches it, and it cleans up as the CLI does),
+    dying with the server, but *not* contained in a PID namespace that kills
+    everything on exit: what the command is meant to leave running (a
+    session's instance, a Compose stack, an instance) outlives the call, as
+    it does when the CLI is run directly.  A build the child starts is
+    contained by the child itself, so a killed server still leaves none.
+    """
     import sys
 
     from scitex_container.process import runner
 
-    done = runner.run(
-        [sys.executable, "-m", "scitex_container", *argv], check=False, contained=True
-    )
+    done = runner.run([sys.executable, "-m", "scitex_container", *argv], check=False)
     return _outcome(done.returncode, done.stdout, done.stderr, argv)
 
 
