@@ -198,6 +198,10 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
             continue
         for text in texts:
             argv.append(p.flag if p.kind == "bool" else f"{p.flag}={text}")
+    if spec.command == ("session", "stop"):
+        from scitex_container.mcp.session_scope import check_stop
+
+        check_stop(positionals[0] if positionals else "", allowed)
     if spec.when_none and not any(arguments.get(n) for n in spec.when_none[0]):
         argv.append(spec.when_none[1])
     return [*argv, "--", *positionals] if positionals else argv
@@ -239,6 +243,10 @@ def _outcome(code: int, text: str, log: str, argv: list[str]) -> CallOutcome:
         payload: Any = json.loads(text) if text.strip() else None
     except json.JSONDecodeError:
         payload = {"output": text}
+    if code == 0 and argv[-2:] == ["session", "list"]:  # only the roots' sessions
+        from scitex_container.mcp.session_scope import visible
+
+        payload = visible(payload, roots())
     return CallOutcome(code, payload, log, dry_run="--dry-run" in argv)
 
 

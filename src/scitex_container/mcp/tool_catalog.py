@@ -246,11 +246,15 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         mutating=True,
     ),
-    ToolSpec("session_list", ("session", "list"), "Sessions and their state on each node."),
+    ToolSpec(
+        "session_list",
+        ("session", "list"),
+        "Sessions and their state on each node (those whose project is inside the roots).",
+    ),
     ToolSpec(
         "session_stop",
         ("session", "stop"),
-        f"Stop a session. {_DRY}",
+        f"Stop a session (refused when its project is outside the roots). {_DRY}",
         (Param("session_id", "text", "The session's id.", required=True),),
         mutating=True,
     ),
