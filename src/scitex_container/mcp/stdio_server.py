@@ -172,7 +172,17 @@ def main(argv: list[str] | None = None) -> None:
         metavar="DIR",
         help="A directory clients may name paths under (repeatable).",
     )
+    parser.add_argument(
+        "--allow-host-def",
+        action="store_true",
+        help="Let builds take a def with %%setup (host-side code) or with %%files sources "
+        "outside the roots (refused by default).",
+    )
     args = parser.parse_args(argv)
+    if args.allow_host_def:  # only the flag opts in, never an inherited variable
+        os.environ[envvars.MCP_ALLOW_HOST_DEF] = "1"
+    else:
+        os.environ.pop(envvars.MCP_ALLOW_HOST_DEF, None)
     try:
         os.environ[envvars.MCP_ROOTS] = os.pathsep.join(choose_roots(args.root))
     except BadInputError as exc:

@@ -189,6 +189,10 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
             if not defaulted:
                 raise
             raise BadInputError(f"{exc.detail} (the default): give `{field}`", field) from None
+        if p.name in ("definition", "source") and texts:
+            from scitex_container.mcp.build_scope import check_def
+
+            check_def(texts[0], allowed, field)
         if p.flag is None:
             if texts and gap is not None:
                 raise BadInputError("is required when a later argument is given", gap)
