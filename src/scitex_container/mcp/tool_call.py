@@ -152,16 +152,13 @@ def _containers_dir() -> str | None:
 
 def _active_image(field: str) -> str:
     """The active image of the containers directory (the seed's ``verify`` default)."""
-    from scitex_container.apptainer.store.opening import open_stores
+    from scitex_container.apptainer.store.implied import implied_image
+    from scitex_container.errors import NotFoundError
 
-    found = _containers_dir()
-    if found is None:
-        raise BadInputError("no containers directory found: give the image", field)
-    active = [a for a in (s.active_path() for s in open_stores(found)) if a is not None]
-    if len(active) != 1:
-        what = "no active image" if not active else f"{len(active)} active images"
-        raise BadInputError(f"{what} in {found}: give the image", field)
-    return str(active[0])
+    try:
+        return str(implied_image(field))
+    except NotFoundError:
+        raise BadInputError("no containers directory found: give the image", field) from None
 
 
 def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
