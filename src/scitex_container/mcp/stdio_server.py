@@ -45,11 +45,26 @@ INSTRUCTIONS = (
 
 
 def tool_list() -> list[dict[str, Any]]:
-    """Every tool as ``{name, description, input_schema}`` (also for ``mcp list-tools``)."""
-    return [
+    """Every tool as ``{name, description, input_schema}`` (also for ``mcp list-tools``).
+
+    The seed server's names of our tools (``container_verify``...) are listed
+    too, each as an alias, so a client that checks a tool is listed before
+    calling it finds them.
+    """
+    tools = [
         {"name": t.name, "description": t.description, "input_schema": t.input_schema()}
         for t in tool_catalog.TOOLS
     ]
+    aliases = [
+        {
+            "name": seed,
+            "description": f"Alias of `{t.name}` (the seed server's name). {t.description}",
+            "input_schema": t.input_schema(),
+        }
+        for t in tool_catalog.TOOLS
+        for seed in t.seed_names
+    ]
+    return tools + aliases
 
 
 def _invalid(message: str, field: str | None, data: Any = None) -> Exception:

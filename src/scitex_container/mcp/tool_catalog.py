@@ -132,6 +132,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             ),
             Param("containers_dir", "path", "Store directory.", flag="--dir"),
             Param("output_dir", "path", "Build exactly here instead.", flag="--output"),
+            Param(
+                "force",
+                "bool",
+                "The seed's force: accepted; an existing output_dir is refused all the same "
+                "(nothing is overwritten).",
+                flag="--force",
+            ),
         ),
         mutating=True,
     ),
