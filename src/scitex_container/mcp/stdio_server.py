@@ -76,13 +76,15 @@ def _invalid(message: str, field: str | None, data: Any = None) -> Exception:
     return MCPError(code=types.INVALID_PARAMS, message=text, data=detail or None)
 
 
-def prepare(name: str, arguments: dict[str, Any] | None) -> tuple[bool, list[str]]:
+def prepare(name: str, arguments: Any) -> tuple[bool, list[str]]:
     """``(runs apart, argv)`` of a call; bad input raises the JSON-RPC error, nothing runs."""
     from scitex_container.mcp import tool_call
 
     spec = tool_catalog.find(name)
     if spec is None:
         raise _invalid(f"unknown tool `{name}`", "name")
+    if arguments is not None and not isinstance(arguments, dict):
+        raise _invalid("must be an object of the tool's fields", "arguments")
     try:
         argv = tool_call.build_argv(spec, arguments)
     except BadInputError as exc:
@@ -90,11 +92,25 @@ def prepare(name: str, arguments: dict[str, Any] | None) -> tuple[bool, list[str
     return tool_call.runs_apart(spec, argv), argv
 
 
-def checked(outcome: CallOutcome) -> CallOutcome:
-    """``outcome``, or the JSON-RPC error when the command refused its input as bad usage."""
+def checked(outcome: CallOutcome, name: str = "", arguments: Any = None) -> CallOutcome:
+    """``outcome``, or the JSON-RPC error when the command refused its input as bad usage.
+
+    The command's location of the error (``where``) becomes the tool's field
+    (:mod:`.error_fields`), in ``data.field`` and at the head of the message.
+    """
     if outcome.bad_input:
-        payload = outcome.payload if isinstance(outcome.payload, dict) else {}
-        raise _invalid(str(payload.get("error", "bad input")), None, payload)
+        from scitex_container.mcp.error_fields import tool_field
+
+        payload = dict(outcome.payload) if isinstance(outcome.payload, dict) else {}
+        message = str(payload.get("error", "bad input"))
+        where = payload.get("where")
+        spec = tool_catalog.find(name)
+        field = None
+        if spec is not None and isinstance(where, str):
+            field = tool_field(spec, where, arguments if isinstance(arguments, dict) else {})
+        if field is not None and isinstance(where, str) and message.startswith(f"{where}: "):
+            message = message[len(where) + 2 :]
+        raise _invalid(message, field, payload)
     return outcome
 
 
@@ -103,7 +119,8 @@ def call(name: str, arguments: dict[str, Any] | None) -> CallOutcome:
     from scitex_container.mcp import tool_call
 
     apart, argv = prepare(name, arguments)
-    return checked((tool_call.run_cli_apart if apart else tool_call.run_cli)(argv))
+    outcome = (tool_call.run_cli_apart if apart else tool_call.run_cli)(argv)
+    return checked(outcome, name, arguments)
 
 
 def build_server() -> Any:
@@ -124,7 +141,7 @@ def build_server() -> Any:
             outcome = await anyio.to_thread.run_sync(tool_call.run_cli_apart, argv)
         else:
             outcome = tool_call.run_cli(argv)
-        outcome = checked(outcome)
+        outcome = checked(outcome, params.name, params.arguments)
         data = outcome.to_dict()
         return types.CallToolResult(
             content=[types.TextContent(text=json.dumps(data, sort_keys=True))],
@@ -132,13 +149,29 @@ def build_server() -> Any:
             is_error=outcome.is_error,
         )
 
-    return Server(
+    server = Server(
         "scitex-container",
         version=__version__,
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    server.middleware.append(_shape_check)
+    return server
+
+
+async def _shape_check(ctx: Any, call_next: Any) -> Any:
+    """A ``tools/call`` whose ``arguments`` is not an object: an error naming the field.
+
+    The SDK would refuse it too, with empty ``data``; this runs first.
+    """
+    params = getattr(ctx, "params", None)
+    if getattr(ctx, "method", None) == "tools/call" and isinstance(params, dict):
+        if params.get("arguments") is not None and not isinstance(params["arguments"], dict):
+            raise _invalid("must be an object of the tool's fields", "arguments")
+        if not isinstance(params.get("name"), str):
+            raise _invalid("must be the tool's name (a string)", "name")
+    return await call_next(ctx)
 
 
 async def serve() -> None:
