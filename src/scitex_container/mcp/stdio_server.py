@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from scitex_container import envvars
@@ -132,13 +133,12 @@ def build_server() -> Any:
         return types.ListToolsResult(tools=[types.Tool(**t) for t in tool_list()])
 
     async def call_tool(_ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        import anyio.to_thread
-
         from scitex_container.mcp import tool_call
+        from scitex_container.mcp.apart import run_apart
 
         apart, argv = prepare(params.name, params.arguments)
-        if apart:  # a long step: other calls are answered while it runs
-            outcome = await anyio.to_thread.run_sync(tool_call.run_cli_apart, argv)
+        if apart:  # a long step: other calls are answered while it runs; a cancel stops it
+            outcome = await run_apart(argv)
         else:
             outcome = tool_call.run_cli(argv)
         outcome = checked(outcome, params.name, params.arguments)
@@ -205,8 +205,13 @@ def choose_roots(given: list[str] | None) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point of ``scitex-container-mcp`` (stdio transport)."""
+def main(argv: list[str] | None = None, exit_now: Callable[[int], object] | None = None) -> None:
+    """The server's entry (``scitex-container-mcp``, ``mcp start``: stdio transport).
+
+    ``exit_now`` (the CLI's ``os._exit``) ends the process on SIGINT/TERM/HUP
+    once every running call's child was stopped; without it a signal takes
+    the CLI's interrupt path, which waits for the calls' threads.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -238,11 +243,16 @@ def main(argv: list[str] | None = None) -> None:
 
     import anyio
 
+    from scitex_container.files import temporaries
     from scitex_container.process import runner
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # never the protocol's stdout
-    runner.install_signal_handlers()
-    try:
-        anyio.run(serve)
-    except KeyboardInterrupt:
-        runner.stop_children(2)
+    # SIGINT/TERM/HUP: every running call's child stopped (it cleans up), then exit
+    if exit_now is not None:
+        runner.end_on_signals(temporaries.sweep, exit_now)
+    else:
+        runner.install_signal_handlers()
+    anyio.run(serve)
+    # stdin closed: calls still running were cancelled (their children stopped)
+    runner.stop_children()
+    temporaries.sweep()
