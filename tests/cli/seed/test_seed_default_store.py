@@ -19,7 +19,7 @@ def test_verify_deploy_and_show_status_find_what_build_made(sx, tmp_path, monkey
 
     verified = sx("--json", "verify")  # the seed's form: no image, the active one
     assert "does not exist" not in verified.out + verified.err
-    assert verified.json()["sif"]["path"] == str(active.resolve())
+    assert verified.json()["sif"]["path"] == str(active.resolve())  # the version, as the seed's
 
     target = tmp_path / "deployed"
     planned = sx("--json", "--dry-run", "deploy", "-t", target)

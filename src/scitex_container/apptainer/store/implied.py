@@ -39,7 +39,8 @@ def implied_store(field: str, containers_dir: str | Path | None = None) -> Store
 
 
 def implied_image(field: str, containers_dir: str | Path | None = None) -> Path:
-    """The active image of :func:`implied_store` (BadInputError naming ``field`` if none)."""
+    """The active version of :func:`implied_store` (the seed's CLI and MCP server verify
+    ``scitex-v<active>.sif``, the file, not the link); BadInputError naming ``field`` if none."""
     store = implied_store(field, containers_dir)
     active = store.active_path()
     if active is None:
