@@ -244,7 +244,13 @@ TOOLS: tuple[ToolSpec, ...] = (
                 flag="--home",
                 resolve_default="home",
             ),
-            Param("name", "text", "Instance name.", flag="--name"),
+            Param(
+                "name",
+                "text",
+                "Instance base name: the instance becomes `<name>-<8 hex digits>`, unique per "
+                "session (the result's `instance`); default `sx-<user>-<project>`.",
+                flag="--name",
+            ),
             Param("local", "bool", "Run here instead of through SLURM.", flag="--local"),
             Param("node", "text", "SLURM node.", flag="--node"),
             Param("constraint", "text", "SLURM node features.", flag="--constraint"),
