@@ -41,6 +41,7 @@ from scitex_container.apptainer.lock.lockfile import (
     node_json_from_versions,
     write_lock,
 )
+from scitex_container.apptainer.lock.pyenvs import SYSTEM
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.sif.tree import TreeUnreadable
 from scitex_container.apptainer.store import metadata
@@ -121,6 +122,11 @@ def lock_from_found(
         pip_capture=PIP_CAPTURE_ALL,
         provided_by=found.owners,
         dpkg_config_files=found.dpkg_config_files,
+        pip_envs=found.pip_envs,
+        # recorded where it matters: several environments, or [pip] is not the system's
+        pip_environment=found.pip_environment
+        if found.pip_envs or found.pip_environment not in ("", SYSTEM)
+        else "",
     )
 
 

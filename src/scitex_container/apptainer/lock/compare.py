@@ -230,6 +230,8 @@ def comparable_sets(lock_a: Lock, lock_b: Lock) -> tuple[VersionSet, VersionSet,
     seed, ours = (lock_a, lock_b) if seed_a else (lock_b, lock_a)
     ours_set = dict(set_b if seed_a else set_a)
     ignore = [f"pip:{name}" for name in FREEZE_OMITS]
+    # the seed's capture saw only the runtime environment's pip
+    ignore += [key for key in ours_set if key.startswith("pip@")]
     foreign: dict[str, list[str]] = {}
     for name in ours.dpkg:
         if ":" in name:

@@ -23,6 +23,10 @@ _PIP_RAW_RE = re.compile(r"^(?:-e|--editable)\s+\S.*$|^(?:git|hg|svn|bzr)\+\S+$"
 _PIP_PATH_RE = re.compile(r"^(?:\.{1,2}/|/|~/|file:)\S*$")
 _PIP_BARE_RE = re.compile(rf"^{_PIP_NAME}$")
 _PIP_NAME_RE = re.compile(_PIP_NAME)
+_DEB_NAME = r"[a-z0-9][a-z0-9+.-]*"
+#: A ``[dpkg]`` line: ``name[:arch]=version`` (the version may be empty).
+DPKG_RE = re.compile(rf"^({_DEB_NAME}(?::[a-z0-9-]+)?)=(\S*)$")
+_APK_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)=(\S+)$")
 
 
 def normalize_pip_version(version: str) -> str:
@@ -231,8 +235,8 @@ def version_key_identity(key: object) -> str:
     """The identity of a flat version-set key (``pip:Name`` -> ``pip:name``)."""
     key = str(key)
     manager, sep, name = key.partition(":")
-    if sep and manager == "pip":
-        return "pip:" + pip_identity(name)
+    if sep and (manager == "pip" or manager.startswith("pip@")):
+        return f"{manager}:{pip_identity(name)}"
     return key
 
 
@@ -321,3 +325,27 @@ def first_content_line(lines: list[str]) -> int:
         if line.strip():
             return i
     return 1
+
+
+def dup_key(section: str, key: str) -> str:
+    """What two lines of one section must not share."""
+    if section == "pip":
+        ident = pip_identity(key)
+        return ident.split(" @ ")[0].split("[")[0] if " @ " in ident else ident
+    return key
+
+
+def parse_entry(section: str, line: str, fail: Any) -> tuple[str, str]:
+    """``(key, version)`` of one line of ``section``; ``fail(message)`` makes the error."""
+    if section == "pip":
+        try:
+            return pip_entry(line)
+        except ValueError:
+            raise fail(
+                f"not a pip pin (`name==version`, `name @ url` or `-e ...`): {line[:80]!r}"
+            ) from None
+    regex = DPKG_RE if section == "dpkg" else _APK_RE
+    m = regex.match(line)
+    if not m:
+        raise fail(f"not a {section} pin (`name=version`): {line[:80]!r}")
+    return m.group(1), m.group(2)
