@@ -224,12 +224,13 @@ def comparable_sets(lock_a: Lock, lock_b: Lock) -> tuple[VersionSet, VersionSet,
     the seed's lock, an installed package of ours it lacks only in ours.
     """
     set_a, set_b = lock_a.version_set(), lock_b.version_set()
-    seed_a = lock_a.pip_capture == PIP_CAPTURE_FREEZE
-    if seed_a == (lock_b.pip_capture == PIP_CAPTURE_FREEZE):
+    seed_a = freeze_style(lock_a)
+    if seed_a == freeze_style(lock_b):
         return set_a, set_b, ()
     seed, ours = (lock_a, lock_b) if seed_a else (lock_b, lock_a)
     ours_set = dict(set_b if seed_a else set_a)
-    ignore = [f"pip:{name}" for name in FREEZE_OMITS]
+    # what ``pip freeze`` omits, unless the seed's lock lists it (then it counts)
+    ignore = [f"pip:{name}" for name in FREEZE_OMITS if name not in seed.pip]
     # the seed's capture saw only the runtime environment's pip
     ignore += [key for key in ours_set if key.startswith("pip@")]
     foreign: dict[str, list[str]] = {}
@@ -251,6 +252,15 @@ def comparable_sets(lock_a: Lock, lock_b: Lock) -> tuple[VersionSet, VersionSet,
                 ours_set[f"dpkg:{name}"] = config[name]
     ours_view = VersionSet(ours_set)
     return (set_a, ours_view, tuple(ignore)) if seed_a else (ours_view, set_b, tuple(ignore))
+
+
+def freeze_style(lock: Lock) -> bool:
+    """Captured with ``pip freeze`` (the seed's): said so, or neither tool nor capture recorded.
+
+    A lock made in Python with no header fields reads back from its file as
+    the seed's (no ``# tool:`` line), so it is compared the same way in memory.
+    """
+    return lock.pip_capture == PIP_CAPTURE_FREEZE or not (lock.pip_capture or lock.tool_version)
 
 
 def freeze_omitted(lock_a: Lock, lock_b: Lock) -> tuple[str, ...]:

@@ -94,9 +94,9 @@ from scitex_container.apptainer.lock.syntax import (
     dup_key,
     first_content_line,
     node_text,
-    node_versions,
     parse_entry,
     pip_entry,
+    safe_node_versions,
     sorted_map,
 )
 
@@ -105,6 +105,7 @@ from scitex_container.apptainer.lock.syntax import canonical_node_json as canoni
 from scitex_container.apptainer.lock.syntax import (
     node_json_from_versions as node_json_from_versions,
 )
+from scitex_container.apptainer.lock.syntax import node_versions as node_versions
 from scitex_container.apptainer.lock.syntax import normalize_pip_version as normalize_pip_version
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files.fsutil import atomic_write_text
@@ -190,7 +191,7 @@ class Lock(Result):
 
     @property
     def node_versions(self) -> dict[str, str]:
-        return node_versions(self.node)
+        return safe_node_versions(self.node)
 
     def version_set(self) -> VersionSet:
         """Flat ``{"pip:<name>"|"dpkg:<name>"|"node:<name>"|"apk:<name>": version}``.
@@ -214,8 +215,7 @@ class Lock(Result):
         """``{name: {environment: version}}``: names at different versions in several."""
         return conflicts(self.pip_environment, self.pip, self.pip_envs)
 
-    def versions_view(self) -> VersionSet:
-        """Same as :meth:`version_set` (kept for callers; no longer cached)."""
+    def versions_view(self) -> VersionSet:  # kept for callers: the same as version_set
         return self.version_set()
 
     def counts(self) -> dict[str, int]:
@@ -377,7 +377,7 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
     node_text = "\n".join(node_lines).strip()
     if node_text.startswith("{"):
         try:
-            node_text = json.dumps(json.loads(node_text))
+            json.loads(node_text)  # kept as written (the seed's Lock.node is verbatim)
         except ValueError as exc:
             line = node_start + first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None

@@ -113,16 +113,19 @@ def conflicts(
     primary: str, pip: Mapping[str, str], others: Mapping[str, Mapping[str, str]]
 ) -> dict[str, dict[str, str]]:
     """``{name: {environment: version}}`` for names at different versions in several."""
-    from scitex_container.apptainer.lock.syntax import normalize_pip_version, pip_identity
+    from scitex_container.apptainer.lock.syntax import dup_key, normalize_pip_version, pip_identity
 
     seen: dict[str, dict[str, str]] = {}
     for env, values in [(primary or SYSTEM, pip), *sorted(others.items())]:
         for key, version in values.items():
-            seen.setdefault(pip_identity(key), {})[env] = str(version)
+            ident = pip_identity(key)
+            # a URL line (``name @ url``) is its name at that URL
+            shown = str(version) or ("@ " + ident.split(" @ ", 1)[1] if " @ " in ident else "")
+            seen.setdefault(dup_key("pip", key), {})[env] = shown
     return {
         name: by_env
         for name, by_env in sorted(seen.items())
-        if len({normalize_pip_version(v) for v in by_env.values()}) > 1
+        if len(by_env) > 1 and len({normalize_pip_version(v) for v in by_env.values()}) > 1
     }
 
 

@@ -300,11 +300,26 @@ class _IdentityKeys(KeysView):
 
 
 def node_text(value: object) -> str:
-    """Canonical ``[node]`` JSON; text that is no JSON object means no packages."""
+    """``[node]`` text as written (the seed keeps npm's output verbatim), stripped.
+
+    JSON is kept exactly; text that is no JSON is kept when it is npm's own
+    lines (``npm WARN ...``, no packages); anything else means no packages ("").
+    """
+    text = str(value or "").strip()
     try:
-        return canonical_node_json(str(value or ""))
+        json.loads(text or "null")
+        return text
     except ValueError:
-        return ""
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        return text if all(ln.startswith("npm ") for ln in lines) else ""
+
+
+def safe_node_versions(text: str) -> dict[str, str]:
+    """:func:`node_versions`, with text that is no JSON (npm's chatter) as none."""
+    try:
+        return node_versions(text)
+    except (ValueError, AttributeError):
+        return {}
 
 
 def check_node_text(lines: list[str], start: int, fail: Any) -> None:
