@@ -231,11 +231,12 @@ def test_sbatch_command(tmp_path: Path) -> None:
         "--nodes=1",
         "--ntasks=1",
         "--job-name=scitex_alice_demo",
-        f"--output={tmp_path}/start.out",
-        f"--chdir={tmp_path}",
+        "--output=/dev/null",  # the reference's default: no file in the script's directory
         "--no-requeue",
         script,
     ]
+    given = build_sbatch_command("sx-a", script, output_path=f"{tmp_path}/o.out")
+    assert given[-4:-1] == [f"--output={tmp_path}/o.out", f"--chdir={tmp_path}", "--no-requeue"]
     assert build_sbatch_command("sx-a", script)[8] == "--job-name=sx-a"
     for bad, field in [
         ({"output_path": "/x/%j.out"}, "output_path"),
