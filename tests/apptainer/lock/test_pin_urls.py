@@ -9,17 +9,14 @@ name, same version) and never try to fetch the vanished file.
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
+
+import seedlockgen
+import venvimages
+from images import cached_build
 
 from scitex_container.apptainer.lock.lockfile import read_lock
 from scitex_container.apptainer.lock.pin import generate_locked_def
 from scitex_container.apptainer.repro.stanzas import AWK_PIP_TODO
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "helpers"))
-import seedlockgen  # noqa: E402
-import venvimages  # noqa: E402
-from images import cached_build  # noqa: E402
 
 
 def test_a_url_pin_whose_file_is_gone_is_not_reinstalled(debian_sif, tmp_path):

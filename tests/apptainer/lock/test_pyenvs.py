@@ -8,20 +8,17 @@ versions) is captured both ways and against the seed's own capture.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import seedlockgen
+import venvimages
 
 from scitex_container.apptainer.lock.capture import capture_lock
 from scitex_container.apptainer.lock.compare import compare_locks
 from scitex_container.apptainer.lock.lockfile import Lock, parse_lock, read_lock, write_lock
 from scitex_container.apptainer.lock.pin import render_locked_def
 from scitex_container.apptainer.lock.pyenvs import PathUnknown, environment_of, runtime_path
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "helpers"))
-import seedlockgen  # noqa: E402
-import venvimages  # noqa: E402
 
 
 @pytest.fixture(scope="module")
