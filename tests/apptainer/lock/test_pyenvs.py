@@ -120,3 +120,27 @@ def test_a_bad_pip_env_line_is_refused_naming_the_line():
 
     with pytest.raises(BadInputError, match=r"<lock>:2"):
         parse_lock("# scitex-container lock\n# pip-env: relative x==1\n[pip]\n")
+
+
+def _seed_exec(image: Path, *argv: str) -> list[str]:
+    done = subprocess.run(
+        ["apptainer", "exec", "--cleanenv", "--no-home", str(image), *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip().splitlines()
+
+
+def test_verify_counts_what_the_seeds_verify_counted(venv_sif, tmp_path):
+    """The seed's verify said "All N packages match" with N its own tools' line count."""
+    from scitex_container.apptainer.lock.verify_image import verify
+
+    pip = _seed_exec(venv_sif, "pip", "freeze")
+    dpkg = _seed_exec(venv_sif, "dpkg-query", "-W", "-f=${Package}=${Version}\n")
+    (tmp_path / "requirements-lock.txt").write_text("\n".join(pip) + "\n")
+    (tmp_path / "dpkg-lock.txt").write_text("\n".join(dpkg) + "\n")
+    out = verify(venv_sif, lock_dir=tmp_path)
+    assert out["pip_lock"]["detail"] == f"All {len(set(pip))} packages match"
+    assert out["dpkg_lock"]["detail"] == f"All {len(set(dpkg))} packages match"

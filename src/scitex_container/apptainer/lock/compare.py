@@ -27,6 +27,11 @@ MANAGERS = ("pip", "dpkg", "node", "apk")
 FREEZE_OMITS = ("distribute", "pip", "setuptools", "wheel")
 
 
+def _by_identity(item: tuple[str, Any]) -> tuple[str, str]:
+    """Sort key: the normalized name (the seed's keys were lower-case), then as written."""
+    return version_key_identity(item[0]), item[0]
+
+
 @dataclass(frozen=True)
 class LockDiff(Result):
     """Result of comparing two locks' flat version sets (keys like ``pip:numpy``).
@@ -92,7 +97,8 @@ class LockDiff(Result):
         parts: list[str] = []
         if self.changed:
             sample = ", ".join(
-                f"{n}: {a} -> {b}" for n, (a, b) in sorted(self.changed.items())[:10]
+                f"{n}: {a} -> {b}"
+                for n, (a, b) in sorted(self.changed.items(), key=_by_identity)[:10]
             )
             parts.append(f"{len(self.changed)} changed ({sample})")
         if self.only_in_a:
@@ -108,13 +114,16 @@ class LockDiff(Result):
         parts: list[str] = []
         if self.changed:
             sample = ", ".join(
-                f"{n}: {a} -> {b}" for n, (a, b) in sorted(self.changed.items())[:limit]
+                f"{n}: {a} -> {b}"
+                for n, (a, b) in sorted(self.changed.items(), key=_by_identity)[:limit]
             )
             more = ", ..." if len(self.changed) > limit else ""
             parts.append(f"{len(self.changed)} changed ({sample}{more})")
         for label, only in ((self.a_label, self.only_in_a), (self.b_label, self.only_in_b)):
             if only:
-                sample = ", ".join(sorted(only)[:limit]) + (", ..." if len(only) > limit else "")
+                sample = ", ".join(sorted(only, key=version_key_identity)[:limit]) + (
+                    ", ..." if len(only) > limit else ""
+                )
                 parts.append(f"{len(only)} only in {label} ({sample})")
         return "; ".join(parts)
 

@@ -6,13 +6,21 @@ out of images.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, KeysView, Mapping
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from scitex_container.apptainer.lock.nodejson import canonical_node_json as canonical_node_json
+from scitex_container.apptainer.lock.nodejson import check_node_text as check_node_text
+from scitex_container.apptainer.lock.nodejson import (
+    node_json_from_versions as node_json_from_versions,
+)
+from scitex_container.apptainer.lock.nodejson import node_text as node_text
+from scitex_container.apptainer.lock.nodejson import node_versions as node_versions
+from scitex_container.apptainer.lock.nodejson import safe_node_versions as safe_node_versions
 
 _PIP_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _PIP_PINNED_RE = re.compile(rf"^({_PIP_NAME})\s*(===?)\s*(\S+)$")
@@ -88,42 +96,6 @@ def canonical_pip_entry(key: str, version: str) -> tuple[str, str]:
     return " ".join(key.split()), version
 
 
-def node_versions(node_json: str) -> dict[str, str]:
-    """``{name: version}`` of the ``dependencies`` of npm's JSON (``{}`` if none)."""
-    if not node_json.strip():
-        return {}
-    data = json.loads(node_json)
-    deps = data.get("dependencies", {}) if isinstance(data, dict) else {}
-    out: dict[str, str] = {}
-    if isinstance(deps, dict):
-        for name, info in deps.items():
-            if isinstance(info, dict) and info.get("version") is not None:
-                out[str(name)] = str(info["version"])
-    return dict(sorted(out.items()))
-
-
-def node_json_from_versions(versions: Mapping[str, str]) -> str:
-    """The canonical ``[node]`` JSON for a ``{name: version}`` map ("" if empty)."""
-    if not versions:
-        return ""
-    deps = {name: {"version": versions[name]} for name in sorted(versions)}
-    return canonical_node_json(json.dumps({"dependencies": deps}))
-
-
-def canonical_node_json(text: str) -> str:
-    """npm's JSON reduced to what identifies the versions, keys sorted.
-
-    Only ``dependencies.<name>.version`` is kept: the rest of npm's output
-    (``name``, ``problems``, ``overridden``...) varies between npm versions
-    and capture methods without changing what is installed.
-    """
-    versions = node_versions(text)
-    if not versions:
-        return ""
-    deps = {name: {"version": v} for name, v in versions.items()}
-    return json.dumps({"dependencies": deps}, indent=2, sort_keys=True)
-
-
 def sorted_map(values: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
     items = values.items() if isinstance(values, Mapping) else (values or ())
     return {str(k): str(v) for k, v in sorted(items)}
@@ -157,11 +129,26 @@ class PipMap(dict):
         return ids
 
     def raw_key(self, name: object) -> str | None:
-        """The key as stored for ``name`` (any spelling), or None."""
+        """The key as stored for ``name`` (any spelling, or the seed's key), or None."""
         name = str(name)
         if dict.__contains__(self, name):
             return name
-        return self._ids().get(pip_identity(name))
+        found = self._ids().get(pip_identity(name))
+        if found is None:  # the seed split every line at its first ``==``
+            found = {seed_pip_key(k, v): k for k, v in dict.items(self)}.get(name.lower())
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        """Equal entries, names and versions normalized (``PyYAML==6.0`` is ``pyyaml==6.0``)."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return _normalized(self, pip_identity) == _normalized(other, pip_identity)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None
 
     def __getitem__(self, name: object) -> str:
         raw = self.raw_key(name)
@@ -260,6 +247,18 @@ class VersionSet(dict):
             return key
         return self._ids().get(version_key_identity(key))
 
+    def __eq__(self, other: object) -> bool:
+        """Equal entries, pip names and versions normalized (as compare_locks sees them)."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return _normalized(self, version_key_identity) == _normalized(other, version_key_identity)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None
+
     def __getitem__(self, key: object) -> Any:
         raw = self.raw_key(key)
         if raw is None:
@@ -292,47 +291,26 @@ class VersionSet(dict):
         return dict.pop(self, key if raw is None else raw, *default)
 
 
+def seed_pip_key(key: str, version: str) -> str:
+    """The seed reader's key for the line ``key==version`` (split at its first ``==``, lower)."""
+    line = f"{key}=={version}" if version else key
+    return line.split("==", 1)[0].strip().lower() if "==" in line else line
+
+
+def _normalized(values: Mapping, identity: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, version in dict.items(values) if isinstance(values, dict) else values.items():
+        ident = identity(key)
+        pip = ident.startswith("pip") or identity is pip_identity
+        out[ident] = normalize_pip_version(str(version).removeprefix("=")) if pip else str(version)
+    return out
+
+
 class _IdentityKeys(KeysView):
     """A keys view whose ``in`` goes through the map's spelling-blind lookup."""
 
     def __contains__(self, key: object) -> bool:
         return key in self._mapping  # type: ignore[attr-defined]
-
-
-def node_text(value: object) -> str:
-    """``[node]`` text as written (the seed keeps npm's output verbatim), stripped.
-
-    JSON is kept exactly; text that is no JSON is kept when it is npm's own
-    lines (``npm WARN ...``, no packages); anything else means no packages ("").
-    """
-    text = str(value or "").strip()
-    try:
-        json.loads(text or "null")
-        return text
-    except ValueError:
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        return text if all(ln.startswith("npm ") for ln in lines) else ""
-
-
-def safe_node_versions(text: str) -> dict[str, str]:
-    """:func:`node_versions`, with text that is no JSON (npm's chatter) as none."""
-    try:
-        return node_versions(text)
-    except (ValueError, AttributeError):
-        return {}
-
-
-def check_node_text(lines: list[str], start: int, fail: Any) -> None:
-    """[node] text that is no JSON object: JSON, or npm's own lines; anything else is refused."""
-    try:
-        json.loads("\n".join(lines))
-        return
-    except ValueError:
-        pass
-    for offset, raw in enumerate(lines, start=1):
-        text = raw.strip()
-        if text and not text.startswith("npm "):
-            raise fail(start + offset, f"not npm JSON nor an npm message: {text[:60]!r}")
 
 
 def first_content_line(lines: list[str]) -> int:
