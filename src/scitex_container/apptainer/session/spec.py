@@ -182,8 +182,8 @@ def require_host_paths(spec: SessionSpec) -> None:
     """Check, where the session is started, that what the spec binds exists.
 
     The home and project directories must be directories; every dev repo,
-    host mount and the overlay must exist, and the TeX Live prefix be a directory.  Raises BadInputError naming the
-    field of the first that does not.
+    host mount and the overlay must exist, the TeX Live prefix be a directory.
+    Raises BadInputError naming the field of the first that does not.
     """
     dirs = {"host_user_dir": spec.host_user_dir, "host_project_dir": spec.host_project_dir}
     for field, path in dirs.items():
