@@ -224,7 +224,8 @@ def pip_stanza(
     ``pip``, ``python3 -m pip`` and the pips of environments under
     ``/opt``, one per Python (found from the script's ``#!`` line); the
     first whose ``freeze`` runs installs, and a pin counts as satisfied
-    when any of them lists it (the lock holds every Python's packages).
+    when any of them lists it (a lock of one environment, or written before
+    environments were recorded).
     ``options`` (shell words) are the rough def's source options
     (``--no-index --find-links DIR`` ...).  ``hashed`` (``pin --hash=...``
     per pin, same order) installs the differing pins with ``--require-hashes``.
