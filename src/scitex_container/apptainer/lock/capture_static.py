@@ -41,7 +41,6 @@ from scitex_container.apptainer.lock.pkgdb import (
 )
 from scitex_container.apptainer.lock.pyenvs import (
     ENV_SCRIPTS,
-    PathUnknown,
     choose_primary,
     environment_of,
     runtime_environment,
@@ -271,10 +270,7 @@ def _runtime_environment(tree, files: dict[str, bytes]) -> str:
     scripts = {
         k: v.decode("utf-8", "replace") for k, v in files.items() if path_matches(ENV_SCRIPTS, k)
     }
-    try:
-        dirs = [d.strip("/") for d in runtime_path(scripts)]
-    except PathUnknown as exc:
-        raise TreeUnreadable(str(exc)) from None
+    dirs = [d.strip("/") for d in runtime_path(scripts)]  # TreeUnreadable: ask by exec
     dirs = [d for d in dirs if d]
     if not dirs:
         return ""

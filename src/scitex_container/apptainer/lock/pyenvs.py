@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from scitex_container.errors import TreeUnreadable
+
 #: The system environment (``/usr/bin/python3*``, ``/usr/local/...``).
 SYSTEM = "/usr"
 #: apptainer's ``PATH`` before the image's environment scripts run.
@@ -39,10 +41,6 @@ _PATH_SET_RE = re.compile(r"^\s*(?:export\s+)?PATH=(.*?)\s*(?:;\s*)?$")
 _ENV_ID_RE = re.compile(r"^/\S*$")
 
 
-class PathUnknown(Exception):
-    """The runtime ``PATH`` cannot be known without running the image."""
-
-
 def environment_of(path: str) -> str:
     """The environment an interpreter or a site directory belongs to."""
     parts = ("/" + path.strip("/")).split("/")
@@ -56,7 +54,8 @@ def runtime_path(scripts: Mapping[str, str]) -> list[str]:
 
     Only plain assignments (``PATH=...``, ``export PATH=...``) using
     ``$PATH``/``${PATH}`` are understood; any other expansion in a ``PATH``
-    line raises :class:`PathUnknown` (the exec capture then asks the image).
+    line raises :class:`~scitex_container.errors.TreeUnreadable` (the exec
+    capture then asks the image).
     """
     path = DEFAULT_PATH
     for name, text in sorted(scripts.items()):
@@ -65,19 +64,19 @@ def runtime_path(scripts: Mapping[str, str]) -> list[str]:
         lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
         sets_path = any(_PATH_SET_RE.match(ln) for ln in lines)
         if sets_path and any(_CONTROL_RE.search(ln) for ln in lines):
-            raise PathUnknown(f"{name} sets PATH under a condition")
+            raise TreeUnreadable(f"{name} sets PATH under a condition")
         for line in lines:
             m = _PATH_SET_RE.match(line)
             if not m:
                 if re.search(r"\bPATH\b\s*=", line) and "LD_LIBRARY_PATH" not in line:
-                    raise PathUnknown(f"PATH set in a way not read statically: {line.strip()!r}")
+                    raise TreeUnreadable(f"PATH set in a way not read statically: {line.strip()!r}")
                 continue
             value = m.group(1)
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1]
             value = value.replace("${PATH}", path).replace("$PATH", path)
             if "$" in value or "`" in value or " " in value:
-                raise PathUnknown(f"PATH set from an expansion: {line.strip()!r}")
+                raise TreeUnreadable(f"PATH set from an expansion: {line.strip()!r}")
             path = value
     return [d for d in path.split(":") if d]
 
