@@ -27,7 +27,7 @@ POLICY = "SCITEX_CONTAINER_POLICY"
 #: Directories an MCP client may name paths under (os.pathsep-separated; default: the
 #: server's working directory).  A path outside them is refused before anything runs.
 MCP_ROOTS = "SCITEX_CONTAINER_MCP_ROOTS"
-#: "1": `build` goes through the stage cache unless `--no-cache` (default: off).
+#: "0": `build` builds cold unless `--cache` (default: on; `repro` is always cold).
 STAGE_CACHE = "SCITEX_CONTAINER_STAGE_CACHE"
 #: Directory of the stage cache (default: $XDG_CACHE_HOME/scitex-container/stages).
 STAGE_CACHE_DIR = "SCITEX_CONTAINER_STAGE_CACHE_DIR"
