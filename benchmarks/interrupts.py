@@ -194,6 +194,7 @@ def _sides(root: Path, def_path: Path, store_out: Path) -> tuple[Side, Side, Pat
         **base_env,
         "TMPDIR": str(our_tmp),
         "PYTHONPATH": src + os.pathsep + base_env.get("PYTHONPATH", ""),
+        "SCITEX_CONTAINER_STAGE_CACHE": "0",  # the same work as the raw side: one cold build
     }
     ours_argv = [sys.executable, "-m", "scitex_container", "build", str(def_path)]
     ours_argv += ["-o", str(store_out), "--force"]

@@ -81,14 +81,18 @@ _REAL_HOME = Path.home()
 
 @pytest.fixture(autouse=True)
 def _isolated_env(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """No test sees the caller's environment: SCITEX_* variables, caches or HOME.
 
     Every ``SCITEX_*`` variable is removed (test-bed knobs ``SCITEX_TEST_*``
     stay); ``HOME`` and ``XDG_CACHE_HOME`` point to fresh directories, so
     ``~/.scitex/...`` and ``~/.cache/scitex-container`` start empty (pyenv's
-    root stays pinned to the real home so ``python3`` still resolves).
+    root stays pinned to the real home so ``python3`` still resolves).  The
+    stage cache ``build`` uses by default is off (``SCITEX_CONTAINER_STAGE_CACHE=0``)
+    except in tests marked ``stage_cache``.
     """
     for key in list(os.environ):
         if key.startswith("SCITEX_") and not key.startswith(_KEEP_PREFIX):
@@ -101,6 +105,10 @@ def _isolated_env(
     (root / "cache").mkdir()
     monkeypatch.setenv("HOME", str(root / "home"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+    if request.node.get_closest_marker("stage_cache") is None:
+        # `build` caches stages by default; that costs every building test time and disk
+        # (a sandbox copy per stage), so only the tests about the cache keep it on
+        monkeypatch.setenv("SCITEX_CONTAINER_STAGE_CACHE", "0")
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ MCP_ROOTS = "SCITEX_CONTAINER_MCP_ROOTS"
 #: "1" (set by `scitex-container-mcp --allow-host-def`): MCP builds accept a def with
 #: `%setup` or with `%files` sources outside the roots (default: refused).
 MCP_ALLOW_HOST_DEF = "SCITEX_CONTAINER_MCP_ALLOW_HOST_DEF"
-#: "1": `build` goes through the stage cache unless `--no-cache` (default: off).
+#: "0": `build` builds cold unless `--cache` (default: on; `repro` is always cold).
 STAGE_CACHE = "SCITEX_CONTAINER_STAGE_CACHE"
 #: Directory of the stage cache (default: $XDG_CACHE_HOME/scitex-container/stages).
 STAGE_CACHE_DIR = "SCITEX_CONTAINER_STAGE_CACHE_DIR"

@@ -296,3 +296,8 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int, name: str = "") -> None:
         self.signum = signum
         super().__init__(name or str(signum))
+
+
+class UncacheableDef(Exception):
+    """A def the stage cache cannot split faithfully: it is built cold, the message is the
+    reason the build reports (never reaches the CLI as an error)."""

@@ -27,13 +27,14 @@ NEEDS = {
     "pins": ["apptainer"],
     "sessions": ["slurm", "apptainer"],
     "signing": ["apptainer"],
+    "stages": ["apptainer"],
     "store": ["apptainer"],
     "transfer": ["apptainer"],
 }
 #: The rows each area must produce (a case that silently stops yielding is a rotted case).
 MIN_ROWS = {"cli": 1, "host": 2, "store": 10, "locks": 4, "pins": 3, "signing": 6, "docker": 3}
 MIN_ROWS |= {"sessions": 4, "archive": 3, "transfer": 4}
-MIN_ROWS |= {"containment": 2, "firsthour": 2, "mcp": 3}
+MIN_ROWS |= {"containment": 2, "firsthour": 2, "mcp": 3, "stages": 6}
 
 
 def _params():

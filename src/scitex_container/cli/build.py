@@ -78,7 +78,7 @@ def stage_lines(result) -> list[str]:
     "use_cache",
     default=None,
     help="Resume from the deepest cached stage (checkpoints: `# scitex: checkpoint` in %post); "
-    "--no-cache builds cold.  Default: $SCITEX_CONTAINER_STAGE_CACHE, else off.",
+    "--no-cache builds cold.  Default: on, unless $SCITEX_CONTAINER_STAGE_CACHE=0.",
 )
 @click.option(
     "--cache-dir",
@@ -126,7 +126,7 @@ def build(
     opts = get_options()
     max_age = parse_age(cache_max_age) if cache_max_age is not None else None
     if use_cache is None:
-        use_cache = enabled_by_default() or cache_dir is not None
+        use_cache = cache_dir is not None or enabled_by_default()
     is_path = definition.endswith(".def") or "/" in definition
     kwargs = dict(
         output_dir=output_dir,

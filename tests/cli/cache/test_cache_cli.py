@@ -51,6 +51,31 @@ def test_build_says_which_stages_were_reused_then_list_and_prune(
     assert sx("--json", "cache", "list", "--cache-dir", cache).json() == []
 
 
+@pytest.mark.apptainer
+@pytest.mark.stage_cache
+def test_build_caches_by_default_under_xdg_and_no_cache_or_env_turns_it_off(
+    sx, tmp_path: Path, busybox_sif: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCITEX_CONTAINER_STAGE_CACHE", raising=False)
+    recipe = tmp_path / "r.def"
+    recipe.write_text(RECIPE.format(base=busybox_sif))
+    first = sx("--json", "build", recipe)  # no flag: the per-user cache
+    assert first.code == 0, first.err
+    assert [s["reused"] for s in first.json()["stages"]] == [False, False, False, False]
+    user_cache = Path(os.environ["XDG_CACHE_HOME"]) / "scitex-container" / "stages"
+    assert first.json()["stages"] and len(list((user_cache / "entries").iterdir())) == 3
+    again = sx("build", "--force", recipe)
+    assert again.code == 0, again.err
+    assert "stage post-2: reused" in again.out and " old)" in again.out
+    cold = sx("--json", "build", "--no-cache", "--force", recipe)
+    assert cold.code == 0 and cold.json()["stages"] == []
+    monkeypatch.setenv("SCITEX_CONTAINER_STAGE_CACHE", "0")
+    off = sx("--json", "build", "--force", recipe)
+    assert off.code == 0 and off.json()["stages"] == []
+    forced = sx("--json", "build", "--cache", "--force", recipe)  # --cache wins over the env
+    assert forced.code == 0 and forced.json()["stages"][-2]["reused"]
+
+
 def test_a_misplaced_checkpoint_is_refused_with_file_and_line(sx, tmp_path: Path) -> None:
     recipe = tmp_path / "bad.def"
     recipe.write_text(

@@ -59,8 +59,10 @@ def default_root() -> Path:
 
 
 def enabled_by_default() -> bool:
-    """Does ``$SCITEX_CONTAINER_STAGE_CACHE`` turn the stage cache on?"""
-    return os.environ.get(envvars.STAGE_CACHE, "").strip().lower() in ("1", "yes", "true", "on")
+    """Is the stage cache on for ``build``?  Yes, unless ``$SCITEX_CONTAINER_STAGE_CACHE``
+    is ``0``, ``no``, ``false`` or ``off``."""
+    value = os.environ.get(envvars.STAGE_CACHE, "").strip().lower()
+    return value not in ("0", "no", "false", "off")
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -108,6 +110,23 @@ def stage_lock(rootfs: Path) -> dict | None:
     except (ScitexError, OSError):
         return None
     return {"dpkg": found.dpkg, "pip": found.pip, "node": found.node, "apk": found.apk}
+
+
+def entry_record(work: Path, key: str, stage: str, network: bool) -> dict:
+    """The record of the entry being made in ``work``: its root fs digest and size, and its
+    lock read statically (``lock``: manager -> name -> version; None when unreadable).
+    Only reads ``work``: it may run while the next stage is built from it."""
+    digest, size = rootfs_digest(work / "rootfs")
+    return {
+        "schema": SCHEMA,
+        "key": key,
+        "stage": stage,
+        "made": time.time(),
+        "network": network,
+        "size": size,
+        "digest": digest,
+        "lock": stage_lock(work / "rootfs"),
+    }
 
 
 @dataclass(frozen=True)
@@ -262,23 +281,12 @@ class StageCache:
         return path
 
     def publish(self, work: Path, key: str, stage: str, network: bool) -> Entry:
-        """Record ``work/rootfs`` as the entry for ``key`` and move it into place.
+        """Record ``work/rootfs`` as the entry for ``key`` and move it into place."""
+        return self.commit(work, entry_record(work, key, stage, network))
 
-        The record holds the stage's lock, read statically from the root fs
-        (``lock``: package manager -> name -> version; None when unreadable).
-        """
-        digest, size = rootfs_digest(work / "rootfs")
-        made = time.time()
-        record = {
-            "schema": SCHEMA,
-            "key": key,
-            "stage": stage,
-            "made": made,
-            "network": network,
-            "size": size,
-            "digest": digest,
-            "lock": stage_lock(work / "rootfs"),
-        }
+    def commit(self, work: Path, record: dict) -> Entry:
+        """Move ``work`` into place as the entry ``record`` (from :func:`entry_record`) says."""
+        key = record["key"]
         atomic_write_text(work / "entry.json", json.dumps(record, sort_keys=True) + "\n", 0o600)
         (work / "used").touch(0o600)
         final = self.entries_dir / key

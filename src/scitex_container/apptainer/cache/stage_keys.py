@@ -49,8 +49,10 @@ def stage_key(
     spec: StageSpec,
     context: StageContext,
     arg_values: Mapping[str, str],
+    sources: Mapping[str, str] | None = None,
 ) -> str:
-    """The key of ``spec`` built on the stage whose key is ``previous``."""
+    """The key of ``spec`` built on the stage whose key is ``previous``; ``sources``: the key
+    of each earlier ``Stage:`` (by name) it copies from."""
     payload: dict[str, object] = {
         "schema": SCHEMA,
         "previous": previous,
@@ -61,21 +63,37 @@ def stage_key(
         "arch": context.arch,
         "fakeroot": context.fakeroot,
     }
-    if spec.kind == "bootstrap":
+    if spec.kind in ("bootstrap", "stage"):
         payload["images"] = [list(i) for i in context.images]
     if "%files" in spec.body:
         payload["files"] = [list(f) for f in context.files]
+    if spec.sources:
+        payload["sources"] = {name: (sources or {})[name] for name in spec.sources}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def earlier_keys(
+    plan: StagePlan, context: StageContext, arg_values: Sequence[Mapping[str, str]]
+) -> dict[str, str]:
+    """The key of every earlier ``Stage:`` of ``plan``, by name (``arg_values``: per stage)."""
+    keys: dict[str, str] = {}
+    for spec, values in zip(plan.earlier, arg_values, strict=True):
+        keys[spec.name.removeprefix("stage-")] = stage_key(None, spec, context, values, keys)
+    return keys
+
+
 def plan_keys(
-    plan: StagePlan, context: StageContext, arg_values: Mapping[str, str]
+    plan: StagePlan,
+    context: StageContext,
+    arg_values: Mapping[str, str],
+    sources: Mapping[str, str] | None = None,
 ) -> tuple[str, ...]:
-    """The key of every stage of ``plan``, in order (``final`` included)."""
+    """The key of every stage of ``plan``, in order (``final`` included); ``sources``: the
+    keys of the earlier stages (:func:`earlier_keys`)."""
     keys: list[str] = []
     previous: str | None = None
     for spec in plan.stages:
-        previous = stage_key(previous, spec, context, arg_values)
+        previous = stage_key(previous, spec, context, arg_values, sources)
         keys.append(previous)
     return tuple(keys)
 

@@ -11,6 +11,7 @@ it was), what was built, and which entries were found corrupt and removed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -21,10 +22,12 @@ from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, Entry, Sta
 from scitex_container.apptainer.cache.stage_keys import (
     StageContext,
     argument_values,
+    earlier_keys,
     plan_keys,
     used_args,
 )
-from scitex_container.apptainer.cache.stages import StagePlan, plan_stages
+from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
+from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_text
@@ -46,6 +49,7 @@ class StageRun(Result):
     age: float | None  #: seconds since the reused entry was made
     duration: float  #: seconds spent building it (0 when reused)
     lookup: str  #: ``hit``, ``missing``, ``expired``, ``corrupt: ...``, ``not looked up``
+    stored: float = 0.0  #: of ``duration``, seconds spent storing the entry (digest, lock)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class StagedReport(Result):
     stages: tuple[StageRun, ...]
     corrupt: tuple[str, ...]  #: keys of entries found corrupt and removed
     commands: tuple[tuple[str, ...], ...]
+    lookup_seconds: float = 0.0  #: spent finding and verifying the entries reused
 
     @property
     def reused(self) -> tuple[StageRun, ...]:
@@ -71,6 +76,7 @@ class StagedReport(Result):
                 "age_seconds": None if s.age is None else round(s.age, 1),
                 "network": s.network,
                 "seconds": round(s.duration, 1),
+                "store_seconds": round(s.stored, 1),
             }
             for s in self.stages
         ]
@@ -82,6 +88,7 @@ class Prepared(Result):
 
     plan: StagePlan
     keys: tuple[str, ...]
+    earlier: tuple[str, ...] = ()  #: the keys of ``plan.earlier``, in order
 
 
 def prepare(
@@ -94,8 +101,68 @@ def prepare(
     plan = plan_stages(deffile)
     if plan.uncacheable is not None:
         return Prepared(plan, ())
-    values = argument_values(deffile.stages[0].arguments, build_args)
-    return Prepared(plan, plan_keys(plan, context, values))
+    values = [argument_values(stage.arguments, build_args) for stage in deffile.stages]
+    sources = earlier_keys(plan, context, values[:-1])
+    return Prepared(plan, plan_keys(plan, context, values[-1], sources), tuple(sources.values()))
+
+
+def _build_entry(
+    cache: StageCache,
+    key: str,
+    spec: StageSpec,
+    def_text: str,
+    build: BuildFn,
+    scratch: Path,
+    args: Mapping[str, str],
+) -> tuple[Entry, tuple[str, ...], float]:
+    """Build one stage as a sandbox into a new entry of ``cache`` (and the seconds storing it
+    took)."""
+    def_file = scratch / f"{spec.name}.def"
+    atomic_write_text(def_file, def_text)
+    work = cache.making(key)
+    try:
+        command = build(def_file, work / "rootfs", True, args)
+        began = time.monotonic()
+        entry = cache.publish(work, key, spec.name, spec.network)
+        return entry, command, time.monotonic() - began
+    except BaseException:
+        temporaries.remove(work)
+        raise
+
+
+def _earlier_roots(
+    prepared: Prepared,
+    cache: StageCache,
+    build: BuildFn,
+    scratch: Path,
+    build_args: Mapping[str, str] | None,
+    max_age: float,
+    progress: Callable[[str], None] | None,
+) -> tuple[list[StageRun], dict[str, str], list[tuple[str, ...]], list[str]]:
+    """Reuse or build every earlier ``Stage:``: their runs, root fs by name, commands, corrupt."""
+    runs: list[StageRun] = []
+    roots: dict[str, str] = {}
+    commands: list[tuple[str, ...]] = []
+    corrupt: list[str] = []
+    for spec, key in zip(prepared.plan.earlier, prepared.earlier, strict=True):
+        found = cache.lookup(key, max_age=max_age)
+        if found.why.startswith("corrupt"):
+            corrupt.append(key)
+        entry, began, stored = found.entry, time.monotonic(), 0.0
+        if entry is None:
+            if progress is not None:
+                progress(f"stage {spec.name}: building")
+            text = spec.def_text(None, "", roots)
+            args = used_args(spec, build_args)
+            entry, command, stored = _build_entry(cache, key, spec, text, build, scratch, args)
+            commands.append(command)
+        reused = found.entry is not None
+        age = entry.age() if reused else None
+        took = 0.0 if reused else time.monotonic() - began
+        line, why = spec.line, found.why
+        runs.append(StageRun(spec.name, key, line, reused, spec.network, age, took, why, stored))
+        roots[spec.name.removeprefix("stage-")] = os.fspath(entry.rootfs)
+    return runs, roots, commands, corrupt
 
 
 def _deepest(
@@ -131,63 +198,83 @@ def run_staged(
     plan = prepared.plan
     cached = plan.cached
     cache.open()
+    looking = time.monotonic()
     start, found, seen, corrupt = _deepest(cache, prepared, max_age)
+    looked = time.monotonic() - looking
     runs: list[StageRun] = []
     commands: list[tuple[str, ...]] = []
+    roots: dict[str, str] = {}
+    if any(s.sources for s in plan.stages[start + 1 :]):  # what is left copies from them
+        early = _earlier_roots(prepared, cache, build, scratch, build_args, max_age, progress)
+        runs, roots, commands, found_corrupt = early
+        corrupt += found_corrupt
     base: Path | None = found.rootfs if found is not None else None
     for index in range(start + 1):
         spec, key = cached[index], prepared.keys[index]
         age = found.age() if found is not None else None
         why = seen.get(index, "within a deeper entry")
         runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, why))
-    for index in range(start + 1, len(cached)):
-        spec, key = cached[index], prepared.keys[index]
-        if progress is not None:
-            progress(f"stage {spec.name}: building")
-        began = time.monotonic()
-        def_file = scratch / f"stage-{index}.def"
-        atomic_write_text(
-            def_file, spec.def_text(os.fspath(base) if base else None, plan.arguments)
-        )
-        work = cache.making(key)
+    storing = Storing(cache)
+
+    def committed(done: tuple[Entry, float] | None) -> None:
+        if done is None:
+            return
+        entry, took = done
+        at = next(i for i, r in enumerate(runs) if r.key == entry.key and not r.reused)
+        run = runs[at]
+        runs[at] = dataclasses.replace(run, duration=run.duration + took, stored=took)
+
+    def build_on(def_file: Path, target: Path, as_sandbox: bool, args: Mapping[str, str]):
         try:
-            commands.append(build(def_file, work / "rootfs", True, used_args(spec, build_args)))
-            # an entry holds every earlier stage too: it reached the network if any of them did
-            network = any(c.network for c in cached[: index + 1])
-            entry = cache.publish(work, key, spec.name, network)
-        except BaseException:
-            temporaries.remove(work)
+            return build(def_file, target, as_sandbox, args)
+        except Exception:
+            committed(storing.commit())  # the stage before it is kept: a fix reuses it
             raise
-        base = entry.rootfs
+
+    try:
+        for index in range(start + 1, len(cached)):
+            spec, key = cached[index], prepared.keys[index]
+            if progress is not None:
+                progress(f"stage {spec.name}: building")
+            began = time.monotonic()
+            below = storing.rootfs or base
+            text = spec.def_text(os.fspath(below) if below else None, plan.arguments, roots)
+            def_file = scratch / f"{spec.name}.def"
+            atomic_write_text(def_file, text)
+            # an entry holds every earlier stage too: it reached the network if any of them did
+            network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
+            work = cache.making(key)
+            try:
+                commands.append(
+                    build_on(def_file, work / "rootfs", True, used_args(spec, build_args))
+                )
+            except BaseException:
+                temporaries.remove(work)
+                raise
+            took = time.monotonic() - began
+            lookup = seen.get(index, "not looked up")
+            runs.append(
+                StageRun(spec.name, key, spec.line, False, spec.network, None, took, lookup)
+            )
+            committed(storing.commit())  # the stage below: this build has copied it
+            storing.start(work, key, spec.name, network)
+        final = plan.stages[-1]
+        if progress is not None:
+            progress("stage final: building")
+        began = time.monotonic()
+        def_file = scratch / "stage-final.def"
+        below = storing.rootfs or base
+        atomic_write_text(
+            def_file, final.def_text(os.fspath(below) if below else None, plan.arguments, roots)
+        )
+        commands.append(build_on(def_file, out, sandbox, used_args(final, build_args)))
+        took = time.monotonic() - began
         runs.append(
             StageRun(
-                spec.name,
-                key,
-                spec.line,
-                False,
-                spec.network,
-                None,
-                time.monotonic() - began,
-                seen.get(index, "not looked up"),
+                final.name, prepared.keys[-1], final.line, False, False, None, took, "not cached"
             )
         )
-    final = plan.stages[-1]
-    if progress is not None:
-        progress("stage final: building")
-    began = time.monotonic()
-    def_file = scratch / "stage-final.def"
-    atomic_write_text(def_file, final.def_text(os.fspath(base) if base else None, plan.arguments))
-    commands.append(build(def_file, out, sandbox, used_args(final, build_args)))
-    runs.append(
-        StageRun(
-            final.name,
-            prepared.keys[-1],
-            final.line,
-            False,
-            False,
-            None,
-            time.monotonic() - began,
-            "not cached",
-        )
-    )
-    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands))
+        committed(storing.commit())
+    finally:
+        storing.close()
+    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked)

@@ -14,17 +14,21 @@ A single-stage def becomes:
   stage; never cached itself, so a change there reuses every ``%post`` stage.
 
 Each stage after the bootstrap is built as ``Bootstrap: localimage`` from
-the previous stage's root file system.  A def the cache cannot split
-faithfully (several ``Bootstrap:`` stages, ``%setup`` which reads the host
-in ways no key can see, more than one ``%post``) gets a plan with
-``uncacheable`` set and is built cold.
+the previous stage's root file system.  In a multi-stage def every earlier
+``Stage:`` is one more cached stage of kind ``stage``, built on its own
+(:mod:`.multistage`); the last one is split as above.  A def the cache
+cannot split faithfully (``%setup``, which reads the host in ways no key
+can see; more than one ``%post``; a ``%files from`` it cannot rewrite) gets
+a plan with ``uncacheable`` set and is built cold.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from scitex_container.apptainer.cache import multistage
 from scitex_container.apptainer.cache.markers import checkpoint_lines, is_marker
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.apptainer.deffile.parts import Section
@@ -45,18 +49,23 @@ _NETWORK_RE = re.compile(
 class StageSpec(Result):
     """One cacheable step of a build."""
 
-    name: str  #: ``bootstrap``, ``post-1``, ..., ``final``
-    kind: str  #: ``bootstrap``, ``post`` or ``final``
+    name: str  #: ``stage-<name>`` (an earlier ``Stage:``), ``bootstrap``, ``post-1``, ``final``
+    kind: str  #: ``stage``, ``bootstrap``, ``post`` or ``final``
     line: int  #: first line of the def this stage covers
     body: str  #: the def text of this stage, without its ``Bootstrap``/``From`` lines
     network: bool  #: may reach the network (reused only within the cache's maximum age)
     templates: tuple[str, ...]  #: build arguments it references
+    sources: tuple[str, ...] = ()  #: earlier ``Stage:`` names it copies from (``%files from``)
 
-    def def_text(self, base: str | None, arguments: str) -> str:
-        """The def that builds this stage on ``base`` (a root fs path; None for bootstrap)."""
-        if self.kind == "bootstrap":
-            return self.body + arguments
-        return f"Bootstrap: localimage\nFrom: {base}\n\n{arguments}{self.body}"
+    def def_text(
+        self, base: str | None, arguments: str, roots: Mapping[str, str] | None = None
+    ) -> str:
+        """The def that builds this stage on ``base`` (a root fs path; None for bootstrap);
+        ``roots``: the root fs of each earlier stage it copies from."""
+        body = multistage.fill(self.body, roots or {})
+        if self.kind in ("bootstrap", "stage"):
+            return body + ("" if self.kind == "stage" else arguments)
+        return f"Bootstrap: localimage\nFrom: {base}\n\n{arguments}{body}"
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class StagePlan(Result):
     stages: tuple[StageSpec, ...]
     arguments: str  #: the raw ``%arguments`` sections, repeated in every stage's def
     uncacheable: str | None = None
+    earlier: tuple[StageSpec, ...] = ()  #: the earlier ``Stage:`` sections, in file order
 
     @property
     def cached(self) -> tuple[StageSpec, ...]:
@@ -78,7 +88,7 @@ def _templates(text: str) -> tuple[str, ...]:
 
 
 def _spec(name: str, kind: str, line: int, body: str, network: bool) -> StageSpec:
-    return StageSpec(name, kind, line, body, network, _templates(body))
+    return StageSpec(name, kind, line, body, network, _templates(body), multistage.sources(body))
 
 
 def may_reach_network(text: str) -> bool:
@@ -104,34 +114,60 @@ def _post_chunks(section: Section, markers: tuple[int, ...]) -> list[tuple[int, 
 def plan_stages(deffile: DefFile) -> StagePlan:
     """Split ``deffile`` into stages (refusing misplaced checkpoint markers)."""
     markers = checkpoint_lines(deffile)
-    if len(deffile.stages) != 1:
-        return StagePlan((), "", "a multi-stage def (several `Bootstrap:`) is built cold")
-    stage = deffile.stages[0]
-    names = [s.name for s in stage.sections]
-    if "setup" in names:
-        return StagePlan((), "", "`%setup` runs on the host: no key can see what it reads")
-    if names.count("post") > 1:
-        return StagePlan((), "", "more than one `%post` section")
-    arguments = "".join(s.raw for s in stage.sections if s.name == "arguments")
+    try:
+        return _plan(deffile, markers)
+    except multistage.Uncacheable as exc:
+        return StagePlan((), "", str(exc))
+
+
+def _earlier(deffile: DefFile) -> tuple[list[StageSpec], tuple[str, ...]]:
+    """Each earlier ``Stage:`` as one spec, and their names."""
+    specs: list[StageSpec] = []
+    names: list[str] = []
+    for stage in deffile.stages[:-1]:
+        if not stage.name:
+            raise multistage.Uncacheable("an earlier stage without a `Stage:` name")
+        if any(s.name == "setup" for s in stage.sections):
+            raise multistage.Uncacheable("`%setup` runs on the host: no key can see what it reads")
+        body = multistage.header_text(stage) + "\n"
+        for section in stage.sections:
+            body += multistage.section_text(deffile.path, section, tuple(names))
+        agent = stage.bootstrap.strip().lower()
+        network = agent not in LOCAL_AGENTS or any(
+            may_reach_network(s.raw_body) for s in stage.sections if s.name == "post"
+        )
+        specs.append(_spec(f"stage-{stage.name}", "stage", stage.line, body, network))
+        names.append(stage.name)
+    return specs, tuple(names)
+
+
+def _plan(deffile: DefFile, markers: tuple[int, ...]) -> StagePlan:
+    earlier, names = _earlier(deffile)
+    stage = deffile.stages[-1]
+    sections = stage.sections
+    names_here = [s.name for s in sections]
+    if "setup" in names_here:
+        raise multistage.Uncacheable("`%setup` runs on the host: no key can see what it reads")
+    if names_here.count("post") > 1:
+        raise multistage.Uncacheable("more than one `%post` section")
+    arguments = "".join(s.raw for s in sections if s.name == "arguments")
     agent = stage.bootstrap.strip().lower()
     # comments and blank lines of the header are no input: two recipes on one base share it
-    header = "".join(
-        raw
-        for raw in stage.raw_header.splitlines(keepends=True)
-        if raw.strip() and not raw.strip().startswith("#")
-    )
+    header = multistage.header_text(stage)
     specs = [_spec("bootstrap", "bootstrap", stage.line, header + "\n", agent not in LOCAL_AGENTS)]
-    files = "".join(s.raw for s in stage.sections if s.name == "files")
-    post = next((s for s in stage.sections if s.name == "post"), None)
+    files = "".join(
+        multistage.section_text(deffile.path, s, names) for s in sections if s.name == "files"
+    )
+    post = next((s for s in sections if s.name == "post"), None)
     if post is not None:
         head = post.raw_header if post.raw_header.endswith("\n") else post.raw_header + "\n"
         for index, (first, text) in enumerate(_post_chunks(post, markers), 1):
             body = (files if index == 1 else "") + head + text
             specs.append(_spec(f"post-{index}", "post", first, body, may_reach_network(text)))
     elif files:
-        line = next(s.line for s in stage.sections if s.name == "files")
+        line = next(s.line for s in sections if s.name == "files")
         specs.append(_spec("post-1", "post", line, files + "%post\n", False))
-    rest = [s for s in stage.sections if s.name not in ("arguments", "files", "post")]
+    rest = [s for s in sections if s.name not in ("arguments", "files", "post")]
     final_line = rest[0].line if rest else stage.line
     specs.append(_spec("final", "final", final_line, "".join(s.raw for s in rest), False))
-    return StagePlan(tuple(specs), arguments)
+    return StagePlan(tuple(specs), arguments, earlier=tuple(earlier))

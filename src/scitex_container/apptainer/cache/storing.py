@@ -1,0 +1,64 @@
+"""Storing an entry while the next stage builds.
+
+Hashing a stage's root fs and reading its lock (:func:`.entries.entry_record`)
+only read it, and so does ``apptainer build`` of the next stage, which
+copies it as its ``Bootstrap: localimage`` base.  :class:`Storing` makes the
+record in a worker thread while the main thread runs that next build, then
+commits the entry (rename into place) once the build has copied it: the
+digest costs a cold build little more than the time it waits for it.  The
+stage being stored stays a registered temporary until committed, so a
+signal or SIGKILL still leaves no entry half made; :meth:`Storing.close`
+drops a record still pending.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from scitex_container.apptainer.cache.entries import Entry, StageCache, entry_record
+from scitex_container.files import temporaries
+
+
+class Storing:
+    """At most one entry being recorded in the background, then committed."""
+
+    def __init__(self, cache: StageCache) -> None:
+        self.cache = cache
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-digest")
+        self._pending: tuple[Path, Future[dict]] | None = None
+
+    @property
+    def rootfs(self) -> Path | None:
+        """The root fs of the entry being stored (the base of the next stage), if any."""
+        return self._pending[0] / "rootfs" if self._pending is not None else None
+
+    def start(self, work: Path, key: str, stage: str, network: bool) -> None:
+        """Record ``work`` in the background (commit the one before first)."""
+        assert self._pending is None, "commit the pending entry first"
+        self._pending = (work, self._pool.submit(entry_record, work, key, stage, network))
+
+    def commit(self) -> tuple[Entry, float] | None:
+        """Wait for the pending record, move the entry into place; with the seconds it took
+        here (None: nothing pending)."""
+        if self._pending is None:
+            return None
+        work, future = self._pending
+        self._pending = None
+        began = time.monotonic()
+        try:
+            record = future.result()
+        except BaseException:
+            temporaries.remove(work)
+            raise
+        return self.cache.commit(work, record), time.monotonic() - began
+
+    def close(self) -> None:
+        """Drop a record still pending (its stage is removed) and stop the worker."""
+        if self._pending is not None:
+            work, future = self._pending
+            self._pending = None
+            future.cancel()
+            temporaries.remove(work)  # a worker still reading it fails harmlessly
+        self._pool.shutdown(wait=False, cancel_futures=True)
