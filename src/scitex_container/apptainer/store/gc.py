@@ -78,8 +78,14 @@ def remove_orphan_sidecars(directory: Path, scheme: Scheme, building: bool) -> l
     return removed
 
 
-def remove_each(paths: list[Path], remove: Callable[[Path], None], done: list[Path]) -> None:
-    """``remove`` each path, appending it to ``done``; the first failure stops the rest.
+def remove_each(
+    paths: list[Path],
+    remove: Callable[[Path], None],
+    done: list[Path],
+    with_it: Callable[[Path], list[Path]] = lambda path: [],
+) -> None:
+    """``remove`` each path, appending it (and ``with_it(path)``, what goes with it, its
+    sidecars) to ``done``; the first failure stops the rest.
 
     Raises CleanupIncompleteError naming the path that stayed (never a
     temporary name of ours) and listing everything removed before it.
@@ -88,6 +94,7 @@ def remove_each(paths: list[Path], remove: Callable[[Path], None], done: list[Pa
         denied = not_writable(paths[0].parent, "cannot remove versions in it")
         raise CleanupIncompleteError(str(denied), done, denied.exit_code)
     for path in paths:
+        going = with_it(path)
         try:
             remove(path)
         except OSError as exc:
@@ -98,7 +105,7 @@ def remove_each(paths: list[Path], remove: Callable[[Path], None], done: list[Pa
             raise CleanupIncompleteError(
                 f"{why}; stopped there, {len(done)} removed before it", done, err.exit_code
             ) from None
-        done.append(path)
+        done += [path, *going]
 
 
 def remove_stale(directory: Path, scheme: Scheme) -> list[Path]:

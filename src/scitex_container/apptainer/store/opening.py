@@ -227,8 +227,7 @@ def open_one_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
     if len(stores) > 1:
         links = ", ".join(str(s.link) for s in stores)
         raise BadInputError(
-            f"holds {len(stores)} images: name one by its link ({links})",
-            os.path.normpath(Path(location).absolute()),
+            f"holds {len(stores)} images: name one by its link ({links})", os.fspath(location)
         )
     return stores[0]
 
