@@ -189,8 +189,10 @@ def release_scratch(scratch: Path) -> None:
     for folder in (scratch.parent, scratch.parent.parent):
         try:
             folder.rmdir()
+        except FileNotFoundError:
+            continue  # never made (interrupted between the two mkdirs)
         except OSError:
-            return  # not empty (another build, the store's locks) or already gone
+            return  # not empty (another build, the store's locks)
 
 
 _RELEASE_TRIES = 5
