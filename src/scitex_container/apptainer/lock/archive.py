@@ -256,8 +256,8 @@ def archive_lock(
             records[entry_key(key, wanted[key])] = Artifact(
                 key, wanted[key], digest, name, size, got.source
             )
-        if records:
-            store.merge_index(records)
+        if records or not os.path.lexists(store.root / "index.json"):
+            store.merge_index(records)  # an archive of no artifacts is an archive too
     if missing:
         listed = "; ".join(f"{k}={wanted.get(k, '')}: looked in {w}" for k, w in missing.items())
         raise CheckFailedError(
