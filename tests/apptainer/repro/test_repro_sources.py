@@ -112,3 +112,38 @@ def test_a_latin1_def_is_pinned_byte_for_byte(tmp_path: Path, busybox_sif: Path)
     assert proc.returncode == 0, proc.stderr
     locked = (tmp_path / "elsewhere" / "latin.locked.def").read_bytes()
     assert b"    Author Ren\xe9\n" in locked and b'echo "caf\xe9" > /cafe.txt' in locked
+
+
+CONFIG_ROUGH = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    sed -i 's/ main$/ main contrib/' /etc/apt/sources.list
+    printf '[global]\\nindex-url = https://pypi.example.org/simple\\n' > /etc/pip.conf
+    echo 'deb http://site.example/debian bookworm main' > /etc/apt/sources.list.d/site.list
+"""
+
+
+def _cat(image: str, *paths: str) -> str:
+    argv = ["apptainer", "exec", image, "cat", *paths]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="unshare --net needs root")
+def test_the_archive_build_keeps_the_config_the_rough_post_wrote(tmp_path: Path, debian_sif: Path):
+    path = tmp_path / "cfg.def"
+    path.write_text(CONFIG_ROUGH.format(base=debian_sif))
+    out = tmp_path / "out"
+    proc = run_cli("--json", "repro", path, "-o", out, "--archive", tmp_path / "arc")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    files = ("/etc/apt/sources.list", "/etc/pip.conf", "/etc/apt/sources.list.d/site.list")
+    rough = _cat(data["rough_image"], *files)
+    assert " main contrib\n" in rough and "pypi.example.org" in rough
+    assert _cat(data["image"], *files) == rough
+    listing = subprocess.run(
+        ["apptainer", "exec", data["image"], "ls", "-A", "/"], capture_output=True, text=True
+    ).stdout.split()
+    assert not [n for n in listing if n.startswith(".scitex")]  # nothing of the archive left

@@ -272,7 +272,7 @@ def render_locked_def(
         options = [shell_word(o) for o in pip_opts] if pip_opts is not None else usage.pip.options
         body += pip_stanza(pip_pins, commands=usage.pip.commands, options=options, hashed=hashed)
     else:
-        body += skipped("pip", "the lock holds no pip packages (no Python packages in the image)")
+        body += skipped("pip", "the lock holds no pip-installed packages")
     for line in unpinnable:
         body.append(
             f"# pip: not pinnable (editable or VCS install, kept as in the rough def): {line}"
@@ -297,7 +297,8 @@ def render_locked_def(
         pinned = deffile
     else:
         try:
-            pinned = wrap_post(deffile, PIN_BLOCK_TAG, body)
+            prelude = tuple(archive_def.env_lines()) if archive is not None else ()
+            pinned = wrap_post(deffile, PIN_BLOCK_TAG, body, prelude)
         except ValueError as exc:  # a lock line that would change the def's structure
             raise BadInputError(
                 f"cannot place the pin block: {exc}", os.fspath(rough_def)
