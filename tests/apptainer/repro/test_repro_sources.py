@@ -147,3 +147,16 @@ def test_the_archive_build_keeps_the_config_the_rough_post_wrote(tmp_path: Path,
         ["apptainer", "exec", data["image"], "ls", "-A", "/"], capture_output=True, text=True
     ).stdout.split()
     assert not [n for n in listing if n.startswith(".scitex")]  # nothing of the archive left
+
+
+def test_a_cached_rough_image_is_said_to_be_cached(tmp_path: Path, busybox_sif: Path):
+    from scitex_container.apptainer.repro.roundtrip import build_reproducible
+
+    path = tmp_path / "c.def"
+    path.write_text(f"Bootstrap: localimage\nFrom: {busybox_sif}\n\n%post\n    echo hi\n")
+    first: list[str] = []
+    build_reproducible(path, tmp_path / "out", progress=first.append)
+    again: list[str] = []
+    assert build_reproducible(path, tmp_path / "out", progress=again.append).identical
+    assert not any("` cached:" in line for line in first)
+    assert any("`c-rough` cached" in line for line in again), again

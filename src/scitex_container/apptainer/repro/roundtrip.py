@@ -144,17 +144,18 @@ def _marker(result: ReproResult, command: str) -> VerifiedMarker:
 
 
 def _build(def_path: Path, output_dir: Path, image_name: str, force: bool, progress) -> Path:
-    from scitex_container.apptainer.building.versioned import build
+    from scitex_container.apptainer.building.versioned import build_version
 
-    return Path(
-        build(
-            def_path=def_path,
-            output_dir=output_dir,
-            image_name=image_name,
-            force=force,
-            progress=progress,
-        )
+    done = build_version(
+        def_path=def_path,
+        output_dir=output_dir,
+        image_name=image_name,
+        force=force,
+        progress=progress,
     )
+    if not done.built:
+        _say(progress, f"[repro] `{image_name}` cached: its inputs are unchanged")
+    return Path(done.path)
 
 
 def verify_roundtrip(
@@ -328,7 +329,7 @@ def build_reproducible(
     prebuild.check_before_build(rough_def, beside=locked_def_beside)
     beside = prebuild.beside_path(rough_def, name) if locked_def_beside else None
 
-    _say(progress, f"[repro] building the rough def as `{name}{ROUGH_IMAGE_SUFFIX}`")
+    _say(progress, f"[repro] the rough def as `{name}{ROUGH_IMAGE_SUFFIX}` (built unless cached)")
     start = time.monotonic()
     rough = _real(_build(rough_def, out_dir, name + ROUGH_IMAGE_SUFFIX, force, progress))
     _timed(durations, "rough_build", start)
