@@ -239,3 +239,18 @@ def test_a_destinationless_glob_and_var_sources_keep_apptainers_meaning_elsewher
         ]
     ).stdout
     assert shown == "abhomerel"
+
+
+def test_a_hash_in_the_directory_put_before_from_is_refused(tmp_path):
+    """Apptainer reads `#` in a header as a comment: `From: /a#b/bb.sif` would be `/a`."""
+    from scitex_container.apptainer.lock.pin import generate_locked_def
+    from scitex_container.errors import DefFileError
+
+    home = tmp_path / "we#ird"
+    home.mkdir()
+    rough = home / "r.def"
+    rough.write_text("Bootstrap: localimage\nFrom: bb.sif\n")
+    with pytest.raises(DefFileError, match="holds a `#`") as info:
+        generate_locked_def(rough, PROBE_LOCK, tmp_path / "out" / "r.def")
+    assert info.value.line == 2
+    assert "From: bb.sif" in generate_locked_def(rough, PROBE_LOCK, home / "l.def").read_text()
