@@ -160,3 +160,17 @@ def test_a_cached_rough_image_is_said_to_be_cached(tmp_path: Path, busybox_sif: 
     assert build_reproducible(path, tmp_path / "out", progress=again.append).identical
     assert not any("` cached:" in line for line in first)
     assert any("`c-rough` cached" in line for line in again), again
+
+
+def test_a_locked_def_copying_other_sources_is_refused(tmp_path: Path):
+    from scitex_container.apptainer.repro.prebuild import check_same_sources
+    from scitex_container.errors import DefFileError
+
+    for d in ("rough", "locked"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "a.txt").write_text(d)
+        (tmp_path / d / "x.def").write_text("Bootstrap: scratch\n\n%files\n    a.txt /x\n")
+    check_same_sources(tmp_path / "rough" / "x.def", tmp_path / "rough" / "x.def")
+    with pytest.raises(DefFileError, match="would copy") as info:
+        check_same_sources(tmp_path / "rough" / "x.def", tmp_path / "locked" / "x.def")
+    assert info.value.line == 4
