@@ -17,8 +17,8 @@ import click
 
 from scitex_container import envvars
 from scitex_container._version import __version__
-from scitex_container.cli.context import Options, get_options
-from scitex_container.cli.options import dry_run_option, json_option
+from scitex_container.cli.context import apply_verbosity, get_options
+from scitex_container.cli.options import dry_run_option, json_option, with_global_letters
 from scitex_container.cli.registry import COMMANDS, ROOT_HELP, ours_only
 from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 
@@ -58,7 +58,7 @@ class LazyGroup(click.Group):
                 from scitex_container.cli.seed.apply import with_seed
 
                 cmd = with_seed((cmd_name,), cmd)
-        return cmd
+        return cmd if cmd is None else with_global_letters(cmd)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List commands from the registry's short help, importing none of them."""
@@ -74,25 +74,6 @@ def _help_recursive(ctx: click.Context, param: click.Parameter, value: bool) -> 
     from scitex_container.cli.seed.help_recursive import show
 
     show(ctx, param, value)
-
-
-def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
-    """``-v``: our own log (every command run) on stderr; never a library's debug log."""
-    import logging
-
-    opts.verbosity = -1 if quiet else verbose
-    logging.basicConfig(
-        level=logging.ERROR if quiet else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if verbose > 0 and not quiet:  # filelock & co. stay at WARNING
-        ours = logging.getLogger("scitex_container")
-        ours.setLevel(logging.DEBUG)
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[scitex] %(message)s"))
-        ours.addHandler(handler)
-        ours.propagate = False
 
 
 @click.group(
@@ -112,7 +93,7 @@ def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
 )
 @click.version_option(__version__, "-V", "--version", prog_name="scitex-container")
 def cli(verbose: int, quiet: bool) -> None:
-    _set_verbosity(get_options(), verbose, quiet)
+    apply_verbosity(get_options(), verbose, quiet)
 
 
 def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:

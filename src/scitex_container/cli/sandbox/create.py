@@ -13,12 +13,12 @@ from scitex_container.cli.output import emit
 @click.command()
 @click.argument("source", type=EXISTING)
 @click.option(
+    "-d",
     "--dir",
     "containers_dir",
     type=TidyPath(file_okay=False),
     help="Store directory (default: SOURCE's directory).",
 )
-@click.option("-d", "containers_dir_d", type=TidyPath(file_okay=False), hidden=True)  # old --dir
 @click.option(
     "-o",
     "--output",
@@ -28,9 +28,8 @@ from scitex_container.cli.output import emit
 )
 @fakeroot_option
 @common_options
-def create(source, containers_dir, containers_dir_d, output_dir, fakeroot) -> int:
+def create(source, containers_dir, output_dir, fakeroot) -> int:
     """Build a sandbox from SOURCE (a .def, a .sif or a sandbox) and make it current."""
-    containers_dir = containers_dir or containers_dir_d
     from scitex_container.apptainer.sandbox.create import sandbox_create
 
     path, commands = execute(
