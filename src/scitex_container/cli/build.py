@@ -121,7 +121,7 @@ def build(
         enabled_by_default,
         parse_age,
     )
-    from scitex_container.cli.progress import progress_line
+    from scitex_container.cli.progress import observing, progress_line
 
     opts = get_options()
     max_age = parse_age(cache_max_age) if cache_max_age is not None else None
@@ -148,7 +148,8 @@ def build(
         kwargs["def_path"] = Path(definition)
     else:
         kwargs["def_name"] = definition
-    with progress_line(opts, f"building {definition}") as progress:
+    label = f"building {definition}"
+    with progress_line(opts, label) as progress, observing(progress, label):
         result, commands = execute(lambda: build_version(progress=progress, **kwargs))
     for path in result.swept:
         info(f"removed {path} (left by a killed command)", opts)

@@ -151,3 +151,35 @@ def _live(opts: Options, label: str, phase: str) -> Iterator[Progress]:
             progress._echo = lambda line: live.console.print(Text(line))
         progress.on_log = show_log
         yield progress
+
+
+#: An input at least this large is named on stderr before it is hashed (not on a terminal,
+#: where the live line names it): a first `status` over a 12 GB input is not silent.
+BIG_INPUT = 64 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def hashing_progress(opts: Options, label: str) -> Iterator[None]:
+    """Progress while a command hashes its inputs (``status``...)."""
+    with progress_line(opts, label, "hashing inputs") as progress, observing(progress, label):
+        yield
+
+
+@contextlib.contextmanager
+def observing(progress: Callable[[str], None] | None, label: str) -> Iterator[None]:
+    """Feed ``progress`` each input being hashed; name a big one on a pipe at once."""
+    if progress is None:
+        yield
+        return
+    from scitex_container.files.digests import observe_hashing
+
+    tty = sys.stderr.isatty()
+
+    def seen(path: str, size: int) -> None:
+        line = f"hashing {path} ({size / 1024 / 1024:.0f} MiB)"
+        if size >= BIG_INPUT and not tty:
+            click.echo(f"[{label}: {line}]", err=True)
+        progress(line)
+
+    with observe_hashing(seen):
+        yield
