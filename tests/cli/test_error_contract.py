@@ -108,3 +108,59 @@ def test_another_users_store_is_refused_naming_directory_owner_and_mode(root_sto
     assert out.returncode == 2
     line = one_line(out)
     assert "permission denied" in line and "cannot enter" in line and "mode 0700" in line
+
+
+def test_link_loops_and_dangling_links_are_said_as_such_by_every_command(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    """Was: "internal error: RuntimeError: Symlink loop" / "File exists" exit 1."""
+    store = tmp_path / "store"
+    store.mkdir()
+    shutil.copy(busybox_sif, store / "demo-v20261206T140148Z.sif")
+    os.symlink("demo-v20261206T140148Z.sif", store / "demo.sif")
+    os.symlink("loopb", tmp_path / "loopa")
+    os.symlink("loopa", tmp_path / "loopb")
+    os.symlink("/nonexistent/x", tmp_path / "dangling")
+    loop, dangling = str(tmp_path / "loopa"), str(tmp_path / "dangling")
+    for args, words in (
+        (("deploy", str(store), loop), "link loop"),
+        (("deploy", "-t", loop, str(store)), "link loop"),
+        (("deploy", str(store), dangling), "a dangling symbolic link (to /nonexistent/x)"),
+        (("key", "new", loop), "link loop"),
+        (("skills", "install", "--dest", loop), "link loop"),
+        (("sandbox", "create", "--dir", loop, str(busybox_sif)), "link loop"),
+        (("cache", "prune", "--all", "--cache-dir", loop), "link loop"),
+    ):
+        out = cli(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        line = one_line(out)
+        assert words in line and "File exists" not in line, (args, line)
+    assert not os.path.lexists("/nonexistent/x")
+
+
+def test_key_new_on_a_full_disk_names_the_file_and_leaves_nothing(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    point = tmp_path / "fs"
+    point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(point)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        fd = os.open(point / "filler", os.O_WRONLY | os.O_CREAT)
+        try:  # fill it to the last block
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        out = cli("key", "new", str(point / "keys" / "site"), "--type", "rsa-3072")
+        assert out.returncode != 0
+        line = one_line(out)
+        assert "no space left on device" in line and str(point / "keys") in line, line
+        assert not (point / "keys").exists()  # nothing half-made
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False)

@@ -201,6 +201,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: say so in one line unless debugging
         if debug:
             raise
+        if isinstance(exc, RuntimeError):
+            from scitex_container.files.pathinfo import link_loop_error
+
+            loop = link_loop_error(exc)
+            if loop is not None:
+                _fail(str(loop), loop.exit_code, as_json)
         _fail(
             f"internal error: {type(exc).__name__}: {exc} (set {envvars.DEBUG}=1 for a traceback)",
             EXIT_CHECK_FAILED,
