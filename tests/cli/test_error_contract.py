@@ -164,3 +164,14 @@ def test_key_new_on_a_full_disk_names_the_file_and_leaves_nothing(tmp_path: Path
         assert not (point / "keys").exists()  # nothing half-made
     finally:
         subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_click_path_checks_say_permission_in_the_house_form(root_store: Path) -> None:
+    """Was click's "Path '...' is not readable"; now `PATH: permission denied (owner, mode)`."""
+    bundle = root_store.parent / "secret.bundle"
+    bundle.write_text("x")
+    bundle.chmod(0o600)
+    out = as_other("bundle", "import", str(bundle), "-o", str(root_store.parent / "out"))
+    assert out.returncode == 2, out.stderr
+    line = one_line(out)
+    assert f"{bundle}: permission denied (owner root, mode 0600)" in line, line

@@ -137,7 +137,29 @@ class TidyPath(click.Path):
             from scitex_container.files.pathinfo import tidy_path
 
             value = tidy_path(value)
-        return super().convert(value, param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            if isinstance(value, str) and value != "-":
+                self._house_form(value)
+            raise
+
+    def _house_form(self, value: str) -> None:
+        """click's "Path ... is not readable" said as every other command says it."""
+        from scitex_container.files import pathinfo
+
+        try:
+            os.stat(value)
+        except FileNotFoundError:
+            return  # click's own "does not exist" names the path already
+        except OSError as exc:
+            raise pathinfo.from_oserror(exc, value) from None
+        if self.readable and not os.access(value, os.R_OK):
+            raise pathinfo.not_readable(value)
+        if self.writable and not os.access(value, os.W_OK):
+            raise pathinfo.not_writable(value)
+        if self.executable and not os.access(value, os.X_OK):
+            raise pathinfo.not_readable(value)
 
 
 class ExistingPath(TidyPath):

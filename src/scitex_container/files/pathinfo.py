@@ -171,6 +171,17 @@ def not_writable(path: str | os.PathLike[str], hint: str = "") -> AccessDeniedEr
     return AccessDeniedError(message + (f"; {hint}" if hint else ""))
 
 
+def not_readable(path: str | os.PathLike[str]) -> AccessDeniedError:
+    """The refusal for a path the caller cannot read: ``PATH: permission denied (owner, mode)``."""
+    name = tidy_path(os.fspath(path))
+    detail = owner_mode(name)
+    for parent in reversed(Path(os.path.abspath(name)).parents):  # a directory we cannot enter
+        if parent.is_dir() and not os.access(parent, os.X_OK):
+            detail = f"cannot enter {parent} ({owner_mode(parent)})"
+            break
+    return AccessDeniedError(f"{name}: permission denied" + (f" ({detail})" if detail else ""))
+
+
 def regular_file(path: str | os.PathLike[str], what: str = "file") -> os.stat_result:
     """``stat`` of ``path``, a regular file we may read; the one refusal otherwise.
 

@@ -73,7 +73,9 @@ def check_image(image: str) -> None:
         raise NotFoundError(f"image does not exist: {image}", "container_path")
     if os.path.isdir(image):
         if not os.access(image, os.R_OK | os.X_OK):
-            raise BadInputError(f"sandbox is not readable by you: {image}", "container_path")
+            from scitex_container.files.pathinfo import not_readable
+
+            raise not_readable(image)
         if not os.path.isdir(os.path.join(image, ".singularity.d")):
             raise BadInputError(
                 f"is neither a SIF file nor a sandbox (no .singularity.d): {image}",
@@ -84,7 +86,9 @@ def check_image(image: str) -> None:
         with open(image, "rb") as fh:
             head = fh.read(SIF_MAGIC_OFFSET + len(SIF_MAGIC))
     except PermissionError:
-        raise BadInputError(f"image is not readable by you: {image}", "container_path") from None
+        from scitex_container.files.pathinfo import not_readable
+
+        raise not_readable(image) from None
     if head[SIF_MAGIC_OFFSET:] != SIF_MAGIC:
         raise BadInputError(f"is not a SIF image (no SIF magic): {image}", "container_path")
 
