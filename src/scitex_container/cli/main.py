@@ -137,10 +137,11 @@ def _fail(
     ``details`` (e.g. a policy refusal's verdict) is added to the JSON object.
     """
     if as_json:
-        from scitex_container.cli.output import dumps
+        import json
 
         one_line = " ".join(message.split()) or "failed"
-        click.echo(dumps({"error": one_line, "exit_code": code, **(details or {})}))
+        error = {"error": one_line, "exit_code": code, **(details or {})}
+        click.echo(json.dumps(error, sort_keys=True, default=str))  # one line, always last
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
