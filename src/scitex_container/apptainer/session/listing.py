@@ -135,6 +135,10 @@ def _ask_early(jobs: Mapping[str, slurm.JobState]) -> instances.NodeListing | No
     return nodes
 
 
+#: A local session has no SLURM record to say why it ended: its instance is simply gone.
+LOCAL_ENDED = "reason unknown (a local session: its instance is gone, no SLURM record)"
+
+
 def list_sessions() -> list[SessionInfo]:
     """This user's sessions with their live state (see the module's text)."""
     root = records.trusted_root()
@@ -165,6 +169,8 @@ def list_sessions() -> list[SessionInfo]:
                 running = local.running_instances(detect_container_cmd())
             state, node = local.live_state(rec, running)
         info = (rec.id, rec.backend, rec.job_id, rec.instance, state, node)
-        why = ending.why_ended(rec) if rec.backend == "slurm" and state == "ended" else ""
+        why = ""
+        if state == "ended":  # an ended session always says why, or that nobody knows
+            why = ending.why_ended(rec) if rec.backend == "slurm" else LOCAL_ENDED
         rows.append(SessionInfo(*info, rec.project_slug, rec.image, why))
     return rows
