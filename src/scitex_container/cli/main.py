@@ -183,6 +183,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
+        ctx = exc.ctx
+        if ctx is not None and type(exc).__name__ == "NoArgsIsHelpError":  # a group alone
+            if not as_json:
+                click.echo(ctx.get_help(), err=True)  # its help, readable, not one line
+                sys.exit(EXIT_BAD_INPUT)
+            names = ", ".join(ctx.command.list_commands(ctx))  # type: ignore[attr-defined]
+            message = f"missing a command: one of {names} (see `{ctx.command_path} --help`)"
+            _fail(message, EXIT_BAD_INPUT, as_json)
         _fail(usage_line(exc), EXIT_BAD_INPUT, as_json)
     except click.ClickException as exc:
         _fail(exc.format_message(), exc.exit_code, as_json)
