@@ -144,13 +144,9 @@ def test_fast_version_equals_click_version() -> None:
 
 def test_a_group_alone_prints_its_help_readably_and_exits_2() -> None:
     """Was the whole help squashed into one ~600-character `error:` line."""
-    import json as _json
-    import subprocess as _sp
-    import sys as _sys
-
     for group in ("session", "lock"):
-        out = _sp.run(
-            [_sys.executable, "-m", "scitex_container", group],
+        out = subprocess.run(
+            [sys.executable, "-m", "scitex_container", group],
             capture_output=True,
             text=True,
             timeout=60,
@@ -158,11 +154,11 @@ def test_a_group_alone_prints_its_help_readably_and_exits_2() -> None:
         assert out.returncode == 2
         assert out.stderr.startswith(f"Usage: scitex-container {group} ")
         assert "\nCommands:\n" in out.stderr and "error:" not in out.stderr
-        as_json = _sp.run(
-            [_sys.executable, "-m", "scitex_container", "--json", group],
+        as_json = subprocess.run(
+            [sys.executable, "-m", "scitex_container", "--json", group],
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert as_json.returncode == 2
-        assert _json.loads(as_json.stdout)["error"].startswith("missing a command: one of ")
+        assert json.loads(as_json.stdout)["error"].startswith("missing a command: one of ")
