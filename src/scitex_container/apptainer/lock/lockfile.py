@@ -95,6 +95,7 @@ from typing import Any
 from scitex_container.apptainer.lock.syntax import (
     PipMap,
     VersionSet,
+    check_node_json,
     check_node_text,
     first_content_line,
     node_text,
@@ -359,10 +360,10 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         except ValueError as exc:
             line = node_start + first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None
+        check_node_json(node_text, node_start + first_content_line(node_lines), fail)
     elif node_text:
         check_node_text(node_lines, node_start, fail)
-    # Other JSON (``[]``, ``null``) or npm's own chatter (``npm WARN ...``) is
-    # what the seed reads as "no node packages"; Lock turns it into "".
+    # Other JSON (``[]``, ``null``) or npm's chatter: "no node packages" (as the seed).
     if "pip_capture" not in meta and "tool_version" not in meta:
         meta["pip_capture"] = PIP_CAPTURE_FREEZE  # the seed wrote it, after ``pip freeze``
     return Lock(
