@@ -187,3 +187,24 @@ def test_one_keep_default_in_every_cleanup_said_in_help() -> None:
         )
         said = re.search(rf"\[default: {KEEP_DEFAULT}[;\]]", out.stdout)
         assert out.returncode == 0 and said, out.stdout
+
+
+def test_an_empty_stack_status_prints_its_header(tmp_path: Path) -> None:
+    """Empty lists print their header: `docker status` of a stack with no containers too."""
+    (tmp_path / "docker-compose.yml").write_text("services:\n  a:\n    image: busybox\n")
+    out = run_cli("docker", "status", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].split() == ["name", "state", "image"], out.stdout
+
+
+def test_status_and_versions_share_keys_for_the_same_image(tmp_path: Path) -> None:
+    import json
+
+    from storekit import make_sif
+
+    (tmp_path / "demo.def").write_text("Bootstrap: scratch\n")
+    make_sif(tmp_path / "demo-v20261206T140148Z.sif", seed=1)
+    os.symlink("demo-v20261206T140148Z.sif", tmp_path / "demo.sif")
+    status = json.loads(run_cli("--json", "status", str(tmp_path)).stdout)[0]
+    version = json.loads(run_cli("--json", "versions", str(tmp_path / "demo.sif")).stdout)[0]
+    assert {"path", "size", "date"} <= set(status) & set(version), (status, version)

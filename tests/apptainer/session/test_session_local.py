@@ -59,7 +59,7 @@ def test_local_start_exec_attach_stop(workspace, user_image: Path) -> None:
     ]
     # the same thing under the same key in every command's JSON (the old key stays)
     shared = set(rec) & set(listed[0]) - {"state", "node"}
-    assert {"id", "project", "instance", "image"} <= shared
+    assert {"id", "project", "instance", "image", "created_at"} <= shared
     assert {k: rec[k] for k in shared} == {k: listed[0][k] for k in shared}
     assert rec["project"] == rec["project_slug"] == "loc"
 

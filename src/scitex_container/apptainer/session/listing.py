@@ -50,6 +50,8 @@ class SessionInfo(Result):
     image: str
     #: Why an ``ended`` session ended, from SLURM's record (:mod:`.ending`); else "".
     reason: str = ""
+    #: When it was started, ISO 8601 UTC (as `session start --json` says it).
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,5 +174,6 @@ def list_sessions() -> list[SessionInfo]:
         why = ""
         if state == "ended":  # an ended session always says why, or that nobody knows
             why = ending.why_ended(rec) if rec.backend == "slurm" else LOCAL_ENDED
-        rows.append(SessionInfo(*info, rec.project_slug, rec.image, why))
+        created = records.iso_time(rec.created)
+        rows.append(SessionInfo(*info, rec.project_slug, rec.image, why, created))
     return rows
