@@ -208,3 +208,25 @@ def test_status_and_versions_share_keys_for_the_same_image(tmp_path: Path) -> No
     status = json.loads(run_cli("--json", "status", str(tmp_path)).stdout)[0]
     version = json.loads(run_cli("--json", "versions", str(tmp_path / "demo.sif")).stdout)[0]
     assert {"path", "size", "date"} <= set(status) & set(version), (status, version)
+
+
+def test_relative_host_paths_are_taken_from_the_working_directory(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    """`--mount rel` was refused while `-p rel` was accepted: one rule for both."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "data").mkdir()
+    out = run_cli(
+        "--dry-run",
+        "session",
+        "start",
+        str(busybox_sif),
+        "--local",
+        "-p",
+        "proj",
+        "--mount",
+        "data:/data:ro",
+        cwd=tmp_path,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    assert f"{tmp_path / 'data'}:/data:ro" in out.stdout, out.stdout

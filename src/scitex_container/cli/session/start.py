@@ -14,7 +14,19 @@ def _dev_repo(value: str) -> dict:
     name, sep, path = value.partition("=")
     if not sep:
         raise click.BadParameter(f"expected NAME=PATH, got {value!r}", param_hint="--dev")
-    return {"name": name, "host_path": path}
+    return {"name": name, "host_path": _absolute(path)}
+
+
+def _absolute(path: str) -> str:
+    """One rule for host paths on the command line: relative ones from the working directory."""
+    import os
+
+    return os.path.abspath(path) if path and not os.path.isabs(path) else path
+
+
+def _mount(spec: str) -> str:
+    host, sep, rest = spec.partition(":")
+    return _absolute(host) + sep + rest
 
 
 @click.command("start")
@@ -104,7 +116,7 @@ def start(
 
     host_mounts = [
         {"host_path": b.host, "container_path": b.container, "mode": b.mode}
-        for b in (parse_bind_spec(m, field="--mount") for m in mounts)
+        for b in (parse_bind_spec(_mount(m), field="--mount") for m in mounts)
     ]
     backend = "auto" if local is None else ("local" if local else "slurm")
     record, commands = execute(
