@@ -160,3 +160,19 @@ def test_hashing_a_big_input_is_said_on_a_pipe_then_served_from_the_cache(tmp_pa
     assert f"[status: hashing {big} (64 MiB)]" in first.stderr, first.stderr
     again = status()  # the digest cache answers: nothing to say
     assert again.returncode == 0 and "hashing" not in again.stderr, again.stderr
+
+
+def test_a_new_phase_does_not_show_the_previous_tools_last_line() -> None:
+    """`repro` showed the rough build's last line while "building the locked def"."""
+    from scitex_container.apptainer.building.phases import log_event, phase_event
+    from scitex_container.cli.progress import Progress
+
+    progress = Progress("round trip", "starting", None)
+    progress("INFO:    Build complete: rough.sif")
+    assert progress.line().endswith("Build complete: rough.sif")
+    progress(phase_event("building the locked def as `x`"))
+    assert "rough.sif" not in progress.line()
+    assert progress.line().startswith("building the locked def as `x` · ")
+    progress("INFO:    Starting build...")
+    progress(log_event("/logs/x.build.log"))  # the next tool's log: its lines from here
+    assert "Starting build" not in progress.line() and "log /logs/x.build.log" in progress.line()

@@ -69,6 +69,7 @@ class Progress:
                 self.log_shown = bool(self.on_log and self.on_log(value))
             elif kind == "phase":
                 self.phase = value
+            self.last = ""  # a new phase or tool: the previous one's last line is not its
             self.changed.set()
             return
         phase = phase_of(line)
