@@ -47,7 +47,8 @@ def test_host_install_check_mode(host_packages: dict) -> None:
     out = run_cli("host", "install", "--check", "--all", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["texlive"]["status"] == data["imagemagick"]["status"] == "present"
+    assert data["texlive"]["status"] == data["imagemagick"]["status"] == "installed"
+    assert data["texlive"]["state"] == data["imagemagick"]["state"] == "present"
     assert data["script"].endswith("install-host-packages.sh")
 
 

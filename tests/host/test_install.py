@@ -32,7 +32,8 @@ def dpkg_installed(package: str) -> bool:
 def test_install_reports_each_group_and_the_shipped_script(host_packages: dict) -> None:
     assert set(host_packages) == {"texlive", "imagemagick", "script"}
     for group in ("texlive", "imagemagick"):
-        assert host_packages[group]["status"] in ("present", "installed")
+        assert host_packages[group]["status"] == "installed"  # the reference's word
+        assert host_packages[group]["state"] in ("present", "installed")
         assert host_packages[group]["returncode"] == 0
     script = Path(host_packages["script"])
     assert script.is_absolute() and script.name == SCRIPT_NAME and script.is_file()
@@ -42,13 +43,20 @@ def test_install_reports_each_group_and_the_shipped_script(host_packages: dict) 
 
 def test_second_install_is_idempotent_and_installs_nothing(host_packages: dict) -> None:
     again = install_packages(all=True)
-    assert again["texlive"]["status"] == "present"
-    assert again["imagemagick"]["status"] == "present"
+    # the reference says `installed` for a group that is there; `state` says nothing ran
+    assert again["texlive"]["status"] == again["imagemagick"]["status"] == "installed"
+    assert again["texlive"]["state"] == again["imagemagick"]["state"] == "present"
 
 
 def test_check_only_really_asks_dpkg(host_packages: dict) -> None:
     present = install_packages(texlive=True, check_only=True)
-    assert present["texlive"] == {"status": "present", "returncode": 0, "detail": None}
+    assert present["texlive"] == {
+        "status": "installed",
+        "returncode": 0,
+        "detail": None,
+        "state": "present",
+    }
+    assert present["check"] == {"returncode": 0}
     assert present["imagemagick"]["status"] == "skipped"
     assert present["imagemagick"]["returncode"] is None
     # The recommended TeX Live set is not part of the test bed: --check must say so,
@@ -57,7 +65,8 @@ def test_check_only_really_asks_dpkg(host_packages: dict) -> None:
     expected = dpkg_installed("texlive-latex-recommended") and dpkg_installed(
         "texlive-fonts-recommended"
     )
-    assert extra["texlive"]["status"] == ("present" if expected else "missing")
+    assert extra["texlive"]["status"] == ("installed" if expected else "missing")
+    assert extra["check"] == {"returncode": 0 if expected else 1}
     assert extra["texlive"]["returncode"] == (0 if expected else 1)
     if not expected:
         assert "texlive-latex-recommended" in extra["texlive"]["detail"]
@@ -76,7 +85,7 @@ def test_dry_run_records_the_install_without_sudo_as_root(host_packages: dict) -
         pytest.skip("checks the root case")
     with runner.dry_run() as rec:
         result = install_packages(texlive=True, texlive_recommended=True, use_sudo=True)
-    if result["texlive"]["status"] == "present":
+    if result["texlive"]["state"] == "present":
         pytest.skip("texlive-latex-recommended is installed here")
     assert result["texlive"]["status"] == "missing"
     assert rec.commands == [("bash", result["script"], "--texlive-recommended")]
@@ -115,7 +124,7 @@ def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
     import json
 
     result = json.loads(out.stdout)
-    if result["texlive"]["status"] == "present":
+    if result["texlive"]["state"] == "present":
         pytest.skip("texlive-latex-recommended is installed here")
     assert result["texlive"]["status"] == "failed"
     assert result["texlive"]["returncode"] == 1
@@ -213,4 +222,4 @@ def test_wheel_ships_the_installer_and_schema_and_it_runs_from_there(tmp_path: P
 
     result = json.loads(out.stdout)
     assert result["script"] == str(target / "scitex_container" / "host" / "scripts" / SCRIPT_NAME)
-    assert result["imagemagick"]["status"] in ("present", "missing")
+    assert result["imagemagick"]["status"] in ("installed", "missing")

@@ -222,6 +222,11 @@ def test_programs_that_cannot_run_are_reported_with_the_reason(
 
 
 def test_a_prefix_without_the_tools_binds_nothing(tmp_path: Path) -> None:
+    """Where the command runs (resolve): nothing there, nothing bound.  A builder's
+    plan (no resolve) reads no disk: it binds from the prefix string alone."""
     assert get_texlive_binds(str(tmp_path)) == []
-    config = get_mount_config(str(tmp_path), "", imagemagick_prefix=str(tmp_path))
+    kw = {"imagemagick_prefix": str(tmp_path), "wrapper_root": tmp_path / "w"}
+    config = get_mount_config(str(tmp_path), "", resolve=True, **kw)
     assert config["bind_args"] == [] and config["path_additions"] == [] and config["env"] == {}
+    pure = get_mount_config(str(tmp_path), "", **kw)
+    assert pure["bind_args"] == ["--bind", f"{tmp_path}/share/texlive:{tmp_path}/share/texlive:ro"]

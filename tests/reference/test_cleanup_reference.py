@@ -122,6 +122,41 @@ def test_purge_sifs_lists_everything_under_dry_run_first(tmp_path: Path) -> None
     assert names(tmp_path) == before - listed == {"notes.txt", "sub"}
 
 
+SIDECARS = (".lock", ".meta.json", ".build.log")
+
+
+def _with_sidecars(root: Path, versions: list[str]) -> set[str]:
+    made = set()
+    for ver in versions:
+        for suffix in SIDECARS:
+            path = sidecar(root / f"scitex-v{ver}.sif", suffix)
+            path.write_text("x\n")
+            made.add(path.name)
+    return made
+
+
+def test_every_removed_path_is_listed_sidecars_included(tmp_path: Path) -> None:
+    """What goes is what is listed: a version's sidecars with it, also in a dry run."""
+    from scitex_container.process import runner
+
+    flat(tmp_path, ["1", "2", "3", "4"], active="4")
+    side = _with_sidecars(tmp_path, ["1", "2", "3", "4"])
+    with runner.dry_run():
+        planned = {p.name for p in cleanup(tmp_path, keep=2)}
+    old = {"scitex-v1.sif", "scitex-v2.sif"}  # the two oldest versions
+    assert planned == old | {n for n in side if n.split(".sif")[0] + ".sif" in old}
+    before = names(tmp_path)
+    removed = {p.name for p in cleanup(tmp_path, keep=2)}
+    assert removed == planned == before - names(tmp_path)
+    # cleanup_sifs and `sandbox purge-sifs` (its dry run first) list them the same way
+    listed = _cli("--dry-run", "sandbox", "purge-sifs", "--dir", str(tmp_path))
+    shown = {Path(line.split(" ", 2)[2]).name for line in listed.stdout.splitlines()}
+    before = names(tmp_path)
+    gone = {p.name for p in cleanup_sifs(tmp_path)}
+    assert gone == shown == before - names(tmp_path)
+    assert {n for n in side if n.startswith(("scitex-v3.", "scitex-v4."))} <= gone
+
+
 @pytest.mark.apptainer
 def test_freeze_always_returns_pip_dpkg_and_node(debian_sif: Path, tmp_path: Path) -> None:
     paths = freeze(debian_sif, tmp_path)  # an image without npm

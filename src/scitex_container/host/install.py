@@ -102,7 +102,7 @@ def install_packages(
         texlive: Install a minimal TeX Live (``texlive-latex-base``).
         imagemagick: Install ImageMagick.
         all: Install all groups (overrides the two flags above).
-        check_only: Only check (``--check``): report ``present``/``missing``.
+        check_only: Only check (``--check``): install nothing.
         use_sudo: Run the installer through ``sudo -n`` when not root.
         texlive_recommended: Also install ``texlive-latex-recommended`` and
             ``texlive-fonts-recommended`` with the TeX Live group.
@@ -114,10 +114,14 @@ def install_packages(
              "imagemagick": {"status": "skipped", "returncode": None, ...},
              "script": "/abs/path/to/install-host-packages.sh"}
 
-        ``status`` is ``present`` (already installed), ``installed``,
-        ``failed``, ``missing`` (check mode, or a dry run) or ``skipped`` (not
-        requested).  Each group also carries ``detail`` (the installer's last
-        message, or None).
+        ``status`` is the reference's word: ``installed`` (there now, whether
+        this call installed it or it already was), ``failed``, ``skipped``
+        (not requested), and ``missing`` (check mode, or a dry run).  ``state``
+        says more: ``present`` (it already was: nothing installed),
+        ``installed`` (this call installed it), or the status.  Each group also
+        carries ``detail`` (the installer's last message, or None).  In check
+        mode the result also has the reference's ``check``: ``{"returncode":
+        0 when every requested group is there, else 1}``.
 
     Raises:
         FileNotFoundError: If the install script cannot be found.
@@ -127,12 +131,25 @@ def install_packages(
     with script_path() as script:
         for group in GROUPS:
             if not wanted[group]:
-                result[group] = {"status": "skipped", "returncode": None, "detail": None}
+                result[group] = {
+                    "status": "skipped",
+                    "returncode": None,
+                    "detail": None,
+                    "state": "skipped",
+                }
                 continue
             opts = {"use_sudo": use_sudo, "recommended": texlive_recommended}
             status, rc, detail = _run_script(script, group, check_only=True, **opts)
             if status == "missing" and not check_only:
                 status, rc, detail = _run_script(script, group, check_only=False, **opts)
-            result[group] = {"status": status, "returncode": rc, "detail": detail}
+            result[group] = {
+                "status": "installed" if status == "present" else status,
+                "returncode": rc,
+                "detail": detail,
+                "state": status,
+            }
         result["script"] = os.path.abspath(script)
+    if check_only:
+        states = [r["state"] for g, r in result.items() if wanted.get(g)]
+        result["check"] = {"returncode": 0 if states.count("present") == len(states) else 1}
     return result

@@ -195,6 +195,32 @@ DEFERRED_REASON = (
     "dynamically linked: its loader, libraries and launcher are set up where the "
     "command runs (session start, or resolve=True)"
 )
+#: Why a builder's plan (``resolve=False``) leaves every program to where the command runs.
+PURE_REASON = (
+    "a builder does not read this host's disk: the program is checked and bound where "
+    "the command runs (session start, or resolve=True)"
+)
+
+
+def _pure_plan(group: Group, prefix: str) -> GroupMounts:
+    """What a pure builder binds for ``group`` under ``prefix``, from the string alone.
+
+    The group's main data directory (``<prefix>/share/texlive``) and its
+    ``bin/`` on PATH; every program is ``deferred``: whether it is a script, a
+    static or a dynamically linked program (which needs the host's loader run
+    and a launcher written) is found where the command runs.
+    """
+    literal = [p for p in group.share if not any(c in p for c in "*?[")][:1]
+    binds = tuple(
+        make_bind(d, d, "ro", field=f"{group.name}.data", must_exist=False)
+        for d in (os.path.join(prefix, p) for p in literal)
+    )
+    bindir = os.path.join(prefix, "bin")
+    deferred = tuple(
+        {"binary": os.path.join(bindir, prog), "group": group.name, "reason": PURE_REASON}
+        for prog in group.binaries
+    )
+    return GroupMounts(group.name, prefix, binds, (bindir,), deferred=deferred)
 
 
 def plan_group(
@@ -215,14 +241,15 @@ def plan_group(
     name = group.name
     bindir = os.path.join(prefix, "bin")
     draft = _Draft(name)
+    if not resolve:  # a builder's: from the prefix string alone, never this host's disk
+        return _pure_plan(group, prefix)
+    if not os.path.isdir(prefix):
+        raise BadInputError(f"host path does not exist: {prefix}", f"{name}_prefix")
     binds = [make_bind(d, d, "ro", field=f"{name}.data") for d in data_dirs(group, prefix)]
     _classify(draft, group, bindir)
     launchers: dict[str, str] = {}
-    deferred = tuple(
-        {"binary": path, "group": name, "reason": DEFERRED_REASON}
-        for _, path, _ in (draft.dynamic if not resolve else [])
-    )
-    if draft.dynamic and resolve:
+    deferred: tuple[dict, ...] = ()
+    if draft.dynamic:
         loader, ok, libs = _resolve(draft, group, prefix)
         if ok:
             lib_dir, real_dir = private_dir(name, "lib"), private_dir(name, "bin")

@@ -77,13 +77,14 @@ def test_exec_output_goes_through_the_same_rules():
     )
     found = parse_exec_output(out)
     assert found.dpkg == dpkg_versions(parse_control(STATUS))
-    # first interpreter wins for a name, as pip itself does along sys.path
+    # no pip on the runtime PATH: [pip] is the system's; the venv is kept whole, not merged
+    assert found.pip_environment == "/usr"
     assert found.pip == {
         "-e /opt/x": "",
-        "extra": "1.0",
         "foo-bar @ file:///w/foo_bar-1.0-py3-none-any.whl": "",
         "pyyaml": "6.0",
     }
+    assert found.pip_envs == {"/opt/venv": {"extra": "1.0", "pyyaml": "5.0"}}
     assert found.node == {"a": "1.0.0"}
 
 
@@ -159,13 +160,15 @@ def _linked_rootfs(tmp_path):
     return root
 
 
-EXPECTED_PIP = {"linked": "3.0", "pyyaml": "6.0", "shadowed": "2.0"}
+EXPECTED_PIP = {"pyyaml": "6.0", "shadowed": "2.0"}
+EXPECTED_ENVS = {"/opt/venv": {"linked": "3.0"}}
 EXPECTED_NODE = {"@s/b": "0.2.0", "tool": "9.9.9"}
 
 
 def test_static_reads_a_sandbox_and_resolves_links_inside_it(tmp_path):
     found = static_capture(_linked_rootfs(tmp_path))
     assert found.pip == EXPECTED_PIP
+    assert found.pip_envs == EXPECTED_ENVS
     assert found.node == EXPECTED_NODE
     assert found.dpkg["libc6:i386"] == "2.36-9"
 
@@ -180,8 +183,9 @@ def test_a_sif_of_the_same_tree_reads_the_same(tmp_path):
         ["apptainer", "build", str(sif), str(root)], check=True, capture_output=True, timeout=300
     )
     found = static_capture(sif)
-    assert (found.pip, found.node, found.dpkg) == (
+    assert (found.pip, found.pip_envs, found.node, found.dpkg) == (
         EXPECTED_PIP,
+        EXPECTED_ENVS,
         EXPECTED_NODE,
         static_capture(root).dpkg,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from scitex_container.apptainer import (
 )
 from scitex_container.apptainer.session import validate as v
 from scitex_container.errors import BadInputError
+from scitex_container.host import get_mount_config
+from scitex_container.host.mounts import build_host_mount_binds
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def _exec(dirs, image="/images/app.sif", **kw) -> list[str]:
 
 def test_sif_gets_containall_and_a_tmpfs(dirs) -> None:
     argv = _exec(dirs)
-    assert argv[:4] == ["apptainer", "exec", "--containall", "--writable-tmpfs"]
+    assert argv[:5] == ["apptainer", "exec", "--containall", "--cleanenv", "--writable-tmpfs"]
     assert argv[-3:] == ["--pwd", "/home/alice/proj/demo", "/images/app.sif"]
     assert f"{dirs['home']}:/home/alice" in argv
     assert f"{dirs['proj']}:/home/alice/proj/demo:rw" in argv
@@ -88,10 +91,32 @@ def test_host_mounts_and_texlive(dirs, tmp_path: Path) -> None:
     )
     assert f"{dirs['data']}:/data:rw" in argv
     assert f"{prefix}/share/texlive:{prefix}/share/texlive:ro" in argv
-    assert f"{prefix}/bin/pdflatex:{prefix}/bin/pdflatex:ro" in argv
+    # programs are checked and bound where the command runs (session start)
+    assert not any("pdflatex" in a for a in argv)
     # A prefix outside the default PATH puts its bin/ first on the container's PATH.
     assert f"PREPEND_PATH={prefix}/bin" in argv
     assert not any(a.startswith("PREPEND_PATH=") for a in _exec(dirs, texlive_prefix="/usr"))
+
+
+def test_a_texlive_prefix_only_on_the_nodes_gives_binds_from_the_string(dirs) -> None:
+    """The builders never read this host's disk for the prefix (it may exist only on nodes)."""
+    prefix = "/nodes-only/texlive/2024"
+    assert not os.path.exists(prefix)
+    for argv in (
+        _exec(dirs, texlive_prefix=prefix),
+        build_host_mount_binds([], prefix),
+        get_mount_config(prefix, "")["bind_args"],
+    ):
+        assert f"{prefix}/share/texlive:{prefix}/share/texlive:ro" in argv
+    assert f"PREPEND_PATH={prefix}/bin" in _exec(dirs, texlive_prefix=prefix)
+    config = get_mount_config(prefix, "")
+    assert config["env"] == {"PREPEND_PATH": f"{prefix}/bin"}
+    assert f"{prefix}/bin/pdflatex" in {d["binary"] for d in config["deferred"]}
+    # where the command runs, it is refused like a missing mount
+    for raw, where in (("", "texlive_prefix"), ("/nonexistent:/data", "host_mounts_raw[0].host")):
+        with pytest.raises(BadInputError) as err:
+            get_mount_config(prefix if not raw else "", raw, resolve=True)
+        assert err.value.where == where and "does not exist" in str(err.value)
 
 
 def test_container_command_comes_from_detection(dirs, monkeypatch, tmp_path: Path) -> None:
@@ -231,11 +256,12 @@ def test_sbatch_command(tmp_path: Path) -> None:
         "--nodes=1",
         "--ntasks=1",
         "--job-name=scitex_alice_demo",
-        f"--output={tmp_path}/start.out",
-        f"--chdir={tmp_path}",
+        "--output=/dev/null",  # the reference's default: no file in the script's directory
         "--no-requeue",
         script,
     ]
+    given = build_sbatch_command("sx-a", script, output_path=f"{tmp_path}/o.out")
+    assert given[-4:-1] == [f"--output={tmp_path}/o.out", f"--chdir={tmp_path}", "--no-requeue"]
     assert build_sbatch_command("sx-a", script)[8] == "--job-name=sx-a"
     for bad, field in [
         ({"output_path": "/x/%j.out"}, "output_path"),

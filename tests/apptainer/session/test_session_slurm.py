@@ -85,6 +85,18 @@ def test_missing_image_submits_nothing(workspace) -> None:
     assert ws.records() == []
 
 
+def test_a_missing_texlive_prefix_is_refused_like_a_missing_mount(workspace, user_image) -> None:
+    """Never a session started silently without the TeX Live it was asked for."""
+    ws = workspace
+    before = ws.active_jobs()
+    for extra, path in (("--texlive", "/nonexistent/tl"), ("--mount", "/nonexistent:/data")):
+        done = ws.cli(*START, str(user_image), "-p", str(ws.project), extra, path)
+        assert done.returncode == 2, done.stderr
+        assert f"does not exist: {path.split(':')[0]}" in done.stderr
+    assert ws.active_jobs() <= before
+    assert ws.records() == []
+
+
 def test_non_sif_or_unreadable_image_is_refused_before_submission(workspace) -> None:
     ws = workspace
     before = ws.active_jobs()

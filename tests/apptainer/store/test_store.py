@@ -106,7 +106,12 @@ def test_cleanup_keeps_newest_active_protected_and_base(tmp_path: Path) -> None:
     sidecar(tmp_path / "scitex-v1.sif", KEEP_SUFFIX).touch()
     sidecar(tmp_path / "scitex-v3.sif", META_SUFFIX).write_text("{}")
     removed = v.cleanup(tmp_path, keep=2)
-    assert sorted(p.name for p in removed) == ["scitex-v3.sif", "scitex-v4.sif"]
+    # every path that goes is returned: the version's sidecars with it
+    assert sorted(p.name for p in removed) == [
+        "scitex-v3.sif",
+        "scitex-v3.sif.meta.json",
+        "scitex-v4.sif",
+    ]
     left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
     assert left == [
         "current.sif",

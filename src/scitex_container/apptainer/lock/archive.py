@@ -141,7 +141,9 @@ def _wanted(lock: Lock) -> dict[str, str]:
     """Entries archived: not apk, and not what a dpkg package installed (its .deb is)."""
     versions = lock.version_set()
     return {
-        k: v for k, v in versions.items() if not k.startswith("apk:") and k not in lock.provided_by
+        k: v
+        for k, v in versions.items()
+        if not k.startswith(("apk:", "pip@")) and k not in lock.provided_by
     }
 
 

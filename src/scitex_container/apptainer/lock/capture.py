@@ -7,16 +7,16 @@ the image cannot be read that way.  Both apply the same rules, so they give
 the same version set:
 
 * pip: what ``pip freeze --all`` prints (pip, setuptools and wheel
-  included: they are installed packages like any other) for every Python
-  in the image, names canonicalized;
+  included: they are installed packages like any other), names
+  canonicalized, per Python environment: ``[pip]`` is the one the image's
+  runtime ``PATH`` finds first, the others are kept whole (:mod:`.pyenvs`);
 * dpkg: packages whose status is installed, foreign architectures qualified;
 * node: ``npm list -g --depth=0``; apk: the apk database.
 
-A pip name installed in several environments is recorded once, from the
+Within the system environment a name is recorded once, from the
 highest-priority site directory (``/usr/local`` before ``/usr``, as on
-``sys.path``); the flat ``[pip]`` section has no room for more.  The image's
-own ``%environment`` (e.g. a PYTHONPATH it sets) is not applied by the
-static reading.
+``sys.path``).  The static reading applies the image's ``%environment``
+only to find the runtime ``PATH`` (a ``PATH`` it cannot read falls back to exec).
 
 ``freeze`` writes the reference's separate files from the same capture.
 """
@@ -41,6 +41,7 @@ from scitex_container.apptainer.lock.lockfile import (
     node_json_from_versions,
     write_lock,
 )
+from scitex_container.apptainer.lock.pyenvs import SYSTEM
 from scitex_container.apptainer.sif.header import read_sif
 from scitex_container.apptainer.sif.tree import TreeUnreadable
 from scitex_container.apptainer.store import metadata
@@ -121,6 +122,11 @@ def lock_from_found(
         pip_capture=PIP_CAPTURE_ALL,
         provided_by=found.owners,
         dpkg_config_files=found.dpkg_config_files,
+        pip_envs=found.pip_envs,
+        # recorded where it matters: several environments, or [pip] is not the system's
+        pip_environment=found.pip_environment
+        if found.pip_envs or found.pip_environment not in ("", SYSTEM)
+        else "",
     )
 
 

@@ -23,13 +23,18 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer import tool
-from scitex_container.apptainer.lock.capture_static import Found, dpkg_owners
+from scitex_container.apptainer.lock.found import Found, dpkg_owners, pip_manager
 from scitex_container.apptainer.lock.lockfile import node_versions
 from scitex_container.apptainer.lock.pkgdb import (
     apk_versions,
     dpkg_config_files,
     dpkg_versions,
     freeze_lines_to_map,
+)
+from scitex_container.apptainer.lock.pyenvs import (
+    choose_primary,
+    environment_of,
+    runtime_environment,
 )
 from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.process import runner
@@ -50,6 +55,14 @@ if command -v dpkg-query >/dev/null 2>&1; then
     dpkg-query -W -f='${Package}\t${Architecture}\t${Version}\t${Status}\n' 2>/dev/null
     echo '@@scitex:dpkg-arch'
     dpkg --print-architecture 2>/dev/null
+fi
+echo '@@scitex:runtime'
+_scx_rt=$(command -v pip 2>/dev/null || command -v pip3 2>/dev/null || true)
+if [ -n "$_scx_rt" ]; then
+    printf '%s\n' "$_scx_rt"
+    _scx_sb=$(sed -n '1s/^#![[:space:]]*//p' "$_scx_rt" 2>/dev/null)
+    printf '%s\n' "$_scx_sb"
+    case "$_scx_sb" in */env\ *) command -v "${_scx_sb##* }" 2>/dev/null ;; esac
 fi
 for py in /usr/local/bin/python3.* /usr/bin/python3.* /opt/*/bin/python3; do
     case "$py" in
@@ -148,7 +161,9 @@ def parse_exec_output(stdout: str) -> Found:
     """The version maps from the script's output (same rules as static)."""
     records: list[dict[str, str]] = []
     native = None
-    pip: dict[str, str] = {}
+    envs: dict[str, dict[str, str]] = {}
+    runtime = ""
+    env_of_key: dict[str, str] = {}  # pip:<name> -> environment, as static reads it
     node: dict[str, str] = {}
     apk: dict[str, str] = {}
     installed: dict[str, str] = {}  # pip:/node:<name> -> where it lives, as static reads it
@@ -169,8 +184,14 @@ def parse_exec_output(stdout: str) -> Found:
                     )
         elif section == "dpkg-arch":
             native = next((ln.strip() for ln in lines if ln.strip()), None)
+        elif section == "runtime":
+            found = [ln.strip() for ln in lines]
+            if found and found[0]:
+                shebang = found[1] if len(found) > 1 else ""
+                where = found[2] if len(found) > 2 else ""
+                runtime = runtime_environment(found[0], shebang, where.__add__)
         elif section == "pip":
-            freeze_lines_to_map(lines, pip)
+            freeze_lines_to_map(lines, envs.setdefault(environment_of(_arg), {}))
         elif section == "npm":
             text = "\n".join(lines).strip()
             try:
@@ -183,7 +204,8 @@ def parse_exec_output(stdout: str) -> Found:
             for line in lines:
                 name, tab, where = line.partition("\t")
                 if tab and name.strip():
-                    installed.setdefault(f"pip:{PipMap.key(name.strip())}", where)
+                    key = f"{environment_of(_arg)}\0{PipMap.key(name.strip())}"
+                    env_of_key.setdefault(key, where)
         elif section == "npmroot":
             root = next((ln.strip() for ln in lines if ln.strip()), "")
             installed |= {f"node:{n}": f"{root}/{n}" for n in node if root}
@@ -195,8 +217,15 @@ def parse_exec_output(stdout: str) -> Found:
                         lists.get(listed + ".list", b"") + path.encode() + b"\n"
                     )
     dpkg = dpkg_versions(records, native)
+    primary = choose_primary(runtime, envs)
+    for key, where in env_of_key.items():
+        env, _, name = key.partition("\0")
+        installed.setdefault(f"{pip_manager(env, primary)}:{name}", where)
+    pip = envs.pop(primary, {})
     return Found(
         pip=dict(sorted(pip.items())),
+        pip_envs={env: dict(sorted(m.items())) for env, m in sorted(envs.items())},
+        pip_environment=primary,
         dpkg=dpkg,
         node=node,
         apk=apk,

@@ -25,9 +25,11 @@ import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from scitex_container.apptainer.lock.found import Found as Found
+from scitex_container.apptainer.lock.found import dpkg_owners as dpkg_owners
+from scitex_container.apptainer.lock.found import pip_manager
 from scitex_container.apptainer.lock.pkgdb import (
     _headers,
     apk_versions,
@@ -36,6 +38,13 @@ from scitex_container.apptainer.lock.pkgdb import (
     freeze_line,
     freeze_lines_to_map,
     parse_control,
+)
+from scitex_container.apptainer.lock.pyenvs import (
+    ENV_SCRIPTS,
+    choose_primary,
+    environment_of,
+    runtime_environment,
+    runtime_path,
 )
 from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.sif.tree import (
@@ -74,22 +83,6 @@ NPMRC_FILES = (
 NODE_PREFIXES = ("usr/local", "usr")
 #: dpkg status words (third field of Status) that count as installed.
 VCS_DIRS = (".git", ".hg", ".svn", ".bzr")
-
-
-@dataclass(frozen=True)
-class Found:
-    """Versions found in one image, per package manager."""
-
-    pip: dict[str, str] = field(default_factory=dict)
-    dpkg: dict[str, str] = field(default_factory=dict)
-    node: dict[str, str] = field(default_factory=dict)
-    apk: dict[str, str] = field(default_factory=dict)
-    image_id: str = ""
-    method: str = "static"
-    #: ``pip:<name>``/``node:<name>`` -> ``dpkg:<package>`` that installed it
-    owners: dict[str, str] = field(default_factory=dict)
-    #: removed dpkg packages whose config files remain (``rc``): name -> version
-    dpkg_config_files: dict[str, str] = field(default_factory=dict)
 
 
 # --- rules shared with the exec capture -------------------------------------
@@ -249,10 +242,11 @@ def _node_versions(view: dict[str, Entry], files: dict[str, bytes]) -> dict[str,
     return dict(sorted(out.items()))
 
 
-def _pip_versions(tree, view: dict[str, Entry], files: dict[str, bytes]) -> dict[str, str]:
-    lines = []
+def _pip_environments(tree, view: dict[str, Entry], files: dict[str, bytes]) -> dict[str, dict]:
+    """``{environment: {key: version}}``, each environment's ``pip freeze --all``."""
+    lines: dict[str, list[str]] = {}
     editables = []
-    for _site, meta_path, direct_path in _python_dists(view):
+    for site, meta_path, direct_path in _python_dists(view):
         headers = _headers(files.get(meta_path, b""))
         name, version = headers.get("name"), headers.get("version")
         if not name or version is None:
@@ -266,9 +260,47 @@ def _pip_versions(tree, view: dict[str, Entry], files: dict[str, bytes]) -> dict
         line = freeze_line(name, version, direct if isinstance(direct, dict) else None)
         if line.startswith("-e "):
             editables.append(line[3:])
-        lines.append(line)
+        lines.setdefault(environment_of(site), []).append(line)
     _refuse_vcs_editables(tree, editables)
-    return dict(sorted(freeze_lines_to_map(lines).items()))
+    return {env: dict(sorted(freeze_lines_to_map(ls).items())) for env, ls in lines.items()}
+
+
+def _runtime_environment(tree, files: dict[str, bytes]) -> str:
+    """The environment of the first ``pip`` (else ``pip3``) on the image's runtime PATH."""
+    scripts = {
+        k: v.decode("utf-8", "replace") for k, v in files.items() if path_matches(ENV_SCRIPTS, k)
+    }
+    dirs = [d.strip("/") for d in runtime_path(scripts)]  # TreeUnreadable: ask by exec
+    dirs = [d for d in dirs if d]
+    if not dirs:
+        return ""
+    # one listing of the PATH directories and their entries; a directory that is
+    # a link (``bin`` -> ``usr/bin``) is read through its target
+    top = tree.list(dirs, max_depth=max(d.count("/") for d in dirs) + 2)
+
+    def real(path: str) -> tuple[str, Entry | None]:
+        for _ in range(8):
+            entry = top.get(path)
+            if entry is None or entry.kind != "l":
+                return path, entry
+            path = resolve_link(path, entry.target or "")
+        return path, None
+
+    def which(name: str) -> str | None:
+        for d in dirs:
+            _where, entry = real(f"{real(d)[0]}/{name}")
+            if entry is not None and entry.kind == "f":
+                return f"/{d}/{name}"
+        return None
+
+    pip = which("pip") or which("pip3")
+    if pip is None:
+        return ""
+    d, _, name = pip.strip("/").rpartition("/")
+    where = real(f"{real(d)[0]}/{name}")[0]
+    first = tree.read({where}).get(where, b"").split(b"\n", 1)[0].decode("utf-8", "replace")
+    shebang = first[2:].strip() if first.startswith("#!") else ""
+    return runtime_environment(pip, shebang, which)
 
 
 def _refuse_vcs_editables(tree, locations: list[str]) -> None:
@@ -283,15 +315,17 @@ def _refuse_vcs_editables(tree, locations: list[str]) -> None:
         raise TreeUnreadable("an editable install lives in a VCS checkout")
 
 
-def _installed_paths(view: dict[str, Entry], files: dict[str, bytes]) -> dict[str, str]:
-    """``{pip:<name>|node:<name>: image path of its metadata directory or file}``."""
+def _installed_paths(
+    view: dict[str, Entry], files: dict[str, bytes], primary: str
+) -> dict[str, str]:
+    """``{pip:<name>|pip@<env>:<name>|node:<name>: image path of its metadata}``."""
     out: dict[str, str] = {}
-    for _site, meta_path, _direct in _python_dists(view):
+    for site, meta_path, _direct in _python_dists(view):
         name = _headers(files.get(meta_path, b"")).get("name")
         if not name:
             continue
         where = meta_path if meta_path.endswith(".egg-info") else posixpath.dirname(meta_path)
-        out.setdefault(f"pip:{PipMap.key(name)}", where)
+        out.setdefault(f"{pip_manager(environment_of(site), primary)}:{PipMap.key(name)}", where)
     prefix = _npm_prefix(view, files)
     if prefix is not None:
         base = f"{prefix}/lib/node_modules/" if prefix else "lib/node_modules/"
@@ -300,32 +334,10 @@ def _installed_paths(view: dict[str, Entry], files: dict[str, bytes]) -> dict[st
     return out
 
 
-def dpkg_owners(
-    installed: dict[str, str], lists: dict[str, bytes], dpkg: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Which of ``installed`` (key -> image path) a dpkg package's file list holds.
-
-    ``lists`` maps ``var/lib/dpkg/info/<pkg>[:arch].list`` to its text.
-    Returns ``{key: "dpkg:<pkg>"}``, the package named as the lock names it
-    (``pkg:arch`` only where ``dpkg``, the lock's packages, has no plain ``pkg``).
-    """
-    wanted = {"/" + path.strip("/"): key for key, path in installed.items()}
-    out: dict[str, str] = {}
-    for list_path, data in sorted(lists.items()):
-        package = posixpath.basename(list_path).removesuffix(".list")
-        if dpkg is not None and package not in dpkg and package.split(":")[0] in dpkg:
-            package = package.split(":")[0]
-        for line in data.decode("utf-8", "replace").splitlines():
-            key = wanted.get(line.rstrip("/"))
-            if key is not None and key not in out:
-                out[key] = f"dpkg:{package}"
-    return dict(sorted(out.items()))
-
-
 def _owners(
-    tree, view: dict[str, Entry], files: dict[str, bytes], dpkg: Mapping[str, str]
+    tree, view: dict[str, Entry], files: dict[str, bytes], dpkg: Mapping[str, str], primary: str
 ) -> dict[str, str]:
-    installed = _installed_paths(view, files)
+    installed = _installed_paths(view, files, primary)
     if DPKG_STATUS not in files or not installed:
         return {}
     lists = {k: e.path for k, e in view.items() if e.kind == "f" and k.endswith(".list")}
@@ -337,7 +349,14 @@ def static_capture(image: Path) -> Found:
     """Versions in ``image`` read from its files (TreeUnreadable if it cannot)."""
     tree = open_tree(image)
     try:
-        patterns = [DPKG_STATUS, DPKG_LISTS, *APK_DBS, *_python_patterns(), *_node_patterns()]
+        patterns = [
+            DPKG_STATUS,
+            DPKG_LISTS,
+            ENV_SCRIPTS,
+            *APK_DBS,
+            *_python_patterns(),
+            *_node_patterns(),
+        ]
         view = _expand(
             tree, patterns, nofollow=frozenset(NPM_BINS + NODE_BINS), probes=_link_probes()
         )
@@ -356,13 +375,17 @@ def static_capture(image: Path) -> Found:
             if db in files:
                 apk = apk_versions(files[db].decode("utf-8", "replace"))
                 break
+        envs = _pip_environments(tree, view, files)
+        primary = choose_primary(_runtime_environment(tree, files), envs)
         return Found(
-            pip=_pip_versions(tree, view, files),
+            pip=envs.pop(primary, {}),
+            pip_envs=envs,
+            pip_environment=primary,
             dpkg=dpkg,
             node=_node_versions(view, files),
             apk=apk,
             image_id=getattr(tree, "image_id", ""),
-            owners=_owners(tree, view, files, dpkg),
+            owners=_owners(tree, view, files, dpkg, primary),
             dpkg_config_files=dpkg_config_files(status),
         )
     finally:

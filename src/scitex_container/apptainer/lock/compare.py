@@ -27,6 +27,11 @@ MANAGERS = ("pip", "dpkg", "node", "apk")
 FREEZE_OMITS = ("distribute", "pip", "setuptools", "wheel")
 
 
+def _by_identity(item: tuple[str, Any]) -> tuple[str, str]:
+    """Sort key: the normalized name (the seed's keys were lower-case), then as written."""
+    return version_key_identity(item[0]), item[0]
+
+
 @dataclass(frozen=True)
 class LockDiff(Result):
     """Result of comparing two locks' flat version sets (keys like ``pip:numpy``).
@@ -92,7 +97,8 @@ class LockDiff(Result):
         parts: list[str] = []
         if self.changed:
             sample = ", ".join(
-                f"{n}: {a} -> {b}" for n, (a, b) in sorted(self.changed.items())[:10]
+                f"{n}: {a} -> {b}"
+                for n, (a, b) in sorted(self.changed.items(), key=_by_identity)[:10]
             )
             parts.append(f"{len(self.changed)} changed ({sample})")
         if self.only_in_a:
@@ -108,13 +114,16 @@ class LockDiff(Result):
         parts: list[str] = []
         if self.changed:
             sample = ", ".join(
-                f"{n}: {a} -> {b}" for n, (a, b) in sorted(self.changed.items())[:limit]
+                f"{n}: {a} -> {b}"
+                for n, (a, b) in sorted(self.changed.items(), key=_by_identity)[:limit]
             )
             more = ", ..." if len(self.changed) > limit else ""
             parts.append(f"{len(self.changed)} changed ({sample}{more})")
         for label, only in ((self.a_label, self.only_in_a), (self.b_label, self.only_in_b)):
             if only:
-                sample = ", ".join(sorted(only)[:limit]) + (", ..." if len(only) > limit else "")
+                sample = ", ".join(sorted(only, key=version_key_identity)[:limit]) + (
+                    ", ..." if len(only) > limit else ""
+                )
                 parts.append(f"{len(only)} only in {label} ({sample})")
         return "; ".join(parts)
 
@@ -224,12 +233,15 @@ def comparable_sets(lock_a: Lock, lock_b: Lock) -> tuple[VersionSet, VersionSet,
     the seed's lock, an installed package of ours it lacks only in ours.
     """
     set_a, set_b = lock_a.version_set(), lock_b.version_set()
-    seed_a = lock_a.pip_capture == PIP_CAPTURE_FREEZE
-    if seed_a == (lock_b.pip_capture == PIP_CAPTURE_FREEZE):
+    seed_a = freeze_style(lock_a)
+    if seed_a == freeze_style(lock_b):
         return set_a, set_b, ()
     seed, ours = (lock_a, lock_b) if seed_a else (lock_b, lock_a)
     ours_set = dict(set_b if seed_a else set_a)
-    ignore = [f"pip:{name}" for name in FREEZE_OMITS]
+    # what ``pip freeze`` omits, unless the seed's lock lists it (then it counts)
+    ignore = [f"pip:{name}" for name in FREEZE_OMITS if name not in seed.pip]
+    # the seed's capture saw only the runtime environment's pip
+    ignore += [key for key in ours_set if key.startswith("pip@")]
     foreign: dict[str, list[str]] = {}
     for name in ours.dpkg:
         if ":" in name:
@@ -249,6 +261,15 @@ def comparable_sets(lock_a: Lock, lock_b: Lock) -> tuple[VersionSet, VersionSet,
                 ours_set[f"dpkg:{name}"] = config[name]
     ours_view = VersionSet(ours_set)
     return (set_a, ours_view, tuple(ignore)) if seed_a else (ours_view, set_b, tuple(ignore))
+
+
+def freeze_style(lock: Lock) -> bool:
+    """Captured with ``pip freeze`` (the seed's): said so, or neither tool nor capture recorded.
+
+    A lock made in Python with no header fields reads back from its file as
+    the seed's (no ``# tool:`` line), so it is compared the same way in memory.
+    """
+    return lock.pip_capture == PIP_CAPTURE_FREEZE or not (lock.pip_capture or lock.tool_version)
 
 
 def freeze_omitted(lock_a: Lock, lock_b: Lock) -> tuple[str, ...]:

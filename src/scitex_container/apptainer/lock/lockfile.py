@@ -53,20 +53,15 @@ captured from; ``image-id`` is the SIF's UUID, which stays the same when
 data objects are added to the file (an embedded lock or SBOM changes the
 digest, not the id), so a lock can be matched to its image either way.
 
-Entries another package manager installed carry where they came from, one
-header comment each, ``# provided-by: pip:numpy dpkg:python3-numpy`` (a
-Python distribution or npm package whose files a Debian package lists):
-they stay in their section (``pip freeze`` shows them), are pinned and
-archived through dpkg only, and a reader that knows nothing of this (the
-seed's) reads the same versions.
-
-Removed dpkg packages with config files left (``rc``) are not installed:
-never in ``[dpkg]``, one header comment each, ``# dpkg-config-files: name=ver``
-(the seed's ``dpkg-query -W`` listed them; comparisons with its locks use it).
-
-Archived locks (``scitex-container lock archive``) carry one header comment
-per artifact, ``# artifact: dpkg:libc6 sha256:<hex>``: comments, so a reader
-that knows nothing of archives (the seed's) reads the same versions.
+Header comments, which a reader that knows nothing of them (the seed's)
+skips, so it reads the same versions: ``# provided-by: pip:numpy
+dpkg:python3-numpy`` (an entry a Debian package installed: pinned and
+archived through dpkg only); ``# dpkg-config-files: name=ver`` (removed
+packages whose config files remain, ``rc``: never in ``[dpkg]``, the seed
+listed them); ``# artifact: dpkg:libc6 sha256:<hex>`` (archived locks);
+``# pip-environment: /opt/venv`` and ``# pip-env: /usr name==ver`` (``[pip]``
+is the Python environment the image's runtime ``PATH`` finds first; every
+other one is kept whole, see :mod:`.pyenvs`).
 
 Files in the reference's format (header line and sections only, node JSON as
 npm printed it) read the same way, and so does everything the seed's
@@ -74,11 +69,9 @@ npm printed it) read the same way, and so does everything the seed's
 a local path line (``./localdir``), ``[node]`` text that is no JSON object
 (no node packages; text starting with ``{`` must be valid JSON).
 
-Everything but the ``# captured:`` line is a function of the installed
-packages, so two captures of the same image are byte-identical when the
-date is left out (``captured_at=""``) or fixed.
-A malformed file raises :class:`~scitex_container.errors.BadInputError`
-naming ``file:line``; a partial lock is never returned.
+Everything but ``# captured:`` is a function of the installed packages: two
+captures of one image are byte-identical with the date left out or fixed.  A
+malformed file raises BadInputError naming ``file:line``, never a partial lock.
 """
 
 from __future__ import annotations
@@ -92,16 +85,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scitex_container.apptainer.lock.nodejson import check_node_json
+from scitex_container.apptainer.lock.pyenvs import check_environment, conflicts
 from scitex_container.apptainer.lock.syntax import (
+    DPKG_RE,
     PipMap,
     VersionSet,
-    check_node_json,
     check_node_text,
+    dup_key,
     first_content_line,
     node_text,
-    node_versions,
+    parse_entry,
     pip_entry,
-    pip_identity,
+    safe_node_versions,
     sorted_map,
 )
 
@@ -110,6 +106,7 @@ from scitex_container.apptainer.lock.syntax import canonical_node_json as canoni
 from scitex_container.apptainer.lock.syntax import (
     node_json_from_versions as node_json_from_versions,
 )
+from scitex_container.apptainer.lock.syntax import node_versions as node_versions
 from scitex_container.apptainer.lock.syntax import normalize_pip_version as normalize_pip_version
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files.fsutil import atomic_write_text
@@ -126,6 +123,7 @@ META_KEYS = {
     "captured_at": "captured",
     "command": "regenerate",
     "pip_capture": "pip-capture",
+    "pip_environment": "pip-environment",
 }
 #: ``pip_capture`` values: ours lists every distribution; ``pip freeze`` omits some.
 PIP_CAPTURE_ALL = "freeze-all"
@@ -134,11 +132,8 @@ _KEY_TO_FIELD = {v: k for k, v in META_KEYS.items()}
 
 _SECTION_RE = re.compile(r"^\[([A-Za-z0-9_-]+)\]$")
 _META_RE = re.compile(r"^#\s*([a-z0-9-]+)\s*:\s*(.*?)\s*$")
-_DEB_NAME = r"[a-z0-9][a-z0-9+.-]*"
-_DPKG_RE = re.compile(rf"^({_DEB_NAME}(?::[a-z0-9-]+)?)=(\S*)$")
-_PROVIDED_RE = re.compile(r"^((?:pip|node):\S+)\s+(dpkg:\S+)$")
+_PROVIDED_RE = re.compile(r"^((?:pip|pip@/\S*?|node):\S+)\s+(dpkg:\S+)$")
 _ARTIFACT_RE = re.compile(r"^((?:pip|dpkg|node|apk):\S.*?)\s+sha256:([0-9a-f]{64})$")
-_APK_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)=(\S+)$")
 
 
 @dataclass
@@ -178,6 +173,11 @@ class Lock(Result):
     #: installed, so not in :meth:`version_set` and never pinned; recorded
     #: because the seed's capture lists them (see :func:`.compare.comparable_sets`).
     dpkg_config_files: Mapping[str, str] = field(default_factory=dict)
+    #: The Python environment ``pip`` holds (``/opt/venv``; "" or ``/usr``: the
+    #: system's) and every other one, whole: environment -> {key: version}.
+    #: Their entries are ``pip@<env>:<key>`` in :meth:`version_set`.
+    pip_environment: str = ""
+    pip_envs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "pip":
@@ -186,11 +186,13 @@ class Lock(Result):
             value = sorted_map(value)
         elif name == "node":
             value = node_text(value)
+        elif name == "pip_envs":
+            value = {str(env): PipMap(sorted_map(m)) for env, m in sorted(dict(value).items())}
         object.__setattr__(self, name, value)
 
     @property
     def node_versions(self) -> dict[str, str]:
-        return node_versions(self.node)
+        return safe_node_versions(self.node)
 
     def version_set(self) -> VersionSet:
         """Flat ``{"pip:<name>"|"dpkg:<name>"|"node:<name>"|"apk:<name>": version}``.
@@ -206,10 +208,15 @@ class Lock(Result):
             ("apk:", self.apk),
         ):
             out.update((prefix + k, str(v)) for k, v in values.items())
+        for env, values in self.pip_envs.items():
+            out.update((f"pip@{env}:{k}", str(v)) for k, v in values.items())
         return out
 
-    def versions_view(self) -> VersionSet:
-        """Same as :meth:`version_set` (kept for callers; no longer cached)."""
+    def pip_conflicts(self) -> dict[str, dict[str, str]]:
+        """``{name: {environment: version}}``: names at different versions in several."""
+        return conflicts(self.pip_environment, self.pip, self.pip_envs)
+
+    def versions_view(self) -> VersionSet:  # kept for callers: the same as version_set
         return self.version_set()
 
     def counts(self) -> dict[str, int]:
@@ -231,6 +238,8 @@ class Lock(Result):
             data.pop("provided_by", None)
         if not self.dpkg_config_files:
             data.pop("dpkg_config_files", None)
+        data["pip_envs"] = {env: dict(m) for env, m in self.pip_envs.items()}
+        data["pip_conflicts"] = self.pip_conflicts()
         return data
 
 
@@ -244,6 +253,11 @@ def render_lock(lock: Lock) -> str:
     lines += [f"# provided-by: {key} {owner}" for key, owner in lock.provided_by.items()]
     lines += [f"# artifact: {key} sha256:{digest}" for key, digest in lock.artifacts.items()]
     lines += [f"# dpkg-config-files: {k}={v}" for k, v in lock.dpkg_config_files.items()]
+    for env, values in lock.pip_envs.items():
+        lines += [
+            f"# pip-env: {env} {k}=={v}" if v else f"# pip-env: {env} {k}"
+            for k, v in values.items()
+        ]
     lines.append("[pip]")
     lines += [f"{name}=={ver}" if ver else name for name, ver in sorted(lock.pip.items())]
     lines.append("[dpkg]")
@@ -287,6 +301,7 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
     artifacts: dict[str, str] = {}
     provided: dict[str, str] = {}
     config_files: dict[str, str] = {}
+    envs: dict[str, dict[str, str]] = {}
     maps: dict[str, dict[str, str]] = {"pip": {}, "dpkg": {}, "apk": {}}
     seen_at: dict[str, dict[str, int]] = {"pip": {}, "dpkg": {}, "apk": {}}
     node_lines: list[str] = []
@@ -335,20 +350,27 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
                     raise fail(lineno, f"not a provided-by line (`KEY dpkg:PKG`): {m.group(2)!r}")
                 provided[p.group(1)] = p.group(2)
             elif m and m.group(1) == "dpkg-config-files":
-                c = _DPKG_RE.match(m.group(2))
+                c = DPKG_RE.match(m.group(2))
                 if not c or not c.group(2):
                     raise fail(lineno, f"not a dpkg-config-files line: {m.group(2)!r}")
                 config_files[c.group(1)] = c.group(2)
+            elif m and m.group(1) == "pip-env":
+                env, _, line = m.group(2).partition(" ")
+                try:
+                    key, version = pip_entry(line)
+                    envs.setdefault(check_environment(env), {})[key] = version
+                except ValueError:
+                    raise fail(lineno, f"not a pip-env line (`ENV PIN`): {m.group(2)!r}") from None
             elif m and m.group(1) in _KEY_TO_FIELD:
                 meta[_KEY_TO_FIELD[m.group(1)]] = m.group(2)
             continue
         if section is None:
             raise fail(lineno, f"line outside any section: {stripped[:60]!r}")
-        key, version = _parse_entry(section, stripped, functools.partial(fail, lineno))
-        first = seen_at[section].get(_dup_key(section, key))
+        key, version = parse_entry(section, stripped, functools.partial(fail, lineno))
+        first = seen_at[section].get(dup_key(section, key))
         if first is not None:
             raise fail(lineno, f"duplicate {section} package `{key}` (first at line {first})")
-        seen_at[section][_dup_key(section, key)] = lineno
+        seen_at[section][dup_key(section, key)] = lineno
         maps[section][key] = version
 
     if not sections_seen:
@@ -356,14 +378,13 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
     node_text = "\n".join(node_lines).strip()
     if node_text.startswith("{"):
         try:
-            node_text = json.dumps(json.loads(node_text))
+            json.loads(node_text)  # kept as written (the seed's Lock.node is verbatim)
         except ValueError as exc:
             line = node_start + first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None
         check_node_json(node_text, node_start + first_content_line(node_lines), fail)
-    elif node_text:
+    elif node_text:  # other JSON ([], null) or npm's chatter: no node packages (the seed's)
         check_node_text(node_lines, node_start, fail)
-    # Other JSON (``[]``, ``null``) or npm's chatter: "no node packages" (as the seed).
     if "pip_capture" not in meta and "tool_version" not in meta:
         meta["pip_capture"] = PIP_CAPTURE_FREEZE  # the seed wrote it, after ``pip freeze``
     return Lock(
@@ -374,27 +395,6 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         artifacts=artifacts,
         provided_by=provided,
         dpkg_config_files=config_files,
+        pip_envs=envs,
         **meta,
     )
-
-
-def _dup_key(section: str, key: str) -> str:
-    if section == "pip":
-        ident = pip_identity(key)
-        return ident.split(" @ ")[0].split("[")[0] if " @ " in ident else ident
-    return key
-
-
-def _parse_entry(section: str, line: str, fail) -> tuple[str, str]:
-    if section == "pip":
-        try:
-            return pip_entry(line)
-        except ValueError:
-            raise fail(
-                f"not a pip pin (`name==version`, `name @ url` or `-e ...`): {line[:80]!r}"
-            ) from None
-    regex = _DPKG_RE if section == "dpkg" else _APK_RE
-    m = regex.match(line)
-    if not m:
-        raise fail(f"not a {section} pin (`name=version`): {line[:80]!r}")
-    return m.group(1), m.group(2)

@@ -57,9 +57,10 @@ from scitex_container._version import __version__
 from scitex_container.apptainer.deffile import DefFile, no_seed_pins, parse_def, parse_def_text
 from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock
+from scitex_container.apptainer.lock.pip_pins import env_pips, pins_of
 from scitex_container.apptainer.lock.post_wrap import unwrap_post, wrap_post
+from scitex_container.apptainer.lock.pyenvs import SYSTEM
 from scitex_container.apptainer.lock.rebase import rebase_def
-from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.repro import archive_def
 from scitex_container.apptainer.repro.detect import PIN_BLOCK_TAG, DefUsage, analyse_def, shell_word
 from scitex_container.apptainer.repro.stanzas import (
@@ -116,24 +117,6 @@ def _apt_pins(
         return pins, "scope added: beyond the base image's own packages"
     boot = deffile.stage(-1).bootstrap.lower()
     return dict(lock.dpkg), f"scope added: all, a {boot} bootstrap is not fixed content"
-
-
-def _pip_pins(lock: Lock) -> tuple[list[str], list[str]]:
-    """Requirement lines to pin, and raw lines that cannot be pinned (editable, VCS).
-
-    Distributions a dpkg package installed are left to the apt stanza.
-    """
-    pins, unpinnable = [], []
-    for key, version in lock.pip.items():
-        if f"pip:{PipMap.key(key)}" in lock.provided_by:
-            continue
-        if version:
-            pins.append(f"{key}=={version}")
-        elif " @ " in key:
-            pins.append(key)
-        else:
-            unpinnable.append(key)
-    return pins, unpinnable
 
 
 def _snapshot(value: str | SnapshotMirror | None, lock: Lock) -> SnapshotMirror | None:
@@ -249,7 +232,7 @@ def render_locked_def(
             body += apt_stanza(pins, scope=scope_note, snapshot=snapshot)
         else:
             body += skipped("apt", f"nothing to pin ({scope_note})")
-    pip_pins, unpinnable = _pip_pins(the_lock)
+    pip_pins, unpinnable = pins_of(the_lock)
     node = {
         n: v  # an empty version means "unpinned": never `npm install -g name@`
         for n, v in the_lock.node_versions.items()
@@ -268,11 +251,31 @@ def render_locked_def(
         )
         pip_opts = ["--no-index", "--require-hashes"]
         npm_dirs, npm_opts = (archive_def.ROOT + "/npm",), ("--offline",)
+    options = [shell_word(o) for o in pip_opts] if pip_opts is not None else usage.pip.options
     if pip_pins:
-        options = [shell_word(o) for o in pip_opts] if pip_opts is not None else usage.pip.options
-        body += pip_stanza(pip_pins, commands=usage.pip.commands, options=options, hashed=hashed)
+        body += pip_stanza(
+            pip_pins,
+            commands=env_pips(the_lock.pip_environment, usage.pip.commands, the_lock),
+            options=options,
+            hashed=hashed,
+            exclusive=bool(the_lock.pip_envs) or the_lock.pip_environment not in ("", SYSTEM),
+            label=f" ({the_lock.pip_environment})" if the_lock.pip_environment else "",
+        )
     else:
         body += skipped("pip", "the lock holds no pip packages (no Python packages in the image)")
+    for env, values in the_lock.pip_envs.items():
+        env_pins, env_raw = pins_of(the_lock, values, f"pip@{env}")
+        unpinnable += env_raw
+        if env_pins:
+            body += pip_stanza(
+                env_pins,
+                commands=env_pips(env, (), the_lock),
+                options=[shell_word(o) for o in pip_opts]
+                if pip_opts is not None
+                else usage.pip.options,
+                exclusive=True,
+                label=f" ({env})",
+            )
     for line in unpinnable:
         body.append(
             f"# pip: not pinnable (editable or VCS install, kept as in the rough def): {line}"

@@ -6,13 +6,21 @@ out of images.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, KeysView, Mapping
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from scitex_container.apptainer.lock.nodejson import canonical_node_json as canonical_node_json
+from scitex_container.apptainer.lock.nodejson import check_node_text as check_node_text
+from scitex_container.apptainer.lock.nodejson import (
+    node_json_from_versions as node_json_from_versions,
+)
+from scitex_container.apptainer.lock.nodejson import node_text as node_text
+from scitex_container.apptainer.lock.nodejson import node_versions as node_versions
+from scitex_container.apptainer.lock.nodejson import safe_node_versions as safe_node_versions
 
 _PIP_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _PIP_PINNED_RE = re.compile(rf"^({_PIP_NAME})\s*(===?)\s*(\S+)$")
@@ -23,6 +31,10 @@ _PIP_RAW_RE = re.compile(r"^(?:-e|--editable)\s+\S.*$|^(?:git|hg|svn|bzr)\+\S+$"
 _PIP_PATH_RE = re.compile(r"^(?:\.{1,2}/|/|~/|file:)\S*$")
 _PIP_BARE_RE = re.compile(rf"^{_PIP_NAME}$")
 _PIP_NAME_RE = re.compile(_PIP_NAME)
+_DEB_NAME = r"[a-z0-9][a-z0-9+.-]*"
+#: A ``[dpkg]`` line: ``name[:arch]=version`` (the version may be empty).
+DPKG_RE = re.compile(rf"^({_DEB_NAME}(?::[a-z0-9-]+)?)=(\S*)$")
+_APK_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)=(\S+)$")
 
 
 def normalize_pip_version(version: str) -> str:
@@ -84,42 +96,6 @@ def canonical_pip_entry(key: str, version: str) -> tuple[str, str]:
     return " ".join(key.split()), version
 
 
-def node_versions(node_json: str) -> dict[str, str]:
-    """``{name: version}`` of the ``dependencies`` of npm's JSON (``{}`` if none)."""
-    if not node_json.strip():
-        return {}
-    data = json.loads(node_json)
-    deps = data.get("dependencies", {}) if isinstance(data, dict) else {}
-    out: dict[str, str] = {}
-    if isinstance(deps, dict):
-        for name, info in deps.items():
-            if isinstance(info, dict) and info.get("version") is not None:
-                out[str(name)] = str(info["version"])
-    return dict(sorted(out.items()))
-
-
-def node_json_from_versions(versions: Mapping[str, str]) -> str:
-    """The canonical ``[node]`` JSON for a ``{name: version}`` map ("" if empty)."""
-    if not versions:
-        return ""
-    deps = {name: {"version": versions[name]} for name in sorted(versions)}
-    return canonical_node_json(json.dumps({"dependencies": deps}))
-
-
-def canonical_node_json(text: str) -> str:
-    """npm's JSON reduced to what identifies the versions, keys sorted.
-
-    Only ``dependencies.<name>.version`` is kept: the rest of npm's output
-    (``name``, ``problems``, ``overridden``...) varies between npm versions
-    and capture methods without changing what is installed.
-    """
-    versions = node_versions(text)
-    if not versions:
-        return ""
-    deps = {name: {"version": v} for name, v in versions.items()}
-    return json.dumps({"dependencies": deps}, indent=2, sort_keys=True)
-
-
 def sorted_map(values: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
     items = values.items() if isinstance(values, Mapping) else (values or ())
     return {str(k): str(v) for k, v in sorted(items)}
@@ -153,11 +129,26 @@ class PipMap(dict):
         return ids
 
     def raw_key(self, name: object) -> str | None:
-        """The key as stored for ``name`` (any spelling), or None."""
+        """The key as stored for ``name`` (any spelling, or the seed's key), or None."""
         name = str(name)
         if dict.__contains__(self, name):
             return name
-        return self._ids().get(pip_identity(name))
+        found = self._ids().get(pip_identity(name))
+        if found is None:  # the seed split every line at its first ``==``
+            found = {seed_pip_key(k, v): k for k, v in dict.items(self)}.get(name.lower())
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        """Equal entries, names and versions normalized (``PyYAML==6.0`` is ``pyyaml==6.0``)."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return _normalized(self, pip_identity) == _normalized(other, pip_identity)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None
 
     def __getitem__(self, name: object) -> str:
         raw = self.raw_key(name)
@@ -231,8 +222,8 @@ def version_key_identity(key: object) -> str:
     """The identity of a flat version-set key (``pip:Name`` -> ``pip:name``)."""
     key = str(key)
     manager, sep, name = key.partition(":")
-    if sep and manager == "pip":
-        return "pip:" + pip_identity(name)
+    if sep and (manager == "pip" or manager.startswith("pip@")):
+        return f"{manager}:{pip_identity(name)}"
     return key
 
 
@@ -255,6 +246,18 @@ class VersionSet(dict):
         if dict.__contains__(self, key):
             return key
         return self._ids().get(version_key_identity(key))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal entries, pip names and versions normalized (as compare_locks sees them)."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return _normalized(self, version_key_identity) == _normalized(other, version_key_identity)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None
 
     def __getitem__(self, key: object) -> Any:
         raw = self.raw_key(key)
@@ -288,6 +291,21 @@ class VersionSet(dict):
         return dict.pop(self, key if raw is None else raw, *default)
 
 
+def seed_pip_key(key: str, version: str) -> str:
+    """The seed reader's key for the line ``key==version`` (split at its first ``==``, lower)."""
+    line = f"{key}=={version}" if version else key
+    return line.split("==", 1)[0].strip().lower() if "==" in line else line
+
+
+def _normalized(values: Mapping, identity: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, version in dict.items(values) if isinstance(values, dict) else values.items():
+        ident = identity(key)
+        pip = ident.startswith("pip") or identity is pip_identity
+        out[ident] = normalize_pip_version(str(version).removeprefix("=")) if pip else str(version)
+    return out
+
+
 class _IdentityKeys(KeysView):
     """A keys view whose ``in`` goes through the map's spelling-blind lookup."""
 
@@ -295,53 +313,32 @@ class _IdentityKeys(KeysView):
         return key in self._mapping  # type: ignore[attr-defined]
 
 
-def node_text(value: object) -> str:
-    """Canonical ``[node]`` JSON; text that is no JSON object means no packages."""
-    try:
-        return canonical_node_json(str(value or ""))
-    except ValueError:
-        return ""
-
-
-def check_node_text(lines: list[str], start: int, fail: Any) -> None:
-    """[node] text that is no JSON object: JSON, or npm's own lines; anything else is refused."""
-    try:
-        json.loads("\n".join(lines))
-        return
-    except ValueError:
-        pass
-    for offset, raw in enumerate(lines, start=1):
-        text = raw.strip()
-        if re.fullmatch(r"\[[^\[\]\s]+\]", text):  # a section header we do not know
-            raise fail(start + offset, f"unknown section `{text}` (expected pip, dpkg, node, apk)")
-        if text and not text.startswith("npm "):
-            raise fail(start + offset, f"not npm JSON nor an npm message: {text[:60]!r}")
-
-
-def check_node_json(text: str, line: int, fail: Any) -> None:
-    """A ``[node]`` dependency must say its version (npm's JSON always does)."""
-    data = json.loads(text)
-    deps = data.get("dependencies") if isinstance(data, dict) else None
-    if deps is None:
-        if isinstance(data, dict) and "name" in data and "version" not in data:
-            raise fail(line, f"[node] entry `{data['name']}` has no version")  # one package?
-        return
-    if not isinstance(deps, dict):
-        raise fail(line, "[node] `dependencies` is not a JSON object")
-    for name, info in deps.items():
-        said = isinstance(info, dict) and (  # npm names a missing dependency without a version
-            isinstance(info.get("version"), str) or any(k in info for k in _NPM_STATUS)
-        )
-        if not said:
-            raise fail(line, f"[node] package `{name}` has no version")
-
-
-#: Keys with which npm's JSON reports a dependency that has no installed version.
-_NPM_STATUS = ("missing", "required", "peerMissing", "invalid", "extraneous", "problems")
-
-
 def first_content_line(lines: list[str]) -> int:
     for i, line in enumerate(lines, start=1):
         if line.strip():
             return i
     return 1
+
+
+def dup_key(section: str, key: str) -> str:
+    """What two lines of one section must not share."""
+    if section == "pip":
+        ident = pip_identity(key)
+        return ident.split(" @ ")[0].split("[")[0] if " @ " in ident else ident
+    return key
+
+
+def parse_entry(section: str, line: str, fail: Any) -> tuple[str, str]:
+    """``(key, version)`` of one line of ``section``; ``fail(message)`` makes the error."""
+    if section == "pip":
+        try:
+            return pip_entry(line)
+        except ValueError:
+            raise fail(
+                f"not a pip pin (`name==version`, `name @ url` or `-e ...`): {line[:80]!r}"
+            ) from None
+    regex = DPKG_RE if section == "dpkg" else _APK_RE
+    m = regex.match(line)
+    if not m:
+        raise fail(f"not a {section} pin (`name=version`): {line[:80]!r}")
+    return m.group(1), m.group(2)

@@ -231,6 +231,25 @@ def check_lock_origin(lock: Lock, image: Path, sha256: str | None) -> Check:
     return _skip("lock header names no image", diff=False)
 
 
+def seed_count(name: str, fresh: Lock, default: int) -> int:
+    """How many packages the seed's verify counted in the image (its "All N packages match").
+
+    pip: the lines of ``pip freeze`` (which omits pip, setuptools, wheel); dpkg:
+    the distinct ``name=version`` lines of ``dpkg-query -W`` (no architecture, so
+    ``libc6`` and ``libc6:i386`` at one version are one; removed packages with
+    config files left count too).
+    """
+    from scitex_container.apptainer.lock.compare import FREEZE_OMITS
+    from scitex_container.apptainer.lock.syntax import pip_identity
+
+    if name == "pip":
+        return sum(1 for k in fresh.pip if pip_identity(k) not in FREEZE_OMITS)
+    if name == "dpkg":
+        both = [*fresh.dpkg.items(), *fresh.dpkg_config_files.items()]
+        return len({(k.split(":", 1)[0], v) for k, v in both})
+    return default
+
+
 def _section_result(name: str, diff, total: int) -> Check:
     """``detail`` in the seed's words (a changed version is a line new and one
     missing); ``diff_count`` counts packages, ``summary`` names the changes."""
@@ -296,7 +315,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
             results[name] = _skip(f"No {name} packages in the lock or the image")
             continue
         diff = compare_version_sets(a, b, a_label="lock", b_label="image", ignore=omitted)
-        results[name] = _section_result(name, diff, len(b))
+        results[name] = _section_result(name, diff, seed_count(name, fresh, len(b)))
     return replace(report, sections=tuple(results.items()))
 
 

@@ -172,12 +172,38 @@ def apt_stanza(
     return out
 
 
-_AWK_PIP = (
-    'awk \'{ i = index($0, "=="); j = index($0, " @ "); '
-    "if (i) { n = substr($0, 1, i - 1); r = substr($0, i) } "
-    "else if (j) { n = substr($0, 1, j - 1); r = substr($0, j) } else next; "
-    'n = tolower(n); gsub(/[-_.]+/, "-", n); print n r }\''
-)
+#: Which pins are not installed yet (``awk -f`` of this, FREEZE then PINS).
+#: Names match normalized (``DjangoFake`` is ``djangofake``); a ``name==ver``
+#: pin needs that version; a ``name @ url`` pin is satisfied by the same line,
+#: or by the name installed at the URL's version (read from a wheel's or an
+#: sdist's file name), or by the name alone when either version is unknown:
+#: a URL whose file the rough %post deleted is never fetched again.
+AWK_PIP_TODO = r"""
+function norm(s) { s = tolower(s); gsub(/[-_.]+/, "-", s); return s }
+function parts(line,   i, j) {
+    i = index(line, "=="); j = index(line, " @ ")
+    if (j && (!i || j < i)) { N = substr(line, 1, j - 1); R = substr(line, j) }
+    else if (i) { N = substr(line, 1, i - 1); R = substr(line, i) }
+    else return 0
+    sub(/\[.*/, "", N); gsub(/[ \t]+$/, "", N); N = norm(N)
+    return 1
+}
+function urlver(u,   f, n, p, v) {
+    f = u; sub(/[?#].*/, "", f); sub(/.*\//, "", f)
+    if (f ~ /\.whl$/) { n = split(f, p, "-"); return n >= 5 ? p[2] : "" }
+    if (match(f, /-[0-9][^-]*\.(tar\.gz|tar\.bz2|zip)$/)) {
+        v = substr(f, RSTART + 1, RLENGTH - 1); sub(/\.(tar\.gz|tar\.bz2|zip)$/, "", v)
+        return v
+    }
+    return ""
+}
+function ver(r) { return substr(r, 1, 2) == "==" ? substr(r, 3) : urlver(substr(r, 4)) }
+NR == FNR { if (parts($0) && !(N in have)) have[N] = R; next }
+!parts($0) || !(N in have) { print; next }
+R == have[N] { next }
+substr(R, 1, 3) == " @ " && (ver(R) == "" || ver(have[N]) == "" || ver(R) == ver(have[N])) { next }
+{ print }
+"""
 
 
 def pip_stanza(
@@ -186,33 +212,40 @@ def pip_stanza(
     commands: Sequence[str] = (),
     options: Sequence[str] = (),
     hashed: Sequence[str] = (),
+    exclusive: bool = False,
+    label: str = "",
 ) -> list[str]:
     """Pin requirement lines (``name==version`` / ``name @ url``) with ``pip install --no-deps``.
+
+    ``exclusive``: only ``commands`` are tried (one environment's pip: the
+    pins of one Python environment are installed with its own pip).
 
     ``commands`` are tried first (the rough def's own pip), then ``pip3``,
     ``pip``, ``python3 -m pip`` and the pips of environments under
     ``/opt``, one per Python (found from the script's ``#!`` line); the
     first whose ``freeze`` runs installs, and a pin counts as satisfied
-    when any of them lists it (the lock holds every Python's packages).
+    when any of them lists it (a lock of one environment, or written before
+    environments were recorded).
     ``options`` (shell words) are the rough def's source options
     (``--no-index --find-links DIR`` ...).  ``hashed`` (``pin --hash=...``
     per pin, same order) installs the differing pins with ``--require-hashes``.
     """
     candidates: list[str] = []
-    for cmd in [*commands, "pip3", "pip", "python3 -m pip"]:
+    for cmd in [*commands, *(() if exclusive else ("pip3", "pip", "python3 -m pip"))]:
         if cmd not in candidates:
             candidates.append(cmd)
+    others = "" if exclusive else " /opt/*/bin/pip"
     opts = " ".join(options)
     install = "$_scx_pip install --no-deps --disable-pip-version-check $_scx_bsp"
     if opts:
         install += f" {opts}"
     return [
-        f"# --- pip: {len(pins)} package(s) pinned (--no-deps) ---",
+        f"# --- pip{label}: {len(pins)} package(s) pinned (--no-deps) ---",
         MKTEMP,
         '_scx_pip=""',
         ': > "$_scx_tmp/pip-freeze"',
         '_scx_seen="|"',
-        "for _scx_c in " + " ".join(shlex.quote(c) for c in candidates) + " /opt/*/bin/pip; do",
+        "for _scx_c in " + " ".join(shlex.quote(c) for c in candidates) + others + "; do",
         '    _scx_exe="$(command -v "${_scx_c%% *}" 2>/dev/null)" || continue',
         "    # one freeze per Python (pip3, pip and python3 -m pip are often the same one)",
         '    case "$_scx_c" in',
@@ -229,8 +262,10 @@ def pip_stanza(
         "done",
         'if [ -n "$_scx_pip" ]; then',
         *_heredoc('"$_scx_tmp/pip-pins"', "SCITEX_PIP_PINS", list(pins), "    "),
-        f'    {_AWK_PIP} "$_scx_tmp/pip-freeze" > "$_scx_tmp/pip-installed"',
-        '    grep -vxF -f "$_scx_tmp/pip-installed" "$_scx_tmp/pip-pins" > "$_scx_tmp/pip-todo" || true',
+        *_heredoc(
+            '"$_scx_tmp/pip-todo.awk"', "SCITEX_PIP_AWK", AWK_PIP_TODO.strip().split("\n"), ""
+        ),
+        '    awk -f "$_scx_tmp/pip-todo.awk" "$_scx_tmp/pip-freeze" "$_scx_tmp/pip-pins" > "$_scx_tmp/pip-todo"',
         *_hashed_todo(hashed),
         '    if [ -s "$_scx_tmp/pip-todo" ]; then',
         '        echo "scitex-container: pip pins to install with $_scx_pip: $(wc -l < "$_scx_tmp/pip-todo")" >&2',

@@ -185,7 +185,11 @@ def start_session(
     spec = resolve_host_tools(spec)  # the loader run and launchers written: here, not in builders
     if chosen == "slurm":  # SLURM's own view: exit 2 now rather than pending forever
         capacity.check_capacity(
-            spec.slurm_partition, spec.slurm_node, spec.slurm_cpus, spec.slurm_memory_gb
+            spec.slurm_partition,
+            spec.slurm_node,
+            spec.slurm_cpus,
+            spec.slurm_memory_gb,
+            spec.slurm_time_limit,
         )
     from scitex_container.apptainer.signing.policy import require_signature  # start only
 
@@ -198,6 +202,7 @@ def start_session(
         username=user,
         project_slug=slug,
         workdir=container.workdir,
+        project_dir=str(project),
         env=container.env,
     )
     if chosen == "local":

@@ -32,7 +32,14 @@ class Placement(Result):
     nodes: tuple[str, ...]
 
 
-def check_request(partition: str, cpus: int, memory_gb: int, node: str | None = None) -> Placement:
+def check_request(
+    partition: str,
+    cpus: int,
+    memory_gb: int,
+    node: str | None = None,
+    *,
+    time_limit: str = "",
+) -> Placement:
     """Check that a node of ``partition`` can ever hold ``cpus`` CPUs and ``memory_gb`` GB.
 
     Args:
@@ -41,6 +48,9 @@ def check_request(partition: str, cpus: int, memory_gb: int, node: str | None = 
         cpus: CPUs per task (as ``--cpus-per-task``).
         memory_gb: memory in GB (as ``--mem=<n>G``, 1 GB = 1024 MB).
         node: a node the job must run on (it must belong to the partition).
+        time_limit: the job's time limit (a SLURM time); checked against the
+            partition's MaxTime, as memory and CPUs against its
+            MaxMemPerNode and MaxCPUsPerNode.
 
     Returns:
         The :class:`Placement` (the nodes that fit; none in a dry run).
@@ -48,11 +58,13 @@ def check_request(partition: str, cpus: int, memory_gb: int, node: str | None = 
     Raises:
         BadInputError: no such partition (``slurm_partition``), the node is
             not in it (``slurm_node``), or no node is large enough
-            (``slurm_cpus`` / ``slurm_memory_gb``, naming the largest size).
+            (``slurm_cpus`` / ``slurm_memory_gb``, naming the largest size), or
+            the request is beyond the partition's limits (the field named).
     """
     cpus, memory_gb = v.cpus(cpus), v.memory_gb(memory_gb)
     node = v.nodelist(node or "", "slurm_node")
-    capacity.check_capacity(partition, node, cpus, memory_gb)
+    time_limit = v.time_limit(time_limit) if time_limit else ""
+    capacity.check_capacity(partition, node, cpus, memory_gb, time_limit)
     rows = capacity.nodes()
     wanted = [p for p in partition.split(",") if p] or sorted(
         {r.partition for r in rows if r.default}

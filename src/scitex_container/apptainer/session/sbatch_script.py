@@ -283,10 +283,11 @@ def build_sbatch_command(
     """Build the ``sbatch`` command that submits an instance start script.
 
     The job is named ``scitex_<username>_<project_slug>`` (or after the
-    instance when no username is given).  Its output (where the markers
-    appear) goes to ``output_path``, by default the script path with the
-    extension ``.out``; it runs in the script's directory, is never requeued
-    and ``--parsable`` makes sbatch print just the job id.
+    instance when no username is given).  Its output goes to ``/dev/null``
+    as the reference's did, unless ``output_path`` is given (where the
+    markers can then be read; the job then also runs in the script's
+    directory, ``--chdir``); it is never requeued and ``--parsable`` makes
+    sbatch print just the job id.
     ``slurm_partition=""`` leaves the partition to the cluster's default;
     ``nodelist`` and ``constraint`` (``--nodelist``/``--constraint``) place it.
 
@@ -329,10 +330,12 @@ def _sbatch(
     script = v.abs_path(script_path, "script_path", forbid="")
     if script.endswith("/"):
         raise BadInputError(f"must name a file: {script}", "script_path")
-    out = _out_path(output_path, "output_path") if output_path else None
-    if out is None:
-        out = _out_path(os.path.splitext(script)[0] + ".out", "script_path")
-    workdir = _out_path(os.path.dirname(script) or "/", "script_path")
+    # The reference's default: no output file, so a job whose user cannot
+    # write the script's directory still launches.
+    out = _out_path(output_path, "output_path") if output_path else "/dev/null"
+    where = []
+    if output_path:
+        where = [f"--chdir={_out_path(os.path.dirname(script) or '/', 'script_path')}"]
     return [
         "sbatch",
         "--parsable",
@@ -341,7 +344,7 @@ def _sbatch(
         "--ntasks=1",
         f"--job-name={name}",
         f"--output={out}",
-        f"--chdir={workdir}",
+        *where,
         "--no-requeue",
         script,
     ]

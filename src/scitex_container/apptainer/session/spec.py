@@ -182,8 +182,8 @@ def require_host_paths(spec: SessionSpec) -> None:
     """Check, where the session is started, that what the spec binds exists.
 
     The home and project directories must be directories; every dev repo,
-    host mount and the overlay must exist.  Raises BadInputError naming the
-    field of the first that does not.
+    host mount and the overlay must exist, the TeX Live prefix be a directory.
+    Raises BadInputError naming the field of the first that does not.
     """
     dirs = {"host_user_dir": spec.host_user_dir, "host_project_dir": spec.host_project_dir}
     for field, path in dirs.items():
@@ -197,6 +197,9 @@ def require_host_paths(spec: SessionSpec) -> None:
             raise _path_error(bind.host, "does not exist", field)
     if spec.overlay and not os.path.lexists(spec.overlay):
         raise _path_error(spec.overlay, "does not exist", "overlay")
+    if spec.texlive_prefix and not os.path.isdir(spec.texlive_prefix):
+        # refused like a missing --mount, never a session started silently without it
+        raise _path_error(spec.texlive_prefix, "does not exist", "texlive_prefix")
 
 
 def _path_error(path: str, what: str, field: str) -> BadInputError:
@@ -309,7 +312,9 @@ def plan(spec: SessionSpec) -> SessionPlan:
     env += _texlive_path(spec.texlive_prefix)
     # A SIF gets full containment (file systems, PID, IPC, environment); a
     # sandbox keeps the host PID/IPC namespaces but not its files or env.
-    flags: list[str] = ["--containall"] if not sandbox else ["--contain", "--cleanenv"]
+    # --cleanenv with --containall changes nothing apptainer does; the seed's
+    # argv has it, and code that checks the argv for it finds it.
+    flags = ["--containall", "--cleanenv"] if not sandbox else ["--contain", "--cleanenv"]
     flags += ["--overlay", spec.overlay] if spec.overlay else ["--writable-tmpfs"]
     flags += ["--hostname", SESSION_HOSTNAME]
     flags += env_flags(env)

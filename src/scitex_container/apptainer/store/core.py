@@ -48,6 +48,7 @@ from scitex_container.apptainer.store.naming import (
 from scitex_container.apptainer.store.sidecars import (
     KEEP_SUFFIX,
     SIDECAR_SUFFIXES,
+    existing_sidecars,
     name_taken,
     sidecar,
 )
@@ -359,12 +360,11 @@ class Store:
         one among them, as the reference's "keeping the N most recent").
         Beyond them, the active version (unless ``remove_active``, which
         also drops the link) and protected versions stay too, and base
-        images are never versions.  What killed commands left
-        (temporaries, build scratch, orphan sidecars) is removed and
-        returned too.  When the active link is missing, dangling, or not at
-        a version here, the store cannot tell which version is active:
-        StoreError (exit 1, naming why) before any version is removed,
-        unless ``force``.  A dry run removes nothing.
+        images are never versions; a removed version's sidecars are listed
+        after it.  What killed commands left (temporaries, build scratch,
+        orphan sidecars) is removed and returned too.  When the active link
+        is missing, dangling or elsewhere: StoreError (exit 1, naming why)
+        before any version is removed, unless ``force``.  A dry run removes nothing.
         """
         if keep < 0:
             raise BadInputError("keep must be 0 or more", "keep")
@@ -380,7 +380,8 @@ class Store:
             unknown = self.active_version() is None or self.link_problem() is not None
             if doomed and not (force or remove_active) and unknown:
                 raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
-            removed += [row.path for row in doomed]
+            # every path that goes: the version and its sidecars
+            removed += [p for row in doomed for p in (row.path, *existing_sidecars(row.path))]
             if runner.is_dry_run():
                 return removed
             if any(row.active for row in doomed):

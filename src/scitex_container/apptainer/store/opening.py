@@ -180,7 +180,7 @@ def open_one_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
     if len(stores) > 1:
         links = ", ".join(str(s.link) for s in stores)
         raise BadInputError(
-            f"holds {len(stores)} images: name one by its link ({links})", str(stores[0].dir)
+            f"holds {len(stores)} images: name one by its link ({links})", os.fspath(location)
         )
     return stores[0]
 

@@ -50,6 +50,11 @@ def sidecar(artifact: str | Path, suffix: str) -> Path:
     return artifact.with_name(artifact.name + suffix)
 
 
+def existing_sidecars(artifact: Path) -> list[Path]:
+    """The sidecars of ``artifact`` that are there (removed with it)."""
+    return [p for p in (sidecar(artifact, s) for s in SIDECAR_SUFFIXES) if os.path.lexists(p)]
+
+
 def name_taken(artifact: Path) -> bool:
     """Is ``artifact`` there, or any sidecar of that name (a failed build's log)?"""
     return os.path.lexists(artifact) or any(

@@ -40,12 +40,12 @@ def install(texlive, texlive_recommended, imagemagick, all_, check_only, use_sud
         )
     )
     opts = get_options()
-    groups = {k: v for k, v in result.items() if isinstance(v, dict)}
+    groups = {k: v for k, v in result.items() if isinstance(v, dict) and "status" in v}
     rows = [{"group": k, **v} for k, v in groups.items()]
     emit(
         result if opts.json else rows,
         opts,
-        columns=["group", "status", "returncode", "detail"],
+        columns=["group", "status", "state", "returncode", "detail"],
         dry_run_commands=commands,
     )
     if commands is not None:

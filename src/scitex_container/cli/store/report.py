@@ -35,10 +35,13 @@ def open_stores(store, sandbox: bool = False) -> list:
 
 def open_store(store, sandbox: bool = False):
     """The one store ``store`` names; a directory of several images is refused naming them."""
+    from scitex_container.apptainer.deffile.lookup import find_containers_dir
     from scitex_container.apptainer.store.opening import open_one_store
 
     stores = open_stores(store, sandbox)  # says what a version path was taken for
-    return stores[0] if len(stores) == 1 else open_one_store(store, sandbox)
+    if len(stores) == 1:
+        return stores[0]
+    return open_one_store(store if store is not None else find_containers_dir(), sandbox)
 
 
 def report_switch(st, version: str, use_sudo: bool) -> int:
