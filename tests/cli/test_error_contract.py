@@ -175,3 +175,25 @@ def test_click_path_checks_say_permission_in_the_house_form(root_store: Path) ->
     assert out.returncode == 2, out.stderr
     line = one_line(out)
     assert f"{bundle}: permission denied (owner root, mode 0600)" in line, line
+
+
+@pytest.mark.apptainer
+def test_root_fakeroot_build_into_another_users_directory_says_so(tmp_path: Path) -> None:
+    """Was apptainer's raw "mkdir ...: permission denied" FATAL line."""
+    from images import BUSYBOX_DEF
+
+    if os.geteuid() != 0:
+        pytest.skip("the case of root building into a user's directory")
+    another_user()
+    definition = tmp_path / "bb.def"
+    definition.write_text(BUSYBOX_DEF)
+    out_dir = tmp_path / "theirs"
+    (out_dir / "bb").mkdir(parents=True)
+    shutil.chown(out_dir, "scitex-test")
+    shutil.chown(out_dir / "bb", "scitex-test")
+    (out_dir / "bb").chmod(0o700)
+    out = cli("-q", "build", "--fakeroot", str(definition), "-o", str(out_dir))
+    assert out.returncode == 2, out.stderr
+    line = one_line(out)
+    assert f"{out_dir / 'bb'}: permission denied (owner scitex-test, mode 0700)" in line, line
+    assert "FATAL" not in line and "--no-fakeroot" in line
