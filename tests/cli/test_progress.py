@@ -176,3 +176,31 @@ def test_a_new_phase_does_not_show_the_previous_tools_last_line() -> None:
     progress("INFO:    Starting build...")
     progress(log_event("/logs/x.build.log"))  # the next tool's log: its lines from here
     assert "Starting build" not in progress.line() and "log /logs/x.build.log" in progress.line()
+
+
+def test_the_first_heartbeat_names_the_log_that_follows_a_phase(monkeypatch) -> None:
+    """`repro`'s first line said its phase without the log that came a moment later."""
+    import threading
+
+    from scitex_container.apptainer.building.phases import log_event, phase_event
+    from scitex_container.cli import progress as progress_mod
+
+    said: list[str] = []
+    printed = threading.Event()
+
+    def echo(line: str, err: bool = False) -> None:
+        said.append(line)
+        printed.set()
+
+    monkeypatch.setattr(progress_mod.click, "echo", echo)
+    progress = progress_mod.Progress("round trip", "starting", None)
+    stop = threading.Event()
+    beat = threading.Thread(target=progress_mod._heartbeat, args=(progress, stop))
+    beat.start()
+    progress(phase_event("building the rough def"))
+    progress(log_event("/logs/rough.build.log"))
+    assert printed.wait(30)  # a deadline, not a timing: the first line comes within 1 s
+    stop.set()
+    beat.join(timeout=30)
+    assert said[0].startswith("[building the rough def · ")
+    assert "log /logs/rough.build.log" in said[0], said

@@ -118,7 +118,16 @@ def progress_line(
 
 def _heartbeat(progress: Progress, stop: threading.Event) -> None:
     """One line as soon as the log is known (within a second), then every HEARTBEAT s."""
+    began = time.monotonic()
     progress.changed.wait(1.0)
+    while progress.log is None and not stop.is_set():  # a phase first, its log just after:
+        left = 1.0 - (time.monotonic() - began)  # the first line names the log if it comes
+        if left <= 0:  # within the first second
+            break
+        progress.changed.clear()
+        if progress.log is not None:
+            break
+        progress.changed.wait(left)
     while not stop.is_set():
         click.echo(f"[{progress.line()}]", err=True)
         if stop.wait(HEARTBEAT):
