@@ -205,3 +205,45 @@ def test_key_sign_and_sbom_do_what_their_dry_run_said(tmp_path: Path, busybox_si
     assert sbom.is_file()
     check(tmp_path, ["sbom", image, "--embed"], lambda r: [r["embedded"]])
     check(tmp_path, ["sign", image, "--key", keys / "scitex-signing.key"], lambda r: [r["path"]])
+
+
+def test_dry_run_lines_say_what_would_be_done_and_json_has_one_shape(tmp_path: Path) -> None:
+    store = image_dir(tmp_path / "demo")
+    version = "20261206T100148Z"
+    dry = run("--dry-run", "versions", store, "--protect", version)
+    assert dry.returncode == 1 and dry.stdout.strip() == f"would protect {version}", dry.stdout
+    real = run("versions", store, "--protect", version)
+    assert real.returncode == 0 and real.stdout.startswith(f"protected {version}\n"), real.stdout
+    again = run("--dry-run", "versions", store, "--protect", version)
+    assert again.returncode == 0 and "already protected" in again.stdout
+    # every --json dry run: {"dry_run": true, "result": <the real run's keys>, ...}
+    for args in (
+        ["cleanup", "-k", "0", store],
+        ["cache", "prune", "--all", "--cache-dir", tmp_path],
+    ):
+        out = run("--json", "--dry-run", *args)
+        data = json.loads(out.stdout)
+        assert data["dry_run"] is True and "result" in data and "dry_run_commands" in data, args
+    snap = tmp_path / "snap.json"
+    out = run("--dry-run", "snapshot", "-o", snap)
+    assert out.returncode == 1 and out.stdout.startswith(f"would write {snap} "), out.stdout
+    assert not snap.exists()
+    keys = tmp_path / "keys"
+    out = run("--dry-run", "key", "new", keys)
+    assert out.returncode == 1 and f"would create a key pair in {keys}" in out.stdout
+    assert "fingerprint" not in out.stdout and not keys.exists()  # no key: no fingerprint
+
+
+def test_docker_dry_run_says_what_it_would_do(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  a:\n    image: busybox\n")
+    for action in ("up", "down", "restart"):
+        out = subprocess.run(
+            [sys.executable, "-m", "scitex_container", "--dry-run", "docker", action],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert out.returncode == 1, out.stderr
+        assert "nothing changed" not in out.stdout
+        assert re.search(rf"^would run the \d+ command\(s\) above to {action} ", out.stdout, re.M)

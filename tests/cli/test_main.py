@@ -140,3 +140,25 @@ def test_fast_version_equals_click_version() -> None:
         text=True,
     )
     assert fast.stdout == full.stdout and fast.stdout.strip()
+
+
+def test_a_group_alone_prints_its_help_readably_and_exits_2() -> None:
+    """Was the whole help squashed into one ~600-character `error:` line."""
+    for group in ("session", "lock"):
+        out = subprocess.run(
+            [sys.executable, "-m", "scitex_container", group],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 2
+        assert out.stderr.startswith(f"Usage: scitex-container {group} ")
+        assert "\nCommands:\n" in out.stderr and "error:" not in out.stderr
+        as_json = subprocess.run(
+            [sys.executable, "-m", "scitex_container", "--json", group],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert as_json.returncode == 2
+        assert json.loads(as_json.stdout)["error"].startswith("missing a command: one of ")

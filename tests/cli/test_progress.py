@@ -132,3 +132,75 @@ def test_verbose_shows_our_commands_and_the_tools_output_never_library_debug(
     assert "[scitex] stream: apptainer build" in out.stderr  # the command we run
     assert "post-started" in out.stderr.splitlines()  # the tool's own output, line by line
     assert "filelock" not in out.stderr and "DEBUG" not in out.stderr
+
+
+def test_hashing_a_big_input_is_said_on_a_pipe_then_served_from_the_cache(tmp_path: Path) -> None:
+    """A first `status` over a 12 GB %files input was silent for 85 s."""
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    big = defs / "big.bin"
+    with open(big, "wb") as fh:  # sparse: hashing reads 64 MiB of zeros, writes nothing
+        fh.truncate(64 * 1024 * 1024)
+    (defs / "x.def").write_text("Bootstrap: scratch\n\n%files\n    big.bin /big.bin\n")
+
+    def status(*flags: str, cache: str = "cache") -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / cache)}
+        return subprocess.run(
+            [sys.executable, "-m", "scitex_container", "status", str(defs), *flags],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+
+    quiet = status("-q", cache="cache-q")
+    assert quiet.returncode == 0 and "hashing" not in quiet.stderr, quiet
+    first = status()
+    assert first.returncode == 0, first
+    assert f"[status: hashing {big} (64 MiB)]" in first.stderr, first.stderr
+    again = status()  # the digest cache answers: nothing to say
+    assert again.returncode == 0 and "hashing" not in again.stderr, again.stderr
+
+
+def test_a_new_phase_does_not_show_the_previous_tools_last_line() -> None:
+    """`repro` showed the rough build's last line while "building the locked def"."""
+    from scitex_container.apptainer.building.phases import log_event, phase_event
+    from scitex_container.cli.progress import Progress
+
+    progress = Progress("round trip", "starting", None)
+    progress("INFO:    Build complete: rough.sif")
+    assert progress.line().endswith("Build complete: rough.sif")
+    progress(phase_event("building the locked def as `x`"))
+    assert "rough.sif" not in progress.line()
+    assert progress.line().startswith("building the locked def as `x` · ")
+    progress("INFO:    Starting build...")
+    progress(log_event("/logs/x.build.log"))  # the next tool's log: its lines from here
+    assert "Starting build" not in progress.line() and "log /logs/x.build.log" in progress.line()
+
+
+def test_the_first_heartbeat_names_the_log_that_follows_a_phase(monkeypatch) -> None:
+    """`repro`'s first line said its phase without the log that came a moment later."""
+    import threading
+
+    from scitex_container.apptainer.building.phases import log_event, phase_event
+    from scitex_container.cli import progress as progress_mod
+
+    said: list[str] = []
+    printed = threading.Event()
+
+    def echo(line: str, err: bool = False) -> None:
+        said.append(line)
+        printed.set()
+
+    monkeypatch.setattr(progress_mod.click, "echo", echo)
+    progress = progress_mod.Progress("round trip", "starting", None)
+    stop = threading.Event()
+    beat = threading.Thread(target=progress_mod._heartbeat, args=(progress, stop))
+    beat.start()
+    progress(phase_event("building the rough def"))
+    progress(log_event("/logs/rough.build.log"))
+    assert printed.wait(30)  # a deadline, not a timing: the first line comes within 1 s
+    stop.set()
+    beat.join(timeout=30)
+    assert said[0].startswith("[building the rough def · ")
+    assert "log /logs/rough.build.log" in said[0], said

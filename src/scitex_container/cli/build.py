@@ -121,7 +121,7 @@ def build(
         enabled_by_default,
         parse_age,
     )
-    from scitex_container.cli.progress import progress_line
+    from scitex_container.cli.progress import observing, progress_line
 
     opts = get_options()
     max_age = parse_age(cache_max_age) if cache_max_age is not None else None
@@ -148,8 +148,14 @@ def build(
         kwargs["def_path"] = Path(definition)
     else:
         kwargs["def_name"] = definition
-    with progress_line(opts, f"building {definition}") as progress:
-        result, commands = execute(lambda: build_version(progress=progress, **kwargs))
+    label = f"building {definition}"
+    from scitex_container.errors import PermissionDeniedError
+
+    try:
+        with progress_line(opts, label) as progress, observing(progress, label):
+            result, commands = execute(lambda: build_version(progress=progress, **kwargs))
+    except PermissionDeniedError as exc:
+        raise _refused_dir(exc) from None
     for path in result.swept:
         info(f"removed {path} (left by a killed command)", opts)
     args = " ".join(f"{k}={v}" for k, v in sorted((result.build_args or {}).items()))
@@ -169,3 +175,35 @@ def build(
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     emit(result, opts, text=text, dry_run_commands=commands)
     return pending_exit(bool(commands) or result.activates)
+
+
+def _refused_dir(exc: Exception) -> Exception:
+    """apptainer's "mkdir X: permission denied" said in the house form, owner and mode named.
+
+    As root, a ``--fakeroot`` build runs in a user namespace without root's
+    power over other users' files: a store directory of another user refuses it.
+    """
+    import os
+    import re
+
+    from scitex_container.errors import AccessDeniedError
+    from scitex_container.files.pathinfo import owner_mode
+
+    found = re.search(r"(/[^\s:]+): permission denied", str(getattr(exc, "reason", "")))
+    if found is None:
+        return exc
+    here = os.path.dirname(found.group(1))
+    while here not in ("", "/"):
+        try:
+            st = os.stat(here)
+        except OSError:
+            here = os.path.dirname(here)
+            continue
+        if st.st_uid != os.geteuid():
+            hint = ""
+            if "--fakeroot" in getattr(exc, "argv", []) and os.geteuid() == 0:
+                hint = "; a --fakeroot build as root cannot enter another user's directory"
+                hint += " (use --no-fakeroot, or build as its owner)"
+            return AccessDeniedError(f"{here}: permission denied ({owner_mode(here)}){hint}")
+        here = os.path.dirname(here)
+    return exc

@@ -33,10 +33,15 @@ def new(directory: str, kind: str, name: str) -> int:
 
     opts = get_options()
     result, commands = execute(lambda: new_keypair(directory, kind=kind, name=name))
-    verb = "would write" if commands is not None else "wrote"
-    text = (
-        f"{verb} {result.private} (private, 0600) and {result.public}\n"
-        f"fingerprint {result.fingerprint}"
-    )
+    if commands is not None:  # no key made: no fingerprint to show
+        text = (
+            f"would create a key pair in {directory}: {result.private} (private, 0600)"
+            f" and {result.public}"
+        )
+    else:
+        text = (
+            f"wrote {result.private} (private, 0600) and {result.public}\n"
+            f"fingerprint {result.fingerprint}"
+        )
     emit(result, opts, text=text, dry_run_commands=commands)
     return pending_exit(True)  # a dry run always has a key pair to write

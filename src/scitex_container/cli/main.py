@@ -17,8 +17,8 @@ import click
 
 from scitex_container import envvars
 from scitex_container._version import __version__
-from scitex_container.cli.context import Options, get_options
-from scitex_container.cli.options import dry_run_option, json_option
+from scitex_container.cli.context import apply_verbosity, get_options
+from scitex_container.cli.options import dry_run_option, json_option, with_global_letters
 from scitex_container.cli.registry import COMMANDS, ROOT_HELP, ours_only
 from scitex_container.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, ScitexError
 
@@ -58,7 +58,7 @@ class LazyGroup(click.Group):
                 from scitex_container.cli.seed.apply import with_seed
 
                 cmd = with_seed((cmd_name,), cmd)
-        return cmd
+        return cmd if cmd is None else with_global_letters(cmd)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List commands from the registry's short help, importing none of them."""
@@ -74,25 +74,6 @@ def _help_recursive(ctx: click.Context, param: click.Parameter, value: bool) -> 
     from scitex_container.cli.seed.help_recursive import show
 
     show(ctx, param, value)
-
-
-def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
-    """``-v``: our own log (every command run) on stderr; never a library's debug log."""
-    import logging
-
-    opts.verbosity = -1 if quiet else verbose
-    logging.basicConfig(
-        level=logging.ERROR if quiet else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if verbose > 0 and not quiet:  # filelock & co. stay at WARNING
-        ours = logging.getLogger("scitex_container")
-        ours.setLevel(logging.DEBUG)
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[scitex] %(message)s"))
-        ours.addHandler(handler)
-        ours.propagate = False
 
 
 @click.group(
@@ -112,7 +93,7 @@ def _set_verbosity(opts: Options, verbose: int, quiet: bool) -> None:
 )
 @click.version_option(__version__, "-V", "--version", prog_name="scitex-container")
 def cli(verbose: int, quiet: bool) -> None:
-    _set_verbosity(get_options(), verbose, quiet)
+    apply_verbosity(get_options(), verbose, quiet)
 
 
 def execute(action: Callable[[], T]) -> tuple[T, list[str] | None]:
@@ -156,10 +137,11 @@ def _fail(
     ``details`` (e.g. a policy refusal's verdict) is added to the JSON object.
     """
     if as_json:
-        from scitex_container.cli.output import dumps
+        import json
 
         one_line = " ".join(message.split()) or "failed"
-        click.echo(dumps({"error": one_line, "exit_code": code, **(details or {})}))
+        error = {"error": one_line, "exit_code": code, **(details or {})}
+        click.echo(json.dumps(error, sort_keys=True, default=str))  # one line, always last
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -201,6 +183,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
+        ctx = exc.ctx
+        if ctx is not None and type(exc).__name__ == "NoArgsIsHelpError":  # a group alone
+            if not as_json:
+                click.echo(ctx.get_help(), err=True)  # its help, readable, not one line
+                sys.exit(EXIT_BAD_INPUT)
+            names = ", ".join(ctx.command.list_commands(ctx))  # type: ignore[attr-defined]
+            message = f"missing a command: one of {names} (see `{ctx.command_path} --help`)"
+            _fail(message, EXIT_BAD_INPUT, as_json)
         _fail(usage_line(exc), EXIT_BAD_INPUT, as_json)
     except click.ClickException as exc:
         _fail(exc.format_message(), exc.exit_code, as_json)
@@ -222,6 +212,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: say so in one line unless debugging
         if debug:
             raise
+        if isinstance(exc, RuntimeError):
+            from scitex_container.files.pathinfo import link_loop_error
+
+            loop = link_loop_error(exc)
+            if loop is not None:
+                _fail(str(loop), loop.exit_code, as_json)
         _fail(
             f"internal error: {type(exc).__name__}: {exc} (set {envvars.DEBUG}=1 for a traceback)",
             EXIT_CHECK_FAILED,

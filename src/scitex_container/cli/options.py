@@ -48,6 +48,82 @@ dry_run_option = click.option(
 )
 
 
+def _after_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value:
+        from scitex_container.cli.context import apply_verbosity
+
+        apply_verbosity(get_options(ctx), verbose=value)
+    return value
+
+
+def _after_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        from scitex_container.cli.context import apply_verbosity
+
+        apply_verbosity(get_options(ctx), quiet=True)
+    return value
+
+
+_GLOBAL_LETTERS = "_scitex_global_letters"
+
+
+def with_global_letters(cmd: click.Command) -> click.Command:
+    """``cmd`` (and every subcommand) also taking the global ``-v``/``-q`` after its name.
+
+    One rule for every global option: ``--json``, ``--dry-run``, ``-v`` and
+    ``-q`` mean the same before and after the command name.  A command with
+    its own ``-v`` (``mcp list-tools``: more detail) keeps it.
+    """
+    if getattr(cmd, _GLOBAL_LETTERS, False):
+        return cmd
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            with_global_letters(sub)
+    taken = {
+        o for p in cmd.params for o in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])
+    }
+    if "-v" not in taken and "--verbose" not in taken:
+        cmd.params.append(
+            click.Option(
+                ["-v", "--verbose", "global_verbose"],
+                count=True,
+                expose_value=False,
+                hidden=True,  # the root's -v, said once in the root's help
+                callback=_after_verbose,
+            )
+        )
+    if "-q" not in taken and "--quiet" not in taken:
+        cmd.params.append(
+            click.Option(
+                ["-q", "--quiet", "global_quiet"],
+                is_flag=True,
+                expose_value=False,
+                hidden=True,
+                callback=_after_quiet,
+            )
+        )
+    setattr(cmd, _GLOBAL_LETTERS, True)
+    return cmd
+
+
+def refused_letter(letter: str, instead: str, meaning: str):
+    """A retired letter: refused in one line saying what to write instead (never guessed)."""
+
+    def refuse(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value not in (None, (), False):
+            raise click.UsageError(f"{letter} is {meaning} elsewhere; write {instead} here")
+        return value
+
+    return click.option(
+        letter,
+        f"retired_{letter[1:]}",
+        hidden=True,
+        expose_value=False,
+        callback=refuse,
+        multiple=True,
+    )
+
+
 def common_options(func):
     """Add ``--json`` and ``--dry-run`` to a command."""
     return json_option(dry_run_option(func))
@@ -61,7 +137,29 @@ class TidyPath(click.Path):
             from scitex_container.files.pathinfo import tidy_path
 
             value = tidy_path(value)
-        return super().convert(value, param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            if isinstance(value, str) and value != "-":
+                self._house_form(value)
+            raise
+
+    def _house_form(self, value: str) -> None:
+        """click's "Path ... is not readable" said as every other command says it."""
+        from scitex_container.files import pathinfo
+
+        try:
+            os.stat(value)
+        except FileNotFoundError:
+            return  # click's own "does not exist" names the path already
+        except OSError as exc:
+            raise pathinfo.from_oserror(exc, value) from None
+        if self.readable and not os.access(value, os.R_OK):
+            raise pathinfo.not_readable(value)
+        if self.writable and not os.access(value, os.W_OK):
+            raise pathinfo.not_writable(value)
+        if self.executable and not os.access(value, os.X_OK):
+            raise pathinfo.not_readable(value)
 
 
 class ExistingPath(TidyPath):

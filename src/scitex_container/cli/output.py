@@ -98,8 +98,8 @@ def emit(
         return
     data = jsonable(result)
     if opts.json:
-        if dry_run_commands is not None:
-            data = {"result": data, "dry_run_commands": dry_run_commands}
+        if dry_run_commands is not None or opts.dry_run:  # one shape for every dry run
+            data = {"dry_run": True, "result": data, "dry_run_commands": dry_run_commands or []}
         click.echo(dumps(data))
         return
     if dry_run_commands:

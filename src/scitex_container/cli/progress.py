@@ -69,6 +69,7 @@ class Progress:
                 self.log_shown = bool(self.on_log and self.on_log(value))
             elif kind == "phase":
                 self.phase = value
+            self.last = ""  # a new phase or tool: the previous one's last line is not its
             self.changed.set()
             return
         phase = phase_of(line)
@@ -117,7 +118,16 @@ def progress_line(
 
 def _heartbeat(progress: Progress, stop: threading.Event) -> None:
     """One line as soon as the log is known (within a second), then every HEARTBEAT s."""
+    began = time.monotonic()
     progress.changed.wait(1.0)
+    while progress.log is None and not stop.is_set():  # a phase first, its log just after:
+        left = 1.0 - (time.monotonic() - began)  # the first line names the log if it comes
+        if left <= 0:  # within the first second
+            break
+        progress.changed.clear()
+        if progress.log is not None:
+            break
+        progress.changed.wait(left)
     while not stop.is_set():
         click.echo(f"[{progress.line()}]", err=True)
         if stop.wait(HEARTBEAT):
@@ -151,3 +161,35 @@ def _live(opts: Options, label: str, phase: str) -> Iterator[Progress]:
             progress._echo = lambda line: live.console.print(Text(line))
         progress.on_log = show_log
         yield progress
+
+
+#: An input at least this large is named on stderr before it is hashed (not on a terminal,
+#: where the live line names it): a first `status` over a 12 GB input is not silent.
+BIG_INPUT = 64 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def hashing_progress(opts: Options, label: str) -> Iterator[None]:
+    """Progress while a command hashes its inputs (``status``...)."""
+    with progress_line(opts, label, "hashing inputs") as progress, observing(progress, label):
+        yield
+
+
+@contextlib.contextmanager
+def observing(progress: Callable[[str], None] | None, label: str) -> Iterator[None]:
+    """Feed ``progress`` each input being hashed; name a big one on a pipe at once."""
+    if progress is None:
+        yield
+        return
+    from scitex_container.files.digests import observe_hashing
+
+    tty = sys.stderr.isatty()
+
+    def seen(path: str, size: int) -> None:
+        line = f"hashing {path} ({size / 1024 / 1024:.0f} MiB)"
+        if size >= BIG_INPUT and not tty:
+            click.echo(f"[{label}: {line}]", err=True)
+        progress(line)
+
+    with observe_hashing(seen):
+        yield

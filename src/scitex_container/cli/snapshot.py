@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import pending_exit
 from scitex_container.cli.options import EXISTING_DIR, TidyPath, common_options
-from scitex_container.cli.output import dumps, info
+from scitex_container.cli.output import dumps, emit, info
 
 
 @click.command()
@@ -50,8 +50,9 @@ def snapshot(output, containers_dir, dev_repos) -> int:
     if output and not dry:
         atomic_write_text(output, text)
         info(f"snapshot written to {output} ({len(data['errors'])} error(s) recorded)", opts)
+    elif output:  # a dry run: what would be written, not the snapshot as if it were output
+        n = len(data["errors"])
+        emit(data, opts, text=f"would write {output} ({n} error(s) recorded)")
     else:
-        if output:
-            info(f"dry run: would write {output}", opts)
         click.echo(text, nl=False)
     return pending_exit(bool(output))

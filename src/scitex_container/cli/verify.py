@@ -44,10 +44,10 @@ def verify(
     """
     from scitex_container.apptainer.signing.signature_check import verify_with_signature
 
-    if def_path is not None:  # a FIFO, device or link loop is bad input, not a failed check
-        from scitex_container.files.pathinfo import regular_file
+    if def_path is not None:  # a FIFO, device, link loop or oversized def is bad input
+        from scitex_container.apptainer.deffile.files import read_def_text
 
-        regular_file(def_path, "def file")
+        read_def_text(def_path)  # the same bounds as build (size, lines), file:line
     opts = get_options()
     result, commands = execute(
         lambda: verify_with_signature(image, def_path, lock_dir, key, keyring)

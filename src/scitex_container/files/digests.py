@@ -19,9 +19,12 @@ that cannot be read or written only costs speed.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from scitex_container import envvars
@@ -31,6 +34,23 @@ from scitex_container.process import runner
 #: A file changed this recently (by ctime) may change again unnoticed in the same tick.
 RACY_NS = 20_000_000
 _MAX_ENTRIES = 50_000
+
+
+#: Told ``(path, size)`` before a file is hashed (not served from the cache): a caller's
+#: progress display; set with :func:`observe_hashing`.
+_OBSERVER: contextvars.ContextVar[Callable[[str, int], None] | None] = contextvars.ContextVar(
+    "scitex_hashing_observer", default=None
+)
+
+
+@contextlib.contextmanager
+def observe_hashing(callback: Callable[[str, int], None]) -> Iterator[None]:
+    """Within the block, ``callback(path, size)`` before each file the cache must hash."""
+    token = _OBSERVER.set(callback)
+    try:
+        yield
+    finally:
+        _OBSERVER.reset(token)
 
 
 def cache_file() -> Path:
@@ -82,6 +102,9 @@ class DigestCache:
         cached = self.lookup(path, st)
         if cached is not None:
             return cached
+        observer = _OBSERVER.get()
+        if observer is not None:
+            observer(os.fspath(path), st.st_size)
         started = time.time_ns()
         digest = sha256_file(path)
         self.remember(path, st, digest, started_ns=started)

@@ -75,6 +75,30 @@ def _kind(path: str) -> str:
     return "not a regular file"
 
 
+def _in_the_way(path: str) -> str:
+    """What sits where a directory or link was to be made ("File exists" says nothing)."""
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "too many levels of symbolic links (a link loop)"
+            return f"a dangling symbolic link (to {os.readlink(path)}); remove it or name another"
+        return f"a symbolic link to {os.readlink(path)}, {_kind(path)}"
+    if os.path.isdir(path):
+        return "already exists (a directory)"
+    return f"already exists ({_kind(path).replace('not a regular file', 'a file')})"
+
+
+def link_loop_error(exc: RuntimeError) -> PathKindError | None:
+    """pathlib's ``RuntimeError: Symlink loop from 'X'`` (Python < 3.13) as the ELOOP line."""
+    text = str(exc)
+    if not text.startswith("Symlink loop from "):
+        return None
+    where = text[len("Symlink loop from ") :].strip().strip("'\"")
+    return PathKindError(f"{tidy_path(where)}: too many levels of symbolic links (a link loop)")
+
+
 def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError], str]:
     """(error class, one-line message) for ``exc`` met on ``path``."""
     code = exc.errno
@@ -101,6 +125,8 @@ def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError],
         return PathKindError, f"{lead}is a directory, not a file"
     if code == errno.ENOENT:
         return NotFoundError, f"{lead}does not exist"
+    if code == errno.EEXIST and path:
+        return PathKindError, f"{lead}{_in_the_way(where)}"
     return ScitexError, f"{lead}{exc.strerror or exc}"
 
 
@@ -143,6 +169,17 @@ def not_writable(path: str | os.PathLike[str], hint: str = "") -> AccessDeniedEr
     detail = owner_mode(name)
     message = f"{name}: permission denied" + (f" ({detail})" if detail else "")
     return AccessDeniedError(message + (f"; {hint}" if hint else ""))
+
+
+def not_readable(path: str | os.PathLike[str]) -> AccessDeniedError:
+    """The refusal for a path the caller cannot read: ``PATH: permission denied (owner, mode)``."""
+    name = tidy_path(os.fspath(path))
+    detail = owner_mode(name)
+    for parent in reversed(Path(os.path.abspath(name)).parents):  # a directory we cannot enter
+        if parent.is_dir() and not os.access(parent, os.X_OK):
+            detail = f"cannot enter {parent} ({owner_mode(parent)})"
+            break
+    return AccessDeniedError(f"{name}: permission denied" + (f" ({detail})" if detail else ""))
 
 
 def regular_file(path: str | os.PathLike[str], what: str = "file") -> os.stat_result:

@@ -125,3 +125,42 @@ def test_cache_file_is_written_only_outside_dry_run(project: Path) -> None:
     assert not ContentCache().path.exists()
     digest(project)
     assert ContentCache().path.exists()
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "loop", "through-file"])
+def test_a_base_that_is_no_image_is_refused_with_file_line_not_read(
+    tmp_path: Path, kind: str
+) -> None:
+    """A device or FIFO base hung `status`/`--dry-run build` forever (hashing it)."""
+    import subprocess
+    import sys
+
+    if kind == "device":
+        base = "/dev/zero"  # only stat()ed: the check must never open it
+        said = "a device"
+    elif kind == "fifo":
+        os.mkfifo(tmp_path / "pipe")
+        base, said = "pipe", "a FIFO"
+    elif kind == "loop":
+        os.symlink("b", tmp_path / "a")
+        os.symlink("a", tmp_path / "b")
+        base, said = "a", "link loop"
+    else:
+        (tmp_path / "file").write_text("x")
+        base, said = "file/base.sif", "not a directory"
+    store = tmp_path / "defs"
+    store.mkdir()
+    (store / "z.def").write_text(f"Bootstrap: localimage\nFrom: {tmp_path / base}\n")
+    with pytest.raises(DefFileError) as err:
+        compute_inputs(store / "z.def")
+    assert err.value.line == 2 and said in str(err.value)
+    for args in (["status", str(store)], ["--dry-run", "build", str(store / "z.def")]):
+        out = subprocess.run(
+            [sys.executable, "-m", "scitex_container", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 2, (args, out)
+        assert "z.def:2: localimage" in out.stderr and said in out.stderr, out.stderr
+        assert "does not exist" not in out.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scitex_container import envvars
@@ -26,3 +28,17 @@ def test_a_containers_dir_without_defs_is_skipped_as_in_the_seed(tmp_path, monke
 def test_the_environment_override_is_taken_as_given(tmp_path, monkeypatch):
     monkeypatch.setenv(envvars.CONTAINERS_DIR, str(tmp_path))
     assert find_containers_dir() == tmp_path
+
+
+def test_the_package_relative_containers_dir_is_only_a_source_checkouts(tmp_path: Path) -> None:
+    """A site install tried `.../site-packages/containers`, which the README never names."""
+    from scitex_container.apptainer.deffile.lookup import source_tree
+
+    site = tmp_path / "lib" / "python3.11" / "site-packages" / "scitex_container"
+    site.mkdir(parents=True)
+    assert source_tree(site) is None
+    checkout = tmp_path / "repo" / "src" / "scitex_container"
+    checkout.mkdir(parents=True)
+    assert source_tree(checkout) is None  # a src/ without its project file: not a checkout
+    (tmp_path / "repo" / "pyproject.toml").write_text("[project]\n")
+    assert source_tree(checkout) == tmp_path / "repo" / "src"

@@ -109,6 +109,9 @@ def test_same_content_same_bytes_whatever_the_input_order():
         ("[pip]\n[node]\n\ngarbage here\n", 4, "not npm JSON"),
         ("[node]\nnpm WARN fine\nleft-pad 1.3.0\n", 3, "not npm JSON"),
         ("[pip]\n[rpm]\n", 2, "unknown section"),
+        ("[pip]\na==1\n[node]\n[bogus]\n", 4, "unknown section `[bogus]`"),  # after [node]
+        ('[pip]\n[node]\n{"dependencies": {"x": {"name": "x"}}}\n', 3, "`x` has no version"),
+        ('[pip]\n[node]\n{"name": "x"}\n', 3, "`x` has no version"),
         # what the seed's reader would also refuse (the seed's own quirks are read)
         ('[pip]\n[node]\n{"dependencies": \n', 3, "not valid JSON"),
         ("[pip]\n==1.0\n", 2, "not a pip pin"),

@@ -120,7 +120,7 @@ def test_existence_is_checked_where_the_session_starts(tmp_path: Path) -> None:
     # a file where a directory is needed is named as such
     (tmp_path / "home").rmdir()
     (tmp_path / "home").write_text("")
-    with pytest.raises(BadInputError, match="is not a directory"):
+    with pytest.raises(BadInputError, match="home: not a directory \\(host_user_dir\\)"):
         require_host_paths(spec)
 
 
@@ -136,4 +136,6 @@ def test_session_start_refuses_a_missing_home_before_anything_runs(
             home_dir=tmp_path / "no-such-home",
             backend="local",
         )
-    assert err.value.where == "host_user_dir" and "no-such-home" in str(err.value)
+    home = tmp_path / "no-such-home"  # the house form: PATH: what (field)
+    assert err.value.where == "host_user_dir"
+    assert str(err.value) == f"{home}: does not exist (host_user_dir)"

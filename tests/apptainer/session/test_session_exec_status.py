@@ -49,9 +49,18 @@ def test_exec_status_is_the_commands_and_our_failures_are_apart(
     done = ws.cli("session", "exec", sid, "--", "/home/scitex-test/proj/codes/data.txt")
     assert done.returncode == EXIT_CANNOT_EXECUTE == 126, done.stderr
 
+    done = ws.cli("session", "exec", sid, "--", "/bin")  # a directory: cannot be run
+    assert done.returncode == EXIT_CANNOT_EXECUTE, done.stderr
+    assert "is a directory" in done.stderr and "FATAL" not in done.stderr  # ours only
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
     done = ws.cli("--json", "session", "exec", sid, "--", "no-such-command-xyz")
     assert done.returncode == 127
+    assert len(done.stdout.strip().splitlines()) == 1, done.stdout  # a final JSON line
     assert json.loads(done.stdout)["exit_code"] == 127
+
+    done = ws.cli("session", "exec", "no-such-session-xyz", "--", "true")  # ours: not 2
+    assert done.returncode == EXIT_STEP_FAILED, done.stderr
 
     # Killed by a signal: 128+9 from srun, without srun's "Killed"/"Force Terminated".
     done = ws.cli("session", "exec", sid, "--", "sh", "-c", "kill -9 $$")
@@ -71,6 +80,8 @@ def test_exec_status_is_the_commands_and_our_failures_are_apart(
     assert (ws.state / sid / ending.ENDED_FILE).read_text().strip() == listed[0]["reason"]
     text = ws.cli("session", "list").stdout
     assert "reason" in text and "cancelled" in text
+    done = ws.cli("session", "exec", sid, "--", "true")  # not running: ours, not 1
+    assert done.returncode == EXIT_STEP_FAILED and "not running" in done.stderr, done.stderr
 
 
 def test_srun_failing_on_its_own_is_ours_and_shown(tmp_path: Path) -> None:

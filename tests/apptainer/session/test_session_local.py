@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from scitex_container.apptainer.session.listing import LOCAL_ENDED
+
 pytestmark = pytest.mark.apptainer
 
 
@@ -57,9 +59,17 @@ def test_local_start_exec_attach_stop(workspace, user_image: Path) -> None:
     ]
     # the same thing under the same key in every command's JSON (the old key stays)
     shared = set(rec) & set(listed[0]) - {"state", "node"}
-    assert {"id", "project", "instance", "image"} <= shared
+    assert {"id", "project", "instance", "image", "created_at"} <= shared
     assert {k: rec[k] for k in shared} == {k: listed[0][k] for k in shared}
     assert rec["project"] == rec["project_slug"] == "loc"
+
+    # ended outside us: said so (no SLURM record), and stop only forgets it
+    assert ws.as_user("apptainer", "instance", "stop", rec["instance"]).returncode == 0
+    listed = json.loads(ws.cli("--json", "session", "list").stdout)
+    assert [(r["state"], r["reason"]) for r in listed] == [("ended", LOCAL_ENDED)]
+    dry = ws.cli("--dry-run", "session", "stop", rec["id"])
+    assert dry.returncode == 1 and "# dry run" not in dry.stdout, dry.stdout
+    assert f"would remove the record of {rec['id']}" in dry.stdout
 
     done = ws.cli("--json", "session", "stop", rec["id"])
     assert done.returncode == 0, done.stderr

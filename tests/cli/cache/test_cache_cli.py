@@ -44,7 +44,8 @@ def test_build_says_which_stages_were_reused_then_list_and_prune(
     listed = sx("--json", "cache", "list", "--cache-dir", cache)
     assert sorted(e["stage"] for e in listed.json()) == ["bootstrap", "post-1", "post-2", "post-2"]
     would = sx("--json", "--dry-run", "cache", "prune", "--all", "--cache-dir", cache)
-    assert would.code == 1 and len(would.json()["removed"]) == 4  # said, not done
+    assert would.code == 1 and would.json()["dry_run"] is True  # the one dry-run shape
+    assert len(would.json()["result"]["removed"]) == 4  # said, not done
     assert len(sx("--json", "cache", "list", "--cache-dir", cache).json()) == 4
     pruned = sx("--json", "cache", "prune", "--all", "--cache-dir", cache)
     assert len(pruned.json()["removed"]) == 4

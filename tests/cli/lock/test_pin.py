@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 LOCK = "# scitex-container lock\n[pip]\nalpha==1.0\n[dpkg]\nfake=1.0\n[node]\n"
 DEF = "Bootstrap: scratch\n\n%post\n    pip install alpha\n"
 
@@ -17,7 +19,8 @@ def test_dry_run_pin_exit_code_follows_the_pending_write(sx, tmp_path: Path) -> 
     assert pending.code == 1, pending.err
     assert "would write" in pending.out and not out.exists()
     assert sx(*args).code == 0 and out.is_file()
-    assert sx("--dry-run", *args).code == 0  # the same bytes are there already
+    same = sx("--dry-run", *args)  # the same bytes are there already
+    assert same.code == 0 and f"unchanged: {out}" in same.out and "would write" not in same.out
 
 
 def test_lock_diff_is_read_only_under_dry_run(sx, tmp_path: Path) -> None:
@@ -25,4 +28,17 @@ def test_lock_diff_is_read_only_under_dry_run(sx, tmp_path: Path) -> None:
     (tmp_path / "b.lock").write_text(LOCK.replace("alpha==1.0", "alpha==2.0"))
     assert sx("--dry-run", "lock", "diff", tmp_path / "a.lock", tmp_path / "a.lock").code == 0
     ran = sx("--dry-run", "--json", "lock", "diff", tmp_path / "a.lock", tmp_path / "b.lock")
-    assert ran.code == 1 and "pip:alpha" in ran.json()["changed"]
+    assert ran.code == 1 and "pip:alpha" in ran.json()["result"]["changed"]
+
+
+@pytest.mark.apptainer
+def test_dry_run_capture_says_unchanged_when_the_lock_is_the_same(
+    sx, tmp_path: Path, busybox_sif: Path
+) -> None:
+    out = tmp_path / "b.lock"
+    args = ("lock", "capture", busybox_sif, "-o", out, "--no-date")
+    pending = sx("--dry-run", *args)
+    assert pending.code == 1 and f"would write {out}" in pending.out and not out.exists()
+    assert sx(*args).code == 0 and out.is_file()
+    same = sx("--dry-run", *args)
+    assert same.code == 0 and f"unchanged: {out}" in same.out and "would write" not in same.out

@@ -167,6 +167,8 @@ class ImageStatus(Result):
             "path": str(self.sif_path) if self.sif_path else None,  # as `versions` names it
             "sif_size": human_size(self.sif_size),
             "sif_date": format_date(self.sif_mtime) if self.sif_mtime is not None else None,
+            "size": human_size(self.sif_size),  # the same keys as `versions`
+            "date": format_date(self.sif_mtime) if self.sif_mtime is not None else None,
             "hash_current": self.hash_current,
             "hash_stored": self.hash_stored,
             "needs_rebuild": self.needs_rebuild,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.deffile.text import render_template
-from scitex_container.errors import DefFileError
+from scitex_container.errors import BadInputError, DefFileError
 from scitex_container.files import digests
 from scitex_container.files.digests import DigestCache
 from scitex_container.result import Result
@@ -135,15 +135,34 @@ def _image_digest(deffile, base: Path, args: Mapping[str, str], cache: ContentCa
             )
         source = _render(entry.value, {**stage.arguments, **args})
         path = Path(source) if os.path.isabs(source) else base / source
-        if not path.exists():
-            raise DefFileError(
-                f"localimage `{source}` does not exist (looked for {path})",
-                deffile.path,
-                entry.line,
-            )
+        _check_base(path, source, deffile.path, entry.line)
         digest = tree_digest(path, cache) if path.is_dir() else "sha256:" + cache.file_sha256(path)
         out.append((_display(path, base), digest))
     return out
+
+
+def _check_base(path: Path, source: str, def_path: str, line: int | None) -> None:
+    """A localimage base is an image file or a sandbox directory; said as what it is otherwise.
+
+    A FIFO or device would be read forever (hashing it, then apptainer);
+    a link loop or a path through a file is said as such, not "does not exist".
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        from scitex_container.files.pathinfo import describe_oserror
+
+        _, message = describe_oserror(exc, None)
+        raise DefFileError(
+            f"localimage `{source}`: {message} (looked for {path})", def_path, line
+        ) from None
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        from scitex_container.files.pathinfo import regular_file
+
+        try:
+            regular_file(path, "base image")
+        except BadInputError as exc:
+            raise DefFileError(f"localimage `{source}`: {exc}", def_path, line) from None
 
 
 def compute_inputs(

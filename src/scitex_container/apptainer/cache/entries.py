@@ -192,7 +192,16 @@ class StageCache:
         return self
 
     def exists(self) -> bool:
-        return self.entries_dir.is_dir()
+        """Whether the cache has an entries directory; a link loop or no access is said."""
+        try:
+            st = os.stat(self.entries_dir)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:  # not "nothing to remove" when the cache cannot be read
+            from scitex_container.files.pathinfo import from_oserror
+
+            raise from_oserror(exc, self.entries_dir) from None
+        return stat.S_ISDIR(st.st_mode)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:

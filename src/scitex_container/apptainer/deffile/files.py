@@ -42,7 +42,8 @@ def read_def_text(path: str | os.PathLike[str]) -> str:
             name,
             min(line, MAX_DEF_LINES + 1),
         )
-    if data.count(b"\n") > MAX_DEF_LINES:
+    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    if lines > MAX_DEF_LINES:  # a last line without its newline counts too
         raise DefFileError(
             f"def file longer than the limit of {MAX_DEF_LINES} lines", name, MAX_DEF_LINES + 1
         )

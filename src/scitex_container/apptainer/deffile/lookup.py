@@ -15,14 +15,25 @@ def _override() -> Path | None:
     return Path(override).expanduser() if override else None
 
 
+def source_tree(package: Path | None = None) -> Path | None:
+    """The ``src/`` the package sits in when run from a source checkout, else None."""
+    top = (package or Path(__file__).resolve().parents[2]).parent
+    if top.name != "src" or not (top.parent / "pyproject.toml").is_file():
+        return None
+    return top
+
+
 def _candidates() -> list[Path]:
     out: list[Path] = []
     override = _override()
     if override is not None:
         out.append(override)
     out.append(Path.cwd() / "containers")
-    # Package-relative: a source checkout's src/containers/ (the package's own tree).
-    out.append(Path(__file__).resolve().parents[3] / "containers")
+    # A source checkout's src/containers/ (the package's own tree); an installed package
+    # (site-packages/) has none: its neighbour is no place the README names.
+    top = source_tree()
+    if top is not None:
+        out.append(top / "containers")
     out.append(Path.home() / ".scitex" / "containers")
     return out
 

@@ -85,6 +85,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scitex_container.apptainer.lock.nodejson import check_node_json
 from scitex_container.apptainer.lock.pyenvs import check_environment, conflicts
 from scitex_container.apptainer.lock.syntax import (
     DPKG_RE,
@@ -381,10 +382,9 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         except ValueError as exc:
             line = node_start + first_content_line(node_lines) + getattr(exc, "lineno", 1) - 1
             raise fail(line, f"[node] is not valid JSON: {getattr(exc, 'msg', exc)}") from None
-    elif node_text:
+        check_node_json(node_text, node_start + first_content_line(node_lines), fail)
+    elif node_text:  # other JSON ([], null) or npm's chatter: no node packages (the seed's)
         check_node_text(node_lines, node_start, fail)
-    # Other JSON (``[]``, ``null``) or npm's own chatter (``npm WARN ...``) is
-    # what the seed reads as "no node packages"; Lock turns it into "".
     if "pip_capture" not in meta and "tool_version" not in meta:
         meta["pip_capture"] = PIP_CAPTURE_FREEZE  # the seed wrote it, after ``pip freeze``
     return Lock(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,5 +76,29 @@ def check_node_text(lines: list[str], start: int, fail: Any) -> None:
         pass
     for offset, raw in enumerate(lines, start=1):
         text = raw.strip()
+        if re.fullmatch(r"\[[^\[\]\s]+\]", text):  # a section header we do not know
+            raise fail(start + offset, f"unknown section `{text}` (expected pip, dpkg, node, apk)")
         if text and not text.startswith("npm "):
             raise fail(start + offset, f"not npm JSON nor an npm message: {text[:60]!r}")
+
+
+def check_node_json(text: str, line: int, fail: Any) -> None:
+    """A ``[node]`` dependency must say its version (npm's JSON always does)."""
+    data = json.loads(text)
+    deps = data.get("dependencies") if isinstance(data, dict) else None
+    if deps is None:
+        if isinstance(data, dict) and "name" in data and "version" not in data:
+            raise fail(line, f"[node] entry `{data['name']}` has no version")  # one package?
+        return
+    if not isinstance(deps, dict):
+        raise fail(line, "[node] `dependencies` is not a JSON object")
+    for name, info in deps.items():
+        said = isinstance(info, dict) and (  # npm names a missing dependency without a version
+            isinstance(info.get("version"), str) or any(k in info for k in _NPM_STATUS)
+        )
+        if not said:
+            raise fail(line, f"[node] package `{name}` has no version")
+
+
+#: Keys with which npm's JSON reports a dependency that has no installed version.
+_NPM_STATUS = ("missing", "required", "peerMissing", "invalid", "extraneous", "problems")

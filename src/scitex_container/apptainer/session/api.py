@@ -25,7 +25,12 @@ from scitex_container.apptainer.session.spec import (
     require_host_paths,
     resolve_host_tools,
 )
-from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
+from scitex_container.errors import (
+    BadInputError,
+    CheckFailedError,
+    NotFoundError,
+    SessionStepError,
+)
 from scitex_container.process import runner
 
 BACKEND_CHOICES = ("auto", "slurm", "local")
@@ -73,7 +78,9 @@ def check_image(image: str) -> None:
         raise NotFoundError(f"image does not exist: {image}", "container_path")
     if os.path.isdir(image):
         if not os.access(image, os.R_OK | os.X_OK):
-            raise BadInputError(f"sandbox is not readable by you: {image}", "container_path")
+            from scitex_container.files.pathinfo import not_readable
+
+            raise not_readable(image)
         if not os.path.isdir(os.path.join(image, ".singularity.d")):
             raise BadInputError(
                 f"is neither a SIF file nor a sandbox (no .singularity.d): {image}",
@@ -84,7 +91,9 @@ def check_image(image: str) -> None:
         with open(image, "rb") as fh:
             head = fh.read(SIF_MAGIC_OFFSET + len(SIF_MAGIC))
     except PermissionError:
-        raise BadInputError(f"image is not readable by you: {image}", "container_path") from None
+        from scitex_container.files.pathinfo import not_readable
+
+        raise not_readable(image) from None
     if head[SIF_MAGIC_OFFSET:] != SIF_MAGIC:
         raise BadInputError(f"is not a SIF image (no SIF magic): {image}", "container_path")
 
@@ -219,6 +228,21 @@ def _argv(argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
+def _running(session_id: str):
+    """The running session's record and backend; else SessionStepError (125).
+
+    For ``exec``/``attach`` no such session and a session not running are
+    our failures, with our code (125), never a code the command could exit with.
+    """
+    try:
+        record = records.find(session_id)  # the id, the job id or the instance name
+        backend = _backend(record)
+        backend.require_running(record)
+    except (NotFoundError, CheckFailedError) as exc:  # no such session, not running
+        raise SessionStepError(str(exc)) from None
+    return record, backend
+
+
 def exec_in_session(
     session_id: str, argv: Sequence[str], *, capture: bool = False
 ) -> runner.Completed:
@@ -230,15 +254,13 @@ def exec_in_session(
     CommandNotRunnableInSession (126), SessionStepError (125: srun, the node
     or the instance).
     """
-    record = records.find(session_id)  # the id, the job id or the instance name
-    backend = _backend(record)
-    backend.require_running(record)
+    record, backend = _running(session_id)
     argv = _argv(argv)
     full = backend.step_argv(record, argv)
     if capture:
         done = runner.run(full, check=False, capture=True)
     else:
-        done = runner.relay(full, lambda line: not steps.is_noise(line))
+        done = runner.relay(full, steps.shown)
     if not done.dry_run:
         steps.check_step(record.id, argv, done.returncode, done.stderr)
     return done
@@ -250,13 +272,11 @@ def attach_session(session_id: str, *, pty: bool | None = None) -> int:
     Returns the shell's exit status, without srun's report of it; our own
     failures raise as :func:`exec_in_session`'s do.
     """
-    record = records.find(session_id)  # the id, the job id or the instance name
-    backend = _backend(record)
-    backend.require_running(record)
+    record, backend = _running(session_id)
     if pty is None:
         pty = os.isatty(0)
     full = backend.step_argv(record, list(SHELL_ARGV), pty=pty)
-    done = runner.relay(full, lambda line: not steps.is_noise(line), interactive=True)
+    done = runner.relay(full, steps.shown, interactive=True)
     if not done.dry_run:  # the shell's status is the user's; the step failing is ours
         steps.check_step(record.id, SHELL_ARGV, done.returncode, done.stderr)
     return done.returncode

@@ -50,6 +50,8 @@ class SessionInfo(Result):
     image: str
     #: Why an ``ended`` session ended, from SLURM's record (:mod:`.ending`); else "".
     reason: str = ""
+    #: When it was started, ISO 8601 UTC (as `session start --json` says it).
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,10 @@ def _ask_early(jobs: Mapping[str, slurm.JobState]) -> instances.NodeListing | No
     return nodes
 
 
+#: A local session has no SLURM record to say why it ended: its instance is simply gone.
+LOCAL_ENDED = "reason unknown (a local session: its instance is gone, no SLURM record)"
+
+
 def list_sessions() -> list[SessionInfo]:
     """This user's sessions with their live state (see the module's text)."""
     root = records.trusted_root()
@@ -165,6 +171,9 @@ def list_sessions() -> list[SessionInfo]:
                 running = local.running_instances(detect_container_cmd())
             state, node = local.live_state(rec, running)
         info = (rec.id, rec.backend, rec.job_id, rec.instance, state, node)
-        why = ending.why_ended(rec) if rec.backend == "slurm" and state == "ended" else ""
-        rows.append(SessionInfo(*info, rec.project_slug, rec.image, why))
+        why = ""
+        if state == "ended":  # an ended session always says why, or that nobody knows
+            why = ending.why_ended(rec) if rec.backend == "slurm" else LOCAL_ENDED
+        created = records.iso_time(rec.created)
+        rows.append(SessionInfo(*info, rec.project_slug, rec.image, why, created))
     return rows

@@ -281,3 +281,11 @@ def drop_failed(record: SessionRecord, keep: bool) -> None:
             remove(record.id)
     except SessionGone:
         pass
+
+
+def iso_time(epoch: float) -> str:
+    """``2026-12-06T19:57:00Z``: how every session command's JSON says when (``created_at``)."""
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -188,18 +188,25 @@ def require_host_paths(spec: SessionSpec) -> None:
     dirs = {"host_user_dir": spec.host_user_dir, "host_project_dir": spec.host_project_dir}
     for field, path in dirs.items():
         if not os.path.isdir(path):
-            what = "does not exist" if not os.path.lexists(path) else "is not a directory"
-            raise BadInputError(f"{what}: {path}", field)
+            what = "does not exist" if not os.path.lexists(path) else "not a directory"
+            raise _path_error(path, what, field)
     binds = [(f"dev_repos[{i}].host", b) for i, (_, b) in enumerate(spec.dev_repos)]
     binds += [(f"host_mounts[{i}].host", b) for i, b in enumerate(spec.host_mounts)]
     for field, bind in binds:
         if not os.path.lexists(bind.host):
-            raise BadInputError(f"host path does not exist: {bind.host}", field)
+            raise _path_error(bind.host, "does not exist", field)
     if spec.overlay and not os.path.lexists(spec.overlay):
-        raise BadInputError(f"does not exist: {spec.overlay}", "overlay")
+        raise _path_error(spec.overlay, "does not exist", "overlay")
     if spec.texlive_prefix and not os.path.isdir(spec.texlive_prefix):
         # refused like a missing --mount, never a session started silently without it
-        raise BadInputError(f"host path does not exist: {spec.texlive_prefix}", "texlive_prefix")
+        raise _path_error(spec.texlive_prefix, "does not exist", "texlive_prefix")
+
+
+def _path_error(path: str, what: str, field: str) -> BadInputError:
+    """The house form ``PATH: what (field)``; ``where`` still names the field."""
+    err = BadInputError(f"{path}: {what} ({field})")
+    err.where = field
+    return err
 
 
 def slurm_resources(

@@ -21,6 +21,7 @@ it is not shown (:func:`is_noise`); every other line is.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -29,6 +30,8 @@ from scitex_container.errors import (
     CommandNotRunnableInSession,
     SessionStepError,
 )
+
+log = logging.getLogger(__name__)
 
 #: srun's words for a task that ended with a status of its own (the status is passed on).
 _NOISE = (
@@ -43,7 +46,7 @@ _NOT_FOUND = re.compile(
     r'FATAL:\s+(?:"(.*)": executable file not found in \$PATH'
     r"|stat (/.*): no such file or directory)"
 )
-_DENIED = re.compile(r"FATAL:\s+permission denied")
+_DENIED = re.compile(r"FATAL:\s+.*(permission denied|is a directory|exec format error).*")
 _FATAL = re.compile(r"FATAL:\s+(.*)")
 _OURS = re.compile(r"(srun: (?:error|fatal): .*|slurmstepd\S*: error: .*)")
 
@@ -52,6 +55,18 @@ def is_noise(line: str) -> bool:
     """True for srun's own report of a command's exit status or signal."""
     text = line.rstrip("\n")
     return any(p.fullmatch(text) for p in _NOISE)
+
+
+def shown(line: str) -> bool:
+    """Whether a step's stderr line reaches the user (``relay``'s ``keep``).
+
+    srun's report of the exit status is noise; apptainer's own ``FATAL:``
+    line is said by our one-line message instead (it goes to the ``-v`` log).
+    """
+    if _FATAL.fullmatch(line.strip()):
+        log.debug("apptainer: %s", line.rstrip("\n"))
+        return False
+    return not is_noise(line)
 
 
 def check_step(session_id: str, argv: Sequence[str], returncode: int, stderr: str) -> None:
@@ -68,9 +83,9 @@ def check_step(session_id: str, argv: Sequence[str], returncode: int, stderr: st
                     f"{where}: command {name!r} not found in the container"
                 )
             if _DENIED.fullmatch(line):
+                why = _DENIED.fullmatch(line).group(1)  # type: ignore[union-attr]
                 raise CommandNotRunnableInSession(
-                    f"{where}: command {argv[0]!r} cannot be run in the container "
-                    "(permission denied)"
+                    f"{where}: command {argv[0]!r} cannot be run in the container ({why})"
                 )
         for line in lines:
             if found := _FATAL.fullmatch(line):

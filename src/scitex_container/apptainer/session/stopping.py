@@ -82,7 +82,10 @@ def stop(record: SessionRecord, timeout: float = 60.0) -> str | None:
     if not record.job_id:
         return None
     if runner.is_dry_run():  # list what a real stop runs (the runner records, runs nothing)
-        if record.instance:
+        job = slurm.squeue().get(record.job_id)  # a query: it runs in a dry run too
+        if job is None or job.state not in slurm.ACTIVE_STATES:
+            return None  # an ended job: the real run only removes the record
+        if job.state == "RUNNING" and record.instance:
             argv = [detect_container_cmd(), "instance", "stop", "--timeout", "3", record.instance]
             runner.run(srun_in_job(record.job_id, argv), check=False)
         runner.run(["scancel", record.job_id], check=False)

@@ -103,8 +103,12 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-    except BaseException:
+    except BaseException as exc:
         path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a write's ENOSPC carries no file name: give it
+            from scitex_container.files.pathinfo import from_oserror
+
+            raise from_oserror(exc, path) from None
         raise
     os.chmod(path, mode)
 
@@ -117,7 +121,6 @@ def new_keypair(
     Neither file may exist yet (BadInputError naming it otherwise); if the
     public key cannot be written the private key just made is removed.
     """
-    from cryptography.hazmat.primitives import serialization as ser
 
     if "/" in name or name in ("", ".", ".."):
         raise BadInputError(f"bad key name {name!r}", "--name")
@@ -126,10 +129,29 @@ def new_keypair(
     for path in (private, public):
         if os.path.lexists(path):
             raise BadInputError("key file already exists; refusing to overwrite it", str(path))
+    if runner.is_dry_run():  # no key is made: no fingerprint of one that will never exist
+        return KeyPair(private, public, kind, "")
     key = _generate(kind)
-    if runner.is_dry_run():
-        return KeyPair(private, public, kind, fingerprint_of(key.public_key()))
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    made = [d for d in (directory, *directory.parents) if not os.path.lexists(d)]
+    try:
+        _write_pair(directory, key, private, public)
+    except BaseException:
+        for parent in made:  # nothing half-made: the directories we created go too
+            with contextlib.suppress(OSError):
+                os.rmdir(parent)
+        raise
+    return KeyPair(private, public, kind, fingerprint_of(key.public_key()))
+
+
+def _write_pair(directory: Path, key, private: Path, public: Path) -> None:
+    from cryptography.hazmat.primitives import serialization as ser
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        from scitex_container.files.pathinfo import from_oserror
+
+        raise from_oserror(exc, exc.filename or directory) from None
     private_pem = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
     public_pem = key.public_key().public_bytes(
         ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo
@@ -140,7 +162,6 @@ def new_keypair(
     except BaseException:
         private.unlink(missing_ok=True)
         raise
-    return KeyPair(private, public, kind, fingerprint_of(key.public_key()))
 
 
 def _read(path: str | os.PathLike) -> tuple[Path, bytes]:

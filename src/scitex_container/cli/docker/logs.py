@@ -7,18 +7,18 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.docker.stack import stack_options
 from scitex_container.cli.main import execute
+from scitex_container.cli.options import refused_letter
 from scitex_container.cli.output import emit, info
 
 
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--tail", type=click.IntRange(min=0), help="Only the last N lines of each container.")
-@click.option("-n", "tail_n", type=click.IntRange(min=0), hidden=True)  # old spelling of --tail
+@refused_letter("-n", "--tail N", "the image name")  # was --tail once: refused, never guessed
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C to stop).")
 @stack_options
-def logs(get_stack, services, tail, tail_n, follow) -> int:
+def logs(get_stack, services, tail, follow) -> int:
     """Print the services' logs."""
-    tail = tail if tail is not None else tail_n
     from scitex_container.docker.actions import logs_stack
     from scitex_container.errors import BadInputError
 

@@ -64,9 +64,10 @@ def run_action(label: str, action) -> int:
     if run.returncode != 0 and run.output_tail and not opts.json and opts.verbosity <= 0:
         info(run.output_tail, opts)  # with -v every line was shown already
     outcome = "ok" if run.returncode == 0 else f"failed (exit {run.returncode})"
-    if commands is not None:
-        outcome = "dry run, nothing changed"
     text = f"{run.action} {run.project}: {outcome} [{run.engine} -f {run.compose_file}]"
+    if commands is not None:  # what the real run would do: the commands listed above
+        what = f"run the {len(commands)} command(s) above" if commands else "run nothing"
+        text = f"would {what} to {run.action} {run.project} [{run.engine} -f {run.compose_file}]"
     emit(run, opts, text=text, dry_run_commands=commands)
     if commands is not None:
         return pending_exit(bool(commands))

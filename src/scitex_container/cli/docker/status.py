@@ -22,9 +22,7 @@ def status(get_stack) -> int:
         emit(result.reference_dict() | {"project": result.project, "engine": result.engine}, opts)
     elif result.returncode != 0:
         info(f"`{' '.join(result.command)}` failed: {result.error}", opts)
-    elif not result.containers:
-        emit(None, opts, text=f"no containers in project {result.project} ({result.compose_file})")
-    else:
+    else:  # an empty stack still prints its header (as every empty list does)
         rows = [{k: c[k] for k in ("name", "state", "image")} for c in result.containers]
         emit(
             rows,

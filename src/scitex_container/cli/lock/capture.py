@@ -42,10 +42,11 @@ def capture(image: str, output: str | None, method: str, no_date: bool) -> int:
         click.echo(render_lock(result), nl=False)
         return 0
     counts = ", ".join(f"{n} {k}" for k, n in result.counts().items() if n or k != "apk")
-    verb = "would write" if commands is not None else "wrote"
+    pending = output is not None and not _same_text(output, render_lock(result))
+    verb = "wrote" if commands is None else "would write" if pending else "unchanged:"
     text = f"{verb} {output} ({counts})" if output else counts
     emit(result, opts, text=text, dry_run_commands=commands)
-    return pending_exit(output is not None and not _same_text(output, render_lock(result)))
+    return pending_exit(pending)
 
 
 def _same_text(path: str, text: str) -> bool:

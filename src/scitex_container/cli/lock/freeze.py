@@ -26,6 +26,7 @@ def freeze_cmd(image: str, output_dir: str | None) -> int:
     opts = get_options()
     paths, commands = execute(lambda: freeze(image, output_dir))
     if not opts.json:
-        info(f"froze {len(paths)} lock files", opts)
+        verb = "would write" if commands is not None else "wrote"
+        info(f"{verb} {len(paths)} lock files", opts)
     emit({k: str(v) for k, v in paths.items()}, opts, dry_run_commands=commands)
     return pending_exit(bool(paths))

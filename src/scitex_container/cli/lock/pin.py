@@ -72,11 +72,14 @@ def pin(
         except (OSError, UnicodeDecodeError):
             pending = True
     path, commands = execute(lambda: generate_locked_def(definition, lock_file, out_def, **kwargs))
-    verb = "would write" if opts.dry_run else "wrote"
+    if opts.dry_run:
+        said = f"would write {path}" if pending else f"unchanged: {path} (the same text)"
+    else:
+        said = f"wrote {path}"
     emit(
         {"locked_def": str(path)},
         opts,
-        text=f"{verb} {path}",
+        text=said,
         dry_run_commands=commands,
         stdout_taken=out_def == "-",
     )

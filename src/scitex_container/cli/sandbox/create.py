@@ -15,12 +15,12 @@ from scitex_container.cli.output import emit
 @click.command()
 @click.argument("source", type=EXISTING)
 @click.option(
+    "-d",
     "--dir",
     "containers_dir",
     type=TidyPath(file_okay=False),
     help="Store directory (default: SOURCE's directory).",
 )
-@click.option("-d", "containers_dir_d", type=TidyPath(file_okay=False), hidden=True)  # old --dir
 @click.option(
     "-o",
     "--output",
@@ -35,9 +35,8 @@ from scitex_container.cli.output import emit
 )
 @fakeroot_option
 @common_options
-def create(source, containers_dir, containers_dir_d, output_dir, force, fakeroot) -> int:
+def create(source, containers_dir, output_dir, force, fakeroot) -> int:
     """Build a sandbox from SOURCE (a .def, a .sif or a sandbox) and make it current."""
-    containers_dir = containers_dir or containers_dir_d
     if output_dir is not None and os.path.lexists(output_dir):
         from scitex_container.errors import BadInputError
 

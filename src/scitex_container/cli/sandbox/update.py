@@ -6,7 +6,7 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
-from scitex_container.cli.options import EXISTING_DIR, TidyPath, common_options
+from scitex_container.cli.options import EXISTING_DIR, TidyPath, common_options, refused_letter
 from scitex_container.cli.output import emit
 
 
@@ -23,7 +23,7 @@ from scitex_container.cli.output import emit
     multiple=True,
     help="Package to install (repeatable; default: the ecosystem list).",
 )
-@click.option("-p", "packages_p", multiple=True, hidden=True)  # old spelling of --package
+@refused_letter("-p", "--package NAME", "the project")  # was --package once: refused
 @click.option(
     "--deps", "install_deps", is_flag=True, help="Install dependencies too (default: --no-deps)."
 )
@@ -33,7 +33,7 @@ from scitex_container.cli.output import emit
     help="Let pip build in an isolated environment (needs the network).",
 )
 @common_options
-def update(sandbox_dir, proj_root, packages, packages_p, install_deps, build_isolation) -> int:
+def update(sandbox_dir, proj_root, packages, install_deps, build_isolation) -> int:
     """pip-install local repositories into SANDBOX_DIR; exit 1 if any failed."""
     from scitex_container.apptainer.sandbox.maintenance import sandbox_update
 
@@ -41,7 +41,7 @@ def update(sandbox_dir, proj_root, packages, packages_p, install_deps, build_iso
         lambda: sandbox_update(
             sandbox_dir,
             proj_root=proj_root,
-            packages=(*packages, *packages_p) or None,
+            packages=packages or None,
             install_deps=install_deps,
             build_isolation=build_isolation,
         )

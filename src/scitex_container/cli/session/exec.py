@@ -20,10 +20,10 @@ def exec_(session_id, command) -> int:
     The command's own output and exit status pass through (srun's report of
     a non-zero exit is not shown); with --json a final JSON line gives its
     return code.  Our own failures have codes of their own: 127 COMMAND is
-    not found in the container, 126 it cannot be run there, 125 the step
-    could not run it (srun, the node or the instance failed), with a
-    one-line message (a JSON error with --json); 1 the session is not
-    running, 2 bad input.
+    not found in the container, 126 it cannot be run there (a directory,
+    no permission), 125 we could not run it (no such session, the session
+    is not running, srun, the node or the instance failed), with a one-line
+    message (a one-line JSON error with --json); 2 a bad command line.
     """
     from scitex_container.apptainer.session import exec_in_session
 

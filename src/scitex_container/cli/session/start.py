@@ -14,7 +14,19 @@ def _dev_repo(value: str) -> dict:
     name, sep, path = value.partition("=")
     if not sep:
         raise click.BadParameter(f"expected NAME=PATH, got {value!r}", param_hint="--dev")
-    return {"name": name, "host_path": path}
+    return {"name": name, "host_path": _absolute(path)}
+
+
+def _absolute(path: str) -> str:
+    """One rule for host paths on the command line: relative ones from the working directory."""
+    import os
+
+    return os.path.abspath(path) if path and not os.path.isabs(path) else path
+
+
+def _mount(spec: str) -> str:
+    host, sep, rest = spec.partition(":")
+    return _absolute(host) + sep + rest
 
 
 @click.command("start")
@@ -104,7 +116,7 @@ def start(
 
     host_mounts = [
         {"host_path": b.host, "container_path": b.container, "mode": b.mode}
-        for b in (parse_bind_spec(m, field="--mount") for m in mounts)
+        for b in (parse_bind_spec(_mount(m), field="--mount") for m in mounts)
     ]
     backend = "auto" if local is None else ("local" if local else "slurm")
     record, commands = execute(
@@ -135,6 +147,12 @@ def start(
         f"job {record.job_id} on {record.node or '?'}" if record.backend == "slurm" else "this host"
     )
     text = f"{record.id}\t{record.state}\t{where}\tinstance {record.instance or '-'}"
-    data = {**record.to_dict(), "project": record.project_slug}  # as `session list` says it
+    from scitex_container.apptainer.session.records import iso_time
+
+    data = {  # the keys `session list` uses too (`created` stays: the epoch, as recorded)
+        **record.to_dict(),
+        "project": record.project_slug,
+        "created_at": iso_time(record.created),
+    }
     emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(True)

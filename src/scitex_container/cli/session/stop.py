@@ -18,7 +18,11 @@ def stop(session_id) -> int:
     from scitex_container.apptainer.session import stop_session
 
     record, commands = execute(lambda: stop_session(session_id))
-    verb = "would stop" if commands is not None else "stopped"
+    text = f"stopped {record.id}"
+    if commands is not None:
+        text = f"would stop {record.id} and remove its record"
+        if not commands:  # its job ended already: the real run only forgets it
+            text = f"would remove the record of {record.id} (its job has ended)"
     data = {**record.to_dict(), "project": record.project_slug}  # as `session list` says it
-    emit(data, get_options(), text=f"{verb} {record.id}", dry_run_commands=commands)
+    emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(True)

@@ -39,10 +39,12 @@ def status(containers_dir, output_dir, check) -> int:
     Read-only: `--dry-run` changes nothing here.
     """
     from scitex_container.apptainer.building.decision import image_statuses
+    from scitex_container.cli.progress import hashing_progress
 
-    rows, commands = execute(
-        lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
-    )
+    with hashing_progress(get_options(), "status"):
+        rows, commands = execute(
+            lambda: [s.row() for s in image_statuses(containers_dir, output_dir=output_dir)]
+        )
     columns = ["name", "needs_rebuild", "action", "version", "sif_size", "sif_date", "sif_path"]
     columns.append("error")
     if any(r.get("stages_reused") for r in rows):

@@ -57,12 +57,18 @@ def versions(store, protect, unprotect) -> int:
     if commands is not None:  # the table the real run would print
         marks = {protect: True, unprotect: False}
         rows = [{**r, "protected": marks.get(r["version"], r["protected"])} for r in rows]
-    if commands is not None and pending and not get_options().json:
-        marker = f"add the keep marker to {protect}" if protect else f"remove that of {unprotect}"
-        click.echo(f"would {marker}")
     if problem := st.link_problem():
         click.echo(f"warning: {problem}", err=True)
-    emit(rows, get_options(), columns=VERSION_COLUMNS, title=str(st.dir), dry_run_commands=commands)
+    opts = get_options()
+    if (protect or unprotect) and not opts.json:  # say what was (or would be) done
+        version = protect or unprotect
+        word = "protect" if protect else "unprotect"
+        if commands is not None:  # the dry run's line, not a table already showing it done
+            said = f"would {word} {version}" if pending else f"{version}: already {word}ed"
+            click.echo(said + ("" if pending else ", nothing to do"))
+            return pending_exit(pending)
+        click.echo(f"{word}ed {version}" if pending else f"{version}: already {word}ed")
+    emit(rows, opts, columns=VERSION_COLUMNS, title=str(st.dir), dry_run_commands=commands)
     return pending_exit(pending)
 
 
