@@ -66,3 +66,53 @@ def test_setup_and_files_from_outside_the_roots_are_refused_unless_opted_in(tmp_
 
     for result in with_session(server_env(root), root, opted_in, args=("--allow-host-def",)):
         assert "dry_run_commands" in result.structured_content["result"], result
+
+
+def test_every_def_the_call_builds_is_checked_whatever_its_name_and_spelling(tmp_path):
+    """`x.txt`, `X.DEF`, `${VAR:-/outside}`, `~` (with a decoy `~` dir), localimage."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret").write_text("private\n")
+    (outside / "base.sif").write_bytes(b"not used")
+    (root / "~").mkdir()
+    (root / "~" / ".bashrc").write_text("decoy\n")  # the checker must not read this one
+    base = root / "base.sif"
+    base.write_bytes(b"not used: nothing is built")
+    defs = {
+        "setup.txt": (SETUP_DEF.format(base=base, outside=outside), 4, "%setup"),
+        "files.DEF": (FILES_DEF.format(base=base, outside=outside), 5, "%files source"),
+        "default.def": (
+            f"Bootstrap: localimage\nFrom: {base}\n\n%files\n"
+            f"    ${{SCX_NOPE:-{outside}/secret}} /s\n",
+            5,
+            "%files source `${SCX_NOPE:-",
+        ),
+        "tilde.def": (
+            f"Bootstrap: localimage\nFrom: {base}\n\n%files\n    ~/.bashrc /x\n",
+            5,
+            "%files source `",
+        ),
+        "local.def": (
+            f"Bootstrap: localimage\nFrom: {outside}/base.sif\n",
+            2,
+            "localimage `From:",
+        ),
+    }
+    for name, (text, _, _) in defs.items():
+        (root / name).write_text(text)
+    out_dir = str(root / "images")
+    calls = [(n, "build", {"definition": str(root / n), "output_dir": out_dir}) for n in defs]
+    calls += [
+        ("setup.txt", "repro", {"definition": str(root / "setup.txt")}),
+        ("setup.txt", "sandbox_create", {"source": str(root / "setup.txt")}),
+    ]
+
+    async def body(session):
+        return [(n, await rpc_error(session, tool, args)) for n, tool, args in calls]
+
+    for name, refused in with_session(server_env(root), root, body):
+        _, line, what = defs[name]
+        assert refused.data["field"] in ("definition", "source"), (name, refused)
+        assert f"{root / name}:{line}: {what}" in refused.message, (name, refused.message)
+    assert not (outside / "written").exists() and not (root / "images").exists()

@@ -54,6 +54,11 @@ def test_the_server_refuses_to_start_with_root_slash_unless_told(tmp_path):
         [SERVER, "--root", str(tmp_path / "no")], env=env, input="", capture_output=True, text=True
     )
     assert missing.returncode == 2 and "not a directory" in missing.stderr
+    for empty in ("", " "):  # realpath('') is the working directory: not a root
+        ran = subprocess.run(
+            [SERVER, "--root", empty], env=env, input="", capture_output=True, text=True
+        )
+        assert ran.returncode == 2 and "empty root" in ran.stderr, ran.stderr
 
     outside = str(tmp_path.parent)
 

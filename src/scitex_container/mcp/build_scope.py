@@ -27,16 +27,24 @@ def host_def_allowed() -> bool:
 
 
 def check_def(path: str, allowed: list[str], field: str) -> None:
-    """Refuse the def at ``path`` if it reaches the host outside ``allowed`` (see module)."""
-    if host_def_allowed() or not path.endswith(".def") or not os.path.isfile(path):
+    """Refuse the def at ``path`` if it reaches the host outside ``allowed`` (see module).
+
+    Every existing file is checked whatever its name (the CLI builds
+    ``x.txt`` or ``X.DEF`` as a def); a file that is not a def (a SIF, an
+    archive) does not parse and is left to the command.
+    """
+    if host_def_allowed() or not os.path.isfile(path):
         return
     from scitex_container.apptainer.deffile.files import parse_def
-    from scitex_container.apptainer.deffile.sources import host_sources
+    from scitex_container.apptainer.deffile.sources import OPERATOR_RE, host_sources
 
     try:
+        with open(path, "rb") as fh:
+            if b"\0" in fh.read(65536):
+                return  # binary (a SIF): not a def
         deffile = parse_def(path)
         sources = host_sources(deffile, strict=False)
-    except DefFileError:
+    except (DefFileError, OSError, UnicodeDecodeError, ValueError):
         return  # the command reports a malformed def as the CLI does
     for _, section in deffile.iter_sections():
         if section.name == "setup":
@@ -45,7 +53,27 @@ def check_def(path: str, allowed: list[str], field: str) -> None:
                 "def with %setup (start it with --allow-host-def to allow it)",
                 field,
             )
+    base = os.path.dirname(os.path.abspath(path))
+    for stage in deffile.stages:
+        header = {e.name: e for e in stage.header}
+        boot, source = header.get("bootstrap"), header.get("from")
+        if boot is None or source is None or boot.value.strip().lower() != "localimage":
+            continue
+        image = os.path.join(base, os.path.expanduser(source.value.strip()))
+        if not inside(image, allowed):
+            raise BadInputError(
+                f"{path}:{source.line}: localimage `From: {source.value.strip()}` is outside "
+                f"the directories this server may touch ({', '.join(allowed)}; "
+                "--allow-host-def allows it)",
+                field,
+            )
     for src in sources:
+        if OPERATOR_RE.search(src.src):
+            raise BadInputError(
+                f"{path}:{src.line}: %files source `{src.src}` uses a ${{...}} expansion "
+                "operator, which this server does not resolve (--allow-host-def allows it)",
+                field,
+            )
         for host_path in src.paths:
             if not inside(str(host_path), allowed):
                 raise BadInputError(

@@ -192,6 +192,8 @@ def choose_roots(given: list[str] | None) -> list[str]:
         listed, field = [os.getcwd()], "working directory"
     out = []
     for raw in listed:
+        if not raw.strip():
+            raise BadInputError("an empty root confines nothing: give a directory", field)
         real = os.path.realpath(raw)
         if not os.path.isdir(real):
             raise BadInputError(f"root `{raw}` is not a directory", field)

@@ -55,6 +55,24 @@ def test_a_leading_tilde_is_the_builds_home(tree: Path):
     assert rebase_line("~/a.txt /x", "/r", {}) is None  # absolute: left as written
 
 
+def test_a_variables_default_and_alternative_expand_as_the_shell_does(tree: Path):
+    # mvdan.cc/sh expands `${X:-/etc/passwd}` to the default: the checks must see it
+    env = {"HOME": "/home/u", "EMPTY": ""}
+    assert expand("${NOPE:-/etc/passwd}", tree, env) == (["/etc/passwd"], False)
+    assert expand("${EMPTY:-/d}", tree, env) == (["/d"], False)
+    assert expand("${EMPTY-/d}/a", tree, env) == (["/a"], False)  # set (empty): no default
+    assert expand("${HOME:+/alt}/a", tree, env) == (["/alt/a"], False)
+    assert expand('"${NOPE:-$HOME}"/a', tree, env) == (["/home/u/a"], False)
+
+
+def test_tilde_user_is_that_users_home(tree: Path):
+    import pwd
+
+    root_home = pwd.getpwnam("root").pw_dir
+    assert expand("~root/a", tree, {}) == ([f"{root_home}/a"], False)
+    assert expand("~scx-no-such-user/a", tree, {}) == (["~scx-no-such-user/a"], False)
+
+
 @pytest.mark.parametrize(
     ("line", "values"),
     [

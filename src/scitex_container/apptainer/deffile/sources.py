@@ -23,7 +23,9 @@ build inputs hash, the def checks, the artifact archive and the in-toto
 statement (through the inputs hash) all read ``%files`` through it.
 :func:`rebase_line` rewrites one ``%files`` line so that its relative source
 means the same from another directory (``lock pin -o elsewhere``).
-Not modelled: extended globs (``@(a|b)``), ``~user`` and command substitution.
+``${NAME:-word}`` and its kin are modelled (:func:`_value`); ``~user`` is
+that user's home.  Not modelled: extended globs (``@(a|b)``) and command
+substitution.
 """
 
 from __future__ import annotations
@@ -75,10 +77,34 @@ def split_line(text: str) -> tuple[str, str]:
     return (fields[0] if fields else ""), (fields[1] if len(fields) > 1 else "")
 
 
+_PARAM_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?[-=+])(.*)", re.S)
+
+
 def _value(match: re.Match[str], env: Mapping[str, str]) -> str:
-    """The value of one ``$NAME``/``${NAME}`` reference (``""`` when unset)."""
+    """The value of one ``$NAME``/``${NAME}`` reference (``""`` when unset).
+
+    ``${NAME:-word}``, ``${NAME-word}`` (and ``:=``/``=``, which assign
+    the same value) give ``word`` when NAME is unset (or, with ``:``,
+    empty); ``${NAME:+word}``/``${NAME+word}`` give ``word`` when it is
+    set; ``$VAR`` inside ``word`` expands.  Other operators (``#``, ``%``,
+    ``/``, ``:?``) are read as the bare name: the MCP check refuses them
+    (:data:`OPERATOR_RE`).
+    """
     name = match.group(0)[1:].removeprefix("{").removesuffix("}")
+    param = _PARAM_RE.fullmatch(name) if match.group(0).startswith("${") else None
+    if param is not None:
+        var, op, word = param.groups()
+        value = env.get(var)
+        word = _VAR_RE.sub(lambda m: _value(m, env), word)
+        unset = value is None or (op.startswith(":") and value == "")
+        if op.endswith("+"):
+            return "" if unset else word
+        return word if unset else str(value)
     return env.get(re.split(r"[^A-Za-z0-9_]", name, maxsplit=1)[0] or name, "")
+
+
+#: A ``${...}`` that is not a bare ``${NAME}``: an expansion operator.
+OPERATOR_RE = re.compile(r"\$\{(?![A-Za-z_][A-Za-z0-9_]*\})")
 
 
 def _words(src: str, env: Mapping[str, str]) -> list[tuple[str, bool]]:
@@ -146,12 +172,29 @@ def _braces(pieces: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
     return [pieces]
 
 
+def _tilde(pieces: list[tuple[str, bool]], env: Mapping[str, str]) -> list[tuple[str, bool]]:
+    """``~`` (``$HOME``) or ``~user`` (that user's home) at the start of a word, expanded."""
+    end = next((k for k, (t, q) in enumerate(pieces) if q or t == "/"), len(pieces))
+    if end < len(pieces) and pieces[end][1]:
+        return pieces  # a quoted character in the prefix: no tilde expansion
+    user = "".join(t for t, _ in pieces[1:end])
+    if not user:
+        return [(env.get("HOME", "~"), True), *pieces[1:]]
+    import pwd
+
+    try:
+        home = pwd.getpwnam(user).pw_dir
+    except KeyError:
+        return pieces  # no such user: the shell keeps the word as written
+    return [(home, True), *pieces[end:]]
+
+
 def _pieces(src: str, env: Mapping[str, str] | None) -> list[list[tuple[str, bool]]]:
     """The brace-expanded words of ``src`` as apptainer parses it (spaces escaped first)."""
     env = os.environ if env is None else env
     pieces = _words(src.replace(" ", "\\ "), env)
-    if pieces and pieces[0] == ("~", False) and (len(pieces) == 1 or pieces[1][0] == "/"):
-        pieces[0] = (env.get("HOME", "~"), True)  # the shell's tilde expansion
+    if pieces and pieces[0] == ("~", False):
+        pieces = _tilde(pieces, env)  # the shell's tilde expansion
     return _braces(pieces)
 
 
