@@ -160,6 +160,15 @@ RULES: list[tuple[str, str, str, str]] = [
         '(`"$APPTAINER" instance start`: apptainer or singularity), not a literal apptainer',
     ),
     (
+        "tests/scitex_container/apptainer/test__command_builder.py::TestBuildHostMountBinds"
+        "::test_texlive_prefix_generates_binary_binds",
+        "bind for texlive_prefix",
+        "deliberate",
+        "the builders are pure (they never read the submitting host's disk): TeX Live "
+        "programs are bound, with launchers, where the command runs (`session start`, "
+        "`get_mount_config(..., resolve=True)`), not by `build_host_mount_binds`",
+    ),
+    (
         "tests/scitex_container/apptainer/test__lockgen.py*",
         "",
         "deliberate",

@@ -83,3 +83,19 @@ def test_an_unexplained_failure_exits_1(tmp_path):
     assert code == 1
     (other,) = [r for r in results if r["nodeid"].endswith("test_a_difference_nobody_explained")]
     assert other["category"] == "UNCLASSIFIED"
+
+
+def test_the_pure_builders_texlive_difference_is_classified_deliberate():
+    # the seed's c54fbdc test expects /bin/ binds from build_host_mount_binds(texlive_prefix=)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("seed_conformance", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    category, reason = module.classify(
+        "tests/scitex_container/apptainer/test__command_builder.py::TestBuildHostMountBinds"
+        "::test_texlive_prefix_generates_binary_binds",
+        "AssertionError: Expected at least one /bin/ bind for texlive_prefix=/usr",
+    )
+    assert category == "deliberate" and "pure" in reason
