@@ -389,6 +389,9 @@ fi
 if [ "${1-}" = instance ] && [ "${2-}" = start ]; then
     exit "${FAKE_START_RC:-0}"
 fi
+if [ "${1-}" = instance ] && [ "${2-}" = stop ] && [ -n "${FAKE_STOP_TERM-}" ]; then
+    kill -TERM "$PPID"  # scancel's TERM reaching the script while the instance stops
+fi
 exit 0
 """
 )

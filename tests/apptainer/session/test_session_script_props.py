@@ -298,6 +298,40 @@ def test_signal_stops_the_instance_without_waiting_for_the_sleep(
     assert sum(c[:2] == ["instance", "stop"] for c in calls) == 1
 
 
+@pytest.mark.parametrize("cancel_first", [False, True])
+def test_a_term_while_the_instance_stops_still_prints_the_end_marker(
+    script: str, tmp_path: Path, cancel_first: bool
+) -> None:
+    """scancel's TERM reaches the script again during its cleanup (the EXIT trap after
+    the instance was stopped from outside, or the TERM trap): the marker still comes."""
+    path = tmp_path / "start.sh"
+    path.write_text(script)
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "SLURM_JOB_ID": JOB,
+        "FAKE_LISTED": "1",  # listed at the start only: every path may end the instance
+        "FAKE_STOP_TERM": "1",
+        "FAKE_APPTAINER_LOG": str(tmp_path / "calls"),
+    }
+    proc = subprocess.Popen(
+        ["bash", str(path)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline().strip(), proc.stdout.readline().strip()]
+    assert lines == ["INSTANCE_NAME=sx", "INSTANCE_READY"]
+    if cancel_first:
+        proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert out.splitlines()[-1] == "INSTANCE_ENDED", out
+    # the test's TERM may come before the poll saw the instance gone (143) or after (0)
+    assert proc.returncode in ((0, 143) if cancel_first else (0,)), out
+
+
 def test_exact_name_detection_ignores_longer_names(tmp_path: Path) -> None:
     """A listed ``sx-4242x`` is not ``sx-4242``: grep compares the whole JSON value."""
     fake = tmp_path / "bin"

@@ -162,3 +162,15 @@ def test_cancel_during_start_leaves_nothing(workspace, user_image: Path, delay: 
     assert wait_until(lambda: job not in ws.active_jobs())
     name = f"sx-scitex-test-{slug}-{job}"
     assert wait_until(lambda: name not in ws.instances(), timeout=15), f"{name} was left running"
+
+
+def test_stop_is_confirmed_every_time(workspace, user_image: Path) -> None:
+    """scancel's TERM reaching the script in its cleanup once left `stop pending` (1 in 3)."""
+    ws = workspace
+    for _ in range(3):
+        rec = ws.start_json(user_image)
+        done = ws.cli("--json", "session", "stop", rec["id"])
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert ws.records() == [], ws.records()
+        assert rec["job_id"] not in ws.active_jobs()
+        assert rec["instance"] not in ws.instances()

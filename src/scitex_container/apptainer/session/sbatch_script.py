@@ -94,8 +94,11 @@ is_running() {{
         | grep -q -F "\\"instance\\": \\"$INSTANCE\\""
 }}
 
+# Runs to its end: scancel signals every process of the job again while the
+# instance stops, and a default TERM here would end the script before the marker.
 stop_instance() {{
-    trap - EXIT TERM INT HUP
+    trap '' TERM INT HUP
+    trap - EXIT
     if [ -n "$sleeper" ]; then
         kill "$sleeper" 2>/dev/null
     fi
