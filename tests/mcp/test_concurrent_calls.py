@@ -24,7 +24,9 @@ def test_a_versions_call_answers_while_a_build_is_running(tmp_path, busybox_sif)
     gate = tmp_path / "gate"  # under /tmp, which apptainer binds into %post
     gate.mkdir()
     definition = tmp_path / "wait.def"
-    definition.write_text(WAITING_DEF.format(base=busybox_sif, gate=gate))
+    base = tmp_path / "base.sif"  # inside the server's root: a localimage outside is refused
+    make_sif(base, busybox_sif)
+    definition.write_text(WAITING_DEF.format(base=base, gate=gate))
     store = tmp_path / "store"
     store.mkdir()
     make_sif(store / "scitex-v1.0.sif")

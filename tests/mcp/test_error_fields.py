@@ -82,3 +82,54 @@ def test_arguments_that_are_not_an_object_name_the_field(tmp_path):
     error = answers[1]["error"]
     assert answers[1]["id"] == 2
     assert error["data"]["field"] == "arguments" and error["message"].startswith("arguments: ")
+
+
+@pytest.mark.apptainer
+def test_errors_about_a_resolved_def_a_key_or_the_default_store_name_the_field(
+    tmp_path, busybox_sif
+):
+    """A def the command resolved (a name, the default, a %files line), a key that is
+    the image's path, and the default store holding several images."""
+    containers = tmp_path / "containers"
+    containers.mkdir()
+    (containers / "m.def").write_text("Bootstrap: scratch\n\n%files\n    nosuchfile /x\n")
+    for name in ("a", "b"):
+        (containers / name).mkdir()
+        (containers / name / f"{name}-v1.sif").write_bytes(b"x")
+        (containers / name / f"{name}.sif").symlink_to(f"{name}-v1.sif")
+    image = tmp_path / "img.sif"
+    make_sif(image, busybox_sif)
+
+    async def body(session):
+        return {
+            "nosuch": await rpc_error(session, "build", {"definition": "nosuch"}),
+            "default": await rpc_error(session, "container_build", {"name": ""}),
+            "files": await rpc_error(session, "build", {"definition": "m", "dry_run": True}),
+            "key": await rpc_error(session, "sign", {"image": str(image), "key": str(image)}),
+            "store": await rpc_error(session, "switch", {"version": "x"}),
+        }
+
+    out = with_session(server_env(tmp_path), tmp_path, body)
+    assert out["nosuch"].data["field"] == "definition", out["nosuch"]
+    assert out["default"].data["field"] in ("name", "definition"), out["default"]
+    assert out["files"].data["field"] == "definition", out["files"]
+    assert f"{containers / 'm.def'}:4:" in out["files"].message  # the def's file:line kept
+    assert out["key"].data["field"] == "key", out["key"]
+    assert out["store"].data["field"] == "store", out["store"]
+    assert str(containers) in out["store"].message  # the directory it resolved to
+
+
+def test_a_slurm_option_with_local_is_refused_naming_it(tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    request = {"image": str(tmp_path / "x.sif"), "project": str(project), "local": True}
+
+    async def body(session):
+        return [
+            await rpc_error(session, "session_start", {**request, field: "nosuch"})
+            for field in ("partition", "node", "constraint")
+        ]
+
+    errors = with_session(server_env(tmp_path), tmp_path, body)
+    assert [e.data["field"] for e in errors] == ["partition", "node", "constraint"]
+    assert all("SLURM option" in e.message for e in errors)

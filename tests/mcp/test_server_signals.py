@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from mcp_client import SERVER, server_env
+from storekit import make_sif
 
 #: A build that waits inside %post for ``gate/release`` (the host's /tmp is bound there).
 WAITING_DEF = """\
@@ -99,7 +100,9 @@ def test_a_build_cut_by_a_signal_or_a_closed_stdin_leaves_nothing(tmp_path, busy
     gate = tmp_path / "gate"
     gate.mkdir()
     definition = tmp_path / "wait.def"
-    definition.write_text(WAITING_DEF.format(base=busybox_sif, gate=gate))
+    base = tmp_path / "base.sif"  # inside the server's root: a localimage outside is refused
+    make_sif(base, busybox_sif)
+    definition.write_text(WAITING_DEF.format(base=base, gate=gate))
     images = tmp_path / "images"
     proc = _server(tmp_path)
     try:

@@ -8,9 +8,11 @@ from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import TidyPath, common_options
 from scitex_container.cli.output import emit
+from scitex_container.cli.seed.help_recursive import group_option
 
 
 @click.group()
+@group_option
 def key() -> None:
     """Signing keys (PEM files apptainer signs and verifies with)."""
 

@@ -11,6 +11,7 @@ name), so the JSON-RPC error's ``data.field`` and message name it.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from scitex_container.mcp.tool_spec import Param, ToolSpec
@@ -52,8 +53,24 @@ def _is_at(where: str, value: Any) -> bool:
     return any(w == path or w.startswith(path + ":") for w in (where, os.path.realpath(where)))
 
 
-def tool_field(spec: ToolSpec, where: str | None, arguments: dict[str, Any]) -> str | None:
-    """The field of ``spec`` the command's error location ``where`` is about, or None."""
+def _def_file(where: str) -> bool:
+    """Whether ``where`` is a def file (``x.def`` or ``x.def:LINE``, any case)."""
+    head, _, line = where.rpartition(":")
+    path = head if head and line.isdigit() else where
+    return path.lower().endswith(".def")
+
+
+def tool_field(
+    spec: ToolSpec, where: str | None, arguments: dict[str, Any], message: str = ""
+) -> str | None:
+    """The field of ``spec`` the command's error location ``where`` is about, or None.
+
+    Several fields holding the same path: the one ``message`` names (a key
+    that is not a key).  A def file's location the client did not spell (a
+    name the command resolved, the default def, a ``%files`` line) is the
+    def's field; the containers directory a defaulted store resolved to is
+    the store's.
+    """
     if not where:
         return None
     norm = _norm(where)
@@ -69,7 +86,33 @@ def tool_field(spec: ToolSpec, where: str | None, arguments: dict[str, Any]) -> 
     for p in spec.params:
         if default is not None and p.resolve_default == default:
             return _spelled(p, arguments)
+    at = [
+        _spelled(p, arguments)
+        for p in spec.params
+        if p.kind in ("path", "text") and _is_at(where, arguments.get(_spelled(p, arguments)))
+    ]
+    named = [f for f in at if re.search(rf"\b{re.escape(f)}\b", message)]
+    if at:
+        return (named or at)[0]
+    if _def_file(where):
+        for p in spec.params:
+            if p.name in ("definition", "source"):
+                return _spelled(p, arguments)
     for p in spec.params:
-        if p.kind in ("path", "text") and _is_at(where, arguments.get(_spelled(p, arguments))):
+        given = arguments.get(_spelled(p, arguments))
+        if p.resolve_default == "containers_dir" and not given and os.path.isdir(where):
             return _spelled(p, arguments)
     return None
+
+
+def drops_where(where: str, field: str, arguments: dict[str, Any]) -> bool:
+    """Whether the message may say ``field`` instead of ``where``: a name (``--output``),
+    or exactly the path the client gave (a def's line, or a path the command resolved
+    by itself, stays in the message)."""
+    head, _, line = where.rpartition(":")
+    if head and line.isdigit():
+        return False
+    if not os.path.isabs(where):
+        return True
+    value = arguments.get(field)
+    return isinstance(value, str) and bool(value) and _is_at(where, value)

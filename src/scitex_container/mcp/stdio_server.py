@@ -100,16 +100,22 @@ def checked(outcome: CallOutcome, name: str = "", arguments: Any = None) -> Call
     (:mod:`.error_fields`), in ``data.field`` and at the head of the message.
     """
     if outcome.bad_input:
-        from scitex_container.mcp.error_fields import tool_field
+        from scitex_container.mcp.error_fields import drops_where, tool_field
 
         payload = dict(outcome.payload) if isinstance(outcome.payload, dict) else {}
         message = str(payload.get("error", "bad input"))
         where = payload.get("where")
         spec = tool_catalog.find(name)
         field = None
+        args = arguments if isinstance(arguments, dict) else {}
         if spec is not None and isinstance(where, str):
-            field = tool_field(spec, where, arguments if isinstance(arguments, dict) else {})
-        if field is not None and isinstance(where, str) and message.startswith(f"{where}: "):
+            field = tool_field(spec, where, args, message)
+        if (
+            field is not None
+            and isinstance(where, str)
+            and message.startswith(f"{where}: ")
+            and drops_where(where, field, args)
+        ):
             message = message[len(where) + 2 :]
         raise _invalid(message, field, payload)
     return outcome

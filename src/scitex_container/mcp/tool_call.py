@@ -168,6 +168,10 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
     """
     arguments = {k: v for k, v in (arguments or {}).items() if v != ""}
     _schema_error(spec, arguments)
+    if spec.command == ("session", "start") and arguments.get("local"):
+        for slurm_only in ("partition", "node", "constraint"):
+            if arguments.get(slurm_only):
+                raise BadInputError("is a SLURM option: not with `local`", slurm_only)
     allowed = roots()
     argv = ["--json", "-q"]
     if arguments.pop("dry_run", False):

@@ -247,8 +247,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             Param(
                 "name",
                 "text",
-                "Instance base name: the instance becomes `<name>-<8 hex digits>`, unique per "
-                "session (the result's `instance`); default `sx-<user>-<project>`.",
+                "Instance base name: the instance becomes `<name>-<SLURM job id>` on SLURM, "
+                "`<name>-<8 hex digits>` with `local`, unique per session (the result's "
+                "`instance`); default `sx-<user>-<project>`.",
                 flag="--name",
             ),
             Param("local", "bool", "Run here instead of through SLURM.", flag="--local"),

@@ -13,9 +13,11 @@ from scitex_container.cli.docker.rebuild import rebuild
 from scitex_container.cli.docker.restart import restart
 from scitex_container.cli.docker.status import status
 from scitex_container.cli.docker.up import up
+from scitex_container.cli.seed.help_recursive import group_option
 
 
 @click.group()
+@group_option
 def docker() -> None:
     """Drive a Docker Compose stack (docker compose, docker-compose or podman-compose)."""
 

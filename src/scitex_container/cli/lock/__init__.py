@@ -9,9 +9,11 @@ from scitex_container.cli.lock.capture import capture
 from scitex_container.cli.lock.diff import diff
 from scitex_container.cli.lock.freeze import freeze_cmd
 from scitex_container.cli.lock.pin import pin
+from scitex_container.cli.seed.help_recursive import group_option
 
 
 @click.group()
+@group_option
 def lock() -> None:
     """Capture, pin and compare package locks."""
 

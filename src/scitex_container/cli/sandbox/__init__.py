@@ -19,9 +19,11 @@ from scitex_container.cli.sandbox.rollback import rollback
 from scitex_container.cli.sandbox.switch import switch
 from scitex_container.cli.sandbox.to_sif import to_sif
 from scitex_container.cli.sandbox.update import update
+from scitex_container.cli.seed.help_recursive import group_option
 
 
 @click.group()
+@group_option
 @common_options
 def sandbox() -> None:
     """Create, update, switch and convert sandboxes."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from scitex_container.cli.seed.apply import alias
+from scitex_container.cli.seed.help_recursive import group_option
 from scitex_container.cli.seed.list import list_
 
 
 @click.group()
+@group_option
 def apptainer() -> None:
     """The seed's `apptainer` group of image commands, each an alias of ours."""
 

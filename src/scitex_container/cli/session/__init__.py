@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from scitex_container.cli.seed.help_recursive import group_option
 from scitex_container.cli.session.attach import attach
 from scitex_container.cli.session.exec import exec_
 from scitex_container.cli.session.list import list_
@@ -12,6 +13,7 @@ from scitex_container.cli.session.stop import stop
 
 
 @click.group()
+@group_option
 def session() -> None:
     """Start, list, attach to and stop container sessions (SLURM, or this host)."""
 
