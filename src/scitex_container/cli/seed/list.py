@@ -13,6 +13,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.options import TidyPath, common_options
 from scitex_container.cli.output import emit
+from scitex_container.errors import ScitexError
 
 
 @click.command("list")
@@ -24,7 +25,8 @@ from scitex_container.cli.output import emit
 def list_(store: str | None, seed_dir: str | None) -> int:
     """Alias of `versions` (the seed's name).  List the versions of the store, newest first.
 
-    With --json: the seed's {containers_dir, active, versions}.  STORE (or
+    With --json: the seed's {containers_dir, active, versions}; an error
+    keeps the seed's `versions: []` beside our error keys.  STORE (or
     -d DIR): the store or containers directory (default: the containers
     directory found as for build).
     """
@@ -34,8 +36,12 @@ def list_(store: str | None, seed_dir: str | None) -> int:
     from scitex_container.cli.store.report import VERSION_COLUMNS
 
     given = one_of({"store": store, "seed_dir": seed_dir}, "store", "seed_dir")
-    location = given if given else find_containers_dir()
-    chosen = implied_store("STORE", location)
+    try:
+        location = given if given else find_containers_dir()
+        chosen = implied_store("STORE", location)
+    except ScitexError as exc:  # the seed's error shape keeps its (empty) `versions`
+        exc.details = {**(getattr(exc, "details", None) or {}), "versions": []}  # type: ignore[attr-defined]
+        raise
     rows = [row.row() for row in chosen.versions()]
     opts = get_options()
     if opts.json:
