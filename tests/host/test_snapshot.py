@@ -262,3 +262,22 @@ def test_a_repositorys_own_config_runs_nothing_while_it_is_recorded(repo: Path, 
     assert not ran.exists()
     entry = next(r for r in snap["dev_repos"] if r["path"] == str(repo))
     assert entry["dirty"] is True
+
+
+def test_several_images_with_no_one_default_give_no_active_image(tmp_path):
+    """The one default-store rule (verify and switch refuse here): no image picked quietly."""
+    from storekit import make_sif
+
+    from scitex_container.host.snapshot import env_snapshot
+
+    containers = tmp_path / "containers"
+    containers.mkdir()
+    for name in ("a", "b"):
+        (containers / f"{name}.def").write_text("Bootstrap: scratch\n")
+        (containers / name).mkdir()
+        make_sif(containers / name / f"{name}-v20260101T000000Z.sif")
+        (containers / name / f"{name}.sif").symlink_to(f"{name}-v20260101T000000Z.sif")
+    data = env_snapshot(containers)
+    assert len(data["container"]["images"]) == 2, data
+    assert data["container"]["active_version"] is None, data["container"]
+    assert any(e.startswith("container.active_version:") for e in data["errors"]), data["errors"]

@@ -165,6 +165,25 @@ def _signer(claim: dict) -> str | None:
     return claim.get("signer") or claim.get("keyid")
 
 
+def _primary(root: Path, images: list[dict], errors: list[str]) -> dict | None:
+    """The reference's single active image: ``current.sif`` when present, else the one
+    every command means by default (:func:`~..apptainer.store.implied.implied_image`); a
+    directory holding several images with no one default has none (the reason in errors)."""
+    if not images:
+        return None
+    current = next((i for i in images if Path(i["link"]).name == "current.sif"), None)
+    if current is not None or len(images) == 1:
+        return current or images[0]
+    from scitex_container.apptainer.store.implied import implied_image
+
+    try:
+        chosen = implied_image("containers_dir", root).resolve()
+    except Exception as exc:
+        errors.append(f"container.active_version: {exc}")
+        return None
+    return next((i for i in images if Path(i["path"]).resolve() == chosen), None)
+
+
 def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
     from scitex_container.apptainer import tool
     from scitex_container.host import snapshot_container as sc
@@ -206,9 +225,8 @@ def _container(containers_dir, errors: list[str]) -> tuple[dict, list[dict]]:
     except Exception as exc:
         errors.append(f"container.images: {type(exc).__name__}: {exc}")
     section["images"] = images
-    if images:
-        # The reference's single active image: current.sif when present, else the first link.
-        primary = next((i for i in images if Path(i["link"]).name == "current.sif"), images[0])
+    primary = _primary(root, images, errors)
+    if primary is not None:
         section.update(
             active_version=primary["version"],
             image_path=primary["path"],
