@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from scitex_container.cli.options import EXISTING, EXISTING_DIR, TidyPath
+from scitex_container.cli.options import EXISTING, EXISTING_DIR, StorePath, TidyPath
 from scitex_container.cli.seed.extend import (
     check_path,
     dir_option,
@@ -58,7 +58,7 @@ def _store_dir(cmd: click.Command) -> click.Command:
     def translate(kw: dict[str, Any]) -> dict[str, Any]:
         kw["store"] = one_of(kw, "store", "seed_dir")
         if kw["store"] is not None:
-            kw["store"] = check_path(kw["store"], EXISTING, "STORE")
+            kw["store"] = check_path(kw["store"], StorePath(), "STORE")
         return kw
 
     return extended(cmd, extra=(dir_option(), yes_option()), translate=translate)

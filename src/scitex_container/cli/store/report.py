@@ -77,10 +77,20 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
     """Clean each store up keeping ``keep`` versions of each; print what went."""
     if not isinstance(stores, list):
         stores = [stores]
+    from scitex_container.errors import CleanupIncompleteError, ScitexError
+
     removed: list = []
     commands: list[str] | None = None
-    for st in stores:
-        gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
+    failed: list[ScitexError] = []
+    for st in stores:  # one image that cannot be cleaned never stops the others
+        try:
+            gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
+        except ScitexError as exc:
+            if len(stores) == 1 and not isinstance(exc, CleanupIncompleteError):
+                raise
+            removed += getattr(exc, "removed", ())
+            failed.append(exc)
+            continue
         removed += gone
         if cmds is not None:
             commands = [*(commands or []), *cmds]
@@ -88,6 +98,11 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
     verb = "would remove" if opts.dry_run else "removed"
     gone = {str(p) for p in removed}
     text = "\n".join(f"{verb} {p}{_what(p, gone)}" for p in removed) or "nothing to remove"
+    if failed:  # what went first, then why the rest stayed (exit code of the first cause)
+        if not opts.json and removed:
+            click.echo(text)
+        message = "; ".join(str(e) for e in failed)
+        raise CleanupIncompleteError(message, removed, failed[0].exit_code)
     emit({"removed": [str(p) for p in removed]}, opts, text=text, dry_run_commands=commands)
     return pending_exit(bool(removed))
 
