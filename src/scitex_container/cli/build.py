@@ -35,9 +35,9 @@ def _age(seconds: float) -> str:
 
 def stage_lines(result) -> list[str]:
     """One line per stage of a build through the stage cache."""
-    if result.cache_note:
+    if result.cache_note and not result.stages:
         return [f"stage cache not used: {result.cache_note}"]
-    out = []
+    out = [f"stage cache: {result.cache_note}"] if result.cache_note else []
     for stage in result.stages:
         if stage.reused:
             age = f" ({_age(stage.age)} old)" if stage.age is not None else ""

@@ -37,7 +37,7 @@ from filelock import FileLock
 from scitex_container import envvars
 from scitex_container.errors import BadInputError, UntrustedStateError
 from scitex_container.files import ownership, temporaries
-from scitex_container.files.fsutil import atomic_write_text, remove_path
+from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
 SCHEMA = 1
@@ -81,7 +81,7 @@ def rootfs_digest(root: Path) -> tuple[str, int]:
     and its size in bytes."""
     h = hashlib.sha256()
     size = 0
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
         dirnames.sort()
         rel = os.path.relpath(dirpath, root)
         for name in sorted(filenames + [d for d in dirnames if os.path.islink(f"{dirpath}/{d}")]):
@@ -98,6 +98,30 @@ def rootfs_digest(root: Path) -> tuple[str, int]:
             h.update(f"{rel}/{name}\0{st.st_mode:o}\0{st.st_uid}:{st.st_gid}\0{what}\n".encode())
         h.update(f"{rel}\0D\0{os.lstat(dirpath).st_mode:o}\n".encode())
     return h.hexdigest(), size
+
+
+def first_unreadable(root: Path) -> str | None:
+    """The first path under ``root`` we cannot read (a file made by another user id inside
+    the container: ``chmod 000``, or 0600 owned by a sub-uid), relative; None: all readable."""
+    failed: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=failed.append):
+        if failed:
+            break
+        for name in filenames + dirnames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            want = os.R_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)
+            if (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)) and not os.access(
+                path, want
+            ):
+                return os.path.relpath(path, root)
+    if failed:
+        return os.path.relpath(failed[0].filename or root, root)
+    return None
+
+
+def _raise(exc: OSError) -> None:
+    raise exc  # a directory we cannot list: the tree cannot be vouched for
 
 
 def stage_lock(rootfs: Path) -> dict | None:
@@ -164,6 +188,8 @@ class StageCache:
     def __init__(self, root: str | os.PathLike | None = None, *, max_bytes: int | None = None):
         self.root = Path(root) if root is not None else default_root()
         self.max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+        #: what went wrong but did not stop the cache (an entry it could not remove), once each
+        self.notes: list[str] = []
         if any(ch.isspace() for ch in os.fspath(self.root.absolute())):
             raise BadInputError("a stage cache path cannot contain whitespace", str(self.root))
 
@@ -175,6 +201,32 @@ class StageCache:
     @property
     def tmp_dir(self) -> Path:
         return self.root / "tmp"
+
+    @property
+    def stuck_dir(self) -> Path:
+        """Where an entry that cannot be removed is moved aside (never read again)."""
+        return self.root / "unremovable"
+
+    def discard(self, path: Path) -> None:
+        """Remove ``path`` (an entry or a temporary); one that cannot be removed is moved aside
+        to :attr:`stuck_dir` and noted, so the cache stays usable."""
+        try:
+            temporaries.remove(path)
+            return
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(self.stuck_dir, 0o700)
+        dest = self.stuck_dir / f"{path.name.lstrip('.')}.{time.time_ns()}"
+        try:
+            os.rename(path, dest)
+        except OSError:
+            dest = path
+        temporaries.forget(path)
+        self.notes.append(
+            f"could not remove {path} ({why}); moved aside to {dest}: remove it with "
+            f"`unshare --map-auto --map-root-user rm -rf -- {dest}` or ask an administrator"
+        )
 
     def _rule(self) -> str:
         return "the stage cache must be owned by you and writable by no one else"
@@ -209,7 +261,7 @@ class StageCache:
             for name in os.listdir(self.tmp_dir):
                 match = _TMP_RE.match(name)
                 if match and not pid_alive(int(match.group("pid"))):
-                    remove_path(self.tmp_dir / name)
+                    self.discard(self.tmp_dir / name)
                     gone.append(self.tmp_dir / name)
         return gone
 
@@ -311,7 +363,7 @@ class StageCache:
         except FileNotFoundError:
             temporaries.forget(doomed)
             return
-        temporaries.remove(doomed)
+        self.discard(doomed)
 
     def size(self) -> int:
         return sum(e.size for e in self.entries())

@@ -18,7 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, Entry, StageCache
+from scitex_container.apptainer.cache.entries import (
+    DEFAULT_MAX_AGE,
+    Entry,
+    StageCache,
+    first_unreadable,
+)
 from scitex_container.apptainer.cache.stage_keys import (
     StageContext,
     argument_values,
@@ -29,7 +34,7 @@ from scitex_container.apptainer.cache.stage_keys import (
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
 from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
-from scitex_container.files import temporaries
+from scitex_container.errors import StageCacheFallback
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
@@ -61,6 +66,7 @@ class StagedReport(Result):
     corrupt: tuple[str, ...]  #: keys of entries found corrupt and removed
     commands: tuple[tuple[str, ...], ...]
     lookup_seconds: float = 0.0  #: spent finding and verifying the entries reused
+    notes: tuple[str, ...] = ()  #: what went wrong without stopping the build (said once)
 
     @property
     def reused(self) -> tuple[StageRun, ...]:
@@ -122,12 +128,24 @@ def _build_entry(
     work = cache.making(key)
     try:
         command = build(def_file, work / "rootfs", True, args)
+        _readable(work / "rootfs", spec.name)
         began = time.monotonic()
         entry = cache.publish(work, key, spec.name, spec.network)
         return entry, command, time.monotonic() - began
     except BaseException:
-        temporaries.remove(work)
+        cache.discard(work)
         raise
+
+
+def _readable(rootfs: Path, name: str) -> None:
+    """Refuse to cache (and build on) a stage whose tree we cannot read: apptainer could not
+    copy it into the next stage, and its digest could not vouch for it."""
+    bad = first_unreadable(rootfs)
+    if bad is not None:
+        raise StageCacheFallback(
+            f"stage {name} holds {bad}, which you cannot read (made unreadable, or owned by "
+            "another user id, inside the container): nothing stored from it, built cold"
+        )
 
 
 def _earlier_roots(
@@ -249,7 +267,7 @@ def run_staged(
                     build_on(def_file, work / "rootfs", True, used_args(spec, build_args))
                 )
             except BaseException:
-                temporaries.remove(work)
+                cache.discard(work)
                 raise
             took = time.monotonic() - began
             lookup = seen.get(index, "not looked up")
@@ -257,6 +275,11 @@ def run_staged(
                 StageRun(spec.name, key, spec.line, False, spec.network, None, took, lookup)
             )
             committed(storing.commit())  # the stage below: this build has copied it
+            try:
+                _readable(work / "rootfs", spec.name)
+            except StageCacheFallback:
+                cache.discard(work)
+                raise
             storing.start(work, key, spec.name, network)
         final = plan.stages[-1]
         if progress is not None:
@@ -277,4 +300,5 @@ def run_staged(
         committed(storing.commit())
     finally:
         storing.close()
-    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked)
+    notes = tuple(cache.notes)
+    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked, notes)

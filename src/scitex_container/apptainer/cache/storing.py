@@ -18,7 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from scitex_container.apptainer.cache.entries import Entry, StageCache, entry_record
-from scitex_container.files import temporaries
 
 
 class Storing:
@@ -50,7 +49,7 @@ class Storing:
         try:
             record = future.result()
         except BaseException:
-            temporaries.remove(work)
+            self.cache.discard(work)
             raise
         return self.cache.commit(work, record), time.monotonic() - began
 
@@ -60,5 +59,5 @@ class Storing:
             work, future = self._pending
             self._pending = None
             future.cancel()
-            temporaries.remove(work)  # a worker still reading it fails harmlessly
+            self.cache.discard(work)  # a worker still reading it fails harmlessly
         self._pool.shutdown(wait=False, cancel_futures=True)

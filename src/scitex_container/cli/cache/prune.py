@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import pending_exit
 from scitex_container.cli.options import TidyPath, json_option
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, warn
 
 
 @click.command()
@@ -34,6 +34,8 @@ def prune(cache_dir, older_than, everything) -> int:
         if not cache.exists():
             return {"removed": [], "freed": 0}
         removed = cache.open().prune(older_than=age, everything=everything, dry_run=opts.dry_run)
+        for note in cache.notes:
+            warn(note)
         return {"removed": [e.key for e in removed], "freed": sum(e.size for e in removed)}
 
     result = run()
