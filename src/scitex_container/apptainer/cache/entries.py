@@ -22,11 +22,9 @@ the caller and not writable by others (:mod:`scitex_container.files.ownership`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from scitex_container import envvars
+from scitex_container.apptainer.cache.digest import tree_digest
 from scitex_container.errors import BadInputError, UntrustedStateError
 from scitex_container.files import ownership, temporaries
 from scitex_container.files.fsutil import atomic_write_text
@@ -76,54 +75,6 @@ def parse_age(text: str, field: str = "--cache-max-age") -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
-def rootfs_digest(root: Path) -> tuple[str, int]:
-    """sha256 over a root fs (paths, modes, file contents, link targets; no link followed)
-    and its size in bytes."""
-    h = hashlib.sha256()
-    size = 0
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
-        dirnames.sort()
-        rel = os.path.relpath(dirpath, root)
-        for name in sorted(filenames + [d for d in dirnames if os.path.islink(f"{dirpath}/{d}")]):
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as fh:
-                    what = hashlib.file_digest(fh, "sha256").hexdigest()
-                size += st.st_size
-            elif stat.S_ISLNK(st.st_mode):
-                what = os.readlink(path)
-            else:
-                what = f"{stat.S_IFMT(st.st_mode)}:{st.st_rdev}"
-            h.update(f"{rel}/{name}\0{st.st_mode:o}\0{st.st_uid}:{st.st_gid}\0{what}\n".encode())
-        h.update(f"{rel}\0D\0{os.lstat(dirpath).st_mode:o}\n".encode())
-    return h.hexdigest(), size
-
-
-def first_unreadable(root: Path) -> str | None:
-    """The first path under ``root`` we cannot read (a file made by another user id inside
-    the container: ``chmod 000``, or 0600 owned by a sub-uid), relative; None: all readable."""
-    failed: list[OSError] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=failed.append):
-        if failed:
-            break
-        for name in filenames + dirnames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            want = os.R_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)
-            if (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)) and not os.access(
-                path, want
-            ):
-                return os.path.relpath(path, root)
-    if failed:
-        return os.path.relpath(failed[0].filename or root, root)
-    return None
-
-
-def _raise(exc: OSError) -> None:
-    raise exc  # a directory we cannot list: the tree cannot be vouched for
-
-
 def stage_lock(rootfs: Path) -> dict | None:
     """The packages in a stage's root fs, read from their databases (None if it cannot)."""
     from scitex_container.apptainer.lock.capture_static import static_capture
@@ -140,7 +91,7 @@ def entry_record(work: Path, key: str, stage: str, network: bool) -> dict:
     """The record of the entry being made in ``work``: its root fs digest and size, and its
     lock read statically (``lock``: manager -> name -> version; None when unreadable).
     Only reads ``work``: it may run while the next stage is built from it."""
-    digest, size = rootfs_digest(work / "rootfs")
+    digest, size = tree_digest(work / "rootfs")
     return {
         "schema": SCHEMA,
         "key": key,
@@ -310,7 +261,7 @@ class StageCache:
             return Lookup(None, "expired")
         if verify:
             try:
-                digest, _ = rootfs_digest(entry.rootfs)
+                digest, _ = tree_digest(entry.rootfs)
             except OSError as exc:
                 digest = f"unreadable ({exc.strerror})"
             if not entry.rootfs.is_dir() or digest != entry.digest:

@@ -22,7 +22,6 @@ from scitex_container.apptainer.cache.entries import (
     DEFAULT_MAX_AGE,
     Entry,
     StageCache,
-    first_unreadable,
 )
 from scitex_container.apptainer.cache.stage_keys import (
     StageContext,
@@ -128,24 +127,22 @@ def _build_entry(
     work = cache.making(key)
     try:
         command = build(def_file, work / "rootfs", True, args)
-        _readable(work / "rootfs", spec.name)
         began = time.monotonic()
-        entry = cache.publish(work, key, spec.name, spec.network)
+        try:
+            entry = cache.publish(work, key, spec.name, spec.network)
+        except OSError as exc:
+            raise _unreadable(spec.name, exc) from exc
         return entry, command, time.monotonic() - began
     except BaseException:
         cache.discard(work)
         raise
 
 
-def _readable(rootfs: Path, name: str) -> None:
-    """Refuse to cache (and build on) a stage whose tree we cannot read: apptainer could not
-    copy it into the next stage, and its digest could not vouch for it."""
-    bad = first_unreadable(rootfs)
-    if bad is not None:
-        raise StageCacheFallback(
-            f"stage {name} holds {bad}, which you cannot read (made unreadable, or owned by "
-            "another user id, inside the container): nothing stored from it, built cold"
-        )
+def _unreadable(name: str, exc: OSError) -> StageCacheFallback:
+    return StageCacheFallback(
+        f"stage {name} holds {exc.filename or 'files'} which cannot be read whole, even in "
+        f"your user namespace ({exc.strerror}): nothing stored from it, built cold"
+    )
 
 
 def _earlier_roots(
@@ -275,11 +272,6 @@ def run_staged(
                 StageRun(spec.name, key, spec.line, False, spec.network, None, took, lookup)
             )
             committed(storing.commit())  # the stage below: this build has copied it
-            try:
-                _readable(work / "rootfs", spec.name)
-            except StageCacheFallback:
-                cache.discard(work)
-                raise
             storing.start(work, key, spec.name, network)
         final = plan.stages[-1]
         if progress is not None:

@@ -48,6 +48,13 @@ class Storing:
         began = time.monotonic()
         try:
             record = future.result()
+        except OSError as exc:  # a tree that cannot be read whole: store nothing, build on
+            self.cache.discard(work)
+            self.cache.notes.append(
+                f"a stage holds {exc.filename or 'files'} which cannot be read whole, even in "
+                f"your user namespace ({exc.strerror}): not stored"
+            )
+            return None
         except BaseException:
             self.cache.discard(work)
             raise
