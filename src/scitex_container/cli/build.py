@@ -83,7 +83,8 @@ def stage_lines(result) -> list[str]:
 @click.option(
     "--cache-dir",
     type=TidyPath(file_okay=False),
-    help="The stage cache directory (default: per user, under the XDG cache dir).",
+    help="The stage cache directory (default: per user, under the XDG cache dir); "
+    "naming one turns the cache on as --cache does.",
 )
 @click.option(
     "--cache-max-age",

@@ -83,6 +83,21 @@ def test_a_def_the_cache_cannot_split_is_built_cold_with_the_reason() -> None:
         ("curl -o x https://example.org/x", True),
         ("echo hi > /x  # no apt here", False),
         ("mkdir -p /opt/digits /opt/pipeline", False),
+        ("for i in 1 2; do echo $i > /f$i; done", False),
+        # the tester's misses: every command not known to be offline counts as network
+        ("uv pip install numpy", True),
+        ("poetry install", True),
+        ("pipx install black", True),
+        ("mvn package", True),
+        ("gradle build", True),
+        ("nix-env -iA nixpkgs.hello", True),
+        ("julia -e 'using Pkg; Pkg.add(\"X\")'", True),
+        ("pixi install", True),
+        ("opam install dune", True),
+        ("cabal install", True),
+        ("luarocks install x", True),
+        ("pip install x && echo --no-index", True),
+        ("bash /opt/setup.sh", True),
     ],
 )
 def test_network_detection_errs_towards_yes(text: str, network: bool) -> None:

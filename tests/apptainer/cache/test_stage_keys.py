@@ -72,3 +72,16 @@ def test_two_recipes_on_one_base_share_the_bootstrap_key_whatever_their_comments
     two = plan_stages(parse_def_text(text, "b.def"))
     assert plan_keys(one, context, {})[0] == plan_keys(two, context, {})[0]
     assert plan_keys(one, context, {})[1] != plan_keys(two, context, {})[1]
+
+
+def test_trailing_blank_lines_of_post_are_no_input() -> None:
+    p = dict.fromkeys(FIRST_STAGE, "a")
+    text = recipe(p)
+    padded = text.replace("> /three\n\n", "> /three\n\n   \n\n")
+    assert padded != text
+    context = StageContext.here("1.4.5", True, files=(("payload", "a"),))
+    values = argument_values({"GREETING": "hello"}, {"GREETING": "a"})
+    keyed = [
+        plan_keys(plan_stages(parse_def_text(t, "r.def")), context, values) for t in (text, padded)
+    ]
+    assert keyed[0] == keyed[1]
