@@ -182,8 +182,9 @@ class StageCache:
     def _rule(self) -> str:
         return "the stage cache must be owned by you and writable by no one else"
 
-    def open(self) -> StageCache:
-        """Create the directories (0700) if missing; refuse a directory we cannot trust."""
+    def open(self, *, sweep: bool = True) -> StageCache:
+        """Create the directories (0700) if missing; refuse a directory we cannot trust;
+        remove what killed builds left (not with ``sweep=False``: a dry run changes nothing)."""
         for path in (self.root.parent, self.root, self.entries_dir, self.tmp_dir):
             if path == self.root.parent:
                 path.mkdir(parents=True, exist_ok=True)
@@ -191,7 +192,8 @@ class StageCache:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(path, 0o700)
             ownership.check_trusted(path, directory=True, allow_root=False, rule=self._rule)
-        self.sweep()
+        if sweep:
+            self.sweep()
         return self
 
     def exists(self) -> bool:
@@ -236,14 +238,26 @@ class StageCache:
         )
 
     def entries(self) -> list[Entry]:
-        """Every readable entry, least recently used first (unreadable ones are skipped)."""
+        """Every entry, least recently used first: the one list ``cache list``, ``prune`` and
+        eviction read.  An entry whose record cannot be read is listed too (stage
+        ``unreadable record``, size 0, made and used at its directory's mtime): it is never
+        reused, and prune and eviction remove it like any other."""
         out: list[Entry] = []
         with contextlib.suppress(FileNotFoundError):
             for name in sorted(os.listdir(self.entries_dir)):
                 if _KEY_RE.match(name):
-                    with contextlib.suppress(Exception):
+                    try:
                         out.append(self._read(name))
+                    except Exception as exc:
+                        with contextlib.suppress(OSError):
+                            out.append(self._unreadable(name, exc))
         return sorted(out, key=lambda e: (e.used, e.key))
+
+    def _unreadable(self, key: str, exc: Exception) -> Entry:
+        path = self.entries_dir / key
+        when = os.lstat(path).st_mtime
+        why = f"unreadable record ({type(exc).__name__})"
+        return Entry(key, why, when, True, 0, "", when, path)
 
     def lookup(self, key: str, *, max_age: float | None = None, verify: bool = True) -> Lookup:
         """The entry for ``key`` if it can be reused; a corrupt one is removed."""
@@ -350,9 +364,4 @@ class StageCache:
                     if not dry_run:
                         self.remove(entry.key)
                     removed.append(entry)
-            if everything and not dry_run:
-                with contextlib.suppress(FileNotFoundError):
-                    for name in os.listdir(self.entries_dir):
-                        if _KEY_RE.match(name):  # unreadable entries too
-                            self.remove(name)
         return removed
