@@ -78,6 +78,20 @@ def sweep() -> list[Path]:
 atexit.register(sweep)
 
 
+def namespace_tag() -> str:
+    """12 hex digits naming this host and PID namespace: a pid in a temporary's name means
+    something only there (a command in another PID namespace, or on another host sharing
+    the file system, must not take a live build's temporary for a dead one's)."""
+    import hashlib
+    import socket
+
+    try:
+        ns = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        ns = "pid:?"
+    return hashlib.sha256(f"{socket.gethostname()}\0{ns}".encode()).hexdigest()[:12]
+
+
 def new_dir(prefix: str, parent: str | os.PathLike | None = None) -> Path:
     """``mkdtemp`` (0700), registered before it exists; :func:`remove` it when done."""
     parent = Path(parent) if parent is not None else Path(tempfile.gettempdir())

@@ -163,3 +163,26 @@ def test_prune_dry_run_is_accepted_after_the_name_and_leaves_a_dead_builds_lefto
     assert leftover.exists() and (cache.entries_dir / key(1)).exists()  # it swept it before
     done = sx("--json", "cache", "prune", "--all", "--cache-dir", tmp_path / "c")
     assert done.code == 0 and done.json()["removed"] == [key(1)] and not leftover.exists()
+
+
+def test_a_cache_opened_in_another_pid_namespace_leaves_a_live_builds_entry(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a new PID namespace needs root and unshare")
+    cache = StageCache(tmp_path / "c").open()
+    live = cache.making(key(3))  # ours: this process is alive
+    old = cache.tmp_dir / f".{key(4)}.999999999.1.making"  # a pre-tag name of a dead pid
+    old.mkdir()
+    code = (
+        "import sys; from scitex_container.apptainer.cache.entries import StageCache;"
+        "StageCache(sys.argv[1]).open()"
+    )
+    argv = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", code]
+    done = subprocess.run([*argv, str(tmp_path / "c")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert live.exists()  # our pid is not in its namespace: it was removed before
+    assert not old.exists()  # names without the tag are still read (and swept)
+    temporaries.remove(live)

@@ -45,7 +45,11 @@ DEFAULT_MAX_BYTES = 20 * 1024**3
 #: Default age (seconds) after which a stage that reached the network is rebuilt.
 DEFAULT_MAX_AGE = 7 * 24 * 3600
 _KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
-_TMP_RE = re.compile(r"\.(?P<key>[0-9a-f]{64})\.(?P<pid>\d+)\.\d+\.making\Z")
+#: ``.<key>.<pid>.<ns>.making`` (``<ns>``: ``<time>-<host and PID namespace tag>``; names
+#: made before the tag existed, ``.<key>.<pid>.<time>.making``, are still read)
+_TMP_RE = re.compile(
+    r"\.(?P<key>[0-9a-f]{64})\.(?P<pid>\d+)\.\d+(?:-(?P<ns>[0-9a-f]{12}))?\.making\Z"
+)
 _LOCK_TIMEOUT = 600.0
 
 
@@ -210,10 +214,13 @@ class StageCache:
         from scitex_container.apptainer.store.state import pid_alive
 
         gone: list[Path] = []
+        here = temporaries.namespace_tag()
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(self.tmp_dir):
                 match = _TMP_RE.match(name)
-                if match and not pid_alive(int(match.group("pid"))):
+                if match is None or match.group("ns") not in (None, here):
+                    continue  # another host's or PID namespace's: its pid means nothing here
+                if not pid_alive(int(match.group("pid"))):
                     self.discard(self.tmp_dir / name)
                     gone.append(self.tmp_dir / name)
         return gone
@@ -292,7 +299,10 @@ class StageCache:
     # -- writing ------------------------------------------------------------
     def making(self, key: str) -> Path:
         """A fresh directory to build an entry in (registered as a temporary)."""
-        path = self.tmp_dir / f".{key}.{os.getpid()}.{time.time_ns()}.making"
+        path = (
+            self.tmp_dir
+            / f".{key}.{os.getpid()}.{time.time_ns()}-{temporaries.namespace_tag()}.making"
+        )
         temporaries.track(path)
         os.mkdir(path, 0o700)
         return path
@@ -321,7 +331,10 @@ class StageCache:
         path = self.entries_dir / key
         if not path.exists():
             return
-        doomed = self.tmp_dir / f".{key}.{os.getpid()}.{time.time_ns()}.making"
+        doomed = (
+            self.tmp_dir
+            / f".{key}.{os.getpid()}.{time.time_ns()}-{temporaries.namespace_tag()}.making"
+        )
         temporaries.track(doomed)
         try:
             os.rename(path, doomed)
