@@ -36,7 +36,7 @@ from scitex_container.apptainer.deffile.text import TEMPLATE_RE
 from scitex_container.result import Result
 
 #: Bootstrap agents that read only local files; every other one reaches the network.
-LOCAL_AGENTS = frozenset({"localimage", "scratch"})
+LOCAL_AGENTS = frozenset({"localimage", "scratch", "docker-archive", "oci-archive", "oci"})
 #: Commands that read only local files.  A ``%post`` piece is offline only when every
 #: command in it is one of these (or ``pip install --no-index``); anything else (``uv``,
 #: ``poetry``, ``mvn``, ``julia``, a script, a here-document's body) counts as reaching the
