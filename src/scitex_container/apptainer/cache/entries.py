@@ -91,17 +91,23 @@ def stage_lock(rootfs: Path) -> dict | None:
     return {"dpkg": found.dpkg, "pip": found.pip, "node": found.node, "apk": found.apk}
 
 
-def entry_record(work: Path, key: str, stage: str, network: bool) -> dict:
+def entry_record(
+    work: Path, key: str, stage: str, network: bool, since: float | None = None
+) -> dict:
     """The record of the entry being made in ``work``: its root fs digest and size, and its
     lock read statically (``lock``: manager -> name -> version; None when unreadable).
-    Only reads ``work``: it may run while the next stage is built from it."""
+    ``since``: when its oldest network-reaching ancestor (itself included) was made (None:
+    now, if it reached the network).  Only reads ``work``: it may run while the next stage
+    is built from it."""
     digest, size = tree_digest(work / "rootfs")
+    made = time.time()
     return {
         "schema": SCHEMA,
         "key": key,
         "stage": stage,
-        "made": time.time(),
+        "made": made,
         "network": network,
+        "network_since": (since if since is not None else made) if network else None,
         "size": size,
         "digest": digest,
         "lock": stage_lock(work / "rootfs"),
@@ -120,6 +126,13 @@ class Entry(Result):
     digest: str
     used: float  #: UNIX time it was last reused (or made)
     path: Path  #: the entry's directory
+    #: when its oldest network-reaching ancestor (itself included) was made: the age limit
+    #: counts from there, so a stage built on an old network stage does not restart the clock
+    network_since: float | None = None
+
+    def network_age(self, now: float | None = None) -> float:
+        since = self.network_since if self.network_since is not None else self.made
+        return (now if now is not None else time.time()) - since
 
     @property
     def rootfs(self) -> Path:
@@ -242,7 +255,12 @@ class StageCache:
             str(raw["digest"]),
             used.stat().st_mtime if used.exists() else float(raw["made"]),
             path,
+            float(raw["network_since"]) if raw.get("network_since") is not None else None,
         )
+
+    def read(self, key: str) -> Entry:
+        """The entry ``key`` as recorded (not verified, not touched); raises when unreadable."""
+        return self._read(key)
 
     def entries(self) -> list[Entry]:
         """Every entry, least recently used first: the one list ``cache list``, ``prune`` and
@@ -278,7 +296,7 @@ class StageCache:
         except Exception as exc:
             self.remove(key)
             return Lookup(None, f"corrupt: unreadable record ({type(exc).__name__})")
-        if entry.network and max_age is not None and entry.age() > max_age:
+        if entry.network and max_age is not None and entry.network_age() > max_age:
             return Lookup(None, "expired")
         if verify:
             try:
@@ -307,9 +325,11 @@ class StageCache:
         os.mkdir(path, 0o700)
         return path
 
-    def publish(self, work: Path, key: str, stage: str, network: bool) -> Entry:
+    def publish(
+        self, work: Path, key: str, stage: str, network: bool, since: float | None = None
+    ) -> Entry:
         """Record ``work/rootfs`` as the entry for ``key`` and move it into place."""
-        return self.commit(work, entry_record(work, key, stage, network))
+        return self.commit(work, entry_record(work, key, stage, network, since))
 
     def commit(self, work: Path, record: dict) -> Entry:
         """Move ``work`` into place as the entry ``record`` (from :func:`entry_record`) says."""

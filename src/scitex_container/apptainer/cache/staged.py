@@ -180,6 +180,14 @@ def _earlier_roots(
     return runs, roots, commands, corrupt
 
 
+def _own_age(cache: StageCache, key: str, fallback: float | None) -> float | None:
+    """The age of the entry ``key`` itself (``fallback`` when it has none)."""
+    try:
+        return cache.read(key).age()
+    except Exception:
+        return fallback
+
+
 def _deepest(
     cache: StageCache, prepared: Prepared, max_age: float
 ) -> tuple[int, Entry | None, dict[int, str], list[str]]:
@@ -223,12 +231,21 @@ def run_staged(
         early = _earlier_roots(prepared, cache, build, scratch, build_args, max_age, progress)
         runs, roots, commands, found_corrupt = early
         corrupt += found_corrupt
+    elif found is not None:  # held within the entry reused: reported, not looked up
+        for spec, key in zip(plan.earlier, prepared.earlier, strict=True):
+            age = _own_age(cache, key, None)
+            deeper = "within a deeper entry"
+            runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, deeper))
     base: Path | None = found.rootfs if found is not None else None
     for index in range(start + 1):
         spec, key = cached[index], prepared.keys[index]
-        age = found.age() if found is not None else None
+        age = _own_age(cache, key, found.age() if found is not None else None)
         why = seen.get(index, "within a deeper entry")
         runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, why))
+    # when the oldest network-reaching stage below what is built now was made
+    since: float | None = None
+    if found is not None and found.network:
+        since = found.network_since if found.network_since is not None else found.made
     storing = Storing(cache)
 
     def committed(done: tuple[Entry, float] | None) -> None:
@@ -258,6 +275,8 @@ def run_staged(
             atomic_write_text(def_file, text)
             # an entry holds every earlier stage too: it reached the network if any of them did
             network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
+            if network and since is None:
+                since = time.time()
             work = cache.making(key)
             try:
                 commands.append(
@@ -272,7 +291,7 @@ def run_staged(
                 StageRun(spec.name, key, spec.line, False, spec.network, None, took, lookup)
             )
             committed(storing.commit())  # the stage below: this build has copied it
-            storing.start(work, key, spec.name, network)
+            storing.start(work, key, spec.name, network, since)
         final = plan.stages[-1]
         if progress is not None:
             progress("stage final: building")

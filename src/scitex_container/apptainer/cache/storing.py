@@ -33,10 +33,13 @@ class Storing:
         """The root fs of the entry being stored (the base of the next stage), if any."""
         return self._pending[0] / "rootfs" if self._pending is not None else None
 
-    def start(self, work: Path, key: str, stage: str, network: bool) -> None:
+    def start(
+        self, work: Path, key: str, stage: str, network: bool, since: float | None = None
+    ) -> None:
         """Record ``work`` in the background (commit the one before first)."""
         assert self._pending is None, "commit the pending entry first"
-        self._pending = (work, self._pool.submit(entry_record, work, key, stage, network))
+        job = self._pool.submit(entry_record, work, key, stage, network, since)
+        self._pending = (work, job)
 
     def commit(self) -> tuple[Entry, float] | None:
         """Wait for the pending record, move the entry into place; with the seconds it took
