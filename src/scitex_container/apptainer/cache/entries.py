@@ -68,6 +68,24 @@ def enabled_by_default() -> bool:
     return value not in ("0", "no", "false", "off")
 
 
+_SIZES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str, field: str = "--cache-max-size") -> int:
+    """Bytes from ``500M``, ``20G``, ``1.5T`` or a plain number; BadInputError naming
+    ``field``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgtKMGT]?)(?:i?[bB])?\s*", text or "")
+    if match is None:
+        raise BadInputError(f"not a size: {text!r} (e.g. 500M, 20G)", field)
+    return int(float(match.group(1)) * _SIZES[match.group(2).lower()])
+
+
+def default_max_bytes() -> int:
+    """``$SCITEX_CONTAINER_STAGE_CACHE_MAX_SIZE``, else 20 GiB."""
+    chosen = os.environ.get(envvars.STAGE_CACHE_MAX_SIZE)
+    return parse_size(chosen, envvars.STAGE_CACHE_MAX_SIZE) if chosen else DEFAULT_MAX_BYTES
+
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -155,7 +173,7 @@ class StageCache:
 
     def __init__(self, root: str | os.PathLike | None = None, *, max_bytes: int | None = None):
         self.root = Path(root) if root is not None else default_root()
-        self.max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+        self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
         #: what went wrong but did not stop the cache (an entry it could not remove), once each
         self.notes: list[str] = []
         if any(ch.isspace() for ch in os.fspath(self.root.absolute())):

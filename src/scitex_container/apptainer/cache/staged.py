@@ -12,6 +12,7 @@ it was), what was built, and which entries were found corrupt and removed.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ from scitex_container.apptainer.cache.stage_keys import (
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
 from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
-from scitex_container.errors import StageCacheFallback
+from scitex_container.errors import DiskFullError, NoSpaceError, StageCacheFallback
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
@@ -124,18 +125,39 @@ def _build_entry(
     took)."""
     def_file = scratch / f"{spec.name}.def"
     atomic_write_text(def_file, def_text)
-    work = cache.making(key)
+    try:
+        work = cache.making(key)
+    except OSError as exc:
+        raise (_no_space(cache, spec.name) if _full(exc) else exc) from exc
     try:
         command = build(def_file, work / "rootfs", True, args)
         began = time.monotonic()
         try:
             entry = cache.publish(work, key, spec.name, spec.network)
         except OSError as exc:
-            raise _unreadable(spec.name, exc) from exc
+            raise (
+                _no_space(cache, spec.name) if _full(exc) else _unreadable(spec.name, exc)
+            ) from exc
         return entry, command, time.monotonic() - began
-    except BaseException:
+    except BaseException as exc:
         cache.discard(work)
+        if _full(exc):
+            raise _no_space(cache, spec.name) from exc
         raise
+
+
+def _full(exc: BaseException) -> bool:
+    """Did a write into the cache fail for space (apptainer's, or ours)?"""
+    if isinstance(exc, (NoSpaceError, DiskFullError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _no_space(cache: StageCache, name: str) -> StageCacheFallback:
+    return StageCacheFallback(
+        f"the stage cache's file system ({cache.root}) is full while storing stage {name}: "
+        "built cold (prune it, or set --cache-max-size)"
+    )
 
 
 def _unreadable(name: str, exc: OSError) -> StageCacheFallback:
@@ -277,13 +299,18 @@ def run_staged(
             network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
             if network and since is None:
                 since = time.time()
-            work = cache.making(key)
+            try:
+                work = cache.making(key)
+            except OSError as exc:
+                raise (_no_space(cache, spec.name) if _full(exc) else exc) from exc
             try:
                 commands.append(
                     build_on(def_file, work / "rootfs", True, used_args(spec, build_args))
                 )
-            except BaseException:
+            except BaseException as exc:
                 cache.discard(work)
+                if _full(exc):
+                    raise _no_space(cache, spec.name) from exc
                 raise
             took = time.monotonic() - began
             lookup = seen.get(index, "not looked up")

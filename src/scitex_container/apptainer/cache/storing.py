@@ -54,8 +54,8 @@ class Storing:
         except OSError as exc:  # a tree that cannot be read whole: store nothing, build on
             self.cache.discard(work)
             self.cache.notes.append(
-                f"a stage holds {exc.filename or 'files'} which cannot be read whole, even in "
-                f"your user namespace ({exc.strerror}): not stored"
+                f"stage {work.name} not stored: {exc.filename or 'it'}: {exc.strerror} (a tree "
+                "unreadable even in your user namespace, or a full cache file system)"
             )
             return None
         except BaseException:
