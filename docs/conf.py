@@ -45,7 +45,7 @@ suppress_warnings = ["myst.xref_missing"]  # README links to repository files, n
 README_SECTIONS = {
     "architecture": "Architecture",
     "threat_model": "Threat model",
-    "compatibility": "Compatibility",
+    "compatibility": "Compatibility with the reference",
     "using": "Using it",
 }
 
@@ -71,8 +71,8 @@ def _generate(_app: object) -> None:
     readme = (ROOT / "README.md").read_text()
     for page, title in README_SECTIONS.items():
         body = readme_section(readme, title)
-        if body is None:
-            body = f'\n*The README has no "{title}" section yet.*\n'
+        if body is None:  # a renamed heading must not leave a page that says nothing
+            raise RuntimeError(f'README.md has no "## {title}" section (docs page `{page}`)')
         # the README's own sub-headings (###) become this page's sections (##)
         body = re.sub(r"^###", "##", body, flags=re.MULTILINE)
         _write_if_changed(out / f"{page}.md", body)

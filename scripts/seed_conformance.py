@@ -152,6 +152,14 @@ RULES: list[tuple[str, str, str, str]] = [
         "a dev mount without host or container is refused naming it, not silently dropped",
     ),
     (
+        "tests/scitex_container/apptainer/test__command_builder.py::TestBuildInstanceStartScript"
+        "::test_instance_start_command_in_script",
+        "apptainer instance start",
+        "deliberate",
+        "the start script runs the configured container command, quoted once "
+        '(`"$APPTAINER" instance start`: apptainer or singularity), not a literal apptainer',
+    ),
+    (
         "tests/scitex_container/apptainer/test__lockgen.py*",
         "",
         "deliberate",

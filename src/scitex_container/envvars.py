@@ -27,6 +27,9 @@ POLICY = "SCITEX_CONTAINER_POLICY"
 #: Directories an MCP client may name paths under (os.pathsep-separated; default: the
 #: server's working directory).  A path outside them is refused before anything runs.
 MCP_ROOTS = "SCITEX_CONTAINER_MCP_ROOTS"
+#: "1" (set by `scitex-container-mcp --allow-host-def`): MCP builds accept a def with
+#: `%setup` or with `%files` sources outside the roots (default: refused).
+MCP_ALLOW_HOST_DEF = "SCITEX_CONTAINER_MCP_ALLOW_HOST_DEF"
 #: "0": `build` builds cold unless `--cache` (default: on; `repro` is always cold).
 STAGE_CACHE = "SCITEX_CONTAINER_STAGE_CACHE"
 #: Directory of the stage cache (default: $XDG_CACHE_HOME/scitex-container/stages).

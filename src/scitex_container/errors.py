@@ -150,6 +150,20 @@ class StoreError(ScitexError, RuntimeError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class CleanupIncompleteError(StoreError):
+    """A cleanup stopped part-way: ``removed`` lists what it had removed by then.
+
+    The message is the cause's (naming the file that could not be removed)
+    and so is the exit code; ``details`` carries ``removed`` into ``--json``.
+    """
+
+    def __init__(self, message: str, removed: Sequence[object], exit_code: int) -> None:
+        super().__init__(message)
+        self.removed = tuple(removed)
+        self.exit_code = exit_code
+        self.details = {"removed": [str(p) for p in self.removed]}
+
+
 class ProcessError(ScitexError, RuntimeError):
     """An external command exited non-zero (or timed out).
 

@@ -59,6 +59,29 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
     assert "sandbox_create" in (out / "mcp.html").read_text()
     # the architecture page is the README's section, cut at build time
     assert "runner.py" in (out / "architecture.html").read_text()
+    compatibility = (out / "compatibility.html").read_text()
+    assert "The README has no" not in compatibility and "build_exec_args" in compatibility
+
+
+def test_a_readme_section_the_docs_include_must_exist(tmp_path, monkeypatch):
+    """A renamed README heading fails the docs build instead of an empty page."""
+    import importlib.util
+
+    import pytest
+
+    spec = importlib.util.spec_from_file_location("docs_conf", ROOT / "docs" / "conf.py")
+    assert spec is not None and spec.loader is not None
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    readme = (ROOT / "README.md").read_text()
+    for title in conf.README_SECTIONS.values():
+        assert conf.readme_section(readme, title) is not None, title
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text(readme.replace("## Compatibility with", "## Compat with"))
+    monkeypatch.setattr(conf, "ROOT", tmp_path)
+    monkeypatch.setattr(conf, "HERE", tmp_path / "docs")
+    with pytest.raises(RuntimeError, match="Compatibility with the reference"):
+        conf._generate(None)
 
 
 def test_every_public_function_documents_every_parameter():

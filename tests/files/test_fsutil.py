@@ -84,3 +84,10 @@ def test_sha256_matches_hashlib(tmp_path: Path) -> None:
     f = tmp_path / "blob"
     f.write_bytes(data)
     assert fsutil.sha256_file(f) == hashlib.sha256(data).hexdigest()
+
+
+def test_text_read_with_surrogateescape_is_written_back_byte_for_byte(tmp_path: Path) -> None:
+    raw = b"%labels\n    Author Ren\xe9\n%post\n    echo caf\xe9 \xff\n"
+    target = tmp_path / "latin.def"
+    fsutil.atomic_write_text(target, raw.decode("utf-8", "surrogateescape"))
+    assert target.read_bytes() == raw

@@ -81,3 +81,50 @@ def test_seed_tool_names_arguments_and_empty_string_defaults(tmp_path, container
     )
     assert sorted(os.listdir(containers)) == before  # dry runs: nothing removed or linked
     assert not (tmp_path / "opt").exists()
+
+
+def test_seed_conventions_listed_aliases_skills_and_sandbox_force(tmp_path):
+    existing = tmp_path / "sb"
+    existing.mkdir()
+    (existing / "mine").write_text("kept\n")
+    source = tmp_path / "x.def"
+    source.write_text("Bootstrap: scratch\n")
+
+    async def body(session):
+        listed = {t.name: t for t in (await session.list_tools()).tools}
+        pages = await session.call_tool("container_skills_list", {})
+        name = pages.structured_content["result"][0]["name"]
+        return {
+            "listed": listed,
+            "pages": pages,
+            "page": await session.call_tool("container_skills_get", {"name": name}),
+            "force new": await session.call_tool(
+                "sandbox_create",
+                {
+                    "source": str(source),
+                    "output_dir": str(tmp_path / "new"),
+                    "force": True,
+                    "dry_run": True,
+                },
+            ),
+            "force existing": await rpc_error(
+                session,
+                "sandbox_create",
+                {"source": str(source), "output_dir": str(existing), "force": True},
+            ),
+        }
+
+    out = with_session(server_env(tmp_path), tmp_path, body)
+    listed = out["listed"]
+    for alias, ours in (("container_verify", "verify"), ("container_build", "build")):
+        assert alias in listed and f"Alias of `{ours}`" in listed[alias].description
+        assert listed[alias].input_schema == listed[ours].input_schema
+    assert {"container_skills_list", "container_skills_get"} <= set(listed)
+    assert "force" in listed["sandbox_create"].input_schema["properties"]
+    assert not out["pages"].is_error and out["pages"].structured_content["result"]
+    page = out["page"].structured_content["result"]
+    assert page["content"].strip() and not out["page"].is_error
+    assert out["force new"].structured_content["exit_code"] in (0, 1)  # a dry run
+    assert not (tmp_path / "new").exists()
+    assert "already exists" in out["force existing"].message
+    assert (existing / "mine").read_text() == "kept\n"  # never overwritten

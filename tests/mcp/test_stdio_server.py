@@ -102,7 +102,9 @@ def test_a_real_build_list_verify_and_steps_refused_by_the_site_policy(
             "build": await session.call_tool("build", {**build, "force": True}),
         }
 
-    out = with_session(server_env(tmp_path), tmp_path, without_policy)
+    # the busybox def copies the host's busybox in %setup: an opt-in of the operator
+    host_def = ("--allow-host-def",)
+    out = with_session(server_env(tmp_path), tmp_path, without_policy, args=host_def)
     dry = out["dry"].structured_content
     assert dry["exit_code"] == 1 and any(" build " in c for c in dry["result"]["dry_run_commands"])
     assert not out["images_after_dry"]
@@ -116,7 +118,7 @@ def test_a_real_build_list_verify_and_steps_refused_by_the_site_policy(
     assert out["verify"].is_error == (verified["exit_code"] != 0)
 
     refused = with_session(
-        server_env(tmp_path, SCITEX_CONTAINER_POLICY=str(policy)), tmp_path, with_policy
+        server_env(tmp_path, SCITEX_CONTAINER_POLICY=str(policy)), tmp_path, with_policy, host_def
     )
     for step in ("switch", "build"):  # publishing a build switches the active link too
         assert refused[step].is_error, refused[step].structured_content

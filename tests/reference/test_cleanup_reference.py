@@ -122,6 +122,21 @@ def test_purge_sifs_lists_everything_under_dry_run_first(tmp_path: Path) -> None
     assert names(tmp_path) == before - listed == {"notes.txt", "sub"}
 
 
+def test_purge_sifs_takes_store_as_every_store_command_does(tmp_path: Path) -> None:
+    flat(tmp_path, ["1.0", "1.1", "1.2", "1.3"], "1.3")
+    link = tmp_path / "current.sif"
+    for args in (("-k", "2", str(link)), ("-k", "2", "-d", str(link)), ("-k", "2", str(tmp_path))):
+        planned = _cli("--json", "--dry-run", "sandbox", "purge-sifs", *args)
+        assert planned.returncode == 1, (args, planned.stderr)
+        listed = {Path(p).name for p in json.loads(planned.stdout)["result"]}
+        assert listed == {"scitex-v1.0.sif", "scitex-v1.1.sif"}, args
+    both = _cli("sandbox", "purge-sifs", "-d", str(tmp_path), str(link))
+    assert both.returncode == 2 and "not both" in both.stderr
+    done = _cli("sandbox", "purge-sifs", "-k", "2", str(link))
+    assert done.returncode == 0, done.stderr
+    assert names(tmp_path) == {"scitex-v1.2.sif", "scitex-v1.3.sif", "current.sif"}
+
+
 SIDECARS = (".lock", ".meta.json", ".build.log")
 
 

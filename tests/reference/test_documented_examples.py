@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -163,7 +164,8 @@ def ex_rollback(fn: Callable, w: World) -> None:
 def ex_sandbox_create(fn: Callable, w: World) -> None:
     boxes = w.fresh("created")
     made = fn(w.busybox, boxes)
-    assert made.name.startswith("sandbox-") and len(made.name) == len("sandbox-YYYYMMDD_HHMMSS")
+    # one naming scheme: UTC, as image versions (the reference's local names still read)
+    assert re.fullmatch(r"sandbox-\d{8}T\d{6}Z", made.name), made.name
     assert os.readlink(boxes / "current-sandbox") == made.name
 
 

@@ -130,3 +130,16 @@ def main() -> None:
         aborted(exc, _json_requested(args))
     finally:  # the outcome is decided (its SystemExit is on its way): exit with it
         interrupts.finished()
+
+
+def mcp_main() -> None:
+    """Console-script entry point of ``scitex-container-mcp``.
+
+    A signal ends the server at once (``os._exit``) after every running
+    call's child was stopped and the temporaries swept.
+    """
+    import os
+
+    from scitex_container.mcp.stdio_server import main as serve
+
+    serve(exit_now=os._exit)

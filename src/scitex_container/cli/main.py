@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     except ScitexError as exc:
         if debug:
             raise
-        _fail(str(exc), exc.exit_code, as_json, getattr(exc, "details", None))
+        located = getattr(exc, "where", None)
+        where = {"where": located} if located else {}
+        _fail(str(exc), exc.exit_code, as_json, {**where, **(getattr(exc, "details", None) or {})})
     except OSError as exc:  # the one translation: a line naming the path, one code per cause
         if debug:
             raise

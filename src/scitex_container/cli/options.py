@@ -93,6 +93,19 @@ class ExistingPath(TidyPath):
         return super().convert(value, param, ctx)
 
 
+class StorePath(ExistingPath):
+    """STORE: an existing path, or the missing active link of a store beside it (the path
+    the store's own advice names: "move it away, then `switch VERSION LINK`")."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not os.path.lexists(value):
+            from scitex_container.apptainer.store.opening import missing_link_store
+
+            if missing_link_store(value) is not None:
+                return TidyPath.convert(self, value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
 EXISTING = ExistingPath()
 EXISTING_DIR = ExistingPath(file_okay=False)
 EXISTING_FILE = ExistingPath(dir_okay=False)
@@ -127,7 +140,7 @@ def keep_option(what: str = "Versions"):
 
 
 #: STORE: a store directory or its active link; it defaults to the containers directory.
-store_argument = click.argument("store", required=False, type=EXISTING)
+store_argument = click.argument("store", required=False, type=StorePath())
 #: DIR of a sandbox store.
 sandbox_dir_argument = click.argument("directory", metavar="DIR", type=EXISTING_DIR)
 

@@ -91,9 +91,23 @@ def render(result) -> str:
     type=TidyPath(file_okay=False),
     help="Archive the artifacts here, install only from them, rebuild with no network.",
 )
+@click.option(
+    "--locked-def-beside",
+    is_flag=True,
+    help="Write the locked def beside the rough def (NAME.locked.def) and build it there, "
+    "so its %files sources need no rewriting.",
+)
 @common_options
 def repro(
-    definition, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, force, archive
+    definition,
+    output_dir,
+    image_name,
+    snapshot_mirror,
+    apt_scope,
+    pip_options,
+    force,
+    archive,
+    locked_def_beside,
 ) -> int:
     """Build DEFINITION, lock it, rebuild from the locked def, compare the version sets.
 
@@ -131,6 +145,7 @@ def repro(
             apt_scope=apt_scope,
             pip_options=list(pip_options) or None,
             archive=archive,
+            locked_def_beside=locked_def_beside,
         )
 
     with progress_line(opts, f"round trip of {definition}") as progress:

@@ -258,7 +258,9 @@ def atomic_write_text(
     parents: bool = True,
     durable: bool = True,
 ) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"), mode, parents=parents, durable=durable)
+    """``text`` as UTF-8; bytes read with ``surrogateescape`` go back as they were."""
+    data = text.encode("utf-8", "surrogateescape")
+    return atomic_write_bytes(path, data, mode, parents=parents, durable=durable)
 
 
 def atomic_symlink(target: str | os.PathLike, link: str | os.PathLike) -> Path:

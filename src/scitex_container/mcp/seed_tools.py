@@ -69,6 +69,24 @@ SEED_ONLY: tuple[ToolSpec, ...] = (
         mutating=True,
     ),
     ToolSpec(
+        "container_skills_list",
+        ("skills", "list"),
+        "The skill pages bundled for agents (name and path of each).",
+    ),
+    ToolSpec(
+        "container_skills_get",
+        ("skills", "get"),
+        "One skill page with its Markdown content.",
+        (
+            Param(
+                "name",
+                "text",
+                "The page's name (e.g. 02_quick-start; .md optional).",
+                required=True,
+            ),
+        ),
+    ),
+    ToolSpec(
         "host_check",
         ("host", "check"),
         "Which host package groups (TeX Live, ImageMagick) are installed, with versions.",

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from scitex_container import envvars
@@ -45,11 +46,26 @@ INSTRUCTIONS = (
 
 
 def tool_list() -> list[dict[str, Any]]:
-    """Every tool as ``{name, description, input_schema}`` (also for ``mcp list-tools``)."""
-    return [
+    """Every tool as ``{name, description, input_schema}`` (also for ``mcp list-tools``).
+
+    The seed server's names of our tools (``container_verify``...) are listed
+    too, each as an alias, so a client that checks a tool is listed before
+    calling it finds them.
+    """
+    tools = [
         {"name": t.name, "description": t.description, "input_schema": t.input_schema()}
         for t in tool_catalog.TOOLS
     ]
+    aliases = [
+        {
+            "name": seed,
+            "description": f"Alias of `{t.name}` (the seed server's name). {t.description}",
+            "input_schema": t.input_schema(),
+        }
+        for t in tool_catalog.TOOLS
+        for seed in t.seed_names
+    ]
+    return tools + aliases
 
 
 def _invalid(message: str, field: str | None, data: Any = None) -> Exception:
@@ -61,13 +77,15 @@ def _invalid(message: str, field: str | None, data: Any = None) -> Exception:
     return MCPError(code=types.INVALID_PARAMS, message=text, data=detail or None)
 
 
-def prepare(name: str, arguments: dict[str, Any] | None) -> tuple[bool, list[str]]:
+def prepare(name: str, arguments: Any) -> tuple[bool, list[str]]:
     """``(runs apart, argv)`` of a call; bad input raises the JSON-RPC error, nothing runs."""
     from scitex_container.mcp import tool_call
 
     spec = tool_catalog.find(name)
     if spec is None:
         raise _invalid(f"unknown tool `{name}`", "name")
+    if arguments is not None and not isinstance(arguments, dict):
+        raise _invalid("must be an object of the tool's fields", "arguments")
     try:
         argv = tool_call.build_argv(spec, arguments)
     except BadInputError as exc:
@@ -75,11 +93,25 @@ def prepare(name: str, arguments: dict[str, Any] | None) -> tuple[bool, list[str
     return tool_call.runs_apart(spec, argv), argv
 
 
-def checked(outcome: CallOutcome) -> CallOutcome:
-    """``outcome``, or the JSON-RPC error when the command refused its input as bad usage."""
+def checked(outcome: CallOutcome, name: str = "", arguments: Any = None) -> CallOutcome:
+    """``outcome``, or the JSON-RPC error when the command refused its input as bad usage.
+
+    The command's location of the error (``where``) becomes the tool's field
+    (:mod:`.error_fields`), in ``data.field`` and at the head of the message.
+    """
     if outcome.bad_input:
-        payload = outcome.payload if isinstance(outcome.payload, dict) else {}
-        raise _invalid(str(payload.get("error", "bad input")), None, payload)
+        from scitex_container.mcp.error_fields import tool_field
+
+        payload = dict(outcome.payload) if isinstance(outcome.payload, dict) else {}
+        message = str(payload.get("error", "bad input"))
+        where = payload.get("where")
+        spec = tool_catalog.find(name)
+        field = None
+        if spec is not None and isinstance(where, str):
+            field = tool_field(spec, where, arguments if isinstance(arguments, dict) else {})
+        if field is not None and isinstance(where, str) and message.startswith(f"{where}: "):
+            message = message[len(where) + 2 :]
+        raise _invalid(message, field, payload)
     return outcome
 
 
@@ -88,7 +120,8 @@ def call(name: str, arguments: dict[str, Any] | None) -> CallOutcome:
     from scitex_container.mcp import tool_call
 
     apart, argv = prepare(name, arguments)
-    return checked((tool_call.run_cli_apart if apart else tool_call.run_cli)(argv))
+    outcome = (tool_call.run_cli_apart if apart else tool_call.run_cli)(argv)
+    return checked(outcome, name, arguments)
 
 
 def build_server() -> Any:
@@ -100,16 +133,15 @@ def build_server() -> Any:
         return types.ListToolsResult(tools=[types.Tool(**t) for t in tool_list()])
 
     async def call_tool(_ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        import anyio.to_thread
-
         from scitex_container.mcp import tool_call
+        from scitex_container.mcp.apart import run_apart
 
         apart, argv = prepare(params.name, params.arguments)
-        if apart:  # a long step: other calls are answered while it runs
-            outcome = await anyio.to_thread.run_sync(tool_call.run_cli_apart, argv)
+        if apart:  # a long step: other calls are answered while it runs; a cancel stops it
+            outcome = await run_apart(argv)
         else:
             outcome = tool_call.run_cli(argv)
-        outcome = checked(outcome)
+        outcome = checked(outcome, params.name, params.arguments)
         data = outcome.to_dict()
         return types.CallToolResult(
             content=[types.TextContent(text=json.dumps(data, sort_keys=True))],
@@ -117,13 +149,29 @@ def build_server() -> Any:
             is_error=outcome.is_error,
         )
 
-    return Server(
+    server = Server(
         "scitex-container",
         version=__version__,
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    server.middleware.append(_shape_check)
+    return server
+
+
+async def _shape_check(ctx: Any, call_next: Any) -> Any:
+    """A ``tools/call`` whose ``arguments`` is not an object: an error naming the field.
+
+    The SDK would refuse it too, with empty ``data``; this runs first.
+    """
+    params = getattr(ctx, "params", None)
+    if getattr(ctx, "method", None) == "tools/call" and isinstance(params, dict):
+        if params.get("arguments") is not None and not isinstance(params["arguments"], dict):
+            raise _invalid("must be an object of the tool's fields", "arguments")
+        if not isinstance(params.get("name"), str):
+            raise _invalid("must be the tool's name (a string)", "name")
+    return await call_next(ctx)
 
 
 async def serve() -> None:
@@ -157,8 +205,13 @@ def choose_roots(given: list[str] | None) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point of ``scitex-container-mcp`` (stdio transport)."""
+def main(argv: list[str] | None = None, exit_now: Callable[[int], object] | None = None) -> None:
+    """The server's entry (``scitex-container-mcp``, ``mcp start``: stdio transport).
+
+    ``exit_now`` (the CLI's ``os._exit``) ends the process on SIGINT/TERM/HUP
+    once every running call's child was stopped; without it a signal takes
+    the CLI's interrupt path, which waits for the calls' threads.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -172,7 +225,17 @@ def main(argv: list[str] | None = None) -> None:
         metavar="DIR",
         help="A directory clients may name paths under (repeatable).",
     )
+    parser.add_argument(
+        "--allow-host-def",
+        action="store_true",
+        help="Let builds take a def with %%setup (host-side code) or with %%files sources "
+        "outside the roots (refused by default).",
+    )
     args = parser.parse_args(argv)
+    if args.allow_host_def:  # only the flag opts in, never an inherited variable
+        os.environ[envvars.MCP_ALLOW_HOST_DEF] = "1"
+    else:
+        os.environ.pop(envvars.MCP_ALLOW_HOST_DEF, None)
     try:
         os.environ[envvars.MCP_ROOTS] = os.pathsep.join(choose_roots(args.root))
     except BadInputError as exc:
@@ -180,11 +243,16 @@ def main(argv: list[str] | None = None) -> None:
 
     import anyio
 
+    from scitex_container.files import temporaries
     from scitex_container.process import runner
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # never the protocol's stdout
-    runner.install_signal_handlers()
-    try:
-        anyio.run(serve)
-    except KeyboardInterrupt:
-        runner.stop_children(2)
+    # SIGINT/TERM/HUP: every running call's child stopped (it cleans up), then exit
+    if exit_now is not None:
+        runner.end_on_signals(temporaries.sweep, exit_now)
+    else:
+        runner.install_signal_handlers()
+    anyio.run(serve)
+    # stdin closed: calls still running were cancelled (their children stopped)
+    runner.stop_children()
+    temporaries.sweep()

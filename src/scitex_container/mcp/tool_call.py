@@ -152,16 +152,13 @@ def _containers_dir() -> str | None:
 
 def _active_image(field: str) -> str:
     """The active image of the containers directory (the seed's ``verify`` default)."""
-    from scitex_container.apptainer.store.opening import open_stores
+    from scitex_container.apptainer.store.implied import implied_image
+    from scitex_container.errors import NotFoundError
 
-    found = _containers_dir()
-    if found is None:
-        raise BadInputError("no containers directory found: give the image", field)
-    active = [a for a in (s.active_path() for s in open_stores(found)) if a is not None]
-    if len(active) != 1:
-        what = "no active image" if not active else f"{len(active)} active images"
-        raise BadInputError(f"{what} in {found}: give the image", field)
-    return str(active[0])
+    try:
+        return str(implied_image(field))
+    except NotFoundError:
+        raise BadInputError("no containers directory found: give the image", field) from None
 
 
 def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
@@ -189,6 +186,10 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
             if not defaulted:
                 raise
             raise BadInputError(f"{exc.detail} (the default): give `{field}`", field) from None
+        if p.name in ("definition", "source") and texts:
+            from scitex_container.mcp.build_scope import check_def
+
+            check_def(texts[0], allowed, field)
         if p.flag is None:
             if texts and gap is not None:
                 raise BadInputError("is required when a later argument is given", gap)
@@ -198,6 +199,10 @@ def build_argv(spec: ToolSpec, arguments: dict[str, Any] | None) -> list[str]:
             continue
         for text in texts:
             argv.append(p.flag if p.kind == "bool" else f"{p.flag}={text}")
+    if spec.command == ("session", "stop"):
+        from scitex_container.mcp.session_scope import check_stop
+
+        check_stop(positionals[0] if positionals else "", allowed)
     if spec.when_none and not any(arguments.get(n) for n in spec.when_none[0]):
         argv.append(spec.when_none[1])
     return [*argv, "--", *positionals] if positionals else argv
@@ -239,6 +244,10 @@ def _outcome(code: int, text: str, log: str, argv: list[str]) -> CallOutcome:
         payload: Any = json.loads(text) if text.strip() else None
     except json.JSONDecodeError:
         payload = {"output": text}
+    if code == 0 and argv[-2:] == ["session", "list"]:  # only the roots' sessions
+        from scitex_container.mcp.session_scope import visible
+
+        payload = visible(payload, roots())
     return CallOutcome(code, payload, log, dry_run="--dry-run" in argv)
 
 
@@ -251,15 +260,22 @@ def runs_apart(spec: ToolSpec, argv: list[str]) -> bool:
 
 def run_cli_apart(argv: list[str]) -> CallOutcome:
     """Run the CLI with ``argv`` as a child process (same environment and directory)
-    through the process runner: no shell, and nothing it starts outlives the server.
-    Blocking; the server calls it from a worker thread."""
+    through the process runner, no shell.  Blocking; the server calls it from a
+    worker thread.
+
+    The child runs as a user's shell would run it: in its own process group
+    (an interrupt or a cancel reaches it, and it cleans up as the CLI does),
+    dying with the server, but *not* contained in a PID namespace that kills
+    everything on exit: what the command is meant to leave running (a
+    session's instance, a Compose stack, an instance) outlives the call, as
+    it does when the CLI is run directly.  A build the child starts is
+    contained by the child itself, so a killed server still leaves none.
+    """
     import sys
 
     from scitex_container.process import runner
 
-    done = runner.run(
-        [sys.executable, "-m", "scitex_container", *argv], check=False, contained=True
-    )
+    done = runner.run([sys.executable, "-m", "scitex_container", *argv], check=False)
     return _outcome(done.returncode, done.stdout, done.stderr, argv)
 
 

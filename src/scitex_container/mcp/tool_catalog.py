@@ -132,6 +132,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             ),
             Param("containers_dir", "path", "Store directory.", flag="--dir"),
             Param("output_dir", "path", "Build exactly here instead.", flag="--output"),
+            Param(
+                "force",
+                "bool",
+                "The seed's force: accepted; an existing output_dir is refused all the same "
+                "(nothing is overwritten).",
+                flag="--force",
+            ),
         ),
         mutating=True,
     ),
@@ -237,7 +244,13 @@ TOOLS: tuple[ToolSpec, ...] = (
                 flag="--home",
                 resolve_default="home",
             ),
-            Param("name", "text", "Instance name.", flag="--name"),
+            Param(
+                "name",
+                "text",
+                "Instance base name: the instance becomes `<name>-<8 hex digits>`, unique per "
+                "session (the result's `instance`); default `sx-<user>-<project>`.",
+                flag="--name",
+            ),
             Param("local", "bool", "Run here instead of through SLURM.", flag="--local"),
             Param("node", "text", "SLURM node.", flag="--node"),
             Param("constraint", "text", "SLURM node features.", flag="--constraint"),
@@ -246,11 +259,15 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         mutating=True,
     ),
-    ToolSpec("session_list", ("session", "list"), "Sessions and their state on each node."),
+    ToolSpec(
+        "session_list",
+        ("session", "list"),
+        "Sessions and their state on each node (those whose project is inside the roots).",
+    ),
     ToolSpec(
         "session_stop",
         ("session", "stop"),
-        f"Stop a session. {_DRY}",
+        f"Stop a session (refused when its project is outside the roots). {_DRY}",
         (Param("session_id", "text", "The session's id.", required=True),),
         mutating=True,
     ),

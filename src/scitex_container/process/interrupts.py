@@ -143,3 +143,15 @@ def finished() -> None:
 def ctrl_c_ignored() -> contextlib.AbstractContextManager[None]:
     """Ignore SIGINT only: while an interactive child (a shell) has the terminal."""
     return ignored((signal.SIGINT,))
+
+
+def on_ending(handler: Any) -> None:
+    """Call ``handler(signum)`` on SIGINT, SIGTERM or SIGHUP (a server's way to end).
+
+    For a process whose main thread sits in an event loop, where a raised
+    interrupt would wait for worker threads: the handler ends the process
+    itself.  A signal ignored when we started stays ignored.
+    """
+    for signum in (signal.SIGINT, *_ENDING):
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, lambda n, _f: handler(n))

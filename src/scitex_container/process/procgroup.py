@@ -81,6 +81,8 @@ def stop_group(proc: subprocess.Popen, exc: BaseException, own_group: bool = Tru
 #: thread: an interrupt reaches only the main thread's child directly, so
 #: :func:`stop_children` ends the ones worker threads started.
 _live: set[subprocess.Popen] = set()
+#: The thread that started each live child (:func:`stop_children` of one thread).
+_owner: dict[subprocess.Popen, int] = {}
 _live_lock = threading.Lock()
 
 
@@ -167,6 +169,7 @@ def spawn(
         if new_session:
             with _live_lock:
                 _live.add(proc)
+                _owner[proc] = threading.get_ident()
     return proc
 
 
@@ -245,18 +248,22 @@ def which(name: str) -> str | None:
 def reaped(proc: subprocess.Popen) -> None:
     with _live_lock:
         _live.discard(proc)
+        _owner.pop(proc, None)
     _release_guard(proc)
 
 
-def stop_children(signum: int = signal.SIGTERM) -> int:
+def stop_children(signum: int = signal.SIGTERM, thread: int | None = None) -> int:
     """Forward ``signum`` to every live child's group, then kill what is left.
 
     The CLI calls this on its way out after an interrupt, so a child started
     by a worker thread (which the interrupt never reaches) does not outlive
-    it.  Returns how many children were still running.
+    it.  ``thread``: only the children that thread started (a cancelled call
+    of a server).  Returns how many children were still running.
     """
     with _live_lock:
-        procs = [p for p in _live if p.poll() is None]
+        procs = [
+            p for p in _live if p.poll() is None and (thread is None or _owner.get(p) == thread)
+        ]
     for proc in procs:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signum)
@@ -271,11 +278,30 @@ def stop_children(signum: int = signal.SIGTERM) -> int:
     return len(procs)
 
 
+def end_on_signals(cleanup: Callable[[], object], exit_now: Callable[[int], object]) -> None:
+    """SIGINT/TERM/HUP end this process promptly (a server whose main thread is an event loop).
+
+    Every child gets the signal (its grace period, then killed), ``cleanup()``
+    runs, then ``exit_now(128 + signum)`` (the caller's ``os._exit``: the
+    process ends without waiting for its worker threads).
+    """
+
+    def end(signum: int) -> None:
+        try:
+            stop_children(signum)
+            cleanup()
+        finally:
+            exit_now(128 + signum)
+
+    interrupts.on_ending(end)
+
+
 def _forget_inherited() -> None:
     """In a forked child: its parent's children are not its own to stop."""
     global _live_lock
     _live_lock = threading.Lock()  # the parent's may have been held at the fork
     _live.clear()
+    _owner.clear()
     _guards.clear()
 
 

@@ -35,6 +35,7 @@ from scitex_container.process.failures import process_error
 from scitex_container.process.pipes import MAX_LINE, communicate, drain_killed, lines, wait
 from scitex_container.process.procgroup import (
     GRACE_SECONDS,
+    end_on_signals,
     kill_group,
     reaped,
     spawn,
@@ -54,6 +55,7 @@ __all__ = [
     "Interrupted",
     "Started",
     "dry_run",
+    "end_on_signals",
     "install_signal_handlers",
     "is_dry_run",
     "recorded_commands",

@@ -18,12 +18,14 @@ ENVS = ("dev", "prod")
 
 def _apptainer(containers_dir: str | os.PathLike | None) -> dict[str, Any]:
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
+    from scitex_container.apptainer.store.implied import implied_store
     from scitex_container.reference.store_versions import get_active_version, list_versions
 
     try:
         cdir = Path(containers_dir) if containers_dir is not None else find_containers_dir()
-        active = get_active_version(cdir)
-        link = cdir / "current.sif"
+        store = implied_store("containers_dir", cdir)  # as the CLI and MCP pick it
+        active = get_active_version(store.dir)
+        link = store.link
         mode = None
         if link.is_symlink():
             mode = "sandbox" if link.resolve().is_dir() else "SIF"
@@ -33,7 +35,7 @@ def _apptainer(containers_dir: str | os.PathLike | None) -> dict[str, Any]:
             "containers_dir": str(cdir),
             "active": active,
             "mode": mode,
-            "versions": list_versions(cdir),
+            "versions": list_versions(store.dir),
         }
     except Exception as exc:  # the dashboard reports, it never raises
         return {"error": str(exc)}

@@ -24,7 +24,9 @@ def tree(tmp_path: Path) -> Path:
     [
         ("*.txt", ["a.txt", "b.txt"], True),
         ("{a,b}.txt", ["a.txt", "b.txt"], False),
-        ("d/**/*.py", ["d/e/x.py", "d/y.py"], True),
+        # apptainer 1.4.5 has no globstar: a real build copied data/sub/s.txt for
+        # `data/**/*.txt`, and neither data/a.txt nor data/sub/deep/x.txt
+        ("d/**/*.py", ["d/e/x.py"], True),
         ("file 1", ["file 1"], False),  # apptainer escapes the space
         ("'*.txt'", ["*.txt"], False),  # quoted: no glob
         ('"it\'s"', ["it's"], False),
@@ -43,6 +45,31 @@ def test_a_variable_expands_from_the_builds_environment(tree: Path):
     assert expand("$HOME/a.txt", tree, env) == (["/home/u/a.txt"], False)
     assert expand('"${REL}"/*.py', tree, env) == (["d/e/x.py"], True)
     assert expand("$UNSET/a.txt", tree, env) == (["/a.txt"], False)
+
+
+def test_a_leading_tilde_is_the_builds_home(tree: Path):
+    # a real build copied ~/f from $HOME (`INFO: Copying ~/gs-tilde.txt to /opt/tl`)
+    env = {"HOME": "/home/u"}
+    assert expand("~/a.txt", tree, env) == (["/home/u/a.txt"], False)
+    assert expand("'~'/a.txt", tree, env) == (["~/a.txt"], False)  # quoted: literal
+    assert rebase_line("~/a.txt /x", "/r", {}) is None  # absolute: left as written
+
+
+@pytest.mark.parametrize(
+    ("line", "values"),
+    [
+        ("{{ SRC }} /opt/t/", {"SRC": '"file 1"'}),  # apptainer keeps the quotes
+        ("{{ SRC }} /opt/t/", {"SRC": "/abs/a.txt"}),
+        ("{{ SRC }}", {"SRC": "a.txt"}),  # its destination would not follow a build arg
+        ("d/{{ SRC }} /x", {}),
+        ('"data"/a.txt /opt/q3/', {}),  # apptainer: source `data`, destination `/a.txt`
+        ('data/"a".txt /opt/q1/', {}),
+        ('a.txt"" /opt/q4/', {}),
+    ],
+)
+def test_a_source_no_rewrite_keeps_is_refused(line: str, values: dict[str, str]):
+    with pytest.raises(BadInputError, match="beside the rough def"):
+        rebase_line(line, "/r", values)
 
 
 def test_an_unterminated_quote_is_refused(tree: Path):

@@ -241,6 +241,13 @@ def test_a_damaged_stored_file_is_found_and_replaced(tmp_path):
     assert "1 damaged and replaced" in proc.stdout
     assert sha256_file(blob) == sha256_file(debs[0])
 
+    with open(blob, "ab") as fh:  # damaged again, and now no source has it
+        fh.write(b"x")
+    with pytest.raises(CheckFailedError) as info:
+        archive_lock(lock_path, archive)
+    assert f"its stored file {blob} is damaged and was kept" in str(info.value)
+    assert blob.exists()
+
 
 def test_a_saved_npm_tarball_is_taken_when_its_package_json_names_the_entry(tmp_path):
     from lockimages import npm_tarball

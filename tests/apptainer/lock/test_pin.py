@@ -227,9 +227,22 @@ def test_missing_managers_are_skipped_with_a_reason(tmp_path):
     text = render_locked_def(path, Lock(), tmp_path / "busy.locked.def")
     gen = block(text)
     assert "# --- apt: skipped: the lock holds no dpkg packages" in gen
-    assert "# --- pip: skipped: the lock holds no pip packages" in gen
+    assert "# --- pip: skipped: the lock holds no pip-installed packages" in gen
     assert "# --- npm: skipped: the lock holds no global npm packages" in gen
     assert "apt-get" not in gen and "pip install" not in gen and "npm install" not in gen
+
+
+def test_dpkg_owned_python_packages_are_not_called_no_pip_packages(tmp_path):
+    path = tmp_path / "d.def"
+    path.write_text("Bootstrap: scratch\n%post\n    true\n")
+    lock = Lock(
+        dpkg={"python3-pip": "23.0.1+dfsg-1"},
+        pip={"pip": "23.0.1"},
+        provided_by={"pip:pip": "dpkg:python3-pip"},
+    )
+    gen = block(render_locked_def(path, lock, tmp_path / "d.locked.def"))
+    assert "# --- pip: skipped: the lock holds no pip-installed packages ---" in gen
+    assert "# pip: pip is dpkg:python3-pip's, pinned with it" in gen
 
 
 def test_stanzas_skip_at_build_time_without_the_manager(rough, tmp_path):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from scitex_container.apptainer.deffile import parse_def
+from scitex_container.apptainer.deffile.sources import host_sources
 from scitex_container.apptainer.lock.lockfile import Lock
 from scitex_container.apptainer.lock.recipe_check import PROBE_LOCK, check_recipe
 from scitex_container.apptainer.repro import archive_def
@@ -57,9 +58,14 @@ def test_locked_recipe_means_what_the_rough_one_means(
     name: str, corpus: Path, tmp_path: Path, debian_lock: Lock
 ):
     lock = debian_lock if name in _names("@DEBIAN@") else PROBE_LOCK
-    check = check_recipe(
-        corpus / name, tmp_path / "elsewhere", lock=lock, build=True, sandbox=True, marker=MARKER
-    )
+    # a template source or From: is refused elsewhere (below): its locked def goes beside it
+    work = corpus / "beside" if name == "templates.def" else tmp_path / "elsewhere"
+    if name == "templates.def":
+        (corpus / "beside").mkdir(exist_ok=True)
+        name = "beside/templates.def"
+        text = (corpus / "templates.def").read_text().replace("inputs/", "../inputs/")
+        (corpus / name).write_text(text)
+    check = check_recipe(corpus / name, work, lock=lock, build=True, sandbox=True, marker=MARKER)
     assert check.error == ""
     assert check.sources_equal, (check.rough_sources, check.locked_sources)
     assert check.rough_built, name
@@ -77,10 +83,9 @@ def test_corpus_sources_resolve_as_apptainer_copies_them(corpus: Path, tmp_path:
     spaces = check_recipe(corpus / "spaces.def", tmp_path / "b")
     assert spaces.rough_sources[:2] == (str(inputs / "file 1"), str(inputs / "dir two/x.cfg"))
     templates = check_recipe(corpus / "templates.def", tmp_path / "c")
-    assert templates.rough_sources == (str(inputs / "a.txt"),)
-    # the locked def keeps the pattern and the template, only the directory is new
-    text = Path(templates.locked_def).read_text()
-    assert f'"{corpus}/{{{{ SRC }}}}" {{{{ DEST }}}}' in text and "From: {{ BASE }}" in text
+    assert templates.error.startswith(f"{corpus}/templates.def:11: ")  # `{{ SRC }} {{ DEST }}`
+    found = host_sources(parse_def(corpus / "templates.def"))
+    assert [p for s in found for p in s.paths] == [inputs / "a.txt"]
     assert "inputs/JAGS-*.tar.gz" in Path(globs.locked_def).read_text()
 
 
@@ -169,15 +174,27 @@ def test_a_def_in_a_directory_apptainer_would_glob_is_not_rebased_into_other_fil
     assert "    bb /bin/busybox" in beside.read_text()
 
 
-def test_a_template_source_and_from_are_left_for_their_build_time_value(tmp_path):
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("Bootstrap: localimage\nFrom: {{ FROMSIF }}\n\n%files\n    {{ SRC }} /opt/x\n", 5),
+        ("Bootstrap: localimage\nFrom: {{ FROMSIF }}\n", 2),  # `/dir/{{ X }}` broke /abs
+        ('Bootstrap: localimage\nFrom: b.sif\n\n%files\n    "data"/a.txt /opt/q3/\n', 5),
+    ],
+)
+def test_what_no_rewrite_keeps_is_refused_elsewhere_and_kept_beside(tmp_path, text, line):
+    """A template's value (quoted, absolute or relative, or a build arg) needs another rewrite."""
     from scitex_container.apptainer.lock.pin import generate_locked_def
+    from scitex_container.errors import DefFileError
 
     rough = tmp_path / "a" / "t.def"
     rough.parent.mkdir()
-    rough.write_text("Bootstrap: localimage\nFrom: {{ FROMSIF }}\n\n%files\n    {{ SRC }} /opt/x\n")
-    text = generate_locked_def(rough, PROBE_LOCK, tmp_path / "b" / "t.def").read_text()
-    assert "From: {{ FROMSIF }}" in text
-    assert "    {{ SRC }} /opt/x" in text
+    rough.write_text(text)
+    with pytest.raises(DefFileError, match="beside the rough def") as info:
+        generate_locked_def(rough, PROBE_LOCK, tmp_path / "b" / "t.def")
+    assert info.value.line == line and not (tmp_path / "b").exists()
+    beside = generate_locked_def(rough, PROBE_LOCK, rough.parent / "t.locked.def").read_text()
+    assert text.split("\n", 1)[1] in beside
 
 
 @pytest.mark.apptainer
@@ -222,3 +239,18 @@ def test_a_destinationless_glob_and_var_sources_keep_apptainers_meaning_elsewher
         ]
     ).stdout
     assert shown == "abhomerel"
+
+
+def test_a_hash_in_the_directory_put_before_from_is_refused(tmp_path):
+    """Apptainer reads `#` in a header as a comment: `From: /a#b/bb.sif` would be `/a`."""
+    from scitex_container.apptainer.lock.pin import generate_locked_def
+    from scitex_container.errors import DefFileError
+
+    home = tmp_path / "we#ird"
+    home.mkdir()
+    rough = home / "r.def"
+    rough.write_text("Bootstrap: localimage\nFrom: bb.sif\n")
+    with pytest.raises(DefFileError, match="holds a `#`") as info:
+        generate_locked_def(rough, PROBE_LOCK, tmp_path / "out" / "r.def")
+    assert info.value.line == 2
+    assert "From: bb.sif" in generate_locked_def(rough, PROBE_LOCK, home / "l.def").read_text()

@@ -84,9 +84,9 @@ def test_locked_def_of_a_debootstrap_def_names_no_network_source(archived, tmp_p
     assert urls == ["http://deb.debian.org/debian"]  # only the restored sources.list line
     setup = text.split("%setup\n", 1)[1]
     restore = setup.index("echo 'deb http://deb.debian.org/debian bookworm main' > ")
-    # ... written before the archive block moves the sources aside for the whole build,
-    assert setup.index('.scitex-archive-saved/"$_scx_f"') > restore
-    assert "deb [trusted=yes] file:/.scitex-archive/apt ./" in setup[restore:]
+    # ... written by debootstrap's step; the archive's own sources are apart from /etc,
+    assert "deb [trusted=yes] file:/.scitex-archive/apt ./' > " in setup[restore:]
+    assert "export APT_CONFIG=/.scitex-archive-conf/apt.conf" in text.split("%post", 1)[1]
     # ... and the base is made before the rough def's own %setup runs on it.
     assert setup.index("debootstrap ") < setup.index("rough-setup-ran")
     line = debootstrap_line(text)

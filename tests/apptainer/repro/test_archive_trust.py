@@ -159,8 +159,10 @@ def test_the_setup_block_uses_only_a_checked_copy_of_the_view(archived, tmp_path
     assert done.returncode == 0, done.stderr
     copy = tmp_path / "rootfs" / ".scitex-archive"
     assert sha256_file(copy / SWAPPED) == sha256_file(view_of(locked) / SWAPPED)
-    sources = (tmp_path / "rootfs" / "etc/apt/sources.list").read_text()
-    assert sources == "deb [trusted=yes] file:/.scitex-archive/apt ./\n"
+    conf = tmp_path / "rootfs" / ".scitex-archive-conf"
+    assert (conf / "sources.list").read_text() == "deb [trusted=yes] file:/.scitex-archive/apt ./\n"
+    assert '"/.scitex-archive-conf/sources.list"' in (conf / "apt.conf").read_text()
+    assert not (tmp_path / "rootfs" / "etc/apt").exists()  # the image's config is not touched
 
 
 @pytest.mark.parametrize("change", ["swap", "extra", "link"])
@@ -179,7 +181,7 @@ def test_a_view_changed_after_the_pin_fails_the_setup_naming_it(archived, tmp_pa
     finally:
         pin(archived, tmp_path, name="repair")  # the module's view for the next test
     assert done.returncode != 0
-    assert not (tmp_path / "rootfs" / "etc/apt/sources.list").exists()  # stopped before use
+    assert not (tmp_path / "rootfs" / ".scitex-archive-conf").exists()  # stopped before use
     if change == "swap":
         assert f"{SWAPPED}: FAILED" in done.stdout + done.stderr
         assert "apt/Packages: FAILED" in done.stdout + done.stderr

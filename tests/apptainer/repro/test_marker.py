@@ -76,3 +76,4 @@ def test_the_seeds_plain_markers_are_read(tmp_path) -> None:
         warnings.simplefilter("error")  # verified: silent, through the link too
         status = check_verified(link, require_verified=True)
     assert status.state == "verified" and status.marker.name.endswith(".verified")
+    assert status.sif == status.image == image.resolve()  # the seed's attribute name too

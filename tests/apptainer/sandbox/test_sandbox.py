@@ -43,7 +43,8 @@ def test_create_from_sif_versions_and_links(tmp_path: Path, busybox_sif: Path) -
     assert get_active_sandbox(tmp_path) == second.name[len("sandbox-") :]
     with pytest.raises(NotFoundError, match="available"):
         switch_sandbox("20000101_000000", tmp_path)
-    assert cleanup_sandboxes(tmp_path, keep=0) == [first]
+    removed = cleanup_sandboxes(tmp_path, keep=0)  # the version, then its sidecars
+    assert removed[0] == first and all(p.name.startswith(f"{first.name}.") for p in removed[1:])
     assert not first.exists() and second.exists()
     out = subprocess.run(["apptainer", "exec", str(tmp_path / "current-sandbox"), "true"])
     assert out.returncode == 0

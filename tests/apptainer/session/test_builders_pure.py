@@ -40,6 +40,13 @@ def test_no_path_on_this_host_is_needed_to_build_a_command() -> None:
     assert build_host_mount_binds(MOUNTS) == ["--bind", f"{ELSEWHERE['data']}:/data:ro"]
 
 
+def test_a_mount_without_a_mode_is_read_write_in_the_dict_form_as_in_the_string_form() -> None:
+    plain = [{"host_path": ELSEWHERE["data"], "container_path": "/data"}]
+    assert build_host_mount_binds(plain) == ["--bind", f"{ELSEWHERE['data']}:/data:rw"]
+    as_text = get_mount_config("", f"{ELSEWHERE['data']}:/data")["bind_args"]
+    assert f"{ELSEWHERE['data']}:/data:rw" in as_text  # the two forms agree (the seed's rw)
+
+
 def test_the_reference_example_of_get_mount_config_runs_as_printed() -> None:
     out = get_mount_config("", "/data:/data:ro,/scratch:/scratch")
     hosts = [(m["host"], m["container"]) for m in out["mounts"]]

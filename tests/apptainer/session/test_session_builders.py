@@ -42,7 +42,7 @@ def _exec(dirs, image="/images/app.sif", **kw) -> list[str]:
 
 def test_sif_gets_containall_and_a_tmpfs(dirs) -> None:
     argv = _exec(dirs)
-    assert argv[:4] == ["apptainer", "exec", "--containall", "--writable-tmpfs"]
+    assert argv[:5] == ["apptainer", "exec", "--containall", "--cleanenv", "--writable-tmpfs"]
     assert argv[-3:] == ["--pwd", "/home/alice/proj/demo", "/images/app.sif"]
     assert f"{dirs['home']}:/home/alice" in argv
     assert f"{dirs['proj']}:/home/alice/proj/demo:rw" in argv

@@ -13,6 +13,9 @@ def test_list_tools_json_names_every_tool_with_its_schema(sx):
     assert tools["verify"]["parameters"]["properties"]["sif_path"]  # the seed's argument name
     plain = sx("mcp", "list-tools", "-vv")
     assert "switch(version: string, store: string = None" in plain.out
+    assert 'build(definition: string = "scitex-final"' in plain.out  # the default, not None
+    name = tools["session_start"]["parameters"]["properties"]["name"]["description"]
+    assert "<name>-<8 hex digits>" in name  # what the instance becomes
     assert "site policy applies" in plain.out
 
 

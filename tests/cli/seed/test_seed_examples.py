@@ -39,16 +39,22 @@ def test_the_seed_readme_examples_run_with_the_seed_meaning(sx, tmp_path, monkey
     for version in ("2.19.4", "2.19.5"):  # the seed's own layout
         shutil.copyfile(sif, containers / f"scitex-v{version}.sif")
     listed = sx("--json", "list")
-    assert listed.code == 0 and {r["version"] for r in listed.json()} == {"2.19.4", "2.19.5"}
+    assert listed.code == 0 and set(listed.json()) == {"containers_dir", "active", "versions"}
+    assert {r["version"] for r in listed.json()["versions"]} == {"2.19.4", "2.19.5"}
+    assert listed.json()["containers_dir"] == str(containers)
     assert sx("switch", "2.19.5").code == 0
     assert (containers / "current.sif").readlink().name == "scitex-v2.19.5.sif"
     rolled = sx("--json", "rollback")
     assert rolled.code == 0 and rolled.json()["version"] == "2.19.4"
-    assert sx("--json", "list", "-d", containers).json()[0]["active"] in (True, False)
+    by_dir = sx("--json", "list", "-d", containers).json()
+    assert by_dir["versions"][0]["active"] in (True, False)
+    assert by_dir["active"] == "2.19.4"  # after the rollback
+    assert sx("--json", "apptainer", "list").json() == sx("--json", "list").json()
 
     verified = sx("--json", "verify")  # no image: the active one, as the seed
     verdict = verified.json()
-    assert verdict["sif"]["path"] == str(containers / "current.sif")
+    # the active version's file, as the seed's CLI (scitex-v<active>.sif)
+    assert verdict["sif"]["path"] == str(containers / "scitex-v2.19.4.sif")
     # a copied SIF has no recorded digest: "unverified", the honest verdict (exit 4)
     assert verified.code == {"pass": 0, "unverified": 4}[verdict["overall"]], verified.out
 

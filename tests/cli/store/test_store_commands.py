@@ -145,3 +145,28 @@ def test_sandbox_switch_rollback_cleanup_share_the_store_commands(tmp_path: Path
     ]
     assert not (tmp_path / "sandbox-20260101_000000").exists()
     assert cli("sandbox", "switch", "19990101_000000", str(tmp_path)).returncode != 0
+
+
+def test_a_cleanup_stopped_part_way_reports_what_it_removed_and_the_real_file(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "demo"
+    store.mkdir()
+    stamps = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z", "20261206T170148Z"]
+    for i, stamp in enumerate(stamps):
+        make_sif(store / f"demo-v{stamp}.sif", seed=i)
+    os.symlink(f"demo-v{stamps[-1]}.sif", store / "demo.sif")
+    stuck = store / f"demo-v{stamps[1]}.sif"
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        out = cli("cleanup", "-k", "1", str(store))
+        as_json = cli("--json", "cleanup", "-k", "1", str(store))
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
+    assert out.returncode == 2
+    assert out.stdout.splitlines() == [f"removed {store / f'demo-v{stamps[2]}.sif'}"]
+    assert f"error: {stuck}: operation not permitted" in out.stderr
+    assert ".removing" not in out.stderr and "1 removed before it" in out.stderr
+    assert json.loads(as_json.stdout)["removed"] == []
+    assert stuck.exists() and (store / f"demo-v{stamps[0]}.sif").exists()

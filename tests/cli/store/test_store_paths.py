@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from images import BUSYBOX_DEF
 from storekit import make_sif
 
 STAMPS = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z"]
@@ -153,3 +156,146 @@ def test_to_sif_into_a_stores_active_link_writes_a_version_of_it(
     back = cli("rollback", store)
     assert back.returncode == 0 and "move it away" not in back.stderr + listed.stderr, back
     assert os.readlink(store / "demo.sif") == f"demo-v{STAMPS[0]}.sif"
+
+
+def test_deploying_a_version_file_deploys_that_version(tmp_path: Path) -> None:
+    image(tmp_path / "demo", "demo")
+    old = tmp_path / "demo" / f"demo-v{STAMPS[0]}.sif"
+    target = tmp_path / "shared"
+    dry = cli("--dry-run", "deploy", old, target)
+    assert dry.returncode == 1, dry.stderr
+    assert f"would copy {target / old.name}" in dry.stdout
+    assert f"at version {STAMPS[0]}" in dry.stdout and "named" in dry.stdout
+    assert not target.exists()
+    real = cli("--json", "deploy", old, target)
+    assert real.returncode == 0, real.stderr
+    assert json.loads(real.stdout)["version"] == STAMPS[0]
+    assert os.readlink(target / "demo.sif") == old.name
+    assert [p.name for p in target.glob("demo-v*.sif")] == [old.name]
+    # the store's own active version is untouched
+    assert os.readlink(tmp_path / "demo" / "demo.sif") == f"demo-v{STAMPS[-1]}.sif"
+
+
+def test_a_base_image_of_a_flat_store_is_taken_as_its_store(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i, version in enumerate(("1.0.0", "1.1.0")):
+        make_sif(flat / f"scitex-v{version}.sif", seed=i)
+    make_sif(flat / "scitex-base-v1.0.sif", seed=9)
+    os.symlink("scitex-v1.1.0.sif", flat / "current.sif")
+    base = flat / "scitex-base-v1.0.sif"
+    listed = cli("versions", base)
+    assert listed.returncode == 0 and "move it away" not in listed.stderr
+    assert "is a base image of the store" in listed.stderr
+    assert str(flat / "scitex-v1.0.0.sif") in listed.stdout
+    dry = cli("--dry-run", "cleanup", "-k", "0", base)
+    assert dry.returncode == 1 and f"would remove {flat / 'scitex-v1.0.0.sif'}" in dry.stdout
+    assert cli("rollback", base).returncode == 0
+    assert os.readlink(flat / "current.sif") == "scitex-v1.0.0.sif"
+    assert base.exists()
+
+
+@pytest.mark.apptainer
+def test_to_sif_into_the_link_path_of_a_new_store_writes_a_version(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    boxes = tmp_path / "sbx"
+    assert cli("sandbox", "create", busybox_sif, "-d", boxes).returncode == 0
+    (tmp_path / "ts" / "hello").mkdir(parents=True)
+    link = tmp_path / "ts" / "hello" / "hello.sif"
+    made = cli("--json", "sandbox", "to-sif", boxes / "current-sandbox", link)
+    assert made.returncode == 0, made.stderr
+    assert link.is_symlink()
+    versions = sorted(p.name for p in link.parent.glob("hello-v*.sif"))
+    assert len(versions) == 1 and os.readlink(link) == versions[0]
+    assert json.loads(made.stdout)["path"] == str(link.parent / versions[0])
+    (tmp_path / "hello.def").write_text(BUSYBOX_DEF)
+    built = cli("build", tmp_path / "hello.def", "-o", tmp_path / "ts")
+    assert built.returncode == 0, built.stderr
+    for args in (("versions", link.parent), ("--dry-run", "rollback", link.parent)):
+        out = cli(*args)
+        assert "move it away" not in out.stderr, (args, out.stderr)
+    assert cli("rollback", link.parent).returncode == 0
+    assert os.readlink(link) == versions[0]
+
+
+def test_a_failed_builds_log_is_taken_as_its_store(tmp_path: Path) -> None:
+    image(tmp_path / "demo", "demo")
+    log = tmp_path / "demo" / "demo-v20261206T170148Z.sif.build.log"
+    log.write_text("FATAL: the build failed\n")
+    rows = json.loads(cli("--json", "versions", log).stdout)
+    assert [r["version"] for r in rows] == STAMPS[::-1]
+    out = cli("versions", log)
+    assert "a failed build's log" in out.stderr and "move it away" not in out.stderr
+    dry = cli("--dry-run", "rollback", log)
+    assert dry.returncode == 1 and f"would roll back to {STAMPS[1]}" in dry.stdout
+    would = cli("--json", "--dry-run", "cleanup", "-k", "1", log)
+    assert would.returncode == 1, would.stderr
+    assert str(tmp_path / "demo" / f"demo-v{STAMPS[0]}.sif") in would.stdout
+    # a store whose only build failed: the log still names it
+    only = tmp_path / "solo"
+    only.mkdir()
+    first = only / "solo-v20261206T170148Z.sif.build.log"
+    first.write_text("FATAL\n")
+    for args in (("versions", first), ("--dry-run", "cleanup", first)):
+        out = cli(*args)
+        assert "does not exist" not in out.stderr and out.returncode in (0, 1), out.stderr
+    refused = cli("rollback", first)
+    assert refused.returncode != 0 and str(only / "solo.sif") in refused.stderr
+
+
+def test_one_broken_image_in_a_shared_dir_never_stops_the_others_and_its_advice_works(
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"
+    image(shared, "alpha")
+    image(shared, "beta")
+    (shared / "beta.sif").unlink()
+    os.symlink("beta-v20990101T000000Z.sif", shared / "beta.sif")  # dangling
+    out = cli("cleanup", "-k", "1", shared)
+    assert out.returncode == 1
+    gone = {f"removed {shared / f'alpha-v{s}.sif'}" for s in STAMPS[:2]}
+    assert set(out.stdout.splitlines()) == gone
+    assert (shared / f"beta-v{STAMPS[0]}.sif").exists()
+    # the advice names commands that work as written
+    advice = re.findall(r"`([^`]+)`", out.stderr)
+    assert f"switch VERSION {shared / 'beta.sif'}" in advice
+    assert f"cleanup --force {shared / 'beta.sif'}" in advice
+    assert cli("--dry-run", "cleanup", "--force", "-k", "1", shared / "beta.sif").returncode == 1
+    assert cli("switch", STAMPS[1], shared / "beta.sif").returncode == 0
+    assert os.readlink(shared / "beta.sif") == f"beta-v{STAMPS[1]}.sif"
+    # a link moved away: its path still names the image's store
+    (shared / "beta.sif").unlink()
+    assert cli("switch", STAMPS[2], shared / "beta.sif").returncode == 0
+    assert os.readlink(shared / "beta.sif") == f"beta-v{STAMPS[2]}.sif"
+
+
+def test_a_directory_of_images_is_named_as_given_when_refused(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    image(images / "hello", "hello")
+    image(images / "hi", "hi")
+    out = cli("rollback", images)
+    assert out.returncode == 2 and out.stderr.startswith(f"error: {images}: holds 2 images")
+    shared = tmp_path / "sh3"
+    image(shared, "alpha")
+    image(shared, "beta")
+    out = cli("versions", "--protect", STAMPS[0], shared)
+    assert out.returncode == 2 and out.stderr.startswith(f"error: {shared}: holds 2 images")
+
+
+@pytest.mark.apptainer
+def test_build_into_a_store_given_as_output_dir_does_not_nest(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    (tmp_path / "hello.def").write_text(BUSYBOX_DEF)
+    images = tmp_path / "images"
+    assert cli("build", tmp_path / "hello.def", "-o", images).returncode == 0
+    store = images / "hello"
+    again = cli("--json", "build", tmp_path / "hello.def", "-o", store, "--force")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["path"] == str(store / "hello.sif")
+    assert not (store / "hello").exists()
+    assert len(list(store.glob("hello-v*.sif"))) == 2
+    rows = json.loads(cli("--json", "status", tmp_path, "-o", store).stdout)
+    assert rows[0]["needs_rebuild"] is False and rows[0]["sif_path"] == str(store / "hello.sif")

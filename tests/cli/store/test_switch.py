@@ -45,3 +45,25 @@ def test_dry_run_cleanup_exits_0_with_nothing_to_remove(sx, store: Path) -> None
 def test_dry_run_rollback_exits_1_and_keeps_the_link(sx, store: Path) -> None:
     assert sx("--dry-run", "rollback", store).code == 1
     assert os.readlink(store / "current.sif") == "scitex-v2.0.sif"
+
+
+def test_switch_takes_the_file_name_and_path_versions_prints(sx, store: Path) -> None:
+    rows = sx("--json", "versions", store).json()
+    old = next(r for r in rows if r["version"] == "1.0")["path"]
+    assert sx("switch", Path(old).name, store).code == 0
+    assert os.readlink(store / "current.sif") == "scitex-v1.0.sif"
+    assert sx("switch", "2.0", store).code == 0
+    assert sx("switch", old).code == 0  # the path alone names its store
+    assert os.readlink(store / "current.sif") == "scitex-v1.0.sif"
+
+
+def test_switch_without_store_and_no_containers_dir_says_what_to_give(
+    sx, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    ran = sx("switch", "1.0")
+    assert ran.code == 2
+    assert ran.err.startswith("error: STORE: not given") and "active link" in ran.err
+    assert "no containers directory" in ran.err

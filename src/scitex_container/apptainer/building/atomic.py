@@ -279,4 +279,23 @@ def _resolve(def_name: str, def_path, output_dir, image_name) -> tuple[Path, str
     resolved = resolve_def(def_name, def_path)
     name = image_name or default_image_name(def_name, def_path, resolved)
     out_dir = Path(output_dir) if output_dir is not None else resolved.parent
+    if output_dir is not None and is_image_store(out_dir, name):
+        out_dir = out_dir.parent  # `-o images/hello` names hello's store: build into it
     return resolved, name, out_dir
+
+
+def is_image_store(directory: Path, name: str) -> bool:
+    """Is ``directory`` the store of image ``name`` itself (``<dir>/<name>/`` as build
+    writes it: its link or a version of it there)?"""
+    if directory.name != name:
+        return False
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return False
+    marks = (f"{name}.sif", f"{name}-sandbox")
+    prefix = f"{name}-v"
+    return any(
+        e in marks or (e.startswith(prefix) and e[len(prefix) : len(prefix) + 1].isdigit())
+        for e in entries
+    )

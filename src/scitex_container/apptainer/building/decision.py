@@ -192,9 +192,26 @@ def reused_summary(meta) -> str | None:
     return ", ".join(str(r.get("stage")) for r in reused) + when
 
 
-def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> ImageStatus:
-    name = def_path.stem
+def _built_store(output_dir: Path, name: str) -> Store:
+    """The store ``build`` wrote ``name`` into: its SIF store, or its sandbox store when
+    only ``build --sandbox`` ever wrote there."""
     store = image_store(output_dir, name)
+    if os.path.lexists(store.link) or store.version_names():
+        return store
+    boxes = image_store(output_dir, name, sandbox=True)
+    if os.path.lexists(boxes.link) or boxes.version_names():
+        return boxes
+    return store
+
+
+def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> ImageStatus:
+    from scitex_container.apptainer.building.atomic import is_image_store
+
+    name = def_path.stem
+    if is_image_store(output_dir, name):  # as `build -o` reads it
+        output_dir = output_dir.parent
+    store = _built_store(output_dir, name)
+    sandbox = store.scheme.kind == SANDBOX
     active = store.active_path()
     error = store.link_problem()
     try:
@@ -208,7 +225,7 @@ def image_status(def_path: Path, output_dir: Path, cache: ContentCache) -> Image
     current = found = None
     refused = False
     try:  # the very check `build` makes first: the same refusal, word for word
-        current = compute_inputs(def_path, build_args=args, cache=cache).digest
+        current = compute_inputs(def_path, build_args=args, sandbox=sandbox, cache=cache).digest
         found = unchanged_version(store, current)
     except MetadataError:
         pass  # the active version's damaged metadata: reported above

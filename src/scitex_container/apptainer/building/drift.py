@@ -9,10 +9,17 @@ little.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from scitex_container.apptainer.building.inputs import compute_inputs
 from scitex_container.apptainer.store.metadata import read_metadata
+from scitex_container.apptainer.store.naming import (
+    FLAT_SANDBOX,
+    FLAT_SIF,
+    image_scheme,
+    version_key,
+)
 from scitex_container.errors import ScitexError
 
 
@@ -30,13 +37,50 @@ def inputs_changed(image: Path, def_path: Path) -> str | None:
     if meta is None or not meta.inputs_hash:
         return None
     try:
-        now = compute_inputs(def_path, build_args=dict(meta.build_args or {})).digest
+        now = compute_inputs(
+            def_path, build_args=dict(meta.build_args or {}), sandbox=meta.sandbox
+        ).digest
     except ScitexError as exc:
         return f"the def's inputs cannot be read: {exc}"
     if meta.matches(now):
         return None
+    action = _status_action(image, now)
     return (
         "def text matches but its inputs changed since this version "
         f"(a %files source or a build argument): inputs {now[:16]}... "
-        f"recorded {meta.inputs_hash[:16]}...; `status` says rebuild"
+        f"recorded {meta.inputs_hash[:16]}...; `status` says {action}"
     )
+
+
+def _status_action(image: Path, inputs_hash: str) -> str:
+    """What ``status`` says for these inputs (its order: the active version, then the
+    newest kept one built from them): nothing to do, activate V, or rebuild.
+
+    Read from the image's folder by name (no store object: the verifier stays
+    light), the same lookup as :func:`.decision.unchanged_version`.
+    """
+    folder = Path(os.path.realpath(image)).parent
+    own = [image_scheme(folder.name), image_scheme(folder.name, True)]
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return "rebuild"
+    for scheme in (*own, FLAT_SIF, FLAT_SANDBOX):
+        versions = [v for v in (scheme.version_of(n) for n in names) if v is not None]
+        if not versions:
+            continue
+        active = None
+        if os.path.islink(folder / scheme.active):
+            active = scheme.version_of(os.readlink(folder / scheme.active))
+        newest_first = sorted(versions, key=version_key, reverse=True)
+        for version in sorted(newest_first, key=lambda v: v != active):
+            try:
+                meta = read_metadata(folder / scheme.name_of(version))
+            except ScitexError:
+                continue
+            if meta is not None and meta.matches(inputs_hash):
+                if version == active:
+                    return f"nothing to do: the active version {version} has these inputs"
+                return f"activate {version}: inputs unchanged since {version}"
+        return "rebuild"
+    return "rebuild"

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from scitex_container.apptainer.deffile.document import DefFile, parse_def_text
+from scitex_container.apptainer.deffile.parse import COMMENTED_RE
 from scitex_container.apptainer.deffile.parts import Section, files_from
 from scitex_container.apptainer.deffile.sources import host_sources
-from scitex_container.apptainer.deffile.text import split_fields
+from scitex_container.apptainer.deffile.text import TEMPLATE_RE, content, split_fields, split_lines
 from scitex_container.errors import DefFileError
 from scitex_container.files.pathinfo import from_oserror, regular_file
 
@@ -81,18 +82,12 @@ def validate_files(
     missing one: this check says so before the build).  Returns the matched
     host paths, in entry order (glob matches sorted).
     """
+    _check_templates(deffile, build_args or {})
     names = [stage.name for stage in deffile.stages]
     for _, section in deffile.iter_sections():
         _check_field_count(deffile.path, section)
-        stage = files_from(deffile.path, section)
-        if stage == "":
-            raise DefFileError(
-                f"`%{section.name} {section.args}`: apptainer copies nothing from a section "
-                "whose arguments are not `from <stage>`",
-                deffile.path,
-                section.line,
-            )
-        if stage is not None and stage not in names:
+        stage = files_from(deffile.path, section)  # "" (`from`, `from a b`): copies nothing
+        if stage and stage not in names:
             raise DefFileError(
                 f"`%files from {stage}`: no stage has `Stage: {stage}`",
                 deffile.path,
@@ -111,6 +106,23 @@ def validate_files(
             source.line,
         )
     return tuple(found)
+
+
+def _check_templates(deffile: DefFile, build_args: Mapping[str, str]) -> None:
+    """A ``{{ NAME }}`` with no value: apptainer's build refuses it; so do we, before it."""
+    values = {**deffile.arguments, **build_args}
+    for line, raw in enumerate(split_lines(deffile.emit()), 1):
+        text = content(raw)
+        for match in TEMPLATE_RE.finditer(text):
+            if COMMENTED_RE.search(text, 0, match.start()):
+                break  # apptainer leaves a template after a comment alone
+            if match.group(1) not in values:
+                raise DefFileError(
+                    f"build argument `{match.group(1)}` has no value: give it a default in "
+                    "%arguments or pass it as a build arg",
+                    deffile.path,
+                    line,
+                )
 
 
 def _check_field_count(path: str, section: Section) -> None:

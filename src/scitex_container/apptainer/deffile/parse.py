@@ -27,8 +27,8 @@ HEADER_KEYWORDS = frozenset({
     "bootstrap", "from", "includecmd", "mirrorurl", "updateurl", "osversion", "include",
     "library", "registry", "namespace", "stage", "product", "user", "regcode", "productpgp",
     "registerurl", "modules", "fingerprints", "confurl", "setopt",
-    # apptainer after 1.4 (buildkit bootstraps)
-    "target", "frontend", "filename", "buildargs",
+    # not "target", "frontend", "filename", "buildargs": apptainer's main branch knows
+    # them, but 1.4.5 refuses them ("invalid header keyword found: target")
 })
 #: Bootstrap agents apptainer knows. Other values are not rejected here.
 BOOTSTRAP_AGENTS = frozenset({
@@ -39,7 +39,7 @@ BOOTSTRAP_AGENTS = frozenset({
 
 _OTHERURL_RE = re.compile(r"otherurl\d+\Z")
 _BROKEN_TEMPLATE_RE = re.compile(r"\{\{\s*\w+\s*(?:\}(?!\})|\Z)")
-_COMMENTED_RE = re.compile(r"#[^!]")  # apptainer skips a template after this on its line
+COMMENTED_RE = re.compile(r"#[^!]")  # apptainer skips a template after this on its line
 
 
 def parse_stages(text: str, path: str) -> tuple[Stage, ...]:
@@ -104,6 +104,8 @@ def _header_entry(path: str, lines: list[str], i: int, end: int, out: list[Heade
     start, i = i, i + 1
     while value.endswith("\\"):  # continued on the next line, as apptainer does it
         value = value[:-1]
+        if not value:  # apptainer: `From: \` continues nothing; the next line is a new key
+            break
         if value.endswith("\\n"):
             value = value[:-2] + "\n"
         nxt = content(lines[i]).strip() if i < end else ""
@@ -142,16 +144,8 @@ def check_stages(path: str, stages: Sequence[Stage]) -> None:
         if section.name in ("files", "appfiles"):
             for _ in files_entries(path, index, section):
                 pass  # parsing each entry checks its quoting and field count
-        elif section.name == "arguments":
-            for line, text in section.body_lines():
-                text = text.strip()
-                name, equals, _ = text.partition("=")
-                if text and not text.startswith("#") and not (equals and name.strip()):
-                    raise DefFileError(
-                        f"`%arguments` line is not `NAME=value`: {text!r}", path, line
-                    )
     for line, raw in enumerate(split_lines("".join(s.raw for s in stages)), 1):
         text = content(raw)
         match = _BROKEN_TEMPLATE_RE.search(text)
-        if match and not _COMMENTED_RE.search(text, 0, match.start()):
+        if match and not COMMENTED_RE.search(text, 0, match.start()):
             raise DefFileError(f"unterminated template `{match.group(0).strip()}`", path, line)

@@ -118,9 +118,9 @@ class Stage:
         out: dict[str, str] = {}
         for section in self.sections_named("arguments"):
             for _, text in section.body_lines():
-                if text.strip() and not text.strip().startswith("#"):
-                    key, _, value = text.partition("=")
-                    out[key.strip()] = value.strip()
+                key, equals, value = text.partition("=")
+                if equals and key.strip() and not text.strip().startswith("#"):
+                    out[key.strip()] = value.strip()  # apptainer skips a line without `=`
         return out
 
 

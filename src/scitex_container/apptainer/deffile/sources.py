@@ -13,15 +13,17 @@ Apptainer reads a ``%files`` line in three steps, and so does this module:
    quotes and backslashes are removed, ``$VAR`` expands from the build's
    environment (apptainer's expansion reads the process environment; an
    unset name is empty), ``{a,b}`` braces expand, and ``*``, ``?``,
-   ``[...]`` and ``**`` glob against the build's working directory (a
-   pattern that matches nothing stays as written, and ``cp`` then fails).
+   ``[...]`` glob against the build's working directory (a pattern that
+   matches nothing stays as written, and ``cp`` then fails); ``**`` is
+   apptainer's ``*`` (no globstar: ``data/**/*.txt`` does not match
+   ``data/a.txt``), and a leading unquoted ``~`` is ``$HOME``.
 
 :func:`host_sources` gives every host source of a def in this sense; the
 build inputs hash, the def checks, the artifact archive and the in-toto
 statement (through the inputs hash) all read ``%files`` through it.
 :func:`rebase_line` rewrites one ``%files`` line so that its relative source
 means the same from another directory (``lock pin -o elsewhere``).
-Not modelled: extended globs (``@(a|b)``), ``~`` and command substitution.
+Not modelled: extended globs (``@(a|b)``), ``~user`` and command substitution.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ from scitex_container.errors import BadInputError, DefFileError
 
 _VAR_RE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
 _GLOB = frozenset("*?[")
+#: The advice when a rewrite cannot keep a def's meaning: the way round it.
+BESIDE = (
+    "write the locked def beside the rough def "
+    "(`lock pin -o` into its directory, or `repro --locked-def-beside`)"
+)
 #: Characters a path prefix must escape to stay literal in apptainer's shell word.
 _SPECIAL = frozenset("\\'\"$`*?[]{}()|&;<>~#!")
 
@@ -141,7 +148,11 @@ def _braces(pieces: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
 
 def _pieces(src: str, env: Mapping[str, str] | None) -> list[list[tuple[str, bool]]]:
     """The brace-expanded words of ``src`` as apptainer parses it (spaces escaped first)."""
-    return _braces(_words(src.replace(" ", "\\ "), os.environ if env is None else env))
+    env = os.environ if env is None else env
+    pieces = _words(src.replace(" ", "\\ "), env)
+    if pieces and pieces[0] == ("~", False) and (len(pieces) == 1 or pieces[1][0] == "/"):
+        pieces[0] = (env.get("HOME", "~"), True)  # the shell's tilde expansion
+    return _braces(pieces)
 
 
 def expand(
@@ -160,7 +171,7 @@ def expand(
             continue
         globbed = True
         pattern = "".join(t if not q else glob.escape(t) for t, q in pieces)
-        hits = sorted(glob.glob(pattern, root_dir=base, recursive=True))
+        hits = sorted(glob.glob(pattern, root_dir=base))  # no globstar, as apptainer
         words.extend(hits or [literal])
     return words, globbed
 
@@ -263,7 +274,7 @@ def _implicit_dst(src: str, env: Mapping[str, str] | None) -> str:
     if parent is None:
         raise BadInputError(
             f"`%files` source `{src}` has no destination and can copy into several "
-            "directories; give it one, or write the locked def beside the rough def"
+            "directories; give it one, or " + BESIDE + ""
         )
     return "/" + (parent.lstrip("/") + "/").lstrip("/")
 
@@ -271,9 +282,10 @@ def _implicit_dst(src: str, env: Mapping[str, str] | None) -> str:
 def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | None:
     """``text`` (one ``%files`` line) with a relative source made relative to ``directory``.
 
-    ``None`` when the line has no source or its source is absolute (with
-    ``values`` rendering its templates; a source whose template has no
-    value is taken as relative).  The source keeps its own spelling (globs,
+    ``None`` when the line has no source or its source is absolute (``/``,
+    ``~``, a ``$VAR`` whose value is).  A template in the source, or a quote
+    inside it (``"data"/a.txt``), is refused (BadInputError): no one rewrite
+    keeps apptainer's meaning for every value.  The source keeps its own spelling (globs,
     quotes, templates); only the directory is put in front, escaped so
     apptainer reads it literally.  A source without a destination gets one
     that puts what it copies where apptainer would (:func:`_implicit_dst`).
@@ -283,9 +295,24 @@ def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | N
     if not body or body.startswith("#") or match is None or match.start() != 0:
         return None
     token = match.group(0)
+    if "{{" in body[: match.end()]:
+        # apptainer pastes the value in before splitting: a quoted, absolute or relative
+        # value each needs another rewrite, and a build arg can change it at build time
+        raise BadInputError(
+            "a `{{ NAME }}` template in a %files source cannot be made to mean the same "
+            "from another directory; " + BESIDE + ""
+        )
+    if len(body) > len(token) and not body[len(token)].isspace():
+        raise BadInputError(
+            f"the source `{body.split()[0]}` has a quote inside it, which apptainer's "
+            "%files splitter reads as a field of its own; rewriting it would change what "
+            "is copied: " + BESIDE + ""
+        )
     src, dst = split_line(render_template(body, values))
-    if not src or "{{" in src:
-        return None  # a template with no default is left as written: its value comes at build time
+    if not src:
+        return None
+    if token.startswith("~"):
+        return None  # the build's $HOME: absolute, as written
     if any("".join(t for t, _ in pieces).startswith("/") for pieces in _pieces(src, None)):
         return None  # absolute, also when a `$VAR` at its start makes it so (`$HOME/x`)
     inner = token.strip('"')

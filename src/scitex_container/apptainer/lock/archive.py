@@ -258,10 +258,17 @@ def archive_lock(
             records[entry_key(key, wanted[key])] = Artifact(
                 key, wanted[key], digest, name, size, got.source
             )
-        if records:
-            store.merge_index(records)
+        if records or not os.path.lexists(store.root / "index.json"):
+            store.merge_index(records)  # an archive of no artifacts is an archive too
     if missing:
-        listed = "; ".join(f"{k}={wanted.get(k, '')}: looked in {w}" for k, w in missing.items())
+        kept = {
+            k: f" (its stored file {store.blob(str(stored[k]['sha256']))} is damaged and was kept)"
+            for k in missing
+            if k in damaged
+        }
+        listed = "; ".join(
+            f"{k}={wanted.get(k, '')}: looked in {w}{kept.get(k, '')}" for k, w in missing.items()
+        )
         raise CheckFailedError(
             f"{len(missing)} artifact(s) of the lock are in no source "
             f"({len(found)} fetched and stored in {store.root}): {listed}"

@@ -262,7 +262,7 @@ def render_locked_def(
             label=f" ({the_lock.pip_environment})" if the_lock.pip_environment else "",
         )
     else:
-        body += skipped("pip", "the lock holds no pip packages (no Python packages in the image)")
+        body += skipped("pip", "the lock holds no pip-installed packages")
     for env, values in the_lock.pip_envs.items():
         env_pins, env_raw = pins_of(the_lock, values, f"pip@{env}")
         unpinnable += env_raw
@@ -300,7 +300,8 @@ def render_locked_def(
         pinned = deffile
     else:
         try:
-            pinned = wrap_post(deffile, PIN_BLOCK_TAG, body)
+            prelude = tuple(archive_def.env_lines()) if archive is not None else ()
+            pinned = wrap_post(deffile, PIN_BLOCK_TAG, body, prelude)
         except ValueError as exc:  # a lock line that would change the def's structure
             raise BadInputError(
                 f"cannot place the pin block: {exc}", os.fspath(rough_def)

@@ -56,8 +56,10 @@ def _trailing_blank(rows: list[str]) -> tuple[list[str], list[str]]:
     return rows[:k], rows[k:]
 
 
-def wrap_post(deffile: DefFile, tag: str, stanzas: list[str]) -> DefFile:
-    """``deffile`` whose final stage runs its ``%post``, then ``stanzas``.
+def wrap_post(
+    deffile: DefFile, tag: str, stanzas: list[str], prelude: tuple[str, ...] = ()
+) -> DefFile:
+    """``deffile`` whose final stage runs ``prelude``, its ``%post``, then ``stanzas``.
 
     The whole new ``%post`` body is the generated block ``tag``.  Raises
     ValueError for a stanza line that would open a section or a stage.
@@ -77,6 +79,7 @@ def wrap_post(deffile: DefFile, tag: str, stanzas: list[str]) -> DefFile:
         block += [
             _HEADER_NOTE + content(posts[0].raw_header),
             "# the rough %post runs first, as apptainer runs it; the pins after it",
+            *prelude,
             f"cat > {SCRIPT} <<'{tag}'",
             *(content(r) for r in body),
             tag,
@@ -84,6 +87,8 @@ def wrap_post(deffile: DefFile, tag: str, stanzas: list[str]) -> DefFile:
             "(cd / && " + shlex.join(run_argv(args)) + ")",
             f"rm -f {SCRIPT}",
         ]
+    else:
+        block += prelude
     block += [*stanzas, end]
     new_rows = [line + nl for line in block]
     if not posts:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scitex_container.apptainer.deffile import DefFile, parse_def_text
 from scitex_container.apptainer.deffile.parts import files_from
-from scitex_container.apptainer.deffile.sources import rebase_line
+from scitex_container.apptainer.deffile.sources import BESIDE, rebase_line
 from scitex_container.apptainer.deffile.text import content, render_template, split_lines
 from scitex_container.errors import BadInputError, DefFileError
 
@@ -20,11 +20,14 @@ from scitex_container.errors import BadInputError, DefFileError
 def rebase_def(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
     """Relative host ``%files`` sources and ``localimage`` ``From:`` made absolute.
 
-    Each source keeps its own spelling (globs, quotes, ``{{ NAME }}``); only
-    ``src_dir`` is put in front, escaped for apptainer (:mod:`..deffile.sources`).
-    A ``From:`` whose template default is absolute is left as written;
-    apptainer reads ``$VAR`` in a ``localimage`` ``From:`` literally, so
-    it is a relative path like any other.
+    Each source keeps its own spelling (globs, quotes); only ``src_dir`` is
+    put in front, escaped for apptainer (:mod:`..deffile.sources`).  What no
+    rewrite keeps meaning the same for every value is refused (DefFileError,
+    ``file:line``): a ``{{ NAME }}`` in a ``%files`` source or a
+    ``localimage`` ``From:``, a quote inside a source, a ``#`` in the
+    directory put before a ``From:``.  Apptainer reads ``$VAR`` in a
+    ``localimage`` ``From:`` literally, so it is a relative path like any
+    other.
     """
     lines = split_lines(deffile.emit())
     changed = 0
@@ -49,9 +52,26 @@ def rebase_def(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
         if stage.bootstrap.lower() != "localimage":
             continue
         for head in stage.header:
+            if head.name != "from":
+                continue
+            if "{{" in head.value:
+                raise DefFileError(
+                    "a `{{ NAME }}` template in a localimage `From:` cannot be made to mean "
+                    "the same from another directory (a build arg may be relative or "
+                    "absolute); " + BESIDE + "",
+                    deffile.path,
+                    head.line,
+                )
             value = render_template(head.value, stage.arguments)
-            if head.name != "from" or not value or value.startswith("/") or "{{" in value:
-                continue  # absolute, or a template whose value comes at build time
+            if not value or value.startswith("/"):
+                continue
+            if "#" in str(src_dir):
+                raise DefFileError(
+                    f"the def's directory {src_dir} holds a `#`, which apptainer reads as a "
+                    "comment in `From:`; " + BESIDE + "",
+                    deffile.path,
+                    head.line,
+                )
             raw = lines[head.line - 1]
             text = content(raw)
             key, _, rest = text.partition(":")

@@ -16,8 +16,8 @@ With an archive (``lock pin --archive DIR``), the locked def gets:
 * pins installed with ``pip install --no-index --require-hashes`` (each pin
   carries the sha256 the archive recorded) and npm from the tarballs;
 * after the rough ``%post`` and the pins (both in the generated ``%post``),
-  the image's own apt sources and pip config are put back and the copy is
-  removed, so the image holds nothing of the archive.
+  the copy and its config are removed, so the image holds nothing of the
+  archive.
 
 A ``Bootstrap: debootstrap`` def becomes ``Bootstrap: scratch`` whose
 ``%setup`` first debootstraps the same base from the view, which is then
@@ -56,7 +56,12 @@ from scitex_container.errors import BadInputError, NotFoundError
 
 ROOT = "/.scitex-archive"
 TAG = "scitex-container archive"
-_SAVE = "/.scitex-archive-saved"
+#: apt's and pip's config for the build (``APT_CONFIG``, ``PIP_CONFIG_FILE``), apart from /etc.
+CONF = "/.scitex-archive-conf"
+_APT_CONF = (
+    f'Dir::Etc::sourcelist "{CONF}/sources.list";\\n'
+    f'Dir::Etc::sourceparts "{CONF}/sources.list.d";\\n'
+)
 
 
 #: Bootstraps an archive build can serve: a local base file, none, or
@@ -177,8 +182,8 @@ def setup_block(view: View, base: DebootstrapBase | None = None) -> str:
             *setup_lines('"$_scx_arc"/apt', base),
         ]
     lines += [
-        f"rm -rf {r}{ROOT} {r}{_SAVE}",
-        f"mkdir -p {r}{ROOT} {r}{_SAVE} {r}/etc/apt/sources.list.d",
+        f"rm -rf {r}{ROOT} {r}{CONF}",
+        f"mkdir -p {r}{ROOT}",
     ]
     if base is not None:
         lines += [
@@ -188,16 +193,14 @@ def setup_block(view: View, base: DebootstrapBase | None = None) -> str:
         ]
     else:
         lines += copy_check_lines(view, f"{r}{ROOT}")
+    c = f"{r}{CONF}"
     lines += [
-        "for _scx_f in etc/apt/sources.list etc/apt/sources.list.d etc/pip.conf; do",
-        f'    if [ -e {r}/"$_scx_f" ]; then',
-        f'        mkdir -p "$(dirname {r}{_SAVE}/"$_scx_f")"',
-        f'        mv {r}/"$_scx_f" {r}{_SAVE}/"$_scx_f"',
-        "    fi",
-        "done",
-        f"mkdir -p {r}/etc/apt/sources.list.d",
-        f"echo 'deb [trusted=yes] file:{ROOT}/apt ./' > {r}/etc/apt/sources.list",
-        f"printf '[global]\\nno-index = true\\nfind-links = {ROOT}/wheels\\n' > {r}/etc/pip.conf",
+        "# apt and pip read the archive through their own config files (exported by the",
+        "# generated %post): the image's /etc/apt and /etc/pip.conf are never touched",
+        f"mkdir -p {c}/sources.list.d",
+        f"echo 'deb [trusted=yes] file:{ROOT}/apt ./' > {c}/sources.list",
+        f"printf '{_APT_CONF}' > {c}/apt.conf",
+        f"printf '[global]\\nno-index = true\\nfind-links = {ROOT}/wheels\\n' > {c}/pip.conf",
     ]
     return "\n".join(lines) + "\n"
 
@@ -258,17 +261,21 @@ def unapply(deffile: DefFile) -> DefFile:
     return as_debootstrap(deffile)
 
 
-def restore_lines() -> list[str]:
-    """End of ``%post``: the image's own sources back, the archive copy gone."""
+def env_lines() -> list[str]:
+    """Start of ``%post``: apt and pip read the archive's config, not the image's."""
     return [
-        "# --- archive: put the image's own apt sources and pip config back ---",
-        f"rm -rf /etc/apt/sources.list /etc/apt/sources.list.d /etc/pip.conf {ROOT}",
+        "# --- archive: apt and pip install from the archive only (the image's config untouched)",
+        f"export APT_CONFIG={CONF}/apt.conf PIP_CONFIG_FILE={CONF}/pip.conf",
+    ]
+
+
+def restore_lines() -> list[str]:
+    """End of ``%post``: the archive copy and its config gone, the image's own left as made."""
+    return [
+        "# --- archive: remove the archive copy, its config and apt's index of it ---",
+        "unset APT_CONFIG PIP_CONFIG_FILE",
+        f"rm -rf {ROOT} {CONF}",
         "rm -f /var/lib/apt/lists/_.scitex-archive_*",
-        "for _scx_f in etc/apt/sources.list etc/apt/sources.list.d etc/pip.conf; do",
-        f'    if [ -e {_SAVE}/"$_scx_f" ]; then mv {_SAVE}/"$_scx_f" /"$_scx_f"; fi',
-        "done",
-        "mkdir -p /etc/apt/sources.list.d",
-        f"rm -rf {_SAVE}",
     ]
 
 

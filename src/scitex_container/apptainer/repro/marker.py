@@ -119,6 +119,11 @@ class VerifyStatus(Result):
     marker: Path
 
     @property
+    def sif(self) -> Path:
+        """The seed's name of :attr:`image` (its ``VerifyStatus.sif``)."""
+        return self.image
+
+    @property
     def is_verified(self) -> bool:
         return self.state == "verified"
 

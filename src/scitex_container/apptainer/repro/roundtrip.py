@@ -31,6 +31,7 @@ from typing import Any
 
 from scitex_container._version import __version__
 from scitex_container.apptainer.building.phases import phase_event
+from scitex_container.apptainer.repro import prebuild
 from scitex_container.apptainer.repro.marker import (  # the gate is re-exported here
     UnverifiedImageWarning,
     VerifiedMarker,
@@ -143,17 +144,18 @@ def _marker(result: ReproResult, command: str) -> VerifiedMarker:
 
 
 def _build(def_path: Path, output_dir: Path, image_name: str, force: bool, progress) -> Path:
-    from scitex_container.apptainer.building.versioned import build
+    from scitex_container.apptainer.building.versioned import build_version
 
-    return Path(
-        build(
-            def_path=def_path,
-            output_dir=output_dir,
-            image_name=image_name,
-            force=force,
-            progress=progress,
-        )
+    done = build_version(
+        def_path=def_path,
+        output_dir=output_dir,
+        image_name=image_name,
+        force=force,
+        progress=progress,
     )
+    if not done.built:
+        _say(progress, f"[repro] `{image_name}` cached: its inputs are unchanged")
+    return Path(done.path)
 
 
 def verify_roundtrip(
@@ -167,6 +169,7 @@ def verify_roundtrip(
     offline: bool = False,
     archive: str | os.PathLike | None = None,
     _durations: dict[str, float] | None = None,
+    _build_def: Path | None = None,
 ) -> ReproResult:
     """Rebuild ``image`` from its locked def and check the rebuild matches its lock.
 
@@ -212,7 +215,7 @@ def verify_roundtrip(
     _say(progress, f"[repro] building the locked def as `{name}`")
     start = time.monotonic()
     with runner.offline() if offline else contextlib.nullcontext():
-        built = _build(locked_def, out_dir, name, force, progress)
+        built = _build(_build_def or locked_def, out_dir, name, force, progress)
     _timed(durations, "locked_build", start)
     final = _real(built)
     if runner.is_dry_run():
@@ -292,6 +295,7 @@ def build_reproducible(
     apt_scope: str = "added",
     pip_options: Sequence[str] | None = None,
     archive: str | os.PathLike | None = None,
+    locked_def_beside: bool = False,
 ) -> ReproResult:
     """Run the whole round trip on the rough def ``def_path``.
 
@@ -303,7 +307,11 @@ def build_reproducible(
     when their inputs are unchanged.  With ``archive`` (an artifact
     archive), the rough image's artifacts are archived, the locked def
     installs only from the archive, and the rebuild runs with the network
-    cut off.  Returns a :class:`ReproResult`; ``identical`` is the gate.
+    cut off.  ``locked_def_beside`` writes the locked def beside the rough
+    def (``<name>.locked.def``) and builds it there, so relative sources need
+    no rewriting; otherwise a def whose rewrite cannot keep its meaning is
+    refused before any build (:mod:`.prebuild`).  Returns a
+    :class:`ReproResult`; ``identical`` is the gate.
 
     Args:
         progress: Called with one line of progress text at a time (None: silent).
@@ -318,8 +326,10 @@ def build_reproducible(
     out_dir = Path(output_dir) if output_dir is not None else rough_def.parent
     durations: dict[str, float] = {}
     def_bytes = rough_def.read_bytes()
+    prebuild.check_before_build(rough_def, beside=locked_def_beside)
+    beside = prebuild.beside_path(rough_def, name) if locked_def_beside else None
 
-    _say(progress, f"[repro] building the rough def as `{name}{ROUGH_IMAGE_SUFFIX}`")
+    _say(progress, f"[repro] the rough def as `{name}{ROUGH_IMAGE_SUFFIX}` (built unless cached)")
     start = time.monotonic()
     rough = _real(_build(rough_def, out_dir, name + ROUGH_IMAGE_SUFFIX, force, progress))
     _timed(durations, "rough_build", start)
@@ -348,19 +358,28 @@ def build_reproducible(
 
     _say(progress, "[repro] generating the locked def")
     start = time.monotonic()
-    generate_locked_def(
+    locked = generate_locked_def(
         rough_def,
         lock_path,
-        sidecar(rough, LOCKED_DEF_SUFFIX),
+        beside or sidecar(rough, LOCKED_DEF_SUFFIX),
         snapshot_mirror=snapshot_mirror,
         apt_scope=apt_scope,
         pip_options=pip_options,
         archive=archive,
     )
+    prebuild.check_same_sources(rough_def, locked)
+    _copy(locked, sidecar(rough, LOCKED_DEF_SUFFIX))
     _timed(durations, "pin", start)
 
-    command = _repro_command(
-        def_path, output_dir, image_name, snapshot_mirror, apt_scope, pip_options, archive
+    command = prebuild.repro_command(
+        def_path,
+        output_dir,
+        image_name,
+        snapshot_mirror,
+        apt_scope,
+        pip_options,
+        archive,
+        locked_def_beside,
     )
     return verify_roundtrip(
         rough,
@@ -372,25 +391,5 @@ def build_reproducible(
         offline=archive is not None,
         archive=archive,
         _durations=durations,
+        _build_def=beside,
     )
-
-
-def _repro_command(
-    def_path, output_dir, image_name, snapshot, apt_scope, pip_options, archive=None
-) -> str:
-    import shlex
-
-    argv = ["scitex-container", "repro", os.fspath(def_path)]
-    if output_dir is not None:
-        argv += ["--output-dir", os.fspath(output_dir)]
-    if image_name:
-        argv += ["--name", image_name]
-    if snapshot:
-        argv += ["--snapshot", snapshot]
-    if apt_scope != "added":
-        argv += ["--apt-scope", apt_scope]
-    for opt in pip_options or ():
-        argv += ["--pip-option", opt]
-    if archive is not None:
-        argv += ["--archive", os.fspath(archive)]
-    return shlex.join(argv)

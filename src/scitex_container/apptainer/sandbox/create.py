@@ -1,4 +1,4 @@
-"""Creating a sandbox as a version of one store (``sandbox-<YYYYMMDD_HHMMSS>/``).
+"""Creating a sandbox as a version of one store (``sandbox-<YYYYMMDDTHHMMSSZ>/``, UTC).
 
 A sandbox is built (from a .def, a SIF or another sandbox) under a hidden
 temporary name, given its prompt snippet, and only then renamed to its
@@ -38,7 +38,8 @@ def sandbox_create(
 ) -> Path:
     """Build a sandbox directory from a SIF image or .def file.
 
-    Creates ``<containers_dir>/sandbox-YYYYMMDD_HHMMSS/`` (``-2``... if one
+    Creates ``<containers_dir>/sandbox-YYYYMMDDTHHMMSSZ/`` (UTC, as image versions;
+    the reference named them ``sandbox-YYYYMMDD_HHMMSS``, still read) (``-2``... if one
     already exists this second) and points ``current-sandbox`` at it.
     With ``output_dir`` the sandbox is built at exactly that path instead
     (atomically; no link changes).

@@ -255,7 +255,7 @@ def sandbox_to_sif(
     meta = {"source": str(sandbox.resolve())}
     store = _store_at(out)
     if store is not None:  # the active link of a store: a new version of it, then activated
-        with store.build_lock():
+        with _store_dir(store), store.build_lock():
             final = store.path_of(store.new_version())
             build_image(
                 sandbox,
@@ -271,11 +271,37 @@ def sandbox_to_sif(
     return out.absolute()
 
 
-def _store_at(out: Path):
-    """The SIF store whose active link ``out`` is (a link there is never replaced by a file)."""
-    from scitex_container.apptainer.sif.magic import has_sif_magic
-    from scitex_container.apptainer.store.opening import open_store
+def _store_dir(store):
+    """The store's directory, made for a first version (removed again if that fails)."""
+    import contextlib
 
+    from scitex_container.apptainer.store.state import discard_state
+    from scitex_container.files.fsutil import made_dirs
+
+    if runner.is_dry_run() or store.dir.is_dir():
+        return contextlib.nullcontext(store.dir)
+    return made_dirs(store.dir, empty=discard_state)
+
+
+def _store_at(out: Path):
+    """The SIF store whose active link ``out`` is (a link there is never replaced by a file).
+
+    ``<dir>/<name>/<name>.sif`` not there yet, in a directory holding no other
+    image, is the link of the image store ``<dir>/<name>/`` (as ``build``
+    writes it): its first version.
+    """
+    from scitex_container.apptainer.sif.magic import has_sif_magic
+    from scitex_container.apptainer.store.core import Store
+    from scitex_container.apptainer.store.guard import check_store
+    from scitex_container.apptainer.store.naming import image_scheme
+    from scitex_container.apptainer.store.opening import open_store, schemes_in
+
+    if not os.path.lexists(out) and out.name == f"{out.parent.name}.sif":
+        scheme = image_scheme(out.parent.name)
+        if all(s == scheme for s in schemes_in(out.parent)):
+            store = Store(Path(os.path.normpath(out.parent.absolute())), scheme)
+            check_store(store.dir, scheme)
+            return store
     if not out.is_symlink():
         if out.is_file() and has_sif_magic(out):
             store = open_store(out)

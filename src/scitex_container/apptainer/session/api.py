@@ -193,6 +193,7 @@ def start_session(
         username=user,
         project_slug=slug,
         workdir=container.workdir,
+        project_dir=str(project),
         env=container.env,
     )
     if chosen == "local":

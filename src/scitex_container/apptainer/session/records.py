@@ -49,6 +49,8 @@ class SessionRecord(Result):
     state: str = "starting"
     created: float = field(default_factory=time.time)
     node: str = ""
+    #: The host project directory (absolute); "" in records written before it was kept.
+    project_dir: str = ""
 
     def with_(self, **changes) -> SessionRecord:
         return replace(self, **changes)
@@ -145,6 +147,7 @@ def _from_dict(data: object, where: str) -> SessionRecord:
             state=str(data.get("state", "")),
             created=float(data.get("created", 0.0)),
             node=str(data.get("node", "")),
+            project_dir=str(data.get("project_dir", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, BadInputError):

@@ -305,7 +305,9 @@ def plan(spec: SessionSpec) -> SessionPlan:
     env += _texlive_path(spec.texlive_prefix)
     # A SIF gets full containment (file systems, PID, IPC, environment); a
     # sandbox keeps the host PID/IPC namespaces but not its files or env.
-    flags: list[str] = ["--containall"] if not sandbox else ["--contain", "--cleanenv"]
+    # --cleanenv with --containall changes nothing apptainer does; the seed's
+    # argv has it, and code that checks the argv for it finds it.
+    flags = ["--containall", "--cleanenv"] if not sandbox else ["--contain", "--cleanenv"]
     flags += ["--overlay", spec.overlay] if spec.overlay else ["--writable-tmpfs"]
     flags += ["--hostname", SESSION_HOSTNAME]
     flags += env_flags(env)

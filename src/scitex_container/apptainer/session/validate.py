@@ -275,7 +275,7 @@ def host_mounts(value: object, field: str = "host_mounts") -> list[BindSpec]:
             raise BadInputError(f"must be a mapping, got {type(entry).__name__}", where)
         host = entry.get("host_path", entry.get("host"))
         container = entry.get("container_path", entry.get("container"))
-        mode = entry.get("mode") or "ro"
+        mode = entry.get("mode") or "rw"  # no mode: read-write, as the seed (and the string form)
         if mode not in ("ro", "rw"):
             raise BadInputError(f"mode must be 'ro' or 'rw', got {mode!r}", f"{where}.mode")
         out.append(bind(host, container, mode, where))

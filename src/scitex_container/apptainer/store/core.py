@@ -380,15 +380,12 @@ class Store:
             unknown = self.active_version() is None or self.link_problem() is not None
             if doomed and not (force or remove_active) and unknown:
                 raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
-            # every path that goes: the version and its sidecars
-            removed += [p for row in doomed for p in (row.path, *existing_sidecars(row.path))]
-            if runner.is_dry_run():
-                return removed
+            if runner.is_dry_run():  # every path that goes: the version and its sidecars
+                return removed + [p for r in doomed for p in (r.path, *existing_sidecars(r.path))]
             if any(row.active for row in doomed):
                 self.link.unlink(missing_ok=True)  # never leave the link dangling
                 fsync_dir(self.dir)
-            for row in doomed:
-                self.remove(row.path)
+            store_gc.remove_each([r.path for r in doomed], self.remove, removed, existing_sidecars)
         return removed
 
     def remove_orphan_sidecars(self) -> list[Path]:

@@ -27,7 +27,7 @@ from scitex_container.apptainer.store.metadata import (
     write_metadata,
 )
 from scitex_container.apptainer.store.naming import SANDBOX
-from scitex_container.apptainer.store.opening import open_one_store
+from scitex_container.apptainer.store.opening import named_version, open_one_store
 from scitex_container.errors import BadInputError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import fsync_dir
@@ -136,13 +136,14 @@ def deploy_store(
 ) -> DeployResult:
     """Copy the active image and the newest base image to ``target_dir``; switch there.
 
-    ``durable`` also fsyncs each copied file before it is renamed into
+    ``source_dir`` naming one version file (or a sidecar of it) deploys that
+    version, not the active one.  ``durable`` also fsyncs each copied file before it is renamed into
     place (power-loss safety at the cost of throughput).
     """
     source = open_one_store(source_dir)
     if source.scheme.kind == SANDBOX:
         raise BadInputError("deploy copies SIF images, not sandboxes", str(source.dir))
-    version = source.active_version()
+    version = named_version(source_dir, source) or source.active_version()
     if version is None:
         problem = no_active(source.link, source.dir, source.scheme)
         raise StoreError(f"no active version in {source.dir}: {problem}")

@@ -11,8 +11,10 @@ whenever they are seen; build and copy temporaries carry their writer's pid.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from scitex_container.apptainer.store.naming import Scheme
@@ -23,7 +25,9 @@ from scitex_container.apptainer.store.state import (
     scratch_artifact,
     stale_scratch,
 )
+from scitex_container.errors import CleanupIncompleteError
 from scitex_container.files.fsutil import remove_path
+from scitex_container.files.pathinfo import from_oserror, not_writable
 from scitex_container.process import runner
 
 #: Hidden temporaries that writers holding the lock leave only when killed.
@@ -72,6 +76,36 @@ def remove_orphan_sidecars(directory: Path, scheme: Scheme, building: bool) -> l
             (directory / name).unlink(missing_ok=True)
         removed.append(directory / name)
     return removed
+
+
+def remove_each(
+    paths: list[Path],
+    remove: Callable[[Path], None],
+    done: list[Path],
+    with_it: Callable[[Path], list[Path]] = lambda path: [],
+) -> None:
+    """``remove`` each path, appending it (and ``with_it(path)``, what goes with it, its
+    sidecars) to ``done``; the first failure stops the rest.
+
+    Raises CleanupIncompleteError naming the path that stayed (never a
+    temporary name of ours) and listing everything removed before it.
+    """
+    if paths and not os.access(paths[0].parent, os.W_OK):  # said of the directory, up front
+        denied = not_writable(paths[0].parent, "cannot remove versions in it")
+        raise CleanupIncompleteError(str(denied), done, denied.exit_code)
+    for path in paths:
+        going = with_it(path)
+        try:
+            remove(path)
+        except OSError as exc:
+            err = from_oserror(exc, path)
+            why = str(err)
+            if exc.errno == errno.EPERM:  # not the mode: an attribute (chattr +i / +a)
+                why = f"{path}: operation not permitted (immutable or append-only? see lsattr)"
+            raise CleanupIncompleteError(
+                f"{why}; stopped there, {len(done)} removed before it", done, err.exit_code
+            ) from None
+        done += [path, *going]
 
 
 def remove_stale(directory: Path, scheme: Scheme) -> list[Path]:

@@ -45,8 +45,8 @@ def _refuse(path: Path, st: os.stat_result, why: str, owner: int) -> UntrustedSt
 def _lstat(path: Path) -> os.stat_result | None:
     try:
         return os.lstat(path)
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, PermissionError):
+        return None  # absent, or inside a folder we cannot enter (nor act through)
 
 
 def _check_folder(path: Path, owner: int, trusted: set[int]) -> bool:
@@ -66,8 +66,8 @@ def _check_folder(path: Path, owner: int, trusted: set[int]) -> bool:
 def _check_contents(folder: Path, owner: int, trusted: set[int], skip: str = "") -> None:
     try:
         names = os.listdir(folder)
-    except FileNotFoundError:
-        return
+    except (FileNotFoundError, PermissionError):
+        return  # a folder we cannot list is one we cannot act through either
     for name in names:
         if name == skip:
             continue

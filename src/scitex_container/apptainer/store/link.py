@@ -28,7 +28,7 @@ def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
         kind = "directory" if os.path.isdir(link) else "file"
         return (
             f"{link} is a {kind} the store did not write, not the active link; "
-            "move it away, then `switch VERSION`"
+            f"move it away, then `switch VERSION {link}`"
         )
     target = os.readlink(link)
     parent = os.path.dirname(target.rstrip("/"))
@@ -38,19 +38,20 @@ def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
     if not inside:
         return (
             f"{link} points outside the store (to {target}); "
-            "`switch VERSION` to point it at a version here"
+            f"`switch VERSION {link}` to point it at a version here"
         )
+    repair = f"`switch VERSION {link}` to repair it"
     if not os.path.exists(link):
-        return f"{link} points at {target}, which does not exist; `switch VERSION` to repair it"
+        return f"{link} points at {target}, which does not exist; {repair}"
     if scheme.version_of(os.path.basename(target.rstrip("/"))) is None:
-        return f"{link} points at {target}, which is not a version; `switch VERSION` to repair it"
+        return f"{link} points at {target}, which is not a version; {repair}"
     st = os.lstat(os.path.join(directory, target))
     wanted = stat.S_ISDIR if scheme.kind == "sandbox" else stat.S_ISREG
     if not wanted(st.st_mode):
         what = "a directory" if scheme.kind == "sandbox" else "a regular file"
         return (
             f"{link} points at {target}, which is not {what} (a version the store wrote is); "
-            "`switch VERSION` to repair it"
+            f"`switch VERSION {link}` to repair it"
         )
     return None
 
@@ -83,8 +84,8 @@ def unknown_active(link: Path, directory: Path, scheme: Scheme) -> str:
     """Why cleanup refuses: the store cannot tell which version is active."""
     why = no_active(link, directory, scheme)
     return (
-        f"cannot tell which version of {directory} is active ({why}); refusing to remove "
-        "versions (`cleanup --force` removes them anyway)"
+        f"cannot tell which version of {link.name} in {directory} is active ({why}); "
+        f"refusing to remove its versions (`cleanup --force {link}` removes them anyway)"
     )
 
 

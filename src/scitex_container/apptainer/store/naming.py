@@ -6,13 +6,13 @@ layout the package reads and writes:
 
 * the reference's flat SIF layout: ``scitex-v2.19.5.sif`` with
   ``current.sif`` (base images ``scitex-base-v*.sif`` beside them);
-* the reference's sandboxes: ``sandbox-20260225_173700/`` with
-  ``current-sandbox``;
+* the reference's sandboxes: ``sandbox-20261202T101500Z/`` with
+  ``current-sandbox`` (the reference's ``sandbox-20260225_173700/`` read too);
 * one built image per directory: ``<name>/<name>-v20260225_173700.sif``
   with ``<name>/<name>.sif`` (or ``<name>-v<ts>-sandbox/`` and
   ``<name>-sandbox`` for sandboxes).
 
-New versions are named by their build time in UTC with an explicit
+New versions, images and sandboxes alike, are named by their build time in UTC with an explicit
 marker: ``20261202T101500Z`` (``-2``... when two land in the same second).
 Names of older stores, ``YYYYMMDD_HHMMSS`` in the builder's local time,
 keep working.  Versions sort as versions: a PEP 440 version where it parses
@@ -81,7 +81,7 @@ class Scheme:
 #: The reference's flat layout of versioned SIFs.
 FLAT_SIF = Scheme("scitex-v", ".sif", SIF, "current.sif", BASE_GLOB)
 #: The reference's timestamped sandboxes.
-FLAT_SANDBOX = Scheme("sandbox-", "", SANDBOX, "current-sandbox", utc_names=False)
+FLAT_SANDBOX = Scheme("sandbox-", "", SANDBOX, "current-sandbox")
 
 
 def image_scheme(image_name: str, sandbox: bool = False) -> Scheme:

@@ -81,9 +81,22 @@ def open_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
     A store another user could steer us with (a planted link, an entry of a
     third user) is refused here, before any command acts on it (:mod:`.guard`).
     """
-    store = _open(location, sandbox)
+    store = _open(location, _holds_sandboxes(location, sandbox))
     check_store(store.dir, store.scheme)
     return store
+
+
+def _holds_sandboxes(location: str | os.PathLike, sandbox: bool) -> bool:
+    """A directory of sandbox versions only is a sandbox store whichever command reads it."""
+    if sandbox:
+        return True
+    path = Path(location)
+    try:
+        if not path.is_dir() or path.is_symlink() or _is_version_dir(path):
+            return False
+    except OSError:
+        return False
+    return not schemes_in(path) and bool(schemes_in(path, True))
 
 
 def _open(location: str | os.PathLike, sandbox: bool) -> Store:
@@ -93,8 +106,13 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     except OSError as exc:  # a link loop, a path through a file: said as such, never "empty"
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EACCES):
             raise from_oserror(exc, path) from None
+    missing = missing_link_store(path)
+    if missing is not None:
+        return missing
     owner = sidecar_owner(path)
     if owner is not None:
+        if not os.path.lexists(owner):  # the log of a failed build: its version never came
+            return Store(owner.parent, _scheme_of_name(owner.name))
         return _open(owner, sandbox)
     if path.is_file() and not path.is_symlink() and not has_sif_magic(path):
         raise BadInputError(
@@ -107,12 +125,38 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
         for scheme in (FLAT_SIF, FLAT_SANDBOX, *schemes_in(parent), *schemes_in(parent, True)):
             if name == scheme.active or scheme.version_of(name) is not None:
                 return Store(parent, scheme)
+            if scheme.is_base(name):  # a base image the flat store keeps beside its versions
+                return Store(parent, scheme)
         if path.is_dir() and not path.is_symlink():
             return Store(path, detect_scheme(path, sandbox))
         if name.endswith("-sandbox"):
             return Store(parent, image_scheme(name[: -len("-sandbox")], True))
         return Store(parent, image_scheme(name.removesuffix(".sif")))
     return Store(path, detect_scheme(path, sandbox))
+
+
+def missing_link_store(location: str | os.PathLike) -> Store | None:
+    """The store whose active link ``location`` would be, when that link is missing and
+    the directory beside it holds the store's versions (None otherwise)."""
+    path = Path(os.path.normpath(Path(location).absolute()))
+    if os.path.lexists(path):
+        return None
+    for sandbox in (False, True):
+        for scheme in schemes_in(path.parent, sandbox):
+            if scheme.active == path.name:
+                return Store(path.parent, scheme)
+    return None
+
+
+def _scheme_of_name(name: str) -> Scheme:
+    """The scheme whose version ``name`` is (a name :func:`sidecar_owner` accepted)."""
+    for flat in (FLAT_SIF, FLAT_SANDBOX):
+        if flat.version_of(name) is not None or flat.is_base(name):
+            return flat
+    match = _VERSION_NAME.match(name)
+    if match is None:
+        return FLAT_SIF
+    return image_scheme(match["name"], match["end"] == "-sandbox")
 
 
 def sidecar_owner(path: Path) -> Path | None:
@@ -128,8 +172,10 @@ def sidecar_owner(path: Path) -> Path | None:
                 *schemes_in(path.parent),
                 *schemes_in(path.parent, True),
             )
-            if any(s.version_of(owner.name) is not None for s in names):
+            if any(s.version_of(owner.name) is not None or s.is_base(owner.name) for s in names):
                 return owner
+            if not os.path.lexists(owner) and _VERSION_NAME.match(owner.name):
+                return owner  # a version that no longer exists (a failed build's log)
     return None
 
 
@@ -145,6 +191,7 @@ def _is_version_dir(path: Path) -> bool:
 def open_stores(location: str | os.PathLike, sandbox: bool = False) -> list[Store]:
     """Every store ``location`` names: one, or one per image of a shared directory."""
     path = Path(location)
+    sandbox = _holds_sandboxes(path, sandbox)
     store = open_store(path, sandbox)
     if store.dir != Path(os.path.normpath(path.absolute())):
         return [store]  # a link or a version named the one store
@@ -180,9 +227,20 @@ def open_one_store(location: str | os.PathLike, sandbox: bool = False) -> Store:
     if len(stores) > 1:
         links = ", ".join(str(s.link) for s in stores)
         raise BadInputError(
-            f"holds {len(stores)} images: name one by its link ({links})", str(stores[0].dir)
+            f"holds {len(stores)} images: name one by its link ({links})", os.fspath(location)
         )
     return stores[0]
+
+
+def named_version(location: str | os.PathLike, store: Store) -> str | None:
+    """The version ``location`` names in ``store`` (a version file or one of its sidecars)."""
+    path = Path(os.path.normpath(Path(location).absolute()))
+    owner = sidecar_owner(path)
+    if owner is not None:
+        path = owner
+    if path.parent != store.dir or path.is_symlink():
+        return None
+    return store.scheme.version_of(path.name)
 
 
 def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
@@ -195,10 +253,19 @@ def resolved_note(location: str | os.PathLike, store: Store) -> str | None:
     owner = sidecar_owner(path)
     if owner is not None and owner.parent == store.dir:
         version = store.scheme.version_of(owner.name)
+        if version is None:
+            return f"{path} is a sidecar of base image {owner.name} of the store {store.dir}"
+        if not os.path.lexists(owner):
+            return (
+                f"{path} is a sidecar of version {version}, which is not in the store"
+                f" (a failed build's log); its store's active link is {store.link}"
+            )
         return (
             f"{path} is a sidecar of version {version} of the image"
             f" whose active link is {store.link}"
         )
+    if path.parent == store.dir and store.scheme.is_base(path.name):
+        return f"{path} is a base image of the store whose active link is {store.link}"
     version = store.scheme.version_of(path.name)
     if path.parent == store.dir and version is not None:
         return f"{path} is version {version} of the image whose active link is {store.link}"

@@ -60,10 +60,37 @@ def _lock_for(path: Path, timeout: float) -> FileLock:
     return lock
 
 
+def state_mode(store_dir: Path) -> int:
+    """The mode ``.scitex/`` is made with: the store's own read and search bits.
+
+    It holds lock files and the build scratch (``tmp/``, kept 0700), no
+    secret: whoever can read the store can read it, so reading commands work
+    for every user the store lets in (the umask still applies).
+    """
+    try:
+        return 0o700 | (os.stat(store_dir).st_mode & 0o055)
+    except OSError:
+        return 0o755
+
+
+def make_state_dir(store_dir: Path) -> Path:
+    """``<store>/.scitex/`` (made with :func:`state_mode` when absent)."""
+    state = state_dir(store_dir)
+    state.mkdir(mode=state_mode(store_dir), exist_ok=True)
+    return state
+
+
 def is_held(store_dir: Path, name: str) -> bool:
-    """Does some process hold lock ``name`` right now? (Never creates the folder.)"""
+    """Does some process hold lock ``name`` right now? (Never creates the folder.)
+
+    A lock this user cannot even see (a store made before ``.scitex/`` was
+    readable) is taken as not held: a reader waits for nobody.
+    """
     path = lock_path(store_dir, name)
-    if not path.exists():
+    try:
+        if not path.exists():
+            return False
+    except PermissionError:
         return False
     probe = FileLock(os.fspath(path), timeout=0, is_singleton=False)
     try:
@@ -86,7 +113,10 @@ def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None
         raise NotFoundError("the store directory does not exist", str(store_dir))
     guard.check_state(store_dir)  # no lock through a planted link
     path = lock_path(store_dir, name)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
+    if path.parent == state_dir(store_dir):
+        make_state_dir(store_dir)
+    else:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
     lock = _lock_for(path, timeout)
     try:
         lock.acquire(timeout=timeout)
@@ -129,7 +159,9 @@ def build_scratch(store_dir: Path, artifact: str | None = None) -> Iterator[Path
 
 def _make_scratch(root: Path, path: Path) -> None:
     for _ in range(5):  # another build's release_scratch may remove an empty root meanwhile
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        root.parent.parent.mkdir(parents=True, exist_ok=True)
+        make_state_dir(root.parent.parent)
+        root.mkdir(mode=0o700, exist_ok=True)  # scratch: apptainer's files, the builder's only
         try:
             path.mkdir(mode=0o700)
         except FileNotFoundError:
@@ -157,8 +189,10 @@ def release_scratch(scratch: Path) -> None:
     for folder in (scratch.parent, scratch.parent.parent):
         try:
             folder.rmdir()
+        except FileNotFoundError:
+            continue  # never made (interrupted between the two mkdirs)
         except OSError:
-            return  # not empty (another build, the store's locks) or already gone
+            return  # not empty (another build, the store's locks)
 
 
 _RELEASE_TRIES = 5

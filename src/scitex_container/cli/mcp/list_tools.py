@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from scitex_container.cli.context import get_options
@@ -15,7 +17,8 @@ def signature(tool: dict) -> str:
     parts = []
     for name, prop in schema["properties"].items():
         kind = prop.get("type") or "array|string"
-        parts.append(f"{name}: {kind}" + ("" if name in required else " = None"))
+        default = "" if name in required else f" = {json.dumps(prop.get('default'))}"
+        parts.append(f"{name}: {kind}" + default.replace(" = null", " = None"))
     return f"{tool['name']}({', '.join(parts)})"
 
 

@@ -50,9 +50,11 @@ def start(transport: str, host: str, port: int, roots: tuple[str, ...], seed_yes
     if get_options().dry_run:
         emit({"transport": transport}, get_options(), text="would start the MCP server on stdio")
         return 0
+    import os
+
     from scitex_container.mcp.stdio_server import main
 
-    main([f"--root={r}" for r in roots])
+    main([f"--root={r}" for r in roots], exit_now=os._exit)
     return 0
 
 

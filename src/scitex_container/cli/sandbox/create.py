@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from scitex_container.cli.context import get_options
@@ -26,11 +28,21 @@ from scitex_container.cli.output import emit
     type=TidyPath(),
     help="Build exactly here instead (no versioning).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="The seed's force: accepted; an existing --output is still refused (never overwritten).",
+)
 @fakeroot_option
 @common_options
-def create(source, containers_dir, containers_dir_d, output_dir, fakeroot) -> int:
+def create(source, containers_dir, containers_dir_d, output_dir, force, fakeroot) -> int:
     """Build a sandbox from SOURCE (a .def, a .sif or a sandbox) and make it current."""
     containers_dir = containers_dir or containers_dir_d
+    if output_dir is not None and os.path.lexists(output_dir):
+        from scitex_container.errors import BadInputError
+
+        said = " (--force does not overwrite)" if force else ""
+        raise BadInputError(f"`{output_dir}` already exists: give a new path{said}", "--output")
     from scitex_container.apptainer.sandbox.create import sandbox_create
 
     path, commands = execute(

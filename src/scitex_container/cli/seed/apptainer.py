@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from scitex_container.cli.seed.apply import alias
+from scitex_container.cli.seed.list import list_
 
 
 @click.group()
@@ -15,7 +16,6 @@ def apptainer() -> None:
 for _name, _ours in (
     ("build", "build"),
     ("freeze", "lock freeze"),
-    ("list", "versions"),
     ("switch", "switch"),
     ("rollback", "rollback"),
     ("deploy", "deploy"),
@@ -23,3 +23,5 @@ for _name, _ours in (
     ("verify", "verify"),
 ):
     apptainer.add_command(alias(_name, _ours))
+
+apptainer.add_command(list_)  # the seed's shape of `list --json`

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from scitex_container.cli.options import EXISTING, EXISTING_DIR, TidyPath
+from scitex_container.cli.options import EXISTING, EXISTING_DIR, StorePath, TidyPath
 from scitex_container.cli.seed.extend import (
     check_path,
     dir_option,
@@ -58,7 +58,7 @@ def _store_dir(cmd: click.Command) -> click.Command:
     def translate(kw: dict[str, Any]) -> dict[str, Any]:
         kw["store"] = one_of(kw, "store", "seed_dir")
         if kw["store"] is not None:
-            kw["store"] = check_path(kw["store"], EXISTING, "STORE")
+            kw["store"] = check_path(kw["store"], StorePath(), "STORE")
         return kw
 
     return extended(cmd, extra=(dir_option(), yes_option()), translate=translate)
@@ -161,11 +161,11 @@ def _sandbox_dir_option(cmd: click.Command) -> click.Command:
 
 def _deploy(cmd: click.Command) -> click.Command:
     def translate(kw: dict[str, Any]) -> dict[str, Any]:
-        from scitex_container.apptainer.deffile.lookup import find_containers_dir
+        from scitex_container.apptainer.store.implied import implied_store
 
         kw["target"] = one_of(kw, "target", "seed_target")
-        source = one_of(kw, "source", "seed_dir")
-        kw["source"] = check_path(str(source or find_containers_dir()), EXISTING, "SOURCE")
+        source = one_of(kw, "source", "seed_dir") or implied_store("SOURCE").dir
+        kw["source"] = check_path(str(source), EXISTING, "SOURCE")
         return kw
 
     extra = (
@@ -179,10 +179,9 @@ def _deploy(cmd: click.Command) -> click.Command:
 def _verify(cmd: click.Command) -> click.Command:
     def translate(kw: dict[str, Any]) -> dict[str, Any]:
         if kw["image"] is None:  # the seed's default: the active image
-            from scitex_container.apptainer.deffile.lookup import find_containers_dir
-            from scitex_container.apptainer.store.opening import open_store
+            from scitex_container.apptainer.store.implied import implied_image
 
-            kw["image"] = str(open_store(find_containers_dir()).link)
+            kw["image"] = str(implied_image("IMAGE"))
         kw["image"] = check_path(kw["image"], EXISTING, "IMAGE")
         return kw
 

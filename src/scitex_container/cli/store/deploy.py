@@ -19,19 +19,26 @@ from scitex_container.cli.output import emit
 def deploy(source, target, use_sudo, durable) -> int:
     """Copy the active image of SOURCE (and its newest base) to TARGET; switch there.
 
+    SOURCE naming one version file deploys that version instead.
+
     TARGET defaults to /opt/scitex/singularity.  Files TARGET already holds
     with the same sha256 are not copied again.
     """
     from scitex_container.apptainer.store.deploy import DEFAULT_TARGET, deploy_store
+    from scitex_container.apptainer.store.opening import named_version
     from scitex_container.cli.store.report import open_store
 
-    open_store(source)  # says what a version path was taken for; one image only
+    store = open_store(source)  # says what a version path was taken for; one image only
+    named = named_version(source, store)
 
     result, commands = execute(
         lambda: deploy_store(source, target or DEFAULT_TARGET, use_sudo=use_sudo, durable=durable)
     )
     verb = "would copy" if commands is not None else "copied"
-    lines = [f"{verb} {p}" for p in result.copied] + [f"unchanged {p}" for p in result.skipped]
+    lines = []
+    if named is not None and named != store.active_version():
+        lines.append(f"deploying version {named} (named), not the active version")
+    lines += [f"{verb} {p}" for p in result.copied] + [f"unchanged {p}" for p in result.skipped]
     switched = _switched(result)
     if commands is not None and not switched:
         lines.append(f"would point {result.link} at version {result.version}")

@@ -35,10 +35,13 @@ def open_stores(store, sandbox: bool = False) -> list:
 
 def open_store(store, sandbox: bool = False):
     """The one store ``store`` names; a directory of several images is refused naming them."""
+    from scitex_container.apptainer.deffile.lookup import find_containers_dir
     from scitex_container.apptainer.store.opening import open_one_store
 
     stores = open_stores(store, sandbox)  # says what a version path was taken for
-    return stores[0] if len(stores) == 1 else open_one_store(store, sandbox)
+    if len(stores) == 1:
+        return stores[0]
+    return open_one_store(store if store is not None else find_containers_dir(), sandbox)
 
 
 def report_switch(st, version: str, use_sudo: bool) -> int:
@@ -72,16 +75,31 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
     """Clean each store up keeping ``keep`` versions of each; print what went."""
     if not isinstance(stores, list):
         stores = [stores]
+    from scitex_container.errors import CleanupIncompleteError, ScitexError
+
     removed: list = []
     commands: list[str] | None = None
-    for st in stores:
-        gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
+    failed: list[ScitexError] = []
+    for st in stores:  # one image that cannot be cleaned never stops the others
+        try:
+            gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
+        except ScitexError as exc:
+            if len(stores) == 1 and not isinstance(exc, CleanupIncompleteError):
+                raise
+            removed += getattr(exc, "removed", ())
+            failed.append(exc)
+            continue
         removed += gone
         if cmds is not None:
             commands = [*(commands or []), *cmds]
     opts = get_options()
     verb = "would remove" if opts.dry_run else "removed"
     text = "\n".join(f"{verb} {p}{_what(p)}" for p in removed) or "nothing to remove"
+    if failed:  # what went first, then why the rest stayed (exit code of the first cause)
+        if not opts.json and removed:
+            click.echo(text)
+        message = "; ".join(str(e) for e in failed)
+        raise CleanupIncompleteError(message, removed, failed[0].exit_code)
     emit({"removed": [str(p) for p in removed]}, opts, text=text, dry_run_commands=commands)
     return pending_exit(bool(removed))
 

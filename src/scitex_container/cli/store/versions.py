@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from scitex_container.cli.context import get_options
@@ -34,7 +36,10 @@ def versions(store, protect, unprotect) -> int:
             from scitex_container.errors import BadInputError
 
             links = ", ".join(str(s.link) for s in stores)
-            raise BadInputError(f"holds several images: name one by its link ({links})", "STORE")
+            raise BadInputError(
+                f"holds {len(stores)} images: name one by its link ({links})",
+                str(stores[0].dir if store is None else Path(store).absolute()),
+            )
         return _list_all(stores)
     st = stores[0]
     pending = (protect is not None and not st.get(protect).protected) or (

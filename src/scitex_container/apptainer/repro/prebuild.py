@@ -1,0 +1,93 @@
+"""What ``repro`` checks of a def before it builds anything, and after it pins.
+
+* :func:`check_before_build`: everything knowable from the rough def alone
+  is checked before the rough build: it parses, and when the locked def
+  will be written in another directory, the rebase :func:`..lock.rebase.rebase_def`
+  would do is possible (a template or a quote in a ``%files`` source, a
+  destination-less glob spanning directories, a ``#`` before a ``From:``
+  are refused here, naming ``file:line``, exit 2).
+* :func:`check_same_sources`: the locked def's ``%files`` must expand to
+  the very host paths the rough def's do (the promise "its ``%files``
+  expand to the same sources"); a difference is refused before the locked
+  build, so a round trip that copied other files is never "reproduced".
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from scitex_container.apptainer.deffile import parse_def
+from scitex_container.apptainer.deffile.sources import host_sources
+from scitex_container.errors import BadInputError, DefFileError
+
+#: The generated header's first words (:data:`..lock.pin.HEADER_PREFIX`).
+_OURS = b"# [scitex-container] "
+
+
+def beside_path(rough_def: Path, name: str) -> Path:
+    """Where ``--locked-def-beside`` writes the locked def: ``<def dir>/<name>.locked.def``.
+
+    A file already there that we did not generate is refused, never overwritten.
+    """
+    path = rough_def.absolute().parent / f"{name}.locked.def"
+    if os.path.lexists(path):
+        with open(path, "rb") as fh:
+            if not path.is_file() or not fh.read(len(_OURS)) == _OURS:
+                raise BadInputError(
+                    "a file we did not generate is in the way of the locked def", str(path)
+                )
+    return path
+
+
+def check_before_build(rough_def: Path, *, beside: bool) -> None:
+    """Refuse (DefFileError, exit 2) what would fail only after the rough build."""
+    from scitex_container.apptainer.lock.rebase import rebase_def
+
+    deffile = parse_def(rough_def)
+    if not beside:
+        rebase_def(deffile, rough_def.resolve().parent)
+
+
+def _expanded(def_path: Path) -> list[tuple[int, int, tuple[str, ...]]]:
+    found = host_sources(parse_def(def_path), base_dir=def_path.absolute().parent)
+    return [(s.stage, s.line, tuple(os.fspath(p) for p in s.paths)) for s in found]
+
+
+def check_same_sources(rough_def: Path, locked_def: Path) -> None:
+    """Refuse a locked def whose ``%files`` copy other host paths than the rough def's."""
+    rough, locked = _expanded(rough_def), _expanded(locked_def)
+    for k in range(max(len(rough), len(locked))):
+        a = rough[k] if k < len(rough) else (0, 0, ())
+        b = locked[k] if k < len(locked) else (0, 0, ())
+        if (a[0], a[2]) != (b[0], b[2]):
+            raise DefFileError(
+                f"the locked def {locked_def} would copy {list(b[2])} where the rough def "
+                f"copies {list(a[2])}; write the locked def beside the rough def "
+                "(--locked-def-beside)",
+                os.fspath(rough_def),
+                a[1] or None,
+            )
+
+
+def repro_command(
+    def_path, output_dir, image_name, snapshot, apt_scope, pip_options, archive=None, beside=False
+) -> str:
+    """The ``scitex-container repro ...`` command line recorded in the marker."""
+    argv = ["scitex-container", "repro", os.fspath(def_path)]
+    if output_dir is not None:
+        argv += ["--output-dir", os.fspath(output_dir)]
+    if image_name:
+        argv += ["--name", image_name]
+    if snapshot:
+        argv += ["--snapshot", snapshot]
+    if apt_scope != "added":
+        argv += ["--apt-scope", apt_scope]
+    for opt in pip_options or ():
+        argv += ["--pip-option", opt]
+    if archive is not None:
+        argv += ["--archive", os.fspath(archive)]
+    if beside:
+        argv += ["--locked-def-beside"]
+    return shlex.join(argv)
