@@ -46,6 +46,8 @@ CASES = {
     "Buildargs header": ("Bootstrap: localimage\nFrom: bb.sif\nBuildargs: x\n", False),
     # apptainer: "header key bb.sif had no val"
     "From continued from nothing": ("Bootstrap: localimage\nFrom: \\\n    bb.sif\n", False),
+    # apptainer: "invalid build source LocalImage" (agent names are case-sensitive)
+    "capitalised agent": ("Bootstrap: LocalImage\nFrom: bb.sif\n", False),
     # apptainer: "build var X is not defined through either --build-arg ... or 'arguments'"
     "undefined template": (
         "Bootstrap: localimage\nFrom: bb.sif\n\n%runscript\n    echo {{ X }}\n",

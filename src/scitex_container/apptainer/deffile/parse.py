@@ -73,6 +73,14 @@ def _parse_stage(path: str, lines: list[str], first: int, end: int) -> Stage:
         raise DefFileError("no `Bootstrap:` header", path, 1)
     if not header[0].value:
         raise DefFileError("`Bootstrap:` has no value", path, header[0].line)
+    agent = header[0].value
+    if agent not in BOOTSTRAP_AGENTS and agent.lower() in BOOTSTRAP_AGENTS:
+        raise DefFileError(  # apptainer 1.4.5: "invalid build source LocalImage"
+            f"`Bootstrap: {agent}` is not a build source apptainer knows; "
+            f"write it in lower case: `{agent.lower()}`",
+            path,
+            header[0].line,
+        )
     for entry in header[1:]:
         if entry.name == "bootstrap":
             raise DefFileError(
