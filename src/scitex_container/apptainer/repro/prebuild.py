@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -41,11 +42,42 @@ def beside_path(rough_def: Path, name: str) -> Path:
     return path
 
 
-def check_before_build(rough_def: Path, *, beside: bool) -> None:
-    """Refuse (DefFileError, exit 2) what would fail only after the rough build."""
+#: Variables whose value a ``%post`` sets would override the archive's own
+#: apt/pip configuration (the archive stanzas set them before the user's code).
+ARCHIVE_OVERRIDES = (
+    "APT_CONFIG",
+    "PIP_CONFIG_FILE",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+)
+_OVERRIDE_RE = re.compile(r"(?<![\w$])(" + "|".join(ARCHIVE_OVERRIDES) + r")\s*=")
+
+
+def check_before_build(rough_def: Path, *, beside: bool, archive: bool = False) -> None:
+    """Refuse (DefFileError, exit 2) what would fail only after the rough build.
+
+    With ``archive``, a ``%post`` that sets one of :data:`ARCHIVE_OVERRIDES`
+    is refused: its value would win over the archive's configuration, and the
+    offline rebuild would fail only after the rough build.
+    """
     from scitex_container.apptainer.lock.rebase import rebase_def
 
     deffile = parse_def(rough_def)
+    if archive:
+        for _, section in deffile.iter_sections():
+            if section.name != "post":
+                continue
+            for line, raw in section.body_lines():
+                found = None if raw.lstrip().startswith("#") else _OVERRIDE_RE.search(raw)
+                if found is not None:
+                    raise DefFileError(
+                        f"this %post sets `{found.group(1)}`, which would override the "
+                        "archive's configuration: `repro --archive` cannot honour it "
+                        "offline; drop it, or repro without --archive",
+                        os.fspath(rough_def),
+                        line,
+                    )
     if not beside:
         rebase_def(deffile, rough_def.resolve().parent)
 
