@@ -174,3 +174,39 @@ def test_a_locked_def_copying_other_sources_is_refused(tmp_path: Path):
     with pytest.raises(DefFileError, match="would copy") as info:
         check_same_sources(tmp_path / "rough" / "x.def", tmp_path / "locked" / "x.def")
     assert info.value.line == 4
+
+
+def test_build_copies_what_an_unquoted_variable_splits_and_globs_to(
+    tmp_path: Path, busybox_sif: Path, monkeypatch
+):
+    """W='data/a.txt data/b.txt', V='data/*.txt': apptainer copies both, and so do we."""
+    from scitex_container.apptainer.deffile import parse_def
+    from scitex_container.apptainer.deffile.sources import host_sources
+
+    work = tmp_path / "defs"
+    (work / "data").mkdir(parents=True)
+    for name in ("a", "b"):
+        (work / "data" / f"{name}.txt").write_text(name)
+    os.symlink(busybox_sif, work / "bb.sif")
+    rough = work / "w.def"
+    rough.write_text(
+        "Bootstrap: localimage\nFrom: bb.sif\n\n%files\n"
+        "    $SCITEX_TEST_W /opt/w/\n    $SCITEX_TEST_V /opt/v/\n"
+    )
+    monkeypatch.setenv("SCITEX_TEST_W", "data/a.txt data/b.txt")
+    monkeypatch.setenv("SCITEX_TEST_V", "data/*.txt")
+    found = [p.name for s in host_sources(parse_def(rough)) for p in s.paths]
+    assert found == ["a.txt", "b.txt", "a.txt", "b.txt"]
+    proc = run_cli("--json", "build", rough, "-o", tmp_path / "out", "--sandbox")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    image = json.loads(proc.stdout)["artifact"]
+    got = subprocess.run(
+        ["apptainer", "exec", image, "cat", "/opt/w/a.txt", "/opt/w/b.txt", "/opt/v/b.txt"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert got == "abb"
+    pin = run_cli("repro", rough, "-o", tmp_path / "out2")  # elsewhere: refused before a build
+    assert pin.returncode == 2 and f"{rough}:5:" in pin.stderr, pin.stderr
+    assert not (tmp_path / "out2").exists()
