@@ -210,3 +210,16 @@ def test_build_copies_what_an_unquoted_variable_splits_and_globs_to(
     pin = run_cli("repro", rough, "-o", tmp_path / "out2")  # elsewhere: refused before a build
     assert pin.returncode == 2 and f"{rough}:5:" in pin.stderr, pin.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_image_mode_refuses_a_locked_def_made_beside_its_rough_def(quoted: Path, tmp_path: Path):
+    """Its relative sources would resolve against the image store: refused before a build."""
+    out = tmp_path / "out"
+    proc = run_cli("--json", "repro", quoted, "-o", out, "--locked-def-beside")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rough = json.loads(proc.stdout)["rough_image"]
+    (Path(rough).parent / "file 1").write_text("a same-named file in the store\n")
+    before = sorted(p.name for p in out.rglob("*"))
+    again = run_cli("repro", rough)
+    assert again.returncode == 2 and "--locked-def-beside" in again.stderr, again.stderr
+    assert sorted(p.name for p in out.rglob("*")) == before  # nothing built, no marker

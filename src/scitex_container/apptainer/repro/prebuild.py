@@ -82,6 +82,32 @@ def check_before_build(rough_def: Path, *, beside: bool, archive: bool = False) 
         rebase_def(deffile, rough_def.resolve().parent)
 
 
+def check_image_mode(locked_def: Path) -> None:
+    """Refuse rebuilding a locked def whose sources are relative to a directory we do not know.
+
+    A locked def written beside its rough def (``--locked-def-beside``)
+    keeps relative ``%files`` sources and ``localimage`` ``From:``; its copy
+    beside the image would resolve them against the image store, which
+    holds other files or none (BadInputError, exit 2, before any build).
+    """
+    deffile = parse_def(locked_def)
+    relative = [
+        f"`{s.from_}`"
+        for s in deffile.stages
+        if s.bootstrap == "localimage" and not (s.from_ or "/").startswith("/")
+    ]
+    one = host_sources(deffile, base_dir="/nonexistent-a", strict=False)
+    two = host_sources(deffile, base_dir="/nonexistent-b", strict=False)
+    relative += [f"`{a.src}`" for a, b in zip(one, two, strict=True) if a.paths != b.paths]
+    if relative:
+        raise BadInputError(
+            f"its locked def names {', '.join(relative)} relative to the rough def's "
+            "directory (made with --locked-def-beside), which the image does not record; "
+            "run `scitex-container repro DEF --locked-def-beside` on the rough def instead",
+            os.fspath(locked_def),
+        )
+
+
 def _expanded(def_path: Path) -> list[tuple[int, int, tuple[str, ...]]]:
     found = host_sources(parse_def(def_path), base_dir=def_path.absolute().parent)
     return [(s.stage, s.line, tuple(os.fspath(p) for p in s.paths)) for s in found]

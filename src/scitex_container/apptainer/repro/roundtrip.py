@@ -206,6 +206,8 @@ def verify_roundtrip(
     name = image_name or source.parent.name.removesuffix(ROUGH_IMAGE_SUFFIX)
     durations = dict(_durations or {})
     expected = read_lock(lock_path)
+    if _build_def is None:  # image mode: no rough def's directory to resolve against
+        prebuild.check_image_mode(locked_def)
     if archive is not None:
         from scitex_container.apptainer.repro import archive_def
 
