@@ -33,13 +33,32 @@ def beside_path(rough_def: Path, name: str) -> Path:
     A file already there that we did not generate is refused, never overwritten.
     """
     path = rough_def.absolute().parent / f"{name}.locked.def"
-    if os.path.lexists(path):
-        with open(path, "rb") as fh:
-            if not path.is_file() or not fh.read(len(_OURS)) == _OURS:
-                raise BadInputError(
-                    "a file we did not generate is in the way of the locked def", str(path)
-                )
+    if os.path.lexists(path) and not path.is_file():
+        raise BadInputError(_in_the_way(path), str(path))
+    check_output(path, rough_def)
     return path
+
+
+def _in_the_way(path: Path) -> str:
+    if not path.exists():
+        return f"a dangling link (to {os.readlink(path)}) is in the way of the locked def"
+    return "a file we did not generate is in the way of the locked def"
+
+
+def check_output(path: Path, rough_def: Path) -> None:
+    """Refuse writing a locked def over the rough def or a regular file we did not generate.
+
+    A dangling link is refused too; a device or FIFO is written through.
+    """
+    if os.path.islink(path) and not path.exists():
+        raise BadInputError(_in_the_way(path), str(path))
+    if not path.is_file():
+        return
+    if rough_def.exists() and path.samefile(rough_def):
+        raise BadInputError("the locked def would overwrite the rough def", str(path))
+    with open(path, "rb") as fh:
+        if fh.read(len(_OURS)) != _OURS:
+            raise BadInputError(_in_the_way(path), str(path))
 
 
 #: Variables whose value a ``%post`` sets would override the archive's own
