@@ -138,6 +138,14 @@ def _section(path: str, lines: list[str], i: int, j: int) -> Section:
         )
     if name not in SECTIONS and name not in APP_SECTIONS:
         raise DefFileError(f"unknown section `%{match.group(2)}`", path, i + 1)
+    word = content(lines[i]).rstrip("\r\n").split(" ", 1)[0]
+    if "\t" in word:  # apptainer 1.4.5: "invalid section(s) specified: files\tfrom\tone"
+        raise DefFileError(
+            f"a tab after `%{match.group(2)}`: apptainer reads the section name up to "
+            "the first space and refuses this one; put a space after the name",
+            path,
+            i + 1,
+        )
     if name in APP_SECTIONS and not args:
         raise DefFileError(f"`%{name}` needs an app name", path, i + 1)
     return Section(name, args, i + 1, lines[i], "".join(lines[i + 1 : j]))
