@@ -34,6 +34,8 @@ MCP_ALLOW_HOST_DEF = "SCITEX_CONTAINER_MCP_ALLOW_HOST_DEF"
 STAGE_CACHE = "SCITEX_CONTAINER_STAGE_CACHE"
 #: Directory of the stage cache (default: $XDG_CACHE_HOME/scitex-container/stages).
 STAGE_CACHE_DIR = "SCITEX_CONTAINER_STAGE_CACHE_DIR"
+#: Size cap of the stage cache before least-recently-used eviction (e.g. 50G; default 20G).
+STAGE_CACHE_MAX_SIZE = "SCITEX_CONTAINER_STAGE_CACHE_MAX_SIZE"
 
 # -- standard variables we honour --------------------------------------------
 #: Fixes "now" in generated files (reproducible builds convention).

@@ -315,3 +315,8 @@ class Interrupted(KeyboardInterrupt):
 class UncacheableDef(Exception):
     """A def the stage cache cannot split faithfully: it is built cold, the message is the
     reason the build reports (never reaches the CLI as an error)."""
+
+
+class StageCacheFallback(Exception):
+    """A stage the cache cannot hold (files its user cannot read, a full cache file system):
+    the build goes on cold and reports the message (never reaches the CLI as an error)."""

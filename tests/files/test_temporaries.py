@@ -56,3 +56,58 @@ def test_a_directory_name_taken_by_someone_else_is_skipped_not_swept(
     assert made.name == "t-free"
     temporaries.sweep()
     assert (tmp_path / "t-taken").is_dir() and not made.exists()
+
+
+def test_a_tree_with_a_sub_uid_owned_private_dir_is_removed_by_its_unprivileged_owner() -> None:
+    """A ``--fakeroot`` build leaves dirs owned by the user's sub-uids, mode 0700 (Debian's
+    ``_apt`` partial dir): the user removes them inside a user namespace (it crashed with a
+    TypeError from ``os.open`` in the retry before)."""
+    import pwd
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    import pytest
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+    from otheruser import another_user
+    from uservenv import user_python
+
+    user = another_user()
+    ranges = [line.split(":") for line in Path("/etc/subuid").read_text().splitlines()]
+    first = next((int(r[1]) for r in ranges if r[0] == user.pw_name), None)
+    if first is None or shutil.which("unshare") is None:
+        pytest.skip("the test user needs sub-uids and unshare")
+    python = user_python(Path(__file__).resolve().parents[2])
+    ws = Path(tempfile.mkdtemp(prefix="scitex-subuid-", dir="/var/tmp"))
+    try:
+        tree = ws / "entry"
+        (tree / "rootfs" / "partial").mkdir(parents=True)
+        (tree / "rootfs" / "partial" / "f").write_text("x")
+        for path in (ws, tree, tree / "rootfs"):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        for path in (tree / "rootfs" / "partial", tree / "rootfs" / "partial" / "f"):
+            os.chown(path, first + 99, first + 99)  # container uid 100 (_apt)
+        os.chmod(tree / "rootfs" / "partial", 0o700)
+        code = "import sys; from scitex_container.files.temporaries import remove_path as r; "
+        code += "r(sys.argv[1])"
+        done = subprocess.run(
+            [
+                "runuser",
+                "-u",
+                pwd.getpwuid(user.pw_uid).pw_name,
+                "--",
+                str(python),
+                "-c",
+                code,
+                str(tree),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert not tree.exists()
+    finally:
+        shutil.rmtree(ws, ignore_errors=True)

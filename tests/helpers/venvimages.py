@@ -82,3 +82,93 @@ def urlgone_def_text(base: Path) -> str:
             rm -rf /opt/tmpw
         """
     )
+
+
+#: A version of the venv-only package that the layered image installs into the system.
+LAYER_SYSTEM_ONLY = (VENV_ONLY[0], "0.4.0")
+
+
+def layered_def_text(base: Path) -> str:
+    """FROM the venv image: the system Python gets a package the venv has at another version.
+
+    In this ``%post`` apptainer has sourced the base's environment, so
+    ``pip3``/``python3`` are the venv's; only ``/usr/bin/python3`` is the system's.
+    """
+    whl = make_wheel(cache_dir() / "layer-inputs-v1", *LAYER_SYSTEM_ONLY)
+    return textwrap.dedent(
+        f"""\
+        Bootstrap: localimage
+        From: {base}
+
+        %files
+            {whl} /opt/w2/{whl.name}
+
+        %post
+            /usr/bin/python3 -m pip install --break-system-packages --no-index --no-deps \\
+                --find-links /opt/w2 {LAYER_SYSTEM_ONLY[0]}=={LAYER_SYSTEM_ONLY[1]}
+        """
+    )
+
+
+#: The probe's versions in a top-level venv (``/venv``) and a conda-style env.
+TOP_PROBE, CONDA_PROBE = "3.0.0", "4.0.0"
+CONDA_ENV = "/opt/conda/envs/py"
+
+
+def _more_wheels() -> list[Path]:
+    d = cache_dir() / "more-envs-inputs-v1"
+    return [make_wheel(d, PROBE, TOP_PROBE), make_wheel(d, PROBE, CONDA_PROBE)]
+
+
+def more_envs_def_text(base: Path) -> str:
+    """FROM the venv image: ``/venv`` (first on PATH) and ``/opt/conda/envs/py``."""
+    top, conda = _more_wheels()
+    return textwrap.dedent(
+        f"""\
+        Bootstrap: localimage
+        From: {base}
+
+        %files
+            {top} /opt/w3/top/{top.name}
+            {conda} /opt/w3/conda/{conda.name}
+
+        %post
+            set -e
+            /usr/bin/python3 -m venv /venv
+            /venv/bin/python3 -m pip install --no-index --no-deps --find-links /opt/w3/top \\
+                {PROBE}=={TOP_PROBE}
+            mkdir -p /opt/conda/envs
+            /usr/bin/python3 -m venv {CONDA_ENV}
+            {CONDA_ENV}/bin/python3 -m pip install --no-index --no-deps \\
+                --find-links /opt/w3/conda {PROBE}=={CONDA_PROBE}
+            rm -rf /opt/w3
+
+        %environment
+            export PATH=/venv/bin:$PATH
+        """
+    )
+
+
+def more_envs_sif() -> Path:
+    text = more_envs_def_text(venv_sif())
+    return cached_build("more-envs", text)
+
+
+def sourced_env_def_text(base: Path) -> str:
+    """FROM :func:`more_envs_sif`: ``%environment`` sources a file that puts the conda env first."""
+    return textwrap.dedent(
+        f"""\
+        Bootstrap: localimage
+        From: {base}
+
+        %post
+            echo 'export PATH={CONDA_ENV}/bin:$PATH' > {CONDA_ENV}/activate.sh
+
+        %environment
+            . {CONDA_ENV}/activate.sh
+        """
+    )
+
+
+def sourced_env_sif() -> Path:
+    return cached_build("sourced-env", sourced_env_def_text(more_envs_sif()))

@@ -80,4 +80,4 @@ def test_snapshot_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     assert data["dev_repos"][0]["path"] == str(tmp_path)
     dry = run_cli("--dry-run", "snapshot", "-o", str(tmp_path / "no.json"))
     assert dry.returncode == 1 and not (tmp_path / "no.json").exists()  # a write is pending
-    assert json.loads(dry.stdout)["schema_version"] == "1.0"
+    assert dry.stdout.startswith("would write") and str(tmp_path / "no.json") in dry.stdout

@@ -73,11 +73,14 @@ def test_check_only_really_asks_dpkg(host_packages: dict) -> None:
         assert not dpkg_installed("texlive-latex-recommended")
 
 
-def test_nothing_requested_runs_nothing() -> None:
-    with runner.dry_run() as rec:
+def test_no_group_chosen_means_every_group(host_packages: dict) -> None:
+    """The reference's install_packages: no flag is --all (it used to do nothing and pass)."""
+    checked = install_packages(check_only=True)
+    assert checked["texlive"]["status"] == checked["imagemagick"]["status"] == "installed"
+    assert checked["check"] == {"returncode": 0}
+    with runner.dry_run():
         result = install_packages()
-    assert result["texlive"]["status"] == result["imagemagick"]["status"] == "skipped"
-    assert rec.commands == []
+    assert result["texlive"]["state"] == result["imagemagick"]["state"] == "present"
 
 
 def test_dry_run_records_the_install_without_sudo_as_root(host_packages: dict) -> None:

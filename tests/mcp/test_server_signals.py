@@ -48,6 +48,9 @@ def _server(tmp_path: Path) -> subprocess.Popen:
         text=True,
         env=server_env(tmp_path),
         cwd=tmp_path,
+        # as a terminal would start it: under `nohup` SIGHUP is inherited ignored, and a
+        # signal ignored at start stays ignored (the server keeps nohup's meaning)
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     )
     _send(proc, *INIT)
     assert json.loads(proc.stdout.readline())["id"] == 1  # type: ignore[union-attr]

@@ -35,9 +35,9 @@ def _age(seconds: float) -> str:
 
 def stage_lines(result) -> list[str]:
     """One line per stage of a build through the stage cache."""
-    if result.cache_note:
+    if result.cache_note and not result.stages:
         return [f"stage cache not used: {result.cache_note}"]
-    out = []
+    out = [f"stage cache: {result.cache_note}"] if result.cache_note else []
     for stage in result.stages:
         if stage.reused:
             age = f" ({_age(stage.age)} old)" if stage.age is not None else ""
@@ -83,13 +83,20 @@ def stage_lines(result) -> list[str]:
 @click.option(
     "--cache-dir",
     type=TidyPath(file_okay=False),
-    help="The stage cache directory (default: per user, under the XDG cache dir).",
+    help="The stage cache directory (default: per user, under the XDG cache dir); "
+    "naming one turns the cache on as --cache does.",
 )
 @click.option(
     "--cache-max-age",
     metavar="AGE",
     help="Rebuild a cached stage that reached the network once older than AGE "
     "(e.g. 12h, 7d; default 7d).",
+)
+@click.option(
+    "--cache-max-size",
+    metavar="SIZE",
+    help="Evict least recently used stages past SIZE (e.g. 50G; default "
+    "$SCITEX_CONTAINER_STAGE_CACHE_MAX_SIZE, else 20G).",
 )
 @common_options
 def build(
@@ -105,6 +112,7 @@ def build(
     use_cache,
     cache_dir,
     cache_max_age,
+    cache_max_size,
 ) -> int:
     """Build DEFINITION (a .def path, or a name in the containers directory).
 
@@ -120,11 +128,13 @@ def build(
         StageCache,
         enabled_by_default,
         parse_age,
+        parse_size,
     )
     from scitex_container.cli.progress import observing, progress_line
 
     opts = get_options()
     max_age = parse_age(cache_max_age) if cache_max_age is not None else None
+    max_bytes = parse_size(cache_max_size) if cache_max_size is not None else None
     if use_cache is None:
         use_cache = cache_dir is not None or enabled_by_default()
     is_path = definition.endswith(".def") or "/" in definition
@@ -137,7 +147,7 @@ def build(
         fakeroot=fakeroot,
         build_args=parse_build_args(build_args) or None,  # none: the active version's
         sign_key=sign_key,
-        stage_cache=StageCache(cache_dir) if use_cache else None,
+        stage_cache=StageCache(cache_dir, max_bytes=max_bytes) if use_cache else None,
         cache_max_age=max_age,
     )
     if is_path:

@@ -78,6 +78,20 @@ def sweep() -> list[Path]:
 atexit.register(sweep)
 
 
+def namespace_tag() -> str:
+    """12 hex digits naming this host and PID namespace: a pid in a temporary's name means
+    something only there (a command in another PID namespace, or on another host sharing
+    the file system, must not take a live build's temporary for a dead one's)."""
+    import hashlib
+    import socket
+
+    try:
+        ns = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        ns = "pid:?"
+    return hashlib.sha256(f"{socket.gethostname()}\0{ns}".encode()).hexdigest()[:12]
+
+
 def new_dir(prefix: str, parent: str | os.PathLike | None = None) -> Path:
     """``mkdtemp`` (0700), registered before it exists; :func:`remove` it when done."""
     parent = Path(parent) if parent is not None else Path(tempfile.gettempdir())
@@ -111,7 +125,14 @@ def directory(prefix: str, parent: str | os.PathLike | None = None) -> Iterator[
 
 
 def remove_path(path: str | os.PathLike) -> None:
-    """Remove a file, link or directory tree, even one with read-only dirs."""
+    """Remove a file, link or directory tree, even one with read-only dirs.
+
+    A tree holding directories owned by the sub-ids of a ``--fakeroot``
+    build (a Debian image's ``_apt`` 0700 dirs) cannot be removed by its
+    unprivileged owner directly: it is removed the way it was made, inside a
+    user namespace with the caller's sub-id map (``unshare --map-auto
+    --map-root-user rm -rf``).  Raises OSError when that fails too.
+    """
     path = Path(path)
     if path.is_symlink() or path.is_file():
         path.unlink(missing_ok=True)
@@ -124,6 +145,27 @@ def remove_path(path: str | os.PathLike) -> None:
             os.chmod(os.path.dirname(p), 0o700)
             if os.path.isdir(p) and not os.path.islink(p):
                 os.chmod(p, 0o700)
-        func(p)
+        if func in (os.rmdir, os.unlink, os.remove):
+            func(p)
+        elif os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p)  # it could not be opened or listed: once more, raising
+        else:
+            os.unlink(p)
 
-    shutil.rmtree(path, onerror=_onerror)
+    try:
+        shutil.rmtree(path, onerror=_onerror)
+    except OSError:
+        if os.geteuid() == 0 or not _remove_in_userns(path):
+            raise
+
+
+def _remove_in_userns(path: Path) -> bool:
+    """``rm -rf`` as root of a user namespace mapping our sub-ids; True when it is gone."""
+    from scitex_container.process import runner
+
+    with contextlib.suppress(Exception):
+        runner.run(
+            ["unshare", "--map-auto", "--map-root-user", "rm", "-rf", "--", os.fspath(path)],
+            check=False,
+        )
+    return not os.path.lexists(path)

@@ -101,7 +101,8 @@ def install_packages(
     Args:
         texlive: Install a minimal TeX Live (``texlive-latex-base``).
         imagemagick: Install ImageMagick.
-        all: Install all groups (overrides the two flags above).
+        all: Install all groups (overrides the two flags above).  With no
+            group chosen at all every group is meant, as in the reference.
         check_only: Only check (``--check``): install nothing.
         use_sudo: Run the installer through ``sudo -n`` when not root.
         texlive_recommended: Also install ``texlive-latex-recommended`` and
@@ -126,6 +127,8 @@ def install_packages(
     Raises:
         FileNotFoundError: If the install script cannot be found.
     """
+    # no group chosen means every group (the reference's install_packages)
+    all = all or not (texlive or imagemagick or texlive_recommended)
     wanted = {"texlive": texlive or all, "imagemagick": imagemagick or all}
     result: dict = {}
     with script_path() as script:

@@ -48,7 +48,10 @@ def get_texlive_binds(prefix: str = "/usr") -> list[dict]:
 
     Returns:
         ``[{"host": "/usr/share/texlive", "container": "/usr/share/texlive", "mode": "ro"}, ...]``
-        (empty when there is no TeX Live under ``prefix``).
+
+    Raises:
+        BadInputError: When there is no TeX Live under ``prefix`` (the
+            error names what is missing).
     """
     return [b.to_dict() for b in texlive_bind_specs(prefix)]
 

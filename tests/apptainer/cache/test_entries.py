@@ -133,3 +133,57 @@ def test_a_bad_age_or_a_path_with_spaces_is_bad_input(tmp_path: Path) -> None:
         parse_age("3x")
     with pytest.raises(BadInputError, match="whitespace"):
         StageCache(tmp_path / "a b")
+
+
+def test_an_entry_with_an_unreadable_record_is_listed_pruned_and_counted(tmp_path: Path) -> None:
+    cache = StageCache(tmp_path / "c").open()
+    for n in (1, 2):
+        add(cache, n)
+    (cache.entries_dir / key(1) / "entry.json").write_text("{not json")
+    old = time.time() - 3 * 86400
+    os.utime(cache.entries_dir / key(1), (old, old))
+    listed = {e.key: e for e in cache.entries()}  # hidden before
+    assert listed[key(1)].stage.startswith("unreadable record")
+    assert [e.key for e in cache.prune(older_than=parse_age("2d"), dry_run=True)] == [key(1)]
+    assert (cache.entries_dir / key(1)).exists()  # a dry run changes nothing
+    assert [e.key for e in cache.prune(older_than=parse_age("2d"))] == [key(1)]  # never before
+    assert [e.key for e in cache.entries()] == [key(2)]
+
+
+def test_prune_dry_run_is_accepted_after_the_name_and_leaves_a_dead_builds_leftover(
+    sx, tmp_path: Path
+) -> None:
+    cache = StageCache(tmp_path / "c").open()
+    add(cache, 1)
+    leftover = cache.tmp_dir / f".{key(9)}.999999999.1.making"  # no such pid
+    leftover.mkdir()
+    would = sx("--json", "cache", "prune", "--all", "--dry-run", "--cache-dir", tmp_path / "c")
+    assert would.code == 1, would.err  # "No such option: --dry-run" before
+    assert would.json()["dry_run"] is True  # the one dry-run shape: the real run's keys in "result"
+    assert would.json()["result"]["removed"] == [key(1)]
+    assert leftover.exists() and (cache.entries_dir / key(1)).exists()  # it swept it before
+    done = sx("--json", "cache", "prune", "--all", "--cache-dir", tmp_path / "c")
+    assert done.code == 0 and done.json()["removed"] == [key(1)] and not leftover.exists()
+
+
+def test_a_cache_opened_in_another_pid_namespace_leaves_a_live_builds_entry(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a new PID namespace needs root and unshare")
+    cache = StageCache(tmp_path / "c").open()
+    live = cache.making(key(3))  # ours: this process is alive
+    old = cache.tmp_dir / f".{key(4)}.999999999.1.making"  # a pre-tag name of a dead pid
+    old.mkdir()
+    code = (
+        "import sys; from scitex_container.apptainer.cache.entries import StageCache;"
+        "StageCache(sys.argv[1]).open()"
+    )
+    argv = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", code]
+    done = subprocess.run([*argv, str(tmp_path / "c")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert live.exists()  # our pid is not in its namespace: it was removed before
+    assert not old.exists()  # names without the tag are still read (and swept)
+    temporaries.remove(live)

@@ -120,6 +120,16 @@ def test_editing_the_final_stage_reuses_the_earlier_one_and_keeps_the_cold_lock(
         ("final", False),
     ]
     assert warm.stages[0].lookup == "hit" and warm.stages[0].age is not None
+    again = build("l2", cache)  # the deepest stage reused: the earlier Stage: still reported
+    assert [(s.name, s.reused) for s in again.stages] == [
+        ("stage-build", True),
+        ("bootstrap", True),
+        ("post-1", True),
+        ("final", False),
+    ]
+    from scitex_container.apptainer.store.metadata import load_metadata
+
+    assert load_metadata(again.artifact)["stage_cache"][0]["stage"] == "stage-build"
     cold = build("l2", None)
     assert cold.stages == () and cold.built
     assert "stage_demo-1.2.3" in listing(warm.artifact) and "b1\nl2\n" in listing(warm.artifact)

@@ -72,3 +72,44 @@ def test_two_recipes_on_one_base_share_the_bootstrap_key_whatever_their_comments
     two = plan_stages(parse_def_text(text, "b.def"))
     assert plan_keys(one, context, {})[0] == plan_keys(two, context, {})[0]
     assert plan_keys(one, context, {})[1] != plan_keys(two, context, {})[1]
+
+
+def test_trailing_blank_lines_of_post_are_no_input() -> None:
+    p = dict.fromkeys(FIRST_STAGE, "a")
+    text = recipe(p)
+    padded = text.replace("> /three\n\n", "> /three\n\n   \n\n")
+    assert padded != text
+    context = StageContext.here("1.4.5", True, files=(("payload", "a"),))
+    values = argument_values({"GREETING": "hello"}, {"GREETING": "a"})
+    keyed = [
+        plan_keys(plan_stages(parse_def_text(t, "r.def")), context, values) for t in (text, padded)
+    ]
+    assert keyed[0] == keyed[1]
+
+
+def _bootstrap_key(where, base: str, agent: str = "docker-archive") -> tuple[str, bool]:
+    from scitex_container.apptainer.building.inputs import compute_inputs
+
+    where.mkdir(exist_ok=True)
+    path = where / "r.def"
+    path.write_text(f"Bootstrap: {agent}\nFrom: {base}\n\n%post\n    echo hi > /hi\n")
+    inputs = compute_inputs(path)
+    plan = plan_stages(parse_def_text(path.read_text(), str(path)))
+    context = StageContext.here("1.4.5", True, images=inputs.images)
+    return plan_keys(plan, context, {})[0], plan.stages[0].network
+
+
+def test_a_local_archive_base_is_keyed_by_its_content_not_its_path(tmp_path) -> None:
+    (tmp_path / "base.tar").write_bytes(b"layers one")
+    here, network = _bootstrap_key(tmp_path, "base.tar")
+    assert not network  # a local file: no age limit
+    assert _bootstrap_key(tmp_path / "sub", "../base.tar")[0] == here  # another path, one entry
+    assert _bootstrap_key(tmp_path, "oci-archive:base.tar", "oci-archive")[0] != here
+    (tmp_path / "base.tar").write_bytes(b"layers two")  # it was not in the key before
+    assert _bootstrap_key(tmp_path, "base.tar")[0] != here
+
+
+def test_a_remote_base_is_a_network_stage() -> None:
+    for agent, base in (("docker", "busybox"), ("library", "alpine"), ("oras", "x/y:1")):
+        text = f"Bootstrap: {agent}\nFrom: {base}\n\n%post\n    echo\n"
+        assert plan_stages(parse_def_text(text, "r.def")).stages[0].network

@@ -79,3 +79,29 @@ def test_the_seeds_key_of_a_url_line_with_double_equals_is_found(tmp_path):
     # the seed's reader split the line at its first `==`: key `bar @ ...?sig`, version `abc`
     assert "bar @ https://h/bar-1.0.whl?sig" in lock.pip
     assert lock.pip.get(line) == ""
+
+
+def test_node_text_that_is_no_json_is_kept_not_dropped():
+    lock = Lock(node="garbage")
+    assert lock.node == "garbage"  # the seed keeps it verbatim
+    assert lock.node_versions == {}  # and it names no packages
+
+
+def test_a_pin_and_a_url_line_of_one_name_are_both_read_and_written(tmp_path):
+    url = "h @ file:///w/h-2.0-py3-none-any.whl"
+    seed = tmp_path / "seed.lock"
+    seed.write_text(f"# scitex-container lock\n[pip]\nh==1.0\n{url}\n[dpkg]\n")
+    lock = read_lock(seed)  # the seed's reader keeps both keys: so do we
+    assert lock.pip == {"h": "1.0", url: ""}
+    back = read_lock(write_lock(lock, tmp_path / "back.lock"))
+    assert back.pip == lock.pip and compare_locks(lock, back).identical
+    text = (tmp_path / "back.lock").read_text().splitlines()
+    assert "h==1.0" in text and url in text
+    # one name pinned twice is still refused
+    seed.write_text("[pip]\nh==1.0\nH==2.0\n")
+    try:
+        read_lock(seed)
+    except Exception as exc:
+        assert "duplicate pip package" in str(exc)
+    else:
+        raise AssertionError("a name pinned twice was read")

@@ -147,6 +147,19 @@ def test_sandbox_switch_rollback_cleanup_share_the_store_commands(tmp_path: Path
     assert cli("sandbox", "switch", "19990101_000000", str(tmp_path)).returncode != 0
 
 
+def test_cleanup_names_only_an_orphan_log_a_build_that_never_published(store: Path) -> None:
+    (store / "scitex-v1.0.sif.build.log").write_text("built 1.0\n")  # 1.0's own log
+    (store / "scitex-v0.5.sif.build.log").write_text("failed build\n")  # no such version
+    out = cli("cleanup", str(store), "--keep", "2")
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(" ", 1)[1].partition(" (")[::2] for line in out.stdout.splitlines())
+    sidecar = str(store / "scitex-v1.0.sif.build.log")
+    assert sidecar in lines and lines[sidecar] == "", out.stdout
+    orphan = str(store / "scitex-v0.5.sif.build.log")
+    if orphan in lines:
+        assert lines[orphan].startswith("the log of a build that never published"), out.stdout
+
+
 def test_a_cleanup_stopped_part_way_reports_what_it_removed_and_the_real_file(
     tmp_path: Path,
 ) -> None:

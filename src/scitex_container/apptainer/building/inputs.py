@@ -122,19 +122,29 @@ def _render(text: str, values: Mapping[str, str]) -> str:
     return render_template(text, values)
 
 
+#: Bootstrap agents whose ``From:`` is a local file or directory: hashed by content.
+LOCAL_IMAGE_AGENTS = frozenset({"localimage", "docker-archive", "oci-archive", "oci"})
+
+
 def _image_digest(deffile, base: Path, args: Mapping[str, str], cache: ContentCache):
     out = []
     for stage in deffile.stages:
-        if stage.bootstrap.strip().lower() != "localimage":
+        agent = stage.bootstrap.strip().lower()
+        if agent not in LOCAL_IMAGE_AGENTS:
             continue
         entries = [e for e in stage.header if e.name == "from"]
         entry = entries[-1] if entries else None  # the last one wins, as in apptainer
         if entry is None or not entry.value:
             raise DefFileError(
-                "`Bootstrap: localimage` needs `From: <image>`", deffile.path, stage.line
+                f"`Bootstrap: {agent}` needs `From: <image>`", deffile.path, stage.line
             )
         source = _render(entry.value, {**stage.arguments, **args})
+        for prefix in ("docker-archive:", "oci-archive:", "oci:"):
+            source = source.removeprefix(prefix)
         path = Path(source) if os.path.isabs(source) else base / source
+        if not path.exists() and agent != "localimage" and ":" in source:
+            tagless = source.rsplit(":", 1)[0]  # an archive's `path:tag`
+            path = Path(tagless) if os.path.isabs(tagless) else base / tagless
         _check_base(path, source, deffile.path, entry.line)
         digest = tree_digest(path, cache) if path.is_dir() else "sha256:" + cache.file_sha256(path)
         out.append((_display(path, base), digest))

@@ -288,7 +288,7 @@ def build_version(
         swept=swept,
         build_args=dict(inputs.build_args),
         stages=stages,
-        cache_note=note,
+        cache_note=note or ("; ".join(reports[0].notes) if reports and reports[0].notes else None),
     )
 
 
@@ -336,6 +336,7 @@ def _stage_producer(
         max_age=max_age,
         reports=reports,
         record=record,
+        def_path=inputs.def_path,
     )
     return produce, None
 

@@ -22,7 +22,6 @@ the caller and not writable by others (:mod:`scitex_container.files.ownership`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -34,70 +33,32 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from scitex_container import envvars
+from scitex_container.apptainer.cache.digest import tree_digest
+from scitex_container.apptainer.cache.settings import (  # re-exported: callers import them here
+    DEFAULT_MAX_AGE as DEFAULT_MAX_AGE,
+)
+from scitex_container.apptainer.cache.settings import (
+    DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES,
+)
+from scitex_container.apptainer.cache.settings import default_max_bytes, default_root
+from scitex_container.apptainer.cache.settings import (
+    enabled_by_default as enabled_by_default,
+)
+from scitex_container.apptainer.cache.settings import parse_age as parse_age
+from scitex_container.apptainer.cache.settings import parse_size as parse_size
 from scitex_container.errors import BadInputError, UntrustedStateError
 from scitex_container.files import ownership, temporaries
-from scitex_container.files.fsutil import atomic_write_text, remove_path
+from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
 SCHEMA = 1
-#: Default size cap (bytes) before least-recently-used entries are evicted.
-DEFAULT_MAX_BYTES = 20 * 1024**3
-#: Default age (seconds) after which a stage that reached the network is rebuilt.
-DEFAULT_MAX_AGE = 7 * 24 * 3600
 _KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
-_TMP_RE = re.compile(r"\.(?P<key>[0-9a-f]{64})\.(?P<pid>\d+)\.\d+\.making\Z")
+#: ``.<key>.<pid>.<ns>.making`` (``<ns>``: ``<time>-<host and PID namespace tag>``; names
+#: made before the tag existed, ``.<key>.<pid>.<time>.making``, are still read)
+_TMP_RE = re.compile(
+    r"\.(?P<key>[0-9a-f]{64})\.(?P<pid>\d+)\.\d+(?:-(?P<ns>[0-9a-f]{12}))?\.making\Z"
+)
 _LOCK_TIMEOUT = 600.0
-
-
-def default_root() -> Path:
-    """``$SCITEX_CONTAINER_STAGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/scitex-container/stages``."""
-    chosen = os.environ.get(envvars.STAGE_CACHE_DIR)
-    if chosen:
-        return Path(chosen)
-    return Path(envvars.user_cache_dir()) / "scitex-container" / "stages"
-
-
-def enabled_by_default() -> bool:
-    """Is the stage cache on for ``build``?  Yes, unless ``$SCITEX_CONTAINER_STAGE_CACHE``
-    is ``0``, ``no``, ``false`` or ``off``."""
-    value = os.environ.get(envvars.STAGE_CACHE, "").strip().lower()
-    return value not in ("0", "no", "false", "off")
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_age(text: str, field: str = "--cache-max-age") -> float:
-    """Seconds from ``90``, ``30m``, ``12h``, ``7d`` or ``2w``; BadInputError naming ``field``."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text or "")
-    if match is None:
-        raise BadInputError(f"not an age: {text!r} (e.g. 90, 30m, 12h, 7d, 2w)", field)
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-
-
-def rootfs_digest(root: Path) -> tuple[str, int]:
-    """sha256 over a root fs (paths, modes, file contents, link targets; no link followed)
-    and its size in bytes."""
-    h = hashlib.sha256()
-    size = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        rel = os.path.relpath(dirpath, root)
-        for name in sorted(filenames + [d for d in dirnames if os.path.islink(f"{dirpath}/{d}")]):
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as fh:
-                    what = hashlib.file_digest(fh, "sha256").hexdigest()
-                size += st.st_size
-            elif stat.S_ISLNK(st.st_mode):
-                what = os.readlink(path)
-            else:
-                what = f"{stat.S_IFMT(st.st_mode)}:{st.st_rdev}"
-            h.update(f"{rel}/{name}\0{st.st_mode:o}\0{st.st_uid}:{st.st_gid}\0{what}\n".encode())
-        h.update(f"{rel}\0D\0{os.lstat(dirpath).st_mode:o}\n".encode())
-    return h.hexdigest(), size
 
 
 def stage_lock(rootfs: Path) -> dict | None:
@@ -112,17 +73,23 @@ def stage_lock(rootfs: Path) -> dict | None:
     return {"dpkg": found.dpkg, "pip": found.pip, "node": found.node, "apk": found.apk}
 
 
-def entry_record(work: Path, key: str, stage: str, network: bool) -> dict:
+def entry_record(
+    work: Path, key: str, stage: str, network: bool, since: float | None = None
+) -> dict:
     """The record of the entry being made in ``work``: its root fs digest and size, and its
     lock read statically (``lock``: manager -> name -> version; None when unreadable).
-    Only reads ``work``: it may run while the next stage is built from it."""
-    digest, size = rootfs_digest(work / "rootfs")
+    ``since``: when its oldest network-reaching ancestor (itself included) was made (None:
+    now, if it reached the network).  Only reads ``work``: it may run while the next stage
+    is built from it."""
+    digest, size = tree_digest(work / "rootfs")
+    made = time.time()
     return {
         "schema": SCHEMA,
         "key": key,
         "stage": stage,
-        "made": time.time(),
+        "made": made,
         "network": network,
+        "network_since": (since if since is not None else made) if network else None,
         "size": size,
         "digest": digest,
         "lock": stage_lock(work / "rootfs"),
@@ -141,6 +108,13 @@ class Entry(Result):
     digest: str
     used: float  #: UNIX time it was last reused (or made)
     path: Path  #: the entry's directory
+    #: when its oldest network-reaching ancestor (itself included) was made: the age limit
+    #: counts from there, so a stage built on an old network stage does not restart the clock
+    network_since: float | None = None
+
+    def network_age(self, now: float | None = None) -> float:
+        since = self.network_since if self.network_since is not None else self.made
+        return (now if now is not None else time.time()) - since
 
     @property
     def rootfs(self) -> Path:
@@ -163,7 +137,9 @@ class StageCache:
 
     def __init__(self, root: str | os.PathLike | None = None, *, max_bytes: int | None = None):
         self.root = Path(root) if root is not None else default_root()
-        self.max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+        self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
+        #: what went wrong but did not stop the cache (an entry it could not remove), once each
+        self.notes: list[str] = []
         if any(ch.isspace() for ch in os.fspath(self.root.absolute())):
             raise BadInputError("a stage cache path cannot contain whitespace", str(self.root))
 
@@ -176,11 +152,38 @@ class StageCache:
     def tmp_dir(self) -> Path:
         return self.root / "tmp"
 
+    @property
+    def stuck_dir(self) -> Path:
+        """Where an entry that cannot be removed is moved aside (never read again)."""
+        return self.root / "unremovable"
+
+    def discard(self, path: Path) -> None:
+        """Remove ``path`` (an entry or a temporary); one that cannot be removed is moved aside
+        to :attr:`stuck_dir` and noted, so the cache stays usable."""
+        try:
+            temporaries.remove(path)
+            return
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(self.stuck_dir, 0o700)
+        dest = self.stuck_dir / f"{path.name.lstrip('.')}.{time.time_ns()}"
+        try:
+            os.rename(path, dest)
+        except OSError:
+            dest = path
+        temporaries.forget(path)
+        self.notes.append(
+            f"could not remove {path} ({why}); moved aside to {dest}: remove it with "
+            f"`unshare --map-auto --map-root-user rm -rf -- {dest}` or ask an administrator"
+        )
+
     def _rule(self) -> str:
         return "the stage cache must be owned by you and writable by no one else"
 
-    def open(self) -> StageCache:
-        """Create the directories (0700) if missing; refuse a directory we cannot trust."""
+    def open(self, *, sweep: bool = True) -> StageCache:
+        """Create the directories (0700) if missing; refuse a directory we cannot trust;
+        remove what killed builds left (not with ``sweep=False``: a dry run changes nothing)."""
         for path in (self.root.parent, self.root, self.entries_dir, self.tmp_dir):
             if path == self.root.parent:
                 path.mkdir(parents=True, exist_ok=True)
@@ -188,7 +191,8 @@ class StageCache:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(path, 0o700)
             ownership.check_trusted(path, directory=True, allow_root=False, rule=self._rule)
-        self.sweep()
+        if sweep:
+            self.sweep()
         return self
 
     def exists(self) -> bool:
@@ -214,11 +218,14 @@ class StageCache:
         from scitex_container.apptainer.store.state import pid_alive
 
         gone: list[Path] = []
+        here = temporaries.namespace_tag()
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(self.tmp_dir):
                 match = _TMP_RE.match(name)
-                if match and not pid_alive(int(match.group("pid"))):
-                    remove_path(self.tmp_dir / name)
+                if match is None or match.group("ns") not in (None, here):
+                    continue  # another host's or PID namespace's: its pid means nothing here
+                if not pid_alive(int(match.group("pid"))):
+                    self.discard(self.tmp_dir / name)
                     gone.append(self.tmp_dir / name)
         return gone
 
@@ -239,17 +246,34 @@ class StageCache:
             str(raw["digest"]),
             used.stat().st_mtime if used.exists() else float(raw["made"]),
             path,
+            float(raw["network_since"]) if raw.get("network_since") is not None else None,
         )
 
+    def read(self, key: str) -> Entry:
+        """The entry ``key`` as recorded (not verified, not touched); raises when unreadable."""
+        return self._read(key)
+
     def entries(self) -> list[Entry]:
-        """Every readable entry, least recently used first (unreadable ones are skipped)."""
+        """Every entry, least recently used first: the one list ``cache list``, ``prune`` and
+        eviction read.  An entry whose record cannot be read is listed too (stage
+        ``unreadable record``, size 0, made and used at its directory's mtime): it is never
+        reused, and prune and eviction remove it like any other."""
         out: list[Entry] = []
         with contextlib.suppress(FileNotFoundError):
             for name in sorted(os.listdir(self.entries_dir)):
                 if _KEY_RE.match(name):
-                    with contextlib.suppress(Exception):
+                    try:
                         out.append(self._read(name))
+                    except Exception as exc:
+                        with contextlib.suppress(OSError):
+                            out.append(self._unreadable(name, exc))
         return sorted(out, key=lambda e: (e.used, e.key))
+
+    def _unreadable(self, key: str, exc: Exception) -> Entry:
+        path = self.entries_dir / key
+        when = os.lstat(path).st_mtime
+        why = f"unreadable record ({type(exc).__name__})"
+        return Entry(key, why, when, True, 0, "", when, path)
 
     def lookup(self, key: str, *, max_age: float | None = None, verify: bool = True) -> Lookup:
         """The entry for ``key`` if it can be reused; a corrupt one is removed."""
@@ -263,11 +287,11 @@ class StageCache:
         except Exception as exc:
             self.remove(key)
             return Lookup(None, f"corrupt: unreadable record ({type(exc).__name__})")
-        if entry.network and max_age is not None and entry.age() > max_age:
+        if entry.network and max_age is not None and entry.network_age() > max_age:
             return Lookup(None, "expired")
         if verify:
             try:
-                digest, _ = rootfs_digest(entry.rootfs)
+                digest, _ = tree_digest(entry.rootfs)
             except OSError as exc:
                 digest = f"unreadable ({exc.strerror})"
             if not entry.rootfs.is_dir() or digest != entry.digest:
@@ -284,14 +308,19 @@ class StageCache:
     # -- writing ------------------------------------------------------------
     def making(self, key: str) -> Path:
         """A fresh directory to build an entry in (registered as a temporary)."""
-        path = self.tmp_dir / f".{key}.{os.getpid()}.{time.time_ns()}.making"
+        path = (
+            self.tmp_dir
+            / f".{key}.{os.getpid()}.{time.time_ns()}-{temporaries.namespace_tag()}.making"
+        )
         temporaries.track(path)
         os.mkdir(path, 0o700)
         return path
 
-    def publish(self, work: Path, key: str, stage: str, network: bool) -> Entry:
+    def publish(
+        self, work: Path, key: str, stage: str, network: bool, since: float | None = None
+    ) -> Entry:
         """Record ``work/rootfs`` as the entry for ``key`` and move it into place."""
-        return self.commit(work, entry_record(work, key, stage, network))
+        return self.commit(work, entry_record(work, key, stage, network, since))
 
     def commit(self, work: Path, record: dict) -> Entry:
         """Move ``work`` into place as the entry ``record`` (from :func:`entry_record`) says."""
@@ -313,14 +342,17 @@ class StageCache:
         path = self.entries_dir / key
         if not path.exists():
             return
-        doomed = self.tmp_dir / f".{key}.{os.getpid()}.{time.time_ns()}.making"
+        doomed = (
+            self.tmp_dir
+            / f".{key}.{os.getpid()}.{time.time_ns()}-{temporaries.namespace_tag()}.making"
+        )
         temporaries.track(doomed)
         try:
             os.rename(path, doomed)
         except FileNotFoundError:
             temporaries.forget(doomed)
             return
-        temporaries.remove(doomed)
+        self.discard(doomed)
 
     def size(self) -> int:
         return sum(e.size for e in self.entries())
@@ -356,9 +388,4 @@ class StageCache:
                     if not dry_run:
                         self.remove(entry.key)
                     removed.append(entry)
-            if everything and not dry_run:
-                with contextlib.suppress(FileNotFoundError):
-                    for name in os.listdir(self.entries_dir):
-                        if _KEY_RE.match(name):  # unreadable entries too
-                            self.remove(name)
         return removed

@@ -19,6 +19,7 @@ from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, StageCache
 from scitex_container.apptainer.cache.stage_keys import StageContext
 from scitex_container.apptainer.cache.staged import Prepared, StagedReport, prepare, run_staged
 from scitex_container.apptainer.deffile.document import DefFile
+from scitex_container.errors import StageCacheFallback
 from scitex_container.process import runner
 
 
@@ -48,8 +49,12 @@ def staged_producer(
     max_age: float | None,
     reports: list[StagedReport],
     record: dict | None = None,
+    def_path: Path | None = None,
 ) -> ProduceFn:
-    """What ``build_image`` runs in place of its single ``apptainer build``."""
+    """What ``build_image`` runs in place of its single ``apptainer build``.
+
+    A stage the cache cannot hold (:class:`~scitex_container.errors.StageCacheFallback`)
+    does not fail the build: ``def_path`` is built cold and the report says why."""
 
     def produce(out: Path, sandbox: bool, env: Mapping[str, str] | None, log: Path, scratch: Path):
         def build(def_file: Path, target: Path, as_sandbox: bool, args: Mapping[str, str]):
@@ -72,17 +77,26 @@ def staged_producer(
             )
             return tuple(os.fspath(a) for a in argv)
 
-        report = run_staged(
-            prepared,
-            cache,
-            out,
-            sandbox=sandbox,
-            build_args=build_args,
-            build=build,
-            scratch=scratch,
-            max_age=DEFAULT_MAX_AGE if max_age is None else max_age,
-            progress=progress,
-        )
+        try:
+            report = run_staged(
+                prepared,
+                cache,
+                out,
+                sandbox=sandbox,
+                build_args=build_args,
+                build=build,
+                scratch=scratch,
+                max_age=DEFAULT_MAX_AGE if max_age is None else max_age,
+                progress=progress,
+            )
+        except StageCacheFallback as why:
+            if def_path is None:
+                raise
+            if progress is not None:
+                progress(f"stage cache: {why}")
+            command = build(def_path, out, sandbox, dict(build_args or {}))
+            notes = (str(why), *cache.notes)
+            report = StagedReport(cache.root, (), (), (command,), 0.0, notes)
         reports.append(report)
         if record is not None:
             record["stage_cache"] = report.record()

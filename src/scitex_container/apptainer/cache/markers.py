@@ -2,152 +2,105 @@
 
 A checkpoint is a line of ``%post`` that is exactly the shell comment
 ``# scitex: checkpoint`` (any indentation).  Apptainer runs it as a comment;
-the stage cache ends a ``%post`` stage there.  A marker can only act where
-the shell would be between two commands, so it is refused (a
-:class:`~scitex_container.errors.DefFileError` naming file:line) outside
-``%post``, inside a here-document, a quoted string, a continued line, or a
-shell block (``if``/``case``/loops, ``{ }``, ``( )``) that spans it.
-
-The shell scan is deliberately simple and errs towards refusing: it tracks
-quotes, here-documents, line continuations and block keywords word by word.
+the stage cache ends a ``%post`` stage there, and each stage runs only its
+own piece of ``%post``.  That is faithful only when the shell would be
+between two complete commands at the marker, so a marker is accepted only
+if every piece of ``%post`` it bounds is a complete shell program on its
+own: ``bash -n`` and ``sh -n`` (the shell apptainer runs ``%post`` with)
+both parse it without error *and without warning* (an unterminated
+here-document is only a warning), and the line before the marker does not
+continue onto it (``\\``, ``&&``, ``||``, ``|``).  No hand-written scanner:
+the shells themselves decide.  Otherwise the marker is refused (a
+:class:`~scitex_container.errors.DefFileError` naming file:line), as it is
+outside ``%post``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.errors import DefFileError
+from scitex_container.process import runner
 
 #: The marker line (the whole line, whitespace aside).
 MARKER_RE = re.compile(r"[ \t]*#[ \t]*scitex:[ \t]*checkpoint[ \t]*\Z")
-_HEREDOC_RE = re.compile(r"<<(?!<)(-?)[ \t]*(['\"]?)([A-Za-z_][\w]*)\2")
-_OPENERS = {"if": "fi", "case": "esac", "for": "done", "while": "done", "until": "done"}
-_CLOSERS = {"fi", "esac", "done"}
-_SELECT = "select"
-
-
-@dataclass
-class _Shell:
-    """What is open at the end of a line."""
-
-    quote: str = ""  #: ' or " when a string spans lines
-    heredoc: str = ""  #: the terminator word of an open here-document
-    strip_tabs: bool = False
-    continued: bool = False
-    depth: int = 0  #: open blocks: if/case/loops, { }, ( )
-    cases: int = 0  #: open ``case`` blocks (their patterns end in a lone ``)``)
-    pending_heredocs: list[tuple[str, bool]] | None = None
-
-    def where(self) -> str | None:
-        """Why a marker cannot act here (None when it can)."""
-        if self.heredoc:
-            return f"inside a here-document (ends at `{self.heredoc}`)"
-        if self.quote:
-            return "inside a quoted string that spans lines"
-        if self.continued:
-            return "after a line continued with `\\`"
-        if self.depth > 0:
-            return "inside a shell block that spans it"
-        return None
-
-    def feed(self, text: str) -> None:
-        if self.heredoc:
-            end = text.lstrip("\t") if self.strip_tabs else text
-            if end == self.heredoc:
-                self.heredoc, self.strip_tabs = "", False
-                self._next_heredoc()
-            return
-        self.continued = False
-        word = ""
-        i = 0
-        while i < len(text):
-            ch = text[i]
-            if self.quote:
-                if ch == "\\" and self.quote == '"':
-                    i += 2
-                    continue
-                if ch == self.quote:
-                    self.quote = ""
-                i += 1
-                continue
-            if ch in "'\"":
-                self.quote = ch
-            elif ch == "\\":
-                if i == len(text) - 1:
-                    self.continued = True
-                i += 2
-                continue
-            elif ch == "#" and not word:
-                break  # a comment to the end of the line
-            elif ch == "<" and (m := _HEREDOC_RE.match(text, i)):
-                self.pending_heredocs = [
-                    *(self.pending_heredocs or []),
-                    (m.group(3), bool(m.group(1))),
-                ]
-                i = m.end()
-                continue
-            elif ch in "({" and not self.cases:
-                self.depth += 1 if ch == "(" or _word_start(text, i) else 0
-            elif ch in ")}" and not self.cases:
-                self.depth -= 1 if ch == ")" or _word_start(text, i) else 0
-            if ch.isspace() or ch in ";&|()":
-                self._word(word)
-                word = ""
-            else:
-                word += ch
-            i += 1
-        self._word(word)
-        self._next_heredoc()
-
-    def _word(self, word: str) -> None:
-        if word in _OPENERS or word == _SELECT:
-            self.depth += 1
-            self.cases += word == "case"
-        elif word in _CLOSERS:
-            self.depth -= 1
-            self.cases -= word == "esac" and self.cases > 0
-
-    def _next_heredoc(self) -> None:
-        if self.pending_heredocs:
-            (self.heredoc, self.strip_tabs), *rest = self.pending_heredocs
-            self.pending_heredocs = rest
-
-
-def _word_start(text: str, i: int) -> bool:
-    """``{``/``}`` is a shell keyword only as a word of its own."""
-    before = text[i - 1] if i > 0 else " "
-    after = text[i + 1] if i + 1 < len(text) else " "
-    return (before.isspace() or before in ";&|") and (after.isspace() or after in ";&|")
+#: The shells a piece must satisfy (apptainer runs %post with /bin/sh; authors think bash).
+SHELLS = ("bash", "sh")
+_SENTINEL = "\n)\n"
+_CONTINUED_RE = re.compile(r"(?:(?<!\\)(?:\\\\)*\\|&&|\|\||\|)[ \t]*\Z")
 
 
 def is_marker(text: str) -> bool:
     return MARKER_RE.match(text) is not None
 
 
+def shell_problem(program: str, shells: tuple[str, ...] = SHELLS) -> str | None:
+    """Why ``program`` is not a complete shell program for every one of ``shells``
+    (None when it is)."""
+    for shell in shells:
+        done = runner.run([shell, "-n"], input=program, check=False, readonly=True)
+        said = (done.stderr or "").strip()
+        if done.returncode != 0 or said:
+            return said.splitlines()[-1] if said else f"{shell} -n exit {done.returncode}"
+        # dash parses an unterminated here-document silently: a line that is a syntax error
+        # anywhere else is swallowed by one, so it must be refused
+        sentinel = runner.run([shell, "-n"], input=program + _SENTINEL, check=False, readonly=True)
+        if sentinel.returncode == 0:
+            return f"{shell}: here-document delimited by end-of-file"
+    return None
+
+
+def _why(problem: str) -> str:
+    if "here-document" in problem:
+        return "inside a here-document"
+    return "inside a shell block, quoted string or substitution that spans it"
+
+
 def checkpoint_lines(deffile: DefFile) -> tuple[int, ...]:
     """Line numbers of the checkpoints in ``%post``; refuses a marker that cannot act."""
     found: list[int] = []
     for _, section in deffile.iter_sections():
-        if section.name != "post":
-            for line, text in section.body_lines():
-                if is_marker(text):
-                    raise DefFileError(
-                        f"checkpoint marker in `%{section.name}`: checkpoints act only in %post",
-                        deffile.path,
-                        line,
-                    )
+        lines = section.body_lines()
+        marks = [i for i, (_, text) in enumerate(lines) if is_marker(text)]
+        if not marks:
             continue
-        shell = _Shell()
-        for line, text in section.body_lines():
-            if is_marker(text):
-                why = shell.where()
-                if why is not None:
-                    raise DefFileError(f"checkpoint marker {why}", deffile.path, line)
-                found.append(line)
-                continue
-            shell.feed(text)
+        if section.name != "post":
+            raise DefFileError(
+                f"checkpoint marker in `%{section.name}`: checkpoints act only in %post",
+                deffile.path,
+                lines[marks[0]][0],
+            )
+        for at in marks:
+            before = next((t for _, t in reversed(lines[:at]) if t.strip()), "")
+            if _CONTINUED_RE.search(before) and not before.lstrip().startswith("#"):
+                raise DefFileError(
+                    "checkpoint marker after a line continued with "
+                    f"`{before.rstrip()[-2:].strip()}`",
+                    deffile.path,
+                    lines[at][0],
+                )
+        # the shells that parse the whole %post (a bash-only %post on a base whose sh is bash)
+        whole = "\n".join(t for _, t in lines) + "\n"
+        shells = tuple(s for s in SHELLS if shell_problem(whole, (s,)) is None)
+        if not shells:
+            raise DefFileError(
+                "checkpoint marker in a %post that is not a complete shell program "
+                f"({shell_problem(whole)})",
+                deffile.path,
+                lines[marks[0]][0],
+            )
+        bounds = [-1, *marks, len(lines)]
+        for piece in range(len(bounds) - 1):
+            text = "\n".join(t for _, t in lines[bounds[piece] + 1 : bounds[piece + 1]]) + "\n"
+            problem = shell_problem(text, shells)
+            if problem is not None:
+                # the piece ends at a marker that cuts it, else it begins at one
+                at = bounds[piece + 1] if piece + 1 < len(bounds) - 1 else bounds[piece]
+                raise DefFileError(
+                    f"checkpoint marker {_why(problem)} ({problem})", deffile.path, lines[at][0]
+                )
+        found.extend(lines[at][0] for at in marks)
     _header_markers(deffile)
     return tuple(found)
 

@@ -14,13 +14,17 @@ import hashlib
 import json
 import os
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from scitex_container.apptainer.building.inputs import LOCAL_IMAGE_AGENTS
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec
 from scitex_container.result import Result
 
 SCHEMA = "scitex-stage-1"
+_FROM_RE = re.compile(r"(?mi)^[ \t]*From:.*$")
+_AGENT_RE = re.compile(r"(?mi)^[ \t]*Bootstrap:[ \t]*(\S+)")
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,12 @@ def stage_key(
         "arch": context.arch,
         "fakeroot": context.fakeroot,
     }
-    if spec.kind in ("bootstrap", "stage"):
-        payload["images"] = [list(i) for i in context.images]
+    agent = _AGENT_RE.search(spec.body)
+    local = agent is not None and agent.group(1).lower() in LOCAL_IMAGE_AGENTS
+    if spec.kind in ("bootstrap", "stage") and context.images and local:
+        # keyed by content, not by path: one base reached by two paths shares its entries
+        payload["body"] = _FROM_RE.sub("From: <by content>", spec.body)
+        payload["images"] = [digest for _, digest in context.images]
     if "%files" in spec.body:
         payload["files"] = [list(f) for f in context.files]
     if spec.sources:

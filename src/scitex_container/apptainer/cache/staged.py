@@ -12,13 +12,18 @@ it was), what was built, and which entries were found corrupt and removed.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, Entry, StageCache
+from scitex_container.apptainer.cache.entries import (
+    DEFAULT_MAX_AGE,
+    Entry,
+    StageCache,
+)
 from scitex_container.apptainer.cache.stage_keys import (
     StageContext,
     argument_values,
@@ -29,7 +34,7 @@ from scitex_container.apptainer.cache.stage_keys import (
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
 from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
-from scitex_container.files import temporaries
+from scitex_container.errors import DiskFullError, NoSpaceError, StageCacheFallback
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
@@ -61,6 +66,7 @@ class StagedReport(Result):
     corrupt: tuple[str, ...]  #: keys of entries found corrupt and removed
     commands: tuple[tuple[str, ...], ...]
     lookup_seconds: float = 0.0  #: spent finding and verifying the entries reused
+    notes: tuple[str, ...] = ()  #: what went wrong without stopping the build (said once)
 
     @property
     def reused(self) -> tuple[StageRun, ...]:
@@ -119,15 +125,46 @@ def _build_entry(
     took)."""
     def_file = scratch / f"{spec.name}.def"
     atomic_write_text(def_file, def_text)
-    work = cache.making(key)
+    try:
+        work = cache.making(key)
+    except OSError as exc:
+        raise (_no_space(cache, spec.name) if _full(exc) else exc) from exc
     try:
         command = build(def_file, work / "rootfs", True, args)
         began = time.monotonic()
-        entry = cache.publish(work, key, spec.name, spec.network)
+        try:
+            entry = cache.publish(work, key, spec.name, spec.network)
+        except OSError as exc:
+            raise (
+                _no_space(cache, spec.name) if _full(exc) else _unreadable(spec.name, exc)
+            ) from exc
         return entry, command, time.monotonic() - began
-    except BaseException:
-        temporaries.remove(work)
+    except BaseException as exc:
+        cache.discard(work)
+        if _full(exc):
+            raise _no_space(cache, spec.name) from exc
         raise
+
+
+def _full(exc: BaseException) -> bool:
+    """Did a write into the cache fail for space (apptainer's, or ours)?"""
+    if isinstance(exc, (NoSpaceError, DiskFullError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _no_space(cache: StageCache, name: str) -> StageCacheFallback:
+    return StageCacheFallback(
+        f"the stage cache's file system ({cache.root}) is full while storing stage {name}: "
+        "built cold (prune it, or set --cache-max-size)"
+    )
+
+
+def _unreadable(name: str, exc: OSError) -> StageCacheFallback:
+    return StageCacheFallback(
+        f"stage {name} holds {exc.filename or 'files'} which cannot be read whole, even in "
+        f"your user namespace ({exc.strerror}): nothing stored from it, built cold"
+    )
 
 
 def _earlier_roots(
@@ -163,6 +200,14 @@ def _earlier_roots(
         runs.append(StageRun(spec.name, key, line, reused, spec.network, age, took, why, stored))
         roots[spec.name.removeprefix("stage-")] = os.fspath(entry.rootfs)
     return runs, roots, commands, corrupt
+
+
+def _own_age(cache: StageCache, key: str, fallback: float | None) -> float | None:
+    """The age of the entry ``key`` itself (``fallback`` when it has none)."""
+    try:
+        return cache.read(key).age()
+    except Exception:
+        return fallback
 
 
 def _deepest(
@@ -208,12 +253,21 @@ def run_staged(
         early = _earlier_roots(prepared, cache, build, scratch, build_args, max_age, progress)
         runs, roots, commands, found_corrupt = early
         corrupt += found_corrupt
+    elif found is not None:  # held within the entry reused: reported, not looked up
+        for spec, key in zip(plan.earlier, prepared.earlier, strict=True):
+            age = _own_age(cache, key, None)
+            deeper = "within a deeper entry"
+            runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, deeper))
     base: Path | None = found.rootfs if found is not None else None
     for index in range(start + 1):
         spec, key = cached[index], prepared.keys[index]
-        age = found.age() if found is not None else None
+        age = _own_age(cache, key, found.age() if found is not None else None)
         why = seen.get(index, "within a deeper entry")
         runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, why))
+    # when the oldest network-reaching stage below what is built now was made
+    since: float | None = None
+    if found is not None and found.network:
+        since = found.network_since if found.network_since is not None else found.made
     storing = Storing(cache)
 
     def committed(done: tuple[Entry, float] | None) -> None:
@@ -243,13 +297,20 @@ def run_staged(
             atomic_write_text(def_file, text)
             # an entry holds every earlier stage too: it reached the network if any of them did
             network = any(c.network for c in (*plan.earlier, *cached[: index + 1]))
-            work = cache.making(key)
+            if network and since is None:
+                since = time.time()
+            try:
+                work = cache.making(key)
+            except OSError as exc:
+                raise (_no_space(cache, spec.name) if _full(exc) else exc) from exc
             try:
                 commands.append(
                     build_on(def_file, work / "rootfs", True, used_args(spec, build_args))
                 )
-            except BaseException:
-                temporaries.remove(work)
+            except BaseException as exc:
+                cache.discard(work)
+                if _full(exc):
+                    raise _no_space(cache, spec.name) from exc
                 raise
             took = time.monotonic() - began
             lookup = seen.get(index, "not looked up")
@@ -257,7 +318,7 @@ def run_staged(
                 StageRun(spec.name, key, spec.line, False, spec.network, None, took, lookup)
             )
             committed(storing.commit())  # the stage below: this build has copied it
-            storing.start(work, key, spec.name, network)
+            storing.start(work, key, spec.name, network, since)
         final = plan.stages[-1]
         if progress is not None:
             progress("stage final: building")
@@ -277,4 +338,5 @@ def run_staged(
         committed(storing.commit())
     finally:
         storing.close()
-    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked)
+    notes = tuple(cache.notes)
+    return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked, notes)

@@ -36,12 +36,65 @@ from scitex_container.apptainer.deffile.text import TEMPLATE_RE
 from scitex_container.result import Result
 
 #: Bootstrap agents that read only local files; every other one reaches the network.
-LOCAL_AGENTS = frozenset({"localimage", "scratch"})
-#: Conservative: a ``%post`` chunk matching this may reach the network.
-_NETWORK_RE = re.compile(
-    r"\b(apt|apt-get|aptitude|dnf|yum|zypper|apk|pacman|conda|mamba|micromamba|npm|yarn|"
-    r"curl|wget|git|go|cargo|gem|cpan|cpanm|spack|R|Rscript)\b|https?://|ftp://|"
-    r"\bpip[0-9.]*\b(?![^\n]*--no-index)"
+LOCAL_AGENTS = frozenset({"localimage", "scratch", "docker-archive", "oci-archive", "oci"})
+#: Commands that read only local files.  A ``%post`` piece is offline only when every
+#: command in it is one of these (or ``pip install --no-index``); anything else (``uv``,
+#: ``poetry``, ``mvn``, ``julia``, a script, a here-document's body) counts as reaching the
+#: network, so its entry is reused only within the cache's maximum age.
+OFFLINE_COMMANDS = frozenset(
+    [
+        "echo",
+        "printf",
+        "true",
+        "false",
+        ":",
+        "cd",
+        "mkdir",
+        "rmdir",
+        "rm",
+        "cp",
+        "mv",
+        "ln",
+        "chmod",
+        "chown",
+        "chgrp",
+        "touch",
+        "cat",
+        "tee",
+        "sed",
+        "test",
+        "[",
+        "export",
+        "set",
+        "unset",
+        "umask",
+        "install",
+        "ls",
+        "head",
+        "tail",
+        "sort",
+        "uniq",
+        "cut",
+        "tr",
+        "wc",
+        "grep",
+        "ldconfig",
+        "useradd",
+        "groupadd",
+        "adduser",
+        "addgroup",
+        "usermod",
+        "sleep",
+        "exit",
+        "date",
+    ]
+)
+_URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://")
+_COMMAND_SPLIT_RE = re.compile(r"&&|\|\||[;&|()\n{}`]|\$\(")
+_ASSIGN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*\Z")
+_PIP_RE = re.compile(r"(?:pip[0-9.]*|python[0-9.]*\s+-m\s+pip)\s+install\b")
+_KEYWORDS = frozenset(
+    ["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "esac", "!", "time"]
 )
 
 
@@ -92,10 +145,28 @@ def _spec(name: str, kind: str, line: int, body: str, network: bool) -> StageSpe
 
 
 def may_reach_network(text: str) -> bool:
-    """Does this shell text look like it could download something? (errs towards yes)"""
+    """Can this shell text reach the network?  Yes unless it provably cannot: every command
+    in it is a known offline one (:data:`OFFLINE_COMMANDS`, ``pip install --no-index``) and
+    it names no URL."""
     joined = re.sub(r"\\\n", " ", text)
     code = "\n".join(line.split("#", 1)[0] for line in joined.splitlines())
-    return _NETWORK_RE.search(code) is not None
+    if _URL_RE.search(code):
+        return True
+    for command in _COMMAND_SPLIT_RE.split(code):
+        words = [w for w in command.split() if not _ASSIGN_RE.match(w)]
+        while words and words[0] in _KEYWORDS:
+            words = words[1:]
+        if words[:1] in (["for"], ["case"], ["select"]):
+            continue  # `for NAME in WORDS` / `case WORD in`: words, no command
+        if not words or words[0].startswith(">") or words[0].startswith("<"):
+            continue
+        if _PIP_RE.match(" ".join(words)):
+            if "--no-index" not in words:
+                return True
+            continue
+        if words[0].rsplit("/", 1)[-1] not in OFFLINE_COMMANDS:
+            return True
+    return False
 
 
 def _post_chunks(section: Section, markers: tuple[int, ...]) -> list[tuple[int, str]]:
@@ -162,6 +233,7 @@ def _plan(deffile: DefFile, markers: tuple[int, ...]) -> StagePlan:
     if post is not None:
         head = post.raw_header if post.raw_header.endswith("\n") else post.raw_header + "\n"
         for index, (first, text) in enumerate(_post_chunks(post, markers), 1):
+            text = re.sub(r"(?:\n[ \t]*)+\Z", "\n", "\n" + text)[1:]  # trailing blanks: no input
             body = (files if index == 1 else "") + head + text
             specs.append(_spec(f"post-{index}", "post", first, body, may_reach_network(text)))
     elif files:

@@ -18,7 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from scitex_container.apptainer.cache.entries import Entry, StageCache, entry_record
-from scitex_container.files import temporaries
 
 
 class Storing:
@@ -34,10 +33,13 @@ class Storing:
         """The root fs of the entry being stored (the base of the next stage), if any."""
         return self._pending[0] / "rootfs" if self._pending is not None else None
 
-    def start(self, work: Path, key: str, stage: str, network: bool) -> None:
+    def start(
+        self, work: Path, key: str, stage: str, network: bool, since: float | None = None
+    ) -> None:
         """Record ``work`` in the background (commit the one before first)."""
         assert self._pending is None, "commit the pending entry first"
-        self._pending = (work, self._pool.submit(entry_record, work, key, stage, network))
+        job = self._pool.submit(entry_record, work, key, stage, network, since)
+        self._pending = (work, job)
 
     def commit(self) -> tuple[Entry, float] | None:
         """Wait for the pending record, move the entry into place; with the seconds it took
@@ -49,8 +51,15 @@ class Storing:
         began = time.monotonic()
         try:
             record = future.result()
+        except OSError as exc:  # a tree that cannot be read whole: store nothing, build on
+            self.cache.discard(work)
+            self.cache.notes.append(
+                f"stage {work.name} not stored: {exc.filename or 'it'}: {exc.strerror} (a tree "
+                "unreadable even in your user namespace, or a full cache file system)"
+            )
+            return None
         except BaseException:
-            temporaries.remove(work)
+            self.cache.discard(work)
             raise
         return self.cache.commit(work, record), time.monotonic() - began
 
@@ -60,5 +69,5 @@ class Storing:
             work, future = self._pending
             self._pending = None
             future.cancel()
-            temporaries.remove(work)  # a worker still reading it fails harmlessly
+            self.cache.discard(work)  # a worker still reading it fails harmlessly
         self._pool.shutdown(wait=False, cancel_futures=True)

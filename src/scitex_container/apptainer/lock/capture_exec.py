@@ -2,7 +2,10 @@
 
 The fallback for images that cannot be read statically.  ONE
 ``apptainer exec --cleanenv --no-home --containall IMAGE sh -c SCRIPT`` runs
-``dpkg-query``, ``pip freeze --all`` for every Python interpreter (isolated:
+``dpkg-query``, ``pip freeze --all`` for every Python environment (the
+system's interpreters, and ``P/bin/python3`` of every prefix ``P`` with
+``P/lib/python3*/site-packages`` under ``/opt/*``, ``/opt/*/envs/*``, a
+top-level virtualenv with ``pyvenv.cfg`` or on the runtime ``PATH``; isolated:
 ``python -I``, ``pip --isolated``), ``npm list -g --depth=0 --json`` and reads
 the apk database; each block of output follows a ``@@scitex:<section>`` marker
 line.  The host environment cannot leak in: ``--cleanenv`` drops the host's
@@ -64,10 +67,29 @@ if [ -n "$_scx_rt" ]; then
     printf '%s\n' "$_scx_sb"
     case "$_scx_sb" in */env\ *) command -v "${_scx_sb##* }" 2>/dev/null ;; esac
 fi
-for py in /usr/local/bin/python3.* /usr/bin/python3.* /opt/*/bin/python3; do
+# other environments: a prefix P with P/bin/python3 and P/lib/python3*/site-packages
+# under /opt/*, /opt/*/envs/*, or a top-level virtualenv (P/pyvenv.cfg), or on PATH
+_scx_envs=''
+_scx_onpath=$(printf '%s\n' "$PATH" | tr ':' '\n' | sed -n 's,/bin/*$,,p')
+for _scx_p in /opt/* /opt/*/envs/* /* $_scx_onpath; do
+    case "$_scx_p" in ''|/|/usr|/usr/local) continue ;; esac
+    [ -x "$_scx_p/bin/python3" ] || continue
+    case "$_scx_p" in
+        /opt/*) ;;
+        *) if ! printf '%s\n' "$_scx_onpath" | grep -qxF "$_scx_p"; then
+               [ "${_scx_p%/*}" = "" ] && [ -f "$_scx_p/pyvenv.cfg" ] || continue
+           fi ;;
+    esac
+    set -- "$_scx_p"/lib/python3*/site-packages
+    [ -d "$1" ] || continue
+    case " $_scx_envs " in *" $_scx_p "*) continue ;; esac
+    _scx_envs="$_scx_envs $_scx_p"
+done
+for py in /usr/local/bin/python3.* /usr/bin/python3.* $_scx_envs; do
     case "$py" in
-        */python3.[0-9]|*/python3.[0-9][0-9]|/opt/*/bin/python3) ;;
-        *) continue ;;
+        */python3.[0-9]|*/python3.[0-9][0-9]) ;;
+        *"/python3.*") continue ;;  # a glob that matched nothing
+        *) py="$py/bin/python3" ;;
     esac
     [ -x "$py" ] || continue
     echo "@@scitex:pip $py"

@@ -46,6 +46,9 @@ from scitex_container.apptainer.lock.pyenvs import (
     runtime_environment,
     runtime_path,
 )
+from scitex_container.apptainer.lock.pysites import PY_SITE_DIRS, VENV_CFG
+from scitex_container.apptainer.lock.pysites import python_dists as _python_dists
+from scitex_container.apptainer.lock.pysites import python_patterns as _python_patterns
 from scitex_container.apptainer.lock.syntax import PipMap
 from scitex_container.apptainer.sif.tree import (
     Entry,
@@ -55,16 +58,6 @@ from scitex_container.apptainer.sif.tree import (
     resolve_link,
 )
 
-#: Site directories read, highest priority first (first wins for a name).
-PY_SITE_DIRS = (
-    "usr/local/lib/python3*/dist-packages",
-    "usr/local/lib/python3*/site-packages",
-    "usr/local/lib64/python3*/site-packages",
-    "usr/lib/python3*/dist-packages",
-    "usr/lib/python3*/site-packages",
-    "usr/lib64/python3*/site-packages",
-    "opt/*/lib/python3*/site-packages",
-)
 DPKG_STATUS = "var/lib/dpkg/status"
 #: dpkg's file lists: which package installed which path.
 DPKG_LISTS = "var/lib/dpkg/info/*.list"
@@ -86,53 +79,6 @@ VCS_DIRS = (".git", ".hg", ".svn", ".bzr")
 
 
 # --- rules shared with the exec capture -------------------------------------
-
-
-def _python_patterns() -> list[str]:
-    pats = []
-    for site in PY_SITE_DIRS:
-        pats += [
-            f"{site}/*.dist-info/METADATA",
-            f"{site}/*.dist-info/direct_url.json",
-            f"{site}/*.egg-info",
-            f"{site}/*.egg-link",
-        ]
-    return pats
-
-
-def _python_dists(view: dict[str, Entry]) -> list[tuple[str, str, str | None]]:
-    """(site dir, metadata path, direct_url path) per distribution, in priority order."""
-    dists = []
-    for site in PY_SITE_DIRS:
-        depth = site.count("/") + 1
-        sites = sorted(
-            {
-                "/".join(p.split("/")[:depth])
-                for p in view
-                if path_matches(site, "/".join(p.split("/")[:depth]))
-            }
-        )
-        for site_dir in sites:
-            children = sorted(
-                {
-                    p.split("/")[depth]
-                    for p in view
-                    if p.startswith(site_dir + "/") and p.count("/") >= depth
-                }
-            )
-            for child in children:
-                base = f"{site_dir}/{child}"
-                if child.endswith(".egg-link"):
-                    raise TreeUnreadable(f"legacy develop install `/{base}`")
-                if child.endswith(".dist-info") and f"{base}/METADATA" in view:
-                    direct = f"{base}/direct_url.json"
-                    dists.append((site_dir, f"{base}/METADATA", direct if direct in view else None))
-                elif child.endswith(".egg-info"):
-                    if view.get(base, Entry(base, "d")).kind == "f":
-                        dists.append((site_dir, base, None))
-                    elif f"{base}/PKG-INFO" in view:
-                        dists.append((site_dir, f"{base}/PKG-INFO", None))
-    return dists
 
 
 # --- the capture ----------------------------------------------------------------
@@ -353,6 +299,7 @@ def static_capture(image: Path) -> Found:
             DPKG_STATUS,
             DPKG_LISTS,
             ENV_SCRIPTS,
+            VENV_CFG,
             *APK_DBS,
             *_python_patterns(),
             *_node_patterns(),
@@ -376,7 +323,11 @@ def static_capture(image: Path) -> Found:
                 apk = apk_versions(files[db].decode("utf-8", "replace"))
                 break
         envs = _pip_environments(tree, view, files)
-        primary = choose_primary(_runtime_environment(tree, files), envs)
+        runtime = _runtime_environment(tree, files)
+        if runtime and runtime not in envs:
+            # the runtime pip's environment is where only the exec capture looks
+            raise TreeUnreadable(f"the runtime pip's environment {runtime} is not read statically")
+        primary = choose_primary(runtime, envs)
         return Found(
             pip=envs.pop(primary, {}),
             pip_envs=envs,

@@ -92,8 +92,8 @@ from scitex_container.apptainer.lock.syntax import (
     PipMap,
     VersionSet,
     check_node_text,
-    dup_key,
     first_content_line,
+    line_key,
     node_text,
     parse_entry,
     pip_entry,
@@ -367,10 +367,10 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
         if section is None:
             raise fail(lineno, f"line outside any section: {stripped[:60]!r}")
         key, version = parse_entry(section, stripped, functools.partial(fail, lineno))
-        first = seen_at[section].get(dup_key(section, key))
+        first = seen_at[section].get(line_key(section, key))
         if first is not None:
             raise fail(lineno, f"duplicate {section} package `{key}` (first at line {first})")
-        seen_at[section][dup_key(section, key)] = lineno
+        seen_at[section][line_key(section, key)] = lineno
         maps[section][key] = version
 
     if not sections_seen:

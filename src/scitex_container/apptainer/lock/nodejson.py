@@ -45,18 +45,12 @@ def canonical_node_json(text: str) -> str:
 
 
 def node_text(value: object) -> str:
-    """``[node]`` text as written (the seed keeps npm's output verbatim), stripped.
+    """``[node]`` text as written (the seed keeps it verbatim), stripped.
 
-    JSON is kept exactly; text that is no JSON is kept when it is npm's own
-    lines (``npm WARN ...``, no packages); anything else means no packages ("").
+    Nothing is dropped: text that is no npm JSON (``"garbage"``) is kept as
+    it is and reads as no packages (:func:`safe_node_versions`).
     """
-    text = str(value or "").strip()
-    try:
-        json.loads(text or "null")
-        return text
-    except ValueError:
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        return text if all(ln.startswith("npm ") for ln in lines) else ""
+    return str(value or "").strip()
 
 
 def safe_node_versions(text: str) -> dict[str, str]:

@@ -31,10 +31,22 @@ def pins_of(
     return pins, unpinnable
 
 
+#: The interpreters that own the system's site directories, by absolute path.
+SYSTEM_PYTHONS = ("/usr/local/bin/python3", "/usr/bin/python3")
+
+
 def env_pips(env: str, rough: Sequence[str], lock: Lock) -> list[str]:
-    """The pips that install one environment's pins (its own, never another's)."""
+    """The pips that install one environment's pins (its own, never another's).
+
+    Each environment's pip runs as its own interpreter by absolute path
+    (``P/bin/python3 -m pip``; the system's ``/usr/local/bin/python3`` or
+    ``/usr/bin/python3``), never through ``PATH``: in a ``localimage`` build
+    apptainer sources the base image's environment into ``%post``, so
+    ``pip3``/``pip``/``python3`` may all be a venv's.  The install is checked
+    against the freeze of that same command.
+    """
     if env and env != SYSTEM:
-        return [f"{env}/bin/python3 -m pip", f"{env}/bin/pip"]
-    if lock.pip_envs:  # the system's, in an image with several environments
-        return ["pip3", "pip", "python3 -m pip"]
+        return [f"{env}/bin/python3 -m pip", f"{env}/bin/python -m pip"]
+    if lock.pip_envs or (lock.pip_environment not in ("", SYSTEM)):
+        return [f"{py} -m pip" for py in SYSTEM_PYTHONS]
     return [*rough, "pip3", "pip", "python3 -m pip"]

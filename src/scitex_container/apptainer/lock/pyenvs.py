@@ -1,8 +1,13 @@
 """Which Python environment a lock's ``[pip]`` is, and where the others go.
 
 An image may hold several Python environments: the system's (``/usr``, its
-``dist-packages`` under ``/usr/local`` and ``/usr``) and virtualenvs under
-``/opt`` (``/opt/venv``).  The seed captured ``pip freeze`` with the
+``dist-packages`` under ``/usr/local`` and ``/usr``) and others, each a
+prefix ``P`` with ``P/lib/python3*/site-packages`` and ``P/bin/python3``:
+under ``/opt`` (``/opt/venv``, a conda base ``/opt/conda`` and its
+``/opt/conda/envs/*``), top-level virtualenvs (``/venv``, with
+``pyvenv.cfg``) and, for the exec capture, any prefix whose ``bin`` is on
+the runtime ``PATH``.  An environment is named by its ``sys.prefix``.
+The seed captured ``pip freeze`` with the
 ``pip`` the image's runtime ``PATH`` finds first (its ``%environment`` may
 put ``/opt/venv/bin`` first), so that environment is the lock's ``[pip]``
 (:data:`PRIMARY`); every other environment is kept whole in header comments,
@@ -13,8 +18,8 @@ two environments at two versions is in both, and :func:`conflicts` names it.
 Both captures decide the runtime environment by the same rule
 (:func:`runtime_environment`): the first ``pip`` on ``PATH`` (else
 ``pip3``), and the interpreter of its ``#!`` line (through ``PATH`` for
-``#!/usr/bin/env NAME``); an interpreter under ``/opt/<name>/`` is that
-environment, anything else the system's.  Without a pip on ``PATH`` the
+``#!/usr/bin/env NAME``); its prefix (:func:`environment_of`) is the
+environment.  Without a pip on ``PATH`` the
 system environment is ``[pip]`` when it has packages.
 """
 
@@ -37,16 +42,42 @@ RUNTIME_SCRIPTS = frozenset(
 )
 _CONTROL_RE = re.compile(r"(^|[\s;])(if|case|while|for)\s|&&|\|\||\bsource\b|^\s*\.\s")
 
+#: What may change PATH in a way a static reader cannot evaluate: sourcing a
+#: file, eval, conda/venv activation, shell functions, ``cd`` + relative paths.
+_OPAQUE_RE = re.compile(
+    r"(^|[\s;&|(])(source|\.|eval|exec|activate|conda|mamba|micromamba|module|pyenv|alias)"
+    r"(\s|$)|\(\)\s*\{?|^\s*function\s"
+)
 _PATH_SET_RE = re.compile(r"^\s*(?:export\s+)?PATH=(.*?)\s*(?:;\s*)?$")
 _ENV_ID_RE = re.compile(r"^/\S*$")
 
 
+_PREFIX_RE = re.compile(r"^(/.*?)/(?:bin|lib|lib64)(?:/|$)")
+#: Prefixes that are the system's environment.
+SYSTEM_PREFIXES = frozenset(("", "/", "/usr", "/usr/local"))
+
+
 def environment_of(path: str) -> str:
-    """The environment an interpreter or a site directory belongs to."""
-    parts = ("/" + path.strip("/")).split("/")
-    if len(parts) >= 4 and parts[1] == "opt" and parts[3] in ("bin", "lib", "lib64"):
-        return f"/opt/{parts[2]}"
-    return SYSTEM
+    """The environment (its ``sys.prefix``) an interpreter or a site directory belongs to.
+
+    The prefix is the path before the first ``bin``/``lib``/``lib64``
+    component (``/venv/bin/python3`` -> ``/venv``,
+    ``/opt/conda/envs/py/lib/python3.11/site-packages`` -> ``/opt/conda/envs/py``),
+    taken as written, never through ``readlink`` (every venv's ``python3``
+    links to the system's).  ``/usr`` and ``/usr/local`` are the system's.
+    """
+    return prefix_environment(_prefix(path))
+
+
+def _prefix(path: str) -> str:
+    m = _PREFIX_RE.match("/" + path.strip("/"))
+    return m.group(1) if m else ""
+
+
+def prefix_environment(prefix: str) -> str:
+    """The environment a ``sys.prefix`` is: the system's for ``/usr``, ``/usr/local``."""
+    prefix = "/" + prefix.strip("/")
+    return SYSTEM if prefix.rstrip("/") in SYSTEM_PREFIXES or prefix == "/" else prefix
 
 
 def runtime_path(scripts: Mapping[str, str]) -> list[str]:
@@ -54,7 +85,9 @@ def runtime_path(scripts: Mapping[str, str]) -> list[str]:
 
     Only plain assignments (``PATH=...``, ``export PATH=...``) using
     ``$PATH``/``${PATH}`` are understood; any other expansion in a ``PATH``
-    line raises :class:`~scitex_container.errors.TreeUnreadable` (the exec
+    line, and anything that may change PATH unseen (sourcing a file with
+    ``.``/``source``, ``eval``, ``conda activate``, a shell function)
+    raises :class:`~scitex_container.errors.TreeUnreadable` (the exec
     capture then asks the image).
     """
     path = DEFAULT_PATH
@@ -62,6 +95,10 @@ def runtime_path(scripts: Mapping[str, str]) -> list[str]:
         if name.rsplit("/", 1)[-1] in RUNTIME_SCRIPTS:
             continue
         lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+        for line in lines:
+            if _OPAQUE_RE.search(line):
+                # the file may set PATH in ways only running it tells: never guess
+                raise TreeUnreadable(f"{name} runs {line.strip()[:60]!r}: read by exec")
         sets_path = any(_PATH_SET_RE.match(ln) for ln in lines)
         if sets_path and any(_CONTROL_RE.search(ln) for ln in lines):
             raise TreeUnreadable(f"{name} sets PATH under a condition")

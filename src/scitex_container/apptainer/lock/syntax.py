@@ -321,11 +321,21 @@ def first_content_line(lines: list[str]) -> int:
 
 
 def dup_key(section: str, key: str) -> str:
-    """What two lines of one section must not share."""
+    """The package a line of ``section`` is (a URL line is its name)."""
     if section == "pip":
         ident = pip_identity(key)
         return ident.split(" @ ")[0].split("[")[0] if " @ " in ident else ident
     return key
+
+
+def line_key(section: str, key: str) -> str:
+    """What two lines of one section must not share: the seed's dict key.
+
+    The seed reads ``h==1.0`` as key ``h`` and ``h @ URL`` as key
+    ``h @ URL``: both are kept, so both are read (only a repeated pin of
+    one name, or of one URL, is refused).
+    """
+    return pip_identity(key) if section == "pip" else key
 
 
 def parse_entry(section: str, line: str, fail: Any) -> tuple[str, str]:

@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute
 from scitex_container.cli.options import TidyPath, json_option
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, warn
 
 
 @click.command("list")
@@ -25,8 +25,9 @@ def list_cmd(cache_dir) -> int:
 
     opts = get_options()
 
+    cache = StageCache(cache_dir)
+
     def rows() -> list[dict]:
-        cache = StageCache(cache_dir)
         if cache.exists():
             cache.open()  # refuses a directory we cannot trust
         now = time.time()
@@ -44,5 +45,7 @@ def list_cmd(cache_dir) -> int:
         ]
 
     result, _ = execute(rows)
+    for note in cache.notes:
+        warn(note)
     emit(result, opts, columns=["key", "stage", "age_seconds", "size", "last_used", "network"])
     return 0

@@ -6,8 +6,8 @@ import click
 
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import pending_exit
-from scitex_container.cli.options import TidyPath, json_option
-from scitex_container.cli.output import emit
+from scitex_container.cli.options import TidyPath, common_options
+from scitex_container.cli.output import emit, warn
 
 
 @click.command()
@@ -18,7 +18,7 @@ from scitex_container.cli.output import emit
 )
 @click.option("--older-than", metavar="AGE", help="Remove entries not used for AGE (e.g. 7d).")
 @click.option("--all", "everything", is_flag=True, help="Remove every entry.")
-@json_option
+@common_options
 def prune(cache_dir, older_than, everything) -> int:
     """Remove entries not used for AGE (--older-than), or every entry (--all)."""
     from scitex_container.apptainer.cache.entries import StageCache, parse_age
@@ -33,7 +33,10 @@ def prune(cache_dir, older_than, everything) -> int:
         cache = StageCache(cache_dir)
         if not cache.exists():
             return {"removed": [], "freed": 0}
-        removed = cache.open().prune(older_than=age, everything=everything, dry_run=opts.dry_run)
+        cache.open(sweep=not opts.dry_run)  # a dry run changes nothing, leftovers included
+        removed = cache.prune(older_than=age, everything=everything, dry_run=opts.dry_run)
+        for note in cache.notes:
+            warn(note)
         return {"removed": [e.key for e in removed], "freed": sum(e.size for e in removed)}
 
     result = run()

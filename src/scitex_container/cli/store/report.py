@@ -9,6 +9,8 @@ directory holding several images (a deploy target) is one store per image.
 from __future__ import annotations
 
 import functools
+from collections.abc import Container
+from pathlib import Path
 
 import click
 
@@ -94,7 +96,8 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
             commands = [*(commands or []), *cmds]
     opts = get_options()
     verb = "would remove" if opts.dry_run else "removed"
-    text = "\n".join(f"{verb} {p}{_what(p)}" for p in removed) or "nothing to remove"
+    gone = {str(p) for p in removed}
+    text = "\n".join(f"{verb} {p}{_what(p, gone)}" for p in removed) or "nothing to remove"
     if failed:  # what went first, then why the rest stayed (exit code of the first cause)
         if not opts.json and removed:
             click.echo(text)
@@ -104,11 +107,19 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
     return pending_exit(bool(removed))
 
 
-def _what(path) -> str:
-    """What a removed path was, when its name does not say it."""
+def _what(path, removed: Container[str] = ()) -> str:
+    """What a removed path was, when its name does not say it.
+
+    A ``.build.log`` is an orphan (a build that never published) only when
+    the version it belongs to is not among the ``removed`` paths (and not on disk).
+    """
     from scitex_container.apptainer.store.sidecars import LOG_SUFFIX
 
-    if str(path).endswith(LOG_SUFFIX):
+    text = str(path)
+    if text.endswith(LOG_SUFFIX):
+        version = text[: -len(LOG_SUFFIX)]
+        if version in removed or Path(version).exists():
+            return ""
         return " (the log of a build that never published a version)"
     if path.name.startswith("."):
         return " (left by a killed command)"

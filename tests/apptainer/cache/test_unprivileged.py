@@ -1,0 +1,123 @@
+"""The stage cache of an unprivileged user (``scitex-test``, ``--fakeroot`` builds) never gets
+stuck: entries holding sub-uid-owned private dirs are removed, one that cannot be removed is
+moved aside and reported, and a stage holding files the user cannot read directly is hashed
+in the user namespace, stored and reused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from otheruser import another_user
+from uservenv import user_python
+
+pytestmark = pytest.mark.apptainer
+REPO = Path(__file__).resolve().parents[3]
+
+APT_LIKE = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    mkdir -p /var/cache/apt/archives/partial; echo x > /var/cache/apt/archives/partial/f
+    chown -R 100:100 /var/cache/apt/archives/partial; chmod 700 /var/cache/apt/archives/partial
+    # scitex: checkpoint
+    echo two > /two
+"""
+UNREADABLE = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    mkdir -p /opt; echo s > /opt/f; chmod 000 /opt/f
+    # scitex: checkpoint
+    echo two > /opt/two
+"""
+
+
+@pytest.fixture
+def ws(busybox_sif: Path) -> Iterator[tuple[Path, Path]]:
+    """(a workspace owned by the test user, holding base.sif; the user's python)."""
+    user = another_user()
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is required")
+    python = user_python(REPO)
+    where = Path(tempfile.mkdtemp(prefix="scitex-cache-user-", dir="/var/tmp"))
+    shutil.copy(busybox_sif, where / "base.sif")
+    (where / "cache").mkdir()
+    for path in (where, where / "base.sif", where / "cache"):
+        os.chown(path, user.pw_uid, user.pw_gid)
+    os.chmod(where, 0o755)
+    try:
+        yield where, python
+    finally:
+        subprocess.run(["rm", "-rf", "--", str(where)], check=False)
+
+
+def _sx(ws: tuple[Path, Path], *args: str) -> subprocess.CompletedProcess:
+    where, python = ws
+    env = [f"XDG_CACHE_HOME={where / 'cache'}", f"PATH={os.environ['PATH']}", "HOME=/tmp"]
+    argv = ["runuser", "-u", "scitex-test", "--", "env", "-i", *env, str(python)]
+    return subprocess.run(
+        [*argv, "-m", "scitex_container", *args],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def _def(ws: tuple[Path, Path], name: str, text: str) -> str:
+    path = ws[0] / name
+    path.write_text(text.format(base=ws[0] / "base.sif"))
+    os.chmod(path, 0o644)
+    return str(path)
+
+
+def test_entries_with_sub_uid_private_dirs_are_pruned_and_a_stuck_one_is_moved_aside(ws) -> None:
+    where = ws[0]
+    stages = where / "cache" / "scitex-container" / "stages"
+    done = _sx(ws, "build", _def(ws, "apt.def", APT_LIKE), "-o", str(where / "out"))
+    assert done.returncode == 0, done.stderr
+    assert len(os.listdir(stages / "entries")) == 3  # bootstrap, post-1, post-2
+    done = _sx(ws, "cache", "prune", "--all")
+    assert done.returncode == 0, done.stderr  # it crashed (TypeError: os.open) before
+    assert os.listdir(stages / "entries") == [] and os.listdir(stages / "tmp") == []
+    # a leftover nobody but root can remove (a dead build's, pid 1 is not ours to wait for)
+    stuck = stages / "tmp" / f".{'a' * 64}.999999999.1.making"
+    (stuck / "rootfs" / "locked").mkdir(parents=True)
+    (stuck / "rootfs" / "locked" / "f").write_text("x")
+    os.chmod(stuck / "rootfs" / "locked", 0o700)  # root-owned: outside the user's sub-uids
+    os.chown(stuck, where.stat().st_uid, where.stat().st_gid)
+    os.chown(stuck / "rootfs", where.stat().st_uid, where.stat().st_gid)
+    done = _sx(ws, "cache", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "moved aside" in done.stderr and json.loads(done.stdout) == []
+    assert not stuck.exists() and len(os.listdir(stages / "unremovable")) == 1
+    again = _sx(ws, "cache", "list")
+    assert again.returncode == 0 and "moved aside" not in again.stderr  # reported once
+
+
+def test_a_stage_holding_files_the_user_cannot_read_is_stored_and_reused(ws) -> None:
+    where = ws[0]
+    stages = where / "cache" / "scitex-container" / "stages"
+    done = _sx(ws, "build", _def(ws, "z.def", UNREADABLE), "-o", str(where / "out"))
+    assert done.returncode == 0, done.stderr  # "permission denied (cannot write in ...)" before
+    said = done.stdout + done.stderr
+    assert "stage cache:" not in said
+    assert len(os.listdir(stages / "entries")) == 3  # read in the user namespace
+    sif = next((where / "out").rglob("*.sif"))
+    ran = subprocess.run(
+        ["apptainer", "exec", str(sif), "cat", "/opt/two"], capture_output=True, text=True
+    )
+    assert ran.stdout.strip() == "two"
+    again = _sx(ws, "build", str(where / "z.def"), "-o", str(where / "out"), "--force")
+    assert again.returncode == 0, again.stderr
+    assert "stage post-2: reused" in again.stdout + again.stderr  # its digest verified
