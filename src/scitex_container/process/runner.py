@@ -350,7 +350,7 @@ def stream(
         return Completed(args, 0, dry_run=True)
     began = time.monotonic()
     tail: list[str] = []
-    logf = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+    logf = open(log_path, "a", encoding="utf-8", errors="surrogateescape") if log_path else None  # noqa: SIM115
     proc = (spawn_contained if contained else spawn)(
         args,
         stdin=subprocess.DEVNULL,

@@ -42,3 +42,21 @@ def test_the_package_relative_containers_dir_is_only_a_source_checkouts(tmp_path
     assert source_tree(checkout) is None  # a src/ without its project file: not a checkout
     (tmp_path / "repo" / "pyproject.toml").write_text("[project]\n")
     assert source_tree(checkout) == tmp_path / "repo" / "src"
+
+
+def test_a_def_in_a_directory_whose_name_is_not_utf8_is_refused_cleanly(tmp_path):
+    """Apptainer 1.4.5 cannot open such a path; repro used to die on UnicodeEncodeError."""
+    import os
+    import subprocess
+    import sys
+
+    home = Path(os.fsdecode(os.fsencode(tmp_path) + b"/d\xe9x"))
+    home.mkdir()
+    (home / "a.def").write_text("Bootstrap: scratch\n\n%post\n    true\n")
+    out = tmp_path / "out"
+    for cmd in ("repro", "build"):
+        argv = [sys.executable, "-m", "scitex_container", cmd, home / "a.def", "-o", out]
+        done = subprocess.run(argv, capture_output=True, timeout=120, check=False)
+        assert done.returncode == 2, done.stderr
+        assert b"not valid UTF-8" in done.stderr and b"internal error" not in done.stderr
+    assert not out.exists()

@@ -46,6 +46,27 @@ CASES = {
     "Buildargs header": ("Bootstrap: localimage\nFrom: bb.sif\nBuildargs: x\n", False),
     # apptainer: "header key bb.sif had no val"
     "From continued from nothing": ("Bootstrap: localimage\nFrom: \\\n    bb.sif\n", False),
+    # apptainer: "invalid section(s) specified: files\tfrom\tone"
+    "tab after a section name": (
+        ONE_STAGE + "Bootstrap: localimage\nFrom: bb.sif\n\n%files\tfrom\tone\n    /bin/sh /x\n",
+        False,
+    ),
+    "tab among the section arguments": (
+        ONE_STAGE + "Bootstrap: localimage\nFrom: bb.sif\n\n%files from\tone\n    /bin/sh /x\n",
+        True,
+    ),
+    # apptainer renders templates first: the stage is `one`
+    "templated files from": (
+        ONE_STAGE + "Bootstrap: localimage\nFrom: bb.sif\n\n%arguments\n    S=one\n\n"
+        "%files from {{ S }}\n    /bin/sh /x\n",
+        True,
+    ),
+    "undefined template in help": (
+        "Bootstrap: localimage\nFrom: bb.sif\n\n%help\n    use {{ X }}\n",
+        False,
+    ),
+    # apptainer: "invalid build source LocalImage" (agent names are case-sensitive)
+    "capitalised agent": ("Bootstrap: LocalImage\nFrom: bb.sif\n", False),
     # apptainer: "build var X is not defined through either --build-arg ... or 'arguments'"
     "undefined template": (
         "Bootstrap: localimage\nFrom: bb.sif\n\n%runscript\n    echo {{ X }}\n",

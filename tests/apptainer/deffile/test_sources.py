@@ -143,3 +143,21 @@ def test_rebase_escapes_the_directory(tree: Path):
 def test_a_directory_apptainer_would_glob_cannot_be_put_in_front(directory: str):
     with pytest.raises(BadInputError, match="glob or brace"):
         rebase_line("a.txt /x", directory, {})
+
+
+def test_an_unquoted_variable_is_split_and_globbed_as_apptainer_does(tree: Path):
+    # apptainer 1.4.5 with W='data/a.txt data/b.txt': `x$W` copied [xdata/a.txt data/b.txt]
+    env = {"W": "a.txt b.txt", "V": "*.txt"}
+    assert expand("$W", tree, env) == (["a.txt", "b.txt"], False)
+    assert expand("x$W", tree, env) == (["xa.txt", "b.txt"], False)
+    assert expand("$V", tree, env) == (["a.txt", "b.txt"], True)
+    assert expand('"$W"', tree, env) == (["a.txt b.txt"], False)  # quoted: one word
+    assert expand('"$V"', tree, env) == (["*.txt"], False)
+
+
+def test_a_variable_of_several_words_is_not_rebased(monkeypatch):
+    monkeypatch.setenv("SCITEX_TEST_W", "a.txt b.txt")
+    with pytest.raises(BadInputError, match="several words"):
+        rebase_line("$SCITEX_TEST_W /opt/w/", "/r", {})
+    monkeypatch.setenv("SCITEX_TEST_W", "d/*.py")  # one word: the prefix keeps the glob
+    assert rebase_line("$SCITEX_TEST_W /opt/w/", "/r", {}) == "/r/$SCITEX_TEST_W /opt/w/"

@@ -179,6 +179,7 @@ def test_a_def_in_a_directory_apptainer_would_glob_is_not_rebased_into_other_fil
     [
         ("Bootstrap: localimage\nFrom: {{ FROMSIF }}\n\n%files\n    {{ SRC }} /opt/x\n", 5),
         ("Bootstrap: localimage\nFrom: {{ FROMSIF }}\n", 2),  # `/dir/{{ X }}` broke /abs
+        ("Bootstrap: {{ BS }}\nFrom: bb.sif\n\n%arguments\n    BS=localimage\n", 1),
         ('Bootstrap: localimage\nFrom: b.sif\n\n%files\n    "data"/a.txt /opt/q3/\n', 5),
     ],
 )

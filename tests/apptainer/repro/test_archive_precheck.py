@@ -115,3 +115,22 @@ def test_repro_from_a_def_refuses_a_version_no_source_has_before_the_locked_buil
     assert info.value.exit_code == 2
     assert "dpkg:scitex-made-here=1.0: looked in" in str(info.value)
     assert not (tmp_path / "out" / "made").exists()  # no locked build
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    ["export APT_CONFIG=/etc/mine.conf", "PIP_INDEX_URL=https://x/simple pip install a"],
+)
+def test_a_post_that_overrides_the_archive_config_is_refused_before_any_build(
+    tmp_path: Path, assignment: str
+):
+    """Its own APT_CONFIG / PIP_* would win over the archive's: offline rebuild would fail."""
+    from scitex_container.apptainer.repro.roundtrip import build_reproducible
+    from scitex_container.errors import DefFileError
+
+    rough = tmp_path / "o.def"
+    rough.write_text(f"Bootstrap: scratch\n\n%post\n    # APT_CONFIG=ok\n    {assignment}\n")
+    out = tmp_path / "out"
+    with pytest.raises(DefFileError, match="archive") as info:
+        build_reproducible(rough, out, archive=tmp_path / "arc")
+    assert info.value.line == 5 and not out.exists()

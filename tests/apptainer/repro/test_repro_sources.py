@@ -174,3 +174,52 @@ def test_a_locked_def_copying_other_sources_is_refused(tmp_path: Path):
     with pytest.raises(DefFileError, match="would copy") as info:
         check_same_sources(tmp_path / "rough" / "x.def", tmp_path / "locked" / "x.def")
     assert info.value.line == 4
+
+
+def test_build_copies_what_an_unquoted_variable_splits_and_globs_to(
+    tmp_path: Path, busybox_sif: Path, monkeypatch
+):
+    """W='data/a.txt data/b.txt', V='data/*.txt': apptainer copies both, and so do we."""
+    from scitex_container.apptainer.deffile import parse_def
+    from scitex_container.apptainer.deffile.sources import host_sources
+
+    work = tmp_path / "defs"
+    (work / "data").mkdir(parents=True)
+    for name in ("a", "b"):
+        (work / "data" / f"{name}.txt").write_text(name)
+    os.symlink(busybox_sif, work / "bb.sif")
+    rough = work / "w.def"
+    rough.write_text(
+        "Bootstrap: localimage\nFrom: bb.sif\n\n%files\n"
+        "    $SCITEX_TEST_W /opt/w/\n    $SCITEX_TEST_V /opt/v/\n"
+    )
+    monkeypatch.setenv("SCITEX_TEST_W", "data/a.txt data/b.txt")
+    monkeypatch.setenv("SCITEX_TEST_V", "data/*.txt")
+    found = [p.name for s in host_sources(parse_def(rough)) for p in s.paths]
+    assert found == ["a.txt", "b.txt", "a.txt", "b.txt"]
+    proc = run_cli("--json", "build", rough, "-o", tmp_path / "out", "--sandbox")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    image = json.loads(proc.stdout)["artifact"]
+    got = subprocess.run(
+        ["apptainer", "exec", image, "cat", "/opt/w/a.txt", "/opt/w/b.txt", "/opt/v/b.txt"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert got == "abb"
+    pin = run_cli("repro", rough, "-o", tmp_path / "out2")  # elsewhere: refused before a build
+    assert pin.returncode == 2 and f"{rough}:5:" in pin.stderr, pin.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def test_image_mode_refuses_a_locked_def_made_beside_its_rough_def(quoted: Path, tmp_path: Path):
+    """Its relative sources would resolve against the image store: refused before a build."""
+    out = tmp_path / "out"
+    proc = run_cli("--json", "repro", quoted, "-o", out, "--locked-def-beside")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rough = json.loads(proc.stdout)["rough_image"]
+    (Path(rough).parent / "file 1").write_text("a same-named file in the store\n")
+    before = sorted(p.name for p in out.rglob("*"))
+    again = run_cli("repro", rough)
+    assert again.returncode == 2 and "--locked-def-beside" in again.stderr, again.stderr
+    assert sorted(p.name for p in out.rglob("*")) == before  # nothing built, no marker

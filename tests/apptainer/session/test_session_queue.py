@@ -22,10 +22,11 @@ from scitex_container.apptainer import (
 image, home, proj, script = sys.argv[1:5]
 open(script, "w").write(build_instance_start_script(
     image, "scitex-test", home, proj, "demo", instance_name="myinst", poll_seconds=1))
-argv = build_sbatch_command("myinst", script, "", "0:05:00", 1, 1, "scitex-test", "demo")
+out = script[:-3] + ".out"  # the seed's default output is /dev/null: ask for a file
+argv = build_sbatch_command(
+    "myinst", script, "", "0:05:00", 1, 1, "scitex-test", "demo", output_path=out)
 job = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
 print("JOB", job, flush=True)
-out = script[:-3] + ".out"
 for _ in range(600):
     text = open(out).read() if __import__("os").path.exists(out) else ""
     if "INSTANCE_READY" in text or "INSTANCE_FAILED" in text:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,30 @@ def test_dry_run_capture_says_unchanged_when_the_lock_is_the_same(
     assert sx(*args).code == 0 and out.is_file()
     same = sx("--dry-run", *args)
     assert same.code == 0 and f"unchanged: {out}" in same.out and "would write" not in same.out
+
+
+@pytest.mark.parametrize("target", ["x.locked.def", "precious.txt", "x.def", "dangling"])
+def test_pin_never_overwrites_a_file_it_did_not_write(sx, tmp_path: Path, target: str) -> None:
+    (tmp_path / "x.def").write_text(DEF)
+    (tmp_path / "x.lock").write_text(LOCK)
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    for name in ("x.locked.def", "precious.txt"):
+        (tmp_path / name).write_text("mine\n")
+    out = () if target == "x.locked.def" else ("-o", tmp_path / target)  # no -o: the default
+    done = sx("lock", "pin", tmp_path / "x.def", tmp_path / "x.lock", *out)
+    assert done.code == 2, done.out + done.err
+    said = {"x.def": "rough def", "dangling": "dangling link"}.get(target, "did not generate")
+    assert said in done.err
+    assert (tmp_path / "x.def").read_text() == DEF
+    assert (tmp_path / "x.locked.def").read_text() == "mine\n"
+    assert (tmp_path / "precious.txt").read_text() == "mine\n"
+    assert os.path.islink(tmp_path / "dangling") and not (tmp_path / "gone").exists()
+
+
+def test_pin_rewrites_a_locked_def_it_wrote(sx, tmp_path: Path) -> None:
+    (tmp_path / "x.def").write_text(DEF)
+    (tmp_path / "x.lock").write_text(LOCK)
+    assert sx("lock", "pin", tmp_path / "x.def", tmp_path / "x.lock").code == 0
+    (tmp_path / "x.lock").write_text(LOCK.replace("alpha==1.0", "alpha==2.0"))
+    assert sx("lock", "pin", tmp_path / "x.def", tmp_path / "x.lock").code == 0
+    assert "alpha==2.0" in (tmp_path / "x.locked.def").read_text()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from scitex_container import envvars
-from scitex_container.errors import NotFoundError
+from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files.pathinfo import regular_file
 
 
@@ -76,4 +76,12 @@ def resolve_def(def_name: str, def_path: str | os.PathLike | None) -> Path:
     except OSError:
         pass  # said as what it is (permission, link loop, ...) just below
     regular_file(path, "def file")
-    return path.resolve()
+    resolved = path.resolve()
+    try:
+        os.fspath(resolved).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(resolved).decode("utf-8", "backslashreplace")
+        raise BadInputError(  # apptainer 1.4.5: "unable to open file ...: no such file"
+            "the def's path is not valid UTF-8, which apptainer cannot open; rename it", shown
+        ) from None
+    return resolved

@@ -73,6 +73,14 @@ def _parse_stage(path: str, lines: list[str], first: int, end: int) -> Stage:
         raise DefFileError("no `Bootstrap:` header", path, 1)
     if not header[0].value:
         raise DefFileError("`Bootstrap:` has no value", path, header[0].line)
+    agent = header[0].value
+    if agent not in BOOTSTRAP_AGENTS and agent.lower() in BOOTSTRAP_AGENTS:
+        raise DefFileError(  # apptainer 1.4.5: "invalid build source LocalImage"
+            f"`Bootstrap: {agent}` is not a build source apptainer knows; "
+            f"write it in lower case: `{agent.lower()}`",
+            path,
+            header[0].line,
+        )
     for entry in header[1:]:
         if entry.name == "bootstrap":
             raise DefFileError(
@@ -130,6 +138,14 @@ def _section(path: str, lines: list[str], i: int, j: int) -> Section:
         )
     if name not in SECTIONS and name not in APP_SECTIONS:
         raise DefFileError(f"unknown section `%{match.group(2)}`", path, i + 1)
+    word = content(lines[i]).rstrip("\r\n").split(" ", 1)[0]
+    if "\t" in word:  # apptainer 1.4.5: "invalid section(s) specified: files\tfrom\tone"
+        raise DefFileError(
+            f"a tab after `%{match.group(2)}`: apptainer reads the section name up to "
+            "the first space and refuses this one; put a space after the name",
+            path,
+            i + 1,
+        )
     if name in APP_SECTIONS and not args:
         raise DefFileError(f"`%{name}` needs an app name", path, i + 1)
     return Section(name, args, i + 1, lines[i], "".join(lines[i + 1 : j]))

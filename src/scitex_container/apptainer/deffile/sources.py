@@ -49,6 +49,7 @@ from scitex_container.errors import BadInputError, DefFileError
 
 _VAR_RE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
 _GLOB = frozenset("*?[")
+_SPLIT = ("", False)  #: a word break from an unquoted `$VAR`'s blank
 #: The advice when a rewrite cannot keep a def's meaning: the way round it.
 BESIDE = (
     "write the locked def beside the rough def "
@@ -139,7 +140,8 @@ def _words(src: str, env: Mapping[str, str]) -> list[tuple[str, bool]]:
             out.append(("".join(buf), True))
             i = j + 1
         elif (m := _VAR_RE.match(src, i)) is not None:
-            out.append((_value(m, env), True))
+            # unquoted: the value is split on blanks and its glob characters glob
+            out.extend(_SPLIT if c in " \t\n" else (c, c not in _GLOB) for c in _value(m, env))
             i = m.end()
         else:
             out.append((c, False))
@@ -195,7 +197,16 @@ def _pieces(src: str, env: Mapping[str, str] | None) -> list[list[tuple[str, boo
     pieces = _words(src.replace(" ", "\\ "), env)
     if pieces and pieces[0] == ("~", False):
         pieces = _tilde(pieces, env)  # the shell's tilde expansion
-    return _braces(pieces)
+    words: list[list[tuple[str, bool]]] = []
+    for word in _braces(pieces):
+        parts: list[list[tuple[str, bool]]] = [[]]
+        for piece in word:
+            if piece == _SPLIT:
+                parts.append([])
+            else:
+                parts[-1].append(piece)
+        words.extend([p for p in parts if p] if len(parts) > 1 else parts)
+    return words
 
 
 def expand(
@@ -356,6 +367,11 @@ def rebase_line(text: str, directory: str, values: Mapping[str, str]) -> str | N
         return None
     if token.startswith("~"):
         return None  # the build's $HOME: absolute, as written
+    if _SPLIT in _words(src.replace(" ", "\\ "), os.environ):
+        raise BadInputError(
+            f"the source `{src}` has an unquoted `$VAR` whose value is several words, "
+            "each a source of its own to apptainer; a prefix would reach only the first: " + BESIDE
+        )
     if any("".join(t for t, _ in pieces).startswith("/") for pieces in _pieces(src, None)):
         return None  # absolute, also when a `$VAR` at its start makes it so (`$HOME/x`)
     inner = token.strip('"')

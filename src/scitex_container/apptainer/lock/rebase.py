@@ -49,7 +49,14 @@ def rebase_def(deffile: DefFile, src_dir: Path) -> tuple[DefFile, int]:
                 lines[line - 1] = new + raw[len(text) :]
                 changed += 1
     for stage in deffile.stages:
-        if stage.bootstrap.lower() != "localimage":
+        if "{{" in stage.bootstrap:
+            raise DefFileError(
+                "a `{{ NAME }}` template in `Bootstrap:` cannot be rebased: whether `From:` "
+                "names a local file depends on its value (a build arg may change it); " + BESIDE,
+                deffile.path,
+                stage.header[0].line,
+            )
+        if stage.bootstrap != "localimage":
             continue
         for head in stage.header:
             if head.name != "from":

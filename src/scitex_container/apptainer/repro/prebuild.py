@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -32,22 +33,98 @@ def beside_path(rough_def: Path, name: str) -> Path:
     A file already there that we did not generate is refused, never overwritten.
     """
     path = rough_def.absolute().parent / f"{name}.locked.def"
-    if os.path.lexists(path):
-        with open(path, "rb") as fh:
-            if not path.is_file() or not fh.read(len(_OURS)) == _OURS:
-                raise BadInputError(
-                    "a file we did not generate is in the way of the locked def", str(path)
-                )
+    if os.path.lexists(path) and not path.is_file():
+        raise BadInputError(_in_the_way(path), str(path))
+    check_output(path, rough_def)
     return path
 
 
-def check_before_build(rough_def: Path, *, beside: bool) -> None:
-    """Refuse (DefFileError, exit 2) what would fail only after the rough build."""
+def _in_the_way(path: Path) -> str:
+    if not path.exists():
+        return f"a dangling link (to {os.readlink(path)}) is in the way of the locked def"
+    return "a file we did not generate is in the way of the locked def"
+
+
+def check_output(path: Path, rough_def: Path) -> None:
+    """Refuse writing a locked def over the rough def or a regular file we did not generate.
+
+    A dangling link is refused too; a device or FIFO is written through.
+    """
+    if os.path.islink(path) and not path.exists():
+        raise BadInputError(_in_the_way(path), str(path))
+    if not path.is_file():
+        return
+    if rough_def.exists() and path.samefile(rough_def):
+        raise BadInputError("the locked def would overwrite the rough def", str(path))
+    with open(path, "rb") as fh:
+        if fh.read(len(_OURS)) != _OURS:
+            raise BadInputError(_in_the_way(path), str(path))
+
+
+#: Variables whose value a ``%post`` sets would override the archive's own
+#: apt/pip configuration (the archive stanzas set them before the user's code).
+ARCHIVE_OVERRIDES = (
+    "APT_CONFIG",
+    "PIP_CONFIG_FILE",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+)
+_OVERRIDE_RE = re.compile(r"(?<![\w$])(" + "|".join(ARCHIVE_OVERRIDES) + r")\s*=")
+
+
+def check_before_build(rough_def: Path, *, beside: bool, archive: bool = False) -> None:
+    """Refuse (DefFileError, exit 2) what would fail only after the rough build.
+
+    With ``archive``, a ``%post`` that sets one of :data:`ARCHIVE_OVERRIDES`
+    is refused: its value would win over the archive's configuration, and the
+    offline rebuild would fail only after the rough build.
+    """
     from scitex_container.apptainer.lock.rebase import rebase_def
 
     deffile = parse_def(rough_def)
+    if archive:
+        for _, section in deffile.iter_sections():
+            if section.name != "post":
+                continue
+            for line, raw in section.body_lines():
+                found = None if raw.lstrip().startswith("#") else _OVERRIDE_RE.search(raw)
+                if found is not None:
+                    raise DefFileError(
+                        f"this %post sets `{found.group(1)}`, which would override the "
+                        "archive's configuration: `repro --archive` cannot honour it "
+                        "offline; drop it, or repro without --archive",
+                        os.fspath(rough_def),
+                        line,
+                    )
     if not beside:
         rebase_def(deffile, rough_def.resolve().parent)
+
+
+def check_image_mode(locked_def: Path) -> None:
+    """Refuse rebuilding a locked def whose sources are relative to a directory we do not know.
+
+    A locked def written beside its rough def (``--locked-def-beside``)
+    keeps relative ``%files`` sources and ``localimage`` ``From:``; its copy
+    beside the image would resolve them against the image store, which
+    holds other files or none (BadInputError, exit 2, before any build).
+    """
+    deffile = parse_def(locked_def)
+    relative = [
+        f"`{s.from_}`"
+        for s in deffile.stages
+        if s.bootstrap == "localimage" and not (s.from_ or "/").startswith("/")
+    ]
+    one = host_sources(deffile, base_dir="/nonexistent-a", strict=False)
+    two = host_sources(deffile, base_dir="/nonexistent-b", strict=False)
+    relative += [f"`{a.src}`" for a, b in zip(one, two, strict=True) if a.paths != b.paths]
+    if relative:
+        raise BadInputError(
+            f"its locked def names {', '.join(relative)} relative to the rough def's "
+            "directory (made with --locked-def-beside), which the image does not record; "
+            "run `scitex-container repro DEF --locked-def-beside` on the rough def instead",
+            os.fspath(locked_def),
+        )
 
 
 def _expanded(def_path: Path) -> list[tuple[int, int, tuple[str, ...]]]:

@@ -206,6 +206,8 @@ def verify_roundtrip(
     name = image_name or source.parent.name.removesuffix(ROUGH_IMAGE_SUFFIX)
     durations = dict(_durations or {})
     expected = read_lock(lock_path)
+    if _build_def is None:  # image mode: no rough def's directory to resolve against
+        prebuild.check_image_mode(locked_def)
     if archive is not None:
         from scitex_container.apptainer.repro import archive_def
 
@@ -326,7 +328,7 @@ def build_reproducible(
     out_dir = Path(output_dir) if output_dir is not None else rough_def.parent
     durations: dict[str, float] = {}
     def_bytes = rough_def.read_bytes()
-    prebuild.check_before_build(rough_def, beside=locked_def_beside)
+    prebuild.check_before_build(rough_def, beside=locked_def_beside, archive=archive is not None)
     beside = prebuild.beside_path(rough_def, name) if locked_def_beside else None
 
     _say(progress, f"[repro] the rough def as `{name}{ROUGH_IMAGE_SUFFIX}` (built unless cached)")

@@ -64,6 +64,10 @@ def pin(
         pip_options=list(pip_options) or None,
         archive=archive,
     )
+    if out_def != "-":
+        from scitex_container.apptainer.repro.prebuild import check_output
+
+        check_output(Path(out_def), Path(definition))  # never over a file we did not write
     pending = True
     if opts.dry_run:
         text = render_locked_def(definition, lock_file, out_def, **kwargs)
