@@ -9,20 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
 
 from scitex_container import envvars
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_every_environment_variable_is_in_the_readme_table() -> None:

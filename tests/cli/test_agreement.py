@@ -8,23 +8,13 @@ back, and reusing a kept version is said as what it is.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
 from images import BUSYBOX_DEF
 
 pytestmark = pytest.mark.apptainer
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def answers(defs: Path, out: Path, definition: Path, image: Path) -> dict:

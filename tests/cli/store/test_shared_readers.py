@@ -6,26 +6,17 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clirun import cli
 from images import BUSYBOX_DEF
 from otheruser import another_user
 from uservenv import user_python
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def as_other(*args: object) -> subprocess.CompletedProcess:

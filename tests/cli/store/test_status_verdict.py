@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+from clirun import cli
 from images import BUSYBOX_DEF
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_status_refuses_what_build_refuses_with_the_same_error(tmp_path: Path) -> None:

@@ -6,24 +6,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
 from images import BUSYBOX_DEF
 from storekit import make_sif
 
 STAMPS = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z"]
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def image(where: Path, name: str) -> None:
