@@ -57,3 +57,31 @@ async def rpc_error(session: Any, name: str, arguments: dict[str, Any]) -> Any:
     except MCPError as exc:
         return exc.error
     raise AssertionError(f"{name}({arguments}) returned {result.structured_content}")
+
+
+#: The opening of a raw JSON-RPC session (no SDK): initialize, then initialized.
+RAW_INIT: list[dict] = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]
+
+#: A def whose %post waits for ``{gate}/release`` (apptainer binds the host's /tmp there).
+WAITING_DEF = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    echo started > {gate}/started
+    i=0
+    while [ ! -e {gate}/release ] && [ "$i" -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -e {gate}/release ]
+"""

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from mcp_client import server_env, with_session
+from mcp_client import WAITING_DEF, server_env, with_session
 from storekit import make_sif
-
-WAITING_DEF = """\
-Bootstrap: localimage
-From: {base}
-
-%post
-    echo started > {gate}/started
-    i=0
-    while [ ! -e {gate}/release ] && [ "$i" -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-    [ -e {gate}/release ]
-"""
 
 
 @pytest.mark.apptainer

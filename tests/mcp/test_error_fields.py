@@ -6,7 +6,7 @@ import json
 import subprocess
 
 import pytest
-from mcp_client import SERVER, rpc_error, server_env, with_session
+from mcp_client import RAW_INIT, SERVER, rpc_error, server_env, with_session
 from storekit import make_sif
 
 
@@ -43,17 +43,7 @@ def test_command_errors_name_the_tools_fields(tmp_path, busybox_sif):
 
 def test_arguments_that_are_not_an_object_name_the_field(tmp_path):
     messages = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "1"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *RAW_INIT,
         {
             "jsonrpc": "2.0",
             "id": 2,

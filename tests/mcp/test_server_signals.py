@@ -10,34 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from mcp_client import SERVER, server_env
+from mcp_client import RAW_INIT, SERVER, WAITING_DEF, server_env
 from storekit import make_sif
-
-#: A build that waits inside %post for ``gate/release`` (the host's /tmp is bound there).
-WAITING_DEF = """\
-Bootstrap: localimage
-From: {base}
-
-%post
-    echo started > {gate}/started
-    i=0
-    while [ ! -e {gate}/release ] && [ "$i" -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-    [ -e {gate}/release ]
-"""
-
-INIT = [
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "1"},
-        },
-    },
-    {"jsonrpc": "2.0", "method": "notifications/initialized"},
-]
 
 
 def _server(tmp_path: Path) -> subprocess.Popen:
@@ -53,7 +27,7 @@ def _server(tmp_path: Path) -> subprocess.Popen:
         # signal ignored at start stays ignored (the server keeps nohup's meaning)
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     )
-    _send(proc, *INIT)
+    _send(proc, *RAW_INIT)
     assert json.loads(proc.stdout.readline())["id"] == 1  # type: ignore[union-attr]
     return proc
 
