@@ -229,8 +229,17 @@ def export_sbom(
         text = render_sbom(lock, subject=subject, signature=signature_claim(source))
         if embed:
             from scitex_container.apptainer.lock.provenance import KNOWN_OBJECTS, replace_objects
+            from scitex_container.apptainer.signing.rewrite import rewrite_sif
+            from scitex_container.files.ownership import follow_trusted
 
-            replace_objects(source, {SBOM_OBJECT: (text.encode(), KNOWN_OBJECTS[SBOM_OBJECT])})
+            # on a copy, the version's digest re-recorded, then renamed in (one path with sign)
+            data = {SBOM_OBJECT: (text.encode(), KNOWN_OBJECTS[SBOM_OBJECT])}
+            done = rewrite_sif(
+                follow_trusted(Path(source)),
+                lambda copy: replace_objects(copy, data),
+                lambda _value, _previous: ("sbom embedded", {}),
+            )
+            extra = {"recorded": done.recorded}
     if output is not None and not runner.is_dry_run():
         atomic_write_text(output, text)
     doc = json.loads(text)

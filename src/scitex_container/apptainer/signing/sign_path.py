@@ -1,8 +1,10 @@
 """Signing an image by path: a plain SIF, or a published store version.
 
-A store version is signed under its store's lock and its recorded digest
-is re-recorded (the previous one kept in its history), so ``verify`` sees
-the signature as a recorded step, never as tampering.
+A copy is signed and renamed over the image only once everything
+succeeded (:func:`.rewrite.rewrite_sif`); a store version's recorded
+digest is re-recorded first (the previous one kept in its history), under
+its store's lock, so ``verify`` sees the signature as a recorded step,
+never as tampering, and a failure (a full disk) changes nothing.
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.signing.keys import load_private_key
-from scitex_container.apptainer.signing.record import record_resign
-from scitex_container.apptainer.signing.sign import require_sif, sign_artifact
+from scitex_container.apptainer.signing.record import signed_fields
+from scitex_container.apptainer.signing.rewrite import rewrite_sif
+from scitex_container.apptainer.signing.sign import Signed, require_sif, sign_artifact
 from scitex_container.apptainer.store.guard import check_store_of
-from scitex_container.apptainer.store.metadata import load_metadata, metadata_path
-from scitex_container.apptainer.store.opening import open_store
-from scitex_container.files.fsutil import sha256_file
 from scitex_container.files.ownership import follow_trusted
-from scitex_container.process import runner
 from scitex_container.result import Result
 
 
@@ -58,29 +57,20 @@ def sign_image(
     if real.parent != Path(os.path.abspath(path)).parent:
         check_store_of(Path(os.path.abspath(path)))  # the store named: no planted link in it
     load_private_key(key)
-    if not metadata_path(real).is_file():
-        done = sign_artifact(real, key, before=before)
-        after = None if runner.is_dry_run() else sha256_file(real)
-        return SignResult(
-            path, done.signer, done.statement_sha256, done.replaced, None, after, False
-        )
-    with open_store(real.parent).lock():
-        previous = load_metadata(real).get("sha256") or sha256_file(real)
-        done = sign_artifact(real, key, before=before)
-        if runner.is_dry_run():
-            return SignResult(
-                path, done.signer, done.statement_sha256, done.replaced, previous, None, False
-            )
-        after = sha256_file(real)
-        record_resign(
-            real,
-            previous_sha256=previous,
-            sha256=after,
-            signer=done.signer,
-            statement_sha256=done.statement_sha256,
-            layout_sha256=done.layout_sha256,
-            reason=reason,
-        )
+
+    def record(done: Signed, previous: str) -> tuple[str, dict]:
+        fields = signed_fields(done.signer, done.statement_sha256, done.layout_sha256)
+        return reason or f"signed by {done.signer}", fields
+
+    # A copy is signed; a store version's digest is recorded before it is renamed in.
+    out = rewrite_sif(real, lambda copy: sign_artifact(copy, key, before=before), record)
+    done = out.value
     return SignResult(
-        path, done.signer, done.statement_sha256, done.replaced, previous, after, True
+        path,
+        done.signer,
+        done.statement_sha256,
+        done.replaced,
+        out.previous_sha256,
+        out.sha256,
+        out.recorded,
     )

@@ -246,7 +246,12 @@ def update_metadata(artifact: str | Path, **changes: Any) -> VersionMeta:
 
 
 def rerecord_digest(
-    artifact: str | Path, sha256: str, history_entry: Mapping[str, Any], **extra: Any
+    artifact: str | Path,
+    sha256: str,
+    history_entry: Mapping[str, Any],
+    *,
+    remember: bool = True,
+    **extra: Any,
 ) -> VersionMeta:
     """Replace the recorded sha256 as an explicit, recorded step (signing).
 
@@ -254,6 +259,8 @@ def rerecord_digest(
     previous digest, when and why it was replaced) is appended to the
     version's ``digest_history``; ``extra`` fields are merged in.  The
     caller holds the store lock.  A corrupt file is left untouched.
+    ``remember=False``: the new bytes are not yet in place (the caller
+    renames them in, then seeds the digest cache itself).
     """
     real = _real(artifact)
     meta = read_metadata(real) or VersionMeta()
@@ -263,7 +270,8 @@ def rerecord_digest(
     )
     new = meta.with_(sha256=sha256, extra={**meta.extra, **extra, "digest_history": history})
     _write(metadata_path(real), new)
-    remember_digest(real, sha256)
+    if remember:
+        remember_digest(real, sha256)
     return new
 
 
