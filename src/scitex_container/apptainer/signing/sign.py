@@ -2,9 +2,9 @@
 
 :func:`sign_artifact` signs a file in place and knows nothing of stores:
 ``build --sign`` calls it on the temporary artifact before the version is
-renamed into place.  :func:`sign_image` is the command: on a published
-store version it holds the store lock, signs, and re-records the version's
-digest (:func:`.record.record_resign`), keeping the previous one.
+renamed into place.  :func:`.sign_path.sign_image` is the command: it signs
+a copy, re-records a store version's digest under the store lock (the
+previous one kept) and renames the copy in (:func:`.rewrite.rewrite_sif`).
 
 Steps: the key is loaded first (bad keys fail before anything changes);
 existing signature objects are removed (a new signature replaces them: an
