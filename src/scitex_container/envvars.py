@@ -53,3 +53,12 @@ COLUMNS = "COLUMNS"
 def user_cache_dir() -> str:
     """``$XDG_CACHE_HOME``, else ``~/.cache``."""
     return os.environ.get(XDG_CACHE_HOME) or os.path.join(os.path.expanduser("~"), ".cache")
+
+
+#: Prefixes of host variables apptainer passes into the container, ``%post`` of a build included.
+CONTAINER_ENV_PREFIXES = ("APPTAINERENV_", "SINGULARITYENV_")
+
+
+def container_env() -> dict[str, str]:
+    """The host variables apptainer forwards into a build's ``%post`` (by prefix)."""
+    return {k: v for k, v in os.environ.items() if k.startswith(CONTAINER_ENV_PREFIXES)}

@@ -51,7 +51,7 @@ def test_a_key_changes_exactly_when_its_stage_or_an_earlier_one_changes(
         assert (old != new) == (index >= first), (index, edited)
 
 
-def test_the_tool_version_architecture_and_fakeroot_change_every_key() -> None:
+def test_the_tool_version_architecture_fakeroot_and_forwarded_env_change_every_key() -> None:
     parts = {name: "a" for name in FIRST_STAGE}
     plan = plan_stages(parse_def_text(recipe(parts), "r.def"))
     base = StageContext("1.4.5", "x86_64", True)
@@ -59,6 +59,7 @@ def test_the_tool_version_architecture_and_fakeroot_change_every_key() -> None:
         StageContext("1.4.6", "x86_64", True),
         StageContext("1.4.5", "aarch64", True),
         StageContext("1.4.5", "x86_64", False),
+        StageContext("1.4.5", "x86_64", True, env=(("APPTAINERENV_AF", "b"),)),  # %post sees it
     ):
         old, new = plan_keys(plan, base, {}), plan_keys(plan, other, {})
         assert all(a != b for a, b in zip(old, new, strict=True))
@@ -113,3 +114,17 @@ def test_a_remote_base_is_a_network_stage() -> None:
     for agent, base in (("docker", "busybox"), ("library", "alpine"), ("oras", "x/y:1")):
         text = f"Bootstrap: {agent}\nFrom: {base}\n\n%post\n    echo\n"
         assert plan_stages(parse_def_text(text, "r.def")).stages[0].network
+
+
+def test_the_forwarded_env_is_read_from_the_host_by_prefix(monkeypatch) -> None:
+    from scitex_container import envvars
+
+    monkeypatch.setenv("APPTAINERENV_AF", "a")
+    monkeypatch.setenv("SINGULARITYENV_B", "b")
+    monkeypatch.setenv("AF", "not forwarded")
+    assert envvars.container_env() == {"APPTAINERENV_AF": "a", "SINGULARITYENV_B": "b"}
+    env = tuple(envvars.container_env().items())
+    assert StageContext.here("1.4.5", True, env=env).env == (
+        ("APPTAINERENV_AF", "a"),
+        ("SINGULARITYENV_B", "b"),
+    )

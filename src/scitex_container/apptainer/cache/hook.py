@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from scitex_container import envvars
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.building.atomic import ProduceFn, build_command
 from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, StageCache
@@ -32,7 +33,8 @@ def prepare_def(
     images: tuple[tuple[str, str], ...],
 ) -> Prepared:
     """Split and key a def for this host's container tool."""
-    context = StageContext.here(tool.container_version(), fakeroot, files, images)
+    env = tuple(envvars.container_env().items())
+    context = StageContext.here(tool.container_version(), fakeroot, files, images, env)
     return prepare(deffile, build_args=build_args, context=context)
 
 

@@ -37,6 +37,12 @@ def header_text(stage: Stage) -> str:
     )
 
 
+#: Rewriting ``%files from X`` to a host ``%files`` copy of X's cached root fs is exact for
+#: files only (apptainer's host copy follows links and makes directories anew), so a
+#: def that copies from an earlier stage is built cold until the copy is done as a stage's.
+REWRITE_FILES_FROM = False
+
+
 def section_text(path: str, section: Section, names: tuple[str, ...]) -> str:
     """A section's text, ``%files from X`` rewritten to host ``%files`` on X's placeholder."""
     source = files_from(path, section)
@@ -44,6 +50,11 @@ def section_text(path: str, section: Section, names: tuple[str, ...]) -> str:
         return section.raw
     if source not in names:
         raise Uncacheable(f"`%files from {source}` (line {section.line}) names no earlier stage")
+    if not REWRITE_FILES_FROM:
+        raise Uncacheable(
+            f"`%files from {source}` (line {section.line}): a host copy of the cached stage "
+            "follows links and resets directory modes where apptainer's stage copy keeps them"
+        )
     out = ["%files\n"]
     for _, text in section.body_lines():
         stripped = text.strip()

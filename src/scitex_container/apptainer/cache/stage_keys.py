@@ -4,8 +4,9 @@ A stage's key hashes the previous stage's key (so a change anywhere earlier
 changes every later key), the stage's own def text, the content of every
 host file it reads (``%files`` sources, the image a ``localimage``
 bootstrap starts from), the values of the build arguments it references,
-the container tool's version, the architecture and whether it is built with
-``--fakeroot`` (file ownership in the root fs depends on it).
+the container tool's version, the architecture, whether it is built with
+``--fakeroot`` (file ownership in the root fs depends on it) and the host
+variables apptainer forwards into ``%post`` (``APPTAINERENV_*``).
 """
 
 from __future__ import annotations
@@ -36,15 +37,17 @@ class StageContext(Result):
     fakeroot: bool
     files: tuple[tuple[str, str], ...] = ()  #: (source, digest) of the ``%files`` sources
     images: tuple[tuple[str, str], ...] = ()  #: (localimage, digest) of the bootstrap
+    env: tuple[tuple[str, str], ...] = ()  #: forwarded host variables (``APPTAINERENV_*``)
 
     @classmethod
-    def here(cls, tool_version: str, fakeroot: bool, files=(), images=()) -> StageContext:
+    def here(cls, tool_version: str, fakeroot: bool, files=(), images=(), env=()) -> StageContext:
         return cls(
             tool_version,
             platform.machine() or os.uname().machine,
             fakeroot,
             tuple(files),
             tuple(images),
+            tuple(sorted(env)),
         )
 
 
@@ -75,6 +78,8 @@ def stage_key(
         payload["images"] = [digest for _, digest in context.images]
     if "%files" in spec.body:
         payload["files"] = [list(f) for f in context.files]
+    if context.env:  # %post sees them: a stage built with other values is another stage
+        payload["env"] = [list(e) for e in context.env]
     if spec.sources:
         payload["sources"] = {name: (sources or {})[name] for name in spec.sources}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
