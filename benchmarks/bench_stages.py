@@ -235,7 +235,7 @@ def _where(builds: _Builds, row: CaseResult) -> CaseResult:
     """Where a cold build with the cache spends its extra time: storing the entries (digest,
     lock: timed by the build), and what one copy of the deepest stage's root fs costs (each
     stage after the bootstrap copies the one before, as ``Bootstrap: localimage``)."""
-    from scitex_container.apptainer.cache.entries import rootfs_digest
+    from scitex_container.apptainer.cache.digest import rootfs_digest
 
     stages = row.notes.get("stages", [])
     row.notes["stored_total_s"] = round(sum(s["store_seconds"] for s in stages), 2)
