@@ -3,12 +3,11 @@ size cap is settable (--cache-max-size, $SCITEX_CONTAINER_STAGE_CACHE_MAX_SIZE).
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from tmpfs import mounted_tmpfs
 
 from scitex_container.apptainer.cache.entries import StageCache, parse_size
 from scitex_container.errors import BadInputError
@@ -28,12 +27,7 @@ From: {base}
 def test_a_full_cache_file_system_builds_cold_and_says_so(
     sx, tmp_path: Path, busybox_sif: Path
 ) -> None:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root")
-    cache = tmp_path / "cache"
-    cache.mkdir(mode=0o700)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=700", "tmpfs", str(cache)])
-    try:
+    with mounted_tmpfs(tmp_path / "cache", "64k", mode="700") as cache:
         recipe = tmp_path / "r.def"
         recipe.write_text(RECIPE.format(base=busybox_sif))
         done = sx("build", "--cache-dir", cache / "stages", recipe, "-o", tmp_path / "out")
@@ -43,8 +37,6 @@ def test_a_full_cache_file_system_builds_cold_and_says_so(
         sif = next((tmp_path / "out").rglob("*.sif"))
         ran = subprocess.run(["apptainer", "exec", str(sif), "cat", "/two"], capture_output=True)
         assert ran.stdout == b"two\n"
-    finally:
-        subprocess.run(["umount", "-l", str(cache)], check=False)
 
 
 def test_the_size_cap_is_settable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

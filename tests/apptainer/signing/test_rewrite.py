@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from images import busybox_sif
+from tmpfs import mounted_tmpfs
 
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT, read_named_object
 from scitex_container.apptainer.signing.keys import new_keypair
@@ -35,20 +35,8 @@ def key(tmp_path_factory):
 
 @pytest.fixture()
 def tiny_fs(tmp_path: Path):
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
-    point = tmp_path / "tmpfs"
-    point.mkdir()
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", str(point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    yield point
-    subprocess.run(["umount", "-l", str(point)], check=False)
+    with mounted_tmpfs(tmp_path / "tmpfs", "16m") as point:
+        yield point
 
 
 def _run(capsys, *args: str) -> tuple[int, dict]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from tmpfs import mounted_tmpfs
 from travel import repo
 
 pytestmark = [pytest.mark.apptainer, pytest.mark.registry]
@@ -16,23 +15,11 @@ pytestmark = [pytest.mark.apptainer, pytest.mark.registry]
 @pytest.fixture()
 def small_fs(tmp_path: Path):
     """A 4 MiB tmpfs with only 256 KiB free: less than the busybox SIF."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
-    point = tmp_path / "small"
-    point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    st = os.statvfs(point)
-    with open(point / "filler", "wb") as fh:
-        os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - 256 * 1024)
-    yield point
-    subprocess.run(["umount", "-l", str(point)], check=False)
+    with mounted_tmpfs(tmp_path / "small", "4m") as point:
+        st = os.statvfs(point)
+        with open(point / "filler", "wb") as fh:
+            os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - 256 * 1024)
+        yield point
 
 
 def test_a_full_disk_during_the_transfer_is_one_line_exit_1(images, cli, small_fs) -> None:
