@@ -10,9 +10,9 @@ confined to the server's roots like a given path.
 
 from __future__ import annotations
 
-from scitex_container.mcp.tool_spec import Param, ToolSpec
+from scitex_container.mcp.tool_spec import COMPOSE_ENV, COMPOSE_PROJECT, DRY_NOTE, Param, ToolSpec
 
-_DRY = "Accepts dry_run."
+_DRY = DRY_NOTE
 
 _SOURCE = Param(
     "store",
@@ -22,13 +22,7 @@ _SOURCE = Param(
     resolve_default="containers_dir",
 )
 
-_PROJECT = Param(
-    "project_dir",
-    "path",
-    "Directory of the compose file.",
-    flag="--project-dir",
-    resolve_default="cwd",
-)
+_PROJECT = COMPOSE_PROJECT
 
 SEED_ONLY: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -63,7 +57,7 @@ SEED_ONLY: tuple[ToolSpec, ...] = (
         ("docker", "restart"),
         f"Take a Compose stack down, then up -d. {_DRY}",
         (
-            Param("env", "text", "Environment: docker-compose.<env>.yml.", "--env", default="dev"),
+            COMPOSE_ENV,
             _PROJECT,
         ),
         mutating=True,

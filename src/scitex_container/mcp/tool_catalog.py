@@ -13,7 +13,7 @@ as aliases of ours.  Nothing here runs anything.
 from __future__ import annotations
 
 from scitex_container.mcp.seed_tools import SEED_ONLY
-from scitex_container.mcp.tool_spec import Param, ToolSpec
+from scitex_container.mcp.tool_spec import COMPOSE_ENV, COMPOSE_PROJECT, DRY_NOTE, Param, ToolSpec
 
 
 def _store(required: bool = False) -> Param:
@@ -27,7 +27,7 @@ def _store(required: bool = False) -> Param:
     )
 
 
-_DRY = "Accepts dry_run."
+_DRY = DRY_NOTE
 
 #: The seed's ``use_sudo``: only when the caller asks for it (never by default).
 _SUDO = Param("use_sudo", "bool", "Run the privileged step through sudo.", flag="--sudo")
@@ -147,14 +147,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         ("docker", "rebuild"),
         f"Rebuild a Compose stack's images without cache and restart it. {_DRY}",
         (
-            Param("env", "text", "Environment: docker-compose.<env>.yml.", "--env", default="dev"),
-            Param(
-                "project_dir",
-                "path",
-                "Directory of the compose file.",
-                flag="--project-dir",
-                resolve_default="cwd",
-            ),
+            COMPOSE_ENV,
+            COMPOSE_PROJECT,
         ),
         mutating=True,
     ),

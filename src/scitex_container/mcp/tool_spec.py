@@ -95,3 +95,17 @@ class ToolSpec:
         if required:
             schema["required"] = required
         return schema
+
+
+#: The sentence every mutating tool's description ends with.
+DRY_NOTE = "Accepts dry_run."
+
+#: A Compose stack's environment (``docker-compose.<env>.yml``) and directory.
+COMPOSE_ENV = Param("env", "text", "Environment: docker-compose.<env>.yml.", "--env", default="dev")
+COMPOSE_PROJECT = Param(
+    "project_dir",
+    "path",
+    "Directory of the compose file.",
+    flag="--project-dir",
+    resolve_default="cwd",
+)
