@@ -10,6 +10,7 @@ from images import BUSYBOX_DEF
 from scitex_container.apptainer import status
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.errors import ScitexError
+from scitex_container.files import temporaries
 from scitex_container.process import runner
 
 REFERENCE_KEYS = {
@@ -67,5 +68,7 @@ def test_status_agrees_with_build(containers: Path) -> None:
     assert row["sif_size"].endswith("MB") and row["sif_date"]
     (containers / "payload").write_text("2\n")
     row = by_name(status(containers))["a"]
+    before = temporaries.pending()
     assert row["needs_rebuild"] is True and would_build(containers, "a") is True
+    assert temporaries.pending() == before  # a dry run makes no temporary to sweep
     assert row["hash_stored"] == built.inputs_hash != row["hash_current"]

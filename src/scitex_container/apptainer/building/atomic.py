@@ -189,7 +189,6 @@ def build_image(
         raise not_writable(out_path.parent, "use --sudo")
     log_path = Path(log_path) if log_path else sidecar(out_path, LOG_SUFFIX)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.time_ns()}.building")
-    temporaries.track(tmp)  # apptainer makes it; ours to remove until it is in place
     argv = build_command(
         source,
         tmp,
@@ -213,6 +212,7 @@ def build_image(
     # next change if a SIGKILL left it.
     space = build_scratch(out_path.parent, out_path.name) if writable else None
     prefetch = _version_prefetch()
+    temporaries.track(tmp)  # apptainer makes it; ours to remove until it is in place
     try:
         with space or contextlib.nullcontext() as scratch:
             env = {k: str(scratch) for k in _TMPDIR_VARS} if scratch is not None else None
