@@ -30,7 +30,7 @@ from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
 from scitex_container.errors import MetadataError, NotAFileError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.digests import DigestCache
-from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.files.fsutil import atomic_write_text, sha256_file
 from scitex_container.files.ownership import follow_trusted, read_no_follow
 
 SCHEMA = 1
@@ -196,7 +196,41 @@ def read_metadata(artifact: str | Path) -> VersionMeta | None:
         data = json.loads(text)
     except ValueError as exc:
         raise MetadataError(f"the metadata is not valid JSON ({exc})", str(path)) from None
-    return VersionMeta.from_dict(data, str(path))
+    meta = VersionMeta.from_dict(data, str(path))
+    return settled(path.with_name(path.name[: -len(META_SUFFIX)]), meta, str(path))
+
+
+#: Set while a rewrite (sign, sbom --embed) records a new digest before renaming the
+#: new bytes in: the metadata as it was before (see :func:`settled`).
+PENDING = "rewrite_pending"
+
+
+def settled(real: Path, meta: VersionMeta, where: str = "") -> VersionMeta:
+    """``meta`` with an interrupted rewrite resolved by the bytes on disk.
+
+    A rewrite writes the new digest (with :data:`PENDING` holding the
+    metadata as it was) before it renames the new bytes over the version,
+    then drops :data:`PENDING`.  Killed in between, the bytes say which
+    step happened: the new digest's bytes mean the rename was done (the new
+    record stands), the old digest's bytes mean it was not (the old record
+    stands, as if the rewrite never began).  Other bytes: the new record,
+    which ``verify`` then reports as tampered.
+    """
+    pending = meta.extra.get(PENDING)
+    if pending is None:
+        return meta
+    rest = {k: v for k, v in meta.extra.items() if k != PENDING}
+    current = meta.with_(extra=rest)
+    before = pending.get("before") if isinstance(pending, dict) else None
+    if not isinstance(before, dict) or not before.get("sha256") or not real.is_file():
+        return current
+    try:
+        actual = sha256_file(real)
+    except OSError:
+        return current
+    if actual != meta.sha256 and actual == before["sha256"]:
+        return VersionMeta.from_dict(before, where)
+    return current
 
 
 def load_metadata(artifact: str | Path) -> dict[str, Any]:
@@ -269,10 +303,20 @@ def rerecord_digest(
         [*history, dict(history_entry)] if isinstance(history, list) else [dict(history_entry)]
     )
     new = meta.with_(sha256=sha256, extra={**meta.extra, **extra, "digest_history": history})
+    if not remember:  # the bytes come after: the record as it was, until they are in place
+        new = new.with_(extra={**new.extra, PENDING: {"before": meta.to_dict()}})
     _write(metadata_path(real), new)
     if remember:
         remember_digest(real, sha256)
     return new
+
+
+def commit_rewrite(artifact: str | Path) -> None:
+    """Drop :data:`PENDING` once the rewrite's bytes are in place (caller holds the lock)."""
+    path = metadata_path(_real(artifact))
+    data = json.loads(read_no_follow(path).decode("utf-8"))
+    if isinstance(data, dict) and data.pop(PENDING, None) is not None:
+        atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def file_digest(path: str | Path, cache: DigestCache | None = None) -> str:
