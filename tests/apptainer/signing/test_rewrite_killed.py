@@ -27,18 +27,22 @@ from scitex_container.files.fsutil import sha256_file
 
 pytestmark = pytest.mark.apptainer
 
-#: The CLI, killed by SIGKILL when it renames a copy over the file named in argv[1].
+#: The CLI, killed by SIGKILL when it renames a copy over the file named in argv[1] for
+#: the argv[2]-th time.
 _KILLED_AT_RENAME = """
 import os, signal, sys
-target = os.path.realpath(sys.argv[1])
+target, nth = os.path.realpath(sys.argv[1]), int(sys.argv[2])
 real_replace = os.replace
+seen = []
 def replace(src, dst, *a, **k):
     if os.path.realpath(dst) == target and os.path.basename(os.fspath(src)).startswith("."):
-        os.kill(os.getpid(), signal.SIGKILL)
+        seen.append(dst)
+        if len(seen) == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
     return real_replace(src, dst, *a, **k)
 os.replace = replace
 from scitex_container.cli.main import main
-main(sys.argv[2:])
+main(sys.argv[3:])
 """
 
 
@@ -68,9 +72,9 @@ def _cli(*args: object) -> subprocess.CompletedProcess:
     )
 
 
-def _killed(image: Path, *args: object) -> subprocess.CompletedProcess:
+def _killed(target: Path, nth: int, *args: object) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", _KILLED_AT_RENAME, str(image), *map(str, args)],
+        [sys.executable, "-c", _KILLED_AT_RENAME, str(target), str(nth), *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -89,7 +93,7 @@ def test_a_kill_between_the_metadata_and_the_rename_is_not_tampering(
     args = (
         ("sign", image, "--key", key.private) if command == "sign" else ("sbom", "--embed", image)
     )
-    done = _killed(image, *args)
+    done = _killed(image, 1, *args)
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert sha256_file(image) == before  # the rename never happened
     written = json.loads(meta_path.read_text())
@@ -110,19 +114,18 @@ def test_a_kill_between_the_metadata_and_the_rename_is_not_tampering(
 
 
 def test_a_kill_after_the_rename_keeps_the_new_record(tmp_path: Path, key) -> None:
-    """The rename done, the record's pending mark not yet dropped: the new bytes stand."""
+    """Killed once the rename is done, before the pending mark is dropped: the new bytes stand."""
     image = _version(tmp_path)
-    done = _cli("sign", image, "--key", key.private)
-    assert done.returncode == 0, done.stderr
+    before = sha256_file(image)
     meta_path = layout.sidecar(image, layout.META_SUFFIX)
+    done = _killed(meta_path, 2, "sign", image, "--key", key.private)  # 1st: the new record
+    assert done.returncode == -signal.SIGKILL, done.stderr
     meta = json.loads(meta_path.read_text())
-    old = {"sha256": meta["digest_history"][0]["sha256"], "image_name": "app"}
-    meta["rewrite_pending"] = {"before": old}  # as a kill before the mark was dropped leaves it
-    meta_path.write_text(json.dumps(meta))
+    assert "rewrite_pending" in meta and sha256_file(image) == meta["sha256"] != before
     out = _cli("--json", "verify", image)
     integrity = json.loads(out.stdout)["integrity"]
     assert out.returncode == 0 and integrity["status"] == "pass", out.stdout
-    assert integrity["recorded_sha256"] == sha256_file(image) == meta["sha256"]
+    assert integrity["recorded_sha256"] == sha256_file(image)
     os.truncate(image, os.path.getsize(image) - 1)  # other bytes: still tampering
     out = _cli("--json", "verify", image)
     assert json.loads(out.stdout)["integrity"]["tampered"] is True, out.stdout

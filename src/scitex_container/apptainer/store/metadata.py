@@ -30,7 +30,7 @@ from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
 from scitex_container.errors import MetadataError, NotAFileError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.digests import DigestCache
-from scitex_container.files.fsutil import atomic_write_text, sha256_file
+from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.files.ownership import follow_trusted, read_no_follow
 
 SCHEMA = 1
@@ -225,7 +225,7 @@ def settled(real: Path, meta: VersionMeta, where: str = "") -> VersionMeta:
     if not isinstance(before, dict) or not before.get("sha256") or not real.is_file():
         return current
     try:
-        actual = sha256_file(real)
+        actual = file_digest(real)  # the digest cache: settled again at the cost of a stat
     except OSError:
         return current
     if actual != meta.sha256 and actual == before["sha256"]:
