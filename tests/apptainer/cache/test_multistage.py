@@ -131,6 +131,8 @@ def test_a_copy_from_an_old_network_stage_builds_cold_so_its_age_cannot_be_bypas
     # nor can a recipe reach the copy path by writing the cache's placeholder itself
     literal = fill().replace("echo l1 > /last", "cp -r @scitex-stage:build@/x /last")
     assert "reserved" in (keyed(literal).plan.uncacheable or "")
+    alone = "Bootstrap: scratch\n\n%post\n    echo @scitex-stage:x@ > /a\n"  # was a KeyError
+    assert "reserved" in (keyed(alone).plan.uncacheable or "")
 
 
 @pytest.mark.apptainer
