@@ -202,7 +202,8 @@ def refusal(what: str) -> str:
     """The message of the refusal at a checkpoint, from :func:`reported`."""
     if not what:
         what = "shell state (its message went to a redirected stderr)"
+    does = "do" if "), " in what else "does"  # the items end with their details
     return (
-        f"the %post before this checkpoint changes {what}, which does not reach the commands "
+        f"the %post before this checkpoint changes {what}, which {does} not reach the commands "
         "after it: set it again after the checkpoint, or move the checkpoint"
     )
