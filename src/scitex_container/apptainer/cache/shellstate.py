@@ -89,7 +89,7 @@ def _snapshot(p: str) -> str:
         f"trap >|{_SCRATCH}\n"
         f"__scx_{p}_traps=$(while IFS= read -r __scx_l; do "
         f"printf '%s\\037' \"$__scx_l\"; done <{_SCRATCH})\n"
-        f"$__scx_rm rm -f {_SCRATCH}\n"
+        f"$__scx_rm rm -f {_SCRATCH} || exit 127\n"
         f"__scx_{p}_fds=\n"
         "if [ -d /proc/$$/fd ]; then\n"
         f"  __scx_{p}_fds=$(for __scx_n in 0 1 2; do "
@@ -142,7 +142,7 @@ def prologue(index: int, count: int) -> str:
     """The lines before piece ``index`` (1-based) of ``count`` pieces."""
     text = "# scitex: checkpoint prologue (generated)\n" + _SILENCE
     if index > 1:
-        text += f"if [ -e {MARKER} ]; then $__scx_rm rm -f {MARKER}; else exit 0; fi\n"
+        text += f"if [ -e {MARKER} ]; then $__scx_rm rm -f {MARKER} || exit 127; else exit 0; fi\n"
     if index < count:
         text += "__scx_s=$(printf '\\037')\n" + _snapshot("a")
     return text + _RESTORE
