@@ -68,7 +68,7 @@ def test_state_before_a_checkpoint_is_refused_at_its_line(
     assert ran.code == 2, ran.out
     error = ran.json()["error"]
     assert error.startswith(f"{recipe}:7: the %post before this checkpoint {said}")
-    assert "set it again after the checkpoint, or move the checkpoint" in error
+    assert "set it after the checkpoint instead, or move the checkpoint" in error
     # the bootstrap is kept (a fix reuses it); nothing of the refused stage stays
     entries = sorted(p.name for p in cache.entries_dir.iterdir())
     assert len(entries) == 1
