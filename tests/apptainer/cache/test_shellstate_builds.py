@@ -68,7 +68,7 @@ def test_state_before_a_checkpoint_is_refused_at_its_line(
     assert ran.code == 2, ran.out
     error = ran.json()["error"]
     assert error.startswith(f"{recipe}:7: the %post before this checkpoint {said}")
-    assert "set it after the checkpoint instead, or move the checkpoint" in error
+    assert "undo it before the checkpoint or set it only after it, or move the checkpoint" in error
     # the bootstrap is kept (a fix reuses it); nothing of the refused stage stays
     entries = sorted(p.name for p in cache.entries_dir.iterdir())
     assert len(entries) == 1
@@ -81,8 +81,12 @@ def test_state_before_a_checkpoint_is_refused_at_its_line(
     ("before", "after", "present"),
     [
         ("exit 0", "", ["one"]),  # the later piece does nothing, as in a cold build
-        # the state used after the checkpoint is set after it (before it, in a subshell)
-        ("(cd /etc && V=x && echo $V > ./w)", "cd /etc; V=x; echo $V > ./v", ["one", "two"]),
+        # state undone before the checkpoint and set again after it
+        (
+            "export V=x; cd /etc; echo $V > ./w; unset V; cd /",
+            "cd /etc; V=x; echo $V > ./v",
+            ["one", "two"],
+        ),
     ],
     ids=["exit-0", "state-set-after"],
 )

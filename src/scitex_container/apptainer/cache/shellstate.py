@@ -205,5 +205,5 @@ def refusal(what: str) -> str:
     does = "do" if "), " in what else "does"  # the items end with their details
     return (
         f"the %post before this checkpoint changes {what}, which {does} not reach the commands "
-        "after it: set it after the checkpoint instead, or move the checkpoint"
+        "after it: undo it before the checkpoint or set it only after it, or move the checkpoint"
     )
