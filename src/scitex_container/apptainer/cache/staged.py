@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container.apptainer.cache import multistage
+from scitex_container.apptainer.cache import multistage, shellstate
 from scitex_container.apptainer.cache.entries import (
     DEFAULT_MAX_AGE,
     Entry,
@@ -35,7 +35,13 @@ from scitex_container.apptainer.cache.stage_keys import (
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
 from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
-from scitex_container.errors import DiskFullError, NoSpaceError, StageCacheFallback
+from scitex_container.errors import (
+    DefFileError,
+    DiskFullError,
+    NoSpaceError,
+    ProcessError,
+    StageCacheFallback,
+)
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
@@ -159,6 +165,17 @@ def _full(exc: BaseException) -> bool:
     if isinstance(exc, (NoSpaceError, DiskFullError)):
         return True
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _state_refusal(plan: StagePlan, spec: StageSpec, exc: BaseException) -> DefFileError | None:
+    """The refusal at ``spec``'s checkpoint when its epilogue found the shell state changed
+    (:mod:`.shellstate`); None for any other failure."""
+    if spec.checkpoint is None or not isinstance(exc, ProcessError):
+        return None
+    what = shellstate.reported(exc.stderr or "")
+    if what is None:
+        return None
+    return DefFileError(shellstate.refusal(what), plan.path, spec.checkpoint)
 
 
 def _no_space(cache: StageCache, name: str) -> StageCacheFallback:
@@ -326,6 +343,9 @@ def run_staged(
                 cache.discard(work)
                 if _full(exc):
                     raise _no_space(cache, spec.name) from exc
+                refused = _state_refusal(plan, spec, exc)
+                if refused is not None:
+                    raise refused from exc
                 raise
             took = time.monotonic() - began
             lookup = seen.get(index, "not looked up")
