@@ -44,7 +44,9 @@ def readme_seed_letters() -> set[tuple[str, str]]:
         m = SEED_ROW.match(line.strip())
         if not m:
             break
-        for command in re.findall(r"`([a-z -]+)`", m.group(2)):
+        commands = re.findall(r"`([^`]+)`", m.group(2))
+        assert commands, f"README's seed-letter row names no command: {line}"
+        for command in commands:
             pairs.add((m.group(1), command))
     return pairs
 
@@ -230,3 +232,29 @@ def test_relative_host_paths_are_taken_from_the_working_directory(
     )
     assert out.returncode in (0, 1), out.stderr
     assert f"{tmp_path / 'data'}:/data:ro" in out.stdout, out.stdout
+
+
+def _image_store(directory: Path, stamps: list[str], active: str) -> None:
+    from storekit import make_sif
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for seed, stamp in enumerate(stamps):
+        make_sif(directory / f"demo-v{stamp}.sif", seed=seed)
+    os.symlink(f"demo-v{active}.sif", directory / "demo.sif")
+
+
+def test_keep_counts_the_active_among_the_newest_as_the_readme_says(tmp_path: Path) -> None:
+    """README's `-k` row, `--help` and `cleanup` say one thing: the active one is counted."""
+    row = next(line for line in README.read_text().splitlines() if line.startswith("| `-k` |"))
+    assert "besides" not in row and "the active one counted among them" in row, row
+    stamps = [f"20261206T1401{s:02d}Z" for s in range(4)]  # oldest first
+    _image_store(tmp_path / "newest", stamps, active=stamps[-1])
+    out = run_cli("cleanup", "-k", "2", str(tmp_path / "newest"))
+    assert out.returncode == 0, out.stderr
+    left = sorted(p.name for p in (tmp_path / "newest").glob("demo-v*.sif"))
+    assert left == [f"demo-v{s}.sif" for s in stamps[-2:]], left  # the active is one of the 2
+    _image_store(tmp_path / "older", stamps, active=stamps[0])
+    out = run_cli("cleanup", "-k", "1", str(tmp_path / "older"))
+    assert out.returncode == 0, out.stderr
+    left = sorted(p.name for p in (tmp_path / "older").glob("demo-v*.sif"))
+    assert left == [f"demo-v{stamps[0]}.sif", f"demo-v{stamps[-1]}.sif"], left  # older active stays
