@@ -120,12 +120,34 @@ def emit(
         click.echo(_cell(data))
 
 
+# -- stderr messages ---------------------------------------------------------
+# What ``-q`` silences, decided here only: every stderr line that is not an error, i.e.
+# notes (``note: ...``, how a path was taken), warnings (``warning: ...``), progress and
+# status lines.  Errors (``error: ...``, main.py) are never silenced, nor is stdout (the
+# result), nor a report that goes to stderr because stdout carries an artifact (``-o -``).
+
+
+def silenced(opts: Options | None = None) -> bool:
+    """Does ``-q`` silence notes, warnings and progress in this invocation?"""
+    if opts is None:
+        ctx = click.get_current_context(silent=True)
+        if ctx is None or not isinstance(ctx.find_root().obj, Options):
+            return False
+        opts = ctx.find_root().obj
+    return opts.verbosity < 0
+
+
 def info(message: str, opts: Options | None = None) -> None:
     """A progress or status message (stderr), silenced by ``-q``."""
-    if opts is not None and opts.verbosity < 0:
-        return
-    click.echo(message, err=True)
+    if not silenced(opts):
+        click.echo(message, err=True)
 
 
-def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+def note(message: str, opts: Options | None = None) -> None:
+    """``note: ...`` on stderr (what a path was taken for...), silenced by ``-q``."""
+    info(f"note: {message}", opts)
+
+
+def warn(message: str, opts: Options | None = None) -> None:
+    """``warning: ...`` on stderr, silenced by ``-q`` (the exit code still tells)."""
+    info(f"warning: {message}", opts)

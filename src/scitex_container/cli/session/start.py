@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import ExistingPath, common_options
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, info
 
 
 def _dev_repo(value: str) -> dict:
@@ -119,6 +119,7 @@ def start(
         for b in (parse_bind_spec(_mount(m), field="--mount") for m in mounts)
     ]
     backend = "auto" if local is None else ("local" if local else "slurm")
+    opts = get_options()
     record, commands = execute(
         lambda: start_session(
             image,
@@ -140,7 +141,7 @@ def start(
             timeout=timeout,
             wait=not no_wait,
             keep_failed=keep_failed,
-            progress=lambda line: click.echo(line, err=True),
+            progress=lambda line: info(line, opts),  # the queue wait (silenced by -q)
         )
     )
     where = (
