@@ -8,6 +8,7 @@ README lists (the seed's command line is the contract), or is refused.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 
 from scitex_container.cli.main import cli
 
@@ -258,3 +260,95 @@ def test_keep_counts_the_active_among_the_newest_as_the_readme_says(tmp_path: Pa
     assert out.returncode == 0, out.stderr
     left = sorted(p.name for p in (tmp_path / "older").glob("demo-v*.sif"))
     assert left == [f"demo-v{stamps[0]}.sif", f"demo-v{stamps[-1]}.sif"], left  # older active stays
+
+
+#: Spellings that must never name a thing on their own: the unified key (value) is used,
+#: and where a reference shape keeps the old one (cli/output.py KEPT_SPELLINGS) it stands
+#: beside the unified one.
+SYNONYMS = {
+    "returncode": "exit_code",
+    "rc": "exit_code",
+    "exit_status": "exit_code",
+    "created_time": "created_at",
+    "project_name": "project",
+    "output_path": "path",
+    "output_file": "path",
+}
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def _walk_keys(data: object, where: str, seen: dict[str, dict[str, str]]) -> None:
+    """key -> JSON type -> first command printing it (nulls say nothing about the type)."""
+    if isinstance(data, list):
+        for item in data:
+            _walk_keys(item, where, seen)
+        return
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if key in SYNONYMS:
+            assert SYNONYMS[key] in data, f"{where}: `{key}` without `{SYNONYMS[key]}` beside it"
+        if value is not None:
+            seen.setdefault(key, {}).setdefault(_json_type(value), where)
+        if key not in ("raw", "env", "build_args", "labels"):  # free-form mappings
+            _walk_keys(value, where, seen)
+
+
+@pytest.mark.apptainer
+def test_json_keys_have_one_spelling_and_one_type_across_commands(
+    tmp_path: Path, busybox_sif: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same thing has the same key and the same JSON type whichever command prints it.
+
+    Runs a spread of commands with --json (sessions, store, deploy, snapshot,
+    host, docker) and checks every key of every output: a key is one type (`env` a
+    mapping everywhere), an old spelling only beside the unified one.
+    """
+    monkeypatch.setenv("SCITEX_CONTAINER_SESSIONS_DIR", str(tmp_path / "sessions"))
+    (tmp_path / "proj").mkdir()
+    _image_store(tmp_path / "demo", ["20261206T140148Z", "20261206T150148Z"], "20261206T150148Z")
+    outputs: dict[str, object] = {}
+
+    def run(*args: str, cwd: Path | None = None) -> object:
+        out = run_cli("--json", *args, cwd=cwd)
+        assert out.stdout.strip(), (args, out.stderr)
+        data = json.loads(out.stdout.strip().splitlines()[-1] if args[1] == "exec" else out.stdout)
+        outputs[" ".join(a for a in args[:2] if not a.startswith("/"))] = data
+        return data
+
+    store, target = str(tmp_path / "demo"), str(tmp_path / "shared")
+    started = run("session", "start", "--local", str(busybox_sif), "-p", str(tmp_path / "proj"))
+    assert isinstance(started, dict)
+    try:
+        assert run("session", "exec", started["id"], "--", "true") == {"exit_code": 0}
+    finally:
+        stopped = run("session", "stop", started["id"])
+    for key in ("created_at", "project", "env"):  # start and stop: the record's one shape
+        assert isinstance(stopped, dict) and stopped[key] == started[key], key
+    run("versions", store)
+    run("--dry-run", "cleanup", "-k", "1", store)
+    dry = run("--dry-run", "deploy", store, target)
+    real = run("deploy", store, target)
+    assert isinstance(dry, dict) and isinstance(real, dict)
+    assert dry["result"]["bytes_copied"] == real["bytes_copied"] > 0  # what it would copy
+    snap = run("snapshot", "-o", str(tmp_path / "snap.json"))
+    assert isinstance(snap, dict) and snap["path"] == str(tmp_path / "snap.json")
+    run("host", "mounts")
+    stack = tmp_path / f"vocab{os.getpid()}"  # the Compose project is named after it
+    stack.mkdir()
+    (stack / "docker-compose.yml").write_text("services:\n  a:\n    image: busybox\n")
+    status = run("docker", "status", cwd=stack)  # the reference's returncode, exit_code beside
+    assert isinstance(status, dict) and status["exit_code"] == status["returncode"] == 0
+
+    seen: dict[str, dict[str, str]] = {}
+    for where, data in outputs.items():
+        _walk_keys(data, where, seen)
+    clashes = {key: types for key, types in seen.items() if len(types) > 1}
+    assert not clashes, f"one key, several JSON types (command that printed each): {clashes}"

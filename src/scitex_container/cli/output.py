@@ -68,6 +68,24 @@ def _mapping(data: dict, title: str | None) -> None:
         click.echo(f"{key}\t{_cell(value)}")
 
 
+#: One spelling per thing in every command's JSON: old spellings (the reference's shapes
+#: use them) are kept, and the unified key is added beside them here, once for all.
+KEPT_SPELLINGS = {"returncode": "exit_code"}
+
+
+def unified_keys(data: Any) -> Any:
+    """``data`` with the unified key beside every kept old spelling (nested too)."""
+    if isinstance(data, list):
+        return [unified_keys(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: unified_keys(v) for k, v in data.items()}
+    for old, new in KEPT_SPELLINGS.items():
+        if old in out and new not in out:
+            out[new] = out[old]
+    return out
+
+
 def emit(
     result: Any,
     opts: Options,
@@ -96,7 +114,7 @@ def emit(
                 dry_run_commands=dry_run_commands,
             )
         return
-    data = jsonable(result)
+    data = unified_keys(jsonable(result))
     if opts.json:
         if dry_run_commands is not None or opts.dry_run:  # one shape for every dry run
             data = {"dry_run": True, "result": data, "dry_run_commands": dry_run_commands or []}

@@ -148,12 +148,5 @@ def start(
         f"job {record.job_id} on {record.node or '?'}" if record.backend == "slurm" else "this host"
     )
     text = f"{record.id}\t{record.state}\t{where}\tinstance {record.instance or '-'}"
-    from scitex_container.apptainer.session.records import iso_time
-
-    data = {  # the keys `session list` uses too (`created` stays: the epoch, as recorded)
-        **record.to_dict(),
-        "project": record.project_slug,
-        "created_at": iso_time(record.created),
-    }
-    emit(data, get_options(), text=text, dry_run_commands=commands)
+    emit(record, get_options(), text=text, dry_run_commands=commands)  # the record's one shape
     return pending_exit(True)
