@@ -102,6 +102,14 @@ def test_hidden_letters_mean_the_table_or_are_the_seeds_listed_ones() -> None:
                     f"{command} {letter} ({long}) means something the table does not say"
                 )
                 found.add((letter, command))
+    for letter, command in sorted(seed):  # each listed letter is really on the named command
+        cmd: click.Command | None = cli
+        for name in command.split():
+            assert isinstance(cmd, click.Group), f"README's seed table: no command `{command}`"
+            cmd = cmd.get_command(click.Context(cmd), name)
+        assert cmd is not None, f"README's seed table: no command `{command}`"
+        opts = [o for p in cmd.params if isinstance(p, click.Option) for o in p.opts]
+        assert letter in opts, f"README's seed table: `{command}` has no {letter}"
     assert seed <= found, ("drop rows no command has from README's seed-letter table", seed - found)
 
 
