@@ -107,6 +107,7 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
         if sudo:
             runner.run(runner.with_sudo(["cp", "--", str(src), str(tmp)], True))
             runner.run(runner.with_sudo(["mv", "-Tf", "--", str(tmp), str(dst)], True))
+            temporaries.forget(tmp)  # in place
             return src.stat().st_size
         size = copy_file(src, tmp, durable=durable)
         os.chmod(tmp, stat.S_IMODE(src.stat().st_mode))
