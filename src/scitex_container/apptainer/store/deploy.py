@@ -46,7 +46,7 @@ class DeployResult(Result):
     version: str
     copied: tuple[Path, ...]
     skipped: tuple[Path, ...]  #: already in the target with the same sha256
-    bytes_copied: int
+    bytes_copied: int  #: in a dry run what the real run would copy, as ``copied`` lists
     link: Path
 
 
@@ -167,7 +167,9 @@ def deploy_store(
             copied.append(target.dir / src.name)
             if not runner.is_dry_run():
                 total += _copy_in(target, src, digest, sudo, durable)
-            elif sudo:
+                continue
+            total += src.stat().st_size  # a dry run: what the real run would copy
+            if sudo:
                 _copy_in(target, src, digest, sudo, durable)
         if not runner.is_dry_run():
             target.switch(version, use_sudo=sudo)

@@ -233,6 +233,26 @@ def settled(real: Path, meta: VersionMeta, where: str = "") -> VersionMeta:
     return current
 
 
+def created_time(artifact: str | Path, version: str, mtime: float) -> float:
+    """When version ``version`` (at ``artifact``) was made, epoch seconds.
+
+    Its record (build start plus duration), else the time its name stands
+    for, else ``mtime``.  A sandbox needs this: apptainer gives the
+    directory its source image's mtime, not the time the sandbox was made.
+    """
+    from scitex_container.apptainer.store.naming import stamp_time
+
+    try:
+        meta = read_metadata(artifact)
+    except MetadataError:
+        meta = None
+    when = meta.built_at if meta is not None else None
+    if when is not None and meta is not None:
+        return when.timestamp() + (meta.build_duration or 0.0)
+    named = stamp_time(version)
+    return named if named is not None else mtime
+
+
 def load_metadata(artifact: str | Path) -> dict[str, Any]:
     """The metadata of ``artifact`` as the stored dict (``{}`` when there is none)."""
     meta = read_metadata(artifact)
