@@ -63,14 +63,8 @@ SELF_CHANGING = (
     "PWD",
 )
 
-#: The interpreters whose state the check reads (``%post -c``; the basename, or ``env NAME``).
-SHELLS = frozenset({"sh", "bash", "dash", "ash", "busybox"})
-
 # a line's name: `NAME=value` (set), `declare -x NAME=...`, `export NAME=...`, `readonly NAME`
-_NAME = (
-    "__scx_k=${__scx_l#declare -* }; __scx_k=${__scx_k#export }; "
-    "__scx_k=${__scx_k#readonly }; "
-)
+_NAME = "__scx_k=${__scx_l#declare -* }; __scx_k=${__scx_k#export }; __scx_k=${__scx_k#readonly }; "
 _FILTER = "|".join(["__scx_*", *(f"{name}|{name}=*" for name in SELF_CHANGING)])
 
 # ($? and $- first: `set +x` changes the one, the other; rm and readlink: through busybox in
@@ -93,7 +87,7 @@ def _capture(var: str, command: str, named: bool = False) -> str:
         keep = (
             _NAME
             + f"case $__scx_k in {_FILTER}) continue ;; esac; "
-            + "printf '%s=%s\\037' \"${__scx_k%%=*}\" \"$__scx_l\""
+            + 'printf \'%s=%s\\037\' "${__scx_k%%=*}" "$__scx_l"'
         )
     return (
         f"{command} >|{_SCRATCH}\n"
@@ -106,9 +100,7 @@ def _snapshot(p: str) -> str:
     return (
         # limits first, through a pipe: `ulimit -f 1` would stop us writing the scratch file
         f"__scx_{p}_limits=$(ulimit -a | while IFS= read -r __scx_l; do "
-        "printf '%s\\037' \"$__scx_l\"; done)\n"
-        + (_limits() if p == "b" else "")
-        + _state(p)
+        "printf '%s\\037' \"$__scx_l\"; done)\n" + (_limits() if p == "b" else "") + _state(p)
     )
 
 
@@ -117,9 +109,12 @@ def _state(p: str) -> str:
     return (
         f"__scx_{p}_pwd=$(pwd)\n"
         f"__scx_{p}_umask=$(umask)\n"
-        f'__scx_{p}_flags="$__scx_x$-"\n'
         f'__scx_{p}_args="$#:$*"\n'
-        + _capture(f"__scx_{p}_opts", "set +o")
+        # xtrace as the piece had it ($- before our `set +x`)
+        + _capture(f"__scx_{p}_opts", "set +o").replace(
+            "do printf",
+            'do case $__scx_l$__scx_x in "set +o xtracex") __scx_l="set -o xtrace" ;; esac; printf',
+        )
         + _capture(f"__scx_{p}_traps", "trap")
         + _capture(f"__scx_{p}_exports", "export -p", named=True)
         + _capture(f"__scx_{p}_readonly", "readonly -p", named=True)
@@ -136,13 +131,11 @@ def _state(p: str) -> str:
         # in the shell while it is read); the child's own redirection is its own fd
         + f"__scx_{p}_fds=\n"
         + "if [ -d /proc/$$/fd ]; then\n"
-        + "  (for __scx_n in /proc/$$/fd/*; do __scx_t=$($__scx_rl readlink \"$__scx_n\") && "
-        "printf '%s>%s\\n' \"${__scx_n##*/}\" \"$__scx_t\"; done) >|"
+        + '  (for __scx_n in /proc/$$/fd/*; do __scx_t=$($__scx_rl readlink "$__scx_n") && '
+        'printf \'%s>%s\\n\' "${__scx_n##*/}" "$__scx_t"; done) >|'
         + f"{_SCRATCH} 2>&1 || :\n"
         + f"  __scx_{p}_fds=$(while IFS= read -r __scx_l; do printf '%s\\037' \"$__scx_l\"; "
-        f"done <{_SCRATCH})\n"
-        + "fi\n"
-        + f"$__scx_rm rm -f {_SCRATCH} || exit 127\n"
+        f"done <{_SCRATCH})\n" + "fi\n" + f"$__scx_rm rm -f {_SCRATCH} || exit 127\n"
     )
 
 
@@ -156,9 +149,7 @@ _JOBS = (
     '    case ${__scx_t##*") "} in Z*|"") ;; *) __scx_t=${__scx_t#*"("}\n'
     '      __scx_jobs="$__scx_jobs $__scx_n(${__scx_t%")"*})" ;; esac\n'
     "  done\n"
-    "else\n"
-    + _capture("__scx_c", "jobs -p")
-    + '  [ -z "$__scx_c" ] || __scx_jobs=" $__scx_c"\n'
+    "else\n" + _capture("__scx_c", "jobs -p") + '  [ -z "$__scx_c" ] || __scx_jobs=" $__scx_c"\n'
     "fi\n"
 )
 
@@ -202,11 +193,9 @@ def _item(what: str, label: str, kind: str = "lines", unnamed: str = "") -> str:
 def _limits() -> str:
     """The epilogue's check of the resource limits, before it writes any file."""
     return (
-        "__scx_w=\n"
-        + _item("limits", "resource limits")
-        + 'if [ -n "$__scx_w" ]; then\n'
-        f'  printf \'%s\\n\' "{TAG}${{__scx_w#, }}" >&2\n'
-        f'  printf \'%s\\n\' "{TAG}${{__scx_w#, }}"\n'
+        "__scx_w=\n" + _item("limits", "resource limits") + 'if [ -n "$__scx_w" ]; then\n'
+        f"  printf '%s\\n' \"{TAG}${{__scx_w#, }}\" >&2\n"
+        f"  printf '%s\\n' \"{TAG}${{__scx_w#, }}\"\n"
         f"  exit {EXIT_CODE}\n"
         "fi\n"
     )
@@ -238,8 +227,6 @@ def epilogue() -> str:
         '__scx_w="$__scx_w, the working directory (cd $__scx_b_pwd)"\n'
         '[ "$__scx_a_umask" = "$__scx_b_umask" ] || '
         '__scx_w="$__scx_w, the umask (umask $__scx_b_umask)"\n'
-        '[ "$__scx_a_flags" = "$__scx_b_flags" ] || '
-        '__scx_w="$__scx_w, the shell flags (\\$- $__scx_a_flags, then $__scx_b_flags)"\n'
         '[ "$__scx_a_args" = "$__scx_b_args" ] || '
         '__scx_w="$__scx_w, the positional parameters (set -- ${__scx_b_args#*:})"\n'
         + _item("opts", "shell options")
