@@ -234,10 +234,10 @@ def epilogue() -> str:
         + _item("fds", "open fds")
         + _item("shopt", "shopt options")
         + _item("funcs", "functions")
-        + _item("exports", "exported variables", "names")
-        + _item("readonly", "readonly variables", "names")
         # a variable's later lines: no name to give
         + _item("vars", "variables", "names", "variables")
+        + _item("exports", "exported variables", "names")
+        + _item("readonly", "readonly variables", "names")
         + 'if [ -n "$__scx_w" ]; then\n'
         f'  __scx_w="{TAG}${{__scx_w#, }}"\n'
         "  printf '%s\\n' \"$__scx_w\" >&2\n"
