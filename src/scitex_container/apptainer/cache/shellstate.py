@@ -3,10 +3,12 @@
 Each piece of a ``%post`` cut at checkpoints runs in its own shell (its own
 ``apptainer build``), so state the shell holds does not cross a checkpoint:
 an ``exit 0`` before it does not stop the pieces after it; the working
-directory, ``umask``, ``set`` options, traps, where fds 0/1/2 point, shell
-variables and positional parameters set before it do not reach the commands
-after it.  A cold build would see them; a cached one would silently make
-another image.
+directory, ``umask``, ``set`` options (xtrace too), traps, ``ulimit``s, open
+fds, shell variables with their export/readonly attributes (under bash:
+every ``declare`` attribute, ``shopt`` and functions), positional
+parameters, ``$?`` and background jobs do not reach the commands after it.
+A cold build would see them; a cached one would silently make another image.
+Under dash and busybox ash a function cannot be listed: the one known gap.
 
 So every piece of a ``%post`` that has checkpoints gets a POSIX-sh
 :func:`prologue` and (all but the last) an :func:`epilogue`, part of the
@@ -17,7 +19,8 @@ stage's text (so of its key):
   as a cold build skips the rest; otherwise it removes the marker (the image
   never holds it);
 * the prologue of pieces 1..N-1 snapshots the state; the epilogue snapshots
-  it again and, if anything differs, prints one line beginning with
+  it again and, if anything differs (or ``$?`` is not 0, or a child of the
+  shell still runs), prints one line beginning with
   :data:`TAG` to stderr naming what changed and exits :data:`EXIT_CODE`;
   otherwise it writes :data:`MARKER`.
 
