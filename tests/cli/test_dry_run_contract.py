@@ -247,3 +247,54 @@ def test_docker_dry_run_says_what_it_would_do(tmp_path: Path) -> None:
         assert out.returncode == 1, out.stderr
         assert "nothing changed" not in out.stdout
         assert re.search(rf"^would run the \d+ command\(s\) above to {action} ", out.stdout, re.M)
+
+
+def fails_alike(top: Path, args: list[object]) -> dict:
+    """A dry run of a command the real run refuses: the same refusal, in the dry-run shape.
+
+    The dry run goes first and must leave ``top`` as it was; both end with the
+    same exit code (never 1, which a dry run keeps for "would change") and the
+    same ``error:`` line.  Returns the real run's JSON error.
+    """
+    before = tree(top)
+    dry = run("--json", "--dry-run", *args)
+    assert tree(top) == before, f"--dry-run {args} changed something"
+    real = run("--json", *args)
+    assert real.returncode not in (0, 1), (args, real.returncode, real.stderr)
+    assert (dry.returncode, dry.stderr) == (real.returncode, real.stderr), args
+    assert not re.search(r"^would ", dry.stdout, re.M), (args, dry.stdout)
+    error = json.loads(real.stdout.splitlines()[-1])
+    shape = {"dry_run": True, "result": None, "dry_run_commands": [], **error}
+    assert json.loads(dry.stdout.splitlines()[-1]) == shape, (args, dry.stdout)
+    text = run("--dry-run", *args)
+    assert (text.returncode, text.stderr, text.stdout) == (real.returncode, real.stderr, ""), args
+    return error
+
+
+def test_every_dry_run_that_would_fail_fails_as_its_real_run(tmp_path: Path) -> None:
+    """Every mutating command of the registry, given a path no command can make."""
+    (tmp_path / "afile").write_text("a file, so afile/x can never be made\n")
+    through_a_file = tmp_path / "afile" / "x"
+    for name in sorted(MUTATING):
+        fails_alike(tmp_path, [*name.split(), through_a_file])
+
+
+def test_store_refusals_are_exit_2_in_the_dry_run_and_the_real_run(tmp_path: Path) -> None:
+    """Refused before anything changes: no older version, an empty store, a dangling link."""
+    one = image_dir(tmp_path / "one", "one", n=1)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    dangling = image_dir(tmp_path / "dang", "dang", n=2)
+    (dangling / "dang.sif").unlink()
+    os.symlink("dang-v20261206T190148Z.sif", dangling / "dang.sif")
+    cases = {
+        ("rollback", one): "no version older than",
+        ("rollback", empty): "no active version",
+        ("rollback", dangling): "which does not exist",
+        ("deploy", dangling, tmp_path / "shared"): "no active version",
+        ("cleanup", "-k", "0", dangling): "dang.sif",
+    }
+    for args, said in cases.items():
+        error = fails_alike(tmp_path, list(args))
+        assert error["exit_code"] == 2 and said in error["error"], (args, error)
+    assert not (tmp_path / "shared").exists()

@@ -13,8 +13,7 @@ Activation passes the site policy's ``switch`` gate either way
 :meth:`Store.switch`, a new SIF version on its temporary file before it is
 published (a refused one is never renamed into the store).  A reuse that
 moves the active link reports the version it moved from
-(``switched_from``), so a build that goes back to an older kept version
-says so.
+(``switched_from``), so a build going back to an older kept version says so.
 """
 
 from __future__ import annotations
@@ -71,9 +70,10 @@ def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> Stor
     """Nothing to build: ``found`` was built from these inputs (make it active if it is not)."""
     version = store.scheme.version_of(found.name)
     previous = store.active_version()
-    moved = version is not None and version != previous
-    if moved and version is not None and not runner.is_dry_run():
-        store.switch(version)  # the site policy's `switch` gate (store/core.py)
+    if moved := version is not None and version != previous:
+        store.check_link_path()  # a file we did not write there: the dry run refuses it too
+        if version is not None and not runner.is_dry_run():
+            store.switch(version)  # the site policy's `switch` gate (store/core.py)
     took = time.monotonic() - start
     return StoreBuildResult(
         store.link,

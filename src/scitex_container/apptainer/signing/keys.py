@@ -129,6 +129,7 @@ def new_keypair(
     for path in (private, public):
         if os.path.lexists(path):
             raise BadInputError("key file already exists; refusing to overwrite it", str(path))
+    _check_directory(directory)  # the same refusal in a dry run
     if runner.is_dry_run():  # no key is made: no fingerprint of one that will never exist
         return KeyPair(private, public, kind, "")
     key = _generate(kind)
@@ -141,6 +142,22 @@ def new_keypair(
                 os.rmdir(parent)
         raise
     return KeyPair(private, public, kind, fingerprint_of(key.public_key()))
+
+
+def _check_directory(directory: Path) -> None:
+    """Refuse a key directory that cannot be made or written, as writing it would."""
+    import errno
+
+    from scitex_container.files.pathinfo import from_oserror, not_writable
+
+    where = directory
+    while not os.path.lexists(where) and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        cause = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
+        raise from_oserror(cause, directory)
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise not_writable(where)
 
 
 def _write_pair(directory: Path, key, private: Path, public: Path) -> None:
