@@ -27,10 +27,8 @@ def test_a_dry_run_refuses_a_foreign_file_at_the_link_as_the_build_does(
     tmp_path: Path, busybox_sif
 ) -> None:
     """A kept version to activate, but a file we did not write sits at the link path."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from test_dry_run_contract import fails_alike, run
+    from clirun import cli as run
+    from dryrun import fails_alike
 
     definition = tmp_path / "bb.def"
     definition.write_text(BUSYBOX_DEF)

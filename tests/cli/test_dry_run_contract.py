@@ -22,6 +22,7 @@ from pathlib import Path
 
 import click
 import pytest
+from dryrun import fails_alike, tree
 from storekit import make_sif
 
 from scitex_container.cli.main import cli as root
@@ -125,18 +126,6 @@ def test_every_command_is_classified() -> None:
     names = set(walk(root))
     assert names - set(MUTATING) - READ_ONLY == set(), "classify the new command here"
     assert not set(MUTATING) & READ_ONLY
-
-
-def tree(top: Path) -> dict[str, tuple]:
-    """Every path under ``top`` with what could change: kind, size, mtime, link target."""
-    out: dict[str, tuple] = {}
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            st = os.lstat(p)
-            link = os.readlink(p) if os.path.islink(p) else None
-            out[os.path.relpath(p, top)] = (st.st_mode, st.st_size, st.st_mtime_ns, link)
-    return out
 
 
 def run(*args: object) -> subprocess.CompletedProcess:
@@ -247,28 +236,6 @@ def test_docker_dry_run_says_what_it_would_do(tmp_path: Path) -> None:
         assert out.returncode == 1, out.stderr
         assert "nothing changed" not in out.stdout
         assert re.search(rf"^would run the \d+ command\(s\) above to {action} ", out.stdout, re.M)
-
-
-def fails_alike(top: Path, args: list[object]) -> dict:
-    """A dry run of a command the real run refuses: the same refusal, in the dry-run shape.
-
-    The dry run goes first and must leave ``top`` as it was; both end with the
-    same exit code (never 1, which a dry run keeps for "would change") and the
-    same ``error:`` line.  Returns the real run's JSON error.
-    """
-    before = tree(top)
-    dry = run("--json", "--dry-run", *args)
-    assert tree(top) == before, f"--dry-run {args} changed something"
-    real = run("--json", *args)
-    assert real.returncode not in (0, 1), (args, real.returncode, real.stderr)
-    assert (dry.returncode, dry.stderr) == (real.returncode, real.stderr), args
-    assert not re.search(r"^would ", dry.stdout, re.M), (args, dry.stdout)
-    error = json.loads(real.stdout.splitlines()[-1])
-    shape = {"dry_run": True, "result": None, "dry_run_commands": [], **error}
-    assert json.loads(dry.stdout.splitlines()[-1]) == shape, (args, dry.stdout)
-    text = run("--dry-run", *args)
-    assert (text.returncode, text.stderr, text.stdout) == (real.returncode, real.stderr, ""), args
-    return error
 
 
 def test_every_dry_run_that_would_fail_fails_as_its_real_run(tmp_path: Path) -> None:

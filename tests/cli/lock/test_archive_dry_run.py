@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from clirun import cli
+from dryrun import tree
 
 from scitex_container.apptainer.lock.lockfile import Lock, write_lock
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_dry_run_contract import tree
 
 
 def test_an_archive_of_nothing_to_fetch_is_predicted_then_made_then_unchanged(

@@ -30,6 +30,7 @@ from scitex_container.apptainer.building.decision import image_store, unchanged_
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
 from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.apptainer.cache.staged import StagedReport, StageRun
+from scitex_container.apptainer.store.access import make_dir
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import VersionMeta
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
@@ -211,8 +212,7 @@ def build_version(
     if not force and (found := unchanged_version(store, inputs.digest)) is not None:
         return _reuse(store, found, inputs, start)
     store.check_link_path()  # before apptainer runs, not after
-    if not runner.is_dry_run():
-        store.dir.mkdir(parents=True, exist_ok=True)
+    make_dir(store.dir)  # a store the caller cannot make: refused by a dry run too
     with store.build_lock():
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:
             return _reuse(store, found, inputs, start)  # a concurrent build just made it

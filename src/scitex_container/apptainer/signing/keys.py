@@ -153,7 +153,11 @@ def _check_directory(directory: Path) -> None:
     where = directory
     while not os.path.lexists(where) and where != where.parent:
         where = where.parent
-    if not where.is_dir():
+    try:  # a link loop or dangling link is said as such, as mkdir would
+        is_dir = stat.S_ISDIR(os.stat(where).st_mode)
+    except OSError as exc:
+        raise from_oserror(exc, where) from None
+    if not is_dir:
         cause = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
         raise from_oserror(cause, directory)
     if not os.access(where, os.W_OK | os.X_OK):

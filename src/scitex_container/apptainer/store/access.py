@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scitex_container.errors import AccessDeniedError
 from scitex_container.files.pathinfo import not_writable
+from scitex_container.process import runner
 
 #: the advice where ``--sudo`` cannot do the change (our own log, metadata or
 #: keep marker is written as the caller): what the caller can do instead
@@ -73,3 +74,10 @@ def require_writable(path: Path, sudo: bool | None = None) -> None:
     error = writable_error(path, sudo)
     if error is not None:
         raise error
+
+
+def make_dir(path: Path) -> None:
+    """Make the store directory ``path`` (not in a dry run), refusing alike in both."""
+    require_writable(path)
+    if not runner.is_dry_run():
+        path.mkdir(parents=True, exist_ok=True)
