@@ -6,7 +6,10 @@ changes nothing, says "would ...", never a past tense, exits 1 when
 something would change and 0 only when nothing would; and what it lists is
 exactly what the real run then does.  The cases below run each cheap
 mutating command for real against its dry run; the rest (builds, sessions,
-compose stacks, host installs) are checked by their own tests.
+compose stacks, host installs) are checked by their own tests.  A dry run
+of a command the real run refuses refuses alike (same line and exit code,
+never 1; the dry-run JSON shape): checked here for every mutating command,
+and as an unprivileged user in tests/cli/store/test_unwritable_dry_run.py.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ MUTATING = {
     "host install": "tests/host/",
     "host mounts": "tests/host/",
     "key new": "here",
-    "lock archive": "tests/apptainer/lock/",
+    "lock archive": "tests/cli/lock/test_archive_dry_run.py, tests/apptainer/lock/",
     "lock capture": "tests/apptainer/lock/",
     "lock freeze": "tests/apptainer/lock/",
     "lock pin": "tests/apptainer/lock/",
