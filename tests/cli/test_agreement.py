@@ -71,3 +71,33 @@ def test_every_command_gives_the_same_answer(tmp_path: Path) -> None:
     again = answers(defs, out, definition, image)
     assert again["status"] == "none" and again["dry_run_exit"] == 0
     assert again["verify_def"] == "pass"
+
+
+def test_verify_def_names_the_input_that_changed(tmp_path: Path, busybox_sif: Path) -> None:
+    """Was: "(a %files source or a build argument)" when only the localimage base changed."""
+    import shutil
+
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    base = defs / "base.sif"
+    shutil.copy(busybox_sif, base)
+    (defs / "input.txt").write_text("one\n")
+    definition = defs / "app.def"
+    definition.write_text(
+        "Bootstrap: localimage\nFrom: base.sif\n\n%files\n    input.txt /input.txt\n"
+    )
+    out = tmp_path / "images"
+    built = cli("-q", "build", definition, "-o", out)
+    assert built.returncode == 0, built.stderr
+    image = out / "app" / "app.sif"
+    with open(base, "ab") as fh:  # the base image changed; the def and %files did not
+        fh.write(b"another base\n")
+    done = cli("--json", "verify", image, "--def", definition)
+    detail = json.loads(done.stdout)["def_origin"]["detail"]
+    assert done.returncode == 1, done.stdout
+    assert "(base image base.sif changed)" in detail, detail
+    assert "%files" not in detail and "build argument" not in detail, detail
+    (defs / "input.txt").write_text("two\n")  # both changed: both named
+    detail = json.loads(cli("--json", "verify", image, "--def", definition).stdout)
+    detail = detail["def_origin"]["detail"]
+    assert "(base image base.sif changed; %files source input.txt changed)" in detail, detail

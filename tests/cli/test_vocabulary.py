@@ -8,6 +8,7 @@ README lists (the seed's command line is the contract), or is refused.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 
 from scitex_container.cli.main import cli
 
@@ -44,7 +46,9 @@ def readme_seed_letters() -> set[tuple[str, str]]:
         m = SEED_ROW.match(line.strip())
         if not m:
             break
-        for command in re.findall(r"`([a-z -]+)`", m.group(2)):
+        commands = re.findall(r"`([^`]+)`", m.group(2))
+        assert commands, f"README's seed-letter row names no command: {line}"
+        for command in commands:
             pairs.add((m.group(1), command))
     return pairs
 
@@ -98,6 +102,14 @@ def test_hidden_letters_mean_the_table_or_are_the_seeds_listed_ones() -> None:
                     f"{command} {letter} ({long}) means something the table does not say"
                 )
                 found.add((letter, command))
+    for letter, command in sorted(seed):  # each listed letter is really on the named command
+        cmd: click.Command | None = cli
+        for name in command.split():
+            assert isinstance(cmd, click.Group), f"README's seed table: no command `{command}`"
+            cmd = cmd.get_command(click.Context(cmd), name)
+        assert cmd is not None, f"README's seed table: no command `{command}`"
+        opts = [o for p in cmd.params if isinstance(p, click.Option) for o in p.opts]
+        assert letter in opts, f"README's seed table: `{command}` has no {letter}"
     assert seed <= found, ("drop rows no command has from README's seed-letter table", seed - found)
 
 
@@ -230,3 +242,121 @@ def test_relative_host_paths_are_taken_from_the_working_directory(
     )
     assert out.returncode in (0, 1), out.stderr
     assert f"{tmp_path / 'data'}:/data:ro" in out.stdout, out.stdout
+
+
+def _image_store(directory: Path, stamps: list[str], active: str) -> None:
+    from storekit import make_sif
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for seed, stamp in enumerate(stamps):
+        make_sif(directory / f"demo-v{stamp}.sif", seed=seed)
+    os.symlink(f"demo-v{active}.sif", directory / "demo.sif")
+
+
+def test_keep_counts_the_active_among_the_newest_as_the_readme_says(tmp_path: Path) -> None:
+    """README's `-k` row, `--help` and `cleanup` say one thing: the active one is counted."""
+    row = next(line for line in README.read_text().splitlines() if line.startswith("| `-k` |"))
+    assert "besides" not in row and "the active one counted among them" in row, row
+    stamps = [f"20261206T1401{s:02d}Z" for s in range(4)]  # oldest first
+    _image_store(tmp_path / "newest", stamps, active=stamps[-1])
+    out = run_cli("cleanup", "-k", "2", str(tmp_path / "newest"))
+    assert out.returncode == 0, out.stderr
+    left = sorted(p.name for p in (tmp_path / "newest").glob("demo-v*.sif"))
+    assert left == [f"demo-v{s}.sif" for s in stamps[-2:]], left  # the active is one of the 2
+    _image_store(tmp_path / "older", stamps, active=stamps[0])
+    out = run_cli("cleanup", "-k", "1", str(tmp_path / "older"))
+    assert out.returncode == 0, out.stderr
+    left = sorted(p.name for p in (tmp_path / "older").glob("demo-v*.sif"))
+    assert left == [f"demo-v{stamps[0]}.sif", f"demo-v{stamps[-1]}.sif"], left  # older active stays
+
+
+#: Spellings that must never name a thing on their own: the unified key (value) is used,
+#: and where a reference shape keeps the old one (cli/output.py KEPT_SPELLINGS) it stands
+#: beside the unified one.
+SYNONYMS = {
+    "returncode": "exit_code",
+    "rc": "exit_code",
+    "exit_status": "exit_code",
+    "created_time": "created_at",
+    "project_name": "project",
+    "output_path": "path",
+    "output_file": "path",
+}
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def _walk_keys(data: object, where: str, seen: dict[str, dict[str, str]]) -> None:
+    """key -> JSON type -> first command printing it (nulls say nothing about the type)."""
+    if isinstance(data, list):
+        for item in data:
+            _walk_keys(item, where, seen)
+        return
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if key in SYNONYMS:
+            assert SYNONYMS[key] in data, f"{where}: `{key}` without `{SYNONYMS[key]}` beside it"
+        if value is not None:
+            seen.setdefault(key, {}).setdefault(_json_type(value), where)
+        if key not in ("raw", "env", "build_args", "labels"):  # free-form mappings
+            _walk_keys(value, where, seen)
+
+
+@pytest.mark.apptainer
+def test_json_keys_have_one_spelling_and_one_type_across_commands(
+    tmp_path: Path, busybox_sif: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same thing has the same key and the same JSON type whichever command prints it.
+
+    Runs a spread of commands with --json (sessions, store, deploy, snapshot,
+    host, docker) and checks every key of every output: a key is one type (`env` a
+    mapping everywhere), an old spelling only beside the unified one.
+    """
+    monkeypatch.setenv("SCITEX_CONTAINER_SESSIONS_DIR", str(tmp_path / "sessions"))
+    (tmp_path / "proj").mkdir()
+    _image_store(tmp_path / "demo", ["20261206T140148Z", "20261206T150148Z"], "20261206T150148Z")
+    outputs: dict[str, object] = {}
+
+    def run(*args: str, cwd: Path | None = None) -> object:
+        out = run_cli("--json", *args, cwd=cwd)
+        assert out.stdout.strip(), (args, out.stderr)
+        data = json.loads(out.stdout.strip().splitlines()[-1] if args[1] == "exec" else out.stdout)
+        outputs[" ".join(a for a in args[:2] if not a.startswith("/"))] = data
+        return data
+
+    store, target = str(tmp_path / "demo"), str(tmp_path / "shared")
+    started = run("session", "start", "--local", str(busybox_sif), "-p", str(tmp_path / "proj"))
+    assert isinstance(started, dict)
+    try:
+        assert run("session", "exec", started["id"], "--", "true") == {"exit_code": 0}
+    finally:
+        stopped = run("session", "stop", started["id"])
+    for key in ("created_at", "project", "env"):  # start and stop: the record's one shape
+        assert isinstance(stopped, dict) and stopped[key] == started[key], key
+    run("versions", store)
+    run("--dry-run", "cleanup", "-k", "1", store)
+    dry = run("--dry-run", "deploy", store, target)
+    real = run("deploy", store, target)
+    assert isinstance(dry, dict) and isinstance(real, dict)
+    assert dry["result"]["bytes_copied"] == real["bytes_copied"] > 0  # what it would copy
+    snap = run("snapshot", "-o", str(tmp_path / "snap.json"))
+    assert isinstance(snap, dict) and snap["path"] == str(tmp_path / "snap.json")
+    run("host", "mounts")
+    stack = tmp_path / f"vocab{os.getpid()}"  # the Compose project is named after it
+    stack.mkdir()
+    (stack / "docker-compose.yml").write_text("services:\n  a:\n    image: busybox\n")
+    status = run("docker", "status", cwd=stack)  # the reference's returncode, exit_code beside
+    assert isinstance(status, dict) and status["exit_code"] == status["returncode"] == 0
+
+    seen: dict[str, dict[str, str]] = {}
+    for where, data in outputs.items():
+        _walk_keys(data, where, seen)
+    clashes = {key: types for key, types in seen.items() if len(types) > 1}
+    assert not clashes, f"one key, several JSON types (command that printed each): {clashes}"

@@ -39,7 +39,9 @@ def stage_lines(result) -> list[str]:
         return [f"stage cache not used: {result.cache_note}"]
     out = [f"stage cache: {result.cache_note}"] if result.cache_note else []
     for stage in result.stages:
-        if stage.reused:
+        if stage.skipped:
+            out.append(f"stage {stage.name}: {stage.lookup}")
+        elif stage.reused:
             age = f" ({_age(stage.age)} old)" if stage.age is not None else ""
             out.append(f"stage {stage.name}: reused {stage.key[:12]}{age}")
         else:

@@ -27,11 +27,11 @@ def apply_verbosity(opts: Options, verbose: int = 0, quiet: bool = False) -> Non
     opts.verbose_count += verbose
     opts.quiet = opts.quiet or quiet
     opts.verbosity = -1 if opts.quiet else opts.verbose_count
+    level = logging.ERROR if opts.quiet else logging.WARNING  # -q: library warnings too
     logging.basicConfig(
-        level=logging.ERROR if opts.quiet else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    logging.getLogger().setLevel(level)  # `-q` after the command name: set up already
     ours = logging.getLogger("scitex_container")
     if opts.verbosity > 0 and not getattr(ours, "_scitex_verbose", False):
         ours.setLevel(logging.DEBUG)  # filelock & co. stay at WARNING

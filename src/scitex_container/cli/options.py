@@ -239,8 +239,8 @@ def keep_option(what: str = "Versions"):
 
 #: STORE: a store directory or its active link; it defaults to the containers directory.
 store_argument = click.argument("store", required=False, type=StorePath())
-#: DIR of a sandbox store.
-sandbox_dir_argument = click.argument("directory", metavar="DIR", type=EXISTING_DIR)
+#: DIR of a sandbox store: its directory, its link, a version or a sidecar of one (as STORE).
+sandbox_dir_argument = click.argument("directory", metavar="DIR", type=StorePath())
 
 APT_SCOPES = ("added", "explicit", "all", "none")
 

@@ -68,6 +68,24 @@ def _mapping(data: dict, title: str | None) -> None:
         click.echo(f"{key}\t{_cell(value)}")
 
 
+#: One spelling per thing in every command's JSON: old spellings (the reference's shapes
+#: use them) are kept, and the unified key is added beside them here, once for all.
+KEPT_SPELLINGS = {"returncode": "exit_code"}
+
+
+def unified_keys(data: Any) -> Any:
+    """``data`` with the unified key beside every kept old spelling (nested too)."""
+    if isinstance(data, list):
+        return [unified_keys(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: unified_keys(v) for k, v in data.items()}
+    for old, new in KEPT_SPELLINGS.items():
+        if old in out and new not in out:
+            out[new] = out[old]
+    return out
+
+
 def emit(
     result: Any,
     opts: Options,
@@ -96,7 +114,7 @@ def emit(
                 dry_run_commands=dry_run_commands,
             )
         return
-    data = jsonable(result)
+    data = unified_keys(jsonable(result))
     if opts.json:
         if dry_run_commands is not None or opts.dry_run:  # one shape for every dry run
             data = {"dry_run": True, "result": data, "dry_run_commands": dry_run_commands or []}
@@ -120,12 +138,34 @@ def emit(
         click.echo(_cell(data))
 
 
+# -- stderr messages ---------------------------------------------------------
+# What ``-q`` silences, decided here only: every stderr line that is not an error, i.e.
+# notes (``note: ...``, how a path was taken), warnings (``warning: ...``), progress and
+# status lines.  Errors (``error: ...``, main.py) are never silenced, nor is stdout (the
+# result), nor a report that goes to stderr because stdout carries an artifact (``-o -``).
+
+
+def silenced(opts: Options | None = None) -> bool:
+    """Does ``-q`` silence notes, warnings and progress in this invocation?"""
+    if opts is None:
+        ctx = click.get_current_context(silent=True)
+        if ctx is None or not isinstance(ctx.find_root().obj, Options):
+            return False
+        opts = ctx.find_root().obj
+    return opts.verbosity < 0
+
+
 def info(message: str, opts: Options | None = None) -> None:
     """A progress or status message (stderr), silenced by ``-q``."""
-    if opts is not None and opts.verbosity < 0:
-        return
-    click.echo(message, err=True)
+    if not silenced(opts):
+        click.echo(message, err=True)
 
 
-def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+def note(message: str, opts: Options | None = None) -> None:
+    """``note: ...`` on stderr (what a path was taken for...), silenced by ``-q``."""
+    info(f"note: {message}", opts)
+
+
+def warn(message: str, opts: Options | None = None) -> None:
+    """``warning: ...`` on stderr, silenced by ``-q`` (the exit code still tells)."""
+    info(f"warning: {message}", opts)

@@ -47,12 +47,16 @@ def snapshot(output, containers_dir, dev_repos) -> int:
     else:
         data = env_snapshot(containers_dir, list(dev_repos))
     text = dumps(data) + "\n"
+    n = len(data["errors"])
+    summary = {"path": str(output), "errors": data["errors"]}  # -o FILE: which file, as sbom
     if output and not dry:
         atomic_write_text(output, text)
-        info(f"snapshot written to {output} ({len(data['errors'])} error(s) recorded)", opts)
+        if opts.json:  # stdout has the result naming the file, as every --json command
+            emit(summary, opts)
+        else:
+            info(f"snapshot written to {output} ({n} error(s) recorded)", opts)
     elif output:  # a dry run: what would be written, not the snapshot as if it were output
-        n = len(data["errors"])
-        emit(data, opts, text=f"would write {output} ({n} error(s) recorded)")
+        emit(summary, opts, text=f"would write {output} ({n} error(s) recorded)")
     else:
         click.echo(text, nl=False)
     return pending_exit(bool(output))

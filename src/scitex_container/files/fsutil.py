@@ -18,6 +18,7 @@ not steer our writes (a link to a regular file is replaced, not followed).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import secrets
@@ -61,6 +62,9 @@ def temp_path(final: str | os.PathLike, suffix: str = ".tmp") -> Path:
         path = final.with_name(f".{final.name}.{secrets.token_hex(8)}{suffix}")
         if not os.path.lexists(path):
             return path
+
+
+_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 def _unlink_ours(tmp: Path, exc: BaseException) -> None:
@@ -200,9 +204,16 @@ def atomic_output(path: str | os.PathLike, mode: int = 0o644) -> Iterator[Binary
     except BaseException as exc:
         _unlink_ours(tmp, exc)
         temporaries.forget(tmp)
+        if isinstance(exc, OSError) and _nameless_space(exc):  # ENOSPC from write(): say where
+            raise type(exc)(exc.errno, exc.strerror, os.fspath(final)) from exc
         raise
     temporaries.forget(tmp)
     fsync_dir(final.parent if str(final.parent) else Path("."))
+
+
+def _nameless_space(exc: OSError) -> bool:
+    """A full disk (or quota) met by ``write()``, which names no file."""
+    return exc.filename is None and exc.errno in _SPACE_ERRNOS
 
 
 def atomic_write_bytes(

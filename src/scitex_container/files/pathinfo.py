@@ -53,10 +53,28 @@ def _refuser(path: str) -> str:
     for parent in reversed(parts):  # from / down: a directory we cannot enter
         if parent.is_dir() and not os.access(parent, os.X_OK):
             return f"cannot enter {parent} ({owner_mode(parent)})"
+    closed = _closed_directory(absolute)
+    if closed:
+        return closed
+    if os.path.lexists(absolute) and not os.access(absolute, os.R_OK, follow_symlinks=False):
+        return owner_mode(absolute)  # the file itself refuses: its owner and mode
     parent_dir = os.path.dirname(absolute)
     if not os.access(parent_dir, os.W_OK):
         return f"cannot write in {parent_dir} ({owner_mode(parent_dir)})"
     return owner_mode(absolute)
+
+
+def _closed_directory(path: str) -> str:
+    """``cannot read or enter it (owner, mode)`` for a directory the caller cannot list
+    or enter (a store dir 0700 of another user), ``""`` otherwise."""
+    if not os.path.isdir(path):
+        return ""
+    cannot = [
+        verb for verb, bit in (("read", os.R_OK), ("enter", os.X_OK)) if not os.access(path, bit)
+    ]
+    if not cannot:
+        return ""
+    return f"cannot {' or '.join(cannot)} it ({owner_mode(path)})"
 
 
 def _kind(path: str) -> str:
@@ -174,7 +192,7 @@ def not_writable(path: str | os.PathLike[str], hint: str = "") -> AccessDeniedEr
 def not_readable(path: str | os.PathLike[str]) -> AccessDeniedError:
     """The refusal for a path the caller cannot read: ``PATH: permission denied (owner, mode)``."""
     name = tidy_path(os.fspath(path))
-    detail = owner_mode(name)
+    detail = _closed_directory(name) or owner_mode(name)
     for parent in reversed(Path(os.path.abspath(name)).parents):  # a directory we cannot enter
         if parent.is_dir() and not os.access(parent, os.X_OK):
             detail = f"cannot enter {parent} ({owner_mode(parent)})"

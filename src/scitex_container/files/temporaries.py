@@ -78,17 +78,21 @@ def sweep() -> list[Path]:
 atexit.register(sweep)
 
 
-def namespace_tag() -> str:
+def namespace_tag(ns: str | None = None) -> str:
     """12 hex digits naming this host and PID namespace: a pid in a temporary's name means
     something only there (a command in another PID namespace, or on another host sharing
-    the file system, must not take a live build's temporary for a dead one's)."""
+    the file system, must not take a live build's temporary for a dead one's).
+
+    ``ns``: the tag of that PID namespace of this host (``pid:[4026531836]``, as
+    ``/proc/PID/ns/pid`` reads) instead of this process's."""
     import hashlib
     import socket
 
-    try:
-        ns = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        ns = "pid:?"
+    if ns is None:
+        try:
+            ns = os.readlink("/proc/self/ns/pid")
+        except OSError:
+            ns = "pid:?"
     return hashlib.sha256(f"{socket.gethostname()}\0{ns}".encode()).hexdigest()[:12]
 
 

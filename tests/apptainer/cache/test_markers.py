@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scitex_container.apptainer.cache.markers import checkpoint_lines
+from scitex_container.apptainer.cache import shellstate
+from scitex_container.apptainer.cache.markers import checkpoint_lines, is_marker
 from scitex_container.apptainer.cache.stages import may_reach_network, plan_stages
 from scitex_container.apptainer.deffile import parse_def_text
 from scitex_container.errors import DefFileError
@@ -24,7 +25,11 @@ def test_markers_cut_post_into_stages_after_the_bootstrap() -> None:
     assert [s.name for s in p.stages] == ["bootstrap", "post-1", "post-2", "final"]
     assert "%files" in p.stages[1].body and "echo 1" in p.stages[1].body
     assert "echo 2" in p.stages[2].body and "%files" not in p.stages[2].body
-    assert "checkpoint" not in p.stages[1].body + p.stages[2].body
+    assert not any(is_marker(line) for line in (p.stages[1].body + p.stages[2].body).split("\n"))
+    # the shell-state check: post-1 snapshots and compares, post-2 only looks for the marker
+    assert shellstate.epilogue() in p.stages[1].body
+    assert p.stages[2].body.endswith("    echo 2\n") and shellstate.MARKER in p.stages[2].body
+    assert (p.stages[1].checkpoint, p.stages[2].checkpoint) == (8, None)
     assert p.stages[3].body.startswith("%runscript")
     assert p.uncacheable is None
 

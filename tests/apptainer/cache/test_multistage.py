@@ -120,3 +120,52 @@ def test_a_def_copying_from_an_earlier_stage_builds_cold_and_equal_with_the_cach
     assert "follows links" in (cached.cache_note or "")
     cold = build(None)
     assert listing(cached.artifact) == listing(cold.artifact)
+
+
+def test_a_copy_from_an_old_network_stage_builds_cold_so_its_age_cannot_be_bypassed() -> None:
+    # the stage that copies from `build` would be rebuilt on its (possibly 6-day-old)
+    # network entry: today no such stage is cached at all, the whole def builds cold
+    networked = fill(built="b1").replace("    echo b1 > /built", "    hostname > /built")
+    plan = keyed(networked).plan
+    assert plan.uncacheable is not None and "`%files from build`" in plan.uncacheable
+    # nor can a recipe reach the copy path by writing the cache's placeholder itself
+    literal = fill().replace("echo l1 > /last", "cp -r @scitex-stage:build@/x /last")
+    assert "reserved" in (keyed(literal).plan.uncacheable or "")
+    alone = "Bootstrap: scratch\n\n%post\n    echo @scitex-stage:x@ > /a\n"  # was a KeyError
+    assert "reserved" in (keyed(alone).plan.uncacheable or "")
+
+
+@pytest.mark.apptainer
+def test_a_stage_copying_from_an_old_network_stage_inherits_its_clock(
+    tmp_path: Path, busybox_sif: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import time
+
+    from scitex_container.apptainer.cache import multistage
+
+    monkeypatch.setattr(multistage, "REWRITE_FILES_FROM", True)  # were the copy exact
+    make_wheel(tmp_path / "wheels", "stage-demo", "1.2.3")
+    recipe = tmp_path / "r.def"
+    cache = StageCache(tmp_path / "cache")
+
+    def build(last: str):
+        text = TWO_STAGES.format(
+            busybox=busybox_sif, base=busybox_sif, built="b1", install="true", last=last
+        )
+        recipe.write_text(text.replace("    echo b1 > /built", "    hostname > /built"))
+        done = build_version(
+            def_path=recipe, output_dir=tmp_path / "out", stage_cache=cache, force=True
+        )
+        return {s.name: s for s in done.stages}
+
+    first = build("l1")
+    assert first["stage-build"].network and not first["post-1"].network  # its own text
+    record = cache.entries_dir / first["stage-build"].key / "entry.json"
+    raw = json.loads(record.read_text())
+    raw["made"] = raw["network_since"] = time.time() - 5 * 86400
+    record.write_text(json.dumps(raw))
+    second = build("l2")
+    assert second["stage-build"].reused and not second["post-1"].reused
+    made = cache.read(second["post-1"].key)
+    assert made.age() < 3600 and made.network_age() > 4.9 * 86400  # the ancestor's clock

@@ -58,7 +58,8 @@ def build(project: Path, cache: StageCache | None, **kw):
 
 
 def reused(result) -> list[str]:
-    return [s.name for s in result.stages if s.reused]
+    """The stages not run again: the deepest one reused and those skipped inside it."""
+    return [s.name for s in result.stages if s.reused or s.skipped]
 
 
 def cat(image: Path, *files: str) -> str:
@@ -86,11 +87,12 @@ def test_each_edit_reuses_exactly_the_stages_before_it(project: Path) -> None:
     assert cat(done.path, "/one", "/payload", "/greeting", "/last") == "uno\nv2\nhi\nLAST\n"
     meta = load_metadata(done.artifact)
     record = meta["stage_cache"]
-    assert [(r["stage"], r["reused"]) for r in record] == [
-        ("bootstrap", True),
-        ("post-1", True),
-        ("post-2", False),
-        ("final", False),
+    # only the entry looked up and verified is "reused"; the bootstrap inside it is skipped
+    assert [(r["stage"], r["reused"], r["skipped"]) for r in record] == [
+        ("bootstrap", False, True),
+        ("post-1", True, False),
+        ("post-2", False, False),
+        ("final", False, False),
     ]
     assert [r["key"] for r in record] == [s.key for s in done.stages]
 
@@ -149,4 +151,5 @@ def test_the_signed_statement_records_the_stages_with_their_keys(project: Path) 
     assert [(s["stage"], s["reused"], s["key"]) for s in stages] == [
         (s.name, s.reused, s.key) for s in done.stages
     ]
-    assert [s["stage"] for s in stages if s["reused"]] == ["bootstrap", "post-1"]
+    assert [s["stage"] for s in stages if s["reused"]] == ["post-1"]
+    assert [s["stage"] for s in stages if s["skipped"]] == ["bootstrap"]

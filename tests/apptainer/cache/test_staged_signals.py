@@ -26,11 +26,12 @@ def start(tmp_path: Path, busybox_sif: Path) -> tuple[subprocess.Popen, Path]:
         argv, preexec_fn=default_signals, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 120
-    # the bootstrap entry is in place and the %post stage (sleep 60) is being made
-    while not (any((cache / "entries").glob("*")) and any((cache / "tmp").glob(".*.making"))):
+    # the bootstrap is made and the %post stage's `sleep 60` runs (its trace is in the log)
+    while not any("+ sleep 60" in log.read_text() for log in tmp_path.glob("r/*.build.log")):
         assert proc.poll() is None, "the build ended before its %post stage"
         assert time.monotonic() < deadline, "the %post stage never started"
         time.sleep(0.1)
+    assert len(list((cache / "tmp").glob(".*.making"))) == 2  # bootstrap and post-1 in the making
     return proc, cache
 
 
@@ -43,9 +44,11 @@ def stages(cache: Path) -> list[str]:
 def test_sigint_mid_stage_leaves_no_partial_entry(tmp_path: Path, busybox_sif: Path) -> None:
     proc, cache = start(tmp_path, busybox_sif)
     proc.send_signal(signal.SIGINT)
-    assert exit_code(proc, 30) != 0
+    assert exit_code(proc, 30) == 130
     assert list((cache / "tmp").iterdir()) == []
-    assert stages(cache) == ["bootstrap"]
+    # the unfinished %post stage never becomes an entry (the bootstrap's is committed only
+    # once the stage built on it ends: an interrupt mid-%post drops it too, whole)
+    assert stages(cache) in ([], ["bootstrap"])
 
 
 def test_sigkill_mid_stage_leaves_nothing_the_next_use_reads(
@@ -61,4 +64,4 @@ def test_sigkill_mid_stage_leaves_nothing_the_next_use_reads(
             break
         assert time.monotonic() < deadline, list((cache / "tmp").iterdir())
         time.sleep(0.2)
-    assert kept == ["bootstrap"]
+    assert kept in ([], ["bootstrap"])

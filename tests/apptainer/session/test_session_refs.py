@@ -51,7 +51,7 @@ def test_exec_attach_and_stop_take_the_instance_name(workspace, user_image: Path
     assert ran.returncode == 0 and ran.stdout.strip() == "by-instance", ran.stderr
     ran = ws.cli("--json", "session", "exec", rec["instance"], "--", "sh", "-c", "echo out; exit 3")
     assert ran.returncode == 3
-    assert ran.stdout.splitlines() == ["out", '{"returncode": 3}']  # one final JSON line
+    assert ran.stdout.splitlines() == ["out", '{"exit_code": 3}']  # one final JSON line
     shell = ws.cli("session", "attach", rec["instance"], input="echo attached\n")
     assert shell.returncode == 0 and "attached" in shell.stdout
     stopped = ws.cli("session", "stop", rec["instance"])

@@ -4,7 +4,8 @@ After every kill the active link must resolve to a complete image (checked
 structurally every time: SIF header and the sha256 its metadata records or
 a known one; and with ``apptainer exec IMAGE true`` on a sample), and no
 half-written artifact may be listed as a version.  The non-slow tier runs
-30 trials of each; the slow tier runs more.
+30 trials of each; the slow tier runs more, with other seeds (the suite runs both tiers,
+so the slow one adds trials rather than repeating the first 30).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def build_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _build_crash(project: Path, trials: int) -> None:
+def _build_crash(project: Path, trials: int, seed: int = 1) -> None:
     apptmp = project / "apptainer-tmp"
     apptmp.mkdir()
     env = {"APPTAINER_TMPDIR": str(apptmp), "XDG_CACHE_HOME": str(project / "cache")}
@@ -107,7 +108,7 @@ def _build_crash(project: Path, trials: int) -> None:
         ),
         lambda exec_it: check_store(store_dir, None, exec_it),
         max_delay=2.0,
-        seed=1,
+        seed=seed,
     )
     # Recovery: the next build works and stale temporaries of the dead builders go.
     (project / "payload").write_text("after the crashes\n")
@@ -123,7 +124,7 @@ def test_killed_builds_never_break_the_active_image(build_project: Path) -> None
 
 @pytest.mark.slow
 def test_killed_builds_many_trials(build_project: Path) -> None:
-    _build_crash(build_project, SLOW_TRIALS)
+    _build_crash(build_project, SLOW_TRIALS - TRIALS, seed=11)
 
 
 # -- switch ------------------------------------------------------------------
@@ -138,14 +139,14 @@ def flat_store(tmp_path: Path, busybox_sif: Path) -> tuple[Path, set[str]]:
     return store, known
 
 
-def _switch_crash(flat: tuple[Path, set[str]], trials: int) -> None:
+def _switch_crash(flat: tuple[Path, set[str]], trials: int, seed: int = 2) -> None:
     store, known = flat
     run_trials(
         trials,
         lambda: start("switch", str(store)),
         lambda exec_it: check_store(store, known, exec_it),
         max_delay=0.3,
-        seed=2,
+        seed=seed,
     )
     assert len(open_store(store).versions()) == 5
 
@@ -156,7 +157,7 @@ def test_killed_switches_never_lose_the_link(flat_store) -> None:
 
 @pytest.mark.slow
 def test_killed_switches_many_trials(flat_store) -> None:
-    _switch_crash(flat_store, SLOW_TRIALS * 2)
+    _switch_crash(flat_store, SLOW_TRIALS * 2 - TRIALS, seed=12)
 
 
 # -- deploy ------------------------------------------------------------------
@@ -173,7 +174,7 @@ def deploy_pair(tmp_path: Path, busybox_sif: Path) -> tuple[Path, Path, set[str]
     return source, tmp_path / "target", known
 
 
-def _deploy_crash(pair, trials: int) -> None:
+def _deploy_crash(pair, trials: int, seed: int = 3) -> None:
     source, target, known = pair
 
     def check(exec_it: bool) -> None:
@@ -185,7 +186,7 @@ def _deploy_crash(pair, trials: int) -> None:
             )
 
     run_trials(
-        trials, lambda: start("deploy", str(source), str(target)), check, max_delay=0.6, seed=3
+        trials, lambda: start("deploy", str(source), str(target)), check, max_delay=0.6, seed=seed
     )
     assert os.path.lexists(target / "current.sif"), "no deploy completed in any trial"
 
@@ -196,4 +197,4 @@ def test_killed_deploys_never_expose_a_partial_image(deploy_pair) -> None:
 
 @pytest.mark.slow
 def test_killed_deploys_many_trials(deploy_pair) -> None:
-    _deploy_crash(deploy_pair, SLOW_TRIALS)
+    _deploy_crash(deploy_pair, SLOW_TRIALS - TRIALS, seed=13)

@@ -37,8 +37,10 @@ def test_build_says_which_stages_were_reused_then_list_and_prune(
     stages = {s["name"]: s for s in again.json()["stages"]}
     assert stages["post-1"]["reused"] and stages["post-1"]["age"] >= 0
     assert not stages["post-2"]["reused"]
+    assert stages["bootstrap"]["skipped"] and not stages["bootstrap"]["reused"]
+    assert stages["bootstrap"]["lookup"] == "skipped: within the reused post-1"
     status = sx("--json", "status", tmp_path)
-    assert status.json()[0]["stages_reused"].startswith("bootstrap, post-1 (")
+    assert status.json()[0]["stages_reused"].startswith("post-1 (")
     cold = sx("--json", "build", "--no-cache", "--force", "--cache-dir", cache, recipe)
     assert cold.code == 0 and cold.json()["stages"] == []
     listed = sx("--json", "cache", "list", "--cache-dir", cache)
@@ -68,6 +70,7 @@ def test_build_caches_by_default_under_xdg_and_no_cache_or_env_turns_it_off(
     again = sx("build", "--force", recipe)
     assert again.code == 0, again.err
     assert "stage post-2: reused" in again.out and " old)" in again.out
+    assert "stage post-1: skipped: within the reused post-2" in again.out
     cold = sx("--json", "build", "--no-cache", "--force", recipe)
     assert cold.code == 0 and cold.json()["stages"] == []
     monkeypatch.setenv("SCITEX_CONTAINER_STAGE_CACHE", "0")

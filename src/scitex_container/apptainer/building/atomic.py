@@ -28,7 +28,7 @@ from scitex_container.apptainer.store import access
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
 from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.state import build_scratch
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError, DiskFullError, NoSpaceError, NotFoundError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import output_kind, remove_path, sha256_file
 from scitex_container.files.pathinfo import from_oserror
@@ -261,6 +261,10 @@ def build_image(
                 temporaries.forget(old)
             else:
                 os.replace(tmp, out_path)
+    except NoSpaceError as exc:  # the house line: the file being written, then the tool's why
+        raise DiskFullError(
+            f"{out_path}: no space left on device (apptainer: {exc.reason}; log: {log_path})"
+        ) from exc
     finally:
         with contextlib.suppress(RuntimeError):  # an interrupt may land before it started
             prefetch.join()  # a short query; never left running behind us

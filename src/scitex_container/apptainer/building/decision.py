@@ -182,7 +182,8 @@ class ImageStatus(Result):
 
 
 def reused_summary(meta) -> str | None:
-    """``bootstrap, post-1 (2.0h old)`` from a version's ``stage_cache`` record (None: none)."""
+    """``post-1 (2.0h old)`` from a version's ``stage_cache`` record (None: none): the stages
+    reused, not those skipped inside them."""
     record = meta.extra.get("stage_cache") if meta is not None else None
     if not isinstance(record, list):
         return None

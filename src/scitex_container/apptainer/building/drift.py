@@ -10,9 +10,11 @@ little.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from scitex_container.apptainer.building.inputs import compute_inputs
+from scitex_container.apptainer.building.inputs import BuildInputs, compute_inputs
 from scitex_container.apptainer.store.metadata import read_metadata
 from scitex_container.apptainer.store.naming import (
     FLAT_SANDBOX,
@@ -37,19 +39,51 @@ def inputs_changed(image: Path, def_path: Path) -> str | None:
     if meta is None or not meta.inputs_hash:
         return None
     try:
-        now = compute_inputs(
+        inputs = compute_inputs(
             def_path, build_args=dict(meta.build_args or {}), sandbox=meta.sandbox
-        ).digest
+        )
     except ScitexError as exc:
         return f"the def's inputs cannot be read: {exc}"
+    now = inputs.digest
     if meta.matches(now):
         return None
     action = _status_action(image, now)
-    return (
-        "def text matches but its inputs changed since this version "
-        f"(a %files source or a build argument): inputs {now[:16]}... "
-        f"recorded {meta.inputs_hash[:16]}...; `status` says {action}"
+    what = (
+        changed_inputs(meta.inputs, inputs) or "a %files source, a base image or a build argument"
     )
+    return (
+        f"def text matches but its inputs changed since this version ({what}): "
+        f"inputs {now[:16]}... recorded {meta.inputs_hash[:16]}...; `status` says {action}"
+    )
+
+
+def changed_inputs(recorded: Mapping[str, Any] | None, now: BuildInputs) -> str:
+    """Which inputs differ, by the breakdown the build recorded (``""`` without one)."""
+    if not isinstance(recorded, Mapping):
+        return ""
+    said: list[str] = []
+    for key, label in (("images", "base image"), ("files", "%files source")):
+        was = _pairs(recorded.get(key))
+        if was is None:
+            continue
+        is_ = dict(getattr(now, key))
+        for name in sorted(was.keys() | is_.keys()):
+            if name not in is_:
+                said.append(f"{label} {name} no longer used")
+            elif name not in was:
+                said.append(f"{label} {name} added")
+            elif was[name] != is_[name]:
+                said.append(f"{label} {name} changed")
+    return "; ".join(said)
+
+
+def _pairs(value: Any) -> dict[str, str] | None:
+    """``[[name, digest], ...]`` as a dict; None when not of that shape (an older record)."""
+    if not isinstance(value, list):
+        return None
+    if not all(isinstance(p, list | tuple) and len(p) == 2 for p in value):
+        return None
+    return {str(name): str(digest) for name, digest in value}
 
 
 def _status_action(image: Path, inputs_hash: str) -> str:

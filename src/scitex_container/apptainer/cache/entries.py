@@ -16,24 +16,29 @@ removes once its process is gone.  Before reuse the root fs is hashed again
 and compared with the digest recorded when it was made; a mismatch, or a
 record that cannot be read, makes the entry *corrupt*: it is removed and
 reported, never used.  The directory is trusted only when it is owned by
-the caller and not writable by others (:mod:`scitex_container.files.ownership`).
+the caller and not writable by others (:mod:`scitex_container.files.ownership`),
+and so is each entry (its directory, root fs top and record): an entry that is not is
+reported and never reused, removed only when it is all ours.  What killed builds of other
+PID namespaces left is listed and counted against the size cap (:mod:`.leftovers`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
 from scitex_container.apptainer.cache.digest import tree_digest
+from scitex_container.apptainer.cache.entry_record import SCHEMA, Entry, Lookup, entry_record
+from scitex_container.apptainer.cache.leftovers import Leftover, scan, untrusted
 from scitex_container.apptainer.cache.settings import (  # re-exported: callers import them here
     DEFAULT_MAX_AGE as DEFAULT_MAX_AGE,
 )
@@ -46,90 +51,12 @@ from scitex_container.apptainer.cache.settings import (
 )
 from scitex_container.apptainer.cache.settings import parse_age as parse_age
 from scitex_container.apptainer.cache.settings import parse_size as parse_size
-from scitex_container.errors import BadInputError, UntrustedStateError
+from scitex_container.errors import BadInputError
 from scitex_container.files import ownership, temporaries
 from scitex_container.files.fsutil import atomic_write_text
-from scitex_container.result import Result
 
-SCHEMA = 1
 _KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
-#: ``.<key>.<pid>.<ns>.making`` (``<ns>``: ``<time>-<host and PID namespace tag>``; names
-#: made before the tag existed, ``.<key>.<pid>.<time>.making``, are still read)
-_TMP_RE = re.compile(
-    r"\.(?P<key>[0-9a-f]{64})\.(?P<pid>\d+)\.\d+(?:-(?P<ns>[0-9a-f]{12}))?\.making\Z"
-)
 _LOCK_TIMEOUT = 600.0
-
-
-def stage_lock(rootfs: Path) -> dict | None:
-    """The packages in a stage's root fs, read from their databases (None if it cannot)."""
-    from scitex_container.apptainer.lock.capture_static import static_capture
-    from scitex_container.errors import ScitexError
-
-    try:
-        found = static_capture(rootfs)
-    except (ScitexError, OSError):
-        return None
-    return {"dpkg": found.dpkg, "pip": found.pip, "node": found.node, "apk": found.apk}
-
-
-def entry_record(
-    work: Path, key: str, stage: str, network: bool, since: float | None = None
-) -> dict:
-    """The record of the entry being made in ``work``: its root fs digest and size, and its
-    lock read statically (``lock``: manager -> name -> version; None when unreadable).
-    ``since``: when its oldest network-reaching ancestor (itself included) was made (None:
-    now, if it reached the network).  Only reads ``work``: it may run while the next stage
-    is built from it."""
-    digest, size = tree_digest(work / "rootfs")
-    made = time.time()
-    return {
-        "schema": SCHEMA,
-        "key": key,
-        "stage": stage,
-        "made": made,
-        "network": network,
-        "network_since": (since if since is not None else made) if network else None,
-        "size": size,
-        "digest": digest,
-        "lock": stage_lock(work / "rootfs"),
-    }
-
-
-@dataclass(frozen=True)
-class Entry(Result):
-    """One cached stage."""
-
-    key: str
-    stage: str
-    made: float  #: UNIX time it was made
-    network: bool
-    size: int
-    digest: str
-    used: float  #: UNIX time it was last reused (or made)
-    path: Path  #: the entry's directory
-    #: when its oldest network-reaching ancestor (itself included) was made: the age limit
-    #: counts from there, so a stage built on an old network stage does not restart the clock
-    network_since: float | None = None
-
-    def network_age(self, now: float | None = None) -> float:
-        since = self.network_since if self.network_since is not None else self.made
-        return (now if now is not None else time.time()) - since
-
-    @property
-    def rootfs(self) -> Path:
-        return self.path / "rootfs"
-
-    def age(self, now: float | None = None) -> float:
-        return (now if now is not None else time.time()) - self.made
-
-
-@dataclass(frozen=True)
-class Lookup(Result):
-    """The outcome of looking a key up."""
-
-    entry: Entry | None
-    why: str  #: ``hit``, ``missing``, ``expired`` or ``corrupt: <reason>``
 
 
 class StageCache:
@@ -181,52 +108,64 @@ class StageCache:
     def _rule(self) -> str:
         return "the stage cache must be owned by you and writable by no one else"
 
-    def open(self, *, sweep: bool = True) -> StageCache:
+    def open(self, *, sweep: bool = True, create: bool = True) -> StageCache:
         """Create the directories (0700) if missing; refuse a directory we cannot trust;
-        remove what killed builds left (not with ``sweep=False``: a dry run changes nothing)."""
+        remove what killed builds left.  ``create=False, sweep=False`` (a dry run, a
+        listing) only checks the directories that exist: nothing is made or removed."""
         for path in (self.root.parent, self.root, self.entries_dir, self.tmp_dir):
             if path == self.root.parent:
-                path.mkdir(parents=True, exist_ok=True)
+                if create:
+                    path.mkdir(parents=True, exist_ok=True)
                 continue
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(path, 0o700)
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(path, 0o700)
+            elif not os.path.lexists(path):
+                continue
             ownership.check_trusted(path, directory=True, allow_root=False, rule=self._rule)
         if sweep:
             self.sweep()
         return self
 
     def exists(self) -> bool:
-        """Whether the cache has an entries directory; a link loop or no access is said."""
-        try:
-            st = os.stat(self.entries_dir)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:  # not "nothing to remove" when the cache cannot be read
-            from scitex_container.files.pathinfo import from_oserror
+        """Whether the cache has an entries or a tmp directory; a link loop or no access is
+        said."""
+        for path in (self.entries_dir, self.tmp_dir):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # not "nothing to remove" when the cache cannot be read
+                from scitex_container.files.pathinfo import from_oserror
 
-            raise from_oserror(exc, self.entries_dir) from None
-        return stat.S_ISDIR(st.st_mode)
+                raise from_oserror(exc, path) from None
+            if stat.S_ISDIR(st.st_mode):
+                return True
+        return False
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self, *, dry_run: bool = False) -> Iterator[None]:
+        """Hold the cache's lock (``dry_run``: a no-op, so nothing, not even ``.lock``, is
+        made)."""
+        if dry_run:
+            yield
+            return
         lock = FileLock(os.fspath(self.root / ".lock"), timeout=_LOCK_TIMEOUT, is_singleton=False)
         with lock:
             yield
 
-    def sweep(self) -> list[Path]:
-        """Remove entries-in-making whose process is gone (a SIGKILL left them)."""
-        from scitex_container.apptainer.store.state import pid_alive
+    def leftovers(self, *, sizes: bool = True) -> list[Leftover]:
+        """What builds left under ``tmp/`` (in progress ones included), oldest first."""
+        return scan(self.tmp_dir, sizes=sizes)
 
+    def sweep(self) -> list[Path]:
+        """Remove entries-in-making whose process is gone (a SIGKILL left them), and ours of
+        another PID namespace or host once older than a day (:mod:`.leftovers`)."""
         gone: list[Path] = []
-        here = temporaries.namespace_tag()
-        with contextlib.suppress(FileNotFoundError):
-            for name in os.listdir(self.tmp_dir):
-                match = _TMP_RE.match(name)
-                if match is None or match.group("ns") not in (None, here):
-                    continue  # another host's or PID namespace's: its pid means nothing here
-                if not pid_alive(int(match.group("pid"))):
-                    self.discard(self.tmp_dir / name)
-                    gone.append(self.tmp_dir / name)
+        for left in self.leftovers(sizes=False):
+            if left.sweepable():
+                self.discard(left.path)
+                gone.append(left.path)
         return gone
 
     # -- reading ------------------------------------------------------------
@@ -278,12 +217,19 @@ class StageCache:
     def lookup(self, key: str, *, max_age: float | None = None, verify: bool = True) -> Lookup:
         """The entry for ``key`` if it can be reused; a corrupt one is removed."""
         path = self.entries_dir / key
-        if not path.exists():
+        if not os.path.lexists(path):
             return Lookup(None, "missing")
+        distrust = untrusted(path)
+        if distrust is not None:
+            why, ours = distrust
+            if ours:
+                with contextlib.suppress(OSError):
+                    self.remove(key)
+            done = "removed" if ours and not os.path.lexists(path) else "left in place"
+            self.notes.append(f"stage cache entry {key[:12]} not trusted ({done}): {why}")
+            return Lookup(None, f"untrusted: {why} ({done})")
         try:
             entry = self._read(key)
-        except UntrustedStateError:
-            raise
         except Exception as exc:
             self.remove(key)
             return Lookup(None, f"corrupt: unreadable record ({type(exc).__name__})")
@@ -338,10 +284,16 @@ class StageCache:
         return entry
 
     def remove(self, key: str) -> None:
-        """Remove an entry: renamed away first, so no reader sees half of it."""
+        """Remove an entry: renamed away first, so no reader sees half of it.  One that is
+        not all ours (:func:`.leftovers.untrusted`) is left in place: PermissionError."""
         path = self.entries_dir / key
-        if not path.exists():
+        if not os.path.lexists(path):
             return
+        distrust = untrusted(path)
+        if distrust is not None and not distrust[1]:
+            raise PermissionError(
+                errno.EPERM, f"another user's entry, left in place: {distrust[0]}", str(path)
+            )
         doomed = (
             self.tmp_dir
             / f".{key}.{os.getpid()}.{time.time_ns()}-{temporaries.namespace_tag()}.making"
@@ -355,20 +307,30 @@ class StageCache:
         self.discard(doomed)
 
     def size(self) -> int:
-        return sum(e.size for e in self.entries())
+        """Bytes of the entries and of the leftovers no build here is making."""
+        kept = sum(x.size for x in self.leftovers())
+        return sum(e.size for e in self.entries()) + kept
+
+    def _removed(self, key: str) -> bool:
+        try:
+            self.remove(key)
+            return True
+        except PermissionError as exc:
+            self.notes.append(f"{exc.filename}: {exc.strerror}")
+            return False
 
     def evict(self, keep: str | None = None) -> list[Entry]:
-        """Remove least recently used entries until the cache fits its size cap."""
+        """Remove least recently used entries until the cache, leftovers of killed builds
+        included, fits its size cap."""
         removed: list[Entry] = []
         with self.locked():
             entries = self.entries()
-            total = sum(e.size for e in entries)
+            total = sum(e.size for e in entries) + sum(x.size for x in self.leftovers())
             for entry in entries:
                 if total <= self.max_bytes:
                     break
-                if entry.key == keep:
+                if entry.key == keep or not self._removed(entry.key):
                     continue
-                self.remove(entry.key)
                 total -= entry.size
                 removed.append(entry)
         return removed
@@ -379,13 +341,29 @@ class StageCache:
         """Remove every entry (``everything``) or those not used for ``older_than`` seconds.
 
         With ``dry_run`` nothing is removed: the entries that would be are returned.
+        Leftovers of killed builds: :meth:`prune_leftovers`.
         """
         now = time.time()
         removed: list[Entry] = []
-        with self.locked():
+        with self.locked(dry_run=dry_run):
             for entry in self.entries():
-                if everything or (older_than is not None and now - entry.used > older_than):
-                    if not dry_run:
-                        self.remove(entry.key)
+                chosen = everything or (older_than is not None and now - entry.used > older_than)
+                if chosen and (dry_run or self._removed(entry.key)):
                     removed.append(entry)
+        return removed
+
+    def prune_leftovers(
+        self, *, older_than: float | None = None, everything: bool = False, dry_run: bool = False
+    ) -> list[Leftover]:
+        """Remove the leftovers of killed builds we may (:meth:`.Leftover.removable`): every
+        one (``everything``) or those untouched for ``older_than`` seconds."""
+        now = time.time()
+        removed: list[Leftover] = []
+        with self.locked(dry_run=dry_run):
+            for left in self.leftovers():
+                old = older_than is not None and left.age(now) > older_than
+                if (everything or old) and left.removable(now):
+                    if not dry_run:
+                        self.discard(left.path)
+                    removed.append(left)
         return removed

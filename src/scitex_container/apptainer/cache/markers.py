@@ -17,6 +17,7 @@ outside ``%post``.
 
 from __future__ import annotations
 
+import os
 import re
 
 from scitex_container.apptainer.deffile.document import DefFile
@@ -27,8 +28,18 @@ from scitex_container.process import runner
 MARKER_RE = re.compile(r"[ \t]*#[ \t]*scitex:[ \t]*checkpoint[ \t]*\Z")
 #: The shells a piece must satisfy (apptainer runs %post with /bin/sh; authors think bash).
 SHELLS = ("bash", "sh")
+#: The interpreters (``%post -c``) whose state the checkpoint check reads (:mod:`.shellstate`).
+POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "ksh", "mksh", "zsh", "busybox"})
 _SENTINEL = "\n)\n"
 _CONTINUED_RE = re.compile(r"(?:(?<!\\)(?:\\\\)*\\|&&|\|\||\|)[ \t]*\Z")
+
+
+def interpreter(args: str) -> str | None:
+    """The interpreter of ``%post -c <interpreter>`` (None: apptainer's ``/bin/sh``)."""
+    words = args.split("#")[0].split()
+    if "-c" in words[:-1]:
+        return words[words.index("-c") + 1]
+    return None
 
 
 def is_marker(text: str) -> bool:
@@ -68,6 +79,14 @@ def checkpoint_lines(deffile: DefFile) -> tuple[int, ...]:
         if section.name != "post":
             raise DefFileError(
                 f"checkpoint marker in `%{section.name}`: checkpoints act only in %post",
+                deffile.path,
+                lines[marks[0]][0],
+            )
+        shell = interpreter(section.args)
+        if shell is not None and os.path.basename(shell) not in POSIX_SHELLS:
+            raise DefFileError(
+                f"checkpoint marker in a `%post -c {shell}`: checkpoints act only in a %post "
+                f"run by a POSIX-family shell ({', '.join(sorted(POSIX_SHELLS))})",
                 deffile.path,
                 lines[marks[0]][0],
             )

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from scitex_container.apptainer.cache import multistage, shellstate
 from scitex_container.apptainer.cache.entries import (
     DEFAULT_MAX_AGE,
     Entry,
@@ -34,7 +35,13 @@ from scitex_container.apptainer.cache.stage_keys import (
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
 from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
-from scitex_container.errors import DiskFullError, NoSpaceError, StageCacheFallback
+from scitex_container.errors import (
+    DefFileError,
+    DiskFullError,
+    NoSpaceError,
+    ProcessError,
+    StageCacheFallback,
+)
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
@@ -53,8 +60,12 @@ class StageRun(Result):
     network: bool
     age: float | None  #: seconds since the reused entry was made
     duration: float  #: seconds spent building it (0 when reused)
-    lookup: str  #: ``hit``, ``missing``, ``expired``, ``corrupt: ...``, ``not looked up``
+    lookup: str  #: ``hit``, ``missing``, ``expired``, ``corrupt: ...``, ``untrusted: ...``,
+    #: ``not looked up``, ``skipped: ...``
     stored: float = 0.0  #: of ``duration``, seconds spent storing the entry (digest, lock)
+    #: neither reused nor built: its result is inside the later stage's entry that was reused
+    #: (not looked up, so not verified on its own), or nothing copies from it
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class StagedReport(Result):
                 "stage": s.name,
                 "key": s.key,
                 "reused": s.reused,
+                "skipped": s.skipped,
                 "age_seconds": None if s.age is None else round(s.age, 1),
                 "network": s.network,
                 "seconds": round(s.duration, 1),
@@ -105,6 +117,8 @@ def prepare(
 ) -> Prepared:
     """Split and key ``deffile`` (raises DefFileError for a misplaced checkpoint)."""
     plan = plan_stages(deffile)
+    if multistage.sources(deffile.emit()):  # ours to write: a recipe's own would be filled in
+        plan = StagePlan((), "", "the text `@scitex-stage:NAME@` is reserved for the stage cache")
     if plan.uncacheable is not None:
         return Prepared(plan, ())
     values = [argument_values(stage.arguments, build_args) for stage in deffile.stages]
@@ -153,6 +167,17 @@ def _full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+def _state_refusal(plan: StagePlan, spec: StageSpec, exc: BaseException) -> DefFileError | None:
+    """The refusal at ``spec``'s checkpoint when its epilogue found the shell state changed
+    (:mod:`.shellstate`); None for any other failure."""
+    if spec.checkpoint is None or not isinstance(exc, ProcessError):
+        return None
+    what = shellstate.reported(exc.stderr or "")
+    if what is None:
+        return None
+    return DefFileError(shellstate.refusal(what), plan.path, spec.checkpoint)
+
+
 def _no_space(cache: StageCache, name: str) -> StageCacheFallback:
     return StageCacheFallback(
         f"the stage cache's file system ({cache.root}) is full while storing stage {name}: "
@@ -175,8 +200,11 @@ def _earlier_roots(
     build_args: Mapping[str, str] | None,
     max_age: float,
     progress: Callable[[str], None] | None,
-) -> tuple[list[StageRun], dict[str, str], list[tuple[str, ...]], list[str]]:
-    """Reuse or build every earlier ``Stage:``: their runs, root fs by name, commands, corrupt."""
+) -> tuple[list[StageRun], dict[str, str], list[tuple[str, ...]], list[str], float | None]:
+    """Reuse or build every earlier ``Stage:``: their runs, root fs by name, commands, corrupt
+    keys, and when the oldest network-reaching one of them was made (None: none reached it):
+    a stage that copies from them is as old as they are for ``--cache-max-age``."""
+    since: float | None = None
     runs: list[StageRun] = []
     roots: dict[str, str] = {}
     commands: list[tuple[str, ...]] = []
@@ -199,15 +227,14 @@ def _earlier_roots(
         line, why = spec.line, found.why
         runs.append(StageRun(spec.name, key, line, reused, spec.network, age, took, why, stored))
         roots[spec.name.removeprefix("stage-")] = os.fspath(entry.rootfs)
-    return runs, roots, commands, corrupt
+        if entry.network:
+            made = entry.network_since if entry.network_since is not None else entry.made
+            since = made if since is None else min(since, made)
+    return runs, roots, commands, corrupt, since
 
 
-def _own_age(cache: StageCache, key: str, fallback: float | None) -> float | None:
-    """The age of the entry ``key`` itself (``fallback`` when it has none)."""
-    try:
-        return cache.read(key).age()
-    except Exception:
-        return fallback
+def _skipped(spec: StageSpec, key: str, why: str) -> StageRun:
+    return StageRun(spec.name, key, spec.line, False, spec.network, None, 0.0, why, skipped=True)
 
 
 def _deepest(
@@ -249,32 +276,37 @@ def run_staged(
     runs: list[StageRun] = []
     commands: list[tuple[str, ...]] = []
     roots: dict[str, str] = {}
+    ancestors: float | None = None  # when the oldest network stage copied from was made
     if any(s.sources for s in plan.stages[start + 1 :]):  # what is left copies from them
         early = _earlier_roots(prepared, cache, build, scratch, build_args, max_age, progress)
-        runs, roots, commands, found_corrupt = early
+        runs, roots, commands, found_corrupt, ancestors = early
         corrupt += found_corrupt
-    elif found is not None:  # held within the entry reused: reported, not looked up
+    else:  # nothing left copies from them: neither built nor looked up
         for spec, key in zip(plan.earlier, prepared.earlier, strict=True):
-            age = _own_age(cache, key, None)
-            deeper = "within a deeper entry"
-            runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, deeper))
+            runs.append(_skipped(spec, key, "skipped: nothing left to build copies from it"))
     base: Path | None = found.rootfs if found is not None else None
-    for index in range(start + 1):
+    for index in range(start):  # inside the entry reused, which was verified whole
         spec, key = cached[index], prepared.keys[index]
-        age = _own_age(cache, key, found.age() if found is not None else None)
-        why = seen.get(index, "within a deeper entry")
-        runs.append(StageRun(spec.name, key, spec.line, True, spec.network, age, 0.0, why))
+        runs.append(_skipped(spec, key, f"skipped: within the reused {cached[start].name}"))
+    if found is not None:
+        spec = cached[start]
+        runs.append(
+            StageRun(spec.name, found.key, spec.line, True, spec.network, found.age(), 0.0, "hit")
+        )
     # when the oldest network-reaching stage below what is built now was made
-    since: float | None = None
+    since: float | None = ancestors
     if found is not None and found.network:
-        since = found.network_since if found.network_since is not None else found.made
+        made = found.network_since if found.network_since is not None else found.made
+        since = made if since is None else min(since, made)
     storing = Storing(cache)
 
     def committed(done: tuple[Entry, float] | None) -> None:
         if done is None:
             return
         entry, took = done
-        at = next(i for i, r in enumerate(runs) if r.key == entry.key and not r.reused)
+        at = next(
+            i for i, r in enumerate(runs) if r.key == entry.key and not (r.reused or r.skipped)
+        )
         run = runs[at]
         runs[at] = dataclasses.replace(run, duration=run.duration + took, stored=took)
 
@@ -311,6 +343,9 @@ def run_staged(
                 cache.discard(work)
                 if _full(exc):
                     raise _no_space(cache, spec.name) from exc
+                refused = _state_refusal(plan, spec, exc)
+                if refused is not None:
+                    raise refused from exc
                 raise
             took = time.monotonic() - began
             lookup = seen.get(index, "not looked up")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from scitex_container.apptainer.cache import multistage
 from scitex_container.apptainer.cache.markers import checkpoint_lines, is_marker
+from scitex_container.apptainer.cache.shellstate import wrap
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.apptainer.deffile.parts import Section
 from scitex_container.apptainer.deffile.text import TEMPLATE_RE
@@ -109,6 +110,7 @@ class StageSpec(Result):
     network: bool  #: may reach the network (reused only within the cache's maximum age)
     templates: tuple[str, ...]  #: build arguments it references
     sources: tuple[str, ...] = ()  #: earlier ``Stage:`` names it copies from (``%files from``)
+    checkpoint: int | None = None  #: the line of the checkpoint that ends this ``%post`` piece
 
     def def_text(
         self, base: str | None, arguments: str, roots: Mapping[str, str] | None = None
@@ -129,6 +131,7 @@ class StagePlan(Result):
     arguments: str  #: the raw ``%arguments`` sections, repeated in every stage's def
     uncacheable: str | None = None
     earlier: tuple[StageSpec, ...] = ()  #: the earlier ``Stage:`` sections, in file order
+    path: str = ""  #: the def file (named by a refusal at a checkpoint)
 
     @property
     def cached(self) -> tuple[StageSpec, ...]:
@@ -140,8 +143,11 @@ def _templates(text: str) -> tuple[str, ...]:
     return tuple(sorted({m.group(1) for m in TEMPLATE_RE.finditer(text)}))
 
 
-def _spec(name: str, kind: str, line: int, body: str, network: bool) -> StageSpec:
-    return StageSpec(name, kind, line, body, network, _templates(body), multistage.sources(body))
+def _spec(
+    name: str, kind: str, line: int, body: str, network: bool, checkpoint: int | None = None
+) -> StageSpec:
+    sources = multistage.sources(body)
+    return StageSpec(name, kind, line, body, network, _templates(body), sources, checkpoint)
 
 
 def may_reach_network(text: str) -> bool:
@@ -232,14 +238,18 @@ def _plan(deffile: DefFile, markers: tuple[int, ...]) -> StagePlan:
     post = next((s for s in sections if s.name == "post"), None)
     if post is not None:
         head = post.raw_header if post.raw_header.endswith("\n") else post.raw_header + "\n"
-        for index, (first, text) in enumerate(_post_chunks(post, markers), 1):
+        chunks = _post_chunks(post, markers)
+        for index, (first, text) in enumerate(chunks, 1):
             text = re.sub(r"(?:\n[ \t]*)+\Z", "\n", "\n" + text)[1:]  # trailing blanks: no input
-            body = (files if index == 1 else "") + head + text
-            specs.append(_spec(f"post-{index}", "post", first, body, may_reach_network(text)))
+            # the shell-state check around each checkpoint (part of the text, so of the key)
+            body = (files if index == 1 else "") + head + wrap(text, index, len(chunks))
+            mark = chunks[index][0] - 1 if index < len(chunks) else None
+            network = may_reach_network(text)
+            specs.append(_spec(f"post-{index}", "post", first, body, network, mark))
     elif files:
         line = next(s.line for s in sections if s.name == "files")
         specs.append(_spec("post-1", "post", line, files + "%post\n", False))
     rest = [s for s in sections if s.name not in ("arguments", "files", "post")]
     final_line = rest[0].line if rest else stage.line
     specs.append(_spec("final", "final", final_line, "".join(s.raw for s in rest), False))
-    return StagePlan(tuple(specs), arguments, earlier=tuple(earlier))
+    return StagePlan(tuple(specs), arguments, earlier=tuple(earlier), path=deffile.path)

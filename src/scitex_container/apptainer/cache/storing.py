@@ -1,6 +1,6 @@
 """Storing an entry while the next stage builds.
 
-Hashing a stage's root fs and reading its lock (:func:`.entries.entry_record`)
+Hashing a stage's root fs and reading its lock (:func:`.entry_record.entry_record`)
 only read it, and so does ``apptainer build`` of the next stage, which
 copies it as its ``Bootstrap: localimage`` base.  :class:`Storing` makes the
 record in a worker thread while the main thread runs that next build, then
@@ -17,7 +17,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from scitex_container.apptainer.cache.entries import Entry, StageCache, entry_record
+from scitex_container.apptainer.cache.entries import Entry, StageCache
+from scitex_container.apptainer.cache.entry_record import entry_record
 
 
 class Storing:
@@ -61,7 +62,12 @@ class Storing:
         except BaseException:
             self.cache.discard(work)
             raise
-        return self.cache.commit(work, record), time.monotonic() - began
+        try:
+            return self.cache.commit(work, record), time.monotonic() - began
+        except PermissionError as exc:  # another user's entry holds the key: left in place
+            self.cache.discard(work)
+            self.cache.notes.append(f"stage {record['stage']} not stored: {exc.strerror}")
+            return None
 
     def close(self) -> None:
         """Drop a record still pending (its stage is removed) and stop the worker."""

@@ -26,6 +26,7 @@ module creates are mode 0755 whatever the umask.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -40,6 +41,7 @@ from scitex_container.errors import BadInputError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_text, fsync_dir, sha256_file, temp_path
 from scitex_container.files.ownership import check_trusted, owner_name, read_trusted
+from scitex_container.files.pathinfo import from_oserror
 from scitex_container.result import Result
 
 INDEX = "index.json"
@@ -163,8 +165,10 @@ class ArchiveStore:
                     raise BadInputError(f"`{source}` changed while it was archived", str(source))
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
-        except BaseException:
+        except BaseException as exc:
             temporaries.remove(tmp)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise from_oserror(exc, final) from None  # the artifact, not our temporary
             raise
         temporaries.forget(tmp)
         fsync_dir(final.parent)

@@ -28,6 +28,7 @@ from scitex_container.apptainer.lock.lockfile import Lock, read_lock
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT
 from scitex_container.errors import BadInputError
 from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.files.pathinfo import from_oserror
 from scitex_container.process import runner
 
 _NAMESPACE = uuid.UUID("6f1f2b0e-4c47-5d0a-9a53-5c1e7c0d2a11")
@@ -167,8 +168,32 @@ def lock_of(source: str | os.PathLike) -> tuple[Lock, str]:
 
     path = Path(source)
     if path.is_file() and not is_sif(path):
+        _refuse_unless_lock(path)
         return read_lock(path), path.name.removesuffix(".lock")
     return capture_lock(path, captured_at=""), path.name
+
+
+def _refuse_unless_lock(path: Path) -> None:
+    """A file that is neither a SIF nor a lock (a def, a README) refused as such, not
+    parsed as a lock: a lock's first line that is not a comment is a ``[section]``."""
+    from scitex_container.apptainer.lock.lockfile import HEADER, SECTIONS
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise from_oserror(exc, path) from None
+    first = next(
+        (s for s in (line.strip() for line in head.splitlines()) if s and not s.startswith("#")),
+        "",
+    )
+    if head.startswith(HEADER) or (first.startswith("[") and first[1:-1] in SECTIONS):
+        return  # a lock (a malformed one is then refused at its file:line)
+    is_def = re.match(r"(?i)bootstrap\s*:", first) is not None
+    what = "a def file (build it, then give its image)" if is_def else "none of them"
+    raise BadInputError(
+        f"expected a SIF image, a sandbox directory or a lock file; this is {what}", str(path)
+    )
 
 
 def _embed_and_resign(source: str | os.PathLike, lock: Lock, subject: str, key) -> dict:

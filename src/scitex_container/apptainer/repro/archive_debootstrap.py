@@ -53,6 +53,7 @@ from scitex_container.apptainer.deffile import DefFile, parse_def_text
 from scitex_container.apptainer.deffile.text import content, split_lines
 from scitex_container.errors import BadInputError
 from scitex_container.files import temporaries
+from scitex_container.files.fsutil import atomic_write_bytes, atomic_write_text
 from scitex_container.process import runner
 
 #: What apptainer's agent passes, whatever the def says.
@@ -248,9 +249,9 @@ def write_mirror(apt_dir: Path, suite: str, arch: str) -> Path:
     data = packages.encode()
     binary = apt_dir / "dists" / suite / COMPONENT / f"binary-{arch}"
     binary.mkdir(parents=True, exist_ok=True)
-    (binary / "Packages").write_bytes(data)
+    atomic_write_bytes(binary / "Packages", data, durable=False)  # a full disk names the file
     release = release_text(suite, arch, data, codename_of(apt_dir, suite))
-    (apt_dir / "dists" / suite / "Release").write_text(release)
+    atomic_write_text(apt_dir / "dists" / suite / "Release", release, durable=False)
     return apt_dir / "dists" / suite
 
 

@@ -35,7 +35,7 @@ from scitex_container.apptainer.lock.archive_store import ArchiveStore
 from scitex_container.apptainer.repro.archive_debootstrap import DebootstrapBase, write_mirror
 from scitex_container.errors import BadInputError
 from scitex_container.files import temporaries
-from scitex_container.files.fsutil import sha256_stream
+from scitex_container.files.fsutil import atomic_write_text, sha256_stream
 from scitex_container.process import runner
 
 #: Artifact file names a view accepts: what apt, pip and npm name their files
@@ -124,7 +124,7 @@ def _fill(tmp: Path, store: ArchiveStore, listing, base: DebootstrapBase | None)
     done = runner.run(
         ["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=tmp / "apt", readonly=True
     )
-    (tmp / "apt" / "Packages").write_text(done.stdout, encoding="utf-8")
+    atomic_write_text(tmp / "apt" / "Packages", done.stdout, durable=False)  # ENOSPC names it
     if base is not None:
         write_mirror(tmp / "apt", base.suite, base.arch)
 

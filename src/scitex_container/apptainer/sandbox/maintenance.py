@@ -244,8 +244,9 @@ def sandbox_to_sif(
         fakeroot: Force ``--fakeroot`` on (True) or off (False); None chooses it (on
             when not root, or when root lacks the capabilities).
 
-    When ``output_sif`` is the active link of an image store, the SIF is
-    written as a new version of that store and the link switched to it.
+    When ``output_sif`` is the active link of an image store, or the store's
+    directory (as ``build -o STORE``), the SIF is written as a new version of
+    that store and the link switched to it (:func:`store_of_output` tells which).
 
     Returns:
         Path to the created .sif file.
@@ -283,6 +284,27 @@ def _store_dir(store):
     return made_dirs(store.dir, empty=discard_state)
 
 
+def store_of_output(out: str | os.PathLike):
+    """The image store ``sandbox_to_sif(..., out)`` adds a version to and activates (None:
+    ``out`` is a plain SIF path, written as it is)."""
+    return _store_at(Path(out))
+
+
+def _store_dir_at(out: Path):
+    """The one image store of directory ``out`` (itself, or the one image ``build -o`` put
+    one level down); a directory holding none is refused (never a guessed name in it)."""
+    from scitex_container.apptainer.store.opening import open_one_store
+
+    store = open_one_store(out)
+    if store.scheme.kind != "sif" or not (store.version_names() or os.path.lexists(store.link)):
+        raise BadInputError(
+            "is a directory holding no image store: give OUT.sif, an image store's"
+            " directory or its active link",
+            str(out),
+        )
+    return store
+
+
 def _store_at(out: Path):
     """The SIF store whose active link ``out`` is (a link there is never replaced by a file).
 
@@ -302,6 +324,8 @@ def _store_at(out: Path):
             store = Store(Path(os.path.normpath(out.parent.absolute())), scheme)
             check_store(store.dir, scheme)
             return store
+    if out.is_dir() and not out.is_symlink():  # a store directory, as `build -o STORE` takes
+        return _store_dir_at(out)
     if not out.is_symlink():
         if out.is_file() and has_sif_magic(out):
             store = open_store(out)

@@ -55,6 +55,16 @@ class SessionRecord(Result):
     def with_(self, **changes) -> SessionRecord:
         return replace(self, **changes)
 
+    def to_dict(self) -> dict:
+        """The one JSON shape of a session in every command (and its record file):
+        ``env`` a mapping, ``project`` and ``created_at`` as `session list` says them
+        (``project_slug`` and the epoch ``created`` stay: older readers use them)."""
+        data = super().to_dict()
+        data["env"] = dict(self.env)
+        data["project"] = self.project_slug
+        data["created_at"] = iso_time(self.created)
+        return data
+
 
 def sessions_dir() -> Path:
     """The user's state directory of sessions."""
@@ -133,7 +143,9 @@ def _from_dict(data: object, where: str) -> SessionRecord:
     if not isinstance(data, dict):
         raise BadInputError("is not a session record", where)
     try:
-        env = tuple((str(k), str(val)) for k, val in data.get("env", []))
+        env_data = data.get("env", [])  # a mapping; older records: a list of pairs
+        pairs = env_data.items() if isinstance(env_data, dict) else env_data
+        env = tuple((str(k), str(val)) for k, val in pairs)
         record = SessionRecord(
             id=v.session_id(data["id"], f"{where}:id"),
             backend=str(data["backend"]),

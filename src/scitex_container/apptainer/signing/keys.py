@@ -29,6 +29,7 @@ from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.files.pathinfo import from_oserror
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -196,8 +197,8 @@ def _read(path: str | os.PathLike) -> tuple[Path, bytes]:
         raise NotFoundError("key file does not exist", str(path)) from None
     except IsADirectoryError:
         raise BadInputError("a directory is not a key file", str(path)) from None
-    except OSError as exc:
-        raise BadInputError(f"cannot read the key file: {exc.strerror}", str(path)) from None
+    except OSError as exc:  # permission (owner, mode), a link loop, a path through a file
+        raise from_oserror(exc, path) from None
 
 
 def _not_pem(path: Path, data: bytes, want: str) -> BadInputError:

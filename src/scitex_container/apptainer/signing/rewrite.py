@@ -109,10 +109,16 @@ def _publish_version(
 ) -> None:
     """Record ``after`` as the version's digest, then rename ``tmp`` over it.
 
-    The metadata is written first (atomically): if that fails nothing has
-    changed.  Should the rename fail, the old metadata is put back.
+    The metadata is written first (atomically), holding the record as it
+    was (:data:`~..store.metadata.PENDING`) until the rename is done: if
+    that write fails nothing has changed; should the rename fail, the old
+    metadata is put back; killed between the two (SIGKILL), every reader
+    resolves the record by which digest the bytes match
+    (:func:`~..store.metadata.settled`), so ``verify`` never calls our own
+    unfinished write tampering.
     """
     from scitex_container.apptainer.store.metadata import (
+        commit_rewrite,
         metadata_path,
         remember_digest,
         rerecord_digest,
@@ -132,5 +138,7 @@ def _publish_version(
     except BaseException:
         atomic_write_bytes(meta, old)
         raise
+    with contextlib.suppress(OSError, ValueError):  # a record left pending resolves by bytes
+        commit_rewrite(real)
     with contextlib.suppress(OSError):  # only a cache: a full disk must not undo the change
         remember_digest(real, after)

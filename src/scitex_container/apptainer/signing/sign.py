@@ -35,6 +35,7 @@ from scitex_container.apptainer.sif.writer import delete_objects
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
 from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.files.pathinfo import from_oserror
 from scitex_container.process import runner
 
 SIGNATURE = 0x4005
@@ -43,10 +44,14 @@ GROUP = 1
 
 def require_sif(path: Path) -> None:
     """Refuse anything but an existing SIF file (exit 2 naming it)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise NotFoundError(f"image `{path}` does not exist", str(path)) from None
+    except OSError as exc:  # a link loop, a path through a file, a closed directory
+        raise from_oserror(exc, path) from None
     if path.is_dir():
         raise BadInputError("a sandbox directory cannot be signed; sign a SIF", str(path))
-    if not path.exists():
-        raise NotFoundError(f"image `{path}` does not exist", str(path))
     if not is_sif(path):
         raise BadInputError("not a SIF image (no SIF_MAGIC header)", str(path))
 

@@ -8,9 +8,8 @@ Invariants, kept across crashes and concurrent commands:
 
 * a version appears under its name only when complete (it is built or
   copied under a hidden temporary name and renamed into place);
-* the active link is replaced by renaming a temporary link over it, so it
-  always points at some complete version, and a failed switch leaves it
-  as it was;
+* the active link is replaced by renaming a temporary link over it, so it always
+  points at some complete version, and a failed switch leaves it as it was;
 * every change (publish, switch, rollback, cleanup, stale-temp removal)
   holds the store's advisory lock, so concurrent commands serialize;
 * cleanup never removes the active version, base images, or versions with
@@ -33,6 +32,7 @@ from scitex_container.apptainer.store import link as store_link
 from scitex_container.apptainer.store import state
 from scitex_container.apptainer.store.metadata import (
     VersionMeta,
+    created_time,
     read_metadata,
     remember_digest,
     write_sidecars,
@@ -69,7 +69,7 @@ class Version(Result):
     version: str
     path: Path
     size_bytes: int | None  #: ``None`` for sandbox directories
-    mtime: float
+    mtime: float  #: when it was made (a sandbox: as recorded, :func:`created_time`)
     active: bool
     protected: bool
 
@@ -160,13 +160,13 @@ class Store:
 
     def versions(self) -> list[Version]:
         """Every version, newest first (in version order, not by date)."""
-        active = self.active_version()
+        active, box = self.active_version(), self.scheme.kind == SANDBOX
         rows = [
             Version(
                 version=v,
                 path=p,
-                size_bytes=None if self.scheme.kind == SANDBOX else st.st_size,
-                mtime=st.st_mtime,
+                size_bytes=None if box else st.st_size,
+                mtime=created_time(p, v, st.st_mtime) if box else st.st_mtime,
                 active=v == active,
                 protected=os.path.lexists(sidecar(p, KEEP_SUFFIX)),
             )

@@ -47,7 +47,7 @@ class DeployResult(Result):
     version: str
     copied: tuple[Path, ...]
     skipped: tuple[Path, ...]  #: already in the target with the same sha256
-    bytes_copied: int
+    bytes_copied: int  #: in a dry run what the real run would copy, as ``copied`` lists
     link: Path
 
 
@@ -105,6 +105,7 @@ def _copy_in(store: Store, src: Path, digest: str, sudo: bool, durable: bool) ->
         if sudo:
             runner.run(runner.with_sudo(["cp", "--", str(src), str(tmp)], True))
             runner.run(runner.with_sudo(["mv", "-Tf", "--", str(tmp), str(dst)], True))
+            temporaries.forget(tmp)  # in place
             return src.stat().st_size
         size = copy_file(src, tmp, durable=durable)
         os.chmod(tmp, stat.S_IMODE(src.stat().st_mode))
@@ -164,7 +165,9 @@ def deploy_store(
             copied.append(target.dir / src.name)
             if not runner.is_dry_run():
                 total += _copy_in(target, src, digest, sudo, durable)
-            elif sudo:
+                continue
+            total += src.stat().st_size  # a dry run: what the real run would copy
+            if sudo:
                 _copy_in(target, src, digest, sudo, durable)
         if not runner.is_dry_run():
             target.switch(version, use_sudo=sudo)

@@ -76,8 +76,19 @@ def no_active(link: Path, directory: Path, scheme: Scheme) -> str:
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         held = f"it holds {shown}"
     else:
-        held = "it is empty"
+        return _empty(directory, scheme)
     return f"{directory} holds no image version ({pattern}) and no {link.name}: {held}"
+
+
+def _empty(directory: Path, scheme: Scheme) -> str:
+    """What an empty directory is as a store: nothing yet, and what would come."""
+    if scheme.kind == "sandbox":
+        first = f"{directory}/{scheme.prefix}<version>{scheme.suffix} and its active link"
+        return f"{directory} is empty: no sandbox yet (the first would be {first} {scheme.active})"
+    return (
+        f"{directory} is empty: no image yet (`build DEF -o {directory}` would create"
+        f" {directory}/<name>/<name>-v<version>.sif and its active link <name>/<name>.sif)"
+    )
 
 
 def unknown_active(link: Path, directory: Path, scheme: Scheme) -> str:

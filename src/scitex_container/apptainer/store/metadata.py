@@ -196,7 +196,61 @@ def read_metadata(artifact: str | Path) -> VersionMeta | None:
         data = json.loads(text)
     except ValueError as exc:
         raise MetadataError(f"the metadata is not valid JSON ({exc})", str(path)) from None
-    return VersionMeta.from_dict(data, str(path))
+    meta = VersionMeta.from_dict(data, str(path))
+    return settled(path.with_name(path.name[: -len(META_SUFFIX)]), meta, str(path))
+
+
+#: Set while a rewrite (sign, sbom --embed) records a new digest before renaming the
+#: new bytes in: the metadata as it was before (see :func:`settled`).
+PENDING = "rewrite_pending"
+
+
+def settled(real: Path, meta: VersionMeta, where: str = "") -> VersionMeta:
+    """``meta`` with an interrupted rewrite resolved by the bytes on disk.
+
+    A rewrite writes the new digest (with :data:`PENDING` holding the
+    metadata as it was) before it renames the new bytes over the version,
+    then drops :data:`PENDING`.  Killed in between, the bytes say which
+    step happened: the new digest's bytes mean the rename was done (the new
+    record stands), the old digest's bytes mean it was not (the old record
+    stands, as if the rewrite never began).  Other bytes: the new record,
+    which ``verify`` then reports as tampered.
+    """
+    pending = meta.extra.get(PENDING)
+    if pending is None:
+        return meta
+    rest = {k: v for k, v in meta.extra.items() if k != PENDING}
+    current = meta.with_(extra=rest)
+    before = pending.get("before") if isinstance(pending, dict) else None
+    if not isinstance(before, dict) or not before.get("sha256") or not real.is_file():
+        return current
+    try:
+        actual = file_digest(real)  # the digest cache: settled again at the cost of a stat
+    except OSError:
+        return current
+    if actual != meta.sha256 and actual == before["sha256"]:
+        return VersionMeta.from_dict(before, where)
+    return current
+
+
+def created_time(artifact: str | Path, version: str, mtime: float) -> float:
+    """When version ``version`` (at ``artifact``) was made, epoch seconds.
+
+    Its record (build start plus duration), else the time its name stands
+    for, else ``mtime``.  A sandbox needs this: apptainer gives the
+    directory its source image's mtime, not the time the sandbox was made.
+    """
+    from scitex_container.apptainer.store.naming import stamp_time
+
+    try:
+        meta = read_metadata(artifact)
+    except MetadataError:
+        meta = None
+    when = meta.built_at if meta is not None else None
+    if when is not None and meta is not None:
+        return when.timestamp() + (meta.build_duration or 0.0)
+    named = stamp_time(version)
+    return named if named is not None else mtime
 
 
 def load_metadata(artifact: str | Path) -> dict[str, Any]:
@@ -269,10 +323,20 @@ def rerecord_digest(
         [*history, dict(history_entry)] if isinstance(history, list) else [dict(history_entry)]
     )
     new = meta.with_(sha256=sha256, extra={**meta.extra, **extra, "digest_history": history})
+    if not remember:  # the bytes come after: the record as it was, until they are in place
+        new = new.with_(extra={**new.extra, PENDING: {"before": meta.to_dict()}})
     _write(metadata_path(real), new)
     if remember:
         remember_digest(real, sha256)
     return new
+
+
+def commit_rewrite(artifact: str | Path) -> None:
+    """Drop :data:`PENDING` once the rewrite's bytes are in place (caller holds the lock)."""
+    path = metadata_path(_real(artifact))
+    data = json.loads(read_no_follow(path).decode("utf-8"))
+    if isinstance(data, dict) and data.pop(PENDING, None) is not None:
+        atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def file_digest(path: str | Path, cache: DigestCache | None = None) -> str:

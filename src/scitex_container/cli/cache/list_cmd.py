@@ -1,4 +1,6 @@
-"""`scitex-container cache list`: the entries of the stage cache, least recently used first."""
+"""`scitex-container cache list`: the entries of the stage cache, least recently used first,
+then what killed builds left (``kind`` ``leftover``).  It reads only: nothing is made,
+swept or locked."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from scitex_container.cli.output import emit, warn
 )
 @json_option
 def list_cmd(cache_dir) -> int:
-    """List the cached stages: key, stage, age, size, last use, network."""
+    """List the cached stages (key, stage, age, size, last use, network) and the leftovers
+    of killed builds (stage: their state)."""
     import time
 
     from scitex_container.apptainer.cache.entries import StageCache
@@ -28,11 +31,13 @@ def list_cmd(cache_dir) -> int:
     cache = StageCache(cache_dir)
 
     def rows() -> list[dict]:
-        if cache.exists():
-            cache.open()  # refuses a directory we cannot trust
+        if not cache.exists():
+            return []
+        cache.open(create=False, sweep=False)  # refuses a directory we cannot trust
         now = time.time()
-        return [
+        out = [
             {
+                "kind": "entry",
                 "key": e.key,
                 "stage": e.stage,
                 "age_seconds": round(e.age(now), 1),
@@ -43,6 +48,21 @@ def list_cmd(cache_dir) -> int:
             }
             for e in cache.entries()
         ]
+        out += [
+            {
+                "kind": "leftover",
+                "key": x.key,
+                "stage": f"leftover ({x.state})",
+                "age_seconds": round(x.age(now), 1),
+                "size": x.size,
+                "last_used": round(x.age(now), 1),
+                "network": None,
+                "path": str(x.path),
+                "removable": x.removable(now),
+            }
+            for x in cache.leftovers()
+        ]
+        return out
 
     result, _ = execute(rows)
     for note in cache.notes:

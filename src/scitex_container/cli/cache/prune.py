@@ -16,8 +16,14 @@ from scitex_container.cli.output import emit, warn
     type=TidyPath(file_okay=False),
     help="The stage cache directory (default: per user, under the XDG cache dir).",
 )
-@click.option("--older-than", metavar="AGE", help="Remove entries not used for AGE (e.g. 7d).")
-@click.option("--all", "everything", is_flag=True, help="Remove every entry.")
+@click.option(
+    "--older-than",
+    metavar="AGE",
+    help="Remove entries not used (and leftovers not touched) for AGE (e.g. 7d).",
+)
+@click.option(
+    "--all", "everything", is_flag=True, help="Remove every entry and removable leftover."
+)
 @common_options
 def prune(cache_dir, older_than, everything) -> int:
     """Remove entries not used for AGE (--older-than), or every entry (--all)."""
@@ -32,14 +38,24 @@ def prune(cache_dir, older_than, everything) -> int:
         age = parse_age(older_than, "--older-than") if older_than is not None else None
         cache = StageCache(cache_dir)
         if not cache.exists():
-            return {"removed": [], "freed": 0}
-        cache.open(sweep=not opts.dry_run)  # a dry run changes nothing, leftovers included
-        removed = cache.prune(older_than=age, everything=everything, dry_run=opts.dry_run)
+            return {"removed": [], "leftovers": [], "freed": 0}
+        # a dry run makes nothing (no tmp/, no .lock) and sweeps nothing
+        cache.open(sweep=not opts.dry_run, create=not opts.dry_run)
+        dry = opts.dry_run
+        removed = cache.prune(older_than=age, everything=everything, dry_run=dry)
+        left = cache.prune_leftovers(older_than=age, everything=everything, dry_run=dry)
         for note in cache.notes:
             warn(note)
-        return {"removed": [e.key for e in removed], "freed": sum(e.size for e in removed)}
+        return {
+            "removed": [e.key for e in removed],
+            "leftovers": [str(x.path) for x in left],
+            "freed": sum(e.size for e in removed) + sum(x.size for x in left),
+        }
 
     result = run()
     verb = "would remove" if opts.dry_run else "removed"
-    emit(result, opts, text=f"{verb} {len(result['removed'])} entries ({result['freed']} bytes)")
-    return pending_exit(bool(result["removed"]))
+    said = f"{verb} {len(result['removed'])} entries"
+    if result["leftovers"]:
+        said += f" and {len(result['leftovers'])} leftovers of killed builds"
+    emit(result, opts, text=f"{said} ({result['freed']} bytes)")
+    return pending_exit(bool(result["removed"] or result["leftovers"]))

@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.docker.stack import stack_options
 from scitex_container.cli.main import execute
-from scitex_container.cli.output import emit, info
+from scitex_container.cli.output import emit
 
 
 @click.command()
@@ -21,7 +21,7 @@ def status(get_stack) -> int:
     if opts.json:
         emit(result.reference_dict() | {"project": result.project, "engine": result.engine}, opts)
     elif result.returncode != 0:
-        info(f"`{' '.join(result.command)}` failed: {result.error}", opts)
+        click.echo(f"error: `{' '.join(result.command)}` failed: {result.error}", err=True)
     else:  # an empty stack still prints its header (as every empty list does)
         rows = [{k: c[k] for k in ("name", "state", "image")} for c in result.containers]
         emit(

@@ -45,7 +45,7 @@ def install(texlive, texlive_recommended, imagemagick, all_, check_only, use_sud
     emit(
         result if opts.json else rows,
         opts,
-        columns=["group", "status", "state", "returncode", "detail"],
+        columns=["group", "status", "state", "exit_code", "detail"],
         dry_run_commands=commands,
     )
     if commands is not None:

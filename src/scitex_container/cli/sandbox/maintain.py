@@ -23,5 +23,5 @@ def maintain(sandbox_dir, command, fakeroot) -> int:
         lambda: sandbox_maintain(sandbox_dir, list(command), fakeroot=fakeroot)
     )
     if commands is not None or get_options().json:
-        emit({"returncode": code}, get_options(), text="", dry_run_commands=commands)
+        emit({"exit_code": code}, get_options(), text="", dry_run_commands=commands)
     return pending_exit(True) if commands is not None else code

@@ -1,4 +1,4 @@
-"""`scitex-container sandbox to-sif DIR OUT.sif`: convert a sandbox into a SIF (atomically)."""
+"""`scitex-container sandbox to-sif DIR OUT`: convert a sandbox into a SIF (atomically)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,27 @@ from scitex_container.cli.output import emit
 
 @click.command("to-sif")
 @click.argument("sandbox_dir", type=EXISTING_DIR)
-@click.argument("output_sif", type=TidyPath(dir_okay=False))
+@click.argument("output_sif", metavar="OUT", type=TidyPath())
 @click.option("--sign", "key", type=EXISTING_FILE, help="Sign it with this PEM key.")
 @common_options
 def to_sif(sandbox_dir, output_sif, key) -> int:
-    """Convert SANDBOX_DIR into the SIF image OUTPUT_SIF (atomically).
+    """Convert SANDBOX_DIR into a SIF image at OUT (atomically).
 
-    When OUTPUT_SIF is the active link of an image store, the SIF becomes a
-    new version of that store and the link points at it.
+    OUT is a SIF path, or an image store: its active link or its directory (as
+    `build -o STORE`).  Into a store the SIF becomes a new version and is
+    activated (the link points at it), as `build` does.
     """
-    from scitex_container.apptainer.sandbox.maintenance import sandbox_to_sif
+    from scitex_container.apptainer.sandbox.maintenance import sandbox_to_sif, store_of_output
 
+    store = store_of_output(output_sif)
     path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif, sign_key=key))
-    verb = "would write" if commands is not None else "wrote"
-    emit({"path": str(path)}, get_options(), text=f"{verb} {path}", dry_run_commands=commands)
+    dry = commands is not None
+    data: dict = {"path": str(path), "activates": store is not None}  # build's key
+    text = f"{'would write' if dry else 'wrote'} {path}"
+    if store is not None:
+        version = store.scheme.version_of(path.name)
+        data.update(version=version, link=str(store.link))
+        verb = "would activate" if dry else "activated"
+        text = f"{text}; {verb} version {version} ({store.link} -> {path.name})"
+    emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(True)

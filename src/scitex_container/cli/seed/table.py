@@ -69,7 +69,7 @@ def _sandbox_dir(cmd: click.Command, field: str = "directory") -> click.Command:
 
     def translate(kw: dict[str, Any]) -> dict[str, Any]:
         value = one_of(kw, field, "seed_dir") or os.getcwd()
-        kw[field] = check_path(value, EXISTING_DIR, "DIR")
+        kw[field] = check_path(value, StorePath(), "DIR")  # as STORE: a sidecar names its store
         return kw
 
     return extended(cmd, extra=(dir_option(), yes_option()), loose=(field,), translate=translate)

@@ -25,8 +25,8 @@ def attach(session_id, pty) -> int:
 
     code, commands = execute(lambda: attach_session(session_id, pty=pty))
     if commands is not None:
-        emit({"returncode": 0}, get_options(), text="", dry_run_commands=commands)
+        emit({"exit_code": 0}, get_options(), text="", dry_run_commands=commands)
         return pending_exit(True)
     if get_options().json:
-        emit({"returncode": code}, get_options())
+        emit({"exit_code": code}, get_options())
     return code

@@ -19,7 +19,7 @@ def exec_(session_id, command) -> int:
 
     The command's own output and exit status pass through (srun's report of
     a non-zero exit is not shown); with --json a final JSON line gives its
-    return code.  Our own failures have codes of their own: 127 COMMAND is
+    exit status (`{"exit_code": N}`).  Our own failures have codes of their own: 127 COMMAND is
     not found in the container, 126 it cannot be run there (a directory,
     no permission), 125 we could not run it (no such session, the session
     is not running, srun, the node or the instance failed), with a one-line
@@ -29,10 +29,10 @@ def exec_(session_id, command) -> int:
 
     done, commands = execute(lambda: exec_in_session(session_id, list(command)))
     if commands is not None:
-        emit({"returncode": 0}, get_options(), text="", dry_run_commands=commands)
+        emit({"exit_code": 0}, get_options(), text="", dry_run_commands=commands)
         return pending_exit(True)
     if get_options().json:  # one final line after the command's own output, as promised
         import json
 
-        click.echo(json.dumps({"returncode": done.returncode}, sort_keys=True))
+        click.echo(json.dumps({"exit_code": done.returncode}, sort_keys=True))
     return done.returncode

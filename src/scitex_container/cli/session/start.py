@@ -7,7 +7,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import ExistingPath, common_options
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, info
 
 
 def _dev_repo(value: str) -> dict:
@@ -119,6 +119,7 @@ def start(
         for b in (parse_bind_spec(_mount(m), field="--mount") for m in mounts)
     ]
     backend = "auto" if local is None else ("local" if local else "slurm")
+    opts = get_options()
     record, commands = execute(
         lambda: start_session(
             image,
@@ -140,19 +141,12 @@ def start(
             timeout=timeout,
             wait=not no_wait,
             keep_failed=keep_failed,
-            progress=lambda line: click.echo(line, err=True),
+            progress=lambda line: info(line, opts),  # the queue wait (silenced by -q)
         )
     )
     where = (
         f"job {record.job_id} on {record.node or '?'}" if record.backend == "slurm" else "this host"
     )
     text = f"{record.id}\t{record.state}\t{where}\tinstance {record.instance or '-'}"
-    from scitex_container.apptainer.session.records import iso_time
-
-    data = {  # the keys `session list` uses too (`created` stays: the epoch, as recorded)
-        **record.to_dict(),
-        "project": record.project_slug,
-        "created_at": iso_time(record.created),
-    }
-    emit(data, get_options(), text=text, dry_run_commands=commands)
+    emit(record, get_options(), text=text, dry_run_commands=commands)  # the record's one shape
     return pending_exit(True)

@@ -23,6 +23,5 @@ def stop(session_id) -> int:
         text = f"would stop {record.id} and remove its record"
         if not commands:  # its job ended already: the real run only forgets it
             text = f"would remove the record of {record.id} (its job has ended)"
-    data = {**record.to_dict(), "project": record.project_slug}  # as `session list` says it
-    emit(data, get_options(), text=text, dry_run_commands=commands)
+    emit(record, get_options(), text=text, dry_run_commands=commands)  # the record's one shape
     return pending_exit(True)

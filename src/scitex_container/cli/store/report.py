@@ -17,6 +17,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.output import emit
+from scitex_container.cli.output import note as say_note
 
 VERSION_COLUMNS = ["version", "active", "protected", "size", "date", "path"]
 
@@ -31,7 +32,7 @@ def open_stores(store, sandbox: bool = False) -> list:
     stores = open_fn(location, sandbox=sandbox)
     note = resolved_note(location, stores[0]) if len(stores) == 1 else None
     if note and not get_options().json:
-        click.echo(f"note: {note}", err=True)
+        say_note(note)
     return stores
 
 

@@ -9,7 +9,7 @@ import click
 from scitex_container.cli.context import get_options
 from scitex_container.cli.main import execute, pending_exit
 from scitex_container.cli.options import common_options, store_argument
-from scitex_container.cli.output import emit
+from scitex_container.cli.output import emit, warn
 from scitex_container.cli.store.report import VERSION_COLUMNS, open_stores
 
 
@@ -58,7 +58,7 @@ def versions(store, protect, unprotect) -> int:
         marks = {protect: True, unprotect: False}
         rows = [{**r, "protected": marks.get(r["version"], r["protected"])} for r in rows]
     if problem := st.link_problem():
-        click.echo(f"warning: {problem}", err=True)
+        warn(problem)
     opts = get_options()
     if (protect or unprotect) and not opts.json:  # say what was (or would be) done
         version = protect or unprotect
@@ -79,7 +79,7 @@ def _list_all(stores) -> int:
         image = st.scheme.active.removesuffix(".sif")
         rows += [{"image": image, **row.row()} for row in st.versions()]
         if problem := st.link_problem():
-            click.echo(f"warning: {problem}", err=True)
+            warn(problem)
     columns = ["image", *VERSION_COLUMNS]
     emit(rows, get_options(), columns=columns, title=str(stores[0].dir))
     return 0

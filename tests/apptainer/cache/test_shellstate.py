@@ -1,0 +1,108 @@
+"""The generated shell-state check, run by the real shells outside apptainer: each kind of
+state a piece of %post hands on is named; an unchanged state writes the marker; a piece that
+ended %post early makes the later ones do nothing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scitex_container.apptainer.cache import shellstate
+
+# as apptainer runs %post (`/bin/sh -e -x`; `%post -c /bin/bash`: `/bin/bash script`)
+SHELLS = {
+    "dash": ["dash", "-e", "-x"],
+    "bash-as-sh": ["bash", "--posix", "-e", "-x"],
+    "bash": ["bash"],
+    "busybox": ["busybox", "sh", "-e", "-x"],
+}
+
+
+def run(shell: str, root: Path, script: str) -> subprocess.CompletedProcess[str]:
+    argv = SHELLS[shell]
+    if shutil.which(argv[0]) is None:
+        pytest.skip(f"{argv[0]} is not installed")
+    path = root / "piece.sh"
+    # the marker (and the scratch file next to it) under root instead of /
+    path.write_text(script.replace(shellstate.MARKER, f"{root}{shellstate.MARKER}"))
+    return subprocess.run([*argv, str(path)], capture_output=True, text=True, cwd=root)
+
+
+CHANGES = [
+    ("cd /", "the working directory (cd /)"),
+    ("export SCX_FRONTEND=noninteractive", "variables (SCX_FRONTEND)"),
+    ("V=1.2", "variables (V)"),
+    ("unset HOME", "variables (HOME)"),
+    ("umask 077", "the umask (umask 0077)"),
+    ("set +e", "shell options (set +o errexit)"),
+    ("set -u", "shell options (set -o nounset)"),
+    ("trap 'echo bye' EXIT", "traps (trap -- 'echo bye' EXIT)"),
+    ("exec >out.log", "redirections of fds 0-2 (1>{root}/out.log)"),
+    ("exec 2>err.log", "redirections of fds 0-2 (2>{root}/err.log)"),
+    ("set -- a b", "the positional parameters (set -- a b)"),
+]
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+@pytest.mark.parametrize(("change", "said"), CHANGES, ids=[c for c, _ in CHANGES])
+def test_a_change_before_a_checkpoint_is_named_and_refused(
+    shell: str, change: str, said: str, tmp_path: Path
+) -> None:
+    if shell == "bash" and change == "set +e":
+        change = "set -e"  # `%post -c /bin/bash` runs without -e
+        said = "shell options (set -o errexit)"
+    done = run(shell, tmp_path, shellstate.wrap(f"echo one\n{change}\n", 1, 2))
+    assert done.returncode == shellstate.EXIT_CODE, done.stderr
+    # stderr sent to a file: the line is on stdout too (apptainer's log merges both)
+    what = shellstate.reported(done.stdout + done.stderr)
+    assert what == said.format(root=tmp_path)
+    assert not (tmp_path / shellstate.MARKER.lstrip("/")).exists()
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_unchanged_state_leaves_the_marker_and_the_next_piece_removes_it(
+    shell: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / shellstate.MARKER.lstrip("/")
+    # state set and undone, a subshell's state, a file written: nothing crosses
+    piece = "X=1\nunset X\n(cd / && umask 077)\necho one > one\n"
+    first = run(shell, tmp_path, shellstate.wrap(piece, 1, 3))
+    assert first.returncode == 0, first.stderr
+    assert marker.exists() and (tmp_path / "one").read_text() == "one\n"
+    assert shellstate.TAG not in first.stdout + first.stderr
+    # xtrace is silenced for our lines: the trace shows the user's, not ours
+    if "-x" in SHELLS[shell]:
+        assert "__scx_" not in first.stderr and "echo one" in first.stderr
+    middle = run(shell, tmp_path, shellstate.wrap("echo two > two\n", 2, 3))
+    assert middle.returncode == 0 and marker.exists() and (tmp_path / "two").exists()
+    last = run(shell, tmp_path, shellstate.wrap("echo three > three\n", 3, 3))
+    assert last.returncode == 0 and (tmp_path / "three").exists()
+    assert not marker.exists()  # the image never holds it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "piece.sh", "three", "two"]
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_an_exit_before_a_checkpoint_makes_the_later_pieces_do_nothing(
+    shell: str, tmp_path: Path
+) -> None:
+    first = run(shell, tmp_path, shellstate.wrap("echo one > one\nexit 0\n", 1, 3))
+    assert first.returncode == 0
+    for index in (2, 3):
+        later = run(shell, tmp_path, shellstate.wrap(f"echo {index} > {index}\n", index, 3))
+        assert later.returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "piece.sh"]
+
+
+def test_a_single_piece_is_left_as_written() -> None:
+    assert shellstate.wrap("echo one\n", 1, 1) == "echo one\n"
+
+
+def test_the_refusal_is_read_from_the_tagged_line_or_the_exit_status() -> None:
+    log = "+ echo one\nscitex-checkpoint: the umask (umask 0077)\nFATAL: exit status 86\n"
+    assert shellstate.reported(log) == "the umask (umask 0077)"
+    assert shellstate.reported("FATAL: ... %post section: exit status 86") == ""
+    assert "redirected stderr" in shellstate.refusal("")
+    assert shellstate.reported("+ printf 'scitex-checkpoint: x'\nexit status 1") is None
