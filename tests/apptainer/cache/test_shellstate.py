@@ -35,6 +35,8 @@ CHANGES = [
     ("cd /", "the working directory (cd /)"),
     ("export SCX_FRONTEND=noninteractive", "variables (SCX_FRONTEND)"),
     ("V=1.2", "variables (V)"),
+    # a multi-line value: its later lines name nothing
+    ("V=$(printf 'a\\nb c=d\\nbin\\nexport W')", "variables (V)"),
     ("unset HOME", "variables (HOME)"),
     ("umask 077", "the umask (umask 0077)"),
     ("set +e", "shell options (set +o errexit)"),

@@ -84,13 +84,18 @@ _RESTORE = "case $__scx_x in x) set -x ;; esac\n"
 def _capture(var: str, command: str, named: bool = False) -> str:
     """Shell lines setting ``var`` to ``command``'s output lines, run in the shell itself
     (a subshell may not keep options, traps or jobs), joined by the unit separator;
-    ``named``: each line as ``NAME=line``, our own and self-changing names dropped."""
+    ``named``: each line as ``NAME=line`` (``=line``: no name), our own and self-changing
+    names dropped."""
     keep = "printf '%s\\037' \"$__scx_l\""
     if named:
         keep = (
             _NAME
             + f"case $__scx_k in {_FILTER}) continue ;; esac; "
-            + 'printf \'%s=%s\\037\' "${__scx_k%%=*}" "$__scx_l"'
+            # a later line of a multi-line value has no name (kept as `=line`)
+            + "__scx_n=${__scx_k%%=*}; "
+            + 'case $__scx_k in *=*) ;; *) [ "$__scx_k" != "$__scx_l" ] || __scx_n= ;; esac; '
+            + 'case $__scx_n in ""|[0-9]*|*[!A-Za-z0-9_]*) __scx_n= ;; esac; '
+            + 'printf \'%s=%s\\037\' "$__scx_n" "$__scx_l"'
         )
     return (
         f"{command} >|{_SCRATCH}\n"
