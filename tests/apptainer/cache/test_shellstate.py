@@ -146,3 +146,17 @@ def test_the_refusal_is_read_from_the_tagged_line_or_the_exit_status() -> None:
     assert shellstate.reported("FATAL: ... %post section: exit status 86") == ""
     assert "redirected stderr" in shellstate.refusal("")
     assert shellstate.reported("+ printf 'scitex-checkpoint: x'\nexit status 1") is None
+
+
+def test_a_failing_last_status_and_running_jobs_get_their_own_advice() -> None:
+    what = "the exit status of its last command (1), background jobs still running (12(sleep))"
+    said = shellstate.refusal(what + ", the umask (umask 0077)")
+    assert said.startswith("the %post before this checkpoint ends with a command whose exit ")
+    assert "status is 1" in said and "`if [ -e /x ]; then echo y; fi`" in said
+    assert "leaves background jobs running (12(sleep))" in said and "`wait`" in said
+    assert said.endswith(
+        "; and changes the umask (umask 0077), which does not reach the "
+        "commands after it: undo it before the checkpoint or set it only after "
+        "it, or move the checkpoint"
+    )
+    assert "changes" not in shellstate.refusal("the exit status of its last command (2)")

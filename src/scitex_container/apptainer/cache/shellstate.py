@@ -278,21 +278,36 @@ def reported(output: str) -> str | None:
     return "" if _STATUS_RE.search(output) else None
 
 
+_STATUS_ITEM_RE = re.compile(r"the exit status of its last command \((\d+)\)(?:, |\Z)")
+_JOBS_ITEM_RE = re.compile(
+    r"background jobs still running \(((?:\d+(?:\([^)]*\))?[ \x1f]?)*)\)(?:, |\Z)"
+)
+
+
 def refusal(what: str) -> str:
     """The message of the refusal at a checkpoint, from :func:`reported`."""
     if not what:
         what = "shell state (its message went to a redirected stderr)"
-    does = "do" if "), " in what else "does"  # the items end with their details
-    text = (
-        f"the %post before this checkpoint changes {what}, which {does} not reach the commands "
-        "after it: undo it before the checkpoint or set it only after it, or move the checkpoint"
-    )
-    if "the exit status of its last command" in what:
-        text += (
-            "; end the piece before it with a command that succeeds (`if [ -e /x ]; then "
-            "echo y; fi`, not `[ -e /x ] && echo y`): a cold build carries that status on, "
-            "and fails there when the checkpoint ends %post"
+    said: list[str] = []
+    status = _STATUS_ITEM_RE.match(what)
+    if status:
+        said.append(
+            f"ends with a command whose exit status is {status[1]}, which a cold build carries "
+            "on (and fails there when the checkpoint ends %post): end the piece with a command "
+            "that succeeds (`if [ -e /x ]; then echo y; fi`, not `[ -e /x ] && echo y`)"
         )
-    if "background jobs still running" in what:
-        text += "; `wait` for background jobs before the checkpoint"
-    return text
+        what = what[status.end() :]
+    jobs = _JOBS_ITEM_RE.match(what)
+    if jobs:
+        said.append(
+            f"leaves background jobs running ({jobs[1].strip()}), which a cold build lets run "
+            "on: `wait` for them before the checkpoint"
+        )
+        what = what[jobs.end() :]
+    if what:
+        does = "do" if "), " in what else "does"  # the items end with their details
+        said.append(
+            f"changes {what}, which {does} not reach the commands after it: undo it before the "
+            "checkpoint or set it only after it, or move the checkpoint"
+        )
+    return "the %post before this checkpoint " + "; and ".join(said)
