@@ -150,6 +150,14 @@ class StoreError(ScitexError, RuntimeError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class StoreStateError(StoreError):
+    """The store's state refuses the request before anything changes (no active
+    version, none older, an active link that names no version): exit 2, so a
+    dry run's exit 1 keeps meaning only "would change"."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class CleanupIncompleteError(StoreError):
     """A cleanup stopped part-way: ``removed`` lists what it had removed by then.
 

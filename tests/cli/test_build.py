@@ -20,3 +20,23 @@ def test_dry_run_exit_code_follows_the_pending_build(sx, tmp_path: Path, busybox
     clean = sx("--json", "--dry-run", "build", definition)
     assert clean.code == 0, clean.err
     assert clean.json()["dry_run_commands"] == []
+
+
+@pytest.mark.apptainer
+def test_a_dry_run_refuses_a_foreign_file_at_the_link_as_the_build_does(
+    tmp_path: Path, busybox_sif
+) -> None:
+    """A kept version to activate, but a file we did not write sits at the link path."""
+    from clirun import cli as run
+    from dryrun import fails_alike
+
+    definition = tmp_path / "bb.def"
+    definition.write_text(BUSYBOX_DEF)
+    assert run("build", definition).returncode == 0
+    link = tmp_path / "bb" / "bb.sif"
+    version = link.resolve()
+    link.unlink()
+    link.write_text("someone else's file\n")
+    error = fails_alike(tmp_path, ["build", definition])
+    assert error["exit_code"] == 2 and str(link) in error["error"], error
+    assert link.read_text() == "someone else's file\n" and version.is_file()

@@ -6,7 +6,10 @@ changes nothing, says "would ...", never a past tense, exits 1 when
 something would change and 0 only when nothing would; and what it lists is
 exactly what the real run then does.  The cases below run each cheap
 mutating command for real against its dry run; the rest (builds, sessions,
-compose stacks, host installs) are checked by their own tests.
+compose stacks, host installs) are checked by their own tests.  A dry run
+of a command the real run refuses refuses alike (same line and exit code,
+never 1; the dry-run JSON shape): checked here for every mutating command,
+and as an unprivileged user in tests/cli/store/test_unwritable_dry_run.py.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import click
 import pytest
+from dryrun import fails_alike, tree
 from storekit import make_sif
 
 from scitex_container.cli.main import cli as root
@@ -43,7 +47,7 @@ MUTATING = {
     "host install": "tests/host/",
     "host mounts": "tests/host/",
     "key new": "here",
-    "lock archive": "tests/apptainer/lock/",
+    "lock archive": "tests/cli/lock/test_archive_dry_run.py, tests/apptainer/lock/",
     "lock capture": "tests/apptainer/lock/",
     "lock freeze": "tests/apptainer/lock/",
     "lock pin": "tests/apptainer/lock/",
@@ -125,18 +129,6 @@ def test_every_command_is_classified() -> None:
     names = set(walk(root))
     assert names - set(MUTATING) - READ_ONLY == set(), "classify the new command here"
     assert not set(MUTATING) & READ_ONLY
-
-
-def tree(top: Path) -> dict[str, tuple]:
-    """Every path under ``top`` with what could change: kind, size, mtime, link target."""
-    out: dict[str, tuple] = {}
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            st = os.lstat(p)
-            link = os.readlink(p) if os.path.islink(p) else None
-            out[os.path.relpath(p, top)] = (st.st_mode, st.st_size, st.st_mtime_ns, link)
-    return out
 
 
 def run(*args: object) -> subprocess.CompletedProcess:
@@ -247,3 +239,32 @@ def test_docker_dry_run_says_what_it_would_do(tmp_path: Path) -> None:
         assert out.returncode == 1, out.stderr
         assert "nothing changed" not in out.stdout
         assert re.search(rf"^would run the \d+ command\(s\) above to {action} ", out.stdout, re.M)
+
+
+def test_every_dry_run_that_would_fail_fails_as_its_real_run(tmp_path: Path) -> None:
+    """Every mutating command of the registry, given a path no command can make."""
+    (tmp_path / "afile").write_text("a file, so afile/x can never be made\n")
+    through_a_file = tmp_path / "afile" / "x"
+    for name in sorted(MUTATING):
+        fails_alike(tmp_path, [*name.split(), through_a_file])
+
+
+def test_store_refusals_are_exit_2_in_the_dry_run_and_the_real_run(tmp_path: Path) -> None:
+    """Refused before anything changes: no older version, an empty store, a dangling link."""
+    one = image_dir(tmp_path / "one", "one", n=1)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    dangling = image_dir(tmp_path / "dang", "dang", n=2)
+    (dangling / "dang.sif").unlink()
+    os.symlink("dang-v20261206T190148Z.sif", dangling / "dang.sif")
+    cases = {
+        ("rollback", one): "no version older than",
+        ("rollback", empty): "no active version",
+        ("rollback", dangling): "which does not exist",
+        ("deploy", dangling, tmp_path / "shared"): "no active version",
+        ("cleanup", "-k", "0", dangling): "dang.sif",
+    }
+    for args, said in cases.items():
+        error = fails_alike(tmp_path, list(args))
+        assert error["exit_code"] == 2 and said in error["error"], (args, error)
+    assert not (tmp_path / "shared").exists()

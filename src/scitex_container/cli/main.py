@@ -121,12 +121,16 @@ def pending_exit(pending: bool) -> int:
     return 1 if opts.dry_run and pending else 0
 
 
-def _json_requested(argv: list[str] | None) -> bool:
-    """``--json`` among the arguments (before ``--``), known even when parsing failed."""
+def _json_requested(argv: list[str] | None, flag: str = "--json") -> bool:
+    """``flag`` among the arguments (before ``--``), known even when parsing failed."""
     args = sys.argv[1:] if argv is None else argv
     if "--" in args:
         args = args[: args.index("--")]
-    return "--json" in args
+    return flag in args
+
+
+#: ``--dry-run`` was given: a failure is then reported in the dry run's JSON shape
+_dry_run = False
 
 
 def _fail(
@@ -141,6 +145,8 @@ def _fail(
 
         one_line = " ".join(message.split()) or "failed"
         error = {"error": one_line, "exit_code": code, **(details or {})}
+        if _dry_run:  # the real run's error and code, in the one shape of every dry run
+            error = {"dry_run": True, "result": None, "dry_run_commands": [], **error}
         click.echo(json.dumps(error, sort_keys=True, default=str))  # one line, always last
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -174,7 +180,9 @@ def main(argv: list[str] | None = None) -> None:
     on stdout (the exit code is the same either way).
     """
     debug = bool(os.environ.get(envvars.DEBUG))
+    global _dry_run
     as_json = _json_requested(argv)
+    _dry_run = _json_requested(argv, "--dry-run")
     from scitex_container.process import runner
 
     runner.install_signal_handlers()  # SIGTERM/SIGHUP: the same clean path as Ctrl-C

@@ -121,7 +121,7 @@ def test_cleanup_refuses_when_it_cannot_tell_the_active_version(tmp_path: Path, 
         os.symlink(tmp_path / "other.sif", current)
     before = sorted(p.name for p in store.glob("[!.]*"))
     out = cli("cleanup", "--keep", "1", str(store), cache=tmp_path / "cache")
-    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.returncode == 2, out.stdout + out.stderr  # refused before anything changed
     assert "cannot tell which version" in out.stderr and why[link] in out.stderr
     assert "--force" in out.stderr
     assert sorted(p.name for p in store.glob("[!.]*")) == before  # nothing removed

@@ -55,7 +55,7 @@ def test_versions_switch_rollback_cleanup(store: Path) -> None:
     out = cli("rollback", str(store))  # 1.0 is older: fine; then nothing older
     assert out.returncode == 0
     out = cli("rollback", str(store))
-    assert out.returncode == 1 and out.stderr.startswith("error: no version older than 1.0")
+    assert out.returncode == 2 and out.stderr.startswith("error: no version older than 1.0")
 
 
 def test_dry_run_changes_nothing(store: Path) -> None:

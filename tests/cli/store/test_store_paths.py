@@ -111,7 +111,7 @@ def test_no_active_version_says_what_is_there_never_a_missing_current_sif(
     (empty / "b").mkdir()
     for command in ("rollback", "deploy"):
         out = cli(command, empty, *([tmp_path / "t2"] if command == "deploy" else []))
-        assert out.returncode == 1 and "current.sif is missing" not in out.stderr, out.stderr
+        assert out.returncode == 2 and "current.sif is missing" not in out.stderr, out.stderr
         assert "holds no image version" in out.stderr and "a/, b/" in out.stderr, out.stderr
     os.symlink("l2.def", tmp_path / "l1.def")
     os.symlink("l1.def", tmp_path / "l2.def")
@@ -243,7 +243,7 @@ def test_one_broken_image_in_a_shared_dir_never_stops_the_others_and_its_advice_
     (shared / "beta.sif").unlink()
     os.symlink("beta-v20990101T000000Z.sif", shared / "beta.sif")  # dangling
     out = cli("cleanup", "-k", "1", shared)
-    assert out.returncode == 1
+    assert out.returncode == 2  # beta's refusal (its active version cannot be told)
     gone = {f"removed {shared / f'alpha-v{s}.sif'}" for s in STAMPS[:2]}
     assert set(out.stdout.splitlines()) == gone
     assert (shared / f"beta-v{STAMPS[0]}.sif").exists()

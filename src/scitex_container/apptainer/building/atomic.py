@@ -24,13 +24,14 @@ from pathlib import Path
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.building.phases import log_event
 from scitex_container.apptainer.deffile.lookup import resolve_def
+from scitex_container.apptainer.store import access
 from scitex_container.apptainer.store.metadata import VersionMeta, write_metadata
 from scitex_container.apptainer.store.sidecars import LOG_SUFFIX, sidecar
 from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, DiskFullError, NoSpaceError, NotFoundError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import output_kind, remove_path, sha256_file
-from scitex_container.files.pathinfo import from_oserror, not_writable
+from scitex_container.files.pathinfo import from_oserror
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -182,11 +183,11 @@ def build_image(
             "(its log and metadata go beside it)",
             str(out_path),
         )
+    # --sudo cannot help: the log and metadata beside the image are written as the caller
+    access.require_writable(out_path.parent)
     if not runner.is_dry_run():
         out_path.parent.mkdir(parents=True, exist_ok=True)
     writable = os.access(out_path.parent, os.W_OK)
-    if out_path.parent.exists() and not writable and not use_sudo:
-        raise not_writable(out_path.parent, "use --sudo")
     log_path = Path(log_path) if log_path else sidecar(out_path, LOG_SUFFIX)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.time_ns()}.building")
     argv = build_command(

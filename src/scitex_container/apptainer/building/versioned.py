@@ -13,8 +13,7 @@ Activation passes the site policy's ``switch`` gate either way
 :meth:`Store.switch`, a new SIF version on its temporary file before it is
 published (a refused one is never renamed into the store).  A reuse that
 moves the active link reports the version it moved from
-(``switched_from``), so a build that goes back to an older kept version
-says so.
+(``switched_from``), so a build going back to an older kept version says so.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from scitex_container.apptainer.building.decision import (
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
 from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.apptainer.cache.staged import StagedReport, StageRun
+from scitex_container.apptainer.store.access import make_dir
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import VersionMeta
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
@@ -75,9 +75,10 @@ def _reuse(store: Store, found: Path, inputs: BuildInputs, start: float) -> Stor
     """Nothing to build: ``found`` was built from these inputs (make it active if it is not)."""
     version = store.scheme.version_of(found.name)
     previous = store.active_version()
-    moved = version is not None and version != previous
-    if moved and version is not None and not runner.is_dry_run():
-        store.switch(version)  # the site policy's `switch` gate (store/core.py)
+    if moved := version is not None and version != previous:
+        store.check_link_path()  # a file we did not write there: the dry run refuses it too
+        if version is not None and not runner.is_dry_run():
+            store.switch(version)  # the site policy's `switch` gate (store/core.py)
     took = time.monotonic() - start
     return StoreBuildResult(
         store.link,
@@ -215,8 +216,7 @@ def build_version(
     if not force and (found := unchanged_version(store, inputs.digest)) is not None:
         return _reuse(store, found, inputs, start)
     store.check_link_path()  # before apptainer runs, not after
-    if not runner.is_dry_run():
-        store.dir.mkdir(parents=True, exist_ok=True)
+    make_dir(store.dir)  # a store the caller cannot make: refused by a dry run too
     with store.build_lock():
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:
             return _reuse(store, found, inputs, start)  # a concurrent build just made it

@@ -17,6 +17,7 @@ import platform
 import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +29,8 @@ from scitex_container.apptainer.lock.archive_fetch import (
     fetch_saved,
     fetch_wheels,
 )
-from scitex_container.apptainer.lock.archive_store import ArchiveStore, Artifact, entry_key
-from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
+from scitex_container.apptainer.lock.archive_store import INDEX, ArchiveStore, Artifact, entry_key
+from scitex_container.apptainer.lock.lockfile import Lock, read_lock, render_lock, write_lock
 from scitex_container.apptainer.sif.header import is_sif
 from scitex_container.errors import CheckFailedError, NotFoundError
 from scitex_container.files import temporaries
@@ -61,6 +62,9 @@ class ArchiveResult(Result):
     missing: dict[str, str] = field(default_factory=dict)
     #: entries whose stored file no longer matched its sha256 (or size), fetched again
     repaired: tuple[str, ...] = ()
+    #: what the run creates or rewrites (a dry run: would), in order: the archive
+    #: directory when new, its index, the lock; empty when nothing changes
+    writes: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,9 @@ def archive_lock(
             todo[key] = version
     found: dict[str, Fetched] = {}
     missing: dict[str, str] = {}
+    lock_path = _lock_destination(source, found_image, store.root, lock_out)
     if runner.is_dry_run():  # nothing is made or fetched: say what would be (`todo`)
+        lock.artifacts = dict(sorted(hashes.items()))
         return ArchiveResult(
             store.root,
             None,
@@ -202,9 +208,13 @@ def archive_lock(
             dict(hashes),
             missing={k: "would be fetched" for k in sorted(todo)},
             repaired=tuple(sorted(damaged)),
+            writes=_writes(store.root, bool(todo), lock, lock_path),
         )
+    made = _new(store.root)  # the directory and its index, when not there yet
     store.ensure_root()
-    with temporaries.directory(".fetch-", store.root) as work:
+    # nothing to fetch: no work directory either (the archive's date stays)
+    fetching = temporaries.directory(".fetch-", store.root) if todo else nullcontext(store.root)
+    with fetching as work:
         pip_todo = {k[4:]: v for k, v in todo.items() if k.startswith("pip:")}
         facts = ImageFacts()
         if todo:
@@ -215,22 +225,30 @@ def archive_lock(
             )
         # the three sources are independent (network- and subprocess-bound): at once
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="scitex-fetch") as pool:
-            jobs = [
-                pool.submit(
-                    fetch_debs, {k[5:]: v for k, v in todo.items() if k.startswith("dpkg:")}, work
-                ),
-                pool.submit(
-                    fetch_wheels,
-                    pip_todo,
-                    work,
-                    python_version=python_version or facts.python_version,
-                    platforms=platforms if platforms is not None else facts.platforms,
-                    local_files=facts.files,
-                ),
-                pool.submit(
-                    fetch_npm, {k[5:]: v for k, v in todo.items() if k.startswith("node:")}, work
-                ),
-            ]
+            jobs = (
+                []
+                if not todo
+                else [  # (nothing to fetch: no work directory made)
+                    pool.submit(
+                        fetch_debs,
+                        {k[5:]: v for k, v in todo.items() if k.startswith("dpkg:")},
+                        work,
+                    ),
+                    pool.submit(
+                        fetch_wheels,
+                        pip_todo,
+                        work,
+                        python_version=python_version or facts.python_version,
+                        platforms=platforms if platforms is not None else facts.platforms,
+                        local_files=facts.files,
+                    ),
+                    pool.submit(
+                        fetch_npm,
+                        {k[5:]: v for k, v in todo.items() if k.startswith("node:")},
+                        work,
+                    ),
+                ]
+            )
             for job in jobs:
                 fetched, lost = job.result()
                 found.update(fetched)
@@ -274,8 +292,10 @@ def archive_lock(
             f"({len(found)} fetched and stored in {store.root}): {listed}"
         )
     lock.artifacts = dict(sorted(hashes.items()))
-    lock_path = _lock_destination(source, found_image, store.root, lock_out)
-    write_lock(lock, lock_path)
+    indexed = () if not records or store.root / INDEX in made else (store.root / INDEX,)
+    lock_written = _lock_changes(lock, lock_path)
+    if lock_written:  # the same text again is no change (the file keeps its date)
+        write_lock(lock, lock_path)
     return ArchiveResult(
         store.root,
         lock_path,
@@ -283,7 +303,37 @@ def archive_lock(
         len(wanted) - len(found),
         dict(lock.artifacts),
         repaired=tuple(sorted(damaged)),
+        writes=(*made, *indexed, *((lock_path,) if lock_written else ())),
     )
+
+
+def _lock_changes(lock: Lock, path: Path) -> bool:
+    """Would writing ``lock`` to ``path`` change it (``-``, stdout, always does)?"""
+    if os.fspath(path) == "-" or not path.is_file():
+        return True
+    try:
+        return path.read_text(encoding="utf-8") != render_lock(lock)
+    except (OSError, UnicodeDecodeError):
+        return True
+
+
+def _new(root: Path) -> tuple[Path, ...]:
+    """The archive directory and its index, those not there yet (archiving makes both)."""
+    index = root / INDEX
+    return (*(() if root.is_dir() else (root,)), *(() if index.exists() else (index,)))
+
+
+def _writes(root: Path, fetching: bool, lock: Lock, lock_path: Path) -> tuple[Path, ...]:
+    """What archiving writes: the directory and index when new (or gaining entries), the lock.
+
+    ``fetching``: artifacts are still to come, so the index and lock change.
+    """
+    out = list(_new(root))
+    if fetching and root / INDEX not in out:
+        out.append(root / INDEX)
+    if fetching or _lock_changes(lock, lock_path):
+        out.append(lock_path)
+    return tuple(out)
 
 
 def _filename(got: Fetched) -> str:

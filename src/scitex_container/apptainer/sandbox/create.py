@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer.building.atomic import build_image
+from scitex_container.apptainer.store.access import make_dir
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX
 from scitex_container.errors import NotFoundError
-from scitex_container.process import runner
 
 
 def sandbox_store(containers_dir: str | os.PathLike) -> Store:
@@ -66,8 +66,7 @@ def sandbox_create(
         )
         return out.absolute()
     store = sandbox_store(containers_dir if containers_dir is not None else source.parent)
-    if not runner.is_dry_run():  # a dry run creates nothing, not even the store directory
-        store.dir.mkdir(parents=True, exist_ok=True)
+    make_dir(store.dir)  # a dry run creates nothing, and refuses what the real run would
     with store.build_lock():
         final = store.path_of(store.new_version())
         build_image(

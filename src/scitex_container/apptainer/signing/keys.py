@@ -130,6 +130,7 @@ def new_keypair(
     for path in (private, public):
         if os.path.lexists(path):
             raise BadInputError("key file already exists; refusing to overwrite it", str(path))
+    _check_directory(directory)  # the same refusal in a dry run
     if runner.is_dry_run():  # no key is made: no fingerprint of one that will never exist
         return KeyPair(private, public, kind, "")
     key = _generate(kind)
@@ -142,6 +143,26 @@ def new_keypair(
                 os.rmdir(parent)
         raise
     return KeyPair(private, public, kind, fingerprint_of(key.public_key()))
+
+
+def _check_directory(directory: Path) -> None:
+    """Refuse a key directory that cannot be made or written, as writing it would."""
+    import errno
+
+    from scitex_container.files.pathinfo import from_oserror, not_writable
+
+    where = directory
+    while not os.path.lexists(where) and where != where.parent:
+        where = where.parent
+    try:  # a link loop or dangling link is said as such, as mkdir would
+        is_dir = stat.S_ISDIR(os.stat(where).st_mode)
+    except OSError as exc:
+        raise from_oserror(exc, where) from None
+    if not is_dir:
+        cause = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
+        raise from_oserror(cause, directory)
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise not_writable(where)
 
 
 def _write_pair(directory: Path, key, private: Path, public: Path) -> None:

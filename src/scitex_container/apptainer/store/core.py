@@ -8,9 +8,8 @@ Invariants, kept across crashes and concurrent commands:
 
 * a version appears under its name only when complete (it is built or
   copied under a hidden temporary name and renamed into place);
-* the active link is replaced by renaming a temporary link over it, so it
-  always points at some complete version, and a failed switch leaves it
-  as it was;
+* the active link is replaced by renaming a temporary link over it, so it always
+  points at some complete version, and a failed switch leaves it as it was;
 * every change (publish, switch, rollback, cleanup, stale-temp removal)
   holds the store's advisory lock, so concurrent commands serialize;
 * cleanup never removes the active version, base images, or versions with
@@ -25,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from scitex_container import errors
 from scitex_container.apptainer.sif.header import has_sif_magic
 from scitex_container.apptainer.signing.policy import require_signature
 from scitex_container.apptainer.store import gc as store_gc
@@ -210,9 +210,9 @@ class Store:
         return sorted(found, key=lambda p: version_key(p.name[len(prefix) :]))
 
     # -- locking (in the hidden state folder, see :mod:`.state`) ----------------
-    def lock(self, timeout: float = LOCK_TIMEOUT):
-        """The store lock: held by every change to versions and the active link."""
-        return state.hold(self.dir, state.STORE_LOCK, "the store lock", timeout)
+    def lock(self, timeout: float = LOCK_TIMEOUT, sudo: bool | None = None):
+        """The store lock: held by every change (``sudo``: see :mod:`.access`)."""
+        return state.hold(self.dir, state.STORE_LOCK, "the store lock", timeout, sudo)
 
     def build_lock(self, timeout: float = 4 * 3600.0):
         """Serializes builds of this artifact (not switches: those take :meth:`lock`)."""
@@ -247,7 +247,7 @@ class Store:
         A SIF version that is empty or lacks the SIF magic is refused
         (BadInputError naming it): it could only fail when run.
         """
-        with self.lock():
+        with self.lock(sudo=use_sudo):
             row = self.get(version)
             if self.scheme.kind != SANDBOX and not has_sif_magic(row.path):
                 what = "is empty" if row.size_bytes == 0 else "is not a SIF image (no SIF magic)"
@@ -280,15 +280,16 @@ class Store:
 
     def rollback(self, *, use_sudo: bool = False) -> str:
         """Switch to the version just before the active one, in version order."""
-        with self.lock():
+        with self.lock(sudo=use_sudo):
             active = self.active_version()
             if active is None:
                 problem = store_link.no_active(self.link, self.dir, self.scheme)
-                raise StoreError(f"no active version in {self.dir}: {problem}")
+                raise errors.StoreStateError(f"no active version in {self.dir}: {problem}")
             key = self.order_key(active)
             older = [v for v in self.version_names() if self.order_key(v) < key]
             if not older:
-                raise StoreError(f"no version older than {active} in {self.dir} to roll back to")
+                none = f"no version older than {active} in {self.dir} to roll back to"
+                raise errors.StoreStateError(none)
             self.switch(older[-1], use_sudo=use_sudo)
             return older[-1]
 
@@ -364,7 +365,7 @@ class Store:
         images are never versions; a removed version's sidecars are listed
         after it.  What killed commands left (temporaries, build scratch,
         orphan sidecars) is removed and returned too.  When the active link
-        is missing, dangling or elsewhere: StoreError (exit 1, naming why)
+        is missing, dangling or elsewhere: StoreStateError (exit 2, naming why)
         before any version is removed, unless ``force``.  A dry run removes nothing.
         """
         if keep < 0:
@@ -380,7 +381,8 @@ class Store:
             ]
             unknown = self.active_version() is None or self.link_problem() is not None
             if doomed and not (force or remove_active) and unknown:
-                raise StoreError(store_link.unknown_active(self.link, self.dir, self.scheme))
+                why = store_link.unknown_active(self.link, self.dir, self.scheme)
+                raise errors.StoreStateError(why)
             if runner.is_dry_run():  # every path that goes: the version and its sidecars
                 return removed + [p for r in doomed for p in (r.path, *existing_sidecars(r.path))]
             if any(row.active for row in doomed):

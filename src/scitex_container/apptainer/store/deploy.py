@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.signing.policy import require_signature
+from scitex_container.apptainer.store import access
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.link import no_active
 from scitex_container.apptainer.store.metadata import (
@@ -28,10 +29,10 @@ from scitex_container.apptainer.store.metadata import (
 )
 from scitex_container.apptainer.store.naming import SANDBOX
 from scitex_container.apptainer.store.opening import named_version, open_one_store
-from scitex_container.errors import BadInputError, StoreError
+from scitex_container.errors import BadInputError, StoreStateError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import fsync_dir
-from scitex_container.files.pathinfo import from_oserror, not_writable
+from scitex_container.files.pathinfo import from_oserror
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -71,23 +72,20 @@ def copy_file(src: Path, dst: Path, *, durable: bool = False) -> int:
 def _writable_target(target: Path, use_sudo: bool) -> bool:
     """Make sure ``target`` exists; return True when we must go through sudo."""
     need_sudo = use_sudo and os.geteuid() != 0
+    if os.path.exists(target) and not target.is_dir():
+        raise BadInputError("the deploy target is not a directory", str(target))
+    access.require_writable(target, use_sudo)  # the same refusal in a dry run
     if not target.exists():
         if need_sudo:
             runner.run(runner.with_sudo(["mkdir", "-p", "--", str(target)], True))
-            return not os.access(target, os.W_OK)
+            return runner.is_dry_run() or not os.access(target, os.W_OK)
         if runner.is_dry_run():
             return False
         try:
             target.mkdir(parents=True)
         except OSError as exc:
             raise from_oserror(exc) from None
-    if not target.is_dir():
-        raise BadInputError("the deploy target is not a directory", str(target))
-    if os.access(target, os.W_OK):
-        return False
-    if need_sudo:
-        return True
-    raise not_writable(target, "use --sudo")
+    return need_sudo and not os.access(target, os.W_OK)
 
 
 def _same(src: Path, dst: Path, digest: str) -> bool:
@@ -147,7 +145,7 @@ def deploy_store(
     version = named_version(source_dir, source) or source.active_version()
     if version is None:
         problem = no_active(source.link, source.dir, source.scheme)
-        raise StoreError(f"no active version in {source.dir}: {problem}")
+        raise StoreStateError(f"no active version in {source.dir}: {problem}")
     files = [source.path_of(version), *source.bases()[-1:]]
     require_signature("deploy", files[0])  # the site policy's gate, before anything is copied
     target = Store(Path(target_dir), source.scheme)
@@ -157,7 +155,7 @@ def deploy_store(
     copied: list[Path] = []
     skipped: list[Path] = []
     total = 0
-    with target.lock():
+    with target.lock(sudo=sudo or False):
         target.remove_stale()
         for src in files:
             digest = cached_sha256(src)
@@ -200,6 +198,6 @@ def deploy(
 
     Raises:
         BadInputError: the target cannot be written (nothing is half-copied).
-        StoreError: the source has no active version.
+        StoreStateError: the source has no active version.
     """
     deploy_store(source_dir, target_dir, use_sudo=use_sudo)

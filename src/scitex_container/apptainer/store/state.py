@@ -22,7 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from scitex_container.apptainer.store import guard
+from scitex_container.apptainer.store import access, guard
 from scitex_container.errors import NotFoundError, StoreError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import remove_path
@@ -104,8 +104,15 @@ def is_held(store_dir: Path, name: str) -> bool:
 
 
 @contextlib.contextmanager
-def hold(store_dir: Path, name: str, what: str, timeout: float) -> Iterator[None]:
-    """Hold lock ``name`` of the store (nothing at all in a dry run)."""
+def hold(
+    store_dir: Path, name: str, what: str, timeout: float, sudo: bool | None = None
+) -> Iterator[None]:
+    """Hold lock ``name`` of the store (in a dry run: only refuse who could not).
+
+    A caller who cannot write the store is refused first, in a dry run too
+    (:func:`.access.require_writable`; ``sudo`` as there).
+    """
+    access.require_writable(store_dir, sudo)
     if runner.is_dry_run():
         yield
         return

@@ -76,6 +76,8 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
             f"would fetch {result.fetched} artifacts into {result.archive} "
             f"({result.reused} already there{repaired.replace('and replaced', 'to replace')})"
         )
+        made = [f"would {'create' if p == result.archive else 'write'} {p}" for p in result.writes]
+        text = "\n".join([text, *made])
     else:
         text = (
             f"archived {len(result.artifacts)} artifacts in {result.archive} "
@@ -83,4 +85,4 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
             f"lock: {result.lock_path}"
         )
     emit(result, opts, text=text, dry_run_commands=commands, stdout_taken=lock_out == "-")
-    return pending_exit(result.fetched > 0 or bool(result.repaired))
+    return pending_exit(result.fetched > 0 or bool(result.repaired) or bool(result.writes))

@@ -22,6 +22,6 @@ def cleanup(store, keep, force) -> int:
     """Remove old versions; never the active, base or protected ones.
 
     A directory holding several images keeps KEEP versions of each.  Refused
-    (exit 1) when the active version cannot be told, unless --force.
+    (exit 2) when the active version cannot be told, unless --force.
     """
     return report_cleanup(open_stores(store), keep, force)
