@@ -186,6 +186,7 @@ class StageCache:
             used.stat().st_mtime if used.exists() else float(raw["made"]),
             path,
             float(raw["network_since"]) if raw.get("network_since") is not None else None,
+            bool(raw.get("xattrs", False)),
         )
 
     def read(self, key: str) -> Entry:
