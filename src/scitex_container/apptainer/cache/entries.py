@@ -191,6 +191,7 @@ class StageCache(holds.Holding):
             used,
             path,
             float(raw["network_since"]) if raw.get("network_since") is not None else None,
+            bool(raw.get("xattrs", False)),
         )
 
     def read(self, key: str) -> Entry:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from scitex_container.apptainer.cache.digest import tree_digest
+from scitex_container.apptainer.cache.digest import tree_scan
 from scitex_container.result import Result
 
 SCHEMA = 1
@@ -42,9 +42,10 @@ def entry_record(
     """The record of the entry being made in ``work``: its root fs digest and size, and its
     lock read statically (``lock``: manager -> name -> version; None when unreadable).
     ``since``: when its oldest network-reaching ancestor (itself included) was made (None:
-    now, if it reached the network).  Only reads ``work``: it may run while the next stage
-    is built from it."""
-    digest, size = tree_digest(work / "rootfs")
+    now, if it reached the network).  ``xattrs``: whether any path holds an extended
+    attribute (such a stage can be no base: :mod:`.digest`).  Only reads ``work``: it may
+    run while the next stage is built from it."""
+    digest, size, xattrs = tree_scan(work / "rootfs")
     made = time.time()
     return {
         "schema": SCHEMA,
@@ -55,6 +56,7 @@ def entry_record(
         "network_since": (since if since is not None else made) if network else None,
         "size": size,
         "digest": digest,
+        "xattrs": xattrs,
         "lock": stage_lock(work / "rootfs"),
     }
 
@@ -118,6 +120,8 @@ class Entry(Result):
     #: when its oldest network-reaching ancestor (itself included) was made: the age limit
     #: counts from there, so a stage built on an old network stage does not restart the clock
     network_since: float | None = None
+    #: a path of its root fs holds an extended attribute, which a stage built on it loses
+    xattrs: bool = False
 
     def network_age(self, now: float | None = None) -> float:
         since = self.network_since if self.network_since is not None else self.made
