@@ -148,7 +148,7 @@ def _build_entry(
         command = build(def_file, work / "rootfs", True, args)
         began = time.monotonic()
         try:
-            entry = cache.publish(work, key, spec.name, spec.network)
+            entry = cache.publish(work, key, spec.name, spec.network, hold=True)
         except OSError as exc:
             raise (
                 _no_space(cache, spec.name) if _full(exc) else _unreadable(spec.name, exc)
@@ -392,5 +392,6 @@ def run_staged(
             raise
     finally:
         storing.close()
+        cache.release()  # the entries reused and made: a prune may remove them now
     notes = tuple(cache.notes)
     return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked, notes)
