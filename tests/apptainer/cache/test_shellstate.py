@@ -47,6 +47,7 @@ CHANGES = [
     ("set -- a b", "the positional parameters (set -- a b)"),
     ("ulimit -n 512", "resource limits ("),
     ("ulimit -f 1", "resource limits ("),
+    ("ulimit -Hc 0", "resource limits"),  # a hard limit alone (the soft one is 0 already)
     ("exec 3>fd3.txt", "open fds (3>{root}/fd3.txt)"),
     ("exec 7<piece.sh", "open fds (7>{root}/piece.sh)"),
     ("(sleep 3; echo late > late.txt) >job.log 2>&1 &", "background jobs still running ("),
@@ -63,7 +64,8 @@ CHANGES = [
 # under bash (as sh, or `%post -c /bin/bash`) only
 BASH_CHANGES = [
     ("export -n HOME", "exported variables (HOME)"),
-    ("shopt -s dotglob", "shopt options (shopt -s dotglob)"),
+    ("shopt -s dotglob", "shopt options or disabled builtins (shopt -s dotglob)"),
+    ("enable -n printf", "shopt options or disabled builtins (enable -n printf)"),
     ("declare -l LOW=a", "variables (LOW)"),
     ("declare -i HOME", "variables (HOME)"),
     ("f() { :; }", "functions (declare -f f)"),

@@ -107,7 +107,9 @@ def _snapshot(p: str) -> str:
     """Shell lines setting ``__scx_<p>_*`` to the current state (each single-line)."""
     return (
         # limits first, through a pipe: `ulimit -f 1` would stop us writing the scratch file
-        f"__scx_{p}_limits=$(ulimit -a | while IFS= read -r __scx_l; do "
+        # (hard limits too: lowering one is for good, a later raise fails only in a cold build)
+        f"__scx_{p}_limits=$({{ ulimit -a; ulimit -H -a 2>/dev/null; }} | "
+        "while IFS= read -r __scx_l; do "
         "printf '%s\\037' \"$__scx_l\"; done)\n" + (_limits() if p == "b" else "") + _state(p)
     )
 
@@ -129,7 +131,7 @@ def _state(p: str) -> str:
         + 'if [ -n "${BASH_VERSION-}" ]; then\n'
         # bash: attributes too (declare -l/-i/-a), and functions by name
         + _capture(f"__scx_{p}_vars", "declare -p", named=True)
-        + _capture(f"__scx_{p}_shopt", "shopt -p")
+        + _capture(f"__scx_{p}_shopt", "{ shopt -p; enable -n; }")  # disabled builtins too
         + _capture(f"__scx_{p}_funcs", "declare -F", named=False)
         + "else\n"
         + _capture(f"__scx_{p}_vars", "set", named=True)
@@ -240,7 +242,7 @@ def epilogue() -> str:
         + _item("opts", "shell options")
         + _item("traps", "traps")
         + _item("fds", "open fds")
-        + _item("shopt", "shopt options")
+        + _item("shopt", "shopt options or disabled builtins")
         + _item("funcs", "functions")
         # a variable's later lines: no name to give
         + _item("vars", "variables", "names", "variables")
