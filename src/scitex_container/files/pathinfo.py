@@ -12,6 +12,7 @@ opens it: a FIFO would block and ``/dev/zero`` never ends.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from pathlib import Path
@@ -82,15 +83,7 @@ def _kind(path: str) -> str:
         mode = os.stat(path).st_mode
     except OSError:
         return "not a regular file"
-    if stat.S_ISFIFO(mode):
-        return "not a regular file (a FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "not a regular file (a device)"
-    if stat.S_ISSOCK(mode):
-        return "not a regular file (a socket)"
-    if stat.S_ISDIR(mode):
-        return "a directory, not a file"
-    return "not a regular file"
+    return _kind_of_mode(mode)
 
 
 def _in_the_way(path: str) -> str:
@@ -219,3 +212,60 @@ def regular_file(path: str | os.PathLike[str], what: str = "file") -> os.stat_re
     if not os.access(name, os.R_OK):
         raise AccessDeniedError(f"{name}: permission denied ({owner_mode(name)})")
     return st
+
+
+#: A lock (or another text we parse whole) larger than this is refused, not read.
+TEXT_LIMIT = 64 * 1024 * 1024
+
+
+def open_regular(path: str | os.PathLike[str], what: str = "file") -> io.BufferedReader:
+    """``path`` opened for reading, checked on the opened descriptor to be a regular file.
+
+    The open itself never blocks (``O_NONBLOCK``: a FIFO without a writer
+    opens at once) and the check is made with ``fstat`` of what was opened,
+    so a FIFO or device swapped in after a ``stat`` is refused too.
+    """
+    name = tidy_path(os.fspath(path))
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as exc:
+        err = from_oserror(exc, name)
+        if isinstance(err, NotFoundError):
+            raise NotFoundError(f"{name}: does not exist") from None
+        raise err from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise PathKindError(f"{name}: the {what} is {_kind_of_mode(mode)}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(
+    path: str | os.PathLike[str], what: str = "file", limit: int = TEXT_LIMIT
+) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them (larger: refused)."""
+    name = tidy_path(os.fspath(path))
+    with open_regular(name, what) as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise from_oserror(exc, name) from None
+    if len(data) > limit:
+        raise PathKindError(f"{name}: the {what} is larger than {limit // (1024 * 1024)} MiB")
+    return data
+
+
+def _kind_of_mode(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "not a regular file (a FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "not a regular file (a device)"
+    if stat.S_ISSOCK(mode):
+        return "not a regular file (a socket)"
+    if stat.S_ISDIR(mode):
+        return "a directory, not a file"
+    return "not a regular file"

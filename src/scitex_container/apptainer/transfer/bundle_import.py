@@ -97,17 +97,27 @@ def _opened(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
 
 @contextlib.contextmanager
 def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
+    from scitex_container.files.pathinfo import open_regular
+
+    raw = None
     try:
         if os.fspath(path) == "-":
             tar = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")  # noqa: SIM115
-        else:
-            tar = tarfile.open(path, mode="r|")  # noqa: SIM115 (closed by the `with` below)
-    except FileNotFoundError:
+        else:  # a FIFO or device is refused on the opened descriptor, never read
+            raw = open_regular(path, "bundle")
+            tar = tarfile.open(fileobj=raw, mode="r|")  # noqa: SIM115 (closed below)
+    except NotFoundError:
         raise NotFoundError(f"bundle `{path}` does not exist", str(path)) from None
     except tarfile.TarError as exc:
+        if raw is not None:
+            raw.close()
         raise TransferError(f"bundle {path}: not a tar file ({exc})") from None
-    with tar:
-        yield tar
+    try:
+        with tar:
+            yield tar
+    finally:
+        if raw is not None:
+            raw.close()
 
 
 def _manifest_signer(
