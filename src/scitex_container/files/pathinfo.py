@@ -269,3 +269,27 @@ def _kind_of_mode(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a directory, not a file"
     return "not a regular file"
+
+
+def broken_link(path: str | os.PathLike[str], what: str = "") -> PathKindError | None:
+    """The refusal for ``path`` when it is a link loop or a dangling link, else ``None``.
+
+    ``PATH: is a link loop`` / ``PATH: is a dangling link (to TARGET)``; ``what``
+    (``"store"``, ``"%files source"``) is said after the path when given.
+    """
+    name = tidy_path(os.fspath(path))
+    try:
+        os.stat(name)
+        return None
+    except OSError as exc:
+        code = exc.errno
+    if not os.path.islink(name):
+        if code != errno.ELOOP:  # a component of the path loops: said the same way
+            return None
+        return PathKindError(f"{name}: {what + ' ' if what else ''}is a link loop")
+    lead = f"{name}: {what + ' ' if what else ''}is a"
+    if code == errno.ELOOP:
+        return PathKindError(f"{lead} link loop (too many levels of symbolic links)")
+    if code == errno.ENOENT:
+        return PathKindError(f"{lead} dangling link (to {os.readlink(name)})")
+    return None

@@ -64,7 +64,9 @@ def _sandbox(path: str | os.PathLike) -> Path:
     sandbox = Path(path)
     if not sandbox.is_dir():
         raise NotFoundError(f"sandbox directory not found: {sandbox}", str(sandbox))
-    return sandbox
+    from scitex_container.apptainer.lock.imagecheck import check_image
+
+    return check_image(sandbox)  # an empty or unrelated directory is no sandbox (exit 2)
 
 
 def _exec_prefix(fakeroot: bool | None) -> list[str]:
