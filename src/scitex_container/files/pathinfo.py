@@ -47,6 +47,16 @@ def owner_mode(path: str | os.PathLike[str]) -> str:
     return f"owner {_owner(st.st_uid)}, mode {stat.S_IMODE(st.st_mode):04o}"
 
 
+def target_owner_mode(path: str | os.PathLike[str]) -> str:
+    """:func:`owner_mode` of what the link ``path`` leads to (``TARGET: owner, mode``);
+    of ``path`` itself when it is no link (a link's own mode, 0777, says nothing)."""
+    if not os.path.islink(path):
+        return owner_mode(path)
+    target = os.path.realpath(path)
+    detail = owner_mode(target)
+    return f"{target}: {detail}" if detail else owner_mode(path)
+
+
 def _refuser(path: str) -> str:
     """The file or directory that refuses the caller access to ``path``, described."""
     absolute = os.path.abspath(path)
@@ -57,8 +67,8 @@ def _refuser(path: str) -> str:
     closed = _closed_directory(absolute)
     if closed:
         return closed
-    if os.path.lexists(absolute) and not os.access(absolute, os.R_OK, follow_symlinks=False):
-        return owner_mode(absolute)  # the file itself refuses: its owner and mode
+    if os.path.lexists(absolute) and not os.access(absolute, os.R_OK):
+        return target_owner_mode(absolute)  # the file itself refuses: its owner and mode
     parent_dir = os.path.dirname(absolute)
     if not os.access(parent_dir, os.W_OK):
         return f"cannot write in {parent_dir} ({owner_mode(parent_dir)})"
@@ -185,7 +195,7 @@ def not_writable(path: str | os.PathLike[str], hint: str = "") -> AccessDeniedEr
 def not_readable(path: str | os.PathLike[str]) -> AccessDeniedError:
     """The refusal for a path the caller cannot read: ``PATH: permission denied (owner, mode)``."""
     name = tidy_path(os.fspath(path))
-    detail = _closed_directory(name) or owner_mode(name)
+    detail = _closed_directory(name) or target_owner_mode(name)
     for parent in reversed(Path(os.path.abspath(name)).parents):  # a directory we cannot enter
         if parent.is_dir() and not os.access(parent, os.X_OK):
             detail = f"cannot enter {parent} ({owner_mode(parent)})"
@@ -210,7 +220,7 @@ def regular_file(path: str | os.PathLike[str], what: str = "file") -> os.stat_re
     if not stat.S_ISREG(st.st_mode):
         raise PathKindError(f"{name}: the {what} is {_kind(name)}")
     if not os.access(name, os.R_OK):
-        raise AccessDeniedError(f"{name}: permission denied ({owner_mode(name)})")
+        raise AccessDeniedError(f"{name}: permission denied ({target_owner_mode(name)})")
     return st
 
 
