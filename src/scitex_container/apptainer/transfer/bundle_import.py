@@ -31,7 +31,12 @@ from typing import IO, Any
 
 from scitex_container.apptainer.store import state
 from scitex_container.apptainer.transfer import proof as proofs
-from scitex_container.apptainer.transfer.arrival import Arrival, arrive, target_store
+from scitex_container.apptainer.transfer.arrival import (
+    Arrival,
+    arrive,
+    full_disk_named,
+    target_store,
+)
 from scitex_container.apptainer.transfer.bundle_manifest import (
     IMAGE,
     MANIFEST,
@@ -178,6 +183,7 @@ def import_bundle(
         with (
             made_dirs(store.dir, empty=state.discard_state),
             state.build_scratch(store.dir) as scratch,
+            full_disk_named(store.dir),
         ):
             files: dict[str, Path] = {}
             order = [m.name for m in manifest.members]
