@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.building.atomic import FinalizeFn, ProgressFn, _resolve, build_image
-from scitex_container.apptainer.building.decision import image_store, unchanged_version
+from scitex_container.apptainer.building.decision import (
+    active_build_args,
+    image_store,
+    unchanged_version,
+)
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
 from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.apptainer.cache.staged import StagedReport, StageRun
@@ -203,7 +207,7 @@ def build_version(
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
     if build_args is None:  # as `status` decides: the active version's build arguments
-        build_args = _active_build_args(store)
+        build_args = active_build_args(store)
     if not sandbox:  # a malformed or untrusted policy: exit 2 before anything runs
         from scitex_container.apptainer.signing.policy import load_policies
 
@@ -245,7 +249,7 @@ def build_version(
             finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, record)
         reports: list[StagedReport] = []
         produce, note = None, None
-        if stage_cache is not None and not runner.is_dry_run():
+        if stage_cache is not None:  # a dry run only checks the def's stages
             produce, note = _stage_producer(
                 inputs,
                 stage_cache,
@@ -292,29 +296,21 @@ def build_version(
     )
 
 
-def _active_build_args(store: Store) -> dict[str, str] | None:
-    """The build arguments the active version was built with (None: none recorded)."""
-    from scitex_container.apptainer.building.decision import active_metadata
-    from scitex_container.errors import MetadataError
-
-    try:
-        meta = active_metadata(store)
-    except MetadataError:
-        return None
-    return dict(meta.build_args) if meta is not None and meta.build_args else None
-
-
 def _stage_producer(
     inputs, cache, fakeroot, use_sudo, build_args, progress, timeout, max_age, reports, record
 ):
     """The stage cache's producer for this build, or (None, why it is built cold)."""
     from scitex_container.apptainer import tool
     from scitex_container.apptainer.cache.hook import prepare_def, staged_producer
+    from scitex_container.apptainer.cache.stages import plan_stages
     from scitex_container.apptainer.deffile import parse_def_text
 
     if use_sudo:
         return None, "a build through sudo would fill your cache with root's files"
     deffile = parse_def_text(inputs.def_text, str(inputs.def_path))
+    if runner.is_dry_run():  # nothing is built: refuse what the build would (exit 2)
+        plan_stages(deffile)
+        return None, None
     prepared = prepare_def(
         deffile,
         build_args=build_args,

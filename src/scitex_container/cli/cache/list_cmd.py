@@ -24,6 +24,7 @@ def list_cmd(cache_dir) -> int:
     of killed builds (stage: their state)."""
     import time
 
+    from scitex_container.apptainer.cache import stuck
     from scitex_container.apptainer.cache.entries import StageCache
 
     opts = get_options()
@@ -61,6 +62,20 @@ def list_cmd(cache_dir) -> int:
                 "removable": x.removable(now),
             }
             for x in cache.leftovers()
+        ]
+        out += [
+            {
+                "kind": "unremovable",
+                "key": x.path.name,
+                "stage": "unremovable (prune --all retries)",
+                "age_seconds": round(now - x.mtime, 1),
+                "size": x.size,
+                "last_used": round(now - x.mtime, 1),
+                "network": None,
+                "path": str(x.path),
+                "removable": False,
+            }
+            for x in stuck.scan(cache.stuck_dir)
         ]
         return out
 
