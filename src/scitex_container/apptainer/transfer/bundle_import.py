@@ -47,7 +47,7 @@ from scitex_container.apptainer.transfer.bundle_manifest import (
     parse_manifest,
     signed_by,
 )
-from scitex_container.errors import NotFoundError, TransferError
+from scitex_container.errors import NotFoundError, PathKindError, TransferError
 from scitex_container.files.fsutil import made_dirs
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -109,7 +109,10 @@ def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
         if os.fspath(path) == "-":
             tar = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")  # noqa: SIM115
         else:  # a FIFO or device is refused on the opened descriptor, never read
-            raw = open_regular(path, "bundle")
+            try:
+                raw = open_regular(path, "bundle")
+            except PathKindError as exc:  # a FIFO would block for a writer that may never come
+                raise PathKindError(f"{exc}; to stream a bundle, pipe it to `-`") from None
             tar = tarfile.open(fileobj=raw, mode="r|")  # noqa: SIM115 (closed below)
     except NotFoundError:
         raise NotFoundError(f"bundle `{path}` does not exist", str(path)) from None
