@@ -193,9 +193,21 @@ class ExistingPath(TidyPath):
 
 class StorePath(ExistingPath):
     """STORE: an existing path, or the missing active link of a store beside it (the path
-    the store's own advice names: "move it away, then `switch VERSION LINK`")."""
+    the store's own advice names: "move it away, then `switch VERSION LINK`").
+
+    A version or the active link need not be readable here (``versions`` never
+    reads the SIF; a command that does says so, naming the version's owner and
+    mode); a store directory must be."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(readable=False, **kwargs)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        dir_closed = isinstance(value, str) and os.path.isdir(value)
+        if dir_closed and not os.access(value, os.R_OK | os.X_OK):
+            from scitex_container.files import pathinfo
+
+            raise pathinfo.not_readable(value)
         if isinstance(value, str) and not os.path.lexists(value):
             from scitex_container.apptainer.store.opening import missing_link_store
 

@@ -43,7 +43,11 @@ def verify(
     or verified signature vouches for the image's bytes).
     """
     from scitex_container.apptainer.signing.signature_check import verify_with_signature
+    from scitex_container.files.pathinfo import broken_link
 
+    broken = broken_link(image)  # no image behind it: bad input (2), not a failed check
+    if broken is not None:
+        raise broken
     if def_path is not None:  # a FIFO, device, link loop or oversized def is bad input
         from scitex_container.apptainer.deffile.files import read_def_text
 

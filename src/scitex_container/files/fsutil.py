@@ -51,6 +51,9 @@ def fsync_dir(directory: str | os.PathLike) -> None:
 def temp_path(final: str | os.PathLike, suffix: str = ".tmp") -> Path:
     """An unused, random hidden name beside ``final`` (same filesystem); nothing is created.
 
+    ``.<name>.<pid>.<random><suffix>``: the writer's pid lets a store's sweep
+    (``store/gc.py``) remove a temporary a SIGKILL left, without waiting.
+
     Callers name the temporary first and create it inside the ``try`` that
     removes it (exclusively: ``O_EXCL``, ``symlink``), so an interrupt that
     lands just after it is created still finds its removal armed.
@@ -58,8 +61,9 @@ def temp_path(final: str | os.PathLike, suffix: str = ".tmp") -> Path:
     between the two leaves a file nobody knows of.)
     """
     final = Path(final)
+    pid = os.getpid()  # the writer, named: a sweep removes it once that process is gone
     while True:
-        path = final.with_name(f".{final.name}.{secrets.token_hex(8)}{suffix}")
+        path = final.with_name(f".{final.name}.{pid}.{secrets.token_hex(8)}{suffix}")
         if not os.path.lexists(path):
             return path
 

@@ -12,6 +12,7 @@ opens it: a FIFO would block and ``/dev/zero`` never ends.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from pathlib import Path
@@ -46,6 +47,16 @@ def owner_mode(path: str | os.PathLike[str]) -> str:
     return f"owner {_owner(st.st_uid)}, mode {stat.S_IMODE(st.st_mode):04o}"
 
 
+def target_owner_mode(path: str | os.PathLike[str]) -> str:
+    """:func:`owner_mode` of what the link ``path`` leads to (``TARGET: owner, mode``);
+    of ``path`` itself when it is no link (a link's own mode, 0777, says nothing)."""
+    if not os.path.islink(path):
+        return owner_mode(path)
+    target = os.path.realpath(path)
+    detail = owner_mode(target)
+    return f"{target}: {detail}" if detail else owner_mode(path)
+
+
 def _refuser(path: str) -> str:
     """The file or directory that refuses the caller access to ``path``, described."""
     absolute = os.path.abspath(path)
@@ -56,8 +67,8 @@ def _refuser(path: str) -> str:
     closed = _closed_directory(absolute)
     if closed:
         return closed
-    if os.path.lexists(absolute) and not os.access(absolute, os.R_OK, follow_symlinks=False):
-        return owner_mode(absolute)  # the file itself refuses: its owner and mode
+    if os.path.lexists(absolute) and not os.access(absolute, os.R_OK):
+        return target_owner_mode(absolute)  # the file itself refuses: its owner and mode
     parent_dir = os.path.dirname(absolute)
     if not os.access(parent_dir, os.W_OK):
         return f"cannot write in {parent_dir} ({owner_mode(parent_dir)})"
@@ -82,15 +93,7 @@ def _kind(path: str) -> str:
         mode = os.stat(path).st_mode
     except OSError:
         return "not a regular file"
-    if stat.S_ISFIFO(mode):
-        return "not a regular file (a FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "not a regular file (a device)"
-    if stat.S_ISSOCK(mode):
-        return "not a regular file (a socket)"
-    if stat.S_ISDIR(mode):
-        return "a directory, not a file"
-    return "not a regular file"
+    return _kind_of_mode(mode)
 
 
 def _in_the_way(path: str) -> str:
@@ -192,7 +195,7 @@ def not_writable(path: str | os.PathLike[str], hint: str = "") -> AccessDeniedEr
 def not_readable(path: str | os.PathLike[str]) -> AccessDeniedError:
     """The refusal for a path the caller cannot read: ``PATH: permission denied (owner, mode)``."""
     name = tidy_path(os.fspath(path))
-    detail = _closed_directory(name) or owner_mode(name)
+    detail = _closed_directory(name) or target_owner_mode(name)
     for parent in reversed(Path(os.path.abspath(name)).parents):  # a directory we cannot enter
         if parent.is_dir() and not os.access(parent, os.X_OK):
             detail = f"cannot enter {parent} ({owner_mode(parent)})"
@@ -217,5 +220,86 @@ def regular_file(path: str | os.PathLike[str], what: str = "file") -> os.stat_re
     if not stat.S_ISREG(st.st_mode):
         raise PathKindError(f"{name}: the {what} is {_kind(name)}")
     if not os.access(name, os.R_OK):
-        raise AccessDeniedError(f"{name}: permission denied ({owner_mode(name)})")
+        raise AccessDeniedError(f"{name}: permission denied ({target_owner_mode(name)})")
     return st
+
+
+#: A lock (or another text we parse whole) larger than this is refused, not read.
+TEXT_LIMIT = 64 * 1024 * 1024
+
+
+def open_regular(path: str | os.PathLike[str], what: str = "file") -> io.BufferedReader:
+    """``path`` opened for reading, checked on the opened descriptor to be a regular file.
+
+    The open itself never blocks (``O_NONBLOCK``: a FIFO without a writer
+    opens at once) and the check is made with ``fstat`` of what was opened,
+    so a FIFO or device swapped in after a ``stat`` is refused too.
+    """
+    name = tidy_path(os.fspath(path))
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as exc:
+        err = from_oserror(exc, name)
+        if isinstance(err, NotFoundError):
+            raise NotFoundError(f"{name}: does not exist") from None
+        raise err from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise PathKindError(f"{name}: the {what} is {_kind_of_mode(mode)}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(
+    path: str | os.PathLike[str], what: str = "file", limit: int = TEXT_LIMIT
+) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them (larger: refused)."""
+    name = tidy_path(os.fspath(path))
+    with open_regular(name, what) as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise from_oserror(exc, name) from None
+    if len(data) > limit:
+        raise PathKindError(f"{name}: the {what} is larger than {limit // (1024 * 1024)} MiB")
+    return data
+
+
+def _kind_of_mode(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "not a regular file (a FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "not a regular file (a device)"
+    if stat.S_ISSOCK(mode):
+        return "not a regular file (a socket)"
+    if stat.S_ISDIR(mode):
+        return "a directory, not a file"
+    return "not a regular file"
+
+
+def broken_link(path: str | os.PathLike[str], what: str = "") -> PathKindError | None:
+    """The refusal for ``path`` when it is a link loop or a dangling link, else ``None``.
+
+    ``PATH: is a link loop`` / ``PATH: is a dangling link (to TARGET)``; ``what``
+    (``"store"``, ``"%files source"``) is said after the path when given.
+    """
+    name = tidy_path(os.fspath(path))
+    try:
+        os.stat(name)
+        return None
+    except OSError as exc:
+        code = exc.errno
+    if not os.path.islink(name):
+        if code != errno.ELOOP:  # a component of the path loops: said the same way
+            return None
+        return PathKindError(f"{name}: {what + ' ' if what else ''}is a link loop")
+    lead = f"{name}: {what + ' ' if what else ''}is a"
+    if code == errno.ELOOP:
+        return PathKindError(f"{lead} link loop (too many levels of symbolic links)")
+    if code == errno.ENOENT:
+        return PathKindError(f"{lead} dangling link (to {os.readlink(name)})")
+    return None

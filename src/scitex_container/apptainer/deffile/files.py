@@ -12,7 +12,7 @@ from scitex_container.apptainer.deffile.parts import Section, files_from
 from scitex_container.apptainer.deffile.sources import host_sources
 from scitex_container.apptainer.deffile.text import TEMPLATE_RE, content, split_fields, split_lines
 from scitex_container.errors import DefFileError
-from scitex_container.files.pathinfo import from_oserror, regular_file
+from scitex_container.files.pathinfo import broken_link, from_oserror, regular_file
 
 #: The largest def file we read (bytes); a real one is a few kilobytes.
 MAX_DEF_BYTES = 1 << 20
@@ -101,6 +101,11 @@ def validate_files(
             continue
         where = source.paths[0] if source.paths else source.src
         what = "matches nothing" if source.pattern else "does not exist"
+        for path in source.paths:  # a link loop or dangling link: said as such
+            broken = broken_link(path)
+            if broken is not None:
+                where, what = path, str(broken).rsplit(": ", 1)[-1]
+                break
         raise DefFileError(
             f"`%files` source `{source.src}` {what} (looked for {where})",
             deffile.path,

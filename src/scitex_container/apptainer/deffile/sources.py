@@ -278,7 +278,8 @@ def host_sources(
             except BadInputError as exc:
                 raise DefFileError(f"`%files` source: {exc}", deffile.path, line) from None
             paths = tuple(Path(w) if os.path.isabs(w) else base / w for w in words)
-            matched = bool(paths) and all(os.path.lexists(p) for p in paths)
+            # a link loop or a dangling link is as missing as no file (apptainer follows it)
+            matched = bool(paths) and all(os.path.exists(p) for p in paths)
             out.append(HostSource(index, line, src, dst, paths, globbed, matched))
     return tuple(out)
 

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlparse
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from scitex_container.errors import DiskFullError
 from scitex_container.files.fsutil import sha256_file
 from scitex_container.process import runner
 
@@ -171,17 +172,40 @@ def fetch_wheels(
     env = {"PIP_CONSTRAINT": "", "PIP_REQUIRE_VIRTUALENV": "0"}
     base = _pip_argv(python_version, platforms, dest)
     reqs = [f"{k}=={v}" for k, v in pinned.items()]
-    if reqs and not runner.run([*base, *reqs], check=False, env=env).ok:
-        for req in reqs:  # one of them is missing: find which
-            runner.run([*base, req], check=False, env=env)
+    said = ""
+    if reqs:
+        done = runner.run([*base, *reqs], check=False, env=env)
+        said = done.stderr + done.stdout
+        if not done.ok:
+            for req in reqs:  # one of them is missing: find which
+                said += runner.run([*base, req], check=False, env=env).stderr
     have = _wheels_in(dest)
     for key, version in pinned.items():
         wheel = have.get((canonicalize_name(key), version))
-        if wheel is None:
+        if wheel is not None and not _whole_zip(wheel):  # cut short (a full disk): never stored
+            wheel.unlink(missing_ok=True)
+            if "No space left on device" in said or "Errno 28" in said:
+                raise DiskFullError(
+                    f"{workdir.parent}: no space left on device (pip download of "
+                    f"{key}=={version} was cut short; nothing of it was stored)"
+                )
+            missing[f"pip:{key}"] = f"{where}: {key}=={version} arrived incomplete"
+        elif wheel is None:
             missing[f"pip:{key}"] = f"{where}: {key}=={version} not found"
         else:
             found[f"pip:{key}"] = Fetched(wheel, f"pip download {key}=={version}", "")
     return found, missing
+
+
+def _whole_zip(path: Path) -> bool:
+    """Is ``path`` a complete zip (a wheel cut short lacks its central directory)?"""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return False
 
 
 def _npm_pack(specs: Sequence[str], dest: Path) -> dict[str, tuple[Path, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container.apptainer.sif.magic import is_sif
+from scitex_container.apptainer.sif.magic import STORE_GIVEN, holds_sifs, is_sif
 from scitex_container.errors import BadInputError, NotFoundError
 
 
@@ -21,6 +21,8 @@ def check_image(image: str | os.PathLike) -> Path:
         raise NotFoundError(f"image `{path}` does not exist", str(path))
     if path.is_dir():
         if not any((path / d).is_dir() for d in (".singularity.d", "etc", "usr", "bin")):
+            if holds_sifs(path):
+                raise BadInputError(STORE_GIVEN, str(path))
             raise BadInputError(
                 "directory is not a sandbox image (no etc/, usr/, .singularity.d/)", str(path)
             )

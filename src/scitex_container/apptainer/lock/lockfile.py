@@ -110,6 +110,7 @@ from scitex_container.apptainer.lock.syntax import node_versions as node_version
 from scitex_container.apptainer.lock.syntax import normalize_pip_version as normalize_pip_version
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files.fsutil import atomic_write_text
+from scitex_container.files.pathinfo import read_regular
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -280,17 +281,13 @@ def write_lock(lock: Lock, lock_path: str | os.PathLike) -> Path:
 
 
 def read_lock(lock_path: str | os.PathLike) -> Lock:
-    """Parse a lock file; raise BadInputError naming ``file:line`` if malformed.
-
-    Args:
-        lock_path: The lock file to read.
-    """
+    """Parse the lock file ``lock_path``; BadInputError naming ``file:line`` if malformed."""
     path = Path(lock_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    try:  # a FIFO or device is refused before a byte is read; a huge file is not read whole
+        text = read_regular(path, "lock file").decode("utf-8")
+    except NotFoundError:
         raise NotFoundError(f"lock file `{path}` does not exist", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise BadInputError(f"cannot read lock file: {exc}", str(path)) from None
     return parse_lock(text, str(path))
 

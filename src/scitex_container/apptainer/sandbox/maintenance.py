@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shlex
 import shutil
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.building.atomic import build_image
 from scitex_container.apptainer.signing.policy import output_gate
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import AccessDeniedError, BadInputError, NotFoundError, ScitexError
 from scitex_container.files.fsutil import atomic_write_text, remove_path
 from scitex_container.process import runner
 
@@ -64,7 +65,9 @@ def _sandbox(path: str | os.PathLike) -> Path:
     sandbox = Path(path)
     if not sandbox.is_dir():
         raise NotFoundError(f"sandbox directory not found: {sandbox}", str(sandbox))
-    return sandbox
+    from scitex_container.apptainer.lock.imagecheck import check_image
+
+    return check_image(sandbox)  # an empty or unrelated directory is no sandbox (exit 2)
 
 
 def _exec_prefix(fakeroot: bool | None) -> list[str]:
@@ -256,7 +259,7 @@ def sandbox_to_sif(
     meta = {"source": str(sandbox.resolve())}
     store = _store_at(out)
     if store is not None:  # the active link of a store: a new version of it, then activated
-        with _store_dir(store), store.build_lock():
+        with _store_dir(store), store.build_lock(), _unreadable_said(sandbox, out):
             final = store.path_of(store.new_version())
             build_image(
                 sandbox,
@@ -268,8 +271,41 @@ def sandbox_to_sif(
             )
         return final
     gate = output_gate("sandbox_to_sif", out, sign_key)  # site policy (signing/policy.py)
-    build_image(sandbox, out, fakeroot=fakeroot, metadata=meta, finalize=gate)
+    with _unreadable_said(sandbox, out):
+        build_image(sandbox, out, fakeroot=fakeroot, metadata=meta, finalize=gate)
     return out.absolute()
+
+
+@contextlib.contextmanager
+def _unreadable_said(sandbox: Path, out: Path) -> Iterator[None]:
+    """A build that failed on a file of the sandbox the caller cannot read names that
+    file (owner, mode), the sandbox and the output, never our hidden temporary."""
+    try:
+        yield
+    except ScitexError:
+        found = _first_unreadable(sandbox)
+        if found is None:
+            raise
+        from scitex_container.files.pathinfo import owner_mode
+
+        raise AccessDeniedError(
+            f"{sandbox}: cannot read {found.relative_to(sandbox)} inside it "
+            f"({owner_mode(found)}); {out} was not written"
+        ) from None
+
+
+def _first_unreadable(sandbox: Path) -> Path | None:
+    """The first file or directory under ``sandbox`` the caller cannot read (or enter)."""
+    for root, dirs, files in os.walk(sandbox):
+        for name in sorted(dirs):
+            path = Path(root, name)
+            if not path.is_symlink() and not os.access(path, os.R_OK | os.X_OK):
+                return path
+        for name in sorted(files):
+            path = Path(root, name)
+            if not path.is_symlink() and not os.access(path, os.R_OK):
+                return path
+    return None
 
 
 def _store_dir(store):

@@ -46,3 +46,17 @@ def is_sif(path: str | os.PathLike) -> bool:
     except OSError:
         return False
     return len(head) == HEADER.size and head[32:42] == MAGIC
+
+
+#: The refusal for an image store directory given where one image was expected.
+STORE_GIVEN = "is an image store, not an image; give its active link or one of its versions"
+
+
+def holds_sifs(directory: str | os.PathLike[str]) -> bool:
+    """Does ``directory`` hold SIF files or links to them (an image store), not a sandbox?"""
+    try:
+        with os.scandir(os.fspath(directory)) as entries:
+            names = [os.fsdecode(e.name) for e in entries]
+        return any(n.endswith(".sif") and not n.startswith(".") for n in names)
+    except OSError:
+        return False

@@ -31,6 +31,7 @@ from scitex_container.apptainer.lock.provenance import (
 )
 from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.sif.layout import layout_sha256
+from scitex_container.apptainer.sif.magic import STORE_GIVEN, holds_sifs
 from scitex_container.apptainer.sif.writer import delete_objects
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
@@ -51,6 +52,8 @@ def require_sif(path: Path) -> None:
     except OSError as exc:  # a link loop, a path through a file, a closed directory
         raise from_oserror(exc, path) from None
     if path.is_dir():
+        if holds_sifs(path):
+            raise BadInputError(STORE_GIVEN, str(path))
         raise BadInputError("a sandbox directory cannot be signed; sign a SIF", str(path))
     if not is_sif(path):
         raise BadInputError("not a SIF image (no SIF_MAGIC header)", str(path))

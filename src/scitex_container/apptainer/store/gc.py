@@ -40,7 +40,8 @@ _PID_TEMPS = (".building", ".copying")
 
 
 def building_pid(name: str) -> int | None:
-    """The writer pid encoded in ``.<name>.<pid>.<ns>.building`` (or ``.copying``)."""
+    """The writer pid encoded in ``.<name>.<pid>.<ns>.building`` (``.copying``, and
+    ``.<name>.<pid>.<hex>.tmp`` of :func:`~scitex_container.files.fsutil.temp_path`)."""
     stem = name.rsplit(".", 1)[0]
     parts = stem.rsplit(".", 2)
     if len(parts) == 3 and parts[1].isdigit():
@@ -129,9 +130,11 @@ def remove_stale(directory: Path, scheme: Scheme) -> list[Path]:
         elif name.endswith(_PID_TEMPS):
             pid = building_pid(name)
             stale = pid is not None and not pid_alive(pid)
-        elif name.endswith(_UNLOCKED_TEMPS):
+        elif name.endswith(_UNLOCKED_TEMPS):  # ours (fsutil.temp_path): a dead writer, or old
+            pid = building_pid(name)
+            stale = pid is not None and not pid_alive(pid)
             with contextlib.suppress(OSError):
-                stale = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AGE
+                stale = stale or now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AGE
         if stale:
             if not dry:
                 with contextlib.suppress(FileNotFoundError):

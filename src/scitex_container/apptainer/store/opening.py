@@ -21,7 +21,7 @@ from scitex_container.apptainer.store.guard import check_store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
 from scitex_container.apptainer.store.sidecars import SIDECAR_SUFFIXES
 from scitex_container.errors import BadInputError
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.files.pathinfo import broken_link, from_oserror
 
 #: ``<name>-v<version>.sif`` or ``<name>-v<version>-sandbox``: a version of image ``name``.
 #: (a version starts with a digit: ``my-viewer-v2026...`` is image ``my-viewer``, not ``my``)
@@ -101,6 +101,7 @@ def _holds_sandboxes(location: str | os.PathLike, sandbox: bool) -> bool:
 
 def _open(location: str | os.PathLike, sandbox: bool) -> Store:
     path = Path(location)
+    _refuse_broken_link(path)
     try:
         os.stat(path)
     except OSError as exc:  # a link loop, a path through a file: said as such, never "empty"
@@ -132,7 +133,35 @@ def _open(location: str | os.PathLike, sandbox: bool) -> Store:
         if name.endswith("-sandbox"):
             return Store(parent, image_scheme(name[: -len("-sandbox")], True))
         return Store(parent, image_scheme(name.removesuffix(".sif")))
-    return Store(path, detect_scheme(path, sandbox))
+    store = Store(path, detect_scheme(path, sandbox))
+    active = broken_link(store.dir / store.scheme.active)
+    if active is not None and "loop" in str(active):  # never "empty": say what the link is
+        raise active
+    return store
+
+
+def _refuse_broken_link(path: Path) -> None:
+    """A link loop, or a dangling link that is no store's active link: said as such.
+
+    (A dangling active link beside its store's versions still opens the store:
+    ``rollback`` and ``switch`` repair it.)
+    """
+    trouble = broken_link(path)
+    if trouble is None:
+        return
+    if "dangling" in str(trouble) and missing_link_store_of(path) is not None:
+        return
+    raise trouble
+
+
+def missing_link_store_of(path: Path) -> Store | None:
+    """The store whose active link ``path`` is named as, when versions sit beside it."""
+    parent = Path(os.path.normpath(path.absolute())).parent
+    for sandbox in (False, True):
+        for scheme in schemes_in(parent, sandbox):
+            if scheme.active == path.name:
+                return Store(parent, scheme)
+    return None
 
 
 def missing_link_store(location: str | os.PathLike) -> Store | None:

@@ -15,8 +15,10 @@ point leaves nothing that looks like a version.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +30,7 @@ from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.metadata import VersionMeta, cached_sha256, read_metadata
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
 from scitex_container.apptainer.transfer import proof as proofs
-from scitex_container.errors import BadInputError, TransferError
+from scitex_container.errors import BadInputError, DiskFullError, TransferError
 from scitex_container.files.fsutil import made_dirs
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -47,6 +49,20 @@ class Arrival(Result):
     proof: tuple[dict, ...] = ()
     signature: Mapping[str, Any] | None = None  #: the policy's passing verdict, when gated
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def full_disk_named(store_dir: Path) -> Iterator[None]:
+    """A full disk while an image arrives is said of the user's store directory, never
+    of our hidden ``.scitex/tmp/.../arriving.sif`` (exit 1)."""
+    try:
+        yield
+    except DiskFullError:
+        raise DiskFullError(f"{store_dir}: no space left on device") from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"{store_dir}: no space left on device") from None
+        raise
 
 
 def target_store(output_dir: str | os.PathLike, name: str) -> Store:
@@ -117,7 +133,7 @@ def arrive(
             return Arrival(str(store.dir), version, str(found), sha256, True, origin, (), verdict)
         with store.lock():
             store.remove_stale()
-        with state.build_scratch(store.dir) as scratch:
+        with state.build_scratch(store.dir) as scratch, full_disk_named(store.dir):
             tmp = scratch / "arriving.sif"
             fetch(tmp)
             got = cached_sha256(tmp)

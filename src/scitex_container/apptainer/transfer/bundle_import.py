@@ -31,7 +31,12 @@ from typing import IO, Any
 
 from scitex_container.apptainer.store import state
 from scitex_container.apptainer.transfer import proof as proofs
-from scitex_container.apptainer.transfer.arrival import Arrival, arrive, target_store
+from scitex_container.apptainer.transfer.arrival import (
+    Arrival,
+    arrive,
+    full_disk_named,
+    target_store,
+)
 from scitex_container.apptainer.transfer.bundle_manifest import (
     IMAGE,
     MANIFEST,
@@ -42,7 +47,7 @@ from scitex_container.apptainer.transfer.bundle_manifest import (
     parse_manifest,
     signed_by,
 )
-from scitex_container.errors import NotFoundError, TransferError
+from scitex_container.errors import NotFoundError, PathKindError, TransferError
 from scitex_container.files.fsutil import made_dirs
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -97,17 +102,30 @@ def _opened(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
 
 @contextlib.contextmanager
 def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
+    from scitex_container.files.pathinfo import open_regular
+
+    raw = None
     try:
         if os.fspath(path) == "-":
             tar = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")  # noqa: SIM115
-        else:
-            tar = tarfile.open(path, mode="r|")  # noqa: SIM115 (closed by the `with` below)
-    except FileNotFoundError:
+        else:  # a FIFO or device is refused on the opened descriptor, never read
+            try:
+                raw = open_regular(path, "bundle")
+            except PathKindError as exc:  # a FIFO would block for a writer that may never come
+                raise PathKindError(f"{exc}; to stream a bundle, pipe it to `-`") from None
+            tar = tarfile.open(fileobj=raw, mode="r|")  # noqa: SIM115 (closed below)
+    except NotFoundError:
         raise NotFoundError(f"bundle `{path}` does not exist", str(path)) from None
     except tarfile.TarError as exc:
+        if raw is not None:
+            raw.close()
         raise TransferError(f"bundle {path}: not a tar file ({exc})") from None
-    with tar:
-        yield tar
+    try:
+        with tar:
+            yield tar
+    finally:
+        if raw is not None:
+            raw.close()
 
 
 def _manifest_signer(
@@ -168,6 +186,7 @@ def import_bundle(
         with (
             made_dirs(store.dir, empty=state.discard_state),
             state.build_scratch(store.dir) as scratch,
+            full_disk_named(store.dir),
         ):
             files: dict[str, Path] = {}
             order = [m.name for m in manifest.members]
