@@ -76,6 +76,21 @@ CONTAINER_PASS_KEYS = (
 )
 
 
+#: Host variables that bind host paths into every container, ``%post`` of a build included
+#: (what the bound paths hold is in no stage key: a build with one set is not cached).
+CONTAINER_BIND_VARS = (
+    "APPTAINER_BIND",
+    "APPTAINER_BINDPATH",
+    "SINGULARITY_BIND",
+    "SINGULARITY_BINDPATH",
+)
+
+
+def container_binds() -> dict[str, str]:
+    """The bind variables (:data:`CONTAINER_BIND_VARS`) set, non-empty, on this host."""
+    return {k: os.environ[k] for k in CONTAINER_BIND_VARS if os.environ.get(k, "").strip()}
+
+
 def container_env() -> dict[str, str]:
     """The host variables apptainer forwards into a build's ``%post``: by prefix
     (``APPTAINERENV_*``) and by name (:data:`CONTAINER_PASS_KEYS`)."""

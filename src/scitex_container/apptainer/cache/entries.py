@@ -66,7 +66,7 @@ class StageCache(holds.Holding):
     """A cache directory of stage entries."""
 
     def __init__(self, root: str | os.PathLike | None = None, *, max_bytes: int | None = None):
-        self.root = Path(root) if root is not None else default_root()
+        self.root = (Path(root) if root is not None else default_root()).absolute()  # builds cd
         self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
         #: what went wrong but did not stop the cache (an entry it could not remove), once each
         self.notes: list[str] = []

@@ -19,9 +19,25 @@ from scitex_container.apptainer.building.atomic import ProduceFn, build_command
 from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, StageCache
 from scitex_container.apptainer.cache.stage_keys import StageContext
 from scitex_container.apptainer.cache.staged import Prepared, StagedReport, prepare, run_staged
+from scitex_container.apptainer.cache.stages import StagePlan
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.errors import StageCacheFallback
+from scitex_container.files.fsutil import sha256_file
 from scitex_container.process import runner
+
+#: Host files apptainer binds into every build's ``%post`` (its ``APPTAINER_BIND`` there):
+#: a piece may read them, so their content is part of every stage's key.
+POST_HOST_FILES = ("/etc/hosts", "/etc/resolv.conf")
+
+
+def _host_files() -> tuple[tuple[str, str], ...]:
+    found = []
+    for path in POST_HOST_FILES:
+        try:
+            found.append((f"file:{path}", sha256_file(path)))
+        except OSError as exc:
+            found.append((f"file:{path}", f"unreadable: {exc.strerror}"))
+    return tuple(found)
 
 
 def prepare_def(
@@ -33,7 +49,12 @@ def prepare_def(
     images: tuple[tuple[str, str], ...],
 ) -> Prepared:
     """Split and key a def for this host's container tool."""
-    env = tuple(envvars.container_env().items())
+    binds = envvars.container_binds()
+    if binds:
+        names = ", ".join(sorted(binds))
+        why = f"a host bind ({names}) reaches %post: what it shows is in no stage's key"
+        return Prepared(StagePlan((), "", why), ())
+    env = tuple(envvars.container_env().items()) + _host_files()
     context = StageContext.here(tool.container_version(), fakeroot, files, images, env)
     return prepare(deffile, build_args=build_args, context=context)
 
