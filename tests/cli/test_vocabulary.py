@@ -254,9 +254,15 @@ def _image_store(directory: Path, stamps: list[str], active: str) -> None:
 
 
 def test_keep_counts_the_active_among_the_newest_as_the_readme_says(tmp_path: Path) -> None:
-    """README's `-k` row, `--help` and `cleanup` say one thing: the active one is counted."""
+    """README's `-k` row, `--help` and `cleanup` say one thing: the N newest are kept, the
+    active and protected ones stay in any case (an older active beside the N newest)."""
+    said = "the active and protected ones stay in any case"
     row = next(line for line in README.read_text().splitlines() if line.startswith("| `-k` |"))
-    assert "besides" not in row and "the active one counted among them" in row, row
+    assert "keep the N newest" in row and said in row and "counts" not in row, row
+    for command in ("cleanup", "sandbox cleanup"):
+        out = run_cli(*command.split(), "--help")
+        text = " ".join(out.stdout.split())
+        assert "the N newest" in text and said in text and "counts" not in text, text
     stamps = [f"20261206T1401{s:02d}Z" for s in range(4)]  # oldest first
     _image_store(tmp_path / "newest", stamps, active=stamps[-1])
     out = run_cli("cleanup", "-k", "2", str(tmp_path / "newest"))

@@ -232,8 +232,9 @@ def keep_option(what: str = "Versions"):
         type=click.IntRange(min=0),
         default=KEEP_DEFAULT,
         show_default=True,
-        help=f"Newest {what.lower()} to keep (the active one counts; it and protected ones stay;"
-        f" the same default in every cleanup).",
+        help=f"Keep the N newest {what.lower()}; the active and protected ones stay in any case"
+        f" (an active older than the N newest stays beside them; the same default in every"
+        f" cleanup).",
     )
 
 

@@ -42,7 +42,7 @@ from scitex_container.apptainer.transfer.bundle_manifest import (
     parse_manifest,
     signed_by,
 )
-from scitex_container.errors import NotFoundError, TransferError
+from scitex_container.errors import BadInputError, NotFoundError, TransferError
 from scitex_container.files.fsutil import made_dirs
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -105,7 +105,7 @@ def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
     except FileNotFoundError:
         raise NotFoundError(f"bundle `{path}` does not exist", str(path)) from None
     except tarfile.TarError as exc:
-        raise TransferError(f"bundle {path}: not a tar file ({exc})") from None
+        raise BadInputError(f"not a tar file ({exc})", f"bundle {path}") from None
     with tar:
         yield tar
 

@@ -1,0 +1,157 @@
+"""What a hostile first hour found (issue 21): exit codes by cause, advice that can work,
+the names `sandbox list` prints, notes under `-q`, the house path wording.
+
+Each test drives the CLI as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from otheruser import another_user
+from storekit import REPO, make_sif
+from uservenv import user_python
+
+
+def cli(*args: str, env: dict | None = None, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def one_line(out: subprocess.CompletedProcess) -> str:
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "Errno" not in lines[0] and "Traceback" not in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.apptainer
+def test_verify_without_apptainer_is_a_missing_tool(tmp_path: Path, busybox_sif: Path) -> None:
+    """Was exit 1 "capture failed: apptainer not found" (a missing tool is 3)."""
+    image = tmp_path / "bb.sif"
+    shutil.copy(busybox_sif, image)
+    made = cli("lock", "capture", str(image), "-o", str(tmp_path / "bb.sif.lock"))
+    assert made.returncode == 0, made.stderr
+    bare = tmp_path / "bin"  # a PATH with python only
+    bare.mkdir()
+    os.symlink(sys.executable, bare / "python3")
+    env = {k: v for k, v in os.environ.items() if k != "SCITEX_CONTAINER_CMD"}
+    env["PATH"] = str(bare)
+    out = cli("verify", str(image), env=env)
+    assert out.returncode == 3, (out.stdout, out.stderr)
+    assert "apptainer" in one_line(out) and "capture failed" not in out.stdout
+
+
+def test_an_unknown_session_and_a_non_tar_bundle_are_bad_input(tmp_path: Path) -> None:
+    """Was 125 (`session exec nosuch true`) and 1 (`bundle import hello.def`): bad input is 2."""
+    env = {**os.environ, "SCITEX_CONTAINER_SESSIONS_DIR": str(tmp_path / "sessions")}
+    for args in (("session", "exec", "nosuch", "true"), ("session", "attach", "nosuch")):
+        out = cli(*args, env=env)
+        assert out.returncode == 2, (args, out.stderr)
+        assert "'nosuch'" in one_line(out)
+    hello = tmp_path / "hello.def"
+    hello.write_text("Bootstrap: scratch\n")
+    out = cli("bundle", "import", str(hello), "-o", str(tmp_path / "out"))
+    assert out.returncode == 2, out.stderr
+    assert f"bundle {hello}: not a tar file" in one_line(out)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+AS_TEST_USER = ("runuser", "-u", "scitex-test", "--")
+
+
+@pytest.fixture()
+def root_store():
+    another_user()
+    top = Path(tempfile.mkdtemp(prefix="scitex-words-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    (top / "store").mkdir()
+    make_sif(top / "store" / "demo-v20261206T140148Z.sif", seed=1)
+    os.symlink("demo-v20261206T140148Z.sif", top / "store" / "demo.sif")
+    (top / "sbx" / "bin").mkdir(parents=True)
+    yield top
+    shutil.rmtree(top)
+
+
+def test_to_sif_into_a_store_the_user_cannot_write_advises_no_sudo(root_store: Path) -> None:
+    """`sandbox to-sif` has no --sudo: a user who cannot write is never told to use it."""
+    python = user_python(REPO)
+    before = sorted(os.listdir(root_store / "store"))
+    store = root_store / "store"
+    to_sif = ("sandbox", "to-sif", str(root_store / "sbx"))
+    for out_arg in (store, store / "demo.sif", root_store / "plain.sif"):
+        out = subprocess.run(
+            [*AS_TEST_USER, str(python), "-m", "scitex_container", *to_sif, str(out_arg)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/",
+        )
+        assert out.returncode == 2, out.stderr
+        line = one_line(out)
+        assert "permission denied" in line and "--sudo" not in line, line
+    assert sorted(os.listdir(store)) == before and not (root_store / "plain.sif").exists()
+
+
+def test_sandbox_switch_takes_the_name_sandbox_list_prints(tmp_path: Path) -> None:
+    """`sandbox switch sandbox-2026...Z DIR` was "not found" while `switch NAME.sif` worked."""
+    store = tmp_path / "sbx"
+    for stamp in ("20261206T214429Z", "20261206T224429Z"):
+        (store / f"sandbox-{stamp}" / "bin").mkdir(parents=True)
+    os.symlink("sandbox-20261206T214429Z", store / "current-sandbox")
+    listed = cli("sandbox", "list", str(store))
+    assert "sandbox-20261206T224429Z" in listed.stdout, listed.stdout
+    out = cli("sandbox", "switch", "sandbox-20261206T224429Z", str(store))
+    assert out.returncode == 0, out.stderr
+    assert os.readlink(store / "current-sandbox") == "sandbox-20261206T224429Z"
+    out = cli("sandbox", "switch", str(store / "sandbox-20261206T214429Z"), str(store))
+    assert out.returncode == 0, out.stderr
+    assert os.readlink(store / "current-sandbox") == "sandbox-20261206T214429Z"
+    elsewhere = tmp_path / "sandbox-20261206T224429Z"  # the same name in another directory
+    out = cli("sandbox", "switch", str(elsewhere), str(store))
+    assert out.returncode == 2 and "not found" in one_line(out)
+    assert os.readlink(store / "current-sandbox") == "sandbox-20261206T214429Z"
+
+
+STAGED = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    echo one > /one
+    # scitex: checkpoint
+    echo two > /two
+"""
+
+
+@pytest.mark.apptainer
+def test_build_stage_notes_go_to_stderr_and_q_silences_them(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    """Under -q, "stage X: built" and "stage cache not used" reached stdout and survived."""
+    recipe = tmp_path / "r.def"
+    recipe.write_text(STAGED.format(base=busybox_sif))
+    cache = str(tmp_path / "stages")
+    loud = cli("build", "--cache-dir", cache, "-o", str(tmp_path / "a"), str(recipe))
+    assert loud.returncode == 0, loud.stderr
+    assert "stage post-2: built in" in loud.stderr and "stage post" not in loud.stdout
+    again = ("build", "--force", "--cache-dir", cache, "-o", str(tmp_path / "a"), str(recipe))
+    quiet = cli("-q", *again)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert quiet.stdout.startswith("built ") and "stage " not in quiet.stdout, quiet.stdout
+    js = cli("--json", *again)
+    assert js.returncode == 0 and "stage post" not in js.stderr, js.stderr
+    assert "post-2" in [s["name"] for s in json.loads(js.stdout)["stages"]]
