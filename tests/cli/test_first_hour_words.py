@@ -155,3 +155,47 @@ def test_build_stage_notes_go_to_stderr_and_q_silences_them(
     js = cli("--json", *again)
     assert js.returncode == 0 and "stage post" not in js.stderr, js.stderr
     assert "post-2" in [s["name"] for s in json.loads(js.stdout)["stages"]]
+
+
+def test_an_empty_directory_gets_one_line_from_every_store_command(tmp_path: Path) -> None:
+    """Was: bare headers, "nothing to remove" (making `.scitex/`), "(available: none)", "not a
+    SIF file, and no active version to send" (2) beside rollback/deploy's line."""
+    empty = tmp_path / "e"
+    empty.mkdir()
+    image_line = f"{empty} is empty: no image yet (`build DEF -o {empty}` would create"
+    sandbox_line = f"{empty} is empty: no sandbox yet"
+    listings = {
+        ("versions",): image_line,
+        ("list",): image_line,
+        ("status",): image_line,
+        ("sandbox", "list"): sandbox_line,
+    }
+    for args, line in listings.items():
+        out = cli(*args, str(empty))
+        assert out.returncode == 0, (args, out.stderr)
+        assert one_line(out).startswith(f"note: {line}"), (args, out.stderr)
+        assert line not in out.stdout and out.stdout.strip(), (args, out.stdout)  # the header
+        assert cli("-q", *args, str(empty)).stderr == ""
+    changes = {
+        ("cleanup", str(empty)): image_line,
+        ("--dry-run", "cleanup", str(empty)): image_line,
+        ("switch", "20261206T140148Z", str(empty)): image_line,
+        ("rollback", str(empty)): image_line,
+        ("deploy", str(empty), str(tmp_path / "target")): image_line,
+        ("versions", "--protect", "20261206T140148Z", str(empty)): image_line,
+        ("bundle", "export", str(empty), "-o", str(tmp_path / "b.tar")): image_line,
+        ("push", str(empty), "oras://127.0.0.1:5000/scitex-tests/empty:1"): image_line,
+        ("sandbox", "cleanup", str(empty)): sandbox_line,
+        ("sandbox", "switch", "20261206T140148Z", str(empty)): sandbox_line,
+        ("sandbox", "rollback", str(empty)): sandbox_line,
+    }
+    for args, line in changes.items():
+        out = cli(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        assert one_line(out).startswith(f"error: {line}"), (args, out.stderr)
+    assert os.listdir(empty) == [] and not (tmp_path / "target").exists()
+    (empty / "notes.txt").write_text("not a store\n")  # a directory holding no store
+    for args in (("cleanup",), ("sandbox", "cleanup"), ("--dry-run", "cleanup")):
+        out = cli(*args, str(empty))
+        assert out.returncode == 0 and "nothing to remove" in out.stdout, (args, out.stderr)
+    assert os.listdir(empty) == ["notes.txt"]  # no `.scitex/` made in it

@@ -26,12 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container.apptainer.building.atomic import FinalizeFn, ProgressFn, _resolve, build_image
-from scitex_container.apptainer.building.decision import image_store, unchanged_version
+from scitex_container.apptainer.building.decision import (
+    active_build_args,
+    image_store,
+    unchanged_version,
+)
 from scitex_container.apptainer.building.inputs import BuildInputs, ContentCache, compute_inputs
 from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.apptainer.cache.staged import StagedReport, StageRun
 from scitex_container.apptainer.store.access import make_dir
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.link import points_at
 from scitex_container.apptainer.store.metadata import VersionMeta
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
 from scitex_container.errors import BadInputError
@@ -62,6 +67,16 @@ class StoreBuildResult(Result):
     #: with the stage cache: each stage, reused or built (empty without it)
     stages: tuple[StageRun, ...] = ()
     cache_note: str | None = None  #: why the stage cache was not used for this build
+
+    def to_dict(self) -> dict:
+        """The keys `sandbox to-sif` shares (README, "JSON keys"): ``link``, ``activated``
+        (the link now points at ``artifact``); ``command`` one string, ``argv`` its words."""
+        import shlex
+
+        data = super().to_dict()
+        data.update(link=str(self.path), activated=points_at(self.path, self.artifact))
+        data.update(command=shlex.join(self.command), argv=list(self.command))
+        return data
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -104,12 +119,6 @@ def _gated(finalize: FinalizeFn | None, final: Path) -> FinalizeFn:
     return gate
 
 
-def _partition_sha256(sif: Path) -> str:
-    from scitex_container.apptainer.signing.statement import partition_sha256
-
-    return partition_sha256(sif)
-
-
 def _provenance_finalizer(
     inputs: BuildInputs,
     lock_text: list[str],
@@ -123,13 +132,14 @@ def _provenance_finalizer(
     temporary artifact is signed, before the version becomes visible.
     """
     from scitex_container.apptainer.lock.provenance import finalize_build
+    from scitex_container.apptainer.signing.statement import partition_sha256
 
     def finalize(tmp: Path) -> dict:
         key = None if runner.is_dry_run() else sign_key
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the statement's subject: hashed while the lock is captured and embedded
             # (sif add never moves the partition)
-            subject = pool.submit(_partition_sha256, tmp) if key is not None else None
+            subject = pool.submit(partition_sha256, tmp) if key is not None else None
             meta = finalize_build(
                 tmp,
                 inputs_hash=inputs.digest,
@@ -203,7 +213,7 @@ def build_version(
     resolved, name, out_dir = _resolve(def_name, def_path, output_dir, image_name)
     store = image_store(out_dir, name, sandbox)
     if build_args is None:  # as `status` decides: the active version's build arguments
-        build_args = _active_build_args(store)
+        build_args = active_build_args(store)
     if not sandbox:  # a malformed or untrusted policy: exit 2 before anything runs
         from scitex_container.apptainer.signing.policy import load_policies
 
@@ -290,18 +300,6 @@ def build_version(
         stages=stages,
         cache_note=note or ("; ".join(reports[0].notes) if reports and reports[0].notes else None),
     )
-
-
-def _active_build_args(store: Store) -> dict[str, str] | None:
-    """The build arguments the active version was built with (None: none recorded)."""
-    from scitex_container.apptainer.building.decision import active_metadata
-    from scitex_container.errors import MetadataError
-
-    try:
-        meta = active_metadata(store)
-    except MetadataError:
-        return None
-    return dict(meta.build_args) if meta is not None and meta.build_args else None
 
 
 def _stage_producer(

@@ -23,7 +23,7 @@ def switch(version, directory, use_sudo) -> int:
     """
     from scitex_container.apptainer.store.opening import named_version
 
-    st = open_store(directory, sandbox=True)
+    st = open_store(directory, sandbox=True, changes=True)
     # a path names a version in this store only; a bare name is the one `list` shows
     named = named_version(version, st) if os.sep in version else st.scheme.version_of(version)
     return report_switch(st, named or version, use_sudo)
