@@ -105,6 +105,9 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
     failed: list[ScitexError] = []
     for st in stores:  # one image that cannot be cleaned never stops the others
         if _holds_no_store(st):  # nothing of ours: never lock it (no `.scitex/` made there)
+            from scitex_container.apptainer.store.access import require_writable
+
+            require_writable(st.dir)  # refused alike wherever the caller cannot write
             continue
         try:
             gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
