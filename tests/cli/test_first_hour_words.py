@@ -199,3 +199,36 @@ def test_an_empty_directory_gets_one_line_from_every_store_command(tmp_path: Pat
         out = cli(*args, str(empty))
         assert out.returncode == 0 and "nothing to remove" in out.stdout, (args, out.stderr)
     assert os.listdir(empty) == ["notes.txt"]  # no `.scitex/` made in it
+
+
+def test_path_checks_say_the_path_in_the_house_form(tmp_path: Path) -> None:
+    """Was click's "Path ... does not exist" / "File ... is a directory" / "Directory ... is a
+    file", a bare "is a directory, not a file", a path said twice, a raw utf-8 decode error
+    and "line outside any section" for a def read as a lock."""
+    a_dir = tmp_path / "adir"
+    a_dir.mkdir()
+    hello = tmp_path / "hello.def"
+    hello.write_text("Bootstrap: scratch\n")
+    binary = tmp_path / "some.sif"
+    binary.write_bytes(b"#!/usr/bin/env run-singularity\n\xb2\xff\x00SIF_MAGIC")
+    nope = tmp_path / "nope.tar"
+    out_dir = str(tmp_path / "out")
+    is_dir = f"{a_dir}: is a directory, not a file"
+    cases = {
+        ("bundle", "import", str(nope), "-o", out_dir): f"{nope}: does not exist",
+        ("bundle", "import", str(a_dir), "-o", out_dir): is_dir,
+        ("lock", "pin", str(a_dir)): is_dir,
+        ("snapshot", "-o", str(a_dir)): is_dir,
+        ("sign", "--key", str(a_dir), str(hello)): is_dir,
+        ("verify", "--def", str(a_dir), str(hello)): is_dir,
+        ("key", "new", str(hello)): f"{hello}: not a directory",
+        ("sign", str(nope), "--key", str(hello)): f"{nope}: the image does not exist",
+        ("lock", "pin", str(hello), str(binary)): f"{binary}: not a lock file (binary data",
+        ("lock", "diff", str(hello), str(hello)): f"{hello}:1: not a lock file: this is a def",
+    }
+    for args, said in cases.items():
+        out = cli(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        line = one_line(out)
+        assert line.startswith(f"error: {said}"), (args, line)
+        assert "Invalid value" not in line and line.count(str(tmp_path)) == 1, (args, line)

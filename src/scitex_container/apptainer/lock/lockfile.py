@@ -95,6 +95,7 @@ from scitex_container.apptainer.lock.syntax import (
     first_content_line,
     line_key,
     node_text,
+    outside_sections,
     parse_entry,
     pip_entry,
     safe_node_versions,
@@ -280,17 +281,15 @@ def write_lock(lock: Lock, lock_path: str | os.PathLike) -> Path:
 
 
 def read_lock(lock_path: str | os.PathLike) -> Lock:
-    """Parse a lock file; raise BadInputError naming ``file:line`` if malformed.
-
-    Args:
-        lock_path: The lock file to read.
-    """
+    """Parse the lock file ``lock_path``; raise BadInputError naming ``file:line`` if malformed."""
     path = Path(lock_path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFoundError(f"lock file `{path}` does not exist", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:  # a SIF image, a tarball...
+        raise BadInputError("not a lock file (binary data, not text)", str(path)) from None
+    except OSError as exc:
         raise BadInputError(f"cannot read lock file: {exc}", str(path)) from None
     return parse_lock(text, str(path))
 
@@ -365,7 +364,7 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
                 meta[_KEY_TO_FIELD[m.group(1)]] = m.group(2)
             continue
         if section is None:
-            raise fail(lineno, f"line outside any section: {stripped[:60]!r}")
+            raise fail(lineno, outside_sections(stripped))
         key, version = parse_entry(section, stripped, functools.partial(fail, lineno))
         first = seen_at[section].get(line_key(section, key))
         if first is not None:

@@ -106,6 +106,10 @@ def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
         raise NotFoundError(f"bundle `{path}` does not exist", str(path)) from None
     except tarfile.TarError as exc:
         raise BadInputError(f"not a tar file ({exc})", f"bundle {path}") from None
+    except OSError as exc:  # a directory, permission...: said naming the path
+        from scitex_container.files.pathinfo import from_oserror
+
+        raise from_oserror(exc, path) from None
     with tar:
         yield tar
 
