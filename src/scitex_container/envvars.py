@@ -59,6 +59,28 @@ def user_cache_dir() -> str:
 CONTAINER_ENV_PREFIXES = ("APPTAINERENV_", "SINGULARITYENV_")
 
 
+#: Host variables apptainer (1.4.5, ``internal/pkg/util/env/create.go``: ``alwaysPassKeys``)
+#: passes into every container as they are, ``%post`` of a build included.
+CONTAINER_PASS_KEYS = (
+    "TERM",
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "ftp_proxy",
+    "FTP_PROXY",
+)
+
+
 def container_env() -> dict[str, str]:
-    """The host variables apptainer forwards into a build's ``%post`` (by prefix)."""
-    return {k: v for k, v in os.environ.items() if k.startswith(CONTAINER_ENV_PREFIXES)}
+    """The host variables apptainer forwards into a build's ``%post``: by prefix
+    (``APPTAINERENV_*``) and by name (:data:`CONTAINER_PASS_KEYS`)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(CONTAINER_ENV_PREFIXES) or k in CONTAINER_PASS_KEYS
+    }

@@ -35,6 +35,7 @@ NEEDS = {
 MIN_ROWS = {"cli": 1, "host": 2, "store": 10, "locks": 4, "pins": 3, "signing": 6, "docker": 3}
 MIN_ROWS |= {"sessions": 4, "archive": 3, "transfer": 4}
 MIN_ROWS |= {"containment": 2, "firsthour": 2, "mcp": 3, "stages": 6}
+MIN_ROWS |= {"shellstate": 3}
 
 
 def _params():

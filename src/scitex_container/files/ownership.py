@@ -130,3 +130,43 @@ def read_no_follow(path: Path) -> bytes:
         raise
     with os.fdopen(fd, "rb") as fh:
         return fh.read()
+
+
+def ancestor_problem(st: os.stat_result) -> str | None:
+    """Why a directory above trusted state (``st`` from lstat/stat) lets someone else
+    rename that state away, or None: it must be owned by root or the caller and writable
+    by no one else, unless sticky (``/tmp``: others cannot rename what is ours in it)."""
+    if st.st_uid not in (0, os.geteuid()):
+        return "is owned by another user"
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        return "is writable by other users"
+    return None
+
+
+def check_ancestors(path: str | os.PathLike, *, what: str) -> None:
+    """Refuse ``path`` (UntrustedStateError naming the ancestor, its owner and mode) when a
+    directory above it, on its path as written or as resolved, is not :func:`ancestor_problem`
+    clean: another user could rename ``what`` away and put theirs in its place.  A symbolic
+    link on the way must be owned by root or the caller.  Ancestors not made yet pass."""
+    written = Path(os.path.abspath(path))
+    resolved = Path(os.path.realpath(written))
+    seen: set[Path] = set()
+    for chain in (written, resolved):
+        for ancestor in reversed(chain.parents):
+            if ancestor in seen:
+                continue
+            seen.add(ancestor)
+            try:
+                st = os.lstat(ancestor)
+            except FileNotFoundError:
+                break
+            if stat.S_ISLNK(st.st_mode):
+                why = None if st.st_uid in (0, os.geteuid()) else "is owned by another user"
+            else:
+                why = ancestor_problem(st)
+            if why is not None:
+                raise UntrustedStateError(
+                    f"{why} ({describe(st)}); every directory above {what} must be owned by "
+                    "root or you and writable by no one else (unless sticky, like /tmp)",
+                    str(ancestor),
+                )

@@ -61,8 +61,11 @@ def test_a_marker_between_commands_is_accepted_at_its_line() -> None:
         ("%post\n    echo done; if true; then\n" + MARK + "    echo\n    fi\n", "block", 6),
         ("%post\n    echo fi; if true; then\n" + MARK + "    echo\n    fi\n", "block", 6),
         ("%post\n    f(){\n" + MARK + "    echo\n    }\n", "block", 6),
-        ("%post\n    true &&\n" + MARK + "    echo\n", "continued with `&&`", 6),
-        ("%post\n    echo |\n" + MARK + "    cat\n", "continued with `|`", 6),
+        # a piece ending in `&&`, `||` or `|`: the shells' own parse refuses it
+        ("%post\n    true &&\n" + MARK + "    echo\n", "continued line.*end of file", 6),
+        ("%post\n    echo |\n" + MARK + "    cat\n", "continued line.*end of file", 6),
+        ("%post\n    false ||\n" + MARK + "    echo\n", "continued line.*end of file", 6),
+        ("%post\n    echo a \\\\\\\n" + MARK + "    b\n", "continued with", 6),
         ("%post\n    echo a\n" + MARK + "    if x; then\n", "not a complete shell", 6),
     ],
 )
@@ -76,7 +79,8 @@ def test_a_marker_that_cannot_act_is_refused_with_its_line(body: str, why: str, 
 def test_a_def_the_cache_cannot_split_is_built_cold_with_the_reason() -> None:
     assert "%setup" in (plan("%setup\n    true\n%post\n    true\n").uncacheable or "")
     two = "Bootstrap: localimage\nFrom: a.sif\n%post\n    true\n\n" + HEAD.replace("base", "b")
-    assert "`Stage:` name" in (plan_stages(parse_def_text(two, "r.def")).uncacheable or "")
+    why = plan_stages(parse_def_text(two, "r.def")).uncacheable or ""
+    assert why == "multi-stage defs build cold"
 
 
 @pytest.mark.parametrize(
@@ -107,3 +111,49 @@ def test_a_def_the_cache_cannot_split_is_built_cold_with_the_reason() -> None:
 )
 def test_network_detection_errs_towards_yes(text: str, network: bool) -> None:
     assert may_reach_network(text) is network
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "echo a \\|",  # an escaped `|` is a word, not a pipe
+        "echo a  # x ||",  # in a comment
+        "echo a  # x \\",  # a backslash in a comment continues nothing
+        "echo a \\\\",  # an even number of backslashes: an escaped one
+    ],
+)
+def test_a_line_that_only_looks_continued_is_accepted(line: str) -> None:
+    text = HEAD + "%post\n    " + line + "\n" + MARK + "    echo b\n"
+    assert checkpoint_lines(parse_def_text(text, "r.def")) == (6,)
+
+
+def test_a_blank_line_after_a_backslash_ends_the_command() -> None:
+    text = HEAD + "%post\n    echo a \\\n\n" + MARK + "    echo b\n"
+    assert checkpoint_lines(parse_def_text(text, "r.def")) == (7,)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "-c /bin/sh",
+        "-c /bin/bash",
+        "-c /bin/dash",
+        "-c /bin/busybox sh",
+        "-c /usr/bin/env bash",
+        "-c /usr/bin/env -S bash",
+    ],
+)
+def test_checkpoints_are_accepted_under_the_shells_the_check_reads(args: str) -> None:
+    text = HEAD + f"%post {args}\n    echo a\n" + MARK + "    echo b\n"
+    assert checkpoint_lines(parse_def_text(text, "r.def")) == (6,)
+
+
+@pytest.mark.parametrize(
+    "args",
+    ["-c /bin/ksh", "-c /bin/mksh", "-c /bin/zsh", "-c /usr/bin/env zsh", "-c /usr/bin/python3"],
+)
+def test_checkpoints_under_another_interpreter_are_refused_with_the_line(args: str) -> None:
+    text = HEAD + f"%post {args}\n    echo a\n" + MARK + "    echo b\n"
+    with pytest.raises(DefFileError, match="supported under sh, bash, dash and busybox sh") as e:
+        checkpoint_lines(parse_def_text(text, "r.def"))
+    assert e.value.exit_code == 2 and "r.def:6" in str(e.value)

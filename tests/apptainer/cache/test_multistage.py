@@ -1,5 +1,6 @@
-"""Multi-stage defs through the stage cache: each earlier `Stage:` is one entry, reused by a
-later build whose final stage changed; the result's lock equals a cold build's."""
+"""Multi-stage defs through the stage cache: built cold (an earlier `Stage:` nothing copies
+from would not be built).  The code that caches each earlier `Stage:` as one entry is kept
+behind `stages.MULTI_STAGE_COLD`: the tests of it turn the flag off."""
 
 from __future__ import annotations
 
@@ -53,7 +54,22 @@ def fill(**kw: str) -> str:
     return TWO_STAGES.format(**{**values, "last": "l1", **kw})
 
 
-def test_files_from_builds_cold_a_host_copy_is_not_the_stage_copy() -> None:
+@pytest.fixture()
+def split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Multi-stage defs split into stages (the code kept behind the flag)."""
+    from scitex_container.apptainer.cache import stages
+
+    monkeypatch.setattr(stages, "MULTI_STAGE_COLD", False)
+
+
+def test_every_multi_stage_def_builds_cold() -> None:
+    unused = fill().replace("%files from build\n    /wheels /opt/wheels\n    /built\n", "")
+    assert "%files from" not in unused
+    assert keyed(unused).plan.uncacheable == "multi-stage defs build cold"
+    assert keyed(fill()).plan.uncacheable == "multi-stage defs build cold"
+
+
+def test_files_from_builds_cold_a_host_copy_is_not_the_stage_copy(split) -> None:
     # apptainer's host %files copy follows links and makes directories anew (a tester's
     # symlink came out a file, 0755 came out 0775): a copy from a cached stage is built cold
     why = keyed(fill()).plan.uncacheable or ""
@@ -61,7 +77,7 @@ def test_files_from_builds_cold_a_host_copy_is_not_the_stage_copy() -> None:
 
 
 def test_an_earlier_stage_is_keyed_on_its_own_and_feeds_the_stages_that_copy_from_it(
-    monkeypatch,
+    monkeypatch, split
 ) -> None:
     from scitex_container.apptainer.cache import multistage
 
@@ -84,7 +100,7 @@ def test_an_earlier_stage_is_keyed_on_its_own_and_feeds_the_stages_that_copy_fro
     assert "    /c/e/rootfs/built /built\n" in text
 
 
-def test_a_files_from_line_the_cache_cannot_rewrite_is_built_cold(monkeypatch) -> None:
+def test_a_files_from_line_the_cache_cannot_rewrite_is_built_cold(monkeypatch, split) -> None:
     from scitex_container.apptainer.cache import multistage
 
     monkeypatch.setattr(multistage, "REWRITE_FILES_FROM", True)
@@ -117,12 +133,14 @@ def test_a_def_copying_from_an_earlier_stage_builds_cold_and_equal_with_the_cach
 
     cached = build(StageCache(tmp_path / "cache"))
     assert cached.stages == () and cached.built
-    assert "follows links" in (cached.cache_note or "")
+    assert cached.cache_note == "multi-stage defs build cold"
     cold = build(None)
     assert listing(cached.artifact) == listing(cold.artifact)
 
 
-def test_a_copy_from_an_old_network_stage_builds_cold_so_its_age_cannot_be_bypassed() -> None:
+def test_a_copy_from_an_old_network_stage_builds_cold_so_its_age_cannot_be_bypassed(
+    split,
+) -> None:
     # the stage that copies from `build` would be rebuilt on its (possibly 6-day-old)
     # network entry: today no such stage is cached at all, the whole def builds cold
     networked = fill(built="b1").replace("    echo b1 > /built", "    hostname > /built")
@@ -137,7 +155,7 @@ def test_a_copy_from_an_old_network_stage_builds_cold_so_its_age_cannot_be_bypas
 
 @pytest.mark.apptainer
 def test_a_stage_copying_from_an_old_network_stage_inherits_its_clock(
-    tmp_path: Path, busybox_sif: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, busybox_sif: Path, monkeypatch: pytest.MonkeyPatch, split
 ) -> None:
     import json
     import time

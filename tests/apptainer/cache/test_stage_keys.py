@@ -119,6 +119,8 @@ def test_a_remote_base_is_a_network_stage() -> None:
 def test_the_forwarded_env_is_read_from_the_host_by_prefix(monkeypatch) -> None:
     from scitex_container import envvars
 
+    for name in envvars.CONTAINER_PASS_KEYS:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APPTAINERENV_AF", "a")
     monkeypatch.setenv("SINGULARITYENV_B", "b")
     monkeypatch.setenv("AF", "not forwarded")

@@ -107,6 +107,39 @@ def test_entries_with_sub_uid_private_dirs_are_pruned_and_a_stuck_one_is_moved_a
     assert not stuck.exists() and len(os.listdir(stages / "unremovable")) == 1
     again = _sx(ws, "cache", "prune", "--older-than", "30d")
     assert again.returncode == 0 and "moved aside" not in again.stderr  # reported once
+    assert "holds files owned by root: ask an administrator" in done.stderr
+    # listed and counted; `prune --all` tries again, with advice that fits root's files
+    listed = _sx(ws, "cache", "list", "--json")
+    assert [r["kind"] for r in json.loads(listed.stdout)] == ["unremovable"]
+    retried = _sx(ws, "cache", "prune", "--all")
+    assert "could not remove" in retried.stderr and "ask an administrator" in retried.stderr
+    aside = stages / "unremovable"
+    for path in aside.rglob("*"):  # an administrator hands it back: the next prune removes it
+        os.chown(path, where.stat().st_uid, where.stat().st_gid)
+    retried = _sx(ws, "cache", "prune", "--all")
+    assert "1 unremovable left earlier" in retried.stdout, retried.stderr
+    assert os.listdir(aside) == []
+
+
+def test_another_users_private_entry_is_not_trusted_rebuilt_and_left_in_place(ws) -> None:
+    where = ws[0]
+    stages = where / "cache" / "scitex-container" / "stages"
+    recipe = _def(ws, "apt.def", APT_LIKE)
+    assert _sx(ws, "build", recipe, "-o", str(where / "out")).returncode == 0
+    rows = json.loads(_sx(ws, "cache", "list", "--json").stdout)
+    deepest = stages / "entries" / next(r["key"] for r in rows if r["stage"] == "post-2")
+    os.chown(deepest, 0, 0)  # root's now, and private: the user cannot even look inside
+    os.chmod(deepest, 0o700)
+    done = _sx(ws, "--json", "build", "--force", recipe, "-o", str(where / "out"))
+    assert done.returncode == 0, done.stderr
+    ran = {s["name"]: s for s in json.loads(done.stdout)["stages"]}
+    assert ran["post-1"]["reused"] and not ran["post-2"]["reused"]
+    assert ran["post-2"]["lookup"].startswith("untrusted:")
+    assert "permission denied" in ran["post-2"]["lookup"]
+    pruned = _sx(ws, "cache", "prune", "--all")
+    assert pruned.returncode == 0, pruned.stderr
+    assert "another user's entry, left in place" in pruned.stderr
+    assert deepest.is_dir() and os.listdir(stages / "entries") == [deepest.name]
 
 
 def test_a_stage_holding_files_the_user_cannot_read_is_stored_and_reused(ws) -> None:

@@ -90,6 +90,16 @@ def test_a_misplaced_checkpoint_is_refused_with_file_and_line(sx, tmp_path: Path
     assert f"{recipe}:5" in ran.json()["error"] and "here-document" in ran.json()["error"]
 
 
+def test_a_dry_run_refuses_a_misplaced_checkpoint_as_the_build_does(sx, tmp_path: Path) -> None:
+    recipe = tmp_path / "bad.def"
+    recipe.write_text("Bootstrap: scratch\n\n%environment\n    # scitex: checkpoint\n")
+    ran = sx("--json", "--dry-run", "build", "--cache-dir", tmp_path / "stages", recipe)
+    assert ran.code == 2 and f"{recipe}:4" in ran.json()["error"]
+    assert not (tmp_path / "stages").exists()  # a dry run makes nothing
+    cold = sx("--json", "--dry-run", "build", "--no-cache", recipe)  # the def as written
+    assert cold.code == 1, cold.out
+
+
 def test_a_cache_dir_writable_by_others_is_refused_by_name(sx, tmp_path: Path) -> None:
     cache = tmp_path / "stages"
     (cache / "entries").mkdir(parents=True)

@@ -57,6 +57,15 @@ def active_metadata(store: Store) -> VersionMeta | None:
         raise _unknown(exc, "the store cannot tell whether it is up to date") from None
 
 
+def active_build_args(store: Store) -> dict[str, str] | None:
+    """The build arguments the active version was built with (None: none recorded)."""
+    try:
+        meta = active_metadata(store)
+    except MetadataError:
+        return None
+    return dict(meta.build_args) if meta is not None and meta.build_args else None
+
+
 def _unknown(exc: MetadataError, why: str) -> MetadataError:
     return MetadataError(
         f"{exc.detail}; {why} (`build --force` builds a new version anyway)", exc.path

@@ -255,7 +255,7 @@ def build_version(
             finalize = _provenance_finalizer(inputs, lock_text, final, sign_key, record)
         reports: list[StagedReport] = []
         produce, note = None, None
-        if stage_cache is not None and not runner.is_dry_run():
+        if stage_cache is not None:  # a dry run only checks the def's stages
             produce, note = _stage_producer(
                 inputs,
                 stage_cache,
@@ -308,11 +308,15 @@ def _stage_producer(
     """The stage cache's producer for this build, or (None, why it is built cold)."""
     from scitex_container.apptainer import tool
     from scitex_container.apptainer.cache.hook import prepare_def, staged_producer
+    from scitex_container.apptainer.cache.stages import plan_stages
     from scitex_container.apptainer.deffile import parse_def_text
 
     if use_sudo:
         return None, "a build through sudo would fill your cache with root's files"
     deffile = parse_def_text(inputs.def_text, str(inputs.def_path))
+    if runner.is_dry_run():  # nothing is built: refuse what the build would (exit 2)
+        plan_stages(deffile)
+        return None, None
     prepared = prepare_def(
         deffile,
         build_args=build_args,

@@ -7,6 +7,7 @@ default, or one per store)::
     <root>/entries/<key>/entry.json   key, stage, made, network, size, digest
     <root>/entries/<key>/used         its mtime is the last reuse (LRU)
     <root>/tmp/                       entries being made (never read as entries)
+    <root>/unremovable/               what could not be removed, moved aside (:mod:`.stuck`)
     <root>/.lock                      held while the cache's contents change
 
 An entry is made under ``tmp/`` and renamed into ``entries/`` only once its
@@ -18,8 +19,9 @@ record that cannot be read, makes the entry *corrupt*: it is removed and
 reported, never used.  The directory is trusted only when it is owned by
 the caller and not writable by others (:mod:`scitex_container.files.ownership`),
 and so is each entry (its directory, root fs top and record): an entry that is not is
-reported and never reused, removed only when it is all ours.  What killed builds of other
-PID namespaces left is listed and counted against the size cap (:mod:`.leftovers`).
+reported and never reused, removed only when it is all ours; so are the cache's ancestors
+(:func:`~scitex_container.files.ownership.check_ancestors`).  A build holds every entry it
+reuses until it ends (:mod:`.holds`): prune and eviction leave it in place.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from scitex_container.apptainer.cache import holds, stuck
 from scitex_container.apptainer.cache.digest import tree_digest
-from scitex_container.apptainer.cache.entry_record import SCHEMA, Entry, Lookup, entry_record
+from scitex_container.apptainer.cache.entry_record import Entry, Lookup, entry_record, parse_record
 from scitex_container.apptainer.cache.leftovers import Leftover, scan, untrusted
 from scitex_container.apptainer.cache.settings import (  # re-exported: callers import them here
     DEFAULT_MAX_AGE as DEFAULT_MAX_AGE,
@@ -51,7 +54,7 @@ from scitex_container.apptainer.cache.settings import (
 )
 from scitex_container.apptainer.cache.settings import parse_age as parse_age
 from scitex_container.apptainer.cache.settings import parse_size as parse_size
-from scitex_container.errors import BadInputError
+from scitex_container.errors import BadInputError, PathKindError
 from scitex_container.files import ownership, temporaries
 from scitex_container.files.fsutil import atomic_write_text
 
@@ -59,7 +62,7 @@ _KEY_RE = re.compile(r"[0-9a-f]{64}\Z")
 _LOCK_TIMEOUT = 600.0
 
 
-class StageCache:
+class StageCache(holds.Holding):
     """A cache directory of stage entries."""
 
     def __init__(self, root: str | os.PathLike | None = None, *, max_bytes: int | None = None):
@@ -67,6 +70,7 @@ class StageCache:
         self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
         #: what went wrong but did not stop the cache (an entry it could not remove), once each
         self.notes: list[str] = []
+        self._holds = {}
         if any(ch.isspace() for ch in os.fspath(self.root.absolute())):
             raise BadInputError("a stage cache path cannot contain whitespace", str(self.root))
 
@@ -101,22 +105,21 @@ class StageCache:
             dest = path
         temporaries.forget(path)
         self.notes.append(
-            f"could not remove {path} ({why}); moved aside to {dest}: remove it with "
-            f"`unshare --map-auto --map-root-user rm -rf -- {dest}` or ask an administrator"
+            f"could not remove {path} ({why}); moved aside to {dest}: {stuck.advice(dest)}"
         )
 
     def _rule(self) -> str:
         return "the stage cache must be owned by you and writable by no one else"
 
     def open(self, *, sweep: bool = True, create: bool = True) -> StageCache:
-        """Create the directories (0700) if missing; refuse a directory we cannot trust;
-        remove what killed builds left.  ``create=False, sweep=False`` (a dry run, a
+        """Create the directories (0700) if missing; refuse one (or an ancestor) we cannot
+        trust; remove what killed builds left.  ``create=False, sweep=False`` (a dry run, a
         listing) only checks the directories that exist: nothing is made or removed."""
-        for path in (self.root.parent, self.root, self.entries_dir, self.tmp_dir):
-            if path == self.root.parent:
-                if create:
-                    path.mkdir(parents=True, exist_ok=True)
-                continue
+        ownership.check_ancestors(self.root, what="the stage cache")
+        if create:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            ownership.check_ancestors(self.root, what="the stage cache")
+        for path in (self.root, self.entries_dir, self.tmp_dir):
             if create:
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(path, 0o700)
@@ -128,8 +131,7 @@ class StageCache:
         return self
 
     def exists(self) -> bool:
-        """Whether the cache has an entries or a tmp directory; a link loop or no access is
-        said."""
+        """Whether the cache has an entries or a tmp directory (a link loop, no access: said)."""
         for path in (self.entries_dir, self.tmp_dir):
             try:
                 st = os.stat(path)
@@ -145,12 +147,14 @@ class StageCache:
 
     @contextlib.contextmanager
     def locked(self, *, dry_run: bool = False) -> Iterator[None]:
-        """Hold the cache's lock (``dry_run``: a no-op, so nothing, not even ``.lock``, is
-        made)."""
+        """Hold the cache's lock (``dry_run``: a no-op, nothing, not even ``.lock``, made)."""
         if dry_run:
             yield
             return
-        lock = FileLock(os.fspath(self.root / ".lock"), timeout=_LOCK_TIMEOUT, is_singleton=False)
+        where = self.root / ".lock"
+        if os.path.islink(where):
+            raise PathKindError(f"{where}: is a symbolic link; refusing to lock through it")
+        lock = FileLock(os.fspath(where), timeout=_LOCK_TIMEOUT, is_singleton=False)
         with lock:
             yield
 
@@ -159,8 +163,8 @@ class StageCache:
         return scan(self.tmp_dir, sizes=sizes)
 
     def sweep(self) -> list[Path]:
-        """Remove entries-in-making whose process is gone (a SIGKILL left them), and ours of
-        another PID namespace or host once older than a day (:mod:`.leftovers`)."""
+        """Remove entries-in-making whose process is gone (a SIGKILL left them), and others
+        of ours (another namespace, a pid alive again) past a day (:mod:`.leftovers`)."""
         gone: list[Path] = []
         for left in self.leftovers(sizes=False):
             if left.sweepable():
@@ -172,24 +176,26 @@ class StageCache:
     def _read(self, key: str) -> Entry:
         path = self.entries_dir / key
         data = ownership.read_trusted(path / "entry.json", allow_root=False, rule=self._rule)
-        raw = json.loads(data)
-        if not isinstance(raw, dict) or raw.get("key") != key or raw.get("schema") != SCHEMA:
-            raise ValueError("its record does not name this key")
-        used = path / "used"
+        raw = parse_record(data, key)
+        try:
+            used = os.lstat(path / "used").st_mtime  # a link's own time: never followed
+        except FileNotFoundError:
+            used = float(raw["made"])
         return Entry(
             key,
-            str(raw["stage"]),
+            raw["stage"],
             float(raw["made"]),
-            bool(raw["network"]),
-            int(raw["size"]),
-            str(raw["digest"]),
-            used.stat().st_mtime if used.exists() else float(raw["made"]),
+            raw["network"],
+            raw["size"],
+            raw["digest"],
+            used,
             path,
             float(raw["network_since"]) if raw.get("network_since") is not None else None,
+            bool(raw.get("xattrs", False)),
         )
 
     def read(self, key: str) -> Entry:
-        """The entry ``key`` as recorded (not verified, not touched); raises when unreadable."""
+        """The entry ``key`` as recorded (not verified, not touched); raises if unreadable."""
         return self._read(key)
 
     def entries(self) -> list[Entry]:
@@ -211,7 +217,7 @@ class StageCache:
     def _unreadable(self, key: str, exc: Exception) -> Entry:
         path = self.entries_dir / key
         when = os.lstat(path).st_mtime
-        why = f"unreadable record ({type(exc).__name__})"
+        why = f"unreadable record ({exc if type(exc) is ValueError else type(exc).__name__})"
         return Entry(key, why, when, True, 0, "", when, path)
 
     def lookup(self, key: str, *, max_age: float | None = None, verify: bool = True) -> Lookup:
@@ -228,12 +234,17 @@ class StageCache:
             done = "removed" if ours and not os.path.lexists(path) else "left in place"
             self.notes.append(f"stage cache entry {key[:12]} not trusted ({done}): {why}")
             return Lookup(None, f"untrusted: {why} ({done})")
+        if not self.hold(key):  # being removed (or its `used` is not a plain file)
+            return Lookup(None, "missing")
         try:
             entry = self._read(key)
         except Exception as exc:
-            self.remove(key)
-            return Lookup(None, f"corrupt: unreadable record ({type(exc).__name__})")
+            said = str(exc) if type(exc) is ValueError else type(exc).__name__  # a lie: which
+            self.notes.append(f"stage cache entry {key[:12]} corrupt (removed): {said}")
+            self._removed(key)
+            return Lookup(None, f"corrupt: unreadable record ({said})")
         if entry.network and max_age is not None and entry.network_age() > max_age:
+            self.release(key)
             return Lookup(None, "expired")
         if verify:
             try:
@@ -241,15 +252,10 @@ class StageCache:
             except OSError as exc:
                 digest = f"unreadable ({exc.strerror})"
             if not entry.rootfs.is_dir() or digest != entry.digest:
-                self.remove(key)
+                self._removed(key)
                 return Lookup(None, "corrupt: root fs digest mismatch")
         self.touch(entry)
         return Lookup(entry, "hit")
-
-    def touch(self, entry: Entry) -> None:
-        used = entry.path / "used"
-        with contextlib.suppress(OSError):
-            used.touch()
 
     # -- writing ------------------------------------------------------------
     def making(self, key: str) -> Path:
@@ -263,30 +269,45 @@ class StageCache:
         return path
 
     def publish(
-        self, work: Path, key: str, stage: str, network: bool, since: float | None = None
+        self,
+        work: Path,
+        key: str,
+        stage: str,
+        network: bool,
+        since: float | None = None,
+        *,
+        hold: bool = False,
     ) -> Entry:
-        """Record ``work/rootfs`` as the entry for ``key`` and move it into place."""
-        return self.commit(work, entry_record(work, key, stage, network, since))
+        """Record ``work/rootfs`` as the entry for ``key``, move it into place (and hold it)."""
+        return self.commit(work, entry_record(work, key, stage, network, since), hold=hold)
 
-    def commit(self, work: Path, record: dict) -> Entry:
+    def commit(self, work: Path, record: dict, *, hold: bool = False) -> Entry:
         """Move ``work`` into place as the entry ``record`` (from :func:`entry_record`) says."""
         key = record["key"]
-        atomic_write_text(work / "entry.json", json.dumps(record, sort_keys=True) + "\n", 0o600)
+        text = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
+        atomic_write_text(work / "entry.json", text, 0o600)
         (work / "used").touch(0o600)
-        final = self.entries_dir / key
         with self.locked():
-            # one there already (expired, or a concurrent build's): the fresh one replaces it
-            self.remove(key)
-            os.rename(work, final)
-            temporaries.forget(work)
+            try:  # one there already (expired, or a concurrent build's): replaced
+                self.remove(key)
+            except BlockingIOError:  # held by a build: it stays, an equal one
+                self.discard(work)
+            else:
+                os.rename(work, self.entries_dir / key)
+                temporaries.forget(work)
+            if hold:
+                self.hold(key)
         entry = self._read(key)
         self.evict(keep=key)
         return entry
 
     def remove(self, key: str) -> None:
         """Remove an entry: renamed away first, so no reader sees half of it.  One that is
-        not all ours (:func:`.leftovers.untrusted`) is left in place: PermissionError."""
+        not all ours (:func:`.leftovers.untrusted`) is left in place: PermissionError; one
+        a build holds (:mod:`.holds`; this object's own hold is released first) too:
+        BlockingIOError."""
         path = self.entries_dir / key
+        self.release(key)
         if not os.path.lexists(path):
             return
         distrust = untrusted(path)
@@ -300,22 +321,25 @@ class StageCache:
         )
         temporaries.track(doomed)
         try:
-            os.rename(path, doomed)
-        except FileNotFoundError:
+            with holds.exclusive(path):
+                os.rename(path, doomed)
+        except (FileNotFoundError, BlockingIOError):
             temporaries.forget(doomed)
+            if os.path.lexists(path):
+                raise
             return
         self.discard(doomed)
 
     def size(self) -> int:
-        """Bytes of the entries and of the leftovers no build here is making."""
-        kept = sum(x.size for x in self.leftovers())
-        return sum(e.size for e in self.entries()) + kept
+        """Bytes of the entries, the leftovers of builds and what could not be removed."""
+        aside = [x.size for x in self.leftovers()] + [x.size for x in stuck.scan(self.stuck_dir)]
+        return sum(e.size for e in self.entries()) + sum(aside)
 
     def _removed(self, key: str) -> bool:
         try:
             self.remove(key)
             return True
-        except PermissionError as exc:
+        except (PermissionError, BlockingIOError) as exc:
             self.notes.append(f"{exc.filename}: {exc.strerror}")
             return False
 
@@ -326,10 +350,13 @@ class StageCache:
         with self.locked():
             entries = self.entries()
             total = sum(e.size for e in entries) + sum(x.size for x in self.leftovers())
+            total += sum(x.size for x in stuck.scan(self.stuck_dir))
             for entry in entries:
                 if total <= self.max_bytes:
                     break
-                if entry.key == keep or not self._removed(entry.key):
+                if entry.key == keep or entry.key in self._holds:
+                    continue
+                if not self._removed(entry.key):
                     continue
                 total -= entry.size
                 removed.append(entry)
@@ -340,7 +367,8 @@ class StageCache:
     ) -> list[Entry]:
         """Remove every entry (``everything``) or those not used for ``older_than`` seconds.
 
-        With ``dry_run`` nothing is removed: the entries that would be are returned.
+        With ``dry_run`` nothing is removed: the entries that would be are returned (one a
+        build holds is not: it would be left in place, and is noted either way).
         Leftovers of killed builds: :meth:`prune_leftovers`.
         """
         now = time.time()
@@ -348,7 +376,9 @@ class StageCache:
         with self.locked(dry_run=dry_run):
             for entry in self.entries():
                 chosen = everything or (older_than is not None and now - entry.used > older_than)
-                if chosen and (dry_run or self._removed(entry.key)):
+                if chosen and dry_run and holds.in_use(entry.path):
+                    self.notes.append(f"{entry.path}: {holds.IN_USE}")
+                elif chosen and (dry_run or self._removed(entry.key)):
                     removed.append(entry)
         return removed
 
@@ -356,13 +386,14 @@ class StageCache:
         self, *, older_than: float | None = None, everything: bool = False, dry_run: bool = False
     ) -> list[Leftover]:
         """Remove the leftovers of killed builds we may (:meth:`.Leftover.removable`): every
-        one (``everything``) or those untouched for ``older_than`` seconds."""
+        one (``everything``) or those untouched for ``older_than`` seconds, and what a
+        build's own sweep would remove (:meth:`sweep`: counted here, dry run or not)."""
         now = time.time()
         removed: list[Leftover] = []
         with self.locked(dry_run=dry_run):
             for left in self.leftovers():
                 old = older_than is not None and left.age(now) > older_than
-                if (everything or old) and left.removable(now):
+                if ((everything or old) and left.removable(now)) or left.sweepable(now):
                     if not dry_run:
                         self.discard(left.path)
                     removed.append(left)

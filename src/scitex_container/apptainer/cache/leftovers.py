@@ -64,16 +64,17 @@ class Leftover(Result):
         return (now if now is not None else time.time()) - self.mtime
 
     def removable(self, now: float | None = None) -> bool:
-        """May an explicit prune remove it?  Ours, no build in progress owns it, and a live
-        namespace's only past :data:`LIVE_BOUND`."""
-        if not self.ours or self.state == BUILDING:
+        """May an explicit prune remove it?  Ours, and no build in progress owns it: one
+        whose pid is alive (a build, or a process that reused the pid) or of a live
+        namespace only past :data:`LIVE_BOUND`."""
+        if not self.ours:
             return False
-        return self.state != OTHER_LIVE or self.age(now) > LIVE_BOUND
+        return self.state not in (BUILDING, OTHER_LIVE) or self.age(now) > LIVE_BOUND
 
     def sweepable(self, now: float | None = None) -> bool:
-        """May a build's own sweep remove it?  A dead one of this namespace; another
-        namespace's only past :data:`LIVE_BOUND` (it may be another host's build)."""
-        if not self.ours or self.state == BUILDING:
+        """May a build's own sweep remove it?  A dead one of this namespace; any other
+        only past :data:`LIVE_BOUND` (another host's build, or a pid alive again)."""
+        if not self.ours:
             return False
         return self.state == DEAD or self.age(now) > LIVE_BOUND
 
@@ -89,8 +90,15 @@ def live_tags() -> frozenset[str]:
     return frozenset(temporaries.namespace_tag(ns) for ns in seen)
 
 
-def _size(path: Path) -> int:
-    """Bytes of the regular files under ``path`` we can read the metadata of."""
+def tree_size(path: Path) -> int:
+    """Bytes of the regular files under ``path`` we can read the metadata of; a symbolic
+    link (``path`` itself included) is never followed: it counts as nothing."""
+    try:
+        top = os.lstat(path)
+    except OSError:
+        return 0
+    if not stat.S_ISDIR(top.st_mode):
+        return top.st_size if stat.S_ISREG(top.st_mode) else 0
     total = 0
     for dirpath, _dirs, files in os.walk(path):
         for name in files:
@@ -130,22 +138,28 @@ def scan(tmp_dir: Path, *, sizes: bool = True) -> list[Leftover]:
         else:
             live = live_tags() if live is None else live
             state = OTHER_LIVE if ns in live else OTHER_GONE
-        size = _size(path) if sizes and state != BUILDING else 0
+        size = tree_size(path) if sizes else 0
         out.append(Leftover(path, match.group("key"), pid, state, size, mtime, st.st_uid))
     return sorted(out, key=lambda x: (x.mtime, x.path.name))
 
 
 def untrusted(path: Path) -> tuple[str, bool] | None:
-    """Why the entry directory ``path`` is not trusted (its directory, its ``rootfs`` top or
-    its ``entry.json`` owned by another user or writable by others), and whether all of
+    """Why the entry directory ``path`` is not trusted (its directory, its ``rootfs`` top,
+    its ``entry.json`` or its ``used`` owned by another user, writable by others, a link, or
+    not ours to look into), and whether all of
     those are ours (only then may we remove it); None when it is trusted."""
     whys: list[str] = []
     ours = True
-    for part, directory in ((path, True), (path / "rootfs", True), (path / "entry.json", False)):
+    parts = ((path, True), (path / "rootfs", True), (path / "entry.json", False))
+    for part, directory in (*parts, (path / "used", False)):
         try:
             st = os.lstat(part)
         except FileNotFoundError:
             continue  # a missing part makes it corrupt, not untrusted
+        except PermissionError:  # another user's directory we cannot enter
+            whys.append(f"{part} cannot be looked at (permission denied)")
+            ours = False
+            continue
         why = ownership.problem(st, directory=directory, allow_root=False)
         if why is not None:
             whys.append(f"{part} {why} ({ownership.describe(st)})")

@@ -8,9 +8,11 @@ between two complete commands at the marker, so a marker is accepted only
 if every piece of ``%post`` it bounds is a complete shell program on its
 own: ``bash -n`` and ``sh -n`` (the shell apptainer runs ``%post`` with)
 both parse it without error *and without warning* (an unterminated
-here-document is only a warning), and the line before the marker does not
-continue onto it (``\\``, ``&&``, ``||``, ``|``).  No hand-written scanner:
-the shells themselves decide.  Otherwise the marker is refused (a
+here-document is only a warning; a piece ending in ``&&``, ``||`` or ``|``
+is an unexpected end of file), and the line before the marker does not
+continue onto it with a backslash (which the shells confirm: the piece
+followed by a line ``;`` parses only when that line joins the last one).
+No hand-written scanner: the shells themselves decide.  Otherwise the marker is refused (a
 :class:`~scitex_container.errors.DefFileError` naming file:line), as it is
 outside ``%post``.
 """
@@ -28,18 +30,25 @@ from scitex_container.process import runner
 MARKER_RE = re.compile(r"[ \t]*#[ \t]*scitex:[ \t]*checkpoint[ \t]*\Z")
 #: The shells a piece must satisfy (apptainer runs %post with /bin/sh; authors think bash).
 SHELLS = ("bash", "sh")
-#: The interpreters (``%post -c``) whose state the checkpoint check reads (:mod:`.shellstate`).
-POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "ksh", "mksh", "zsh", "busybox"})
+#: The interpreters (``%post -c``, by basename) whose state the checkpoint check reads
+#: (:mod:`.shellstate`); ksh, mksh, zsh keep state it cannot read the same way.
+POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "busybox"})
 _SENTINEL = "\n)\n"
-_CONTINUED_RE = re.compile(r"(?:(?<!\\)(?:\\\\)*\\|&&|\|\||\|)[ \t]*\Z")
+# an odd number of backslashes at the end of the line (the shells confirm it continues)
+_BACKSLASH_RE = re.compile(r"(?<!\\)(?:\\\\)*\\\Z")
 
 
 def interpreter(args: str) -> str | None:
-    """The interpreter of ``%post -c <interpreter>`` (None: apptainer's ``/bin/sh``)."""
+    """The interpreter of ``%post -c <interpreter>`` (None: apptainer's ``/bin/sh``);
+    ``-c /usr/bin/env bash``: the program env runs."""
     words = args.split("#")[0].split()
-    if "-c" in words[:-1]:
-        return words[words.index("-c") + 1]
-    return None
+    if "-c" not in words[:-1]:
+        return None
+    rest = words[words.index("-c") + 1 :]
+    if os.path.basename(rest[0]) == "env":
+        named = [w for w in rest[1:] if not w.startswith("-") and "=" not in w]
+        return named[0] if named else rest[0]
+    return rest[0]
 
 
 def is_marker(text: str) -> bool:
@@ -65,7 +74,16 @@ def shell_problem(program: str, shells: tuple[str, ...] = SHELLS) -> str | None:
 def _why(problem: str) -> str:
     if "here-document" in problem:
         return "inside a here-document"
-    return "inside a shell block, quoted string or substitution that spans it"
+    return "inside a shell block, quoted string, substitution or continued line that spans it"
+
+
+def _continued(piece: str, shells: tuple[str, ...]) -> bool:
+    """Does the last line of ``piece`` (a complete program) continue onto the next line?"""
+    last = piece[:-1].rsplit("\n", 1)[-1]  # a blank line after it ends the command
+    if _BACKSLASH_RE.search(last) is None:
+        return False
+    # `;` alone is a syntax error; joined to a complete command it ends it
+    return shell_problem(piece + ";\n", shells[:1]) is None
 
 
 def checkpoint_lines(deffile: DefFile) -> tuple[int, ...]:
@@ -85,20 +103,11 @@ def checkpoint_lines(deffile: DefFile) -> tuple[int, ...]:
         shell = interpreter(section.args)
         if shell is not None and os.path.basename(shell) not in POSIX_SHELLS:
             raise DefFileError(
-                f"checkpoint marker in a `%post -c {shell}`: checkpoints act only in a %post "
-                f"run by a POSIX-family shell ({', '.join(sorted(POSIX_SHELLS))})",
+                f"checkpoint marker in a `%post -c {shell}`: checkpoints are supported under "
+                "sh, bash, dash and busybox sh",
                 deffile.path,
                 lines[marks[0]][0],
             )
-        for at in marks:
-            before = next((t for _, t in reversed(lines[:at]) if t.strip()), "")
-            if _CONTINUED_RE.search(before) and not before.lstrip().startswith("#"):
-                raise DefFileError(
-                    "checkpoint marker after a line continued with "
-                    f"`{before.rstrip()[-2:].strip()}`",
-                    deffile.path,
-                    lines[at][0],
-                )
         # the shells that parse the whole %post (a bash-only %post on a base whose sh is bash)
         whole = "\n".join(t for _, t in lines) + "\n"
         shells = tuple(s for s in SHELLS if shell_problem(whole, (s,)) is None)
@@ -118,6 +127,12 @@ def checkpoint_lines(deffile: DefFile) -> tuple[int, ...]:
                 at = bounds[piece + 1] if piece + 1 < len(bounds) - 1 else bounds[piece]
                 raise DefFileError(
                     f"checkpoint marker {_why(problem)} ({problem})", deffile.path, lines[at][0]
+                )
+            if piece + 1 < len(bounds) - 1 and _continued(text, shells):
+                raise DefFileError(
+                    "checkpoint marker after a line continued with `\\`",
+                    deffile.path,
+                    lines[bounds[piece + 1]][0],
                 )
         found.extend(lines[at][0] for at in marks)
     _header_markers(deffile)

@@ -23,7 +23,9 @@ from scitex_container.apptainer.building.inputs import LOCAL_IMAGE_AGENTS
 from scitex_container.apptainer.cache.stages import StagePlan, StageSpec
 from scitex_container.result import Result
 
-SCHEMA = "scitex-stage-1"
+#: 2: entries record ``xattrs`` (older ones, made before, may be built on a stage whose
+#: extended attributes were lost) and keys hold the host variables apptainer always passes
+SCHEMA = "scitex-stage-2"
 _FROM_RE = re.compile(r"(?mi)^[ \t]*From:.*$")
 _AGENT_RE = re.compile(r"(?mi)^[ \t]*Bootstrap:[ \t]*(\S+)")
 

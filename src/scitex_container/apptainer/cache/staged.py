@@ -32,7 +32,7 @@ from scitex_container.apptainer.cache.stage_keys import (
     plan_keys,
     used_args,
 )
-from scitex_container.apptainer.cache.stages import StagePlan, StageSpec, plan_stages
+from scitex_container.apptainer.cache.stages import BASE_LABEL, StagePlan, StageSpec, plan_stages
 from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.errors import (
@@ -42,6 +42,7 @@ from scitex_container.errors import (
     ProcessError,
     StageCacheFallback,
 )
+from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
@@ -147,7 +148,7 @@ def _build_entry(
         command = build(def_file, work / "rootfs", True, args)
         began = time.monotonic()
         try:
-            entry = cache.publish(work, key, spec.name, spec.network)
+            entry = cache.publish(work, key, spec.name, spec.network, hold=True)
         except OSError as exc:
             raise (
                 _no_space(cache, spec.name) if _full(exc) else _unreadable(spec.name, exc)
@@ -189,6 +190,12 @@ def _unreadable(name: str, exc: OSError) -> StageCacheFallback:
     return StageCacheFallback(
         f"stage {name} holds {exc.filename or 'files'} which cannot be read whole, even in "
         f"your user namespace ({exc.strerror}): nothing stored from it, built cold"
+    )
+
+
+def _xattrs(name: str) -> StageCacheFallback:
+    return StageCacheFallback(
+        f"built cold: stage {name} holds extended attributes, which apptainer's stage copy drops"
     )
 
 
@@ -273,6 +280,8 @@ def run_staged(
     looking = time.monotonic()
     start, found, seen, corrupt = _deepest(cache, prepared, max_age)
     looked = time.monotonic() - looking
+    if found is not None and found.xattrs:  # every stage after it would lose them
+        raise _xattrs(found.stage)
     runs: list[StageRun] = []
     commands: list[tuple[str, ...]] = []
     roots: dict[str, str] = {}
@@ -304,6 +313,8 @@ def run_staged(
         if done is None:
             return
         entry, took = done
+        if entry.xattrs:  # the stage built on it lost them: kept, but the build goes cold
+            raise _xattrs(entry.stage)
         at = next(
             i for i, r in enumerate(runs) if r.key == entry.key and not (r.reused or r.skipped)
         )
@@ -352,7 +363,11 @@ def run_staged(
             runs.append(
                 StageRun(spec.name, key, spec.line, False, spec.network, None, took, lookup)
             )
-            committed(storing.commit())  # the stage below: this build has copied it
+            try:
+                committed(storing.commit())  # the stage below: this build has copied it
+            except StageCacheFallback:
+                cache.discard(work)  # built on a base that lost its extended attributes
+                raise
             storing.start(work, key, spec.name, network, since)
         final = plan.stages[-1]
         if progress is not None:
@@ -360,9 +375,9 @@ def run_staged(
         began = time.monotonic()
         def_file = scratch / "stage-final.def"
         below = storing.rootfs or base
-        atomic_write_text(
-            def_file, final.def_text(os.fspath(below) if below else None, plan.arguments, roots)
-        )
+        text = final.def_text(os.fspath(below) if below else None, plan.arguments, roots)
+        # `From:` names where the entry was while it was made: the label names its key
+        atomic_write_text(def_file, f"{text}\n%labels\n    {BASE_LABEL} {prepared.keys[-2]}\n")
         commands.append(build_on(def_file, out, sandbox, used_args(final, build_args)))
         took = time.monotonic() - began
         runs.append(
@@ -370,8 +385,13 @@ def run_staged(
                 final.name, prepared.keys[-1], final.line, False, False, None, took, "not cached"
             )
         )
-        committed(storing.commit())
+        try:
+            committed(storing.commit())
+        except StageCacheFallback:
+            temporaries.remove_path(out)  # not published: the cold build replaces it
+            raise
     finally:
         storing.close()
+        cache.release()  # the entries reused and made: a prune may remove them now
     notes = tuple(cache.notes)
     return StagedReport(cache.root, tuple(runs), tuple(corrupt), tuple(commands), looked, notes)

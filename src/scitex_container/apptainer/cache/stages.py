@@ -14,12 +14,13 @@ A single-stage def becomes:
   stage; never cached itself, so a change there reuses every ``%post`` stage.
 
 Each stage after the bootstrap is built as ``Bootstrap: localimage`` from
-the previous stage's root file system.  In a multi-stage def every earlier
-``Stage:`` is one more cached stage of kind ``stage``, built on its own
-(:mod:`.multistage`); the last one is split as above.  A def the cache
-cannot split faithfully (``%setup``, which reads the host in ways no key
-can see; more than one ``%post``; a ``%files from`` it cannot rewrite) gets
-a plan with ``uncacheable`` set and is built cold.
+the previous stage's root file system.  A def the cache cannot split
+faithfully gets a plan with ``uncacheable`` set and is built cold: a
+multi-stage def (:data:`MULTI_STAGE_COLD`; the code that caches each earlier
+``Stage:`` on its own, :mod:`.multistage`, is kept behind it), ``%setup``
+(it reads the host in ways no key can see), more than one ``%post``, any
+``%app*`` section (apptainer applies them after all of ``%post``, which a
+cold build's ``%post`` sees in ``/scif/apps``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,15 @@ from scitex_container.apptainer.cache.markers import checkpoint_lines, is_marker
 from scitex_container.apptainer.cache.shellstate import wrap
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.apptainer.deffile.parts import Section
-from scitex_container.apptainer.deffile.text import TEMPLATE_RE
+from scitex_container.apptainer.deffile.text import APP_SECTIONS, TEMPLATE_RE
 from scitex_container.result import Result
 
+#: The label of an image built through the cache naming the entry it was built on (its key).
+BASE_LABEL = "org.scitex.stage-cache.base"
+#: A multi-stage def is built cold: an earlier ``Stage:`` nothing copies from would not be
+#: built (a cold build runs it, and fails where it fails), and ``%files from`` is not yet
+#: rewritten faithfully (:data:`.multistage.REWRITE_FILES_FROM`).
+MULTI_STAGE_COLD = True
 #: Bootstrap agents that read only local files; every other one reaches the network.
 LOCAL_AGENTS = frozenset({"localimage", "scratch", "docker-archive", "oci-archive", "oci"})
 #: Commands that read only local files.  A ``%post`` piece is offline only when every
@@ -91,6 +98,8 @@ OFFLINE_COMMANDS = frozenset(
     ]
 )
 _URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://")
+#: apptainer binds the host's /tmp and /var/tmp into %post: what is read there is not keyed
+_HOST_TMP_RE = re.compile(r"(?<![\w.-])(?:/var)?/tmp(?![\w.-])")
 _COMMAND_SPLIT_RE = re.compile(r"&&|\|\||[;&|()\n{}`]|\$\(")
 _ASSIGN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*\Z")
 _PIP_RE = re.compile(r"(?:pip[0-9.]*|python[0-9.]*\s+-m\s+pip)\s+install\b")
@@ -153,10 +162,10 @@ def _spec(
 def may_reach_network(text: str) -> bool:
     """Can this shell text reach the network?  Yes unless it provably cannot: every command
     in it is a known offline one (:data:`OFFLINE_COMMANDS`, ``pip install --no-index``) and
-    it names no URL."""
+    it names no URL, nor the host's ``/tmp`` or ``/var/tmp`` (bound into ``%post``)."""
     joined = re.sub(r"\\\n", " ", text)
     code = "\n".join(line.split("#", 1)[0] for line in joined.splitlines())
-    if _URL_RE.search(code):
+    if _URL_RE.search(code) or _HOST_TMP_RE.search(code):
         return True
     for command in _COMMAND_SPLIT_RE.split(code):
         words = [w for w in command.split() if not _ASSIGN_RE.match(w)]
@@ -219,9 +228,17 @@ def _earlier(deffile: DefFile) -> tuple[list[StageSpec], tuple[str, ...]]:
 
 
 def _plan(deffile: DefFile, markers: tuple[int, ...]) -> StagePlan:
+    if len(deffile.stages) > 1 and MULTI_STAGE_COLD:
+        raise multistage.Uncacheable("multi-stage defs build cold")
     earlier, names = _earlier(deffile)
     stage = deffile.stages[-1]
     sections = stage.sections
+    app = next((s for s in sections if s.name in APP_SECTIONS), None)
+    if app is not None:
+        raise multistage.Uncacheable(
+            f"`%{app.name}` (line {app.line}): apptainer applies SCIF app sections after all "
+            "of `%post`, which a cold build's `%post` sees in /scif/apps"
+        )
     names_here = [s.name for s in sections]
     if "setup" in names_here:
         raise multistage.Uncacheable("`%setup` runs on the host: no key can see what it reads")

@@ -25,6 +25,7 @@ def list_cmd(cache_dir) -> int:
     it (`1.0 MB`) and `size_bytes` is the number of bytes."""
     import time
 
+    from scitex_container.apptainer.cache import stuck
     from scitex_container.apptainer.cache.entries import StageCache
     from scitex_container.apptainer.store.naming import human_size
 
@@ -65,6 +66,20 @@ def list_cmd(cache_dir) -> int:
                 "removable": x.removable(now),
             }
             for x in cache.leftovers()
+        ]
+        out += [
+            {
+                "kind": "unremovable",
+                "key": x.path.name,
+                "stage": "unremovable (prune --all retries)",
+                "age_seconds": round(now - x.mtime, 1),
+                "size": x.size,
+                "last_used": round(now - x.mtime, 1),
+                "network": None,
+                "path": str(x.path),
+                "removable": False,
+            }
+            for x in stuck.scan(cache.stuck_dir)
         ]
         return out
 

@@ -27,6 +27,7 @@ from scitex_container.cli.output import emit, warn
 @common_options
 def prune(cache_dir, older_than, everything) -> int:
     """Remove entries not used for AGE (--older-than), or every entry (--all)."""
+    from scitex_container.apptainer.cache import stuck
     from scitex_container.apptainer.cache.entries import StageCache, parse_age
     from scitex_container.errors import BadInputError
 
@@ -38,18 +39,25 @@ def prune(cache_dir, older_than, everything) -> int:
         age = parse_age(older_than, "--older-than") if older_than is not None else None
         cache = StageCache(cache_dir)
         if not cache.exists():
-            return {"removed": [], "leftovers": [], "freed": 0}
-        # a dry run makes nothing (no tmp/, no .lock) and sweeps nothing
-        cache.open(sweep=not opts.dry_run, create=not opts.dry_run)
+            return {"removed": [], "leftovers": [], "unremovable": [], "freed": 0}
+        # a dry run makes nothing (no tmp/, no .lock); the sweep a build would make is
+        # part of prune_leftovers, so it is counted, dry run or not
+        cache.open(sweep=False, create=not opts.dry_run)
         dry = opts.dry_run
         removed = cache.prune(older_than=age, everything=everything, dry_run=dry)
         left = cache.prune_leftovers(older_than=age, everything=everything, dry_run=dry)
-        for note in cache.notes:
+        stuck_gone, stuck_notes = (
+            stuck.retry(cache.stuck_dir, dry_run=dry) if everything else ([], [])
+        )
+        for note in (*cache.notes, *stuck_notes):
             warn(note)
         return {
             "removed": [e.key for e in removed],
             "leftovers": [str(x.path) for x in left],
-            "freed": sum(e.size for e in removed) + sum(x.size for x in left),
+            "unremovable": [str(x.path) for x in stuck_gone],
+            "freed": sum(e.size for e in removed)
+            + sum(x.size for x in left)
+            + sum(x.size for x in stuck_gone),
         }
 
     result = run()
@@ -57,5 +65,7 @@ def prune(cache_dir, older_than, everything) -> int:
     said = f"{verb} {len(result['removed'])} entries"
     if result["leftovers"]:
         said += f" and {len(result['leftovers'])} leftovers of killed builds"
+    if result["unremovable"]:
+        said += f" and {len(result['unremovable'])} unremovable left earlier"
     emit(result, opts, text=f"{said} ({result['freed']} bytes)")
-    return pending_exit(bool(result["removed"] or result["leftovers"]))
+    return pending_exit(bool(result["removed"] or result["leftovers"] or result["unremovable"]))
