@@ -303,14 +303,3 @@ def status(containers_dir: str | os.PathLike | None = None) -> list[dict]:
         ``build()`` would run apptainer.
     """
     return [s.row() for s in image_statuses(containers_dir)]
-
-
-def active_build_args(store: Store) -> dict[str, str] | None:
-    """The build arguments the active version was built with (None: none recorded)."""
-    from scitex_container.errors import MetadataError
-
-    try:
-        meta = active_metadata(store)
-    except MetadataError:
-        return None
-    return dict(meta.build_args) if meta is not None and meta.build_args else None

@@ -19,6 +19,7 @@ moves the active link reports the version it moved from
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -69,10 +70,7 @@ class StoreBuildResult(Result):
     cache_note: str | None = None  #: why the stage cache was not used for this build
 
     def to_dict(self) -> dict:
-        """The keys `sandbox to-sif` shares (README, "JSON keys"): ``link``, ``activated``
-        (the link now points at ``artifact``); ``command`` one string, ``argv`` its words."""
-        import shlex
-
+        """Also the keys `sandbox to-sif` shares: link, activated; argv (README, JSON keys)."""
         data = super().to_dict()
         data.update(link=str(self.path), activated=points_at(self.path, self.artifact))
         data.update(command=shlex.join(self.command), argv=list(self.command))
