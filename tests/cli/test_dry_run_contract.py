@@ -259,7 +259,7 @@ def test_store_refusals_are_exit_2_in_the_dry_run_and_the_real_run(tmp_path: Pat
     os.symlink("dang-v20261206T190148Z.sif", dangling / "dang.sif")
     cases = {
         ("rollback", one): "no version older than",
-        ("rollback", empty): "no active version",
+        ("rollback", empty): f"{empty} is empty: no image yet",
         ("rollback", dangling): "which does not exist",
         ("deploy", dangling, tmp_path / "shared"): "no active version",
         ("cleanup", "-k", "0", dangling): "dang.sif",

@@ -147,13 +147,13 @@ def test_an_empty_directory_as_a_store_says_it_holds_nothing_yet(tmp_path: Path)
     empty.mkdir()
     for args in (("rollback", empty), ("deploy", empty, tmp_path / "target")):
         out = cli(*args)
-        assert out.returncode == 1, (args, out.stderr)
+        assert out.returncode == 2, (args, out.stderr)  # a refusal before any change
         line = one_line(out)
         assert f"{empty} is empty: no image yet" in line, line
         assert f"`build DEF -o {empty}` would create {empty}/<name>/<name>-v<version>.sif" in line
         assert "scitex-v*.sif" not in line and "current.sif" not in line, line
     out = cli("sandbox", "rollback", "-d", empty)
-    assert out.returncode == 1 and "is empty: no sandbox yet" in one_line(out), out.stderr
+    assert out.returncode == 2 and "is empty: no sandbox yet" in one_line(out), out.stderr
 
 
 @pytest.fixture()

@@ -254,9 +254,15 @@ def _image_store(directory: Path, stamps: list[str], active: str) -> None:
 
 
 def test_keep_counts_the_active_among_the_newest_as_the_readme_says(tmp_path: Path) -> None:
-    """README's `-k` row, `--help` and `cleanup` say one thing: the active one is counted."""
+    """README's `-k` row, `--help` and `cleanup` say one thing: the N newest are kept, the
+    active and protected ones stay in any case (an older active beside the N newest)."""
+    said = "the active and protected ones stay in any case"
     row = next(line for line in README.read_text().splitlines() if line.startswith("| `-k` |"))
-    assert "besides" not in row and "the active one counted among them" in row, row
+    assert "keep the N newest" in row and said in row and "counts" not in row, row
+    for command in ("cleanup", "sandbox cleanup"):
+        out = run_cli(*command.split(), "--help")
+        text = " ".join(out.stdout.split())
+        assert "the N newest" in text and said in text and "counts" not in text, text
     stamps = [f"20261206T1401{s:02d}Z" for s in range(4)]  # oldest first
     _image_store(tmp_path / "newest", stamps, active=stamps[-1])
     out = run_cli("cleanup", "-k", "2", str(tmp_path / "newest"))
@@ -284,6 +290,12 @@ SYNONYMS = {
 }
 
 
+#: A lock's sections (the seed's {pip, dpkg, node} lock types): in `lock` commands these
+#: keys name a section, whose value is that section's packages (a count under `counts`).
+#: Known overlap: a session's `node` is the host it runs on (a string).
+LOCK_SECTIONS = {"pip", "dpkg", "apk", "node"}
+
+
 def _json_type(value: object) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -303,10 +315,54 @@ def _walk_keys(data: object, where: str, seen: dict[str, dict[str, str]]) -> Non
     for key, value in data.items():
         if key in SYNONYMS:
             assert SYNONYMS[key] in data, f"{where}: `{key}` without `{SYNONYMS[key]}` beside it"
+        if key in LOCK_SECTIONS and where.startswith("lock "):
+            continue  # a lock's sections: name -> version (a count in `counts`)
         if value is not None:
             seen.setdefault(key, {}).setdefault(_json_type(value), where)
-        if key not in ("raw", "env", "build_args", "labels"):  # free-form mappings
+        if key not in ("raw", "env", "build_args", "labels", "counts"):  # free-form mappings
             _walk_keys(value, where, seen)
+
+
+#: keys whose type the seed's published JSON fixes (README, "JSON keys"): `list --json`
+#: is the seed's {containers_dir, active: VERSION, versions: [{..., active: bool}]}
+SEED_SHAPES = {"list": {"active"}}
+
+
+def _build_side_outputs(tmp_path: Path, busybox_sif: Path, run) -> None:
+    """build, sandbox to-sif, the stage cache, bundle export, lock capture/archive, info:
+    the keys they print mean one thing (`path`/`artifact`/`link`/`activated` as build's)."""
+    recipe = tmp_path / "hello.def"
+    recipe.write_text(f"Bootstrap: localimage\nFrom: {busybox_sif}\n\n%post\n    echo hi > /hi\n")
+    out, stages = tmp_path / "out", str(tmp_path / "stages")
+    built = run("build", "-o", str(out), "--cache-dir", stages, str(recipe))
+    store = out / "hello"
+    assert isinstance(built, dict) and built["path"] == built["link"] == str(store / "hello.sif")
+    assert built["activated"] is True and built["activates"] is False, built
+    first = built["artifact"]
+    assert isinstance(built["command"], str) and built["argv"][0] in ("apptainer", "singularity")
+    sandbox = tmp_path / "sb"
+    made = run_cli("sandbox", "create", str(busybox_sif), "-o", str(sandbox))
+    assert made.returncode == 0, made.stderr
+    to_sif = run("sandbox", "to-sif", str(sandbox), str(store))
+    assert isinstance(to_sif, dict) and to_sif["path"] == to_sif["link"] == built["link"]
+    assert (
+        to_sif["artifact"] != first
+        and os.readlink(store / "hello.sif") == Path(to_sif["artifact"]).name
+    )
+    assert to_sif["activated"] is True and to_sif["activates"] is False, to_sif
+    again = run("build", "-o", str(out), "--cache-dir", stages, str(recipe))  # reuses `first`
+    assert isinstance(again, dict) and again["artifact"] == first, again
+    assert again["activates"] is True and again["activated"] is True and again["built"] is False
+    listed = run("cache", "list", "--cache-dir", stages)
+    assert isinstance(listed, list) and listed
+    assert all(isinstance(e["size_bytes"], int) and isinstance(e["size"], str) for e in listed)
+    run("list", str(store))
+    run("info")
+    lock = tmp_path / "hello.lock"
+    run("lock", "capture", str(store / "hello.sif"), "-o", str(lock))
+    run("lock", "archive", str(lock), "-o", str(tmp_path / "archive"))
+    exported = run("bundle", "export", str(store), "-o", str(tmp_path / "b.tar"))
+    assert isinstance(exported, dict) and exported["artifact_count"] == 0
 
 
 @pytest.mark.apptainer
@@ -327,7 +383,8 @@ def test_json_keys_have_one_spelling_and_one_type_across_commands(
     def run(*args: str, cwd: Path | None = None) -> object:
         out = run_cli("--json", *args, cwd=cwd)
         assert out.stdout.strip(), (args, out.stderr)
-        data = json.loads(out.stdout.strip().splitlines()[-1] if args[1] == "exec" else out.stdout)
+        last = args[1:2] == ("exec",)  # `session exec`: the final line
+        data = json.loads(out.stdout.strip().splitlines()[-1] if last else out.stdout)
         outputs[" ".join(a for a in args[:2] if not a.startswith("/"))] = data
         return data
 
@@ -355,8 +412,12 @@ def test_json_keys_have_one_spelling_and_one_type_across_commands(
     status = run("docker", "status", cwd=stack)  # the reference's returncode, exit_code beside
     assert isinstance(status, dict) and status["exit_code"] == status["returncode"] == 0
 
+    _build_side_outputs(tmp_path, busybox_sif, run)
+
     seen: dict[str, dict[str, str]] = {}
     for where, data in outputs.items():
+        if where in SEED_SHAPES and isinstance(data, dict):  # README: the seed's own shape
+            data = {k: v for k, v in data.items() if k not in SEED_SHAPES[where]}
         _walk_keys(data, where, seen)
     clashes = {key: types for key, types in seen.items() if len(types) > 1}
     assert not clashes, f"one key, several JSON types (command that printed each): {clashes}"

@@ -172,6 +172,7 @@ def build(
         info(f"removed {path} (left by a killed command)", opts)
     args = " ".join(f"{k}={v}" for k, v in sorted((result.build_args or {}).items()))
     with_args = f" with {args}" if args else ""
+    notes: list[str] = []  # the stages: notes on stderr, silenced by -q (cli/output.py)
     if result.activates:  # a kept version built from exactly these inputs
         verb = "would activate" if commands is not None else "activated"
         text = f"{verb} {result.version}: inputs unchanged since {result.version} ({result.path}"
@@ -182,10 +183,13 @@ def build(
         text = (
             f"built {result.path} -> version {result.version}{with_args} in {result.duration:.1f}s"
         )
-        text += "".join(f"\n  {line}" for line in stage_lines(result))
+        notes = stage_lines(result)
     else:
         text = f"unchanged: {result.path} (version {result.version}); nothing to build"
     emit(result, opts, text=text, dry_run_commands=commands)
+    if not opts.json:
+        for line in notes:
+            info(f"  {line}", opts)
     return pending_exit(bool(commands) or result.activates)
 
 

@@ -145,15 +145,25 @@ class TidyPath(click.Path):
             raise
 
     def _house_form(self, value: str) -> None:
-        """click's "Path ... is not readable" said as every other command says it."""
+        """click's "Path ... does not exist", "File ... is a directory", "Directory ... is a
+        file", "... is not readable" said as every other command says them (pathinfo)."""
+        import stat
+
+        from scitex_container.errors import NotFoundError, PathKindError
         from scitex_container.files import pathinfo
 
         try:
-            os.stat(value)
+            mode = os.stat(value).st_mode
         except FileNotFoundError:
-            return  # click's own "does not exist" names the path already
+            if self.exists:
+                raise NotFoundError(f"{value}: does not exist") from None
+            return
         except OSError as exc:
             raise pathinfo.from_oserror(exc, value) from None
+        if not self.dir_okay and stat.S_ISDIR(mode):
+            raise PathKindError(f"{value}: is a directory, not a file")
+        if not self.file_okay and not stat.S_ISDIR(mode):
+            raise PathKindError(f"{value}: not a directory")
         if self.readable and not os.access(value, os.R_OK):
             raise pathinfo.not_readable(value)
         if self.writable and not os.access(value, os.W_OK):
@@ -244,8 +254,9 @@ def keep_option(what: str = "Versions"):
         type=click.IntRange(min=0),
         default=KEEP_DEFAULT,
         show_default=True,
-        help=f"Newest {what.lower()} to keep (the active one counts; it and protected ones stay;"
-        f" the same default in every cleanup).",
+        help=f"Keep the N newest {what.lower()}; the active and protected ones stay in any case"
+        f" (an active older than the N newest stays beside them; the same default in every"
+        f" cleanup).",
     )
 
 

@@ -64,7 +64,7 @@ def test_a_record_that_lies_is_corrupt_reported_removed_and_never_emitted(
     assert listed.code == 0, listed.err
     rows = strict(listed.out)
     assert len(rows) == 1 and rows[0]["stage"].startswith(f"unreadable record ({said}")
-    assert rows[0]["size"] == 0 and "forged" not in listed.out
+    assert rows[0]["size_bytes"] == 0 and "forged" not in listed.out
     text = sx("cache", "list", "--cache-dir", tmp_path / "c").out
     assert len(text.strip().splitlines()) == 2  # the header and one row: nothing forged
     found = cache.lookup(key(1), max_age=7 * 86400)
@@ -99,7 +99,7 @@ def test_links_inside_the_cache_are_never_followed(sx, tmp_path: Path) -> None:
     (outside / "big").write_bytes(b"z" * 1000)
     os.symlink(outside, cache.tmp_dir / f".{key(9)}.999999999.1.making")  # a leftover link
     rows = sx("--json", "cache", "list", "--cache-dir", tmp_path / "c").json()
-    assert sum(r["size"] for r in rows) == 10  # not the 1000 bytes it points at
+    assert sum(r["size_bytes"] for r in rows) == 10  # not the 1000 bytes it points at
     assert cache.evict() == [] and entry.path.exists()  # nothing to evict: 10 <= 100
     # a `used` link: root never touches its target, and the entry is not trusted
     target = outside / "victim"

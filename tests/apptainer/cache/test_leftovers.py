@@ -52,7 +52,7 @@ def test_a_gone_namespaces_leftover_is_listed_counted_and_pruned(sx, tmp_path: P
     old = leftover(cache, 2, GONE_TAG, 10, days=3)
     listed = sx("--json", "cache", "list", "--cache-dir", cache.root).json()
     rows = {r["path"]: r for r in listed if r["kind"] == "leftover"}
-    assert rows[str(fresh)]["size"] == 1000 and rows[str(fresh)]["removable"]
+    assert rows[str(fresh)]["size_bytes"] == 1000 and rows[str(fresh)]["removable"]
     assert rows[str(fresh)]["stage"] == f"leftover ({OTHER_GONE})"
     assert rows[str(old)]["age_seconds"] > 2.9 * DAY
     assert cache.size() == 1010

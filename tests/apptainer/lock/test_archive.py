@@ -68,7 +68,7 @@ def test_archive_stores_verified_artifacts_once_and_hashes_the_lock(tmp_path, wh
     # A second image's lock sharing `hello`: reused, stored once, index unchanged.
     second = write_lock(Lock(dpkg=dict([HELLO])), tmp_path / "b.lock")
     again = archive_lock(second, archive)
-    assert (again.fetched, again.reused) == (0, 1)
+    assert (again.fetched, again.reused_count) == (0, 1)
     assert len(blobs(archive)) == 2
     assert (archive / "index.json").read_bytes() == index_bytes
 

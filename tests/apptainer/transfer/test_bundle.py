@@ -140,7 +140,7 @@ def test_a_bundle_carries_exactly_the_artifacts_the_lock_names_into_the_archive(
     bundle = tmp_path / "app.bundle"
     code, exported = cli.json("bundle", "export", store, "-o", bundle, "--archive", archive)
     assert code == 0, exported
-    assert exported["artifacts"] == 2
+    assert exported["artifact_count"] == 2
     target = tmp_path / "arc-c"
     code, imported = cli.json(
         "bundle", "import", bundle, "-o", tmp_path / "site-c", "--archive", target

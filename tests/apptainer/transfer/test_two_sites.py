@@ -81,7 +81,7 @@ def test_build_push_pull_bundle_import_offline_and_rebuild_with_the_lock_reprodu
         key.private,
     )
     assert code == 0, exported
-    assert exported["artifacts"] == len(read_lock(lock_path).artifacts)
+    assert exported["artifact_count"] == len(read_lock(lock_path).artifacts)
     # -- site C: no network; import, then rebuild from the archive ---------------------
     archive_c = tmp_path / "c" / "archive"
     ours = [sys.executable, "-m", "scitex_container", "--json"]

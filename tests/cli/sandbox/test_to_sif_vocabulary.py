@@ -32,9 +32,10 @@ def test_to_sif_into_a_store_directory_writes_and_activates_a_version_and_says_s
     made = cli("--json", "sandbox", "to-sif", sandbox, store)  # the directory, as build -o
     assert made.returncode == 0, made.stderr
     data = json.loads(made.stdout)
-    new = Path(data["path"])
+    new = Path(data["artifact"])  # build's keys, build's meaning
     assert new.parent == store and new.name == f"demo-v{data['version']}.sif", data
-    assert data["activates"] is True and data["link"] == str(store / "demo.sif"), data
+    assert data["path"] == data["link"] == str(store / "demo.sif"), data
+    assert data["activated"] is True and data["activates"] is False, data
     assert os.readlink(store / "demo.sif") == new.name
 
     said = cli("sandbox", "to-sif", sandbox, store / "demo.sif")  # the link: the same words
@@ -44,7 +45,9 @@ def test_to_sif_into_a_store_directory_writes_and_activates_a_version_and_says_s
 
     plain = cli("--json", "sandbox", "to-sif", sandbox, tmp_path / "plain.sif")
     assert plain.returncode == 0, plain.stderr
-    assert json.loads(plain.stdout)["activates"] is False
+    said = json.loads(plain.stdout)
+    assert said["activated"] is False and said["link"] is None, said
+    assert said["path"] == said["artifact"] == str(tmp_path / "plain.sif"), said
     assert (tmp_path / "plain.sif").is_file() and not (tmp_path / "plain.sif").is_symlink()
 
     (tmp_path / "empty").mkdir()

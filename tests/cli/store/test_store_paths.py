@@ -138,7 +138,7 @@ def test_to_sif_into_a_stores_active_link_writes_a_version_of_it(
     assert sorted(n for n in os.listdir(store) if n != ".scitex") == [version.name, "demo.sif"]
     wrote = cli("--json", "sandbox", "to-sif", sandbox, store / "demo.sif")
     assert wrote.returncode == 0, wrote.stderr
-    new = Path(json.loads(wrote.stdout)["path"])
+    new = Path(json.loads(wrote.stdout)["artifact"])
     assert new.parent == store and new.name.startswith("demo-v") and new.is_file()
     assert (store / "demo.sif").is_symlink() and os.readlink(store / "demo.sif") == new.name
     listed = cli("--json", "versions", store)
@@ -198,7 +198,7 @@ def test_to_sif_into_the_link_path_of_a_new_store_writes_a_version(
     assert link.is_symlink()
     versions = sorted(p.name for p in link.parent.glob("hello-v*.sif"))
     assert len(versions) == 1 and os.readlink(link) == versions[0]
-    assert json.loads(made.stdout)["path"] == str(link.parent / versions[0])
+    assert json.loads(made.stdout)["artifact"] == str(link.parent / versions[0])
     (tmp_path / "hello.def").write_text(BUSYBOX_DEF)
     built = cli("build", tmp_path / "hello.def", "-o", tmp_path / "ts")
     assert built.returncode == 0, built.stderr

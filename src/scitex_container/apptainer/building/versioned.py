@@ -19,6 +19,7 @@ moves the active link reports the version it moved from
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.apptainer.cache.staged import StagedReport, StageRun
 from scitex_container.apptainer.store.access import make_dir
 from scitex_container.apptainer.store.core import Store
+from scitex_container.apptainer.store.link import points_at
 from scitex_container.apptainer.store.metadata import VersionMeta
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
 from scitex_container.errors import BadInputError
@@ -66,6 +68,13 @@ class StoreBuildResult(Result):
     #: with the stage cache: each stage, reused or built (empty without it)
     stages: tuple[StageRun, ...] = ()
     cache_note: str | None = None  #: why the stage cache was not used for this build
+
+    def to_dict(self) -> dict:
+        """Also the keys `sandbox to-sif` shares: link, activated; argv (README, JSON keys)."""
+        data = super().to_dict()
+        data.update(link=str(self.path), activated=points_at(self.path, self.artifact))
+        data.update(command=shlex.join(self.command), argv=list(self.command))
+        return data
 
 
 __all__ = ["StoreBuildResult", "build_version", "image_store", "unchanged_version"]
@@ -108,12 +117,6 @@ def _gated(finalize: FinalizeFn | None, final: Path) -> FinalizeFn:
     return gate
 
 
-def _partition_sha256(sif: Path) -> str:
-    from scitex_container.apptainer.signing.statement import partition_sha256
-
-    return partition_sha256(sif)
-
-
 def _provenance_finalizer(
     inputs: BuildInputs,
     lock_text: list[str],
@@ -127,13 +130,14 @@ def _provenance_finalizer(
     temporary artifact is signed, before the version becomes visible.
     """
     from scitex_container.apptainer.lock.provenance import finalize_build
+    from scitex_container.apptainer.signing.statement import partition_sha256
 
     def finalize(tmp: Path) -> dict:
         key = None if runner.is_dry_run() else sign_key
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the statement's subject: hashed while the lock is captured and embedded
             # (sif add never moves the partition)
-            subject = pool.submit(_partition_sha256, tmp) if key is not None else None
+            subject = pool.submit(partition_sha256, tmp) if key is not None else None
             meta = finalize_build(
                 tmp,
                 inputs_hash=inputs.digest,

@@ -57,7 +57,7 @@ class ArchiveResult(Result):
     archive: Path
     lock_path: Path | None
     fetched: int
-    reused: int
+    reused_count: int  #: entries already archived (``reused`` is a bool elsewhere)
     artifacts: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     #: entries whose stored file no longer matched its sha256 (or size), fetched again

@@ -18,7 +18,7 @@ def check_image(image: str | os.PathLike) -> Path:
     """``image`` as a Path if it is a SIF file or a sandbox directory."""
     path = Path(image)
     if not path.exists():
-        raise NotFoundError(f"image `{path}` does not exist", str(path))
+        raise NotFoundError("the image does not exist", str(path))
     if path.is_dir():
         if not any((path / d).is_dir() for d in (".singularity.d", "etc", "usr", "bin")):
             if holds_sifs(path):

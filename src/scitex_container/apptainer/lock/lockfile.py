@@ -95,6 +95,7 @@ from scitex_container.apptainer.lock.syntax import (
     first_content_line,
     line_key,
     node_text,
+    outside_sections,
     parse_entry,
     pip_entry,
     safe_node_versions,
@@ -287,7 +288,9 @@ def read_lock(lock_path: str | os.PathLike) -> Lock:
         text = read_regular(path, "lock file").decode("utf-8")
     except NotFoundError:
         raise NotFoundError(f"lock file `{path}` does not exist", str(path)) from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:  # a SIF image, a tarball...
+        raise BadInputError("not a lock file (binary data, not text)", str(path)) from None
+    except OSError as exc:
         raise BadInputError(f"cannot read lock file: {exc}", str(path)) from None
     return parse_lock(text, str(path))
 
@@ -362,7 +365,7 @@ def parse_lock(text: str, source: str = "<lock>") -> Lock:
                 meta[_KEY_TO_FIELD[m.group(1)]] = m.group(2)
             continue
         if section is None:
-            raise fail(lineno, f"line outside any section: {stripped[:60]!r}")
+            raise fail(lineno, outside_sections(stripped))
         key, version = parse_entry(section, stripped, functools.partial(fail, lineno))
         first = seen_at[section].get(line_key(section, key))
         if first is not None:

@@ -352,3 +352,10 @@ def parse_entry(section: str, line: str, fail: Any) -> tuple[str, str]:
     if not m:
         raise fail(f"not a {section} pin (`name=version`): {line[:80]!r}")
     return m.group(1), m.group(2)
+
+
+def outside_sections(line: str) -> str:
+    """Why a lock's content line before any section is refused (a def file is said as one)."""
+    if re.match(r"(?i)bootstrap\s*:", line):
+        return "not a lock file: this is a def file (`lock capture IMAGE` makes a lock)"
+    return f"line outside any section: {line[:60]!r}"

@@ -52,7 +52,7 @@ from scitex_container.apptainer.sif.header import is_sif, read_object, read_sif
 from scitex_container.apptainer.store import metadata
 from scitex_container.apptainer.store.guard import check_store_of
 from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX, sidecar
-from scitex_container.errors import ProcessError, ToolMissingError
+from scitex_container.errors import ProcessError
 from scitex_container.files.ownership import follow_trusted
 
 if TYPE_CHECKING:
@@ -297,7 +297,7 @@ def _lock_checks(report: VerifyReport, image: Path, lock_dir) -> VerifyReport:
     report = replace(report, lock_origin=check_lock_origin(lock, image, sha256))
     try:
         fresh = lock_from_found(capture_found(image))
-    except (ProcessError, ToolMissingError) as exc:
+    except ProcessError as exc:  # a missing apptainer is not a failed check: it raises (exit 3)
         failed = Check("fail", f"capture failed: {exc}")
         return replace(
             report, sections=tuple((n, failed if n in sections else c) for n, c in no_lock)

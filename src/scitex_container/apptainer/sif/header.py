@@ -138,7 +138,7 @@ def read_sif(path: str | os.PathLike) -> SifInfo:
         with open(path, "rb") as fh:
             fields, slots = read_layout(fh, str(path))
     except FileNotFoundError:
-        raise NotFoundError(f"image `{path}` does not exist", str(path)) from None
+        raise NotFoundError("the image does not exist", str(path)) from None
     except IsADirectoryError:
         raise BadInputError("a sandbox directory is not a SIF file", str(path)) from None
     objects = tuple(o for o in slots if o is not None)

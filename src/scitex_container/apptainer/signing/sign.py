@@ -48,7 +48,7 @@ def require_sif(path: Path) -> None:
     try:
         os.stat(path)
     except FileNotFoundError:
-        raise NotFoundError(f"image `{path}` does not exist", str(path)) from None
+        raise NotFoundError("the image does not exist", str(path)) from None
     except OSError as exc:  # a link loop, a path through a file, a closed directory
         raise from_oserror(exc, path) from None
     if path.is_dir():

@@ -80,6 +80,24 @@ def no_active(link: Path, directory: Path, scheme: Scheme) -> str:
     return f"{directory} holds no image version ({pattern}) and no {link.name}: {held}"
 
 
+def points_at(link: Path, artifact: Path | None) -> bool:
+    """Does ``link`` point at ``artifact`` now (the ``activated`` key of build and to-sif)?"""
+    if artifact is None or not os.path.islink(link):
+        return False
+    target = os.path.join(os.path.dirname(link), os.readlink(link))
+    return os.path.normpath(target) == os.path.normpath(os.path.abspath(artifact))
+
+
+def empty_line(directory: Path, scheme: Scheme) -> str | None:
+    """The one line every store command says of an empty directory (hidden entries such as
+    our own ``.scitex/`` aside), or None when ``directory`` holds anything or is none."""
+    try:
+        names = [n for n in os.listdir(directory) if not n.startswith(".")]
+    except OSError:
+        return None
+    return None if names else _empty(directory, scheme)
+
+
 def _empty(directory: Path, scheme: Scheme) -> str:
     """What an empty directory is as a store: nothing yet, and what would come."""
     if scheme.kind == "sandbox":

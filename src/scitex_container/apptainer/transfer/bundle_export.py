@@ -42,7 +42,7 @@ class ExportResult(Result):
     image: str
     sha256: str  #: of the SIF
     members: tuple[str, ...]
-    artifacts: int
+    artifact_count: int  #: how many archived artifacts it carries (``artifacts`` is a mapping)
     signed_manifest: str | None  #: the fingerprint of the key that signed the manifest
 
 

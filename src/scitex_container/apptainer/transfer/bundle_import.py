@@ -47,7 +47,7 @@ from scitex_container.apptainer.transfer.bundle_manifest import (
     parse_manifest,
     signed_by,
 )
-from scitex_container.errors import NotFoundError, PathKindError, TransferError
+from scitex_container.errors import BadInputError, NotFoundError, PathKindError, TransferError
 from scitex_container.files.fsutil import made_dirs
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -119,7 +119,13 @@ def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
     except tarfile.TarError as exc:
         if raw is not None:
             raw.close()
-        raise TransferError(f"bundle {path}: not a tar file ({exc})") from None
+        raise BadInputError(f"not a tar file ({exc})", f"bundle {path}") from None
+    except PathKindError:
+        raise  # said already (an OSError too)
+    except OSError as exc:  # a directory, permission...: said naming the path
+        from scitex_container.files.pathinfo import from_oserror
+
+        raise from_oserror(exc, path) from None
     try:
         with tar:
             yield tar

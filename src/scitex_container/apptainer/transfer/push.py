@@ -22,10 +22,11 @@ from pathlib import Path
 
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.sif.magic import is_sif
+from scitex_container.apptainer.store.link import empty_line
 from scitex_container.apptainer.transfer import proof as proofs
 from scitex_container.apptainer.transfer.oci_client import OCI_MANIFEST, OciClient, sha256_digest
 from scitex_container.apptainer.transfer.oci_ref import OciRef, parse_ref
-from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError
+from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError, StoreStateError
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -56,6 +57,8 @@ def source_sif(source: str | os.PathLike) -> Path:
 
     store = open_store(path)
     active = store.active_path()
+    if active is None and (empty := empty_line(store.dir, store.scheme)) is not None:
+        raise StoreStateError(empty)  # exit 2, the line every store command says
     if active is None:
         raise BadInputError(
             "not a SIF file, and no active version to send"

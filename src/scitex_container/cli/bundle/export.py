@@ -50,7 +50,7 @@ def export(source, output, archive, key) -> int:
     signed = f", manifest signed by {result.signed_manifest}" if result.signed_manifest else ""
     text = (
         f"{verb} {result.bundle}: {len(result.members)} members "
-        f"({result.artifacts} artifacts){signed}"
+        f"({result.artifact_count} artifacts){signed}"
     )
     if output == "-" and commands is None:
         click.echo(text, err=True)  # stdout carries the bundle

@@ -21,11 +21,13 @@ from scitex_container.cli.output import emit, warn
 @json_option
 def list_cmd(cache_dir) -> int:
     """List the cached stages (key, stage, age, size, last use, network) and the leftovers
-    of killed builds (stage: their state)."""
+    of killed builds (stage: their state).  With --json `size` is said as `versions` says
+    it (`1.0 MB`) and `size_bytes` is the number of bytes."""
     import time
 
     from scitex_container.apptainer.cache import stuck
     from scitex_container.apptainer.cache.entries import StageCache
+    from scitex_container.apptainer.store.naming import human_size
 
     opts = get_options()
 
@@ -42,7 +44,8 @@ def list_cmd(cache_dir) -> int:
                 "key": e.key,
                 "stage": e.stage,
                 "age_seconds": round(e.age(now), 1),
-                "size": e.size,
+                "size": human_size(e.size),
+                "size_bytes": e.size,
                 "last_used": round(now - e.used, 1),
                 "network": e.network,
                 "path": str(e.rootfs),
@@ -55,7 +58,8 @@ def list_cmd(cache_dir) -> int:
                 "key": x.key,
                 "stage": f"leftover ({x.state})",
                 "age_seconds": round(x.age(now), 1),
-                "size": x.size,
+                "size": human_size(x.size),
+                "size_bytes": x.size,
                 "last_used": round(x.age(now), 1),
                 "network": None,
                 "path": str(x.path),
@@ -69,7 +73,8 @@ def list_cmd(cache_dir) -> int:
                 "key": x.path.name,
                 "stage": "unremovable (prune --all retries)",
                 "age_seconds": round(now - x.mtime, 1),
-                "size": x.size,
+                "size": human_size(x.size),
+                "size_bytes": x.size,
                 "last_used": round(now - x.mtime, 1),
                 "network": None,
                 "path": str(x.path),

@@ -74,14 +74,14 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
     if commands is not None:
         text = (
             f"would fetch {result.fetched} artifacts into {result.archive} "
-            f"({result.reused} already there{repaired.replace('and replaced', 'to replace')})"
+            f"({result.reused_count} already there{repaired.replace('and replaced', 'to replace')})"
         )
         made = [f"would {'create' if p == result.archive else 'write'} {p}" for p in result.writes]
         text = "\n".join([text, *made])
     else:
         text = (
             f"archived {len(result.artifacts)} artifacts in {result.archive} "
-            f"({result.fetched} fetched, {result.reused} already there{repaired}); "
+            f"({result.fetched} fetched, {result.reused_count} already there{repaired}); "
             f"lock: {result.lock_path}"
         )
     emit(result, opts, text=text, dry_run_commands=commands, stdout_taken=lock_out == "-")

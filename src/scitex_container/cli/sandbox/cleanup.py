@@ -23,4 +23,4 @@ def cleanup(directory, keep, force) -> int:
 
     Refused (exit 1) when the active version cannot be told, unless --force.
     """
-    return report_cleanup(open_store(directory, sandbox=True), keep, force)
+    return report_cleanup(open_store(directory, sandbox=True, changes=True), keep, force)

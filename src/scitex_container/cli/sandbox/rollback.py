@@ -14,4 +14,4 @@ from scitex_container.cli.store.report import open_store, report_rollback
 @common_options
 def rollback(directory, use_sudo) -> int:
     """Switch back to the sandbox before the current one."""
-    return report_rollback(open_store(directory, sandbox=True), use_sudo)
+    return report_rollback(open_store(directory, sandbox=True, changes=True), use_sudo)

@@ -23,15 +23,21 @@ def to_sif(sandbox_dir, output_sif, key) -> int:
     activated (the link points at it), as `build` does.
     """
     from scitex_container.apptainer.sandbox.maintenance import sandbox_to_sif, store_of_output
+    from scitex_container.apptainer.store.link import points_at
 
     store = store_of_output(output_sif)
     path, commands = execute(lambda: sandbox_to_sif(sandbox_dir, output_sif, sign_key=key))
     dry = commands is not None
-    data: dict = {"path": str(path), "activates": store is not None}  # build's key
+    # build's keys with build's meaning: `path` the active link (a plain OUT: the SIF),
+    # `artifact` the version written, `activated` the link now points at it; `activates`
+    # (a kept version reused) is never so here: every run writes a new version
+    data: dict = {"path": str(path), "artifact": str(path), "link": None, "version": None}
+    data.update(activated=False, activates=False)
     text = f"{'would write' if dry else 'wrote'} {path}"
     if store is not None:
         version = store.scheme.version_of(path.name)
-        data.update(version=version, link=str(store.link))
+        data.update(path=str(store.link), version=version, link=str(store.link))
+        data.update(activated=points_at(store.link, path))
         verb = "would activate" if dry else "activated"
         text = f"{text}; {verb} version {version} ({store.link} -> {path.name})"
     emit(data, get_options(), text=text, dry_run_commands=commands)

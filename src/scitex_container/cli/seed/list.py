@@ -42,6 +42,9 @@ def list_(store: str | None, seed_dir: str | None) -> int:
     except ScitexError as exc:  # the seed's error shape keeps its (empty) `versions`
         exc.details = {**(getattr(exc, "details", None) or {}), "versions": []}  # type: ignore[attr-defined]
         raise
+    from scitex_container.cli.store.report import say_empty
+
+    say_empty(chosen.dir, chosen.scheme, changes=False)
     rows = [row.row() for row in chosen.versions()]
     opts = get_options()
     if opts.json:

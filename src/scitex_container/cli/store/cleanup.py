@@ -24,4 +24,4 @@ def cleanup(store, keep, force) -> int:
     A directory holding several images keeps KEEP versions of each.  Refused
     (exit 2) when the active version cannot be told, unless --force.
     """
-    return report_cleanup(open_stores(store), keep, force)
+    return report_cleanup(open_stores(store, changes=True), keep, force)

@@ -28,7 +28,7 @@ def deploy(source, target, use_sudo, durable) -> int:
     from scitex_container.apptainer.store.opening import named_version
     from scitex_container.cli.store.report import open_store
 
-    store = open_store(source)  # says what a version path was taken for; one image only
+    store = open_store(source, changes=True)  # says how a version path was taken; one image
     named = named_version(source, store)
 
     result, commands = execute(

@@ -22,26 +22,46 @@ from scitex_container.cli.output import note as say_note
 VERSION_COLUMNS = ["version", "active", "protected", "size", "date", "path"]
 
 
-def open_stores(store, sandbox: bool = False) -> list:
-    """Every store ``store`` names (default: the containers directory), saying how it was read."""
+def open_stores(store, sandbox: bool = False, *, changes: bool = False) -> list:
+    """Every store ``store`` names (default: the containers directory), saying how it was read.
+
+    An empty directory is said in one line (:func:`say_empty`): a note for a listing, a
+    refusal (exit 2, before anything is made) for a command that ``changes`` the store.
+    """
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
     from scitex_container.apptainer.store.opening import open_stores as open_fn
     from scitex_container.apptainer.store.opening import resolved_note
 
     location = store if store is not None else find_containers_dir()
     stores = open_fn(location, sandbox=sandbox)
+    if len(stores) == 1:
+        say_empty(stores[0].dir, stores[0].scheme, changes=changes)
     note = resolved_note(location, stores[0]) if len(stores) == 1 else None
     if note and not get_options().json:
         say_note(note)
     return stores
 
 
-def open_store(store, sandbox: bool = False):
+def say_empty(directory, scheme, *, changes: bool) -> None:
+    """An empty directory as a store: "DIR is empty: no image yet (...)", one line for every
+    store command; a note on stderr for a listing, StoreStateError (exit 2) for a change."""
+    from scitex_container.apptainer.store.link import empty_line
+    from scitex_container.errors import StoreStateError
+
+    line = empty_line(directory, scheme)
+    if line is None:
+        return
+    if changes:
+        raise StoreStateError(line)
+    say_note(line)
+
+
+def open_store(store, sandbox: bool = False, *, changes: bool = False):
     """The one store ``store`` names; a directory of several images is refused naming them."""
     from scitex_container.apptainer.deffile.lookup import find_containers_dir
     from scitex_container.apptainer.store.opening import open_one_store
 
-    stores = open_stores(store, sandbox)  # says what a version path was taken for
+    stores = open_stores(store, sandbox, changes=changes)  # says how a version path was taken
     if len(stores) == 1:
         return stores[0]
     return open_one_store(store if store is not None else find_containers_dir(), sandbox)
@@ -84,6 +104,11 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
     commands: list[str] | None = None
     failed: list[ScitexError] = []
     for st in stores:  # one image that cannot be cleaned never stops the others
+        if _holds_no_store(st):  # nothing of ours: never lock it (no `.scitex/` made there)
+            from scitex_container.apptainer.store.access import require_writable
+
+            require_writable(st.dir)  # refused alike wherever the caller cannot write
+            continue
         try:
             gone, cmds = execute(functools.partial(st.cleanup, keep, force=force))
         except ScitexError as exc:
@@ -106,6 +131,18 @@ def report_cleanup(stores, keep: int, force: bool = False) -> int:
         raise CleanupIncompleteError(message, removed, failed[0].exit_code)
     emit({"removed": [str(p) for p in removed]}, opts, text=text, dry_run_commands=commands)
     return pending_exit(bool(removed))
+
+
+def _holds_no_store(st) -> bool:
+    """No version, no active link and no hidden state folder: the directory holds no store
+    (a killed build leaves its scratch under the state folder, made before anything else)."""
+    import os
+
+    from scitex_container.apptainer.store.state import STATE_DIR
+
+    if st.version_names() or os.path.lexists(st.link):
+        return False
+    return not os.path.lexists(st.dir / STATE_DIR)
 
 
 def _what(path, removed: Container[str] = ()) -> str:

@@ -14,4 +14,4 @@ from scitex_container.cli.store.report import open_store, report_rollback
 @common_options
 def rollback(store, use_sudo) -> int:
     """Switch back to the version before the active one (in version order)."""
-    return report_rollback(open_store(store), use_sudo)
+    return report_rollback(open_store(store, changes=True), use_sudo)

@@ -38,8 +38,15 @@ def status(containers_dir, output_dir, check) -> int:
 
     Read-only: `--dry-run` changes nothing here.
     """
+    from pathlib import Path
+
     from scitex_container.apptainer.building.decision import image_statuses
+    from scitex_container.apptainer.store.naming import FLAT_SIF
     from scitex_container.cli.progress import hashing_progress
+    from scitex_container.cli.store.report import say_empty
+
+    if containers_dir is not None:  # an empty directory: the line every store command says
+        say_empty(Path(containers_dir).absolute(), FLAT_SIF, changes=False)
 
     with hashing_progress(get_options(), "status"):
         rows, commands = execute(

@@ -28,7 +28,7 @@ def switch(version, store, use_sudo) -> int:
     if store is None and as_path:
         store = version  # the version's own path names its store
     try:
-        st = open_store(store)
+        st = open_store(store, changes=True)
     except NotFoundError as exc:
         if store is not None:
             raise

@@ -30,7 +30,7 @@ def versions(store, protect, unprotect) -> int:
 
     A directory holding several images (a deploy target) lists every image.
     """
-    stores = open_stores(store)
+    stores = open_stores(store, changes=bool(protect or unprotect))
     if len(stores) > 1:
         if protect or unprotect:
             from scitex_container.errors import BadInputError
