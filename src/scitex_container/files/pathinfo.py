@@ -245,6 +245,8 @@ def open_regular(path: str | os.PathLike[str], what: str = "file") -> io.Buffere
         raise err from None
     try:
         mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):  # the house wording of EISDIR
+            raise PathKindError(f"{name}: is a directory, not a file")
         if not stat.S_ISREG(mode):
             raise PathKindError(f"{name}: the {what} is {_kind_of_mode(mode)}")
         os.set_blocking(fd, True)

@@ -112,6 +112,8 @@ def _opened_raw(path: str | os.PathLike) -> Iterator[tarfile.TarFile]:
             try:
                 raw = open_regular(path, "bundle")
             except PathKindError as exc:  # a FIFO would block for a writer that may never come
+                if os.path.isdir(path):
+                    raise
                 raise PathKindError(f"{exc}; to stream a bundle, pipe it to `-`") from None
             tar = tarfile.open(fileobj=raw, mode="r|")  # noqa: SIM115 (closed below)
     except NotFoundError:
