@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from otheruser import another_user
-from storekit import REPO, make_sif
-from uservenv import user_python
+from storekit import make_sif
+from uservenv import as_other
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -83,17 +83,6 @@ def _fill(tmp_path: Path) -> Path:
     hidden = tmp_path / "private"
     hidden.mkdir(mode=0o700)
     return store
-
-
-def as_other(*args: str) -> subprocess.CompletedProcess:
-    python = user_python(REPO)
-    return subprocess.run(
-        ["runuser", "-u", "scitex-test", "--", str(python), "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
-    )
 
 
 def test_another_users_store_is_refused_naming_directory_owner_and_mode(root_store: Path) -> None:

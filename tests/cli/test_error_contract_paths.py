@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from otheruser import another_user
-from storekit import REPO, make_sif
+from storekit import make_sif
 from tmpfs import mounted_tmpfs
-from uservenv import user_python
+from uservenv import as_other
 
 
 def cli(*args: object) -> subprocess.CompletedProcess:
@@ -31,18 +31,6 @@ def cli(*args: object) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
-    )
-
-
-def as_other(*args: object) -> subprocess.CompletedProcess:
-    python = user_python(REPO)
-    return subprocess.run(
-        ["runuser", "-u", "scitex-test", "--", str(python), "-m", "scitex_container"]
-        + [str(a) for a in args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
     )
 
 

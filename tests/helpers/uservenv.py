@@ -79,3 +79,15 @@ def user_python(repo: Path) -> Path:
         stamp.write_text(src_key)
         os.chmod(stamp, 0o644)
     return python
+
+
+def as_other(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``scitex-container ARGS`` run as the unprivileged ``scitex-test`` user (from ``/``)."""
+    python = str(user_python(Path(__file__).resolve().parents[2]))
+    return subprocess.run(
+        ["runuser", "-u", "scitex-test", "--", python, "-m", "scitex_container", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd="/",
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,20 +13,9 @@ import pytest
 from clirun import cli
 from images import BUSYBOX_DEF
 from otheruser import another_user
-from uservenv import user_python
+from uservenv import as_other
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def as_other(*args: object) -> subprocess.CompletedProcess:
-    python = str(user_python(REPO))
-    return subprocess.run(
-        ["runuser", "-u", "scitex-test", "--", python, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
-    )
 
 
 @pytest.fixture()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,21 +14,10 @@ from pathlib import Path
 import pytest
 from otheruser import another_user
 from storekit import make_sif
-from uservenv import user_python
+from uservenv import as_other
 
 REPO = Path(__file__).resolve().parents[3]
 VERSION = "img-v20260101T000000Z.sif"
-
-
-def as_other(*args: object) -> subprocess.CompletedProcess:
-    python = str(user_python(REPO))
-    return subprocess.run(
-        ["runuser", "-u", "scitex-test", "--", python, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
-    )
 
 
 @pytest.fixture()

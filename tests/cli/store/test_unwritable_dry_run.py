@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,21 +20,10 @@ from dryrun import fails_alike, tree
 from images import BUSYBOX_DEF
 from otheruser import another_user
 from storekit import make_sif
-from uservenv import user_python
+from uservenv import as_other
 
 REPO = Path(__file__).resolve().parents[3]
 STAMPS = ["20261206T100148Z", "20261206T110148Z", "20261206T120148Z"]
-
-
-def as_other(*args: object) -> subprocess.CompletedProcess:
-    python = str(user_python(REPO))
-    return subprocess.run(
-        ["runuser", "-u", "scitex-test", "--", python, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
-    )
 
 
 @pytest.fixture()
