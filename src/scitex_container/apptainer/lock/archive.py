@@ -32,7 +32,7 @@ from scitex_container.apptainer.lock.archive_fetch import (
 from scitex_container.apptainer.lock.archive_store import INDEX, ArchiveStore, Artifact, entry_key
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock, render_lock, write_lock
 from scitex_container.apptainer.sif.header import is_sif
-from scitex_container.errors import CheckFailedError, NotFoundError
+from scitex_container.errors import CheckFailedError, DiskFullError, NotFoundError
 from scitex_container.files import temporaries
 from scitex_container.process import runner
 from scitex_container.result import Result
@@ -44,7 +44,10 @@ print("PY", "%d.%d" % sys.version_info[:2])
 print("PLAT", sysconfig.get_platform(), *platform.libc_ver())' 2>/dev/null || true
 i=0
 for f in "$@"; do
-    if [ -f "$f" ]; then cp "$f" "{_OUT}/$i"; fi
+    if [ -f "$f" ]; then  # a copy cut short (a full disk) never gets the final name
+        if cp "$f" "{_OUT}/$i.part"; then mv "{_OUT}/$i.part" "{_OUT}/$i"
+        else rm -f "{_OUT}/$i.part"; echo "CUT $i"; fi
+    fi
     i=$((i+1))
 done
 """
@@ -102,6 +105,16 @@ def probe_image(image: Path, paths: list[str], workdir: Path) -> ImageFacts:
             python_version = words[1]
         elif words[:1] == ["PLAT"] and len(words) >= 2:
             platforms = pip_platforms(*words[1:4])
+    cut = [
+        paths[int(w[1])]
+        for w in (ln.split() for ln in done.stdout.splitlines())
+        if w[:1] == ["CUT"]
+    ]
+    if cut and ("No space left" in done.stderr or "Disk quota" in done.stderr):
+        raise DiskFullError(
+            f"{workdir.parent}: no space left on device (copying {cut[0]} out of the image "
+            "was cut short; nothing of it was stored)"
+        )
     files = {p: out / str(i) for i, p in enumerate(paths) if (out / str(i)).is_file()}
     return ImageFacts(python_version, platforms, files)
 
@@ -262,6 +275,7 @@ def archive_lock(
                 missing.pop(key)
         records: dict[str, Artifact] = {}
         moved: dict[Path, str] = {}  # a fetched file is renamed in once (it is ours)
+        before = set(store.root.glob("sha256/*/*"))  # blobs this run adds go if the index fails
         for key, got in sorted(found.items()):
             if got.path in moved:
                 digest = moved[got.path]
@@ -277,7 +291,12 @@ def archive_lock(
                 key, wanted[key], digest, name, size, got.source
             )
         if records or not os.path.lexists(store.root / "index.json"):
-            store.merge_index(records)  # an archive of no artifacts is an archive too
+            try:
+                store.merge_index(records)  # an archive of no artifacts is an archive too
+            except BaseException:  # no blob of this run stays without its index entry
+                for blob in set(store.root.glob("sha256/*/*")) - before:
+                    blob.unlink(missing_ok=True)
+                raise
     if missing:
         kept = {
             k: f" (its stored file {store.blob(str(stored[k]['sha256']))} is damaged and was kept)"
