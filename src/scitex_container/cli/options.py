@@ -149,14 +149,14 @@ class TidyPath(click.Path):
         file", "... is not readable" said as every other command says them (pathinfo)."""
         import stat
 
-        from scitex_container.errors import NotFoundError, PathKindError
+        from scitex_container.errors import PathKindError
         from scitex_container.files import pathinfo
 
         try:
             mode = os.stat(value).st_mode
         except FileNotFoundError:
-            if self.exists:
-                raise NotFoundError(f"{value}: does not exist") from None
+            if self.exists:  # a dangling link or loop said as such
+                raise pathinfo.not_found(value) from None
             return
         except OSError as exc:
             raise pathinfo.from_oserror(exc, value) from None

@@ -145,6 +145,8 @@ def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError],
     if code == errno.EISDIR:
         return PathKindError, f"{lead}is a directory, not a file"
     if code == errno.ENOENT:
+        if path and os.path.islink(where):  # the link is there, what it names is not
+            return PathKindError, f"{lead}is a dangling link (to {os.readlink(where)})"
         return NotFoundError, f"{lead}does not exist"
     if code == errno.EEXIST and path:
         return PathKindError, f"{lead}{_in_the_way(where)}"
@@ -305,3 +307,9 @@ def broken_link(path: str | os.PathLike[str], what: str = "") -> PathKindError |
     if code == errno.ENOENT:
         return PathKindError(f"{lead} dangling link (to {os.readlink(name)})")
     return None
+
+
+def not_found(path: str | os.PathLike[str], message: str = "does not exist") -> ScitexError:
+    """The refusal for a missing ``path``: ``PATH: MESSAGE`` (NotFoundError), or, when
+    ``path`` is a dangling link or a link loop, ``PATH: is a dangling link (to X)``."""
+    return broken_link(path) or NotFoundError(message, tidy_path(os.fspath(path)))

@@ -34,6 +34,7 @@ from scitex_container.apptainer.lock.lockfile import Lock, read_lock, render_loc
 from scitex_container.apptainer.sif.header import is_sif
 from scitex_container.errors import CheckFailedError, DiskFullError, NotFoundError
 from scitex_container.files import temporaries
+from scitex_container.files.pathinfo import not_found
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -146,7 +147,7 @@ def load_source(source: str | os.PathLike) -> tuple[Lock, Path | None]:
     """``(lock, image or None)`` for an image (captured now) or a lock file."""
     path = Path(source)
     if not path.exists():
-        raise NotFoundError(f"`{path}` does not exist", str(path))
+        raise not_found(path, f"`{path}` does not exist")
     if path.is_dir() or is_sif(path):
         from scitex_container.apptainer.lock.capture import capture_lock
 

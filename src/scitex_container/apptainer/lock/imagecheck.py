@@ -11,14 +11,15 @@ import os
 from pathlib import Path
 
 from scitex_container.apptainer.sif.magic import STORE_GIVEN, holds_sifs, is_sif
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError
+from scitex_container.files.pathinfo import not_found
 
 
 def check_image(image: str | os.PathLike) -> Path:
     """``image`` as a Path if it is a SIF file or a sandbox directory."""
     path = Path(image)
     if not path.exists():
-        raise NotFoundError("the image does not exist", str(path))
+        raise not_found(path, "the image does not exist")
     if path.is_dir():
         if not any((path / d).is_dir() for d in (".singularity.d", "etc", "usr", "bin")):
             if holds_sifs(path):

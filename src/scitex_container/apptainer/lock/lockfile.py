@@ -111,7 +111,7 @@ from scitex_container.apptainer.lock.syntax import node_versions as node_version
 from scitex_container.apptainer.lock.syntax import normalize_pip_version as normalize_pip_version
 from scitex_container.errors import BadInputError, NotFoundError
 from scitex_container.files.fsutil import atomic_write_text
-from scitex_container.files.pathinfo import read_regular
+from scitex_container.files.pathinfo import not_found, read_regular
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -287,7 +287,7 @@ def read_lock(lock_path: str | os.PathLike) -> Lock:
     try:  # a FIFO or device is refused before a byte is read; a huge file is not read whole
         text = read_regular(path, "lock file").decode("utf-8")
     except NotFoundError:
-        raise NotFoundError(f"lock file `{path}` does not exist", str(path)) from None
+        raise not_found(path, f"lock file `{path}` does not exist") from None
     except UnicodeDecodeError:  # a SIF image, a tarball...
         raise BadInputError("not a lock file (binary data, not text)", str(path)) from None
     except OSError as exc:

@@ -75,7 +75,9 @@ def check_image(image: str) -> None:
     """Refuse (exit 2) an image that does not exist, is neither a SIF file nor a
     sandbox directory, or that this user cannot read, before anything is submitted."""
     if not os.path.exists(image):
-        raise NotFoundError(f"image does not exist: {image}", "container_path")
+        from scitex_container.files.pathinfo import not_found
+
+        raise not_found(image, "the image does not exist")
     if os.path.isdir(image):
         if not os.access(image, os.R_OK | os.X_OK):
             from scitex_container.files.pathinfo import not_readable

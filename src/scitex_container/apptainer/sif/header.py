@@ -21,7 +21,8 @@ from typing import BinaryIO
 from scitex_container.apptainer.sif.magic import HEADER, MAGIC
 from scitex_container.apptainer.sif.magic import has_sif_magic as has_sif_magic  # re-exported
 from scitex_container.apptainer.sif.magic import is_sif as is_sif  # re-exported
-from scitex_container.errors import BadInputError, NotFoundError
+from scitex_container.errors import BadInputError
+from scitex_container.files.pathinfo import not_found
 from scitex_container.result import Result
 
 H_ARCH, H_ID, H_CREATED, H_MODIFIED, H_FREE, H_TOTAL = 3, 4, 5, 6, 7, 8
@@ -138,7 +139,7 @@ def read_sif(path: str | os.PathLike) -> SifInfo:
         with open(path, "rb") as fh:
             fields, slots = read_layout(fh, str(path))
     except FileNotFoundError:
-        raise NotFoundError("the image does not exist", str(path)) from None
+        raise not_found(path, "the image does not exist") from None
     except IsADirectoryError:
         raise BadInputError("a sandbox directory is not a SIF file", str(path)) from None
     objects = tuple(o for o in slots if o is not None)

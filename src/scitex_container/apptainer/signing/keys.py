@@ -29,7 +29,7 @@ from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.files.pathinfo import from_oserror, not_found
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -194,7 +194,7 @@ def _read(path: str | os.PathLike) -> tuple[Path, bytes]:
             raise BadInputError("not a regular file (a key is a PEM file)", str(path))
         return path, path.read_bytes()
     except FileNotFoundError:
-        raise NotFoundError("key file does not exist", str(path)) from None
+        raise not_found(path, "key file does not exist") from None
     except IsADirectoryError:
         raise BadInputError("a directory is not a key file", str(path)) from None
     except OSError as exc:  # permission (owner, mode), a link loop, a path through a file

@@ -53,10 +53,10 @@ from scitex_container.apptainer.signing.keys import PublicKey, load_public_key, 
 from scitex_container.apptainer.signing.policy_trust import check_trusted_file, trusted_owners
 from scitex_container.errors import (
     BadInputError,
-    NotFoundError,
     PolicyRefusedError,
     UntrustedStateError,
 )
+from scitex_container.files.pathinfo import not_found
 from scitex_container.result import Result
 
 if TYPE_CHECKING:  # the verdict module (and what it imports) loads only when a gate applies
@@ -128,7 +128,7 @@ def _read(path: Path, site: bool) -> dict[str, Any]:
         check_trusted_file(path, "the policy file", trusted_owners(site))
         data = path.read_bytes()
     except FileNotFoundError:
-        raise NotFoundError("policy file does not exist", str(path)) from None
+        raise not_found(path, "policy file does not exist") from None
     except OSError as exc:
         raise BadInputError(f"cannot read the policy file: {exc.strerror}", str(path)) from None
     tomllib = _toml()

@@ -35,8 +35,8 @@ from scitex_container.apptainer.sif.magic import STORE_GIVEN, holds_sifs
 from scitex_container.apptainer.sif.writer import delete_objects
 from scitex_container.apptainer.signing.keys import apptainer_private_key, load_private_key
 from scitex_container.apptainer.signing.statement import make_statement, render
-from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.errors import BadInputError
+from scitex_container.files.pathinfo import from_oserror, not_found
 from scitex_container.process import runner
 
 SIGNATURE = 0x4005
@@ -48,7 +48,7 @@ def require_sif(path: Path) -> None:
     try:
         os.stat(path)
     except FileNotFoundError:
-        raise NotFoundError("the image does not exist", str(path)) from None
+        raise not_found(path, "the image does not exist") from None
     except OSError as exc:  # a link loop, a path through a file, a closed directory
         raise from_oserror(exc, path) from None
     if path.is_dir():

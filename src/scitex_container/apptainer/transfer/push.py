@@ -27,6 +27,7 @@ from scitex_container.apptainer.transfer import proof as proofs
 from scitex_container.apptainer.transfer.oci_client import OCI_MANIFEST, OciClient, sha256_digest
 from scitex_container.apptainer.transfer.oci_ref import OciRef, parse_ref
 from scitex_container.errors import BadInputError, CheckFailedError, NotFoundError, StoreStateError
+from scitex_container.files.pathinfo import broken_link
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -49,8 +50,8 @@ class PushResult(Result):
 def source_sif(source: str | os.PathLike) -> Path:
     """The SIF a push or export sends: a SIF file, or a store's active version."""
     path = Path(source)
-    if not os.path.lexists(path):
-        raise NotFoundError(f"`{path}` does not exist", str(path))
+    if (broken := broken_link(path)) is not None or not os.path.lexists(path):
+        raise broken or NotFoundError(f"`{path}` does not exist", str(path))
     if path.is_file() and not path.is_symlink() and is_sif(path):
         return path
     from scitex_container.apptainer.store.opening import open_store

@@ -1,0 +1,70 @@
+"""The one error contract, more cases a hostile tester found left (issue 21).
+
+A dangling link where an image, def, key, lock or bundle is taken is said
+as one (``PATH: is a dangling link (to X)``, exit 2) by every command, not
+"the image does not exist" or "no active version to send".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scitex_container", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def one_line(out: subprocess.CompletedProcess) -> str:
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "Errno" not in lines[0] and "Traceback" not in lines[0]
+    return lines[0]
+
+
+GONE = "gone-20261206T000000Z.sif"
+COMMANDS = [
+    ("sign", "LINK", "--key", "k.pem"),
+    ("sbom", "LINK"),
+    ("lock", "capture", "LINK"),
+    ("lock", "freeze", "LINK"),
+    ("lock", "diff", "LINK", "LINK"),
+    ("lock", "archive", "LINK", "-o", "arc"),
+    ("session", "start", "-p", "proj", "LINK"),
+    ("bundle", "export", "LINK", "-o", "b.tar"),
+    ("bundle", "import", "LINK"),
+    ("push", "LINK", "oras://localhost:5000/x:1"),
+    ("verify", "LINK"),
+    ("build", "LINK", "-o", "st"),
+]
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_dangling_link_is_said_as_one_by_every_command(tmp_path: Path, argv) -> None:
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "current.sif").symlink_to(GONE)
+    args = [a.replace("LINK", "s/current.sif") for a in argv]
+    done = cli(*args, cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    line = one_line(done)
+    assert line.endswith(f"s/current.sif: is a dangling link (to {GONE})"), line
+    assert "container_path" not in line and "does not exist" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # nothing made
+
+
+def test_a_dangling_key_is_said_as_one_with_json(tmp_path: Path, busybox_sif) -> None:
+    (tmp_path / "k.pem").symlink_to("nowhere.pem")
+    done = cli("--json", "sign", busybox_sif, "--key", tmp_path / "k.pem")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    said = json.loads(done.stdout)
+    assert "is a dangling link (to nowhere.pem)" in json.dumps(said)
