@@ -8,6 +8,7 @@ as one (``PATH: is a dangling link (to X)``, exit 2) by every command, not
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,45 @@ def test_a_dangling_key_is_said_as_one_with_json(tmp_path: Path, busybox_sif) ->
     assert done.returncode == 2, (done.stdout, done.stderr)
     said = json.loads(done.stdout)
     assert "is a dangling link (to nowhere.pem)" in json.dumps(said)
+
+
+@pytest.mark.parametrize(
+    ("argv", "readme"),
+    [
+        (("rollback",), True),
+        (("sandbox", "rollback"), True),
+        (("sandbox", "purge-sifs"), False),
+        (("--dry-run", "sandbox", "purge-sifs"), False),
+    ],
+    ids=["rollback", "sandbox rollback", "purge-sifs", "purge-sifs dry"],
+)
+def test_a_refused_store_command_creates_nothing(tmp_path: Path, argv, readme: bool) -> None:
+    where = tmp_path / "d"
+    where.mkdir()
+    if readme:
+        (where / "README").write_text("not a store\n")
+    done = cli(*argv, where)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    line = one_line(done)
+    assert ("no active version in" if readme else "is empty: no image yet") in line, line
+    assert sorted(p.name for p in where.iterdir()) == (["README"] if readme else [])
+
+
+@pytest.mark.parametrize("command", ["build", "repro"])
+def test_a_missing_tool_makes_no_store_state(tmp_path: Path, command: str) -> None:
+    (tmp_path / "x.def").write_text("Bootstrap: docker\nFrom: busybox\n")
+    (tmp_path / "st").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "scitex_container", command, "x.def", "-o", "st"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "SCITEX_CONTAINER_CMD"},
+            "PATH": "/nothing",
+        },
+    )
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "was not found on PATH" in done.stderr
+    assert list((tmp_path / "st").rglob("*")) == []  # no store dir, no .scitex/*.flock

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from scitex_container.apptainer import tool
 from scitex_container.apptainer.building.atomic import FinalizeFn, ProgressFn, _resolve, build_image
 from scitex_container.apptainer.building.decision import (
     active_build_args,
@@ -220,6 +221,7 @@ def build_version(
     if not force and (found := unchanged_version(store, inputs.digest)) is not None:
         return _reuse(store, found, inputs, start)
     store.check_link_path()  # before apptainer runs, not after
+    tool.detect_container_cmd()  # no tool (exit 3): nothing of the store is made first
     make_dir(store.dir)  # a store the caller cannot make: refused by a dry run too
     with store.build_lock():
         if not force and (found := unchanged_version(store, inputs.digest)) is not None:

@@ -280,11 +280,10 @@ class Store:
 
     def rollback(self, *, use_sudo: bool = False) -> str:
         """Switch to the version just before the active one, in version order."""
+        need = (self.link, self.dir, self.scheme)  # refused before the lock too: no .scitex/
+        store_link.require_active(self.active_version(), *need)
         with self.lock(sudo=use_sudo):
-            active = self.active_version()
-            if active is None:
-                problem = store_link.no_active(self.link, self.dir, self.scheme)
-                raise errors.StoreStateError(f"no active version in {self.dir}: {problem}")
+            active = store_link.require_active(self.active_version(), *need)
             key = self.order_key(active)
             older = [v for v in self.version_names() if self.order_key(v) < key]
             if not older:

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 from scitex_container.apptainer.store.naming import Scheme
-from scitex_container.errors import BadInputError
+from scitex_container.errors import BadInputError, StoreStateError
 
 
 def link_problem(link: Path, directory: Path, scheme: Scheme) -> str | None:
@@ -126,3 +126,11 @@ def check_link_path(link: Path) -> None:
             "refusing to replace it (move it away, then switch again)",
             str(link),
         )
+
+
+def require_active(active: str | None, link: Path, directory: Path, scheme: Scheme) -> str:
+    """``active``, or StoreStateError (exit 2) saying why there is no active version."""
+    if active is None:
+        problem = no_active(link, directory, scheme)
+        raise StoreStateError(f"no active version in {directory}: {problem}")
+    return active

@@ -49,7 +49,9 @@ def purge_sifs(store, containers_dir, keep, seed_yes) -> int:
 
     if store is not None and containers_dir is not None and store != containers_dir:
         raise click.UsageError("give STORE or -d/--dir, not both")
-    where = open_store(store or containers_dir or os.getcwd()).dir  # says what a path named
+    where = open_store(
+        store or containers_dir or os.getcwd(), changes=True
+    ).dir  # an empty dir: refused
     removed, commands = execute(lambda: cleanup_sifs(where, keep))
     verb = "would remove" if get_options().dry_run else "removed"
     text = "\n".join(f"{verb} {p}" for p in removed) or "no SIF files to remove"
