@@ -2,18 +2,16 @@
 
 ``build_version`` hashes every build input; when a kept version was built
 from the same inputs (:func:`.decision.unchanged_version`; ``force`` off)
-it makes that version active and returns without running apptainer.
-Otherwise it builds a new timestamped version beside the old ones,
-publishes it atomically and moves the active link.
-Builds of one image serialize on the store's build lock; the second of two
-identical concurrent builds finds the first one's result and does nothing.
+it makes that version active and returns without running apptainer.  Otherwise
+it builds a new timestamped version beside the old ones, publishes it
+atomically and moves the active link.  Builds of one image serialize on the
+store's build lock; the second of two identical builds then does nothing.
 
 Activation passes the site policy's ``switch`` gate either way
-(:mod:`..signing.policy`): a reused kept version through
-:meth:`Store.switch`, a new SIF version on its temporary file before it is
-published (a refused one is never renamed into the store).  A reuse that
-moves the active link reports the version it moved from
-(``switched_from``), so a build going back to an older kept version says so.
+(:mod:`..signing.policy`): a reused kept version through :meth:`Store.switch`,
+a new SIF version on its temporary file before it is published (a refused
+one is never renamed into the store).  A reuse that moves the active link
+reports the version it moved from (``switched_from``).
 """
 
 from __future__ import annotations
