@@ -55,7 +55,7 @@ def test_special_files_and_bad_paths_as_def(tmp_path: Path, busybox_sif: Path) -
             line = one_line(out)
             assert str(path) in line and words in line, line
     out = cli("status", str(fifo))  # a directory expected
-    assert out.returncode == 2 and f"{fifo}: not a directory" in one_line(out)
+    assert out.returncode == 2 and f"{fifo}: is a FIFO, not a directory" in one_line(out)
 
 
 def test_usage_error_is_one_line() -> None:

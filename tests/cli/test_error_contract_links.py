@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,47 @@ def test_a_missing_tool_makes_no_store_state(tmp_path: Path, command: str) -> No
     assert done.returncode == 3, (done.stdout, done.stderr)
     assert "was not found on PATH" in done.stderr
     assert list((tmp_path / "st").rglob("*")) == []  # no store dir, no .scitex/*.flock
+
+
+@pytest.fixture()
+def specials(tmp_path: Path) -> Path:
+    """Our own FIFO and device (never a real /dev one), beside a good lock."""
+    os.mkfifo(tmp_path / "ff")
+    if os.geteuid() == 0:
+        os.mknod(tmp_path / "dev", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    (tmp_path / "good.lock").write_text("# scitex-container lock\n[pip]\n[dpkg]\n[node]\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (("sbom", "ff"), "ff: the image is not a regular file (a FIFO)"),
+        (("lock", "diff", "ff", "good.lock"), "ff: the image is not a regular file (a FIFO)"),
+        (("versions", "ff"), "ff: is a FIFO, not a directory"),
+        (("cleanup", "ff"), "ff: is a FIFO, not a directory"),
+        (("sandbox", "list", "ff"), "ff: is a FIFO, not a directory"),
+        (("status", "ff"), "ff: is a FIFO, not a directory"),
+        (("rollback", "dev"), "dev: is a device, not a directory"),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, tuple) else "",
+)
+def test_a_fifo_or_device_is_said_as_what_it_is(specials: Path, argv, said: str) -> None:
+    if "dev" in argv and not (specials / "dev").exists():
+        pytest.skip("mknod needs root")
+    done = cli(*argv, cwd=specials)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    line = one_line(done)
+    assert line.endswith(said), line
+    assert "component of the path" not in line and "SIF image or sandbox" not in line
+    assert not (specials / ".scitex").exists()
+
+
+def test_a_fifo_as_a_files_source_is_refused_with_file_and_line(specials: Path) -> None:
+    deffile = specials / "f.def"
+    deffile.write_text("Bootstrap: docker\nFrom: busybox\n\n%files\n    ff /ff\n")
+    done = cli("build", "f.def", "-o", "st", cwd=specials)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    line = one_line(done)
+    assert line.startswith(f"error: {deffile}:5: `%files` source `ff` is a FIFO"), line
+    assert not (specials / "st").exists()

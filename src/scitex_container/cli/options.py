@@ -163,7 +163,7 @@ class TidyPath(click.Path):
         if not self.dir_okay and stat.S_ISDIR(mode):
             raise PathKindError(f"{value}: is a directory, not a file")
         if not self.file_okay and not stat.S_ISDIR(mode):
-            raise PathKindError(f"{value}: not a directory")
+            raise pathinfo.not_a_directory(value) or PathKindError(f"{value}: not a directory")
         if self.readable and not os.access(value, os.R_OK):
             raise pathinfo.not_readable(value)
         if self.writable and not os.access(value, os.W_OK):
@@ -196,8 +196,9 @@ class ExistingPath(TidyPath):
                         raise from_oserror(exc, value) from None
             if not self.file_okay and os.path.exists(value) and not os.path.isdir(value):
                 from scitex_container.errors import PathKindError
+                from scitex_container.files.pathinfo import not_a_directory
 
-                raise PathKindError(f"{os.path.normpath(value)}: not a directory")
+                raise not_a_directory(value) or PathKindError(f"{value}: not a directory")
         return super().convert(value, param, ctx)
 
 

@@ -141,6 +141,8 @@ def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError],
     if code == errno.ELOOP:
         return PathKindError, f"{lead}too many levels of symbolic links (a link loop)"
     if code == errno.ENOTDIR:
+        if path and (err := not_a_directory(where)) is not None:  # the path itself is the file
+            return PathKindError, str(err)
         return PathKindError, f"{lead}a component of the path is not a directory"
     if code == errno.EISDIR:
         return PathKindError, f"{lead}is a directory, not a file"
@@ -313,3 +315,25 @@ def not_found(path: str | os.PathLike[str], message: str = "does not exist") -> 
     """The refusal for a missing ``path``: ``PATH: MESSAGE`` (NotFoundError), or, when
     ``path`` is a dangling link or a link loop, ``PATH: is a dangling link (to X)``."""
     return broken_link(path) or NotFoundError(message, tidy_path(os.fspath(path)))
+
+
+def not_a_directory(path: str | os.PathLike[str]) -> PathKindError | None:
+    """``PATH: is a FIFO, not a directory`` (a device, a socket, a file) when ``path``
+    itself is there and no directory, else None (missing, or a directory)."""
+    name = tidy_path(os.fspath(path))
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        return None
+    if stat.S_ISDIR(mode):
+        return None
+    kind = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a file"
+    )
+    return PathKindError(f"{name}: is {kind}, not a directory")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -97,6 +98,15 @@ def validate_files(
     found: list[Path] = []
     for source in host_sources(deffile, base_dir=base_dir, build_args=build_args):
         if source.matched:
+            for path in source.paths:  # apptainer would copy a FIFO or device as one
+                special = _special(path)
+                if special:
+                    raise DefFileError(
+                        f"`%files` source `{source.src}` is {special}, not a file or "
+                        f"directory (looked for {path})",
+                        deffile.path,
+                        source.line,
+                    )
             found.extend(source.paths)
             continue
         where = source.paths[0] if source.paths else source.src
@@ -112,6 +122,19 @@ def validate_files(
             source.line,
         )
     return tuple(found)
+
+
+def _special(path: Path) -> str:
+    """ "a FIFO" / "a device" / "a socket" for such a path (links followed), else ""."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else ""
 
 
 def _check_templates(deffile: DefFile, build_args: Mapping[str, str]) -> None:

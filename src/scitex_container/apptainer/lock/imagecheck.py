@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scitex_container.apptainer.sif.magic import STORE_GIVEN, holds_sifs, is_sif
 from scitex_container.errors import BadInputError
-from scitex_container.files.pathinfo import not_found
+from scitex_container.files.pathinfo import not_found, regular_file
 
 
 def check_image(image: str | os.PathLike) -> Path:
@@ -28,6 +28,7 @@ def check_image(image: str | os.PathLike) -> Path:
                 "directory is not a sandbox image (no etc/, usr/, .singularity.d/)", str(path)
             )
         return path
+    regular_file(path, "image")  # a FIFO or device: "not a regular file (a FIFO)"
     if not is_sif(path):
         raise BadInputError("not a SIF image or sandbox directory", str(path))
     return path
