@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -156,3 +158,47 @@ def test_a_fifo_as_a_files_source_is_refused_with_file_and_line(specials: Path) 
     line = one_line(done)
     assert line.startswith(f"error: {deffile}:5: `%files` source `ff` is a FIFO"), line
     assert not (specials / "st").exists()
+
+
+@pytest.fixture()
+def roots_dir(busybox_sif):
+    """A root-owned 0755 directory with a SIF, a lock, a def: scitex-test reads, cannot write."""
+    from otheruser import another_user
+
+    another_user()
+    top = Path(tempfile.mkdtemp(prefix="scitex-roots-", dir="/var/tmp"))
+    os.chmod(top, 0o755)
+    shutil.copyfile(busybox_sif, top / "b.sif")
+    (top / "p.lock").write_text("# scitex-container lock\n[pip]\n[dpkg]\n[node]\n")
+    (top / "p.def").write_text("Bootstrap: docker\nFrom: busybox\n")
+    for name in ("b.sif", "p.lock", "p.def"):
+        os.chmod(top / name, 0o644)
+    yield top
+    shutil.rmtree(top)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs a command as scitex-test")
+def test_an_unwritable_output_is_refused_by_the_dry_run_as_by_the_real_run(roots_dir) -> None:
+    from uservenv import as_other
+
+    d = roots_dir
+    cases = [
+        ("sbom", d / "b.sif", "--embed"),
+        ("sbom", d / "b.sif", "-o", d / "s.json"),
+        ("lock", "capture", d / "b.sif", "-o", d / "c.lock"),
+        ("lock", "pin", d / "p.def", d / "p.lock", "-o", d / "p.locked.def"),
+        ("lock", "freeze", d / "b.sif", "-o", d / "frozen"),
+        ("lock", "archive", d / "p.lock", "-o", d / "arc"),
+        ("snapshot", "-o", d / "snap.json"),
+        ("bundle", "export", d / "b.sif", "-o", d / "b.tar"),
+        ("bundle", "import", d / "p.lock", "-o", d / "st"),  # refused before it is read
+        ("pull", "oras://localhost:5000/none/x:1", "-o", d / "st"),  # before the registry
+    ]
+    before = sorted(os.listdir(d))
+    for argv in cases:
+        for dry in (("--dry-run",), ()):
+            done = as_other(*dry, *argv)
+            assert done.returncode == 2, (dry, argv, done.stdout, done.stderr)
+            line = one_line(done)
+            assert f"{d}: permission denied" in line, (dry, argv, line)
+    assert sorted(os.listdir(d)) == before

@@ -32,6 +32,12 @@ def pull(source, output_dir, name, plain_http) -> int:
     """
     from scitex_container.apptainer.transfer.pull import pull_image
 
+    if output_dir is not None:  # a directory the caller cannot write in: refused by a dry run too
+        from pathlib import Path
+
+        from scitex_container.apptainer.store.access import require_writable
+
+        require_writable(Path(output_dir))
     result, commands = execute(
         lambda: pull_image(source, output_dir, name=name, plain_http=plain_http)
     )

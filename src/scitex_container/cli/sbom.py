@@ -32,10 +32,14 @@ def sbom(source: str, output: str | None, embed: bool, key: str | None) -> int:
     --embed into a signed SIF is refused (exit 2) unless --key re-signs it.
     """
     from scitex_container.apptainer.lock.sbom import export_sbom
+    from scitex_container.files.fsutil import check_output
 
     opts = get_options()
     if output == "-":  # stdout: what no -o does
         output = None
+    for written in (output, source if embed else None):  # refused alike by a dry run
+        if written is not None:
+            check_output(written)
     result, commands = execute(lambda: export_sbom(source, output, embed=embed, key=key))
     if output is None and not embed and not opts.json:
         click.echo(result["text"], nl=False)

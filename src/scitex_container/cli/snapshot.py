@@ -40,6 +40,10 @@ def snapshot(output, containers_dir, dev_repos) -> int:
     opts = get_options()
     if output == "-":  # stdout: what no -o does
         output = None
+    if output is not None:  # an output the caller cannot write: refused by a dry run too
+        from scitex_container.files.fsutil import check_output
+
+        check_output(output)
     dry = opts.dry_run
     if dry:
         with runner.dry_run():

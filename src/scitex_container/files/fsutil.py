@@ -130,6 +130,25 @@ def output_kind(path: str | os.PathLike) -> OutputKind:
     return "socket" if stat.S_ISSOCK(st.st_mode) else "through"
 
 
+def check_output(path: str | os.PathLike) -> OutputKind:
+    """:func:`output_kind` of ``path``, refused (exit 2, owner and mode named) when the
+    caller could not write it: a new file needs the nearest existing directory above it
+    writable, a device or FIFO written through needs itself writable.  The one check
+    of a non-store output, made by a real run and its dry run alike."""
+    from scitex_container.files.pathinfo import not_writable
+
+    kind = output_kind(path)
+    if kind == "replace":
+        where = Path(os.path.abspath(path)).parent
+        while not os.path.lexists(where) and where != where.parent:
+            where = where.parent
+        if not os.access(where, os.W_OK | os.X_OK):
+            raise not_writable(where)
+    elif kind == "through" and not os.access(path, os.W_OK):
+        raise not_writable(path)
+    return kind
+
+
 def _kind_name(mode: int) -> str:
     for test, name in (
         (stat.S_ISCHR, "character device"),

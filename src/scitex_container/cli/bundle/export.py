@@ -45,6 +45,10 @@ def export(source, output, archive, key) -> int:
     opts = get_options()
     if output == "-" and opts.json:
         raise BadInputError("`-o -` writes the bundle to stdout; --json would too", "--json")
+    if output not in (None, "-"):  # an output the caller cannot write: refused by a dry run too
+        from scitex_container.files.fsutil import check_output
+
+        check_output(output)
     result, commands = execute(lambda: export_bundle(source, output, archive=archive, key=key))
     verb = "would write" if commands is not None else "wrote"
     signed = f", manifest signed by {result.signed_manifest}" if result.signed_manifest else ""

@@ -31,6 +31,12 @@ def import_(bundle_file, output_dir, archive, name) -> int:
     """
     from scitex_container.apptainer.transfer.bundle_import import import_bundle
 
+    if output_dir is not None:  # a directory the caller cannot write in: refused by a dry run too
+        from pathlib import Path
+
+        from scitex_container.apptainer.store.access import require_writable
+
+        require_writable(Path(output_dir))
     result, commands = execute(
         lambda: import_bundle(bundle_file, output_dir, archive=archive, name=name)
     )

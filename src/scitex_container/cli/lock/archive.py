@@ -58,6 +58,12 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
     from scitex_container.cli.progress import progress_line
 
     opts = get_options()
+    if out_dir is not None:  # a directory the caller cannot write in: refused by a dry run too
+        from pathlib import Path
+
+        from scitex_container.apptainer.store.access import require_writable
+
+        require_writable(Path(out_dir))
     with progress_line(opts, f"archiving the lock of {source}", phase="archive"):
         result, commands = execute(
             lambda: archive_lock(

@@ -35,6 +35,10 @@ def capture(image: str, output: str | None, method: str, no_date: bool) -> int:
     opts = get_options()
     if output == "-":  # stdout: what no -o does
         output = None
+    if output is not None:  # an output the caller cannot write: refused by a dry run too
+        from scitex_container.files.fsutil import check_output
+
+        check_output(output)
     result, commands = execute(
         lambda: capture_lock(image, output, method=method, captured_at="" if no_date else None)
     )

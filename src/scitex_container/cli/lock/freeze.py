@@ -24,6 +24,12 @@ def freeze_cmd(image: str, output_dir: str | None) -> int:
     from scitex_container.apptainer.lock.capture import freeze
 
     opts = get_options()
+    if output_dir is not None:  # a directory the caller cannot write in: refused by a dry run too
+        from pathlib import Path
+
+        from scitex_container.apptainer.store.access import require_writable
+
+        require_writable(Path(output_dir))
     paths, commands = execute(lambda: freeze(image, output_dir))
     if not opts.json:
         verb = "would write" if commands is not None else "wrote"

@@ -68,6 +68,9 @@ def pin(
         from scitex_container.apptainer.repro.prebuild import check_output
 
         check_output(Path(out_def), Path(definition))  # never over a file we did not write
+        from scitex_container.files import fsutil
+
+        fsutil.check_output(out_def)  # one the caller cannot write: refused by a dry run too
     pending = True
     if opts.dry_run:
         text = render_locked_def(definition, lock_file, out_def, **kwargs)
