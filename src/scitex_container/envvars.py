@@ -51,8 +51,10 @@ COLUMNS = "COLUMNS"
 
 
 def user_cache_dir() -> str:
-    """``$XDG_CACHE_HOME``, else ``~/.cache``."""
-    return os.environ.get(XDG_CACHE_HOME) or os.path.join(os.path.expanduser("~"), ".cache")
+    """``$XDG_CACHE_HOME``, else ``~/.cache`` (a relative value is invalid: the XDG spec
+    says to ignore it)."""
+    given = os.environ.get(XDG_CACHE_HOME, "")
+    return given if os.path.isabs(given) else os.path.join(os.path.expanduser("~"), ".cache")
 
 
 #: Prefixes of host variables apptainer passes into the container, ``%post`` of a build included.
@@ -76,19 +78,52 @@ CONTAINER_PASS_KEYS = (
 )
 
 
-#: Host variables that bind host paths into every container, ``%post`` of a build included
-#: (what the bound paths hold is in no stage key: a build with one set is not cached).
-CONTAINER_BIND_VARS = (
-    "APPTAINER_BIND",
-    "APPTAINER_BINDPATH",
-    "SINGULARITY_BIND",
-    "SINGULARITY_BINDPATH",
+#: Apptainer's own variables that cannot change what a build's ``%post`` sees (where its
+#: caches, temporary files and credentials live, how much it logs, and what it sets inside a
+#: container our command may itself run in).  Any other ``APPTAINER_*``/``SINGULARITY_*``
+#: set on the host (``BIND``, ``MOUNT``, ``CONTAINLIBS``, ``NV``, ``NO_MOUNT``,
+#: ``CONTAIN``...) may show %post host files no stage key holds: such a build is not cached.
+CONTAINER_BUILD_INERT = frozenset(
+    f"{prefix}_{name}"
+    for prefix in ("APPTAINER", "SINGULARITY")
+    for name in (
+        "TMPDIR",
+        "CACHEDIR",
+        "CONFIGDIR",
+        "DISABLE_CACHE",
+        "NOHTTPS",
+        "DOCKER_USERNAME",
+        "DOCKER_PASSWORD",
+        "DOCKER_LOGIN",
+        "LIBRARY",
+        "KEYSERVER",
+        "SILENT",
+        "QUIET",
+        "VERBOSE",
+        "DEBUG",
+        "MESSAGELEVEL",
+        "NOCOLOR",
+        "COLOR",
+        "CONTAINER",
+        "NAME",
+        "COMMAND",
+        "ENVIRONMENT",
+        "APPNAME",
+    )
 )
 
 
-def container_binds() -> dict[str, str]:
-    """The bind variables (:data:`CONTAINER_BIND_VARS`) set, non-empty, on this host."""
-    return {k: os.environ[k] for k in CONTAINER_BIND_VARS if os.environ.get(k, "").strip()}
+def container_build_vars() -> dict[str, str]:
+    """Apptainer's variables set on this host that may change what a build's ``%post`` sees
+    (all ``APPTAINER_*``/``SINGULARITY_*`` but :data:`CONTAINER_BUILD_INERT` and the
+    forwarded ``APPTAINERENV_*``, which the stage keys hold)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(("APPTAINER_", "SINGULARITY_"))
+        and k not in CONTAINER_BUILD_INERT
+        and v.strip()
+    }
 
 
 def container_env() -> dict[str, str]:

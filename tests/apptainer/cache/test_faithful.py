@@ -191,3 +191,48 @@ def test_an_unused_earlier_stage_that_fails_fails_the_cached_build_too(
         build(recipe, None)
     with pytest.raises(ProcessError):
         build(recipe, StageCache(tmp_path / "cache"))
+
+
+LIBS = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    cat /.singularity.d/libs/libfake.so > /seen 2>/dev/null || echo none > /seen
+"""
+
+
+@pytest.mark.parametrize("variable", ["APPTAINER_CONTAINLIBS", "SINGULARITY_NO_MOUNT"])
+def test_a_host_variable_that_shows_post_host_files_builds_cold(
+    tmp_path: Path, busybox_sif: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # what the bound host file holds is in no key: a cached stage would keep its old content
+    recipe = tmp_path / "l.def"
+    recipe.write_text(LIBS.format(base=busybox_sif))
+    lib = tmp_path / "libfake.so"
+    lib.write_text("one\n")
+    value = str(lib) if variable.endswith("LIBS") else "tmp"
+    monkeypatch.setenv(variable, value)
+    cached = build(recipe, StageCache(tmp_path / "cache"))
+    assert cached.stages == () and variable in (cached.cache_note or "")
+    assert not (tmp_path / "cache" / "entries").exists() or not any(
+        (tmp_path / "cache" / "entries").iterdir()
+    )
+    if variable == "APPTAINER_CONTAINLIBS":  # the cold build saw the host file, as apptainer does
+        assert run(cached.artifact, "cat", "/seen") == "one\n"
+
+
+def test_apptainer_variables_that_cannot_change_post_keep_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scitex_container import envvars
+
+    for name in [k for k in os.environ if k.startswith(("APPTAINER_", "SINGULARITY_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("APPTAINER_TMPDIR", "/var/tmp")
+    monkeypatch.setenv("SINGULARITY_CACHEDIR", "/var/tmp/c")
+    monkeypatch.setenv("APPTAINERENV_X", "keyed, not a reason to go cold")
+    monkeypatch.setenv("APPTAINER_BIND", "")
+    assert envvars.container_build_vars() == {}
+    monkeypatch.setenv("APPTAINER_NO_MOUNT", "tmp")
+    assert envvars.container_build_vars() == {"APPTAINER_NO_MOUNT": "tmp"}

@@ -68,7 +68,7 @@ BASH_CHANGES = [
     ("enable -n printf", "shopt options or disabled builtins (enable -n printf)"),
     ("declare -l LOW=a", "variables (LOW)"),
     ("declare -i HOME", "variables (HOME)"),
-    ("f() { :; }", "functions (declare -f f)"),
+    ("f() { :; }", "functions (declare -f f"),
     ("set -o noglob", "variables (SHELLOPTS)"),
 ]
 
@@ -162,3 +162,12 @@ def test_a_failing_last_status_and_running_jobs_get_their_own_advice() -> None:
         "it, or move the checkpoint"
     )
     assert "changes" not in shellstate.refusal("the exit status of its last command (2)")
+
+
+@pytest.mark.parametrize("shell", ["bash-as-sh", "bash"])
+def test_a_function_redefined_before_a_checkpoint_is_refused(shell: str, tmp_path: Path) -> None:
+    # there before the piece starts (as from BASH_ENV), redefined in it: same names, new body
+    script = "g() { echo old; }\n" + shellstate.wrap("g() { echo new; }\n", 1, 2)
+    done = run(shell, tmp_path, script)
+    assert done.returncode == shellstate.EXIT_CODE, done.stdout + done.stderr
+    assert "functions (declare -f g" in (shellstate.reported(done.stdout + done.stderr) or "")

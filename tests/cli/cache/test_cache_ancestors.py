@@ -73,3 +73,18 @@ def test_group_writable_and_links_of_another_user_are_refused_sticky_is_not(
     monkeypatch.delenv("SCITEX_CONTAINER_STAGE_CACHE_DIR", raising=False)
     cache = StageCache().open()
     assert cache.root == home / ".cache" / "scitex-container" / "stages" and cache.root.is_dir()
+
+
+def test_a_cache_that_is_our_own_link_is_followed_another_users_is_not(tmp_path: Path) -> None:
+    # the usual cluster layout: the cache a link of ours to a directory on /scratch
+    real = tmp_path / "scratch" / "stages"
+    real.mkdir(mode=0o700, parents=True)
+    ours = tmp_path / "cache"
+    ours.symlink_to(real)
+    cache = StageCache(ours).open()
+    assert cache.root == real and (real / "entries").is_dir() and cache.entries() == []
+    theirs = tmp_path / "their-link"
+    theirs.symlink_to(real)
+    os.lchown(theirs, pwd.getpwnam("scitex-test").pw_uid, -1)
+    with pytest.raises(UntrustedStateError, match="another user's link"):
+        StageCache(theirs).open()

@@ -104,17 +104,17 @@ class StageCache(holds.Holding):
         except OSError:
             dest = path
         temporaries.forget(path)
-        self.notes.append(
-            f"could not remove {path} ({why}); moved aside to {dest}: {stuck.advice(dest)}"
-        )
+        advice = stuck.advice(dest)
+        self.notes.append(f"could not remove {path} ({why}); moved aside to {dest}: {advice}")
 
     def _rule(self) -> str:
         return "the stage cache must be owned by you and writable by no one else"
 
     def open(self, *, sweep: bool = True, create: bool = True) -> StageCache:
-        """Create the directories (0700) if missing; refuse one (or an ancestor) we cannot
-        trust; remove what killed builds left.  ``create=False, sweep=False`` (a dry run, a
-        listing) only checks the directories that exist: nothing is made or removed."""
+        """Create the directories (0700) if missing (our or root's link to the cache: its
+        target); refuse one (or an ancestor) we cannot trust; sweep what killed builds left.
+        ``create=False, sweep=False`` (a dry run, a listing) make and remove nothing."""
+        self.root = ownership.follow_trusted(self.root) if self.root.is_symlink() else self.root
         ownership.check_ancestors(self.root, what="the stage cache")
         if create:
             self.root.parent.mkdir(parents=True, exist_ok=True)

@@ -49,10 +49,10 @@ def prepare_def(
     images: tuple[tuple[str, str], ...],
 ) -> Prepared:
     """Split and key a def for this host's container tool."""
-    binds = envvars.container_binds()
+    binds = envvars.container_build_vars()
     if binds:
         names = ", ".join(sorted(binds))
-        why = f"a host bind ({names}) reaches %post: what it shows is in no stage's key"
+        why = f"{names} may show %post host files no stage key holds"
         return Prepared(StagePlan((), "", why), ())
     env = tuple(envvars.container_env().items()) + _host_files()
     context = StageContext.here(tool.container_version(), fakeroot, files, images, env)

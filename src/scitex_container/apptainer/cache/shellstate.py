@@ -132,7 +132,13 @@ def _state(p: str) -> str:
         # bash: attributes too (declare -l/-i/-a), and functions by name
         + _capture(f"__scx_{p}_vars", "declare -p", named=True)
         + _capture(f"__scx_{p}_shopt", "{ shopt -p; enable -n; }")  # disabled builtins too
-        + _capture(f"__scx_{p}_funcs", "declare -F", named=False)
+        # each function by name and the checksum of its body: a redefinition shows too
+        + _capture(
+            f"__scx_{p}_funcs",
+            "{ declare -F | while read -r _ _ __scx_f; do printf 'declare -f %s %s\\n' "
+            '"$__scx_f" "$(declare -f "$__scx_f" | cksum 2>/dev/null)"; done; }',
+            named=False,
+        )
         + "else\n"
         + _capture(f"__scx_{p}_vars", "set", named=True)
         + f"__scx_{p}_shopt= __scx_{p}_funcs=\n"
