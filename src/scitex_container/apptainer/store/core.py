@@ -281,7 +281,8 @@ class Store:
     def rollback(self, *, use_sudo: bool = False) -> str:
         """Switch to the version just before the active one, in version order."""
         need = (self.link, self.dir, self.scheme)  # refused before the lock too: no .scitex/
-        store_link.require_active(self.active_version(), *need)
+        if use_sudo or os.access(self.dir, os.W_OK):  # (else the lock says "permission denied")
+            store_link.require_active(self.active_version(), *need)
         with self.lock(sudo=use_sudo):
             active = store_link.require_active(self.active_version(), *need)
             key = self.order_key(active)
