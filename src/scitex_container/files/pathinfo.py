@@ -318,8 +318,8 @@ def not_found(path: str | os.PathLike[str], message: str = "does not exist") -> 
 
 
 def not_a_directory(path: str | os.PathLike[str]) -> PathKindError | None:
-    """``PATH: is a FIFO, not a directory`` (a device, a socket, a file) when ``path``
-    itself is there and no directory, else None (missing, or a directory)."""
+    """``PATH: is a FIFO, not a directory`` (a device, a socket) when ``path`` itself is
+    such a file, else None (missing, a directory or a regular file)."""
     name = tidy_path(os.fspath(path))
     try:
         mode = os.stat(name).st_mode
@@ -334,6 +334,8 @@ def not_a_directory(path: str | os.PathLike[str]) -> PathKindError | None:
         if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
         else "a socket"
         if stat.S_ISSOCK(mode)
-        else "a file"
+        else ""
     )
+    if not kind:  # a regular file: the caller's own "not a directory" says it
+        return None
     return PathKindError(f"{name}: is {kind}, not a directory")
