@@ -47,10 +47,14 @@ def _links(containers_dir: Path) -> list[Path]:
 def active_images(containers_dir: str | os.PathLike) -> list[dict]:
     """``[{"name", "version", "link", "path"}]`` for every active link, sorted by link."""
     from scitex_container.apptainer.store.opening import open_store
+    from scitex_container.errors import PathKindError
 
     images: list[dict] = []
     for link in _links(Path(containers_dir)):
-        store = open_store(link)
+        try:
+            store = open_store(link)
+        except PathKindError:  # a dangling active link of an empty store: no active image
+            continue
         version = store.active_version()
         target = store.active_path()
         if version is None or target is None or not target.exists():

@@ -231,17 +231,16 @@ def _argv(argv: Sequence[str]) -> list[str]:
 
 
 def _running(session_id: str):
-    """The running session's record and backend.
+    """The running session's record and backend; else SessionStepError (125).
 
-    No such session is bad input (NotFoundError, exit 2, as a bad command
-    line); a session that is not running is our failure (SessionStepError,
-    125), never a code the command could exit with.
+    For ``exec``/``attach`` no such session and a session not running are
+    our failures, with our code (125), never a code the command could exit with.
     """
-    record = records.find(session_id)  # the id, the job id or the instance name
     try:
+        record = records.find(session_id)  # the id, the job id or the instance name
         backend = _backend(record)
         backend.require_running(record)
-    except (NotFoundError, CheckFailedError) as exc:  # not running
+    except (NotFoundError, CheckFailedError) as exc:  # no such session, not running
         raise SessionStepError(str(exc)) from None
     return record, backend
 

@@ -18,8 +18,8 @@ def attach(session_id, pty) -> int:
     """Open a login shell in the session (reads commands from stdin when piped).
 
     Exits with the shell's status (srun's report of it is not shown); our
-    own failures exit 125 (not running, srun, the node or the instance
-    failed), as `session exec`'s do; no such session is bad input (2).
+    own failures exit 125 (no such session, not running, srun, the node or
+    the instance failed), as `session exec`'s do.
     """
     from scitex_container.apptainer.session import attach_session
 

@@ -21,9 +21,9 @@ def exec_(session_id, command) -> int:
     a non-zero exit is not shown); with --json a final JSON line gives its
     exit status (`{"exit_code": N}`).  Our own failures have codes of their own: 127 COMMAND is
     not found in the container, 126 it cannot be run there (a directory,
-    no permission), 125 we could not run it (the session is not running,
-    srun, the node or the instance failed), with a one-line message (a
-    one-line JSON error with --json); 2 a bad command line or no such session.
+    no permission), 125 we could not run it (no such session, the session
+    is not running, srun, the node or the instance failed), with a one-line
+    message (a one-line JSON error with --json); 2 a bad command line.
     """
     from scitex_container.apptainer.session import exec_in_session
 
