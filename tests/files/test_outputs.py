@@ -135,3 +135,24 @@ def test_a_regular_file_and_a_new_path_are_replaced_atomically(tmp_path: Path) -
     assert old.read_text() == "after" and os.lstat(old).st_ino != inode
     atomic_write_text(tmp_path / "new", "fresh")
     assert (tmp_path / "new").read_text() == "fresh"
+
+
+def test_a_drop_box_the_user_cannot_read_takes_the_output_and_says_success() -> None:
+    """A directory another user may write and enter but not read (0773): the output is written
+    and the command succeeds (it wrote the file, then failed syncing the directory, exit 2)."""
+    import tempfile
+
+    from uservenv import as_other
+
+    another_user()
+    box = Path(tempfile.mkdtemp(prefix="scitex-dropbox-", dir="/var/tmp"))
+    try:
+        os.chmod(box, 0o773)
+        done = as_other("snapshot", "-o", box / "s.json")
+        assert done.returncode == 0, done.stderr
+        assert (box / "s.json").stat().st_size > 0
+    finally:
+        os.chmod(box, 0o755)
+        for child in box.iterdir():
+            child.unlink()
+        box.rmdir()

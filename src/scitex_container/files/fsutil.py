@@ -41,7 +41,13 @@ CHUNK = 4 * 1024 * 1024
 
 
 def fsync_dir(directory: str | os.PathLike) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    """Make a rename in ``directory`` durable.  A directory we may write and enter but not
+    read (a drop box, mode 0773) cannot be opened to sync: the rename is done and stays
+    (the file system's journal orders it), never reported as a failure after the fact."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except PermissionError:
+        return
     try:
         os.fsync(fd)
     finally:
