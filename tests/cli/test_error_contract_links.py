@@ -202,3 +202,36 @@ def test_an_unwritable_output_is_refused_by_the_dry_run_as_by_the_real_run(roots
             line = one_line(done)
             assert f"{d}: permission denied" in line, (dry, argv, line)
     assert sorted(os.listdir(d)) == before
+
+
+def test_a_fifo_image_is_refused_at_once_and_a_refused_sandbox_create_makes_nothing(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    """`sandbox create FIFO` and `session start FIFO` opened the FIFO to read its magic and hung;
+    a refused `sandbox create` (a FIFO, no apptainer) left DIR/.scitex/*.flock behind."""
+    fifo = tmp_path / "ff.sif"
+    os.mkfifo(fifo)
+    out = cli("sandbox", "create", fifo, "-d", tmp_path / "out")
+    assert out.returncode == 2 and "is not a regular file (a FIFO)" in one_line(out)
+    out = cli("--dry-run", "session", "start", "-p", "compute", fifo)
+    assert out.returncode == 2 and "is not a regular file (a FIFO)" in one_line(out)
+    bare = tmp_path / "nobin"
+    bare.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scitex_container",
+            "sandbox",
+            "create",
+            str(busybox_sif),
+            "-d",
+            str(tmp_path / "o8"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": str(bare)},
+    )
+    assert done.returncode == 3, done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "o8").exists()

@@ -104,9 +104,13 @@ def is_image_source(path: Path) -> bool:
         return False
 
 
-def _check_source(source: Path, build_args: Mapping[str, str] | None) -> None:
+def check_source(source: Path, build_args: Mapping[str, str] | None) -> None:
     if not source.exists():
         raise NotFoundError(f"build source not found: {source}", str(source))
+    if not source.is_dir():  # a FIFO or device would block (or feed apptainer) forever
+        from scitex_container.files.pathinfo import open_regular
+
+        open_regular(source, "build source").close()
     if not is_image_source(source):
         from scitex_container.apptainer.deffile import parse_def, validate_files
 
@@ -176,7 +180,7 @@ def build_image(
             raise from_oserror(exc, def_path) from None
     source = Path(def_path).resolve()
     out_path = Path(out_path).absolute()
-    _check_source(source, build_args)
+    check_source(source, build_args)
     if not sandbox and output_kind(out_path) != "replace":  # a directory raises in there
         raise BadInputError(
             "an image is written only to a regular file or a new path "

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scitex_container.apptainer.building.atomic import build_image
+from scitex_container.apptainer import tool
+from scitex_container.apptainer.building.atomic import build_image, check_source
 from scitex_container.apptainer.store.access import make_dir
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX
@@ -66,6 +67,8 @@ def sandbox_create(
         )
         return out.absolute()
     store = sandbox_store(containers_dir if containers_dir is not None else source.parent)
+    check_source(source, None)  # a refused source or a missing tool: nothing made first
+    tool.detect_container_cmd()
     make_dir(store.dir)  # a dry run creates nothing, and refuses what the real run would
     with store.build_lock():
         final = store.path_of(store.new_version())

@@ -89,8 +89,10 @@ def check_image(image: str) -> None:
                 "container_path",
             )
         return
-    try:
-        with open(image, "rb") as fh:
+    from scitex_container.files.pathinfo import open_regular
+
+    try:  # a FIFO or device is refused on the opened descriptor, never read
+        with open_regular(image, "image") as fh:
             head = fh.read(SIF_MAGIC_OFFSET + len(SIF_MAGIC))
     except PermissionError:
         from scitex_container.files.pathinfo import not_readable
