@@ -37,121 +37,101 @@ from __future__ import annotations
 
 import re
 
-#: What begins the line an epilogue prints when the state changed.
-TAG = "scitex-checkpoint: "
-#: The exit status of an epilogue that found the state changed.
-EXIT_CODE = 86
-#: The file an epilogue leaves for the next piece's prologue (never in the image).
-MARKER = "/.scitex-checkpoint"
-_SCRATCH = "/.scitex-checkpoint.state"
-
-#: Variables the shell running a piece changes by itself: not compared (``PWD`` is
-#: compared on its own, as the working directory).
-SELF_CHANGING = (
-    "_",
-    "LINENO",
-    "RANDOM",
-    "SRANDOM",
-    "SECONDS",
-    "EPOCHSECONDS",
-    "EPOCHREALTIME",
-    "PIPESTATUS",
-    "BASH_LINENO",
-    "BASH_SOURCE",
-    "BASH_COMMAND",
-    "BASH_SUBSHELL",
-    "BASHPID",
-    "FUNCNAME",
-    "PPID",
-    "PWD",
+from scitex_container.apptainer.cache.shellsnap import (
+    HANDED,
+    MARKER,
+    SCRATCH,
+    SELF_CHANGING,
+    STATE,
+    capture,
+    clear,
+    handed,
+    item,
+    kept,
+    limits,
+    save,
 )
 
-# a line's name: `NAME=value` (set), `declare -x NAME=...`, `export NAME=...`, `readonly NAME`
-_NAME = "__scx_k=${__scx_l#declare -* }; __scx_k=${__scx_k#export }; __scx_k=${__scx_k#readonly }; "
-_FILTER = "|".join(["__scx_*", *(f"{name}|{name}=*" for name in SELF_CHANGING)])
+__all__ = ["EXIT_CODE", "MARKER", "SELF_CHANGING", "STATE", "TAG", "epilogue", "prologue", "wrap"]
+
+#: What begins the line a prologue or epilogue prints when it refuses.
+TAG = "scitex-checkpoint: "
+#: What follows :data:`TAG` when a prologue found the state not taken back as saved.
+HANDOVER = "not handed on: "
+#: The exit status of a prologue or epilogue that refuses.
+EXIT_CODE = 86
 
 # ($? and $- first: `set +x` changes the one, the other; rm and readlink: through busybox in
 # an image that has it but not their links)
 _SILENCE = (
     "case $-:$? in *x*:0) set +x; __scx_x=x __scx_rc=0 ;; *x*:*) __scx_rc=$?; set +x; "
     "__scx_x=x ;; *:*) __scx_x= __scx_rc=$? ;; esac\n"
+    # allexport off too: it would export our own variables
+    "case $- in *a*) set +a; __scx_ax=a ;; *) __scx_ax= ;; esac\n"
+)
+_TOOLS = (
     "case $(command -v rm) in '') __scx_rm=busybox ;; *) __scx_rm= ;; esac\n"
     "case $(command -v readlink) in '') __scx_rl=busybox ;; *) __scx_rl= ;; esac\n"
 )
-_RESTORE = "case $__scx_x in x) set -x ;; esac\n"
+_SEPARATORS = "__scx_s=$(printf '\\037') __scx_sq=\\'\n"
+# our temporaries gone (the epilogue needs only the snapshot `__scx_a_*`), xtrace back
+_TEMPORARIES = "x rc rm rl s sq l k n r q h v p a f fa ro w d t c jobs " + " ".join(
+    f"b_{what} c_{what}" for what, _ in HANDED
+)
+_RESTORE = (
+    "__scx_t=$__scx_ax$__scx_x\nunset -v "
+    + " ".join(f"__scx_{name}" for name in ["ax", *_TEMPORARIES.split()] if name != "t")
+    + "\n"
+    # each `set` after the last unset: under allexport an unset name stays exported
+    "case $__scx_t in ax) unset -v __scx_t; set -a -x ;; a) unset -v __scx_t; set -a ;;\n"
+    "  x) unset -v __scx_t; set -x ;; *) unset -v __scx_t ;; esac\n"
+)
 
 
-def _capture(var: str, command: str, named: bool = False) -> str:
-    """Shell lines setting ``var`` to ``command``'s output lines, run in the shell itself
-    (a subshell may not keep options, traps or jobs), joined by the unit separator;
-    ``named``: each line as ``NAME=line`` (``=line``: no name), our own and self-changing
-    names dropped."""
-    keep = "printf '%s\\037' \"$__scx_l\""
-    if named:
-        keep = (
-            _NAME
-            + f"case $__scx_k in {_FILTER}) continue ;; esac; "
-            # a later line of a multi-line value has no name (kept as `=line`)
-            + "__scx_n=${__scx_k%%=*}; "
-            + 'case $__scx_k in *=*) ;; *) [ "$__scx_k" != "$__scx_l" ] || __scx_n= ;; esac; '
-            + 'case $__scx_n in ""|[0-9]*|*[!A-Za-z0-9_]*) __scx_n= ;; esac; '
-            + 'printf \'%s=%s\\037\' "$__scx_n" "$__scx_l"'
-        )
-    return (
-        f"{command} >|{_SCRATCH}\n"
-        f"{var}=$(while IFS= read -r __scx_l; do {keep}; done <{_SCRATCH})\n"
+def _refuse(what: str, stdout: str = "") -> str:
+    """Shell lines refusing when ``__scx_w`` is not empty: one line beginning with
+    :data:`TAG` (and ``what``) on stderr, and on stdout too unless the shell test
+    ``stdout`` holds (stderr may be sent elsewhere; the build log merges both), exit
+    :data:`EXIT_CODE`."""
+    text = (
+        'if [ -n "$__scx_w" ]; then\n'
+        f'  __scx_w="{TAG}{what}${{__scx_w#, }}"\n'
+        "  printf '%s\\n' \"$__scx_w\" >&2\n"
     )
+    if stdout:
+        text += f"  {stdout} || printf '%s\\n' \"$__scx_w\"\n"
+    return text + f"  exit {EXIT_CODE}\nfi\n"
 
 
-def _snapshot(p: str) -> str:
-    """Shell lines setting ``__scx_<p>_*`` to the current state (each single-line)."""
+def _take_back() -> str:
+    """The prologue of a piece after a checkpoint: the saved state restored at top level
+    (``.``), the state file and the marker removed, the state read again and compared
+    with the saved one."""
     return (
-        # limits first, through a pipe: `ulimit -f 1` would stop us writing the scratch file
-        # (hard limits too: lowering one is for good, a later raise fails only in a cold build)
-        f"__scx_{p}_limits=$({{ ulimit -a; ulimit -H -a 2>/dev/null; }} | "
-        "while IFS= read -r __scx_l; do "
-        "printf '%s\\037' \"$__scx_l\"; done)\n" + (_limits() if p == "b" else "") + _state(p)
-    )
-
-
-def _state(p: str) -> str:
-    """Shell lines setting ``__scx_<p>_*`` to the current state (each single-line)."""
-    return (
-        f"__scx_{p}_pwd=$(pwd)\n"
-        f"__scx_{p}_umask=$(umask)\n"
-        f'__scx_{p}_args="$#:$*"\n'
-        # xtrace as the piece had it ($- before our `set +x`)
-        + _capture(f"__scx_{p}_opts", "set +o").replace(
-            "do printf",
-            'do case $__scx_l$__scx_x in "set +o xtracex") __scx_l="set -o xtrace" ;; esac; printf',
+        clear()
+        + f". {STATE}\n"
+        + _TOOLS  # PATH is the saved one now
+        + f"$__scx_rm rm -f {STATE} {MARKER} {SCRATCH} || exit 127\n"
+        + handed("c")
+        + "__scx_w=\n"
+        + "".join(
+            f'[ "$__scx_b_{what}" = "$__scx_c_{what}" ] || '
+            f'__scx_w="$__scx_w, {label} (${{__scx_c_{what}}})"\n'
+            for what, label in HANDED[:2]
         )
-        + _capture(f"__scx_{p}_traps", "trap")
-        + _capture(f"__scx_{p}_exports", "export -p", named=True)
-        + _capture(f"__scx_{p}_readonly", "readonly -p", named=True)
-        + 'if [ -n "${BASH_VERSION-}" ]; then\n'
-        # bash: attributes too (declare -l/-i/-a), and functions by name
-        + _capture(f"__scx_{p}_vars", "declare -p", named=True)
-        + _capture(f"__scx_{p}_shopt", "{ shopt -p; enable -n; }")  # disabled builtins too
-        # each function by name and the checksum of its body: a redefinition shows too
-        + _capture(
-            f"__scx_{p}_funcs",
-            "{ declare -F | while read -r _ _ __scx_f; do printf 'declare -f %s %s\\n' "
-            '"$__scx_f" "$(declare -f "$__scx_f" | cksum 2>/dev/null)"; done; }',
-            named=False,
+        + '[ "$__scx_b_args" = "$__scx_c_args" ] || '
+        '__scx_w="$__scx_w, the positional parameters (set -- ${__scx_c_args#*:})"\n'
+        + "".join(
+            item(
+                what,
+                label,
+                "names" if what in ("vars", "exports", "readonly") else "lines",
+                label if what == "vars" else "",
+                was="b",
+            )
+            for what, label in HANDED[3:]
         )
-        + "else\n"
-        + _capture(f"__scx_{p}_vars", "set", named=True)
-        + f"__scx_{p}_shopt= __scx_{p}_funcs=\n"
-        + "fi\n"
-        # the whole fd table, listed by a child (no command-substitution pipe of ours open
-        # in the shell while it is read); the child's own redirection is its own fd
-        + f"__scx_{p}_fds=\n"
-        + "if [ -d /proc/$$/fd ]; then\n"
-        + '  (for __scx_n in /proc/$$/fd/*; do __scx_t=$($__scx_rl readlink "$__scx_n") && '
-        'printf \'%s>%s\\n\' "${__scx_n##*/}" "$__scx_t"; done) >|'
-        + f"{_SCRATCH} 2>&1 || :\n"
-        + f"  __scx_{p}_fds=$(while IFS= read -r __scx_l; do printf '%s\\037' \"$__scx_l\"; "
-        f"done <{_SCRATCH})\n" + "fi\n" + f"$__scx_rm rm -f {_SCRATCH} || exit 127\n"
+        + _refuse(HANDOVER)
     )
 
 
@@ -165,65 +145,22 @@ _JOBS = (
     '    case ${__scx_t##*") "} in Z*|"") ;; *) __scx_t=${__scx_t#*"("}\n'
     '      __scx_jobs="$__scx_jobs $__scx_n(${__scx_t%")"*})" ;; esac\n'
     "  done\n"
-    "else\n" + _capture("__scx_c", "jobs -p") + '  [ -z "$__scx_c" ] || __scx_jobs=" $__scx_c"\n'
+    "else\n" + capture("__scx_c", "jobs -p") + '  [ -z "$__scx_c" ] || __scx_jobs=" $__scx_c"\n'
     "fi\n"
 )
-
-
-def _diff(what: str, kind: str) -> str:
-    """Shell lines appending to ``__scx_d`` the entries of ``__scx_b_<what>`` not in
-    ``__scx_a_<what>`` (``kind`` ``names``: their names, both ways)."""
-    new = f"__scx_b_{what}"
-    old = f"__scx_a_{what}"
-    one = (
-        "__scx_r=${}\n"
-        'while [ -n "$__scx_r" ]; do\n'
-        '  __scx_l=${{__scx_r%%"$__scx_s"*}}; __scx_r=${{__scx_r#*"$__scx_s"}}\n'
-        '  case "$__scx_s${}" in *"$__scx_s$__scx_l$__scx_s"*) ;; *)\n'
-        "{}"
-        "  ;; esac\n"
-        "done\n"
-    )
-    if kind == "names":
-        add = (
-            "    case $__scx_l in [A-Za-z_]*=*) __scx_l=${__scx_l%%=*}\n"
-            '      case " $__scx_d " in *" $__scx_l "*) ;; *) __scx_d="$__scx_d $__scx_l" ;; esac'
-            " ;; esac\n"
-        )
-        return one.format(new, old, add) + one.format(old, new, add)
-    add = '    __scx_d="$__scx_d${__scx_d:+; }$__scx_l"\n'
-    return one.format(new, old, add)
-
-
-def _item(what: str, label: str, kind: str = "lines", unnamed: str = "") -> str:
-    return (
-        f'if [ "$__scx_a_{what}" != "$__scx_b_{what}" ]; then\n'
-        "__scx_d=\n"
-        + _diff(what, kind)
-        + f'if [ -n "$__scx_d" ]; then __scx_w="$__scx_w, {label} (${{__scx_d# }})"; '
-        f'else __scx_w="$__scx_w, {unnamed or label}"; fi\n'
-        "fi\n"
-    )
-
-
-def _limits() -> str:
-    """The epilogue's check of the resource limits, before it writes any file."""
-    return (
-        "__scx_w=\n" + _item("limits", "resource limits") + 'if [ -n "$__scx_w" ]; then\n'
-        f"  printf '%s\\n' \"{TAG}${{__scx_w#, }}\" >&2\n"
-        f"  printf '%s\\n' \"{TAG}${{__scx_w#, }}\"\n"
-        f"  exit {EXIT_CODE}\n"
-        "fi\n"
-    )
 
 
 def prologue(index: int, count: int) -> str:
     """The lines before piece ``index`` (1-based) of ``count`` pieces."""
     text = "# scitex: checkpoint prologue (generated)\n" + _SILENCE
     if index > 1:
-        text += f"if [ -e {MARKER} ]; then $__scx_rm rm -f {MARKER} || exit 127; else exit 0; fi\n"
+        text += f"[ -e {MARKER} ] || exit 0\n"
+    if index > 1 or index < count:
+        text += _TOOLS + _SEPARATORS
+    if index > 1:
+        text += _take_back()
     if index < count:
-        text += "__scx_s=$(printf '\\037')\n" + _snapshot("a")
+        text += limits("a") + kept("a")
     return text + _RESTORE
 
 
@@ -232,36 +169,26 @@ def epilogue() -> str:
     return (
         "# scitex: checkpoint epilogue (generated)\n"
         + _SILENCE
+        + _TOOLS
+        + _SEPARATORS
         + _JOBS
-        + _snapshot("b")
+        + limits("b")
         + "__scx_w=\n"
+        + item("limits", "resource limits")
+        + _refuse("", "false")  # before any file is written (`ulimit -f 1`)
+        + kept("b")
         + '[ "$__scx_rc" = 0 ] || '
         '__scx_w="$__scx_w, the exit status of its last command ($__scx_rc)"\n'
         + '[ -z "$__scx_jobs" ] || '
         '__scx_w="$__scx_w, background jobs still running (${__scx_jobs# })"\n'
-        + '[ "$__scx_a_pwd" = "$__scx_b_pwd" ] || '
-        '__scx_w="$__scx_w, the working directory (cd $__scx_b_pwd)"\n'
-        '[ "$__scx_a_umask" = "$__scx_b_umask" ] || '
-        '__scx_w="$__scx_w, the umask (umask $__scx_b_umask)"\n'
-        '[ "$__scx_a_args" = "$__scx_b_args" ] || '
-        '__scx_w="$__scx_w, the positional parameters (set -- ${__scx_b_args#*:})"\n'
-        + _item("opts", "shell options")
-        + _item("traps", "traps")
-        + _item("fds", "open fds")
-        + _item("shopt", "shopt options or disabled builtins")
-        + _item("funcs", "functions")
-        # a variable's later lines: no name to give
-        + _item("vars", "variables", "names", "variables")
-        + _item("exports", "exported variables", "names")
-        + _item("readonly", "readonly variables", "names")
-        + 'if [ -n "$__scx_w" ]; then\n'
-        f'  __scx_w="{TAG}${{__scx_w#, }}"\n'
-        "  printf '%s\\n' \"$__scx_w\" >&2\n"
-        # stderr sent elsewhere: say it on stdout too (the build log merges both)
-        '  [ "$__scx_a_fds" = "$__scx_b_fds" ] || printf \'%s\\n\' "$__scx_w"\n'
-        f"  exit {EXIT_CODE}\n"
-        "fi\n"
-        f": >|{MARKER}\n"
+        + '[ "$__scx_a_build" = "$__scx_b_build" ] || '
+        '__scx_w="$__scx_w, apptainer\'s per-build variables (${__scx_b_build%:})"\n'
+        + item("traps", "traps")
+        + item("fds", "open fds")
+        + _refuse("", '[ "$__scx_a_fds" = "$__scx_b_fds" ]')
+        + handed("b")
+        + save()
+        + f": >|{MARKER}\n"
     )
 
 
@@ -296,6 +223,12 @@ def refusal(what: str) -> str:
     """The message of the refusal at a checkpoint, from :func:`reported`."""
     if not what:
         what = "shell state (its message went to a redirected stderr)"
+    if what.startswith(HANDOVER):
+        return (
+            "the %post before this checkpoint leaves shell state that the next piece's shell "
+            f"does not take back as it was: {what[len(HANDOVER) :]}; set it only after the "
+            "checkpoint, or move the checkpoint"
+        )
     said: list[str] = []
     status = _STATUS_ITEM_RE.match(what)
     if status:
@@ -315,7 +248,18 @@ def refusal(what: str) -> str:
     if what:
         does = "do" if "), " in what else "does"  # the items end with their details
         said.append(
-            f"changes {what}, which {does} not reach the commands after it: undo it before the "
-            "checkpoint or set it only after it, or move the checkpoint"
+            f"changes {what}, which {does} not reach the commands after it (they cannot be "
+            "handed on): undo it before the checkpoint or set it only after it, or move the "
+            "checkpoint"
         )
     return "the %post before this checkpoint " + "; and ".join(said)
+
+
+def refused_at(what: str, checkpoint: int | None, first: int) -> int | None:
+    """The line of the checkpoint a refusal :func:`reported` as ``what`` is about, for the
+    stage of a ``%post`` piece whose first line is ``first`` and that ends at
+    ``checkpoint`` (None: the last piece): the one before the piece when its prologue
+    refused the hand-over, else the one after it."""
+    if what.startswith(HANDOVER):
+        return first - 1
+    return checkpoint

@@ -169,14 +169,16 @@ def _full(exc: BaseException) -> bool:
 
 
 def _state_refusal(plan: StagePlan, spec: StageSpec, exc: BaseException) -> DefFileError | None:
-    """The refusal at ``spec``'s checkpoint when its epilogue found the shell state changed
-    (:mod:`.shellstate`); None for any other failure."""
-    if spec.checkpoint is None or not isinstance(exc, ProcessError):
+    """The refusal at a checkpoint of ``spec`` when its epilogue found state that cannot be
+    handed on, or its prologue state not taken back (:mod:`.shellstate`); None for any
+    other failure."""
+    if spec.kind != "post" or not isinstance(exc, ProcessError):
         return None
     what = shellstate.reported(exc.stderr or "")
-    if what is None:
+    line = None if what is None else shellstate.refused_at(what, spec.checkpoint, spec.line)
+    if what is None or line is None:
         return None
-    return DefFileError(shellstate.refusal(what), plan.path, spec.checkpoint)
+    return DefFileError(shellstate.refusal(what), plan.path, line)
 
 
 def _no_space(cache: StageCache, name: str) -> StageCacheFallback:
