@@ -128,6 +128,14 @@ def busybox_sif(image_cache: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shells_sif(image_cache: Path) -> Path:
+    """busybox (``/bin/sh``) with the host's dash and bash: each shell a ``%post`` may run."""
+    from images import shells_sif as make
+
+    return make()
+
+
+@pytest.fixture(scope="session")
 def debian_sif(image_cache: Path) -> Path:
     """A Debian bookworm base with python3-pip (debootstrap; about 70 s once, then cached)."""
     from images import debian_sif as make
