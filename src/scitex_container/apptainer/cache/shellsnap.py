@@ -87,10 +87,10 @@ def quote(src: str, dst: str) -> str:
 
 def capture(var: str, command: str, named: bool = False) -> str:
     """Shell lines setting ``var`` to ``command``'s output lines, run in the shell itself
-    (a subshell may not keep options, traps or jobs), joined by the unit separator;
-    ``named``: each line as ``NAME=line`` (``=line``: no name), our own, self-changing and
-    per-build names dropped."""
-    keep = "printf '%s\\037' \"$__scx_l\""
+    (a subshell may not keep options, traps or jobs; none is forked to read them), each
+    ended by the unit separator (``__scx_s``); ``named``: each line as ``NAME=line``
+    (``=line``: no name), our own, self-changing and per-build names dropped."""
+    keep = f"{var}=${var}$__scx_l$__scx_s"
     if named:
         keep = (
             _NAME
@@ -99,10 +99,11 @@ def capture(var: str, command: str, named: bool = False) -> str:
             + "__scx_n=${__scx_k%%=*}; "
             + 'case $__scx_k in *=*) ;; *) [ "$__scx_k" != "$__scx_l" ] || __scx_n= ;; esac; '
             + 'case $__scx_n in ""|[0-9]*|*[!A-Za-z0-9_]*) __scx_n= ;; esac; '
-            + 'printf \'%s=%s\\037\' "$__scx_n" "$__scx_l"'
+            + f"{var}=${var}$__scx_n=$__scx_l$__scx_s"
         )
     return (
-        f"{command} >|{SCRATCH}\n{var}=$(while IFS= read -r __scx_l; do {keep}; done <{SCRATCH})\n"
+        f"{command} >|{SCRATCH}\n"
+        f"{var}=; while IFS= read -r __scx_l; do {keep}; done <{SCRATCH}\n"
     )
 
 
@@ -130,8 +131,8 @@ def kept(p: str) -> str:
         + '  (set +f; for __scx_n in /proc/$$/fd/*; do __scx_t=$($__scx_rl readlink "$__scx_n") '
         '&& printf \'%s>%s\\n\' "${__scx_n##*/}" "$__scx_t"; done) >|'
         + f"{SCRATCH} 2>&1 || :\n"
-        + f"  __scx_{p}_fds=$(while IFS= read -r __scx_l; do printf '%s\\037' \"$__scx_l\"; "
-        f"done <{SCRATCH})\n" + "fi\n" + scratch_gone()
+        + f"  while IFS= read -r __scx_l; do __scx_{p}_fds=$__scx_{p}_fds$__scx_l$__scx_s; "
+        f"done <{SCRATCH}\n" + "fi\n" + scratch_gone()
     )
 
 
@@ -162,10 +163,10 @@ def handed(p: str) -> str:
         f'__scx_{p}_args="$#:$*"\n'
         # xtrace and allexport as the piece had them ($- before our `set +x +a`)
         + capture(f"__scx_{p}_opts", "set +o").replace(
-            "do printf",
+            "do ",
             'do case $__scx_l$__scx_x in "set +o xtracex") __scx_l="set -o xtrace" ;; esac; '
-            'case $__scx_l$__scx_ax in "set +o allexporta") __scx_l="set -o allexport" ;; esac; '
-            "printf",
+            'case $__scx_l$__scx_ax in "set +o allexporta") __scx_l="set -o allexport" ;; esac; ',
+            1,
         )
         + capture(f"__scx_{p}_exports", "export -p", named=True)
         + capture(f"__scx_{p}_readonly", "readonly -p", named=True)

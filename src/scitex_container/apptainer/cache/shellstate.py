@@ -1,36 +1,41 @@
-"""The shell-state check around each checkpoint of a cached ``%post``.
+"""The shell state handed on across each checkpoint of a cached ``%post``.
 
 Each piece of a ``%post`` cut at checkpoints runs in its own shell (its own
-``apptainer build``), so state the shell holds does not cross a checkpoint:
-an ``exit 0`` before it does not stop the pieces after it; the working
-directory, ``umask``, ``set`` options (xtrace too), traps, ``ulimit``s, open
-fds, shell variables with their export/readonly attributes (under bash:
-every ``declare`` attribute, ``shopt`` and functions), positional
-parameters, ``$?`` and background jobs do not reach the commands after it.
-A cold build would see them; a cached one would silently make another image.
-Under dash and busybox ash a function cannot be listed: the one known gap.
+``apptainer build``), so the state the shell holds would not cross a
+checkpoint; a cold build runs one shell.  So every piece of a ``%post`` that
+has checkpoints gets a POSIX-sh :func:`prologue` and (all but the last) an
+:func:`epilogue`, part of the stage's text (so of its key):
 
-So every piece of a ``%post`` that has checkpoints gets a POSIX-sh
-:func:`prologue` and (all but the last) an :func:`epilogue`, part of the
-stage's text (so of its key):
-
-* the prologue of pieces 2..N: if :data:`MARKER` (written by the previous
-  piece's epilogue) is absent, that piece ended ``%post`` early: ``exit 0``,
-  as a cold build skips the rest; otherwise it removes the marker (the image
-  never holds it);
-* the prologue of pieces 1..N-1 snapshots the state; the epilogue snapshots
-  it again and, if anything differs (or ``$?`` is not 0, or a child of the
-  shell still runs), prints one line beginning with
-  :data:`TAG` to stderr naming what changed and exits :data:`EXIT_CODE`;
-  otherwise it writes :data:`MARKER`.
+* the epilogue refuses what a shell cannot re-create: traps (an ``EXIT``
+  trap would fire at the end of each piece), open fds, soft and hard
+  ``ulimit`` limits, background jobs, a non-zero ``$?``, a changed per-build
+  apptainer variable (:data:`~.shellsnap.PER_BUILD`): it prints one line
+  beginning with :data:`TAG` naming them and exits :data:`EXIT_CODE`;
+* otherwise it saves the rest into :data:`STATE` (in the root fs: part of
+  the stage's entry and digest) in the shells' own re-input formats (``set``,
+  ``export -p``, ``readonly -p``, ``set +o``; under bash ``declare -p``,
+  ``declare -f``, ``shopt -p``, ``enable -n``), with the working directory,
+  ``umask`` and positional parameters quoted by us, and writes
+  :data:`MARKER`;
+* the prologue of pieces 2..N: no :data:`MARKER`: the piece before ended
+  ``%post`` early: ``exit 0``, as a cold build skips the rest; otherwise it
+  unsets the variables (and bash functions) its shell holds but for the
+  shell's own ones, sources :data:`STATE` at top level (so bash ``declare``
+  makes globals), removes the state and marker files (the image never holds
+  them), reads the state again and compares it with the one saved: anything
+  the shell did not take back as it was is refused the same way, with
+  :data:`HANDOVER` after the tag.  A hand-over is faithful or refused.
 
 The staged builder turns that line (:func:`reported`) into a
-:class:`~scitex_container.errors.DefFileError` at the checkpoint's line.
-Our own variables are named ``__scx_*`` and kept single-line (the list
-separator is the ASCII unit separator), so one ``case`` pattern drops them
-from the ``set`` output; xtrace is off for our lines (``set +x`` is traced
-once) and restored after the prologue.  Works under dash, bash (as ``sh``
-or ``bash``) and busybox ash.
+:class:`~scitex_container.errors.DefFileError` at the checkpoint's line
+(:func:`refused_at`).  Under dash and busybox ash a function cannot be
+listed, so is neither handed on nor seen: the one known gap.  Our own
+variables are named ``__scx_*`` and kept single-line (the list separator is
+the ASCII unit separator), so one ``case`` pattern drops them from the
+``set`` output; all but the snapshot the epilogue compares with are unset
+when the prologue ends; xtrace and allexport are off for our lines (``set
++x`` is traced once) and set again after the prologue.  Works under dash,
+bash (as ``sh`` or ``bash``) and busybox ash.
 """
 
 from __future__ import annotations
