@@ -91,6 +91,24 @@ def test_state_that_cannot_be_handed_on_is_refused_at_its_line(
         assert plain.code == 2 and f"{recipe}:7:" in plain.err
 
 
+def test_state_the_next_shell_does_not_take_back_is_refused_at_its_line(
+    sx, tmp_path: Path, shells_sif: Path
+) -> None:
+    # bash's own variable: not set by the hand-over, so the comparison after it sees it
+    recipe = write(tmp_path, shells_sif, "COMP_WORDBREAKS=x", interp=" -c /bin/bash")
+    cache = StageCache(tmp_path / "stages")
+    ran = sx("--json", "build", "--cache-dir", cache.root, recipe)
+    assert ran.code == 2, ran.out
+    assert ran.json()["error"] == (
+        f"{recipe}:7: the %post before this checkpoint leaves shell state that the next "
+        "piece's shell does not take back as it was: variables (COMP_WORDBREAKS); set it "
+        "only after the checkpoint, or move the checkpoint"
+    )
+    # the piece before the checkpoint is stored (its state is what it left); not the next
+    assert len(list(cache.entries_dir.iterdir())) == 2
+    assert not [p for p in (cache.root / "tmp").iterdir()]
+
+
 STATE = """\
 Bootstrap: localimage
 From: {base}

@@ -102,8 +102,7 @@ def capture(var: str, command: str, named: bool = False) -> str:
             + f"{var}=${var}$__scx_n=$__scx_l$__scx_s"
         )
     return (
-        f"{command} >|{SCRATCH}\n"
-        f"{var}=; while IFS= read -r __scx_l; do {keep}; done <{SCRATCH}\n"
+        f"{command} >|{SCRATCH}\n{var}=; while IFS= read -r __scx_l; do {keep}; done <{SCRATCH}\n"
     )
 
 
