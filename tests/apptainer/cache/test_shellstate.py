@@ -87,6 +87,9 @@ HANDED = [
     "unset HOME MAIL; cd /tmp; cd {root}; LINES=7 COLUMNS=9 BASH_ENV=/x OPTIND=3; export PS4",
     # options: errexit off, xtrace as the piece left it, noglob, allexport
     "set +e +x -f -a; A=1",
+    # what our own lines must not trip on: a split on `:`, noclobber, nounset, no IFS
+    "IFS=:; set -C -u; V='x:y z'; cd /tmp",
+    "unset IFS; set -o nounset; export PS4='++ '",
 ]
 BASH_HANDED = [
     "f() { echo \"f:$1\"; }; export -f f; declare -l LOW=AbC; ARR=(x 'y z'); declare -i N=3\n"
