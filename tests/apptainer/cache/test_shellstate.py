@@ -177,6 +177,8 @@ def test_unchanged_state_leaves_the_marker_and_the_next_piece_removes_it(
         assert "__scx_" not in first.stderr and "echo one" in first.stderr
     middle = run(shell, tmp_path, shellstate.wrap("echo two > two\n", 2, 3))
     assert middle.returncode == 0 and marker.exists() and (tmp_path / "two").exists()
+    if "-x" in SHELLS[shell]:  # nor the hand-over's
+        assert "__scx_" not in middle.stderr and "echo two" in middle.stderr
     last = run(shell, tmp_path, shellstate.wrap("echo three > three\n", 3, 3))
     assert last.returncode == 0 and (tmp_path / "three").exists()
     assert not marker.exists()  # the image never holds it
