@@ -85,24 +85,35 @@ def quote(src: str, dst: str) -> str:
     )
 
 
-def capture(var: str, command: str, named: bool = False) -> str:
+def capture(var: str, command: str, named: bool = False, emit: str | None = None) -> str:
     """Shell lines setting ``var`` to ``command``'s output lines, run in the shell itself
     (a subshell may not keep options, traps or jobs; none is forked to read them), each
     ended by the unit separator (``__scx_s``); ``named``: each line as ``NAME=line``
-    (``=line``: no name), our own, self-changing and per-build names dropped."""
+    (``=line``: no name), our own, self-changing and per-build names dropped.  ``emit``
+    (a ``case`` pattern, may be empty): the lines also appended to :data:`STATE`, but
+    those naming an untouched variable or matching ``emit``."""
     keep = f"{var}=${var}$__scx_l$__scx_s"
     if named:
         keep = (
-            _NAME
-            + f"case $__scx_k in {_COMPARED}) continue ;; esac; "
+            f"case $__scx_k in {_COMPARED}) continue ;; esac; "
             # a later line of a multi-line value has no name (kept as `=line`)
             + "__scx_n=${__scx_k%%=*}; "
             + 'case $__scx_k in *=*) ;; *) [ "$__scx_k" != "$__scx_l" ] || __scx_n= ;; esac; '
             + 'case $__scx_n in ""|[0-9]*|*[!A-Za-z0-9_]*) __scx_n= ;; esac; '
             + f"{var}=${var}$__scx_n=$__scx_l$__scx_s"
         )
+    out = ""
+    if emit is not None:
+        keep = (
+            f"case $__scx_k in {_UNTOUCHED}{emit}) ;; *) printf '%s\\n' \"$__scx_l\" ;; esac; "
+            + keep
+        )
+        out = f" >>{STATE}"
+    if named or emit is not None:
+        keep = _NAME + keep
     return (
-        f"{command} >|{SCRATCH}\n{var}=; while IFS= read -r __scx_l; do {keep}; done <{SCRATCH}\n"
+        f"{command} >|{SCRATCH}\n"
+        f"{var}=; while IFS= read -r __scx_l; do {keep}; done <{SCRATCH}{out}\n"
     )
 
 
@@ -153,10 +164,13 @@ HANDED = (
 )
 
 
-def handed(p: str) -> str:
+def handed(p: str, saving: bool = False) -> str:
     """Shell lines setting ``__scx_<p>_*`` to the state a shell can re-create (each
-    single-line)."""
-    return (
+    single-line); ``saving``: also writing :data:`STATE` from the same reads, then
+    :func:`save`."""
+    emit = "" if saving else None
+    shopt = '|*login_shell|*restricted_shell|"shopt -u compat"*' if saving else None
+    text = (
         f"__scx_{p}_pwd=$(pwd)\n"
         f"__scx_{p}_umask=$(umask)\n"
         f'__scx_{p}_args="$#:$*"\n'
@@ -167,12 +181,20 @@ def handed(p: str) -> str:
             'case $__scx_l$__scx_ax in "set +o allexporta") __scx_l="set -o allexport" ;; esac; ',
             1,
         )
-        + capture(f"__scx_{p}_exports", "export -p", named=True)
-        + capture(f"__scx_{p}_readonly", "readonly -p", named=True)
+    )
+    if saving:
+        # first the working directory (`cd` sets OLDPWD: unset, restored with the variables)
+        text += f": >|{STATE}\n" + quote(f"$__scx_{p}_pwd", "__scx_v")
+        text += f"printf 'cd -- %s || :\\nunset -v OLDPWD\\n' \"$__scx_v\" >>{STATE}\n"
+    return (
+        text
         + 'if [ -n "${BASH_VERSION-}" ]; then\n'
         # bash: attributes too (declare -l/-i/-a), and functions by name
-        + capture(f"__scx_{p}_vars", "declare -p", named=True)
-        + capture(f"__scx_{p}_shopt", "{ shopt -p; enable -n; }")  # disabled builtins too
+        + capture(f"__scx_{p}_vars", "declare -p", named=True, emit=emit)
+        + capture(f"__scx_{p}_exports", "export -p", named=True)
+        + capture(f"__scx_{p}_readonly", "readonly -p", named=True)
+        # disabled builtins too
+        + capture(f"__scx_{p}_shopt", "{ shopt -p; enable -n; }", emit=shopt)
         # each function by name, attributes and the checksum of its body
         + capture(
             f"__scx_{p}_funcs",
@@ -180,45 +202,29 @@ def handed(p: str) -> str:
             '"$__scx_fa" "$__scx_f" "$(declare -f "$__scx_f" | cksum 2>/dev/null)"; done; }',
         )
         + "else\n"
-        + capture(f"__scx_{p}_vars", "set", named=True)
+        # the assignments, then the attributes (a readonly one is assigned no more)
+        + capture(f"__scx_{p}_vars", "set", named=True, emit=emit)
+        + capture(f"__scx_{p}_exports", "export -p", named=True, emit=emit)
+        + capture(f"__scx_{p}_readonly", "readonly -p", named=True, emit=emit)
         + f"__scx_{p}_shopt= __scx_{p}_funcs=\n"
         + "fi\n"
         + scratch_gone()
     )
 
 
-def _emit(command: str, skip: str = "") -> str:
-    """Shell lines appending ``command``'s output to the state file, lines naming one of
-    the untouched variables (or matching ``skip``) left out."""
-    named = _NAME + f"case $__scx_k in {_UNTOUCHED}{skip}) continue ;; esac; "
-    return (
-        f"{command} >|{SCRATCH}\n"
-        f"while IFS= read -r __scx_l; do {named}printf '%s\\n' \"$__scx_l\"; "
-        f"done <{SCRATCH} >>{STATE}\n"
-    )
-
-
 def save() -> str:
-    """Shell lines writing :data:`STATE`: the snapshot ``__scx_b_*`` (the next piece
-    compares its own with it), then what re-creates the state, in order: the working
-    directory (``cd`` sets ``OLDPWD``: unset, then restored with the variables), the
-    variables with their attributes, functions, ``shopt``/``enable -n``, the umask, the
-    positional parameters, the options (last: ``set -u``/``-a`` apply after)."""
-    text = f": >|{STATE}\n"
-    for item, _ in HANDED:
-        text += quote(f"$__scx_b_{item}", "__scx_v")
-        text += f"printf '%s\\n' \"__scx_b_{item}=$__scx_v\" >>{STATE}\n"
-    text += quote("$__scx_b_pwd", "__scx_v")
-    text += f"printf 'cd -- %s || :\\nunset -v OLDPWD\\n' \"$__scx_v\" >>{STATE}\n"
-    text += 'if [ -n "${BASH_VERSION-}" ]; then\n'
-    text += _emit("declare -p")
+    """Shell lines ending :data:`STATE` (begun by :func:`handed` ``b`` with ``saving``:
+    the working directory, the variables with their attributes, ``shopt``/``enable
+    -n``): functions, the umask, the positional parameters, the options (last: ``set
+    -u``/``-a`` apply after), and the snapshot ``__scx_b_*`` the next piece compares its
+    own with."""
+    text = 'if [ -n "${BASH_VERSION-}" ]; then\n'
     text += f"declare -f >>{STATE}\n"
     text += (
         "declare -F | while read -r _ __scx_fa __scx_f; do case $__scx_fa in -f) ;; *) "
         f'printf \'declare %s %s\\n\' "$__scx_fa" "$__scx_f" ;; esac; done >>{STATE}\n'
     )
-    text += _emit("{ shopt -p; enable -n; }", '|*login_shell|*restricted_shell|"shopt -u compat"*')
-    text += "else\n" + _emit("set") + _emit("export -p") + _emit("readonly -p") + "fi\n"
+    text += "fi\n"
     text += f"printf 'umask %s\\n' \"$__scx_b_umask\" >>{STATE}\n"
     text += "__scx_p=set\\ --\n"
     text += 'for __scx_a in "$@"; do\n' + quote("$__scx_a", "__scx_v")
@@ -230,8 +236,10 @@ def save() -> str:
         f"<{SCRATCH} >>{STATE}\n"
     )
     text += f'printf \'__scx_x=%s __scx_ax=%s\\n\' "$__scx_x" "$__scx_ax" >>{STATE}\n'
-    text += scratch_gone()
-    return text
+    for item, _ in HANDED:
+        text += quote(f"$__scx_b_{item}", "__scx_v")
+        text += f"printf '%s\\n' \"__scx_b_{item}=$__scx_v\" >>{STATE}\n"
+    return text + scratch_gone()
 
 
 def clear() -> str:

@@ -191,7 +191,7 @@ def epilogue() -> str:
         + item("traps", "traps")
         + item("fds", "open fds")
         + _refuse("", '[ "$__scx_a_fds" = "$__scx_b_fds" ]')
-        + handed("b")
+        + handed("b", saving=True)
         + save()
         + f": >|{MARKER}\n"
     )
