@@ -223,6 +223,28 @@ def test_a_failing_last_status_and_running_jobs_get_their_own_advice() -> None:
     assert "changes" not in shellstate.refusal("the exit status of its last command (2)")
 
 
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_a_value_whose_later_line_looks_like_a_shell_variable_is_refused(
+    shell: str, tmp_path: Path
+) -> None:
+    # dash and busybox list such a value over several lines: the later ones are left out of
+    # the state as the shell's own `PWD=`/`_=` lines are, so the value the next piece gets
+    # differs (refused), and nothing of it runs as code; bash lists it as $'...' (handed on)
+    piece = f"V=$(printf 'a\\nPWD=x\\n_=y; touch {tmp_path}/ran')\n"
+    assert run(shell, tmp_path, shellstate.wrap(piece, 1, 2)).returncode == 0
+    second = run(shell, tmp_path, shellstate.wrap('printf %s "$V" > two\n', 2, 2))
+    assert not (tmp_path / "ran").exists()
+    if shell.startswith("bash"):
+        assert second.returncode == 0, second.stderr
+        assert (tmp_path / "two").read_text() == f"a\nPWD=x\n_=y; touch {tmp_path}/ran"
+        return
+    assert second.returncode == shellstate.EXIT_CODE, second.stdout + second.stderr
+    what = shellstate.reported(second.stderr) or ""
+    assert what == "not handed on: variables (__scx_drop)"
+    assert "a value of several lines, a later one beginning `NAME=`" in shellstate.refusal(what)
+    assert not (tmp_path / "two").exists()
+
+
 @pytest.mark.parametrize("shell", ["bash-as-sh", "bash"])
 def test_a_function_redefined_before_a_checkpoint_is_handed_on(shell: str, tmp_path: Path) -> None:
     # there before the piece starts (as from BASH_ENV), redefined in it: the new body

@@ -95,7 +95,8 @@ def capture(var: str, command: str, named: bool = False, emit: str | None = None
     keep = f"{var}=${var}$__scx_l$__scx_s"
     if named:
         keep = (
-            f"case $__scx_k in {_COMPARED}) continue ;; esac; "
+            # (`__scx_drop=`: a later line of a value, in the next piece, see `emit`)
+            f"case $__scx_k in __scx_drop=*) ;; {_COMPARED}) continue ;; esac; "
             # a later line of a multi-line value has no name (kept as `=line`)
             + "__scx_n=${__scx_k%%=*}; "
             + 'case $__scx_k in *=*) ;; *) [ "$__scx_k" != "$__scx_l" ] || __scx_n= ;; esac; '
@@ -105,8 +106,12 @@ def capture(var: str, command: str, named: bool = False, emit: str | None = None
     out = ""
     if emit is not None:
         keep = (
-            f"case $__scx_k in {_UNTOUCHED}{emit}) ;; *) printf '%s\\n' \"$__scx_l\" ;; esac; "
-            + keep
+            # an untouched name's value goes to a variable of ours: should the line be a
+            # later line of another value, the quoting still holds (and that value
+            # differs, which the next piece refuses)
+            f"case $__scx_k in {_UNTOUCHED}{emit}) case $__scx_l in *=*) "
+            "printf '__scx_drop=%s\\n' \"${__scx_l#*=}\" ;; esac ;; "
+            "*) printf '%s\\n' \"$__scx_l\" ;; esac; " + keep
         )
         out = f" >>{STATE}"
     if named or emit is not None:

@@ -63,6 +63,8 @@ __all__ = ["EXIT_CODE", "MARKER", "SELF_CHANGING", "STATE", "TAG", "epilogue", "
 TAG = "scitex-checkpoint: "
 #: What follows :data:`TAG` when a prologue found the state not taken back as saved.
 HANDOVER = "not handed on: "
+# a later line of a multi-line value that begins like a line of the shell's own variables
+_DROPPED = "a value of several lines, a later one beginning `NAME=` with NAME the shell's own"
 #: The exit status of a prologue or epilogue that refuses.
 EXIT_CODE = 86
 
@@ -80,7 +82,7 @@ _TOOLS = (
 )
 _SEPARATORS = "__scx_s=$(printf '\\037') __scx_sq=\\'\n"
 # our temporaries gone (the epilogue needs only the snapshot `__scx_a_*`), xtrace back
-_TEMPORARIES = "x rc rm rl s sq l k n r q h v p a f fa ro w d t c jobs " + " ".join(
+_TEMPORARIES = "x rc rm rl s sq l k n r q h v p a f fa ro w d t c jobs drop " + " ".join(
     f"b_{what} c_{what}" for what, _ in HANDED
 )
 _RESTORE = (
@@ -114,7 +116,7 @@ def _take_back() -> str:
     with the saved one."""
     return (
         clear()
-        + f". {STATE}\n"
+        + f". {STATE}\nunset -v __scx_drop\n"
         + _TOOLS  # PATH is the saved one now
         + f"$__scx_rm rm -f {STATE} {MARKER} {SCRATCH} || exit 127\n"
         + handed("c")
@@ -229,6 +231,7 @@ def refusal(what: str) -> str:
     if not what:
         what = "shell state (its message went to a redirected stderr)"
     if what.startswith(HANDOVER):
+        what = what.replace("__scx_drop", _DROPPED)
         return (
             "the %post before this checkpoint leaves shell state that the next piece's shell "
             f"does not take back as it was: {what[len(HANDOVER) :]}; set it only after the "
