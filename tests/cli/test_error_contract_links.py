@@ -17,24 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-
-def cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
-
-
-def one_line(out: subprocess.CompletedProcess) -> str:
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "Errno" not in lines[0] and "Traceback" not in lines[0]
-    return lines[0]
-
+from clirun import cli, one_line
 
 GONE = "gone-20261206T000000Z.sif"
 COMMANDS = [

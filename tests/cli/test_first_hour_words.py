@@ -15,27 +15,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from clirun import cli, one_line
 from otheruser import another_user
 from storekit import REPO, make_sif
 from uservenv import user_python
-
-
-def cli(*args: str, env: dict | None = None, cwd: Path | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=cwd,
-    )
-
-
-def one_line(out: subprocess.CompletedProcess) -> str:
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "Errno" not in lines[0] and "Traceback" not in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.apptainer

@@ -7,24 +7,13 @@ a ``..`` after a symbolic link is kept (dropping it would name another place).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
 from images import BUSYBOX_DEF
 
 pytestmark = pytest.mark.apptainer
-
-
-def cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
 
 
 def test_no_command_prints_a_dot_dot_the_user_did_not_need(tmp_path: Path) -> None:

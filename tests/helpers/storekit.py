@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from images import busybox_sif
+
+from scitex_container.apptainer.store import sidecars as layout
+from scitex_container.files.fsutil import sha256_file
 
 SIF_MAGIC_OFFSET = 32
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +36,19 @@ def make_sif(path: Path, base: Path | None = None, pad: int = 0, seed: int = 0) 
     path.write_bytes(data)
     os.chmod(path, 0o755)
     return hashlib.sha256(data).hexdigest()
+
+
+def store_version(root: Path) -> Path:
+    """A store version under ``root/app``: busybox, its digest recorded in its metadata,
+    the active link ``app.sif`` to it; returns the version's path."""
+    store = root / "app"
+    store.mkdir()
+    image = store / "app-v1.0.sif"
+    shutil.copy(busybox_sif(), image)
+    meta = {"sha256": sha256_file(image), "image_name": "app"}
+    layout.sidecar(image, layout.META_SUFFIX).write_text(json.dumps(meta) + "\n")
+    (store / "app.sif").symlink_to(image.name)
+    return image
 
 
 def sha256(path: Path) -> str:

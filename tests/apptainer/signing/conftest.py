@@ -12,6 +12,12 @@ from scitex_container.apptainer.signing.sign import sign_artifact
 
 
 @pytest.fixture(scope="module")
+def key(tmp_path_factory):
+    """A new key pair (one per test module)."""
+    return new_keypair(tmp_path_factory.mktemp("keys") / "k")
+
+
+@pytest.fixture(scope="module")
 def signed_busybox(tmp_path_factory):
     """(image, key pair): a copy of the busybox SIF signed with a new key."""
     root = tmp_path_factory.mktemp("signed")

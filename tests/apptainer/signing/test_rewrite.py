@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from images import busybox_sif
+from storekit import store_version
 from tmpfs import mounted_tmpfs
 
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT, read_named_object
-from scitex_container.apptainer.signing.keys import new_keypair
 from scitex_container.apptainer.store import sidecars as layout
 from scitex_container.cli.main import main
 from scitex_container.files import temporaries
@@ -26,11 +24,6 @@ from scitex_container.files.fsutil import sha256_file
 
 pytestmark = pytest.mark.apptainer
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-@pytest.fixture(scope="module")
-def key(tmp_path_factory):
-    return new_keypair(tmp_path_factory.mktemp("keys") / "k")
 
 
 @pytest.fixture()
@@ -46,18 +39,6 @@ def _run(capsys, *args: str) -> tuple[int, dict]:
     return int(exc.value.code or 0), json.loads(out) if out.strip() else {}
 
 
-def _version(root: Path) -> Path:
-    """A store version: busybox, its digest recorded in its metadata, the active link to it."""
-    store = root / "app"
-    store.mkdir()
-    image = store / "app-v1.0.sif"
-    shutil.copy(busybox_sif(), image)
-    meta = {"sha256": sha256_file(image), "image_name": "app"}
-    layout.sidecar(image, layout.META_SUFFIX).write_text(json.dumps(meta) + "\n")
-    (store / "app.sif").symlink_to(image.name)
-    return image
-
-
 def _state(image: Path) -> tuple[str, bytes]:
     return sha256_file(image), layout.sidecar(image, layout.META_SUFFIX).read_bytes()
 
@@ -69,7 +50,7 @@ def _integrity_passes(capsys, image: Path) -> None:
 
 
 def test_embed_without_key_rerecords_the_version(tmp_path, capsys):
-    image = _version(tmp_path)
+    image = store_version(tmp_path)
     before = sha256_file(image)
     code, out = _run(capsys, "sbom", str(image.parent / "app.sif"), "--embed")
     assert code == 0, out
@@ -107,7 +88,7 @@ def test_full_disk_leaves_the_version_as_it_was(
     """Free: nothing, less than a copy, a copy (the signature or SBOM does not fit), a copy
     and one page (the change fits, the metadata does not: both grow the busybox SIF by less
     than a page).  Each fails with exit 1 naming the version, which stays as it was."""
-    image = _version(tiny_fs)
+    image = store_version(tiny_fs)
     before = _state(image)
     leave = 0 if extra_pages is None else _size_pages(image) + extra_pages * PAGE
     filler = _fill(tiny_fs, leave)
