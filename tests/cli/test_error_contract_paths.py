@@ -20,7 +20,7 @@ import pytest
 from clirun import cli, one_line
 from otheruser import another_user
 from storekit import make_sif
-from tmpfs import mounted_tmpfs
+from tmpfs import fill, mounted_tmpfs
 from uservenv import as_other
 
 
@@ -133,9 +133,7 @@ def small_fs(tmp_path: Path):
     with mounted_tmpfs(tmp_path / "small", "8m") as point:
 
         def leave(free_kib: int) -> Path:
-            st = os.statvfs(point)
-            with open(point / "filler", "wb") as fh:
-                os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - free_kib * 1024)
+            fill(point, free_kib * 1024, exact=True)
             return point
 
         yield leave

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from storekit import store_version
-from tmpfs import mounted_tmpfs
+from tmpfs import fill, mounted_tmpfs
 
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT, read_named_object
 from scitex_container.apptainer.store import sidecars as layout
@@ -63,17 +63,6 @@ def test_embed_without_key_rerecords_the_version(tmp_path, capsys):
     assert [p.name for p in image.parent.iterdir() if p.name.startswith(".")] in ([], [".scitex"])
 
 
-def _fill(fs: Path, leave: int) -> Path:
-    st = os.statvfs(fs)
-    free = st.f_bavail * st.f_frsize
-    filler = fs / "filler"
-    with open(filler, "wb") as fh:
-        size = max(0, free - leave) // PAGE * PAGE
-        if size:
-            os.posix_fallocate(fh.fileno(), 0, size)
-    return filler
-
-
 def _size_pages(path: Path) -> int:
     return -(-path.stat().st_size // PAGE) * PAGE
 
@@ -91,7 +80,7 @@ def test_full_disk_leaves_the_version_as_it_was(
     image = store_version(tiny_fs)
     before = _state(image)
     leave = 0 if extra_pages is None else _size_pages(image) + extra_pages * PAGE
-    filler = _fill(tiny_fs, leave)
+    filler = fill(tiny_fs, leave)
     if command == "sign":
         code, out = _run(capsys, "sign", str(image), "--key", str(key.private))
     else:
