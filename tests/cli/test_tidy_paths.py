@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from clirun import cli
+from clitree import every_command, params
 from images import BUSYBOX_DEF
 
 pytestmark = pytest.mark.apptainer
@@ -57,18 +58,10 @@ def test_every_path_parameter_of_every_command_is_tidied() -> None:
     from scitex_container.cli.main import cli as root
     from scitex_container.cli.options import TidyPath
 
-    plain: list[str] = []
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        for param in cmd.get_params(click.Context(cmd)):
-            if isinstance(param.type, click.Path) and not isinstance(param.type, TidyPath):
-                plain.append(f"{' '.join(path)} {param.name}")
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                assert sub is not None
-                walk(sub, (*path, name))
-
-    walk(root, ())
+    plain = [
+        f"{' '.join(path)} {param.name}"
+        for path, cmd in every_command(root)
+        for param in params(cmd)
+        if isinstance(param.type, click.Path) and not isinstance(param.type, TidyPath)
+    ]
     assert plain == []
