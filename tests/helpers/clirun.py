@@ -35,3 +35,23 @@ def one_line(out: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1, out.stderr
     assert "Errno" not in lines[0] and "Traceback" not in lines[0], lines[0]
     return lines[0]
+
+
+def in_process(capsys, *args: str) -> tuple[object, str, str]:
+    """``main(ARGS)`` in this process: (its exit code as raised, stdout, stderr)."""
+    import pytest
+
+    from scitex_container.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exc.value.code, captured.out, captured.err
+
+
+def in_process_json(capsys, *args: str) -> tuple[int, dict]:
+    """``main(["--json", *ARGS])`` in this process: (exit code, the JSON it printed or {})."""
+    import json
+
+    code, out, _ = in_process(capsys, "--json", *args)
+    return int(code or 0), json.loads(out) if out.strip() else {}

@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 
 import pytest
+from clirun import in_process_json
 from storekit import store_version
 from tmpfs import fill, mounted_tmpfs
 
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT, read_named_object
 from scitex_container.apptainer.store import sidecars as layout
-from scitex_container.cli.main import main
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import sha256_file
 
@@ -32,19 +32,12 @@ def tiny_fs(tmp_path: Path):
         yield point
 
 
-def _run(capsys, *args: str) -> tuple[int, dict]:
-    with pytest.raises(SystemExit) as exc:
-        main(["--json", *args])
-    out = capsys.readouterr().out
-    return int(exc.value.code or 0), json.loads(out) if out.strip() else {}
-
-
 def _state(image: Path) -> tuple[str, bytes]:
     return sha256_file(image), layout.sidecar(image, layout.META_SUFFIX).read_bytes()
 
 
 def _integrity_passes(capsys, image: Path) -> None:
-    code, out = _run(capsys, "verify", str(image))
+    code, out = in_process_json(capsys, "verify", str(image))
     assert code == 0, out
     assert out["integrity"]["status"] == "pass", out
 
@@ -52,7 +45,7 @@ def _integrity_passes(capsys, image: Path) -> None:
 def test_embed_without_key_rerecords_the_version(tmp_path, capsys):
     image = store_version(tmp_path)
     before = sha256_file(image)
-    code, out = _run(capsys, "sbom", str(image.parent / "app.sif"), "--embed")
+    code, out = in_process_json(capsys, "sbom", str(image.parent / "app.sif"), "--embed")
     assert code == 0, out
     assert out["embedded"] and out["recorded"]
     assert read_named_object(image, SBOM_OBJECT) is not None
@@ -82,9 +75,9 @@ def test_full_disk_leaves_the_version_as_it_was(
     leave = 0 if extra_pages is None else _size_pages(image) + extra_pages * PAGE
     filler = fill(tiny_fs, leave)
     if command == "sign":
-        code, out = _run(capsys, "sign", str(image), "--key", str(key.private))
+        code, out = in_process_json(capsys, "sign", str(image), "--key", str(key.private))
     else:
-        code, out = _run(capsys, "sbom", str(image), "--embed")
+        code, out = in_process_json(capsys, "sbom", str(image), "--embed")
     assert code == 1, out
     assert "no space left on device" in out["error"] and str(image) in out["error"], out
     assert _state(image) == before
@@ -93,6 +86,6 @@ def test_full_disk_leaves_the_version_as_it_was(
     filler.unlink()
     _integrity_passes(capsys, image)
     if command == "sign":  # with room, the same command succeeds and is recorded
-        code, out = _run(capsys, "sign", str(image), "--key", str(key.private))
+        code, out = in_process_json(capsys, "sign", str(image), "--key", str(key.private))
         assert code == 0 and out["recorded"], out
         _integrity_passes(capsys, image)
