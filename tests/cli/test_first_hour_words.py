@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from clirun import cli, one_line
+from images import STAGED_DEF
 from otheruser import another_user
 from storekit import REPO, make_sif
 from uservenv import user_python
@@ -111,24 +112,13 @@ def test_sandbox_switch_takes_the_name_sandbox_list_prints(tmp_path: Path) -> No
     assert os.readlink(store / "current-sandbox") == "sandbox-20261206T214429Z"
 
 
-STAGED = """\
-Bootstrap: localimage
-From: {base}
-
-%post
-    echo one > /one
-    # scitex: checkpoint
-    echo two > /two
-"""
-
-
 @pytest.mark.apptainer
 def test_build_stage_notes_go_to_stderr_and_q_silences_them(
     tmp_path: Path, busybox_sif: Path
 ) -> None:
     """Under -q, "stage X: built" and "stage cache not used" reached stdout and survived."""
     recipe = tmp_path / "r.def"
-    recipe.write_text(STAGED.format(base=busybox_sif))
+    recipe.write_text(STAGED_DEF.format(base=busybox_sif))
     cache = str(tmp_path / "stages")
     loud = cli("build", "--cache-dir", cache, "-o", str(tmp_path / "a"), str(recipe))
     assert loud.returncode == 0, loud.stderr

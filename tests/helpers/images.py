@@ -34,6 +34,17 @@ BUSYBOX_DEF = textwrap.dedent(
     """
 )
 
+#: Two stages on a local base (``.format(base=SIF)``): ``/one``, a checkpoint, ``/two``.
+STAGED_DEF = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    echo one > /one
+    # scitex: checkpoint
+    echo two > /two
+"""
+
 DEBIAN_DEF = textwrap.dedent(
     """\
     Bootstrap: debootstrap
