@@ -29,6 +29,18 @@ def cli(
     )
 
 
+def checkout_cli(
+    *args: object,
+    cwd: Path | str | None = None,
+    extra: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """``cli`` whose child imports this checkout (``storekit.python_env``), plus ``extra``."""
+    from storekit import python_env
+
+    return cli(*args, cwd=cwd, env={**python_env(), **(extra or {})}, timeout=timeout)
+
+
 def one_line(out: subprocess.CompletedProcess) -> str:
     """The CLI's error: exactly one line on stderr, no errno or traceback in it; returned."""
     lines = out.stderr.strip().splitlines()

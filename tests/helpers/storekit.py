@@ -142,12 +142,6 @@ PYTHON = sys.executable
 
 def cli_with_cache(*args: str, cache: Path) -> subprocess.CompletedProcess:
     """``python -m scitex_container ARGS`` with its digest cache under ``cache``."""
-    env = {**python_env(), "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    from clirun import checkout_cli
+
+    return checkout_cli(*args, extra={"XDG_CACHE_HOME": str(cache)})

@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from clirun import cli
-from storekit import python_env
+from clirun import checkout_cli
 from tmpfs import fill, mounted_tmpfs
 
 LOCK = "# scitex-container lock\n[pip]\nsix==1.16.0\n[dpkg]\n[node]\n"  # an 11053-byte wheel
@@ -19,7 +18,7 @@ def _archive_fails(point: Path, left: int, source: Path, *more: object) -> tuple
     must fail with exit 1; returns the archive's path and the last line of the error."""
     fill(point, left, exact=True)
     archive = point / "arc"
-    done = cli("lock", "archive", source, "-o", archive, *more, env=python_env())
+    done = checkout_cli("lock", "archive", source, "-o", archive, *more)
     assert done.returncode == 1, (done.stdout, done.stderr)
     return archive, done.stderr.strip().splitlines()[-1]
 

@@ -10,15 +10,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clirun import cli as run
-from storekit import python_env
+from clirun import checkout_cli
 
 DEF = "Bootstrap: docker\nFrom: busybox:1.36\n\n%post\n    true\n"
 
 
 def cli(cwd: Path, *args: object):
     """The CLI run in ``cwd``; 60 s: a hang or an endless read fails the test, not the suite."""
-    return run(*args, cwd=cwd, env=python_env(), timeout=60)
+    return checkout_cli(*args, cwd=cwd, timeout=60)
 
 
 @pytest.fixture

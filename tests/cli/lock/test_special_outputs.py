@@ -11,14 +11,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from clirun import cli as run
-from storekit import python_env
+from clirun import checkout_cli as cli
 
 pytestmark = pytest.mark.apptainer
-
-
-def cli(*args: object):
-    return run(*args, env=python_env())
 
 
 def test_lock_capture_and_sbom_write_through_a_device(busybox_sif: Path, null_device) -> None:
