@@ -99,3 +99,18 @@ def busybox_sif() -> Path:
 
 def debian_sif() -> Path:
     return cached_build("debian-pip", DEBIAN_DEF)
+
+
+def signed_copies(directory: Path, signers: dict) -> dict[str, Path]:
+    """``{name: directory/NAME.sif}``: busybox copies, each signed by ``signers[name]``'s
+    private key (a key pair, or None: left unsigned)."""
+    from scitex_container.apptainer.signing.sign import sign_artifact
+
+    out = {}
+    for name, pair in signers.items():
+        path = directory / f"{name}.sif"
+        shutil.copy(busybox_sif(), path)
+        if pair is not None:
+            sign_artifact(path, pair.private)
+        out[name] = path
+    return out

@@ -51,6 +51,16 @@ def store_version(root: Path) -> Path:
     return image
 
 
+def signed_store(root: Path, images: dict[str, Path]) -> Path:
+    """``root/store``, flat: 1.0 unsigned, 2.0 signed by the site key, 3.0 by another key
+    (``images`` as the signing tests' ``signed_images`` fixture gives them)."""
+    store = root / "store"
+    store.mkdir()
+    for version, name in (("1.0", "unsigned"), ("2.0", "site"), ("3.0", "other")):
+        shutil.copy(images[name], store / f"scitex-v{version}.sif")
+    return store
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from images import busybox_sif
+from images import busybox_sif, signed_copies
 
 from scitex_container.apptainer.signing.keys import new_keypair
 from scitex_container.apptainer.signing.sign import sign_artifact
@@ -35,11 +35,4 @@ def signed_images(tmp_path_factory):
     site, other = new_keypair(root / "site"), new_keypair(root / "other")
     images = root / "images"
     images.mkdir()
-    out = {}
-    for name, key in (("unsigned", None), ("site", site), ("other", other)):
-        path = images / f"{name}.sif"
-        shutil.copy(busybox_sif(), path)
-        if key is not None:
-            sign_artifact(path, key.private)
-        out[name] = path
-    return site, other, out
+    return site, other, signed_copies(images, {"unsigned": None, "site": site, "other": other})

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from clirun import in_process
 from images import busybox_sif
+from storekit import signed_store
 
 from scitex_container import envvars
 from scitex_container.apptainer.signing import policy as policy_mod
@@ -119,15 +119,6 @@ def test_cli_malformed_policy_exits_2_naming_file_and_key(tmp_path, monkeypatch,
 # -- the gates, with the real apptainer ----------------------------------------
 
 
-def _store(tmp_path: Path, images: dict[str, Path]) -> Path:
-    """A flat store: 1.0 unsigned, 2.0 signed by the site key, 3.0 by another key."""
-    store = tmp_path / "store"
-    store.mkdir()
-    for version, name in (("1.0", "unsigned"), ("2.0", "site"), ("3.0", "other")):
-        shutil.copy(images[name], store / f"scitex-v{version}.sif")
-    return store
-
-
 def _site_policy(tmp_path, site, monkeypatch) -> Path:
     return _policy(tmp_path, f'[require_signature]\n{ALL}keys = ["{site.public}"]\n', monkeypatch)
 
@@ -137,7 +128,7 @@ def test_switch_refuses_unsigned_and_foreign_accepts_site_signed(
     tmp_path, signed_images, monkeypatch, capsys
 ):
     site, _, images = signed_images
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
     _site_policy(tmp_path, site, monkeypatch)
     link = store / "current.sif"
 
@@ -165,7 +156,7 @@ def test_deploy_refuses_unsigned_before_copying_and_deploys_signed(
     tmp_path, signed_images, monkeypatch, capsys
 ):
     site, _, images = signed_images
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
     os.symlink("scitex-v1.0.sif", store / "current.sif")  # made before the policy
     _site_policy(tmp_path, site, monkeypatch)
     target = tmp_path / "target"

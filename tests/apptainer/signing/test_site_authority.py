@@ -17,6 +17,7 @@ import pytest
 from clirun import in_process
 from images import busybox_sif
 from otheruser import another_user
+from storekit import signed_store
 
 from scitex_container import envvars
 from scitex_container.apptainer.signing import policy as policy_mod
@@ -51,15 +52,6 @@ def _write(path: Path, body: str, mode: int = 0o644) -> Path:
     return path
 
 
-def _store(tmp_path: Path, images: dict[str, Path]) -> Path:
-    """1.0 unsigned, 2.0 signed by the site key, 3.0 signed by the other key."""
-    store = tmp_path / "store"
-    store.mkdir()
-    for version, name in (("1.0", "unsigned"), ("2.0", "site"), ("3.0", "other")):
-        shutil.copy(images[name], store / f"scitex-v{version}.sif")
-    return store
-
-
 @pytest.mark.apptainer
 def test_a_users_policy_cannot_switch_the_site_policy_off(
     tmp_path, site, signed_images, monkeypatch, capsys
@@ -69,7 +61,7 @@ def test_a_users_policy_cannot_switch_the_site_policy_off(
     _write(site, f'[require_signature]\nswitch = true\nkeys = ["{key}"]\n')
     mine = _write(tmp_path / "mine.toml", "")  # an empty policy of the caller's own
     monkeypatch.setenv(envvars.POLICY, str(mine))
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
 
     assert [p.path for p in load_policies()] == [site, mine]
     code, _, err = in_process(capsys, "switch", "1.0", str(store))
@@ -92,7 +84,7 @@ def test_a_users_policy_adds_steps_and_keys_that_must_also_pass(
         f'[require_signature]\nswitch = true\ndeploy = true\nkeys = ["{site_pair.public}"]\n',
     )
     monkeypatch.setenv(envvars.POLICY, str(mine))
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
 
     # 3.0 passes the site's keyring but not the key the added policy requires
     code, out, err = in_process(capsys, "--json", "switch", "3.0", str(store))
