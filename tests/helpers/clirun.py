@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -12,12 +13,16 @@ def cli(
     *args: object,
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
     timeout: float = 300,
 ) -> subprocess.CompletedProcess:
     """Run the CLI with ``args`` (each made a string); output captured as text.
 
-    ``env`` replaces the environment (None: this process's); ``cwd`` is where it runs.
+    ``env`` replaces the environment (None: this process's), ``extra`` is set on top of
+    it; ``cwd`` is where it runs.
     """
+    if extra:
+        env = {**(os.environ if env is None else env), **extra}
     return subprocess.run(
         [sys.executable, "-m", "scitex_container", *map(str, args)],
         capture_output=True,
@@ -38,7 +43,7 @@ def checkout_cli(
     """``cli`` whose child imports this checkout (``storekit.python_env``), plus ``extra``."""
     from storekit import python_env
 
-    return cli(*args, cwd=cwd, env={**python_env(), **(extra or {})}, timeout=timeout)
+    return cli(*args, cwd=cwd, env=python_env(), extra=extra, timeout=timeout)
 
 
 def one_line(out: subprocess.CompletedProcess) -> str:

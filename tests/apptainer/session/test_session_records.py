@@ -96,7 +96,7 @@ def test_slug_from_directory_name() -> None:
 
 
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return cli(*args, env={**os.environ, **env})
+    return cli(*args, extra=env)
 
 
 def test_cli_dry_run_start_writes_and_submits_nothing(tmp_path: Path) -> None:
