@@ -114,3 +114,12 @@ def signed_copies(directory: Path, signers: dict) -> dict[str, Path]:
             sign_artifact(path, pair.private)
         out[name] = path
     return out
+
+
+def busybox_signed_by_new_key(directory: Path):
+    """(``directory/signed.sif``, key pair): a busybox copy signed by a new key pair
+    (``directory/keys``)."""
+    from scitex_container.apptainer.signing.keys import new_keypair
+
+    pair = new_keypair(directory / "keys")
+    return signed_copies(directory, {"signed": pair})["signed"], pair

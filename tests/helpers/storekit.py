@@ -38,6 +38,20 @@ def make_sif(path: Path, base: Path | None = None, pad: int = 0, seed: int = 0) 
     return hashlib.sha256(data).hexdigest()
 
 
+#: Three version stamps, oldest first (for stores of made-up versions).
+STAMPS = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z"]
+
+
+def stamped_store(where: Path, name: str) -> Path:
+    """Versions ``NAME-vSTAMP.sif`` of ``STAMPS`` (fake SIFs) in ``where`` (made if missing),
+    ``NAME.sif`` linked to the newest; returns ``where``."""
+    where.mkdir(exist_ok=True)
+    for i, stamp in enumerate(STAMPS):
+        make_sif(where / f"{name}-v{stamp}.sif", seed=i)
+    os.symlink(f"{name}-v{STAMPS[-1]}.sif", where / f"{name}.sif")
+    return where
+
+
 def store_version(root: Path) -> Path:
     """A store version under ``root/app``: busybox, its digest recorded in its metadata,
     the active link ``app.sif`` to it; returns the version's path."""
