@@ -180,3 +180,19 @@ def sx(capsys: pytest.CaptureFixture[str]):
         return Ran(code, out, err)
 
     return run
+
+
+@pytest.fixture()
+def null_device(tmp_path: Path) -> Path:
+    """Our own /dev/null (``tmp_path/null``, made by mknod); the test skipped without root."""
+    from specialfiles import NULL, char_device_or_skip
+
+    return char_device_or_skip(tmp_path / "null", NULL)
+
+
+@pytest.fixture()
+def zero_device(tmp_path: Path) -> Path:
+    """Our own /dev/zero (``tmp_path/zero``): a read of it never ends; skipped without root."""
+    from specialfiles import ZERO, char_device_or_skip
+
+    return char_device_or_skip(tmp_path / "zero", ZERO)

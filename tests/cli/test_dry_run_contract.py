@@ -18,13 +18,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 import pytest
+from clirun import cli as run
+from clitree import every_command
 from dryrun import fails_alike, tree
 from storekit import make_sif
 
@@ -113,31 +113,11 @@ READ_ONLY = {
 PAST = re.compile(r"^(wrote|signed|removed|copied|built|embedded|rolled back|deleted)\b", re.M)
 
 
-def walk(cmd: click.Command, path: tuple[str, ...] = ()) -> list[str]:
-    if isinstance(cmd, click.Group):
-        ctx = click.Context(cmd)
-        out: list[str] = []
-        for name in cmd.list_commands(ctx):
-            sub = cmd.get_command(ctx, name)
-            assert sub is not None
-            out += walk(sub, (*path, name))
-        return out
-    return [" ".join(path)]
-
-
 def test_every_command_is_classified() -> None:
-    names = set(walk(root))
+    commands = every_command(root)
+    names = {" ".join(path) for path, cmd in commands if not isinstance(cmd, click.Group)}
     assert names - set(MUTATING) - READ_ONLY == set(), "classify the new command here"
     assert not set(MUTATING) & READ_ONLY
-
-
-def run(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def check(top: Path, args: list[object], listed: Callable[[dict], list[str]]) -> list[str]:
@@ -229,13 +209,7 @@ def test_dry_run_lines_say_what_would_be_done_and_json_has_one_shape(tmp_path: P
 def test_docker_dry_run_says_what_it_would_do(tmp_path: Path) -> None:
     (tmp_path / "docker-compose.yml").write_text("services:\n  a:\n    image: busybox\n")
     for action in ("up", "down", "restart"):
-        out = subprocess.run(
-            [sys.executable, "-m", "scitex_container", "--dry-run", "docker", action],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp_path,
-        )
+        out = run("--dry-run", "docker", action, cwd=tmp_path)
         assert out.returncode == 1, out.stderr
         assert "nothing changed" not in out.stdout
         assert re.search(rf"^would run the \d+ command\(s\) above to {action} ", out.stdout, re.M)

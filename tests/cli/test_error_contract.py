@@ -9,30 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from clirun import cli, one_line
 from otheruser import another_user
 from storekit import make_sif
 from uservenv import as_other
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def one_line(out: subprocess.CompletedProcess) -> str:
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "Errno" not in lines[0] and "Traceback" not in lines[0]
-    return lines[0]
 
 
 @pytest.mark.apptainer

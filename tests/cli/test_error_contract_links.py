@@ -10,31 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-
-
-def cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
-
-
-def one_line(out: subprocess.CompletedProcess) -> str:
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "Errno" not in lines[0] and "Traceback" not in lines[0]
-    return lines[0]
-
+from clirun import cli, one_line
+from specialfiles import NULL, can_make_devices, char_device
 
 GONE = "gone-20261206T000000Z.sif"
 COMMANDS = [
@@ -120,8 +103,8 @@ def test_a_missing_tool_makes_no_store_state(tmp_path: Path, command: str) -> No
 def specials(tmp_path: Path) -> Path:
     """Our own FIFO and device (never a real /dev one), beside a good lock."""
     os.mkfifo(tmp_path / "ff")
-    if os.geteuid() == 0:
-        os.mknod(tmp_path / "dev", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    if can_make_devices():
+        char_device(tmp_path / "dev", NULL)
     (tmp_path / "good.lock").write_text("# scitex-container lock\n[pip]\n[dpkg]\n[node]\n")
     return tmp_path
 

@@ -13,32 +13,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from clirun import cli, one_line
 from otheruser import another_user
 from storekit import make_sif
-from tmpfs import mounted_tmpfs
+from tmpfs import fill, mounted_tmpfs
 from uservenv import as_other
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def one_line(out: subprocess.CompletedProcess) -> str:
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "Errno" not in lines[0] and "Traceback" not in lines[0]
-    return lines[0]
 
 
 @pytest.fixture()
@@ -150,9 +133,7 @@ def small_fs(tmp_path: Path):
     with mounted_tmpfs(tmp_path / "small", "8m") as point:
 
         def leave(free_kib: int) -> Path:
-            st = os.statvfs(point)
-            with open(point / "filler", "wb") as fh:
-                os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - free_kib * 1024)
+            fill(point, free_kib * 1024, exact=True)
             return point
 
         yield leave

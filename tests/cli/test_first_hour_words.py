@@ -15,27 +15,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from clirun import cli, one_line
+from images import STAGED_DEF
 from otheruser import another_user
 from storekit import REPO, make_sif
 from uservenv import user_python
-
-
-def cli(*args: str, env: dict | None = None, cwd: Path | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=cwd,
-    )
-
-
-def one_line(out: subprocess.CompletedProcess) -> str:
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "Errno" not in lines[0] and "Traceback" not in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.apptainer
@@ -128,24 +112,13 @@ def test_sandbox_switch_takes_the_name_sandbox_list_prints(tmp_path: Path) -> No
     assert os.readlink(store / "current-sandbox") == "sandbox-20261206T214429Z"
 
 
-STAGED = """\
-Bootstrap: localimage
-From: {base}
-
-%post
-    echo one > /one
-    # scitex: checkpoint
-    echo two > /two
-"""
-
-
 @pytest.mark.apptainer
 def test_build_stage_notes_go_to_stderr_and_q_silences_them(
     tmp_path: Path, busybox_sif: Path
 ) -> None:
     """Under -q, "stage X: built" and "stage cache not used" reached stdout and survived."""
     recipe = tmp_path / "r.def"
-    recipe.write_text(STAGED.format(base=busybox_sif))
+    recipe.write_text(STAGED_DEF.format(base=busybox_sif))
     cache = str(tmp_path / "stages")
     loud = cli("build", "--cache-dir", cache, "-o", str(tmp_path / "a"), str(recipe))
     assert loud.returncode == 0, loud.stderr

@@ -9,20 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli as run_cli
 
 from scitex_container.cli.main import cli
 from scitex_container.cli.registry import COMMANDS
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
 
 
 def test_version_and_help() -> None:
@@ -41,7 +31,7 @@ def test_unknown_command_is_usage_error_exit_2() -> None:
 
 
 def test_missing_tool_exits_3_with_one_line(tmp_path: Path) -> None:
-    out = run_cli("info", env={"SCITEX_CONTAINER_CMD": "scitex-not-installed"})
+    out = run_cli("info", extra={"SCITEX_CONTAINER_CMD": "scitex-not-installed"})
     assert out.returncode == 3
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: `scitex-not-installed`")

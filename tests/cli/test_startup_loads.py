@@ -11,16 +11,12 @@ loaded by then.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from images import busybox_sif
-
-from scitex_container.apptainer.signing.keys import new_keypair
-from scitex_container.apptainer.signing.sign import sign_artifact
+from images import busybox_signed_by_new_key
 
 _DRIVER = """\
 import json, os, sys
@@ -60,10 +56,7 @@ def test_info_loads_little_before_asking_apptainer() -> None:
 
 @pytest.mark.apptainer
 def test_verify_with_a_key_loads_no_crypto_before_apptainer_verify(tmp_path: Path) -> None:
-    pair = new_keypair(tmp_path / "keys")
-    image = tmp_path / "img.sif"
-    shutil.copy(busybox_sif(), image)
-    sign_artifact(image, pair.private)
+    image, pair = busybox_signed_by_new_key(tmp_path)
     argv, own, third = _loaded_at_first_tool("verify", str(image), "--key", str(pair.public))
     assert argv[1:3] == ["verify", "--key"]
     # apptainer is started from a thread while the main thread goes on importing what the

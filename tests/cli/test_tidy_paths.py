@@ -7,24 +7,14 @@ a ``..`` after a symbolic link is kept (dropping it would name another place).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
+from clitree import every_command, params
 from images import BUSYBOX_DEF
 
 pytestmark = pytest.mark.apptainer
-
-
-def cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
 
 
 def test_no_command_prints_a_dot_dot_the_user_did_not_need(tmp_path: Path) -> None:
@@ -68,18 +58,10 @@ def test_every_path_parameter_of_every_command_is_tidied() -> None:
     from scitex_container.cli.main import cli as root
     from scitex_container.cli.options import TidyPath
 
-    plain: list[str] = []
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        for param in cmd.get_params(click.Context(cmd)):
-            if isinstance(param.type, click.Path) and not isinstance(param.type, TidyPath):
-                plain.append(f"{' '.join(path)} {param.name}")
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                assert sub is not None
-                walk(sub, (*path, name))
-
-    walk(root, ())
+    plain = [
+        f"{' '.join(path)} {param.name}"
+        for path, cmd in every_command(root)
+        for param in params(cmd)
+        if isinstance(param.type, click.Path) and not isinstance(param.type, TidyPath)
+    ]
     assert plain == []

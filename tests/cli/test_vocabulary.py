@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import click
 import pytest
+from clirun import cli as cli_run
+from clitree import every_command, params
 
 from scitex_container.cli.main import cli
 
@@ -56,9 +56,8 @@ def readme_seed_letters() -> set[tuple[str, str]]:
 def used_letters(hidden: bool = False) -> dict[str, dict[str, set[str]]]:
     """letter -> long name -> commands using it (visible options; hidden ones only if asked)."""
     out: dict[str, dict[str, set[str]]] = {}
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        for param in cmd.get_params(click.Context(cmd)):
+    for path, cmd in every_command(cli):
+        for param in params(cmd):
             if not isinstance(param, click.Option) or param.hidden != hidden:
                 continue
             if (param.name or "").startswith("retired_"):
@@ -67,14 +66,6 @@ def used_letters(hidden: bool = False) -> dict[str, dict[str, set[str]]]:
             for short in (o for o in param.opts + param.secondary_opts if len(o) == 2):
                 for long in longs or ["(none)"]:
                     out.setdefault(short, {}).setdefault(long, set()).add(" ".join(path))
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                assert sub is not None
-                walk(sub, (*path, name))
-
-    walk(cli, ())
     return out
 
 
@@ -113,22 +104,12 @@ def test_hidden_letters_mean_the_table_or_are_the_seeds_listed_ones() -> None:
     assert seed <= found, ("drop rows no command has from README's seed-letter table", seed - found)
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
-
-
 def test_retired_letters_are_refused_in_one_line() -> None:
     for args, instead in (
         (("docker", "logs", "-n", "5"), "--tail N"),
         (("sandbox", "update", "-p", "x", "."), "--package NAME"),
     ):
-        out = run_cli(*args)
+        out = cli_run(*args)
         assert out.returncode == 2, out
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and f"write {instead}" in lines[0], out.stderr
@@ -136,12 +117,12 @@ def test_retired_letters_are_refused_in_one_line() -> None:
 
 def test_docker_down_v_is_verbose_and_never_removes_volumes(tmp_path: Path) -> None:
     (tmp_path / "docker-compose.yml").write_text("services:\n  a:\n    image: busybox\n")
-    out = run_cli("--dry-run", "docker", "down", "-v", cwd=tmp_path)
+    out = cli_run("--dry-run", "docker", "down", "-v", cwd=tmp_path)
     listed = [line for line in out.stdout.splitlines() if " down" in line and "compose" in line]
     assert listed, out
     assert all("-v" not in line.split() and "--volumes" not in line for line in listed), listed
     assert "[scitex]" in out.stderr  # -v after the command name is the global --verbose
-    with_volumes = run_cli("--dry-run", "docker", "down", "--volumes", cwd=tmp_path)
+    with_volumes = cli_run("--dry-run", "docker", "down", "--volumes", cwd=tmp_path)
     assert any(
         "down -v" in line or "--volumes" in line for line in with_volumes.stdout.splitlines()
     )
@@ -150,7 +131,7 @@ def test_docker_down_v_is_verbose_and_never_removes_volumes(tmp_path: Path) -> N
 def test_global_letters_after_the_command_name() -> None:
     """-v/-q are accepted after the command name, as --json/--dry-run are (one rule)."""
     for letter in ("-v", "-q", "--verbose", "--quiet"):
-        out = run_cli("versions", letter, "/nonexistent-store-x")
+        out = cli_run("versions", letter, "/nonexistent-store-x")
         assert out.returncode == 2 and "does not exist" in out.stderr, (letter, out.stderr)
         assert "no such option" not in out.stderr
 
@@ -169,20 +150,12 @@ def test_one_keep_default_in_every_cleanup_said_in_help() -> None:
     """`cleanup` and `sandbox cleanup` keep the same number unless told, and say which."""
     from scitex_container.cli.options import KEEP_DEFAULT
 
-    defaults: dict[str, object] = {}
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        for param in cmd.get_params(click.Context(cmd)):
-            if isinstance(param, click.Option) and "--keep" in param.opts:
-                defaults[" ".join(path)] = param.default
-        if isinstance(cmd, click.Group):
-            ctx = click.Context(cmd)
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                assert sub is not None
-                walk(sub, (*path, name))
-
-    walk(cli, ())
+    defaults = {
+        " ".join(path): param.default
+        for path, cmd in every_command(cli)
+        for param in params(cmd)
+        if isinstance(param, click.Option) and "--keep" in param.opts
+    }
     # the seed's own `purge-sifs` keeps its documented 0: "everything listed goes"
     seed = {"sandbox purge-sifs": 0}
     others = {k: v for k, v in defaults.items() if k not in seed}  # aliases (`clean`) included
@@ -190,13 +163,7 @@ def test_one_keep_default_in_every_cleanup_said_in_help() -> None:
     assert set(others.values()) == {KEEP_DEFAULT}, others
     assert {k: defaults[k] for k in seed} == seed
     for command in ("cleanup", "sandbox cleanup"):
-        out = subprocess.run(
-            [sys.executable, "-m", "scitex_container", *command.split(), "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "COLUMNS": "200"},
-        )
+        out = cli_run(*command.split(), "--help", env={**os.environ, "COLUMNS": "200"})
         said = re.search(rf"\[default: {KEEP_DEFAULT}[;\]]", out.stdout)
         assert out.returncode == 0 and said, out.stdout
 
@@ -204,7 +171,7 @@ def test_one_keep_default_in_every_cleanup_said_in_help() -> None:
 def test_an_empty_stack_status_prints_its_header(tmp_path: Path) -> None:
     """Empty lists print their header: `docker status` of a stack with no containers too."""
     (tmp_path / "docker-compose.yml").write_text("services:\n  a:\n    image: busybox\n")
-    out = run_cli("docker", "status", cwd=tmp_path)
+    out = cli_run("docker", "status", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0].split() == ["name", "state", "image"], out.stdout
 
@@ -217,8 +184,8 @@ def test_status_and_versions_share_keys_for_the_same_image(tmp_path: Path) -> No
     (tmp_path / "demo.def").write_text("Bootstrap: scratch\n")
     make_sif(tmp_path / "demo-v20261206T140148Z.sif", seed=1)
     os.symlink("demo-v20261206T140148Z.sif", tmp_path / "demo.sif")
-    status = json.loads(run_cli("--json", "status", str(tmp_path)).stdout)[0]
-    version = json.loads(run_cli("--json", "versions", str(tmp_path / "demo.sif")).stdout)[0]
+    status = json.loads(cli_run("--json", "status", str(tmp_path)).stdout)[0]
+    version = json.loads(cli_run("--json", "versions", str(tmp_path / "demo.sif")).stdout)[0]
     assert {"path", "size", "date"} <= set(status) & set(version), (status, version)
 
 
@@ -228,7 +195,7 @@ def test_relative_host_paths_are_taken_from_the_working_directory(
     """`--mount rel` was refused while `-p rel` was accepted: one rule for both."""
     (tmp_path / "proj").mkdir()
     (tmp_path / "data").mkdir()
-    out = run_cli(
+    out = cli_run(
         "--dry-run",
         "session",
         "start",
@@ -260,17 +227,17 @@ def test_keep_counts_the_active_among_the_newest_as_the_readme_says(tmp_path: Pa
     row = next(line for line in README.read_text().splitlines() if line.startswith("| `-k` |"))
     assert "keep the N newest" in row and said in row and "counts" not in row, row
     for command in ("cleanup", "sandbox cleanup"):
-        out = run_cli(*command.split(), "--help")
+        out = cli_run(*command.split(), "--help")
         text = " ".join(out.stdout.split())
         assert "the N newest" in text and said in text and "counts" not in text, text
     stamps = [f"20261206T1401{s:02d}Z" for s in range(4)]  # oldest first
     _image_store(tmp_path / "newest", stamps, active=stamps[-1])
-    out = run_cli("cleanup", "-k", "2", str(tmp_path / "newest"))
+    out = cli_run("cleanup", "-k", "2", str(tmp_path / "newest"))
     assert out.returncode == 0, out.stderr
     left = sorted(p.name for p in (tmp_path / "newest").glob("demo-v*.sif"))
     assert left == [f"demo-v{s}.sif" for s in stamps[-2:]], left  # the active is one of the 2
     _image_store(tmp_path / "older", stamps, active=stamps[0])
-    out = run_cli("cleanup", "-k", "1", str(tmp_path / "older"))
+    out = cli_run("cleanup", "-k", "1", str(tmp_path / "older"))
     assert out.returncode == 0, out.stderr
     left = sorted(p.name for p in (tmp_path / "older").glob("demo-v*.sif"))
     assert left == [f"demo-v{stamps[0]}.sif", f"demo-v{stamps[-1]}.sif"], left  # older active stays
@@ -341,7 +308,7 @@ def _build_side_outputs(tmp_path: Path, busybox_sif: Path, run) -> None:
     first = built["artifact"]
     assert isinstance(built["command"], str) and built["argv"][0] in ("apptainer", "singularity")
     sandbox = tmp_path / "sb"
-    made = run_cli("sandbox", "create", str(busybox_sif), "-o", str(sandbox))
+    made = cli_run("sandbox", "create", str(busybox_sif), "-o", str(sandbox))
     assert made.returncode == 0, made.stderr
     to_sif = run("sandbox", "to-sif", str(sandbox), str(store))
     assert isinstance(to_sif, dict) and to_sif["path"] == to_sif["link"] == built["link"]
@@ -381,7 +348,7 @@ def test_json_keys_have_one_spelling_and_one_type_across_commands(
     outputs: dict[str, object] = {}
 
     def run(*args: str, cwd: Path | None = None) -> object:
-        out = run_cli("--json", *args, cwd=cwd)
+        out = cli_run("--json", *args, cwd=cwd)
         assert out.stdout.strip(), (args, out.stderr)
         last = args[1:2] == ("exec",)  # `session exec`: the final line
         data = json.loads(out.stdout.strip().splitlines()[-1] if last else out.stdout)

@@ -18,15 +18,6 @@ from scitex_container.errors import BadInputError, NotAFileError
 from scitex_container.files.fsutil import atomic_write_bytes, atomic_write_text, output_kind
 
 
-@pytest.fixture
-def null_device(tmp_path: Path) -> Path:
-    if os.geteuid() != 0:
-        pytest.skip("mknod needs root")
-    dev = tmp_path / "null"
-    os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    return dev
-
-
 def test_a_character_device_is_written_through_not_replaced(null_device: Path) -> None:
     before = os.lstat(null_device)
     atomic_write_text(null_device, "lock text\n")

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from specialfiles import ZERO, can_make_devices, char_device
 
 from scitex_container.errors import (
     EXIT_BAD_INPUT,
@@ -70,8 +71,8 @@ def test_fifo_and_device_are_not_regular_files_never_not_found(tmp_path: Path) -
     ):
         regular_file(fifo, "def file")  # returns at once: a FIFO is never opened
     dev = tmp_path / "zero"
-    if os.geteuid() == 0:
-        os.mknod(dev, 0o666 | 0o020000, os.makedev(1, 5))
+    if can_make_devices():
+        char_device(dev, ZERO)
         with pytest.raises(PathKindError, match=r"not a regular file \(a device\)"):
             regular_file(dev, "def file")
     with pytest.raises(PathKindError, match="a directory, not a file"):

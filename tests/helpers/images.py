@@ -59,6 +59,17 @@ SHELLS_DEF = textwrap.dedent(
     """
 )
 
+#: Two stages on a local base (``.format(base=SIF)``): ``/one``, a checkpoint, ``/two``.
+STAGED_DEF = """\
+Bootstrap: localimage
+From: {base}
+
+%post
+    echo one > /one
+    # scitex: checkpoint
+    echo two > /two
+"""
+
 DEBIAN_DEF = textwrap.dedent(
     """\
     Bootstrap: debootstrap
@@ -121,3 +132,27 @@ def shells_sif() -> Path:
 
 def debian_sif() -> Path:
     return cached_build("debian-pip", DEBIAN_DEF)
+
+
+def signed_copies(directory: Path, signers: dict) -> dict[str, Path]:
+    """``{name: directory/NAME.sif}``: busybox copies, each signed by ``signers[name]``'s
+    private key (a key pair, or None: left unsigned)."""
+    from scitex_container.apptainer.signing.sign import sign_artifact
+
+    out = {}
+    for name, pair in signers.items():
+        path = directory / f"{name}.sif"
+        shutil.copy(busybox_sif(), path)
+        if pair is not None:
+            sign_artifact(path, pair.private)
+        out[name] = path
+    return out
+
+
+def busybox_signed_by_new_key(directory: Path):
+    """(``directory/signed.sif``, key pair): a busybox copy signed by a new key pair
+    (``directory/keys``)."""
+    from scitex_container.apptainer.signing.keys import new_keypair
+
+    pair = new_keypair(directory / "keys")
+    return signed_copies(directory, {"signed": pair})["signed"], pair

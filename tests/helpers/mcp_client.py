@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -85,3 +86,30 @@ From: {base}
     while [ ! -e {gate}/release ] && [ "$i" -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
     [ -e {gate}/release ]
 """
+
+
+def raw_server(roots: Path, **popen: Any) -> subprocess.Popen:
+    """The server on pipes (text), run in ``roots`` with ``server_env(roots)``; no client."""
+    return subprocess.Popen(
+        [SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=server_env(roots),
+        cwd=roots,
+        **popen,
+    )
+
+
+def waiting_build(tmp_path: Path, busybox_sif: Path) -> tuple[Path, Path]:
+    """(gate, def): a def whose %post waits in ``gate`` (see WAITING_DEF) on a local base."""
+    from storekit import make_sif
+
+    gate = tmp_path / "gate"  # under /tmp, which apptainer binds into %post
+    gate.mkdir()
+    definition = tmp_path / "wait.def"
+    base = tmp_path / "base.sif"  # inside the server's root: a localimage outside is refused
+    make_sif(base, busybox_sif)
+    definition.write_text(WAITING_DEF.format(base=base, gate=gate))
+    return gate, definition

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from images import busybox_sif
+
+from scitex_container.apptainer.store import sidecars as layout
+from scitex_container.files.fsutil import sha256_file
 
 SIF_MAGIC_OFFSET = 32
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +36,43 @@ def make_sif(path: Path, base: Path | None = None, pad: int = 0, seed: int = 0) 
     path.write_bytes(data)
     os.chmod(path, 0o755)
     return hashlib.sha256(data).hexdigest()
+
+
+#: Three version stamps, oldest first (for stores of made-up versions).
+STAMPS = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z"]
+
+
+def stamped_store(where: Path, name: str) -> Path:
+    """Versions ``NAME-vSTAMP.sif`` of ``STAMPS`` (fake SIFs) in ``where`` (made if missing),
+    ``NAME.sif`` linked to the newest; returns ``where``."""
+    where.mkdir(exist_ok=True)
+    for i, stamp in enumerate(STAMPS):
+        make_sif(where / f"{name}-v{stamp}.sif", seed=i)
+    os.symlink(f"{name}-v{STAMPS[-1]}.sif", where / f"{name}.sif")
+    return where
+
+
+def store_version(root: Path) -> Path:
+    """A store version under ``root/app``: busybox, its digest recorded in its metadata,
+    the active link ``app.sif`` to it; returns the version's path."""
+    store = root / "app"
+    store.mkdir()
+    image = store / "app-v1.0.sif"
+    shutil.copy(busybox_sif(), image)
+    meta = {"sha256": sha256_file(image), "image_name": "app"}
+    layout.sidecar(image, layout.META_SUFFIX).write_text(json.dumps(meta) + "\n")
+    (store / "app.sif").symlink_to(image.name)
+    return image
+
+
+def signed_store(root: Path, images: dict[str, Path]) -> Path:
+    """``root/store``, flat: 1.0 unsigned, 2.0 signed by the site key, 3.0 by another key
+    (``images`` as the signing tests' ``signed_images`` fixture gives them)."""
+    store = root / "store"
+    store.mkdir()
+    for version, name in (("1.0", "unsigned"), ("2.0", "site"), ("3.0", "other")):
+        shutil.copy(images[name], store / f"scitex-v{version}.sif")
+    return store
 
 
 def sha256(path: Path) -> str:
@@ -122,12 +166,6 @@ PYTHON = sys.executable
 
 def cli_with_cache(*args: str, cache: Path) -> subprocess.CompletedProcess:
     """``python -m scitex_container ARGS`` with its digest cache under ``cache``."""
-    env = {**python_env(), "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    from clirun import checkout_cli
+
+    return checkout_cli(*args, extra={"XDG_CACHE_HOME": str(cache)})

@@ -30,3 +30,21 @@ def mounted_tmpfs(point: Path, size: str, mode: str = "0755") -> Iterator[Path]:
         yield point
     finally:
         subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def fill(fs: Path, leave: int, *, exact: bool = False) -> Path:
+    """Preallocate ``fs/filler`` so that about ``leave`` bytes stay free on ``fs``; return it.
+
+    By default the filler is whole pages, so at least ``leave`` stays free (up to a page
+    more).  ``exact``: the filler is free minus ``leave`` bytes to the byte; tmpfs gives
+    whole pages, so at most ``leave`` stays free (a ``leave`` of 10 KiB leaves 8 KiB).
+    """
+    st = os.statvfs(fs)
+    free = st.f_bavail * st.f_frsize
+    page = os.sysconf("SC_PAGE_SIZE")
+    size = free - leave if exact else max(0, free - leave) // page * page
+    filler = fs / "filler"
+    with open(filler, "wb") as fh:
+        if size:
+            os.posix_fallocate(fh.fileno(), 0, size)
+    return filler

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
+from clirun import cli as run_cli
 
 from scitex_container.host.snapshot import snapshot_schema
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
 
 
 def test_host_check_json_and_exit_code(host_packages: dict) -> None:
@@ -32,7 +19,7 @@ def test_host_check_json_and_exit_code(host_packages: dict) -> None:
 
 
 def test_host_check_exits_1_when_a_group_is_missing(tmp_path: Path) -> None:
-    out = run_cli("host", "check", env={"PATH": str(tmp_path)})
+    out = run_cli("host", "check", extra={"PATH": str(tmp_path)})
     assert out.returncode == 1
     assert out.stdout.splitlines()[0].split("\t")[:2] == ["group", "installed"]
 

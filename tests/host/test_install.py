@@ -94,33 +94,25 @@ def test_dry_run_records_the_install_without_sudo_as_root(host_packages: dict) -
     assert rec.commands == [("bash", result["script"], "--texlive-recommended")]
 
 
+def _as_nobody(code: str) -> subprocess.CompletedProcess:
+    """``python -c CODE`` as the user nobody, importing this checkout's source."""
+    # The system Python: the test interpreter may live under /root, unreadable to nobody.
+    python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": str(REPO / "src")}
+    argv = ["runuser", "-u", "nobody", "--", "env", *[f"{k}={v}" for k, v in env.items()]]
+    return subprocess.run(
+        [*argv, python, "-c", code], check=False, capture_output=True, text=True, timeout=120
+    )
+
+
 def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         pytest.skip("needs root to switch to an unprivileged user")
-    # The system Python: the test interpreter may live under /root, unreadable to nobody.
-    python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
     code = (
         "import json; from scitex_container.host import install_packages; "
         "print(json.dumps(install_packages(texlive=True, texlive_recommended=True)))"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": str(REPO / "src")}
-    out = subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "nobody",
-            "--",
-            "env",
-            *[f"{k}={v}" for k, v in env.items()],
-            python,
-            "-c",
-            code,
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _as_nobody(code)
     if out.returncode != 0 and "Permission denied" in out.stderr:
         pytest.skip("the test venv is not readable by nobody")
     assert out.returncode == 0, out.stderr
@@ -140,23 +132,7 @@ def test_non_root_without_sudo_fails_clearly(host_packages: dict) -> None:
         "    install_packages(texlive=True, texlive_recommended=True, use_sudo=True)\n"
         "print(json.dumps(rec.commands))"
     )
-    out = subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "nobody",
-            "--",
-            "env",
-            *[f"{k}={v}" for k, v in env.items()],
-            python,
-            "-c",
-            code,
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _as_nobody(code)
     assert out.returncode == 0, out.stderr
     (argv,) = json.loads(out.stdout)
     assert argv[:3] == ["sudo", "-n", "--"] and argv[3:5] == ["bash", result["script"]]

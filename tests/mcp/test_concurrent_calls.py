@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from mcp_client import WAITING_DEF, server_env, with_session
+from mcp_client import server_env, waiting_build, with_session
 from storekit import make_sif
 
 
 @pytest.mark.apptainer
 def test_a_versions_call_answers_while_a_build_is_running(tmp_path, busybox_sif):
-    gate = tmp_path / "gate"  # under /tmp, which apptainer binds into %post
-    gate.mkdir()
-    definition = tmp_path / "wait.def"
-    base = tmp_path / "base.sif"  # inside the server's root: a localimage outside is refused
-    make_sif(base, busybox_sif)
-    definition.write_text(WAITING_DEF.format(base=base, gate=gate))
+    gate, definition = waiting_build(tmp_path, busybox_sif)
     store = tmp_path / "store"
     store.mkdir()
     make_sif(store / "scitex-v1.0.sif")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
-from mcp_client import RAW_INIT, SERVER, rpc_error, server_env, with_session
+from mcp_client import RAW_INIT, raw_server, rpc_error, server_env, with_session
 from storekit import make_sif
 
 
@@ -51,15 +50,7 @@ def test_arguments_that_are_not_an_object_name_the_field(tmp_path):
             "params": {"name": "versions", "arguments": ["x"]},
         },
     ]
-    proc = subprocess.Popen(
-        [SERVER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=server_env(tmp_path),
-        cwd=tmp_path,
-    )
+    proc = raw_server(tmp_path)
     try:
         assert proc.stdin is not None and proc.stdout is not None
         for message in messages:

@@ -10,19 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from mcp_client import RAW_INIT, SERVER, WAITING_DEF, server_env
-from storekit import make_sif
+from mcp_client import RAW_INIT, raw_server, waiting_build
 
 
 def _server(tmp_path: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [SERVER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=server_env(tmp_path),
-        cwd=tmp_path,
+    proc = raw_server(
+        tmp_path,
         # as a terminal would start it: under `nohup` SIGHUP is inherited ignored, and a
         # signal ignored at start stays ignored (the server keeps nohup's meaning)
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
@@ -74,12 +67,7 @@ def test_an_idle_server_ends_on_a_signal(tmp_path, signum):
 @pytest.mark.apptainer
 @pytest.mark.parametrize("how", ["SIGTERM", "stdin closed"])
 def test_a_build_cut_by_a_signal_or_a_closed_stdin_leaves_nothing(tmp_path, busybox_sif, how):
-    gate = tmp_path / "gate"
-    gate.mkdir()
-    definition = tmp_path / "wait.def"
-    base = tmp_path / "base.sif"  # inside the server's root: a localimage outside is refused
-    make_sif(base, busybox_sif)
-    definition.write_text(WAITING_DEF.format(base=base, gate=gate))
+    gate, definition = waiting_build(tmp_path, busybox_sif)
     images = tmp_path / "images"
     proc = _server(tmp_path)
     try:

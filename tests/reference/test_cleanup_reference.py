@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from storekit import make_sif, python_env
+from clirun import checkout_cli
+from storekit import make_sif
 
 from scitex_container.apptainer import cleanup, cleanup_sandboxes, cleanup_sifs, freeze
 from scitex_container.apptainer.store.sidecars import KEEP_SUFFIX, sidecar
@@ -98,25 +97,15 @@ def test_cleanup_sifs_with_keep_spares_the_newest_the_active_and_bases(tmp_path:
     assert "scitex-v3.sif" not in {p.name for p in cleanup_sifs(tmp_path)}
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=python_env(),
-        timeout=120,
-    )
-
-
 def test_purge_sifs_lists_everything_under_dry_run_first(tmp_path: Path) -> None:
     _sif_dir(tmp_path)
     before = names(tmp_path)
-    planned = _cli("--dry-run", "sandbox", "purge-sifs", "--dir", str(tmp_path))
+    planned = checkout_cli("--dry-run", "sandbox", "purge-sifs", "--dir", str(tmp_path))
     assert planned.returncode == 1, planned.stderr  # something would change
     listed = {Path(line.split(" ", 2)[2]).name for line in planned.stdout.splitlines()}
     assert planned.stdout.startswith("would remove ") and "custom.sif" in listed
     assert names(tmp_path) == before  # nothing removed
-    done = _cli("--json", "sandbox", "purge-sifs", "--dir", str(tmp_path))
+    done = checkout_cli("--json", "sandbox", "purge-sifs", "--dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert {Path(p).name for p in json.loads(done.stdout)} == listed
     assert names(tmp_path) == before - listed == {"notes.txt", "sub"}
@@ -126,13 +115,13 @@ def test_purge_sifs_takes_store_as_every_store_command_does(tmp_path: Path) -> N
     flat(tmp_path, ["1.0", "1.1", "1.2", "1.3"], "1.3")
     link = tmp_path / "current.sif"
     for args in (("-k", "2", str(link)), ("-k", "2", "-d", str(link)), ("-k", "2", str(tmp_path))):
-        planned = _cli("--json", "--dry-run", "sandbox", "purge-sifs", *args)
+        planned = checkout_cli("--json", "--dry-run", "sandbox", "purge-sifs", *args)
         assert planned.returncode == 1, (args, planned.stderr)
         listed = {Path(p).name for p in json.loads(planned.stdout)["result"]}
         assert listed == {"scitex-v1.0.sif", "scitex-v1.1.sif"}, args
-    both = _cli("sandbox", "purge-sifs", "-d", str(tmp_path), str(link))
+    both = checkout_cli("sandbox", "purge-sifs", "-d", str(tmp_path), str(link))
     assert both.returncode == 2 and "not both" in both.stderr
-    done = _cli("sandbox", "purge-sifs", "-k", "2", str(link))
+    done = checkout_cli("sandbox", "purge-sifs", "-k", "2", str(link))
     assert done.returncode == 0, done.stderr
     assert names(tmp_path) == {"scitex-v1.2.sif", "scitex-v1.3.sif", "current.sif"}
 
@@ -164,7 +153,7 @@ def test_every_removed_path_is_listed_sidecars_included(tmp_path: Path) -> None:
     removed = {p.name for p in cleanup(tmp_path, keep=2)}
     assert removed == planned == before - names(tmp_path)
     # cleanup_sifs and `sandbox purge-sifs` (its dry run first) list them the same way
-    listed = _cli("--dry-run", "sandbox", "purge-sifs", "--dir", str(tmp_path))
+    listed = checkout_cli("--dry-run", "sandbox", "purge-sifs", "--dir", str(tmp_path))
     shown = {Path(line.split(" ", 2)[2]).name for line in listed.stdout.splitlines()}
     before = names(tmp_path)
     gone = {p.name for p in cleanup_sifs(tmp_path)}

@@ -4,28 +4,16 @@ cache, whose scratch defs are written first)."""
 
 from __future__ import annotations
 
-import errno
 import json
 from pathlib import Path
 
 import pytest
 from clirun import cli
-from tmpfs import mounted_tmpfs
+from tmpfs import fill, mounted_tmpfs
 
 pytestmark = pytest.mark.apptainer
 
 RECIPE = "Bootstrap: localimage\nFrom: {base}\n\n%post\n    echo x > /x\n{checkpoint}"
-
-
-def _fill(directory: Path) -> None:
-    """Write until the file system refuses one more byte."""
-    with open(directory / "filler", "wb", buffering=0) as out:
-        for size in (65536, 1):  # then the last partial block
-            try:
-                while True:
-                    out.write(b"\0" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
 
 
 @pytest.mark.parametrize("cache", ["--no-cache", "--cache"])
@@ -37,7 +25,7 @@ def test_a_full_disk_names_the_version_and_what_was_written(
         recipe = fs / "r.def"
         recipe.write_text(RECIPE.format(base=busybox_sif, checkpoint=checkpoint))
         (fs / "store").mkdir()
-        _fill(fs)
+        fill(fs, 0)
         args = ["build", cache, "--cache-dir", tmp_path / "stages", recipe, "-o", fs / "store"]
         if cache == "--no-cache":
             args.remove("--cache-dir")

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from clirun import cli
 from storekit import make_sif
 
 from scitex_container.apptainer.building import inputs as inputs_mod
@@ -132,8 +133,6 @@ def test_a_base_that_is_no_image_is_refused_with_file_line_not_read(
     tmp_path: Path, kind: str
 ) -> None:
     """A device or FIFO base hung `status`/`--dry-run build` forever (hashing it)."""
-    import subprocess
-    import sys
 
     if kind == "device":
         base = "/dev/zero"  # only stat()ed: the check must never open it
@@ -155,12 +154,7 @@ def test_a_base_that_is_no_image_is_refused_with_file_line_not_read(
         compute_inputs(store / "z.def")
     assert err.value.line == 2 and said in str(err.value)
     for args in (["status", str(store)], ["--dry-run", "build", str(store / "z.def")]):
-        out = subprocess.run(
-            [sys.executable, "-m", "scitex_container", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        out = cli(*args, timeout=60)
         assert out.returncode == 2, (args, out)
         assert "z.def:2: localimage" in out.stderr and said in out.stderr, out.stderr
         assert "does not exist" not in out.stderr

@@ -13,21 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from stagekit import add, key
 
 from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.apptainer.cache.leftovers import LIVE_BOUND
 from scitex_container.errors import PathKindError
-
-
-def key(n: int) -> str:
-    return f"{n:064x}"
-
-
-def add(cache: StageCache, n: int, size: int = 10, network: bool = False):
-    work = cache.making(key(n))
-    (work / "rootfs" / "etc").mkdir(parents=True)
-    (work / "rootfs" / "etc" / "data").write_bytes(b"x" * size)
-    return cache.publish(work, key(n), f"post-{n}", network)
 
 
 def strict(text: str):

@@ -13,22 +13,16 @@ import time
 from pathlib import Path
 
 import pytest
+from stagekit import add as add_stage
+from stagekit import key
 
 from scitex_container.apptainer.cache.entries import StageCache, parse_age
 from scitex_container.errors import BadInputError, UntrustedStateError
 from scitex_container.files import temporaries
 
 
-def key(n: int) -> str:
-    return f"{n:064x}"
-
-
 def add(cache: StageCache, n: int, size: int = 10, network: bool = False):
-    work = cache.making(key(n))
-    (work / "rootfs" / "etc").mkdir(parents=True)
-    (work / "rootfs" / "etc" / "data").write_bytes(b"x" * size)
-    os.symlink("data", work / "rootfs" / "etc" / "link")
-    return cache.publish(work, key(n), f"post-{n}", network)
+    return add_stage(cache, n, size, network, link=True)
 
 
 def test_an_entry_is_published_whole_and_found_by_its_key(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pwd
 from pathlib import Path
 
 import pytest
+from stagekit import key
 
 from scitex_container.apptainer.building.versioned import build_version
 from scitex_container.apptainer.cache.entries import StageCache
@@ -31,10 +32,6 @@ def _build(where: Path, cache: StageCache, last: str):
     return build_version(
         def_path=where / "r.def", output_dir=where / "out", stage_cache=cache, force=True
     )
-
-
-def key(n: int) -> str:
-    return f"{n:064x}"
 
 
 def add(cache: StageCache, n: int):
@@ -89,9 +86,9 @@ def test_an_entry_of_another_user_or_writable_by_others_is_never_reused(
     assert "writable by other users" in third["post-1"].lookup
     assert third["bootstrap"].lookup.endswith("(removed)")
     assert not any(s.reused for s in third.values())
-    for key in (third["bootstrap"].key, third["post-1"].key):  # rebuilt, stored, trusted
-        assert cache.lookup(key).why == "hit"
-        assert (cache.entries_dir / key).stat().st_mode & 0o022 == 0
+    for made in (third["bootstrap"].key, third["post-1"].key):  # rebuilt, stored, trusted
+        assert cache.lookup(made).why == "hit"
+        assert (cache.entries_dir / made).stat().st_mode & 0o022 == 0
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="chown to another user needs root")

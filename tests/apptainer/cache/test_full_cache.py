@@ -7,20 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from images import STAGED_DEF
 from tmpfs import mounted_tmpfs
 
 from scitex_container.apptainer.cache.entries import StageCache, parse_size
 from scitex_container.errors import BadInputError
-
-RECIPE = """\
-Bootstrap: localimage
-From: {base}
-
-%post
-    echo one > /one
-    # scitex: checkpoint
-    echo two > /two
-"""
 
 
 @pytest.mark.apptainer
@@ -29,7 +20,7 @@ def test_a_full_cache_file_system_builds_cold_and_says_so(
 ) -> None:
     with mounted_tmpfs(tmp_path / "cache", "64k", mode="700") as cache:
         recipe = tmp_path / "r.def"
-        recipe.write_text(RECIPE.format(base=busybox_sif))
+        recipe.write_text(STAGED_DEF.format(base=busybox_sif))
         done = sx("build", "--cache-dir", cache / "stages", recipe, "-o", tmp_path / "out")
         assert done.code == 0, done.err  # apptainer's ENOSPC failed the build before
         said = done.out + done.err

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from stagekit import key
 
 from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.apptainer.cache.leftovers import LIVE_BOUND, OTHER_GONE, OTHER_LIVE
@@ -20,10 +21,6 @@ from scitex_container.files import temporaries
 
 GONE_TAG = "0123456789ab"  # no PID namespace of this host hashes to it
 DAY = 86400.0
-
-
-def key(n: int) -> str:
-    return f"{n:064x}"
 
 
 def leftover(cache: StageCache, n: int, tag: str, size: int, days: float = 0.0) -> Path:

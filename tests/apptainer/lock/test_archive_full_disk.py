@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tmpfs import mounted_tmpfs
+from tmpfs import fill, mounted_tmpfs
 
 from scitex_container.apptainer.lock.archive_store import ArchiveStore
 from scitex_container.errors import DiskFullError
@@ -18,9 +18,7 @@ def test_a_full_disk_names_the_blob_and_leaves_no_temporary(tmp_path: Path) -> N
     source.write_bytes(os.urandom(512 * 1024))
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     with mounted_tmpfs(tmp_path / "small", "4m") as point:
-        st = os.statvfs(point)
-        with open(point / "filler", "wb") as fh:  # 128 KiB left: less than the artifact
-            os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - 128 * 1024)
+        fill(point, 128 * 1024, exact=True)  # less than the artifact
         store = ArchiveStore(point / "arc")
         with pytest.raises(DiskFullError) as caught:
             store.add_file(source, digest)

@@ -18,10 +18,10 @@ import pwd
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
 from debs import make_deb
 from otheruser import another_user
 
@@ -220,11 +220,6 @@ def test_the_debootstrap_block_checks_its_private_copy_and_always_removes_it(arc
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
-def _cli(*args) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "scitex_container", *map(str, args)]
-    return subprocess.run(argv, capture_output=True, text=True, check=False)
-
-
 @pytest.mark.parametrize("what", ["dir", "index"])
 def test_a_group_writable_archive_is_refused_for_pin_and_archive(archived, tmp_path, what):
     archive, lock = archived
@@ -236,8 +231,8 @@ def test_a_group_writable_archive_is_refused_for_pin_and_archive(archived, tmp_p
     me = pwd.getpwuid(os.getuid()).pw_name
     os.chmod(target, before | 0o020)
     try:
-        pinned = _cli("lock", "pin", rough, lock, "--archive", archive, "-o", out)
-        stored = _cli("lock", "archive", lock, "-o", archive)
+        pinned = cli("lock", "pin", rough, lock, "--archive", archive, "-o", out)
+        stored = cli("lock", "archive", lock, "-o", archive)
     finally:
         os.chmod(target, before)
     for done in (pinned, stored):
@@ -254,7 +249,7 @@ def test_an_archive_owned_by_another_user_is_refused(tmp_path):
     archive.mkdir(mode=0o755)
     os.chown(archive, other.pw_uid, other.pw_gid)
     lock = write_lock(Lock(dpkg=dict(PKGS)), tmp_path / "t.lock")
-    done = _cli("lock", "archive", lock, "-o", archive)
+    done = cli("lock", "archive", lock, "-o", archive)
     assert done.returncode == 2
     assert str(archive) in done.stderr
     assert "owned by another user (owner scitex-test" in done.stderr
@@ -291,7 +286,7 @@ def test_an_untrusted_directory_inside_the_archive_is_refused(archived, tmp_path
     else:
         os.chmod(target, st.st_mode | (0o002 if how == "world" else 0o020))
     try:
-        pinned = _cli(
+        pinned = cli(
             "lock",
             "pin",
             tmp_path / "locked.rough.def",
@@ -301,7 +296,7 @@ def test_an_untrusted_directory_inside_the_archive_is_refused(archived, tmp_path
             "-o",
             tmp_path / "again.def",
         )
-        stored = _cli("lock", "archive", lock, "-o", archive) if where.startswith("sha") else None
+        stored = cli("lock", "archive", lock, "-o", archive) if where.startswith("sha") else None
         if where.startswith("view"):  # what `repro --archive` checks before its build
             with pytest.raises(UntrustedStateError, match="other user"):
                 archive_def.check_locked_def(locked, archive)

@@ -349,7 +349,7 @@ def test_session_spec_round_trips_and_drives_every_builder(dirs) -> None:
     from scitex_container.apptainer.session.sbatch_script import sbatch_argv, start_script
     from scitex_container.apptainer.session.spec import SessionSpec
 
-    spec = SessionSpec.create(
+    args = [
         "/images/app.sif",
         "John.Doe",
         dirs["home"],
@@ -357,6 +357,9 @@ def test_session_spec_round_trips_and_drives_every_builder(dirs) -> None:
         "demo",
         [{"name": "pkg", "host_path": dirs["dev"]}],
         [{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
+    ]
+    spec = SessionSpec.create(
+        *args,
         container_cmd="apptainer",
         slurm_partition="",
         slurm_cpus=2,
@@ -367,15 +370,6 @@ def test_session_spec_round_trips_and_drives_every_builder(dirs) -> None:
         SessionSpec.from_dict({**spec.to_dict(), "slurm_cpus": 0})
     with pytest.raises(BadInputError):
         SessionSpec.from_dict({**spec.to_dict(), "extra": 1})
-    args = [
-        "/images/app.sif",
-        "John.Doe",
-        dirs["home"],
-        dirs["proj"],
-        "demo",
-        [{"name": "pkg", "host_path": dirs["dev"]}],
-        [{"host_path": dirs["data"], "container_path": "/data", "mode": "rw"}],
-    ]
     assert exec_argv(spec) == build_exec_args(*args, container_cmd="apptainer")
     srun = srun_argv(spec)
     assert "--nodelist=vm" in srun and "--cpus-per-task=2" in srun

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
 
 from scitex_container.apptainer.session import api, records
 from scitex_container.errors import BadInputError, NotFoundError
@@ -96,13 +96,7 @@ def test_slug_from_directory_name() -> None:
 
 
 def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
+    return cli(*args, extra=env)
 
 
 def test_cli_dry_run_start_writes_and_submits_nothing(tmp_path: Path) -> None:

@@ -264,17 +264,15 @@ def test_non_numeric_job_id_fails_before_starting(script: str, tmp_path: Path) -
     assert read_calls(tmp_path / "calls") == [] and not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_signal_stops_the_instance_without_waiting_for_the_sleep(
-    script: str, tmp_path: Path, sig
-) -> None:
-    """scancel sends SIGTERM to the batch script; the trap runs at once (sleep & wait)."""
+def _started(script: str, tmp_path: Path, **fake: str) -> subprocess.Popen:
+    """The start script run under the fake apptainer (``fake``: its FAKE_* knobs), read
+    until it said the instance is ready."""
     path = tmp_path / "start.sh"
     path.write_text(script)
     env = {
         "PATH": f"{BIN}:/usr/bin:/bin",
         "SLURM_JOB_ID": JOB,
-        "FAKE_LISTED": "1000000",
+        **fake,
         "FAKE_APPTAINER_LOG": str(tmp_path / "calls"),
     }
     proc = subprocess.Popen(
@@ -288,6 +286,15 @@ def test_signal_stops_the_instance_without_waiting_for_the_sleep(
     assert proc.stdout is not None
     lines = [proc.stdout.readline().strip(), proc.stdout.readline().strip()]
     assert lines == ["INSTANCE_NAME=sx", "INSTANCE_READY"]
+    return proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_signal_stops_the_instance_without_waiting_for_the_sleep(
+    script: str, tmp_path: Path, sig
+) -> None:
+    """scancel sends SIGTERM to the batch script; the trap runs at once (sleep & wait)."""
+    proc = _started(script, tmp_path, FAKE_LISTED="1000000")
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)  # the poll is 3600 s: only the trap can end it
     assert proc.returncode == 143
@@ -304,26 +311,8 @@ def test_a_term_while_the_instance_stops_still_prints_the_end_marker(
 ) -> None:
     """scancel's TERM reaches the script again during its cleanup (the EXIT trap after
     the instance was stopped from outside, or the TERM trap): the marker still comes."""
-    path = tmp_path / "start.sh"
-    path.write_text(script)
-    env = {
-        "PATH": f"{BIN}:/usr/bin:/bin",
-        "SLURM_JOB_ID": JOB,
-        "FAKE_LISTED": "1",  # listed at the start only: every path may end the instance
-        "FAKE_STOP_TERM": "1",
-        "FAKE_APPTAINER_LOG": str(tmp_path / "calls"),
-    }
-    proc = subprocess.Popen(
-        ["bash", str(path)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_signals,
-    )
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline().strip(), proc.stdout.readline().strip()]
-    assert lines == ["INSTANCE_NAME=sx", "INSTANCE_READY"]
+    # listed at the start only: every path may end the instance
+    proc = _started(script, tmp_path, FAKE_LISTED="1", FAKE_STOP_TERM="1")
     if cancel_first:
         proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from images import busybox_sif
+from images import busybox_signed_by_new_key, signed_copies
 
 from scitex_container.apptainer.signing.keys import new_keypair
-from scitex_container.apptainer.signing.sign import sign_artifact
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory):
+    """A new key pair (one per test module)."""
+    return new_keypair(tmp_path_factory.mktemp("keys") / "k")
 
 
 @pytest.fixture(scope="module")
 def signed_busybox(tmp_path_factory):
     """(image, key pair): a copy of the busybox SIF signed with a new key."""
-    root = tmp_path_factory.mktemp("signed")
-    pair = new_keypair(root / "keys")
-    image = root / "signed.sif"
-    shutil.copy(busybox_sif(), image)
-    sign_artifact(image, pair.private)
-    return image, pair
+    return busybox_signed_by_new_key(tmp_path_factory.mktemp("signed"))
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +27,4 @@ def signed_images(tmp_path_factory):
     site, other = new_keypair(root / "site"), new_keypair(root / "other")
     images = root / "images"
     images.mkdir()
-    out = {}
-    for name, key in (("unsigned", None), ("site", site), ("other", other)):
-        path = images / f"{name}.sif"
-        shutil.copy(busybox_sif(), path)
-        if key is not None:
-            sign_artifact(path, key.private)
-        out[name] = path
-    return site, other, out
+    return site, other, signed_copies(images, {"unsigned": None, "site": site, "other": other})

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from clirun import in_process
 from images import busybox_sif
+from storekit import signed_store
 
 from scitex_container import envvars
 from scitex_container.apptainer.signing import policy as policy_mod
 from scitex_container.apptainer.signing.keys import new_keypair
 from scitex_container.apptainer.signing.policy import load_policy, parse_policy, require_signature
-from scitex_container.cli.main import main
 from scitex_container.errors import BadInputError, NotFoundError, PolicyRefusedError
 
 ALL = "switch = true\ndeploy = true\nsession_start = true\nsandbox_to_sif = true\n"
@@ -31,13 +31,6 @@ def _policy(tmp_path: Path, body: str, monkeypatch=None) -> Path:
     if monkeypatch is not None:
         monkeypatch.setenv(envvars.POLICY, str(path))
     return path
-
-
-def _run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
 
 
 # -- reading the policy (no apptainer) ---------------------------------------
@@ -118,21 +111,12 @@ def test_cli_malformed_policy_exits_2_naming_file_and_key(tmp_path, monkeypatch,
     # a SIF header (the store's own check passes) so the policy is what refuses
     header = b"#!/usr/bin/env run-singularity\n".ljust(32, b"\0") + b"SIF_MAGIC\0" + b"x" * 64
     (store / "scitex-v1.0.sif").write_bytes(header)
-    code, _, err = _run(capsys, "switch", "1.0", str(store))
+    code, _, err = in_process(capsys, "switch", "1.0", str(store))
     assert code == 2 and str(path) in err
     assert not (store / "current.sif").exists()
 
 
 # -- the gates, with the real apptainer ----------------------------------------
-
-
-def _store(tmp_path: Path, images: dict[str, Path]) -> Path:
-    """A flat store: 1.0 unsigned, 2.0 signed by the site key, 3.0 by another key."""
-    store = tmp_path / "store"
-    store.mkdir()
-    for version, name in (("1.0", "unsigned"), ("2.0", "site"), ("3.0", "other")):
-        shutil.copy(images[name], store / f"scitex-v{version}.sif")
-    return store
 
 
 def _site_policy(tmp_path, site, monkeypatch) -> Path:
@@ -144,25 +128,25 @@ def test_switch_refuses_unsigned_and_foreign_accepts_site_signed(
     tmp_path, signed_images, monkeypatch, capsys
 ):
     site, _, images = signed_images
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
     _site_policy(tmp_path, site, monkeypatch)
     link = store / "current.sif"
 
-    code, _, err = _run(capsys, "switch", "1.0", str(store))
+    code, _, err = in_process(capsys, "switch", "1.0", str(store))
     assert code == 1 and "scitex-v1.0.sif" in err and "signature:missing" in err
     assert not os.path.lexists(link)
 
-    code, out, err = _run(capsys, "--json", "switch", "3.0", str(store))
+    code, out, err = in_process(capsys, "--json", "switch", "3.0", str(store))
     assert code == 1 and "signature:key" in err
     data = json.loads(out)
     assert data["exit_code"] == 1 and data["action"] == "switch"
     assert data["signature"]["ok"] is False and data["signature"]["failed_check"] == "signature:key"
     assert not os.path.lexists(link)
 
-    code, _, _ = _run(capsys, "switch", "2.0", str(store))
+    code, _, _ = in_process(capsys, "switch", "2.0", str(store))
     assert code == 0 and os.readlink(link) == "scitex-v2.0.sif"
     # rollback goes through the same gate: 1.0 is unsigned, the link stays on 2.0
-    code, _, err = _run(capsys, "rollback", str(store))
+    code, _, err = in_process(capsys, "rollback", str(store))
     assert code == 1 and "signature:missing" in err
     assert os.readlink(link) == "scitex-v2.0.sif"
 
@@ -172,18 +156,18 @@ def test_deploy_refuses_unsigned_before_copying_and_deploys_signed(
     tmp_path, signed_images, monkeypatch, capsys
 ):
     site, _, images = signed_images
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
     os.symlink("scitex-v1.0.sif", store / "current.sif")  # made before the policy
     _site_policy(tmp_path, site, monkeypatch)
     target = tmp_path / "target"
 
-    code, _, err = _run(capsys, "deploy", str(store), str(target))
+    code, _, err = in_process(capsys, "deploy", str(store), str(target))
     assert code == 1 and "to deploy" in err and "scitex-v1.0.sif" in err
     assert not target.exists() or not any(target.iterdir())
 
-    code, _, _ = _run(capsys, "switch", "2.0", str(store))
+    code, _, _ = in_process(capsys, "switch", "2.0", str(store))
     assert code == 0
-    code, out, _ = _run(capsys, "--json", "deploy", str(store), str(target))
+    code, out, _ = in_process(capsys, "--json", "deploy", str(store), str(target))
     assert code == 0, out
     assert os.readlink(target / "current.sif") == "scitex-v2.0.sif"
 
@@ -204,7 +188,7 @@ def test_session_start_is_refused_before_submission(tmp_path, signed_images, mon
         return done.stdout
 
     for image, check in ((images["unsigned"], "signature:missing"), (images["other"], "key")):
-        code, out, err = _run(
+        code, out, err = in_process(
             capsys,
             "--json",
             "session",
@@ -222,7 +206,7 @@ def test_session_start_is_refused_before_submission(tmp_path, signed_images, mon
         assert not sessions.exists() or not any(sessions.iterdir())
 
     # a site-signed image passes the gate: the dry run plans the sbatch submission
-    code, out, err = _run(
+    code, out, err = in_process(
         capsys,
         "--dry-run",
         "session",
@@ -253,9 +237,9 @@ def test_sandbox_to_sif_output_is_gated(tmp_path, signed_images, monkeypatch, ca
     existing = out_dir / "keep.sif"
     existing.write_bytes(b"an older file we did not make")
 
-    code, _, err = _run(capsys, "sandbox", "to-sif", str(sandbox), str(existing))
+    code, _, err = in_process(capsys, "sandbox", "to-sif", str(sandbox), str(existing))
     assert code == 1 and "keep.sif" in err and "signature:missing" in err
-    code, _, err = _run(
+    code, _, err = in_process(
         capsys, "sandbox", "to-sif", str(sandbox), str(existing), "--sign", str(other.private)
     )
     assert code == 1 and "signature:key" in err
@@ -265,7 +249,7 @@ def test_sandbox_to_sif_output_is_gated(tmp_path, signed_images, monkeypatch, ca
     assert sorted(p.name for p in out_dir.iterdir()) == ["keep.sif", "keep.sif.build.log"]
 
     fresh = out_dir / "fresh.sif"
-    code, _, err = _run(
+    code, _, err = in_process(
         capsys, "sandbox", "to-sif", str(sandbox), str(fresh), "--sign", str(site.private)
     )
     assert code == 0, err

@@ -10,27 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from images import busybox_sif
-from tmpfs import mounted_tmpfs
+from clirun import in_process_json
+from storekit import store_version
+from tmpfs import fill, mounted_tmpfs
 
 from scitex_container.apptainer.lock.provenance import SBOM_OBJECT, read_named_object
-from scitex_container.apptainer.signing.keys import new_keypair
 from scitex_container.apptainer.store import sidecars as layout
-from scitex_container.cli.main import main
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import sha256_file
 
 pytestmark = pytest.mark.apptainer
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-@pytest.fixture(scope="module")
-def key(tmp_path_factory):
-    return new_keypair(tmp_path_factory.mktemp("keys") / "k")
 
 
 @pytest.fixture()
@@ -39,39 +32,20 @@ def tiny_fs(tmp_path: Path):
         yield point
 
 
-def _run(capsys, *args: str) -> tuple[int, dict]:
-    with pytest.raises(SystemExit) as exc:
-        main(["--json", *args])
-    out = capsys.readouterr().out
-    return int(exc.value.code or 0), json.loads(out) if out.strip() else {}
-
-
-def _version(root: Path) -> Path:
-    """A store version: busybox, its digest recorded in its metadata, the active link to it."""
-    store = root / "app"
-    store.mkdir()
-    image = store / "app-v1.0.sif"
-    shutil.copy(busybox_sif(), image)
-    meta = {"sha256": sha256_file(image), "image_name": "app"}
-    layout.sidecar(image, layout.META_SUFFIX).write_text(json.dumps(meta) + "\n")
-    (store / "app.sif").symlink_to(image.name)
-    return image
-
-
 def _state(image: Path) -> tuple[str, bytes]:
     return sha256_file(image), layout.sidecar(image, layout.META_SUFFIX).read_bytes()
 
 
 def _integrity_passes(capsys, image: Path) -> None:
-    code, out = _run(capsys, "verify", str(image))
+    code, out = in_process_json(capsys, "verify", str(image))
     assert code == 0, out
     assert out["integrity"]["status"] == "pass", out
 
 
 def test_embed_without_key_rerecords_the_version(tmp_path, capsys):
-    image = _version(tmp_path)
+    image = store_version(tmp_path)
     before = sha256_file(image)
-    code, out = _run(capsys, "sbom", str(image.parent / "app.sif"), "--embed")
+    code, out = in_process_json(capsys, "sbom", str(image.parent / "app.sif"), "--embed")
     assert code == 0, out
     assert out["embedded"] and out["recorded"]
     assert read_named_object(image, SBOM_OBJECT) is not None
@@ -80,17 +54,6 @@ def test_embed_without_key_rerecords_the_version(tmp_path, capsys):
     assert meta["digest_history"][-1]["sha256"] == before
     _integrity_passes(capsys, image)
     assert [p.name for p in image.parent.iterdir() if p.name.startswith(".")] in ([], [".scitex"])
-
-
-def _fill(fs: Path, leave: int) -> Path:
-    st = os.statvfs(fs)
-    free = st.f_bavail * st.f_frsize
-    filler = fs / "filler"
-    with open(filler, "wb") as fh:
-        size = max(0, free - leave) // PAGE * PAGE
-        if size:
-            os.posix_fallocate(fh.fileno(), 0, size)
-    return filler
 
 
 def _size_pages(path: Path) -> int:
@@ -107,14 +70,14 @@ def test_full_disk_leaves_the_version_as_it_was(
     """Free: nothing, less than a copy, a copy (the signature or SBOM does not fit), a copy
     and one page (the change fits, the metadata does not: both grow the busybox SIF by less
     than a page).  Each fails with exit 1 naming the version, which stays as it was."""
-    image = _version(tiny_fs)
+    image = store_version(tiny_fs)
     before = _state(image)
     leave = 0 if extra_pages is None else _size_pages(image) + extra_pages * PAGE
-    filler = _fill(tiny_fs, leave)
+    filler = fill(tiny_fs, leave)
     if command == "sign":
-        code, out = _run(capsys, "sign", str(image), "--key", str(key.private))
+        code, out = in_process_json(capsys, "sign", str(image), "--key", str(key.private))
     else:
-        code, out = _run(capsys, "sbom", str(image), "--embed")
+        code, out = in_process_json(capsys, "sbom", str(image), "--embed")
     assert code == 1, out
     assert "no space left on device" in out["error"] and str(image) in out["error"], out
     assert _state(image) == before
@@ -123,6 +86,6 @@ def test_full_disk_leaves_the_version_as_it_was(
     filler.unlink()
     _integrity_passes(capsys, image)
     if command == "sign":  # with room, the same command succeeds and is recorded
-        code, out = _run(capsys, "sign", str(image), "--key", str(key.private))
+        code, out = in_process_json(capsys, "sign", str(image), "--key", str(key.private))
         assert code == 0 and out["recorded"], out
         _integrity_passes(capsys, image)

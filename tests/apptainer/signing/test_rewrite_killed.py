@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from images import busybox_sif
+from clirun import cli
+from storekit import store_version
 
-from scitex_container.apptainer.signing.keys import new_keypair
 from scitex_container.apptainer.store import sidecars as layout
 from scitex_container.files.fsutil import sha256_file
 
@@ -46,32 +45,6 @@ main(sys.argv[3:])
 """
 
 
-@pytest.fixture(scope="module")
-def key(tmp_path_factory):
-    return new_keypair(tmp_path_factory.mktemp("keys") / "k")
-
-
-def _version(root: Path) -> Path:
-    """A store version: busybox, its digest recorded in its metadata, the active link to it."""
-    store = root / "app"
-    store.mkdir()
-    image = store / "app-v1.0.sif"
-    shutil.copy(busybox_sif(), image)
-    meta = {"sha256": sha256_file(image), "image_name": "app"}
-    layout.sidecar(image, layout.META_SUFFIX).write_text(json.dumps(meta) + "\n")
-    (store / "app.sif").symlink_to(image.name)
-    return image
-
-
-def _cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _killed(target: Path, nth: int, *args: object) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", _KILLED_AT_RENAME, str(target), str(nth), *map(str, args)],
@@ -87,7 +60,7 @@ def test_a_kill_between_the_metadata_and_the_rename_is_not_tampering(
     key,
     command: str,
 ) -> None:
-    image = _version(tmp_path)
+    image = store_version(tmp_path)
     before = sha256_file(image)
     meta_path = layout.sidecar(image, layout.META_SUFFIX)
     args = (
@@ -98,14 +71,14 @@ def test_a_kill_between_the_metadata_and_the_rename_is_not_tampering(
     assert sha256_file(image) == before  # the rename never happened
     written = json.loads(meta_path.read_text())
     assert written["sha256"] != before  # the new digest was recorded: the window was hit
-    out = _cli("--json", "verify", image)
+    out = cli("--json", "verify", image)
     report = json.loads(out.stdout)
     assert report["integrity"]["status"] == "pass" and out.returncode == 0, out.stdout
     assert report["integrity"]["recorded_sha256"] == before, report
     # the next rewrite starts from the settled record and completes
-    again = _cli("sign", image, "--key", key.private)
+    again = cli("sign", image, "--key", key.private)
     assert again.returncode == 0, again.stderr
-    out = _cli("--json", "verify", image)
+    out = cli("--json", "verify", image)
     assert out.returncode == 0 and json.loads(out.stdout)["integrity"]["status"] == "pass"
     final = json.loads(meta_path.read_text())
     assert "rewrite_pending" not in final and final["sha256"] == sha256_file(image)
@@ -115,17 +88,17 @@ def test_a_kill_between_the_metadata_and_the_rename_is_not_tampering(
 
 def test_a_kill_after_the_rename_keeps_the_new_record(tmp_path: Path, key) -> None:
     """Killed once the rename is done, before the pending mark is dropped: the new bytes stand."""
-    image = _version(tmp_path)
+    image = store_version(tmp_path)
     before = sha256_file(image)
     meta_path = layout.sidecar(image, layout.META_SUFFIX)
     done = _killed(meta_path, 2, "sign", image, "--key", key.private)  # 1st: the new record
     assert done.returncode == -signal.SIGKILL, done.stderr
     meta = json.loads(meta_path.read_text())
     assert "rewrite_pending" in meta and sha256_file(image) == meta["sha256"] != before
-    out = _cli("--json", "verify", image)
+    out = cli("--json", "verify", image)
     integrity = json.loads(out.stdout)["integrity"]
     assert out.returncode == 0 and integrity["status"] == "pass", out.stdout
     assert integrity["recorded_sha256"] == sha256_file(image)
     os.truncate(image, os.path.getsize(image) - 1)  # other bytes: still tampering
-    out = _cli("--json", "verify", image)
+    out = cli("--json", "verify", image)
     assert json.loads(out.stdout)["integrity"]["tampered"] is True, out.stdout

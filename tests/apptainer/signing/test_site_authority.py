@@ -14,15 +14,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from clirun import in_process
 from images import busybox_sif
 from otheruser import another_user
+from storekit import signed_store
 
 from scitex_container import envvars
 from scitex_container.apptainer.signing import policy as policy_mod
 from scitex_container.apptainer.signing.keys import load_public_key, new_keypair
 from scitex_container.apptainer.signing.policy import load_policies
 from scitex_container.apptainer.signing.sign import sign_artifact
-from scitex_container.cli.main import main
 from scitex_container.errors import UntrustedStateError
 
 
@@ -51,22 +52,6 @@ def _write(path: Path, body: str, mode: int = 0o644) -> Path:
     return path
 
 
-def _run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out, captured.err
-
-
-def _store(tmp_path: Path, images: dict[str, Path]) -> Path:
-    """1.0 unsigned, 2.0 signed by the site key, 3.0 signed by the other key."""
-    store = tmp_path / "store"
-    store.mkdir()
-    for version, name in (("1.0", "unsigned"), ("2.0", "site"), ("3.0", "other")):
-        shutil.copy(images[name], store / f"scitex-v{version}.sif")
-    return store
-
-
 @pytest.mark.apptainer
 def test_a_users_policy_cannot_switch_the_site_policy_off(
     tmp_path, site, signed_images, monkeypatch, capsys
@@ -76,13 +61,13 @@ def test_a_users_policy_cannot_switch_the_site_policy_off(
     _write(site, f'[require_signature]\nswitch = true\nkeys = ["{key}"]\n')
     mine = _write(tmp_path / "mine.toml", "")  # an empty policy of the caller's own
     monkeypatch.setenv(envvars.POLICY, str(mine))
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
 
     assert [p.path for p in load_policies()] == [site, mine]
-    code, _, err = _run(capsys, "switch", "1.0", str(store))
+    code, _, err = in_process(capsys, "switch", "1.0", str(store))
     assert code == 1 and "signature:missing" in err and f"site policy {site}" in err
     assert not os.path.lexists(store / "current.sif")
-    code, _, err = _run(capsys, "switch", "2.0", str(store))
+    code, _, err = in_process(capsys, "switch", "2.0", str(store))
     assert code == 0, err
 
 
@@ -99,19 +84,19 @@ def test_a_users_policy_adds_steps_and_keys_that_must_also_pass(
         f'[require_signature]\nswitch = true\ndeploy = true\nkeys = ["{site_pair.public}"]\n',
     )
     monkeypatch.setenv(envvars.POLICY, str(mine))
-    store = _store(tmp_path, images)
+    store = signed_store(tmp_path, images)
 
     # 3.0 passes the site's keyring but not the key the added policy requires
-    code, out, err = _run(capsys, "--json", "switch", "3.0", str(store))
+    code, out, err = in_process(capsys, "--json", "switch", "3.0", str(store))
     assert code == 1 and f"added policy {mine}" in err and "signature:key" in err
     assert json.loads(out)["policy"] == str(mine)
     assert not os.path.lexists(store / "current.sif")
-    code, _, err = _run(capsys, "switch", "2.0", str(store))
+    code, _, err = in_process(capsys, "switch", "2.0", str(store))
     assert code == 0, err
     # deploy is required by the added policy only: still a gate
     os.unlink(store / "current.sif")
     os.symlink("scitex-v1.0.sif", store / "current.sif")
-    code, _, err = _run(capsys, "deploy", str(store), str(tmp_path / "target"))
+    code, _, err = in_process(capsys, "deploy", str(store), str(tmp_path / "target"))
     assert code == 1 and "to deploy" in err and f"added policy {mine}" in err
 
 
@@ -155,7 +140,7 @@ def test_untrusted_site_policy_files_are_refused_naming_path_owner_mode(
     store.mkdir()
     header = b"#!/usr/bin/env run-singularity\n".ljust(32, b"\0") + b"SIF_MAGIC\0" + b"x" * 64
     (store / "scitex-v1.0.sif").write_bytes(header)
-    code, out, err = _run(capsys, "--json", "switch", "1.0", str(store))
+    code, out, err = in_process(capsys, "--json", "switch", "1.0", str(store))
     assert code == 2 and str(bad) in err and f"owner {owner}, mode {mode}" in err
     assert json.loads(out)["exit_code"] == 2
 

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from storekit import make_sif, python_env
+from clirun import checkout_cli as cli
+from storekit import make_sif
 
 from scitex_container.apptainer.store.core import Store
 from scitex_container.apptainer.store.naming import FLAT_SIF
 from scitex_container.apptainer.store.state import STATE_DIR
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=python_env(),
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture()

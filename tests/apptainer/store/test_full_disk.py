@@ -10,15 +10,16 @@ intact (its digest the recorded one).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from images import BUSYBOX_DEF
 from storekit import cli_with_cache, make_sif, sha256
+from tmpfs import fill, mounted_tmpfs
 
 from scitex_container.apptainer.store.metadata import read_metadata, update_metadata
 from scitex_container.apptainer.store.sidecars import META_SUFFIX, sidecar
@@ -29,39 +30,14 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 @pytest.fixture()
 def tiny_fs(tmp_path: Path):
     """``mount(size)`` -> a fresh tmpfs of ``size`` (e.g. ``"16m"``), unmounted afterwards."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
-    mounted: list[Path] = []
+    numbers = itertools.count()
+    with contextlib.ExitStack() as mounted:
 
-    def mount(size: str) -> Path:
-        point = tmp_path / f"tmpfs{len(mounted)}"
-        point.mkdir()
-        proc = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-        mounted.append(point)
-        return point
+        def mount(size: str) -> Path:
+            point = tmp_path / f"tmpfs{next(numbers)}"
+            return mounted.enter_context(mounted_tmpfs(point, size))
 
-    yield mount
-    for point in reversed(mounted):
-        subprocess.run(["umount", "-l", str(point)], check=False)
-
-
-def fill(fs: Path, leave: int) -> Path:
-    """Preallocate a file so that only ``leave`` bytes (whole pages) stay free on ``fs``."""
-    st = os.statvfs(fs)
-    free = st.f_bavail * st.f_frsize
-    size = max(0, free - leave) // PAGE * PAGE
-    filler = fs / "filler"
-    with open(filler, "wb") as fh:
-        if size:
-            os.posix_fallocate(fh.fileno(), 0, size)
-    return filler
+        yield mount
 
 
 cli = cli_with_cache

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from images import BUSYBOX_DEF, busybox_sif
+from images import BUSYBOX_DEF, busybox_sif, busybox_signed_by_new_key
 from storekit import cli_with_cache, flip_byte, make_sif
 
 from scitex_container.apptainer.building.versioned import build_version
@@ -39,13 +39,7 @@ def test_a_plain_sif_with_a_flipped_byte_and_no_digest_is_unverified(tmp_path: P
 
 @pytest.mark.apptainer
 def test_a_signature_that_verifies_vouches_for_a_plain_sif(tmp_path: Path) -> None:
-    from scitex_container.apptainer.signing.keys import new_keypair
-    from scitex_container.apptainer.signing.sign import sign_artifact
-
-    pair = new_keypair(tmp_path / "keys")
-    image = tmp_path / "signed.sif"
-    shutil.copy(busybox_sif(), image)
-    sign_artifact(image, pair.private)
+    image, pair = busybox_signed_by_new_key(tmp_path)
     cache = tmp_path / "cache"
     assert cli("verify", str(image), cache=cache).returncode == EXIT_UNVERIFIED  # no key
     out = cli("--json", "verify", str(image), "--key", str(pair.public), cache=cache)

@@ -5,23 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from storekit import make_sif
+from storekit import STAMPS, make_sif, stamped_store
 
 from scitex_container.apptainer.store.opening import open_store, open_stores, resolved_note
 
-STAMPS = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z"]
-
-
-def image_dir(where: Path, name: str) -> Path:
-    where.mkdir(exist_ok=True)
-    for i, stamp in enumerate(STAMPS):
-        make_sif(where / f"{name}-v{stamp}.sif", seed=i)
-    os.symlink(f"{name}-v{STAMPS[-1]}.sif", where / f"{name}.sif")
-    return where
-
 
 def test_the_directory_its_link_and_each_version_name_the_same_store(tmp_path: Path) -> None:
-    d = image_dir(tmp_path / "demo", "demo")
+    d = stamped_store(tmp_path / "demo", "demo")
     expected = open_store(d)
     assert expected.version_names() == STAMPS
     for location in (d / "demo.sif", *(d / f"demo-v{s}.sif" for s in STAMPS)):
@@ -43,8 +33,8 @@ def test_flat_layout_versions_resolve_too(tmp_path: Path) -> None:
 
 def test_a_shared_directory_is_one_store_per_image(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
-    image_dir(shared, "alpha")
-    image_dir(shared, "beta")
+    stamped_store(shared, "alpha")
+    stamped_store(shared, "beta")
     stores = open_stores(shared)
     assert [s.link.name for s in stores] == ["alpha.sif", "beta.sif"]
     assert all(s.version_names() == STAMPS and s.active_version() == STAMPS[-1] for s in stores)
@@ -53,7 +43,7 @@ def test_a_shared_directory_is_one_store_per_image(tmp_path: Path) -> None:
 
 
 def test_paths_are_normalized(tmp_path: Path) -> None:
-    d = image_dir(tmp_path / "demo", "demo")
+    d = stamped_store(tmp_path / "demo", "demo")
     (tmp_path / "defs").mkdir()
     st = open_store(tmp_path / "defs" / ".." / "demo")
     assert st.dir == d and ".." not in str(st.versions()[0].path)

@@ -13,23 +13,17 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from clirun import checkout_cli as cli
 from otheruser import another_user
-from storekit import python_env
 
 pytestmark = pytest.mark.apptainer
 
 NAME = "img"
 V1, V2 = "20260101T000000Z", "20260102T000000Z"
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "scitex_container", *map(str, args)]
-    return subprocess.run(argv, capture_output=True, text=True, env=python_env(), timeout=300)
 
 
 def as_user(user: str, *argv: object) -> None:

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from clirun import checkout_cli
 from images import BUSYBOX_DEF
-from storekit import python_env
 
 pytestmark = pytest.mark.apptainer
 
 
 def cli(tmp_path: Path, tz: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**python_env(), "TZ": tz, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return checkout_cli(*args, extra={"TZ": tz, "XDG_CACHE_HOME": str(tmp_path / "cache")})
 
 
 def test_builds_under_two_time_zones_order_and_roll_back(tmp_path: Path) -> None:

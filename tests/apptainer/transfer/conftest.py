@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
-from images import busybox_sif
+from images import signed_copies
 from travel import Cli
 
 from scitex_container.apptainer.signing.keys import new_keypair
-from scitex_container.apptainer.signing.sign import sign_artifact
 
 
 @pytest.fixture()
@@ -23,11 +21,4 @@ def images(tmp_path_factory):
     """(site key pair, other key pair, {"signed", "other", "unsigned"}: SIF paths)."""
     root = tmp_path_factory.mktemp("travel")
     site, other = new_keypair(root / "site"), new_keypair(root / "other")
-    out = {}
-    for name, key in (("signed", site), ("other", other), ("unsigned", None)):
-        path = root / f"{name}.sif"
-        shutil.copy(busybox_sif(), path)
-        if key is not None:
-            sign_artifact(path, key.private)
-        out[name] = path
-    return site, other, out
+    return site, other, signed_copies(root, {"signed": site, "other": other, "unsigned": None})

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from debs import make_deb
+from specialfiles import NULL, char_device
 from travel import policy_file
 
 from scitex_container.apptainer.lock.archive import archive_lock
@@ -271,7 +272,7 @@ def test_a_bundle_goes_through_a_pipe_and_a_device_is_written_through_not_replac
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["arrival"]["origin"]["bundle"] == "stdin"
     null = tmp_path / "null"
-    os.mknod(null, 0o666 | 0o020000, os.makedev(1, 3))  # our own /dev/null, never the real one
+    char_device(null, NULL)  # our own /dev/null, never the real one
     assert cli("bundle", "export", store, "-o", null).returncode == 0
     assert os.stat(null).st_rdev == os.makedev(1, 3)  # still the device
     code, err = cli.json("bundle", "export", store, "-o", "-")

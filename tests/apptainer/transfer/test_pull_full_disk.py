@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from tmpfs import mounted_tmpfs
+from tmpfs import fill, mounted_tmpfs
 from travel import repo
 
 pytestmark = [pytest.mark.apptainer, pytest.mark.registry]
@@ -16,9 +15,7 @@ pytestmark = [pytest.mark.apptainer, pytest.mark.registry]
 def small_fs(tmp_path: Path):
     """A 4 MiB tmpfs with only 256 KiB free: less than the busybox SIF."""
     with mounted_tmpfs(tmp_path / "small", "4m") as point:
-        st = os.statvfs(point)
-        with open(point / "filler", "wb") as fh:
-            os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - 256 * 1024)
+        fill(point, 256 * 1024, exact=True)
         yield point
 
 

@@ -6,19 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from images import STAGED_DEF
 
-RECIPE = """\
-Bootstrap: localimage
-From: {base}
-
-%post
-    echo one > /one
-    # scitex: checkpoint
-    echo two > /two
-
-%runscript
-    cat /two
-"""
+RECIPE = STAGED_DEF + "\n%runscript\n    cat /two\n"
 
 
 @pytest.mark.apptainer

@@ -4,35 +4,30 @@ check); the error names the archive, exit 1, nothing of the artifact left."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from storekit import python_env
-from tmpfs import mounted_tmpfs
+from clirun import checkout_cli
+from tmpfs import fill, mounted_tmpfs
 
 LOCK = "# scitex-container lock\n[pip]\nsix==1.16.0\n[dpkg]\n[node]\n"  # an 11053-byte wheel
+
+
+def _archive_fails(point: Path, left: int, source: Path, *more: object) -> tuple[Path, str]:
+    """`lock archive SOURCE -o POINT/arc MORE` with ``left`` bytes free on ``point``: it
+    must fail with exit 1; returns the archive's path and the last line of the error."""
+    fill(point, left, exact=True)
+    archive = point / "arc"
+    done = checkout_cli("lock", "archive", source, "-o", archive, *more)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    return archive, done.stderr.strip().splitlines()[-1]
 
 
 def test_a_wheel_cut_short_by_a_full_disk_is_not_stored(tmp_path: Path) -> None:
     lock = tmp_path / "p.lock"
     lock.write_text(LOCK)
     with mounted_tmpfs(tmp_path / "small", "4m") as point:
-        st = os.statvfs(point)
-        with open(point / "filler", "wb") as fh:  # 10 KiB left: less than the wheel
-            os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - 10 * 1024)
-        archive = point / "arc"
-        done = subprocess.run(
-            [sys.executable, "-m", "scitex_container", "lock", "archive", lock, "-o", archive],
-            capture_output=True,
-            text=True,
-            env=python_env(),
-            timeout=300,
-        )
-        assert done.returncode == 1, (done.stdout, done.stderr)
-        line = done.stderr.strip().splitlines()[-1]
+        archive, line = _archive_fails(point, 10 * 1024, lock)  # less than the wheel
         assert line.startswith(f"error: {archive}: no space left on device"), line
         assert ".fetch-" not in line
         left = [p for p in archive.rglob("*") if p.is_file()] if archive.exists() else []
@@ -52,20 +47,8 @@ def test_a_wheel_copied_out_of_the_image_onto_a_full_disk_is_not_stored(
     _, image = archive_rough()
     inputs = image.parent / "archive-inputs-v1"
     with mounted_tmpfs(tmp_path / "small", "4m") as point:
-        st = os.statvfs(point)
-        with open(point / "filler", "wb") as fh:
-            os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize - left)
-        archive = point / "arc"
-        argv = ["lock", "archive", image, "-o", archive, "--from", inputs]
-        done = subprocess.run(
-            [sys.executable, "-m", "scitex_container", *argv, "--lock-out", tmp_path / "a.lock"],
-            capture_output=True,
-            text=True,
-            env=python_env(),
-            timeout=300,
-        )
-        assert done.returncode == 1, (done.stdout, done.stderr)
-        line = done.stderr.strip().splitlines()[-1]
+        more = ("--from", inputs, "--lock-out", tmp_path / "a.lock")
+        archive, line = _archive_fails(point, left, image, *more)
         assert line.startswith(f"error: {archive}"), line
         assert "no space left on device" in line, line
         blobs = list(archive.rglob("sha256/*/*")) if archive.exists() else []

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli as run_cli
 
 from scitex_container.apptainer.lock.lockfile import Lock, read_lock, write_lock
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=300,
-    )
 
 
 def test_lock_diff_exit_codes_and_json(tmp_path):
@@ -91,7 +81,6 @@ def test_verify_missing_image_exits_2_naming_it(tmp_path):
 
 def test_lock_archive_dry_run_creates_nothing_and_says_what_it_would_fetch(tmp_path):
     import subprocess
-    import sys
 
     lock = tmp_path / "t.lock"
     lock.write_text("# scitex-container lock\n[dpkg]\nhello=2.10-3\n")

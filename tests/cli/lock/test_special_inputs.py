@@ -6,32 +6,18 @@ of the suite."""
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from storekit import python_env
+from clirun import checkout_cli
 
 DEF = "Bootstrap: docker\nFrom: busybox:1.36\n\n%post\n    true\n"
 
 
-def cli(cwd: Path, *args: object) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "scitex_container", *map(str, args)]
-    return subprocess.run(
-        argv, capture_output=True, text=True, env=python_env(), timeout=60, cwd=cwd
-    )
-
-
-@pytest.fixture
-def zero_device(tmp_path: Path) -> Path:
-    """Our own /dev/zero (never the real one): a read of it never ends."""
-    if os.geteuid() != 0:
-        pytest.skip("mknod needs root")
-    dev = tmp_path / "mydev"
-    os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 5))
-    return dev
+def cli(cwd: Path, *args: object):
+    """The CLI run in ``cwd``; 60 s: a hang or an endless read fails the test, not the suite."""
+    return checkout_cli(*args, cwd=cwd, timeout=60)
 
 
 @pytest.fixture

@@ -7,29 +7,13 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-from storekit import python_env
+from clirun import checkout_cli as cli
 
 pytestmark = pytest.mark.apptainer
-
-
-def cli(*args: object) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "scitex_container", *map(str, args)]
-    return subprocess.run(argv, capture_output=True, text=True, env=python_env(), timeout=300)
-
-
-@pytest.fixture
-def null_device(tmp_path: Path) -> Path:
-    if os.geteuid() != 0:
-        pytest.skip("mknod needs root")
-    dev = tmp_path / "null"
-    os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    return dev
 
 
 def test_lock_capture_and_sbom_write_through_a_device(busybox_sif: Path, null_device) -> None:

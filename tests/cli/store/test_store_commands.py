@@ -5,23 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import checkout_cli as cli
 from images import BUSYBOX_DEF
-from storekit import make_sif, python_env
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *args],
-        capture_output=True,
-        text=True,
-        env=python_env(),
-        timeout=300,
-        cwd=cwd,
-    )
+from storekit import make_sif
 
 
 def ok_json(*args: str):

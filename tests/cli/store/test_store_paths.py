@@ -11,20 +11,11 @@ from pathlib import Path
 import pytest
 from clirun import cli
 from images import BUSYBOX_DEF
-from storekit import make_sif
-
-STAMPS = ["20261206T140148Z", "20261206T150148Z", "20261206T160148Z"]
-
-
-def image(where: Path, name: str) -> None:
-    where.mkdir(exist_ok=True)
-    for i, stamp in enumerate(STAMPS):
-        make_sif(where / f"{name}-v{stamp}.sif", seed=i)
-    os.symlink(f"{name}-v{STAMPS[-1]}.sif", where / f"{name}.sif")
+from storekit import STAMPS, make_sif, stamped_store
 
 
 def test_a_path_the_versions_table_prints_is_accepted_as_store(tmp_path: Path) -> None:
-    image(tmp_path / "demo", "demo")
+    stamped_store(tmp_path / "demo", "demo")
     rows = json.loads(cli("--json", "versions", tmp_path / "demo").stdout)
     listed = rows[-1]["path"]
     again = cli("--json", "versions", listed)
@@ -39,8 +30,8 @@ def test_a_deploy_target_with_several_images_lists_rolls_back_and_cleans_each(
     tmp_path: Path,
 ) -> None:
     shared = tmp_path / "shared"
-    image(shared, "alpha")
-    image(shared, "beta")
+    stamped_store(shared, "alpha")
+    stamped_store(shared, "beta")
     rows = json.loads(cli("--json", "versions", shared).stdout)
     assert sorted({(r["image"], r["version"]) for r in rows}) == sorted(
         (i, s) for i in ("alpha", "beta") for s in STAMPS
@@ -149,7 +140,7 @@ def test_to_sif_into_a_stores_active_link_writes_a_version_of_it(
 
 
 def test_deploying_a_version_file_deploys_that_version(tmp_path: Path) -> None:
-    image(tmp_path / "demo", "demo")
+    stamped_store(tmp_path / "demo", "demo")
     old = tmp_path / "demo" / f"demo-v{STAMPS[0]}.sif"
     target = tmp_path / "shared"
     dry = cli("--dry-run", "deploy", old, target)
@@ -210,7 +201,7 @@ def test_to_sif_into_the_link_path_of_a_new_store_writes_a_version(
 
 
 def test_a_failed_builds_log_is_taken_as_its_store(tmp_path: Path) -> None:
-    image(tmp_path / "demo", "demo")
+    stamped_store(tmp_path / "demo", "demo")
     log = tmp_path / "demo" / "demo-v20261206T170148Z.sif.build.log"
     log.write_text("FATAL: the build failed\n")
     rows = json.loads(cli("--json", "versions", log).stdout)
@@ -238,8 +229,8 @@ def test_one_broken_image_in_a_shared_dir_never_stops_the_others_and_its_advice_
     tmp_path: Path,
 ) -> None:
     shared = tmp_path / "shared"
-    image(shared, "alpha")
-    image(shared, "beta")
+    stamped_store(shared, "alpha")
+    stamped_store(shared, "beta")
     (shared / "beta.sif").unlink()
     os.symlink("beta-v20990101T000000Z.sif", shared / "beta.sif")  # dangling
     out = cli("cleanup", "-k", "1", shared)
@@ -263,13 +254,13 @@ def test_one_broken_image_in_a_shared_dir_never_stops_the_others_and_its_advice_
 def test_a_directory_of_images_is_named_as_given_when_refused(tmp_path: Path) -> None:
     images = tmp_path / "images"
     images.mkdir()
-    image(images / "hello", "hello")
-    image(images / "hi", "hi")
+    stamped_store(images / "hello", "hello")
+    stamped_store(images / "hi", "hi")
     out = cli("rollback", images)
     assert out.returncode == 2 and out.stderr.startswith(f"error: {images}: holds 2 images")
     shared = tmp_path / "sh3"
-    image(shared, "alpha")
-    image(shared, "beta")
+    stamped_store(shared, "alpha")
+    stamped_store(shared, "beta")
     out = cli("versions", "--protect", STAMPS[0], shared)
     assert out.returncode == 2 and out.stderr.startswith(f"error: {shared}: holds 2 images")
 
