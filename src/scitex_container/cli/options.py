@@ -134,9 +134,13 @@ class TidyPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
-            from scitex_container.files.pathinfo import tidy_path
+            from scitex_container.files.pathinfo import not_a_directory, tidy_path
 
             value = tidy_path(value)
+            if not self.file_okay and value != "-":  # click passes a FIFO or device here
+                kind = not_a_directory(value)
+                if kind is not None:
+                    raise kind
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter:

@@ -111,6 +111,15 @@ def _in_the_way(path: str) -> str:
     return f"already exists ({_kind(path).replace('not a regular file', 'a file')})"
 
 
+def _component_not_a_directory(path: str) -> PathKindError | None:
+    """``COMPONENT: is a FIFO, not a directory`` for the first ancestor of ``path``
+    that is a FIFO, device or socket (a path through one), else None."""
+    for parent in reversed(Path(path).parents):
+        if (err := not_a_directory(parent)) is not None:
+            return err
+    return None
+
+
 def link_loop_error(exc: RuntimeError) -> PathKindError | None:
     """pathlib's ``RuntimeError: Symlink loop from 'X'`` (Python < 3.13) as the ELOOP line."""
     text = str(exc)
@@ -143,6 +152,8 @@ def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError],
     if code == errno.ENOTDIR:
         if path and (err := not_a_directory(where)) is not None:  # the path itself is the file
             return PathKindError, str(err)
+        if path and (err := _component_not_a_directory(where)) is not None:
+            return PathKindError, str(err)  # the FIFO the path runs through, named
         return PathKindError, f"{lead}a component of the path is not a directory"
     if code == errno.EISDIR:
         return PathKindError, f"{lead}is a directory, not a file"
@@ -325,6 +336,12 @@ def not_a_directory(path: str | os.PathLike[str]) -> PathKindError | None:
         mode = os.stat(name).st_mode
     except OSError:
         return None
+    return special_not_a_directory(name, mode)
+
+
+def special_not_a_directory(path: str | os.PathLike[str], mode: int) -> PathKindError | None:
+    """:func:`not_a_directory` for a ``mode`` already known (an ``lstat``, an ``fstat``)."""
+    name = tidy_path(os.fspath(path))
     if stat.S_ISDIR(mode):
         return None
     kind = (
