@@ -72,7 +72,33 @@ def _refuser(path: str) -> str:
     parent_dir = os.path.dirname(absolute)
     if not os.access(parent_dir, os.W_OK):
         return f"cannot write in {parent_dir} ({owner_mode(parent_dir)})"
-    return owner_mode(absolute)
+    return _sticky_detail(absolute) or owner_mode(absolute)
+
+
+def _sticky_detail(path: str) -> str:
+    """``owner X, mode 0644; DIR is sticky: ...`` when ``path`` is another user's entry in a
+    sticky directory the caller does not own (rename/unlink there refused, EPERM), or ``""``.
+    Root (CAP_FOWNER) may replace it."""
+    me = os.geteuid()
+    if me == 0:
+        return ""
+    try:
+        st = os.lstat(path)
+        parent = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return ""
+    if not parent.st_mode & stat.S_ISVTX or me in (st.st_uid, parent.st_uid):
+        return ""
+    where = os.path.dirname(os.path.abspath(path))
+    return f"{owner_mode(path)}; {where} is sticky: only the file's owner may replace it"
+
+
+def sticky_refusal(path: str | os.PathLike[str]) -> AccessDeniedError | None:
+    """The refusal a rename over ``path`` meets in a sticky directory (``/tmp``-like) when
+    ``path`` is another user's, said as the real write says it; None when it may be replaced."""
+    name = tidy_path(os.fspath(path))
+    detail = _sticky_detail(name)
+    return AccessDeniedError(f"{name}: permission denied ({detail})") if detail else None
 
 
 def _closed_directory(path: str) -> str:
