@@ -46,9 +46,24 @@ def test_sigint_mid_stage_leaves_no_partial_entry(tmp_path: Path, busybox_sif: P
     proc.send_signal(signal.SIGINT)
     assert exit_code(proc, 30) == 130
     assert list((cache / "tmp").iterdir()) == []
-    # the unfinished %post stage never becomes an entry (the bootstrap's is committed only
-    # once the stage built on it ends: an interrupt mid-%post drops it too, whole)
-    assert stages(cache) in ([], ["bootstrap"])
+    # the unfinished %post stage never becomes an entry; the finished bootstrap is kept (its
+    # record was made while %post ran), so the next build does not make it again
+    assert stages(cache) == ["bootstrap"]
+
+
+def test_sigterm_mid_stage_keeps_the_finished_stage_whole(
+    tmp_path: Path, busybox_sif: Path
+) -> None:
+    """SIGHUP takes the same path (:class:`~scitex_container.errors.Interrupted`)."""
+    from scitex_container.apptainer.cache.entries import StageCache
+
+    proc, cache = start(tmp_path, busybox_sif)
+    proc.send_signal(signal.SIGTERM)
+    assert exit_code(proc, 30) == 128 + signal.SIGTERM
+    assert list((cache / "tmp").iterdir()) == []
+    (kept,) = StageCache(cache).open().entries()
+    assert kept.stage == "bootstrap"
+    assert StageCache(cache).open().lookup(kept.key, max_age=3600).why == "hit"  # verified whole
 
 
 def test_sigkill_mid_stage_leaves_nothing_the_next_use_reads(

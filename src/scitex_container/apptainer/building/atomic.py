@@ -269,6 +269,13 @@ def build_image(
         raise DiskFullError(
             f"{out_path}: no space left on device (apptainer: {exc.reason}; log: {log_path})"
         ) from exc
+    except OSError as exc:  # ours (the log, the scratch, a stage's def) on a disk already full
+        if isinstance(exc, DiskFullError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        what = f"writing {exc.filename}" if exc.filename else "writing its log or scratch"
+        raise DiskFullError(
+            f"{out_path}: no space left on device ({what}; log: {log_path})"
+        ) from exc
     finally:
         with contextlib.suppress(RuntimeError):  # an interrupt may land before it started
             prefetch.join()  # a short query; never left running behind us

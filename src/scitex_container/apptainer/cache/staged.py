@@ -11,8 +11,8 @@ it was), what was built, and which entries were found corrupt and removed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import errno
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +25,7 @@ from scitex_container.apptainer.cache.entries import (
     Entry,
     StageCache,
 )
+from scitex_container.apptainer.cache.fallbacks import full, no_space, unreadable, xattrs_lost
 from scitex_container.apptainer.cache.stage_keys import (
     StageContext,
     argument_values,
@@ -37,8 +38,6 @@ from scitex_container.apptainer.cache.storing import Storing
 from scitex_container.apptainer.deffile.document import DefFile
 from scitex_container.errors import (
     DefFileError,
-    DiskFullError,
-    NoSpaceError,
     ProcessError,
     StageCacheFallback,
 )
@@ -46,6 +45,9 @@ from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_text
 from scitex_container.result import Result
 
+#: Seconds an interrupted build waits for the record of the stage it was building on, so the
+#: finished stage is kept (a debootstrap is not redone after Ctrl-C mid-``%post``).
+INTERRUPT_WAIT = 2.0
 #: Runs one ``apptainer build`` of ``def`` into ``out`` (sandbox or not), with ``build_args``.
 BuildFn = Callable[[Path, Path, bool, Mapping[str, str]], tuple[str, ...]]
 
@@ -143,29 +145,20 @@ def _build_entry(
     try:
         work = cache.making(key)
     except OSError as exc:
-        raise (_no_space(cache, spec.name) if _full(exc) else exc) from exc
+        raise (no_space(cache, spec.name) if full(exc) else exc) from exc
     try:
         command = build(def_file, work / "rootfs", True, args)
         began = time.monotonic()
         try:
             entry = cache.publish(work, key, spec.name, spec.network, hold=True)
         except OSError as exc:
-            raise (
-                _no_space(cache, spec.name) if _full(exc) else _unreadable(spec.name, exc)
-            ) from exc
+            raise (no_space(cache, spec.name) if full(exc) else unreadable(spec.name, exc)) from exc
         return entry, command, time.monotonic() - began
     except BaseException as exc:
         cache.discard(work)
-        if _full(exc):
-            raise _no_space(cache, spec.name) from exc
+        if full(exc):
+            raise no_space(cache, spec.name) from exc
         raise
-
-
-def _full(exc: BaseException) -> bool:
-    """Did a write into the cache fail for space (apptainer's, or ours)?"""
-    if isinstance(exc, (NoSpaceError, DiskFullError)):
-        return True
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _state_refusal(plan: StagePlan, spec: StageSpec, exc: BaseException) -> DefFileError | None:
@@ -177,26 +170,6 @@ def _state_refusal(plan: StagePlan, spec: StageSpec, exc: BaseException) -> DefF
     if what is None:
         return None
     return DefFileError(shellstate.refusal(what), plan.path, spec.checkpoint)
-
-
-def _no_space(cache: StageCache, name: str) -> StageCacheFallback:
-    return StageCacheFallback(
-        f"the stage cache's file system ({cache.root}) is full while storing stage {name}: "
-        "built cold (prune it, or set --cache-max-size)"
-    )
-
-
-def _unreadable(name: str, exc: OSError) -> StageCacheFallback:
-    return StageCacheFallback(
-        f"stage {name} holds {exc.filename or 'files'} which cannot be read whole, even in "
-        f"your user namespace ({exc.strerror}): nothing stored from it, built cold"
-    )
-
-
-def _xattrs(name: str) -> StageCacheFallback:
-    return StageCacheFallback(
-        f"built cold: stage {name} holds extended attributes, which apptainer's stage copy drops"
-    )
 
 
 def _earlier_roots(
@@ -281,7 +254,7 @@ def run_staged(
     start, found, seen, corrupt = _deepest(cache, prepared, max_age)
     looked = time.monotonic() - looking
     if found is not None and found.xattrs:  # every stage after it would lose them
-        raise _xattrs(found.stage)
+        raise xattrs_lost(found.stage)
     runs: list[StageRun] = []
     commands: list[tuple[str, ...]] = []
     roots: dict[str, str] = {}
@@ -314,7 +287,7 @@ def run_staged(
             return
         entry, took = done
         if entry.xattrs:  # the stage built on it lost them: kept, but the build goes cold
-            raise _xattrs(entry.stage)
+            raise xattrs_lost(entry.stage)
         at = next(
             i for i, r in enumerate(runs) if r.key == entry.key and not (r.reused or r.skipped)
         )
@@ -326,6 +299,12 @@ def run_staged(
             return build(def_file, target, as_sandbox, args)
         except Exception:
             committed(storing.commit())  # the stage before it is kept: a fix reuses it
+            raise
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: the stage before it is whole
+            # kept if its record is ready (not waited for long: the user is leaving); the
+            # interrupt is what the caller must see
+            with contextlib.suppress(Exception):
+                committed(storing.commit(timeout=INTERRUPT_WAIT))
             raise
 
     try:
@@ -345,15 +324,15 @@ def run_staged(
             try:
                 work = cache.making(key)
             except OSError as exc:
-                raise (_no_space(cache, spec.name) if _full(exc) else exc) from exc
+                raise (no_space(cache, spec.name) if full(exc) else exc) from exc
             try:
                 commands.append(
                     build_on(def_file, work / "rootfs", True, used_args(spec, build_args))
                 )
             except BaseException as exc:
                 cache.discard(work)
-                if _full(exc):
-                    raise _no_space(cache, spec.name) from exc
+                if full(exc):
+                    raise no_space(cache, spec.name) from exc
                 refused = _state_refusal(plan, spec, exc)
                 if refused is not None:
                     raise refused from exc

@@ -14,7 +14,7 @@ drops a record still pending.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from scitex_container.apptainer.cache.entries import Entry, StageCache
@@ -42,12 +42,17 @@ class Storing:
         job = self._pool.submit(entry_record, work, key, stage, network, since)
         self._pending = (work, job)
 
-    def commit(self) -> tuple[Entry, float] | None:
-        """Wait for the pending record, move the entry into place; with the seconds it took
-        here (None: nothing pending)."""
+    def commit(self, timeout: float | None = None) -> tuple[Entry, float] | None:
+        """Wait for the pending record (at most ``timeout`` seconds: then it stays pending,
+        for :meth:`close` to drop), move the entry into place; with the seconds it took here
+        (None: nothing committed)."""
         if self._pending is None:
             return None
         work, future = self._pending
+        if timeout is not None:
+            done, _ = wait([future], timeout=timeout)
+            if not done:
+                return None
         self._pending = None
         began = time.monotonic()
         try:
