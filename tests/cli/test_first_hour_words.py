@@ -48,6 +48,23 @@ def test_an_unknown_session_is_ours_and_a_non_tar_bundle_is_bad_input(tmp_path: 
         out = cli(*args, env=env)
         assert out.returncode == 125, (args, out.stderr)
         assert "'nosuch'" in one_line(out)
+
+
+def test_an_id_not_of_the_session_id_form_is_an_unknown_session(tmp_path: Path) -> None:
+    """`session exec ../x` was 2 (a validation error) while an unknown session is 125:
+    an id no session can have is an unknown session too, said in one line naming it;
+    `session stop` (no command status to pass through) says the same with 2."""
+    env = {**os.environ, "SCITEX_CONTAINER_SESSIONS_DIR": str(tmp_path / "sessions")}
+    for ref in ("../x", "a b", "-x"):
+        for args in (("session", "exec", "--", ref, "true"), ("session", "attach", "--", ref)):
+            out = cli(*args, env=env)
+            assert out.returncode == 125, (args, out.stderr)
+            line = one_line(out)
+            assert repr(ref) in line and "not of the session-id form" in line, line
+        out = cli("session", "stop", "--", ref, env=env)
+        assert out.returncode == 2, out.stderr
+        assert repr(ref) in one_line(out)
+    assert not (tmp_path / "sessions").exists()
     hello = tmp_path / "hello.def"
     hello.write_text("Bootstrap: scratch\n")
     out = cli("bundle", "import", str(hello), "-o", str(tmp_path / "out"))

@@ -254,6 +254,10 @@ SYNONYMS = {
     "project_name": "project",
     "output_path": "path",
     "output_file": "path",
+    # counts are `*_count`, a size `*size` (human) beside `*size_bytes`
+    "fetched": "fetched_count",
+    "replaced_signatures": "replaced_signatures_count",
+    "freed": "freed_size_bytes",
 }
 
 

@@ -134,9 +134,13 @@ class TidyPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
-            from scitex_container.files.pathinfo import tidy_path
+            from scitex_container.files.pathinfo import not_a_directory, tidy_path
 
             value = tidy_path(value)
+            if not self.file_okay and value != "-":  # click passes a FIFO or device here
+                kind = not_a_directory(value)
+                if kind is not None:
+                    raise kind
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter:
@@ -173,10 +177,15 @@ class TidyPath(click.Path):
 
 
 class ExistingPath(TidyPath):
-    """A path that must exist (a dangling link counts: stores are reached through links)."""
+    """A path that must exist: a source read as an image, def, sandbox or key.
 
-    def __init__(self, **kwargs: Any) -> None:
+    A dangling link is refused as one (``PATH: is a dangling link (to X)``,
+    exit 2) unless ``dangling_ok`` (a STORE: stores are reached through links
+    whose version the store names)."""
+
+    def __init__(self, dangling_ok: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.dangling_ok = dangling_ok
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
@@ -187,13 +196,17 @@ class ExistingPath(TidyPath):
 
                 raise from_oserror(exc, value) from None
             if os.path.islink(value) and not os.path.exists(value):
-                try:  # dangling is fine; a link loop is said as one
+                try:  # a link loop is said as one; a dangling link too, but for a store
                     os.stat(value)
                 except OSError as exc:
                     if exc.errno == errno.ELOOP:
                         from scitex_container.files.pathinfo import from_oserror
 
                         raise from_oserror(exc, value) from None
+                    if not self.dangling_ok:
+                        from scitex_container.files.pathinfo import not_found
+
+                        raise not_found(value) from None
             if not self.file_okay and os.path.exists(value) and not os.path.isdir(value):
                 from scitex_container.errors import PathKindError
                 from scitex_container.files.pathinfo import not_a_directory
@@ -211,7 +224,7 @@ class StorePath(ExistingPath):
     mode); a store directory must be."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(readable=False, **kwargs)
+        super().__init__(dangling_ok=True, readable=False, **kwargs)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         dir_closed = isinstance(value, str) and os.path.isdir(value)

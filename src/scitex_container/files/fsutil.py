@@ -141,7 +141,7 @@ def check_output(path: str | os.PathLike) -> OutputKind:
     caller could not write it: a new file needs the nearest existing directory above it
     writable, a device or FIFO written through needs itself writable.  The one check
     of a non-store output, made by a real run and its dry run alike."""
-    from scitex_container.files.pathinfo import not_writable
+    from scitex_container.files.pathinfo import not_writable, sticky_refusal
 
     kind = output_kind(path)
     if kind == "replace":
@@ -150,6 +150,8 @@ def check_output(path: str | os.PathLike) -> OutputKind:
             where = where.parent
         if not os.access(where, os.W_OK | os.X_OK):
             raise not_writable(where)
+        if (refused := sticky_refusal(path)) is not None:  # another user's file in /tmp-like
+            raise refused
     elif kind == "through" and not os.access(path, os.W_OK):
         raise not_writable(path)
     return kind

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scitex_container.errors import UntrustedStateError
+from scitex_container.files.pathinfo import special_not_a_directory
 
 
 def owner_name(uid: int) -> str:
@@ -65,6 +66,8 @@ def check_trusted(
 def _trusted(
     path: Path, st: os.stat_result, directory: bool, allow_root: bool, rule: Callable[[], str]
 ) -> os.stat_result:
+    if directory and (kind := special_not_a_directory(path, st.st_mode)) is not None:
+        raise kind  # a FIFO where a directory is: said as what it is, for root too
     why = problem(st, directory=directory, allow_root=allow_root)
     if why is not None:
         raise UntrustedStateError(f"{why} ({describe(st)}); {rule()}", str(path))

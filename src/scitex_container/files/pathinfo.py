@@ -72,7 +72,33 @@ def _refuser(path: str) -> str:
     parent_dir = os.path.dirname(absolute)
     if not os.access(parent_dir, os.W_OK):
         return f"cannot write in {parent_dir} ({owner_mode(parent_dir)})"
-    return owner_mode(absolute)
+    return _sticky_detail(absolute) or owner_mode(absolute)
+
+
+def _sticky_detail(path: str) -> str:
+    """``owner X, mode 0644; DIR is sticky: ...`` when ``path`` is another user's entry in a
+    sticky directory the caller does not own (rename/unlink there refused, EPERM), or ``""``.
+    Root (CAP_FOWNER) may replace it."""
+    me = os.geteuid()
+    if me == 0:
+        return ""
+    try:
+        st = os.lstat(path)
+        parent = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return ""
+    if not parent.st_mode & stat.S_ISVTX or me in (st.st_uid, parent.st_uid):
+        return ""
+    where = os.path.dirname(os.path.abspath(path))
+    return f"{owner_mode(path)}; {where} is sticky: only the file's owner may replace it"
+
+
+def sticky_refusal(path: str | os.PathLike[str]) -> AccessDeniedError | None:
+    """The refusal a rename over ``path`` meets in a sticky directory (``/tmp``-like) when
+    ``path`` is another user's, said as the real write says it; None when it may be replaced."""
+    name = tidy_path(os.fspath(path))
+    detail = _sticky_detail(name)
+    return AccessDeniedError(f"{name}: permission denied ({detail})") if detail else None
 
 
 def _closed_directory(path: str) -> str:
@@ -111,6 +137,15 @@ def _in_the_way(path: str) -> str:
     return f"already exists ({_kind(path).replace('not a regular file', 'a file')})"
 
 
+def _component_not_a_directory(path: str) -> PathKindError | None:
+    """``COMPONENT: is a FIFO, not a directory`` for the first ancestor of ``path``
+    that is a FIFO, device or socket (a path through one), else None."""
+    for parent in reversed(Path(path).parents):
+        if (err := not_a_directory(parent)) is not None:
+            return err
+    return None
+
+
 def link_loop_error(exc: RuntimeError) -> PathKindError | None:
     """pathlib's ``RuntimeError: Symlink loop from 'X'`` (Python < 3.13) as the ELOOP line."""
     text = str(exc)
@@ -143,6 +178,8 @@ def describe_oserror(exc: OSError, path: str | None) -> tuple[type[ScitexError],
     if code == errno.ENOTDIR:
         if path and (err := not_a_directory(where)) is not None:  # the path itself is the file
             return PathKindError, str(err)
+        if path and (err := _component_not_a_directory(where)) is not None:
+            return PathKindError, str(err)  # the FIFO the path runs through, named
         return PathKindError, f"{lead}a component of the path is not a directory"
     if code == errno.EISDIR:
         return PathKindError, f"{lead}is a directory, not a file"
@@ -325,6 +362,12 @@ def not_a_directory(path: str | os.PathLike[str]) -> PathKindError | None:
         mode = os.stat(name).st_mode
     except OSError:
         return None
+    return special_not_a_directory(name, mode)
+
+
+def special_not_a_directory(path: str | os.PathLike[str], mode: int) -> PathKindError | None:
+    """:func:`not_a_directory` for a ``mode`` already known (an ``lstat``, an ``fstat``)."""
+    name = tidy_path(os.fspath(path))
     if stat.S_ISDIR(mode):
         return None
     kind = (

@@ -73,7 +73,8 @@ def test_prune_reports_the_dead_leftovers_it_sweeps_and_the_dry_run_lists_the_sa
     args = ("cache", "prune", "--older-than", "30d", "--cache-dir", tmp_path / "c")
     would = sx("--json", "--dry-run", *args)
     assert would.json()["result"] == {
-        "removed": [], "leftovers": [str(dead)], "unremovable": [], "freed": 7
+        "removed": [], "leftovers": [str(dead)], "unremovable": [],
+        "freed_size": "7.0 B", "freed_size_bytes": 7,
     }  # fmt: skip
     assert dead.exists()
     done = sx("--json", *args)

@@ -65,7 +65,7 @@ def test_a_gone_namespaces_leftover_is_listed_counted_and_pruned(sx, tmp_path: P
     pruned = sx("--json", "cache", "prune", "--older-than", "1d", "--cache-dir", cache.root)
     assert pruned.json()["leftovers"] == [] and fresh.exists()  # younger than a day
     pruned = sx("--json", "cache", "prune", "--all", "--cache-dir", cache.root)
-    assert pruned.json()["leftovers"] == [str(fresh)] and pruned.json()["freed"] == 1400
+    assert pruned.json()["leftovers"] == [str(fresh)] and pruned.json()["freed_size_bytes"] == 1400
     assert not fresh.exists() and cache.size() == 0
 
 

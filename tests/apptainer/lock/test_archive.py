@@ -58,7 +58,7 @@ def test_archive_stores_verified_artifacts_once_and_hashes_the_lock(tmp_path, wh
 
     hello_sha = apt_index_sha256(*HELLO)
     assert result.artifacts == {"dpkg:hello": hello_sha, f"pip:{url}": sha256_file(wheel)}
-    assert result.fetched == 2
+    assert result.fetched_count == 2
     assert sha256_file(archive / "sha256" / hello_sha[:2] / hello_sha) == hello_sha
     index = json.loads((archive / "index.json").read_text())
     assert index["artifacts"]["dpkg:hello=2.10-3"]["filename"] == "hello_2.10-3_amd64.deb"
@@ -68,7 +68,7 @@ def test_archive_stores_verified_artifacts_once_and_hashes_the_lock(tmp_path, wh
     # A second image's lock sharing `hello`: reused, stored once, index unchanged.
     second = write_lock(Lock(dpkg=dict([HELLO])), tmp_path / "b.lock")
     again = archive_lock(second, archive)
-    assert (again.fetched, again.reused_count) == (0, 1)
+    assert (again.fetched_count, again.reused_count) == (0, 1)
     assert len(blobs(archive)) == 2
     assert (archive / "index.json").read_bytes() == index_bytes
 
@@ -223,12 +223,12 @@ def test_a_damaged_stored_file_is_found_and_replaced(tmp_path):
     )
     archive = tmp_path / "arc"
     first = archive_lock(lock_path, archive, saved_dirs=(debs[0].parent,))
-    assert first.fetched == 2 and first.repaired == ()
+    assert first.fetched_count == 2 and first.repaired == ()
     blob = archive / "sha256" / sha256_file(debs[0])[:2] / sha256_file(debs[0])
     with open(blob, "ab") as fh:  # the damage of the issue: one byte appended
         fh.write(b"x")
     again = archive_lock(lock_path, archive, saved_dirs=(debs[0].parent,))
-    assert again.repaired == ("dpkg:scitex-damage-a",) and again.fetched == 1
+    assert again.repaired == ("dpkg:scitex-damage-a",) and again.fetched_count == 1
     assert sha256_file(blob) == sha256_file(debs[0])
 
     data = bytearray(blob.read_bytes())  # same size, other bytes: only a full check sees it

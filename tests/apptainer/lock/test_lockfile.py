@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,24 @@ def test_no_sections_is_an_error(tmp_path):
 def test_missing_lock_is_not_found(tmp_path):
     with pytest.raises(NotFoundError):
         read_lock(tmp_path / "nope.lock")
+
+
+def test_a_lock_that_cannot_be_read_is_named_once(tmp_path: Path) -> None:
+    """A FIFO lock said "ff: cannot read lock file: ff: the lock file is not a regular
+    file (a FIFO)" and a missing one "x: lock file `x` does not exist": the path twice."""
+    import os
+
+    from scitex_container.apptainer.lock.lockfile import read_lock
+
+    os.mkfifo(tmp_path / "ff")
+    (tmp_path / "dl").symlink_to("gone")
+    cases = {
+        "ff": "the lock file is not a regular file (a FIFO)",
+        "nope": "the lock file does not exist",
+        "dl": "is a dangling link (to gone)",
+    }
+    for name, said in cases.items():
+        with pytest.raises(BadInputError) as err:
+            read_lock(tmp_path / name)
+        assert str(err.value) == f"{tmp_path / name}: {said}"
+        assert err.value.exit_code == 2

@@ -107,6 +107,14 @@ def validate_files(
                         deffile.path,
                         source.line,
                     )
+                inside = _special_inside(path) if path.is_dir() else None
+                if inside is not None:  # apptainer hangs reading it, or copies it oddly
+                    raise DefFileError(
+                        f"`%files` source `{source.src}` holds {inside[1]}, not a file or "
+                        f"directory: {inside[0]}",
+                        deffile.path,
+                        source.line,
+                    )
             found.extend(source.paths)
             continue
         where = source.paths[0] if source.paths else source.src
@@ -135,6 +143,36 @@ def _special(path: Path) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
     return "a socket" if stat.S_ISSOCK(mode) else ""
+
+
+def _special_inside(top: Path) -> tuple[str, str] | None:
+    """(path, "a FIFO") for the first FIFO, device or socket in the tree ``top`` as
+    apptainer copies it (links followed), else None."""
+    seen: set[tuple[int, int]] = set()
+    stack = [os.fspath(top)]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+            if (st.st_dev, st.st_ino) in seen:
+                continue  # a link cycle: apptainer's copy says so itself
+            seen.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue  # unreadable: the build (or the input hashing) says so
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                    continue
+                if entry.is_file():
+                    continue
+            except OSError:
+                continue
+            special = _special(Path(entry.path))
+            if special:
+                return entry.path, special
+    return None
 
 
 def _check_templates(deffile: DefFile, build_args: Mapping[str, str]) -> None:

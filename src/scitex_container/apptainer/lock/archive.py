@@ -60,7 +60,7 @@ class ArchiveResult(Result):
 
     archive: Path
     lock_path: Path | None
-    fetched: int
+    fetched_count: int
     reused_count: int  #: entries already archived (``reused`` is a bool elsewhere)
     artifacts: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)

@@ -285,13 +285,12 @@ def read_lock(lock_path: str | os.PathLike) -> Lock:
     """Parse the lock file ``lock_path``; BadInputError naming ``file:line`` if malformed."""
     path = Path(lock_path)
     try:  # a FIFO or device is refused before a byte is read; a huge file is not read whole
+        # (every other refusal is already one line naming the path, from files/pathinfo)
         text = read_regular(path, "lock file").decode("utf-8")
     except NotFoundError:
-        raise not_found(path, f"lock file `{path}` does not exist") from None
+        raise not_found(path, "the lock file does not exist") from None
     except UnicodeDecodeError:  # a SIF image, a tarball...
         raise BadInputError("not a lock file (binary data, not text)", str(path)) from None
-    except OSError as exc:
-        raise BadInputError(f"cannot read lock file: {exc}", str(path)) from None
     return parse_lock(text, str(path))
 
 

@@ -204,7 +204,14 @@ def find(ref: str) -> SessionRecord:
     ``session list`` shows all three; each is accepted wherever a session is
     taken (exec, attach, stop).  A name two sessions share is refused.
     """
-    ref = v.session_id(ref)  # ids, job ids and instance names share this syntax
+    if not isinstance(ref, str) or not v.SESSION_ID_RE.fullmatch(ref):
+        # ids, job ids and instance names share this syntax: what has another
+        # form names no session (said as an unknown one is, never looked up)
+        raise NotFoundError(
+            f"no session, job or instance {ref!r}: not of the session-id form"
+            f" ({v.SESSION_ID_RE.pattern}; see `scitex-container session list`)",
+            "session_id",
+        )
     root = trusted_root()
     if root is not None and os.path.lexists(root / ref):
         return _load_in(root, ref)

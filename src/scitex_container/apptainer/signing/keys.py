@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scitex_container import envvars
-from scitex_container.errors import BadInputError, NotFoundError
-from scitex_container.files.pathinfo import from_oserror, not_found
+from scitex_container.errors import BadInputError, PathKindError
+from scitex_container.files.pathinfo import from_oserror, not_a_directory, not_found, tidy_path
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -320,7 +320,12 @@ def public_key_paths(
     if keyring is not None:
         ring = Path(keyring)
         if not ring.is_dir():
-            raise NotFoundError("keyring directory does not exist", str(ring))
+            if (kind := not_a_directory(ring)) is not None:  # a FIFO, a device, a socket
+                raise kind
+            if ring.exists():
+                raise PathKindError(f"{tidy_path(str(ring))}: not a directory")
+            # a dangling link or a link loop is said as one
+            raise not_found(ring, "keyring directory does not exist")
         found = sorted({p for g in PUBLIC_GLOBS for p in ring.glob(g) if p.is_file()})
         if not found:
             raise BadInputError("keyring holds no *.pub or *.pem public key", str(ring))

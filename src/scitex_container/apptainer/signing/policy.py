@@ -177,7 +177,10 @@ def _load_keys(path: Path, table: dict[str, Any], site: bool) -> tuple[PublicKey
             raise
         except BadInputError as exc:
             where = f" {exc.where}" if exc.where and exc.where != str(key_path) else ""
-            raise BadInputError(f"`{field}`: {key_path}{where}: {exc.detail}", str(path)) from None
+            detail = exc.detail
+            if not exc.where and detail.startswith(f"{key_path}: "):  # the path said once
+                detail = detail[len(f"{key_path}: ") :]
+            raise BadInputError(f"`{field}`: {key_path}{where}: {detail}", str(path)) from None
     return tuple(loaded)
 
 

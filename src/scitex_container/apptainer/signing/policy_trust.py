@@ -21,6 +21,7 @@ from pathlib import Path
 
 from scitex_container.errors import UntrustedStateError
 from scitex_container.files.ownership import describe, owner_name
+from scitex_container.files.pathinfo import special_not_a_directory
 
 
 def trusted_owners(site: bool) -> frozenset[int]:
@@ -50,6 +51,8 @@ def _why(st: os.stat_result, owners: frozenset[int], directory: bool) -> str | N
 
 def _check(path: Path, what: str, owners: frozenset[int], directory: bool) -> os.stat_result:
     st = os.stat(path)
+    if directory and (kind := special_not_a_directory(path, st.st_mode)) is not None:
+        raise kind  # a FIFO where the keyring is: said as what it is
     why = _why(st, owners, directory)
     if why is not None:
         raise UntrustedStateError(

@@ -30,7 +30,7 @@ class SignResult(Result):
     path: Path
     signer: str  #: fingerprint of the signing key
     statement_sha256: str
-    replaced_signatures: int
+    replaced_signatures_count: int
     previous_sha256: str | None
     sha256: str | None
     recorded: bool  #: a store version's digest was re-recorded
@@ -66,7 +66,7 @@ def sign_image(
     out = rewrite_sif(real, lambda copy: sign_artifact(copy, key, before=before), record)
     done = out.value
     return SignResult(
-        path,
+        Path(os.path.abspath(path)),  # absolute, as every command's `path`
         done.signer,
         done.statement_sha256,
         done.replaced,

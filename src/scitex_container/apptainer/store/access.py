@@ -17,8 +17,8 @@ import os
 import shutil
 from pathlib import Path
 
-from scitex_container.errors import AccessDeniedError
-from scitex_container.files.pathinfo import not_writable
+from scitex_container.errors import BadInputError, PathKindError
+from scitex_container.files.pathinfo import not_a_directory, not_writable, tidy_path
 from scitex_container.process import runner
 
 #: the advice where ``--sudo`` cannot do the change (our own log, metadata or
@@ -56,17 +56,32 @@ def write_hint(sudo: bool | None, have_sudo: bool | None = None) -> str:
     return "use --sudo, or run the command as its owner" if have_sudo else OWNER_HINT
 
 
-def writable_error(path: Path, sudo: bool | None = None) -> AccessDeniedError | None:
+def writable_error(path: Path, sudo: bool | None = None) -> BadInputError | None:
     """The refusal for a caller who cannot write ``path``, or None when they can.
 
+    A FIFO, device, socket or file where the directory is (or would be made)
+    is said as what it is, for root too (``PATH: is a FIFO, not a directory``).
     ``sudo`` True (asked for, and we are not root): the change goes through
     sudo, nothing to refuse here.
     """
+    kind = not_a_directory_error(path)
+    if kind is not None:
+        return kind
     if sudo and os.geteuid() != 0:
         return None
     if can_write(path):
         return None
     return not_writable(nearest_existing(path), write_hint(sudo))
+
+
+def not_a_directory_error(path: Path) -> PathKindError | None:
+    """``PATH: is a FIFO, not a directory`` (a device, a socket; a file: ``not a
+    directory``) when ``path`` or the nearest ancestor it would be made in is no
+    directory, else None."""
+    where = nearest_existing(path)
+    if where.is_dir():
+        return None
+    return not_a_directory(where) or PathKindError(f"{tidy_path(str(where))}: not a directory")
 
 
 def require_writable(path: Path, sudo: bool | None = None) -> None:

@@ -32,7 +32,7 @@ from scitex_container.apptainer.store.opening import named_version, open_one_sto
 from scitex_container.errors import BadInputError, StoreStateError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import fsync_dir
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.files.pathinfo import from_oserror, not_a_directory
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -73,6 +73,8 @@ def _writable_target(target: Path, use_sudo: bool) -> bool:
     """Make sure ``target`` exists; return True when we must go through sudo."""
     need_sudo = use_sudo and os.geteuid() != 0
     if os.path.exists(target) and not target.is_dir():
+        if (kind := not_a_directory(target)) is not None:  # a FIFO, a device, a socket
+            raise kind
         raise BadInputError("the deploy target is not a directory", str(target))
     access.require_writable(target, use_sudo)  # the same refusal in a dry run
     if not target.exists():

@@ -30,6 +30,7 @@ from pathlib import Path
 from scitex_container.apptainer.store.naming import FLAT_SANDBOX, FLAT_SIF, Scheme, image_scheme
 from scitex_container.errors import UntrustedStateError
 from scitex_container.files.ownership import describe, owner_name
+from scitex_container.files.pathinfo import special_not_a_directory
 
 STATE_DIR = ".scitex"
 
@@ -56,6 +57,8 @@ def _check_folder(path: Path, owner: int, trusted: set[int]) -> bool:
         return False
     if stat.S_ISLNK(st.st_mode):
         raise _refuse(path, st, "is a symbolic link", owner)
+    if (kind := special_not_a_directory(path, st.st_mode)) is not None:
+        raise kind  # a FIFO, a device, a socket: said as what it is
     if not stat.S_ISDIR(st.st_mode):
         raise _refuse(path, st, "is not a directory", owner)
     if st.st_uid not in trusted:

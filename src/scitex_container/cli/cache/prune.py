@@ -39,7 +39,7 @@ def prune(cache_dir, older_than, everything) -> int:
         age = parse_age(older_than, "--older-than") if older_than is not None else None
         cache = StageCache(cache_dir)
         if not cache.exists():
-            return {"removed": [], "leftovers": [], "unremovable": [], "freed": 0}
+            return _said([], [], [], 0)
         # a dry run makes nothing (no tmp/, no .lock); the sweep a build would make is
         # part of prune_leftovers, so it is counted, dry run or not
         cache.open(sweep=False, create=not opts.dry_run)
@@ -51,14 +51,14 @@ def prune(cache_dir, older_than, everything) -> int:
         )
         for note in (*cache.notes, *stuck_notes):
             warn(note)
-        return {
-            "removed": [e.key for e in removed],
-            "leftovers": [str(x.path) for x in left],
-            "unremovable": [str(x.path) for x in stuck_gone],
-            "freed": sum(e.size for e in removed)
+        return _said(
+            [e.key for e in removed],
+            [str(x.path) for x in left],
+            [str(x.path) for x in stuck_gone],
+            sum(e.size for e in removed)
             + sum(x.size for x in left)
             + sum(x.size for x in stuck_gone),
-        }
+        )
 
     result = run()
     verb = "would remove" if opts.dry_run else "removed"
@@ -67,5 +67,18 @@ def prune(cache_dir, older_than, everything) -> int:
         said += f" and {len(result['leftovers'])} leftovers of killed builds"
     if result["unremovable"]:
         said += f" and {len(result['unremovable'])} unremovable left earlier"
-    emit(result, opts, text=f"{said} ({result['freed']} bytes)")
+    emit(result, opts, text=f"{said} ({result['freed_size_bytes']} bytes)")
     return pending_exit(bool(result["removed"] or result["leftovers"] or result["unremovable"]))
+
+
+def _said(removed: list, leftovers: list, unremovable: list, freed: int) -> dict:
+    """The JSON shape: sizes as every command says them (`*size` human, `*size_bytes`)."""
+    from scitex_container.apptainer.store.naming import human_size
+
+    return {
+        "removed": removed,
+        "leftovers": leftovers,
+        "unremovable": unremovable,
+        "freed_size": human_size(freed),
+        "freed_size_bytes": freed,
+    }

@@ -79,7 +79,7 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
     repaired = f"; {len(result.repaired)} damaged and replaced" if result.repaired else ""
     if commands is not None:
         text = (
-            f"would fetch {result.fetched} artifacts into {result.archive} "
+            f"would fetch {result.fetched_count} artifacts into {result.archive} "
             f"({result.reused_count} already there{repaired.replace('and replaced', 'to replace')})"
         )
         made = [f"would {'create' if p == result.archive else 'write'} {p}" for p in result.writes]
@@ -87,8 +87,8 @@ def archive(source, out_dir, lock_out, python_version, platforms, saved_dirs, ve
     else:
         text = (
             f"archived {len(result.artifacts)} artifacts in {result.archive} "
-            f"({result.fetched} fetched, {result.reused_count} already there{repaired}); "
+            f"({result.fetched_count} fetched, {result.reused_count} already there{repaired}); "
             f"lock: {result.lock_path}"
         )
     emit(result, opts, text=text, dry_run_commands=commands, stdout_taken=lock_out == "-")
-    return pending_exit(result.fetched > 0 or bool(result.repaired) or bool(result.writes))
+    return pending_exit(result.fetched_count > 0 or bool(result.repaired) or bool(result.writes))

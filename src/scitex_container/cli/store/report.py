@@ -88,7 +88,7 @@ def report_switch(st, version: str, use_sudo: bool) -> int:
 def report_rollback(st, use_sudo: bool) -> int:
     """Roll store ``st`` back one version and print it."""
     version, commands = execute(lambda: st.rollback(use_sudo=use_sudo))
-    data = {"version": version, "link": str(st.link)}
+    data = {"version": version, "path": str(st.get(version).path), "link": str(st.link)}
     text = f"would roll back to {version}" if commands is not None else f"rolled back to {version}"
     emit(data, get_options(), text=text, dry_run_commands=commands)
     return pending_exit(True)
