@@ -162,6 +162,9 @@ def test_post_naming_the_hosts_tmp_counts_as_reaching_the_network() -> None:
     assert may_reach_network("cp /tmp/x /x")
     assert may_reach_network("cat /var/tmp/a > /b")
     assert may_reach_network("cd /tmp && ls")
+    assert may_reach_network("cp /dev/shm/site.conf /etc/")  # /dev is the host's too
+    assert may_reach_network("cat /run/shm/x > /y")
+    assert not may_reach_network("mkdir -p /opt/dev/shmem")
     assert not may_reach_network("mkdir /opt/tmp /tmpdir && echo tmp > /etc/tmp.conf")
 
 

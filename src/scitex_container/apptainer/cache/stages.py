@@ -98,8 +98,9 @@ OFFLINE_COMMANDS = frozenset(
     ]
 )
 _URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://")
-#: apptainer binds the host's /tmp and /var/tmp into %post: what is read there is not keyed
-_HOST_TMP_RE = re.compile(r"(?<![\w.-])(?:/var)?/tmp(?![\w.-])")
+#: apptainer binds the host's /tmp, /var/tmp and /dev (so /dev/shm) into %post: what is read
+#: there is not keyed
+_HOST_TMP_RE = re.compile(r"(?<![\w.-])(?:(?:/var)?/tmp|/dev/shm|/run/shm)(?![\w.-])")
 _COMMAND_SPLIT_RE = re.compile(r"&&|\|\||[;&|()\n{}`]|\$\(")
 _ASSIGN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*\Z")
 _PIP_RE = re.compile(r"(?:pip[0-9.]*|python[0-9.]*\s+-m\s+pip)\s+install\b")
@@ -162,7 +163,8 @@ def _spec(
 def may_reach_network(text: str) -> bool:
     """Can this shell text reach the network?  Yes unless it provably cannot: every command
     in it is a known offline one (:data:`OFFLINE_COMMANDS`, ``pip install --no-index``) and
-    it names no URL, nor the host's ``/tmp`` or ``/var/tmp`` (bound into ``%post``)."""
+    it names no URL, nor the host's ``/tmp``, ``/var/tmp`` or ``/dev/shm`` (bound into
+    ``%post``)."""
     joined = re.sub(r"\\\n", " ", text)
     code = "\n".join(line.split("#", 1)[0] for line in joined.splitlines())
     if _URL_RE.search(code) or _HOST_TMP_RE.search(code):
