@@ -21,18 +21,29 @@ Each row's notes give the stages (reused, or built in N s) and the load
 average, so a figure taken on a loaded machine can be told apart.  A row
 whose build did not reuse what the case is about is INVALID, not a timing.
 
-Measured 2026-12-06 (2 cores, load 4.8 rising to 9.4 from other builds,
-so single runs are only indicative): cold with the cache 0.93x of
-``--no-cache`` (123.5 s vs 132.6 s; the debootstrap stage alone varied by
-more than the cache costs), last ``%post`` line 0.357x, ``%environment``
-0.18x, ``%runscript`` 0.22x, second recipe on the same base 0.33x.  The
-floor of a warm build is the final stage, ``Bootstrap: localimage`` from
-the deepest entry plus ``mksquashfs`` of the whole root fs (23-33 s of
-the 284 MB demo); hashing an entry takes ~0.9 s and is overlapped with the
-next stage's build (0.01 s waited in total); a ``cp -a`` of one entry
-~6 s.  Lowering the floor means not re-squashing what did not change
-(e.g. layering the final stage as an overlay partition), which a SIF
-built by ``apptainer build`` does not offer.
+Measured 2026-12-07, two runs (2 cores).  Quiet (load 0.4 rising to
+5.3 as other work started): ``--no-cache`` 61.8 s (1.06x raw apptainer);
+cold with the cache 1.11x (MISSED: each stage after the bootstrap is one
+more ``apptainer build`` that copies the stage below, ~2 s per 284 MB
+stage here, 6.7 s in all; storing the entries took 0.16 s); last ``%post``
+line 0.347x (met); ``%environment`` 0.88x (its final stage ran at load 5.3:
+53 s against 12-20 s for the same stage in the rows around it, so this
+one is noise), ``%runscript`` 0.34x; second recipe on the same base 0.48x.
+Loaded (load 8-11 throughout, the suite and builds beside it):
+``--no-cache`` 153 s; cold with the cache 1.007x (met); last ``%post``
+line 0.41x (MISSED), ``%environment`` 0.33x (MISSED), ``%runscript``
+0.30x (met), second recipe 0.27x.  A warm build is the final stage
+(``Bootstrap: localimage`` from the deepest entry: one copy, then
+``mksquashfs`` of the whole root fs: 12 s quiet, 45-50 s loaded) plus
+any ``%post`` piece after the entry; mksquashfs is CPU-bound and slows
+more under load than the network-bound debootstrap, so the warm ratios
+worsen with load while the cold-with-cache one improves.  Hashing an
+entry takes ~0.4-1.4 s, overlapped with the next stage's build.  The
+other entry format, a squashfs image, would cost 44 s to store (mksquashfs)
+and 10 s to unpack per reuse at that load, against one copy (6.3 s) and
+nothing to store for a sandbox: sandboxes it is.  Lowering the floor means
+not re-squashing what did not change (e.g. layering the final stage as an
+overlay partition), which a SIF built by ``apptainer build`` does not offer.
 """
 
 from __future__ import annotations
