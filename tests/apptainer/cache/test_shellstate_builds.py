@@ -120,6 +120,7 @@ From: {base}
     c=d *? [x]"
     E=
     unset LANG
+    echo 'export FROM_ENVFILE=1; umask 077; set -f' >> "$APPTAINER_ENVIRONMENT"
     mkdir -p /opt/src && cd /opt/src
     umask 027
     set -u
@@ -127,7 +128,8 @@ From: {base}
     {bash}
     # scitex: checkpoint
     {{ pwd; umask; printf '<%s>' "$@"; echo; printf '[%s]' "$SCX_FRONTEND" "$VERSION" "$W" "$E"
-      echo "${{LANG-unset}}"; set +o; export -p | grep -v _CONTAINER=; {print} }} > /state.txt
+      echo "${{LANG-unset}}" "${{FROM_ENVFILE-unset}}"; set +o
+      export -p | grep -v _CONTAINER=; {print} }} > /state.txt
     echo {last} > /last
 """
 BASH = "f() {{ echo \"f:$1\"; }}; declare -l LOW=AbC; ARR=(x 'y z'); shopt -s dotglob"
@@ -158,7 +160,10 @@ def test_the_state_is_handed_on_as_in_a_cold_build(
     said = cat(warm, "/state.txt")
     assert said == cat(Path(cold.json()["artifact"]), "/state.txt")
     assert said.startswith('/opt/src\n0027\n<a><b c>\n[noninteractive][1.2][a\'b "q" $x \\ back')
-    assert "set -o nounset" in said and "unset\n" in said and "SCX_FRONTEND" in said
+    assert "set -o nounset" in said and "unset unset\n" in said and "SCX_FRONTEND" in said
+    # what the piece before wrote to $APPTAINER_ENVIRONMENT (sourced into the next stage's
+    # %post from its base) does not reach the piece after, as in a cold build
+    assert "set +o noglob" in said
     if bash:
         assert 'f:1\ndeclare -l LOW="abc"' in said and "shopt -s dotglob" in said
     # neither the marker nor the state file in the image
