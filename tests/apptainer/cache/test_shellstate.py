@@ -5,13 +5,14 @@ ended %post early makes the later ones do nothing."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from scitex_container.apptainer.cache import shellstate
+from scitex_container.apptainer.cache import shellsnap, shellstate
 
 # as apptainer runs %post (`/bin/sh -e -x`; `%post -c /bin/bash`: `/bin/bash script`)
 SHELLS = {
@@ -254,3 +255,67 @@ def test_a_function_redefined_before_a_checkpoint_is_handed_on(shell: str, tmp_p
     done = run(shell, tmp_path, script)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "g.txt").read_text() == "new\n"
+
+
+# what quote() must hand back exactly (each value also behind a `set -f`, IFS `:` shell)
+QUOTED = ["", "'", "''", "'''", "a", "'a", "a'", "a''b", "x\n", "\n'\n", "a\\'b\\\\", "*'*"]
+QUOTED += ["piece.s?'[p]", " a ' b ", "%s%d\\n'", "it's:a b:'c'"]
+# the IFS and options the piece may leave: unset, empty, `:`; noglob or not; nounset
+STATES = ["unset IFS", "IFS=", "IFS=:", "unset IFS; set -f", "IFS=; set -f -u", "IFS=:; set -f"]
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_quote_hands_back_each_value_and_leaves_options_and_ifs(shell: str, tmp_path: Path) -> None:
+    script = "__scx_sq=\\'\n"
+    for state in STATES:
+        for value in QUOTED:
+            script += f"{state}; __scx_a={shlex.quote(value)}\n"
+            script += 'printf "%s|%s\\037" "$-" "${IFS+set:$IFS}" >>before.txt\n'
+            script += shellsnap.quote("$__scx_a", "__scx_v")
+            script += 'printf "%s|%s\\037" "$-" "${IFS+set:$IFS}" >>after.txt\n'
+            script += 'printf "%s\\037" "$__scx_v" >>quoted.txt; eval "__scx_e=$__scx_v"\n'
+            script += 'printf "%s\\037" "$__scx_e" >>back.txt\n'
+    done = run(shell, tmp_path, script)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    read = lambda name: (tmp_path / name).read_text().split("\x1f")[:-1]  # noqa: E731
+    assert read("back.txt") == QUOTED * len(STATES)
+    assert read("quoted.txt") == ["'" + v.replace("'", "'\\''") + "'" for v in QUOTED] * len(STATES)
+    before = read("before.txt")
+    assert before == read("after.txt")
+    assert {b.split("|", 1)[1] for b in before} == {"", "set:", "set::"}
+    assert sum("f" in b.split("|", 1)[0] for b in before) == 3 * len(QUOTED)
+
+
+# a value of 2**K bytes of x, then quotes (the old quoting matched `${v#*"'"}` from every
+# prefix: 1 MiB took minutes)
+BIG = "BIG=x; I=0; while [ $I -lt {k} ]; do BIG=$BIG$BIG; I=$((I + 1)); done\n"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_quote_is_linear_in_the_length_of_the_value(shell: str, tmp_path: Path) -> None:
+    tail = " a'b''c' 'd\n'"
+    script = "__scx_sq=\\'\n" + BIG.format(k=20) + f'__scx_a="$BIG{tail}"\n'
+    script += shellsnap.quote("$__scx_a", "__scx_v")
+    script += 'eval "__scx_e=$__scx_v"; [ "$__scx_e" = "$__scx_a" ]\n'
+    script += 'printf %s "${#__scx_v}" >length.txt\n'
+    done = run(shell, tmp_path, script)
+    assert done.returncode == 0, done.stderr[-2000:]
+    quoted = 2**20 + len(tail) + 3 * tail.count("'") + 2  # each ' as '\\''
+    assert (tmp_path / "length.txt").read_text() == str(quoted)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_a_long_value_with_quotes_near_its_end_is_handed_on(shell: str, tmp_path: Path) -> None:
+    # 1 MiB under dash; 128 KiB under bash and busybox, where the variable listings'
+    # reading (`${k#export }` and the like, not the quoting) is still quadratic
+    k = 20 if shell == "dash" else 17
+    # a long variable and positional parameter (not exported: no command could run), quotes
+    # near the end; a working directory with a quote in its name (no newline in a
+    # positional parameter: dash lists their snapshot over several lines, refused)
+    piece = BIG.format(k=k) + (
+        "BIG=\"$BIG a'b''c' *? \\\\ 'd'\"; set -- \"$BIG\" \"'\"; BIG=\"$BIG\n'e\"\n"
+        'mkdir -p "it\'s"; cd "it\'s"'
+    )
+    handed_on(shell, tmp_path, piece)

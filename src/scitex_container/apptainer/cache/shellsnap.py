@@ -75,13 +75,16 @@ _UNTOUCHED = _names(SELF_CHANGING, SHELL_OWNED, PER_BUILD)
 
 def quote(src: str, dst: str) -> str:
     """Shell lines setting ``dst`` to ``src`` (an expansion) single-quoted for re-input
-    (needs ``__scx_sq`` holding one ``'``)."""
+    (needs ``__scx_sq`` holding one ``'``), in time linear in its length: a value with a
+    ``'`` is split on them by a subshell (its ``set -f`` and ``IFS`` stay there) and
+    printed back with each ``'`` as ``'\\''`` (a ``.`` after the value keeps a last empty
+    part, removed after); not ``${v#*"'"}``, which the shells match from every prefix."""
     return (
-        f'__scx_r={src}; __scx_q=\nwhile :; do case $__scx_r in *"$__scx_sq"*)\n'
-        '  __scx_h=${__scx_r%%"$__scx_sq"*}; '
-        "__scx_q=$__scx_q$__scx_h$__scx_sq\\\\$__scx_sq$__scx_sq; "
-        '__scx_r=${__scx_r#*"$__scx_sq"} ;;\n  *) break ;; esac; done\n'
-        f"{dst}=$__scx_sq$__scx_q$__scx_r$__scx_sq\n"
+        f"__scx_r={src}\n"
+        'case $__scx_r in *"$__scx_sq"*) __scx_q=$(set -f; IFS=$__scx_sq; '
+        r'printf "%s$__scx_sq\\\\$__scx_sq$__scx_sq" $__scx_r.); __scx_q=${__scx_q%.*} ;;'
+        "\n  *) __scx_q=$__scx_r ;; esac\n"
+        f"{dst}=$__scx_sq$__scx_q$__scx_sq\n"
     )
 
 
