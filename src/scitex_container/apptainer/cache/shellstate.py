@@ -92,8 +92,10 @@ def _tool(var: str, arg: str, name: str) -> str:
 _TOOLS = _tool("__scx_rm", "__scx_ra", "rm") + _tool("__scx_rl", "__scx_la", "readlink")
 #: The builtins our lines run by name (a function, alias or ``enable -n`` of one would run
 #: in its place and blind the check); bash's own after them.
-GUARDED = ("command", "cd", "printf", "pwd", "read", "umask", "ulimit", "jobs", "test", "[")
-GUARDED += ("set", "trap", "export", "readonly", "unset", "alias", "unalias", "exit")
+GUARDED: tuple[str, ...] = (
+    *("command", "cd", "printf", "pwd", "read", "umask", "ulimit", "jobs", "test", "["),
+    *("set", "trap", "export", "readonly", "unset", "alias", "unalias", "exit"),
+)
 GUARDED_BASH = ("declare", "shopt", "enable")
 # a builtin, or one whose system command does the same for us (bash `enable -n printf`)
 _CHECK = (
