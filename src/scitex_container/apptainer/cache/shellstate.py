@@ -102,6 +102,19 @@ _CHECK = (
     'case $(command -V "$__scx_n" 2>&1) in *builtin*) ;; *" is /bin/"*|*" is /usr/bin/"*) '
     'case $__scx_n in printf|test|"[") ;; *) exit 1 ;; esac ;; *) exit 1 ;; esac'
 )
+#: When aliases ``__scx_<old>_aliases`` and ``__scx_<new>_aliases`` differ: ``label``, with
+#: ``__scx_d`` the names in the new ones, one line (an alias's value may hold newlines).
+_ALIAS_NAMES = (
+    'if [ "$__scx_{old}_aliases" != "$__scx_{new}_aliases" ]; then\n'
+    "__scx_d=\n"
+    "while IFS= read -r __scx_l; do __scx_l=${{__scx_l#alias }}; "
+    'case $__scx_l in [A-Za-z0-9_]*=*) __scx_d="$__scx_d ${{__scx_l%%=*}}" ;; esac; '
+    "done <<__SCX_ALIASES__\n"
+    "$__scx_{new}_aliases\n"
+    "__SCX_ALIASES__\n"
+    '__scx_w="$__scx_w, {label}"\n'
+    "fi\n"
+)
 _GUARD = (
     # the piece's aliases would be expanded in every line parsed from here on: read, then gone
     "__scx_b_aliases=$(\\alias)\n"
@@ -121,8 +134,7 @@ _GUARD = (
     # bash's nocasematch: our `case` patterns would match names they must not
     'if [ -n "${BASH_VERSION-}" ] && shopt -q nocasematch; then '
     '__scx_w="$__scx_w, shopt options (shopt -s nocasematch)"; fi\n'
-    '[ "$__scx_a_aliases" = "$__scx_b_aliases" ] || '
-    '__scx_w="$__scx_w, aliases (${__scx_b_aliases:-none left})"\n'
+    + _ALIAS_NAMES.format(old="a", new="b", label="aliases (now:${__scx_d:- none})")
 )
 _SEPARATORS = "__scx_s=$(printf '\\037') __scx_sq=\\'\n"
 # our temporaries gone (the epilogue needs only the snapshot `__scx_a_*`), xtrace back
@@ -168,8 +180,9 @@ def _take_back() -> str:
         + "__scx_w=\n"
         # what the image's environment files (sourced by apptainer before %post) alias now
         + "__scx_c_aliases=$(\\alias)\n"
-        + '[ "$__scx_b_aliases" = "$__scx_c_aliases" ] || '
-        '__scx_w="$__scx_w, aliases (${__scx_c_aliases:-none})"\n'
+        + _ALIAS_NAMES.format(
+            old="b", new="c", label="aliases (the environment files define:${__scx_d:- none})"
+        )
         + "".join(
             f'[ "$__scx_b_{what}" = "$__scx_c_{what}" ] || '
             f'__scx_w="$__scx_w, {label} (${{__scx_c_{what}}})"\n'
