@@ -211,6 +211,12 @@ def test_the_refusal_is_read_from_the_tagged_line_or_the_exit_status() -> None:
     assert shellstate.reported("FATAL: ... %post section: exit status 86") == ""
     assert "redirected stderr" in shellstate.refusal("")
     assert shellstate.reported("+ printf 'scitex-checkpoint: x'\nexit status 1") is None
+    # a build's token: only its line counts, and the status alone is the recipe's
+    ours = "scitex-checkpoint: [ab12] the umask (umask 0077)\nexit status 86\n"
+    assert shellstate.reported(ours, "ab12") == "the umask (umask 0077)"
+    assert shellstate.reported(ours, "ffff") is None
+    assert shellstate.reported(log, "ab12") is None
+    assert shellstate.reported("FATAL: ... %post section: exit status 86", "ab12") is None
 
 
 def test_a_failing_last_status_and_running_jobs_get_their_own_advice() -> None:

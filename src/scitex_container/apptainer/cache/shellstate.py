@@ -68,6 +68,10 @@ HANDOVER = "not handed on: "
 _DROPPED = "a value of several lines, a later one beginning `NAME=` with NAME the shell's own"
 #: The exit status of a prologue or epilogue that refuses.
 EXIT_CODE = 86
+#: The variable a staged build sets (``APPTAINERENV_`` + it) to a fresh random token: the
+#: prologue takes it out of the environment and every refusal line carries it, so neither a
+#: recipe's own ``exit 86`` nor a line it prints beginning with :data:`TAG` passes for ours.
+NONCE_VAR = "__scx_nonce"
 
 # ($? and $- first: `set +x` changes the one, the other; rm and readlink: through busybox in
 # an image that has it but not their links)
@@ -158,7 +162,7 @@ def _refuse(what: str, stdout: str = "") -> str:
     :data:`EXIT_CODE`."""
     text = (
         'if [ -n "$__scx_w" ]; then\n'
-        f'  __scx_w="{TAG}{what}${{__scx_w#, }}"\n'
+        f'  __scx_w="{TAG}${{__scx_tag:+[$__scx_tag] }}{what}${{__scx_w#, }}"\n'
         "  printf '%s\\n' \"$__scx_w\" >&2\n"
     )
     if stdout:
@@ -222,6 +226,7 @@ _JOBS = (
 def prologue(index: int, count: int) -> str:
     """The lines before piece ``index`` (1-based) of ``count`` pieces."""
     text = "# scitex: checkpoint prologue (generated)\n" + _SILENCE
+    text += f"__scx_tag=${{{NONCE_VAR}-}}; unset -v {NONCE_VAR}\n"
     if index > 1:
         text += f"[ -e {MARKER} ] || exit 0\n"
     if index > 1 or index < count:
@@ -282,10 +287,16 @@ _LINE_RE = re.compile(rf"^{re.escape(TAG)}(.+)$", re.M)
 _STATUS_RE = re.compile(rf"exit status {EXIT_CODE}\b")
 
 
-def reported(output: str) -> str | None:
+def reported(output: str, nonce: str | None = None) -> str | None:
     """What changed, from a stage build's output (``""`` when the epilogue's exit status is
-    there but its line is not: the piece redirected stderr); None: not ours."""
+    there but its line is not: the piece redirected stderr); None: not ours.  With
+    ``nonce`` (the build's :data:`NONCE_VAR`), only a line carrying it counts, and the exit
+    status alone does not (a recipe's own ``exit 86``)."""
     found = _LINE_RE.findall(output)
+    if nonce is not None:
+        mark = f"[{nonce}] "
+        ours = [line[len(mark) :] for line in found if line.startswith(mark)]
+        return ours[-1].strip() if ours else None
     if found:
         return found[-1].strip()
     return "" if _STATUS_RE.search(output) else None
