@@ -8,11 +8,10 @@ other command says ``PATH: is a dangling link (to TARGET)``, exit 2.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import cli
 
 from scitex_container.apptainer.signing.policy import parse_policy
 from scitex_container.errors import BadInputError
@@ -27,16 +26,6 @@ COMMANDS = [
     ("status", "LINK"),
     ("verify", "img.sif", "--keyring", "LINK"),
 ]
-
-
-def cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
 
 
 @pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a[:2]))

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
+from clirun import cli
 
 from scitex_container.apptainer.signing.policy import parse_policy
 from scitex_container.errors import BadInputError
@@ -34,17 +34,6 @@ COMMANDS = [
     ("cache", "list", "--cache-dir", "OUT"),
     ("key", "new", "OUT"),
 ]
-
-
-def cli(*args: object, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scitex_container", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=env,
-    )
 
 
 @pytest.fixture(params=["FIFO", "device"])

@@ -51,6 +51,10 @@ CHANGES = [
     ("APPTAINER_CONTAINER=/x", "apptainer's per-build variables (APPTAINER_CONTAINER=/x:"),
     # state handed on, with what cannot be alongside: still refused
     ("export V=1; cd /; trap : HUP", "traps (trap -- "),
+    # what would blind the check or cannot be re-created
+    ("alias note='echo aliased'", "aliases ("),
+    ("umask 077; umask() {{ echo 0022; }}", "builtins the check runs (a function, alias or"),
+    ("readonly IFS", "IFS (made readonly)"),
 ]
 
 
@@ -208,6 +212,12 @@ def test_the_refusal_is_read_from_the_tagged_line_or_the_exit_status() -> None:
     assert shellstate.reported("FATAL: ... %post section: exit status 86") == ""
     assert "redirected stderr" in shellstate.refusal("")
     assert shellstate.reported("+ printf 'scitex-checkpoint: x'\nexit status 1") is None
+    # a build's token: only its line counts, and the status alone is the recipe's
+    ours = "scitex-checkpoint: [ab12] the umask (umask 0077)\nexit status 86\n"
+    assert shellstate.reported(ours, "ab12") == "the umask (umask 0077)"
+    assert shellstate.reported(ours, "ffff") is None
+    assert shellstate.reported(log, "ab12") is None
+    assert shellstate.reported("FATAL: ... %post section: exit status 86", "ab12") is None
 
 
 def test_a_failing_last_status_and_running_jobs_get_their_own_advice() -> None:
@@ -255,6 +265,56 @@ def test_a_function_redefined_before_a_checkpoint_is_handed_on(shell: str, tmp_p
     done = run(shell, tmp_path, script)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "g.txt").read_text() == "new\n"
+
+
+@pytest.mark.parametrize("shell", ["bash-as-sh", "bash"])
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("umask 077; enable -n umask trap", "builtins the check runs"),
+        ("shopt -s nocasematch; pwd=/srv; random=42", "shopt options (shopt -s nocasematch)"),
+    ],
+    ids=["enable-n", "nocasematch"],
+)
+def test_bash_state_that_would_blind_the_check_is_refused(
+    shell: str, change: str, said: str, tmp_path: Path
+) -> None:
+    done = run(shell, tmp_path, shellstate.wrap(f"echo one\n{change}\n", 1, 2))
+    assert done.returncode == shellstate.EXIT_CODE, done.stdout + done.stderr
+    what = shellstate.reported(done.stdout + done.stderr)
+    assert what is not None and said in what, what
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_a_wrapper_first_on_path_never_sees_our_files(shell: str, tmp_path: Path) -> None:
+    """Our rm and readlink are the system's, not a recipe's wrapper earlier on PATH."""
+    wrappers = tmp_path / "wrap"
+    wrappers.mkdir()
+    for name in ("rm", "readlink"):
+        tool = wrappers / name
+        tool.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/seen.txt\nexit 1\n')
+        tool.chmod(0o755)
+    first = f"export PATH={wrappers}:$PATH\nV=1\n"
+    handed_on(shell, tmp_path, first, "echo two\n")
+    assert not (tmp_path / "seen.txt").exists()
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_a_working_directory_moved_away_is_refused_or_followed(shell: str, tmp_path: Path) -> None:
+    """The directory the piece is in was moved and another made at its name: a shell that
+    still names the old path is refused (its name leads elsewhere now); one that names the
+    moved directory (bash in POSIX mode) hands that on, as a cold build's next command sees."""
+    moved = "mkdir m && cd m && mv ../m ../m2 && mkdir ../m\n"
+    done = run(shell, tmp_path, shellstate.wrap(f"echo one\n{moved}", 1, 2))
+    if done.returncode == shellstate.EXIT_CODE:
+        what = shellstate.reported(done.stdout + done.stderr)
+        assert what is not None and "the working directory (moved or replaced" in what, what
+        return
+    assert done.returncode == 0, done.stdout + done.stderr
+    fresh = tmp_path / "again"
+    fresh.mkdir()
+    # (the cold run makes the directories again: the warm one's are removed first)
+    handed_on(shell, fresh, "rm -rf {root}/m {root}/m2 && " + moved.replace("..", "{root}"))
 
 
 # what quote() must hand back exactly (each value also behind a `set -f`, IFS `:` shell)

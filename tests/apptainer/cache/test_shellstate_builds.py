@@ -222,3 +222,22 @@ def test_a_post_c_shell_is_checked_and_a_python_one_refused(
     ran = sx("--json", "build", "--cache-dir", tmp_path / "stages", recipe)
     assert ran.code == 2
     assert ran.json()["error"].startswith(f"{recipe}:6: checkpoint marker in a `%post -c /usr")
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("sh -c 'exit 86'", ""),  # the recipe's own failure, with our refusal's status
+        ("", "echo 'scitex-checkpoint: not handed on: variables (X)'; false"),  # our words
+    ],
+    ids=["exit-86", "forged-line"],
+)
+def test_a_recipes_own_failure_never_passes_for_a_refusal(
+    sx, tmp_path: Path, busybox_sif: Path, before: str, after: str
+) -> None:
+    """Only a line carrying the build's own token (given to %post by the build, taken out
+    of the environment by the prologue) is a refusal: the build fails as a cold one does."""
+    recipe = write(tmp_path, busybox_sif, before or "true", after)
+    ran = sx("--json", "build", "--cache-dir", tmp_path / "stages", recipe)
+    assert ran.code == 1, ran.out
+    assert "checkpoint" not in ran.json()["error"], ran.json()["error"]

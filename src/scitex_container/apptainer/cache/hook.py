@@ -10,12 +10,14 @@ its key, whether it was reused and how old it was).
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from scitex_container import envvars
 from scitex_container.apptainer import tool
 from scitex_container.apptainer.building.atomic import ProduceFn, build_command
+from scitex_container.apptainer.cache import shellstate
 from scitex_container.apptainer.cache.entries import DEFAULT_MAX_AGE, StageCache
 from scitex_container.apptainer.cache.stage_keys import StageContext
 from scitex_container.apptainer.cache.staged import Prepared, StagedReport, prepare, run_staged
@@ -80,7 +82,16 @@ def staged_producer(
     does not fail the build: ``def_path`` is built cold and the report says why."""
 
     def produce(out: Path, sandbox: bool, env: Mapping[str, str] | None, log: Path, scratch: Path):
+        # (`sudo -n` resets the environment: no token reaches %post through it)
+        nonce = None if runner.with_sudo([], use_sudo) else secrets.token_hex(8)
+        staged_env = env
+        if nonce is not None:
+            staged_env = {**(env or {}), f"APPTAINERENV_{shellstate.NONCE_VAR}": nonce}
+
         def build(def_file: Path, target: Path, as_sandbox: bool, args: Mapping[str, str]):
+            return cold(def_file, target, as_sandbox, args, staged_env)
+
+        def cold(def_file, target, as_sandbox, args, run_env=env) -> tuple[str, ...]:
             argv = build_command(
                 def_file,
                 target,
@@ -95,7 +106,7 @@ def staged_producer(
                 on_line=progress,
                 timeout=timeout,
                 cwd=cwd,
-                env=env,
+                env=run_env,
                 contained=True,  # the stage's build dies with the CLI, as a whole build does
             )
             return tuple(os.fspath(a) for a in argv)
@@ -111,13 +122,14 @@ def staged_producer(
                 scratch=scratch,
                 max_age=DEFAULT_MAX_AGE if max_age is None else max_age,
                 progress=progress,
+                nonce=nonce,
             )
         except StageCacheFallback as why:
             if def_path is None:
                 raise
             if progress is not None:
                 progress(f"stage cache: {why}")
-            command = build(def_path, out, sandbox, dict(build_args or {}))
+            command = cold(def_path, out, sandbox, dict(build_args or {}))  # as written
             notes = (str(why), *cache.notes)
             report = StagedReport(cache.root, (), (), (command,), 0.0, notes)
         reports.append(report)

@@ -146,7 +146,7 @@ def kept(p: str) -> str:
         # in the shell while it is read); the child's own redirection is its own fd
         + f"__scx_{p}_fds=\n"
         + "if [ -d /proc/$$/fd ]; then\n"
-        + '  (set +f; for __scx_n in /proc/$$/fd/*; do __scx_t=$($__scx_rl readlink "$__scx_n") '
+        + '  (set +f; for __scx_n in /proc/$$/fd/*; do __scx_t=$("$__scx_rl" $__scx_la "$__scx_n") '
         '&& printf \'%s>%s\\n\' "${__scx_n##*/}" "$__scx_t"; done) >|'
         + f"{SCRATCH} 2>&1 || :\n"
         + f"  while IFS= read -r __scx_l; do __scx_{p}_fds=$__scx_{p}_fds$__scx_l$__scx_s; "
@@ -155,7 +155,7 @@ def kept(p: str) -> str:
 
 
 def scratch_gone() -> str:
-    return f"$__scx_rm rm -f {SCRATCH} || exit 127\n"
+    return f'"$__scx_rm" $__scx_ra -f {SCRATCH} || exit 127\n'
 
 
 #: What :func:`handed` snapshots (and :func:`save` hands on), with its label.

@@ -54,6 +54,7 @@ from scitex_container.apptainer.cache.shellsnap import (
     item,
     kept,
     limits,
+    quote,
     save,
 )
 
@@ -67,6 +68,10 @@ HANDOVER = "not handed on: "
 _DROPPED = "a value of several lines, a later one beginning `NAME=` with NAME the shell's own"
 #: The exit status of a prologue or epilogue that refuses.
 EXIT_CODE = 86
+#: The variable a staged build sets (``APPTAINERENV_`` + it) to a fresh random token: the
+#: prologue takes it out of the environment and every refusal line carries it, so neither a
+#: recipe's own ``exit 86`` nor a line it prints beginning with :data:`TAG` passes for ours.
+NONCE_VAR = "__scx_nonce"
 
 # ($? and $- first: `set +x` changes the one, the other; rm and readlink: through busybox in
 # an image that has it but not their links)
@@ -76,14 +81,69 @@ _SILENCE = (
     # allexport off too: it would export our own variables
     "case $- in *a*) set +a; __scx_ax=a ;; *) __scx_ax= ;; esac\n"
 )
-_TOOLS = (
-    "case $(command -v rm) in '') __scx_rm=busybox ;; *) __scx_rm= ;; esac\n"
-    "case $(command -v readlink) in '') __scx_rl=busybox ;; *) __scx_rl= ;; esac\n"
+
+
+def _tool(var: str, arg: str, name: str) -> str:
+    # by absolute path: a wrapper the recipe put first on PATH (or a function or alias of
+    # that name) would run in our place, and could keep our files
+    return (
+        f"{var}=busybox {arg}={name}\n"
+        f'for __scx_t in /bin/{name} /usr/bin/{name} "$(command -v {name})"; do case $__scx_t in '
+        f'/*) if [ -x "$__scx_t" ]; then {var}=$__scx_t {arg}=; break; fi ;; esac; done\n'
+    )
+
+
+_TOOLS = _tool("__scx_rm", "__scx_ra", "rm") + _tool("__scx_rl", "__scx_la", "readlink")
+#: The builtins our lines run by name (a function, alias or ``enable -n`` of one would run
+#: in its place and blind the check); bash's own after them.
+GUARDED: tuple[str, ...] = (
+    *("command", "cd", "printf", "pwd", "read", "umask", "ulimit", "jobs", "test", "["),
+    *("set", "trap", "export", "readonly", "unset", "alias", "unalias", "exit"),
+)
+GUARDED_BASH = ("declare", "shopt", "enable")
+# a builtin, or one whose system command does the same for us (bash `enable -n printf`)
+_CHECK = (
+    'case $(command -V "$__scx_n" 2>&1) in *builtin*) ;; *" is /bin/"*|*" is /usr/bin/"*) '
+    'case $__scx_n in printf|test|"[") ;; *) exit 1 ;; esac ;; *) exit 1 ;; esac'
+)
+#: When aliases ``__scx_<old>_aliases`` and ``__scx_<new>_aliases`` differ: ``label``, with
+#: ``__scx_d`` the names in the new ones, one line (an alias's value may hold newlines).
+_ALIAS_NAMES = (
+    'if [ "$__scx_{old}_aliases" != "$__scx_{new}_aliases" ]; then\n'
+    "__scx_d=\n"
+    "while IFS= read -r __scx_l; do __scx_l=${{__scx_l#alias }}; "
+    'case $__scx_l in [A-Za-z0-9_]*=*) __scx_d="$__scx_d ${{__scx_l%%=*}}" ;; esac; '
+    "done <<__SCX_ALIASES__\n"
+    "$__scx_{new}_aliases\n"
+    "__SCX_ALIASES__\n"
+    '__scx_w="$__scx_w, {label}"\n'
+    "fi\n"
+)
+_GUARD = (
+    # the piece's aliases would be expanded in every line parsed from here on: read, then gone
+    "__scx_b_aliases=$(\\alias)\n"
+    "\\unalias -a 2>/dev/null || :\n"
+    "__scx_w=\n"
+    "( for __scx_n in " + " ".join(f"'{n}'" for n in GUARDED) + "; do " + _CHECK + "; done\n"
+    '  [ -z "${BASH_VERSION-}" ] || for __scx_n in '
+    + " ".join(GUARDED_BASH)
+    + "; do "
+    + _CHECK
+    + "; done ) || "
+    '__scx_w="$__scx_w, builtins the check runs (a function, alias or enable -n of one of '
+    + " ".join(GUARDED + GUARDED_BASH)
+    + ')"\n'
+    # a readonly IFS: our `IFS= read` lines would fail
+    '( IFS= ) 2>/dev/null || __scx_w="$__scx_w, IFS (made readonly)"\n'
+    # bash's nocasematch: our `case` patterns would match names they must not
+    'if [ -n "${BASH_VERSION-}" ] && shopt -q nocasematch; then '
+    '__scx_w="$__scx_w, shopt options (shopt -s nocasematch)"; fi\n'
+    + _ALIAS_NAMES.format(old="a", new="b", label="aliases (now:${__scx_d:- none})")
 )
 _SEPARATORS = "__scx_s=$(printf '\\037') __scx_sq=\\'\n"
 # our temporaries gone (the epilogue needs only the snapshot `__scx_a_*`), xtrace back
-_TEMPORARIES = "x rc rm rl s sq l k n r q h v p a f fa ro w d t c jobs drop " + " ".join(
-    f"b_{what} c_{what}" for what, _ in HANDED
+_TEMPORARIES = "x rc rm ra rl la s sq l k n r q h v p a f fa ro w d t c jobs drop " + " ".join(
+    f"b_{what} c_{what}" for what, _ in (*HANDED, ("aliases", ""))
 )
 _RESTORE = (
     "__scx_t=$__scx_ax$__scx_x\nunset -v "
@@ -102,7 +162,7 @@ def _refuse(what: str, stdout: str = "") -> str:
     :data:`EXIT_CODE`."""
     text = (
         'if [ -n "$__scx_w" ]; then\n'
-        f'  __scx_w="{TAG}{what}${{__scx_w#, }}"\n'
+        f'  __scx_w="{TAG}${{__scx_tag:+[$__scx_tag] }}{what}${{__scx_w#, }}"\n'
         "  printf '%s\\n' \"$__scx_w\" >&2\n"
     )
     if stdout:
@@ -115,12 +175,18 @@ def _take_back() -> str:
     (``.``), the state file and the marker removed, the state read again and compared
     with the saved one."""
     return (
-        clear()
+        '[ -z "${BASH_VERSION-}" ] || shopt -u nocasematch\n'  # our `case` patterns
+        + clear()
         + f". {STATE}\nunset -v __scx_drop\n"
         + _TOOLS  # PATH is the saved one now
-        + f"$__scx_rm rm -f {STATE} {MARKER} {SCRATCH} || exit 127\n"
+        + f'"$__scx_rm" $__scx_ra -f {STATE} {MARKER} {SCRATCH} || exit 127\n'
         + handed("c")
         + "__scx_w=\n"
+        # what the image's environment files (sourced by apptainer before %post) alias now
+        + "__scx_c_aliases=$(\\alias)\n"
+        + _ALIAS_NAMES.format(
+            old="b", new="c", label="aliases (the environment files define:${__scx_d:- none})"
+        )
         + "".join(
             f'[ "$__scx_b_{what}" = "$__scx_c_{what}" ] || '
             f'__scx_w="$__scx_w, {label} (${{__scx_c_{what}}})"\n'
@@ -160,6 +226,7 @@ _JOBS = (
 def prologue(index: int, count: int) -> str:
     """The lines before piece ``index`` (1-based) of ``count`` pieces."""
     text = "# scitex: checkpoint prologue (generated)\n" + _SILENCE
+    text += f"__scx_tag=${{{NONCE_VAR}-}}; unset -v {NONCE_VAR}\n"
     if index > 1:
         text += f"[ -e {MARKER} ] || exit 0\n"
     if index > 1 or index < count:
@@ -167,7 +234,7 @@ def prologue(index: int, count: int) -> str:
     if index > 1:
         text += _take_back()
     if index < count:
-        text += limits("a") + kept("a")
+        text += limits("a") + kept("a") + "__scx_a_aliases=$(\\alias)\n"
     return text + _RESTORE
 
 
@@ -178,6 +245,8 @@ def epilogue() -> str:
         + _SILENCE
         + _TOOLS
         + _SEPARATORS
+        + _GUARD
+        + _refuse("", "false")
         + _JOBS
         + limits("b")
         + "__scx_w=\n"
@@ -192,9 +261,16 @@ def epilogue() -> str:
         '__scx_w="$__scx_w, apptainer\'s per-build variables (${__scx_b_build%:})"\n'
         + item("traps", "traps")
         + item("fds", "open fds")
+        # the directory the piece is in, by identity: moved or replaced, its name now leads
+        # elsewhere (a cold build's next command would run in the moved one)
+        + '__scx_t=$(pwd); { [ "$__scx_t" -ef . ] && [ "${PWD-.}" -ef . ]; } || __scx_w="'
+        "$__scx_w, the working directory (moved or replaced since it was entered: "
+        '${PWD-$__scx_t} is another directory now)"\n'
         + _refuse("", '[ "$__scx_a_fds" = "$__scx_b_fds" ]')
         + handed("b", saving=True)
         + save()
+        + quote("$__scx_b_aliases", "__scx_v")
+        + f"printf '%s\\n' \"__scx_b_aliases=$__scx_v\" >>{STATE}\n"
         + f": >|{MARKER}\n"
     )
 
@@ -211,10 +287,16 @@ _LINE_RE = re.compile(rf"^{re.escape(TAG)}(.+)$", re.M)
 _STATUS_RE = re.compile(rf"exit status {EXIT_CODE}\b")
 
 
-def reported(output: str) -> str | None:
+def reported(output: str, nonce: str | None = None) -> str | None:
     """What changed, from a stage build's output (``""`` when the epilogue's exit status is
-    there but its line is not: the piece redirected stderr); None: not ours."""
+    there but its line is not: the piece redirected stderr); None: not ours.  With
+    ``nonce`` (the build's :data:`NONCE_VAR`), only a line carrying it counts, and the exit
+    status alone does not (a recipe's own ``exit 86``)."""
     found = _LINE_RE.findall(output)
+    if nonce is not None:
+        mark = f"[{nonce}] "
+        ours = [line[len(mark) :] for line in found if line.startswith(mark)]
+        return ours[-1].strip() if ours else None
     if found:
         return found[-1].strip()
     return "" if _STATUS_RE.search(output) else None

@@ -161,13 +161,15 @@ def _build_entry(
         raise
 
 
-def _state_refusal(plan: StagePlan, spec: StageSpec, exc: BaseException) -> DefFileError | None:
+def _state_refusal(
+    plan: StagePlan, spec: StageSpec, exc: BaseException, nonce: str | None
+) -> DefFileError | None:
     """The refusal at a checkpoint of ``spec`` when its epilogue found state that cannot be
     handed on, or its prologue state not taken back (:mod:`.shellstate`); None for any
     other failure."""
     if spec.kind != "post" or not isinstance(exc, ProcessError):
         return None
-    what = shellstate.reported(exc.stderr or "")
+    what = shellstate.reported(exc.stderr or "", nonce)
     line = None if what is None else shellstate.refused_at(what, spec.checkpoint, spec.line)
     if what is None or line is None:
         return None
@@ -247,8 +249,10 @@ def run_staged(
     scratch: Path,
     max_age: float = DEFAULT_MAX_AGE,
     progress: Callable[[str], None] | None = None,
+    nonce: str | None = None,
 ) -> StagedReport:
-    """Build ``out`` from the deepest cached stage of ``prepared`` on."""
+    """Build ``out`` from the deepest cached stage of ``prepared`` on (``nonce``: the token
+    ``build`` gives each stage's ``%post`` as :data:`.shellstate.NONCE_VAR`)."""
     plan = prepared.plan
     cached = plan.cached
     cache.open()
@@ -335,7 +339,7 @@ def run_staged(
                 cache.discard(work)
                 if full(exc):
                     raise no_space(cache, spec.name) from exc
-                refused = _state_refusal(plan, spec, exc)
+                refused = _state_refusal(plan, spec, exc, nonce)
                 if refused is not None:
                     raise refused from exc
                 raise
