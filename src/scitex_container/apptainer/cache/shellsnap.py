@@ -60,7 +60,13 @@ SHELL_OWNED = (
 PER_BUILD = ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER")
 
 # a line's name: `NAME=value` (set), `declare -x NAME=...`, `export NAME=...`, `readonly NAME`
-_NAME = "__scx_k=${__scx_l#declare -* }; __scx_k=${__scx_k#export }; __scx_k=${__scx_k#readonly }; "
+# (each stripped only where the line begins with it: shells try every prefix length of a
+# long value before finding that a `#word` does not match)
+_NAME = (
+    'case $__scx_l in "declare -"*) __scx_k=${__scx_l#declare -* } ;; *) __scx_k=$__scx_l ;; '
+    'esac; case $__scx_k in "export "*) __scx_k=${__scx_k#export } ;; esac; '
+    'case $__scx_k in "readonly "*) __scx_k=${__scx_k#readonly } ;; esac; '
+)
 _VALID = '__scx_n=${__scx_k%%=*}; case $__scx_n in ""|[0-9]*|*[!A-Za-z0-9_]*) __scx_n= ;; esac; '
 
 
