@@ -97,6 +97,8 @@ HANDED = [
     "unset IFS; set -o nounset; export PS4='++ '",
 ]
 BASH_HANDED = [
+    # our own splits of `declare -F` and `enable -n` must not follow the recipe's IFS
+    "SECRET=hunter2; f() { echo f; }; IFS=:",
     "f() { echo \"f:$1\"; }; export -f f; declare -l LOW=AbC; ARR=(x 'y z'); declare -i N=3\n"
     "shopt -s dotglob; enable -n printf; export -n HOME; declare -A M=([k]=v)",
 ]
@@ -273,8 +275,11 @@ def test_a_function_redefined_before_a_checkpoint_is_handed_on(shell: str, tmp_p
     [
         ("umask 077; enable -n umask trap", "builtins the check runs"),
         ("shopt -s nocasematch; pwd=/srv; random=42", "shopt options (shopt -s nocasematch)"),
+        # a function's body may say "builtin": only the first line of `command -V` counts
+        ('printf() { builtin printf "$@"; }', "builtins the check runs"),
+        ("HISTFILE=hist; set -o history", "shell options (set -o history)"),
     ],
-    ids=["enable-n", "nocasematch"],
+    ids=["enable-n", "nocasematch", "builtin-in-body", "history"],
 )
 def test_bash_state_that_would_blind_the_check_is_refused(
     shell: str, change: str, said: str, tmp_path: Path

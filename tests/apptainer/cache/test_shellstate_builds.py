@@ -241,3 +241,32 @@ def test_a_recipes_own_failure_never_passes_for_a_refusal(
     ran = sx("--json", "build", "--cache-dir", tmp_path / "stages", recipe)
     assert ran.code == 1, ran.out
     assert "checkpoint" not in ran.json()["error"], ran.json()["error"]
+
+
+def test_an_rm_that_does_not_remove_is_refused_not_shipped(
+    sx, tmp_path: Path, busybox_sif: Path
+) -> None:
+    """The image's own rm, replaced by one that removes nothing: our files (the saved state
+    among them) would stay in the image; the piece after the checkpoint refuses instead."""
+    stand_in = "printf '#!/bin/sh\\nexit 0\\n' > /bin/rm; busybox chmod 755 /bin/rm"
+    recipe = write(tmp_path, busybox_sif, stand_in)
+    ran = sx("--json", "build", "--cache-dir", tmp_path / "stages", recipe)
+    assert ran.code == 2, ran.out
+    assert f"{recipe}:7:" in ran.json()["error"] and "left /.scitex-checkpoint*" in ran.out
+
+
+def test_the_token_reaches_no_recipe_command(sx, tmp_path: Path, busybox_sif: Path) -> None:
+    """A %post without checkpoints, %test, and the pieces after a checkpoint never see the
+    build's token in their environment (a cold build's `env` would differ)."""
+    recipe = tmp_path / "r.def"
+    recipe.write_text(
+        f"Bootstrap: localimage\nFrom: {busybox_sif}\n\n%post\n"
+        "    { env | grep -c scx || :; } > /seen\n\n%test\n    env | grep scx && exit 1 || :\n"
+    )
+    ran = sx("--json", "build", "--cache-dir", tmp_path / "stages", recipe)
+    assert ran.code == 0, ran.out
+    assert cat(Path(ran.json()["artifact"]), "/seen") == "0\n"
+    cut = write(tmp_path, busybox_sif, "true", "{ env | grep -c scx || :; } > /seen")
+    ran = sx("--json", "build", "--cache-dir", tmp_path / "stages", "--force", cut)
+    assert ran.code == 0, ran.out
+    assert cat(Path(ran.json()["artifact"]), "/seen") == "0\n"

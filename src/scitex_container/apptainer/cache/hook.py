@@ -88,8 +88,12 @@ def staged_producer(
         if nonce is not None:
             staged_env = {**(env or {}), f"APPTAINERENV_{shellstate.NONCE_VAR}": nonce}
 
+        # only the %post pieces cut at checkpoints take the token out of their environment
+        pieces = sum(1 for spec in prepared.plan.cached if spec.kind == "post")
+
         def build(def_file: Path, target: Path, as_sandbox: bool, args: Mapping[str, str]):
-            return cold(def_file, target, as_sandbox, args, staged_env)
+            wrapped = pieces > 1 and def_file.stem.startswith("post-")
+            return cold(def_file, target, as_sandbox, args, staged_env if wrapped else env)
 
         def cold(def_file, target, as_sandbox, args, run_env=env) -> tuple[str, ...]:
             argv = build_command(

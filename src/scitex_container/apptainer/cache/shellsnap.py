@@ -212,7 +212,8 @@ def handed(p: str, saving: bool = False) -> str:
         # each function by name, attributes and the checksum of its body
         + capture(
             f"__scx_{p}_funcs",
-            "{ declare -F | while read -r _ __scx_fa __scx_f; do printf 'declare %s %s %s\\n' "
+            "{ declare -F | while IFS=' ' read -r _ __scx_fa __scx_f; do "
+            "printf 'declare %s %s %s\\n' "
             '"$__scx_fa" "$__scx_f" "$(declare -f "$__scx_f" | cksum 2>/dev/null)"; done; }',
         )
         + "else\n"
@@ -235,7 +236,7 @@ def save() -> str:
     text = 'if [ -n "${BASH_VERSION-}" ]; then\n'
     text += f"declare -f >>{STATE}\n"
     text += (
-        "declare -F | while read -r _ __scx_fa __scx_f; do case $__scx_fa in -f) ;; *) "
+        "declare -F | while IFS=' ' read -r _ __scx_fa __scx_f; do case $__scx_fa in -f) ;; *) "
         f'printf \'declare %s %s\\n\' "$__scx_fa" "$__scx_f" ;; esac; done >>{STATE}\n'
     )
     text += "fi\n"
@@ -272,9 +273,9 @@ def clear() -> str:
         + f'__scx_ro="$__scx_ro$__scx_n$__scx_s"; done <{SCRATCH}\n'
         + 'if [ -n "${BASH_VERSION-}" ]; then\n'
         + f"  declare -F >|{SCRATCH}\n"
-        + f'  while read -r _ _ __scx_f; do unset -f "$__scx_f"; done <{SCRATCH}\n'
+        + f'  while IFS=" " read -r _ _ __scx_f; do unset -f "$__scx_f"; done <{SCRATCH}\n'
         + f"  enable -n >|{SCRATCH}\n"
-        + f'  while read -r _ _ __scx_f; do enable "$__scx_f"; done <{SCRATCH}\n'
+        + f'  while IFS=" " read -r _ _ __scx_f; do enable "$__scx_f"; done <{SCRATCH}\n'
         + f"  declare -p >|{SCRATCH}\nelse\n  set >|{SCRATCH}\nfi\n"
         + read
         + 'case $__scx_ro in *"$__scx_s$__scx_n$__scx_s"*) continue ;; esac; '

@@ -99,11 +99,14 @@ _TOOLS = _tool("__scx_rm", "__scx_ra", "rm") + _tool("__scx_rl", "__scx_la", "re
 GUARDED: tuple[str, ...] = (
     *("command", "cd", "printf", "pwd", "read", "umask", "ulimit", "jobs", "test", "["),
     *("set", "trap", "export", "readonly", "unset", "alias", "unalias", "exit"),
+    *(":", "break", "continue", "eval", "shift"),
 )
 GUARDED_BASH = ("declare", "shopt", "enable")
 # a builtin, or one whose system command does the same for us (bash `enable -n printf`)
+# (its first line only: bash prints a function's body after it, which may say "builtin")
 _CHECK = (
-    'case $(command -V "$__scx_n" 2>&1) in *builtin*) ;; *" is /bin/"*|*" is /usr/bin/"*) '
+    '__scx_t=$(command -V "$__scx_n" 2>&1); case ${__scx_t%%"$__scx_nl"*} in *builtin) ;; '
+    '*" is /bin/"*|*" is /usr/bin/"*) '
     'case $__scx_n in printf|test|"[") ;; *) exit 1 ;; esac ;; *) exit 1 ;; esac'
 )
 #: When aliases ``__scx_<old>_aliases`` and ``__scx_<new>_aliases`` differ: ``label``, with
@@ -124,7 +127,12 @@ _GUARD = (
     "__scx_b_aliases=$(\\alias)\n"
     "\\unalias -a 2>/dev/null || :\n"
     "__scx_w=\n"
-    "( for __scx_n in " + " ".join(f"'{n}'" for n in GUARDED) + "; do " + _CHECK + "; done\n"
+    # (a value of several lines, ours, only in the subshell: `set` would list it on two)
+    "( __scx_nl='\n'\n  for __scx_n in "
+    + " ".join(f"'{n}'" for n in GUARDED)
+    + "; do "
+    + _CHECK
+    + "; done\n"
     '  [ -z "${BASH_VERSION-}" ] || for __scx_n in '
     + " ".join(GUARDED_BASH)
     + "; do "
@@ -138,6 +146,9 @@ _GUARD = (
     # bash's nocasematch: our `case` patterns would match names they must not
     'if [ -n "${BASH_VERSION-}" ] && shopt -q nocasematch; then '
     '__scx_w="$__scx_w, shopt options (shopt -s nocasematch)"; fi\n'
+    # bash's command history: our lines would be recorded (and written to HISTFILE)
+    'if [ -n "${BASH_VERSION-}" ] && shopt -oq history; then '
+    '__scx_w="$__scx_w, shell options (set -o history)"; fi\n'
     + _ALIAS_NAMES.format(old="a", new="b", label="aliases (now:${__scx_d:- none})")
 )
 _SEPARATORS = "__scx_s=$(printf '\\037') __scx_sq=\\'\n"
@@ -204,6 +215,11 @@ def _take_back() -> str:
             )
             for what, label in HANDED[3:]
         )
+        + _refuse(HANDOVER)
+        # an rm of the image's that does not remove (a recipe's stand-in) would ship our
+        # files, the saved state among them
+        + f'if [ -e {STATE} ] || [ -e {MARKER} ] || [ -e {SCRATCH} ]; then __scx_w="'
+        f", the image's rm ($__scx_rm $__scx_ra) left {MARKER}* in place\"; fi\n"
         + _refuse(HANDOVER)
     )
 
