@@ -384,3 +384,17 @@ def test_a_long_value_with_quotes_near_its_end_is_handed_on(shell: str, tmp_path
         'mkdir -p "it\'s"; cd "it\'s"'
     )
     handed_on(shell, tmp_path, piece)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_a_value_of_many_lines_is_handed_on_in_linear_time(shell: str, tmp_path: Path) -> None:
+    """A listing of 100k lines (`X=$(seq ...)`): each snapshot was built by appending one
+    line at a time, copying the whole string each time (busybox took 93 s)."""
+    first = "X=$(seq 1 100000)\n"
+    done = run(shell, tmp_path, shellstate.wrap(first, 1, 2))
+    assert done.returncode == 0, done.stderr[-2000:]
+    check = '[ "$X" = "$(seq 1 100000)" ] && echo same >same.txt\n'
+    done = run(shell, tmp_path, shellstate.wrap(check, 2, 2))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "same.txt").read_text() == "same\n"

@@ -100,8 +100,10 @@ def capture(var: str, command: str, named: bool = False, emit: str | None = None
     ended by the unit separator (``__scx_s``); ``named``: each line as ``NAME=line``
     (``=line``: no name), our own, self-changing and per-build names dropped.  ``emit``
     (a ``case`` pattern, may be empty): the lines also appended to :data:`STATE`, but
-    those naming an untouched variable or matching ``emit``."""
-    keep = f"{var}=${var}$__scx_l$__scx_s"
+    those naming an untouched variable or matching ``emit``.  The lines are read by one
+    subshell whose output is the value (appending to a variable line by line copied it
+    whole each time: quadratic in a listing of many lines)."""
+    keep = "printf '%s' \"$__scx_l$__scx_s\""
     if named:
         keep = (
             # (`__scx_drop=`: a later line of a value, in the next piece, see `emit`)
@@ -110,7 +112,7 @@ def capture(var: str, command: str, named: bool = False, emit: str | None = None
             + "__scx_n=${__scx_k%%=*}; "
             + 'case $__scx_k in *=*) ;; *) [ "$__scx_k" != "$__scx_l" ] || __scx_n= ;; esac; '
             + 'case $__scx_n in ""|[0-9]*|*[!A-Za-z0-9_]*) __scx_n= ;; esac; '
-            + f"{var}=${var}$__scx_n=$__scx_l$__scx_s"
+            + "printf '%s' \"$__scx_n=$__scx_l$__scx_s\""
         )
     out = ""
     if emit is not None:
@@ -119,15 +121,16 @@ def capture(var: str, command: str, named: bool = False, emit: str | None = None
             # later line of another value, the quoting still holds (and that value
             # differs, which the next piece refuses)
             f"case $__scx_k in {_UNTOUCHED}{emit}) case $__scx_l in *=*) "
-            "printf '__scx_drop=%s\\n' \"${__scx_l#*=}\" ;; esac ;; "
-            "*) printf '%s\\n' \"$__scx_l\" ;; esac; " + keep
+            "printf '__scx_drop=%s\\n' \"${__scx_l#*=}\" >&3 ;; esac ;; "
+            "*) printf '%s\\n' \"$__scx_l\" >&3 ;; esac; " + keep
         )
-        out = f" >>{STATE}"
+        out = f" 3>>{STATE}"
     if named or emit is not None:
         keep = _NAME + keep
     return (
         f"{command} >|{SCRATCH}\n"
-        f"{var}=; while IFS= read -r __scx_l; do {keep}; done <{SCRATCH}{out}\n"
+        f"{var}=$(while IFS= read -r __scx_l; do {keep}; done <{SCRATCH}{out}; printf .)\n"
+        f"{var}=${{{var}%.}}\n"
     )
 
 
