@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from signals import default_signals
 
 from scitex_container.apptainer.cache import shellsnap, shellstate
 
@@ -33,7 +34,11 @@ def run(
     # the marker (and the state and scratch files next to it) under root instead of /
     path.write_text(script.replace(shellstate.MARKER, f"{root}{shellstate.MARKER}"))
     argv = [*argv, str(path)]
-    return subprocess.run(argv, capture_output=True, text=True, cwd=root, env=env)
+    # default dispositions: under nohup SIGHUP is ignored, and a shell cannot trap a signal
+    # ignored on entry (`trap : HUP` would change nothing)
+    return subprocess.run(
+        argv, capture_output=True, text=True, cwd=root, env=env, preexec_fn=default_signals
+    )
 
 
 # what cannot be handed on: refused at the checkpoint, named
