@@ -29,6 +29,11 @@ _ACCESS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 _SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
+def is_no_space(exc: BaseException) -> bool:
+    """Is ``exc`` a write refused for space: ENOSPC, or EDQUOT (a full quota)?"""
+    return isinstance(exc, OSError) and exc.errno in _SPACE
+
+
 def _owner(uid: int) -> str:
     import pwd
 

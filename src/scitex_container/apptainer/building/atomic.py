@@ -31,7 +31,7 @@ from scitex_container.apptainer.store.state import build_scratch
 from scitex_container.errors import BadInputError, DiskFullError, NoSpaceError, NotFoundError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import output_kind, remove_path, sha256_file
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.files.pathinfo import from_oserror, is_no_space
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -270,7 +270,7 @@ def build_image(
             f"{out_path}: no space left on device (apptainer: {exc.reason}; log: {log_path})"
         ) from exc
     except OSError as exc:  # ours (the log, the scratch, a stage's def) on a disk already full
-        if isinstance(exc, DiskFullError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(exc, DiskFullError) or not is_no_space(exc):
             raise
         what = f"writing {exc.filename}" if exc.filename else "writing its log or scratch"
         raise DiskFullError(

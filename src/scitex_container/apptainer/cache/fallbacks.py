@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import errno
-
 from scitex_container.apptainer.cache.entries import StageCache
 from scitex_container.errors import DiskFullError, NoSpaceError, StageCacheFallback
+from scitex_container.files.pathinfo import is_no_space
 
 
 def full(exc: BaseException) -> bool:
     """Did a write into the cache fail for space (apptainer's, or ours)?"""
     if isinstance(exc, (NoSpaceError, DiskFullError)):
         return True
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return is_no_space(exc)
 
 
 def no_space(cache: StageCache, name: str) -> StageCacheFallback:

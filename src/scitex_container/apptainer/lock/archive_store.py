@@ -26,7 +26,6 @@ module creates are mode 0755 whatever the umask.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
@@ -41,7 +40,7 @@ from scitex_container.errors import BadInputError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_text, fsync_dir, sha256_file, temp_path
 from scitex_container.files.ownership import check_trusted, owner_name, read_trusted
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.files.pathinfo import from_oserror, is_no_space
 from scitex_container.result import Result
 
 INDEX = "index.json"
@@ -167,7 +166,7 @@ class ArchiveStore:
             os.replace(tmp, final)
         except BaseException as exc:
             temporaries.remove(tmp)
-            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if is_no_space(exc):
                 raise from_oserror(exc, final) from None  # the artifact, not our temporary
             raise
         temporaries.forget(tmp)

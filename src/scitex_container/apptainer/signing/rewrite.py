@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, TypeVar
 from scitex_container.errors import BadInputError, NoSpaceError
 from scitex_container.files import temporaries
 from scitex_container.files.fsutil import atomic_write_bytes, fsync_dir, sha256_file, temp_path
-from scitex_container.files.pathinfo import from_oserror
+from scitex_container.files.pathinfo import from_oserror, is_no_space
 from scitex_container.process import runner
 
 T = TypeVar("T")
@@ -46,7 +46,7 @@ class Rewritten(NamedTuple):
 def _full(exc: BaseException) -> bool:
     if isinstance(exc, NoSpaceError):
         return True
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return is_no_space(exc)
 
 
 def _copy(src: Path, dst: Path) -> None:

@@ -16,7 +16,6 @@ point leaves nothing that looks like a version.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from scitex_container.apptainer.store.sidecars import LOCK_SUFFIX
 from scitex_container.apptainer.transfer import proof as proofs
 from scitex_container.errors import BadInputError, DiskFullError, TransferError
 from scitex_container.files.fsutil import made_dirs
+from scitex_container.files.pathinfo import is_no_space
 from scitex_container.process import runner
 from scitex_container.result import Result
 
@@ -60,7 +60,7 @@ def full_disk_named(store_dir: Path) -> Iterator[None]:
     except DiskFullError:
         raise DiskFullError(f"{store_dir}: no space left on device") from None
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if is_no_space(exc):
             raise DiskFullError(f"{store_dir}: no space left on device") from None
         raise
 
